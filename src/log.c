@@ -1,0 +1,102 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static enum log_level current_level = LOG_LVL_INFO;
+
+void log_set_level(enum log_level level)
+{
+    current_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+    return current_level;
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum log_level level;
+    } names[] = {
+        {"error", LOG_LVL_ERR},   {"warning", LOG_LVL_WARNING}, {"notice", LOG_LVL_NOTICE},
+        {"info", LOG_LVL_INFO},   {"debug", LOG_LVL_DEBUG},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(name, names[i].name) == 0) {
+            *out = names[i].level;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_msg(enum log_level level, const char *subsys, const char *conn, const char *func,
+             const char *fmt, ...)
+{
+    char line[2048];
+    size_t off = 0;
+    int n;
+    va_list ap;
+
+    if (level > current_level)
+        return;
+    /* Build the whole line first and write it with one call, so lines from
+     * helper threads (the admin endpoint) never interleave. */
+    n = snprintf(line, sizeof(line), "<%d>%s", (int)level, subsys ? subsys : "crmsyncd");
+    off = n > 0 ? (size_t)n : 0;
+    if (conn != NULL && off < sizeof(line)) {
+        n = snprintf(line + off, sizeof(line) - off, "[%s]", conn);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (func != NULL && off < sizeof(line)) {
+        n = snprintf(line + off, sizeof(line) - off, " %s()", func);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (off < sizeof(line)) {
+        n = snprintf(line + off, sizeof(line) - off, ": ");
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (off < sizeof(line)) {
+        va_start(ap, fmt);
+        n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+        va_end(ap);
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (off >= sizeof(line) - 1)
+        off = sizeof(line) - 2;
+    /* A value that contained a newline must not forge a second log line. */
+    for (size_t i = 0; i < off; i++) {
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    }
+    line[off++] = '\n';
+    fwrite(line, 1, off, stderr);
+}
+
+const char *log_mask(const char *value, char *buf, size_t bufsize)
+{
+    const char *at;
+    size_t len;
+
+    if (bufsize == 0)
+        return buf;
+    if (value == NULL) {
+        snprintf(buf, bufsize, "(null)");
+        return buf;
+    }
+    len = strlen(value);
+    at = strchr(value, '@');
+    if (at != NULL && at != value) {
+        snprintf(buf, bufsize, "%c***%s", value[0], at);
+    } else if (len <= 4) {
+        snprintf(buf, bufsize, "***");
+    } else {
+        snprintf(buf, bufsize, "%.2s***%s", value, value + len - 2);
+    }
+    return buf;
+}

@@ -1,0 +1,41 @@
+/* One logging facade. Every line goes to stderr with a syslog priority prefix
+ * ("<3>") so journald keeps the level, then the subsystem and, when there is
+ * one, the connector: "<6>spool[shop]: ingested 12 events from a.jsonl".
+ * Warnings and errors carry the function name.
+ *
+ * Never pass a secret or a token. Email addresses and phone numbers must go
+ * through log_mask() first. */
+#ifndef CRMSYNC_LOG_H
+#define CRMSYNC_LOG_H
+
+#include <stddef.h>
+
+enum log_level {
+    LOG_LVL_ERR = 3,
+    LOG_LVL_WARNING = 4,
+    LOG_LVL_NOTICE = 5,
+    LOG_LVL_INFO = 6,
+    LOG_LVL_DEBUG = 7,
+};
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error|warning|notice|info|debug"; returns -1 if unknown. */
+int log_level_parse(const char *name, enum log_level *out);
+
+void log_msg(enum log_level level, const char *subsys, const char *conn, const char *func,
+             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define log_error(subsys, conn, ...) log_msg(LOG_LVL_ERR, subsys, conn, __func__, __VA_ARGS__)
+#define log_warn(subsys, conn, ...) log_msg(LOG_LVL_WARNING, subsys, conn, __func__, __VA_ARGS__)
+#define log_notice(subsys, conn, ...) log_msg(LOG_LVL_NOTICE, subsys, conn, NULL, __VA_ARGS__)
+#define log_info(subsys, conn, ...) log_msg(LOG_LVL_INFO, subsys, conn, NULL, __VA_ARGS__)
+#define log_debug(subsys, conn, ...) log_msg(LOG_LVL_DEBUG, subsys, conn, NULL, __VA_ARGS__)
+
+/* Masks personal data for logs: an email keeps its first character and its
+ * domain ("j***@example.com"); anything else that looks like a phone number or
+ * an identifier keeps its first two and last two characters. Writes into buf
+ * and returns it. */
+const char *log_mask(const char *value, char *buf, size_t bufsize);
+
+#endif
