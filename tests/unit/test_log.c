@@ -1,9 +1,5 @@
 /* Logs must never show a full email address or phone number. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "cmocka_setup.h"
 #include <string.h>
 
 #include "log.h"

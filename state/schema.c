@@ -1,0 +1,206 @@
+/* Forward-only migrations. Each entry moves the schema from version i to
+ * i + 1 and runs in its own transaction together with the user_version bump,
+ * so a crash mid-migration leaves the previous version intact. Never edit a
+ * released migration: append a new one. */
+#include "schema.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 0 -> 1: the change-log and everything derived from it. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);"
+
+    /* The change-log. occurred_at/received_at are UTC ms. effective = 1 when
+     * the change altered current state (only those fan out). lane is the
+     * push priority (0 urgent, 1 points, 2 bulk). */
+    "CREATE TABLE changes ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  origin TEXT NOT NULL,"
+    "  member_key TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  idem_key TEXT NOT NULL UNIQUE,"
+    "  effective INTEGER NOT NULL,"
+    "  lane INTEGER NOT NULL);"
+    "CREATE INDEX changes_member ON changes(member_key);"
+
+    "CREATE TABLE current ("
+    "  member_key TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  origin TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (member_key, field)) WITHOUT ROWID;"
+
+    "CREATE TABLE points_ledger ("
+    "  txn_id TEXT PRIMARY KEY,"
+    "  member_key TEXT NOT NULL,"
+    "  delta INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  occurred_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX points_ledger_member ON points_ledger(member_key);"
+
+    "CREATE TABLE identities ("
+    "  member_key TEXT NOT NULL,"
+    "  system TEXT NOT NULL,"
+    "  remote_id TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (member_key, system),"
+    "  UNIQUE (system, remote_id)) WITHOUT ROWID;"
+
+    /* Per connector: the pull watermark (opaque JSON the connector owns). */
+    "CREATE TABLE cursors ("
+    "  connector TEXT PRIMARY KEY,"
+    "  pull_watermark TEXT,"
+    "  updated_at INTEGER NOT NULL);"
+    /* Per destination and lane: last seq fully handled. */
+    "CREATE TABLE push_cursors ("
+    "  connector TEXT NOT NULL,"
+    "  lane INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (connector, lane)) WITHOUT ROWID;"
+
+    "CREATE TABLE shadow ("
+    "  destination TEXT NOT NULL,"
+    "  member_key TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  value_hash TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (destination, member_key, field)) WITHOUT ROWID;"
+
+    /* A record that cannot be applied or delivered. destination is the
+     * connector that failed to take it, or 'ingest' for a bad input record;
+     * source says where it came from (file:line, remote record id). */
+    "CREATE TABLE dead_letters ("
+    "  id INTEGER PRIMARY KEY,"
+    "  destination TEXT NOT NULL,"
+    "  seq INTEGER,"
+    "  origin TEXT,"
+    "  member_key TEXT,"
+    "  field TEXT,"
+    "  payload TEXT,"
+    "  source TEXT,"
+    "  reason TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 1,"
+    "  first_failed_at INTEGER NOT NULL,"
+    "  last_failed_at INTEGER NOT NULL,"
+    "  last_error TEXT);"
+    "CREATE INDEX dead_letters_dest ON dead_letters(destination, id);"
+
+    /* Consent history, append-only and hash-chained: hash = SHA-256(prev_hash
+     * | seq | member_hash | field | payload_hash | recorded_at). The chain
+     * covers hashes, not personal data, so an erasure can blank member_key
+     * and payload without breaking verification. */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  seq INTEGER NOT NULL,"
+    "  member_hash TEXT NOT NULL,"
+    "  member_key TEXT,"
+    "  field TEXT NOT NULL,"
+    "  payload TEXT,"
+    "  payload_hash TEXT NOT NULL,"
+    "  recorded_at INTEGER NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_member ON audit(member_hash);"
+    "CREATE TABLE audit_acks ("
+    "  seq INTEGER NOT NULL,"
+    "  system TEXT NOT NULL,"
+    "  acked_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (seq, system)) WITHOUT ROWID;"
+
+    "CREATE TABLE tombstones ("
+    "  member_hash TEXT PRIMARY KEY,"
+    "  erased_at INTEGER NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE ingest_files ("
+    "  id INTEGER PRIMARY KEY,"
+    "  connector TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER,"
+    "  lines INTEGER NOT NULL DEFAULT 0,"
+    "  applied INTEGER NOT NULL DEFAULT 0,"
+    "  unchanged INTEGER NOT NULL DEFAULT 0,"
+    "  duplicates INTEGER NOT NULL DEFAULT 0,"
+    "  rejected INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL);"
+
+    "CREATE TABLE oauth_tokens ("
+    "  connector TEXT PRIMARY KEY,"
+    "  refresh_token TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+
+    "CREATE TABLE resync_requests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  connector TEXT,"
+    "  requested_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER);",
+};
+
+int schema_latest_version(void)
+{
+    return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+static int get_version(sqlite3 *db, int *version, struct error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        error_set(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int schema_migrate(sqlite3 *db, struct error *err)
+{
+    int version = 0;
+    int latest = schema_latest_version();
+    char *errmsg = NULL;
+    char bump[64];
+
+    if (get_version(db, &version, err) != 0)
+        return -1;
+    if (version > latest)
+        return error_set(err,
+                         "database schema version %d is newer than this build supports (%d); "
+                         "use a newer crmsyncd",
+                         version, latest);
+    for (; version < latest; version++) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &errmsg) != SQLITE_OK)
+            goto fail;
+        if (sqlite3_exec(db, migrations[version], NULL, NULL, &errmsg) != SQLITE_OK)
+            goto fail_rollback;
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
+        if (sqlite3_exec(db, bump, NULL, NULL, &errmsg) != SQLITE_OK)
+            goto fail_rollback;
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, &errmsg) != SQLITE_OK)
+            goto fail_rollback;
+    }
+    return 0;
+fail_rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+    error_set(err, "schema migration %d -> %d failed: %s", version, version + 1,
+              errmsg ? errmsg : sqlite3_errmsg(db));
+    sqlite3_free(errmsg);
+    return -1;
+}

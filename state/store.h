@@ -1,0 +1,94 @@
+/* The state store: one SQLite database, the only place that speaks SQL
+ * (DESIGN.md §3). Statements are prepared once at open and kept here. */
+#ifndef CRMSYNC_STORE_H
+#define CRMSYNC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "change.h"
+#include "error.h"
+#include "merge.h"
+
+struct store;
+
+struct store_options {
+    const char *path;
+    int synchronous_normal; /* 0: FULL (default, durable), 1: NORMAL */
+    long busy_timeout_ms;
+    int readonly;           /* for crmsyncctl while the daemon runs */
+};
+
+int store_open(const struct store_options *opts, struct store **out, struct error *err);
+void store_close(struct store *st);
+
+/* Explicit transactions: the caller groups many applies into one. */
+int store_begin(struct store *st, struct error *err);
+int store_commit(struct store *st, struct error *err);
+void store_rollback(struct store *st);
+
+enum apply_result {
+    APPLY_APPLIED = 0, /* changed current state: fans out */
+    APPLY_UNCHANGED,   /* recorded as seen, current unchanged */
+    APPLY_DUPLICATE,   /* idem_key already in the change-log: nothing done */
+    APPLY_REJECTED,    /* recorded and dead-lettered (reason in err) */
+    APPLY_ERASED,      /* member was erased: not re-created, not recorded */
+};
+
+const char *apply_result_name(enum apply_result r);
+
+/* Applies one change inside the caller's transaction: change-log row (or
+ * nothing for a duplicate), current / ledger, audit row for consent, dead
+ * letter on reject, tombstone and redaction for an erasure. Returns -1 only
+ * on a database error (the caller rolls back); a rejected change is a
+ * successful apply with *res = APPLY_REJECTED and the reason in err. */
+int store_apply(struct store *st, const struct change *c, const struct merge_policy *policy,
+                enum apply_result *res, struct error *err);
+
+/* A record that could not even be turned into a change (bad input line). */
+struct dead_letter_in {
+    const char *destination; /* "ingest" for bad input */
+    const char *origin;      /* connector instance */
+    const char *member_key;  /* NULL if unknown */
+    const char *field;       /* NULL if unknown */
+    const char *payload;     /* the raw record, possibly truncated */
+    const char *source;      /* "file:line" or remote record id */
+    const char *reason;
+};
+int store_dead_letter_add(struct store *st, const struct dead_letter_in *dl, struct error *err);
+
+/* Pull watermark per connector (opaque JSON); NULL when never set. The
+ * returned string is malloc'd. Set it inside the transaction that applies the
+ * page it describes. */
+int store_get_watermark(struct store *st, const char *connector, char **out, struct error *err);
+int store_set_watermark(struct store *st, const char *connector, const char *json,
+                        struct error *err);
+
+/* Ingest bookkeeping for status: one row per file attempt. */
+struct ingest_stats {
+    long lines, applied, unchanged, duplicates, rejected;
+};
+int store_ingest_file_begin(struct store *st, const char *connector, const char *name,
+                            int64_t *id, struct error *err);
+int store_ingest_file_finish(struct store *st, int64_t id, const struct ingest_stats *stats,
+                             const char *status, struct error *err);
+
+/* Records a resync request (SIGUSR1 / crmsyncctl); connector NULL = all. */
+int store_record_resync(struct store *st, const char *connector, struct error *err);
+
+/* Balance = sum of the member's live transactions at `at_ms` (expired
+ * transactions with expires_at <= at_ms no longer count). */
+int store_points_balance(struct store *st, const char *member_key, int64_t at_ms,
+                         int64_t *balance, struct error *err);
+
+/* Salted hash of a member key (hex SHA-256), as tombstones and audit use. */
+void store_member_hash(const struct store *st, const char *member_key, char out[65]);
+
+/* For read-only reporting modules in state/ (status, export): the handle. */
+struct sqlite3 *store_db(struct store *st);
+
+/* Walks the consent audit chain. *bad_id = 0 when it holds; otherwise the id
+ * of the first broken row, with why in err. Returns -1 on a database error. */
+int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct error *err);
+
+#endif

@@ -1,0 +1,306 @@
+/* Applying one canonical change: the merge decision (pure, state/merge.c)
+ * between reading what is stored and writing the outcome. The caller owns the
+ * transaction, so a page of changes and its watermark commit together. */
+#include "store_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change_json.h"
+#include "timefmt.h"
+
+const char *apply_result_name(enum apply_result r)
+{
+    static const char *const names[] = {"applied", "unchanged", "duplicate", "rejected",
+                                        "erased"};
+    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static int step_done(struct store *st, sqlite3_stmt *q, struct error *err, const char *what)
+{
+    int s = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (s != SQLITE_DONE)
+        return store_sql_error(st, err, what);
+    return 0;
+}
+
+static int is_tombstoned(struct store *st, const char *member_key, int *yes, struct error *err)
+{
+    char h[65];
+    int s;
+
+    *yes = 0;
+    if (st->tombstone_count == 0)
+        return 0;
+    store_member_hash(st, member_key, h);
+    sqlite3_bind_text(st->get_tomb, 1, h, -1, SQLITE_TRANSIENT);
+    s = sqlite3_step(st->get_tomb);
+    sqlite3_reset(st->get_tomb);
+    if (s == SQLITE_ROW)
+        *yes = 1;
+    else if (s != SQLITE_DONE)
+        return store_sql_error(st, err, "read tombstone");
+    return 0;
+}
+
+/* Inserts the change-log row. *dup = 1 when the idem_key was already there. */
+static int insert_change(struct store *st, const struct change *c, int effective,
+                         int64_t received_at, int64_t *seq, int *dup, struct error *err)
+{
+    sqlite3_stmt *q = st->ins_change;
+
+    sqlite3_bind_text(q, 1, c->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, change_kind_name(c->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, c->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, c->value_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, c->occurred_at);
+    sqlite3_bind_int64(q, 7, received_at);
+    sqlite3_bind_text(q, 8, c->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 9, effective);
+    sqlite3_bind_int(q, 10, (int)change_lane_of(c));
+    if (step_done(st, q, err, "insert change") != 0)
+        return -1;
+    *dup = sqlite3_changes(st->db) == 0;
+    *seq = *dup ? 0 : sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+static int put_current(struct store *st, const struct change *c, int64_t seq, struct error *err)
+{
+    sqlite3_stmt *q = st->put_current;
+
+    sqlite3_bind_text(q, 1, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, c->value_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, c->occurred_at);
+    sqlite3_bind_text(q, 5, c->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, seq);
+    return step_done(st, q, err, "update current");
+}
+
+/* Decides a consent or generic change against `current`. */
+static int decide_current(struct store *st, const struct change *c,
+                          const struct merge_policy *policy, enum merge_decision *d,
+                          char *reason, size_t rsize, struct error *err)
+{
+    sqlite3_stmt *q = st->get_current;
+    json_t *holder = NULL;
+    int s;
+    int rc = -1;
+
+    sqlite3_bind_text(q, 1, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->field, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_DONE) {
+        *d = c->kind == CHANGE_CONSENT ? merge_consent(NULL, NULL, c, policy, reason, rsize)
+                                       : merge_generic(NULL, c, policy, reason, rsize);
+    } else if (s == SQLITE_ROW) {
+        const char *value = (const char *)sqlite3_column_text(q, 0);
+        const char *origin = (const char *)sqlite3_column_text(q, 2);
+        if (c->kind == CHANGE_CONSENT) {
+            struct consent_value cur;
+            if (consent_value_from_json(value, &cur, &holder) != 0) {
+                error_set(err, "state: stored consent for %s is not valid JSON", c->field);
+                goto out;
+            }
+            *d = merge_consent(&cur, origin, c, policy, reason, rsize);
+        } else {
+            struct merge_current cur = {value, sqlite3_column_int64(q, 1), origin};
+            *d = merge_generic(&cur, c, policy, reason, rsize);
+        }
+    } else {
+        store_sql_error(st, err, "read current");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(holder);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int decide_points(struct store *st, const struct change *c,
+                         const struct merge_policy *policy, enum merge_decision *d, char *reason,
+                         size_t rsize, struct error *err)
+{
+    sqlite3_stmt *q = st->get_txn;
+    int s;
+    int rc = -1;
+
+    sqlite3_bind_text(q, 1, c->points.txn_id, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_DONE) {
+        *d = merge_points(NULL, NULL, c, policy, reason, rsize);
+    } else if (s == SQLITE_ROW) {
+        struct points_txn cur = {
+            .txn_id = c->points.txn_id,
+            .delta = sqlite3_column_int64(q, 1),
+            .reason = (const char *)sqlite3_column_text(q, 2),
+            .occurred_at = sqlite3_column_int64(q, 3),
+            .expires_at = sqlite3_column_int64(q, 4),
+        };
+        *d = merge_points(&cur, (const char *)sqlite3_column_text(q, 0), c, policy, reason,
+                          rsize);
+    } else {
+        store_sql_error(st, err, "read ledger");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int insert_txn(struct store *st, const struct change *c, int64_t seq, struct error *err)
+{
+    sqlite3_stmt *q = st->ins_txn;
+
+    sqlite3_bind_text(q, 1, c->points.txn_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, c->points.delta);
+    sqlite3_bind_text(q, 4, c->points.reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, c->points.occurred_at);
+    sqlite3_bind_int64(q, 6, c->points.expires_at);
+    sqlite3_bind_int64(q, 7, seq);
+    return step_done(st, q, err, "insert ledger");
+}
+
+static int dead_letter_change(struct store *st, const struct change *c, int64_t seq,
+                              const char *reason, struct error *err)
+{
+    sqlite3_stmt *q = st->ins_dead;
+
+    sqlite3_bind_text(q, 1, "ingest", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, seq);
+    sqlite3_bind_text(q, 3, c->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, c->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, c->value_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, c->source_ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 8, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 9, timefmt_now_ms());
+    if (step_done(st, q, err, "insert dead letter") != 0)
+        return -1;
+    sqlite3_clear_bindings(q);
+    return 0;
+}
+
+static int audit_consent(struct store *st, const struct change *c, int64_t seq, int effective,
+                         int64_t now, struct error *err)
+{
+    json_t *o = json_object();
+    json_t *value = json_loads(c->value_json, 0, NULL);
+    char *payload = NULL;
+    int rc = -1;
+
+    if (o == NULL || value == NULL) {
+        error_set(err, "state: cannot build audit payload for seq %" PRId64, seq);
+        goto out;
+    }
+    json_object_set_new(o, "origin", json_string(c->origin));
+    json_object_set_new(o, "effective", json_boolean(effective));
+    json_object_set_new(o, "source_ref", c->source_ref ? json_string(c->source_ref) : json_null());
+    json_object_set(o, "value", value);
+    payload = canonical_dumps(o);
+    if (payload == NULL) {
+        error_set(err, "state: out of memory");
+        goto out;
+    }
+    rc = store_audit_append(st, seq, c->member_key, c->field, payload, now, err);
+out:
+    free(payload);
+    json_decref(value);
+    json_decref(o);
+    return rc;
+}
+
+static int bind_key_step(struct store *st, sqlite3_stmt *q, const char *key, struct error *err,
+                         const char *what)
+{
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    return step_done(st, q, err, what);
+}
+
+/* Erasure: tombstone the key, drop its data, redact history. The erase change
+ * itself stays with the key so the engine can propagate it. */
+static int erase_member(struct store *st, const struct change *c, int64_t seq, int64_t now,
+                        struct error *err)
+{
+    char h[65];
+
+    store_member_hash(st, c->member_key, h);
+    sqlite3_bind_text(st->ins_tomb, 1, h, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st->ins_tomb, 2, now);
+    if (step_done(st, st->ins_tomb, err, "insert tombstone") != 0)
+        return -1;
+    st->tombstone_count++;
+    if (bind_key_step(st, st->erase_current, c->member_key, err, "erase current") != 0 ||
+        bind_key_step(st, st->erase_ledger, c->member_key, err, "erase ledger") != 0 ||
+        bind_key_step(st, st->erase_shadow, c->member_key, err, "erase shadow") != 0)
+        return -1;
+    sqlite3_bind_text(st->redact_changes, 1, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->redact_changes, 2, seq);
+    if (step_done(st, st->redact_changes, err, "redact changes") != 0)
+        return -1;
+    sqlite3_bind_text(st->redact_audit, 1, h, -1, SQLITE_TRANSIENT);
+    return step_done(st, st->redact_audit, err, "redact audit");
+}
+
+int store_apply(struct store *st, const struct change *c, const struct merge_policy *policy,
+                enum apply_result *res, struct error *err)
+{
+    enum merge_decision d = MERGE_APPLY;
+    char reason[256] = "";
+    int64_t now = timefmt_now_ms();
+    int64_t seq = 0;
+    int dup = 0, erased = 0;
+
+    if (is_tombstoned(st, c->member_key, &erased, err) != 0)
+        return -1;
+    if (erased && c->kind != CHANGE_ERASE) {
+        *res = APPLY_ERASED;
+        return 0;
+    }
+    if (c->kind == CHANGE_POINTS) {
+        if (decide_points(st, c, policy, &d, reason, sizeof(reason), err) != 0)
+            return -1;
+    } else if (c->kind != CHANGE_ERASE) {
+        if (decide_current(st, c, policy, &d, reason, sizeof(reason), err) != 0)
+            return -1;
+    }
+    if (insert_change(st, c, d == MERGE_APPLY, now, &seq, &dup, err) != 0)
+        return -1;
+    if (dup) {
+        *res = APPLY_DUPLICATE;
+        return 0;
+    }
+    if (d == MERGE_REJECT) {
+        if (dead_letter_change(st, c, seq, reason, err) != 0)
+            return -1;
+        error_set(err, "%s: member %s field %s: %s", c->source_ref ? c->source_ref : c->idem_key,
+                  c->member_key, c->field, reason);
+        *res = APPLY_REJECTED;
+        return 0;
+    }
+    if (c->kind == CHANGE_CONSENT && audit_consent(st, c, seq, d == MERGE_APPLY, now, err) != 0)
+        return -1;
+    if (d == MERGE_KEEP) {
+        *res = APPLY_UNCHANGED;
+        return 0;
+    }
+    if (c->kind == CHANGE_POINTS) {
+        if (insert_txn(st, c, seq, err) != 0)
+            return -1;
+    } else if (c->kind == CHANGE_ERASE) {
+        if (erase_member(st, c, seq, now, err) != 0)
+            return -1;
+    } else if (put_current(st, c, seq, err) != 0) {
+        return -1;
+    }
+    *res = APPLY_APPLIED;
+    return 0;
+}

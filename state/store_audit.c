@@ -1,0 +1,135 @@
+/* The consent audit: append-only, each row chained to the previous one by a
+ * SHA-256 over hashes (never over personal data, so erasure keeps the chain
+ * verifiable). The head of the chain is mirrored in memory to avoid a read
+ * per append; store_rollback() reloads it. */
+#include "store_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+int store_audit_load_head(struct store *st, struct error *err)
+{
+    sqlite3_stmt *q = st->audit_last;
+    int s;
+    int rc = -1;
+
+    st->audit_head[0] = '\0';
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW) {
+        snprintf(st->audit_head, sizeof(st->audit_head), "%s",
+                 (const char *)sqlite3_column_text(q, 0));
+    } else if (s != SQLITE_DONE) {
+        store_sql_error(st, err, "read audit head");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* The text the chain hashes for one row; shared with verification. */
+static void chain_input(char *buf, size_t size, const char *prev, int64_t seq,
+                        const char *member_hash, const char *field, const char *payload_hash,
+                        int64_t recorded_at)
+{
+    snprintf(buf, size, "%s|%" PRId64 "|%s|%s|%s|%" PRId64, prev, seq, member_hash, field,
+             payload_hash, recorded_at);
+}
+
+int store_audit_append(struct store *st, int64_t seq, const char *member_key, const char *field,
+                       const char *payload, int64_t recorded_at, struct error *err)
+{
+    sqlite3_stmt *q = st->ins_audit;
+    char member_hash[65], payload_hash[65], hash[65];
+    char input[1024];
+    int rc = -1;
+
+    store_member_hash(st, member_key, member_hash);
+    store_sha256_hex(payload, strlen(payload), payload_hash);
+    chain_input(input, sizeof(input), st->audit_head, seq, member_hash, field, payload_hash,
+                recorded_at);
+    store_sha256_hex(input, strlen(input), hash);
+
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_text(q, 2, member_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, payload_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 7, recorded_at);
+    sqlite3_bind_text(q, 8, st->audit_head, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        store_sql_error(st, err, "append audit");
+        goto out;
+    }
+    memcpy(st->audit_head, hash, sizeof(hash));
+    rc = 0;
+out:
+    sqlite3_reset(q);
+    return rc;
+}
+
+int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct error *err)
+{
+    sqlite3_stmt *q = NULL;
+    char prev[65] = "";
+    char input[1024], hash[65], payload_hash[65];
+    int s;
+    int rc = -1;
+
+    *rows = 0;
+    *bad_id = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, seq, member_hash, field, payload, payload_hash,"
+                           " recorded_at, prev_hash, hash FROM audit ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        store_sql_error(st, err, "verify audit");
+        goto out;
+    }
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        const char *payload = (const char *)sqlite3_column_text(q, 4);
+        const char *stored_payload_hash = (const char *)sqlite3_column_text(q, 5);
+
+        (*rows)++;
+        if (payload != NULL) {
+            store_sha256_hex(payload, strlen(payload), payload_hash);
+            if (strcmp(payload_hash, stored_payload_hash) != 0) {
+                *bad_id = id;
+                error_set(err, "audit row %" PRId64 ": payload does not match its hash", id);
+                rc = 0;
+                goto out;
+            }
+        }
+        if (strcmp(prev, (const char *)sqlite3_column_text(q, 7)) != 0) {
+            *bad_id = id;
+            error_set(err, "audit row %" PRId64 ": prev_hash does not match the previous row",
+                      id);
+            rc = 0;
+            goto out;
+        }
+        chain_input(input, sizeof(input), prev, sqlite3_column_int64(q, 1),
+                    (const char *)sqlite3_column_text(q, 2),
+                    (const char *)sqlite3_column_text(q, 3), stored_payload_hash,
+                    sqlite3_column_int64(q, 6));
+        store_sha256_hex(input, strlen(input), hash);
+        if (strcmp(hash, (const char *)sqlite3_column_text(q, 8)) != 0) {
+            *bad_id = id;
+            error_set(err, "audit row %" PRId64 ": hash does not match its contents", id);
+            rc = 0;
+            goto out;
+        }
+        memcpy(prev, hash, sizeof(prev));
+    }
+    if (s != SQLITE_DONE) {
+        store_sql_error(st, err, "verify audit");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
