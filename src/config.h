@@ -1,4 +1,4 @@
-/* Configuration: INI files (inih), a main file plus conf.d/*.conf drop-ins.
+/* Configuration: INI files (inih), a main file plus conf.d/NAME.conf drop-ins.
  *
  * Options are declared, not parsed ad hoc: each section kind has a table of
  * struct config_option (name, type, default, offsetof into its settings
@@ -13,7 +13,7 @@
  *                          to config_load(), and its settings are allocated
  *                          with that table's struct size.
  *
- * Drop-ins in <dir of main file>/conf.d/*.conf are read in lexical order
+ * Drop-ins in <dir of main file>/conf.d/NAME.conf are read in lexical order
  * after the main file; a later file may set a key again (last one wins) and
  * may add connector sections.
  */
@@ -21,6 +21,7 @@
 #define CRMSYNC_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -38,6 +39,10 @@ enum config_type {
                            a bare number means seconds */
     CONFIG_SIZE,        /* long bytes; "512", "64k", "10M", "1G" (powers of 1024) */
     CONFIG_ENUM,        /* int index into enum_values */
+    CONFIG_LOG_LEVEL,   /* int holding an enum log_level, parsed by
+                           log_level_parse() so log.c stays the one place
+                           that maps names to levels; enum_values lists the
+                           names for errors, dumps and the reference */
 };
 
 struct config_option {
@@ -113,5 +118,60 @@ const struct connector_config *config_find_connector(const struct config *cfg, c
  * config_secret_free(). Returns NULL and sets err on failure. */
 char *config_secret_read(const char *path, struct error *err);
 void config_secret_free(char *secret);
+
+/* Writes the effective configuration (defaults included) as INI text that
+ * config_load() accepts again. Secret options show only their (resolved)
+ * path: the configuration never holds secret contents. Returns 0 or -1 on a
+ * write error. */
+int config_dump(const struct config *cfg, FILE *out);
+
+/* Writes the option reference of one table (name, type, accepted values,
+ * default, help) for --help-config and the docs. Returns 0 or -1. */
+int config_print_reference(const struct config_table *table, FILE *out);
+
+/* Checks a table: names unique and not "type" (reserved for connector
+ * sections), help present, enum values present, bounds sane, and every
+ * default parses through the same parser as a configured value. Connector
+ * unit tests should call it on their table. Returns 0, or -1 with all
+ * problems in err. */
+int config_table_validate(const struct config_table *table, struct error *err);
+
+/* --- Lower level, shared by src/config*.c and the unit tests. --- */
+
+/* Finds an option of a table by key name; NULL if none. */
+const struct config_option *config_option_find(const struct config_table *table,
+                                               const char *name);
+
+/* Parses value for opt into settings (at opt->offset), replacing what was
+ * there. An empty value resets the option to its default (systemd style), so
+ * a drop-in can write "admin_listen =" to turn a default or earlier value off.
+ * Relative CONFIG_SECRET_FILE paths resolve against $CREDENTIALS_DIRECTORY,
+ * else against config_dir (the main file's directory; NULL: refused).
+ * Returns 0, or -1 with the reason (no file:line) in why. */
+int config_value_parse(const struct config_option *opt, const char *value,
+                       const char *config_dir, void *settings, char *why, size_t why_len);
+
+/* Formats the current value of opt in settings as config_value_parse()
+ * accepts it ("10s", "64k", "yes", "info"); "" when unset. */
+void config_value_format(const struct config_option *opt, const void *settings, char *buf,
+                         size_t len);
+
+/* Applies every default of table to settings (zeroed before); config_dir as
+ * for config_value_parse(). Returns 0, or -1 with the first bad default in
+ * why. */
+int config_apply_defaults(const struct config_table *table, const char *config_dir,
+                          void *settings, char *why, size_t why_len);
+
+/* Frees the strings a table's options own in settings (not settings). */
+void config_settings_release(const struct config_table *table, void *settings);
+
+/* The checks of CONFIG_SECRET_FILE: path exists, is a regular file we can
+ * open, and mode & 077 == 0. Returns 0, or -1 with the reason in why. */
+int config_secret_check(const char *path, char *why, size_t why_len);
+
+/* Resolves a secret file value to an absolute path as described at
+ * config_value_parse(). Returns malloc'd path, or NULL with why set. */
+char *config_secret_resolve(const char *value, const char *config_dir, char *why,
+                            size_t why_len);
 
 #endif

@@ -1,0 +1,731 @@
+/* Loading: the main file and its conf.d drop-ins are read by inih into a
+ * flat list of (section, key, value, file, line) entries; only when every
+ * file is read are the entries parsed against the option tables. So the
+ * order of keys does not matter (a connector's `type` may come last), a
+ * drop-in can override any key, and all problems of all files are reported
+ * together as "file:line: message".
+ *
+ * inih (Debian's libinih 55) is built without INI_HANDLER_LINENO, so we feed
+ * it through ini_parse_stream() with our own line reader, which counts lines
+ * and also looks at each raw line first: it sees section headers (inih calls
+ * the handler for keys only, so an empty or misspelt section would otherwise
+ * go unnoticed), reports syntax errors itself (inih returns only the first
+ * one), and strips leading whitespace, which turns off inih's multi-line
+ * continuation: an indented "key = value" is an ordinary key, not part of the
+ * previous value. */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* inih cuts section and key names at 49 characters (MAX_SECTION/MAX_NAME);
+ * longer ones are refused here instead of silently truncated. */
+#define INIH_MAX_NAME 49
+#define CONNECTOR_PREFIX "connector."
+#define CONNECTOR_NAME_MAX 32
+/* Bounds memory on a pathological file; the message shows fewer anyway. */
+#define MAX_ERRORS_KEPT 256
+
+enum { SECTION_NONE = -1, SECTION_BAD = -2 };
+
+struct entry {
+    char *key;
+    char *value;
+    size_t section; /* index into loader.sections */
+    size_t file;    /* index into loader.files */
+    int line;
+};
+
+/* One section header as written; a section may appear several times. */
+struct section_ref {
+    char *name;
+    size_t file;
+    int line;
+};
+
+/* Errors are sorted by file (in reading order) and line before they are
+ * shown, whichever phase found them. */
+struct problem {
+    char *msg;
+    size_t file_rank; /* index into loader.files; after them if not read */
+    int line;
+    size_t seq;       /* keeps the order of equal positions */
+};
+
+struct loader {
+    char **files;
+    size_t n_files;
+    struct entry *entries;
+    size_t n_entries;
+    struct section_ref *sections;
+    size_t n_sections;
+    struct problem *errors;
+    size_t n_errors;
+    size_t n_errors_dropped;
+    int oom;
+    /* State while one file is parsed. */
+    FILE *fp;
+    size_t file;
+    int lineno;
+    long cur_section; /* index into sections, or SECTION_NONE/SECTION_BAD */
+    char *raw;
+    size_t raw_cap;
+    int syntax_errors;
+};
+
+static void add_error(struct loader *ld, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_error(struct loader *ld, const char *file, int line, const char *fmt, ...)
+{
+    char msg[768];
+    char *copy = NULL;
+    struct problem *grown = NULL;
+    size_t rank = 0;
+    int n = 0;
+    va_list ap;
+
+    if (ld->n_errors >= MAX_ERRORS_KEPT) {
+        ld->n_errors_dropped++;
+        return;
+    }
+    if (line > 0)
+        n = snprintf(msg, sizeof(msg), "%s:%d: ", file, line);
+    else
+        n = snprintf(msg, sizeof(msg), "%s: ", file);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    copy = strdup(msg);
+    grown = realloc(ld->errors, (ld->n_errors + 1) * sizeof(*grown));
+    if (copy == NULL || grown == NULL) {
+        free(copy);
+        if (grown != NULL)
+            ld->errors = grown;
+        ld->oom = 1;
+        return;
+    }
+    ld->errors = grown;
+    while (rank < ld->n_files && strcmp(ld->files[rank], file) != 0)
+        rank++;
+    ld->errors[ld->n_errors] = (struct problem){copy, rank, line, ld->n_errors};
+    ld->n_errors++;
+}
+
+static int problem_order(const void *a, const void *b)
+{
+    const struct problem *x = a;
+    const struct problem *y = b;
+
+    if (x->file_rank != y->file_rank)
+        return x->file_rank < y->file_rank ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const char *file_name(const struct loader *ld, size_t file)
+{
+    return ld->files[file];
+}
+
+static int is_connector_section(const char *name)
+{
+    return strncmp(name, CONNECTOR_PREFIX, strlen(CONNECTOR_PREFIX)) == 0;
+}
+
+static int connector_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > CONNECTOR_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '_' && c != '-')
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks and records a "[name]" header seen by the line reader. */
+static void on_section(struct loader *ld, const char *name)
+{
+    const char *file = file_name(ld, ld->file);
+    struct section_ref *grown = NULL;
+    char *copy = NULL;
+
+    ld->cur_section = SECTION_BAD;
+    if (strlen(name) > INIH_MAX_NAME) {
+        add_error(ld, file, ld->lineno, "section name [%.60s...] is too long", name);
+        return;
+    }
+    if (is_connector_section(name)) {
+        if (!connector_name_ok(name + strlen(CONNECTOR_PREFIX))) {
+            add_error(ld, file, ld->lineno,
+                      "invalid connector name in [%s]: use 1 to %d letters, digits, '_' or '-'",
+                      name, CONNECTOR_NAME_MAX);
+            return;
+        }
+    } else if (strcmp(name, "daemon") != 0 && strcmp(name, "state") != 0) {
+        add_error(ld, file, ld->lineno,
+                  "unknown section [%s]; expected [daemon], [state] or [connector.NAME]", name);
+        return;
+    }
+    copy = strdup(name);
+    grown = realloc(ld->sections, (ld->n_sections + 1) * sizeof(*grown));
+    if (copy == NULL || grown == NULL) {
+        free(copy);
+        if (grown != NULL)
+            ld->sections = grown;
+        ld->oom = 1;
+        return;
+    }
+    ld->sections = grown;
+    ld->sections[ld->n_sections] = (struct section_ref){copy, ld->file, ld->lineno};
+    ld->cur_section = (long)ld->n_sections++;
+}
+
+/* Looks at one raw line before inih does. Returns the text to hand to inih
+ * (leading whitespace stripped), or NULL to hand it an empty line because
+ * the line was refused and reported here. */
+static char *scan_line(struct loader *ld, char *line)
+{
+    const char *file = file_name(ld, ld->file);
+    char *p = line;
+    char *end = NULL;
+    char *rest = NULL;
+    size_t len = 0;
+
+    if (ld->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == ';' || *p == '#')
+        return p;
+    if (*p == '[') {
+        end = strchr(p, ']');
+        if (end == NULL) {
+            add_error(ld, file, ld->lineno, "section header without closing ']'");
+            ld->cur_section = SECTION_BAD;
+            return NULL;
+        }
+        rest = end + 1;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        if (*rest != '\0' && *rest != ';' && *rest != '#') {
+            add_error(ld, file, ld->lineno, "unexpected text after section header");
+            ld->cur_section = SECTION_BAD;
+            return NULL;
+        }
+        *end = '\0';
+        on_section(ld, p + 1);
+        *end = ']';
+        return p;
+    }
+    end = strpbrk(p, "=:");
+    if (end == NULL) {
+        add_error(ld, file, ld->lineno, "expected 'key = value', '[section]' or a comment");
+        return NULL;
+    }
+    len = (size_t)(end - p);
+    while (len > 0 && isspace((unsigned char)p[len - 1]))
+        len--;
+    if (len == 0) {
+        add_error(ld, file, ld->lineno, "missing key name before '%c'", *end);
+        return NULL;
+    }
+    if (len > INIH_MAX_NAME) {
+        add_error(ld, file, ld->lineno, "key name '%.40s...' is too long", p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The ini_reader given to inih: fgets semantics, one line per call. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct loader *ld = stream;
+    ssize_t n = 0;
+    char *p = NULL;
+    size_t len = 0;
+
+    n = getline(&ld->raw, &ld->raw_cap, ld->fp);
+    if (n < 0)
+        return NULL;
+    ld->lineno++;
+    /* inih's buffer must hold the line plus "\r\n\0"; a longer line would
+     * be split and its tail parsed as a line of its own. */
+    len = strlen(ld->raw);
+    while (len > 0 && (ld->raw[len - 1] == '\n' || ld->raw[len - 1] == '\r'))
+        ld->raw[--len] = '\0';
+    if (num < 4 || len > (size_t)num - 3) {
+        add_error(ld, file_name(ld, ld->file), ld->lineno,
+                  "line is longer than %d characters", num - 3);
+        p = NULL;
+        ld->syntax_errors++;
+    } else {
+        size_t before = ld->n_errors + ld->n_errors_dropped;
+        p = scan_line(ld, ld->raw);
+        if (ld->n_errors + ld->n_errors_dropped != before)
+            ld->syntax_errors++;
+    }
+    snprintf(str, (size_t)num, "%s\n", p != NULL ? p : "");
+    return str;
+}
+
+/* The ini_handler: records the entry; always returns 1 because problems are
+ * collected here, not reported through inih's single error line. */
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+    struct loader *ld = user;
+    const char *file = file_name(ld, ld->file);
+    struct entry *grown = NULL;
+    char *key = NULL;
+    char *val = NULL;
+
+    (void)section; /* the reader tracks sections, including refused ones */
+    if (ld->cur_section == SECTION_BAD)
+        return 1; /* already reported at the header */
+    if (ld->cur_section == SECTION_NONE) {
+        add_error(ld, file, ld->lineno, "key '%s' is outside any section", name);
+        return 1;
+    }
+    for (size_t i = ld->n_entries; i > 0; i--) {
+        const struct entry *e = &ld->entries[i - 1];
+        if (e->file != ld->file)
+            break;
+        if (strcmp(ld->sections[e->section].name, ld->sections[ld->cur_section].name) == 0 &&
+            strcmp(e->key, name) == 0) {
+            add_error(ld, file, ld->lineno,
+                      "duplicate key '%s' in [%s] (first set at line %d); set a key once per "
+                      "file, a later conf.d file may override it",
+                      name, ld->sections[ld->cur_section].name, e->line);
+            return 1;
+        }
+    }
+    key = strdup(name);
+    val = strdup(value);
+    grown = realloc(ld->entries, (ld->n_entries + 1) * sizeof(*grown));
+    if (key == NULL || val == NULL || grown == NULL) {
+        free(key);
+        free(val);
+        if (grown != NULL)
+            ld->entries = grown;
+        ld->oom = 1;
+        return 1;
+    }
+    ld->entries = grown;
+    ld->entries[ld->n_entries++] =
+        (struct entry){key, val, (size_t)ld->cur_section, ld->file, ld->lineno};
+    return 1;
+}
+
+static int parse_file(struct loader *ld, const char *path)
+{
+    struct stat st;
+    char **grown = NULL;
+    char *copy = NULL;
+    FILE *fp = NULL;
+    int rc = -1;
+    int line = 0;
+
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        add_error(ld, path, 0, "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+        add_error(ld, path, 0, "not a regular file");
+        goto out;
+    }
+    copy = strdup(path);
+    grown = realloc(ld->files, (ld->n_files + 1) * sizeof(*grown));
+    if (grown != NULL)
+        ld->files = grown;
+    if (copy == NULL || grown == NULL) {
+        ld->oom = 1;
+        goto out;
+    }
+    ld->files[ld->n_files] = copy;
+    copy = NULL;
+    ld->file = ld->n_files++;
+    ld->fp = fp;
+    ld->lineno = 0;
+    ld->cur_section = SECTION_NONE;
+    ld->syntax_errors = 0;
+    line = ini_parse_stream(read_line, ld, on_value, ld);
+    if (line == -2)
+        ld->oom = 1;
+    else if (line > 0 && ld->syntax_errors == 0)
+        add_error(ld, path, line, "syntax error");
+    if (ferror(fp))
+        add_error(ld, path, 0, "read error");
+    rc = 0;
+out:
+    free(copy);
+    if (fp != NULL)
+        fclose(fp);
+    ld->fp = NULL;
+    return rc;
+}
+
+static int dropin_filter(const struct dirent *d)
+{
+    size_t len = strlen(d->d_name);
+
+    /* Hidden files are editor and package-manager leftovers. */
+    return d->d_name[0] != '.' && len > 5 && strcmp(d->d_name + len - 5, ".conf") == 0;
+}
+
+/* Byte order, not the locale's collation: "lexical order" must not change
+ * with LANG. */
+static int dropin_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void parse_dropins(struct loader *ld, const char *dir)
+{
+    struct dirent **list = NULL;
+    char path[PATH_MAX];
+    int n = 0;
+
+    n = scandir(dir, &list, dropin_filter, dropin_order);
+    if (n < 0) {
+        if (errno != ENOENT)
+            add_error(ld, dir, 0, "cannot read drop-in directory: %s", strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name) >= sizeof(path))
+            add_error(ld, dir, 0, "path of %s is too long", list[i]->d_name);
+        else
+            parse_file(ld, path);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* "dir/of/main" for "dir/of/main/crmsyncd.conf"; "." when there is none. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static void valid_keys(const struct config_table *table, char *buf, size_t len)
+{
+    size_t pos = 0;
+
+    buf[0] = '\0';
+    for (const struct config_option *o = table->options; o->name != NULL && pos < len; o++) {
+        int n = snprintf(buf + pos, len - pos, "%s%s", pos > 0 ? ", " : "", o->name);
+        if (n < 0)
+            break;
+        pos += (size_t)n;
+    }
+}
+
+/* Parses every entry of one section (all files, in order: later wins) into
+ * settings, then defaults for what no entry set, then required keys. The
+ * header position names where a missing key should go. */
+static void load_section(struct loader *ld, const char *section, const char *label,
+                         const struct config_table *table, void *settings,
+                         const char *config_dir, const char *hdr_file, int hdr_line)
+{
+    size_t n_opts = 0;
+    unsigned char *touched = NULL;
+    unsigned char *set = NULL;
+    char why[512];
+    char keys[512];
+
+    while (table->options[n_opts].name != NULL)
+        n_opts++;
+    touched = calloc(n_opts + 1, 1);
+    set = calloc(n_opts + 1, 1);
+    if (touched == NULL || set == NULL) {
+        ld->oom = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < ld->n_entries; i++) {
+        const struct entry *e = &ld->entries[i];
+        const struct config_option *opt = NULL;
+        size_t idx = 0;
+
+        if (strcmp(ld->sections[e->section].name, section) != 0)
+            continue;
+        if (is_connector_section(section) && strcmp(e->key, "type") == 0)
+            continue;
+        opt = config_option_find(table, e->key);
+        if (opt == NULL) {
+            valid_keys(table, keys, sizeof(keys));
+            add_error(ld, file_name(ld, e->file), e->line,
+                      "unknown key '%s' in %s; valid keys: %s", e->key, label, keys);
+            continue;
+        }
+        idx = (size_t)(opt - table->options);
+        if (config_value_parse(opt, e->value, config_dir, settings, why, sizeof(why)) < 0) {
+            if (opt->type == CONFIG_SECRET_FILE)
+                add_error(ld, file_name(ld, e->file), e->line, "%s %s: %s", label, e->key, why);
+            else
+                add_error(ld, file_name(ld, e->file), e->line, "%s %s = '%.80s': %s", label,
+                          e->key, e->value, why);
+            continue;
+        }
+        touched[idx] = 1;
+        set[idx] = e->value[0] != '\0';
+    }
+    for (size_t idx = 0; idx < n_opts; idx++) {
+        const struct config_option *opt = &table->options[idx];
+
+        if (!touched[idx] && opt->default_value != NULL &&
+            config_value_parse(opt, opt->default_value, config_dir, settings, why,
+                               sizeof(why)) < 0)
+            add_error(ld, hdr_file, hdr_line, "%s %s (default '%s'): %s", label, opt->name,
+                      opt->default_value, why);
+        if (opt->required && !set[idx] && opt->default_value == NULL)
+            add_error(ld, hdr_file, hdr_line, "%s is missing required key '%s' (%s)", label,
+                      opt->name, opt->help != NULL ? opt->help : "no help");
+    }
+out:
+    free(touched);
+    free(set);
+}
+
+/* First header of a section, for messages about the section as a whole. */
+static const struct section_ref *first_header(const struct loader *ld, const char *name)
+{
+    for (size_t i = 0; i < ld->n_sections; i++) {
+        if (strcmp(ld->sections[i].name, name) == 0)
+            return &ld->sections[i];
+    }
+    return NULL;
+}
+
+static void load_connector(struct loader *ld, const struct section_ref *hdr,
+                           config_lookup_fn lookup, const char *config_dir,
+                           struct connector_config *conn)
+{
+    const struct entry *type = NULL;
+    const char *hdr_file = file_name(ld, hdr->file);
+    char label[64];
+
+    snprintf(label, sizeof(label), "[%s]", hdr->name);
+    conn->name = strdup(hdr->name + strlen(CONNECTOR_PREFIX));
+    conn->file = strdup(hdr_file);
+    conn->line = hdr->line;
+    if (conn->name == NULL || conn->file == NULL) {
+        ld->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < ld->n_entries; i++) {
+        const struct entry *e = &ld->entries[i];
+        if (strcmp(ld->sections[e->section].name, hdr->name) == 0 && strcmp(e->key, "type") == 0)
+            type = e;
+    }
+    if (type == NULL || type->value[0] == '\0') {
+        add_error(ld, type != NULL ? file_name(ld, type->file) : hdr_file,
+                  type != NULL ? type->line : hdr->line,
+                  "%s has no connector type; add 'type = <connector type>'", label);
+        return;
+    }
+    conn->table = lookup != NULL ? lookup(type->value) : NULL;
+    if (conn->table == NULL) {
+        add_error(ld, file_name(ld, type->file), type->line, "%s unknown connector type '%.60s'",
+                  label, type->value);
+        return;
+    }
+    conn->type = strdup(type->value);
+    conn->settings = calloc(1, conn->table->settings_size > 0 ? conn->table->settings_size : 1);
+    if (conn->type == NULL || conn->settings == NULL) {
+        ld->oom = 1;
+        return;
+    }
+    snprintf(label, sizeof(label), "[%s] (type %s)", hdr->name, conn->type);
+    load_section(ld, hdr->name, label, conn->table, conn->settings, config_dir, hdr_file,
+                 hdr->line);
+}
+
+static int build_config(struct loader *ld, const char *main_path, config_lookup_fn lookup,
+                        const char *config_dir, struct config *cfg)
+{
+    const struct section_ref *hdr = NULL;
+    size_t n = 0;
+
+    cfg->main_path = strdup(main_path);
+    if (cfg->main_path == NULL)
+        return -1;
+    hdr = first_header(ld, "daemon");
+    load_section(ld, "daemon", "[daemon]", &daemon_config_table, &cfg->daemon, config_dir,
+                 hdr != NULL ? file_name(ld, hdr->file) : main_path, hdr != NULL ? hdr->line : 0);
+    hdr = first_header(ld, "state");
+    load_section(ld, "state", "[state]", &state_config_table, &cfg->state, config_dir,
+                 hdr != NULL ? file_name(ld, hdr->file) : main_path, hdr != NULL ? hdr->line : 0);
+    for (size_t i = 0; i < ld->n_sections; i++) {
+        if (is_connector_section(ld->sections[i].name) &&
+            first_header(ld, ld->sections[i].name) == &ld->sections[i])
+            n++;
+    }
+    if (n == 0)
+        return 0;
+    cfg->connectors = calloc(n, sizeof(*cfg->connectors));
+    if (cfg->connectors == NULL)
+        return -1;
+    for (size_t i = 0; i < ld->n_sections; i++) {
+        if (!is_connector_section(ld->sections[i].name) ||
+            first_header(ld, ld->sections[i].name) != &ld->sections[i])
+            continue;
+        load_connector(ld, &ld->sections[i], lookup, config_dir,
+                       &cfg->connectors[cfg->n_connectors++]);
+    }
+    return 0;
+}
+
+/* Joins the collected errors into err->msg, one per line; when they do not
+ * all fit, the last line says how many were left out. */
+static void report_errors(struct loader *ld, struct error *err)
+{
+    size_t size = sizeof(err->msg);
+    size_t pos = 0;
+    size_t shown = 0;
+    size_t total = ld->n_errors + ld->n_errors_dropped;
+    const size_t reserve = 32; /* "\n... and 99999 more" */
+
+    if (err == NULL)
+        return;
+    if (ld->n_errors > 1)
+        qsort(ld->errors, ld->n_errors, sizeof(*ld->errors), problem_order);
+    err->msg[0] = '\0';
+    if (ld->oom) {
+        pos = (size_t)snprintf(err->msg, size, "out of memory while loading the configuration");
+        total++;
+        shown++;
+    }
+    for (size_t i = 0; i < ld->n_errors; i++) {
+        size_t len = strlen(ld->errors[i].msg) + (pos > 0 ? 1 : 0);
+        int last = shown + 1 == total;
+
+        if (pos + len + (last ? 0 : reserve) >= size && shown > 0)
+            break;
+        snprintf(err->msg + pos, size - pos, "%s%s", pos > 0 ? "\n" : "", ld->errors[i].msg);
+        pos = strlen(err->msg);
+        shown++;
+    }
+    if (shown < total)
+        snprintf(err->msg + pos, size - pos, "%s... and %zu more", pos > 0 ? "\n" : "",
+                 total - shown);
+}
+
+static void loader_free(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->n_files; i++)
+        free(ld->files[i]);
+    for (size_t i = 0; i < ld->n_entries; i++) {
+        free(ld->entries[i].key);
+        free(ld->entries[i].value);
+    }
+    for (size_t i = 0; i < ld->n_sections; i++)
+        free(ld->sections[i].name);
+    for (size_t i = 0; i < ld->n_errors; i++)
+        free(ld->errors[i].msg);
+    free(ld->files);
+    free(ld->entries);
+    free(ld->sections);
+    free(ld->errors);
+    free(ld->raw);
+}
+
+int config_load(const char *main_path, config_lookup_fn lookup, struct config **out,
+                struct error *err)
+{
+    struct loader ld;
+    struct config *cfg = NULL;
+    char *dir = NULL;
+    char *config_dir = NULL;
+    char *dropin_dir = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    memset(&ld, 0, sizeof(ld));
+    *out = NULL;
+    error_clear(err);
+    dir = dir_of(main_path);
+    if (dir == NULL) {
+        ld.oom = 1;
+        goto out;
+    }
+    len = strlen(dir) + sizeof("/conf.d");
+    dropin_dir = malloc(len);
+    if (dropin_dir == NULL) {
+        ld.oom = 1;
+        goto out;
+    }
+    snprintf(dropin_dir, len, "%s%sconf.d", dir, strcmp(dir, "/") == 0 ? "" : "/");
+    /* Absolute, so a relative secret path still means the same file after
+     * the daemon changes directory. NULL if the directory is gone: then
+     * opening the main file fails and says so. */
+    config_dir = realpath(dir, NULL);
+    if (parse_file(&ld, main_path) == 0)
+        parse_dropins(&ld, dropin_dir);
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL || build_config(&ld, main_path, lookup, config_dir, cfg) < 0)
+        ld.oom = 1;
+    if (ld.oom || ld.n_errors > 0 || ld.n_errors_dropped > 0) {
+        report_errors(&ld, err);
+        goto out;
+    }
+    *out = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    config_free(cfg);
+    loader_free(&ld);
+    free(dir);
+    free(config_dir);
+    free(dropin_dir);
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    config_settings_release(&daemon_config_table, &cfg->daemon);
+    config_settings_release(&state_config_table, &cfg->state);
+    for (size_t i = 0; i < cfg->n_connectors; i++) {
+        struct connector_config *c = &cfg->connectors[i];
+        if (c->table != NULL)
+            config_settings_release(c->table, c->settings);
+        free(c->settings);
+        free(c->name);
+        free(c->type);
+        free(c->file);
+    }
+    free(cfg->connectors);
+    free(cfg->main_path);
+    free(cfg);
+}
+
+const struct connector_config *config_find_connector(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg != NULL && i < cfg->n_connectors; i++) {
+        if (strcmp(cfg->connectors[i].name, name) == 0)
+            return &cfg->connectors[i];
+    }
+    return NULL;
+}
