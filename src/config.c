@@ -1,33 +1,20 @@
-/* Loading: the main file and its conf.d drop-ins are read by inih into a
- * flat list of (section, key, value, file, line) entries; only when every
- * file is read are the entries parsed against the option tables. So the
- * order of keys does not matter (a connector's `type` may come last), a
+/* Loading: the main file and its conf.d drop-ins are read (config_read.c)
+ * into a flat list of (section, key, value, file, line) entries; only when
+ * every file is read are the entries parsed against the option tables. So
+ * the order of keys does not matter (a connector's `type` may come last), a
  * drop-in can override any key, and all problems of all files are reported
- * together as "file:line: message".
- *
- * inih (Debian's libinih 55) is built without INI_HANDLER_LINENO, so we feed
- * it through ini_parse_stream() with our own line reader, which counts lines
- * and also looks at each raw line first: it sees section headers (inih calls
- * the handler for keys only, so an empty or misspelt section would otherwise
- * go unnoticed), reports syntax errors itself (inih returns only the first
- * one), and strips leading whitespace, which turns off inih's multi-line
- * continuation: an indented "key = value" is an ordinary key, not part of the
- * previous value. */
+ * together as "file:line: message", sorted by file and line. */
 #include "config.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* inih cuts section and key names at 49 characters (MAX_SECTION/MAX_NAME);
- * longer ones are refused here instead of silently truncated. */
-#define INIH_MAX_NAME 49
 #define CONNECTOR_PREFIX "connector."
 #define CONNECTOR_NAME_MAX 32
 /* Bounds memory on a pathological file; the message shows fewer anyway. */
@@ -70,14 +57,9 @@ struct loader {
     size_t n_errors;
     size_t n_errors_dropped;
     int oom;
-    /* State while one file is parsed. */
-    FILE *fp;
+    /* State while one file is read. */
     size_t file;
-    int lineno;
     long cur_section; /* index into sections, or SECTION_NONE/SECTION_BAD */
-    char *raw;
-    size_t raw_cap;
-    int syntax_errors;
 };
 
 static void add_error(struct loader *ld, const char *file, int line, const char *fmt, ...)
@@ -157,27 +139,27 @@ static int connector_name_ok(const char *name)
     return 1;
 }
 
-/* Checks and records a "[name]" header seen by the line reader. */
-static void on_section(struct loader *ld, const char *name)
+/* config_read_ops.section: checks and records a "[name]" header; name is
+ * NULL for a header the reader could not read (already reported). */
+static void on_section(void *user, const char *name, int line)
 {
+    struct loader *ld = user;
     const char *file = file_name(ld, ld->file);
     struct section_ref *grown = NULL;
     char *copy = NULL;
 
     ld->cur_section = SECTION_BAD;
-    if (strlen(name) > INIH_MAX_NAME) {
-        add_error(ld, file, ld->lineno, "section name [%.60s...] is too long", name);
+    if (name == NULL)
         return;
-    }
     if (is_connector_section(name)) {
         if (!connector_name_ok(name + strlen(CONNECTOR_PREFIX))) {
-            add_error(ld, file, ld->lineno,
+            add_error(ld, file, line,
                       "invalid connector name in [%s]: use 1 to %d letters, digits, '_' or '-'",
                       name, CONNECTOR_NAME_MAX);
             return;
         }
     } else if (strcmp(name, "daemon") != 0 && strcmp(name, "state") != 0) {
-        add_error(ld, file, ld->lineno,
+        add_error(ld, file, line,
                   "unknown section [%s]; expected [daemon], [state] or [connector.NAME]", name);
         return;
     }
@@ -191,126 +173,39 @@ static void on_section(struct loader *ld, const char *name)
         return;
     }
     ld->sections = grown;
-    ld->sections[ld->n_sections] = (struct section_ref){copy, ld->file, ld->lineno};
+    ld->sections[ld->n_sections] = (struct section_ref){copy, ld->file, line};
     ld->cur_section = (long)ld->n_sections++;
 }
 
-/* Looks at one raw line before inih does. Returns the text to hand to inih
- * (leading whitespace stripped), or NULL to hand it an empty line because
- * the line was refused and reported here. */
-static char *scan_line(struct loader *ld, char *line)
-{
-    const char *file = file_name(ld, ld->file);
-    char *p = line;
-    char *end = NULL;
-    char *rest = NULL;
-    size_t len = 0;
-
-    if (ld->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p == '\0' || *p == ';' || *p == '#')
-        return p;
-    if (*p == '[') {
-        end = strchr(p, ']');
-        if (end == NULL) {
-            add_error(ld, file, ld->lineno, "section header without closing ']'");
-            ld->cur_section = SECTION_BAD;
-            return NULL;
-        }
-        rest = end + 1;
-        while (isspace((unsigned char)*rest))
-            rest++;
-        if (*rest != '\0' && *rest != ';' && *rest != '#') {
-            add_error(ld, file, ld->lineno, "unexpected text after section header");
-            ld->cur_section = SECTION_BAD;
-            return NULL;
-        }
-        *end = '\0';
-        on_section(ld, p + 1);
-        *end = ']';
-        return p;
-    }
-    end = strpbrk(p, "=:");
-    if (end == NULL) {
-        add_error(ld, file, ld->lineno, "expected 'key = value', '[section]' or a comment");
-        return NULL;
-    }
-    len = (size_t)(end - p);
-    while (len > 0 && isspace((unsigned char)p[len - 1]))
-        len--;
-    if (len == 0) {
-        add_error(ld, file, ld->lineno, "missing key name before '%c'", *end);
-        return NULL;
-    }
-    if (len > INIH_MAX_NAME) {
-        add_error(ld, file, ld->lineno, "key name '%.40s...' is too long", p);
-        return NULL;
-    }
-    return p;
-}
-
-/* The ini_reader given to inih: fgets semantics, one line per call. */
-static char *read_line(char *str, int num, void *stream)
-{
-    struct loader *ld = stream;
-    ssize_t n = 0;
-    char *p = NULL;
-    size_t len = 0;
-
-    n = getline(&ld->raw, &ld->raw_cap, ld->fp);
-    if (n < 0)
-        return NULL;
-    ld->lineno++;
-    /* inih's buffer must hold the line plus "\r\n\0"; a longer line would
-     * be split and its tail parsed as a line of its own. */
-    len = strlen(ld->raw);
-    while (len > 0 && (ld->raw[len - 1] == '\n' || ld->raw[len - 1] == '\r'))
-        ld->raw[--len] = '\0';
-    if (num < 4 || len > (size_t)num - 3) {
-        add_error(ld, file_name(ld, ld->file), ld->lineno,
-                  "line is longer than %d characters", num - 3);
-        p = NULL;
-        ld->syntax_errors++;
-    } else {
-        size_t before = ld->n_errors + ld->n_errors_dropped;
-        p = scan_line(ld, ld->raw);
-        if (ld->n_errors + ld->n_errors_dropped != before)
-            ld->syntax_errors++;
-    }
-    snprintf(str, (size_t)num, "%s\n", p != NULL ? p : "");
-    return str;
-}
-
-/* The ini_handler: records the entry; always returns 1 because problems are
- * collected here, not reported through inih's single error line. */
-static int on_value(void *user, const char *section, const char *name, const char *value)
+/* config_read_ops.entry: records one key = value of the current section. A
+ * key set twice in one file is an error: within a file it is a copy-paste
+ * slip, while overriding is what a later drop-in is for. */
+static void on_entry(void *user, const char *name, const char *value, int line)
 {
     struct loader *ld = user;
     const char *file = file_name(ld, ld->file);
+    const char *section = NULL;
     struct entry *grown = NULL;
     char *key = NULL;
     char *val = NULL;
 
-    (void)section; /* the reader tracks sections, including refused ones */
     if (ld->cur_section == SECTION_BAD)
-        return 1; /* already reported at the header */
+        return; /* already reported at the header */
     if (ld->cur_section == SECTION_NONE) {
-        add_error(ld, file, ld->lineno, "key '%s' is outside any section", name);
-        return 1;
+        add_error(ld, file, line, "key '%s' is outside any section", name);
+        return;
     }
+    section = ld->sections[ld->cur_section].name;
     for (size_t i = ld->n_entries; i > 0; i--) {
         const struct entry *e = &ld->entries[i - 1];
         if (e->file != ld->file)
             break;
-        if (strcmp(ld->sections[e->section].name, ld->sections[ld->cur_section].name) == 0 &&
-            strcmp(e->key, name) == 0) {
-            add_error(ld, file, ld->lineno,
+        if (strcmp(ld->sections[e->section].name, section) == 0 && strcmp(e->key, name) == 0) {
+            add_error(ld, file, line,
                       "duplicate key '%s' in [%s] (first set at line %d); set a key once per "
                       "file, a later conf.d file may override it",
-                      name, ld->sections[ld->cur_section].name, e->line);
-            return 1;
+                      name, section, e->line);
+            return;
         }
     }
     key = strdup(name);
@@ -322,13 +217,21 @@ static int on_value(void *user, const char *section, const char *name, const cha
         if (grown != NULL)
             ld->entries = grown;
         ld->oom = 1;
-        return 1;
+        return;
     }
     ld->entries = grown;
-    ld->entries[ld->n_entries++] =
-        (struct entry){key, val, (size_t)ld->cur_section, ld->file, ld->lineno};
-    return 1;
+    ld->entries[ld->n_entries++] = (struct entry){key, val, (size_t)ld->cur_section, ld->file, line};
 }
+
+/* config_read_ops.error: a syntax problem of the file being read. */
+static void on_read_error(void *user, int line, const char *msg)
+{
+    struct loader *ld = user;
+
+    add_error(ld, file_name(ld, ld->file), line, "%s", msg);
+}
+
+static const struct config_read_ops read_ops = {on_section, on_entry, on_read_error};
 
 static int parse_file(struct loader *ld, const char *path)
 {
@@ -337,7 +240,6 @@ static int parse_file(struct loader *ld, const char *path)
     char *copy = NULL;
     FILE *fp = NULL;
     int rc = -1;
-    int line = 0;
 
     fp = fopen(path, "re");
     if (fp == NULL) {
@@ -359,23 +261,12 @@ static int parse_file(struct loader *ld, const char *path)
     ld->files[ld->n_files] = copy;
     copy = NULL;
     ld->file = ld->n_files++;
-    ld->fp = fp;
-    ld->lineno = 0;
     ld->cur_section = SECTION_NONE;
-    ld->syntax_errors = 0;
-    line = ini_parse_stream(read_line, ld, on_value, ld);
-    if (line == -2)
-        ld->oom = 1;
-    else if (line > 0 && ld->syntax_errors == 0)
-        add_error(ld, path, line, "syntax error");
-    if (ferror(fp))
-        add_error(ld, path, 0, "read error");
-    rc = 0;
+    rc = config_read_file(fp, &read_ops, ld);
 out:
     free(copy);
     if (fp != NULL)
         fclose(fp);
-    ld->fp = NULL;
     return rc;
 }
 
@@ -647,7 +538,6 @@ static void loader_free(struct loader *ld)
     free(ld->entries);
     free(ld->sections);
     free(ld->errors);
-    free(ld->raw);
 }
 
 int config_load(const char *main_path, config_lookup_fn lookup, struct config **out,

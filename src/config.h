@@ -169,6 +169,20 @@ void config_settings_release(const struct config_table *table, void *settings);
  * open, and mode & 077 == 0. Returns 0, or -1 with the reason in why. */
 int config_secret_check(const char *path, char *why, size_t why_len);
 
+/* Reads one INI file through inih, with line numbers (Debian's libinih 55
+ * has no INI_HANDLER_LINENO). Calls section() for every "[name]" header,
+ * even of an empty section, with name NULL for a header that could not be
+ * read (its keys should be skipped); entry() for every key = value; error()
+ * for every syntax problem. Leading whitespace is ignored and values do not
+ * continue on the next line. Returns 0, or -1 if the file could not be read
+ * (reported through error() with line 0). */
+struct config_read_ops {
+    void (*section)(void *user, const char *name, int line);
+    void (*entry)(void *user, const char *key, const char *value, int line);
+    void (*error)(void *user, int line, const char *msg);
+};
+int config_read_file(FILE *fp, const struct config_read_ops *ops, void *user);
+
 /* Resolves a secret file value to an absolute path as described at
  * config_value_parse(). Returns malloc'd path, or NULL with why set. */
 char *config_secret_resolve(const char *value, const char *config_dir, char *why,
