@@ -531,6 +531,11 @@ static void secret_file_readable_by_others_is_refused(void **state)
                  "%s:4: [connector.a] (type test) token_file: secret file %s/token is writable "
                  "by group or others (mode 0620); chmod 600 it",
                  f->main, real);
+    write_file(f, "token", 0604, "t0k3n\n"); /* others only, group clean */
+    expect_error(f,
+                 "%s:4: [connector.a] (type test) token_file: secret file %s/token is readable "
+                 "by group or others (mode 0604); chmod 600 it",
+                 f->main, real);
     write_file(f, "crmsyncd.conf", 0644, "[connector.a]\ntype = test\nname = a\ntoken_file = nope\n");
     expect_error(f,
                  "%s:4: [connector.a] (type test) token_file: cannot open secret file %s/nope: "
@@ -668,6 +673,52 @@ static void reference_lists_type_values_and_default(void **state)
     free(buf);
 }
 
+/* The shipped example must load, and each "#key = value" line in it must
+ * state the real default: uncommenting all of them changes nothing. */
+static void shipped_example_loads_and_states_true_defaults(void **state)
+{
+    struct fixture *f = *state;
+    char example[PATH_MAX];
+    char line[512];
+    char *slash = NULL;
+    FILE *in = NULL;
+    FILE *out = NULL;
+    int uncommented = 0;
+
+    snprintf(example, sizeof(example), "%s", __FILE__);
+    slash = strstr(example, "/tests/unit/test_config.c");
+    assert_non_null(slash); /* CMake passes absolute source paths */
+    snprintf(slash, sizeof(example) - (size_t)(slash - example), "/config/crmsyncd.conf");
+    in = fopen(example, "r");
+    assert_non_null(in);
+    out = fopen(f->main, "w");
+    assert_non_null(out);
+    while (fgets(line, sizeof(line), in) != NULL) {
+        if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strstr(line, " = ") != NULL) {
+            fputs(line + 1, out);
+            uncommented++;
+        } else {
+            fputs(line, out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+    assert_int_equal(uncommented, 7);
+    assert_int_equal(load(f), 0);
+    assert_int_equal(f->cfg->daemon.log_level, LOG_LVL_INFO);
+    assert_int_equal(f->cfg->daemon.shutdown_grace_ms, 10000);
+    assert_int_equal(f->cfg->daemon.watchdog_ms, 0);
+    assert_null(f->cfg->daemon.admin_listen);
+    assert_string_equal(f->cfg->state.path, "/var/lib/crmsyncd/state.db");
+    assert_int_equal(f->cfg->state.synchronous, STATE_SYNC_FULL);
+    assert_int_equal(f->cfg->state.busy_timeout_ms, 5000);
+    assert_int_equal(f->cfg->state.txn_max_changes, 5000);
+    assert_int_equal(f->cfg->n_connectors, 0);
+    config_free(f->cfg);
+    f->cfg = NULL;
+    assert_int_equal(config_load(example, test_lookup, &f->cfg, &f->err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +754,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dump_is_a_config_that_loads_to_the_same_values, setup,
                                         teardown),
         cmocka_unit_test(reference_lists_type_values_and_default),
+        cmocka_unit_test_setup_teardown(shipped_example_loads_and_states_true_defaults, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
