@@ -1,0 +1,58 @@
+/* Private to http.c / http_request.c: the client and request structures. */
+#ifndef CRMSYNC_HTTP_INTERNAL_H
+#define CRMSYNC_HTTP_INTERNAL_H
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "http.h"
+
+struct http_client {
+    uv_loop_t *loop;
+    CURLM *multi;
+    CURLSH *share;
+    uv_timer_t timer;        /* curl's single timeout */
+    struct http_sock *socks; /* sockets being watched (for shutdown only) */
+    struct http_options opts;
+    char *ca_file; /* owned copies of the option strings */
+    char *user_agent;
+    struct http_request *inflight; /* doubly linked list of started requests */
+    size_t n_inflight;
+    CURL **easy_pool; /* reset easy handles kept for reuse */
+    size_t n_pool;
+    size_t open_handles; /* uv handles not yet through their close cb */
+    int dispatching;     /* inside completion callbacks */
+    int closing;
+    int close_pending; /* http_client_close() called while dispatching */
+    void (*on_closed)(void *arg);
+    void *on_closed_arg;
+};
+
+struct http_request {
+    struct http_client *client;
+    CURL *easy;
+    enum http_method method;
+    char *url;
+    int loopback_http; /* URL is http:// to a loopback address */
+    struct curl_slist *headers;
+    char *bearer; /* "Authorization: Bearer ..." (wiped) */
+    char *body;
+    size_t body_len;
+    int sensitive;
+    struct http_limits limits;
+    char conn[48];
+    http_done_fn done;
+    void *done_arg;
+    struct http_result result;
+    size_t body_cap;
+    int too_large;
+    struct http_request *prev, *next;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* http_request.c */
+int http_request_prepare(struct http_request *r, CURL *easy, struct error *err);
+void http_request_finish(struct http_request *r, CURLcode code);
+void http_result_release(struct http_result *res, int wipe);
+
+#endif

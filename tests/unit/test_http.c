@@ -1,0 +1,745 @@
+/* The HTTP client against a local HTTPS server whose CA is made here: what
+ * each outcome is classified as, that connections are reused, that limits
+ * hold, and that shutdown with requests in flight is clean. No assertion
+ * depends on how long something took. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "test_server.h"
+
+static struct test_pki pki;
+
+struct got {
+    int done;
+    enum http_class cls;
+    enum http_failure failure;
+    long status;
+    long retry_after_ms;
+    long num_connects;
+    int http_version;
+    int request_sent;
+    char *body;
+    size_t body_len;
+    char header[128];
+};
+
+struct fixture {
+    uv_loop_t loop;
+    struct http_client *client;
+    struct test_server *server;
+    int pending;
+    int closed;
+    char base[64];
+};
+
+static const char *header_to_capture = "X-Test";
+
+static void on_done(struct http_result *res, void *arg)
+{
+    struct got *g = arg;
+    const char *h = http_result_header(res, header_to_capture);
+
+    g->done++;
+    g->cls = res->cls;
+    g->failure = res->failure;
+    g->status = res->status;
+    g->retry_after_ms = res->retry_after_ms;
+    g->num_connects = res->num_connects;
+    g->http_version = res->http_version;
+    g->request_sent = res->request_sent;
+    g->body = http_result_take_body(res, &g->body_len);
+    snprintf(g->header, sizeof(g->header), "%s", h != NULL ? h : "");
+}
+
+struct counted {
+    struct fixture *fx;
+    struct got got;
+};
+
+static void on_done_count(struct http_result *res, void *arg)
+{
+    struct counted *c = arg;
+
+    on_done(res, &c->got);
+    c->fx->pending--;
+    if (c->fx->pending == 0)
+        uv_stop(&c->fx->loop);
+}
+
+static void on_closed(void *arg)
+{
+    struct fixture *fx = arg;
+    fx->closed = 1;
+}
+
+/* Handler used by most tests: the path picks the behaviour. */
+static void handler(void *ctx, const struct ts_request *req, struct ts_response *resp)
+{
+    const char *arg = NULL;
+
+    (void)ctx;
+    if (strcmp(req->path, "/hello") == 0) {
+        ts_response_body(resp, "hello");
+        ts_response_header(resp, "X-Test", "  yes  ");
+    } else if (strcmp(req->path, "/echo") == 0) {
+        ts_response_body(resp, req->body);
+    } else if (strcmp(req->path, "/status") == 0) {
+        arg = ts_request_arg(req, "code");
+        resp->status = arg != NULL ? atoi(arg) : 500;
+        arg = ts_request_arg(req, "retry_after");
+        if (arg != NULL)
+            ts_response_header(resp, "Retry-After", arg);
+        ts_response_body(resp, "{\"error\":\"status\"}");
+    } else if (strcmp(req->path, "/big") == 0) {
+        resp->body_len = 200000;
+        resp->body = malloc(resp->body_len);
+        memset(resp->body, 'b', resp->body_len);
+    } else if (strcmp(req->path, "/chunked") == 0) {
+        resp->action = TS_CHUNKED;
+        resp->body_len = 200000;
+    } else if (strcmp(req->path, "/hang") == 0) {
+        resp->action = TS_HANG;
+    } else if (strcmp(req->path, "/drop") == 0) {
+        resp->action = TS_DROP;
+    } else if (strcmp(req->path, "/stall") == 0) {
+        resp->action = TS_STALL;
+        resp->stall_after = 100;
+    } else if (strcmp(req->path, "/auth") == 0) {
+        const char *a = ts_request_header(req, "Authorization");
+        ts_response_body(resp, a != NULL ? a : "none");
+    } else {
+        resp->status = 404;
+    }
+}
+
+static void fixture_init(struct fixture *fx, const struct http_options *opts, int tls)
+{
+    struct http_options o;
+    struct error err = {{0}};
+
+    memset(fx, 0, sizeof(*fx));
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    if (opts != NULL) {
+        o = *opts;
+    } else {
+        http_options_defaults(&o);
+        o.ca_file = pki.ca_file;
+    }
+    assert_int_equal(http_client_new(&fx->loop, &o, &fx->client, &err), 0);
+    fx->server =
+        test_server_start(tls ? pki.cert_pem : NULL, tls ? pki.key_pem : NULL, handler, NULL);
+    assert_non_null(fx->server);
+    snprintf(fx->base, sizeof(fx->base), "%s://127.0.0.1:%d", tls ? "https" : "http",
+             test_server_port(fx->server));
+}
+
+static void fixture_close(struct fixture *fx)
+{
+    if (fx->client != NULL) {
+        http_client_close(fx->client, on_closed, fx);
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+        assert_int_equal(fx->closed, 1);
+    }
+    /* Every handle is closed: the client left nothing behind. */
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    test_server_stop(fx->server);
+}
+
+/* Runs one request to completion and fills g. */
+static void run_one(struct fixture *fx, enum http_method m, const char *path, const char *body,
+                    const struct http_limits *limits, struct got *g)
+{
+    struct counted c;
+    struct http_request *r = NULL;
+    struct error err = {{0}};
+    char url[256];
+
+    memset(&c, 0, sizeof(c));
+    c.fx = fx;
+    snprintf(url, sizeof(url), "%s%s", fx->base, path);
+    r = http_request_new(fx->client, m, url, &err);
+    assert_non_null(r);
+    if (body != NULL)
+        assert_int_equal(http_request_set_body(r, "application/json", body, strlen(body)), 0);
+    if (limits != NULL)
+        http_request_set_limits(r, limits);
+    fx->pending = 1;
+    assert_int_equal(http_request_start(r, on_done_count, &c, &err), 0);
+    /* The completion never comes from inside start. */
+    assert_int_equal(c.got.done, 0);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.got.done, 1);
+    *g = c.got;
+}
+
+static void classify_table(void **state)
+{
+    (void)state;
+    assert_int_equal(http_classify(1, 200, HTTP_FAIL_NONE, 1), HTTP_CLASS_OK);
+    assert_int_equal(http_classify(0, 204, HTTP_FAIL_NONE, 1), HTTP_CLASS_OK);
+    assert_int_equal(http_classify(0, 429, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 503, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 500, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 401, HTTP_FAIL_STATUS, 1), HTTP_CLASS_UNAUTHORIZED);
+    assert_int_equal(http_classify(0, 400, HTTP_FAIL_STATUS, 1), HTTP_CLASS_PERMANENT);
+    assert_int_equal(http_classify(0, 404, HTTP_FAIL_STATUS, 1), HTTP_CLASS_PERMANENT);
+    assert_int_equal(http_classify(0, 409, HTTP_FAIL_STATUS, 1), HTTP_CLASS_PERMANENT);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_CONNECT, 0), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_TIMEOUT, 0), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_TIMEOUT, 1), HTTP_CLASS_INDETERMINATE);
+    assert_int_equal(http_classify(1, 0, HTTP_FAIL_TIMEOUT, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_RESET, 1), HTTP_CLASS_INDETERMINATE);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_RESET, 0), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 200, HTTP_FAIL_TOO_LARGE, 1), HTTP_CLASS_PERMANENT);
+    assert_int_equal(http_classify(0, 0, HTTP_FAIL_TLS_VERIFY, 0), HTTP_CLASS_PERMANENT);
+}
+
+static void retry_after_both_forms(void **state)
+{
+    /* 2026-11-24 10:00:00 UTC */
+    time_t now = 1795514400;
+    long ms = -5;
+
+    (void)state;
+    assert_int_equal(http_parse_retry_after("120", now, &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(http_parse_retry_after(" 0 ", now, &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(http_parse_retry_after("Tue, 24 Nov 2026 10:00:30 GMT", now, &ms), 0);
+    assert_int_equal(ms, 30000);
+    assert_int_equal(http_parse_retry_after("Tuesday, 24-Nov-26 10:01:00 GMT", now, &ms), 0);
+    assert_int_equal(ms, 60000);
+    assert_int_equal(http_parse_retry_after("Tue Nov 24 10:00:05 2026", now, &ms), 0);
+    assert_int_equal(ms, 5000);
+    /* A date in the past means "now". */
+    assert_int_equal(http_parse_retry_after("Tue, 24 Nov 2026 09:00:00 GMT", now, &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(http_parse_retry_after("soon", now, &ms), -1);
+    assert_int_equal(http_parse_retry_after("12abc", now, &ms), -1);
+    assert_int_equal(http_parse_retry_after("-3", now, &ms), -1);
+    assert_int_equal(http_parse_retry_after("", now, &ms), -1);
+    /* Capped at a day. */
+    assert_int_equal(http_parse_retry_after("99999999999", now, &ms), 0);
+    assert_int_equal(ms, 24L * 3600 * 1000);
+}
+
+static void get_over_tls_with_test_ca(void **state)
+{
+    struct fixture fx;
+    struct got g;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_GET, "/hello", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_OK);
+    assert_int_equal(g.status, 200);
+    assert_int_equal(g.http_version, 1);
+    assert_int_equal(g.body_len, 5);
+    assert_string_equal(g.body, "hello");
+    assert_string_equal(g.header, "yes  ");
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void post_body_round_trip(void **state)
+{
+    struct fixture fx;
+    struct got g;
+    char body[4096];
+    size_t off = 0;
+    int i = 0;
+
+    (void)state;
+    off += (size_t)snprintf(body + off, sizeof(body) - off, "[");
+    for (i = 0; i < 100; i++)
+        off += (size_t)snprintf(body + off, sizeof(body) - off, "%s{\"id\":%d}", i ? "," : "", i);
+    snprintf(body + off, sizeof(body) - off, "]");
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_POST, "/echo", body, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_OK);
+    assert_string_equal(g.body, body);
+    assert_int_equal(g.request_sent, 1);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void tls_verification_is_on(void **state)
+{
+    struct fixture fx;
+    struct http_options o;
+    struct got g;
+
+    (void)state;
+    /* No CA file: the system store does not know our test CA. */
+    http_options_defaults(&o);
+    fixture_init(&fx, &o, 1);
+    run_one(&fx, HTTP_GET, "/hello", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    assert_int_equal(g.failure, HTTP_FAIL_TLS_VERIFY);
+    assert_int_equal(g.status, 0);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void https_only_except_loopback(void **state)
+{
+    struct fixture fx;
+    struct http_options o;
+    struct error err = {{0}};
+    struct got g;
+    char url[128];
+
+    (void)state;
+    http_options_defaults(&o);
+    fixture_init(&fx, &o, 0);
+    assert_null(http_request_new(fx.client, HTTP_GET, "http://example.com/x", &err));
+    assert_non_null(strstr(err.msg, "not allowed"));
+    snprintf(url, sizeof(url), "%s/hello", fx.base);
+    assert_null(http_request_new(fx.client, HTTP_GET, url, &err));
+    assert_null(http_request_new(fx.client, HTTP_GET, "ftp://127.0.0.1/x", &err));
+    assert_null(http_request_new(fx.client, HTTP_GET, "file:///etc/passwd", &err));
+    fixture_close(&fx);
+
+    o.allow_loopback_http = 1;
+    fixture_init(&fx, &o, 0);
+    assert_null(http_request_new(fx.client, HTTP_GET, "http://example.com/x", &err));
+    assert_null(http_request_new(fx.client, HTTP_GET, "http://10.0.0.1/x", &err));
+    run_one(&fx, HTTP_GET, "/hello", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_OK);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void status_classes_and_retry_after(void **state)
+{
+    struct fixture fx;
+    struct got g;
+    char path[128];
+    char date[64];
+    time_t when = time(NULL) + 3600;
+    struct tm tm;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_GET, "/status?code=429&retry_after=7", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    assert_int_equal(g.failure, HTTP_FAIL_STATUS);
+    assert_int_equal(g.status, 429);
+    assert_int_equal(g.retry_after_ms, 7000);
+    assert_string_equal(g.body, "{\"error\":\"status\"}");
+    free(g.body);
+
+    /* An HTTP-date an hour ahead: between 59 and 60 minutes from now
+     * whatever the time the request took. */
+    gmtime_r(&when, &tm);
+    strftime(date, sizeof(date), "%a,%%20%d%%20%b%%20%Y%%20%H:%M:%S%%20GMT", &tm);
+    snprintf(path, sizeof(path), "/status?code=503&retry_after=%s", date);
+    run_one(&fx, HTTP_GET, path, NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    assert_int_equal(g.status, 503);
+    assert_in_range(g.retry_after_ms, 3540000, 3600000);
+    free(g.body);
+
+    run_one(&fx, HTTP_GET, "/status?code=500", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    assert_int_equal(g.retry_after_ms, -1);
+    free(g.body);
+    run_one(&fx, HTTP_POST, "/status?code=422", "{}", NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    free(g.body);
+    run_one(&fx, HTTP_GET, "/status?code=401", NULL, NULL, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_UNAUTHORIZED);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void keep_alive_reuses_one_connection(void **state)
+{
+    struct fixture fx;
+    struct got g;
+    long connects = 0;
+    int i = 0;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    for (i = 0; i < 20; i++) {
+        run_one(&fx, HTTP_GET, "/hello", NULL, NULL, &g);
+        assert_int_equal(g.cls, HTTP_CLASS_OK);
+        connects += g.num_connects;
+        free(g.body);
+    }
+    assert_int_equal(connects, 1);
+    assert_int_equal(test_server_connections(fx.server), 1);
+    assert_int_equal(test_server_requests(fx.server), 20);
+    fixture_close(&fx);
+}
+
+static void response_size_cap(void **state)
+{
+    struct fixture fx;
+    struct http_limits lim;
+    struct got g;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    lim = (struct http_limits){10000, 60000, 1, 30, 100000};
+    /* With a Content-Length: refused by curl before reading. */
+    run_one(&fx, HTTP_GET, "/big", NULL, &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TOO_LARGE);
+    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    assert_null(g.body);
+    /* Chunked, no length: stopped by the write callback. */
+    run_one(&fx, HTTP_GET, "/chunked", NULL, &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TOO_LARGE);
+    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    assert_true(g.body_len <= 100000);
+    free(g.body);
+    /* Under the cap both go through. */
+    lim.max_response_bytes = 300000;
+    run_one(&fx, HTTP_GET, "/chunked", NULL, &lim, &g);
+    assert_int_equal(g.cls, HTTP_CLASS_OK);
+    assert_int_equal(g.body_len, 200000);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void total_timeout_get_retry_post_indeterminate(void **state)
+{
+    struct fixture fx;
+    struct http_limits lim = {10000, 300, 1, 30, 1 << 20};
+    struct got g;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_GET, "/hang", NULL, &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TIMEOUT);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    free(g.body);
+    /* The body was sent; the server may have applied it. */
+    run_one(&fx, HTTP_POST, "/hang", "{\"points\":10}", &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TIMEOUT);
+    assert_int_equal(g.request_sent, 1);
+    assert_int_equal(g.cls, HTTP_CLASS_INDETERMINATE);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void reset_after_body_is_indeterminate(void **state)
+{
+    struct fixture fx;
+    struct got g;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_POST, "/drop", "{\"points\":10}", NULL, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_RESET);
+    assert_int_equal(g.cls, HTTP_CLASS_INDETERMINATE);
+    free(g.body);
+    run_one(&fx, HTTP_GET, "/drop", NULL, NULL, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_RESET);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+static void low_speed_abort(void **state)
+{
+    struct fixture fx;
+    struct http_limits lim = {10000, 60000, 1000, 1, 1 << 22};
+    struct got g;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    run_one(&fx, HTTP_GET, "/stall", NULL, &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TIMEOUT);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    free(g.body);
+    fixture_close(&fx);
+}
+
+/* A listener that completes TCP handshakes (kernel backlog) but never
+ * speaks TLS: the handshake, part of connection setup, times out. */
+static void connect_timeout_is_retryable_even_for_post(void **state)
+{
+    struct fixture fx;
+    struct http_limits lim = {300, 60000, 1, 30, 1 << 20};
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct got g;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    fixture_init(&fx, NULL, 1);
+    snprintf(fx.base, sizeof(fx.base), "https://127.0.0.1:%d", ntohs(a.sin_port));
+    run_one(&fx, HTTP_POST, "/x", "{}", &lim, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_TIMEOUT);
+    assert_int_equal(g.request_sent, 0);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    free(g.body);
+    fixture_close(&fx);
+    close(fd);
+}
+
+static void connection_refused_is_retryable(void **state)
+{
+    struct fixture fx;
+    struct got g;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    (void)state;
+    /* A port that was just free and has no listener. */
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    fixture_init(&fx, NULL, 1);
+    snprintf(fx.base, sizeof(fx.base), "https://127.0.0.1:%d", ntohs(a.sin_port));
+    run_one(&fx, HTTP_POST, "/x", "{}", NULL, &g);
+    assert_int_equal(g.failure, HTTP_FAIL_CONNECT);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
+    free(g.body);
+    fixture_close(&fx);
+    close(fd);
+}
+
+static void thousand_concurrent_requests(void **state)
+{
+    enum { N = 1000 };
+    struct fixture fx;
+    struct counted *c = calloc(N, sizeof(*c));
+    struct error err = {{0}};
+    char url[128];
+    long connects = 0;
+    int i = 0;
+
+    (void)state;
+    assert_non_null(c);
+    fixture_init(&fx, NULL, 1);
+    snprintf(url, sizeof(url), "%s/hello", fx.base);
+    fx.pending = N;
+    for (i = 0; i < N; i++) {
+        struct http_request *r = http_request_new(fx.client, HTTP_GET, url, &err);
+        assert_non_null(r);
+        c[i].fx = &fx;
+        assert_int_equal(http_request_start(r, on_done_count, &c[i], &err), 0);
+    }
+    assert_int_equal(http_client_inflight(fx.client), N);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(fx.pending, 0);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(c[i].got.done, 1);
+        assert_int_equal(c[i].got.cls, HTTP_CLASS_OK);
+        assert_string_equal(c[i].got.body, "hello");
+        connects += c[i].got.num_connects;
+        free(c[i].got.body);
+    }
+    assert_int_equal(http_client_inflight(fx.client), 0);
+    assert_int_equal(test_server_requests(fx.server), N);
+    /* The per-host cap (8 by default) bounds the connections. */
+    assert_in_range(connects, 1, 8);
+    assert_in_range(test_server_connections(fx.server), 1, 8);
+    fixture_close(&fx);
+    free(c);
+}
+
+struct shutdown_ctx {
+    struct fixture *fx;
+    int cancelled;
+    int other;
+    int start_after_close_failed;
+};
+
+static void on_done_shutdown(struct http_result *res, void *arg)
+{
+    struct shutdown_ctx *s = arg;
+    struct error err = {{0}};
+    struct http_request *r = NULL;
+    char url[128];
+
+    if (res->cls == HTTP_CLASS_CANCELLED && res->failure == HTTP_FAIL_CANCELLED)
+        s->cancelled++;
+    else
+        s->other++;
+    /* Starting a request from a cancellation must fail cleanly. */
+    snprintf(url, sizeof(url), "%s/hello", s->fx->base);
+    r = http_request_new(s->fx->client, HTTP_GET, url, &err);
+    if (r != NULL && http_request_start(r, on_done_shutdown, s, &err) < 0)
+        s->start_after_close_failed++;
+}
+
+static void on_server_saw_all(uv_timer_t *t)
+{
+    struct fixture *fx = t->data;
+
+    /* Close once the server has accepted the requests (they hang there). */
+    if (test_server_connections(fx->server) >= 8) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, NULL);
+        http_client_close(fx->client, on_closed, fx);
+        fx->client = NULL;
+    }
+}
+
+static void shutdown_with_requests_in_flight(void **state)
+{
+    struct fixture fx;
+    struct shutdown_ctx s;
+    struct error err = {{0}};
+    uv_timer_t poll_timer;
+    char url[128];
+    int i = 0;
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    memset(&s, 0, sizeof(s));
+    s.fx = &fx;
+    snprintf(url, sizeof(url), "%s/hang", fx.base);
+    for (i = 0; i < 20; i++) {
+        struct http_request *r = http_request_new(fx.client, HTTP_GET, url, &err);
+        assert_non_null(r);
+        assert_int_equal(http_request_start(r, on_done_shutdown, &s, &err), 0);
+    }
+    uv_timer_init(&fx.loop, &poll_timer);
+    poll_timer.data = &fx;
+    uv_timer_start(&poll_timer, on_server_saw_all, 10, 10);
+    /* Runs until the client is closed and every handle is gone. */
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(fx.closed, 1);
+    assert_int_equal(s.cancelled, 20);
+    assert_int_equal(s.other, 0);
+    assert_int_equal(s.start_after_close_failed, 20);
+    fixture_close(&fx);
+}
+
+/* nghttpd (nghttp2-server) offers h2 by ALPN: requests multiplex on one
+ * connection. */
+static void http2_when_offered(void **state)
+{
+    enum { N = 20 };
+    struct fixture fx;
+    struct counted c[N];
+    struct error err = {{0}};
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    char url[128];
+    char docroot[300];
+    long connects = 0;
+    pid_t pid = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+    int i = 0;
+
+    (void)state;
+    memset(c, 0, sizeof(c));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    snprintf(docroot, sizeof(docroot), "%s/www", pki.dir);
+    assert_int_equal(test_sh("mkdir -p %s && printf h2body > %s/file", docroot, docroot), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char portbuf[16];
+        snprintf(portbuf, sizeof(portbuf), "%d", port);
+        execlp("nghttpd", "nghttpd", "-a", "127.0.0.1", "-d", docroot, portbuf, pki.key_file,
+               pki.cert_file, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (bounded) until it listens. */
+    for (i = 0; i < 200; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(s);
+        if (ok)
+            break;
+        usleep(20000);
+    }
+    assert_true(i < 200);
+    fixture_init(&fx, NULL, 1);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/file", port);
+    fx.pending = N;
+    for (i = 0; i < N; i++) {
+        struct http_request *r = http_request_new(fx.client, HTTP_GET, url, &err);
+        assert_non_null(r);
+        c[i].fx = &fx;
+        assert_int_equal(http_request_start(r, on_done_count, &c[i], &err), 0);
+    }
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(c[i].got.cls, HTTP_CLASS_OK);
+        assert_int_equal(c[i].got.http_version, 2);
+        assert_string_equal(c[i].got.body, "h2body");
+        connects += c[i].got.num_connects;
+        free(c[i].got.body);
+    }
+    /* PIPEWAIT: all twenty waited for and shared one connection. */
+    assert_int_equal(connects, 1);
+    fixture_close(&fx);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    return test_pki_make(&pki);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    test_pki_free(&pki);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(classify_table),
+        cmocka_unit_test(retry_after_both_forms),
+        cmocka_unit_test(get_over_tls_with_test_ca),
+        cmocka_unit_test(post_body_round_trip),
+        cmocka_unit_test(tls_verification_is_on),
+        cmocka_unit_test(https_only_except_loopback),
+        cmocka_unit_test(status_classes_and_retry_after),
+        cmocka_unit_test(keep_alive_reuses_one_connection),
+        cmocka_unit_test(response_size_cap),
+        cmocka_unit_test(total_timeout_get_retry_post_indeterminate),
+        cmocka_unit_test(reset_after_body_is_indeterminate),
+        cmocka_unit_test(low_speed_abort),
+        cmocka_unit_test(connect_timeout_is_retryable_even_for_post),
+        cmocka_unit_test(connection_refused_is_retryable),
+        cmocka_unit_test(thousand_concurrent_requests),
+        cmocka_unit_test(shutdown_with_requests_in_flight),
+        cmocka_unit_test(http2_when_offered),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
