@@ -256,6 +256,15 @@ static void value_parsers_accept_and_bound(void **state)
     assert_int_equal(config_value_parse(&free_size, "k", NULL, &l, why, sizeof(why)), -1);
     assert_string_equal(why, "expected a size like 512, 64k, 10M or 1G (powers of 1024)");
 
+    assert_int_equal(config_apply_defaults(&test_table, NULL, &s, why, sizeof(why)), 0);
+    assert_null(s.name);
+    assert_string_equal(s.dir, "/var/spool/test");
+    assert_null(s.token_file);
+    assert_int_equal(s.enabled, 1);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.interval_ms, 5000);
+    assert_int_equal(s.buffer, 65536);
+    assert_int_equal(s.color, 1);
     assert_int_equal(parse_opt("interval", "99ms", &s, why), -1);
     assert_string_equal(why, "expected a duration like 250ms, 30s, 5m, 2h or 1d (a bare number "
                              "means seconds) between 100ms and 1m");
