@@ -1,6 +1,90 @@
+/* crmsyncd: command line. */
+#include <getopt.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "connector.h"
+#include "daemon.h"
+
+#define DEFAULT_CONFIG "/etc/crmsyncd/crmsyncd.conf"
+
+static void usage(FILE *out)
 {
-    fprintf(stderr, "crmsyncd: under construction\n");
-    return 1;
+    fprintf(out,
+            "Usage: crmsyncd [-c FILE] [--check-config [-v]] [--version]\n"
+            "Keeps loyalty and consent data in sync between local state and CRMs.\n\n"
+            "  -c, --config FILE   main configuration file (default %s);\n"
+            "                      drop-ins are read from conf.d/*.conf beside it\n"
+            "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
+            "  -v, --verbose       with --check-config: print the effective configuration\n"
+            "      --version       print the version and exit\n"
+            "  -h, --help          this text\n\n"
+            "Signals: SIGHUP reloads the configuration, SIGUSR1 requests a full resync,\n"
+            "SIGTERM/SIGINT drain and exit.\n",
+            DEFAULT_CONFIG);
+}
+
+static int check_config(const char *path, int verbose)
+{
+    struct config *cfg = NULL;
+    struct error err = {""};
+
+    if (config_load(path, connector_config_lookup, &cfg, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
+        return 1;
+    }
+    if (verbose)
+        config_dump(cfg, stdout);
+    printf("crmsyncd: configuration %s is valid (%zu connector(s))\n", path, cfg->n_connectors);
+    config_free(cfg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = DEFAULT_CONFIG;
+    int check = 0, verbose = 0;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'C':
+            check = 1;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'V':
+            printf("crmsyncd %s\n", CRMSYNC_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "crmsyncd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (check)
+        return check_config(config_path, verbose);
+    return daemon_run(config_path);
 }

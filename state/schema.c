@@ -93,7 +93,10 @@ static const char *const migrations[] = {
     "  attempts INTEGER NOT NULL DEFAULT 1,"
     "  first_failed_at INTEGER NOT NULL,"
     "  last_failed_at INTEGER NOT NULL,"
-    "  last_error TEXT);"
+    "  last_error TEXT,"
+    /* Re-reading an input after a crash must not file its bad records
+     * twice: ingest dead letters carry a key of where they came from. */
+    "  idem_key TEXT UNIQUE);"
     "CREATE INDEX dead_letters_dest ON dead_letters(destination, id);"
 
     /* Consent history, append-only and hash-chained: hash = SHA-256(prev_hash

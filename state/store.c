@@ -44,8 +44,9 @@ static const struct stmt_def stmt_defs[] = {
          1),
     STMT(ins_dead,
          "INSERT INTO dead_letters(destination, seq, origin, member_key, field, payload, source,"
-         " reason, first_failed_at, last_failed_at, last_error)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?8)",
+         " reason, first_failed_at, last_failed_at, last_error, idem_key)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?8, ?10)"
+         " ON CONFLICT(idem_key) DO NOTHING",
          1),
     STMT(get_tomb, "SELECT 1 FROM tombstones WHERE member_hash = ?1", 0),
     STMT(ins_tomb,
@@ -339,6 +340,8 @@ int store_dead_letter_add(struct store *st, const struct dead_letter_in *dl, str
     sqlite3_bind_text(q, 7, dl->source, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 8, dl->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, timefmt_now_ms());
+    if (dl->idem_key != NULL)
+        sqlite3_bind_text(q, 10, dl->idem_key, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) {
         store_sql_error(st, err, "insert dead letter");
         goto out;

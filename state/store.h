@@ -54,6 +54,7 @@ struct dead_letter_in {
     const char *payload;     /* the raw record, possibly truncated */
     const char *source;      /* "file:line" or remote record id */
     const char *reason;
+    const char *idem_key;    /* NULL, or a key that makes a re-read a no-op */
 };
 int store_dead_letter_add(struct store *st, const struct dead_letter_in *dl, struct error *err);
 

@@ -1,0 +1,375 @@
+/* Signals set intent; the loop does the work (STYLE.md 7): a signal handler
+ * only records "reload", "resync" or "stop" and arms a zero-delay control
+ * timer, so two signals in a row coalesce into one action, taken between
+ * pages, never inside a transaction.
+ *
+ * Reload: the new configuration is loaded and validated first; if it is bad
+ * the old one keeps running. Otherwise the connectors are closed (each
+ * finishes the page it is on: pages are atomic) and reopened from the new
+ * configuration. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "config.h"
+#include "connector.h"
+#include "ingest.h"
+#include "lockfile.h"
+#include "log.h"
+#include "notify.h"
+#include "store.h"
+
+struct daemon {
+    uv_loop_t loop;
+    const char *config_path;
+    struct config *cfg;
+    struct config *pending_cfg; /* a validated reload waiting for connectors to close */
+    struct store *store;
+    struct ingest ingest;
+    const char **origins;
+
+    struct connector *conns;
+    size_t n_conns;
+    size_t n_closing;
+
+    uv_signal_t sig_hup, sig_usr1, sig_term, sig_int;
+    uv_timer_t control, watchdog, grace;
+
+    int want_reload, want_resync, want_stop;
+    int stopping;
+    int lock_fd;
+    int exit_code;
+};
+
+static void after_connectors_closed(struct daemon *d);
+
+static void apply_log_level(const struct config *cfg)
+{
+    log_set_level((enum log_level)cfg->daemon.log_level);
+}
+
+/* Origins rank in the order their connectors are configured: the first is
+ * trusted most when two changes carry the same timestamp. */
+static int build_origins(struct daemon *d, const struct config *cfg)
+{
+    const char **o = calloc(cfg->n_connectors + 1, sizeof(*o));
+
+    if (o == NULL)
+        return -1;
+    for (size_t i = 0; i < cfg->n_connectors; i++)
+        o[i] = cfg->connectors[i].name;
+    free(d->origins);
+    d->origins = o;
+    d->ingest.policy.origin_priority = d->origins;
+    d->ingest.policy.n_origin_priority = cfg->n_connectors;
+    return 0;
+}
+
+static int open_connectors(struct daemon *d)
+{
+    size_t n = d->cfg->n_connectors;
+    int failed = 0;
+
+    d->conns = calloc(n ? n : 1, sizeof(*d->conns));
+    if (d->conns == NULL)
+        return -1;
+    d->n_conns = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct connector_config *cc = &d->cfg->connectors[i];
+        struct connector *c = &d->conns[i];
+        struct error err = {""};
+
+        c->ops = connector_find_type(cc->type);
+        c->name = cc->name;
+        c->settings = cc->settings;
+        c->loop = &d->loop;
+        c->sink = &d->ingest.sink;
+        c->owner = d;
+        if (c->ops == NULL || c->ops->open(c, &err) != 0) {
+            log_error("daemon", cc->name, "cannot start connector: %s", err.msg);
+            failed = 1;
+            continue;
+        }
+        c->ops->pull(c);
+    }
+    return failed ? -1 : 0;
+}
+
+static void connector_closed(struct connector *c)
+{
+    struct daemon *d = c->owner;
+
+    if (--d->n_closing == 0)
+        after_connectors_closed(d);
+}
+
+static void close_connectors(struct daemon *d)
+{
+    d->n_closing = d->n_conns + 1; /* +1: guard until every close is issued */
+    for (size_t i = 0; i < d->n_conns; i++) {
+        struct connector *c = &d->conns[i];
+        if (c->ops != NULL)
+            c->ops->close(c, connector_closed);
+        else
+            d->n_closing--;
+    }
+    if (--d->n_closing == 0)
+        after_connectors_closed(d);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void close_walked(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    close_handle(h);
+}
+
+static void finish_stop(struct daemon *d)
+{
+    close_handle((uv_handle_t *)&d->sig_hup);
+    close_handle((uv_handle_t *)&d->sig_usr1);
+    close_handle((uv_handle_t *)&d->sig_term);
+    close_handle((uv_handle_t *)&d->sig_int);
+    close_handle((uv_handle_t *)&d->control);
+    close_handle((uv_handle_t *)&d->watchdog);
+    close_handle((uv_handle_t *)&d->grace);
+}
+
+static void after_connectors_closed(struct daemon *d)
+{
+    free(d->conns);
+    d->conns = NULL;
+    d->n_conns = 0;
+    if (d->stopping) {
+        log_info("daemon", NULL, "all connectors stopped");
+        finish_stop(d);
+        return;
+    }
+    if (d->pending_cfg != NULL) {
+        config_free(d->cfg);
+        d->cfg = d->pending_cfg;
+        d->pending_cfg = NULL;
+        apply_log_level(d->cfg);
+        build_origins(d, d->cfg);
+        if (open_connectors(d) != 0)
+            log_error("daemon", NULL, "some connectors failed to start after reload");
+        log_notice("daemon", NULL, "configuration reloaded: %zu connector(s)", d->n_conns);
+        notify_ready("running");
+    }
+}
+
+static void grace_expired(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    log_error("daemon", NULL, "connectors did not stop within %ld ms; exiting anyway",
+              d->cfg->daemon.shutdown_grace_ms);
+    uv_stop(&d->loop);
+}
+
+static void do_stop(struct daemon *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    notify_stopping();
+    log_notice("daemon", NULL, "stopping: draining %zu connector(s)", d->n_conns);
+    uv_timer_start(&d->grace, grace_expired, (uint64_t)d->cfg->daemon.shutdown_grace_ms, 0);
+    uv_unref((uv_handle_t *)&d->grace);
+    if (d->n_closing > 0)
+        return; /* a reload is closing them already; its completion sees stopping */
+    config_free(d->pending_cfg);
+    d->pending_cfg = NULL;
+    close_connectors(d);
+}
+
+static void do_reload(struct daemon *d)
+{
+    struct config *next = NULL;
+    struct error err = {""};
+
+    notify_reloading();
+    log_notice("daemon", NULL, "reloading configuration from %s", d->config_path);
+    if (config_load(d->config_path, connector_config_lookup, &next, &err) != 0) {
+        log_error("daemon", NULL, "new configuration rejected, keeping the running one: %s",
+                  err.msg);
+        notify_ready("running (last reload failed: see log)");
+        return;
+    }
+    if (strcmp(next->state.path, d->cfg->state.path) != 0)
+        log_warn("daemon", NULL, "state.path changed to %s: takes effect only after a restart",
+                 next->state.path);
+    if (d->n_closing > 0) {
+        /* A reload is in progress: the newest configuration wins. */
+        config_free(d->pending_cfg);
+        d->pending_cfg = next;
+        return;
+    }
+    d->pending_cfg = next;
+    close_connectors(d);
+}
+
+static void do_resync(struct daemon *d)
+{
+    struct error err = {""};
+
+    if (store_record_resync(d->store, NULL, &err) != 0)
+        log_error("daemon", NULL, "cannot record resync request: %s", err.msg);
+    log_notice("daemon", NULL, "full resync requested for all connectors");
+    for (size_t i = 0; i < d->n_conns; i++) {
+        struct connector *c = &d->conns[i];
+        if (c->ops != NULL && c->priv != NULL && c->ops->resync != NULL)
+            c->ops->resync(c);
+    }
+}
+
+static void control_cb(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+
+    if (d->want_stop) {
+        d->want_stop = 0;
+        do_stop(d);
+    }
+    if (d->stopping)
+        return;
+    if (d->want_reload) {
+        d->want_reload = 0;
+        do_reload(d);
+    }
+    if (d->want_resync) {
+        d->want_resync = 0;
+        do_resync(d);
+    }
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+
+    switch (signum) {
+    case SIGHUP:
+        d->want_reload = 1;
+        break;
+    case SIGUSR1:
+        d->want_resync = 1;
+        break;
+    default:
+        d->want_stop = 1;
+        break;
+    }
+    uv_timer_start(&d->control, control_cb, 0, 0);
+}
+
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    notify_watchdog();
+}
+
+static int ensure_dir_of(const char *path, char *dir, size_t size, struct error *err)
+{
+    char tmp[PATH_MAX];
+
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    snprintf(dir, size, "%s", dirname(tmp));
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return error_set(err, "cannot create state directory %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+static void start_signal(struct daemon *d, uv_signal_t *h, int signum)
+{
+    uv_signal_init(&d->loop, h);
+    h->data = d;
+    uv_signal_start(h, signal_cb, signum);
+}
+
+int daemon_run(const char *config_path)
+{
+    struct daemon d;
+    struct error err = {""};
+    struct store_options so = {0};
+    char state_dir[PATH_MAX];
+    uint64_t wd_ms;
+    int rc = 1;
+
+    memset(&d, 0, sizeof(d));
+    d.config_path = config_path;
+    d.lock_fd = -1;
+    if (config_load(config_path, connector_config_lookup, &d.cfg, &err) != 0) {
+        log_error("daemon", NULL, "invalid configuration:\n%s", err.msg);
+        goto out;
+    }
+    apply_log_level(d.cfg);
+    if (ensure_dir_of(d.cfg->state.path, state_dir, sizeof(state_dir), &err) != 0)
+        goto fail;
+    d.lock_fd = lockfile_acquire(state_dir, &err);
+    if (d.lock_fd < 0)
+        goto fail;
+    so.path = d.cfg->state.path;
+    so.synchronous_normal = d.cfg->state.synchronous == STATE_SYNC_NORMAL;
+    so.busy_timeout_ms = d.cfg->state.busy_timeout_ms;
+    if (store_open(&so, &d.store, &err) != 0)
+        goto fail;
+    ingest_init(&d.ingest, d.store, NULL, 0);
+    if (build_origins(&d, d.cfg) != 0) {
+        error_set(&err, "out of memory");
+        goto fail;
+    }
+
+    uv_loop_init(&d.loop);
+    uv_timer_init(&d.loop, &d.control);
+    uv_timer_init(&d.loop, &d.watchdog);
+    uv_timer_init(&d.loop, &d.grace);
+    d.control.data = d.watchdog.data = d.grace.data = &d;
+    start_signal(&d, &d.sig_hup, SIGHUP);
+    start_signal(&d, &d.sig_usr1, SIGUSR1);
+    start_signal(&d, &d.sig_term, SIGTERM);
+    start_signal(&d, &d.sig_int, SIGINT);
+    wd_ms = d.cfg->daemon.watchdog_ms > 0 ? (uint64_t)d.cfg->daemon.watchdog_ms
+                                          : notify_watchdog_ms();
+    if (wd_ms > 0)
+        uv_timer_start(&d.watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
+
+    if (open_connectors(&d) != 0)
+        log_error("daemon", NULL, "some connectors failed to start; see above");
+    log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
+               d.cfg->state.path, d.n_conns);
+    notify_ready("running");
+
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+
+    /* Either every handle closed (clean drain) or the grace timer stopped the
+     * loop: close what is left so the loop can be closed. */
+    if (d.n_conns > 0 || d.n_closing > 0)
+        log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
+    finish_stop(&d);
+    uv_walk(&d.loop, close_walked, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d.loop);
+    log_notice("daemon", NULL, "stopped");
+    rc = 0;
+    goto out;
+fail:
+    log_error("daemon", NULL, "%s", err.msg);
+out:
+    store_close(d.store);
+    lockfile_release(d.lock_fd);
+    config_free(d.pending_cfg);
+    config_free(d.cfg);
+    free(d.conns);
+    free(d.origins);
+    return rc;
+}

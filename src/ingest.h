@@ -1,0 +1,27 @@
+/* The pull sink over the state store: what connectors pull is applied here,
+ * one page per transaction, with counters for status and metrics. */
+#ifndef CRMSYNC_INGEST_H
+#define CRMSYNC_INGEST_H
+
+#include <stdint.h>
+
+#include "connector.h"
+#include "merge.h"
+#include "store.h"
+
+struct ingest {
+    struct pull_sink sink;
+    struct store *store;
+    struct merge_policy policy;
+    /* Counters since start, per apply result, plus pages committed. */
+    uint64_t results[APPLY_ERASED + 1];
+    uint64_t rejected_records;
+    uint64_t pages;
+    uint64_t page_failures;
+};
+
+/* origin_priority is borrowed and must outlive the ingest. */
+void ingest_init(struct ingest *ing, struct store *store, const char *const *origin_priority,
+                 size_t n_origin_priority);
+
+#endif

@@ -1,0 +1,122 @@
+#include "store_report.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "schema.h"
+#include "store_internal.h"
+#include "timefmt.h"
+
+static json_t *time_or_null(sqlite3_stmt *q, int col)
+{
+    char buf[40];
+    if (sqlite3_column_type(q, col) == SQLITE_NULL)
+        return json_null();
+    return json_string(timefmt_format_rfc3339(sqlite3_column_int64(q, col), buf, sizeof(buf)));
+}
+
+static json_t *column_json(sqlite3_stmt *q, int col)
+{
+    switch (sqlite3_column_type(q, col)) {
+    case SQLITE_INTEGER:
+        return json_integer(sqlite3_column_int64(q, col));
+    case SQLITE_NULL:
+        return json_null();
+    default:
+        return json_string((const char *)sqlite3_column_text(q, col));
+    }
+}
+
+/* Runs a query and turns each row into an object keyed by column name;
+ * columns named *_at are epoch ms rendered as RFC 3339. */
+static int rows(struct store *st, const char *sql, json_t **out, struct error *err)
+{
+    sqlite3_stmt *q = NULL;
+    json_t *arr = json_array();
+    int s;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        store_sql_error(st, err, "status query");
+        goto out;
+    }
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int i = 0; i < sqlite3_column_count(q); i++) {
+            const char *name = sqlite3_column_name(q, i);
+            size_t n = strlen(name);
+            int is_time = n > 3 && strcmp(name + n - 3, "_at") == 0;
+            json_object_set_new(row, name, is_time ? time_or_null(q, i) : column_json(q, i));
+        }
+        json_array_append_new(arr, row);
+    }
+    if (s != SQLITE_DONE) {
+        store_sql_error(st, err, "status query");
+        goto out;
+    }
+    *out = arr;
+    arr = NULL;
+    rc = 0;
+out:
+    json_decref(arr);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store_report_status(struct store *st, json_t **out, struct error *err)
+{
+    static const struct {
+        const char *key;
+        const char *sql;
+    } parts[] = {
+        {"changelog",
+         "SELECT COUNT(*) AS changes, COALESCE(SUM(effective), 0) AS effective,"
+         " COALESCE(MAX(seq), 0) AS last_seq, MAX(received_at) AS last_received_at"
+         " FROM changes"},
+        {"changes_by_origin",
+         "SELECT origin, kind, COUNT(*) AS changes, SUM(effective) AS effective"
+         " FROM changes GROUP BY origin, kind ORDER BY origin, kind"},
+        {"cursors",
+         "SELECT connector, pull_watermark, updated_at FROM cursors ORDER BY connector"},
+        {"push_cursors",
+         "SELECT connector, lane, seq, updated_at FROM push_cursors ORDER BY connector, lane"},
+        {"dead_letters",
+         "SELECT destination, origin, COUNT(*) AS count, MIN(first_failed_at) AS oldest_at,"
+         " MAX(last_failed_at) AS newest_at FROM dead_letters GROUP BY destination, origin"
+         " ORDER BY destination, origin"},
+        {"recent_files",
+         "SELECT connector, name, status, lines, applied, unchanged, duplicates, rejected,"
+         " started_at, finished_at FROM ingest_files ORDER BY id DESC LIMIT 10"},
+        {"pending_resyncs",
+         "SELECT connector, requested_at FROM resync_requests WHERE finished_at IS NULL"
+         " ORDER BY id"},
+        {"members",
+         "SELECT (SELECT COUNT(DISTINCT member_key) FROM current) AS with_state,"
+         " (SELECT COUNT(*) FROM points_ledger) AS points_transactions,"
+         " (SELECT COUNT(*) FROM tombstones) AS erased"},
+    };
+    json_t *doc = json_object();
+    int rc = -1;
+
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        json_t *part = NULL;
+        if (rows(st, parts[i].sql, &part, err) != 0)
+            goto out;
+        /* Single-row summaries read better as an object. */
+        if (i == 0 || i == 7) {
+            json_t *one = json_incref(json_array_get(part, 0));
+            json_decref(part);
+            part = one;
+        }
+        json_object_set_new(doc, parts[i].key, part);
+    }
+    json_object_set_new(doc, "schema_version",
+                        json_integer(schema_latest_version()));
+    *out = doc;
+    doc = NULL;
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
