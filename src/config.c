@@ -43,7 +43,7 @@ struct problem {
     char *msg;
     size_t file_rank; /* index into loader.files; after them if not read */
     int line;
-    size_t seq;       /* keeps the order of equal positions */
+    size_t seq; /* keeps the order of equal positions */
 };
 
 struct loader {
@@ -220,7 +220,8 @@ static void on_entry(void *user, const char *name, const char *value, int line)
         return;
     }
     ld->entries = grown;
-    ld->entries[ld->n_entries++] = (struct entry){key, val, (size_t)ld->cur_section, ld->file, line};
+    ld->entries[ld->n_entries++] =
+        (struct entry){key, val, (size_t)ld->cur_section, ld->file, line};
 }
 
 /* config_read_ops.error: a syntax problem of the file being read. */
@@ -336,8 +337,8 @@ static void valid_keys(const struct config_table *table, char *buf, size_t len)
  * settings, then defaults for what no entry set, then required keys. The
  * header position names where a missing key should go. */
 static void load_section(struct loader *ld, const char *section, const char *label,
-                         const struct config_table *table, void *settings,
-                         const char *config_dir, const char *hdr_file, int hdr_line)
+                         const struct config_table *table, void *settings, const char *config_dir,
+                         const char *hdr_file, int hdr_line)
 {
     size_t n_opts = 0;
     unsigned char *touched = NULL;
@@ -365,8 +366,8 @@ static void load_section(struct loader *ld, const char *section, const char *lab
         opt = config_option_find(table, e->key);
         if (opt == NULL) {
             valid_keys(table, keys, sizeof(keys));
-            add_error(ld, file_name(ld, e->file), e->line,
-                      "unknown key '%s' in %s; valid keys: %s", e->key, label, keys);
+            add_error(ld, file_name(ld, e->file), e->line, "unknown key '%s' in %s; valid keys: %s",
+                      e->key, label, keys);
             continue;
         }
         idx = (size_t)(opt - table->options);
@@ -374,8 +375,8 @@ static void load_section(struct loader *ld, const char *section, const char *lab
             if (opt->type == CONFIG_SECRET_FILE)
                 add_error(ld, file_name(ld, e->file), e->line, "%s %s: %s", label, e->key, why);
             else
-                add_error(ld, file_name(ld, e->file), e->line, "%s %s = '%.80s': %s", label,
-                          e->key, e->value, why);
+                add_error(ld, file_name(ld, e->file), e->line, "%s %s = '%.80s': %s", label, e->key,
+                          e->value, why);
             continue;
         }
         touched[idx] = 1;
@@ -385,8 +386,7 @@ static void load_section(struct loader *ld, const char *section, const char *lab
         const struct config_option *opt = &table->options[idx];
 
         if (!touched[idx] && opt->default_value != NULL &&
-            config_value_parse(opt, opt->default_value, config_dir, settings, why,
-                               sizeof(why)) < 0)
+            config_value_parse(opt, opt->default_value, config_dir, settings, why, sizeof(why)) < 0)
             add_error(ld, hdr_file, hdr_line, "%s %s (default '%s'): %s", label, opt->name,
                       opt->default_value, why);
         if (opt->required && !set[idx] && opt->default_value == NULL)

@@ -139,8 +139,7 @@ int config_table_validate(const struct config_table *table, struct error *err);
 /* --- Lower level, shared by src/config*.c and the unit tests. --- */
 
 /* Finds an option of a table by key name; NULL if none. */
-const struct config_option *config_option_find(const struct config_table *table,
-                                               const char *name);
+const struct config_option *config_option_find(const struct config_table *table, const char *name);
 
 /* Parses value for opt into settings (at opt->offset), replacing what was
  * there. An empty value resets the option to its default (systemd style), so
@@ -148,8 +147,8 @@ const struct config_option *config_option_find(const struct config_table *table,
  * Relative CONFIG_SECRET_FILE paths resolve against $CREDENTIALS_DIRECTORY,
  * else against config_dir (the main file's directory; NULL: refused).
  * Returns 0, or -1 with the reason (no file:line) in why. */
-int config_value_parse(const struct config_option *opt, const char *value,
-                       const char *config_dir, void *settings, char *why, size_t why_len);
+int config_value_parse(const struct config_option *opt, const char *value, const char *config_dir,
+                       void *settings, char *why, size_t why_len);
 
 /* Formats the current value of opt in settings as config_value_parse()
  * accepts it ("10s", "64k", "yes", "info"); "" when unset. */
@@ -159,8 +158,8 @@ void config_value_format(const struct config_option *opt, const void *settings, 
 /* Applies every default of table to settings (zeroed before); config_dir as
  * for config_value_parse(). Returns 0, or -1 with the first bad default in
  * why. */
-int config_apply_defaults(const struct config_table *table, const char *config_dir,
-                          void *settings, char *why, size_t why_len);
+int config_apply_defaults(const struct config_table *table, const char *config_dir, void *settings,
+                          char *why, size_t why_len);
 
 /* Frees the strings a table's options own in settings (not settings). */
 void config_settings_release(const struct config_table *table, void *settings);
@@ -185,7 +184,6 @@ int config_read_file(FILE *fp, const struct config_read_ops *ops, void *user);
 
 /* Resolves a secret file value to an absolute path as described at
  * config_value_parse(). Returns malloc'd path, or NULL with why set. */
-char *config_secret_resolve(const char *value, const char *config_dir, char *why,
-                            size_t why_len);
+char *config_secret_resolve(const char *value, const char *config_dir, char *why, size_t why_len);
 
 #endif

@@ -19,7 +19,8 @@ static int dump_options(const struct config_table *table, const void *settings, 
             continue;
         }
         /* The configuration only ever holds the path of a secret. */
-        if (o->type == CONFIG_SECRET_FILE && fprintf(out, "# secret file, contents not shown\n") < 0)
+        if (o->type == CONFIG_SECRET_FILE &&
+            fprintf(out, "# secret file, contents not shown\n") < 0)
             return -1;
         if (fprintf(out, "%s = %s\n", o->name, value) < 0)
             return -1;
@@ -32,7 +33,8 @@ int config_dump(const struct config *cfg, FILE *out)
     if (fprintf(out, "# Effective configuration of %s and its conf.d/ (defaults included)\n",
                 cfg->main_path != NULL ? cfg->main_path : "?") < 0)
         return -1;
-    if (fprintf(out, "\n[daemon]\n") < 0 || dump_options(&daemon_config_table, &cfg->daemon, out) < 0)
+    if (fprintf(out, "\n[daemon]\n") < 0 ||
+        dump_options(&daemon_config_table, &cfg->daemon, out) < 0)
         return -1;
     if (fprintf(out, "\n[state]\n") < 0 || dump_options(&state_config_table, &cfg->state, out) < 0)
         return -1;

@@ -19,8 +19,7 @@
 #define MS_PER_H (60L * MS_PER_MIN)
 #define MS_PER_D (24L * MS_PER_H)
 
-static const char *const log_level_names[] = {"error", "warning", "notice", "info", "debug",
-                                              NULL};
+static const char *const log_level_names[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const char *const synchronous_names[] = {"full", "normal", NULL};
 
 static const struct config_option daemon_options[] = {
@@ -31,20 +30,20 @@ static const struct config_option daemon_options[] = {
      "At SIGTERM, how long in-flight requests may drain; keep below TimeoutStopSec=."},
     {"watchdog", CONFIG_DURATION_MS, "0", offsetof(struct daemon_settings, watchdog_ms), 0, 0,
      MS_PER_H, NULL, "Watchdog ping interval; 0 uses $WATCHDOG_USEC from systemd if set."},
-    {"admin_listen", CONFIG_STRING, NULL, offsetof(struct daemon_settings, admin_listen), 0, 0,
-     0, NULL, "host:port of the admin endpoint (/healthz, /metrics); unset: off."},
+    {"admin_listen", CONFIG_STRING, NULL, offsetof(struct daemon_settings, admin_listen), 0, 0, 0,
+     NULL, "host:port of the admin endpoint (/healthz, /metrics); unset: off."},
     {NULL},
 };
 
 static const struct config_option state_options[] = {
-    {"path", CONFIG_PATH, "/var/lib/crmsyncd/state.db", offsetof(struct state_settings, path), 0,
-     0, 0, NULL, "SQLite database holding changes, cursors and dead letters."},
+    {"path", CONFIG_PATH, "/var/lib/crmsyncd/state.db", offsetof(struct state_settings, path), 0, 0,
+     0, NULL, "SQLite database holding changes, cursors and dead letters."},
     {"synchronous", CONFIG_ENUM, "full", offsetof(struct state_settings, synchronous), 0, 0, 0,
      synchronous_names, "SQLite synchronous mode; full survives power loss, normal is faster."},
-    {"busy_timeout", CONFIG_DURATION_MS, "5s", offsetof(struct state_settings, busy_timeout_ms),
-     0, 0, 10 * MS_PER_MIN, NULL, "How long to wait for a lock held by crmsyncctl."},
-    {"txn_max_changes", CONFIG_INT, "5000", offsetof(struct state_settings, txn_max_changes), 0,
-     1, 1000000, NULL, "Changes per ingest transaction; bounds a transaction's length."},
+    {"busy_timeout", CONFIG_DURATION_MS, "5s", offsetof(struct state_settings, busy_timeout_ms), 0,
+     0, 10 * MS_PER_MIN, NULL, "How long to wait for a lock held by crmsyncctl."},
+    {"txn_max_changes", CONFIG_INT, "5000", offsetof(struct state_settings, txn_max_changes), 0, 1,
+     1000000, NULL, "Changes per ingest transaction; bounds a transaction's length."},
     {NULL},
 };
 
@@ -73,8 +72,7 @@ static int is_long_type(enum config_type type)
     return type == CONFIG_INT || type == CONFIG_DURATION_MS || type == CONFIG_SIZE;
 }
 
-const struct config_option *config_option_find(const struct config_table *table,
-                                               const char *name)
+const struct config_option *config_option_find(const struct config_table *table, const char *name)
 {
     for (const struct config_option *o = table->options; o->name != NULL; o++) {
         if (strcmp(o->name, name) == 0)
@@ -192,9 +190,8 @@ static int parse_duration(const char *value, long *out)
     static const struct {
         const char *unit;
         long ms;
-    } units[] = {{"", MS_PER_S},   {"ms", 1},          {"s", MS_PER_S},
-                 {"m", MS_PER_MIN}, {"min", MS_PER_MIN}, {"h", MS_PER_H},
-                 {"d", MS_PER_D}};
+    } units[] = {{"", MS_PER_S},      {"ms", 1},       {"s", MS_PER_S}, {"m", MS_PER_MIN},
+                 {"min", MS_PER_MIN}, {"h", MS_PER_H}, {"d", MS_PER_D}};
     const char *suffix = NULL;
     long n = 0;
 
@@ -218,11 +215,20 @@ static int parse_size(const char *value, long *out)
     if (suffix[0] != '\0' && suffix[1] != '\0')
         return -1;
     switch (tolower((unsigned char)suffix[0])) {
-    case '\0': mult = 1; break;
-    case 'k': mult = 1024L; break;
-    case 'm': mult = 1024L * 1024; break;
-    case 'g': mult = 1024L * 1024 * 1024; break;
-    default: return -1;
+    case '\0':
+        mult = 1;
+        break;
+    case 'k':
+        mult = 1024L;
+        break;
+    case 'm':
+        mult = 1024L * 1024;
+        break;
+    case 'g':
+        mult = 1024L * 1024 * 1024;
+        break;
+    default:
+        return -1;
     }
     return scale(n, mult, out);
 }
@@ -349,8 +355,8 @@ static int parse_string_option(const struct config_option *opt, const char *valu
     return 0;
 }
 
-int config_value_parse(const struct config_option *opt, const char *value,
-                       const char *config_dir, void *settings, char *why, size_t why_len)
+int config_value_parse(const struct config_option *opt, const char *value, const char *config_dir,
+                       void *settings, char *why, size_t why_len)
 {
     void *field = field_of(opt, settings);
     char *s = NULL;
@@ -452,18 +458,18 @@ void config_value_format(const struct config_option *opt, const void *settings, 
     }
 }
 
-int config_apply_defaults(const struct config_table *table, const char *config_dir,
-                          void *settings, char *why, size_t why_len)
+int config_apply_defaults(const struct config_table *table, const char *config_dir, void *settings,
+                          char *why, size_t why_len)
 {
     char reason[512];
 
     for (const struct config_option *o = table->options; o->name != NULL; o++) {
         if (o->default_value == NULL)
             continue;
-        if (config_value_parse(o, o->default_value, config_dir, settings, reason,
-                               sizeof(reason)) < 0) {
-            snprintf(why, why_len, "[%s] %s: bad built-in default '%s': %s", table->kind,
-                     o->name, o->default_value, reason);
+        if (config_value_parse(o, o->default_value, config_dir, settings, reason, sizeof(reason)) <
+            0) {
+            snprintf(why, why_len, "[%s] %s: bad built-in default '%s': %s", table->kind, o->name,
+                     o->default_value, reason);
             return -1;
         }
     }
@@ -473,15 +479,24 @@ int config_apply_defaults(const struct config_table *table, const char *config_d
 static const char *type_name(enum config_type type)
 {
     switch (type) {
-    case CONFIG_STRING: return "string";
-    case CONFIG_PATH: return "absolute path";
-    case CONFIG_SECRET_FILE: return "secret file";
-    case CONFIG_BOOL: return "boolean";
-    case CONFIG_INT: return "integer";
-    case CONFIG_DURATION_MS: return "duration";
-    case CONFIG_SIZE: return "size";
-    case CONFIG_ENUM: return "enum";
-    case CONFIG_LOG_LEVEL: return "log level";
+    case CONFIG_STRING:
+        return "string";
+    case CONFIG_PATH:
+        return "absolute path";
+    case CONFIG_SECRET_FILE:
+        return "secret file";
+    case CONFIG_BOOL:
+        return "boolean";
+    case CONFIG_INT:
+        return "integer";
+    case CONFIG_DURATION_MS:
+        return "duration";
+    case CONFIG_SIZE:
+        return "size";
+    case CONFIG_ENUM:
+        return "enum";
+    case CONFIG_LOG_LEVEL:
+        return "log level";
     }
     return "?";
 }
@@ -546,8 +561,8 @@ int config_table_validate(const struct config_table *table, struct error *err)
             enum log_level level = LOG_LVL_INFO;
             for (size_t i = 0; o->enum_values[i] != NULL; i++) {
                 if (log_level_parse(o->enum_values[i], &level) < 0) {
-                    snprintf(line, sizeof(line), "[%s] %s: '%s' is not a log level",
-                             table->kind, o->name, o->enum_values[i]);
+                    snprintf(line, sizeof(line), "[%s] %s: '%s' is not a log level", table->kind,
+                             o->name, o->enum_values[i]);
                     add_problem(err, &n, line);
                 }
             }

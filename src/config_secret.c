@@ -19,8 +19,7 @@
  * almost certainly the wrong file. */
 #define SECRET_MAX_BYTES (64 * 1024)
 
-char *config_secret_resolve(const char *value, const char *config_dir, char *why,
-                            size_t why_len)
+char *config_secret_resolve(const char *value, const char *config_dir, char *why, size_t why_len)
 {
     const char *base = NULL;
     char *path = NULL;
@@ -37,8 +36,7 @@ char *config_secret_resolve(const char *value, const char *config_dir, char *why
         base = config_dir;
     if (base == NULL) {
         snprintf(why, why_len,
-                 "relative secret file %s needs $CREDENTIALS_DIRECTORY or an absolute path",
-                 value);
+                 "relative secret file %s needs $CREDENTIALS_DIRECTORY or an absolute path", value);
         return NULL;
     }
     len = strlen(base) + 1 + strlen(value) + 1;
@@ -71,8 +69,8 @@ static int secret_open(const char *path, struct stat *st, char *why, size_t why_
         goto fail;
     }
     if ((st->st_mode & 077) != 0) {
-        snprintf(why, why_len,
-                 "secret file %s is %s by group or others (mode %04o); chmod 600 it", path,
+        snprintf(why, why_len, "secret file %s is %s by group or others (mode %04o); chmod 600 it",
+                 path,
                  (st->st_mode & 044) != 0 && (st->st_mode & 022) != 0 ? "readable and writable"
                  : (st->st_mode & 044) != 0                           ? "readable"
                  : (st->st_mode & 022) != 0                           ? "writable"

@@ -49,12 +49,11 @@ static const struct config_option test_options[] = {
     {NULL},
 };
 
-static const struct config_table test_table = {"test", test_options,
-                                               sizeof(struct test_settings)};
+static const struct config_table test_table = {"test", test_options, sizeof(struct test_settings)};
 
 /* An unbounded duration and size, to test the parsers without bounds. */
-static const struct config_option free_duration = {
-    "d", CONFIG_DURATION_MS, NULL, 0, 0, 0, 0, NULL, "d"};
+static const struct config_option free_duration = {"d", CONFIG_DURATION_MS, NULL, 0, 0, 0, 0, NULL,
+                                                   "d"};
 static const struct config_option free_size = {"z", CONFIG_SIZE, NULL, 0, 0, 0, 0, NULL, "z"};
 
 static const struct config_table *test_lookup(const char *type)
@@ -343,8 +342,9 @@ static void unknown_section_is_an_error_even_when_empty(void **state)
     struct fixture *f = *state;
 
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\n\n[deamon]\n");
-    expect_error(f, "%s:3: unknown section [deamon]; expected [daemon], [state] or "
-                    "[connector.NAME]",
+    expect_error(f,
+                 "%s:3: unknown section [deamon]; expected [daemon], [state] or "
+                 "[connector.NAME]",
                  f->main);
 }
 
@@ -404,7 +404,8 @@ static void missing_required_key_points_at_section(void **state)
     struct fixture *f = *state;
 
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\n[connector.a]\ntype = test\n");
-    expect_error(f, "%s:2: [connector.a] (type test) is missing required key 'name' (required name)",
+    expect_error(f,
+                 "%s:2: [connector.a] (type test) is missing required key 'name' (required name)",
                  f->main);
 }
 
@@ -502,8 +503,9 @@ static void syntax_problems_are_reported_per_line(void **state)
     struct fixture *f = *state;
     char text[1024];
 
-    snprintf(text, sizeof(text), "[daemon\n[connector.bad name]\n[state] x\n= 1\n[daemon]\n"
-                                 "admin_listen = %0300d\n",
+    snprintf(text, sizeof(text),
+             "[daemon\n[connector.bad name]\n[state] x\n= 1\n[daemon]\n"
+             "admin_listen = %0300d\n",
              0);
     write_file(f, "crmsyncd.conf", 0644, text);
     expect_error(f,
@@ -530,7 +532,8 @@ static void secret_file_readable_by_others_is_refused(void **state)
 
     assert_non_null(realpath(f->dir, real));
     write_file(f, "token", 0644, "t0k3n\n");
-    write_file(f, "crmsyncd.conf", 0644, "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
+    write_file(f, "crmsyncd.conf", 0644,
+               "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
     expect_error(f,
                  "%s:4: [connector.a] (type test) token_file: secret file %s/token is readable "
                  "by group or others (mode 0644); chmod 600 it",
@@ -545,7 +548,8 @@ static void secret_file_readable_by_others_is_refused(void **state)
                  "%s:4: [connector.a] (type test) token_file: secret file %s/token is readable "
                  "by group or others (mode 0604); chmod 600 it",
                  f->main, real);
-    write_file(f, "crmsyncd.conf", 0644, "[connector.a]\ntype = test\nname = a\ntoken_file = nope\n");
+    write_file(f, "crmsyncd.conf", 0644,
+               "[connector.a]\ntype = test\nname = a\ntoken_file = nope\n");
     expect_error(f,
                  "%s:4: [connector.a] (type test) token_file: cannot open secret file %s/nope: "
                  "No such file or directory",
@@ -561,7 +565,8 @@ static void secret_file_0600_is_accepted_relative_to_config_dir(void **state)
 
     assert_non_null(realpath(f->dir, real));
     write_file(f, "token", 0600, "t0k3n\n");
-    write_file(f, "crmsyncd.conf", 0644, "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
+    write_file(f, "crmsyncd.conf", 0644,
+               "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
     assert_int_equal(load(f), 0);
     s = config_find_connector(f->cfg, "a")->settings;
     snprintf(want, sizeof(want), "%s/token", real);
@@ -580,7 +585,8 @@ static void secret_file_resolves_in_credentials_directory(void **state)
     write_file(f, "token", 0644, "wrong one\n"); /* must not be used */
     snprintf(creds, sizeof(creds), "%s/creds", f->dir);
     setenv("CREDENTIALS_DIRECTORY", creds, 1);
-    write_file(f, "crmsyncd.conf", 0644, "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
+    write_file(f, "crmsyncd.conf", 0644,
+               "[connector.a]\ntype = test\nname = a\ntoken_file = token\n");
     assert_int_equal(load(f), 0);
     s = config_find_connector(f->cfg, "a")->settings;
     snprintf(want, sizeof(want), "%s/token", creds);
@@ -636,9 +642,10 @@ static void dump_is_a_config_that_loads_to_the_same_values(void **state)
     const struct test_settings *b = NULL;
 
     write_file(f, "token", 0600, "x\n");
-    write_file(f, "crmsyncd.conf", 0644,
-               "[daemon]\nlog_level = warning\nshutdown_grace = 90s\n[state]\nsynchronous = normal\n"
-               "[connector.a]\ntype = test\nname = alpha\ntoken_file = token\ninterval = 1500ms\n");
+    write_file(
+        f, "crmsyncd.conf", 0644,
+        "[daemon]\nlog_level = warning\nshutdown_grace = 90s\n[state]\nsynchronous = normal\n"
+        "[connector.a]\ntype = test\nname = alpha\ntoken_file = token\ninterval = 1500ms\n");
     assert_int_equal(load(f), 0);
     make_dir(f, "again");
     snprintf(path, sizeof(path), "%s/again/crmsyncd.conf", f->dir);
@@ -752,10 +759,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplicate_key_in_one_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(syntax_problems_are_reported_per_line, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_main_file_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(secret_file_readable_by_others_is_refused, setup,
+        cmocka_unit_test_setup_teardown(secret_file_readable_by_others_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(secret_file_0600_is_accepted_relative_to_config_dir, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(secret_file_0600_is_accepted_relative_to_config_dir,
-                                        setup, teardown),
         cmocka_unit_test_setup_teardown(secret_file_resolves_in_credentials_directory, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(secret_read_strips_one_newline_and_rechecks, setup,
