@@ -1,0 +1,131 @@
+/* See ratelimit.h. */
+#include "ratelimit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATELIMIT_RECOVER_MS 10000L
+
+static double effective_rate(const struct ratelimit *rl)
+{
+    double r = rl->rate * rl->daily_factor;
+    return r < rl->min_rate ? rl->min_rate : r;
+}
+
+static void refill(struct ratelimit *rl, uint64_t now_ms)
+{
+    if (now_ms <= rl->last_ms)
+        return;
+    /* Additive increase: every recover_ms without a 429 gives back 10 % of
+     * the configured rate. */
+    if (rl->rate < rl->config_rate && now_ms >= rl->last_429_ms + (uint64_t)rl->recover_ms) {
+        uint64_t steps = (now_ms - rl->last_429_ms) / (uint64_t)rl->recover_ms;
+        uint64_t done = (rl->last_ms > rl->last_429_ms
+                             ? (rl->last_ms - rl->last_429_ms) / (uint64_t)rl->recover_ms
+                             : 0);
+        if (steps > done) {
+            rl->rate += 0.1 * rl->config_rate * (double)(steps - done);
+            if (rl->rate > rl->config_rate)
+                rl->rate = rl->config_rate;
+        }
+    }
+    rl->tokens += effective_rate(rl) * (double)(now_ms - rl->last_ms) / 1000.0;
+    if (rl->tokens > rl->burst)
+        rl->tokens = rl->burst;
+    rl->last_ms = now_ms;
+}
+
+void ratelimit_init(struct ratelimit *rl, double rate, double burst, double priority_share,
+                    uint64_t now_ms)
+{
+    memset(rl, 0, sizeof(*rl));
+    rl->config_rate = rate;
+    rl->rate = rate;
+    rl->min_rate = rate / 64.0;
+    rl->burst = burst < 1.0 ? 1.0 : burst;
+    rl->priority_share = priority_share < 0 ? 0 : (priority_share >= 1 ? 0.99 : priority_share);
+    rl->tokens = rl->burst;
+    rl->daily_factor = 1.0;
+    rl->last_ms = now_ms;
+    rl->recover_ms = RATELIMIT_RECOVER_MS;
+}
+
+long ratelimit_acquire(struct ratelimit *rl, enum ratelimit_lane lane, uint64_t now_ms)
+{
+    double floor = lane == RATELIMIT_PRIORITY ? 0.0 : rl->burst * rl->priority_share;
+    double missing = 0;
+    long wait = 0;
+
+    if (now_ms < rl->hold_until_ms)
+        return (long)(rl->hold_until_ms - now_ms);
+    refill(rl, now_ms);
+    if (rl->tokens >= floor + 1.0) {
+        rl->tokens -= 1.0;
+        return 0;
+    }
+    missing = floor + 1.0 - rl->tokens;
+    wait = (long)(missing * 1000.0 / effective_rate(rl)) + 1;
+    return wait;
+}
+
+void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms)
+{
+    refill(rl, now_ms);
+    rl->rate /= 2.0;
+    if (rl->rate < rl->min_rate)
+        rl->rate = rl->min_rate;
+    rl->tokens = 0;
+    rl->last_429_ms = now_ms;
+    if (retry_after_ms > 0 && now_ms + (uint64_t)retry_after_ms > rl->hold_until_ms)
+        rl->hold_until_ms = now_ms + (uint64_t)retry_after_ms;
+    /* The bucket refills from the end of the hold, not during it: no burst
+     * the moment the vendor lets us in again. */
+    if (rl->hold_until_ms > rl->last_ms)
+        rl->last_ms = rl->hold_until_ms;
+}
+
+int ratelimit_parse_sforce(const char *value, long *used, long *limit)
+{
+    const char *p = strstr(value, "api-usage=");
+    char *end = NULL;
+
+    if (p == NULL)
+        return -1;
+    p += strlen("api-usage=");
+    *used = strtol(p, &end, 10);
+    if (end == p || *end != '/')
+        return -1;
+    p = end + 1;
+    *limit = strtol(p, &end, 10);
+    if (end == p || *limit <= 0 || *used < 0)
+        return -1;
+    return 0;
+}
+
+void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint64_t now_ms)
+{
+    const char *rem = http_result_header(res, "X-HubSpot-RateLimit-Remaining");
+    const char *sf = http_result_header(res, "Sforce-Limit-Info");
+    long used = 0, limit = 0;
+
+    refill(rl, now_ms);
+    if (res->status == 429)
+        ratelimit_on_429(rl, res->retry_after_ms, now_ms);
+    if (rem != NULL) {
+        char *end = NULL;
+        long n = strtol(rem, &end, 10);
+        /* The vendor's count is the truth for its window. */
+        if (end != rem && n >= 0 && (double)n < rl->tokens)
+            rl->tokens = (double)n;
+    }
+    if (sf != NULL && ratelimit_parse_sforce(sf, &used, &limit) == 0) {
+        double u = (double)used / (double)limit;
+        if (u <= 0.8)
+            rl->daily_factor = 1.0;
+        else if (u >= 1.0)
+            rl->daily_factor = 0.0;
+        else
+            rl->daily_factor = (1.0 - u) / 0.2;
+    }
+}

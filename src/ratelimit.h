@@ -1,0 +1,63 @@
+/* Per-connector request rate limit: a token bucket with a share reserved for
+ * the priority lane (consent withdrawals, erasures), adjusted from what the
+ * vendor tells us.
+ *
+ * The bucket refills at `rate` requests/s up to `burst`. The bulk lane may
+ * only take a token while more than `burst * priority_share` remain; the
+ * priority lane may take the last one. Under a saturating backfill the bulk
+ * lane therefore drains the bucket down to the reserve and stops, and an
+ * opt-out finds a token at once.
+ *
+ * Feedback:
+ *   - a 429 halves the rate (down to min_rate), empties the bucket and holds
+ *     everything until Retry-After; the rate then climbs back by 10 % of the
+ *     configured rate per recover_ms without a 429 (AIMD);
+ *   - HubSpot's X-HubSpot-RateLimit-Remaining/-Max/-Interval-Milliseconds:
+ *     the bucket never holds more than the vendor says remain in its window;
+ *   - Salesforce's Sforce-Limit-Info "api-usage=used/limit": past 80 % of the
+ *     daily budget the rate shrinks linearly to min_rate at 100 %. */
+#ifndef CRMSYNC_RATELIMIT_H
+#define CRMSYNC_RATELIMIT_H
+
+#include <stdint.h>
+
+#include "http_result.h"
+
+enum ratelimit_lane {
+    RATELIMIT_PRIORITY = 0,
+    RATELIMIT_BULK = 1,
+};
+
+struct ratelimit {
+    double config_rate; /* requests/s as configured */
+    double rate;        /* current, after feedback */
+    double min_rate;
+    double burst;
+    double priority_share; /* of burst, in [0, 1) */
+    double tokens;
+    double daily_factor; /* from Sforce-Limit-Info, 1.0 = no pressure */
+    uint64_t last_ms;
+    uint64_t hold_until_ms; /* after a 429: nothing before this */
+    uint64_t last_429_ms;
+    long recover_ms;
+};
+
+/* rate: requests/s; burst: bucket size (>= 1); priority_share: fraction of
+ * the bucket reserved for the priority lane (e.g. 0.2). */
+void ratelimit_init(struct ratelimit *rl, double rate, double burst, double priority_share,
+                    uint64_t now_ms);
+
+/* Takes one token for lane. Returns 0 if the request may go now, else the
+ * milliseconds to wait before asking again (no token taken). */
+long ratelimit_acquire(struct ratelimit *rl, enum ratelimit_lane lane, uint64_t now_ms);
+
+/* The vendor said 429 (retry_after_ms -1 when it did not say how long). */
+void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms);
+
+/* Reads the vendor headers of any response (429 included). */
+void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint64_t now_ms);
+
+/* Parses "api-usage=25/15000" (Salesforce). 0 or -1. */
+int ratelimit_parse_sforce(const char *value, long *used, long *limit);
+
+#endif

@@ -1,0 +1,141 @@
+/* Token bucket: the priority lane keeps its reserve under a bulk flood, 429s
+ * shrink and hold, vendor headers are obeyed. Fake clock throughout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "ratelimit.h"
+
+static void bulk_cannot_take_the_reserve(void **state)
+{
+    struct ratelimit rl;
+    int bulk = 0;
+    int prio = 0;
+    int i = 0;
+
+    (void)state;
+    ratelimit_init(&rl, 10.0, 10.0, 0.2, 0);
+    for (i = 0; i < 100; i++)
+        bulk += ratelimit_acquire(&rl, RATELIMIT_BULK, 0) == 0;
+    assert_int_equal(bulk, 8);
+    for (i = 0; i < 100; i++)
+        prio += ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 0) == 0;
+    assert_int_equal(prio, 2);
+    /* Empty: the wait is the refill time of one token (100 ms at 10/s). */
+    assert_in_range(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 0), 100, 101);
+    /* Bulk must wait for the reserve to refill too: 3 tokens, 300 ms. */
+    assert_in_range(ratelimit_acquire(&rl, RATELIMIT_BULK, 0), 300, 301);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 100), 0);
+}
+
+static void sustained_flood_leaves_priority_a_token(void **state)
+{
+    struct ratelimit rl;
+    uint64_t t = 0;
+    int bulk = 0;
+
+    (void)state;
+    ratelimit_init(&rl, 10.0, 10.0, 0.2, 0);
+    /* A bulk lane asking every 10 ms for 10 s gets about the rate... */
+    for (t = 0; t < 10000; t += 10)
+        bulk += ratelimit_acquire(&rl, RATELIMIT_BULK, t) == 0;
+    assert_in_range(bulk, 100, 110);
+    /* ...and an opt-out arriving now still goes at once. */
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, t), 0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, t), 0);
+}
+
+static void on_429_halves_holds_and_recovers(void **state)
+{
+    struct ratelimit rl;
+
+    (void)state;
+    ratelimit_init(&rl, 10.0, 10.0, 0.0, 0);
+    ratelimit_on_429(&rl, 2000, 1000);
+    assert_true(rl.rate == 5.0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 1500), 1500);
+    /* No burst when the hold ends: the bucket refills from then, at the
+     * halved rate (one token per 200 ms). */
+    assert_in_range(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 3000), 200, 201);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 4000), 0);
+    assert_true(rl.tokens > 3.9 && rl.tokens < 4.1);
+    /* 10 s without a 429: +10 % of configured rate per 10 s. */
+    ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 11000);
+    assert_true(rl.rate > 5.9 && rl.rate < 6.1);
+    ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 200000);
+    assert_true(rl.rate == 10.0);
+}
+
+static void hubspot_remaining_caps_tokens(void **state)
+{
+    struct ratelimit rl;
+    struct http_result res;
+    char hdr[] = "X-HubSpot-RateLimit-Remaining: 2\0X-HubSpot-RateLimit-Max: 100";
+
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    res.status = 200;
+    res.retry_after_ms = -1;
+    res.hdr_buf = hdr;
+    res.hdr_len = sizeof(hdr);
+    ratelimit_init(&rl, 10.0, 10.0, 0.0, 0);
+    ratelimit_observe(&rl, &res, 0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_BULK, 0), 0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_BULK, 0), 0);
+    assert_true(ratelimit_acquire(&rl, RATELIMIT_BULK, 0) > 0);
+}
+
+static void sforce_daily_budget_slows_down(void **state)
+{
+    struct ratelimit rl;
+    struct http_result res;
+    char hdr[] = "Sforce-Limit-Info: api-usage=14250/15000";
+    long used = 0, limit = 0;
+
+    (void)state;
+    assert_int_equal(ratelimit_parse_sforce("api-usage=25/15000", &used, &limit), 0);
+    assert_int_equal(used, 25);
+    assert_int_equal(limit, 15000);
+    assert_int_equal(ratelimit_parse_sforce("api-usage=x", &used, &limit), -1);
+    memset(&res, 0, sizeof(res));
+    res.status = 200;
+    res.hdr_buf = hdr;
+    res.hdr_len = sizeof(hdr);
+    ratelimit_init(&rl, 10.0, 1.0, 0.0, 0);
+    ratelimit_observe(&rl, &res, 0);
+    /* 95 % used: a quarter of the rate left, 2.5/s: 400 ms per token. */
+    assert_true(rl.daily_factor > 0.249 && rl.daily_factor < 0.251);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_BULK, 0), 0);
+    assert_in_range(ratelimit_acquire(&rl, RATELIMIT_BULK, 0), 400, 401);
+}
+
+static void a_429_response_is_observed(void **state)
+{
+    struct ratelimit rl;
+    struct http_result res;
+
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    res.status = 429;
+    res.retry_after_ms = 3000;
+    ratelimit_init(&rl, 10.0, 10.0, 0.0, 0);
+    ratelimit_observe(&rl, &res, 0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 0), 3000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bulk_cannot_take_the_reserve),
+        cmocka_unit_test(sustained_flood_leaves_priority_a_token),
+        cmocka_unit_test(on_429_halves_holds_and_recovers),
+        cmocka_unit_test(hubspot_remaining_caps_tokens),
+        cmocka_unit_test(sforce_daily_budget_slows_down),
+        cmocka_unit_test(a_429_response_is_observed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
