@@ -68,10 +68,13 @@ struct connector {
     void *priv;                        /* the connector's own state */
     void *owner;                       /* the daemon's bookkeeping */
     int busy;                          /* set by the connector while a page is open */
+    long page_max_changes;             /* most changes per page ([state] txn_max_changes) */
 };
 
 /* The registry of connector types. */
 const struct connector_ops *connector_find_type(const char *type);
+/* The i-th registered type (for listings); NULL past the end. */
+const struct connector_ops *connector_type_at(size_t i);
 /* config_lookup_fn for config_load(). */
 const struct config_table *connector_config_lookup(const char *type);
 

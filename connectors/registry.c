@@ -23,3 +23,8 @@ const struct config_table *connector_config_lookup(const char *type)
     const struct connector_ops *ops = connector_find_type(type);
     return ops ? ops->config : NULL;
 }
+
+const struct connector_ops *connector_type_at(size_t i)
+{
+    return i < sizeof(registry) / sizeof(registry[0]) ? registry[i] : NULL;
+}

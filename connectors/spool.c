@@ -1,6 +1,6 @@
 /* The spool connector: the shop drops JSON-lines files into a directory
  * (docs/spool-format.md). Files are taken in name order, one at a time, and
- * read in pages of `txn_lines` lines; each page is one transaction through
+ * read in pages of [state] txn_max_changes lines; each page is one transaction through
  * the pull sink, and the loop runs between pages so signals and the watchdog
  * are never starved by a large file. When the last page is committed the
  * file moves to done/; bad lines are reported in failed/<file>.err and filed
@@ -29,7 +29,6 @@ struct spool_settings {
     char *dir;
     long scan_interval_ms;
     long max_line;
-    long txn_lines;
     char *purposes;
     char *channels;
     char *attributes;
@@ -42,8 +41,6 @@ static const struct config_option spool_options[] = {
      0, 100, 86400000, NULL, "periodic rescan, besides file-system events"},
     {"max_line", CONFIG_SIZE, "64k", offsetof(struct spool_settings, max_line), 0, 256,
      16 * 1024 * 1024, NULL, "longest accepted line; longer lines are rejected"},
-    {"txn_lines", CONFIG_INT, "5000", offsetof(struct spool_settings, txn_lines), 0, 1, 1000000,
-     NULL, "lines per transaction"},
     {"purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling",
      offsetof(struct spool_settings, purposes), 0, 0, 0, NULL, "accepted consent purposes"},
     {"channels", CONFIG_STRING, "email,sms,phone,post", offsetof(struct spool_settings, channels),
@@ -366,7 +363,8 @@ static void finish_file(struct spool *s)
     close_current(s);
 }
 
-/* One page: up to txn_lines lines in one transaction with the watermark. */
+/* One page: up to [state] txn_max_changes lines in one transaction with the
+ * watermark. */
 static void work_cb(uv_timer_t *t)
 {
     struct spool *s = t->data;
@@ -386,7 +384,7 @@ static void work_cb(uv_timer_t *t)
     s->conn->busy = 1;
     if (sink->begin(sink->ctx, s->conn, &err) != 0)
         goto fail;
-    while (n < s->cfg->txn_lines) {
+    while (n < s->conn->page_max_changes) {
         size_t len = 0;
         int too_long = 0;
         int r = read_line(s, &len, &too_long);

@@ -92,6 +92,7 @@ static int open_connectors(struct daemon *d)
         c->loop = &d->loop;
         c->sink = &d->ingest.sink;
         c->owner = d;
+        c->page_max_changes = d->cfg->state.txn_max_changes;
         if (c->ops == NULL || c->ops->open(c, &err) != 0) {
             log_error("daemon", cc->name, "cannot start connector: %s", err.msg);
             failed = 1;

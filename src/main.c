@@ -19,6 +19,7 @@ static void usage(FILE *out)
             "                      drop-ins are read from conf.d/*.conf beside it\n"
             "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
             "  -v, --verbose       with --check-config: print the effective configuration\n"
+            "      --help-config   list every configuration option with its default\n"
             "      --version       print the version and exit\n"
             "  -h, --help          this text\n\n"
             "Signals: SIGHUP reloads the configuration, SIGUSR1 requests a full resync,\n"
@@ -43,6 +44,20 @@ static int check_config(const char *path, int verbose)
     return 0;
 }
 
+static int help_config(void)
+{
+    const struct connector_ops *ops;
+
+    config_print_reference(&daemon_config_table, stdout);
+    printf("\n");
+    config_print_reference(&state_config_table, stdout);
+    for (size_t i = 0; (ops = connector_type_at(i)) != NULL; i++) {
+        printf("\n# [connector.NAME] with type = %s\n", ops->type);
+        config_print_reference(ops->config, stdout);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -50,6 +65,7 @@ int main(int argc, char **argv)
         {"check-config", no_argument, NULL, 'C'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
+        {"help-config", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -74,6 +90,8 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'H':
+            return help_config();
         default:
             usage(stderr);
             return 2;

@@ -48,12 +48,12 @@ shutdown_grace = 5s
 [state]
 path = $T/state/state.db
 synchronous = normal
+txn_max_changes = ${TXN_LINES:-1000}
 
 [connector.shop]
 type = spool
 dir = $T/spool
 scan_interval = 200ms
-txn_lines = ${TXN_LINES:-1000}
 CONF
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >> "$T/crmsyncd.conf"; fi
 }
