@@ -357,7 +357,7 @@ static void finish_file(struct spool *s)
                                    &err) != 0)
         log_error("spool", s->conn->name, "%s", err.msg);
     log_info("spool", s->conn->name,
-             "%s: %ld lines, %ld applied, %ld unchanged, %ld duplicates, %ld rejected%s", s->name,
+             "%s: %ld lines; changes: %ld applied, %ld unchanged, %ld duplicate; %ld rejected%s", s->name,
              s->stats.lines, s->stats.applied, s->stats.unchanged, s->stats.duplicates,
              s->stats.rejected, s->stats.rejected ? " (see failed/ and dead letters)" : "");
     close_current(s);

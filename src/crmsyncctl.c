@@ -75,7 +75,7 @@ static void print_status_text(json_t *doc)
     if (json_array_size(json_object_get(doc, "recent_files")) == 0)
         printf("  (none)\n");
     json_array_foreach(json_object_get(doc, "recent_files"), i, v)
-        printf("  %-16s %-28s %-16s %lld lines: %lld applied, %lld unchanged, %lld dup, "
+        printf("  %-16s %-28s %-16s %lld lines; changes: %lld applied, %lld unchanged, %lld dup; "
                "%lld rejected (%s)\n",
                str(v, "connector"), str(v, "name"), str(v, "status"), num(v, "lines"),
                num(v, "applied"), num(v, "unchanged"), num(v, "duplicates"), num(v, "rejected"),
