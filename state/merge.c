@@ -80,11 +80,13 @@ enum merge_decision merge_generic(const struct merge_current *cur, const struct 
     return MERGE_KEEP;
 }
 
+/* The same status, explicit in the same way, is no change for the CRMs:
+ * a CRM that echoes our write back with its own timestamp (or another
+ * CRM's copy of it) must not fan out again, or two CRMs would ping-pong.
+ * The event is still recorded (change-log and audit), just not effective. */
 static int consent_same(const struct consent_value *a, const struct consent_value *b)
 {
-    return a->status == b->status && a->collected_at == b->collected_at &&
-           str_eq(a->legal_basis, b->legal_basis) && str_eq(a->source, b->source) &&
-           str_eq(a->proof, b->proof);
+    return a->status == b->status && consent_is_explicit(a) == consent_is_explicit(b);
 }
 
 enum merge_decision merge_consent(const struct consent_value *cur, const char *cur_origin,
@@ -102,7 +104,7 @@ enum merge_decision merge_consent(const struct consent_value *cur, const char *c
     if (cur == NULL)
         return MERGE_APPLY;
     if (consent_same(cur, v)) {
-        set_reason(reason, reason_size, "same consent as current");
+        set_reason(reason, reason_size, "same status as current");
         return MERGE_KEEP;
     }
     if (!in_explicit && consent_is_explicit(cur)) {

@@ -109,8 +109,15 @@ static void same_consent_is_unchanged(void **state)
 {
     struct change cur = consent("shop", CONSENT_DENIED, T0, 1);
     struct change in = consent("hubspot", CONSENT_DENIED, T0, 1);
+    struct change echo = consent("hubspot", CONSENT_DENIED, T0 + 60000, 1);
+    struct change implicit_cur = consent("shop", CONSENT_DENIED, T0, 0);
     (void)state;
     assert_int_equal(mc(&cur, &in), MERGE_KEEP);
+    /* A CRM echoing our write with its own, later timestamp is no change:
+     * otherwise two CRMs would ping-pong the same status forever. */
+    assert_int_equal(mc(&cur, &echo), MERGE_KEEP);
+    /* Becoming explicit is a change. */
+    assert_int_equal(mc(&implicit_cur, &echo), MERGE_APPLY);
 }
 
 static struct change generic(const char *origin, const char *value, int64_t at)
