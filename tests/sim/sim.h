@@ -136,6 +136,7 @@ struct sim {
     struct sim_rng rng;
     void *flavor_data;
     _Atomic int64_t clock_offset_ms;
+    _Atomic int64_t clock_frozen_ms; /* nonzero: the wall clock reads this */
     struct sim_route_stats *stats; /* one per flavour route */
     struct sim_route_stats unmatched;
     _Atomic uint64_t requests_total;

@@ -186,23 +186,32 @@ static void do_clock(struct sim *sim, struct sim_request *req, struct sim_respon
         json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
         json_t *adv = json_object_get(body, "advance_ms");
         json_t *off = json_object_get(body, "offset_ms");
+        json_t *freeze = json_object_get(body, "freeze");
 
+        /* Freezing pins the wall clock at its current reading, so rate
+         * windows and expiries move only when a test advances the clock. */
+        if (json_is_true(freeze) && atomic_load(&sim->clock_frozen_ms) == 0)
+            atomic_store(&sim->clock_frozen_ms, sim_time_wall_ms());
+        else if (json_is_false(freeze))
+            atomic_store(&sim->clock_frozen_ms, 0);
         if (json_is_integer(adv))
             atomic_fetch_add(&sim->clock_offset_ms, json_integer_value(adv));
         else if (json_is_integer(off))
             atomic_store(&sim->clock_offset_ms, json_integer_value(off));
-        else {
+        else if (freeze == NULL) {
             json_decref(body);
-            control_error(resp, 400, "expected {\"advance_ms\": N} or {\"offset_ms\": N}");
+            control_error(resp, 400,
+                          "expected {\"advance_ms\": N}, {\"offset_ms\": N} or {\"freeze\": B}");
             return;
         }
         json_decref(body);
     }
     sim_resp_json(resp, 200,
-                  json_pack("{s:s, s:I, s:I}", "now",
+                  json_pack("{s:s, s:I, s:I, s:b}", "now",
                             sim_time_format(sim_now_ms(sim), t, sizeof(t)), "now_ms",
                             (json_int_t)sim_now_ms(sim), "offset_ms",
-                            (json_int_t)atomic_load(&sim->clock_offset_ms)));
+                            (json_int_t)atomic_load(&sim->clock_offset_ms), "frozen",
+                            atomic_load(&sim->clock_frozen_ms) != 0));
 }
 
 static void do_tokens(struct sim *sim, struct sim_request *req, struct sim_response *resp)
@@ -253,6 +262,7 @@ void sim_control(struct sim *sim, struct sim_request *req, struct sim_response *
         counters_reset(sim);
         sim->faults.script_pos = sim->faults.script_len;
         atomic_store(&sim->clock_offset_ms, 0);
+        atomic_store(&sim->clock_frozen_ms, 0);
         sim_rng_seed(&sim->rng, (uint64_t)sim->opt.seed);
         sim_resp_json(resp, 200, json_pack("{s:b}", "ok", 1));
     } else if (is(req, "GET", "/__sim/counters")) {

@@ -204,7 +204,16 @@ int sim_options_parse_argv(struct sim_options *opt, int argc, char **argv, char 
         if (eq != NULL) {
             value = eq + 1;
         } else if (d->type == OPT_BOOL) {
-            value = "true";
+            /* "--flag" alone is true; "--flag false" is also accepted. */
+            const char *next = i + 1 < argc ? argv[i + 1] : "";
+
+            if (strcmp(next, "true") == 0 || strcmp(next, "false") == 0 ||
+                strcmp(next, "on") == 0 || strcmp(next, "off") == 0) {
+                value = next;
+                i++;
+            } else {
+                value = "true";
+            }
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {

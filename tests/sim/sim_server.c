@@ -36,7 +36,9 @@ struct trunc_body {
 
 int64_t sim_now_ms(struct sim *sim)
 {
-    return sim_time_wall_ms() + atomic_load(&sim->clock_offset_ms);
+    int64_t frozen = atomic_load(&sim->clock_frozen_ms);
+
+    return (frozen ? frozen : sim_time_wall_ms()) + atomic_load(&sim->clock_offset_ms);
 }
 
 const char *sim_req_query(const struct sim_request *req, const char *name)
