@@ -28,6 +28,8 @@ static const char *const migrations[] = {
     "  effective INTEGER NOT NULL,"
     "  lane INTEGER NOT NULL);"
     "CREATE INDEX changes_member ON changes(member_key);"
+    /* The engine reads one lane at a time after its cursor. */
+    "CREATE INDEX changes_push ON changes(lane, seq) WHERE effective = 1;"
 
     "CREATE TABLE current ("
     "  member_key TEXT NOT NULL,"
