@@ -71,7 +71,8 @@ req() {
     [ "$rc" = 0 ] || STATUS="curl:$rc"
 }
 
-# ctl METHOD NAME [JSON]: control endpoint call; prints the body, fails on non-2xx.
+# ctl METHOD NAME [JSON|@FILE]: control endpoint call; prints the body,
+# fails on non-2xx.
 ctl() {
     local method=$1 name=$2 data=${3-}
     local args=(-sf -X "$method" --max-time 30)
