@@ -75,7 +75,7 @@ req() {
 # fails on non-2xx.
 ctl() {
     local method=$1 name=$2 data=${3-}
-    local args=(-sf -X "$method" --max-time 30)
+    local args=(-s --fail-with-body -X "$method" --max-time 30)
     [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
     curl "${args[@]}" "$SIM_URL/__sim/$name" || fail "control $method $name failed"
 }
