@@ -57,7 +57,7 @@ struct test_server *test_server_start(const char *cert_pem, const char *key_pem,
 int test_server_port(const struct test_server *s);
 /* TCP connections accepted so far. */
 long test_server_connections(const struct test_server *s);
-/* Requests completed so far. */
+/* Requests handled so far (counted before the answer is sent). */
 long test_server_requests(const struct test_server *s);
 void test_server_stop(struct test_server *s);
 

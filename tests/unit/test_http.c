@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "retry.h"
 #include "test_server.h"
 
 static struct test_pki pki;
@@ -47,6 +49,7 @@ struct fixture {
 };
 
 static const char *header_to_capture = "X-Test";
+static atomic_int flaky_calls;
 
 static void on_done(struct http_result *res, void *arg)
 {
@@ -104,6 +107,17 @@ static void handler(void *ctx, const struct ts_request *req, struct ts_response 
         if (arg != NULL)
             ts_response_header(resp, "Retry-After", arg);
         ts_response_body(resp, "{\"error\":\"status\"}");
+    } else if (strcmp(req->path, "/flaky") == 0) {
+        /* 503, 503, 429 (Retry-After: 7), then 200. */
+        int n = atomic_fetch_add(&flaky_calls, 1);
+        if (n < 2) {
+            resp->status = 503;
+        } else if (n == 2) {
+            resp->status = 429;
+            ts_response_header(resp, "Retry-After", "7");
+        } else {
+            ts_response_body(resp, "done");
+        }
     } else if (strcmp(req->path, "/big") == 0) {
         resp->body_len = 200000;
         resp->body = malloc(resp->body_len);
@@ -364,6 +378,62 @@ static void status_classes_and_retry_after(void **state)
     run_one(&fx, HTTP_GET, "/status?code=401", NULL, NULL, &g);
     assert_int_equal(g.cls, HTTP_CLASS_UNAUTHORIZED);
     free(g.body);
+    fixture_close(&fx);
+}
+
+static uint64_t fake_ms;
+
+static uint64_t fake_now(void *arg)
+{
+    (void)arg;
+    return fake_ms;
+}
+
+static double half(void *arg)
+{
+    (void)arg;
+    return 0.5;
+}
+
+/* The retry helper drives resends of a 5xx/429 on a fake clock: the waits
+ * are the jittered backoff (fixed draw 0.5: 250, 500 ms), then Retry-After
+ * (7 s) where it exceeds the backoff (1000 ms). */
+static void backoff_after_5xx_on_fake_clock(void **state)
+{
+    struct fixture fx;
+    struct retry_policy p;
+    struct retry_state rs;
+    struct retry_clock clock = {fake_now, NULL};
+    long delays[8];
+    int n = 0;
+    struct got g;
+
+    (void)state;
+    fake_ms = 50000;
+    atomic_store(&flaky_calls, 0);
+    retry_policy_defaults(&p);
+    p.random = half;
+    retry_state_init(&rs);
+    fixture_init(&fx, NULL, 1);
+    for (;;) {
+        long d = 0;
+        retry_note_attempt(&rs, retry_clock_now(&clock));
+        run_one(&fx, HTTP_POST, "/flaky", "{}", NULL, &g);
+        free(g.body);
+        if (g.cls != HTTP_CLASS_RETRY)
+            break;
+        d = retry_next_delay(&p, &rs, g.retry_after_ms, retry_clock_now(&clock));
+        assert_true(d >= 0 && n < 8);
+        delays[n++] = d;
+        fake_ms += (uint64_t)d;
+    }
+    assert_int_equal(g.cls, HTTP_CLASS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(delays[0], 250);
+    assert_int_equal(delays[1], 500);
+    assert_int_equal(delays[2], 7000);
+    assert_int_equal(fake_ms, 50000 + 7750);
+    assert_int_equal(rs.attempts, 4);
     fixture_close(&fx);
 }
 
@@ -730,6 +800,7 @@ int main(void)
         cmocka_unit_test(tls_verification_is_on),
         cmocka_unit_test(https_only_except_loopback),
         cmocka_unit_test(status_classes_and_retry_after),
+        cmocka_unit_test(backoff_after_5xx_on_fake_clock),
         cmocka_unit_test(keep_alive_reuses_one_connection),
         cmocka_unit_test(response_size_cap),
         cmocka_unit_test(total_timeout_get_retry_post_indeterminate),
