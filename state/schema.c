@@ -151,6 +151,16 @@ static const char *const migrations[] = {
     "  requested_at INTEGER NOT NULL,"
     "  started_at INTEGER,"
     "  finished_at INTEGER);",
+
+    /* 1 -> 2: operator surface (crmsyncctl). retry_requested_at marks a dead
+     * letter for the engine to send again; operator_actions keeps who-did-
+     * what for dropped dead letters, erasures and resync requests. */
+    "ALTER TABLE dead_letters ADD COLUMN retry_requested_at INTEGER;"
+    "CREATE TABLE operator_actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  command TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);",
 };
 
 int schema_latest_version(void)
