@@ -17,6 +17,41 @@
 #include "store.h"
 
 struct connector;
+struct ratelimit;
+
+/* One record to write to a CRM: the latest value of (member, field). */
+struct push_record {
+    int64_t seq;            /* the change it carries */
+    const char *member_key;
+    enum change_kind kind;
+    const char *field;      /* consent/marketing/email, points/balance, segment/vip, ... */
+    const char *value_json; /* canonical value */
+    const char *remote_id;  /* this CRM's id of the member; NULL when unknown */
+};
+
+enum push_outcome {
+    PUSH_OK = 0, /* written (or already so): the shadow is updated */
+    PUSH_RETRY,  /* not written, worth trying later (retry_after_ms) */
+    PUSH_REJECT, /* will never be accepted as is: dead letter with reason */
+};
+
+struct push_result {
+    enum push_outcome outcome;
+    long retry_after_ms;   /* -1: none given */
+    char reason[256];      /* vendor's message for RETRY/REJECT */
+    char remote_id[64];    /* the CRM's id of the member, when learnt */
+};
+
+struct push_batch {
+    struct connector *conn;
+    char class_key[64];
+    int lane;                       /* enum change_lane: 0 is the priority lane */
+    size_t n;
+    const struct push_record *records;
+    struct push_result *results;    /* n entries, zeroed, for the connector */
+    void (*done)(struct push_batch *batch);
+    void *engine;                   /* the engine's */
+};
 
 /* Where pulled changes go. All calls for one page happen inside one loop
  * callback: begin, then any number of change/reject, then commit or abort. */
@@ -37,6 +72,15 @@ struct pull_sink {
                       struct error *err);
     int (*file_finish)(void *ctx, struct connector *conn, int64_t id,
                        const struct ingest_stats *stats, const char *status, struct error *err);
+    /* The stored pull watermark (malloc'd, NULL when none: pull everything). */
+    char *(*watermark)(void *ctx, struct connector *conn);
+    /* A pull cycle ended (ok = 0 on success); the engine schedules the next. */
+    void (*pull_done)(void *ctx, struct connector *conn, int status);
+    /* Looks up / learns the member key of a remote record id. */
+    int (*member_of)(void *ctx, struct connector *conn, const char *remote_id, char *out,
+                     size_t outsize);
+    void (*learn_identity)(void *ctx, struct connector *conn, const char *member_key,
+                           const char *remote_id);
 };
 
 struct connector_ops {
@@ -54,8 +98,29 @@ struct connector_ops {
     /* Stops work and closes handles; calls done(conn) once every handle is
      * closed (libuv close callbacks have run). */
     void (*close)(struct connector *conn, void (*done)(struct connector *conn));
-    /* Resets the pull watermark for a full resync. */
+    /* Resets the connector's own pull state for a full resync (the engine
+     * has cleared the watermark and shadows); followed by pull(). */
     void (*resync)(struct connector *conn);
+
+    /* --- version 1, push side (NULL push: the connector only pulls) --- */
+
+    /* Sends one batch: every record gets a result, then batch->done(batch)
+     * is called exactly once, from a loop callback (never from push()). */
+    void (*push)(struct connector *conn, struct push_batch *batch);
+    /* Which request a record goes in: records with the same class share a
+     * batch (e.g. "contacts", "subscriptions", "list:vip"). NULL: one class. */
+    void (*batch_class)(struct connector *conn, const struct push_record *rec, char *out,
+                        size_t outsize);
+    /* What the CRM stores of a value, as text: the engine hashes it for the
+     * shadow, so a value that differs only in what the CRM does not keep
+     * (a timestamp, a proof reference) is not pushed again. NULL: the
+     * canonical value itself. Returns 0 or -1 (not representable: reject). */
+    int (*project)(struct connector *conn, enum change_kind kind, const char *field,
+                   const char *value_json, char *out, size_t outsize);
+    /* Points go to this CRM as a balance per member (field "points/balance",
+     * value {"balance":N} computed from the ledger at send time) rather than
+     * one record per transaction. */
+    int points_as_balance;
 };
 
 /* One configured instance. */
@@ -69,6 +134,12 @@ struct connector {
     void *owner;                       /* the daemon's bookkeeping */
     int busy;                          /* set by the connector while a page is open */
     long page_max_changes;             /* most changes per page ([state] txn_max_changes) */
+    /* Set by a pushing connector in open(), from its settings. */
+    long max_inflight;                 /* push requests in flight at once */
+    long pull_interval_ms;             /* 0: the connector pulls by itself */
+    double rate, burst;                /* request budget (token bucket) */
+    struct ratelimit *ratelimit;       /* the engine's bucket; connectors feed it
+                                          the vendor's headers */
 };
 
 /* The registry of connector types. */

@@ -288,6 +288,8 @@ void store_close(struct store *st)
         sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + stmt_defs[i].offset);
         sqlite3_finalize(*slot);
     }
+    for (size_t i = 0; i < sizeof(st->lazy) / sizeof(st->lazy[0]); i++)
+        sqlite3_finalize(st->lazy[i]);
     if (st->in_txn)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(st->db);

@@ -35,6 +35,9 @@ struct store {
     sqlite3_stmt *ins_resync;
     sqlite3_stmt *balance;
     sqlite3_stmt *audit_last;
+    /* Prepared on first use by modules off the ingest hot path
+     * (store_push.c); finalized by store_close(). */
+    sqlite3_stmt *lazy[32];
 };
 
 /* Error from the last SQLite call, into err; returns -1. */

@@ -1,0 +1,65 @@
+/* One destination lane's window on the change-log: the changes read after
+ * the push cursor and not yet handled, coalesced to the latest value per
+ * (member, field), in change-log order. Bounded by the engine (it stops
+ * reading when the window is full), so memory does not grow with the
+ * backlog. Pure data structure: no SQLite, no loop. */
+#ifndef CRMSYNC_ENGINE_WINDOW_H
+#define CRMSYNC_ENGINE_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connector.h"
+
+#define WINDOW_BUCKETS 4096
+
+struct witem {
+    struct push_record rec; /* points into the strings below */
+    char *member;
+    char *field;
+    char *value;
+    char *origin;
+    int64_t min_seq;  /* first change this item stands for */
+    int inflight;     /* in a batch now: newer changes make a new item */
+    int attempts;     /* sends so far */
+    uint64_t first_ms;
+    uint64_t next_at; /* not before this (retry), monotonic ms */
+    char class_key[64];
+    char remote_id[64];
+    struct witem *hnext;       /* hash chain, pending items only */
+    struct witem *prev, *next; /* window order (by min_seq) */
+};
+
+struct window {
+    struct witem *head, *tail;
+    size_t n;
+    int64_t read_seq;  /* last seq read from the change-log */
+    int64_t committed; /* the durable push cursor */
+    struct witem *buckets[WINDOW_BUCKETS];
+};
+
+void window_init(struct window *w, int64_t cursor);
+/* Frees every item and starts again after cursor. */
+void window_reset(struct window *w, int64_t cursor);
+
+/* Adds a change: replaces the value of the pending item with the same
+ * (member, field), or appends a new item. Returns the item, NULL on OOM. */
+struct witem *window_add(struct window *w, int64_t seq, const char *member, enum change_kind kind,
+                         const char *field, const char *value, const char *origin);
+/* The pending (not in flight) item for (member, field), or NULL. */
+struct witem *window_find(const struct window *w, const char *member, const char *field);
+/* Marks an item in flight: later changes of its key make a new item. */
+void window_take(struct window *w, struct witem *it);
+/* Puts an in-flight item back as pending (a retry). If a newer item for the
+ * same key is pending already, the old one is obsolete: it is removed and 1
+ * returned. Otherwise 0. */
+int window_requeue(struct window *w, struct witem *it, uint64_t next_at);
+/* Removes a handled item and frees it. */
+void window_remove(struct window *w, struct witem *it);
+/* Replaces an item's value (points balance computed at send time). */
+int window_set_value(struct witem *it, const char *value);
+
+/* The highest seq such that every change up to it is handled. */
+int64_t window_cursor(const struct window *w);
+
+#endif

@@ -1,0 +1,348 @@
+#include "store_push.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "timefmt.h"
+
+/* These statements run per batch, not per change on the ingest path, so they
+ * are prepared on first use (struct store's lazy slots). */
+enum push_stmt {
+    PS_READ,
+    PS_CURSOR_GET,
+    PS_CURSOR_SET,
+    PS_SHADOW_GET,
+    PS_SHADOW_PUT,
+    PS_SHADOW_CLEAR,
+    PS_ID_GET,
+    PS_ID_PUT,
+    PS_ID_FIND,
+    PS_DEAD,
+    PS_ACK,
+    PS_CURRENT,
+    PS_BACKLOG,
+    PS_WM_CLEAR,
+    PS_CURSORS_RESET,
+    PS_RESYNC_DONE,
+    PS_COUNT /* must stay within struct store's lazy[] */
+};
+
+static const char *const push_sql[PS_COUNT] = {
+    /* A value that a later change replaced is never pushed: only the change
+     * that set `current` (points and erasures have no `current` row: the
+     * balance is computed at send time, an erasure always goes). */
+    [PS_READ] = "SELECT seq, origin, member_key, kind, field, value, occurred_at FROM changes"
+                " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind IN ('points', 'erase')"
+                " OR EXISTS (SELECT 1 FROM current c WHERE c.member_key = changes.member_key"
+                " AND c.field = changes.field AND c.seq = changes.seq))"
+                " ORDER BY seq LIMIT ?3",
+    [PS_CURSOR_GET] = "SELECT seq FROM push_cursors WHERE connector = ?1 AND lane = ?2",
+    [PS_CURSOR_SET] = "INSERT INTO push_cursors(connector, lane, seq, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, lane) DO UPDATE SET"
+                      " seq = excluded.seq, updated_at = excluded.updated_at",
+    [PS_SHADOW_GET] = "SELECT value_hash FROM shadow WHERE destination = ?1 AND member_key = ?2"
+                      " AND field = ?3",
+    [PS_SHADOW_PUT] = "INSERT INTO shadow(destination, member_key, field, value_hash, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(destination, member_key, field)"
+                      " DO UPDATE SET value_hash = excluded.value_hash,"
+                      " updated_at = excluded.updated_at",
+    [PS_SHADOW_CLEAR] = "DELETE FROM shadow WHERE destination = ?1",
+    [PS_ID_GET] = "SELECT remote_id FROM identities WHERE member_key = ?1 AND system = ?2",
+    [PS_ID_PUT] = "INSERT INTO identities(member_key, system, remote_id, updated_at)"
+                  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_key, system) DO UPDATE SET"
+                  " remote_id = excluded.remote_id, updated_at = excluded.updated_at",
+    [PS_ID_FIND] = "SELECT member_key FROM identities WHERE system = ?1 AND remote_id = ?2",
+    [PS_DEAD] = "INSERT INTO dead_letters(destination, seq, origin, member_key, field, payload,"
+                " source, reason, attempts, first_failed_at, last_failed_at, last_error)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?8)",
+    [PS_ACK] = "INSERT INTO audit_acks(seq, system, acked_at) VALUES (?1, ?2, ?3)"
+               " ON CONFLICT(seq, system) DO NOTHING",
+    [PS_CURRENT] = "SELECT value FROM current WHERE member_key = ?1 AND field = ?2",
+    [PS_BACKLOG] = "SELECT COUNT(*) FROM changes WHERE lane = ?1 AND seq > ?2 AND effective = 1",
+    [PS_WM_CLEAR] = "DELETE FROM cursors WHERE connector = ?1",
+    [PS_CURSORS_RESET] = "UPDATE push_cursors SET seq = 0, updated_at = ?2 WHERE connector = ?1",
+    [PS_RESYNC_DONE] = "UPDATE resync_requests SET started_at = COALESCE(started_at, ?2),"
+                       " finished_at = ?2 WHERE finished_at IS NULL AND"
+                       " (connector IS NULL OR connector = ?1)",
+};
+
+static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
+{
+    sqlite3_stmt **slot = &st->lazy[which];
+
+    if (*slot == NULL && sqlite3_prepare_v3(st->db, push_sql[which], -1,
+                                            SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+        store_sql_error(st, err, "prepare push statement");
+        return NULL;
+    }
+    return *slot;
+}
+
+static int done(struct store *st, sqlite3_stmt *q, struct error *err, const char *what)
+{
+    int s = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return s == SQLITE_DONE ? 0 : store_sql_error(st, err, what);
+}
+
+int store_push_read(struct store *st, int lane, int64_t after, int limit, push_row_fn fn,
+                    void *ctx, int *n, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_READ, err);
+    int s;
+    int rc = -1;
+
+    *n = 0;
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_int(q, 1, lane);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int(q, 3, limit);
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        struct push_row r = {
+            .seq = sqlite3_column_int64(q, 0),
+            .origin = (const char *)sqlite3_column_text(q, 1),
+            .member_key = (const char *)sqlite3_column_text(q, 2),
+            .kind = (const char *)sqlite3_column_text(q, 3),
+            .field = (const char *)sqlite3_column_text(q, 4),
+            .value = (const char *)sqlite3_column_text(q, 5),
+            .occurred_at = sqlite3_column_int64(q, 6),
+        };
+        (*n)++;
+        if (fn(ctx, &r) != 0)
+            break;
+    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE) {
+        store_sql_error(st, err, "read lane");
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_reset(q);
+    return rc;
+}
+
+int store_push_cursor_get(struct store *st, const char *dest, int lane, int64_t *seq,
+                          struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_CURSOR_GET, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    *seq = 0;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, lane);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        *seq = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read push cursor");
+}
+
+int store_push_cursor_set(struct store *st, const char *dest, int lane, int64_t seq,
+                          struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_CURSOR_SET, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, lane);
+    sqlite3_bind_int64(q, 3, seq);
+    sqlite3_bind_int64(q, 4, timefmt_now_ms());
+    return done(st, q, err, "set push cursor");
+}
+
+int store_shadow_get(struct store *st, const char *dest, const char *member, const char *field,
+                     char hash[65], int *found, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_SHADOW_GET, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    *found = 0;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW) {
+        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(q, 0));
+        *found = 1;
+    }
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read shadow");
+}
+
+int store_shadow_put(struct store *st, const char *dest, const char *member, const char *field,
+                     const char *hash, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_SHADOW_PUT, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, timefmt_now_ms());
+    return done(st, q, err, "write shadow");
+}
+
+int store_shadow_clear(struct store *st, const char *dest, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_SHADOW_CLEAR, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    return done(st, q, err, "clear shadow");
+}
+
+static int get_text(struct store *st, enum push_stmt which, const char *a, const char *b,
+                    char *out, size_t outsize, int *found, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, which, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    *found = 0;
+    sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW) {
+        snprintf(out, outsize, "%s", (const char *)sqlite3_column_text(q, 0));
+        *found = 1;
+    }
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read identity");
+}
+
+int store_identity_get(struct store *st, const char *member, const char *system, char *out,
+                       size_t outsize, int *found, struct error *err)
+{
+    return get_text(st, PS_ID_GET, member, system, out, outsize, found, err);
+}
+
+int store_identity_find(struct store *st, const char *system, const char *remote_id, char *out,
+                        size_t outsize, int *found, struct error *err)
+{
+    return get_text(st, PS_ID_FIND, system, remote_id, out, outsize, found, err);
+}
+
+int store_identity_put(struct store *st, const char *member, const char *system,
+                       const char *remote_id, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_ID_PUT, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, system, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, remote_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, timefmt_now_ms());
+    return done(st, q, err, "write identity");
+}
+
+int store_push_dead_letter(struct store *st, const char *dest, int64_t seq, const char *origin,
+                           const char *member, const char *field, const char *payload,
+                           const char *reason, int attempts, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_DEAD, err);
+    char source[48];
+
+    if (q == NULL)
+        return -1;
+    snprintf(source, sizeof(source), "seq %lld", (long long)seq);
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, seq);
+    sqlite3_bind_text(q, 3, origin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 8, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 9, attempts);
+    sqlite3_bind_int64(q, 10, timefmt_now_ms());
+    return done(st, q, err, "write push dead letter");
+}
+
+int store_audit_ack(struct store *st, int64_t seq, const char *system, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_ACK, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_text(q, 2, system, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, timefmt_now_ms());
+    return done(st, q, err, "write audit ack");
+}
+
+int store_current_get(struct store *st, const char *member, const char *field, char **value,
+                      struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_CURRENT, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    *value = NULL;
+    sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        *value = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read current");
+}
+
+int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count,
+                       struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_BACKLOG, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_int(q, 1, lane);
+    sqlite3_bind_int64(q, 2, after);
+    s = sqlite3_step(q);
+    *count = s == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return s == SQLITE_ROW ? 0 : store_sql_error(st, err, "count backlog");
+}
+
+int store_resync_reset(struct store *st, const char *dest, struct error *err)
+{
+    int64_t now = timefmt_now_ms();
+    sqlite3_stmt *q;
+
+    if (store_shadow_clear(st, dest, err) != 0)
+        return -1;
+    q = stmt(st, PS_WM_CLEAR, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    if (done(st, q, err, "clear watermark") != 0)
+        return -1;
+    q = stmt(st, PS_CURSORS_RESET, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    if (done(st, q, err, "reset push cursors") != 0)
+        return -1;
+    q = stmt(st, PS_RESYNC_DONE, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now);
+    return done(st, q, err, "mark resync");
+}

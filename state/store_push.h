@@ -1,0 +1,72 @@
+/* What the engine needs from the state to push: lane reads after a cursor,
+ * shadows, push cursors, identities, push dead letters and acknowledgements.
+ * Writes happen inside a transaction the engine opens (store_begin). */
+#ifndef CRMSYNC_STORE_PUSH_H
+#define CRMSYNC_STORE_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct push_row {
+    int64_t seq;
+    const char *origin;
+    const char *member_key;
+    const char *kind;
+    const char *field;
+    const char *value;
+    int64_t occurred_at;
+};
+
+/* Called per row; strings live until the callback returns. Non-zero stops. */
+typedef int (*push_row_fn)(void *ctx, const struct push_row *row);
+
+/* Reads effective changes of lane with seq > after, ascending, at most
+ * limit. *n receives the number of rows read. */
+int store_push_read(struct store *st, int lane, int64_t after, int limit, push_row_fn fn,
+                    void *ctx, int *n, struct error *err);
+
+int store_push_cursor_get(struct store *st, const char *dest, int lane, int64_t *seq,
+                          struct error *err);
+int store_push_cursor_set(struct store *st, const char *dest, int lane, int64_t seq,
+                          struct error *err);
+
+/* Shadow: hash of the value last confirmed in dest. *found = 0 when none. */
+int store_shadow_get(struct store *st, const char *dest, const char *member, const char *field,
+                     char hash[65], int *found, struct error *err);
+int store_shadow_put(struct store *st, const char *dest, const char *member, const char *field,
+                     const char *hash, struct error *err);
+/* Forgets every shadow of dest (full resync). */
+int store_shadow_clear(struct store *st, const char *dest, struct error *err);
+
+int store_identity_get(struct store *st, const char *member, const char *system, char *out,
+                       size_t outsize, int *found, struct error *err);
+int store_identity_put(struct store *st, const char *member, const char *system,
+                       const char *remote_id, struct error *err);
+/* Member key of a remote id, for pulls. *found = 0 when unknown. */
+int store_identity_find(struct store *st, const char *system, const char *remote_id, char *out,
+                        size_t outsize, int *found, struct error *err);
+
+int store_push_dead_letter(struct store *st, const char *dest, int64_t seq, const char *origin,
+                           const char *member, const char *field, const char *payload,
+                           const char *reason, int attempts, struct error *err);
+
+/* Records that system acknowledged change seq (Art. 19 export). */
+int store_audit_ack(struct store *st, int64_t seq, const char *system, struct error *err);
+
+/* The current value of (member, field), malloc'd; NULL when none. */
+int store_current_get(struct store *st, const char *member, const char *field, char **value,
+                      struct error *err);
+
+/* Effective changes in lane after seq (backlog), for status and backpressure. */
+int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count,
+                       struct error *err);
+
+/* Full resync: forgets the pull watermark and the shadows of dest, and sets
+ * its push cursors back to 0 so the whole current state is offered again
+ * (shadows being empty, everything is pushed once; the next resync finds the
+ * shadows equal and pushes nothing). Marks pending resync rows done. */
+int store_resync_reset(struct store *st, const char *dest, struct error *err);
+
+#endif
