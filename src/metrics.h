@@ -1,0 +1,72 @@
+/* The metrics registry: counters, gauges and histograms with labels, in one
+ * fixed table of families (metrics.c), exposed in the Prometheus text format
+ * by the admin endpoint.
+ *
+ * Thread-safe: the event loop increments, the admin endpoint's thread
+ * renders. Nothing allocates after metrics_init(): a series (one combination
+ * of label values) takes a preallocated slot the first time it is used; when
+ * a family's slots run out, further new series are counted in
+ * crmsyncd_metrics_series_dropped_total and ignored.
+ *
+ * Label values are given as an array in the order of the family's label
+ * names (see the table in metrics.c), e.g.
+ *
+ *     metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){"hubspot", "ok"}, 100);
+ *     metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){"hubspot"}, 0.182);
+ *
+ * Families without labels take NULL. A label value longer than
+ * METRIC_LABEL_MAX - 1 bytes is truncated. */
+#ifndef CRMSYNC_METRICS_H
+#define CRMSYNC_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum metric_id {
+    METRIC_CHANGES_APPENDED,   /* counter {origin, kind}: change-log rows appended */
+    METRIC_INGEST_RECORDS,     /* counter {connector, result}: applied, unchanged, duplicate,
+                                  rejected, erased, invalid (a bad input record) */
+    METRIC_RECORDS_PUSHED,     /* counter {connector, result}: ok, retry, reject */
+    METRIC_PUSH_RETRIES,       /* counter {connector}: records scheduled for another attempt */
+    METRIC_DEAD_LETTERS,       /* counter {destination}: dead letters filed since start */
+    METRIC_REQUEST_DURATION,   /* histogram {connector}: CRM request latency, seconds */
+    METRIC_TOKEN_REFRESHES,    /* counter {connector, result}: ok, failed */
+    METRIC_QUOTA_REMAINING,    /* gauge {connector}: requests left in the vendor's window */
+    METRIC_RELOADS,            /* counter {result}: ok, failed */
+    METRIC_RESYNCS,            /* counter {connector}: "all" for a resync of every connector */
+    METRIC_COUNT
+};
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+#define METRIC_LABEL_MAX 64     /* bytes per label value, with the NUL */
+#define METRIC_MAX_LABELS 2
+#define METRIC_MAX_BUCKETS 12
+
+/* Sets up the registry (slots for every family) and records the start time.
+ * Call once, before any thread uses it. Returns 0 or -1 (out of memory). */
+int metrics_init(void);
+/* Frees the slots; no metric call may run concurrently or afterwards. */
+void metrics_shutdown(void);
+
+void metrics_counter_add(enum metric_id id, const char *const *labels, uint64_t n);
+void metrics_gauge_set(enum metric_id id, const char *const *labels, double v);
+/* Records one observation (seconds for *_seconds families). */
+void metrics_observe(enum metric_id id, const char *const *labels, double v);
+
+/* Writes every family of the registry plus build info and start time in the
+ * Prometheus text format (version 0.0.4). */
+void metrics_write(FILE *out);
+
+/* Exposition helpers, also for families computed at scrape time (backlog
+ * from the database): a HELP and TYPE header, then samples. Label values are
+ * escaped (backslash, double quote, newline). */
+void metrics_write_header(FILE *out, const char *name, const char *help, enum metric_type type);
+void metrics_write_sample(FILE *out, const char *name, const char *const *label_names,
+                          const char *const *label_values, size_t n_labels, double value);
+/* Escapes one label value as the text format wants it. */
+void metrics_escape_label(FILE *out, const char *value);
+/* Formats a sample value: integers without exponent, NaN, +Inf, -Inf. */
+void metrics_format_value(char *buf, size_t size, double v);
+
+#endif
