@@ -18,13 +18,17 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "admin.h"
 #include "config.h"
 #include "connector.h"
+#include "health.h"
 #include "ingest.h"
 #include "lockfile.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "store.h"
+#include "store_ctl.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -34,6 +38,7 @@ struct daemon {
     struct store *store;
     struct ingest ingest;
     const char **origins;
+    struct admin *admin; /* NULL when [daemon] admin_listen is unset */
 
     struct connector *conns;
     size_t n_conns;
@@ -77,10 +82,15 @@ static int open_connectors(struct daemon *d)
     size_t n = d->cfg->n_connectors;
     int failed = 0;
 
+    struct health_connector *hc = calloc(n ? n : 1, sizeof(*hc));
+
     d->conns = calloc(n ? n : 1, sizeof(*d->conns));
-    if (d->conns == NULL)
+    if (d->conns == NULL || hc == NULL) {
+        free(hc);
         return -1;
+    }
     d->n_conns = n;
+    health_clear_reason(HEALTH_CONNECTOR_FAILED);
     for (size_t i = 0; i < n; i++) {
         const struct connector_config *cc = &d->cfg->connectors[i];
         struct connector *c = &d->conns[i];
@@ -93,13 +103,18 @@ static int open_connectors(struct daemon *d)
         c->sink = &d->ingest.sink;
         c->owner = d;
         c->page_max_changes = d->cfg->state.txn_max_changes;
+        /* A destination is a connector that takes pushes (it has a batch size). */
+        hc[i] = (struct health_connector){cc->name, cc->type, c->ops && c->ops->max_batch > 0};
         if (c->ops == NULL || c->ops->open(c, &err) != 0) {
             log_error("daemon", cc->name, "cannot start connector: %s", err.msg);
+            health_raise(HEALTH_CONNECTOR_FAILED, cc->name, "cannot start: %s", err.msg);
             failed = 1;
             continue;
         }
         c->ops->pull(c);
     }
+    health_set_connectors(hc, n);
+    free(hc);
     return failed ? -1 : 0;
 }
 
@@ -206,8 +221,10 @@ static void do_reload(struct daemon *d)
         log_error("daemon", NULL, "new configuration rejected, keeping the running one: %s",
                   err.msg);
         notify_ready("running (last reload failed: see log)");
+        metrics_counter_add(METRIC_RELOADS, (const char *[]){"failed"}, 1);
         return;
     }
+    metrics_counter_add(METRIC_RELOADS, (const char *[]){"ok"}, 1);
     if (strcmp(next->state.path, d->cfg->state.path) != 0)
         log_warn("daemon", NULL, "state.path changed to %s: takes effect only after a restart",
                  next->state.path);
@@ -221,18 +238,39 @@ static void do_reload(struct daemon *d)
     close_connectors(d);
 }
 
+/* SIGUSR1: crmsyncctl may have recorded requests naming connectors first;
+ * a bare signal (kill -USR1) is recorded here as a request for all. */
 static void do_resync(struct daemon *d)
 {
     struct error err = {""};
+    struct store_resync_taken t = {0};
 
-    if (store_record_resync(d->store, NULL, &err) != 0)
+    if (store_resync_take(d->store, &t, &err) == 0 && t.all == 0 && t.n == 0 &&
+        (store_record_resync(d->store, NULL, &err) != 0 ||
+         store_resync_take(d->store, &t, &err) != 0))
         log_error("daemon", NULL, "cannot record resync request: %s", err.msg);
-    log_notice("daemon", NULL, "full resync requested for all connectors");
+    if (err.msg[0] != '\0')
+        t.all = 1; /* the request could not be read: the signal still means "resync" */
+    if (t.all) {
+        log_notice("daemon", NULL, "full resync requested for all connectors");
+        metrics_counter_add(METRIC_RESYNCS, (const char *[]){"all"}, 1);
+    }
     for (size_t i = 0; i < d->n_conns; i++) {
         struct connector *c = &d->conns[i];
+        if (!t.all && !store_resync_taken_has(&t, c->name))
+            continue;
+        if (!t.all) {
+            log_notice("daemon", c->name, "full resync requested");
+            metrics_counter_add(METRIC_RESYNCS, (const char *[]){c->name}, 1);
+        }
         if (c->ops != NULL && c->priv != NULL && c->ops->resync != NULL)
             c->ops->resync(c);
     }
+    /* Today's connectors reset their watermark synchronously; the engine will
+     * mark a request finished when its re-push is done instead. */
+    if (store_resync_finish_started(d->store, &err) != 0)
+        log_error("daemon", NULL, "cannot mark resync requests done: %s", err.msg);
+    store_resync_taken_free(&t);
 }
 
 static void control_cb(uv_timer_t *t)
@@ -309,6 +347,10 @@ int daemon_run(const char *config_path)
     memset(&d, 0, sizeof(d));
     d.config_path = config_path;
     d.lock_fd = -1;
+    if (metrics_init() != 0) {
+        log_error("daemon", NULL, "out of memory");
+        goto out;
+    }
     if (config_load(config_path, connector_config_lookup, &d.cfg, &err) != 0) {
         log_error("daemon", NULL, "invalid configuration:\n%s", err.msg);
         goto out;
@@ -324,6 +366,12 @@ int daemon_run(const char *config_path)
     so.busy_timeout_ms = d.cfg->state.busy_timeout_ms;
     if (store_open(&so, &d.store, &err) != 0)
         goto fail;
+    if (d.cfg->daemon.admin_listen != NULL) {
+        struct admin_options ao = {d.cfg->daemon.admin_listen, d.cfg->state.path,
+                                   d.cfg->state.busy_timeout_ms};
+        if (admin_start(&ao, &d.admin, &err) != 0)
+            goto fail;
+    }
     ingest_init(&d.ingest, d.store, NULL, 0);
     if (build_origins(&d, d.cfg) != 0) {
         error_set(&err, "out of memory");
@@ -366,11 +414,13 @@ int daemon_run(const char *config_path)
 fail:
     log_error("daemon", NULL, "%s", err.msg);
 out:
+    admin_stop(d.admin);
     store_close(d.store);
     lockfile_release(d.lock_fd);
     config_free(d.pending_cfg);
     config_free(d.cfg);
     free(d.conns);
     free(d.origins);
+    metrics_shutdown();
     return rc;
 }
