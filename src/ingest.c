@@ -1,17 +1,63 @@
 #include "ingest.h"
 
+#include <string.h>
+
+#include "health.h"
+#include "metrics.h"
 #include "timefmt.h"
 
 /* Clock skew we accept between a source and this host before a timestamp
  * counts as "in the future" and is dead-lettered. */
 #define FUTURE_TOLERANCE_MS (5 * 60 * 1000)
 
+/* --- metrics (issue 8) ---------------------------------------------------
+ * Counted per page in plain arrays and published at commit, so the hot path
+ * takes no lock and an aborted page counts nothing. One page is open at a
+ * time (begin .. commit/abort inside one loop callback). */
+static struct {
+    uint64_t by_kind[CHANGE_ERASE + 1][APPLY_ERASED + 1];
+    uint64_t invalid;
+} page_counts;
+
+static void page_metrics_publish(const struct connector *conn)
+{
+    for (int k = 0; k <= CHANGE_ERASE; k++) {
+        uint64_t appended = 0;
+        for (int r = 0; r <= APPLY_ERASED; r++) {
+            uint64_t n = page_counts.by_kind[k][r];
+            if (n == 0)
+                continue;
+            metrics_counter_add(METRIC_INGEST_RECORDS,
+                                (const char *[]){conn->name, apply_result_name(r)}, n);
+            if (r == APPLY_APPLIED || r == APPLY_UNCHANGED || r == APPLY_REJECTED)
+                appended += n;
+            if (r == APPLY_REJECTED)
+                metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){"ingest"}, n);
+        }
+        if (appended > 0)
+            metrics_counter_add(METRIC_CHANGES_APPENDED,
+                                (const char *[]){conn->name, change_kind_name(k)}, appended);
+    }
+    if (page_counts.invalid > 0) {
+        metrics_counter_add(METRIC_INGEST_RECORDS, (const char *[]){conn->name, "invalid"},
+                            page_counts.invalid);
+        metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){"ingest"},
+                            page_counts.invalid);
+    }
+}
+/* --- end metrics ---------------------------------------------------------- */
+
 static int sink_begin(void *ctx, struct connector *conn, struct error *err)
 {
     struct ingest *ing = ctx;
     (void)conn;
     ing->policy.now_ms = timefmt_now_ms();
-    return store_begin(ing->store, err);
+    memset(&page_counts, 0, sizeof(page_counts));
+    if (store_begin(ing->store, err) != 0) {
+        health_raise(HEALTH_STATE_NOT_WRITABLE, NULL, "%s", err->msg);
+        return -1;
+    }
+    return 0;
 }
 
 static int sink_change(void *ctx, struct connector *conn, const struct change *c,
@@ -22,6 +68,8 @@ static int sink_change(void *ctx, struct connector *conn, const struct change *c
     if (store_apply(ing->store, c, &ing->policy, res, err) != 0)
         return -1;
     ing->results[*res]++;
+    if ((unsigned)c->kind <= CHANGE_ERASE && (unsigned)*res <= APPLY_ERASED)
+        page_counts.by_kind[c->kind][*res]++;
     return 0;
 }
 
@@ -33,6 +81,7 @@ static int sink_reject(void *ctx, struct connector *conn, const struct dead_lett
     if (store_dead_letter_add(ing->store, dl, err) != 0)
         return -1;
     ing->rejected_records++;
+    page_counts.invalid++;
     return 0;
 }
 
@@ -47,9 +96,12 @@ static int sink_commit(void *ctx, struct connector *conn, const char *watermark,
     }
     if (store_commit(ing->store, err) != 0) {
         ing->page_failures++;
+        health_raise(HEALTH_STATE_NOT_WRITABLE, NULL, "%s", err->msg);
         return -1;
     }
     ing->pages++;
+    page_metrics_publish(conn);
+    health_clear(HEALTH_STATE_NOT_WRITABLE, NULL);
     return 0;
 }
 
