@@ -40,6 +40,10 @@ struct push_result {
     long retry_after_ms;   /* -1: none given */
     char reason[256];      /* vendor's message for RETRY/REJECT */
     char remote_id[64];    /* the CRM's id of the member, when learnt */
+    /* RETRY because the CRM or the way to it failed (outage, 401, quota),
+     * not because of this record: the attempt does not count towards the
+     * record's retry limit and the whole destination backs off. */
+    int not_record_fault;
 };
 
 struct push_batch {
@@ -76,11 +80,30 @@ struct pull_sink {
     char *(*watermark)(void *ctx, struct connector *conn);
     /* A pull cycle ended (ok = 0 on success); the engine schedules the next. */
     void (*pull_done)(void *ctx, struct connector *conn, int status);
-    /* Looks up / learns the member key of a remote record id. */
+    /* Identity map of this CRM: member key <-> remote record id. Also holds
+     * other named remote ids a connector must keep across restarts (e.g.
+     * "segment:vip" -> a list id). member_of/remote_id return 1 when found,
+     * 0 when not, -1 on error. learn_identity works inside or outside a page. */
     int (*member_of)(void *ctx, struct connector *conn, const char *remote_id, char *out,
+                     size_t outsize);
+    int (*remote_id)(void *ctx, struct connector *conn, const char *member_key, char *out,
                      size_t outsize);
     void (*learn_identity)(void *ctx, struct connector *conn, const char *member_key,
                            const char *remote_id);
+    /* The local current value of (member, field), malloc'd canonical JSON,
+     * or NULL when none (e.g. "profile/email" to address a subscription). */
+    char *(*current)(void *ctx, struct connector *conn, const char *member, const char *field);
+    /* Inside a page: this CRM holds `projection` (the connector's project()
+     * text, or for points/balance the balance as a decimal) for (member,
+     * field). Updates the shadow; when the local state projects to
+     * something else (the CRM drifted, or lost a race the local value won),
+     * queues a repair so the engine writes the local value back. */
+    int (*observe)(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
+                   const char *field, const char *projection, struct error *err);
+    /* OAuth: a rotated refresh token to keep, and the one kept (malloc'd,
+     * NULL when none). Tokens are secrets: never logged. */
+    void (*persist_token)(void *ctx, struct connector *conn, const char *refresh_token);
+    char *(*load_token)(void *ctx, struct connector *conn);
 };
 
 struct connector_ops {

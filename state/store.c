@@ -1,10 +1,10 @@
 #include "store_internal.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "schema.h"
 #include "timefmt.h"
 
@@ -91,16 +91,7 @@ int store_sql_error(struct store *st, struct error *err, const char *what)
 
 void store_sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    static const char hex[] = "0123456789abcdef";
-
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32 && i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    sha256_hex(data, len, out);
 }
 
 void store_member_hash(const struct store *st, const char *member_key, char out[65])

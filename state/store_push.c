@@ -27,6 +27,7 @@ enum push_stmt {
     PS_WM_CLEAR,
     PS_CURSORS_RESET,
     PS_RESYNC_DONE,
+    PS_MAX_SEQ,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -67,6 +68,7 @@ static const char *const push_sql[PS_COUNT] = {
     [PS_RESYNC_DONE] = "UPDATE resync_requests SET started_at = COALESCE(started_at, ?2),"
                        " finished_at = ?2 WHERE finished_at IS NULL AND"
                        " (connector IS NULL OR connector = ?1)",
+    [PS_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM changes",
 };
 
 static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
@@ -345,4 +347,17 @@ int store_resync_reset(struct store *st, const char *dest, struct error *err)
     sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, now);
     return done(st, q, err, "mark resync");
+}
+
+int store_max_seq(struct store *st, int64_t *seq, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_MAX_SEQ, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    s = sqlite3_step(q);
+    *seq = s == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return s == SQLITE_ROW ? 0 : store_sql_error(st, err, "max seq");
 }

@@ -63,6 +63,9 @@ int store_current_get(struct store *st, const char *member, const char *field, c
 int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count,
                        struct error *err);
 
+/* The newest seq in the change-log (0 when empty). */
+int store_max_seq(struct store *st, int64_t *seq, struct error *err);
+
 /* Full resync: forgets the pull watermark and the shadows of dest, and sets
  * its push cursors back to 0 so the whole current state is offered again
  * (shadows being empty, everything is pushed once; the next resync finds the

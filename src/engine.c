@@ -1,0 +1,534 @@
+/* Dispatch and results. The invariants:
+ * - A destination never has more than max_inflight batches out, and the
+ *   bulk lanes leave one slot to the priority lane.
+ * - A record is sent only if its projected value differs from the shadow
+ *   (what the CRM was last confirmed to hold), and never back to its origin.
+ * - The push cursor of a lane only passes changes that are fully handled
+ *   (ok, dead-lettered, skipped or superseded), and it moves in the same
+ *   transaction as the shadows of the records that were handled.
+ * - Records failing through no fault of their own (outage, 401, quota) back
+ *   off the whole destination without using up their retry attempts. */
+#include "engine_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "log.h"
+#include "store_push.h"
+
+#define MAX_MEMBERS_SCAN 4096
+
+struct sent_batch {
+    struct push_batch pb;
+    struct dest *d;
+    struct witem **items;
+    struct push_record *records;
+    char (*hashes)[65];
+};
+
+uint64_t engine_now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+void engine_options_defaults(struct engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->window_items = 4000;
+    o->linger_ms = 50;
+    o->backlog_bound = 200000;
+    o->quiet_pull_ms = 30000;
+    retry_policy_defaults(&o->retry);
+}
+
+static const char *lane_field(const struct dest *d, enum change_kind kind, const char *field)
+{
+    if (kind == CHANGE_POINTS && d->conn->ops->points_as_balance)
+        return "points/balance";
+    return field;
+}
+
+struct fill_ctx {
+    struct dest *d;
+    struct window *w;
+    int failed;
+};
+
+static int fill_row(void *arg, const struct push_row *r)
+{
+    struct fill_ctx *fc = arg;
+    enum change_kind kind;
+
+    if (change_kind_parse(r->kind, &kind) != 0)
+        kind = CHANGE_PROFILE;
+    if (strcmp(r->origin, fc->d->conn->name) == 0) {
+        /* Came from this CRM: never sent back (no echo). */
+        if (r->seq > fc->w->read_seq)
+            fc->w->read_seq = r->seq;
+        fc->d->stats.skipped_origin++;
+        return 0;
+    }
+    if (window_add(fc->w, r->seq, r->member_key, kind, lane_field(fc->d, kind, r->field),
+                   r->value, r->origin) == NULL) {
+        fc->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads more of a lane into its window while there is room. */
+static void fill(struct dest *d, int lane)
+{
+    struct window *w = &d->lanes[lane];
+    struct fill_ctx fc = {d, w, 0};
+    struct error err = {""};
+    long room = d->eng->opt.window_items - (long)w->n;
+    int n = 0;
+
+    if (d->exhausted[lane] || room <= 0)
+        return;
+    if (room > 2000)
+        room = 2000;
+    if (store_push_read(d->eng->store, lane, w->read_seq, (int)room, fill_row, &fc, &n, &err) !=
+        0) {
+        log_error("engine", d->conn->name, "%s", err.msg);
+        return;
+    }
+    if (n < room) {
+        int64_t max = 0;
+        /* Everything up to the log's end was seen (rows that are superseded
+         * are filtered by the query, so move past them too). */
+        if (store_max_seq(d->eng->store, &max, &err) == 0 && max > w->read_seq)
+            w->read_seq = max;
+        d->exhausted[lane] = 1;
+    }
+}
+
+/* The value as it will be sent: points become the member's balance now. */
+static int finalize_value(struct dest *d, struct witem *it)
+{
+    char buf[64];
+    int64_t balance = 0;
+    struct error err = {""};
+
+    if (it->rec.kind != CHANGE_POINTS || !d->conn->ops->points_as_balance)
+        return 0;
+    if (store_points_balance(d->eng->store, it->member, (int64_t)time(NULL) * 1000, &balance,
+                             &err) != 0) {
+        log_error("engine", d->conn->name, "%s", err.msg);
+        return -1;
+    }
+    snprintf(buf, sizeof(buf), "{\"balance\":%" PRId64 "}", balance);
+    return window_set_value(it, buf);
+}
+
+static int projected_hash(struct dest *d, struct witem *it, char out[65])
+{
+    char proj[1024];
+    const char *text = it->value;
+
+    if (d->conn->ops->project != NULL) {
+        if (d->conn->ops->project(d->conn, it->rec.kind, it->field, it->value, proj,
+                                  sizeof(proj)) != 0)
+            return -1;
+        text = proj;
+    }
+    sha256_hex(text, strlen(text), out);
+    return 0;
+}
+
+static void class_of(struct dest *d, struct witem *it)
+{
+    if (it->class_key[0] != '\0')
+        return;
+    if (d->conn->ops->batch_class != NULL)
+        d->conn->ops->batch_class(d->conn, &it->rec, it->class_key, sizeof(it->class_key));
+    if (it->class_key[0] == '\0')
+        snprintf(it->class_key, sizeof(it->class_key), "default");
+}
+
+static void load_identity(struct dest *d, struct witem *it)
+{
+    int found = 0;
+    struct error err;
+
+    if (it->remote_id[0] != '\0')
+        return;
+    if (store_identity_get(d->eng->store, it->member, d->conn->name, it->remote_id,
+                           sizeof(it->remote_id), &found, &err) == 0 &&
+        found)
+        it->rec.remote_id = it->remote_id;
+}
+
+static void dead_letter(struct dest *d, struct witem *it, const char *reason)
+{
+    struct error err = {""};
+
+    if (store_push_dead_letter(d->eng->store, d->conn->name, it->rec.seq, it->origin, it->member,
+                               it->field, it->value, reason, it->attempts, &err) != 0)
+        log_error("engine", d->conn->name, "%s", err.msg);
+    log_warn("engine", d->conn->name, "seq %" PRId64 " %s: dead letter: %s", it->rec.seq,
+             it->field, reason);
+}
+
+/* Writes lane cursors that moved (the caller holds a transaction). */
+static int write_cursors(struct dest *d, struct error *err)
+{
+    for (int lane = 0; lane < N_LANES; lane++) {
+        struct window *w = &d->lanes[lane];
+        int64_t c = window_cursor(w);
+        if (c > w->committed) {
+            if (store_push_cursor_set(d->eng->store, d->conn->name, lane, c, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void cursors_committed(struct dest *d)
+{
+    for (int lane = 0; lane < N_LANES; lane++) {
+        int64_t c = window_cursor(&d->lanes[lane]);
+        if (c > d->lanes[lane].committed)
+            d->lanes[lane].committed = c;
+        d->stats.cursor[lane] = d->lanes[lane].committed;
+    }
+}
+
+/* Cursor moves that no batch carried (skipped records) in their own
+ * small transaction. */
+static void flush_cursors(struct dest *d)
+{
+    struct error err = {""};
+    int moved = 0;
+
+    for (int lane = 0; lane < N_LANES; lane++)
+        moved |= window_cursor(&d->lanes[lane]) > d->lanes[lane].committed;
+    if (!moved)
+        return;
+    if (store_begin(d->eng->store, &err) != 0 || write_cursors(d, &err) != 0 ||
+        store_commit(d->eng->store, &err) != 0) {
+        store_rollback(d->eng->store);
+        log_error("engine", d->conn->name, "cannot move push cursor: %s", err.msg);
+        return;
+    }
+    cursors_committed(d);
+}
+
+static void free_batch(struct sent_batch *sb)
+{
+    free(sb->items);
+    free(sb->records);
+    free(sb->hashes);
+    free(sb->pb.results);
+    free(sb);
+}
+
+/* Applies the per-record results of one batch in one transaction. */
+static void batch_done(struct push_batch *pb)
+{
+    struct sent_batch *sb = pb->engine;
+    struct dest *d = sb->d;
+    struct store *st = d->eng->store;
+    struct window *w = &d->lanes[pb->lane];
+    struct error err = {""};
+    uint64_t now = engine_now_ms();
+    long outage_wait = -1;
+    int db_ok = store_begin(st, &err) == 0;
+
+    d->inflight--;
+    d->stats.batches++;
+    for (size_t i = 0; i < pb->n; i++) {
+        struct witem *it = sb->items[i];
+        struct push_result *r = &pb->results[i];
+
+        if (r->outcome == PUSH_OK) {
+            d->stats.records_ok++;
+            if (db_ok && store_shadow_put(st, d->conn->name, it->member, it->field, sb->hashes[i],
+                                          &err) != 0)
+                db_ok = 0;
+            if (db_ok && r->remote_id[0] != '\0' &&
+                store_identity_put(st, it->member, d->conn->name, r->remote_id, &err) != 0)
+                db_ok = 0;
+            if (db_ok && it->rec.kind == CHANGE_CONSENT &&
+                store_audit_ack(st, it->rec.seq, d->conn->name, &err) != 0)
+                db_ok = 0;
+            window_remove(w, it);
+            continue;
+        }
+        if (r->outcome == PUSH_RETRY) {
+            long delay;
+            d->stats.records_retry++;
+            if (r->not_record_fault) {
+                /* The destination failed, not the record: give the
+                 * attempt back and back the destination off. */
+                it->attempts--;
+                if (r->retry_after_ms > outage_wait)
+                    outage_wait = r->retry_after_ms;
+                if (outage_wait < 0)
+                    outage_wait = 0;
+                window_requeue(w, it, now);
+                continue;
+            }
+            {
+                struct retry_state rs = {it->attempts, it->first_ms};
+                delay = retry_next_delay(&d->eng->opt.retry, &rs, r->retry_after_ms, now);
+            }
+            if (delay >= 0) {
+                window_requeue(w, it, now + (uint64_t)delay);
+                continue;
+            }
+            {
+                char why[320];
+                snprintf(why, sizeof(why), "gave up after %d attempts: %s", it->attempts,
+                         r->reason[0] ? r->reason : "retryable failure");
+                snprintf(r->reason, sizeof(r->reason), "%s", why);
+            }
+        }
+        d->stats.records_rejected++;
+        if (db_ok)
+            dead_letter(d, it, r->reason[0] ? r->reason : "rejected by the CRM");
+        window_remove(w, it);
+    }
+    if (db_ok && (write_cursors(d, &err) != 0 || store_commit(st, &err) != 0))
+        db_ok = 0;
+    if (!db_ok) {
+        /* What was confirmed cannot be recorded: forget this window and read
+         * it again from the durable cursor once nothing is in flight; the
+         * resends are idempotent (absolute values, upserts). */
+        store_rollback(st);
+        log_error("engine", d->conn->name, "cannot record push results: %s", err.msg);
+        d->db_failed = 1;
+        d->paused_until = now + 5000;
+    } else {
+        cursors_committed(d);
+    }
+    if (outage_wait >= 0) {
+        long wait = outage_wait;
+        if (wait == 0) {
+            /* No hint from the vendor: exponential, capped at 5 minutes. */
+            int s = d->outage_streak < 9 ? d->outage_streak : 9;
+            wait = 500L << s;
+            if (wait > 300000)
+                wait = 300000;
+        }
+        d->outage_streak++;
+        d->stats.requests_failed++;
+        d->paused_until = now + (uint64_t)wait;
+        log_warn("engine", d->conn->name, "destination unavailable; pausing %ld ms", wait);
+    } else {
+        d->outage_streak = 0;
+    }
+    free_batch(sb);
+    if (d->eng->stopping)
+        return;
+    if (d->resync == 1 && d->inflight == 0) {
+        engine_start_resync(d);
+        return;
+    }
+    engine_pump(d);
+}
+
+struct plan {
+    struct witem **items;
+    size_t n, cap;
+    char class_key[64];
+    const char *members[256];
+    size_t n_members;
+};
+
+static int plan_has_member(const struct plan *p, const char *m)
+{
+    for (size_t i = 0; i < p->n_members; i++) {
+        if (strcmp(p->members[i], m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Chooses the next batch of a lane: the class of its oldest due record, and
+ * up to max_batch members of that class. Records whose value the CRM holds
+ * already are handled on the way. Returns 1 with a plan to send, 0 when
+ * nothing is ready (*wake: when to look again). */
+static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, uint64_t *wake)
+{
+    struct window *w = &d->lanes[lane];
+    size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
+    uint64_t oldest = 0;
+    int scanned = 0;
+    struct witem *it, *next;
+
+    if (max_members > 256)
+        max_members = 256;
+    p->n = 0;
+    p->n_members = 0;
+    p->class_key[0] = '\0';
+    for (it = w->head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
+        char hash[65], cur[65];
+        int found = 0;
+        struct error err = {""};
+
+        next = it->next;
+        scanned++;
+        if (it->inflight)
+            continue;
+        if (it->next_at > now) {
+            if (it->next_at < *wake)
+                *wake = it->next_at;
+            continue;
+        }
+        class_of(d, it);
+        if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
+            continue;
+        if (it->first_ms == 0)
+            it->first_ms = now;
+        if (finalize_value(d, it) != 0)
+            continue;
+        if (projected_hash(d, it, hash) != 0) {
+            it->attempts++;
+            dead_letter(d, it, "value cannot be represented in this CRM");
+            d->stats.records_rejected++;
+            window_remove(w, it);
+            continue;
+        }
+        if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found,
+                             &err) == 0 &&
+            found && strcmp(cur, hash) == 0) {
+            /* The CRM holds this value already. */
+            d->stats.skipped_equal++;
+            window_remove(w, it);
+            continue;
+        }
+        if (!plan_has_member(p, it->member)) {
+            if (p->n_members == max_members)
+                continue;
+            p->members[p->n_members++] = it->member;
+        }
+        if (p->class_key[0] == '\0') {
+            snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
+            oldest = it->first_ms;
+        }
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 256;
+            struct witem **items = realloc(p->items, cap * sizeof(*items));
+            if (items == NULL)
+                break;
+            p->items = items;
+            p->cap = cap;
+        }
+        load_identity(d, it);
+        p->items[p->n++] = it;
+    }
+    if (p->n == 0)
+        return 0;
+    /* Send a full batch at once; a partial one when the lane has nothing
+     * more to read, when it is urgent, or after lingering a little. */
+    if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT ||
+        now >= oldest + (uint64_t)d->eng->opt.linger_ms)
+        return 1;
+    if (oldest + (uint64_t)d->eng->opt.linger_ms < *wake)
+        *wake = oldest + (uint64_t)d->eng->opt.linger_ms;
+    return 0;
+}
+
+static void dispatch(struct dest *d, int lane, struct plan *p)
+{
+    struct sent_batch *sb = calloc(1, sizeof(*sb));
+    uint64_t now = engine_now_ms();
+
+    if (sb == NULL)
+        return;
+    sb->d = d;
+    sb->items = calloc(p->n, sizeof(*sb->items));
+    sb->records = calloc(p->n, sizeof(*sb->records));
+    sb->hashes = calloc(p->n, sizeof(*sb->hashes));
+    sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));
+    if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL) {
+        free_batch(sb);
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct witem *it = p->items[i];
+        sb->items[i] = it;
+        sb->records[i] = it->rec;
+        projected_hash(d, it, sb->hashes[i]);
+        sb->pb.results[i].retry_after_ms = -1;
+        it->attempts++;
+        if (it->first_ms == 0)
+            it->first_ms = now;
+        window_take(&d->lanes[lane], it);
+    }
+    sb->pb.conn = d->conn;
+    snprintf(sb->pb.class_key, sizeof(sb->pb.class_key), "%s", p->class_key);
+    sb->pb.lane = lane;
+    sb->pb.n = p->n;
+    sb->pb.records = sb->records;
+    sb->pb.done = batch_done;
+    sb->pb.engine = sb;
+    d->inflight++;
+    log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", p->n,
+              p->class_key, lane);
+    d->conn->ops->push(d->conn, &sb->pb);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    engine_pump(t->data);
+}
+
+void engine_pump(struct dest *d)
+{
+    uint64_t now = engine_now_ms();
+    uint64_t wake = UINT64_MAX;
+    long max_inflight = d->conn->max_inflight > 0 ? d->conn->max_inflight : 4;
+    struct plan p = {0};
+
+    if (d->eng->stopping || d->resync || d->conn->ops->push == NULL)
+        goto out;
+    if (d->db_failed) {
+        if (d->inflight > 0)
+            goto out;
+        for (int lane = 0; lane < N_LANES; lane++) {
+            window_reset(&d->lanes[lane], d->lanes[lane].committed);
+            d->exhausted[lane] = 0;
+        }
+        d->db_failed = 0;
+    }
+    if (d->paused_until > now) {
+        wake = d->paused_until;
+        goto out;
+    }
+    while (d->inflight < max_inflight) {
+        int sent = 0;
+        for (int lane = 0; lane < N_LANES; lane++) {
+            long wait;
+            /* The bulk lanes leave one request slot to the priority lane. */
+            if (lane > 0 && max_inflight > 1 && d->inflight >= max_inflight - 1)
+                break;
+            fill(d, lane);
+            if (!plan_batch(d, lane, now, &p, &wake))
+                continue;
+            wait = ratelimit_acquire(&d->rl, lane == LANE_URGENT ? RATELIMIT_PRIORITY
+                                                                 : RATELIMIT_BULK,
+                                     now);
+            if (wait > 0) {
+                if (now + (uint64_t)wait < wake)
+                    wake = now + (uint64_t)wait;
+                continue;
+            }
+            dispatch(d, lane, &p);
+            sent = 1;
+            break;
+        }
+        if (!sent)
+            break;
+    }
+    flush_cursors(d);
+out:
+    free(p.items);
+    if (wake != UINT64_MAX && !d->eng->stopping)
+        uv_timer_start(&d->timer, timer_cb, wake > now ? wake - now : 0, 0);
+}

@@ -1,0 +1,43 @@
+/* Private to src/engine*.c. */
+#ifndef CRMSYNC_ENGINE_INTERNAL_H
+#define CRMSYNC_ENGINE_INTERNAL_H
+
+#include "engine.h"
+#include "engine_window.h"
+#include "ratelimit.h"
+
+#define N_LANES 3
+
+struct dest {
+    struct engine *eng;
+    struct connector *conn;
+    struct window lanes[N_LANES];
+    int exhausted[N_LANES]; /* the last read found nothing more */
+    int inflight;
+    struct ratelimit rl;
+    uv_timer_t timer;      /* next pump: retry due, rate limit, linger */
+    uv_timer_t pull_timer;
+    int timers_open;
+    int pulling;
+    int resync;            /* 1: draining before reset, 2: re-pulling */
+    int db_failed;         /* a result commit failed: reload windows when idle */
+    uint64_t paused_until; /* destination-wide backoff (outage, auth, quota) */
+    int outage_streak;
+    struct engine_stats stats;
+};
+
+struct engine {
+    uv_loop_t *loop;
+    struct store *store;
+    struct engine_options opt;
+    struct dest **dests;
+    size_t n_dests;
+    int stopping;
+};
+
+uint64_t engine_now_ms(void);
+void engine_pump(struct dest *d);
+void engine_schedule_pull(struct dest *d, uint64_t delay_ms);
+void engine_start_resync(struct dest *d);
+
+#endif

@@ -1,0 +1,268 @@
+/* Pull scheduling, backpressure and full resync. */
+#include "engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_push.h"
+
+static int64_t backlog(struct dest *d)
+{
+    int64_t max = 0, min_cursor = INT64_MAX;
+    struct error err;
+
+    if (d->conn->ops->push == NULL || store_max_seq(d->eng->store, &max, &err) != 0)
+        return 0;
+    for (int lane = 0; lane < N_LANES; lane++) {
+        if (d->lanes[lane].committed < min_cursor)
+            min_cursor = d->lanes[lane].committed;
+    }
+    return max - min_cursor;
+}
+
+static void pull_timer_cb(uv_timer_t *t)
+{
+    struct dest *d = t->data;
+    struct engine *e = d->eng;
+
+    if (e->stopping || d->pulling || d->resync == 1)
+        return;
+    /* Backpressure: while any destination is far behind, stop taking in
+     * more from this CRM; the change-log would only grow. */
+    for (size_t i = 0; i < e->n_dests; i++) {
+        if (backlog(e->dests[i]) > e->opt.backlog_bound) {
+            log_info("engine", d->conn->name, "pull paused: %s has a backlog over %ld",
+                     e->dests[i]->conn->name, e->opt.backlog_bound);
+            engine_schedule_pull(d, (uint64_t)d->conn->pull_interval_ms);
+            return;
+        }
+    }
+    d->pulling = 1;
+    d->conn->ops->pull(d->conn);
+}
+
+void engine_schedule_pull(struct dest *d, uint64_t delay_ms)
+{
+    if (d->eng->stopping || d->conn->pull_interval_ms <= 0)
+        return;
+    uv_timer_start(&d->pull_timer, pull_timer_cb, delay_ms, 0);
+}
+
+static struct dest *find_dest(struct engine *e, struct connector *conn)
+{
+    for (size_t i = 0; i < e->n_dests; i++) {
+        if (e->dests[i]->conn == conn)
+            return e->dests[i];
+    }
+    return NULL;
+}
+
+void engine_pull_done(struct engine *e, struct connector *conn, int status)
+{
+    struct dest *d = find_dest(e, conn);
+
+    if (d == NULL)
+        return;
+    d->pulling = 0;
+    if (d->resync == 2) {
+        if (status == 0) {
+            d->resync = 0;
+            log_notice("engine", conn->name, "resync: pull complete, pushing current state");
+        } else {
+            log_warn("engine", conn->name, "resync: pull failed; trying again");
+        }
+    }
+    if (e->stopping)
+        return;
+    engine_schedule_pull(d, status == 0 ? (uint64_t)conn->pull_interval_ms
+                                        : (uint64_t)conn->pull_interval_ms / 2 + 1000);
+    /* Pulled changes may be due elsewhere: wake every destination. */
+    engine_kick(e);
+}
+
+/* Runs once nothing is in flight: forget what the CRM is believed to hold,
+ * re-read it all, then offer the whole current state again. Shadows are
+ * rebuilt by the pull, so only real differences are written, and a second
+ * resync right after the first writes nothing. */
+void engine_start_resync(struct dest *d)
+{
+    struct store *st = d->eng->store;
+    struct error err = {""};
+
+    if (store_begin(st, &err) != 0 || store_resync_reset(st, d->conn->name, &err) != 0 ||
+        store_commit(st, &err) != 0) {
+        store_rollback(st);
+        log_error("engine", d->conn->name, "resync failed: %s", err.msg);
+        d->resync = 0;
+        engine_pump(d);
+        return;
+    }
+    for (int lane = 0; lane < N_LANES; lane++) {
+        window_reset(&d->lanes[lane], 0);
+        d->exhausted[lane] = 0;
+        d->stats.cursor[lane] = 0;
+    }
+    d->stats.resyncing = 1;
+    if (d->conn->ops->resync != NULL)
+        d->conn->ops->resync(d->conn);
+    if (d->conn->pull_interval_ms > 0) {
+        d->resync = 2;
+        uv_timer_stop(&d->pull_timer);
+        if (!d->pulling) {
+            d->pulling = 1;
+            d->conn->ops->pull(d->conn);
+        }
+    } else {
+        d->resync = 0;
+    }
+    log_notice("engine", d->conn->name, "resync started");
+    engine_pump(d);
+}
+
+void engine_resync(struct engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_dests; i++) {
+        struct dest *d = e->dests[i];
+        if (name != NULL && strcmp(name, d->conn->name) != 0)
+            continue;
+        if (d->resync)
+            continue; /* one at a time; a second request coalesces */
+        d->resync = 1;
+        uv_timer_stop(&d->timer);
+        if (d->inflight == 0)
+            engine_start_resync(d);
+        else
+            log_notice("engine", d->conn->name, "resync: waiting for %d batch(es) in flight",
+                       d->inflight);
+    }
+}
+
+int engine_new(uv_loop_t *loop, struct store *store, const struct engine_options *opts,
+               struct engine **out, struct error *err)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+
+    if (e == NULL)
+        return error_set(err, "out of memory");
+    e->loop = loop;
+    e->store = store;
+    if (opts != NULL)
+        e->opt = *opts;
+    else
+        engine_options_defaults(&e->opt);
+    *out = e;
+    return 0;
+}
+
+int engine_add(struct engine *e, struct connector *conn, struct error *err)
+{
+    struct dest *d;
+    struct dest **grown;
+    uint64_t now = engine_now_ms();
+
+    if (conn->ops->push == NULL && conn->pull_interval_ms <= 0)
+        return 0;
+    d = calloc(1, sizeof(*d));
+    grown = realloc(e->dests, (e->n_dests + 1) * sizeof(*grown));
+    if (d == NULL || grown == NULL) {
+        free(d);
+        return error_set(err, "out of memory");
+    }
+    e->dests = grown;
+    e->dests[e->n_dests++] = d;
+    d->eng = e;
+    d->conn = conn;
+    for (int lane = 0; lane < N_LANES; lane++) {
+        int64_t c = 0;
+        if (store_push_cursor_get(e->store, conn->name, lane, &c, err) != 0)
+            return -1;
+        window_init(&d->lanes[lane], c);
+        d->stats.cursor[lane] = c;
+    }
+    ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
+                   0.2, now);
+    conn->ratelimit = &d->rl;
+    uv_timer_init(e->loop, &d->timer);
+    uv_timer_init(e->loop, &d->pull_timer);
+    d->timer.data = d->pull_timer.data = d;
+    d->timers_open = 1;
+    if (conn->pull_interval_ms > 0) {
+        d->pulling = 1;
+        conn->ops->pull(conn);
+    }
+    engine_pump(d);
+    return 0;
+}
+
+static void kick_cb(uv_timer_t *t)
+{
+    engine_pump(t->data);
+}
+
+void engine_kick(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_dests; i++) {
+        struct dest *d = e->dests[i];
+        for (int lane = 0; lane < N_LANES; lane++)
+            d->exhausted[lane] = 0;
+        if (!e->stopping && !d->resync && d->conn->ops->push != NULL)
+            uv_timer_start(&d->timer, kick_cb, 0, 0);
+    }
+}
+
+void engine_stop(struct engine *e)
+{
+    e->stopping = 1;
+    for (size_t i = 0; i < e->n_dests; i++) {
+        uv_timer_stop(&e->dests[i]->timer);
+        uv_timer_stop(&e->dests[i]->pull_timer);
+    }
+}
+
+static void dest_closed(uv_handle_t *h)
+{
+    struct dest *d = h->data;
+    if (--d->timers_open == 0)
+        free(d);
+}
+
+void engine_free(struct engine *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->n_dests; i++) {
+        struct dest *d = e->dests[i];
+        for (int lane = 0; lane < N_LANES; lane++)
+            window_reset(&d->lanes[lane], 0);
+        d->conn->ratelimit = NULL;
+        d->timers_open = 2;
+        uv_close((uv_handle_t *)&d->timer, dest_closed);
+        uv_close((uv_handle_t *)&d->pull_timer, dest_closed);
+    }
+    free(e->dests);
+    free(e);
+}
+
+int engine_dest_stats(const struct engine *e, const char *name, struct engine_stats *out)
+{
+    for (size_t i = 0; i < e->n_dests; i++) {
+        const struct dest *d = e->dests[i];
+        if (strcmp(d->conn->name, name) == 0) {
+            *out = d->stats;
+            out->inflight = d->inflight;
+            out->resyncing = d->resync != 0;
+            out->paused_until_ms = d->paused_until;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+uint64_t engine_batches(const struct engine *e)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < e->n_dests; i++)
+        n += e->dests[i]->stats.batches;
+    return n;
+}
