@@ -117,7 +117,11 @@ static int sink_file_begin(void *ctx, struct connector *conn, const char *name, 
                            struct error *err)
 {
     struct ingest *ing = ctx;
-    return store_ingest_file_begin(ing->store, conn->name, name, id, err);
+    if (store_ingest_file_begin(ing->store, conn->name, name, id, err) != 0) {
+        health_raise(HEALTH_STATE_NOT_WRITABLE, NULL, "%s", err->msg);
+        return -1;
+    }
+    return 0;
 }
 
 static int sink_file_finish(void *ctx, struct connector *conn, int64_t id,
