@@ -166,9 +166,11 @@ void metrics_counter_add(enum metric_id id, const char *const *labels, uint64_t 
 {
     struct series *s;
 
+    if ((unsigned)id >= METRIC_COUNT || families[id].type != METRIC_COUNTER)
+        return;
     pthread_mutex_lock(&lock);
     s = find_series(id, labels);
-    if (s != NULL && families[id].type == METRIC_COUNTER)
+    if (s != NULL)
         s->count += n;
     pthread_mutex_unlock(&lock);
 }
@@ -177,21 +179,26 @@ void metrics_gauge_set(enum metric_id id, const char *const *labels, double v)
 {
     struct series *s;
 
+    if ((unsigned)id >= METRIC_COUNT || families[id].type != METRIC_GAUGE)
+        return;
     pthread_mutex_lock(&lock);
     s = find_series(id, labels);
-    if (s != NULL && families[id].type == METRIC_GAUGE)
+    if (s != NULL)
         s->value = v;
     pthread_mutex_unlock(&lock);
 }
 
 void metrics_observe(enum metric_id id, const char *const *labels, double v)
 {
-    const struct family_def *f = &families[id];
+    const struct family_def *f;
     struct series *s;
 
+    if ((unsigned)id >= METRIC_COUNT || families[id].type != METRIC_HISTOGRAM)
+        return;
+    f = &families[id];
     pthread_mutex_lock(&lock);
     s = find_series(id, labels);
-    if (s != NULL && f->type == METRIC_HISTOGRAM) {
+    if (s != NULL) {
         for (size_t i = 0; i < f->n_buckets; i++) {
             if (v <= f->buckets[i]) {
                 s->buckets[i]++;
