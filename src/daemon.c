@@ -21,6 +21,7 @@
 #include "admin.h"
 #include "config.h"
 #include "connector.h"
+#include "engine.h"
 #include "health.h"
 #include "ingest.h"
 #include "lockfile.h"
@@ -39,6 +40,7 @@ struct daemon {
     struct ingest ingest;
     const char **origins;
     struct admin *admin; /* NULL when [daemon] admin_listen is unset */
+    struct engine *engine; /* pushes and pull timers; rebuilt on reload */
 
     struct connector *conns;
     size_t n_conns;
@@ -111,6 +113,14 @@ static int open_connectors(struct daemon *d)
             failed = 1;
             continue;
         }
+        if (c->pull_interval_ms > 0 || c->ops->push != NULL) {
+            /* The engine owns its pulls (timer, backpressure) and pushes. */
+            if (engine_add(d->engine, c, &err) != 0) {
+                log_error("daemon", cc->name, "cannot schedule connector: %s", err.msg);
+                failed = 1;
+            }
+            continue;
+        }
         c->ops->pull(c);
     }
     health_set_connectors(hc, n);
@@ -128,6 +138,10 @@ static void connector_closed(struct connector *c)
 
 static void close_connectors(struct daemon *d)
 {
+    /* No new batch or pull from here; those in flight complete (with a
+     * cancel) while the connectors close, and their results are recorded. */
+    if (d->engine != NULL)
+        engine_stop(d->engine);
     d->n_closing = d->n_conns + 1; /* +1: guard until every close is issued */
     for (size_t i = 0; i < d->n_conns; i++) {
         struct connector *c = &d->conns[i];
@@ -165,6 +179,11 @@ static void finish_stop(struct daemon *d)
 
 static void after_connectors_closed(struct daemon *d)
 {
+    struct error err = {""};
+
+    engine_free(d->engine);
+    d->engine = NULL;
+    d->ingest.engine = NULL;
     free(d->conns);
     d->conns = NULL;
     d->n_conns = 0;
@@ -179,6 +198,11 @@ static void after_connectors_closed(struct daemon *d)
         d->pending_cfg = NULL;
         apply_log_level(d->cfg);
         build_origins(d, d->cfg);
+        if (engine_new(&d->loop, d->store, NULL, &d->engine, &err) != 0) {
+            log_error("daemon", NULL, "%s", err.msg);
+            return;
+        }
+        d->ingest.engine = d->engine;
         if (open_connectors(d) != 0)
             log_error("daemon", NULL, "some connectors failed to start after reload");
         log_notice("daemon", NULL, "configuration reloaded: %zu connector(s)", d->n_conns);
@@ -263,6 +287,8 @@ static void do_resync(struct daemon *d)
             log_notice("daemon", c->name, "full resync requested");
             metrics_counter_add(METRIC_RESYNCS, (const char *[]){c->name}, 1);
         }
+        if (d->engine != NULL && engine_resync(d->engine, c->name))
+            continue; /* the engine drains, resets, re-pulls and re-pushes */
         if (c->ops != NULL && c->priv != NULL && c->ops->resync != NULL)
             c->ops->resync(c);
     }
@@ -392,6 +418,9 @@ int daemon_run(const char *config_path)
     if (wd_ms > 0)
         uv_timer_start(&d.watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
 
+    if (engine_new(&d.loop, d.store, NULL, &d.engine, &err) != 0)
+        goto fail;
+    d.ingest.engine = d.engine;
     if (open_connectors(&d) != 0)
         log_error("daemon", NULL, "some connectors failed to start; see above");
     log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
@@ -405,6 +434,8 @@ int daemon_run(const char *config_path)
     if (d.n_conns > 0 || d.n_closing > 0)
         log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
     finish_stop(&d);
+    engine_free(d.engine); /* only left when the grace period ran out */
+    d.engine = NULL;
     uv_walk(&d.loop, close_walked, NULL);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     uv_loop_close(&d.loop);

@@ -32,8 +32,9 @@ int engine_new(uv_loop_t *loop, struct store *store, const struct engine_options
 int engine_add(struct engine *e, struct connector *conn, struct error *err);
 /* New changes were committed: wake every destination. */
 void engine_kick(struct engine *e);
-/* Full resync of one destination (name) or all (NULL). */
-void engine_resync(struct engine *e, const char *name);
+/* Full resync of one destination (name) or all (NULL). Returns 1 when a
+ * destination of that name takes part in the engine, else 0. */
+int engine_resync(struct engine *e, const char *name);
 /* Stops dispatching and pulling. Batches in flight still complete (the
  * connectors' close cancels them); call engine_free after the connectors
  * are closed. */

@@ -120,12 +120,15 @@ void engine_start_resync(struct dest *d)
     engine_pump(d);
 }
 
-void engine_resync(struct engine *e, const char *name)
+int engine_resync(struct engine *e, const char *name)
 {
+    int found = 0;
+
     for (size_t i = 0; i < e->n_dests; i++) {
         struct dest *d = e->dests[i];
         if (name != NULL && strcmp(name, d->conn->name) != 0)
             continue;
+        found = 1;
         if (d->resync)
             continue; /* one at a time; a second request coalesces */
         d->resync = 1;
@@ -136,6 +139,7 @@ void engine_resync(struct engine *e, const char *name)
             log_notice("engine", d->conn->name, "resync: waiting for %d batch(es) in flight",
                        d->inflight);
     }
+    return found;
 }
 
 int engine_new(uv_loop_t *loop, struct store *store, const struct engine_options *opts,

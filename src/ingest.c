@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "engine.h"
 #include "health.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -101,6 +102,8 @@ static int sink_commit(void *ctx, struct connector *conn, const char *watermark,
     }
     ing->pages++;
     page_metrics_publish(conn);
+    if (ing->engine != NULL)
+        engine_kick(ing->engine);
     health_clear(HEALTH_STATE_NOT_WRITABLE, NULL);
     return 0;
 }
@@ -151,4 +154,5 @@ void ingest_init(struct ingest *ing, struct store *store, const char *const *ori
         .file_begin = sink_file_begin,
         .file_finish = sink_file_finish,
     };
+    ingest_host_init(ing);
 }

@@ -18,7 +18,14 @@ struct ingest {
     uint64_t rejected_records;
     uint64_t pages;
     uint64_t page_failures;
+    uint64_t repairs;      /* CRM values found different and queued again */
+    struct engine *engine; /* woken after each commit; NULL: no engine */
 };
+
+struct engine;
+
+/* Sets the host services of the sink (src/ingest_host.c). */
+void ingest_host_init(struct ingest *ing);
 
 /* origin_priority is borrowed and must outlive the ingest. */
 void ingest_init(struct ingest *ing, struct store *store, const char *const *origin_priority,

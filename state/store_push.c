@@ -28,6 +28,10 @@ enum push_stmt {
     PS_CURSORS_RESET,
     PS_RESYNC_DONE,
     PS_MAX_SEQ,
+    PS_REPAIR,
+    PS_REPAIR_CURRENT,
+    PS_TOKEN_GET,
+    PS_TOKEN_PUT,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -69,6 +73,14 @@ static const char *const push_sql[PS_COUNT] = {
                        " finished_at = ?2 WHERE finished_at IS NULL AND"
                        " (connector IS NULL OR connector = ?1)",
     [PS_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM changes",
+    [PS_REPAIR] = "INSERT INTO changes(origin, member_key, kind, field, value, occurred_at,"
+                  " received_at, idem_key, effective, lane) VALUES ('repair', ?1, ?2, ?3, ?4,"
+                  " ?5, ?5, ?6, 1, ?7) ON CONFLICT(idem_key) DO NOTHING",
+    [PS_REPAIR_CURRENT] = "UPDATE current SET seq = ?3 WHERE member_key = ?1 AND field = ?2",
+    [PS_TOKEN_GET] = "SELECT refresh_token FROM oauth_tokens WHERE connector = ?1",
+    [PS_TOKEN_PUT] = "INSERT INTO oauth_tokens(connector, refresh_token, updated_at)"
+                     " VALUES (?1, ?2, ?3) ON CONFLICT(connector) DO UPDATE SET"
+                     " refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
 };
 
 static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
@@ -360,4 +372,69 @@ int store_max_seq(struct store *st, int64_t *seq, struct error *err)
     *seq = s == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sqlite3_reset(q);
     return s == SQLITE_ROW ? 0 : store_sql_error(st, err, "max seq");
+}
+
+int store_append_repair(struct store *st, const char *member, enum change_kind kind,
+                        const char *field, const char *value, int lane, const char *idem_key,
+                        int *added, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_REPAIR, err);
+    int64_t seq;
+
+    *added = 0;
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, change_kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, timefmt_now_ms());
+    sqlite3_bind_text(q, 6, idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 7, lane);
+    if (done(st, q, err, "append repair") != 0)
+        return -1;
+    if (sqlite3_changes(st->db) == 0)
+        return 0;
+    *added = 1;
+    seq = sqlite3_last_insert_rowid(st->db);
+    if (kind == CHANGE_POINTS)
+        return 0;
+    /* The repair now stands for the current value, so the engine's read
+     * (which skips superseded values) offers it. */
+    q = stmt(st, PS_REPAIR_CURRENT, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, seq);
+    return done(st, q, err, "repair current");
+}
+
+int store_token_get(struct store *st, const char *connector, char **token, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_TOKEN_GET, err);
+    int s;
+
+    *token = NULL;
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        *token = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read token");
+}
+
+int store_token_put(struct store *st, const char *connector, const char *token,
+                    struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_TOKEN_PUT, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, token, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, timefmt_now_ms());
+    return done(st, q, err, "write token");
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "change.h"
 #include "store.h"
 
 struct push_row {
@@ -65,6 +66,18 @@ int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count
 
 /* The newest seq in the change-log (0 when empty). */
 int store_max_seq(struct store *st, int64_t *seq, struct error *err);
+
+/* Queues a repair: a change (origin "repair") that offers the current value
+ * of (member, field) to every destination again, for a CRM found holding
+ * something else. *added = 0 when idem_key was queued already. */
+int store_append_repair(struct store *st, const char *member, enum change_kind kind,
+                        const char *field, const char *value, int lane, const char *idem_key,
+                        int *added, struct error *err);
+
+/* A connector's kept OAuth refresh token (rotated by the vendor). */
+int store_token_get(struct store *st, const char *connector, char **token, struct error *err);
+int store_token_put(struct store *st, const char *connector, const char *token,
+                    struct error *err);
 
 /* Full resync: forgets the pull watermark and the shadows of dest, and sets
  * its push cursors back to 0 so the whole current state is offered again

@@ -1,0 +1,195 @@
+/* Host services the daemon offers connectors beside the page transaction
+ * (connector.h, struct pull_sink): watermark, identities, current values,
+ * observations of what a CRM holds (shadow and repair), kept tokens, and
+ * the end of a pull. They go through the state module; connectors never
+ * touch SQLite. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "hash.h"
+#include "ingest.h"
+#include "log.h"
+#include "store_push.h"
+#include "timefmt.h"
+
+static char *host_watermark(void *ctx, struct connector *conn)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    char *wm = NULL;
+
+    if (store_get_watermark(ing->store, conn->name, &wm, &err) != 0)
+        log_error("ingest", conn->name, "%s", err.msg);
+    return wm;
+}
+
+static void host_pull_done(void *ctx, struct connector *conn, int status)
+{
+    struct ingest *ing = ctx;
+
+    if (ing->engine != NULL)
+        engine_pull_done(ing->engine, conn, status);
+}
+
+static int host_member_of(void *ctx, struct connector *conn, const char *remote_id, char *out,
+                          size_t outsize)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    int found = 0;
+
+    if (store_identity_find(ing->store, conn->name, remote_id, out, outsize, &found, &err) != 0) {
+        log_error("ingest", conn->name, "%s", err.msg);
+        return -1;
+    }
+    return found;
+}
+
+static int host_remote_id(void *ctx, struct connector *conn, const char *member, char *out,
+                          size_t outsize)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    int found = 0;
+
+    if (store_identity_get(ing->store, member, conn->name, out, outsize, &found, &err) != 0) {
+        log_error("ingest", conn->name, "%s", err.msg);
+        return -1;
+    }
+    return found;
+}
+
+static void host_learn_identity(void *ctx, struct connector *conn, const char *member,
+                                const char *remote_id)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+
+    if (store_identity_put(ing->store, member, conn->name, remote_id, &err) != 0)
+        log_error("ingest", conn->name, "%s", err.msg);
+}
+
+static char *host_current(void *ctx, struct connector *conn, const char *member,
+                          const char *field)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    char *value = NULL;
+
+    if (store_current_get(ing->store, member, field, &value, &err) != 0)
+        log_error("ingest", conn->name, "%s", err.msg);
+    return value;
+}
+
+/* The local value of (member, field) as this connector would write it. */
+static int local_projection(struct ingest *ing, struct connector *conn, enum change_kind kind,
+                            const char *member, const char *field, char **value, char *out,
+                            size_t outsize, struct error *err)
+{
+    *value = NULL;
+    if (kind == CHANGE_POINTS) {
+        int64_t balance = 0;
+        char buf[64];
+        if (store_points_balance(ing->store, member, timefmt_now_ms(), &balance, err) != 0)
+            return -1;
+        if (balance == 0)
+            return 0; /* no ledger: nothing to hold the CRM to */
+        snprintf(buf, sizeof(buf), "{\"balance\":%" PRId64 "}", balance);
+        *value = strdup(buf);
+    } else if (store_current_get(ing->store, member, field, value, err) != 0) {
+        return -1;
+    }
+    if (*value == NULL)
+        return 0;
+    if (conn->ops->project == NULL) {
+        snprintf(out, outsize, "%s", *value);
+        return 1;
+    }
+    if (conn->ops->project(conn, kind, field, *value, out, outsize) != 0)
+        return 0;
+    return 1;
+}
+
+static int host_observe(void *ctx, struct connector *conn, const char *member,
+                        enum change_kind kind, const char *field, const char *projection,
+                        struct error *err)
+{
+    struct ingest *ing = ctx;
+    char hash[65], local[1024], idem[512], lh[65];
+    char *value = NULL;
+    int have, added = 0;
+    int rc = -1;
+
+    sha256_hex(projection, strlen(projection), hash);
+    if (store_shadow_put(ing->store, conn->name, member, field, hash, err) != 0)
+        goto out;
+    have = local_projection(ing, conn, kind, member, field, &value, local, sizeof(local), err);
+    if (have < 0)
+        goto out;
+    if (have == 0 || strcmp(local, projection) == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* The CRM holds something else than the local state: queue the local
+     * value again. The key names both sides, so observing the same drift
+     * twice queues one repair. */
+    sha256_hex(local, strlen(local), lh);
+    snprintf(idem, sizeof(idem), "repair:%s:%s:%s:%.16s:%.16s", conn->name, member, field, hash,
+             lh);
+    {
+        int lane = LANE_BULK;
+        if (kind == CHANGE_POINTS || kind == CHANGE_TIER)
+            lane = LANE_POINTS;
+        else if (kind == CHANGE_CONSENT && strstr(value, "\"status\":\"denied\"") != NULL)
+            lane = LANE_URGENT;
+        if (store_append_repair(ing->store, member, kind, field, value, lane, idem, &added,
+                                err) != 0)
+            goto out;
+    }
+    if (added) {
+        char masked[64];
+        log_notice("ingest", conn->name, "%s of member %s differs in the CRM; writing it back",
+                   field, log_mask(member, masked, sizeof(masked)));
+        ing->repairs++;
+    }
+    rc = 0;
+out:
+    free(value);
+    return rc;
+}
+
+static void host_persist_token(void *ctx, struct connector *conn, const char *token)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+
+    if (store_token_put(ing->store, conn->name, token, &err) != 0)
+        log_error("ingest", conn->name, "cannot keep the rotated refresh token: %s", err.msg);
+}
+
+static char *host_load_token(void *ctx, struct connector *conn)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    char *token = NULL;
+
+    if (store_token_get(ing->store, conn->name, &token, &err) != 0)
+        log_error("ingest", conn->name, "%s", err.msg);
+    return token;
+}
+
+void ingest_host_init(struct ingest *ing)
+{
+    ing->sink.watermark = host_watermark;
+    ing->sink.pull_done = host_pull_done;
+    ing->sink.member_of = host_member_of;
+    ing->sink.remote_id = host_remote_id;
+    ing->sink.learn_identity = host_learn_identity;
+    ing->sink.current = host_current;
+    ing->sink.observe = host_observe;
+    ing->sink.persist_token = host_persist_token;
+    ing->sink.load_token = host_load_token;
+}
