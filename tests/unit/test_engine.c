@@ -1,0 +1,360 @@
+/* The engine against a fake connector on a real loop and a real SQLite file:
+ * batching per class up to max_batch members, coalescing, shadow and origin
+ * skips, retries, rejects into dead letters, the cursor, lane priority, and
+ * outages that do not use up a record's attempts. */
+#include "cmocka_setup.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "change_json.h"
+#include "engine.h"
+#include "store.h"
+#include "store_push.h"
+#include "timefmt.h"
+
+#define MAX_BATCHES 512
+
+struct fake {
+    uv_timer_t t;
+    struct push_batch *pending[64];
+    size_t n_pending;
+    /* what the fake CRM received */
+    size_t batches;
+    size_t batch_sizes[MAX_BATCHES];
+    int batch_lanes[MAX_BATCHES];
+    char batch_class[MAX_BATCHES][64];
+    char first_field[MAX_BATCHES][64];
+    /* programmable answers */
+    int reject_member_m2;  /* M2's records are rejected */
+    int retry_first_n;     /* first n results RETRY (record fault) */
+    int outage_batches;    /* first n batches fail as an outage */
+    size_t records_received;
+};
+
+static struct fake fk;
+
+static void answer(uv_timer_t *t)
+{
+    (void)t;
+    for (size_t b = 0; b < fk.n_pending; b++) {
+        struct push_batch *pb = fk.pending[b];
+        int outage = fk.outage_batches > 0;
+        if (outage)
+            fk.outage_batches--;
+        for (size_t i = 0; i < pb->n; i++) {
+            struct push_result *r = &pb->results[i];
+            if (outage) {
+                r->outcome = PUSH_RETRY;
+                r->not_record_fault = 1;
+                r->retry_after_ms = 1;
+            } else if (fk.reject_member_m2 && strcmp(pb->records[i].member_key, "M2") == 0) {
+                r->outcome = PUSH_REJECT;
+                snprintf(r->reason, sizeof(r->reason), "INVALID_EMAIL: bad address");
+            } else if (fk.retry_first_n > 0) {
+                fk.retry_first_n--;
+                r->outcome = PUSH_RETRY;
+                r->retry_after_ms = 1;
+            } else {
+                r->outcome = PUSH_OK;
+                snprintf(r->remote_id, sizeof(r->remote_id), "hs-%s", pb->records[i].member_key);
+                fk.records_received++;
+            }
+        }
+    }
+    {
+        size_t n = fk.n_pending;
+        struct push_batch *copy[64];
+        memcpy(copy, fk.pending, n * sizeof(copy[0]));
+        fk.n_pending = 0;
+        for (size_t b = 0; b < n; b++)
+            copy[b]->done(copy[b]);
+    }
+}
+
+static void fake_push(struct connector *conn, struct push_batch *pb)
+{
+    (void)conn;
+    if (fk.batches < MAX_BATCHES) {
+        fk.batch_sizes[fk.batches] = pb->n;
+        fk.batch_lanes[fk.batches] = pb->lane;
+        snprintf(fk.batch_class[fk.batches], 64, "%s", pb->class_key);
+        snprintf(fk.first_field[fk.batches], 64, "%s", pb->records[0].field);
+    }
+    fk.batches++;
+    fk.pending[fk.n_pending++] = pb;
+    uv_timer_start(&fk.t, answer, 0, 0);
+}
+
+static void fake_class(struct connector *conn, const struct push_record *rec, char *out,
+                       size_t outsize)
+{
+    (void)conn;
+    snprintf(out, outsize, "%s", strncmp(rec->field, "segment/", 8) == 0 ? "lists" : "contacts");
+}
+
+static int fake_open(struct connector *c, struct error *e)
+{
+    (void)c;
+    (void)e;
+    return 0;
+}
+static void fake_pull(struct connector *c)
+{
+    (void)c;
+}
+static void fake_close(struct connector *c, void (*done)(struct connector *))
+{
+    done(c);
+}
+
+static const struct connector_ops fake_ops = {
+    .version = 1,
+    .type = "fake",
+    .max_batch = 10,
+    .open = fake_open,
+    .pull = fake_pull,
+    .close = fake_close,
+    .push = fake_push,
+    .batch_class = fake_class,
+    .points_as_balance = 1,
+};
+
+struct fixture {
+    char dir[64];
+    uv_loop_t loop;
+    struct store *st;
+    struct engine *eng;
+    struct connector conn;
+    int seq;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct store_options o = {0};
+    char path[128];
+    struct error err;
+
+    memset(&fk, 0, sizeof(fk));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-engine-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(path, sizeof(path), "%s/state.db", f->dir);
+    o.path = path;
+    o.synchronous_normal = 1;
+    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    uv_loop_init(&f->loop);
+    uv_timer_init(&f->loop, &fk.t);
+    f->conn.ops = &fake_ops;
+    f->conn.name = "crm";
+    f->conn.loop = &f->loop;
+    f->conn.max_inflight = 2;
+    f->conn.rate = 1000;
+    f->conn.burst = 1000;
+    *state = f;
+    return 0;
+}
+
+static void close_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+
+    if (f->eng != NULL) {
+        engine_stop(f->eng);
+        engine_free(f->eng);
+    }
+    uv_walk(&f->loop, close_cb, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    store_close(f->st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void add(struct fixture *f, const char *origin, const char *member, const char *field,
+                enum consent_status status)
+{
+    struct merge_policy pol = {NULL, 0, 300000, timefmt_now_ms()};
+    struct change c;
+    char idem[64], *json;
+    enum apply_result r;
+    struct error err;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(idem, sizeof(idem), "%s:%d", origin, ++f->seq);
+    c.origin = origin;
+    c.member_key = member;
+    c.kind = CHANGE_CONSENT;
+    c.field = field;
+    c.idem_key = idem;
+    c.occurred_at = 1790000000000LL + f->seq;
+    c.consent = (struct consent_value){status, "consent", "web", NULL, c.occurred_at};
+    json = consent_value_to_json(&c.consent);
+    c.value_json = json;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &c, &pol, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    free(json);
+}
+
+static void run(struct fixture *f)
+{
+    struct error err;
+    if (f->eng == NULL) {
+        struct engine_options o;
+        engine_options_defaults(&o);
+        o.linger_ms = 0;
+        o.retry.base_ms = 1;
+        o.retry.cap_ms = 2;
+        assert_int_equal(engine_new(&f->loop, f->st, &o, &f->eng, &err), 0);
+        assert_int_equal(engine_add(f->eng, &f->conn, &err), 0);
+    } else {
+        engine_kick(f->eng);
+    }
+    /* Run until nothing is left to do; bounded. */
+    for (int i = 0; i < 5000; i++) {
+        struct engine_stats s;
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        engine_dest_stats(f->eng, "crm", &s);
+        if (s.inflight == 0 && !uv_is_active((uv_handle_t *)&fk.t)) {
+            uv_run(&f->loop, UV_RUN_NOWAIT);
+            engine_dest_stats(f->eng, "crm", &s);
+            if (s.inflight == 0 && !uv_loop_alive(&f->loop))
+                break;
+        }
+        uv_sleep(1);
+    }
+}
+
+static long count(struct fixture *f, const char *sql)
+{
+    sqlite3_stmt *q;
+    long n = -1;
+    assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+static void batches_up_to_max_members_per_class(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    for (int i = 0; i < 25; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED);
+        add(f, "shop", m, "consent/profiling/sms", CONSENT_GRANTED);
+    }
+    run(f);
+    /* 25 members, 2 fields each, at most 10 members per batch: 3 batches. */
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(fk.batch_sizes[0], 20);
+    assert_int_equal(fk.batch_sizes[2], 10);
+    assert_int_equal(fk.records_received, 50);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE destination = 'crm'"), 50);
+    assert_int_equal(count(f, "SELECT MIN(seq) FROM push_cursors WHERE connector = 'crm' AND "
+                              "lane = 2"),
+                     50);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM identities WHERE system = 'crm'"), 25);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_acks WHERE system = 'crm'"), 50);
+}
+
+static void coalesces_and_skips_echo_and_equal(void **state)
+{
+    struct fixture *f = *state;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_DENIED);
+    add(f, "crm", "M2", "consent/marketing/sms", CONSENT_DENIED); /* from this CRM */
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(fk.records_received, 1); /* only M1's latest value */
+    assert_int_equal(fk.batch_lanes[0], LANE_URGENT);
+    /* A grant then a newer denial: the grant is superseded and never sent;
+     * the denial goes because this fake has no project() and the canonical
+     * value carries its new timestamp. */
+    add(f, "other", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_DENIED);
+    run(f);
+    assert_int_equal(fk.records_received, 2);
+    assert_int_equal(fk.batches, 2);
+}
+
+static void reject_goes_to_dead_letters_and_cursor_passes(void **state)
+{
+    struct fixture *f = *state;
+    fk.reject_member_m2 = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M2", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M3", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'crm' AND "
+                              "member_key = 'M2' AND reason LIKE 'INVALID_EMAIL%'"),
+                     1);
+    assert_int_equal(count(f, "SELECT seq FROM push_cursors WHERE connector = 'crm' AND lane = 2"),
+                     3);
+}
+
+static void retries_then_succeeds(void **state)
+{
+    struct fixture *f = *state;
+    fk.retry_first_n = 2;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(fk.records_received, 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
+static void outage_does_not_use_up_attempts(void **state)
+{
+    struct fixture *f = *state;
+    fk.outage_batches = 12; /* more than the 8 attempts a record has */
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.records_received, 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
+static void urgent_lane_goes_first(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(m, sizeof(m), "B%02d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    add(f, "shop", "U1", "consent/marketing/email", CONSENT_DENIED);
+    run(f);
+    /* The withdrawal was appended last but is sent in the first batch. */
+    assert_int_equal(fk.batch_lanes[0], LANE_URGENT);
+    assert_string_equal(fk.first_field[0], "consent/marketing/email");
+    assert_int_equal(fk.records_received, 31);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(batches_up_to_max_members_per_class, setup, teardown),
+        cmocka_unit_test_setup_teardown(coalesces_and_skips_echo_and_equal, setup, teardown),
+        cmocka_unit_test_setup_teardown(reject_goes_to_dead_letters_and_cursor_passes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(retries_then_succeeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(outage_does_not_use_up_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(urgent_lane_goes_first, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
