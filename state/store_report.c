@@ -120,3 +120,96 @@ out:
     json_decref(doc);
     return rc;
 }
+
+/* Runs sql with ?1 bound to name; returns the rows. */
+static int rows_named(struct store *st, const char *sql, const char *name, json_t **out,
+                      struct error *err)
+{
+    sqlite3_stmt *q = NULL;
+    json_t *arr = json_array();
+    int s;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        store_sql_error(st, err, "connector report");
+        goto out;
+    }
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int i = 0; i < sqlite3_column_count(q); i++) {
+            const char *col = sqlite3_column_name(q, i);
+            size_t n = strlen(col);
+            int is_time = n > 3 && strcmp(col + n - 3, "_at") == 0;
+            json_object_set_new(row, col, is_time ? time_or_null(q, i) : column_json(q, i));
+        }
+        json_array_append_new(arr, row);
+    }
+    if (s != SQLITE_DONE) {
+        store_sql_error(st, err, "connector report");
+        goto out;
+    }
+    *out = arr;
+    arr = NULL;
+    rc = 0;
+out:
+    json_decref(arr);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store_report_connector(struct store *st, const char *name, json_t **out, struct error *err)
+{
+    static const struct {
+        const char *key;
+        const char *sql;
+        int single;
+    } parts[] = {
+        {"pull", "SELECT pull_watermark AS watermark, updated_at FROM cursors WHERE connector = ?1",
+         1},
+        {"push_cursors",
+         "SELECT lane, seq, updated_at FROM push_cursors WHERE connector = ?1 ORDER BY lane", 0},
+        {"last_success",
+         "SELECT name, status, finished_at FROM ingest_files WHERE connector = ?1"
+         " AND status IN ('done', 'done_with_errors') ORDER BY id DESC LIMIT 1",
+         1},
+        {"last_error",
+         "SELECT name, status, finished_at FROM ingest_files WHERE connector = ?1"
+         " AND status NOT IN ('done', 'running') ORDER BY id DESC LIMIT 1",
+         1},
+        {"dead_letters",
+         "SELECT (SELECT COUNT(*) FROM dead_letters WHERE destination = ?1) AS as_destination,"
+         " (SELECT COUNT(*) FROM dead_letters WHERE origin = ?1) AS from_origin",
+         1},
+    };
+    json_t *doc = json_object();
+    int rc = -1;
+
+    json_object_set_new(doc, "name", json_string(name));
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        json_t *part = NULL;
+        if (rows_named(st, parts[i].sql, name, &part, err) != 0)
+            goto out;
+        if (parts[i].single) {
+            json_t *one = json_array_size(part) ? json_incref(json_array_get(part, 0))
+                                                : json_null();
+            json_decref(part);
+            part = one;
+        }
+        json_object_set_new(doc, parts[i].key, part);
+    }
+    *out = doc;
+    doc = NULL;
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+int store_report_known_connectors(struct store *st, json_t **out, struct error *err)
+{
+    return rows(st,
+                "SELECT connector FROM cursors UNION SELECT connector FROM push_cursors"
+                " UNION SELECT connector FROM ingest_files ORDER BY 1",
+                out, err);
+}
