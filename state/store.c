@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashpoint.h"
 #include "hash.h"
 #include "schema.h"
 #include "timefmt.h"
@@ -302,11 +303,13 @@ int store_begin(struct store *st, struct error *err)
 
 int store_commit(struct store *st, struct error *err)
 {
+    crashpoint("commit.before");
     if (exec(st, "COMMIT", err) != 0) {
         store_rollback(st);
         return -1;
     }
     st->in_txn = 0;
+    crashpoint("commit.after");
     return 0;
 }
 
