@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashpoint.h"
 #include "hash.h"
 #include "log.h"
 #include "store_push.h"
@@ -237,6 +238,7 @@ static void batch_done(struct push_batch *pb)
     struct error err = {""};
     uint64_t now = engine_now_ms();
     long outage_wait = -1;
+    crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin(st, &err) == 0;
 
     d->inflight--;
@@ -471,6 +473,7 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
     d->inflight++;
     log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", p->n,
               p->class_key, lane);
+    crashpoint("push.send");
     d->conn->ops->push(d->conn, &sb->pb);
 }
 
