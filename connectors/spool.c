@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "connector.h"
+#include "crashpoint.h"
 #include "log.h"
 #include "spool_event.h"
 #include "timefmt.h"
@@ -347,6 +348,7 @@ static void finish_file(struct spool *s)
             log_error("spool", s->conn->name, "cannot move error report to %s: %s", errpath,
                       strerror(errno));
     }
+    crashpoint("spool.before_done");
     if (rename(from, to) != 0) {
         log_error("spool", s->conn->name, "cannot move %s to done/: %s", from, strerror(errno));
         status = "not_moved";
@@ -399,6 +401,7 @@ static void work_cb(uv_timer_t *t)
         s->lineno++;
         s->stats.lines++;
         n++;
+        crashpoint_every("spool.mid_page", n, 7); /* inside the open page */
         if (too_long) {
             char reason[96];
             snprintf(reason, sizeof(reason), "line longer than max_line (%ld bytes)",
