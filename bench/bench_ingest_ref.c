@@ -21,8 +21,10 @@
  * The SQL texts are copies of state/store.c stmt_defs: keep them in sync.
  *
  *   bench_ingest_ref -d DB [-n events] [-m members] [-s seed] [-t txn]
- *                    [-S normal|full]
- * prints "changes=<c> seconds=<s> rate=<changes/s> maxrss_kb=<kb>".
+ *                    [-S normal|full] [-x "PRAGMA ..."]
+ * (-x runs extra SQL right after opening and again after the store's
+ * pragmas, so both page_size and cache_size take: for exploring settings,
+ * not part of the comparison.) Prints "changes=<c> seconds=<s> rate=<changes/s> maxrss_kb=<kb>".
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -380,7 +382,7 @@ int main(int argc, char **argv)
     uint64_t n = 1000000, seed = 42;
     uint32_t members = 200000;
     long txn = 5000;
-    const char *path = NULL, *sync = "normal";
+    const char *path = NULL, *sync = "normal", *extra = NULL;
     struct ref r = {0};
     struct error err;
     struct rusage ru;
@@ -389,7 +391,7 @@ int main(int argc, char **argv)
     double t0, t1;
     int opt;
 
-    while ((opt = getopt(argc, argv, "d:n:m:s:t:S:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:n:m:s:t:S:x:")) != -1) {
         switch (opt) {
         case 'd':
             path = optarg;
@@ -409,6 +411,9 @@ int main(int argc, char **argv)
         case 'S':
             sync = optarg;
             break;
+        case 'x':
+            extra = optarg;
+            break;
         default:
             goto usage;
         }
@@ -421,6 +426,8 @@ int main(int argc, char **argv)
                                          SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         die(&r, "open");
+    if (extra != NULL)
+        exec(&r, extra);
     exec(&r, "PRAGMA busy_timeout = 5000");
     exec(&r, "PRAGMA journal_mode = WAL");
     snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);
@@ -431,6 +438,8 @@ int main(int argc, char **argv)
     }
     exec(&r, "PRAGMA foreign_keys = ON");
     exec(&r, "PRAGMA cache_size = -8192");
+    if (extra != NULL)
+        exec(&r, extra);
     for (int i = 0; i < Q_COUNT; i++) {
         if (sqlite3_prepare_v3(r.db, sql_texts[i], -1, SQLITE_PREPARE_PERSISTENT, &r.q[i],
                                NULL) != SQLITE_OK)
@@ -481,7 +490,8 @@ int main(int argc, char **argv)
     return 0;
 usage:
     fprintf(stderr,
-            "usage: %s -d DB [-n events] [-m members] [-s seed] [-t txn] [-S normal|full]\n",
+            "usage: %s -d DB [-n events] [-m members] [-s seed] [-t txn] [-S normal|full]"
+            " [-x SQL]\n",
             argv[0]);
     return 2;
 }
