@@ -33,6 +33,11 @@ enum push_outcome {
     PUSH_OK = 0, /* written (or already so): the shadow is updated */
     PUSH_RETRY,  /* not written, worth trying later (retry_after_ms) */
     PUSH_REJECT, /* will never be accepted as is: dead letter with reason */
+    /* Not written because the CRM holds a newer value that local state has
+     * not seen yet (e.g. a withdrawal made in the CRM after our grant): the
+     * engine pulls that CRM at once instead, and the newer value comes in
+     * through the merge rules. No shadow update, no dead letter. */
+    PUSH_STALE,
 };
 
 struct push_result {

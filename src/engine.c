@@ -238,6 +238,7 @@ static void batch_done(struct push_batch *pb)
     struct error err = {""};
     uint64_t now = engine_now_ms();
     long outage_wait = -1;
+    int pull_now = 0;
     crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin(st, &err) == 0;
 
@@ -258,6 +259,12 @@ static void batch_done(struct push_batch *pb)
             if (db_ok && it->rec.kind == CHANGE_CONSENT &&
                 store_audit_ack(st, it->rec.seq, d->conn->name, &err) != 0)
                 db_ok = 0;
+            window_remove(w, it);
+            continue;
+        }
+        if (r->outcome == PUSH_STALE) {
+            d->stats.records_stale++;
+            pull_now = 1;
             window_remove(w, it);
             continue;
         }
@@ -327,6 +334,8 @@ static void batch_done(struct push_batch *pb)
     free_batch(sb);
     if (d->eng->stopping)
         return;
+    if (pull_now && !d->pulling && d->resync == 0)
+        engine_schedule_pull(d, 0);
     if (d->resync == 1 && d->inflight == 0) {
         engine_start_resync(d);
         return;

@@ -30,6 +30,7 @@ struct fake {
     char first_field[MAX_BATCHES][64];
     /* programmable answers */
     int reject_member_m2;  /* M2's records are rejected */
+    int stale_member_m3;   /* the CRM holds a newer value for M3 */
     int retry_first_n;     /* first n results RETRY (record fault) */
     int outage_batches;    /* first n batches fail as an outage */
     size_t records_received;
@@ -54,6 +55,8 @@ static void answer(uv_timer_t *t)
             } else if (fk.reject_member_m2 && strcmp(pb->records[i].member_key, "M2") == 0) {
                 r->outcome = PUSH_REJECT;
                 snprintf(r->reason, sizeof(r->reason), "INVALID_EMAIL: bad address");
+            } else if (fk.stale_member_m3 && strcmp(pb->records[i].member_key, "M3") == 0) {
+                r->outcome = PUSH_STALE;
             } else if (fk.retry_first_n > 0) {
                 fk.retry_first_n--;
                 r->outcome = PUSH_RETRY;
@@ -308,6 +311,20 @@ static void reject_goes_to_dead_letters_and_cursor_passes(void **state)
                      3);
 }
 
+static void stale_is_handled_without_shadow_or_dead_letter(void **state)
+{
+    struct fixture *f = *state;
+    fk.stale_member_m3 = 1;
+    add(f, "shop", "M1", "consent/marketing/email", CONSENT_GRANTED);
+    add(f, "shop", "M3", "consent/marketing/email", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M3'"), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M1'"), 1);
+    assert_int_equal(count(f, "SELECT seq FROM push_cursors WHERE connector = 'crm' AND lane = 2"),
+                     2);
+}
+
 static void retries_then_succeeds(void **state)
 {
     struct fixture *f = *state;
@@ -353,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reject_goes_to_dead_letters_and_cursor_passes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(retries_then_succeeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(stale_is_handled_without_shadow_or_dead_letter, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(outage_does_not_use_up_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(urgent_lane_goes_first, setup, teardown),
     };
