@@ -1,12 +1,34 @@
 /* crmsyncctl member export|erase KEY. */
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
+#include "lockfile.h"
 #include "store_ctl.h"
 #include "timefmt.h"
 
 #define FUTURE_TOLERANCE_MS (5 * 60 * 1000)
+
+static int erase_done(struct ctl *ctl, const char *key, const char *via)
+{
+    if (ctl->json) {
+        json_t *doc = json_pack("{s:s,s:s,s:s}", "member_key", key, "result", "erased", "via",
+                                via);
+        ctl_print_json(doc);
+        json_decref(doc);
+    } else {
+        printf("member %s erased locally (via %s); the deletion is queued for every CRM "
+               "(see 'crmsyncctl status')\n",
+               key, via);
+    }
+    return CTL_OK;
+}
 
 static void help(FILE *out)
 {
@@ -17,34 +39,95 @@ static void help(FILE *out)
             "state, consent events with their proof and audit hash, the points ledger\n"
             "and balance, tier, segment and profile history, identities in each CRM,\n"
             "and which CRMs acknowledged what and when (Art. 19).\n\n"
-            "erase records an erasure (origin 'crmsyncctl') in one short write\n"
-            "transaction: local data is removed at once, a tombstone keeps the member\n"
-            "from coming back, and the engine propagates the deletion to every CRM\n"
-            "('crmsyncctl status' shows its progress). Irreversible: needs --yes.\n\n"
+            "erase records an erasure: local data is removed, a tombstone keeps the\n"
+            "member from coming back, and the engine propagates the deletion to every\n"
+            "CRM ('crmsyncctl status' shows its progress). While crmsyncd runs, the\n"
+            "erasure goes through it (an erasure event dropped into the first spool\n"
+            "connector's directory; crmsyncctl waits up to 10 s until it is applied);\n"
+            "when it is stopped, crmsyncctl takes its lock and writes the change itself\n"
+            "(origin 'crmsyncctl'). Irreversible: needs --yes.\n\n"
             "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such member, 5 database locked,\n"
             "6 no usable database.\n");
 }
 
-static int erase(struct ctl *ctl, struct store *st, const char *key)
+/* With the daemon running, the erasure goes through it: the daemon is the
+ * state's only writer and mirrors some tables in memory (the tombstone
+ * count, the audit chain head), so a row written behind its back could be
+ * missed. crmsyncctl drops an erasure event into the first spool connector's
+ * directory, atomically, and waits (bounded) until the change-log has it. */
+static int erase_via_spool(struct ctl *ctl, struct store *st, const char *key)
+{
+    const char *dir = NULL;
+    const char *via = NULL;
+    char path[PATH_MAX], tmp[PATH_MAX], id[64];
+    int64_t now = timefmt_now_ms();
+    json_t *ev;
+    struct error err = {""};
+    int known = 0, erased = 0;
+    int rc;
+
+    for (size_t i = 0; ctl->cfg != NULL && i < ctl->cfg->n_connectors && dir == NULL; i++) {
+        const struct connector_config *cc = &ctl->cfg->connectors[i];
+        const struct config_option *o;
+        if (strcmp(cc->type, "spool") != 0 || (o = config_option_find(cc->table, "dir")) == NULL)
+            continue;
+        dir = *(char *const *)((const char *)cc->settings + o->offset);
+        via = cc->name;
+    }
+    if (dir == NULL) {
+        ctl_err("member erase: crmsyncd is running and has no spool connector to take the "
+                "erasure; stop it or add a [connector.NAME] type = spool");
+        return CTL_FAIL;
+    }
+    snprintf(id, sizeof(id), "crmsyncctl-erase-%lld-%ld", (long long)now, (long)getpid());
+    snprintf(path, sizeof(path), "%s/%s.jsonl", dir, id);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, id);
+    {
+        char at[40];
+        ev = json_pack("{s:s,s:s,s:s,s:s}", "event_id", id, "type", "erasure", "member", key,
+                       "occurred_at", timefmt_format_rfc3339(now, at, sizeof(at)));
+    }
+    if (ev == NULL || json_dump_file(ev, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0) {
+        ctl_err("member erase: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        json_decref(ev);
+        return CTL_FAIL;
+    }
+    json_decref(ev);
+    for (int waited = 0; waited < 100 && !erased; waited++) {
+        struct timespec ts = {0, 100 * 1000000L};
+        if ((rc = store_ctl_member_state(st, key, &known, &erased, &err)) != 0)
+            return ctl_store_error(rc, "member erase", err.msg);
+        if (!erased)
+            nanosleep(&ts, NULL);
+    }
+    if (!erased) {
+        ctl_err("member erase: the erasure event %s was written but crmsyncd has not applied "
+                "it within 10 s; check its log",
+                path);
+        return CTL_FAIL;
+    }
+    return erase_done(ctl, key, via);
+}
+
+/* With no daemon, crmsyncctl is the writer: it takes the daemon's lock for
+ * the length of one transaction, so crmsyncd cannot start meanwhile. */
+static int erase_direct(struct ctl *ctl, struct store *st, const char *key)
 {
     struct error err = {""};
     struct merge_policy policy = {0};
     struct change c = {0};
     enum apply_result res = APPLY_APPLIED;
-    char idem[600], hash[65], detail[120];
+    char idem[600], hash[65], detail[120], tmp[PATH_MAX];
     int64_t now = timefmt_now_ms();
-    int known = 0, erased = 0;
-    int rc;
+    int lock_fd;
+    int rc = CTL_FAIL;
 
-    if ((rc = store_ctl_member_state(st, key, &known, &erased, &err)) != 0)
-        return ctl_store_error(rc, "member erase", err.msg);
-    if (erased) {
-        printf("member %s is already erased\n", key);
-        return CTL_OK;
-    }
-    if (!known) {
-        ctl_err("member erase: no member with key '%s' in the state database", key);
-        return CTL_NOT_FOUND;
+    snprintf(tmp, sizeof(tmp), "%s", ctl->state_path);
+    lock_fd = lockfile_acquire(dirname(tmp), &err);
+    if (lock_fd < 0) {
+        ctl_err("member erase: %s", err.msg);
+        return CTL_BUSY;
     }
     snprintf(idem, sizeof(idem), "crmsyncctl:erase:%s:%lld", key, (long long)now);
     c.origin = "crmsyncctl";
@@ -61,28 +144,53 @@ static int erase(struct ctl *ctl, struct store *st, const char *key)
     /* The operator log must not keep the key the erasure removes. */
     snprintf(detail, sizeof(detail), "member_hash=%.16s", hash);
     if (store_begin(st, &err) != 0) {
-        return ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
-                               err.msg);
+        rc = ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
+                             err.msg);
+        goto out;
     }
     if (store_apply(st, &c, &policy, &res, &err) != 0 ||
         store_ctl_log_action(st, "member erase", detail, &err) != 0) {
         int busy = store_ctl_last_busy(st);
         store_rollback(st);
-        return ctl_store_error(busy ? STORE_CTL_BUSY : -1, "member erase", err.msg);
+        rc = ctl_store_error(busy ? STORE_CTL_BUSY : -1, "member erase", err.msg);
+        goto out;
     }
-    if (store_commit(st, &err) != 0)
-        return ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
-                               err.msg);
-    if (ctl->json) {
-        json_t *doc = json_pack("{s:s,s:s}", "member_key", key, "result", apply_result_name(res));
-        ctl_print_json(doc);
-        json_decref(doc);
-    } else {
-        printf("member %s erased locally; the deletion is queued for every CRM "
-               "(see 'crmsyncctl status')\n",
-               key);
+    if (store_commit(st, &err) != 0) {
+        rc = ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
+                             err.msg);
+        goto out;
     }
-    return CTL_OK;
+    rc = erase_done(ctl, key, "crmsyncctl");
+out:
+    lockfile_release(lock_fd);
+    return rc;
+}
+
+static int erase(struct ctl *ctl, struct store *st, const char *key)
+{
+    struct error err = {""};
+    char why[512] = "";
+    pid_t pid = 0;
+    int known = 0, erased = 0;
+    int running;
+    int rc;
+
+    if ((rc = store_ctl_member_state(st, key, &known, &erased, &err)) != 0)
+        return ctl_store_error(rc, "member erase", err.msg);
+    if (erased) {
+        printf("member %s is already erased\n", key);
+        return CTL_OK;
+    }
+    if (!known) {
+        ctl_err("member erase: no member with key '%s' in the state database", key);
+        return CTL_NOT_FOUND;
+    }
+    running = ctl_daemon_running(ctl, &pid, why, sizeof(why));
+    if (running < 0) {
+        ctl_err("member erase: cannot tell whether crmsyncd runs: %s", why);
+        return CTL_FAIL;
+    }
+    return running ? erase_via_spool(ctl, st, key) : erase_direct(ctl, st, key);
 }
 
 int ctl_member(struct ctl *ctl, int argc, char **argv)
