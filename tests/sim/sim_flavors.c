@@ -5,6 +5,7 @@
 
 static const struct sim_flavor_ops *const flavors[] = {
     &sim_flavor_hubspot,
+    &sim_flavor_salesforce,
 };
 
 const struct sim_flavor_ops *sim_flavor_find(const char *name)

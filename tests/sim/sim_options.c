@@ -64,6 +64,18 @@ static const struct opt_desc opts[] = {
      "indexing lag before a write shows in search"},
     {"gdpr", BOOL(gdpr), "true", true, false,
      "portal has GDPR features on: subscription writes need a legalBasis"},
+    {"sf-username", STR(sf_username), 0, 0, "integration@example.com", false, false,
+     "Salesforce: the username a JWT bearer assertion's sub must name"},
+    {"sf-jwt-public-key", STR(sf_jwt_public_key), 0, 0, "", false, false,
+     "Salesforce: PEM public key or X.509 certificate that verifies JWT bearer assertions "
+     "(the connected app's certificate); without it the JWT grant is refused"},
+    {"sf-audience", LIST(sf_audiences, nsf_audiences), "", false, false,
+     "Salesforce: accepted JWT aud besides the simulator's own base URL; repeatable "
+     "[default https://login.salesforce.com and https://test.salesforce.com]"},
+    {"sf-query-batch", INT(sf_query_batch), 1, 2000, "2000", true, false,
+     "Salesforce: records per query page (Salesforce: 2000; smaller to test paging)"},
+    {"sf-bulk-delay-ms", INT(sf_bulk_delay_ms), 0, 3600000, "200", true, false,
+     "Salesforce: time from UploadComplete until a Bulk API 2.0 job is JobComplete"},
     {"faults", STR(faults), 0, 0, "", true, false,
      "fault rates, e.g. 503:0.05,slow:0.1 (kinds: 500 502 503 429 429-date slow drop "
      "truncate bad-json token-expiry apply-drop apply-stall)"},

@@ -39,6 +39,13 @@ struct sim_options {
     /* behaviour */
     int64_t search_lag_ms;
     bool gdpr;
+    /* Salesforce flavour */
+    char sf_username[128];
+    char sf_jwt_public_key[512];
+    char sf_audiences[SIM_OPT_LIST_MAX][256];
+    size_t nsf_audiences;
+    int64_t sf_query_batch;
+    int64_t sf_bulk_delay_ms;
     /* faults */
     char faults[512];
     char fault_script[2048];

@@ -237,10 +237,40 @@ struct sim_record *sim_coll_create(struct sim_coll *coll, uint64_t id, json_t *p
         coll->next_id = id + 1;
     json_object_foreach(props, key, val)
     {
-        if (json_is_string(val))
+        char text[64];
+
+        /* Properties are strings; seeds may carry typed scalars (Salesforce
+         * booleans and numbers), kept in their JSON text form. */
+        if (json_is_string(val)) {
             sim_coll_set_prop(coll, rec, key, json_string_value(val));
+        } else if (json_is_boolean(val)) {
+            sim_coll_set_prop(coll, rec, key, json_is_true(val) ? "true" : "false");
+        } else if (json_is_integer(val)) {
+            snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(val));
+            sim_coll_set_prop(coll, rec, key, text);
+        } else if (json_is_real(val)) {
+            snprintf(text, sizeof(text), "%.17g", json_real_value(val));
+            sim_coll_set_prop(coll, rec, key, text);
+        }
     }
     return rec;
+}
+
+void sim_coll_remove(struct sim_coll *coll, struct sim_record *rec)
+{
+    size_t pos = lower_bound(coll, rec->id);
+    const char *prop;
+    json_t *idx;
+
+    if (pos >= coll->n || coll->recs[pos] != rec)
+        return;
+    json_object_foreach(coll->unique, prop, idx)
+    {
+        index_del(coll, rec, prop, json_string_value(json_object_get(rec->props, prop)));
+    }
+    memmove(&coll->recs[pos], &coll->recs[pos + 1], (coll->n - pos - 1) * sizeof(*coll->recs));
+    coll->n--;
+    record_free(rec);
 }
 
 void sim_record_touch(struct sim_record *rec, int64_t now, int64_t lag_ms, bool bump_updated)

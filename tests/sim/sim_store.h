@@ -76,6 +76,9 @@ void sim_coll_set_prop(struct sim_coll *coll, struct sim_record *rec, const char
                        const char *value);
 /* Marks a write at `now`: snapshots the searchable version first. */
 void sim_record_touch(struct sim_record *rec, int64_t now, int64_t lag_ms, bool bump_updated);
+/* Removes a record for good (a hard delete: Salesforce CampaignMember) and
+ * frees it; its unique index entries go too. Ids are not reused. */
+void sim_coll_remove(struct sim_coll *coll, struct sim_record *rec);
 /* Archives (soft delete): drops unique index entries, keeps updated_ms. */
 void sim_coll_archive(struct sim_coll *coll, struct sim_record *rec, int64_t now, int64_t lag_ms);
 
