@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The Debian package: built by CPack from a separate Release build (no
+# sanitizers), lintian reports no errors, it installs with dpkg -i, and the
+# installed crmsyncd runs --version and --check-config against the installed
+# /etc/crmsyncd/crmsyncd.conf. The package is removed at the end.
+# Needs root (CI runs as root on a throwaway machine); skipped otherwise.
+source "$(dirname "$0")/lib/common.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: package_deb.sh installs a package and needs root"; exit 0
+fi
+for tool in cpack dpkg-deb dpkg-shlibdeps lintian; do
+  command -v "$tool" >/dev/null || fail "$tool not installed (see .ci/deps)"
+done
+if dpkg-query -W -f '${Status}' crmsyncd 2>/dev/null | grep -q 'install ok installed'; then
+  echo "SKIP: a crmsyncd package is already installed on this machine; not touching it"; exit 0
+fi
+
+DEB_BUILD=$(cd "$BUILD_DIR/.." && pwd)/build-deb
+cmake -S "$SRC_DIR" -B "$DEB_BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+  -DCRMSYNC_TESTS=OFF -DCRMSYNC_SANITIZE=OFF -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON > "$T/cmake.log" \
+  || { cat "$T/cmake.log"; fail "configure"; }
+# Only what the package installs: the simulators and benchmarks are not in it.
+cmake --build "$DEB_BUILD" -j2 --target crmsyncd crmsyncctl > "$T/build.log" 2>&1 \
+  || { tail -30 "$T/build.log"; fail "build"; }
+rm -f "$DEB_BUILD"/crmsyncd_*.deb
+(cd "$DEB_BUILD" && cpack -G DEB) > "$T/cpack.log" 2>&1 || { cat "$T/cpack.log"; fail "cpack"; }
+DEB=$(ls "$DEB_BUILD"/crmsyncd_*.deb)
+pass "package built: $(basename "$DEB")"
+
+dpkg-deb -f "$DEB" Depends | grep -q 'libmicrohttpd12' || fail "Depends lacks the shared libraries: $(dpkg-deb -f "$DEB" Depends)"
+dpkg-deb -c "$DEB" > "$T/contents"
+grep -q ' ./etc/crmsyncd/crmsyncd.conf$' "$T/contents" || fail "config not under /etc"
+grep -q ' ./lib/systemd/system/crmsyncd.service$' "$T/contents" || fail "unit not under /lib/systemd/system"
+grep -q ' ./usr/share/man/man1/crmsyncctl.1.gz$' "$T/contents" || fail "man page missing"
+dpkg-deb -I "$DEB" conffiles | grep -qx '/etc/crmsyncd/crmsyncd.conf' || fail "config not a conffile"
+pass "paths, conffile and shared-library Depends"
+
+lintian --tag-display-limit 0 "$DEB" > "$T/lintian.out" 2>/dev/null || true
+cat "$T/lintian.out"
+! grep -q '^E:' "$T/lintian.out" || fail "lintian reports errors"
+pass "lintian: no errors ($(grep -c '^W:' "$T/lintian.out" || true) warning(s))"
+
+removed=0
+remove_pkg() { [ "$removed" = 1 ] || { dpkg -r crmsyncd > /dev/null 2>&1 || true; removed=1; }; }
+trap 'remove_pkg; cleanup' EXIT
+DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" > "$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; fail "dpkg -i"; }
+pass "installed"
+assert_eq "$(/usr/sbin/crmsyncd --version)" "crmsyncd $(dpkg-deb -f "$DEB" Version)" "installed crmsyncd --version"
+/usr/sbin/crmsyncd --check-config > "$T/check.out" 2>&1 || { cat "$T/check.out"; fail "check-config of the installed configuration"; }
+grep -q 'configuration /etc/crmsyncd/crmsyncd.conf is valid' "$T/check.out" || fail "check-config output: $(cat "$T/check.out")"
+pass "installed crmsyncd --check-config passes on /etc/crmsyncd/crmsyncd.conf"
+/usr/bin/crmsyncctl --help > /dev/null || fail "installed crmsyncctl --help"
+getent passwd crmsyncd > /dev/null || fail "postinst did not create the crmsyncd user"
+pass "postinst created the crmsyncd user"
+remove_pkg
+[ ! -e /usr/sbin/crmsyncd ] || fail "package not removed"
+pass "package removed"
