@@ -91,7 +91,8 @@ static void step_done(sqlite3_stmt *q)
 
 static void model_init(void)
 {
-    if (sqlite3_open(":memory:", &mdb) != SQLITE_OK)
+    if (sqlite3_open_v2(":memory:", &mdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK)
         die("open model");
     exec_sql("CREATE TABLE m_changes(idem_key TEXT PRIMARY KEY, member_key TEXT, kind TEXT,"
              " field TEXT, effective INTEGER);"
