@@ -1,0 +1,537 @@
+/* The HubSpot connector: options, open/close, auth and HTTP plumbing, and the
+ * push side (docs/hubspot.md). Requests are composed and parsed by the pure
+ * functions of hubspot_map.c and hubspot_parse.c; hubspot_pull.c pulls.
+ *
+ * A push batch is one "job": a contacts batch upsert, a statuses batch
+ * write, a list membership update (after creating the list and learning
+ * missing record ids), or an archive (after resolving ids). Every record gets
+ * exactly one result, and batch->done runs from a timer callback, never from
+ * push(). All writes are absolute values or upserts by the id property, so a
+ * resend after an indeterminate outcome is harmless. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubspot.h"
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+#include "timefmt.h"
+
+enum { AUTH_STATIC = 0, AUTH_OAUTH = 1 };
+static const char *const auth_names[] = {"static", "oauth", NULL};
+
+struct hubspot_settings {
+    char *base_url;
+    int auth;
+    char *token_file, *client_id, *client_secret_file, *refresh_token_file, *token_url;
+    char *version_objects, *version_properties, *version_lists, *version_prefs;
+    char *id_property;
+    int create_properties;
+    char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
+    char *purposes;
+    long pull_interval_ms, search_lag_ms, lookback_ms;
+    long rate, burst, max_inflight;
+    char *ca_file;
+    int allow_loopback_http;
+    long request_timeout_ms;
+};
+
+#define OPT(name, type, def, field, min, max, help)                                             \
+    {name, type, def, offsetof(struct hubspot_settings, field), 0, min, max, NULL, help}
+
+static const struct config_option hubspot_options[] = {
+    OPT("base_url", CONFIG_STRING, "https://api.hubapi.com", base_url, 0, 0,
+        "HubSpot API root (http://127.0.0.1:PORT for the simulator)"),
+    {"auth", CONFIG_ENUM, "static", offsetof(struct hubspot_settings, auth), 0, 0, 0, auth_names,
+     "static: a service key / private-app token; oauth: refresh-token grant"},
+    OPT("token_file", CONFIG_SECRET_FILE, NULL, token_file, 0, 0,
+        "file holding the static bearer token (auth = static)"),
+    OPT("client_id", CONFIG_STRING, NULL, client_id, 0, 0, "OAuth app client id (auth = oauth)"),
+    OPT("client_secret_file", CONFIG_SECRET_FILE, NULL, client_secret_file, 0, 0,
+        "file holding the OAuth client secret (auth = oauth)"),
+    OPT("refresh_token_file", CONFIG_SECRET_FILE, NULL, refresh_token_file, 0, 0,
+        "first OAuth refresh token; a rotated one is kept in the state (auth = oauth)"),
+    OPT("token_url", CONFIG_STRING, NULL, token_url, 0, 0,
+        "OAuth token endpoint; unset: base_url + /oauth/2026-03/token"),
+    OPT("version_objects", CONFIG_STRING, "2026-09", version_objects, 0, 0,
+        "date version of the CRM objects API (/crm/objects/VERSION/contacts)"),
+    OPT("version_properties", CONFIG_STRING, "2026-09", version_properties, 0, 0,
+        "date version of the properties API"),
+    OPT("version_lists", CONFIG_STRING, "2026-09", version_lists, 0, 0,
+        "date version of the lists API"),
+    OPT("version_prefs", CONFIG_STRING, "2026-09", version_prefs, 0, 0,
+        "date version of the communication-preferences API"),
+    OPT("id_property", CONFIG_STRING, "member_key", id_property, 0, 0,
+        "unique-value contact property holding the member key (upsert key)"),
+    {"create_properties", CONFIG_BOOL, "yes", offsetof(struct hubspot_settings, create_properties),
+     0, 0, 0, NULL, "create missing custom contact properties at start"},
+    OPT("subscriptions", CONFIG_STRING, "", subscriptions, 0, 0,
+        "purpose=subscription type id for EMAIL consent, e.g. marketing=1001,loyalty_programme=1002"),
+    OPT("legal_basis_map", CONFIG_STRING,
+        "consent=CONSENT_WITH_NOTICE,contract=PERFORMANCE_OF_CONTRACT,"
+        "legitimate_interest=LEGITIMATE_INTEREST_OTHER",
+        legal_basis_map, 0, 0, "our legal basis=HubSpot legalBasis"),
+    OPT("points_property", CONFIG_STRING, "loyalty_points", points_property, 0, 0,
+        "contact property holding the points balance"),
+    OPT("tier_property", CONFIG_STRING, "loyalty_tier", tier_property, 0, 0,
+        "contact property holding the tier"),
+    OPT("attribute_map", CONFIG_STRING,
+        "email=email,phone=phone,first_name=firstname,last_name=lastname,birthday=date_of_birth",
+        attribute_map, 0, 0, "profile attribute=contact property"),
+    OPT("purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling", purposes, 0, 0,
+        "purposes with sms/phone/post consent properties (consent_PURPOSE_CHANNEL)"),
+    OPT("pull_interval", CONFIG_DURATION_MS, "30s", pull_interval_ms, 1000, 86400000,
+        "time between pull cycles"),
+    OPT("search_lag", CONFIG_DURATION_MS, "5s", search_lag_ms, 0, 3600000,
+        "search lags writes: pull only changes older than this"),
+    OPT("lookback", CONFIG_DURATION_MS, "60s", lookback_ms, 0, 86400000,
+        "re-read this much before the watermark (late indexing)"),
+    OPT("rate", CONFIG_INT, "10", rate, 1, 1000, "requests per second"),
+    OPT("burst", CONFIG_INT, "10", burst, 1, 1000, "request bucket size"),
+    OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
+    OPT("ca_file", CONFIG_PATH, NULL, ca_file, 0, 0, "PEM bundle to trust instead of the system"),
+    {"allow_loopback_http", CONFIG_BOOL, "no",
+     offsetof(struct hubspot_settings, allow_loopback_http), 0, 0, 0, NULL,
+     "accept plain http to a loopback address (simulators only)"},
+    OPT("request_timeout", CONFIG_DURATION_MS, "30s", request_timeout_ms, 1000, 600000,
+        "whole-request timeout"),
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct config_table hubspot_config = {"hubspot", hubspot_options,
+                                                   sizeof(struct hubspot_settings)};
+
+struct req_ctx {
+    struct hubspot *hs;
+    http_done_fn done;
+    void *arg;
+};
+
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+const struct hs_map *hs_map_of(const struct hubspot *hs) { return &hs->map; }
+struct connector *hs_conn(const struct hubspot *hs) { return hs->conn; }
+long hs_search_lag_ms(const struct hubspot *hs) { return hs->cfg->search_lag_ms; }
+long hs_lookback_ms(const struct hubspot *hs) { return hs->cfg->lookback_ms; }
+struct hs_pull_state *hs_pull_state(struct hubspot *hs) { return &hs->pull; }
+int hs_closing(const struct hubspot *hs) { return hs->closing; }
+
+const char *hs_version(const struct hubspot *hs, int family)
+{
+    switch (family) {
+    case HS_V_OBJECTS:
+        return hs->cfg->version_objects;
+    case HS_V_PROPERTIES:
+        return hs->cfg->version_properties;
+    case HS_V_LISTS:
+        return hs->cfg->version_lists;
+    default:
+        return hs->cfg->version_prefs;
+    }
+}
+
+/* --- HTTP plumbing --- */
+
+static void request_done(struct http_result *res, void *arg)
+{
+    struct req_ctx *rc = arg;
+    struct hubspot *hs = rc->hs;
+    struct connector *conn = hs->conn;
+    uint64_t now = mono_ms();
+
+    if (conn->ratelimit != NULL && res->status != 0)
+        ratelimit_observe(conn->ratelimit, res, now);
+    if (res->status == 429) {
+        char policy[64];
+        hs_policy_name(res->body, policy, sizeof(policy));
+        if (strcmp(policy, "DAILY") == 0) {
+            int64_t wall = timefmt_now_ms();
+            res->retry_after_ms = (long)(86400000 - wall % 86400000);
+            log_warn("hubspot", conn->name,
+                     "daily API budget spent; no requests until UTC midnight (%ld s)",
+                     res->retry_after_ms / 1000);
+        } else if (res->retry_after_ms < 0) {
+            /* HubSpot's own 429s carry no Retry-After; its windows are
+             * per second (search) and rolling 10 s. */
+            res->retry_after_ms = 1000;
+        }
+        if (conn->ratelimit != NULL)
+            ratelimit_on_429(conn->ratelimit, res->retry_after_ms, now);
+    }
+    rc->done(res, rc->arg);
+    free(rc);
+}
+
+int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
+               http_done_fn done, void *arg)
+{
+    char url[1024];
+    struct error err;
+    struct http_request *r;
+    struct req_ctx *rc;
+
+    if (hs->closing)
+        return -1;
+    snprintf(url, sizeof(url), "%s%s", hs->base, path);
+    r = http_request_new(hs->http, method, url, &err);
+    rc = calloc(1, sizeof(*rc));
+    if (r == NULL || rc == NULL) {
+        log_error("hubspot", hs->conn->name, "%s", r == NULL ? err.msg : "out of memory");
+        if (r != NULL)
+            http_request_free(r);
+        free(rc);
+        return -1;
+    }
+    http_request_set_conn(r, hs->conn->name);
+    http_request_set_limits(r, &hs->limits);
+    http_request_add_header(r, "Accept", "application/json");
+    if (body != NULL && http_request_set_body(r, "application/json", body, strlen(body)) != 0) {
+        http_request_free(r);
+        free(rc);
+        return -1;
+    }
+    rc->hs = hs;
+    rc->done = done;
+    rc->arg = arg;
+    oauth_send(hs->oauth, r, request_done, rc);
+    return 0;
+}
+
+/* The path of an API family plus tail (static buffer: use at once). */
+const char *hs_path(struct hubspot *hs, int family, const char *tail)
+{
+    static char path[512];
+
+    switch (family) {
+    case HS_V_OBJECTS:
+        snprintf(path, sizeof(path), "/crm/objects/%s/contacts%s", hs->cfg->version_objects, tail);
+        break;
+    case HS_V_PROPERTIES:
+        snprintf(path, sizeof(path), "/crm/properties/%s/contacts%s", hs->cfg->version_properties,
+                 tail);
+        break;
+    case HS_V_LISTS:
+        snprintf(path, sizeof(path), "/crm/lists/%s%s", hs->cfg->version_lists, tail);
+        break;
+    default:
+        snprintf(path, sizeof(path), "/communication-preferences/%s%s", hs->cfg->version_prefs,
+                 tail);
+        break;
+    }
+    return path;
+}
+
+/* --- setup: custom contact properties --- */
+
+struct prop_spec {
+    char name[160];
+    const char *type, *field_type;
+    int unique;
+};
+
+static void setup_retry(struct hubspot *hs);
+
+struct setup_ctx {
+    struct hubspot *hs;
+    int pending;
+};
+
+static void setup_step_done(struct setup_ctx *sc)
+{
+    if (--sc->pending > 0)
+        return;
+    if (!sc->hs->closing) {
+        sc->hs->ready = 1;
+        log_info("hubspot", sc->hs->conn->name, "contact properties ready");
+    }
+    sc->hs->setup_pending = 0;
+    free(sc);
+}
+
+static void prop_created(struct http_result *res, void *arg)
+{
+    struct setup_ctx *sc = arg;
+
+    if (res->cls != HTTP_CLASS_OK && res->status != 409) {
+        char msg[200];
+        hs_error_message(res->body, msg, sizeof(msg));
+        log_error("hubspot", sc->hs->conn->name, "cannot create a contact property: HTTP %ld %s",
+                  res->status, msg[0] ? msg : res->error);
+    }
+    setup_step_done(sc);
+}
+
+static void props_listed(struct http_result *res, void *arg)
+{
+    struct setup_ctx *sc = arg;
+    struct hubspot *hs = sc->hs;
+    json_t *root, *have, *wanted;
+    size_t i;
+    json_t *v;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        log_warn("hubspot", hs->conn->name, "cannot list contact properties (%s); retrying",
+                 res->status ? "HTTP error" : res->error);
+        free(sc);
+        hs->setup_pending = 0;
+        setup_retry(hs);
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    have = json_object();
+    json_array_foreach(json_object_get(root, "results"), i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (name != NULL)
+            json_object_set_new(have, name, json_true());
+    }
+    json_decref(root);
+    wanted = hs_mapped_properties(&hs->map);
+    sc->pending = 1;
+    json_array_foreach(wanted, i, v)
+    {
+        const char *name = json_string_value(v);
+        const char *type = "string", *ftype = "text";
+        size_t len = strlen(name);
+        json_t *def;
+        char *text;
+
+        if (json_object_get(have, name) != NULL || strcmp(name, "lastmodifieddate") == 0 ||
+            hs_pair_key_of(hs->map.attrs, hs->map.nattrs, name) != NULL ||
+            strcmp(name, "email") == 0)
+            continue;
+        if (strcmp(name, hs->map.points_property) == 0) {
+            type = "number";
+            ftype = "number";
+        } else if (len > 5 && strcmp(name + len - 5, "_date") == 0) {
+            type = "datetime";
+            ftype = "date";
+        }
+        def = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", name, "label", name, "type",
+                        type, "fieldType", ftype, "groupName", "contactinformation",
+                        "hasUniqueValue", strcmp(name, hs->map.id_property) == 0);
+        text = json_dumps(def, JSON_COMPACT);
+        json_decref(def);
+        sc->pending++;
+        if (text == NULL || hs_request(hs, HTTP_POST, hs_path(hs, HS_V_PROPERTIES, ""), text,
+                                       prop_created, sc) != 0)
+            sc->pending--;
+        else
+            log_info("hubspot", hs->conn->name, "creating contact property %s", name);
+        free(text);
+    }
+    json_decref(wanted);
+    json_decref(have);
+    setup_step_done(sc);
+}
+
+void hs_setup_start(struct hubspot *hs)
+{
+    struct setup_ctx *sc;
+
+    if (hs->closing || hs->ready || hs->setup_pending)
+        return;
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return;
+    sc->hs = hs;
+    hs->setup_pending = 1;
+    if (hs_request(hs, HTTP_GET, hs_path(hs, HS_V_PROPERTIES, ""), NULL, props_listed,
+                   sc) != 0) {
+        free(sc);
+        hs->setup_pending = 0;
+        setup_retry(hs);
+    }
+}
+
+static void setup_timer_cb(uv_timer_t *t)
+{
+    hs_setup_start(t->data);
+}
+
+static void setup_retry(struct hubspot *hs)
+{
+    if (!hs->closing)
+        uv_timer_start(&hs->setup_timer, setup_timer_cb, 5000, 0);
+}
+
+/* --- open / close --- */
+
+static void persist_token(void *ctx, const char *token)
+{
+    struct connector *conn = ctx;
+
+    if (conn->sink != NULL && conn->sink->persist_token != NULL)
+        conn->sink->persist_token(conn->sink->ctx, conn, token);
+    else
+        log_warn("hubspot", conn->name,
+                 "a rotated refresh token cannot be kept (no state service); the next start "
+                 "uses refresh_token_file");
+}
+
+static void free_hubspot(struct hubspot *hs)
+{
+    hs_map_free(&hs->map);
+    free(hs);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct hubspot *hs = h->data;
+
+    if (--hs->handles_open > 0)
+        return;
+    {
+        struct connector *conn = hs->conn;
+        void (*closed)(struct connector *) = hs->closed;
+        free_hubspot(hs);
+        conn->priv = NULL;
+        if (closed != NULL)
+            closed(conn);
+    }
+}
+
+static void http_closed(void *arg)
+{
+    struct hubspot *hs = arg;
+    handle_closed((uv_handle_t *)&hs->defer); /* counts as one of the handles */
+}
+
+static int hubspot_open(struct connector *conn, struct error *err)
+{
+    const struct hubspot_settings *cfg = conn->settings;
+    struct hubspot *hs = calloc(1, sizeof(*hs));
+    struct hs_map_config mc;
+    struct http_options hopts;
+    struct oauth_options oopts;
+    struct oauth_hooks hooks = {0};
+    char token_url[600];
+    size_t len;
+
+    if (hs == NULL)
+        return error_set(err, "out of memory");
+    hs->conn = conn;
+    hs->cfg = cfg;
+    mc = (struct hs_map_config){cfg->id_property,   cfg->points_property, cfg->tier_property,
+                                cfg->subscriptions, cfg->legal_basis_map, cfg->attribute_map,
+                                cfg->purposes};
+    if (hs_map_init(&hs->map, &mc, err) != 0) {
+        free(hs);
+        return -1;
+    }
+    snprintf(hs->base, sizeof(hs->base), "%s", cfg->base_url);
+    len = strlen(hs->base);
+    while (len > 0 && hs->base[len - 1] == '/')
+        hs->base[--len] = '\0';
+    if (cfg->auth == AUTH_STATIC && cfg->token_file == NULL) {
+        error_set(err, "[connector.%s] auth = static needs token_file", conn->name);
+        goto fail;
+    }
+    if (cfg->auth == AUTH_OAUTH && (cfg->client_id == NULL || cfg->client_secret_file == NULL)) {
+        error_set(err, "[connector.%s] auth = oauth needs client_id and client_secret_file",
+                  conn->name);
+        goto fail;
+    }
+    http_options_defaults(&hopts);
+    hopts.ca_file = cfg->ca_file;
+    hopts.allow_loopback_http = cfg->allow_loopback_http;
+    hopts.limits.timeout_ms = cfg->request_timeout_ms;
+    hs->limits = hopts.limits;
+    if (http_client_new(conn->loop, &hopts, &hs->http, err) != 0)
+        goto fail;
+    oauth_options_defaults(&oopts);
+    snprintf(token_url, sizeof(token_url), "%s/oauth/2026-03/token", hs->base);
+    oopts.token_url = cfg->token_url ? cfg->token_url : token_url;
+    if (cfg->auth == AUTH_STATIC) {
+        oopts.grant = OAUTH_STATIC;
+        oopts.token_file = cfg->token_file;
+    } else {
+        oopts.grant = OAUTH_REFRESH_TOKEN;
+        oopts.client_id = cfg->client_id;
+        oopts.client_secret_file = cfg->client_secret_file;
+        oopts.refresh_token_file = cfg->refresh_token_file;
+        hooks.persist_refresh_token = persist_token;
+        hooks.ctx = conn;
+    }
+    if (oauth_new(hs->http, conn->loop, conn->name, &oopts, &hooks, &hs->oauth, err) != 0) {
+        http_client_close(hs->http, NULL, NULL);
+        hs->http = NULL;
+        goto fail;
+    }
+    if (cfg->auth == AUTH_OAUTH && conn->sink != NULL && conn->sink->load_token != NULL) {
+        char *kept = conn->sink->load_token(conn->sink->ctx, conn);
+        if (kept != NULL) {
+            oauth_set_refresh_token(hs->oauth, kept);
+            memset(kept, 0, strlen(kept));
+            free(kept);
+        } else if (cfg->refresh_token_file == NULL) {
+            log_warn("hubspot", conn->name, "no refresh token kept and no refresh_token_file");
+        }
+    }
+    conn->priv = hs;
+    conn->max_inflight = cfg->max_inflight;
+    conn->pull_interval_ms = cfg->pull_interval_ms;
+    conn->rate = (double)cfg->rate;
+    conn->burst = (double)cfg->burst;
+    uv_timer_init(conn->loop, &hs->defer);
+    uv_timer_init(conn->loop, &hs->setup_timer);
+    hs->defer.data = hs->setup_timer.data = hs;
+    hs->handles_open = 2;
+    if (cfg->create_properties)
+        hs_setup_start(hs);
+    else
+        hs->ready = 1;
+    log_info("hubspot", conn->name, "HubSpot at %s (objects %s, auth %s)", hs->base,
+             cfg->version_objects, auth_names[cfg->auth]);
+    return 0;
+fail:
+    free_hubspot(hs);
+    return -1;
+}
+
+static void hubspot_close(struct connector *conn, void (*done)(struct connector *conn))
+{
+    struct hubspot *hs = conn->priv;
+
+    if (hs == NULL) {
+        if (done != NULL)
+            done(conn);
+        return;
+    }
+    hs->closing = 1;
+    hs->closed = done;
+    uv_timer_stop(&hs->setup_timer);
+    /* Waiting and in-flight requests complete as CANCELLED now: their jobs
+     * answer RETRY (not the records' fault) and the pull aborts its page. */
+    oauth_close(hs->oauth);
+    hs->handles_open++; /* the HTTP client, released in http_closed */
+    http_client_close(hs->http, http_closed, hs);
+    hs_flush_done(hs);
+    uv_close((uv_handle_t *)&hs->defer, handle_closed);
+    uv_close((uv_handle_t *)&hs->setup_timer, handle_closed);
+}
+
+static void hubspot_resync(struct connector *conn)
+{
+    hs_pull_resync(conn);
+}
+
+const struct connector_ops hubspot_connector_ops = {
+    .version = 1,
+    .type = "hubspot",
+    .max_batch = HS_BATCH_MAX,
+    .config = &hubspot_config,
+    .open = hubspot_open,
+    .pull = hs_pull,
+    .close = hubspot_close,
+    .resync = hubspot_resync,
+    .push = hs_op_push,
+    .batch_class = hs_op_batch_class,
+    .project = hs_op_project,
+    .points_as_balance = 1,
+};

@@ -1,0 +1,245 @@
+/* The HubSpot connector's internals, shared by connectors/hubspot*.c
+ * (docs/hubspot.md has the mapping and the vendor pages it follows):
+ *
+ *   hubspot.c        ops table, options, open/close, auth, HTTP plumbing, push
+ *   hubspot_map.c    pure: mapping tables, projection, request composition
+ *   hubspot_parse.c  pure: responses -> per-record results, canonical changes
+ *   hubspot_pull.c   the pull cycle (search pages, statuses, one transaction
+ *                    per page)
+ *
+ * The pure halves take no connector, no loop and no sink, so the unit tests
+ * (tests/unit/test_hubspot_*.c) call them directly. */
+#ifndef CRMSYNC_HUBSPOT_H
+#define CRMSYNC_HUBSPOT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connector.h"
+#include "http.h"
+
+#define HS_BATCH_MAX 100
+#define HS_SEARCH_LIMIT 100
+#define HS_SEARCH_CAP 10000
+
+/* "a=b, c=d" */
+struct hs_pair {
+    char *key;
+    char *val;
+};
+
+/* The field mapping, from the options (see hubspot.c for defaults). */
+struct hs_map {
+    char *id_property;     /* unique contact property holding the member key */
+    char *points_property; /* balance */
+    char *tier_property;
+    struct hs_pair *subs;  /* purpose -> subscription type id (EMAIL) */
+    size_t nsubs;
+    struct hs_pair *bases; /* our legal basis -> HubSpot legalBasis */
+    size_t nbases;
+    struct hs_pair *attrs; /* profile attribute -> contact property */
+    size_t nattrs;
+    char **purposes;       /* purposes with sms/phone/post properties */
+    size_t npurposes;
+};
+
+/* Consent channels kept in custom contact properties (EMAIL goes through
+ * the subscription API). */
+extern const char *const hs_property_channels[]; /* "sms", "phone", "post", NULL */
+
+struct hs_map_config {
+    const char *id_property, *points_property, *tier_property;
+    const char *subscriptions, *legal_basis_map, *attribute_map, *purposes;
+};
+
+/* --- hubspot_map.c (pure) --- */
+
+int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err);
+void hs_map_free(struct hs_map *m);
+const char *hs_pair_get(const struct hs_pair *p, size_t n, const char *key);
+/* Reverse lookup: the key whose value is val. */
+const char *hs_pair_key_of(const struct hs_pair *p, size_t n, const char *val);
+
+/* Splits "consent/<purpose>/<channel>". 0 or -1. */
+int hs_split_consent_field(const char *field, char *purpose, size_t psize, char *channel,
+                           size_t csize);
+
+/* The request class of a record: "contacts", "subscriptions", "list:<id>",
+ * "erase". */
+void hs_batch_class(const struct push_record *rec, char *out, size_t outsize);
+
+/* What HubSpot stores of a value (connector_ops.project). */
+int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
+               size_t outsize);
+
+/* One input of a contacts batch: every record of one member. */
+struct hs_group {
+    const char *member;
+    const char *remote_id; /* NULL when unknown */
+    json_t *props;         /* property -> string */
+};
+
+struct hs_plan {
+    struct hs_group *g;
+    size_t ng;
+    size_t *rec_group; /* per record: its group, or SIZE_MAX (result set already) */
+};
+
+/* Groups the records of a "contacts" batch by member into upsert inputs with
+ * one property set each. A record that cannot be mapped gets PUSH_REJECT in
+ * res[i] and no group. with_props 0: groups only (the minimal upsert that
+ * learns record ids). 0, or -1 on out of memory. */
+int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, size_t n,
+                     struct push_result *res, int with_props, struct hs_plan *p);
+void hs_plan_free(struct hs_plan *p);
+
+/* {"inputs":[{"idProperty":..,"id":member,"properties":{..}}]} for the
+ * groups sel[0..nsel). malloc'd. */
+char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size_t *sel,
+                     size_t nsel);
+
+/* One statuses batch write input for consent/<purpose>/email. Returns 0, or
+ * -1 with the reason to reject (unknown purpose, unmapped legal basis,
+ * unreadable value). */
+int hs_status_input(const struct hs_map *m, const struct push_record *rec, const char *email,
+                    json_t **out, char *reason, size_t rsize);
+
+/* The member's email from its canonical profile/email value; NULL if none. */
+char *hs_email_of(const char *profile_email_json);
+
+char *hs_list_create_body(const char *segment);
+char *hs_memberships_body(const char *const *add, size_t nadd, const char *const *remove,
+                          size_t nremove);
+
+/* The search request of the pull: lastmodifieddate in [gte, lt), ascending,
+ * every mapped property. */
+char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after, int limit);
+/* Every property the connector reads or writes (for search and create). */
+json_t *hs_mapped_properties(const struct hs_map *m);
+
+/* --- hubspot_parse.c (pure) --- */
+
+enum hs_state { HS_NONE = 0, HS_OK, HS_REJECT };
+
+struct hs_outcome {
+    enum hs_state state;
+    char id[64];
+    char reason[256];
+};
+
+/* The vendor's message of an error body ("" when none). */
+void hs_error_message(const char *body, char *out, size_t outsize);
+/* policyName of a 429 body ("" when none). */
+void hs_policy_name(const char *body, char *out, size_t outsize);
+
+/* A 200/207 batch (upsert/read) body: out[i] for the member keys keys[i],
+ * matched by the id_property value of each result (never by position), and
+ * errors by their context ids. */
+int hs_parse_batch_result(const char *body, const char *id_property, const char *const *keys,
+                          size_t n, struct hs_outcome *out);
+
+/* A whole-batch 400/409 on a contacts batch: which inputs caused it.
+ * props[i] are the properties sent for input i (id value included),
+ * remote_ids[i] its known record id or NULL. Sets blame[i] = 1 and returns
+ * how many were blamed (reason: the vendor's message); returns 0 when the
+ * error cannot be pinned on inputs. */
+size_t hs_attribute_error(const char *body, const char *id_property, json_t *const *props,
+                          const char *const *remote_ids, size_t n, int *blame, char *reason,
+                          size_t rsize);
+
+/* A statuses batch write answer: out[i] for inputs[i] (matched by
+ * subscriberIdString + subscriptionId). */
+int hs_parse_status_write(const char *body, json_t *inputs, struct hs_outcome *out);
+
+/* The listId of a create-list answer. 0 or -1. */
+int hs_parse_list_id(const char *body, char *out, size_t outsize);
+/* recordIdsMissing of a memberships answer as a JSON array (new ref), or
+ * NULL. */
+json_t *hs_parse_missing(const char *body);
+
+/* A search page: results (borrowed from *root), the next `after` ("" when
+ * none). *root is the parsed body (caller decrefs). 0 or -1. */
+int hs_parse_search(const char *body, json_t **root, json_t **results, char *after,
+                    size_t asize);
+/* A statuses batch read answer: subscriberIdString (lower case) -> array of
+ * statuses. New ref or NULL. */
+json_t *hs_parse_statuses(const char *body);
+
+/* Per field of a pulled contact: c is the canonical change to apply (NULL:
+ * HubSpot is not a source for it, only observe), projection what HubSpot
+ * holds. Returns 0 to go on, -1 to stop (database error). */
+typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind,
+                           const char *field, const struct change *c, const char *projection);
+
+/* Turns one search result (and the statuses of its email, may be NULL)
+ * into fields. member: out, the id_property value ("" when the contact is
+ * not a member: nothing emitted). Returns 0 or -1 (fn failed). */
+int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
+                      json_t *statuses, hs_field_fn fn, void *arg, char *member, size_t msize);
+
+/* HubSpot datetime (RFC 3339 or epoch ms) to ms. 0 or -1. */
+int hs_parse_time(const char *s, int64_t *ms);
+
+/* --- hubspot.c / hubspot_pull.c (I/O) --- */
+
+struct hubspot;
+void hs_pull(struct connector *conn);
+void hs_pull_resync(struct connector *conn);
+/* Starts a request with the connector's auth, limits and rate-limit
+ * feedback; done gets the result. body may be NULL. 0 or -1 (done not
+ * called). */
+int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
+               http_done_fn done, void *arg);
+const struct hs_map *hs_map_of(const struct hubspot *hs);
+const char *hs_version(const struct hubspot *hs, int family);
+enum { HS_V_OBJECTS = 0, HS_V_PROPERTIES, HS_V_LISTS, HS_V_PREFS };
+struct connector *hs_conn(const struct hubspot *hs);
+long hs_search_lag_ms(const struct hubspot *hs);
+long hs_lookback_ms(const struct hubspot *hs);
+/* One pull cycle (hubspot_pull.c); lives in the connector's private struct. */
+struct hs_pull_state {
+    int active;
+    int64_t gte, upper; /* lastmodifieddate window [gte, upper) */
+    int64_t last_seen;  /* newest lastmodifieddate applied */
+    long after;         /* search offset in the window */
+    long pages;
+    json_t *root, *results;
+    char next_after[32];
+};
+struct hs_pull_state *hs_pull_state(struct hubspot *hs);
+int hs_closing(const struct hubspot *hs);
+
+/* The connector instance (conn->priv). */
+struct hubspot_settings;
+struct oauth;
+struct hubspot {
+    struct connector *conn;
+    const struct hubspot_settings *cfg;
+    struct hs_map map;
+    char base[512];
+    struct http_limits limits;
+    struct http_client *http;
+    struct oauth *oauth;
+    uv_timer_t defer, setup_timer;
+    int handles_open;
+    int closing;
+    int ready;        /* custom properties exist (or are not ours to create) */
+    int setup_pending;
+    void (*closed)(struct connector *conn);
+    struct hs_job *done_q;
+    struct hs_pull_state pull;
+};
+
+const char *hs_path(struct hubspot *hs, int family, const char *tail);
+/* Custom contact properties: list, create the missing ones, then ready. */
+void hs_setup_start(struct hubspot *hs);
+void hs_op_push(struct connector *conn, struct push_batch *pb);
+void hs_op_batch_class(struct connector *conn, const struct push_record *rec, char *out,
+                       size_t outsize);
+int hs_op_project(struct connector *conn, enum change_kind kind, const char *field,
+                  const char *value_json, char *out, size_t outsize);
+/* Answers the push batches queued by jobs (from the defer timer). */
+void hs_flush_done(struct hubspot *hs);
+
+#endif

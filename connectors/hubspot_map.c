@@ -1,0 +1,586 @@
+/* HubSpot field mapping, projection and request composition. Pure: no
+ * network, no loop, no state (STYLE.md 3); tests/unit/test_hubspot_map.c
+ * calls every function here directly. The mapping is documented in
+ * docs/hubspot.md. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change_json.h"
+#include "hubspot.h"
+#include "timefmt.h"
+
+const char *const hs_property_channels[] = {"sms", "phone", "post", NULL};
+
+static char *trim_dup(const char *p, size_t len)
+{
+    while (len > 0 && isspace((unsigned char)*p))
+        p++, len--;
+    while (len > 0 && isspace((unsigned char)p[len - 1]))
+        len--;
+    return strndup(p, len);
+}
+
+/* "a=b, c=d" -> pairs; "" -> none. */
+static int parse_pairs(const char *text, const char *what, struct hs_pair **out, size_t *nout,
+                       struct error *err)
+{
+    const char *p = text ? text : "";
+    struct hs_pair *pairs = NULL;
+    size_t n = 0;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        struct hs_pair *grown;
+
+        if (len > 0 && strspn(p, " \t") < len) {
+            if (eq == NULL || eq == p)
+                goto bad;
+            grown = realloc(pairs, (n + 1) * sizeof(*pairs));
+            if (grown == NULL)
+                goto oom;
+            pairs = grown;
+            pairs[n].key = trim_dup(p, (size_t)(eq - p));
+            pairs[n].val = trim_dup(eq + 1, len - (size_t)(eq - p) - 1);
+            n++;
+            if (pairs[n - 1].key == NULL || pairs[n - 1].val == NULL)
+                goto oom;
+            if (pairs[n - 1].key[0] == '\0' || pairs[n - 1].val[0] == '\0')
+                goto bad;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    *out = pairs;
+    *nout = n;
+    return 0;
+bad:
+    error_set(err, "%s: expected \"name=value, ...\", got \"%.80s\"", what, text);
+    goto fail;
+oom:
+    error_set(err, "out of memory");
+fail:
+    for (size_t i = 0; i < n; i++) {
+        free(pairs[i].key);
+        free(pairs[i].val);
+    }
+    free(pairs);
+    return -1;
+}
+
+static int parse_list(const char *text, char ***out, size_t *nout)
+{
+    const char *p = text ? text : "";
+    char **items = NULL;
+    size_t n = 0;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *item = trim_dup(p, len);
+        char **grown;
+
+        if (item == NULL)
+            goto oom;
+        if (item[0] == '\0') {
+            free(item);
+        } else {
+            grown = realloc(items, (n + 1) * sizeof(*items));
+            if (grown == NULL) {
+                free(item);
+                goto oom;
+            }
+            items = grown;
+            items[n++] = item;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    *out = items;
+    *nout = n;
+    return 0;
+oom:
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+    return -1;
+}
+
+int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err)
+{
+    memset(m, 0, sizeof(*m));
+    m->id_property = strdup(cfg->id_property ? cfg->id_property : "member_key");
+    m->points_property = strdup(cfg->points_property ? cfg->points_property : "loyalty_points");
+    m->tier_property = strdup(cfg->tier_property ? cfg->tier_property : "loyalty_tier");
+    if (m->id_property == NULL || m->points_property == NULL || m->tier_property == NULL) {
+        hs_map_free(m);
+        return error_set(err, "out of memory");
+    }
+    if (parse_pairs(cfg->subscriptions, "subscriptions", &m->subs, &m->nsubs, err) != 0 ||
+        parse_pairs(cfg->legal_basis_map, "legal_basis_map", &m->bases, &m->nbases, err) != 0 ||
+        parse_pairs(cfg->attribute_map, "attribute_map", &m->attrs, &m->nattrs, err) != 0) {
+        hs_map_free(m);
+        return -1;
+    }
+    for (size_t i = 0; i < m->nsubs; i++) {
+        char *end;
+        strtoll(m->subs[i].val, &end, 10);
+        if (*end != '\0' || !isdigit((unsigned char)m->subs[i].val[0])) {
+            error_set(err, "subscriptions: \"%s\" is not a subscription type id",
+                      m->subs[i].val);
+            hs_map_free(m);
+            return -1;
+        }
+    }
+    if (parse_list(cfg->purposes, &m->purposes, &m->npurposes) != 0) {
+        hs_map_free(m);
+        return error_set(err, "out of memory");
+    }
+    return 0;
+}
+
+static void free_pairs(struct hs_pair *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].key);
+        free(p[i].val);
+    }
+    free(p);
+}
+
+void hs_map_free(struct hs_map *m)
+{
+    free(m->id_property);
+    free(m->points_property);
+    free(m->tier_property);
+    free_pairs(m->subs, m->nsubs);
+    free_pairs(m->bases, m->nbases);
+    free_pairs(m->attrs, m->nattrs);
+    for (size_t i = 0; i < m->npurposes; i++)
+        free(m->purposes[i]);
+    free(m->purposes);
+    memset(m, 0, sizeof(*m));
+}
+
+const char *hs_pair_get(const struct hs_pair *p, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].key, key) == 0)
+            return p[i].val;
+    }
+    return NULL;
+}
+
+const char *hs_pair_key_of(const struct hs_pair *p, size_t n, const char *val)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].val, val) == 0)
+            return p[i].key;
+    }
+    return NULL;
+}
+
+int hs_split_consent_field(const char *field, char *purpose, size_t psize, char *channel,
+                           size_t csize)
+{
+    const char *p, *slash;
+
+    if (strncmp(field, "consent/", 8) != 0)
+        return -1;
+    p = field + 8;
+    slash = strchr(p, '/');
+    if (slash == NULL || slash == p || slash[1] == '\0' || strchr(slash + 1, '/') != NULL ||
+        (size_t)(slash - p) >= psize || strlen(slash + 1) >= csize)
+        return -1;
+    memcpy(purpose, p, (size_t)(slash - p));
+    purpose[slash - p] = '\0';
+    snprintf(channel, csize, "%s", slash + 1);
+    return 0;
+}
+
+static int is_email_consent(const struct push_record *rec)
+{
+    size_t n = strlen(rec->field);
+    return rec->kind == CHANGE_CONSENT && n > 6 && strcmp(rec->field + n - 6, "/email") == 0;
+}
+
+void hs_batch_class(const struct push_record *rec, char *out, size_t outsize)
+{
+    if (rec->kind == CHANGE_ERASE)
+        snprintf(out, outsize, "erase");
+    else if (is_email_consent(rec))
+        snprintf(out, outsize, "subscriptions");
+    else if (rec->kind == CHANGE_SEGMENT && strncmp(rec->field, "segment/", 8) == 0)
+        snprintf(out, outsize, "list:%s", rec->field + 8);
+    else
+        snprintf(out, outsize, "contacts");
+}
+
+static const char *status_state(enum consent_status s)
+{
+    return s == CONSENT_GRANTED ? "SUBSCRIBED"
+           : s == CONSENT_DENIED ? "NOT_SUBSCRIBED"
+                                 : "NOT_SPECIFIED";
+}
+
+/* {"value": X} -> text of X ("" for null); -1 when not that shape. */
+static int value_text(const char *value_json, char *out, size_t outsize)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *v = json_object_get(root, "value");
+    int rc = 0;
+
+    if (v == NULL)
+        rc = -1;
+    else if (json_is_null(v))
+        snprintf(out, outsize, "%s", "");
+    else if (json_is_string(v))
+        snprintf(out, outsize, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, outsize, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_real(v))
+        snprintf(out, outsize, "%.17g", json_real_value(v));
+    else
+        rc = -1;
+    json_decref(root);
+    return rc;
+}
+
+/* What HubSpot keeps of each value, as text: email consent is a
+ * subscription status, other consent a status property (date and source
+ * are written along but a timestamp-only change must not cause a push),
+ * points the balance digits, a segment in/out, profile and tier the value. */
+int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
+               size_t outsize)
+{
+    json_t *root = NULL;
+    int rc = -1;
+
+    switch (kind) {
+    case CHANGE_CONSENT: {
+        struct consent_value cv;
+        char purpose[128], channel[64];
+        if (hs_split_consent_field(field, purpose, sizeof(purpose), channel, sizeof(channel)) !=
+                0 ||
+            consent_value_from_json(value_json, &cv, &root) != 0)
+            break;
+        snprintf(out, outsize, "%s",
+                 strcmp(channel, "email") == 0 ? status_state(cv.status)
+                                               : consent_status_name(cv.status));
+        rc = 0;
+        break;
+    }
+    case CHANGE_POINTS: {
+        json_t *b;
+        root = json_loads(value_json, 0, NULL);
+        b = json_object_get(root, "balance");
+        if (!json_is_integer(b))
+            break;
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
+        rc = 0;
+        break;
+    }
+    case CHANGE_SEGMENT: {
+        const char *s;
+        root = json_loads(value_json, 0, NULL);
+        s = json_string_value(json_object_get(root, "status"));
+        if (s == NULL || (strcmp(s, "in") != 0 && strcmp(s, "out") != 0))
+            break;
+        snprintf(out, outsize, "%s", s);
+        rc = 0;
+        break;
+    }
+    case CHANGE_TIER:
+    case CHANGE_PROFILE:
+        rc = value_text(value_json, out, outsize);
+        break;
+    case CHANGE_ERASE:
+        snprintf(out, outsize, "erased");
+        rc = 0;
+        break;
+    }
+    json_decref(root);
+    return rc;
+}
+
+static void reject(struct push_result *r, const char *fmt, const char *arg)
+{
+    r->outcome = PUSH_REJECT;
+    snprintf(r->reason, sizeof(r->reason), fmt, arg);
+}
+
+/* Adds the properties of one record to props. 0, or -1 with res rejected. */
+static int record_props(const struct hs_map *m, const struct push_record *rec, json_t *props,
+                        struct push_result *res)
+{
+    char text[1024];
+
+    switch (rec->kind) {
+    case CHANGE_CONSENT: {
+        char purpose[128], channel[64], name[256], ts[40];
+        struct consent_value cv;
+        json_t *holder = NULL;
+        if (hs_split_consent_field(rec->field, purpose, sizeof(purpose), channel,
+                                   sizeof(channel)) != 0 ||
+            consent_value_from_json(rec->value_json, &cv, &holder) != 0) {
+            reject(res, "unreadable consent value for %s", rec->field);
+            return -1;
+        }
+        snprintf(name, sizeof(name), "consent_%s_%s", purpose, channel);
+        json_object_set_new(props, name, json_string(consent_status_name(cv.status)));
+        snprintf(name, sizeof(name), "consent_%s_%s_date", purpose, channel);
+        json_object_set_new(
+            props, name,
+            json_string(timefmt_format_rfc3339(cv.collected_at, ts, sizeof(ts))));
+        snprintf(name, sizeof(name), "consent_%s_%s_source", purpose, channel);
+        json_object_set_new(props, name, json_string(cv.source ? cv.source : ""));
+        json_decref(holder);
+        return 0;
+    }
+    case CHANGE_POINTS:
+        if (strcmp(rec->field, "points/balance") != 0 ||
+            hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
+            reject(res, "HubSpot takes a points balance, not %s", rec->field);
+            return -1;
+        }
+        json_object_set_new(props, m->points_property, json_string(text));
+        return 0;
+    case CHANGE_TIER:
+        if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
+            reject(res, "unreadable tier value for %s", rec->field);
+            return -1;
+        }
+        json_object_set_new(props, m->tier_property, json_string(text));
+        return 0;
+    case CHANGE_PROFILE: {
+        const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
+        const char *prop = hs_pair_get(m->attrs, m->nattrs, attr);
+        if (prop == NULL) {
+            reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+            return -1;
+        }
+        if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
+            reject(res, "unreadable profile value for %s", rec->field);
+            return -1;
+        }
+        /* HubSpot clears a property with "". */
+        json_object_set_new(props, prop, json_string(text));
+        return 0;
+    }
+    default:
+        reject(res, "%s does not go in a contacts batch", rec->field);
+        return -1;
+    }
+}
+
+int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, size_t n,
+                     struct push_result *res, int with_props, struct hs_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->g = calloc(n ? n : 1, sizeof(*p->g));
+    p->rec_group = calloc(n ? n : 1, sizeof(*p->rec_group));
+    if (p->g == NULL || p->rec_group == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        size_t g;
+
+        for (g = 0; g < p->ng; g++) {
+            if (strcmp(p->g[g].member, recs[i].member_key) == 0)
+                break;
+        }
+        if (g == p->ng) {
+            p->g[g].member = recs[i].member_key;
+            p->g[g].props = json_object();
+            if (p->g[g].props == NULL)
+                goto oom;
+            p->ng++;
+        }
+        if (p->g[g].remote_id == NULL && recs[i].remote_id != NULL && recs[i].remote_id[0])
+            p->g[g].remote_id = recs[i].remote_id;
+        p->rec_group[i] = g;
+        if (with_props && record_props(m, &recs[i], p->g[g].props, &res[i]) != 0)
+            p->rec_group[i] = SIZE_MAX;
+    }
+    /* A group left without a record (all rejected) is not sent. */
+    for (size_t g = 0; g < p->ng; g++) {
+        int used = 0;
+        for (size_t i = 0; i < n && !used; i++)
+            used = p->rec_group[i] == g;
+        if (!used)
+            p->g[g].member = NULL;
+    }
+    return 0;
+oom:
+    hs_plan_free(p);
+    return -1;
+}
+
+void hs_plan_free(struct hs_plan *p)
+{
+    for (size_t g = 0; g < p->ng; g++)
+        json_decref(p->g[g].props);
+    free(p->g);
+    free(p->rec_group);
+    memset(p, 0, sizeof(*p));
+}
+
+char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size_t *sel,
+                     size_t nsel)
+{
+    json_t *inputs = json_array();
+    json_t *body;
+    char *text;
+
+    for (size_t k = 0; k < nsel; k++) {
+        const struct hs_group *g = &p->g[sel[k]];
+        json_array_append_new(inputs, json_pack("{s:s, s:s, s:O}", "idProperty", m->id_property,
+                                                "id", g->member, "properties", g->props));
+    }
+    body = json_pack("{s:o}", "inputs", inputs);
+    text = canonical_dumps(body);
+    json_decref(body);
+    return text;
+}
+
+char *hs_email_of(const char *profile_email_json)
+{
+    char text[512];
+
+    if (profile_email_json == NULL ||
+        value_text(profile_email_json, text, sizeof(text)) != 0 || strchr(text, '@') == NULL)
+        return NULL;
+    return strdup(text);
+}
+
+int hs_status_input(const struct hs_map *m, const struct push_record *rec, const char *email,
+                    json_t **out, char *reason, size_t rsize)
+{
+    char purpose[128], channel[64], expl[512];
+    const char *sub, *basis, *hs_basis;
+    struct consent_value cv;
+    json_t *holder = NULL, *in;
+
+    *out = NULL;
+    if (hs_split_consent_field(rec->field, purpose, sizeof(purpose), channel, sizeof(channel)) !=
+            0 ||
+        strcmp(channel, "email") != 0 ||
+        consent_value_from_json(rec->value_json, &cv, &holder) != 0) {
+        snprintf(reason, rsize, "unreadable email consent %s", rec->field);
+        return -1;
+    }
+    sub = hs_pair_get(m->subs, m->nsubs, purpose);
+    if (sub == NULL) {
+        snprintf(reason, rsize,
+                 "consent purpose \"%s\" has no HubSpot subscription type (option "
+                 "subscriptions)",
+                 purpose);
+        json_decref(holder);
+        return -1;
+    }
+    /* A withdrawal (or an unknown) without a basis of its own is recorded
+     * under the basis of "consent": the customer said no to a consent. */
+    basis = cv.legal_basis ? cv.legal_basis : "consent";
+    hs_basis = hs_pair_get(m->bases, m->nbases, basis);
+    if (hs_basis == NULL) {
+        snprintf(reason, rsize, "legal basis \"%s\" is not in legal_basis_map", basis);
+        json_decref(holder);
+        return -1;
+    }
+    /* Never personal data here: where and under which notice, not who. */
+    snprintf(expl, sizeof(expl), "source=%s; proof=%s", cv.source ? cv.source : "unknown",
+             cv.proof ? cv.proof : "none");
+    in = json_pack("{s:s, s:I, s:s, s:s}", "subscriberIdString", email, "subscriptionId",
+                   (json_int_t)strtoll(sub, NULL, 10), "statusState", status_state(cv.status),
+                   "channel", "EMAIL");
+    json_object_set_new(in, "legalBasis", json_string(hs_basis));
+    json_object_set_new(in, "legalBasisExplanation", json_string(expl));
+    json_decref(holder);
+    *out = in;
+    return 0;
+}
+
+char *hs_list_create_body(const char *segment)
+{
+    char name[256];
+    json_t *o;
+    char *text;
+
+    snprintf(name, sizeof(name), "crmsyncd %s", segment);
+    o = json_pack("{s:s, s:s, s:s}", "name", name, "objectTypeId", "0-1", "processingType",
+                  "MANUAL");
+    text = canonical_dumps(o);
+    json_decref(o);
+    return text;
+}
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+char *hs_memberships_body(const char *const *add, size_t nadd, const char *const *remove,
+                          size_t nremove)
+{
+    json_t *o = json_pack("{s:o, s:o}", "recordIdsToAdd", string_array(add, nadd),
+                          "recordIdsToRemove", string_array(remove, nremove));
+    char *text = canonical_dumps(o);
+    json_decref(o);
+    return text;
+}
+
+json_t *hs_mapped_properties(const struct hs_map *m)
+{
+    json_t *a = json_array();
+    char name[256];
+
+    json_array_append_new(a, json_string(m->id_property));
+    json_array_append_new(a, json_string("email"));
+    json_array_append_new(a, json_string("lastmodifieddate"));
+    json_array_append_new(a, json_string(m->points_property));
+    json_array_append_new(a, json_string(m->tier_property));
+    for (size_t i = 0; i < m->nattrs; i++) {
+        if (strcmp(m->attrs[i].val, "email") != 0)
+            json_array_append_new(a, json_string(m->attrs[i].val));
+    }
+    for (size_t p = 0; p < m->npurposes; p++) {
+        for (const char *const *c = hs_property_channels; *c != NULL; c++) {
+            snprintf(name, sizeof(name), "consent_%s_%s", m->purposes[p], *c);
+            json_array_append_new(a, json_string(name));
+            snprintf(name, sizeof(name), "consent_%s_%s_date", m->purposes[p], *c);
+            json_array_append_new(a, json_string(name));
+            snprintf(name, sizeof(name), "consent_%s_%s_source", m->purposes[p], *c);
+            json_array_append_new(a, json_string(name));
+        }
+    }
+    return a;
+}
+
+char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after, int limit)
+{
+    char g[24], l[24], a[24];
+    json_t *o;
+    char *text;
+
+    snprintf(g, sizeof(g), "%" PRId64, gte);
+    snprintf(l, sizeof(l), "%" PRId64, lt);
+    snprintf(a, sizeof(a), "%ld", after);
+    o = json_pack("{s:[{s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}], s:[{s:s, s:s}], s:i, s:s, s:o}",
+                  "filterGroups", "filters", "propertyName", "lastmodifieddate", "operator", "GTE",
+                  "value", g, "propertyName", "lastmodifieddate", "operator", "LT", "value", l,
+                  "sorts", "propertyName", "lastmodifieddate", "direction", "ASCENDING", "limit",
+                  limit, "after", a, "properties", hs_mapped_properties(m));
+    text = canonical_dumps(o);
+    json_decref(o);
+    return text;
+}

@@ -1,0 +1,282 @@
+/* The HubSpot pull cycle (docs/hubspot.md "Pull"):
+ *
+ *   search contacts with lastmodifieddate in [watermark - lookback,
+ *   now - search_lag), ascending (ties by id), 100 per page, paging with
+ *   `after`; before `after + limit` would pass the 10,000-result cap the
+ *   window restarts at the last timestamp seen (GTE, after = 0: the records
+ *   of that millisecond come again, and their idempotency keys make them
+ *   free);
+ *   per page: the EMAIL subscription statuses of the page's emails (one
+ *   batch read), then the whole page in ONE sink transaction with the new
+ *   watermark {"t": last lastmodifieddate applied}.
+ *
+ * Any failure aborts the open page (nothing of it is kept) and ends the
+ * cycle with pull_done(-1); the engine tries again later from the stored
+ * watermark. pull_done is called exactly once per hs_pull(). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubspot.h"
+#include "log.h"
+#include "timefmt.h"
+
+struct hubspot;
+
+static void finish(struct hubspot *hs, int status)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+
+    json_decref(ps->root);
+    ps->root = NULL;
+    ps->results = NULL;
+    ps->active = 0;
+    if (status == 0)
+        log_debug("hubspot", conn->name, "pull done: %ld page(s)", ps->pages);
+    if (conn->sink != NULL && conn->sink->pull_done != NULL)
+        conn->sink->pull_done(conn->sink->ctx, conn, status);
+}
+
+static void send_search(struct hubspot *hs);
+
+/* Per field: apply the change unless the local value already projects to
+ * what HubSpot holds (an echo of our own write, or nothing new), then tell
+ * the state what HubSpot holds (shadow; drift is repaired by the engine). */
+struct page_ctx {
+    struct hubspot *hs;
+    struct error err;
+    long applied;
+};
+
+static int on_field(void *arg, const char *member, enum change_kind kind, const char *field,
+                    const struct change *c, const char *projection)
+{
+    struct page_ctx *pc = arg;
+    struct connector *conn = hs_conn(pc->hs);
+    struct pull_sink *sink = conn->sink;
+
+    if (c != NULL) {
+        char *cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
+        char proj[1024];
+        int same = cur != NULL && hs_project(kind, field, cur, proj, sizeof(proj)) == 0 &&
+                   strcmp(proj, projection) == 0;
+
+        free(cur);
+        if (!same) {
+            enum apply_result res;
+            struct error aerr = {""};
+            if (sink->change(sink->ctx, conn, c, &res, &aerr) != 0) {
+                pc->err = aerr;
+                return -1;
+            }
+            if (res == APPLY_APPLIED)
+                pc->applied++;
+            else if (res == APPLY_REJECTED)
+                log_warn("hubspot", conn->name, "contact %s %s: %s", c->source_ref, field,
+                         aerr.msg);
+        }
+    }
+    if (sink->observe != NULL &&
+        sink->observe(sink->ctx, conn, member, kind, field, projection, &pc->err) != 0)
+        return -1;
+    return 0;
+}
+
+static void apply_page(struct hubspot *hs, json_t *statuses)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    struct pull_sink *sink = conn->sink;
+    struct page_ctx pc = {hs, {""}, 0};
+    char wm[64];
+    size_t i;
+    json_t *contact;
+    int64_t last = ps->last_seen;
+
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, &pc.err) != 0)
+        goto fail;
+    json_array_foreach(ps->results, i, contact)
+    {
+        json_t *props = json_object_get(contact, "properties");
+        const char *email = json_string_value(json_object_get(props, "email"));
+        const char *id = json_string_value(json_object_get(contact, "id"));
+        json_t *st = NULL;
+        char member[256];
+        int64_t mod;
+
+        if (hs_parse_time(json_string_value(json_object_get(props, "lastmodifieddate")), &mod) ==
+                0 &&
+            mod > last)
+            last = mod;
+        if (email != NULL && statuses != NULL) {
+            char low[512];
+            size_t k;
+            for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
+                low[k] = (char)((email[k] >= 'A' && email[k] <= 'Z') ? email[k] + 32 : email[k]);
+            low[k] = '\0';
+            st = json_object_get(statuses, low);
+        }
+        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, on_field, &pc, member,
+                              sizeof(member)) != 0)
+            goto fail_abort;
+        if (member[0] == '\0') {
+            /* Not one of ours (no member key): HubSpot has many contacts
+             * that are not loyalty members. */
+            log_debug("hubspot", conn->name, "contact %s has no %s; skipped", id ? id : "?",
+                      hs_map_of(hs)->id_property);
+            continue;
+        }
+        if (sink->learn_identity != NULL && id != NULL)
+            sink->learn_identity(sink->ctx, conn, member, id);
+    }
+    snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", last);
+    if (sink->commit(sink->ctx, conn, wm, &pc.err) != 0)
+        goto fail;
+    conn->busy = 0;
+    ps->last_seen = last;
+    ps->pages++;
+    log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
+              json_array_size(ps->results), pc.applied);
+    if (ps->next_after[0] == '\0') {
+        finish(hs, 0);
+        return;
+    }
+    ps->after = strtol(ps->next_after, NULL, 10);
+    if (ps->after + HS_SEARCH_LIMIT > HS_SEARCH_CAP) {
+        /* The 10,000 cap: restart the window at the last timestamp. If a
+         * whole window of 10,000 shares one millisecond, step past it. */
+        ps->gte = last > ps->gte ? last : ps->gte + 1;
+        ps->after = 0;
+        log_info("hubspot", conn->name, "search window restarted at %" PRId64 " (10,000 cap)",
+                 ps->gte);
+    }
+    json_decref(ps->root);
+    ps->root = NULL;
+    send_search(hs);
+    return;
+fail_abort:
+    sink->abort(sink->ctx, conn);
+fail:
+    conn->busy = 0;
+    log_error("hubspot", conn->name, "pull page not applied: %s", pc.err.msg);
+    finish(hs, -1);
+}
+
+static void statuses_answer(struct http_result *res, void *arg)
+{
+    struct hubspot *hs = arg;
+    json_t *statuses;
+
+    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
+        log_warn("hubspot", hs_conn(hs)->name, "pull: statuses read failed (HTTP %ld %s)",
+                 res->status, res->error);
+        finish(hs, -1);
+        return;
+    }
+    statuses = hs_parse_statuses(res->body);
+    apply_page(hs, statuses);
+    json_decref(statuses);
+}
+
+static void search_answer(struct http_result *res, void *arg)
+{
+    struct hubspot *hs = arg;
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    const struct hs_map *m = hs_map_of(hs);
+    json_t *emails;
+    size_t i;
+    json_t *c;
+    char path[256], *body;
+
+    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
+        char msg[200];
+        hs_error_message(res->body, msg, sizeof(msg));
+        log_warn("hubspot", hs_conn(hs)->name, "pull: search failed (HTTP %ld %s)", res->status,
+                 msg[0] ? msg : res->error);
+        finish(hs, -1);
+        return;
+    }
+    if (hs_parse_search(res->body, &ps->root, &ps->results, ps->next_after,
+                        sizeof(ps->next_after)) != 0) {
+        log_warn("hubspot", hs_conn(hs)->name, "pull: unreadable search answer");
+        finish(hs, -1);
+        return;
+    }
+    if (json_array_size(ps->results) == 0) {
+        finish(hs, 0);
+        return;
+    }
+    emails = json_array();
+    json_array_foreach(ps->results, i, c)
+    {
+        json_t *e = json_object_get(json_object_get(c, "properties"), "email");
+        if (json_is_string(e) && json_string_length(e) > 0 &&
+            json_string_value(json_object_get(json_object_get(c, "properties"),
+                                              m->id_property)) != NULL)
+            json_array_append(emails, e);
+    }
+    if (m->nsubs == 0 || json_array_size(emails) == 0) {
+        json_decref(emails);
+        apply_page(hs, NULL);
+        return;
+    }
+    c = json_pack("{s:o}", "inputs", emails);
+    body = json_dumps(c, JSON_COMPACT);
+    json_decref(c);
+    snprintf(path, sizeof(path), "/communication-preferences/%s/statuses/batch/read?channel=EMAIL",
+             hs_version(hs, HS_V_PREFS));
+    if (body == NULL || hs_request(hs, HTTP_POST, path, body, statuses_answer, hs) != 0)
+        finish(hs, -1);
+    free(body);
+}
+
+static void send_search(struct hubspot *hs)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    char path[256];
+    char *body = hs_search_body(hs_map_of(hs), ps->gte, ps->upper, ps->after, HS_SEARCH_LIMIT);
+
+    snprintf(path, sizeof(path), "/crm/objects/%s/contacts/search", hs_version(hs, HS_V_OBJECTS));
+    if (body == NULL || hs_request(hs, HTTP_POST, path, body, search_answer, hs) != 0)
+        finish(hs, -1);
+    free(body);
+}
+
+void hs_pull(struct connector *conn)
+{
+    struct hubspot *hs = conn->priv;
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct pull_sink *sink = conn->sink;
+    char *wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    json_t *w = wm ? json_loads(wm, 0, NULL) : NULL;
+    int64_t t = json_integer_value(json_object_get(w, "t"));
+    int64_t now = timefmt_now_ms();
+
+    json_decref(w);
+    free(wm);
+    if (ps->active) {
+        log_warn("hubspot", conn->name, "pull requested while one runs; ignored");
+        return;
+    }
+    ps->active = 1;
+    ps->pages = 0;
+    ps->after = 0;
+    ps->last_seen = t;
+    ps->gte = t > hs_lookback_ms(hs) ? t - hs_lookback_ms(hs) : 0;
+    ps->upper = now - hs_search_lag_ms(hs);
+    if (ps->gte >= ps->upper) {
+        finish(hs, 0);
+        return;
+    }
+    send_search(hs);
+}
+
+void hs_pull_resync(struct connector *conn)
+{
+    /* The engine cleared the watermark: the next pull reads from the
+     * epoch. Nothing else is kept between cycles. */
+    (void)conn;
+}
