@@ -85,8 +85,7 @@ static void check_disk(struct admin *a, json_t *problems)
     }
     if (sv.f_flag & ST_RDONLY) {
         char why[300];
-        snprintf(why, sizeof(why), "state directory %s is on a read-only filesystem",
-                 a->state_dir);
+        snprintf(why, sizeof(why), "state directory %s is on a read-only filesystem", a->state_dir);
         health_problem_append(problems, HEALTH_STATE_NOT_WRITABLE, NULL, why, 0);
     }
     if ((long long)sv.f_bavail * (long long)sv.f_frsize < DISK_MIN_FREE_BYTES) {
@@ -140,8 +139,8 @@ static json_t *evaluate(struct admin *a, struct health_snapshot *snap,
     return problems;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, char *body,
-                               size_t len, const char *type)
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                               const char *type)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -158,8 +157,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, cha
     return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status,
-                                    const char *text)
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
     char *body = strdup(text);
     return body ? respond(conn, status, body, strlen(body), "text/plain; charset=utf-8") : MHD_NO;
@@ -215,8 +213,7 @@ static void write_dead(void *ctx, const char *destination, int64_t count, int64_
     const char *values[] = {destination};
 
     (void)retry;
-    metrics_write_sample(d->out, "crmsyncd_dead_letters_pending", names, values, 1,
-                         (double)count);
+    metrics_write_sample(d->out, "crmsyncd_dead_letters_pending", names, values, 1, (double)count);
 }
 
 /* The families computed from the database at scrape time. */
@@ -254,8 +251,8 @@ static void write_state_metrics(struct admin *a, FILE *out, const struct health_
             continue;
         if (backlogs[i].oldest_received_at > 0 && now > backlogs[i].oldest_received_at)
             age = (double)(now - backlogs[i].oldest_received_at) / 1000.0;
-        metrics_write_sample(out, "crmsyncd_oldest_pending_change_age_seconds", conn_names,
-                             values, 1, age);
+        metrics_write_sample(out, "crmsyncd_oldest_pending_change_age_seconds", conn_names, values,
+                             1, age);
     }
     metrics_write_header(out, "crmsyncd_dead_letters_pending",
                          "Dead letters stored and not dropped, by destination.", METRIC_GAUGE);
@@ -265,8 +262,7 @@ static void write_state_metrics(struct admin *a, FILE *out, const struct health_
         state_ok = 0;
     }
     metrics_write_header(out, "crmsyncd_state_readable",
-                         "1 when the admin endpoint could read the state database.",
-                         METRIC_GAUGE);
+                         "1 when the admin endpoint could read the state database.", METRIC_GAUGE);
     metrics_write_sample(out, "crmsyncd_state_readable", NULL, NULL, 0, state_ok);
 }
 
@@ -358,9 +354,9 @@ static int bind_inet(struct admin *a, const char *listen_on, struct error *err)
     int g;
     int rc = -1;
 
-    if (colon == NULL || colon == listen_on || colon[1] == '\0' || strlen(colon + 1) >= sizeof(port))
-        return error_set(err, "admin_listen '%s': expected host:port or a socket path",
-                         listen_on);
+    if (colon == NULL || colon == listen_on || colon[1] == '\0' ||
+        strlen(colon + 1) >= sizeof(port))
+        return error_set(err, "admin_listen '%s': expected host:port or a socket path", listen_on);
     hl = (size_t)(colon - listen_on);
     if (listen_on[0] == '[' && hl >= 2 && listen_on[hl - 1] == ']') {
         listen_on++;
@@ -389,8 +385,8 @@ static int bind_inet(struct admin *a, const char *listen_on, struct error *err)
     if (getsockname(a->fd, (struct sockaddr *)&ss, &sl) == 0 &&
         getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(a->address, sizeof(a->address), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-                 h, p);
+        snprintf(a->address, sizeof(a->address), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h,
+                 p);
     if (ss.ss_family == AF_INET6 ? strcmp(h, "::1") != 0 : strncmp(h, "127.", 4) != 0)
         log_warn("admin", NULL,
                  "admin endpoint on %s is not a loopback address: /metrics and /healthz are "
@@ -435,11 +431,11 @@ int admin_start(const struct admin_options *opts, struct admin **out, struct err
         error_set(err, "admin_listen: listen: %s", strerror(errno));
         goto out;
     }
-    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-                              NULL, handle, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                              MHD_OPTION_LISTEN_SOCKET, a->fd, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                              MHD_OPTION_END);
+    a->mhd =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
+                         a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+                         a->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (a->mhd == NULL) {
         error_set(err, "admin: cannot start the HTTP server on %s", a->address);
         goto out;

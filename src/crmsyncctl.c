@@ -25,17 +25,16 @@ static void usage(FILE *out)
     fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] [--json] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out,
-            "\n'crmsyncctl COMMAND --help' describes each command.\n\n"
-            "Options:\n"
-            "  -c, --config FILE  daemon configuration (default " DEFAULT_CONFIG ")\n"
-            "  -s, --state DB     state database (instead of reading the configuration)\n"
-            "  -j, --json         machine-readable output\n"
-            "  -h, --help         this text\n"
-            "  -V, --version      print the version\n\n"
-            "Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 daemon not running,\n"
-            "5 database locked, 6 no usable database (missing, not crmsyncd's, other schema\n"
-            "version), 7 audit chain broken.\n");
+    fprintf(out, "\n'crmsyncctl COMMAND --help' describes each command.\n\n"
+                 "Options:\n"
+                 "  -c, --config FILE  daemon configuration (default " DEFAULT_CONFIG ")\n"
+                 "  -s, --state DB     state database (instead of reading the configuration)\n"
+                 "  -j, --json         machine-readable output\n"
+                 "  -h, --help         this text\n"
+                 "  -V, --version      print the version\n\n"
+                 "Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 daemon not running,\n"
+                 "5 database locked, 6 no usable database (missing, not crmsyncd's, other schema\n"
+                 "version), 7 audit chain broken.\n");
 }
 
 int main(int argc, char **argv)

@@ -46,8 +46,8 @@ int ctl_audit(struct ctl *ctl, int argc, char **argv)
     if ((rc = ctl_open(ctl, 0, &st)) != CTL_OK)
         return rc;
     if (store_audit_verify(st, &rows, &bad, &err) != 0) {
-        rc = ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "audit verify",
-                             err.msg);
+        rc =
+            ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "audit verify", err.msg);
         goto out;
     }
     if (ctl->json) {

@@ -145,9 +145,8 @@ int64_t ctl_parse_duration(const char *s)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"ms", 1},         {"s", 1000},          {"m", 60000}, {"min", 60000},
-                 {"h", 3600000},    {"d", 86400000},      {"w", 604800000},
-                 {"", 1000}};
+    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},     {"min", 60000},
+                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}, {"", 1000}};
     char *end = NULL;
     long long v;
 

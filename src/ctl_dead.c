@@ -9,20 +9,19 @@
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "Usage: crmsyncctl [-c FILE | -s DB] dead-letters ACTION [OPTIONS]\n\n"
-            "  list  [--connector NAME] [--older-than DURATION] [--limit N] [--json]\n"
-            "  show  ID [--json]\n"
-            "  retry ID | [--connector NAME] [--older-than DURATION] | --all\n"
-            "  drop  ID | [--connector NAME] [--older-than DURATION] | --all\n\n"
-            "--connector selects the destination the record failed to reach ('ingest' for\n"
-            "bad input records); --older-than selects those that first failed longer ago\n"
-            "than DURATION (30m, 12h, 7d, 2w). retry marks records for the engine to send\n"
-            "again (input dead letters cannot be retried: fix the input and drop a new\n"
-            "file). drop deletes them and records the action in the state's\n"
-            "operator_actions table. retry and drop need an ID, a filter, or --all.\n\n"
-            "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such dead letter, 5 database\n"
-            "locked, 6 no usable database.\n");
+    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] dead-letters ACTION [OPTIONS]\n\n"
+                 "  list  [--connector NAME] [--older-than DURATION] [--limit N] [--json]\n"
+                 "  show  ID [--json]\n"
+                 "  retry ID | [--connector NAME] [--older-than DURATION] | --all\n"
+                 "  drop  ID | [--connector NAME] [--older-than DURATION] | --all\n\n"
+                 "--connector selects the destination the record failed to reach ('ingest' for\n"
+                 "bad input records); --older-than selects those that first failed longer ago\n"
+                 "than DURATION (30m, 12h, 7d, 2w). retry marks records for the engine to send\n"
+                 "again (input dead letters cannot be retried: fix the input and drop a new\n"
+                 "file). drop deletes them and records the action in the state's\n"
+                 "operator_actions table. retry and drop need an ID, a filter, or --all.\n\n"
+                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such dead letter, 5 database\n"
+                 "locked, 6 no usable database.\n");
 }
 
 static const char *str(json_t *o, const char *key)
@@ -42,13 +41,12 @@ static void print_list(json_t *arr)
     }
     printf("%-6s %-12s %-12s %-14s %-28s %-24s %s\n", "ID", "DESTINATION", "ORIGIN", "MEMBER",
            "FIELD", "FIRST FAILED", "REASON");
-    json_array_foreach(arr, i, v)
-        printf("%-6lld %-12s %-12s %-14s %-28s %-24s %s%s\n",
-               (long long)json_integer_value(json_object_get(v, "id")), str(v, "destination"),
-               str(v, "origin"), str(v, "member_key"), str(v, "field"),
-               str(v, "first_failed_at"), str(v, "reason"),
-               json_is_string(json_object_get(v, "retry_requested_at")) ? " [retry requested]"
-                                                                         : "");
+    json_array_foreach(arr, i, v) printf(
+        "%-6lld %-12s %-12s %-14s %-28s %-24s %s%s\n",
+        (long long)json_integer_value(json_object_get(v, "id")), str(v, "destination"),
+        str(v, "origin"), str(v, "member_key"), str(v, "field"), str(v, "first_failed_at"),
+        str(v, "reason"),
+        json_is_string(json_object_get(v, "retry_requested_at")) ? " [retry requested]" : "");
 }
 
 static int parse_id(const char *s, int64_t *id)
@@ -64,11 +62,13 @@ static int parse_id(const char *s, int64_t *id)
 
 int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"connector", required_argument, NULL, 'C'}, {"older-than", required_argument, NULL, 'o'},
-        {"limit", required_argument, NULL, 'l'},     {"all", no_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},            {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"connector", required_argument, NULL, 'C'},
+                                             {"older-than", required_argument, NULL, 'o'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"all", no_argument, NULL, 'a'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     struct store_dl_filter f = {0};
     struct store *st = NULL;
     struct error err = {""};
@@ -165,7 +165,8 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         } else {
             const char *k;
             json_t *v;
-            json_object_foreach(doc, k, v) {
+            json_object_foreach(doc, k, v)
+            {
                 char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
                 printf("%-19s %s\n", k, s ? s : json_string_value(v));
                 free(s);

@@ -18,8 +18,7 @@
 static int erase_done(struct ctl *ctl, const char *key, const char *via)
 {
     if (ctl->json) {
-        json_t *doc = json_pack("{s:s,s:s,s:s}", "member_key", key, "result", "erased", "via",
-                                via);
+        json_t *doc = json_pack("{s:s,s:s,s:s}", "member_key", key, "result", "erased", "via", via);
         ctl_print_json(doc);
         json_decref(doc);
     } else {
@@ -32,22 +31,21 @@ static int erase_done(struct ctl *ctl, const char *key, const char *via)
 
 static void help(FILE *out)
 {
-    fprintf(out,
-            "Usage: crmsyncctl [-c FILE | -s DB] member export KEY\n"
-            "       crmsyncctl [-c FILE | -s DB] member erase KEY --yes [--json]\n\n"
-            "export prints the member's full history as JSON (GDPR Art. 15): current\n"
-            "state, consent events with their proof and audit hash, the points ledger\n"
-            "and balance, tier, segment and profile history, identities in each CRM,\n"
-            "and which CRMs acknowledged what and when (Art. 19).\n\n"
-            "erase records an erasure: local data is removed, a tombstone keeps the\n"
-            "member from coming back, and the engine propagates the deletion to every\n"
-            "CRM ('crmsyncctl status' shows its progress). While crmsyncd runs, the\n"
-            "erasure goes through it (an erasure event dropped into the first spool\n"
-            "connector's directory; crmsyncctl waits up to 10 s until it is applied);\n"
-            "when it is stopped, crmsyncctl takes its lock and writes the change itself\n"
-            "(origin 'crmsyncctl'). Irreversible: needs --yes.\n\n"
-            "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such member, 5 database locked,\n"
-            "6 no usable database.\n");
+    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] member export KEY\n"
+                 "       crmsyncctl [-c FILE | -s DB] member erase KEY --yes [--json]\n\n"
+                 "export prints the member's full history as JSON (GDPR Art. 15): current\n"
+                 "state, consent events with their proof and audit hash, the points ledger\n"
+                 "and balance, tier, segment and profile history, identities in each CRM,\n"
+                 "and which CRMs acknowledged what and when (Art. 19).\n\n"
+                 "erase records an erasure: local data is removed, a tombstone keeps the\n"
+                 "member from coming back, and the engine propagates the deletion to every\n"
+                 "CRM ('crmsyncctl status' shows its progress). While crmsyncd runs, the\n"
+                 "erasure goes through it (an erasure event dropped into the first spool\n"
+                 "connector's directory; crmsyncctl waits up to 10 s until it is applied);\n"
+                 "when it is stopped, crmsyncctl takes its lock and writes the change itself\n"
+                 "(origin 'crmsyncctl'). Irreversible: needs --yes.\n\n"
+                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such member, 5 database locked,\n"
+                 "6 no usable database.\n");
 }
 
 /* With the daemon running, the erasure goes through it: the daemon is the
@@ -144,8 +142,8 @@ static int erase_direct(struct ctl *ctl, struct store *st, const char *key)
     /* The operator log must not keep the key the erasure removes. */
     snprintf(detail, sizeof(detail), "member_hash=%.16s", hash);
     if (store_begin(st, &err) != 0) {
-        rc = ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
-                             err.msg);
+        rc =
+            ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase", err.msg);
         goto out;
     }
     if (store_apply(st, &c, &policy, &res, &err) != 0 ||
@@ -156,8 +154,8 @@ static int erase_direct(struct ctl *ctl, struct store *st, const char *key)
         goto out;
     }
     if (store_commit(st, &err) != 0) {
-        rc = ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase",
-                             err.msg);
+        rc =
+            ctl_store_error(store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1, "member erase", err.msg);
         goto out;
     }
     rc = erase_done(ctl, key, "crmsyncctl");

@@ -120,9 +120,9 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
         goto out;
     }
     if (ctl->json) {
-        json_t *doc = json_pack("{s:s?,s:I,s:I,s:s}", "connector", connector, "request_id",
-                                (json_int_t)id, "pid", (json_int_t)pid, "result",
-                                no_wait ? "sent" : "accepted");
+        json_t *doc =
+            json_pack("{s:s?,s:I,s:I,s:s}", "connector", connector, "request_id", (json_int_t)id,
+                      "pid", (json_int_t)pid, "result", no_wait ? "sent" : "accepted");
         ctl_print_json(doc);
         json_decref(doc);
     } else {

@@ -93,20 +93,22 @@ static json_t *connector_list(struct ctl *ctl, struct store *st, struct error *e
     for (size_t k = 0; ctl->cfg != NULL && k < ctl->cfg->n_connectors; k++) {
         const struct connector_config *cc = &ctl->cfg->connectors[k];
         const struct connector_ops *ops = connector_find_type(cc->type);
-        json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:b}", "name", cc->name, "type",
-                                              cc->type, "destination", ops && ops->max_batch > 0,
-                                              "configured", 1));
+        json_array_append_new(list,
+                              json_pack("{s:s,s:s,s:b,s:b}", "name", cc->name, "type", cc->type,
+                                        "destination", ops && ops->max_batch > 0, "configured", 1));
     }
     if (store_report_known_connectors(st, &known, err) != 0) {
         json_decref(list);
         return NULL;
     }
-    json_array_foreach(known, i, v) {
+    json_array_foreach(known, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "connector"));
         int have = 0;
         size_t j;
         json_t *w;
-        json_array_foreach(list, j, w) {
+        json_array_foreach(list, j, w)
+        {
             have = have || strcmp(json_string_value(json_object_get(w, "name")), name) == 0;
         }
         if (!have)
@@ -149,7 +151,8 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
     }
     json_object_set_new(doc, "daemon", daemon);
 
-    json_array_foreach(conns, i, c) {
+    json_array_foreach(conns, i, c)
+    {
         const char *name = json_string_value(json_object_get(c, "name"));
         json_t *detail = NULL, *problems = json_array(), *p;
         size_t j;
@@ -173,13 +176,13 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
                 json_pack("{s:I,s:I,s:I,s:I,s:o}", "urgent", (json_int_t)b.pending[0], "points",
                           (json_int_t)b.pending[1], "bulk", (json_int_t)b.pending[2], "total",
                           (json_int_t)b.total, "oldest_pending_at",
-                          b.oldest_received_at
-                              ? json_string(timefmt_format_rfc3339(b.oldest_received_at, t,
-                                                                   sizeof(t)))
-                              : json_null()));
+                          b.oldest_received_at ? json_string(timefmt_format_rfc3339(
+                                                     b.oldest_received_at, t, sizeof(t)))
+                                               : json_null()));
             json_array_append_new(dests, json_string(name));
         }
-        json_array_foreach(json_object_get(health, "reasons"), j, p) {
+        json_array_foreach(json_object_get(health, "reasons"), j, p)
+        {
             const char *pc = json_string_value(json_object_get(p, "connector"));
             if (pc != NULL && strcmp(pc, name) == 0)
                 json_array_append(problems, p);
@@ -196,8 +199,7 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
     dest_names = calloc(json_array_size(dests) + 1, sizeof(*dest_names));
     if (dest_names == NULL)
         goto out;
-    json_array_foreach(dests, i, c)
-        dest_names[i] = json_string_value(c);
+    json_array_foreach(dests, i, c) dest_names[i] = json_string_value(c);
     if (store_ctl_erasures(st, dest_names, json_array_size(dests), &erasures, err) != 0)
         goto out;
     json_object_set_new(doc, "erasures", erasures);
@@ -244,7 +246,8 @@ static void print_text(json_t *doc)
     else if (json_object_get(d, "health_error"))
         printf("health: cannot ask (%s)\n", str(d, "health_error"));
     json_array_foreach(json_object_get(json_object_get(d, "health"), "reasons"), i, p)
-        printf("  %s%s%s: %s\n", str(p, "reason"), json_is_string(json_object_get(p, "connector")) ? " " : "",
+        printf("  %s%s%s: %s\n", str(p, "reason"),
+               json_is_string(json_object_get(p, "connector")) ? " " : "",
                json_is_string(json_object_get(p, "connector")) ? str(p, "connector") : "",
                str(p, "detail"));
     printf("change-log: %lld changes (%lld effective), last seq %lld, last received %s\n",
@@ -256,7 +259,8 @@ static void print_text(json_t *doc)
     printf("\nconnectors:\n");
     if (json_array_size(json_object_get(doc, "connectors")) == 0)
         printf("  (none)\n");
-    json_array_foreach(json_object_get(doc, "connectors"), i, v) {
+    json_array_foreach(json_object_get(doc, "connectors"), i, v)
+    {
         json_t *pull = json_object_get(v, "pull");
         json_t *b = json_object_get(v, "backlog");
         json_t *ok = json_object_get(v, "last_success");
@@ -273,16 +277,15 @@ static void print_text(json_t *doc)
                    str(p, "updated_at"));
         if (json_is_object(b))
             printf("    backlog: %lld urgent, %lld points, %lld bulk; oldest pending %s\n",
-                   num(b, "urgent"), num(b, "points"), num(b, "bulk"),
-                   str(b, "oldest_pending_at"));
+                   num(b, "urgent"), num(b, "points"), num(b, "bulk"), str(b, "oldest_pending_at"));
         if (json_is_object(ok))
             printf("    last success: %s %s (%s)\n", str(ok, "finished_at"), str(ok, "name"),
                    str(ok, "status"));
         if (json_is_object(bad))
             printf("    last error: %s %s (%s)\n", str(bad, "finished_at"), str(bad, "name"),
                    str(bad, "status"));
-        printf("    dead letters: %lld as destination, %lld from it\n",
-               num(dl, "as_destination"), num(dl, "from_origin"));
+        printf("    dead letters: %lld as destination, %lld from it\n", num(dl, "as_destination"),
+               num(dl, "from_origin"));
     }
 
     printf("\ndead letters:\n");
@@ -294,7 +297,8 @@ static void print_text(json_t *doc)
 
     if (json_array_size(json_object_get(doc, "erasures")) > 0) {
         printf("\nerasures (newest first):\n");
-        json_array_foreach(json_object_get(doc, "erasures"), i, v) {
+        json_array_foreach(json_object_get(doc, "erasures"), i, v)
+        {
             const char *k;
             json_t *s;
             printf("  seq %lld member %s at %s: %s", num(v, "seq"), str(v, "member_key"),
@@ -309,19 +313,17 @@ static void print_text(json_t *doc)
         printf("\npending resync requests:\n");
         json_array_foreach(json_object_get(doc, "pending_resyncs"), i, v)
             printf("  %s requested %s\n",
-                   json_is_string(json_object_get(v, "connector")) ? str(v, "connector")
-                                                                   : "(all)",
+                   json_is_string(json_object_get(v, "connector")) ? str(v, "connector") : "(all)",
                    str(v, "requested_at"));
     }
     printf("\nlast ingested files:\n");
     if (json_array_size(json_object_get(doc, "recent_files")) == 0)
         printf("  (none)\n");
-    json_array_foreach(json_object_get(doc, "recent_files"), i, v)
-        printf("  %-16s %-28s %-16s %lld lines; changes: %lld applied, %lld unchanged, %lld dup; "
-               "%lld rejected (%s)\n",
-               str(v, "connector"), str(v, "name"), str(v, "status"), num(v, "lines"),
-               num(v, "applied"), num(v, "unchanged"), num(v, "duplicates"), num(v, "rejected"),
-               str(v, "finished_at"));
+    json_array_foreach(json_object_get(doc, "recent_files"), i, v) printf(
+        "  %-16s %-28s %-16s %lld lines; changes: %lld applied, %lld unchanged, %lld dup; "
+        "%lld rejected (%s)\n",
+        str(v, "connector"), str(v, "name"), str(v, "status"), num(v, "lines"), num(v, "applied"),
+        num(v, "unchanged"), num(v, "duplicates"), num(v, "rejected"), str(v, "finished_at"));
 }
 
 int ctl_status(struct ctl *ctl, int argc, char **argv)

@@ -36,47 +36,86 @@ static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 static const struct family_def families[METRIC_COUNT] = {
     [METRIC_CHANGES_APPENDED] = {"crmsyncd_changes_appended_total",
                                  "Changes appended to the change-log, by origin and kind.",
-                                 METRIC_COUNTER, 2, {"origin", "kind"}, NULL, 0},
+                                 METRIC_COUNTER,
+                                 2,
+                                 {"origin", "kind"},
+                                 NULL,
+                                 0},
     [METRIC_INGEST_RECORDS] = {"crmsyncd_ingest_records_total",
                                "Records pulled or ingested, by connector and what became of them "
                                "(applied, unchanged, duplicate, rejected, erased, invalid).",
-                               METRIC_COUNTER, 2, {"connector", "result"}, NULL, 0},
+                               METRIC_COUNTER,
+                               2,
+                               {"connector", "result"},
+                               NULL,
+                               0},
     [METRIC_RECORDS_PUSHED] = {"crmsyncd_records_pushed_total",
                                "Records sent to a CRM, by connector and per-record result "
                                "(ok, retry, reject).",
-                               METRIC_COUNTER, 2, {"connector", "result"}, NULL, 0},
+                               METRIC_COUNTER,
+                               2,
+                               {"connector", "result"},
+                               NULL,
+                               0},
     [METRIC_PUSH_RETRIES] = {"crmsyncd_push_retries_total",
                              "Records scheduled for another push attempt, by connector.",
-                             METRIC_COUNTER, 1, {"connector"}, NULL, 0},
+                             METRIC_COUNTER,
+                             1,
+                             {"connector"},
+                             NULL,
+                             0},
     [METRIC_DEAD_LETTERS] = {"crmsyncd_dead_letters_total",
                              "Dead letters filed since start, by destination "
                              "(ingest = bad input).",
-                             METRIC_COUNTER, 1, {"destination"}, NULL, 0},
+                             METRIC_COUNTER,
+                             1,
+                             {"destination"},
+                             NULL,
+                             0},
     [METRIC_REQUEST_DURATION] = {"crmsyncd_request_duration_seconds",
-                                 "Latency of requests to a CRM, by connector.", METRIC_HISTOGRAM,
-                                 1, {"connector"}, latency_buckets,
+                                 "Latency of requests to a CRM, by connector.",
+                                 METRIC_HISTOGRAM,
+                                 1,
+                                 {"connector"},
+                                 latency_buckets,
                                  sizeof(latency_buckets) / sizeof(latency_buckets[0])},
     [METRIC_TOKEN_REFRESHES] = {"crmsyncd_token_refreshes_total",
                                 "OAuth token refreshes, by connector and result (ok, failed).",
-                                METRIC_COUNTER, 2, {"connector", "result"}, NULL, 0},
+                                METRIC_COUNTER,
+                                2,
+                                {"connector", "result"},
+                                NULL,
+                                0},
     [METRIC_QUOTA_REMAINING] = {"crmsyncd_quota_remaining",
                                 "Requests left in the CRM's current quota window, as the vendor "
                                 "reports it.",
-                                METRIC_GAUGE, 1, {"connector"}, NULL, 0},
+                                METRIC_GAUGE,
+                                1,
+                                {"connector"},
+                                NULL,
+                                0},
     [METRIC_RELOADS] = {"crmsyncd_reloads_total",
-                        "Configuration reloads (SIGHUP), by result (ok, failed).", METRIC_COUNTER,
-                        1, {"result"}, NULL, 0},
+                        "Configuration reloads (SIGHUP), by result (ok, failed).",
+                        METRIC_COUNTER,
+                        1,
+                        {"result"},
+                        NULL,
+                        0},
     [METRIC_RESYNCS] = {"crmsyncd_resyncs_total",
                         "Full resyncs started, by connector (all = every connector).",
-                        METRIC_COUNTER, 1, {"connector"}, NULL, 0},
+                        METRIC_COUNTER,
+                        1,
+                        {"connector"},
+                        NULL,
+                        0},
 };
 
 struct series {
     int used;
     char labels[METRIC_MAX_LABELS][METRIC_LABEL_MAX];
-    uint64_t count;                        /* counter value; histogram count */
-    double value;                          /* gauge value; histogram sum */
-    uint64_t buckets[METRIC_MAX_BUCKETS];  /* histogram, not cumulative */
+    uint64_t count;                       /* counter value; histogram count */
+    double value;                         /* gauge value; histogram sum */
+    uint64_t buckets[METRIC_MAX_BUCKETS]; /* histogram, not cumulative */
 };
 
 struct registry {
@@ -247,9 +286,8 @@ void metrics_write_header(FILE *out, const char *name, const char *help, enum me
 
 /* One sample line; extra_name/extra_value add a trailing label (le). */
 static void write_line(FILE *out, const char *name, const char *suffix,
-                       const char *const *label_names, const char *const *label_values,
-                       size_t n, const char *extra_name, const char *extra_value,
-                       const char *value)
+                       const char *const *label_names, const char *const *label_values, size_t n,
+                       const char *extra_name, const char *extra_value, const char *value)
 {
     fprintf(out, "%s%s", name, suffix);
     if (n > 0 || extra_name != NULL) {

@@ -23,23 +23,23 @@
 #include <stdio.h>
 
 enum metric_id {
-    METRIC_CHANGES_APPENDED,   /* counter {origin, kind}: change-log rows appended */
-    METRIC_INGEST_RECORDS,     /* counter {connector, result}: applied, unchanged, duplicate,
-                                  rejected, erased, invalid (a bad input record) */
-    METRIC_RECORDS_PUSHED,     /* counter {connector, result}: ok, retry, reject */
-    METRIC_PUSH_RETRIES,       /* counter {connector}: records scheduled for another attempt */
-    METRIC_DEAD_LETTERS,       /* counter {destination}: dead letters filed since start */
-    METRIC_REQUEST_DURATION,   /* histogram {connector}: CRM request latency, seconds */
-    METRIC_TOKEN_REFRESHES,    /* counter {connector, result}: ok, failed */
-    METRIC_QUOTA_REMAINING,    /* gauge {connector}: requests left in the vendor's window */
-    METRIC_RELOADS,            /* counter {result}: ok, failed */
-    METRIC_RESYNCS,            /* counter {connector}: "all" for a resync of every connector */
+    METRIC_CHANGES_APPENDED, /* counter {origin, kind}: change-log rows appended */
+    METRIC_INGEST_RECORDS,   /* counter {connector, result}: applied, unchanged, duplicate,
+                                rejected, erased, invalid (a bad input record) */
+    METRIC_RECORDS_PUSHED,   /* counter {connector, result}: ok, retry, reject */
+    METRIC_PUSH_RETRIES,     /* counter {connector}: records scheduled for another attempt */
+    METRIC_DEAD_LETTERS,     /* counter {destination}: dead letters filed since start */
+    METRIC_REQUEST_DURATION, /* histogram {connector}: CRM request latency, seconds */
+    METRIC_TOKEN_REFRESHES,  /* counter {connector, result}: ok, failed */
+    METRIC_QUOTA_REMAINING,  /* gauge {connector}: requests left in the vendor's window */
+    METRIC_RELOADS,          /* counter {result}: ok, failed */
+    METRIC_RESYNCS,          /* counter {connector}: "all" for a resync of every connector */
     METRIC_COUNT
 };
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
-#define METRIC_LABEL_MAX 64     /* bytes per label value, with the NUL */
+#define METRIC_LABEL_MAX 64 /* bytes per label value, with the NUL */
 #define METRIC_MAX_LABELS 2
 #define METRIC_MAX_BUCKETS 12
 

@@ -160,15 +160,13 @@ out:
 
 /* --- resync requests --------------------------------------------------------- */
 
-int store_resync_request(struct store *st, const char *connector, int64_t *id,
-                         struct error *err)
+int store_resync_request(struct store *st, const char *connector, int64_t *id, struct error *err)
 {
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st,
-                      "INSERT INTO resync_requests(connector, requested_at) VALUES (?1, ?2)", &q,
-                      err)) != 0)
+    if ((rc = prepare(st, "INSERT INTO resync_requests(connector, requested_at) VALUES (?1, ?2)",
+                      &q, err)) != 0)
         return rc;
     if (connector != NULL)
         sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
@@ -208,8 +206,10 @@ int store_resync_take(struct store *st, struct store_resync_taken *out, struct e
     store_resync_taken_free(out);
     if (store_begin(st, err) != 0)
         return store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1;
-    if (prepare(st, "SELECT id, connector FROM resync_requests WHERE started_at IS NULL"
-                    " ORDER BY id", &q, err) != 0)
+    if (prepare(st,
+                "SELECT id, connector FROM resync_requests WHERE started_at IS NULL"
+                " ORDER BY id",
+                &q, err) != 0)
         goto out;
     while ((s = sqlite3_step(q)) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(q, 1);
@@ -235,8 +235,10 @@ int store_resync_take(struct store *st, struct store_resync_taken *out, struct e
     sqlite3_finalize(q);
     q = NULL;
     if (max_id > 0) {
-        if (prepare(st, "UPDATE resync_requests SET started_at = ?1"
-                        " WHERE started_at IS NULL AND id <= ?2", &q, err) != 0)
+        if (prepare(st,
+                    "UPDATE resync_requests SET started_at = ?1"
+                    " WHERE started_at IS NULL AND id <= ?2",
+                    &q, err) != 0)
             goto out;
         sqlite3_bind_int64(q, 1, timefmt_now_ms());
         sqlite3_bind_int64(q, 2, max_id);
@@ -281,8 +283,10 @@ int store_resync_finish_started(struct store *st, struct error *err)
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st, "UPDATE resync_requests SET finished_at = ?1"
-                          " WHERE started_at IS NOT NULL AND finished_at IS NULL", &q, err)) != 0)
+    if ((rc = prepare(st,
+                      "UPDATE resync_requests SET finished_at = ?1"
+                      " WHERE started_at IS NOT NULL AND finished_at IS NULL",
+                      &q, err)) != 0)
         return rc;
     sqlite3_bind_int64(q, 1, timefmt_now_ms());
     return exec_one(st, q, "finish resync requests", err);
@@ -290,8 +294,8 @@ int store_resync_finish_started(struct store *st, struct error *err)
 
 /* --- dead letters ------------------------------------------------------------ */
 
-#define DL_WHERE                                                                              \
-    " WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR destination = ?2)"                         \
+#define DL_WHERE                                                                                   \
+    " WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR destination = ?2)"                              \
     " AND (?3 = 0 OR first_failed_at < ?3)"
 
 static void bind_filter(sqlite3_stmt *q, const struct store_dl_filter *f)
@@ -462,9 +466,9 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
                             struct error *err)
 {
     /* Which systems acknowledged a change, and when (Art. 19). */
-#define ACKS                                                                                  \
-    "(SELECT json_group_array(json_object('system', system, 'acked_at',"                      \
-    " strftime('%Y-%m-%dT%H:%M:%fZ', acked_at / 1000.0, 'unixepoch')))"                       \
+#define ACKS                                                                                       \
+    "(SELECT json_group_array(json_object('system', system, 'acked_at',"                           \
+    " strftime('%Y-%m-%dT%H:%M:%fZ', acked_at / 1000.0, 'unixepoch')))"                            \
     " FROM audit_acks k WHERE k.seq = x.seq) AS acknowledged_by"
     static const struct {
         const char *key;
@@ -517,9 +521,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     store_member_hash(st, member_key, hash);
     doc = json_object();
     json_object_set_new(doc, "member_key", json_string(member_key));
-    json_object_set_new(
-        doc, "exported_at",
-        json_string(timefmt_format_rfc3339(timefmt_now_ms(), buf, sizeof(buf))));
+    json_object_set_new(doc, "exported_at",
+                        json_string(timefmt_format_rfc3339(timefmt_now_ms(), buf, sizeof(buf))));
     json_object_set_new(doc, "erased", json_boolean(erased));
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         json_t *part = NULL;
@@ -534,7 +537,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
         for (size_t k = 0; k < 2; k++) {
             size_t i;
             json_t *row;
-            json_array_foreach(json_object_get(doc, keys[k]), i, row) {
+            json_array_foreach(json_object_get(doc, keys[k]), i, row)
+            {
                 json_t *t = json_object_get(row, "acknowledged_by");
                 json_t *v = json_is_string(t) ? json_loads(json_string_value(t), 0, NULL) : NULL;
                 json_object_set_new(row, "acknowledged_by", v ? v : json_array());
@@ -546,7 +550,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     {
         size_t i;
         json_t *row;
-        json_array_foreach(json_object_get(doc, "changes"), i, row) {
+        json_array_foreach(json_object_get(doc, "changes"), i, row)
+        {
             const char *kind = json_string_value(json_object_get(row, "kind"));
             json_t *arr = json_object_get(by_kind, kind ? kind : "other");
             if (arr == NULL) {
@@ -568,8 +573,8 @@ out:
     return rc;
 }
 
-int store_ctl_erasures(struct store *st, const char *const *destinations, size_t n,
-                       json_t **out, struct error *err)
+int store_ctl_erasures(struct store *st, const char *const *destinations, size_t n, json_t **out,
+                       struct error *err)
 {
     sqlite3_stmt *q = NULL;
     sqlite3_stmt *d = NULL;
@@ -597,9 +602,9 @@ int store_ctl_erasures(struct store *st, const char *const *destinations, size_t
         json_object_set_new(row, "seq", json_integer(seq));
         json_object_set_new(row, "member_key",
                             json_string((const char *)sqlite3_column_text(q, 1)));
-        json_object_set_new(row, "received_at",
-                            json_string(timefmt_format_rfc3339(sqlite3_column_int64(q, 2), buf,
-                                                               sizeof(buf))));
+        json_object_set_new(
+            row, "received_at",
+            json_string(timefmt_format_rfc3339(sqlite3_column_int64(q, 2), buf, sizeof(buf))));
         for (size_t i = 0; i < n; i++) {
             int confirmed = 0;
             sqlite3_bind_int64(d, 1, seq);

@@ -32,15 +32,14 @@ enum store_probe store_ctl_probe(const char *path, int *version, struct error *e
 int store_ctl_last_busy(struct store *st);
 
 /* --- resync requests ------------------------------------------------------ */
-int store_resync_request(struct store *st, const char *connector, int64_t *id,
-                         struct error *err);
+int store_resync_request(struct store *st, const char *connector, int64_t *id, struct error *err);
 /* *started = 1 once the daemon has taken request id. */
 int store_resync_started(struct store *st, int64_t id, int *started, struct error *err);
 
 struct store_resync_taken {
-    int all;            /* some request named no connector */
+    int all; /* some request named no connector */
     size_t n;
-    char **connectors;  /* malloc'd names of the other requests */
+    char **connectors; /* malloc'd names of the other requests */
 };
 /* Marks every pending request started and returns what they asked for. */
 int store_resync_take(struct store *st, struct store_resync_taken *out, struct error *err);
@@ -78,8 +77,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
                             struct error *err);
 /* Erase changes and, per destination, whether its urgent-lane push cursor
  * has passed them (for status). */
-int store_ctl_erasures(struct store *st, const char *const *destinations, size_t n,
-                       json_t **out, struct error *err);
+int store_ctl_erasures(struct store *st, const char *const *destinations, size_t n, json_t **out,
+                       struct error *err);
 
 /* --- operator action log --------------------------------------------------- */
 int store_ctl_log_action(struct store *st, const char *command, const char *detail,

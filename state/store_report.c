@@ -70,15 +70,13 @@ int store_report_status(struct store *st, json_t **out, struct error *err)
         const char *key;
         const char *sql;
     } parts[] = {
-        {"changelog",
-         "SELECT COUNT(*) AS changes, COALESCE(SUM(effective), 0) AS effective,"
-         " COALESCE(MAX(seq), 0) AS last_seq, MAX(received_at) AS last_received_at"
-         " FROM changes"},
+        {"changelog", "SELECT COUNT(*) AS changes, COALESCE(SUM(effective), 0) AS effective,"
+                      " COALESCE(MAX(seq), 0) AS last_seq, MAX(received_at) AS last_received_at"
+                      " FROM changes"},
         {"changes_by_origin",
          "SELECT origin, kind, COUNT(*) AS changes, SUM(effective) AS effective"
          " FROM changes GROUP BY origin, kind ORDER BY origin, kind"},
-        {"cursors",
-         "SELECT connector, pull_watermark, updated_at FROM cursors ORDER BY connector"},
+        {"cursors", "SELECT connector, pull_watermark, updated_at FROM cursors ORDER BY connector"},
         {"push_cursors",
          "SELECT connector, lane, seq, updated_at FROM push_cursors ORDER BY connector, lane"},
         {"dead_letters",
@@ -91,10 +89,9 @@ int store_report_status(struct store *st, json_t **out, struct error *err)
         {"pending_resyncs",
          "SELECT connector, requested_at FROM resync_requests WHERE finished_at IS NULL"
          " ORDER BY id"},
-        {"members",
-         "SELECT (SELECT COUNT(DISTINCT member_key) FROM current) AS with_state,"
-         " (SELECT COUNT(*) FROM points_ledger) AS points_transactions,"
-         " (SELECT COUNT(*) FROM tombstones) AS erased"},
+        {"members", "SELECT (SELECT COUNT(DISTINCT member_key) FROM current) AS with_state,"
+                    " (SELECT COUNT(*) FROM points_ledger) AS points_transactions,"
+                    " (SELECT COUNT(*) FROM tombstones) AS erased"},
     };
     json_t *doc = json_object();
     int rc = -1;
@@ -111,8 +108,7 @@ int store_report_status(struct store *st, json_t **out, struct error *err)
         }
         json_object_set_new(doc, parts[i].key, part);
     }
-    json_object_set_new(doc, "schema_version",
-                        json_integer(schema_latest_version()));
+    json_object_set_new(doc, "schema_version", json_integer(schema_latest_version()));
     *out = doc;
     doc = NULL;
     rc = 0;
@@ -191,8 +187,8 @@ int store_report_connector(struct store *st, const char *name, json_t **out, str
         if (rows_named(st, parts[i].sql, name, &part, err) != 0)
             goto out;
         if (parts[i].single) {
-            json_t *one = json_array_size(part) ? json_incref(json_array_get(part, 0))
-                                                : json_null();
+            json_t *one =
+                json_array_size(part) ? json_incref(json_array_get(part, 0)) : json_null();
             json_decref(part);
             part = one;
         }
