@@ -99,7 +99,7 @@ static void next(struct parser *ps)
     ps->p = t->start + t->len;
 }
 
-static void fail(struct parser *ps, const char *fmt)
+static void syntax_error(struct parser *ps, const char *fmt)
 {
     char tok[64];
 
@@ -139,7 +139,7 @@ static bool expect_kw(struct parser *ps, const char *kw)
 {
     if (accept_kw(ps, kw))
         return true;
-    fail(ps, "unexpected token: '%s'");
+    syntax_error(ps, "unexpected token: '%s'");
     return false;
 }
 
@@ -149,7 +149,7 @@ static bool expect_punct(struct parser *ps, const char *s)
         next(ps);
         return true;
     }
-    fail(ps, "unexpected token: '%s'");
+    syntax_error(ps, "unexpected token: '%s'");
     return false;
 }
 
@@ -167,12 +167,12 @@ static char *take_ident(struct parser *ps)
     char *s;
 
     if (ps->cur.kind != T_IDENT || memchr(ps->cur.start, '.', ps->cur.len) != NULL) {
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         return NULL;
     }
     for (const char *const *r = reserved; *r != NULL; r++) {
         if (is_kw(ps, *r)) {
-            fail(ps, "unexpected token: '%s'");
+            syntax_error(ps, "unexpected token: '%s'");
             return NULL;
         }
     }
@@ -209,7 +209,7 @@ static int take_literal(struct parser *ps, struct soql_value *v)
                     c = '\r';
                 else if (c != '\'' && c != '"' && c != '\\' && c != '%' && c != '_') {
                     free(s);
-                    fail(ps, "Invalid string literal %s. Illegal character sequence in "
+                    syntax_error(ps, "Invalid string literal %s. Illegal character sequence in "
                              "string literal.");
                     return -1;
                 }
@@ -228,7 +228,7 @@ static int take_literal(struct parser *ps, struct soql_value *v)
         errno = 0;
         v->num = strtod(buf, &end);
         if (*end != '\0' || errno != 0 || t->len >= sizeof(buf)) {
-            fail(ps, "unexpected token: '%s'");
+            syntax_error(ps, "unexpected token: '%s'");
             return -1;
         }
         v->type = SOQL_NUMBER;
@@ -242,7 +242,7 @@ static int take_literal(struct parser *ps, struct soql_value *v)
             (t->kind == T_DATETIME && buf[t->len - 1] != 'Z' && strchr(buf + 10, '+') == NULL &&
              strchr(buf + 10, '-') == NULL) ||
             sim_time_parse(buf, &v->ms) != 0) {
-            fail(ps, "line 1:%s no viable alternative at character ' '");
+            syntax_error(ps, "line 1:%s no viable alternative at character ' '");
             return -1;
         }
         v->type = t->kind == T_DATE ? SOQL_DATE : SOQL_DATETIME;
@@ -254,12 +254,12 @@ static int take_literal(struct parser *ps, struct soql_value *v)
             v->type = SOQL_BOOL;
             v->b = is_kw(ps, "true");
         } else {
-            fail(ps, "unexpected token: '%s'");
+            syntax_error(ps, "unexpected token: '%s'");
             return -1;
         }
         break;
     default:
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         return -1;
     }
     next(ps);
@@ -329,7 +329,7 @@ static struct soql_node *parse_cmp(struct parser *ps)
         if (n->op == SOQL_NOT_IN) {
             next(ps);
             if (!is_kw(ps, "IN")) {
-                fail(ps, "unexpected token: '%s'");
+                syntax_error(ps, "unexpected token: '%s'");
                 goto bad;
             }
         }
@@ -356,7 +356,7 @@ static struct soql_node *parse_cmp(struct parser *ps)
         return n;
     }
     if (!found) {
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         goto bad;
     }
     n->vals = calloc(1, sizeof(*n->vals));
@@ -364,7 +364,7 @@ static struct soql_node *parse_cmp(struct parser *ps)
         goto bad;
     n->nvals = 1;
     if (n->op == SOQL_LIKE && n->vals[0].type != SOQL_STRING) {
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         goto bad;
     }
     return n;
@@ -414,7 +414,7 @@ static struct soql_node *parse_cond(struct parser *ps)
         struct soql_node *n;
 
         if (level != -1 && level != kind) {
-            fail(ps, "unexpected token: '%s'");
+            syntax_error(ps, "unexpected token: '%s'");
             node_free(left);
             return NULL;
         }
@@ -461,14 +461,14 @@ static int take_count(struct parser *ps, int64_t *out)
     long long v;
 
     if (ps->cur.kind != T_NUMBER || ps->cur.len >= sizeof(buf)) {
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         return -1;
     }
     snprintf(buf, sizeof(buf), "%.*s", (int)ps->cur.len, ps->cur.start);
     errno = 0;
     v = strtoll(buf, &end, 10);
     if (*end != '\0' || errno != 0 || v < 0) {
-        fail(ps, "unexpected token: '%s'");
+        syntax_error(ps, "unexpected token: '%s'");
         return -1;
     }
     *out = v;
@@ -502,7 +502,7 @@ int soql_parse(const char *text, struct soql_query **out, char *err, size_t errl
             goto bad;
         if (is_punct(&ps, "(")) { /* COUNT(), FIELDS(ALL), ... */
             free(f);
-            fail(&ps, "unexpected token: '%s'");
+            syntax_error(&ps, "unexpected token: '%s'");
             goto bad;
         }
         q->fields[q->nfields++] = f;
@@ -562,7 +562,7 @@ int soql_parse(const char *text, struct soql_query **out, char *err, size_t errl
     if (accept_kw(&ps, "OFFSET") && take_count(&ps, &q->offset) != 0)
         goto bad;
     if (ps.cur.kind != T_EOF) {
-        fail(&ps, "unexpected token: '%s'");
+        syntax_error(&ps, "unexpected token: '%s'");
         goto bad;
     }
     if (ps.failed)

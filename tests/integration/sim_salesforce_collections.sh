@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# crmsim Salesforce: sObject Collections upsert by external id (per-record
+# results in input order inside a 200, allOrNone, more than 200 records),
+# the 300 answer for an external id that matches several records, duplicate
+# ExternalTransactionNumber, PointsBalance from journals, and the daily
+# request budget with Sforce-Limit-Info.
+source "${SRC_DIR:?}/tests/sim/salesforce_testlib.bash"
+sf_start --daily-max 1000
+TOKEN=T1
+U=$D/composite/sobjects/Contact/Member_Key__c
+
+req PATCH "$U" '{"allOrNone": false, "records": [
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a1", "LastName": "Ada", "HasOptedOutOfEmail": true},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a2", "FirstName": "no last name"},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a3", "LastName": "Bob", "Email": "not-an-email"},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a4", "LastName": "'"$(printf 'x%.0s' $(seq 81))"'"},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a5", "LastName": "Cy", "Loyalty_Points__c": 120.5}]}'
+expect_status 200 "upsert with item errors"
+expect_eq "$(body '[.[].success] | map(tostring) | join(",")')" "true,false,false,false,true" "per-item success"
+expect_eq "$(body '.[0].created')/$(body '.[4].created')" "true/true" "created"
+expect_eq "$(body '.[1].errors[0].statusCode')/$(body '.[1].errors[0].fields[0]')" \
+    "REQUIRED_FIELD_MISSING/LastName" "required field"
+expect_eq "$(body '.[2].errors[0].statusCode')" "INVALID_EMAIL_ADDRESS" "bad email"
+expect_eq "$(body '.[3].errors[0].statusCode')" "STRING_TOO_LONG" "too long"
+A1=$(body '.[0].id')
+req PATCH "$U" '{"records": [
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a1", "DoNotCall": true},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a6", "LastName": "Di"}]}'
+expect_eq "$(body '.[0].id')/$(body '.[0].created')/$(body '.[1].created')" "$A1/false/true" "update then create"
+q query "SELECT Id, HasOptedOutOfEmail, DoNotCall, Loyalty_Points__c FROM Contact WHERE Member_Key__c = 'a1'"
+expect_eq "$(body '.records[0] | [.HasOptedOutOfEmail, .DoNotCall] | map(tostring) | join(",")')" \
+    "true,true" "fields merged on update"
+expect_eq "$(body '.records[0].Loyalty_Points__c')" "null" "unset double is null"
+req PATCH "$U" '{"allOrNone": true, "records": [
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a7", "LastName": "Ok"},
+  {"attributes": {"type": "Contact"}, "Member_Key__c": "a8"}]}'
+expect_eq "$STATUS/$(body '.[0].errors[0].statusCode')/$(body '.[1].errors[0].statusCode')" \
+    "200/ALL_OR_NONE_OPERATION_ROLLED_BACK/REQUIRED_FIELD_MISSING" "allOrNone rolls back"
+q query "SELECT Id FROM Contact WHERE Member_Key__c = 'a7'"
+expect_eq "$(body .totalSize)" "0" "nothing written under allOrNone"
+req PATCH "$U" '{"records": [{"attributes": {"type": "Contact"}, "Member_Key__c": "z", "LastName": "z", "Bogus__c": 1}]}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_FIELD" "unknown field fails the request"
+req PATCH "$U" '{"records": [{"Member_Key__c": "z", "LastName": "z"}]}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_TYPE" "attributes.type required"
+ok "collections upsert: item-level errors inside a 200, allOrNone"
+
+jq -cn '{records: [range(201) | {attributes: {type: "Contact"}, Member_Key__c: "b\(.)", LastName: "B"}]}' >"$T/big.json"
+req PATCH "$U" "$(cat "$T/big.json")"
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/EXCEEDED_ID_LIMIT" "201 records"
+jq -cn '{records: [range(200) | {attributes: {type: "Contact"}, Member_Key__c: "b\(.)", LastName: "B"}]}' >"$T/ok.json"
+req PATCH "$U" "$(cat "$T/ok.json")"
+expect_eq "$STATUS/$(body '[.[] | select(.success)] | length')" "200/200" "200 records"
+ok "more than 200 records rejected"
+
+# Legacy_Key__c is an External ID without Unique: two records may share it.
+req POST "$D/composite/sobjects" '{"records": [
+  {"attributes": {"type": "Contact"}, "LastName": "D1", "Legacy_Key__c": "dup"},
+  {"attributes": {"type": "Contact"}, "LastName": "D2", "Legacy_Key__c": "dup"}]}'
+expect_eq "$STATUS/$(body '[.[].success] | all')" "200/true" "create two sharing a legacy key"
+req PATCH "$D/sobjects/Contact/Legacy_Key__c/dup" '{"LastName": "X"}'
+expect_status 300 "single upsert on a key matching two records"
+expect_eq "$(body 'length')" "2" "both matches listed"
+[[ $(body '.[0]') == "$D/sobjects/Contact/003"* ]] || fail "300 body: $(cat "$T/body")"
+req PATCH "$D/composite/sobjects/Contact/Legacy_Key__c" '{"records": [{"attributes": {"type": "Contact"}, "Legacy_Key__c": "dup", "LastName": "X"}]}'
+expect_eq "$STATUS/$(body '.[0].success')/$(body '.[0].errors[0].statusCode')" \
+    "200/false/DUPLICATE_EXTERNAL_ID" "collections upsert on the same key"
+req PATCH "$D/sobjects/Contact/Member_Key__c/solo" '{"LastName": "Solo"}'
+expect_eq "$STATUS/$(body .created)" "201/true" "single upsert creates"
+req PATCH "$D/sobjects/Contact/Member_Key__c/solo" '{"Phone": "+1 555"}'
+expect_eq "$STATUS/$(body .created)" "200/false" "single upsert updates"
+req PATCH "$D/sobjects/Contact/Email/x" '{"LastName": "x"}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "404/NOT_FOUND" "not an external id field"
+ok "300 when an external id matches several records"
+
+# Loyalty: one program, one member, journals keyed by ExternalTransactionNumber.
+req POST "$D/sobjects/LoyaltyProgram" '{"Name": "Club"}'
+expect_status 201 "program"
+PROG=$(body .id)
+req PATCH "$D/sobjects/LoyaltyProgramMember/MembershipNumber/a1" "{\"ProgramId\": \"$PROG\", \"ContactId\": \"$A1\"}"
+expect_status 201 "member"
+MEM=$(body .id)
+J=$D/composite/sobjects/TransactionJournal/ExternalTransactionNumber
+req PATCH "$J" "{\"records\": [
+  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t1\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 100},
+  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t2\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": -30}]}"
+expect_eq "$STATUS/$(body '[.[].created] | all')" "200/true" "two journals"
+req POST "$D/composite/sobjects" "{\"records\": [
+  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t1\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 100},
+  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t3\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 5},
+  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t3\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 5}]}"
+expect_eq "$(body '[.[].success] | map(tostring) | join(",")')" "false,true,false" "duplicates refused"
+expect_eq "$(body '.[0].errors[0].statusCode')/$(body '.[2].errors[0].statusCode')" \
+    "DUPLICATE_VALUE/DUPLICATE_VALUE" "DUPLICATE_VALUE against the store and within the request"
+[[ $(body '.[0].errors[0].message') == "duplicate value found: ExternalTransactionNumber duplicates value on record with id: 0lV"* ]] ||
+    fail "duplicate message: $(body '.[0].errors[0].message')"
+q query "SELECT Id, PointsBalance, LoyaltyMemberId FROM LoyaltyMemberCurrency"
+expect_eq "$(body '.records[0].PointsBalance')/$(body '.records[0].LoyaltyMemberId')" "75/$MEM" "PointsBalance = 100 - 30 + 5"
+req PATCH "$D/sobjects/LoyaltyMemberCurrency/Id/$(body '.records[0].Id')" '{"PointsBalance": 1}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_FIELD_FOR_INSERT_UPDATE" "PointsBalance is read-only"
+ok "duplicate ExternalTransactionNumber and PointsBalance from journals"
+
+# The daily budget: every API call counts, the token endpoint does not.
+ctl POST config '{"daily-max": 5}' >/dev/null
+ctl POST seed '{"flavor_state": {"apiUsed": 3}}' >/dev/null
+q query "SELECT Id FROM Contact LIMIT 1"
+expect_eq "$STATUS/$(header Sforce-Limit-Info)" "200/api-usage=4/5" "4th call"
+req GET "$D/limits"
+expect_eq "$(header Sforce-Limit-Info)/$(body .DailyApiRequests.Remaining)" "api-usage=5/5/0" "5th call"
+q query "SELECT Id FROM Contact LIMIT 1"
+expect_status 403 "budget spent"
+expect_eq "$(body '.[0].errorCode')/$(body '.[0].message')" \
+    "REQUEST_LIMIT_EXCEEDED/TotalRequests Limit exceeded." "limit body"
+expect_eq "$(header Sforce-Limit-Info)" "api-usage=5/5" "header when spent"
+ctl POST clock '{"advance_ms": 86400000}' >/dev/null
+TOKEN=T1
+q query "SELECT Id FROM Contact LIMIT 1"
+expect_eq "$STATUS/$(header Sforce-Limit-Info)" "200/api-usage=1/5" "next day"
+ok "daily request budget: Sforce-Limit-Info and REQUEST_LIMIT_EXCEEDED"
+sim_stop
