@@ -82,6 +82,10 @@ start_daemon() {
   CHAOS_PIDS+=("$DPID")
 }
 
+# The daemon holds its state-directory lock (flock, as /proc/locks shows it;
+# probing with flock(1) would itself take the lock for an instant).
+holds_lock() { grep -qE "FLOCK +ADVISORY +WRITE +$DPID " /proc/locks; }
+
 alive() { kill -0 "$DPID" 2>/dev/null && ! grep -q '^State:.*(zombie)' "/proc/$DPID/status" 2>/dev/null; }
 
 # Quiescent: the spool is empty and every destination (DESTS) has its push
@@ -133,6 +137,7 @@ run_until_quiet() {
   wait_death_or_quiet "$QUIESCE_TIMEOUT" || rc=$?
   if [ $rc -ne 0 ]; then
     log "$(basename "$W"): the unmodified daemon did not reach quiescence (rc $rc); see $W/logs/$1.log"
+    KEEP_WORLD=1
     stop_daemon
     return 1
   fi
