@@ -194,16 +194,6 @@ static int parse_points(json_t *root, struct change *c, char *field, size_t fsiz
     return 0;
 }
 
-static char *segment_json(const char *status, int64_t since)
-{
-    char ts[40];
-    json_t *o = json_pack("{s:s, s:s}", "status", status, "since",
-                          timefmt_format_rfc3339(since, ts, sizeof(ts)));
-    char *text = canonical_dumps(o);
-    json_decref(o);
-    return text;
-}
-
 static int parse_segment(json_t *root, struct change *c, char **value, char *field,
                          size_t fsize, struct error *err)
 {
@@ -215,7 +205,7 @@ static int parse_segment(json_t *root, struct change *c, char **value, char *fie
     if (strcmp(status, "in") != 0 && strcmp(status, "out") != 0)
         return error_set(err, "segment status must be in or out, not \"%.32s\"", status);
     snprintf(field, fsize, "segment/%s", segment);
-    *value = segment_json(status, c->occurred_at);
+    *value = segment_value_to_json(status, c->occurred_at);
     return *value ? 0 : error_set(err, "out of memory");
 }
 
@@ -234,7 +224,6 @@ static int parse_profile(json_t *root, const struct spool_vocab *vocab, struct s
     json_object_foreach(attrs, key, v)
     {
         struct change *c;
-        json_t *o;
         size_t i;
 
         if (!in_list(vocab->attributes, key))
@@ -247,9 +236,9 @@ static int parse_profile(json_t *root, const struct spool_vocab *vocab, struct s
         c = next_change(ev, origin, member, CHANGE_PROFILE, occurred_at, event_id, key,
                         source_ref);
         snprintf(ev->fields[i], sizeof(ev->fields[i]), "profile/%s", key);
-        o = json_pack("{s:O}", "value", v);
-        ev->values[i] = canonical_dumps(o);
-        json_decref(o);
+        ev->values[i] = json_is_string(v) ? profile_value_to_json(json_string_value(v),
+                                                                  json_string_length(v))
+                                           : profile_value_to_json(NULL, 0);
         if (ev->values[i] == NULL)
             return error_set(err, "out of memory");
         c->value_json = ev->values[i];

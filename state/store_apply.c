@@ -192,29 +192,13 @@ static int dead_letter_change(struct store *st, const struct change *c, int64_t 
 static int audit_consent(struct store *st, const struct change *c, int64_t seq, int effective,
                          int64_t now, struct error *err)
 {
-    json_t *o = json_object();
-    json_t *value = json_loads(c->value_json, 0, NULL);
-    char *payload = NULL;
-    int rc = -1;
+    char *payload = audit_payload_to_json(c->origin, effective, c->source_ref, c->value_json);
+    int rc;
 
-    if (o == NULL || value == NULL) {
-        error_set(err, "state: cannot build audit payload for seq %" PRId64, seq);
-        goto out;
-    }
-    json_object_set_new(o, "origin", json_string(c->origin));
-    json_object_set_new(o, "effective", json_boolean(effective));
-    json_object_set_new(o, "source_ref", c->source_ref ? json_string(c->source_ref) : json_null());
-    json_object_set(o, "value", value);
-    payload = canonical_dumps(o);
-    if (payload == NULL) {
-        error_set(err, "state: out of memory");
-        goto out;
-    }
+    if (payload == NULL)
+        return error_set(err, "state: cannot build audit payload for seq %" PRId64, seq);
     rc = store_audit_append(st, seq, c->member_key, c->field, payload, now, err);
-out:
     free(payload);
-    json_decref(value);
-    json_decref(o);
     return rc;
 }
 
