@@ -116,4 +116,14 @@ TOKEN=T1
 q query "SELECT Id FROM Contact LIMIT 1"
 expect_eq "$STATUS/$(header Sforce-Limit-Info)" "200/api-usage=1/5" "next day"
 ok "daily request budget: Sforce-Limit-Info and REQUEST_LIMIT_EXCEEDED"
+# Core faults, counters and the request log apply to Salesforce routes.
+ctl POST config '{"fault-script": "503,token-expiry", "fault-match": "/composite/"}' >/dev/null
+req PATCH "$U" '{"records": []}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "503/SERVER_UNAVAILABLE" "injected 503"
+req PATCH "$U" '{"records": []}'
+expect_eq "$STATUS/$(body '.[0].errorCode')" "401/INVALID_SESSION_ID" "injected token expiry"
+ctl GET counters >"$T/c.json"
+expect_eq "$(jq -r '.endpoints["collections.upsert"].records' "$T/c.json")" "214" "records counted per endpoint (5+2+2+1+1+200+1 contacts, 2 journals)"
+expect_eq "$(jq -r '.faults["token-expiry"]' "$T/c.json")" "1" "fault counted"
+ok "faults and counters on Salesforce routes"
 sim_stop
