@@ -43,6 +43,7 @@ struct hs_job {
     char (*ids)[64];  /* per group: learnt record id */
     char list_id[64];
     char segment[64];
+    int reading; /* resolve_ids: 1 once the batch read was sent */
     struct hs_job *next;
 };
 
@@ -234,7 +235,12 @@ static void contacts_answer(struct http_result *res, void *arg)
                     group_result(job, g, PUSH_OK, NULL, 0, out[k].id);
                 else if (out[k].state == HS_REJECT)
                     group_result(job, g, PUSH_REJECT, out[k].reason, 0, NULL);
-                /* else: left for job_done (retry) */
+                else if (res->status == 200)
+                    /* 200 means every input was applied; the answer just
+                     * did not echo the id property, so no id is learnt
+                     * here (the pull learns it). */
+                    group_result(job, g, PUSH_OK, NULL, 0, job->plan.g[g].remote_id);
+                /* else (207 without a word on it): retried by job_done */
             }
         }
         free(keys);
@@ -384,6 +390,7 @@ static void start_subs(struct hs_job *job)
 /* --- record ids for lists and erasure: minimal upsert or batch read --- */
 
 static void after_ids(struct hs_job *job);
+static void resolve_ids(struct hs_job *job);
 
 static void ids_answer(struct http_result *res, void *arg)
 {
@@ -404,7 +411,14 @@ static void ids_answer(struct http_result *res, void *arg)
         }
         free(keys);
         free(out);
-        after_ids(job);
+        /* An upsert answer that does not echo the id property (the
+         * simulator's) leaves ids unknown: read them by id property. */
+        if (!job->reading) {
+            job->reading = 1;
+            resolve_ids(job);
+        } else {
+            after_ids(job);
+        }
         return;
     }
     fail_from_result(job, res);
@@ -423,11 +437,11 @@ static void resolve_ids(struct hs_job *job)
         const struct hs_group *grp = &job->plan.g[g];
         if (grp->member == NULL)
             continue;
-        if (grp->remote_id != NULL) {
+        if (grp->remote_id != NULL && job->ids[g][0] == '\0')
             snprintf(job->ids[g], sizeof(job->ids[g]), "%s", grp->remote_id);
+        if (job->ids[g][0] != '\0')
             continue;
-        }
-        if (job->cls == JOB_LIST)
+        if (!job->reading)
             json_array_append_new(inputs, json_pack("{s:s, s:s, s:{}}", "idProperty",
                                                     job->hs->map.id_property, "id", grp->member,
                                                     "properties"));
@@ -439,7 +453,7 @@ static void resolve_ids(struct hs_job *job)
         after_ids(job);
         return;
     }
-    if (job->cls == JOB_LIST)
+    if (!job->reading)
         body = json_pack("{s:o}", "inputs", inputs);
     else
         body = json_pack("{s:s, s:[s], s:o}", "idProperty", job->hs->map.id_property,
@@ -449,7 +463,7 @@ static void resolve_ids(struct hs_job *job)
     rc = text == NULL ? -1
                       : hs_request(job->hs, HTTP_POST,
                                    hs_path(job->hs, HS_V_OBJECTS,
-                                           job->cls == JOB_LIST ? "/batch/upsert" : "/batch/read"),
+                                           job->reading ? "/batch/read" : "/batch/upsert"),
                                    text, ids_answer, job);
     free(text);
     if (rc != 0) {
@@ -548,9 +562,14 @@ static void list_created(struct http_result *res, void *arg)
 
     if (res->cls == HTTP_CLASS_OK && hs_parse_list_id(res->body, job->list_id,
                                                       sizeof(job->list_id)) == 0) {
+        char kept[80];
         snprintf(key, sizeof(key), "segment:%s", job->segment);
+        /* Stored as "list:<id>": the identity map holds contact record ids
+         * of the same system, unique per system, and list 1 is not
+         * contact 1. */
+        snprintf(kept, sizeof(kept), "list:%s", job->list_id);
         if (conn->sink != NULL && conn->sink->learn_identity != NULL)
-            conn->sink->learn_identity(conn->sink->ctx, conn, key, job->list_id);
+            conn->sink->learn_identity(conn->sink->ctx, conn, key, kept);
         log_info("hubspot", conn->name, "created list \"crmsyncd %s\" (id %s)", job->segment,
                  job->list_id);
         resolve_ids(job);
@@ -578,7 +597,10 @@ static void start_list(struct hs_job *job)
     snprintf(key, sizeof(key), "segment:%s", job->segment);
     if (conn->sink != NULL && conn->sink->remote_id != NULL)
         found = conn->sink->remote_id(conn->sink->ctx, conn, key, job->list_id,
-                                      sizeof(job->list_id)) == 1;
+                                      sizeof(job->list_id)) == 1 &&
+                strncmp(job->list_id, "list:", 5) == 0;
+    if (found)
+        memmove(job->list_id, job->list_id + 5, strlen(job->list_id + 5) + 1);
     if (found) {
         resolve_ids(job);
     } else {
@@ -646,6 +668,7 @@ static void after_ids(struct hs_job *job)
 
 static void start_erase(struct hs_job *job)
 {
+    job->reading = 1; /* never create a contact in order to delete it */
     if (plan_job(job, 0) < 0) {
         fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
         job_done(job);
