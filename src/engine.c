@@ -18,6 +18,7 @@
 #include "crashpoint.h"
 #include "hash.h"
 #include "log.h"
+#include "metrics.h"
 #include "store_push.h"
 
 #define MAX_MEMBERS_SCAN 4096
@@ -25,6 +26,7 @@
 struct sent_batch {
     struct push_batch pb;
     struct dest *d;
+    uint64_t sent_ms;
     struct witem **items;
     struct push_record *records;
     char (*hashes)[65];
@@ -228,6 +230,34 @@ static void free_batch(struct sent_batch *sb)
     free(sb);
 }
 
+static void publish_metrics(struct dest *d, const struct sent_batch *sb, uint64_t now)
+{
+    uint64_t n[PUSH_STALE + 1] = {0};
+    const char *name = d->conn->name;
+
+    for (size_t i = 0; i < sb->pb.n; i++) {
+        if ((unsigned)sb->pb.results[i].outcome <= PUSH_STALE)
+            n[sb->pb.results[i].outcome]++;
+    }
+    if (n[PUSH_OK] + n[PUSH_STALE])
+        metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, "ok"},
+                            n[PUSH_OK] + n[PUSH_STALE]);
+    if (n[PUSH_RETRY]) {
+        metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, "retry"}, n[PUSH_RETRY]);
+        metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, n[PUSH_RETRY]);
+    }
+    if (n[PUSH_REJECT]) {
+        metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, "reject"},
+                            n[PUSH_REJECT]);
+        metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){name}, n[PUSH_REJECT]);
+    }
+    /* One batch is one write request for most connectors (HubSpot lists and
+     * first contacts can take two): the batch's round trip is the latency
+     * an operator cares about. */
+    metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){name},
+                    (double)(now - sb->sent_ms) / 1000.0);
+}
+
 /* Applies the per-record results of one batch in one transaction. */
 static void batch_done(struct push_batch *pb)
 {
@@ -331,6 +361,7 @@ static void batch_done(struct push_batch *pb)
     } else {
         d->outage_streak = 0;
     }
+    publish_metrics(d, sb, now);
     free_batch(sb);
     if (d->eng->stopping)
         return;
@@ -479,6 +510,7 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
     sb->pb.records = sb->records;
     sb->pb.done = batch_done;
     sb->pb.engine = sb;
+    sb->sent_ms = now;
     d->inflight++;
     log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", p->n,
               p->class_key, lane);

@@ -33,11 +33,14 @@ struct engine {
     struct dest **dests;
     size_t n_dests;
     int stopping;
+    uv_timer_t *maint; /* dead-letter retries; own allocation, freed on close */
 };
 
 uint64_t engine_now_ms(void);
 void engine_pump(struct dest *d);
 void engine_schedule_pull(struct dest *d, uint64_t delay_ms);
 void engine_start_resync(struct dest *d);
+/* Re-offers the dead letters an operator asked to retry (src/engine_pull.c). */
+void engine_sweep_retries(struct engine *e);
 
 #endif

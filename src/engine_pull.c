@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "log.h"
 #include "store_push.h"
 
@@ -142,6 +143,108 @@ int engine_resync(struct engine *e, const char *name)
     return found;
 }
 
+struct retry_ctx {
+    struct engine *e;
+    struct dest *d;
+    int n;
+};
+
+static enum change_kind kind_of_field(const char *field)
+{
+    if (strncmp(field, "consent/", 8) == 0)
+        return CHANGE_CONSENT;
+    if (strncmp(field, "points/", 7) == 0)
+        return CHANGE_POINTS;
+    if (strncmp(field, "segment/", 8) == 0)
+        return CHANGE_SEGMENT;
+    if (strcmp(field, "tier") == 0)
+        return CHANGE_TIER;
+    if (strcmp(field, "erase") == 0)
+        return CHANGE_ERASE;
+    return CHANGE_PROFILE;
+}
+
+/* One dead letter to retry: the current value goes out again as a repair
+ * change (to every destination whose shadow differs), and the dead letter
+ * is removed, both in the sweep's transaction. */
+static void retry_one(void *arg, int64_t id, const char *member, const char *field,
+                      int64_t requested_at)
+{
+    struct retry_ctx *rc = arg;
+    struct store *st = rc->e->store;
+    enum change_kind kind = kind_of_field(field);
+    struct error err = {""};
+    char idem[160];
+    char *value = NULL;
+    int added = 0;
+    int lane = kind == CHANGE_POINTS || kind == CHANGE_TIER ? LANE_POINTS
+               : kind == CHANGE_ERASE                      ? LANE_URGENT
+                                                           : LANE_BULK;
+
+    if (kind == CHANGE_POINTS || kind == CHANGE_ERASE) {
+        value = strdup("{}");
+    } else if (store_current_get(st, member, field, &value, &err) != 0) {
+        log_error("engine", rc->d->conn->name, "%s", err.msg);
+        return;
+    }
+    if (value == NULL) {
+        log_notice("engine", rc->d->conn->name,
+                   "dead letter %lld: no current value any more; dropped", (long long)id);
+    } else {
+        if (kind == CHANGE_CONSENT && strstr(value, "\"status\":\"denied\"") != NULL)
+            lane = LANE_URGENT;
+        snprintf(idem, sizeof(idem), "dlretry:%lld:%lld", (long long)id, (long long)requested_at);
+        if (store_append_repair(st, member, kind, field, value, lane, idem, &added, &err) != 0)
+            log_error("engine", rc->d->conn->name, "%s", err.msg);
+    }
+    free(value);
+    if (store_dead_letter_delete(st, id, &err) != 0)
+        log_error("engine", rc->d->conn->name, "%s", err.msg);
+    rc->n++;
+}
+
+void engine_sweep_retries(struct engine *e)
+{
+    struct error err = {""};
+    int total = 0;
+
+    if (e->stopping || e->n_dests == 0)
+        return;
+    if (store_begin(e->store, &err) != 0) {
+        log_error("engine", NULL, "dead-letter retries: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < e->n_dests; i++) {
+        struct retry_ctx rc = {e, e->dests[i], 0};
+        if (store_dead_letter_retries(e->store, e->dests[i]->conn->name, retry_one, &rc, &err) !=
+            0) {
+            store_rollback(e->store);
+            log_error("engine", NULL, "dead-letter retries: %s", err.msg);
+            return;
+        }
+        if (rc.n > 0)
+            log_notice("engine", e->dests[i]->conn->name, "%d dead letter(s) queued again",
+                       rc.n);
+        total += rc.n;
+    }
+    if (store_commit(e->store, &err) != 0) {
+        log_error("engine", NULL, "dead-letter retries: %s", err.msg);
+        return;
+    }
+    if (total > 0)
+        engine_kick(e);
+}
+
+static void maint_cb(uv_timer_t *t)
+{
+    engine_sweep_retries(t->data);
+}
+
+static void maint_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
 int engine_new(uv_loop_t *loop, struct store *store, const struct engine_options *opts,
                struct engine **out, struct error *err)
 {
@@ -149,6 +252,14 @@ int engine_new(uv_loop_t *loop, struct store *store, const struct engine_options
 
     if (e == NULL)
         return error_set(err, "out of memory");
+    e->maint = calloc(1, sizeof(*e->maint));
+    if (e->maint == NULL) {
+        free(e);
+        return error_set(err, "out of memory");
+    }
+    uv_timer_init(loop, e->maint);
+    e->maint->data = e;
+    uv_timer_start(e->maint, maint_cb, 5000, 5000);
     e->loop = loop;
     e->store = store;
     if (opts != NULL)
@@ -187,6 +298,8 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
     ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
                    0.2, now);
     conn->ratelimit = &d->rl;
+    if (conn->ops->push != NULL)
+        health_set_backlog_bound(conn->name, e->opt.backlog_bound);
     uv_timer_init(e->loop, &d->timer);
     uv_timer_init(e->loop, &d->pull_timer);
     d->timer.data = d->pull_timer.data = d;
@@ -218,6 +331,7 @@ void engine_kick(struct engine *e)
 void engine_stop(struct engine *e)
 {
     e->stopping = 1;
+    uv_timer_stop(e->maint);
     for (size_t i = 0; i < e->n_dests; i++) {
         uv_timer_stop(&e->dests[i]->timer);
         uv_timer_stop(&e->dests[i]->pull_timer);
@@ -244,6 +358,7 @@ void engine_free(struct engine *e)
         uv_close((uv_handle_t *)&d->timer, dest_closed);
         uv_close((uv_handle_t *)&d->pull_timer, dest_closed);
     }
+    uv_close((uv_handle_t *)e->maint, maint_closed);
     free(e->dests);
     free(e);
 }

@@ -32,6 +32,8 @@ enum push_stmt {
     PS_REPAIR_CURRENT,
     PS_TOKEN_GET,
     PS_TOKEN_PUT,
+    PS_DL_RETRIES,
+    PS_DL_DELETE,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -81,6 +83,10 @@ static const char *const push_sql[PS_COUNT] = {
     [PS_TOKEN_PUT] = "INSERT INTO oauth_tokens(connector, refresh_token, updated_at)"
                      " VALUES (?1, ?2, ?3) ON CONFLICT(connector) DO UPDATE SET"
                      " refresh_token = excluded.refresh_token, updated_at = excluded.updated_at",
+    [PS_DL_RETRIES] = "SELECT id, member_key, field, retry_requested_at FROM dead_letters"
+                      " WHERE destination = ?1 AND retry_requested_at IS NOT NULL"
+                      " AND member_key IS NOT NULL AND field IS NOT NULL ORDER BY id LIMIT 1000",
+    [PS_DL_DELETE] = "DELETE FROM dead_letters WHERE id = ?1",
 };
 
 static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
@@ -437,4 +443,33 @@ int store_token_put(struct store *st, const char *connector, const char *token,
     sqlite3_bind_text(q, 2, token, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, timefmt_now_ms());
     return done(st, q, err, "write token");
+}
+
+int store_dead_letter_retries(struct store *st, const char *dest, dead_letter_fn fn, void *ctx,
+                              struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_DL_RETRIES, err);
+    int s;
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        char member[256], field[256];
+        snprintf(member, sizeof(member), "%s", (const char *)sqlite3_column_text(q, 1));
+        snprintf(field, sizeof(field), "%s", (const char *)sqlite3_column_text(q, 2));
+        fn(ctx, sqlite3_column_int64(q, 0), member, field, sqlite3_column_int64(q, 3));
+    }
+    sqlite3_reset(q);
+    return s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read dead letters to retry");
+}
+
+int store_dead_letter_delete(struct store *st, int64_t id, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_DL_DELETE, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    return done(st, q, err, "delete dead letter");
 }

@@ -79,6 +79,14 @@ int store_token_get(struct store *st, const char *connector, char **token, struc
 int store_token_put(struct store *st, const char *connector, const char *token,
                     struct error *err);
 
+/* Dead letters of dest that an operator asked to retry (crmsyncctl
+ * dead-letters retry). Strings live during the call. */
+typedef void (*dead_letter_fn)(void *ctx, int64_t id, const char *member, const char *field,
+                               int64_t requested_at);
+int store_dead_letter_retries(struct store *st, const char *dest, dead_letter_fn fn, void *ctx,
+                              struct error *err);
+int store_dead_letter_delete(struct store *st, int64_t id, struct error *err);
+
 /* Full resync: forgets the pull watermark and the shadows of dest, and sets
  * its push cursors back to 0 so the whole current state is offered again
  * (shadows being empty, everything is pushed once; the next resync finds the

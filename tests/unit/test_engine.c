@@ -12,6 +12,7 @@
 
 #include "change_json.h"
 #include "engine.h"
+#include "engine_internal.h"
 #include "store.h"
 #include "store_push.h"
 #include "timefmt.h"
@@ -325,6 +326,30 @@ static void stale_is_handled_without_shadow_or_dead_letter(void **state)
                      2);
 }
 
+static void operator_retry_of_a_dead_letter_delivers_it(void **state)
+{
+    struct fixture *f = *state;
+    fk.reject_member_m2 = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M2", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.records_received, 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 1);
+    /* The operator fixed the cause and asked for a retry. */
+    fk.reject_member_m2 = 0;
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE dead_letters SET retry_requested_at = 1", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    engine_sweep_retries(f->eng);
+    run(f);
+    assert_int_equal(fk.records_received, 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M2'"), 1);
+    /* M1 is not sent again: its shadow matches. */
+    assert_int_equal(fk.batches, 2);
+}
+
 static void retries_then_succeeds(void **state)
 {
     struct fixture *f = *state;
@@ -370,6 +395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reject_goes_to_dead_letters_and_cursor_passes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(retries_then_succeeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(operator_retry_of_a_dead_letter_delivers_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(stale_is_handled_without_shadow_or_dead_letter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(outage_does_not_use_up_attempts, setup, teardown),
