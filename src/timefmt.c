@@ -108,6 +108,10 @@ int timefmt_parse_rfc3339(const char *s, int64_t *ms)
             sec - (int64_t)off_min * 60) *
            1000) +
           frac_ms;
+    /* The instant, not only the local date, must be within 1970..9999 UTC:
+     * what is stored is formatted back as UTC and must parse again. */
+    if (*ms < 0 || *ms > 253402300799999LL)
+        return -1;
     return 0;
 }
 
