@@ -178,6 +178,10 @@ typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind,
 int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
                       json_t *statuses, hs_field_fn fn, void *arg, char *member, size_t msize);
 
+/* 1 when statuses (hs_parse_statuses) hold NOT_SUBSCRIBED for (email,
+ * sid) recorded after collected_at: a grant that old must not overwrite it. */
+int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int64_t collected_at);
+
 /* HubSpot datetime (RFC 3339 or epoch ms) to ms. 0 or -1. */
 int hs_parse_time(const char *s, int64_t *ms);
 

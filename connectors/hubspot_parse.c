@@ -610,3 +610,28 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
     }
     return 0;
 }
+
+int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int64_t collected_at)
+{
+    char low[512];
+    size_t k, i;
+    json_t *st;
+
+    if (email == NULL)
+        return 0;
+    for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
+        low[k] = (char)tolower((unsigned char)email[k]);
+    low[k] = '\0';
+    json_array_foreach(json_object_get(statuses, low), i, st)
+    {
+        const char *state = json_string_value(json_object_get(st, "status"));
+        int64_t at;
+
+        if (json_integer_value(json_object_get(st, "subscriptionId")) == sid && state != NULL &&
+            strcmp(state, "NOT_SUBSCRIBED") == 0 &&
+            hs_parse_time(json_string_value(json_object_get(st, "timestamp")), &at) == 0 &&
+            at > collected_at)
+            return 1;
+    }
+    return 0;
+}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "change_json.h"
 #include "hubspot.h"
 #include "log.h"
 
@@ -335,12 +336,106 @@ static void subs_answer(struct http_result *res, void *arg)
     job_done(job);
 }
 
+static void subs_write(struct hs_job *job)
+{
+    json_t *body;
+    char *text;
+
+    if (json_array_size(job->inputs) == 0) {
+        job_done(job);
+        return;
+    }
+    body = json_pack("{s:O}", "inputs", job->inputs);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL ||
+        hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/write"),
+                   text, subs_answer, job) != 0) {
+        fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        job_done(job);
+    }
+    free(text);
+}
+
+/* A grant must not overwrite a withdrawal HubSpot recorded after it (the
+ * customer unsubscribed there while our older grant was on its way): such
+ * grants are answered OK without writing, and the next pull brings the
+ * newer withdrawal in, where it wins by the merge rules. */
+static void subs_checked(struct http_result *res, void *arg)
+{
+    struct hs_job *job = arg;
+    json_t *statuses, *kept;
+    size_t k;
+    json_t *in;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    statuses = hs_parse_statuses(res->body);
+    kept = json_array();
+    json_array_foreach(job->inputs, k, in)
+    {
+        size_t i = job->in_rec[k];
+        struct consent_value cv;
+        json_t *holder = NULL;
+        int skip = 0;
+
+        if (strcmp(json_string_value(json_object_get(in, "statusState")), "SUBSCRIBED") == 0 &&
+            consent_value_from_json(job->pb->records[i].value_json, &cv, &holder) == 0)
+            skip = hs_newer_withdrawal(
+                statuses, json_string_value(json_object_get(in, "subscriberIdString")),
+                json_integer_value(json_object_get(in, "subscriptionId")), cv.collected_at);
+        json_decref(holder);
+        if (skip) {
+            log_info("hubspot", job->hs->conn->name,
+                     "seq %" PRId64 " %s: HubSpot holds a newer unsubscription; grant not written",
+                     job->pb->records[i].seq, job->pb->records[i].field);
+            set_result(job, i, PUSH_OK, NULL, -1, 0, NULL);
+            continue;
+        }
+        job->in_rec[json_array_size(kept)] = i;
+        json_array_append(kept, in);
+    }
+    json_decref(statuses);
+    json_decref(job->inputs);
+    job->inputs = kept;
+    subs_write(job);
+}
+
+static void subs_check(struct hs_job *job)
+{
+    json_t *emails = json_array(), *body;
+    size_t k;
+    json_t *in;
+    char path[256], *text;
+
+    json_array_foreach(job->inputs, k, in)
+    {
+        if (strcmp(json_string_value(json_object_get(in, "statusState")), "SUBSCRIBED") == 0)
+            json_array_append(emails, json_object_get(in, "subscriberIdString"));
+    }
+    if (json_array_size(emails) == 0) {
+        json_decref(emails);
+        subs_write(job);
+        return;
+    }
+    body = json_pack("{s:o}", "inputs", emails);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    snprintf(path, sizeof(path), "%s", hs_path(job->hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"));
+    if (text == NULL || hs_request(job->hs, HTTP_POST, path, text, subs_checked, job) != 0) {
+        fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        job_done(job);
+    }
+    free(text);
+}
+
 static void start_subs(struct hs_job *job)
 {
     struct connector *conn = job->hs->conn;
     struct pull_sink *sink = conn->sink;
-    json_t *body;
-    char *text;
 
     job->inputs = json_array();
     job->in_rec = calloc(job->pb->n ? job->pb->n : 1, sizeof(*job->in_rec));
@@ -371,20 +466,7 @@ static void start_subs(struct hs_job *job)
         }
         free(email);
     }
-    if (json_array_size(job->inputs) == 0) {
-        job_done(job);
-        return;
-    }
-    body = json_pack("{s:O}", "inputs", job->inputs);
-    text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL ||
-        hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/write"),
-                   text, subs_answer, job) != 0) {
-        fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
-        job_done(job);
-    }
-    free(text);
+    subs_check(job);
 }
 
 /* --- record ids for lists and erasure: minimal upsert or batch read --- */

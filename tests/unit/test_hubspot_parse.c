@@ -319,6 +319,23 @@ static void search_page_to_changes(void **state)
     json_decref(root);
 }
 
+/* An older grant must not overwrite a newer unsubscription in HubSpot. */
+static void newer_withdrawal_blocks_older_grant(void **state)
+{
+    json_t *st = hs_parse_statuses(
+        "{\"results\":[{\"subscriberIdString\":\"Ann@Example.com\",\"statuses\":["
+        "{\"subscriptionId\":1001,\"status\":\"NOT_SUBSCRIBED\",\"timestamp\":"
+        "\"2026-11-19T09:00:00.000Z\"}]}]}");
+    (void)state;
+    /* grant collected before the withdrawal: blocked */
+    assert_int_equal(hs_newer_withdrawal(st, "ann@example.com", 1001, 1795000000000), 1);
+    /* grant collected after it (a re-subscription): written */
+    assert_int_equal(hs_newer_withdrawal(st, "ann@example.com", 1001, 1795100000000), 0);
+    assert_int_equal(hs_newer_withdrawal(st, "ann@example.com", 1002, 1795000000000), 0);
+    assert_int_equal(hs_newer_withdrawal(st, "bob@example.com", 1001, 1795000000000), 0);
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +348,7 @@ int main(void)
         cmocka_unit_test(status_write_207),
         cmocka_unit_test(small_answers),
         cmocka_unit_test(search_page_to_changes),
+        cmocka_unit_test(newer_withdrawal_blocks_older_grant),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
