@@ -86,6 +86,7 @@ CONF
   # The copy is not timed: the shop writes a hidden file, then renames.
   cp "$T/bench.jsonl.src" "$d/spool/.bench.jsonl.tmp"
   sync
+  sleep 1
   local t0 t1
   t0=$(now)
   mv "$d/spool/.bench.jsonl.tmp" "$d/spool/bench.jsonl"
@@ -116,6 +117,9 @@ CONF
 run_ref() { # mode rep -> "seconds rate rss_mb"
   local db="$T/ref-$1-$2.db" out
   rm -f "$db" "$db-wal" "$db-shm"
+  # The previous run's database is still being written back: let it finish
+  # so it does not slow this one down.
+  sync
   out=$("$REF" -d "$db" -n "$EVENTS" -m "$MEMBERS" -s "$SEED" -t "$TXN" -S "$1")
   [ "${KEEP:-0}" = 1 ] || rm -f "$db" "$db-wal" "$db-shm"
   # changes=... seconds=... rate=... maxrss_kb=...
