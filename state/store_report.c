@@ -28,9 +28,11 @@ static json_t *column_json(sqlite3_stmt *q, int col)
     }
 }
 
-/* Runs a query and turns each row into an object keyed by column name;
- * columns named *_at are epoch ms rendered as RFC 3339. */
-static int rows(struct store *st, const char *sql, json_t **out, struct error *err)
+/* Runs a query (?1 bound to name when name is not NULL) and turns each row
+ * into an object keyed by column name; columns named *_at are epoch ms
+ * rendered as RFC 3339. */
+static int rows_named(struct store *st, const char *sql, const char *name, json_t **out,
+                      struct error *err)
 {
     sqlite3_stmt *q = NULL;
     json_t *arr = json_array();
@@ -41,13 +43,15 @@ static int rows(struct store *st, const char *sql, json_t **out, struct error *e
         store_sql_error(st, err, "status query");
         goto out;
     }
+    if (name != NULL)
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     while ((s = sqlite3_step(q)) == SQLITE_ROW) {
         json_t *row = json_object();
         for (int i = 0; i < sqlite3_column_count(q); i++) {
-            const char *name = sqlite3_column_name(q, i);
-            size_t n = strlen(name);
-            int is_time = n > 3 && strcmp(name + n - 3, "_at") == 0;
-            json_object_set_new(row, name, is_time ? time_or_null(q, i) : column_json(q, i));
+            const char *col = sqlite3_column_name(q, i);
+            size_t n = strlen(col);
+            int is_time = n > 3 && strcmp(col + n - 3, "_at") == 0;
+            json_object_set_new(row, col, is_time ? time_or_null(q, i) : column_json(q, i));
         }
         json_array_append_new(arr, row);
     }
@@ -62,6 +66,11 @@ out:
     json_decref(arr);
     sqlite3_finalize(q);
     return rc;
+}
+
+static int rows(struct store *st, const char *sql, json_t **out, struct error *err)
+{
+    return rows_named(st, sql, NULL, out, err);
 }
 
 int store_report_status(struct store *st, json_t **out, struct error *err)
@@ -114,43 +123,6 @@ int store_report_status(struct store *st, json_t **out, struct error *err)
     rc = 0;
 out:
     json_decref(doc);
-    return rc;
-}
-
-/* Runs sql with ?1 bound to name; returns the rows. */
-static int rows_named(struct store *st, const char *sql, const char *name, json_t **out,
-                      struct error *err)
-{
-    sqlite3_stmt *q = NULL;
-    json_t *arr = json_array();
-    int s;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        store_sql_error(st, err, "connector report");
-        goto out;
-    }
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-        json_t *row = json_object();
-        for (int i = 0; i < sqlite3_column_count(q); i++) {
-            const char *col = sqlite3_column_name(q, i);
-            size_t n = strlen(col);
-            int is_time = n > 3 && strcmp(col + n - 3, "_at") == 0;
-            json_object_set_new(row, col, is_time ? time_or_null(q, i) : column_json(q, i));
-        }
-        json_array_append_new(arr, row);
-    }
-    if (s != SQLITE_DONE) {
-        store_sql_error(st, err, "connector report");
-        goto out;
-    }
-    *out = arr;
-    arr = NULL;
-    rc = 0;
-out:
-    json_decref(arr);
-    sqlite3_finalize(q);
     return rc;
 }
 
