@@ -164,6 +164,8 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
         }
         json_object_update(c, detail);
         json_decref(detail);
+        /* The update replaced "name" and freed the string name pointed to. */
+        name = json_string_value(json_object_get(c, "name"));
         if (json_is_true(json_object_get(c, "destination"))) {
             struct store_backlog b;
             char t[40];

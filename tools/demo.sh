@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# The README demo: runs crmsyncd on the embedded default (a SQLite state and
-# a spool directory) with a demo event file, then shows what it ingested.
+# The README demo: the daemon on its embedded default (a SQLite state, a spool
+# directory) syncing with the bundled HubSpot simulator. A demo event file is
+# dropped into the spool; the demo shows what the daemon ingested, what it
+# wrote to HubSpot (contacts with consent, points and lists) and its status.
 # Usage: tools/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-DEMO=$(pwd)/demo-run
+DEMO=${DEMO_DIR:-$(pwd)/demo-run}
 rm -rf "$DEMO" && mkdir -p "$DEMO/spool" "$DEMO/state"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+# 1. The HubSpot simulator on a free loopback port, with a private-app token.
+"$BUILD/tests/sim/crmsim" --flavor hubspot --listen 127.0.0.1:0 --token demo-token \
+  --search-lag-ms 0 > "$DEMO/sim.out" 2> "$DEMO/sim.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$DEMO/sim.out" ] && break; sleep 0.1; done
+SIM="http://$(head -n 1 "$DEMO/sim.out" | sed 's/^listening //')"
+printf 'demo-token' > "$DEMO/hubspot-token" && chmod 600 "$DEMO/hubspot-token"
+
+# 2. The daemon: a spool connector for the shop, a HubSpot connector.
 cat > "$DEMO/crmsyncd.conf" <<CONF
 [daemon]
 log_level = info
@@ -18,19 +32,36 @@ path = $DEMO/state/state.db
 type = spool
 dir = $DEMO/spool
 scan_interval = 1s
-CONF
 
+[connector.hubspot]
+type = hubspot
+base_url = $SIM
+allow_loopback_http = yes
+token_file = $DEMO/hubspot-token
+subscriptions = marketing=1001,loyalty_programme=1002
+pull_interval = 2s
+search_lag = 0s
+CONF
 "$BUILD/crmsyncd" --check-config -c "$DEMO/crmsyncd.conf"
 "$BUILD/crmsyncd" -c "$DEMO/crmsyncd.conf" 2> "$DEMO/crmsyncd.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
-# Drop the file the way a shop should: write under a hidden name, rename.
+daemon=$!
+pids+=($daemon)
+
+# 3. The shop drops its file: written under a hidden name, then renamed.
 cp config/demo/shop-2026-11-24.jsonl "$DEMO/spool/.incoming.tmp"
 mv "$DEMO/spool/.incoming.tmp" "$DEMO/spool/shop-2026-11-24.jsonl"
-for _ in $(seq 100); do
-  [ -f "$DEMO/spool/done/shop-2026-11-24.jsonl" ] && break
+for _ in $(seq 100); do [ -f "$DEMO/spool/done/shop-2026-11-24.jsonl" ] && break; sleep 0.1; done
+# Wait until the engine has pushed everything (HubSpot backlog 0, both
+# contacts in the simulator), at most 60 s.
+for _ in $(seq 600); do
+  n=$(curl -sf "$SIM/__sim/state" | jq '[.collections.contacts[]?] | length')
+  b=$("$BUILD/crmsyncctl" -c "$DEMO/crmsyncd.conf" --json status 2>/dev/null |
+      jq '[.connectors[]? | select(.name == "hubspot") | .backlog.total] | add // 1')
+  [ "$n" -ge 2 ] && [ "$b" = 0 ] && break
   sleep 0.1
 done
+sleep 1 # one more pull cycle, so the status shows its watermark
+
 echo
 echo "== daemon log"
 cat "$DEMO/crmsyncd.log"
@@ -38,10 +69,18 @@ echo
 echo "== failed/ report (bad lines with file:line)"
 cat "$DEMO/spool/failed/"*.err 2>/dev/null || echo "(none)"
 echo
+echo "== HubSpot (simulator) contacts: member, email, points, SMS consent"
+curl -sf "$SIM/__sim/state" | jq -r '.collections.contacts[]? | .properties |
+  "  \(.member_key // "-")  \(.email // "-")  points=\(.loyalty_points // "-")  sms=\(.consent_marketing_sms // "-")"'
+echo "== HubSpot email subscriptions"
+curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.statuses | to_entries[] | .key as $e |
+  .value | to_entries[] | "  \($e)  subscription \(.key): \(.value.status) (\(.value.legalBasis // "-"))"'
+echo "== HubSpot lists"
+curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.lists[]? | "  \(.name): \(.members | keys | length) member(s)"'
+echo
 echo "== crmsyncctl status"
 "$BUILD/crmsyncctl" -c "$DEMO/crmsyncd.conf" status
-kill -TERM $pid
-wait $pid
-trap - EXIT
+kill -TERM "$daemon"
+wait "$daemon"
 echo
 echo "demo state kept in $DEMO (sqlite3 $DEMO/state/state.db)"
