@@ -112,6 +112,7 @@ hs_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
   run_until_quiet final || V=$((V + 1))
   check_world
   check_crm
+  HS_LAST_CRASHES=$(crash_count)
   sim_stop
   finish_world
 }
@@ -119,9 +120,12 @@ hs_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
 scenario_hubspot-faults() {
   local f runs=0
   L=0 D=0 I=0 V=0
-  for f in "429:0.1,429-date:0.05" "500:0.05,502:0.05,503:0.05" "drop:0.05,truncate:0.05,bad-json:0.05" \
-           "token-expiry:0.05,apply-drop:0.05" "apply-stall:0.05" \
-           "429:0.1,429-date:0.05,500:0.05,502:0.05,503:0.05,apply-stall:0.02,drop:0.02,truncate:0.01,bad-json:0.01,token-expiry:0.01"; do
+  local matrix=("429:0.1,429-date:0.05" "500:0.05,502:0.05,503:0.05" "drop:0.05,truncate:0.05,bad-json:0.05"
+                "token-expiry:0.05,apply-drop:0.05" "apply-stall:0.05")
+  local all="429:0.1,429-date:0.05,500:0.05,502:0.05,503:0.05,apply-stall:0.02,drop:0.02,truncate:0.01,bad-json:0.01,token-expiry:0.01"
+  # quick: the issue's mixed matrix only; soak: each fault family alone too.
+  if [ "$MODE" = soak ]; then matrix+=("$all"); else matrix=("$all"); fi
+  for f in "${matrix[@]}"; do
     runs=$((runs + 1))
     hs_run "hubspot-faults-$runs" $((SEED + 20 + runs)) 2 30 12 "$f"
   done
@@ -134,7 +138,7 @@ scenario_hubspot-crash() {
   # Calibration run without a crash.
   hs_run hubspot-crash-cal $((SEED + 30)) 2 30 12 "" ""
   runs=1
-  total=${HS_CRASH_TOTAL:-60}
+  total=$HS_LAST_CRASHES
   RANDOM=$SEED
   if [ "$MODE" = soak ]; then set -- $(seq 1 "$total"); else
     set --; for k in $(seq 1 "${QUICK_SAMPLE:-5}"); do set -- "$@" $(( RANDOM % total + 1 )); done
