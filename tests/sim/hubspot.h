@@ -47,6 +47,12 @@ json_t *hs_contact_json(struct sim *sim, const struct sim_record *rec, json_t *p
                         const json_t *wanted);
 json_t *hs_batch_envelope(json_t *results_take, json_t *errors_take, int64_t started,
                           int64_t now);
+/* The same envelope through a writer (sim_json.h): begin opens it up to
+ * the results array; the caller writes each result; end closes the array
+ * and adds the times and, when errors is a non-empty array, the errors. */
+struct sim_jw;
+void hs_batch_begin(struct sim_jw *w, size_t nresults);
+void hs_batch_end(struct sim_jw *w, const json_t *errors, int64_t started, int64_t now);
 void hs_contacts_list(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_contacts_get(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_response *resp);

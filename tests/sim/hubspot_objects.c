@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hubspot.h"
+#include "sim_json.h"
 #include "sim_time.h"
 
 static const char *const default_view[] = {"createdate", "email",    "firstname", "hs_object_id",
@@ -137,6 +138,136 @@ json_t *hs_contact_json(struct sim *sim, const struct sim_record *rec, json_t *v
     return o;
 }
 
+/* One remembered sim_time_format() answer: a batch formats the same
+ * request time and, mostly, the same creation time for every record. */
+struct time_memo {
+    int64_t ms;
+    bool set;
+    char text[32];
+};
+
+static const char *memo_format(struct time_memo *m, int64_t ms)
+{
+    if (!m->set || m->ms != ms) {
+        sim_time_format(ms, m->text, sizeof(m->text));
+        m->ms = ms;
+        m->set = true;
+    }
+    return m->text;
+}
+
+static void write_prop(struct sim_jw *w, json_t *view, const char *name)
+{
+    json_t *v = json_object_get(view, name);
+
+    sim_jw_key(w, name);
+    if (v == NULL)
+        sim_jw_null(w);
+    else if (json_is_string(v))
+        sim_jw_strn(w, json_string_value(v), json_string_length(v));
+    else
+        sim_jw_json(w, v);
+}
+
+/* Whether names[0..n) holds name: a property asked for twice is written
+ * once, at its first place, as json_object_set_new() keeps it. */
+static bool seen_before(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Writes the members of hs_contact_json()'s object into an object the
+ * caller has opened, byte for byte what dumping that object gives, so
+ * batch answers need no tree. */
+static void write_contact_fields(struct sim_jw *w, const struct sim_record *rec, json_t *view,
+                                 const json_t *wanted, struct time_memo *created)
+{
+    char id[24], t1[32], t2[32];
+    json_t *upd;
+    bool archived = view == rec->props && rec->archived;
+
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)rec->id);
+    sim_jw_key(w, "id");
+    sim_jw_str(w, id);
+    sim_jw_key(w, "properties");
+    sim_jw_obj_begin(w);
+    if (wanted != NULL) {
+        size_t nw = json_array_size(wanted);
+        size_t nnames = 0;
+        const char *stack[64];
+        const char **names = nw + 3 <= 64 ? stack : malloc((nw + 3) * sizeof(*names));
+
+        if (names == NULL) {
+            w->failed = true;
+            return;
+        }
+        for (size_t i = 0; i < nw; i++) {
+            const char *n = json_string_value(json_array_get(wanted, i));
+
+            if (n != NULL && !seen_before(names, nnames, n))
+                names[nnames++] = n;
+        }
+        for (const char *const *n = always_view; *n != NULL; n++) {
+            if (!seen_before(names, nnames, *n))
+                names[nnames++] = *n;
+        }
+        for (size_t i = 0; i < nnames; i++)
+            write_prop(w, view, names[i]);
+        if (names != stack)
+            free(names);
+    } else {
+        for (const char *const *n = default_view; *n != NULL; n++)
+            write_prop(w, view, *n);
+    }
+    sim_jw_obj_end(w);
+    sim_jw_key(w, "createdAt");
+    sim_jw_str(w, memo_format(created, rec->created_ms));
+    sim_jw_key(w, "updatedAt");
+    upd = json_object_get(view, "lastmodifieddate");
+    if (json_is_string(upd))
+        sim_jw_strn(w, json_string_value(upd), json_string_length(upd));
+    else
+        sim_jw_str(w, sim_time_format(rec->updated_ms, t2, sizeof(t2)));
+    sim_jw_key(w, "archived");
+    sim_jw_bool(w, archived);
+    if (archived) {
+        sim_jw_key(w, "archivedAt");
+        sim_jw_str(w, sim_time_format(rec->archived_ms, t1, sizeof(t1)));
+    }
+}
+
+void hs_batch_begin(struct sim_jw *w, size_t nresults)
+{
+    sim_jw_init(w, 256 + nresults * 512);
+    sim_jw_obj_begin(w);
+    sim_jw_key(w, "status");
+    sim_jw_str(w, "COMPLETE");
+    sim_jw_key(w, "results");
+    sim_jw_arr_begin(w);
+}
+
+void hs_batch_end(struct sim_jw *w, const json_t *errors, int64_t started, int64_t now)
+{
+    char t[32];
+
+    sim_jw_arr_end(w);
+    sim_jw_key(w, "startedAt");
+    sim_jw_str(w, sim_time_format(started, t, sizeof(t)));
+    sim_jw_key(w, "completedAt");
+    sim_jw_str(w, sim_time_format(now, t, sizeof(t)));
+    if (errors != NULL && json_array_size(errors) > 0) {
+        sim_jw_key(w, "numErrors");
+        sim_jw_int(w, (long long)json_array_size(errors));
+        sim_jw_key(w, "errors");
+        sim_jw_json(w, errors);
+    }
+    sim_jw_obj_end(w);
+}
+
 json_t *hs_batch_envelope(json_t *results_take, json_t *errors_take, int64_t started,
                           int64_t now)
 {
@@ -183,6 +314,62 @@ static void add_invalid(json_t *errs, const char *name, const char *error, const
                                           "localizedErrorMessage", msg));
 }
 
+/* Checks one property value against its definition and normalises it to
+ * a string ("" clears). Returns a new reference, or NULL after appending
+ * HubSpot's validation object to errs. */
+static json_t *normalise_one(struct sim *sim, const char *key, json_t *val, json_t *errs)
+{
+    json_t *def = hs_property_def(sim, key);
+    char msg[600];
+    char text[512];
+
+    if (def == NULL) {
+        snprintf(msg, sizeof(msg), "Property \"%s\" does not exist", key);
+        add_invalid(errs, key, "PROPERTY_DOESNT_EXIST", msg);
+        return NULL;
+    }
+    if (json_is_true(
+            json_object_get(json_object_get(def, "modificationMetadata"), "readOnlyValue"))) {
+        snprintf(msg, sizeof(msg), "\"%s\" is a read only property; its value cannot be set.",
+                 key);
+        add_invalid(errs, key, "READ_ONLY_VALUE", msg);
+        return NULL;
+    }
+    /* Most values are strings that need no change: share them rather than
+     * copy (the copy below truncates at sizeof(text), so only short ones). */
+    if (json_is_string(val) && json_string_length(val) < sizeof(text) &&
+        strlen(json_string_value(val)) == json_string_length(val) && strcmp(key, "email") != 0)
+        return json_incref(val);
+    if (json_is_string(val))
+        snprintf(text, sizeof(text), "%s", json_string_value(val));
+    else if (json_is_integer(val))
+        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(val));
+    else if (json_is_real(val))
+        snprintf(text, sizeof(text), "%.17g", json_real_value(val));
+    else if (json_is_boolean(val))
+        snprintf(text, sizeof(text), "%s", json_is_true(val) ? "true" : "false");
+    else if (json_is_null(val))
+        text[0] = '\0';
+    else {
+        snprintf(msg, sizeof(msg), "%s was not a valid value for property %s",
+                 json_is_object(val) ? "an object" : "an array", key);
+        add_invalid(errs, key, "INVALID_PROPERTY_VALUE", msg);
+        return NULL;
+    }
+    if (strcmp(key, "email") == 0 && text[0] != '\0') {
+        char low[512];
+
+        lower_copy(text, low, sizeof(low));
+        if (!valid_email(low)) {
+            snprintf(msg, sizeof(msg), "Email address %s is invalid", low);
+            add_invalid(errs, key, "INVALID_EMAIL", msg);
+            return NULL;
+        }
+        snprintf(text, sizeof(text), "%s", low);
+    }
+    return json_string(text);
+}
+
 /* Checks one input's properties against the definitions and normalises the
  * values to strings ("" clears). Appends HubSpot's per-property validation
  * objects to errs; returns the normalised object (caller owns). */
@@ -194,50 +381,10 @@ static json_t *normalise_props(struct sim *sim, json_t *props, json_t *errs)
 
     json_object_foreach(props, key, val)
     {
-        json_t *def = hs_property_def(sim, key);
-        char msg[600];
-        char text[512];
+        json_t *v = normalise_one(sim, key, val, errs);
 
-        if (def == NULL) {
-            snprintf(msg, sizeof(msg), "Property \"%s\" does not exist", key);
-            add_invalid(errs, key, "PROPERTY_DOESNT_EXIST", msg);
-            continue;
-        }
-        if (json_is_true(json_object_get(json_object_get(def, "modificationMetadata"),
-                                         "readOnlyValue"))) {
-            snprintf(msg, sizeof(msg), "\"%s\" is a read only property; its value cannot be set.",
-                     key);
-            add_invalid(errs, key, "READ_ONLY_VALUE", msg);
-            continue;
-        }
-        if (json_is_string(val))
-            snprintf(text, sizeof(text), "%s", json_string_value(val));
-        else if (json_is_integer(val))
-            snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(val));
-        else if (json_is_real(val))
-            snprintf(text, sizeof(text), "%.17g", json_real_value(val));
-        else if (json_is_boolean(val))
-            snprintf(text, sizeof(text), "%s", json_is_true(val) ? "true" : "false");
-        else if (json_is_null(val))
-            text[0] = '\0';
-        else {
-            snprintf(msg, sizeof(msg), "%s was not a valid value for property %s",
-                     json_is_object(val) ? "an object" : "an array", key);
-            add_invalid(errs, key, "INVALID_PROPERTY_VALUE", msg);
-            continue;
-        }
-        if (strcmp(key, "email") == 0 && text[0] != '\0') {
-            char low[512];
-
-            lower_copy(text, low, sizeof(low));
-            if (!valid_email(low)) {
-                snprintf(msg, sizeof(msg), "Email address %s is invalid", low);
-                add_invalid(errs, key, "INVALID_EMAIL", msg);
-                continue;
-            }
-            snprintf(text, sizeof(text), "%s", low);
-        }
-        json_object_set_new(norm, key, json_string(text));
+        if (v != NULL)
+            json_object_set_new(norm, key, v);
     }
     return norm;
 }
@@ -306,19 +453,21 @@ static void conflict(struct sim_response *resp, const char *prop, uint64_t holde
     hs_error_body(resp, 409, "CONFLICT", msg);
 }
 
-static void stamp_system(struct sim_coll *coll, struct sim_record *rec, int64_t now)
+static void stamp_system(struct sim_coll *coll, struct sim_record *rec, int64_t now,
+                         struct time_memo *memo)
 {
     char buf[32];
 
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rec->id);
     sim_coll_set_prop(coll, rec, "hs_object_id", buf);
-    sim_coll_set_prop(coll, rec, "lastmodifieddate", sim_time_format(now, buf, sizeof(buf)));
+    sim_coll_set_prop(coll, rec, "lastmodifieddate", memo_format(memo, now));
     if (json_object_get(rec->props, "createdate") == NULL)
         sim_coll_set_prop(coll, rec, "createdate",
                           sim_time_format(rec->created_ms, buf, sizeof(buf)));
 }
 
-static struct sim_record *create_contact(struct sim *sim, json_t *norm, int64_t now)
+static struct sim_record *create_contact(struct sim *sim, json_t *norm, int64_t now,
+                                         struct time_memo *memo)
 {
     struct sim_coll *coll = hs_contacts(sim);
     json_t *clean = json_object();
@@ -334,11 +483,12 @@ static struct sim_record *create_contact(struct sim *sim, json_t *norm, int64_t 
     rec = sim_coll_create(coll, 0, clean, now, sim->opt.search_lag_ms);
     json_decref(clean);
     if (rec != NULL)
-        stamp_system(coll, rec, now);
+        stamp_system(coll, rec, now, memo);
     return rec;
 }
 
-static void update_contact(struct sim *sim, struct sim_record *rec, json_t *norm, int64_t now)
+static void update_contact(struct sim *sim, struct sim_record *rec, json_t *norm, int64_t now,
+                           struct time_memo *memo)
 {
     struct sim_coll *coll = hs_contacts(sim);
     const char *key;
@@ -351,7 +501,7 @@ static void update_contact(struct sim *sim, struct sim_record *rec, json_t *norm
 
         sim_coll_set_prop(coll, rec, key, v[0] != '\0' ? v : NULL);
     }
-    stamp_system(coll, rec, now);
+    stamp_system(coll, rec, now, memo);
 }
 
 /* Common checks on a batch body: {"inputs": [...]} with 1..100 objects. */
@@ -500,6 +650,7 @@ void hs_contacts_list(struct sim *sim, struct sim_request *req, struct sim_respo
 
 void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
+    struct time_memo memo = {0};
     json_t *body = sim_req_json(sim, req, resp);
     json_t *errs, *norm;
     const char *prop = NULL;
@@ -520,7 +671,7 @@ void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_res
         validation_failed(resp, errs);
     } else if ((holder = unique_clash(sim, NULL, norm, NULL, 0, &prop)) != 0) {
         conflict(resp, prop, holder);
-    } else if ((rec = create_contact(sim, norm, req->now_ms)) != NULL) {
+    } else if ((rec = create_contact(sim, norm, req->now_ms, &memo)) != NULL) {
         resp->written = 1;
         sim_resp_json(resp, 201, hs_contact_json(sim, rec, rec->props, NULL));
     }
@@ -531,6 +682,7 @@ void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_res
 
 void hs_contacts_update(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
+    struct time_memo memo = {0};
     const char *id_prop = sim_req_query(req, "idProperty");
     json_t *body, *errs, *norm;
     struct sim_record *rec;
@@ -560,7 +712,7 @@ void hs_contacts_update(struct sim *sim, struct sim_request *req, struct sim_res
     } else if ((holder = unique_clash(sim, rec, norm, NULL, 0, &prop)) != 0) {
         conflict(resp, prop, holder);
     } else {
-        update_contact(sim, rec, norm, req->now_ms);
+        update_contact(sim, rec, norm, req->now_ms, &memo);
         resp->written = 1;
         sim_resp_json(resp, 200, hs_contact_json(sim, rec, rec->props, NULL));
     }
@@ -608,11 +760,13 @@ void hs_contacts_batch_archive(struct sim *sim, struct sim_request *req,
 
 void hs_contacts_batch_read(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
+    struct time_memo created = {0};
     json_t *body;
     json_t *inputs = batch_inputs(sim, req, resp, &body);
     const char *arch = sim_req_query(req, "archived");
     bool archived = arch != NULL && strcmp(arch, "true") == 0;
-    json_t *results, *missing, *errors, *wanted;
+    json_t *missing, *errors, *wanted;
+    struct sim_jw w;
     const char *id_prop;
     size_t i;
     json_t *in;
@@ -629,25 +783,29 @@ void hs_contacts_batch_read(struct sim *sim, struct sim_request *req, struct sim
         hs_error_body(resp, 400, "VALIDATION_ERROR", "'properties' must be an array");
         goto out;
     }
-    results = json_array();
+    hs_batch_begin(&w, json_array_size(inputs));
     missing = json_array();
     json_array_foreach(inputs, i, in)
     {
         const char *id = input_id(in);
         struct sim_record *rec = lookup(sim, id, id_prop, archived);
 
-        if (rec != NULL)
-            json_array_append_new(results, hs_contact_json(sim, rec, rec->props, wanted));
-        else
+        if (rec != NULL) {
+            sim_jw_obj_begin(&w);
+            write_contact_fields(&w, rec, rec->props, wanted, &created);
+            sim_jw_obj_end(&w);
+        } else {
             json_array_append_new(missing, json_string(id ? id : ""));
+        }
     }
     errors = json_array();
     if (json_array_size(missing) > 0)
         json_array_append_new(errors, not_found_error(missing));
     else
         json_decref(missing);
-    sim_resp_json(resp, json_array_size(errors) > 0 ? 207 : 200,
-                  hs_batch_envelope(results, errors, req->now_ms, sim_now_ms(sim)));
+    hs_batch_end(&w, errors, req->now_ms, sim_now_ms(sim));
+    sim_resp_jw(resp, json_array_size(errors) > 0 ? 207 : 200, &w);
+    json_decref(errors);
 out:
     json_decref(body);
 }
@@ -655,9 +813,11 @@ out:
 void hs_contacts_batch_create(struct sim *sim, struct sim_request *req,
                               struct sim_response *resp)
 {
+    struct time_memo memo = {0}, created = {0};
     json_t *body;
     json_t *inputs = batch_inputs(sim, req, resp, &body);
-    json_t *norms = NULL, *errs = NULL, *claimed = NULL, *results;
+    json_t *norms = NULL, *errs = NULL, *claimed = NULL;
+    struct sim_jw w;
     size_t i;
     json_t *in;
 
@@ -692,17 +852,20 @@ void hs_contacts_batch_create(struct sim *sim, struct sim_request *req,
             goto out;
         }
     }
-    results = json_array();
+    hs_batch_begin(&w, json_array_size(norms));
     json_array_foreach(norms, i, in)
     {
-        struct sim_record *rec = create_contact(sim, in, req->now_ms);
+        struct sim_record *rec = create_contact(sim, in, req->now_ms, &memo);
 
         if (rec != NULL) {
-            json_array_append_new(results, hs_contact_json(sim, rec, rec->props, NULL));
+            sim_jw_obj_begin(&w);
+            write_contact_fields(&w, rec, rec->props, NULL, &created);
+            sim_jw_obj_end(&w);
             resp->written++;
         }
     }
-    sim_resp_json(resp, 201, hs_batch_envelope(results, NULL, req->now_ms, sim_now_ms(sim)));
+    hs_batch_end(&w, NULL, req->now_ms, sim_now_ms(sim));
+    sim_resp_jw(resp, 201, &w);
 out:
     json_decref(norms);
     json_decref(errs);
@@ -713,10 +876,13 @@ out:
 void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
                               struct sim_response *resp)
 {
+    struct time_memo memo = {0}, created = {0};
     json_t *body;
     json_t *inputs = batch_inputs(sim, req, resp, &body);
-    json_t *norms = NULL, *errs = NULL, *claimed = NULL, *recs = NULL, *missing = NULL;
-    json_t *results, *errors;
+    json_t *norms = NULL, *errs = NULL, *claimed = NULL, *missing = NULL;
+    uint64_t recs[HS_BATCH_MAX]; /* record id per input, 0 when missing */
+    json_t *errors;
+    struct sim_jw w;
     size_t i;
     json_t *in;
 
@@ -725,7 +891,6 @@ void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
     norms = json_array();
     errs = json_array();
     claimed = json_object();
-    recs = json_array();
     missing = json_array();
     json_array_foreach(inputs, i, in)
     {
@@ -744,7 +909,7 @@ void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
         }
         json_array_append_new(norms, normalise_props(sim, props, errs));
         rec = lookup(sim, input_id(in), id_prop, false);
-        json_array_append_new(recs, json_integer(rec ? (json_int_t)rec->id : 0));
+        recs[i] = rec ? rec->id : 0;
         if (rec == NULL)
             json_array_append_new(missing, json_string(input_id(in)));
     }
@@ -754,7 +919,7 @@ void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
     }
     json_array_foreach(norms, i, in)
     {
-        uint64_t id = (uint64_t)json_integer_value(json_array_get(recs, i));
+        uint64_t id = recs[i];
         const char *prop = NULL;
         uint64_t holder;
 
@@ -766,28 +931,30 @@ void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
             goto out;
         }
     }
-    results = json_array();
+    hs_batch_begin(&w, json_array_size(norms));
     json_array_foreach(norms, i, in)
     {
-        uint64_t id = (uint64_t)json_integer_value(json_array_get(recs, i));
+        uint64_t id = recs[i];
         struct sim_record *rec = id ? sim_coll_get(hs_contacts(sim), id) : NULL;
 
         if (rec == NULL)
             continue;
-        update_contact(sim, rec, in, req->now_ms);
-        json_array_append_new(results, hs_contact_json(sim, rec, rec->props, NULL));
+        update_contact(sim, rec, in, req->now_ms, &memo);
+        sim_jw_obj_begin(&w);
+        write_contact_fields(&w, rec, rec->props, NULL, &created);
+        sim_jw_obj_end(&w);
         resp->written++;
     }
     errors = json_array();
     if (json_array_size(missing) > 0)
         json_array_append_new(errors, not_found_error(json_incref(missing)));
-    sim_resp_json(resp, json_array_size(errors) > 0 ? 207 : 200,
-                  hs_batch_envelope(results, errors, req->now_ms, sim_now_ms(sim)));
+    hs_batch_end(&w, errors, req->now_ms, sim_now_ms(sim));
+    sim_resp_jw(resp, json_array_size(errors) > 0 ? 207 : 200, &w);
+    json_decref(errors);
 out:
     json_decref(norms);
     json_decref(errs);
     json_decref(claimed);
-    json_decref(recs);
     json_decref(missing);
     json_decref(body);
 }
@@ -797,10 +964,12 @@ out:
 void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
                               struct sim_response *resp)
 {
+    struct time_memo memo = {0}, created = {0};
     json_t *body;
     json_t *inputs = batch_inputs(sim, req, resp, &body);
-    json_t *norms = NULL, *errs = NULL, *claimed = NULL, *recs = NULL;
-    json_t *results;
+    json_t *norms = NULL, *errs = NULL, *claimed = NULL;
+    uint64_t recs[HS_BATCH_MAX]; /* record id per input, 0 for a new one */
+    struct sim_jw w;
     size_t i;
     json_t *in;
 
@@ -809,7 +978,6 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
     norms = json_array();
     errs = json_array();
     claimed = json_object();
-    recs = json_array();
     json_array_foreach(inputs, i, in)
     {
         json_t *props = json_object_get(in, "properties");
@@ -836,17 +1004,15 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
         norm = normalise_props(sim, props, errs);
         /* The id value is the record's value for idProperty. */
         {
-            json_t *idv = json_object();
-            json_t *idnorm;
+            json_t *idv = json_string(id);
+            json_t *idnorm = idv ? normalise_one(sim, id_prop, idv, errs) : NULL;
 
-            json_object_set_new(idv, id_prop, json_string(id));
-            idnorm = normalise_props(sim, idv, errs);
-            json_object_update(norm, idnorm);
-            json_decref(idnorm);
+            if (idnorm != NULL)
+                json_object_set_new(norm, id_prop, idnorm);
             json_decref(idv);
         }
         rec = lookup(sim, id, id_prop, false);
-        json_array_append_new(recs, json_integer(rec ? (json_int_t)rec->id : 0));
+        recs[i] = rec ? rec->id : 0;
         json_array_append_new(norms, norm);
     }
     if (json_array_size(errs) > 0) {
@@ -855,7 +1021,7 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
     }
     json_array_foreach(norms, i, in)
     {
-        uint64_t id = (uint64_t)json_integer_value(json_array_get(recs, i));
+        uint64_t id = recs[i];
         const char *prop = NULL;
         uint64_t holder = unique_clash(sim, id ? sim_coll_get(hs_contacts(sim), id) : NULL, in,
                                        claimed, i, &prop);
@@ -865,30 +1031,31 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
             goto out;
         }
     }
-    results = json_array();
+    hs_batch_begin(&w, json_array_size(norms));
     json_array_foreach(norms, i, in)
     {
-        uint64_t id = (uint64_t)json_integer_value(json_array_get(recs, i));
+        uint64_t id = recs[i];
         struct sim_record *rec = id ? sim_coll_get(hs_contacts(sim), id) : NULL;
-        bool created = rec == NULL;
-        json_t *o;
+        bool is_new = rec == NULL;
 
         if (rec == NULL)
-            rec = create_contact(sim, in, req->now_ms);
+            rec = create_contact(sim, in, req->now_ms, &memo);
         else
-            update_contact(sim, rec, in, req->now_ms);
+            update_contact(sim, rec, in, req->now_ms, &memo);
         if (rec == NULL)
             continue;
-        o = hs_contact_json(sim, rec, rec->props, NULL);
-        json_object_set_new(o, "new", json_boolean(created));
-        json_array_append_new(results, o);
+        sim_jw_obj_begin(&w);
+        write_contact_fields(&w, rec, rec->props, NULL, &created);
+        sim_jw_key(&w, "new");
+        sim_jw_bool(&w, is_new);
+        sim_jw_obj_end(&w);
         resp->written++;
     }
-    sim_resp_json(resp, 200, hs_batch_envelope(results, NULL, req->now_ms, sim_now_ms(sim)));
+    hs_batch_end(&w, NULL, req->now_ms, sim_now_ms(sim));
+    sim_resp_jw(resp, 200, &w);
 out:
     json_decref(norms);
     json_decref(errs);
     json_decref(claimed);
-    json_decref(recs);
     json_decref(body);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hubspot.h"
+#include "sim_json.h"
 #include "sim_time.h"
 
 static const char *const legal_bases[] = {
@@ -83,6 +84,36 @@ static json_t *status_json(struct sim *sim, const char *email, json_t *def, json
     return o;
 }
 
+/* status_json() through a writer, into an object the caller has opened:
+ * the same members in the same order, so batch writes need no tree. */
+static void write_status_fields(struct sim_jw *w, const char *email, json_t *def, json_t *st)
+{
+    static const char *const copied[] = {"source", "timestamp", "legalBasis",
+                                         "legalBasisExplanation", NULL};
+    const char *sid = json_string_value(json_object_get(def, "id"));
+
+    sim_jw_key(w, "channel");
+    sim_jw_str(w, "EMAIL");
+    sim_jw_key(w, "subscriberIdString");
+    sim_jw_str(w, email);
+    sim_jw_key(w, "status");
+    sim_jw_str(w, st ? json_string_value(json_object_get(st, "status")) : "NOT_SPECIFIED");
+    sim_jw_key(w, "subscriptionId");
+    sim_jw_int(w, strtoll(sid, NULL, 10));
+    sim_jw_key(w, "subscriptionName");
+    sim_jw_str(w, json_string_value(json_object_get(def, "name")));
+    sim_jw_key(w, "businessUnitId");
+    sim_jw_int(w, 0);
+    for (const char *const *k = copied; st != NULL && *k != NULL; k++) {
+        json_t *v = json_object_get(st, *k);
+
+        if (v != NULL) {
+            sim_jw_key(w, *k);
+            sim_jw_json(w, v);
+        }
+    }
+}
+
 static bool channel_ok(struct sim *sim, const struct sim_request *req, struct sim_response *resp)
 {
     const char *ch = sim_req_query(req, "channel");
@@ -153,7 +184,8 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
     struct hs_state *hs = hs_state(sim);
     static const char *const states[] = {"SUBSCRIBED", "NOT_SUBSCRIBED", "NOT_SPECIFIED", NULL};
     json_t *body = sim_req_json(sim, req, resp);
-    json_t *inputs, *results, *errors;
+    json_t *inputs, *errors;
+    struct sim_jw w;
     size_t i;
     json_t *in;
     char t[32];
@@ -184,7 +216,7 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
             goto out;
         }
     }
-    results = json_array();
+    hs_batch_begin(&w, json_array_size(inputs));
     errors = json_array();
     sim_time_format(req->now_ms, t, sizeof(t));
     json_array_foreach(inputs, i, in)
@@ -241,15 +273,15 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
             json_object_set_new(st, "legalBasisExplanation", json_string(lbx));
         json_object_set_new(mine, sid, st);
         resp->written++;
-        {
-            json_t *o = status_json(sim, email, def, st);
-
-            json_object_set_new(o, "setStatusSuccessReason", json_string(reason));
-            json_array_append_new(results, o);
-        }
+        sim_jw_obj_begin(&w);
+        write_status_fields(&w, email, def, st);
+        sim_jw_key(&w, "setStatusSuccessReason");
+        sim_jw_str(&w, reason);
+        sim_jw_obj_end(&w);
     }
-    sim_resp_json(resp, json_array_size(errors) > 0 ? 207 : 200,
-                  hs_batch_envelope(results, errors, req->now_ms, sim_now_ms(sim)));
+    hs_batch_end(&w, errors, req->now_ms, sim_now_ms(sim));
+    sim_resp_jw(resp, json_array_size(errors) > 0 ? 207 : 200, &w);
+    json_decref(errors);
 out:
     json_decref(body);
 }

@@ -41,6 +41,9 @@ struct sim_request {
     int64_t now_ms; /* simulated wall clock (real clock + control offset) */
     void *conn;     /* the MHD connection; use sim_req_query()/sim_req_header() */
     void *flavor_ctx; /* set by admit for the handler, e.g. the token used */
+    /* A JSON body parsed by the core before it takes sim->lock, or NULL;
+     * sim_req_json() hands out a reference instead of parsing again. */
+    json_t *body_json;
 };
 
 struct sim_response {

@@ -191,6 +191,12 @@ void sim_coll_set_prop(struct sim_coll *coll, struct sim_record *rec, const char
 {
     const char *old = json_string_value(json_object_get(rec->props, prop));
 
+    /* Rewriting a value unchanged is common (upserts of the same data): keep
+     * the string. Unique properties take the long way so their index entry
+     * is always re-pointed at this record, as before. */
+    if (old != NULL && value != NULL && strcmp(old, value) == 0 &&
+        !sim_coll_is_unique(coll, prop))
+        return;
     index_del(coll, rec, prop, old);
     if (value == NULL) {
         json_object_del(rec->props, prop);
