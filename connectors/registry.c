@@ -5,10 +5,12 @@
 
 extern const struct connector_ops spool_connector_ops;
 extern const struct connector_ops hubspot_connector_ops;
+extern const struct connector_ops salesforce_connector_ops;
 
 static const struct connector_ops *const registry[] = {
     &spool_connector_ops,
     &hubspot_connector_ops,
+    &salesforce_connector_ops,
 };
 
 const struct connector_ops *connector_find_type(const char *type)

@@ -1,0 +1,524 @@
+/* The Salesforce connector: options, open/close, auth and HTTP plumbing,
+ * and the daily API budget (docs/salesforce.md). Requests are composed and
+ * parsed by the pure functions of salesforce_map.c and salesforce_parse.c;
+ * salesforce_push.c pushes, salesforce_pull.c pulls.
+ *
+ * Every API path is relative to the instance URL the token response names
+ * (instance_url): until the first token arrives, requests wait in a queue
+ * behind one bootstrap call (userinfo on the login host) that makes the
+ * token manager mint a session. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "oauth.h"
+#include "ratelimit.h"
+#include "salesforce_int.h"
+
+static const char *const auth_names[] = {"jwt", "client_credentials", NULL};
+static const char *const consent_names[] = {"contact_fields", "consent_objects", NULL};
+static const char *const points_names[] = {"contact_fields", "loyalty", NULL};
+
+#define OPT(name, type, def, field, min, max, help)                                             \
+    {name, type, def, offsetof(struct salesforce_settings, field), 0, min, max, NULL, help}
+#define OPT_ENUM(name, def, field, values, help)                                                \
+    {name, CONFIG_ENUM, def, offsetof(struct salesforce_settings, field), 0, 0, 0, values, help}
+
+static const struct config_option salesforce_options[] = {
+    OPT("login_url", CONFIG_STRING, "https://login.salesforce.com", login_url, 0, 0,
+        "login host: JWT audience and token host (test.salesforce.com, a My Domain URL, or "
+        "the simulator)"),
+    OPT_ENUM("auth", "jwt", auth, auth_names,
+             "jwt: OAuth 2.0 JWT bearer flow; client_credentials: client credentials flow"),
+    OPT("client_id", CONFIG_STRING, NULL, client_id, 0, 0, "connected app consumer key (JWT iss)"),
+    OPT("username", CONFIG_STRING, NULL, username, 0, 0, "integration user (JWT sub; auth = jwt)"),
+    OPT("private_key_file", CONFIG_SECRET_FILE, NULL, private_key_file, 0, 0,
+        "PEM RSA private key of the connected app's certificate (auth = jwt)"),
+    OPT("client_secret_file", CONFIG_SECRET_FILE, NULL, client_secret_file, 0, 0,
+        "file holding the consumer secret (auth = client_credentials)"),
+    OPT("token_url", CONFIG_STRING, NULL, token_url, 0, 0,
+        "token endpoint; unset: login_url + /services/oauth2/token"),
+    OPT("api_version", CONFIG_STRING, "v66.0", api_version, 0, 0, "REST API version (vXX.X)"),
+    OPT("session_lifetime", CONFIG_DURATION_MS, "15m", session_lifetime_ms, 60000, 86400000,
+        "assumed session lifetime (the token response has no expires_in); a 401 re-mints"),
+    OPT("external_id_field", CONFIG_STRING, "Member_Key__c", external_id_field, 0, 0,
+        "Contact external id field holding the member key (upsert key)"),
+    OPT_ENUM("consent_mode", "contact_fields", consent_mode, consent_names,
+             "contact_fields: Contact opt-out flags; consent_objects: ContactPointTypeConsent"),
+    OPT_ENUM("points_mode", "contact_fields", points_mode, points_names,
+             "contact_fields: balance and tier fields on Contact; loyalty: TransactionJournal"),
+    OPT("points_field", CONFIG_STRING, "Loyalty_Points__c", points_field, 0, 0,
+        "Contact field holding the points balance (\"\": none)"),
+    OPT("tier_field", CONFIG_STRING, "Loyalty_Tier__c", tier_field, 0, 0,
+        "Contact field holding the tier (\"\": none)"),
+    OPT("flag_purpose", CONFIG_STRING, "marketing", flag_purpose, 0, 0,
+        "the purpose the Contact opt-out flags stand for (consent_mode = contact_fields)"),
+    OPT("email_opt_out_field", CONFIG_STRING, "HasOptedOutOfEmail", email_flag, 0, 0,
+        "Contact flag for email consent of flag_purpose"),
+    OPT("phone_opt_out_field", CONFIG_STRING, "DoNotCall", phone_flag, 0, 0,
+        "Contact flag for phone consent of flag_purpose"),
+    OPT("sms_opt_out_field", CONFIG_STRING, "SMS_Opt_Out__c", sms_flag, 0, 0,
+        "Contact flag for sms consent of flag_purpose (custom: Contact has none)"),
+    OPT("post_opt_out_field", CONFIG_STRING, "", post_flag, 0, 0,
+        "Contact flag for post consent (\"\": not synced; HasOptedOutOfFax is fax, not post)"),
+    OPT("attribute_map", CONFIG_STRING,
+        "email=Email,phone=Phone,first_name=FirstName,last_name=LastName,birthday=Birthdate",
+        attribute_map, 0, 0, "profile attribute=Contact field"),
+    OPT("last_name_placeholder", CONFIG_STRING, "(loyalty member)", last_name_placeholder, 0, 0,
+        "LastName of a Contact created before its last name is known (LastName is required)"),
+    OPT("bulk_threshold", CONFIG_INT, "2000", bulk_threshold, 1, 100000000,
+        "records in one push above which a Bulk API 2.0 job is used (see docs)"),
+    OPT("pull_interval", CONFIG_DURATION_MS, "30s", pull_interval_ms, 1000, 86400000,
+        "time between pull cycles"),
+    OPT("lookback", CONFIG_DURATION_MS, "5m", lookback_ms, 0, 86400000,
+        "re-read this much before the SystemModstamp watermark (late commits)"),
+    OPT("deleted_sweep", CONFIG_DURATION_MS, "15m", deleted_sweep_ms, 0, 86400000,
+        "time between getDeleted sweeps of CampaignMember (0: every pull)"),
+    OPT("rate", CONFIG_INT, "20", rate, 1, 1000, "requests per second"),
+    OPT("burst", CONFIG_INT, "20", burst, 1, 1000, "request bucket size"),
+    OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
+    OPT("daily_reserve", CONFIG_INT, "10", daily_reserve, 0, 90,
+        "percent of the daily API budget kept for the priority lane (opt-outs, erasures)"),
+    OPT("quota_retry", CONFIG_DURATION_MS, "1h", quota_retry_ms, 1000, 86400000,
+        "wait after REQUEST_LIMIT_EXCEEDED (or inside the reserve) before trying again"),
+    OPT("ca_file", CONFIG_PATH, NULL, ca_file, 0, 0, "PEM bundle to trust instead of the system"),
+    {"allow_loopback_http", CONFIG_BOOL, "no",
+     offsetof(struct salesforce_settings, allow_loopback_http), 0, 0, 0, NULL,
+     "accept plain http to a loopback address (simulators only)"},
+    OPT("request_timeout", CONFIG_DURATION_MS, "60s", request_timeout_ms, 1000, 600000,
+        "whole-request timeout"),
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct config_table salesforce_config = {"salesforce", salesforce_options,
+                                               sizeof(struct salesforce_settings)};
+
+struct req_ctx {
+    struct salesforce *sf;
+    enum http_method method;
+    char *path; /* absolute URL when it starts with http */
+    char *content_type;
+    char *body;
+    http_done_fn done;
+    void *arg;
+    struct req_ctx *next; /* waiting for the instance URL */
+};
+
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+const struct sf_map *sf_map_of(const struct salesforce *sf) { return &sf->map; }
+struct connector *sf_conn(const struct salesforce *sf) { return sf->conn; }
+int sf_closing(const struct salesforce *sf) { return sf->closing; }
+long sf_lookback_ms(const struct salesforce *sf) { return sf->cfg->lookback_ms; }
+struct sf_pull_state *sf_pull_state(struct salesforce *sf) { return &sf->pull; }
+
+const char *sf_data_path(struct salesforce *sf, const char *tail)
+{
+    static char path[1024];
+
+    snprintf(path, sizeof(path), "/services/data/%s%s", sf->cfg->api_version, tail);
+    return path;
+}
+
+/* --- quota and auth bookkeeping, from every response --- */
+
+static void note_refreshes(struct salesforce *sf)
+{
+    unsigned long n = oauth_refresh_count(sf->oauth);
+
+    if (n > sf->refreshes_seen) {
+        const char *res = oauth_last_error(sf->oauth)[0] == '\0' ? "ok" : "failed";
+        metrics_counter_add(METRIC_TOKEN_REFRESHES, (const char *[]){sf->conn->name, res},
+                            n - sf->refreshes_seen);
+        sf->refreshes_seen = n;
+    }
+}
+
+static void observe(struct salesforce *sf, struct http_result *res)
+{
+    struct connector *conn = sf->conn;
+    const char *info = http_result_header(res, "Sforce-Limit-Info");
+    long used, limit;
+    uint64_t now = mono_ms();
+
+    note_refreshes(sf);
+    if (conn->ratelimit != NULL && res->status != 0)
+        ratelimit_observe(conn->ratelimit, res, now);
+    if (info != NULL && ratelimit_parse_sforce(info, &used, &limit) == 0 && limit > 0) {
+        sf->api_used = used;
+        sf->api_limit = limit;
+        metrics_gauge_set(METRIC_QUOTA_REMAINING, (const char *[]){conn->name},
+                          (double)(limit > used ? limit - used : 0));
+    }
+    if (res->status == 403) {
+        char code[64], msg[200];
+        sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
+        if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0) {
+            /* Not the records' fault: keep everything queued, back off the
+             * destination until the budget can have room again. */
+            res->cls = HTTP_CLASS_RETRY;
+            res->retry_after_ms = sf->cfg->quota_retry_ms;
+            if (!sf->quota_exhausted) {
+                log_warn("salesforce", conn->name,
+                         "daily API request budget spent (%ld/%ld): no requests for %ld s",
+                         sf->api_used, sf->api_limit, sf->cfg->quota_retry_ms / 1000);
+                health_raise(HEALTH_QUOTA_EXHAUSTED, conn->name,
+                             "Salesforce REQUEST_LIMIT_EXCEEDED: daily API budget spent "
+                             "(%ld/%ld); changes stay queued",
+                             sf->api_used, sf->api_limit);
+                sf->quota_exhausted = 1;
+            }
+        }
+    } else if (res->cls == HTTP_CLASS_OK && sf->quota_exhausted) {
+        sf->quota_exhausted = 0;
+        log_info("salesforce", conn->name, "API budget available again (%ld/%ld)", sf->api_used,
+                 sf->api_limit);
+        health_clear(HEALTH_QUOTA_EXHAUSTED, conn->name);
+    }
+    if (res->cls == HTTP_CLASS_UNAUTHORIZED) {
+        if (!sf->auth_failing) {
+            log_warn("salesforce", conn->name, "not authorised: %s",
+                     oauth_last_error(sf->oauth)[0] ? oauth_last_error(sf->oauth)
+                                                    : "INVALID_SESSION_ID after a new session");
+            health_raise(HEALTH_AUTH_FAILING, conn->name, "Salesforce: %s",
+                         oauth_last_error(sf->oauth)[0] ? oauth_last_error(sf->oauth)
+                                                        : "session refused");
+            sf->auth_failing = 1;
+        }
+    } else if (res->status != 0 && sf->auth_failing) {
+        sf->auth_failing = 0;
+        health_clear(HEALTH_AUTH_FAILING, conn->name);
+    }
+}
+
+/* 1 while the bulk lanes must leave the rest of the day's budget to the
+ * priority lane. */
+int sf_inside_reserve(const struct salesforce *sf)
+{
+    long left;
+
+    if (sf->api_limit <= 0)
+        return 0;
+    left = sf->api_limit - sf->api_used;
+    return left * 100 <= sf->api_limit * sf->cfg->daily_reserve;
+}
+
+/* --- HTTP plumbing --- */
+
+static void req_free(struct req_ctx *rc)
+{
+    free(rc->path);
+    free(rc->content_type);
+    free(rc->body);
+    free(rc);
+}
+
+static void request_done(struct http_result *res, void *arg)
+{
+    struct req_ctx *rc = arg;
+
+    observe(rc->sf, res);
+    rc->done(res, rc->arg);
+    req_free(rc);
+}
+
+static int start(struct salesforce *sf, struct req_ctx *rc)
+{
+    char url[2048];
+    struct error err;
+    struct http_request *r;
+
+    if (strncmp(rc->path, "http", 4) == 0)
+        snprintf(url, sizeof(url), "%s", rc->path);
+    else
+        snprintf(url, sizeof(url), "%s%s", oauth_instance_url(sf->oauth), rc->path);
+    r = http_request_new(sf->http, rc->method, url, &err);
+    if (r == NULL) {
+        log_error("salesforce", sf->conn->name, "%s", err.msg);
+        return -1;
+    }
+    http_request_set_conn(r, sf->conn->name);
+    http_request_set_limits(r, &sf->limits);
+    http_request_add_header(r, "Accept", "application/json");
+    if (rc->body != NULL &&
+        http_request_set_body(r, rc->content_type, rc->body, strlen(rc->body)) != 0) {
+        http_request_free(r);
+        return -1;
+    }
+    oauth_send(sf->oauth, r, request_done, rc);
+    return 0;
+}
+
+static void bootstrap_done(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct req_ctx *q = sf->waiting;
+
+    sf->bootstrapping = 0;
+    sf->waiting = NULL;
+    observe(sf, res);
+    while (q != NULL) {
+        struct req_ctx *rc = q;
+        q = q->next;
+        if (sf->closing || oauth_instance_url(sf->oauth) == NULL || start(sf, rc) != 0) {
+            /* No session: complete the waiting call with this result. */
+            enum http_class cls = res->cls;
+            if (!sf->closing && cls == HTTP_CLASS_OK)
+                cls = HTTP_CLASS_RETRY;
+            res->cls = sf->closing ? HTTP_CLASS_CANCELLED
+                       : oauth_instance_url(sf->oauth) == NULL && cls != HTTP_CLASS_RETRY
+                           ? HTTP_CLASS_UNAUTHORIZED
+                           : cls;
+            rc->done(res, rc->arg);
+            req_free(rc);
+        }
+    }
+}
+
+/* Mints a session with a call every user may make on the login host
+ * (userinfo); only the token response's instance_url matters. */
+static void bootstrap(struct salesforce *sf)
+{
+    char url[1024];
+    struct error err;
+    struct http_request *r;
+
+    if (sf->bootstrapping)
+        return;
+    snprintf(url, sizeof(url), "%s/services/oauth2/userinfo", sf->login);
+    r = http_request_new(sf->http, HTTP_GET, url, &err);
+    if (r == NULL) {
+        log_error("salesforce", sf->conn->name, "%s", err.msg);
+        return;
+    }
+    sf->bootstrapping = 1;
+    http_request_set_conn(r, sf->conn->name);
+    http_request_set_limits(r, &sf->limits);
+    oauth_send(sf->oauth, r, bootstrap_done, sf);
+}
+
+int sf_request(struct salesforce *sf, enum http_method method, const char *path,
+               const char *content_type, const char *body, http_done_fn done, void *arg)
+{
+    struct req_ctx *rc;
+
+    if (sf->closing)
+        return -1;
+    rc = calloc(1, sizeof(*rc));
+    if (rc == NULL)
+        return -1;
+    rc->sf = sf;
+    rc->method = method;
+    rc->path = strdup(path);
+    rc->content_type = strdup(content_type ? content_type : "application/json");
+    rc->body = body ? strdup(body) : NULL;
+    rc->done = done;
+    rc->arg = arg;
+    if (rc->path == NULL || rc->content_type == NULL || (body != NULL && rc->body == NULL)) {
+        req_free(rc);
+        return -1;
+    }
+    if (oauth_instance_url(sf->oauth) == NULL && strncmp(path, "http", 4) != 0) {
+        struct req_ctx **tail = &sf->waiting;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = rc;
+        bootstrap(sf);
+        return 0;
+    }
+    if (start(sf, rc) != 0) {
+        req_free(rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- open / close --- */
+
+static void free_salesforce(struct salesforce *sf)
+{
+    sf_map_free(&sf->map);
+    free(sf);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct salesforce *sf = h->data;
+    struct connector *conn;
+    void (*closed)(struct connector *);
+
+    if (--sf->handles_open > 0)
+        return;
+    conn = sf->conn;
+    closed = sf->closed;
+    free_salesforce(sf);
+    conn->priv = NULL;
+    if (closed != NULL)
+        closed(conn);
+}
+
+static void http_closed(void *arg)
+{
+    struct salesforce *sf = arg;
+    handle_closed((uv_handle_t *)&sf->defer);
+}
+
+static int salesforce_open(struct connector *conn, struct error *err)
+{
+    const struct salesforce_settings *cfg = conn->settings;
+    struct salesforce *sf = calloc(1, sizeof(*sf));
+    struct sf_map_config mc;
+    struct http_options hopts;
+    struct oauth_options oopts;
+    struct oauth_hooks hooks = {0};
+    char token_url[600];
+    size_t len;
+
+    if (sf == NULL)
+        return error_set(err, "out of memory");
+    sf->conn = conn;
+    sf->cfg = cfg;
+    mc = (struct sf_map_config){cfg->external_id_field,
+                                cfg->points_field,
+                                cfg->tier_field,
+                                cfg->flag_purpose,
+                                cfg->email_flag,
+                                cfg->phone_flag,
+                                cfg->sms_flag,
+                                cfg->post_flag,
+                                cfg->last_name_placeholder,
+                                cfg->attribute_map,
+                                cfg->consent_mode,
+                                cfg->points_mode};
+    if (sf_map_init(&sf->map, &mc, err) != 0) {
+        free(sf);
+        return -1;
+    }
+    if (cfg->consent_mode != SF_CONSENT_FIELDS || cfg->points_mode != SF_POINTS_FIELDS) {
+        error_set(err,
+                  "[connector.%s] consent_mode = consent_objects and points_mode = loyalty are "
+                  "not implemented yet (docs/salesforce.md)",
+                  conn->name);
+        goto fail;
+    }
+    snprintf(sf->login, sizeof(sf->login), "%s", cfg->login_url);
+    len = strlen(sf->login);
+    while (len > 0 && sf->login[len - 1] == '/')
+        sf->login[--len] = '\0';
+    if (cfg->client_id == NULL) {
+        error_set(err, "[connector.%s] client_id (the consumer key) is required", conn->name);
+        goto fail;
+    }
+    if (cfg->auth == SF_AUTH_JWT && (cfg->username == NULL || cfg->private_key_file == NULL)) {
+        error_set(err, "[connector.%s] auth = jwt needs username and private_key_file",
+                  conn->name);
+        goto fail;
+    }
+    if (cfg->auth == SF_AUTH_CLIENT_CREDENTIALS && cfg->client_secret_file == NULL) {
+        error_set(err, "[connector.%s] auth = client_credentials needs client_secret_file",
+                  conn->name);
+        goto fail;
+    }
+    http_options_defaults(&hopts);
+    hopts.ca_file = cfg->ca_file;
+    hopts.allow_loopback_http = cfg->allow_loopback_http;
+    hopts.limits.timeout_ms = cfg->request_timeout_ms;
+    sf->limits = hopts.limits;
+    if (http_client_new(conn->loop, &hopts, &sf->http, err) != 0)
+        goto fail;
+    oauth_options_defaults(&oopts);
+    snprintf(token_url, sizeof(token_url), "%s/services/oauth2/token", sf->login);
+    oopts.token_url = cfg->token_url ? cfg->token_url : token_url;
+    oopts.client_id = cfg->client_id;
+    oopts.default_lifetime_ms = cfg->session_lifetime_ms;
+    if (cfg->auth == SF_AUTH_JWT) {
+        oopts.grant = OAUTH_JWT_BEARER;
+        oopts.private_key_file = cfg->private_key_file;
+        oopts.jwt_subject = cfg->username;
+        oopts.jwt_audience = sf->login;
+        oopts.jwt_lifetime_s = 180; /* Salesforce: exp within 3 minutes */
+    } else {
+        oopts.grant = OAUTH_CLIENT_CREDENTIALS;
+        oopts.client_secret_file = cfg->client_secret_file;
+    }
+    if (oauth_new(sf->http, conn->loop, conn->name, &oopts, &hooks, &sf->oauth, err) != 0) {
+        http_client_close(sf->http, NULL, NULL);
+        sf->http = NULL;
+        goto fail;
+    }
+    conn->priv = sf;
+    conn->max_inflight = cfg->max_inflight;
+    conn->pull_interval_ms = cfg->pull_interval_ms;
+    conn->rate = (double)cfg->rate;
+    conn->burst = (double)cfg->burst;
+    uv_timer_init(conn->loop, &sf->defer);
+    sf->defer.data = sf;
+    sf->handles_open = 1;
+    log_info("salesforce", conn->name, "Salesforce via %s (API %s, auth %s, key %s)", sf->login,
+             cfg->api_version, auth_names[cfg->auth], cfg->external_id_field);
+    return 0;
+fail:
+    free_salesforce(sf);
+    return -1;
+}
+
+static void salesforce_close(struct connector *conn, void (*done)(struct connector *conn))
+{
+    struct salesforce *sf = conn->priv;
+
+    if (sf == NULL) {
+        if (done != NULL)
+            done(conn);
+        return;
+    }
+    sf->closing = 1;
+    sf->closed = done;
+    /* Waiting and in-flight requests complete as CANCELLED now: their jobs
+     * answer RETRY (not the records' fault) and the pull aborts its page. */
+    oauth_close(sf->oauth);
+    sf->handles_open++; /* the HTTP client, released in http_closed */
+    http_client_close(sf->http, http_closed, sf);
+    sf_flush_done(sf);
+    uv_close((uv_handle_t *)&sf->defer, handle_closed);
+}
+
+static void salesforce_resync(struct connector *conn)
+{
+    sf_pull_resync(conn);
+}
+
+static void sf_op_batch_class(struct connector *conn, const struct push_record *rec, char *out,
+                              size_t outsize)
+{
+    struct salesforce *sf = conn->priv;
+    sf_batch_class(&sf->map, rec, out, outsize);
+}
+
+static int sf_op_project(struct connector *conn, enum change_kind kind, const char *field,
+                         const char *value_json, char *out, size_t outsize)
+{
+    struct salesforce *sf = conn->priv;
+    return sf_project(&sf->map, kind, field, value_json, out, outsize);
+}
+
+const struct connector_ops salesforce_connector_ops = {
+    .version = 1,
+    .type = "salesforce",
+    .max_batch = SF_COLL_MAX,
+    .config = &salesforce_config,
+    .open = salesforce_open,
+    .pull = sf_pull,
+    .close = salesforce_close,
+    .resync = salesforce_resync,
+    .push = sf_op_push,
+    .batch_class = sf_op_batch_class,
+    .project = sf_op_project,
+    .points_as_balance = 1,
+};

@@ -1,0 +1,210 @@
+/* The Salesforce connector's internals, shared by connectors/salesforce*.c
+ * (docs/salesforce.md has the mapping, the modes and the vendor pages):
+ *
+ *   salesforce.c        ops table, options, open/close, auth, HTTP plumbing,
+ *                       quota (Sforce-Limit-Info, daily budget), push jobs
+ *   salesforce_map.c    pure: mapping, projection, request composition, SOQL
+ *   salesforce_parse.c  pure: collections results, query pages, getDeleted,
+ *                       Bulk CSV results -> outcomes and canonical changes
+ *   salesforce_pull.c   the pull cycle (Contact cursor, CampaignMember
+ *                       deletions)
+ *
+ * The pure halves take no connector, loop or sink, so the unit tests
+ * (tests/unit/test_salesforce_*.c) call them directly. */
+#ifndef CRMSYNC_SALESFORCE_H
+#define CRMSYNC_SALESFORCE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connector.h"
+#include "http.h"
+
+#define SF_COLL_MAX 200 /* sObject Collections: records per request */
+#define SF_QUERY_PAGE 2000
+
+struct sf_pair {
+    char *key;
+    char *val;
+};
+
+enum sf_consent_mode { SF_CONSENT_FIELDS = 0, SF_CONSENT_OBJECTS = 1 };
+enum sf_points_mode { SF_POINTS_FIELDS = 0, SF_POINTS_LOYALTY = 1 };
+
+/* The field mapping, from the options (defaults in salesforce.c). */
+struct sf_map {
+    char *ext_id;        /* Contact external id field holding the member key */
+    char *points_field;  /* balance (contact_fields mode) */
+    char *tier_field;
+    char *flag_purpose;  /* the purpose the Contact opt-out flags stand for */
+    char *email_flag, *phone_flag, *sms_flag, *post_flag; /* "" = none */
+    char *last_name_placeholder;
+    struct sf_pair *attrs; /* profile attribute -> Contact field */
+    size_t nattrs;
+    int consent_mode, points_mode;
+};
+
+struct sf_map_config {
+    const char *ext_id, *points_field, *tier_field, *flag_purpose;
+    const char *email_flag, *phone_flag, *sms_flag, *post_flag;
+    const char *last_name_placeholder, *attribute_map;
+    int consent_mode, points_mode;
+};
+
+/* --- salesforce_map.c (pure) --- */
+
+int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error *err);
+void sf_map_free(struct sf_map *m);
+const char *sf_pair_get(const struct sf_pair *p, size_t n, const char *key);
+const char *sf_pair_key_of(const struct sf_pair *p, size_t n, const char *val);
+
+/* "Contact", "CampaignMember:<segment>", "erase", ... */
+void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char *out,
+                    size_t outsize);
+
+/* What Salesforce stores of a value (connector_ops.project). */
+int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
+               const char *value_json, char *out, size_t outsize);
+
+/* The Contact field a consent record goes to, or NULL (not representable). */
+const char *sf_consent_flag(const struct sf_map *m, const char *field);
+
+/* One Contact upsert record: every record of one member. */
+struct sf_group {
+    const char *member;
+    const char *remote_id;
+    json_t *fields; /* field -> JSON value */
+};
+
+struct sf_plan {
+    struct sf_group *g;
+    size_t ng;
+    size_t *rec_group; /* per record: its group, or SIZE_MAX (result set) */
+};
+
+/* Groups the records of a "Contact" batch by member. A record that cannot
+ * be mapped gets PUSH_REJECT in res[i]. 0, or -1 on out of memory. */
+int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, size_t n,
+                     struct push_result *res, struct sf_plan *p);
+void sf_plan_free(struct sf_plan *p);
+
+/* {"allOrNone":false,"records":[{"attributes":{"type":"Contact"},
+ * "<ext_id>":member,...}]} for groups [lo, hi). A group without a known
+ * remote id gets LastName = the placeholder unless it sets LastName (a new
+ * Contact needs one). malloc'd. */
+char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, size_t lo, size_t hi);
+
+/* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
+ * malloc'd SOQL. */
+char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit);
+
+/* CampaignMember upsert body for (member -> contact id) pairs of one
+ * campaign. malloc'd. */
+char *sf_campaign_member_body(const char *campaign_id, const char *segment,
+                              const char *const *members, const char *const *contact_ids,
+                              size_t n);
+/* "<member>:<segment>", the CampaignMember external id. */
+void sf_membership_key(const char *member, const char *segment, char *out, size_t outsize);
+
+/* URL-encodes s (RFC 3986 unreserved kept). malloc'd. */
+char *sf_urlencode(const char *s);
+
+/* --- salesforce_parse.c (pure) --- */
+
+enum sf_state { SF_NONE = 0, SF_OK, SF_RETRY, SF_REJECT };
+
+struct sf_outcome {
+    enum sf_state state;
+    char id[64];
+    char code[64];
+    char reason[256];
+};
+
+/* 1 when an item errorCode is worth retrying (lock, unavailable, limit). */
+int sf_code_retryable(const char *code);
+
+/* The first error of a whole-request error body [{"message","errorCode"}]:
+ * code and message ("" when none). */
+void sf_error_of(const char *body, char *code, size_t csize, char *msg, size_t msize);
+
+/* A collections answer (an array in input order): out[i] for i < n.
+ * Returns the number of items read, or -1 when the body is not an array. */
+int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *out);
+
+/* A query page: records (borrowed from *root), done, nextRecordsUrl ("" when
+ * none). *root is the parsed body (caller decrefs). 0 or -1. */
+int sf_parse_query(const char *body, json_t **root, json_t **records, char *next, size_t nsize);
+
+/* Salesforce datetime ("2026-11-20T10:00:00.000+0000", RFC 3339) to ms. */
+int sf_parse_time(const char *s, int64_t *ms);
+/* ms -> "2026-11-20T10:00:00.000Z" (a SOQL dateTime literal). */
+void sf_format_time(int64_t ms, char *out, size_t outsize);
+
+/* Per field of a pulled Contact: c is the change to apply (NULL: observe
+ * only), projection what Salesforce holds. 0 to go on, -1 to stop. */
+typedef int (*sf_field_fn)(void *arg, const char *member, enum change_kind kind,
+                           const char *field, const struct change *c, const char *projection);
+
+/* Turns one queried Contact into fields. member: out, the external id value
+ * ("" when the Contact is not a member). 0 or -1 (fn failed). */
+int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_field_fn fn,
+                      void *arg, char *member, size_t msize);
+
+/* getDeleted: the deleted ids (new ref, array of strings) and
+ * latestDateCovered in ms (0 when absent). NULL when unreadable. */
+json_t *sf_parse_deleted(const char *body, int64_t *latest_ms);
+
+/* Bulk API 2.0 results CSV (successfulResults / failedResults /
+ * unprocessedrecords): for each data row, the value of column key_col
+ * (e.g. the external id field) and the outcome: sf__Id -> id, sf__Error ->
+ * REJECT/RETRY with "CODE: message", unprocessed -> RETRY. fn is called per
+ * row; kind 0 successful, 1 failed, 2 unprocessed. Returns rows, -1 on a
+ * malformed CSV. */
+typedef void (*sf_csv_row_fn)(void *arg, const char *key, const struct sf_outcome *o);
+int sf_parse_bulk_results(const char *csv, int kind, const char *key_col, sf_csv_row_fn fn,
+                          void *arg);
+
+/* --- salesforce.c / salesforce_pull.c (I/O) --- */
+
+struct salesforce;
+int sf_request(struct salesforce *sf, enum http_method method, const char *path,
+               const char *content_type, const char *body, http_done_fn done, void *arg);
+/* "/services/data/<v><tail>" (static buffer: use at once). */
+const char *sf_data_path(struct salesforce *sf, const char *tail);
+const struct sf_map *sf_map_of(const struct salesforce *sf);
+struct connector *sf_conn(const struct salesforce *sf);
+int sf_closing(const struct salesforce *sf);
+long sf_lookback_ms(const struct salesforce *sf);
+
+struct sf_cursor {
+    int64_t t; /* SystemModstamp ms */
+    char id[32];
+};
+
+/* One pull cycle's position. */
+struct sf_cycle {
+    struct sf_cursor stored; /* watermark in the state */
+    struct sf_cursor q;      /* where the current query starts */
+    struct sf_cursor last;   /* last row read */
+    long rows_in_query;
+    int strict;              /* q uses the (t, id) form, else t >= */
+};
+
+struct sf_pull_state {
+    int active;
+    int phase;        /* 0 contacts, 1 CampaignMember deletions */
+    int64_t t;        /* cursor: SystemModstamp ms */
+    char id[32];      /* cursor: Id */
+    int64_t del_t;    /* getDeleted covered up to */
+    int64_t last_sweep_ms;
+    long pages;
+    json_t *root, *records;
+    char next[256];
+    struct sf_cycle cyc;
+};
+struct sf_pull_state *sf_pull_state(struct salesforce *sf);
+void sf_pull(struct connector *conn);
+void sf_pull_resync(struct connector *conn);
+
+#endif

@@ -1,0 +1,494 @@
+/* Salesforce mapping, projection and request composition: pure functions
+ * (no connector, no loop, no sink), unit-tested in
+ * tests/unit/test_salesforce_map.c. docs/salesforce.md has the tables. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change_json.h"
+#include "salesforce.h"
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+/* "a=b, c=d" -> pairs. 0 or -1. */
+static int parse_pairs(const char *text, struct sf_pair **out, size_t *n, struct error *err)
+{
+    char *copy = strdup(text ? text : ""), *save = NULL, *tok;
+    struct sf_pair *p = NULL;
+    size_t cnt = 0;
+
+    if (copy == NULL)
+        return error_set(err, "out of memory");
+    for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '='), *k = tok, *v, *e;
+        struct sf_pair *np;
+
+        if (eq == NULL) {
+            error_set(err, "\"%s\": expected key=value", tok);
+            goto fail;
+        }
+        *eq = '\0';
+        v = eq + 1;
+        while (*k == ' ')
+            k++;
+        while (*v == ' ')
+            v++;
+        for (e = k + strlen(k); e > k && e[-1] == ' ';)
+            *--e = '\0';
+        for (e = v + strlen(v); e > v && e[-1] == ' ';)
+            *--e = '\0';
+        if (*k == '\0' || *v == '\0') {
+            error_set(err, "empty key or value in \"%s\"", text);
+            goto fail;
+        }
+        np = realloc(p, (cnt + 1) * sizeof(*p));
+        if (np == NULL)
+            goto fail;
+        p = np;
+        p[cnt].key = strdup(k);
+        p[cnt].val = strdup(v);
+        cnt++;
+    }
+    free(copy);
+    *out = p;
+    *n = cnt;
+    return 0;
+fail:
+    for (size_t i = 0; i < cnt; i++) {
+        free(p[i].key);
+        free(p[i].val);
+    }
+    free(p);
+    free(copy);
+    return -1;
+}
+
+int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error *err)
+{
+    memset(m, 0, sizeof(*m));
+    m->ext_id = dup_or_empty(cfg->ext_id);
+    m->points_field = dup_or_empty(cfg->points_field);
+    m->tier_field = dup_or_empty(cfg->tier_field);
+    m->flag_purpose = dup_or_empty(cfg->flag_purpose);
+    m->email_flag = dup_or_empty(cfg->email_flag);
+    m->phone_flag = dup_or_empty(cfg->phone_flag);
+    m->sms_flag = dup_or_empty(cfg->sms_flag);
+    m->post_flag = dup_or_empty(cfg->post_flag);
+    m->last_name_placeholder = dup_or_empty(cfg->last_name_placeholder);
+    m->consent_mode = cfg->consent_mode;
+    m->points_mode = cfg->points_mode;
+    if (m->ext_id[0] == '\0') {
+        sf_map_free(m);
+        return error_set(err, "external_id_field must not be empty");
+    }
+    if (parse_pairs(cfg->attribute_map, &m->attrs, &m->nattrs, err) != 0) {
+        sf_map_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void sf_map_free(struct sf_map *m)
+{
+    free(m->ext_id);
+    free(m->points_field);
+    free(m->tier_field);
+    free(m->flag_purpose);
+    free(m->email_flag);
+    free(m->phone_flag);
+    free(m->sms_flag);
+    free(m->post_flag);
+    free(m->last_name_placeholder);
+    for (size_t i = 0; i < m->nattrs; i++) {
+        free(m->attrs[i].key);
+        free(m->attrs[i].val);
+    }
+    free(m->attrs);
+    memset(m, 0, sizeof(*m));
+}
+
+const char *sf_pair_get(const struct sf_pair *p, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].key, key) == 0)
+            return p[i].val;
+    }
+    return NULL;
+}
+
+const char *sf_pair_key_of(const struct sf_pair *p, size_t n, const char *val)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(p[i].val, val) == 0)
+            return p[i].key;
+    }
+    return NULL;
+}
+
+const char *sf_consent_flag(const struct sf_map *m, const char *field)
+{
+    const char *purpose, *channel, *f = NULL;
+    size_t plen;
+
+    if (strncmp(field, "consent/", 8) != 0)
+        return NULL;
+    purpose = field + 8;
+    channel = strchr(purpose, '/');
+    if (channel == NULL)
+        return NULL;
+    plen = (size_t)(channel - purpose);
+    channel++;
+    if (strlen(m->flag_purpose) != plen || strncmp(purpose, m->flag_purpose, plen) != 0)
+        return NULL;
+    if (strcmp(channel, "email") == 0)
+        f = m->email_flag;
+    else if (strcmp(channel, "phone") == 0)
+        f = m->phone_flag;
+    else if (strcmp(channel, "sms") == 0)
+        f = m->sms_flag;
+    else if (strcmp(channel, "post") == 0)
+        f = m->post_flag;
+    return f != NULL && f[0] != '\0' ? f : NULL;
+}
+
+void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char *out,
+                    size_t outsize)
+{
+    (void)m;
+    if (rec->kind == CHANGE_ERASE)
+        snprintf(out, outsize, "erase");
+    else if (rec->kind == CHANGE_SEGMENT && strncmp(rec->field, "segment/", 8) == 0)
+        snprintf(out, outsize, "CampaignMember:%s", rec->field + 8);
+    else
+        snprintf(out, outsize, "Contact");
+}
+
+/* {"value": X} -> text ("" for null); -1 when not that shape. */
+static int value_text(const char *value_json, char *out, size_t outsize, int *is_null)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *v = json_object_get(root, "value");
+    int rc = 0;
+
+    if (is_null != NULL)
+        *is_null = 0;
+    if (v == NULL)
+        rc = -1;
+    else if (json_is_null(v)) {
+        snprintf(out, outsize, "%s", "");
+        if (is_null != NULL)
+            *is_null = 1;
+    } else if (json_is_string(v))
+        snprintf(out, outsize, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else
+        rc = -1;
+    json_decref(root);
+    return rc;
+}
+
+/* What Salesforce keeps of each value, as text (the engine hashes it for
+ * the shadow): a Contact opt-out flag keeps only opted_out / opted_in (no
+ * date, no source, no legal basis), a balance its digits, a membership in
+ * or out, a profile field its text. */
+int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
+               const char *value_json, char *out, size_t outsize)
+{
+    json_t *root = NULL;
+    int rc = -1;
+
+    switch (kind) {
+    case CHANGE_CONSENT: {
+        struct consent_value cv;
+        if (sf_consent_flag(m, field) == NULL ||
+            consent_value_from_json(value_json, &cv, &root) != 0)
+            break;
+        /* A flag has two states: "no opt-out recorded" holds both a grant
+         * and an unknown. */
+        snprintf(out, outsize, "%s", cv.status == CONSENT_DENIED ? "opted_out" : "opted_in");
+        rc = 0;
+        break;
+    }
+    case CHANGE_POINTS: {
+        json_t *b;
+        root = json_loads(value_json, 0, NULL);
+        b = json_object_get(root, "balance");
+        if (!json_is_integer(b) || m->points_field[0] == '\0')
+            break;
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
+        rc = 0;
+        break;
+    }
+    case CHANGE_SEGMENT: {
+        const char *s;
+        root = json_loads(value_json, 0, NULL);
+        s = json_string_value(json_object_get(root, "status"));
+        if (s == NULL || (strcmp(s, "in") != 0 && strcmp(s, "out") != 0))
+            break;
+        snprintf(out, outsize, "%s", s);
+        rc = 0;
+        break;
+    }
+    case CHANGE_TIER:
+        if (m->tier_field[0] != '\0')
+            rc = value_text(value_json, out, outsize, NULL);
+        break;
+    case CHANGE_PROFILE: {
+        const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
+        if (sf_pair_get(m->attrs, m->nattrs, attr) != NULL)
+            rc = value_text(value_json, out, outsize, NULL);
+        break;
+    }
+    case CHANGE_ERASE:
+        snprintf(out, outsize, "erased");
+        rc = 0;
+        break;
+    }
+    json_decref(root);
+    return rc;
+}
+
+static void reject(struct push_result *r, const char *fmt, const char *arg)
+{
+    r->outcome = PUSH_REJECT;
+    snprintf(r->reason, sizeof(r->reason), fmt, arg);
+}
+
+/* Adds the Contact field(s) of one record to fields. 0, or -1 (rejected). */
+static int contact_field(const struct sf_map *m, const struct push_record *rec, json_t *fields,
+                         struct push_result *res)
+{
+    char text[1024];
+    int is_null = 0;
+
+    switch (rec->kind) {
+    case CHANGE_CONSENT: {
+        const char *flag = sf_consent_flag(m, rec->field);
+        if (flag == NULL ||
+            sf_project(m, rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
+            reject(res, "%s has no Contact field in consent_mode = contact_fields", rec->field);
+            return -1;
+        }
+        json_object_set_new(fields, flag, json_boolean(strcmp(text, "opted_out") == 0));
+        return 0;
+    }
+    case CHANGE_POINTS: {
+        json_t *root = json_loads(rec->value_json, 0, NULL);
+        json_t *b = json_object_get(root, "balance");
+        if (!json_is_integer(b) || m->points_field[0] == '\0') {
+            json_decref(root);
+            reject(res, "Salesforce takes a points balance, not %s", rec->field);
+            return -1;
+        }
+        json_object_set_new(fields, m->points_field, json_integer(json_integer_value(b)));
+        json_decref(root);
+        return 0;
+    }
+    case CHANGE_TIER:
+        if (m->tier_field[0] == '\0' ||
+            value_text(rec->value_json, text, sizeof(text), &is_null) != 0) {
+            reject(res, "unreadable tier value for %s", rec->field);
+            return -1;
+        }
+        json_object_set_new(fields, m->tier_field, is_null ? json_null() : json_string(text));
+        return 0;
+    case CHANGE_PROFILE: {
+        const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
+        const char *f = sf_pair_get(m->attrs, m->nattrs, attr);
+        if (f == NULL) {
+            reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+            return -1;
+        }
+        if (value_text(rec->value_json, text, sizeof(text), &is_null) != 0) {
+            reject(res, "unreadable profile value for %s", rec->field);
+            return -1;
+        }
+        /* Salesforce clears a field with null. */
+        json_object_set_new(fields, f, is_null || text[0] == '\0' ? json_null()
+                                                                   : json_string(text));
+        return 0;
+    }
+    default:
+        reject(res, "%s does not go in a Contact upsert", rec->field);
+        return -1;
+    }
+}
+
+int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, size_t n,
+                     struct push_result *res, struct sf_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->g = calloc(n ? n : 1, sizeof(*p->g));
+    p->rec_group = calloc(n ? n : 1, sizeof(*p->rec_group));
+    if (p->g == NULL || p->rec_group == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        size_t g;
+
+        for (g = 0; g < p->ng; g++) {
+            if (strcmp(p->g[g].member, recs[i].member_key) == 0)
+                break;
+        }
+        if (g == p->ng) {
+            p->g[g].member = recs[i].member_key;
+            p->g[g].fields = json_object();
+            if (p->g[g].fields == NULL)
+                goto oom;
+            p->ng++;
+        }
+        if (recs[i].remote_id != NULL && recs[i].remote_id[0] != '\0')
+            p->g[g].remote_id = recs[i].remote_id;
+        if (contact_field(m, &recs[i], p->g[g].fields, &res[i]) != 0) {
+            p->rec_group[i] = SIZE_MAX;
+            continue;
+        }
+        p->rec_group[i] = g;
+    }
+    return 0;
+oom:
+    sf_plan_free(p);
+    return -1;
+}
+
+void sf_plan_free(struct sf_plan *p)
+{
+    for (size_t g = 0; g < p->ng; g++)
+        json_decref(p->g[g].fields);
+    free(p->g);
+    free(p->rec_group);
+    memset(p, 0, sizeof(*p));
+}
+
+char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, size_t lo, size_t hi)
+{
+    json_t *root = json_object(), *records = json_array();
+    char *text;
+
+    json_object_set_new(root, "allOrNone", json_false());
+    for (size_t g = lo; g < hi && g < p->ng; g++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "attributes", json_pack("{s:s}", "type", "Contact"));
+        json_object_set_new(r, m->ext_id, json_string(p->g[g].member));
+        json_object_update(r, p->g[g].fields);
+        /* A new Contact needs a LastName; one we know exists keeps its own. */
+        if (p->g[g].remote_id == NULL && json_object_get(r, "LastName") == NULL &&
+            m->last_name_placeholder[0] != '\0')
+            json_object_set_new(r, "LastName", json_string(m->last_name_placeholder));
+        json_array_append_new(records, r);
+    }
+    json_object_set_new(root, "records", records);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+/* Appends s as a SOQL string literal body (quotes and backslashes
+ * escaped). */
+static void soql_escape(const char *s, char *out, size_t outsize)
+{
+    size_t o = 0;
+
+    for (; *s != '\0' && o + 3 < outsize; s++) {
+        if (*s == '\'' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+}
+
+char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit)
+{
+    char fields[2048], where[512] = "", ts[40], eid[64], *q;
+    size_t len;
+
+    snprintf(fields, sizeof(fields), "Id, SystemModstamp, %s", m->ext_id);
+#define ADD_FIELD(f)                                                                             \
+    do {                                                                                         \
+        if ((f)[0] != '\0' && strstr(fields, f) == NULL) {                                      \
+            len = strlen(fields);                                                                \
+            snprintf(fields + len, sizeof(fields) - len, ", %s", f);                             \
+        }                                                                                        \
+    } while (0)
+    if (m->consent_mode == SF_CONSENT_FIELDS) {
+        ADD_FIELD(m->email_flag);
+        ADD_FIELD(m->phone_flag);
+        ADD_FIELD(m->sms_flag);
+        ADD_FIELD(m->post_flag);
+    }
+    ADD_FIELD(m->points_field);
+    ADD_FIELD(m->tier_field);
+    for (size_t i = 0; i < m->nattrs; i++)
+        ADD_FIELD(m->attrs[i].val);
+#undef ADD_FIELD
+    if (t_ms > 0) {
+        sf_format_time(t_ms, ts, sizeof(ts));
+        soql_escape(id ? id : "", eid, sizeof(eid));
+        if (eid[0] != '\0')
+            snprintf(where, sizeof(where),
+                     " WHERE (SystemModstamp > %s OR (SystemModstamp = %s AND Id > '%s'))", ts,
+                     ts, eid);
+        else
+            snprintf(where, sizeof(where), " WHERE SystemModstamp >= %s", ts);
+    }
+    len = strlen(fields) + strlen(where) + 128;
+    q = malloc(len);
+    if (q != NULL)
+        snprintf(q, len, "SELECT %s FROM Contact%s ORDER BY SystemModstamp, Id LIMIT %d", fields,
+                 where, limit);
+    return q;
+}
+
+void sf_membership_key(const char *member, const char *segment, char *out, size_t outsize)
+{
+    snprintf(out, outsize, "%s:%s", member, segment);
+}
+
+char *sf_campaign_member_body(const char *campaign_id, const char *segment,
+                              const char *const *members, const char *const *contact_ids,
+                              size_t n)
+{
+    json_t *root = json_object(), *records = json_array();
+    char key[300], *text;
+
+    json_object_set_new(root, "allOrNone", json_false());
+    for (size_t i = 0; i < n; i++) {
+        sf_membership_key(members[i], segment, key, sizeof(key));
+        json_array_append_new(records,
+                              json_pack("{s:{s:s}, s:s, s:s, s:s, s:s}", "attributes", "type",
+                                        "CampaignMember", "Membership_Key__c", key, "CampaignId",
+                                        campaign_id, "ContactId", contact_ids[i], "Status",
+                                        "Sent"));
+    }
+    json_object_set_new(root, "records", records);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+char *sf_urlencode(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = malloc(n * 3 + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}

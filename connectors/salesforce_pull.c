@@ -1,0 +1,394 @@
+/* The Salesforce pull cycle (docs/salesforce.md "Pull"):
+ *
+ *   1. Contacts, SOQL on the (SystemModstamp, Id) cursor:
+ *        SELECT Id, SystemModstamp, <mapped fields> FROM Contact
+ *        WHERE (SystemModstamp > X OR (SystemModstamp = X AND Id > 'id'))
+ *        ORDER BY SystemModstamp, Id LIMIT 10000
+ *      The first query of a cycle starts `lookback` before the watermark
+ *      (SystemModstamp >= X - lookback): rows committed late with an older
+ *      stamp are read again, and their idempotency keys
+ *      ("<conn>:<Id>:<field>:<SystemModstamp ms>") make the overlap free.
+ *      nextRecordsUrl is followed to the end; each page (≤ 2,000 rows) is
+ *      ONE sink transaction with the watermark {"t": ms, "id": "003..."} of
+ *      its last row (never moved backwards). A query that returned its
+ *      whole LIMIT is followed by another from the cursor, so rows tied on
+ *      one SystemModstamp across any boundary are never skipped.
+ *   2. Every `deleted_sweep`, getDeleted on CampaignMember (hard deletes,
+ *      15-day log): a deleted membership we know (identity "cm/<seg>/<m>")
+ *      becomes segment <seg> out.
+ *
+ * Any failure aborts the open page and ends the cycle with pull_done(-1);
+ * the engine tries again from the stored watermark. pull_done is called
+ * exactly once per started cycle. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change_json.h"
+#include "log.h"
+#include "salesforce_int.h"
+#include "timefmt.h"
+
+#define QUERY_LIMIT 10000
+#define DELETE_HORIZON_MS (14LL * 86400000) /* inside the 15-day log */
+
+/* The stored watermark, kept between the pages of a cycle. */
+static struct sf_cursor stored_of(struct salesforce *sf)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct sf_cursor c = {ps->t, ""};
+
+    snprintf(c.id, sizeof(c.id), "%s", ps->id);
+    return c;
+}
+
+static int cursor_after(int64_t t, const char *id, const struct sf_cursor *c)
+{
+    return t > c->t || (t == c->t && strcmp(id, c->id) > 0);
+}
+
+static void finish(struct salesforce *sf, int status)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct connector *conn = sf_conn(sf);
+
+    json_decref(ps->root);
+    ps->root = NULL;
+    ps->records = NULL;
+    ps->active = 0;
+    if (status == 0)
+        log_debug("salesforce", conn->name, "pull done: %ld page(s)", ps->pages);
+    if (conn->sink != NULL && conn->sink->pull_done != NULL)
+        conn->sink->pull_done(conn->sink->ctx, conn, status);
+}
+
+struct page_ctx {
+    struct salesforce *sf;
+    struct error err;
+    long applied;
+};
+
+/* Per field: apply the change unless the local value already projects to
+ * what Salesforce holds (an echo of our own write, or nothing new), then
+ * tell the state what Salesforce holds (shadow; drift is repaired). */
+static int on_field(void *arg, const char *member, enum change_kind kind, const char *field,
+                    const struct change *c, const char *projection)
+{
+    struct page_ctx *pc = arg;
+    struct connector *conn = sf_conn(pc->sf);
+    struct pull_sink *sink = conn->sink;
+
+    if (c != NULL) {
+        char *cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
+        char proj[1024];
+        int same = cur != NULL &&
+                   sf_project(sf_map_of(pc->sf), kind, field, cur, proj, sizeof(proj)) == 0 &&
+                   strcmp(proj, projection) == 0;
+
+        free(cur);
+        if (!same) {
+            enum apply_result res;
+            struct error aerr = {""};
+            if (sink->change(sink->ctx, conn, c, &res, &aerr) != 0) {
+                pc->err = aerr;
+                return -1;
+            }
+            if (res == APPLY_APPLIED)
+                pc->applied++;
+        }
+    }
+    if (sink->observe != NULL &&
+        sink->observe(sink->ctx, conn, member, kind, field, projection, &pc->err) != 0)
+        return -1;
+    return 0;
+}
+
+static void send_query(struct salesforce *sf, const char *next);
+static void sweep_deleted(struct salesforce *sf);
+
+static void apply_page(struct salesforce *sf)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    struct page_ctx pc = {sf, {""}, 0};
+    char wm[128];
+    size_t i;
+    json_t *rec;
+    struct sf_cursor page_last = sf_pull_state(sf)->cyc.last;
+
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, &pc.err) != 0)
+        goto fail;
+    json_array_foreach(ps->records, i, rec)
+    {
+        const char *id = json_string_value(json_object_get(rec, "Id"));
+        char member[256];
+        int64_t mod = 0;
+
+        if (id == NULL ||
+            sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &mod) != 0)
+            continue;
+        page_last.t = mod;
+        snprintf(page_last.id, sizeof(page_last.id), "%s", id);
+        if (sf_contact_fields(sf_map_of(sf), conn->name, rec, on_field, &pc, member,
+                              sizeof(member)) != 0)
+            goto fail_abort;
+        if (member[0] == '\0') {
+            /* Not a loyalty member (no external id): many Contacts are not. */
+            log_debug("salesforce", conn->name, "Contact %s has no %s; skipped", id,
+                      sf_map_of(sf)->ext_id);
+            continue;
+        }
+        if (sink->learn_identity != NULL)
+            sink->learn_identity(sink->ctx, conn, member, id);
+    }
+    if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
+        json_t *w = json_pack("{s:I, s:s}", "t", (json_int_t)page_last.t, "id", page_last.id);
+        char *text = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(wm, sizeof(wm), "%s", text ? text : "");
+        free(text);
+        json_decref(w);
+        if (sink->commit(sink->ctx, conn, wm[0] ? wm : NULL, &pc.err) != 0)
+            goto fail;
+        sf_pull_state(sf)->cyc.stored = page_last;
+        ps->t = page_last.t;
+        snprintf(ps->id, sizeof(ps->id), "%s", page_last.id);
+    } else if (sink->commit(sink->ctx, conn, NULL, &pc.err) != 0) {
+        goto fail;
+    }
+    conn->busy = 0;
+    sf_pull_state(sf)->cyc.rows_in_query += (long)json_array_size(ps->records);
+    sf_pull_state(sf)->cyc.last = page_last;
+    ps->pages++;
+    log_debug("salesforce", conn->name, "pulled page of %zu Contact(s), %ld change(s) applied",
+              json_array_size(ps->records), pc.applied);
+    json_decref(ps->root);
+    ps->root = NULL;
+    ps->records = NULL;
+    if (ps->next[0] != '\0') {
+        char next[256];
+        snprintf(next, sizeof(next), "%s", ps->next);
+        send_query(sf, next);
+        return;
+    }
+    if (sf_pull_state(sf)->cyc.rows_in_query >= QUERY_LIMIT) {
+        /* The LIMIT was reached: go on strictly after the last row. */
+        sf_pull_state(sf)->cyc.q = sf_pull_state(sf)->cyc.last;
+        sf_pull_state(sf)->cyc.strict = 1;
+        sf_pull_state(sf)->cyc.rows_in_query = 0;
+        send_query(sf, NULL);
+        return;
+    }
+    sweep_deleted(sf);
+    return;
+fail_abort:
+    sink->abort(sink->ctx, conn);
+fail:
+    conn->busy = 0;
+    log_error("salesforce", conn->name, "pull page not applied: %s", pc.err.msg);
+    finish(sf, -1);
+}
+
+static void query_answer(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+
+    if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
+        char code[64], msg[200];
+        sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
+        log_warn("salesforce", sf_conn(sf)->name, "pull: query failed (HTTP %ld %s %s)",
+                 res->status, code, msg[0] ? msg : res->error);
+        finish(sf, -1);
+        return;
+    }
+    if (sf_parse_query(res->body, &ps->root, &ps->records, ps->next, sizeof(ps->next)) != 0) {
+        log_warn("salesforce", sf_conn(sf)->name, "pull: unreadable query answer");
+        finish(sf, -1);
+        return;
+    }
+    apply_page(sf);
+}
+
+static void send_query(struct salesforce *sf, const char *next)
+{
+    char *path = NULL, *soql = NULL, *enc = NULL;
+
+    if (next != NULL) {
+        path = strdup(next);
+    } else {
+        soql = sf_contact_soql(sf_map_of(sf), sf_pull_state(sf)->cyc.q.t, sf_pull_state(sf)->cyc.strict ? sf_pull_state(sf)->cyc.q.id : "", QUERY_LIMIT);
+        enc = soql ? sf_urlencode(soql) : NULL;
+        path = enc ? malloc(strlen(enc) + 64) : NULL;
+        if (path != NULL)
+            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+    }
+    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, query_answer, sf) != 0)
+        finish(sf, -1);
+    free(path);
+    free(soql);
+    free(enc);
+}
+
+/* --- CampaignMember hard deletes (getDeleted) --- */
+
+static void deleted_answer(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    struct error err = {""};
+    int64_t latest = 0, now = timefmt_now_ms();
+    json_t *ids;
+    size_t i;
+    json_t *v;
+    long outs = 0;
+
+    if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
+        char code[64], msg[200];
+        sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
+        log_warn("salesforce", conn->name, "pull: getDeleted failed (HTTP %ld %s %s)",
+                 res->status, code, msg);
+        finish(sf, -1);
+        return;
+    }
+    ids = sf_parse_deleted(res->body, &latest);
+    if (ids == NULL) {
+        finish(sf, -1);
+        return;
+    }
+    if (sink->begin(sink->ctx, conn, &err) != 0) {
+        json_decref(ids);
+        finish(sf, -1);
+        return;
+    }
+    json_array_foreach(ids, i, v)
+    {
+        char key[400], idem[300];
+        const char *seg, *member;
+        char *json;
+        struct change c = {0};
+        enum apply_result ar;
+
+        if (sink->member_of == NULL ||
+            sink->member_of(sink->ctx, conn, json_string_value(v), key, sizeof(key)) != 1 ||
+            strncmp(key, "cm/", 3) != 0)
+            continue; /* not a membership we made or saw */
+        seg = key + 3;
+        member = strchr(seg, '/');
+        if (member == NULL)
+            continue;
+        *(char *)member = '\0';
+        member++;
+        {
+            char field[200];
+            snprintf(field, sizeof(field), "segment/%s", seg);
+            json = segment_value_to_json("out", latest ? latest : now);
+            snprintf(idem, sizeof(idem), "%s:%s:%s:deleted", conn->name, json_string_value(v),
+                     field);
+            c.origin = conn->name;
+            c.member_key = member;
+            c.kind = CHANGE_SEGMENT;
+            c.field = field;
+            c.value_json = json;
+            c.occurred_at = latest ? latest : now;
+            c.idem_key = idem;
+            c.source_ref = json_string_value(v);
+            if (json == NULL || sink->change(sink->ctx, conn, &c, &ar, &err) != 0 ||
+                (sink->observe != NULL &&
+                 sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, "out", &err) !=
+                     0)) {
+                free(json);
+                sink->abort(sink->ctx, conn);
+                json_decref(ids);
+                log_error("salesforce", conn->name, "pull: deletions not applied: %s", err.msg);
+                finish(sf, -1);
+                return;
+            }
+            free(json);
+            outs++;
+        }
+    }
+    json_decref(ids);
+    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+        finish(sf, -1);
+        return;
+    }
+    if (latest > 0)
+        ps->del_t = latest;
+    ps->last_sweep_ms = now;
+    if (outs > 0)
+        log_info("salesforce", conn->name, "%ld CampaignMember deletion(s): segment out", outs);
+    finish(sf, 0);
+}
+
+static void sweep_deleted(struct salesforce *sf)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    const struct salesforce_settings *cfg = sf->cfg;
+    int64_t now = timefmt_now_ms(), start = ps->del_t;
+    char t1[40], t2[40], tail[256];
+
+    if (ps->last_sweep_ms != 0 && now - ps->last_sweep_ms < cfg->deleted_sweep_ms) {
+        finish(sf, 0);
+        return;
+    }
+    if (start < now - DELETE_HORIZON_MS)
+        start = now - DELETE_HORIZON_MS;
+    /* getDeleted ignores seconds; go back one minute for the boundary. */
+    start -= 60000;
+    sf_format_time(start, t1, sizeof(t1));
+    sf_format_time(now + 60000, t2, sizeof(t2));
+    snprintf(tail, sizeof(tail), "/sobjects/CampaignMember/deleted/?start=%s&end=%s", t1, t2);
+    if (sf_request(sf, HTTP_GET, sf_data_path(sf, tail), NULL, NULL, deleted_answer, sf) != 0)
+        finish(sf, -1);
+}
+
+void sf_pull(struct connector *conn)
+{
+    struct salesforce *sf = conn->priv;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct pull_sink *sink = conn->sink;
+    char *wm;
+    json_t *w;
+    const char *id;
+
+    if (ps->active) {
+        log_warn("salesforce", conn->name, "pull requested while one runs; ignored");
+        return;
+    }
+    wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    w = wm ? json_loads(wm, 0, NULL) : NULL;
+    ps->t = json_integer_value(json_object_get(w, "t"));
+    id = json_string_value(json_object_get(w, "id"));
+    snprintf(ps->id, sizeof(ps->id), "%s", id ? id : "");
+    json_decref(w);
+    free(wm);
+    ps->active = 1;
+    ps->pages = 0;
+    memset(&sf_pull_state(sf)->cyc, 0, sizeof(sf_pull_state(sf)->cyc));
+    sf_pull_state(sf)->cyc.stored = stored_of(sf);
+    sf_pull_state(sf)->cyc.last = sf_pull_state(sf)->cyc.stored;
+    if (ps->t > 0 && sf_lookback_ms(sf) > 0) {
+        sf_pull_state(sf)->cyc.q.t = ps->t > sf_lookback_ms(sf) ? ps->t - sf_lookback_ms(sf) : 1;
+        sf_pull_state(sf)->cyc.strict = 0;
+    } else {
+        sf_pull_state(sf)->cyc.q = sf_pull_state(sf)->cyc.stored;
+        sf_pull_state(sf)->cyc.strict = ps->t > 0;
+    }
+    send_query(sf, NULL);
+}
+
+void sf_pull_resync(struct connector *conn)
+{
+    struct salesforce *sf = conn->priv;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+
+    /* The engine cleared the watermark: the next pull reads from the
+     * start; the deletion sweep looks back over its whole horizon. */
+    ps->del_t = 0;
+    ps->last_sweep_ms = 0;
+}

@@ -1,0 +1,620 @@
+/* The Salesforce push side (docs/salesforce.md "Push"): one job per batch.
+ *
+ *   Contact              sObject Collections upsert on the external id field
+ *                        (PATCH /composite/sobjects/Contact/<field>), one
+ *                        record per member with all its fields, allOrNone
+ *                        false, results by position
+ *   CampaignMember:<seg> the segment's Campaign (upserted by
+ *                        Campaign_Key__c once, its id kept in the identity
+ *                        map as "segment:<seg>"); "in": Contacts whose id is
+ *                        unknown are upserted first, then CampaignMember
+ *                        upserted by Membership_Key__c = "<member>:<seg>";
+ *                        "out": the memberships are found by that key and
+ *                        deleted (collections DELETE)
+ *   erase                the Contact is deleted by id (collections DELETE)
+ *
+ * Bulk-lane batches are not sent while the day's remaining API budget is
+ * inside the priority lane's reserve. Every record gets exactly one result;
+ * batch->done runs from the defer timer, never from push(). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "salesforce_int.h"
+
+enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE };
+
+struct sf_job {
+    struct salesforce *sf;
+    struct push_batch *pb;
+    enum job_class cls;
+    unsigned char *set; /* per record: result given */
+    struct sf_plan plan;
+    size_t lo;               /* next group to send */
+    char segment[64];
+    char campaign_id[64];
+    char (*ids)[64];         /* per record: Contact id (segment, erase) */
+    char (*cm_ids)[64];      /* per record: CampaignMember id ("out") */
+    size_t *sent;            /* records of the request in flight */
+    size_t nsent;
+    struct sf_job *next;
+};
+
+/* --- job results --- */
+
+void sf_flush_done(struct salesforce *sf)
+{
+    while (sf->done_q != NULL) {
+        struct sf_job *job = sf->done_q;
+        struct push_batch *pb = job->pb;
+        sf->done_q = job->next;
+        sf_plan_free(&job->plan);
+        free(job->set);
+        free(job->ids);
+        free(job->cm_ids);
+        free(job->sent);
+        free(job);
+        pb->done(pb);
+    }
+}
+
+static void defer_cb(uv_timer_t *t)
+{
+    sf_flush_done(t->data);
+}
+
+static void set_result(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
+                       long retry_after_ms, int not_record_fault, const char *remote_id)
+{
+    struct push_result *r = &job->pb->results[i];
+
+    if (job->set[i])
+        return;
+    job->set[i] = 1;
+    r->outcome = o;
+    r->retry_after_ms = retry_after_ms;
+    r->not_record_fault = not_record_fault;
+    snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+    if (remote_id != NULL && remote_id[0] != '\0')
+        snprintf(r->remote_id, sizeof(r->remote_id), "%s", remote_id);
+}
+
+static void fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
+                      long retry_after_ms, int not_record_fault)
+{
+    for (size_t i = 0; i < job->pb->n; i++)
+        set_result(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
+}
+
+static void job_done(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct sf_job **tail = &sf->done_q;
+
+    /* A record nobody answered is retried, counting as an attempt. */
+    fail_rest(job, PUSH_RETRY, "no result from Salesforce for this record", -1, 0);
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = job;
+    if (sf->closing)
+        sf_flush_done(sf);
+    else
+        uv_timer_start(&sf->defer, defer_cb, 0, 0);
+}
+
+/* A failed request: transient, quota and auth failures keep every record
+ * (not their fault); a permanent one rejects them with the vendor's code
+ * and message. */
+static void fail_from_result(struct sf_job *job, const struct http_result *res)
+{
+    char code[64], msg[200], reason[256];
+
+    sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
+    if (res->status != 0)
+        snprintf(reason, sizeof(reason), "HTTP %ld %s: %s", res->status, code,
+                 msg[0] ? msg : res->error);
+    else
+        snprintf(reason, sizeof(reason), "%s", res->error);
+    if (res->cls == HTTP_CLASS_PERMANENT) {
+        log_warn("salesforce", job->sf->conn->name, "%s rejected: %s", job->pb->class_key,
+                 reason);
+        fail_rest(job, PUSH_REJECT, reason, -1, 0);
+    } else {
+        log_info("salesforce", job->sf->conn->name, "%s: %s (%s); will retry",
+                 job->pb->class_key, http_class_name(res->cls), reason);
+        fail_rest(job, PUSH_RETRY, reason, res->retry_after_ms, 1);
+    }
+}
+
+static enum push_outcome outcome_of(enum sf_state s)
+{
+    return s == SF_OK ? PUSH_OK : s == SF_RETRY ? PUSH_RETRY : PUSH_REJECT;
+}
+
+/* --- Contact: collections upsert, ≤ 200 members per request --- */
+
+static void contacts_next(struct sf_job *job);
+
+static void contacts_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    size_t lo = job->lo, hi = lo + SF_COLL_MAX < job->plan.ng ? lo + SF_COLL_MAX : job->plan.ng;
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    out = calloc(hi - lo, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, hi - lo, out) < 0) {
+        free(out);
+        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        job_done(job);
+        return;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        size_t g = job->plan.rec_group[i];
+        if (g == SIZE_MAX || g < lo || g >= hi)
+            continue;
+        if (out[g - lo].state == SF_NONE)
+            continue; /* no item for it: retried by job_done */
+        if (out[g - lo].state != SF_OK)
+            log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
+                     job->pb->records[i].seq, job->pb->records[i].field, out[g - lo].reason);
+        if (out[g - lo].state == SF_OK)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", out[g - lo].id);
+        /* For a segment, the Contact is only a step: success is decided by
+         * the membership; a failure is the record's result. */
+        if (job->cls != JOB_SEGMENT || out[g - lo].state != SF_OK)
+            set_result(job, i, outcome_of(out[g - lo].state), out[g - lo].reason, -1, 0,
+                       out[g - lo].id);
+    }
+    free(out);
+    job->lo = hi;
+    contacts_next(job);
+}
+
+static void segment_members(struct sf_job *job);
+
+static void contacts_next(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    char tail[256], *body;
+
+    if (job->lo >= job->plan.ng) {
+        if (job->cls == JOB_SEGMENT)
+            segment_members(job);
+        else
+            job_done(job);
+        return;
+    }
+    body = sf_upsert_body(&sf->map, &job->plan, job->lo,
+                          job->lo + SF_COLL_MAX < job->plan.ng ? job->lo + SF_COLL_MAX
+                                                               : job->plan.ng);
+    snprintf(tail, sizeof(tail), "/composite/sobjects/Contact/%s", sf->map.ext_id);
+    if (body == NULL ||
+        sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, contacts_answer, job) != 0) {
+        free(body);
+        fail_rest(job, PUSH_RETRY, "cannot send the upsert", -1, 1);
+        job_done(job);
+        return;
+    }
+    free(body);
+}
+
+/* --- segments: Campaign, then memberships --- */
+
+static void send_delete(struct sf_job *job);
+
+static int is_in(const struct push_record *rec)
+{
+    return strstr(rec->value_json, "\"status\":\"in\"") != NULL;
+}
+
+static void members_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct sf_outcome *out;
+    struct pull_sink *sink = job->sf->conn->sink;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        const struct push_record *rec = &job->pb->records[i];
+        enum sf_state st = out[k].state;
+        char key[300];
+
+        /* Create-only fields refused on an existing membership: it is in
+         * already (the item names the record's id). */
+        if (st == SF_REJECT && strcmp(out[k].code, "INVALID_FIELD_FOR_INSERT_UPDATE") == 0)
+            st = SF_OK;
+        if (st == SF_OK && out[k].id[0] != '\0' && sink != NULL && sink->learn_identity) {
+            snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
+            sink->learn_identity(sink->ctx, job->sf->conn, key, out[k].id);
+        }
+        set_result(job, i, outcome_of(st), out[k].reason, -1, 0, job->ids[i]);
+    }
+    free(out);
+    send_delete(job);
+}
+
+static void deleted_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        enum sf_state st = out[k].state;
+        /* Gone already is what we wanted. */
+        if (st == SF_REJECT && (strcmp(out[k].code, "ENTITY_IS_DELETED") == 0 ||
+                                strcmp(out[k].code, "INVALID_CROSS_REFERENCE_KEY") == 0))
+            st = SF_OK;
+        set_result(job, job->sent[k], outcome_of(st), out[k].reason, -1, 0, NULL);
+    }
+    free(out);
+    job_done(job);
+}
+
+/* Deletes the records whose ids are in cm_ids (segment out) or ids
+ * (erase); a record without an id is not there: OK. */
+static void send_delete(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    char *tail = NULL;
+    size_t len = 0, cap = 0;
+
+    job->nsent = 0;
+    for (size_t i = 0; i < job->pb->n; i++) {
+        const char *id = job->cls == JOB_ERASE ? job->ids[i] : job->cm_ids[i];
+        if (job->set[i])
+            continue;
+        if (id[0] == '\0') {
+            set_result(job, i, PUSH_OK, "", -1, 0, NULL);
+            continue;
+        }
+        if (len + 80 > cap) {
+            char *n = realloc(tail, cap + 4096);
+            if (n == NULL)
+                break;
+            tail = n;
+            cap += 4096;
+        }
+        len += (size_t)snprintf(tail + len, cap - len, "%s%s",
+                                job->nsent ? "," : "/composite/sobjects?allOrNone=false&ids=",
+                                id);
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent == 0 ||
+        sf_request(sf, HTTP_DELETE, sf_data_path(sf, tail), NULL, NULL, deleted_answer, job) != 0) {
+        if (job->nsent > 0)
+            fail_rest(job, PUSH_RETRY, "cannot send the delete", -1, 1);
+        job_done(job);
+    }
+    free(tail);
+}
+
+static void segment_members(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    const char **members = calloc(job->pb->n + 1, sizeof(*members));
+    const char **cids = calloc(job->pb->n + 1, sizeof(*cids));
+    char tail[128], *body = NULL;
+
+    job->nsent = 0;
+    for (size_t i = 0; members != NULL && cids != NULL && i < job->pb->n; i++) {
+        if (job->set[i] || !is_in(&job->pb->records[i]))
+            continue;
+        if (job->cm_ids[i][0] != '\0') {
+            /* Known membership: in already. */
+            set_result(job, i, PUSH_OK, "", -1, 0, job->ids[i]);
+            continue;
+        }
+        if (job->ids[i][0] == '\0')
+            continue; /* its Contact upsert failed: result set */
+        members[job->nsent] = job->pb->records[i].member_key;
+        cids[job->nsent] = job->ids[i];
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent > 0)
+        body = sf_campaign_member_body(job->campaign_id, job->segment, members, cids, job->nsent);
+    free(members);
+    free(cids);
+    if (job->nsent == 0) {
+        send_delete(job);
+        return;
+    }
+    if (body == NULL ||
+        sf_request(sf, HTTP_PATCH,
+                   sf_data_path(sf, "/composite/sobjects/CampaignMember/Membership_Key__c"), NULL,
+                   body, members_answer, job) != 0) {
+        fail_rest(job, PUSH_RETRY, "cannot send the memberships", -1, 1);
+        job_done(job);
+    }
+    (void)tail;
+    free(body);
+}
+
+/* Contacts of "in" records whose id is unknown: a minimal upsert first. */
+static void segment_contacts(struct sf_job *job)
+{
+    struct push_record *recs = calloc(job->pb->n + 1, sizeof(*recs));
+    struct push_result *dummy = calloc(job->pb->n + 1, sizeof(*dummy));
+    size_t n = 0;
+
+    if (recs == NULL || dummy == NULL) {
+        free(recs);
+        free(dummy);
+        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        job_done(job);
+        return;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        const struct push_record *r = &job->pb->records[i];
+        if (r->remote_id != NULL && r->remote_id[0] != '\0')
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", r->remote_id);
+    }
+    /* Group records that need a Contact into a plan with no fields; the
+     * plan's rec_group indexes the batch's records. */
+    memset(&job->plan, 0, sizeof(job->plan));
+    job->plan.g = calloc(job->pb->n + 1, sizeof(*job->plan.g));
+    job->plan.rec_group = calloc(job->pb->n + 1, sizeof(*job->plan.rec_group));
+    for (size_t i = 0; job->plan.g != NULL && job->plan.rec_group != NULL && i < job->pb->n; i++) {
+        size_t g;
+        job->plan.rec_group[i] = SIZE_MAX;
+        if (job->ids[i][0] != '\0' || job->cm_ids[i][0] != '\0' || !is_in(&job->pb->records[i]))
+            continue;
+        for (g = 0; g < job->plan.ng; g++) {
+            if (strcmp(job->plan.g[g].member, job->pb->records[i].member_key) == 0)
+                break;
+        }
+        if (g == job->plan.ng) {
+            job->plan.g[g].member = job->pb->records[i].member_key;
+            job->plan.g[g].fields = json_object();
+            job->plan.ng++;
+        }
+        job->plan.rec_group[i] = g;
+        n++;
+    }
+    free(recs);
+    free(dummy);
+    job->lo = 0;
+    if (n > 0) {
+        /* The upsert only fills ids; contacts_answer sets a result on
+         * failure alone, and then goes on to segment_members. */
+        contacts_next(job);
+        return;
+    }
+    segment_members(job);
+}
+
+static void memberships_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256];
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    json_array_foreach(records, k, r)
+    {
+        const char *key = json_string_value(json_object_get(r, "Membership_Key__c"));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
+            char want[300];
+            sf_membership_key(job->pb->records[i].member_key, job->segment, want, sizeof(want));
+            if (strcmp(want, key) == 0)
+                snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
+        }
+    }
+    json_decref(root);
+    segment_contacts(job);
+}
+
+/* Looks up the memberships of the batch by Membership_Key__c (their ids,
+ * for "out"; for "in", whether they exist). */
+static void find_memberships(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    size_t cap = 256 + job->pb->n * 140, len;
+    char *soql = malloc(cap), *enc, *path;
+
+    if (soql == NULL) {
+        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        job_done(job);
+        return;
+    }
+    len = (size_t)snprintf(soql, cap,
+                           "SELECT Id, Membership_Key__c FROM CampaignMember WHERE "
+                           "Membership_Key__c IN (");
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char key[300];
+        sf_membership_key(job->pb->records[i].member_key, job->segment, key, sizeof(key));
+        if (strchr(key, '\'') != NULL || strchr(key, '\\') != NULL)
+            continue; /* member keys are printable ASCII without these */
+        len += (size_t)snprintf(soql + len, cap - len, "%s'%s'", i ? "," : "", key);
+    }
+    snprintf(soql + len, cap - len, ")");
+    enc = sf_urlencode(soql);
+    free(soql);
+    path = enc ? malloc(strlen(enc) + 64) : NULL;
+    if (path != NULL)
+        sprintf(path, "%s", sf_data_path(sf, "/query?q=")), strcat(path, enc);
+    free(enc);
+    if (path == NULL ||
+        sf_request(sf, HTTP_GET, path, NULL, NULL, memberships_found, job) != 0) {
+        free(path);
+        fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
+        job_done(job);
+        return;
+    }
+    free(path);
+}
+
+static void campaign_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root;
+    const char *id;
+    struct pull_sink *sink = job->sf->conn->sink;
+    char key[128];
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail_from_result(job, res);
+        job_done(job);
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    id = json_string_value(json_object_get(root, "id"));
+    if (id == NULL) {
+        json_decref(root);
+        fail_rest(job, PUSH_RETRY, "no id in the Campaign upsert answer", -1, 0);
+        job_done(job);
+        return;
+    }
+    snprintf(job->campaign_id, sizeof(job->campaign_id), "%s", id);
+    json_decref(root);
+    snprintf(key, sizeof(key), "segment:%s", job->segment);
+    if (sink != NULL && sink->learn_identity != NULL)
+        sink->learn_identity(sink->ctx, job->sf->conn, key, job->campaign_id);
+    log_info("salesforce", job->sf->conn->name, "segment %s is Campaign %s", job->segment,
+             job->campaign_id);
+    find_memberships(job);
+}
+
+static void start_segment(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+    char key[128], tail[256], *enc, body[256];
+
+    snprintf(key, sizeof(key), "segment:%s", job->segment);
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char cm[300];
+        snprintf(cm, sizeof(cm), "cm/%s/%s", job->segment, job->pb->records[i].member_key);
+        if (sink != NULL && sink->remote_id != NULL)
+            (void)sink->remote_id(sink->ctx, sf->conn, cm, job->cm_ids[i],
+                                  sizeof(job->cm_ids[i]));
+    }
+    if (sink != NULL && sink->remote_id != NULL &&
+        sink->remote_id(sink->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==
+            1) {
+        find_memberships(job);
+        return;
+    }
+    enc = sf_urlencode(job->segment);
+    snprintf(tail, sizeof(tail), "/sobjects/Campaign/Campaign_Key__c/%s", enc ? enc : "");
+    free(enc);
+    snprintf(body, sizeof(body), "{\"Name\":\"crmsyncd %s\",\"IsActive\":true}", job->segment);
+    if (sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, campaign_answer, job) !=
+        0) {
+        fail_rest(job, PUSH_RETRY, "cannot send the Campaign upsert", -1, 1);
+        job_done(job);
+    }
+}
+
+void sf_op_push(struct connector *conn, struct push_batch *pb)
+{
+    struct salesforce *sf = conn->priv;
+    struct sf_job *job = calloc(1, sizeof(*job));
+    size_t n = pb->n ? pb->n : 1;
+
+    if (job == NULL)
+        goto oom;
+    job->sf = sf;
+    job->pb = pb;
+    job->set = calloc(n, 1);
+    job->ids = calloc(n, sizeof(*job->ids));
+    job->cm_ids = calloc(n, sizeof(*job->cm_ids));
+    job->sent = calloc(n, sizeof(*job->sent));
+    if (job->set == NULL || job->ids == NULL || job->cm_ids == NULL || job->sent == NULL)
+        goto oom_job;
+    if (sf->closing) {
+        fail_rest(job, PUSH_RETRY, "connector closing", -1, 1);
+        job_done(job);
+        return;
+    }
+    if (pb->lane != LANE_URGENT && sf_inside_reserve(sf)) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "daily API budget inside the priority reserve (%ld of %ld left)",
+                 sf->api_limit - sf->api_used, sf->api_limit);
+        fail_rest(job, PUSH_RETRY, why, sf->cfg->quota_retry_ms, 1);
+        job_done(job);
+        return;
+    }
+    if (strcmp(pb->class_key, "erase") == 0) {
+        job->cls = JOB_ERASE;
+        for (size_t i = 0; i < pb->n; i++) {
+            const char *id = pb->records[i].remote_id;
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id ? id : "");
+        }
+        send_delete(job);
+        return;
+    }
+    if (strncmp(pb->class_key, "CampaignMember:", 15) == 0) {
+        job->cls = JOB_SEGMENT;
+        snprintf(job->segment, sizeof(job->segment), "%s", pb->class_key + 15);
+        start_segment(job);
+        return;
+    }
+    job->cls = JOB_CONTACT;
+    if (sf_plan_contacts(&sf->map, pb->records, pb->n, pb->results, &job->plan) != 0)
+        goto oom_job;
+    for (size_t i = 0; i < pb->n; i++) {
+        if (job->plan.rec_group[i] == SIZE_MAX)
+            job->set[i] = 1; /* rejected by the mapping */
+    }
+    job->lo = 0;
+    contacts_next(job);
+    return;
+oom_job:
+    if (job->set != NULL) {
+        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        job_done(job);
+        return;
+    }
+    free(job->ids);
+    free(job->cm_ids);
+    free(job->sent);
+    free(job);
+oom:
+    for (size_t i = 0; i < pb->n; i++) {
+        pb->results[i].outcome = PUSH_RETRY;
+        pb->results[i].not_record_fault = 1;
+    }
+    log_error("salesforce", conn->name, "out of memory; batch retried");
+    /* Must not call done from push(): a timer is not available without the
+     * job, so answer on the next turn of the defer timer queue. */
+    pb->done(pb);
+}
