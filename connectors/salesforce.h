@@ -74,7 +74,8 @@ const char *sf_consent_flag(const struct sf_map *m, const char *field);
 struct sf_group {
     const char *member;
     const char *remote_id;
-    json_t *fields; /* field -> JSON value */
+    json_t *fields;  /* field -> JSON value */
+    int placeholder; /* add LastName = placeholder (a create needs one) */
 };
 
 struct sf_plan {
@@ -90,10 +91,11 @@ int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, siz
 void sf_plan_free(struct sf_plan *p);
 
 /* {"allOrNone":false,"records":[{"attributes":{"type":"Contact"},
- * "<ext_id>":member,...}]} for groups [lo, hi). A group without a known
- * remote id gets LastName = the placeholder unless it sets LastName (a new
- * Contact needs one). malloc'd. */
-char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, size_t lo, size_t hi);
+ * "<ext_id>":member,...}]} for the groups sel[0..nsel). A group marked
+ * placeholder gets LastName = the placeholder unless it sets LastName.
+ * malloc'd. */
+char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
+                     size_t nsel);
 
 /* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
  * malloc'd SOQL. */

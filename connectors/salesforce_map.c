@@ -364,19 +364,23 @@ void sf_plan_free(struct sf_plan *p)
     memset(p, 0, sizeof(*p));
 }
 
-char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, size_t lo, size_t hi)
+char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
+                     size_t nsel)
 {
     json_t *root = json_object(), *records = json_array();
     char *text;
 
     json_object_set_new(root, "allOrNone", json_false());
-    for (size_t g = lo; g < hi && g < p->ng; g++) {
+    for (size_t k = 0; k < nsel; k++) {
+        const struct sf_group *g = &p->g[sel[k]];
         json_t *r = json_object();
         json_object_set_new(r, "attributes", json_pack("{s:s}", "type", "Contact"));
-        json_object_set_new(r, m->ext_id, json_string(p->g[g].member));
-        json_object_update(r, p->g[g].fields);
-        /* A new Contact needs a LastName; one we know exists keeps its own. */
-        if (p->g[g].remote_id == NULL && json_object_get(r, "LastName") == NULL &&
+        json_object_set_new(r, m->ext_id, json_string(g->member));
+        json_object_update(r, g->fields);
+        /* Only for a Contact known to be new (Salesforce said LastName is
+         * missing): an upsert cannot set a field on insert only, and an
+         * existing Contact must keep its name. */
+        if (g->placeholder && json_object_get(r, "LastName") == NULL &&
             m->last_name_placeholder[0] != '\0')
             json_object_set_new(r, "LastName", json_string(m->last_name_placeholder));
         json_array_append_new(records, r);

@@ -255,6 +255,10 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
          * nothing but what we wrote. */
         if (!json_is_string(v) || json_string_length(v) == 0)
             continue;
+        /* The placeholder we wrote to create the Contact is not a name. */
+        if (strcmp(m->attrs[i].val, "LastName") == 0 &&
+            strcmp(json_string_value(v), m->last_name_placeholder) == 0)
+            continue;
         o = json_pack("{s:O}", "value", v);
         json = canonical_dumps(o);
         json_decref(o);

@@ -39,6 +39,9 @@ struct sf_job {
     char (*cm_ids)[64];      /* per record: CampaignMember id ("out") */
     size_t *sent;            /* records of the request in flight */
     size_t nsent;
+    size_t sel[SF_COLL_MAX]; /* groups of the upsert in flight */
+    size_t nsel;
+    int renamed;             /* the LastName resend was made */
     struct sf_job *next;
 };
 
@@ -136,64 +139,108 @@ static enum push_outcome outcome_of(enum sf_state s)
 /* --- Contact: collections upsert, ≤ 200 members per request --- */
 
 static void contacts_next(struct sf_job *job);
+static void contacts_send(struct sf_job *job);
 
 static void contacts_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    size_t lo = job->lo, hi = lo + SF_COLL_MAX < job->plan.ng ? lo + SF_COLL_MAX : job->plan.ng;
     struct sf_outcome *out;
+    size_t *slot = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*slot));
+    int resend = 0;
 
     if (res->cls != HTTP_CLASS_OK) {
+        free(slot);
         fail_from_result(job, res);
         job_done(job);
         return;
     }
-    out = calloc(hi - lo, sizeof(*out));
-    if (out == NULL || sf_parse_collection_results(res->body, hi - lo, out) < 0) {
+    out = calloc(job->nsel ? job->nsel : 1, sizeof(*out));
+    if (slot == NULL || out == NULL ||
+        sf_parse_collection_results(res->body, job->nsel, out) < 0) {
         free(out);
+        free(slot);
         fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
         job_done(job);
         return;
     }
-    for (size_t i = 0; i < job->pb->n; i++) {
-        size_t g = job->plan.rec_group[i];
-        if (g == SIZE_MAX || g < lo || g >= hi)
+    for (size_t g = 0; g < job->plan.ng; g++)
+        slot[g] = SIZE_MAX;
+    for (size_t k = 0; k < job->nsel; k++) {
+        struct sf_group *g = &job->plan.g[job->sel[k]];
+        /* A new Contact without a LastName: send it again with the
+         * placeholder (once). */
+        if (out[k].state == SF_REJECT && strcmp(out[k].code, "REQUIRED_FIELD_MISSING") == 0 &&
+            !g->placeholder && strstr(out[k].reason, "LastName") != NULL) {
+            g->placeholder = 1;
+            resend = 1;
             continue;
-        if (out[g - lo].state == SF_NONE)
+        }
+        slot[job->sel[k]] = k;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        size_t g = job->plan.rec_group[i], k;
+        if (g == SIZE_MAX || slot[g] == SIZE_MAX)
+            continue;
+        k = slot[g];
+        if (out[k].state == SF_NONE)
             continue; /* no item for it: retried by job_done */
-        if (out[g - lo].state != SF_OK)
+        if (out[k].state == SF_OK)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", out[k].id);
+        else
             log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
-                     job->pb->records[i].seq, job->pb->records[i].field, out[g - lo].reason);
-        if (out[g - lo].state == SF_OK)
-            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", out[g - lo].id);
+                     job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
         /* For a segment, the Contact is only a step: success is decided by
          * the membership; a failure is the record's result. */
-        if (job->cls != JOB_SEGMENT || out[g - lo].state != SF_OK)
-            set_result(job, i, outcome_of(out[g - lo].state), out[g - lo].reason, -1, 0,
-                       out[g - lo].id);
+        if (job->cls != JOB_SEGMENT || out[k].state != SF_OK)
+            set_result(job, i, outcome_of(out[k].state), out[k].reason, -1, 0, out[k].id);
     }
     free(out);
-    job->lo = hi;
+    free(slot);
+    if (resend && !job->renamed) {
+        job->renamed = 1;
+        job->nsel = 0;
+        for (size_t g = 0; g < job->plan.ng; g++) {
+            if (job->plan.g[g].placeholder)
+                job->sel[job->nsel++] = g;
+        }
+        contacts_send(job);
+        return;
+    }
+    job->renamed = 0;
     contacts_next(job);
 }
 
 static void segment_members(struct sf_job *job);
 
-static void contacts_next(struct sf_job *job)
+/* A Contact whose id we do not know may be new: give it the member's
+ * last name from the local state when there is one (writing the value we
+ * sync anyway is harmless if it exists). */
+static void fill_last_name(struct sf_job *job, struct sf_group *g)
+{
+    struct connector *conn = job->sf->conn;
+    const char *f = sf_pair_get(job->sf->map.attrs, job->sf->map.nattrs, "last_name");
+    char *cur;
+    json_t *root, *v;
+
+    if (g->remote_id != NULL || f == NULL || strcmp(f, "LastName") != 0 ||
+        json_object_get(g->fields, "LastName") != NULL || conn->sink == NULL ||
+        conn->sink->current == NULL)
+        return;
+    cur = conn->sink->current(conn->sink->ctx, conn, g->member, "profile/last_name");
+    root = cur ? json_loads(cur, 0, NULL) : NULL;
+    v = json_object_get(root, "value");
+    if (json_is_string(v) && json_string_length(v) > 0)
+        json_object_set_new(g->fields, "LastName", json_string(json_string_value(v)));
+    json_decref(root);
+    free(cur);
+}
+
+static void contacts_send(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     char tail[256], *body;
 
-    if (job->lo >= job->plan.ng) {
-        if (job->cls == JOB_SEGMENT)
-            segment_members(job);
-        else
-            job_done(job);
-        return;
-    }
-    body = sf_upsert_body(&sf->map, &job->plan, job->lo,
-                          job->lo + SF_COLL_MAX < job->plan.ng ? job->lo + SF_COLL_MAX
-                                                               : job->plan.ng);
+    body = sf_upsert_body(&sf->map, &job->plan, job->sel, job->nsel);
     snprintf(tail, sizeof(tail), "/composite/sobjects/Contact/%s", sf->map.ext_id);
     if (body == NULL ||
         sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, contacts_answer, job) != 0) {
@@ -203,6 +250,23 @@ static void contacts_next(struct sf_job *job)
         return;
     }
     free(body);
+}
+
+static void contacts_next(struct sf_job *job)
+{
+    if (job->lo >= job->plan.ng) {
+        if (job->cls == JOB_SEGMENT)
+            segment_members(job);
+        else
+            job_done(job);
+        return;
+    }
+    job->nsel = 0;
+    while (job->lo < job->plan.ng && job->nsel < SF_COLL_MAX) {
+        fill_last_name(job, &job->plan.g[job->lo]);
+        job->sel[job->nsel++] = job->lo++;
+    }
+    contacts_send(job);
 }
 
 /* --- segments: Campaign, then memberships --- */

@@ -47,6 +47,7 @@ static const struct def_field contact_fields[] = {
     {"Email", SF_T_EMAIL, 80, 0, NULL, NULL},
     {"Phone", SF_T_PHONE, 40, 0, NULL, NULL},
     {"MobilePhone", SF_T_PHONE, 40, 0, NULL, NULL},
+    {"Birthdate", SF_T_DATE, 0, 0, NULL, NULL}, /* standard Contact field */
     {"HasOptedOutOfEmail", SF_T_BOOL, 0, 0, NULL, NULL},
     {"HasOptedOutOfFax", SF_T_BOOL, 0, 0, NULL, NULL},
     {"DoNotCall", SF_T_BOOL, 0, 0, NULL, NULL},
