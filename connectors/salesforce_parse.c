@@ -402,12 +402,12 @@ int sf_parse_bulk_results(const char *csv, int kind, const char *key_col, sf_csv
                 size_t mlen;
                 snprintf(o.code, sizeof(o.code), "%.*s", (int)clen, field);
                 snprintf(m2, sizeof(m2), "%s", msg);
+                /* Drop the trailing "--", blanks and an empty field list. */
                 mlen = strlen(m2);
-                if (mlen >= 3 && strcmp(m2 + mlen - 3, " --") == 0)
-                    m2[mlen - 3] = '\0';
-                mlen = strlen(m2);
-                if (mlen > 0 && m2[mlen - 1] == ':')
-                    m2[mlen - 1] = '\0';
+                if (mlen >= 2 && strcmp(m2 + mlen - 2, "--") == 0)
+                    m2[mlen -= 2] = '\0';
+                while (mlen > 0 && (m2[mlen - 1] == ' ' || m2[mlen - 1] == ':'))
+                    m2[--mlen] = '\0';
                 snprintf(o.reason, sizeof(o.reason), "%s: %s", o.code, m2);
             }
             col++;

@@ -1,0 +1,179 @@
+/* Salesforce mapping and composition (connectors/salesforce_map.c): batch
+ * classes, projection, one Contact record per member with several fields,
+ * the LastName placeholder only where asked, the tie-safe cursor SOQL. */
+#include "cmocka_setup.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "connector.h"
+#include "salesforce.h"
+
+extern const struct connector_ops salesforce_connector_ops;
+
+static struct sf_map map;
+
+static int setup(void **state)
+{
+    struct sf_map_config mc = {"Member_Key__c", "Loyalty_Points__c", "Loyalty_Tier__c",
+                               "marketing", "HasOptedOutOfEmail", "DoNotCall", "SMS_Opt_Out__c",
+                               "", "(loyalty member)",
+                               "email=Email,first_name=FirstName,last_name=LastName",
+                               SF_CONSENT_FIELDS, SF_POINTS_FIELDS};
+    struct error err = {""};
+    (void)state;
+    return sf_map_init(&map, &mc, &err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sf_map_free(&map);
+    return 0;
+}
+
+static void options_table_is_valid(void **state)
+{
+    struct error err = {""};
+    (void)state;
+    assert_int_equal(config_table_validate(salesforce_connector_ops.config, &err), 0);
+    assert_int_equal(salesforce_connector_ops.max_batch, 200);
+}
+
+static void batch_classes(void **state)
+{
+    struct push_record r = {0};
+    char out[64];
+    (void)state;
+    r.kind = CHANGE_CONSENT;
+    r.field = "consent/marketing/email";
+    sf_batch_class(&map, &r, out, sizeof(out));
+    assert_string_equal(out, "Contact");
+    r.kind = CHANGE_SEGMENT;
+    r.field = "segment/vip";
+    sf_batch_class(&map, &r, out, sizeof(out));
+    assert_string_equal(out, "CampaignMember:vip");
+    r.kind = CHANGE_ERASE;
+    r.field = "erase";
+    sf_batch_class(&map, &r, out, sizeof(out));
+    assert_string_equal(out, "erase");
+}
+
+static void projection(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(sf_project(&map, CHANGE_CONSENT, "consent/marketing/sms",
+                                "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":"
+                                "\"denied\"}",
+                                out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "opted_out");
+    assert_int_equal(sf_project(&map, CHANGE_CONSENT, "consent/marketing/email",
+                                "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"legal_basis\":"
+                                "\"consent\",\"source\":\"web\",\"status\":\"granted\"}",
+                                out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "opted_in");
+    /* Another purpose, or post (no field configured): not representable. */
+    assert_int_equal(sf_project(&map, CHANGE_CONSENT, "consent/profiling/email",
+                                "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":"
+                                "\"denied\"}",
+                                out, sizeof(out)),
+                     -1);
+    assert_int_equal(sf_project(&map, CHANGE_CONSENT, "consent/marketing/post",
+                                "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":"
+                                "\"denied\"}",
+                                out, sizeof(out)),
+                     -1);
+    assert_int_equal(sf_project(&map, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out,
+                                sizeof(out)),
+                     0);
+    assert_string_equal(out, "70");
+    assert_int_equal(sf_project(&map, CHANGE_SEGMENT, "segment/vip",
+                                "{\"since\":\"2026-11-01T10:00:00.000Z\",\"status\":\"out\"}", out,
+                                sizeof(out)),
+                     0);
+    assert_string_equal(out, "out");
+    assert_int_equal(sf_project(&map, CHANGE_PROFILE, "profile/email",
+                                "{\"value\":\"a@example.com\"}", out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "a@example.com");
+    assert_int_equal(sf_project(&map, CHANGE_PROFILE, "profile/birthday",
+                                "{\"value\":\"1990-01-01\"}", out, sizeof(out)),
+                     -1);
+}
+
+static void one_record_per_member(void **state)
+{
+    struct push_record recs[5] = {
+        {1, "M1", CHANGE_CONSENT, "consent/marketing/email",
+         "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":\"denied\"}", NULL},
+        {2, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":70}", "003A"},
+        {3, "M2", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Bob\"}", NULL},
+        {4, "M1", CHANGE_PROFILE, "profile/email", "{\"value\":null}", NULL},
+        {5, "M2", CHANGE_PROFILE, "profile/birthday", "{\"value\":\"1990-01-01\"}", NULL},
+    };
+    struct push_result res[5] = {0};
+    struct sf_plan p;
+    size_t sel[2] = {0, 1};
+    char *body;
+    json_t *root, *r0, *r1;
+    (void)state;
+
+    assert_int_equal(sf_plan_contacts(&map, recs, 5, res, &p), 0);
+    assert_int_equal(p.ng, 2);
+    assert_int_equal(p.rec_group[0], 0);
+    assert_int_equal(p.rec_group[1], 0);
+    assert_int_equal(p.rec_group[2], 1);
+    assert_int_equal(p.rec_group[4], SIZE_MAX);
+    assert_int_equal(res[4].outcome, PUSH_REJECT);
+    assert_non_null(strstr(res[4].reason, "attribute_map"));
+    p.g[1].placeholder = 1;
+    body = sf_upsert_body(&map, &p, sel, 2);
+    root = json_loads(body, 0, NULL);
+    assert_true(json_is_false(json_object_get(root, "allOrNone")));
+    r0 = json_array_get(json_object_get(root, "records"), 0);
+    r1 = json_array_get(json_object_get(root, "records"), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r0, "attributes"),
+                                                          "type")),
+                        "Contact");
+    assert_string_equal(json_string_value(json_object_get(r0, "Member_Key__c")), "M1");
+    assert_true(json_is_true(json_object_get(r0, "HasOptedOutOfEmail")));
+    assert_int_equal(json_integer_value(json_object_get(r0, "Loyalty_Points__c")), 70);
+    assert_true(json_is_null(json_object_get(r0, "Email")));
+    assert_null(json_object_get(r0, "LastName")); /* existing: keeps its name */
+    assert_string_equal(json_string_value(json_object_get(r1, "FirstName")), "Bob");
+    assert_string_equal(json_string_value(json_object_get(r1, "LastName")), "(loyalty member)");
+    json_decref(root);
+    free(body);
+    sf_plan_free(&p);
+}
+
+static void cursor_soql(void **state)
+{
+    char *q;
+    (void)state;
+    q = sf_contact_soql(&map, 1795000000000LL, "003Sm0000000005IAA", 10000);
+    assert_non_null(strstr(q, "WHERE (SystemModstamp > 2026-11-18T"));
+    assert_non_null(strstr(q, "OR (SystemModstamp = 2026-11-18T"));
+    assert_non_null(strstr(q, "AND Id > '003Sm0000000005IAA'))"));
+    assert_non_null(strstr(q, "ORDER BY SystemModstamp, Id LIMIT 10000"));
+    assert_non_null(strstr(q, "SMS_Opt_Out__c"));
+    free(q);
+    q = sf_contact_soql(&map, 0, "", 10);
+    assert_null(strstr(q, "WHERE"));
+    free(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(options_table_is_valid), cmocka_unit_test(batch_classes),
+        cmocka_unit_test(projection), cmocka_unit_test(one_record_per_member),
+        cmocka_unit_test(cursor_soql),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
