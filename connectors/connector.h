@@ -87,7 +87,8 @@ struct pull_sink {
     void (*pull_done)(void *ctx, struct connector *conn, int status);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.
-     * "segment:vip" -> a list id). member_of/remote_id return 1 when found,
+     * "segment:vip" -> "list:42"). A remote id is unique per CRM, so named
+     * ids must be namespaced ("list:42") to never collide with a record id. member_of/remote_id return 1 when found,
      * 0 when not, -1 on error. learn_identity works inside or outside a page. */
     int (*member_of)(void *ctx, struct connector *conn, const char *remote_id, char *out,
                      size_t outsize);

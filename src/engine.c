@@ -57,12 +57,14 @@ static const char *lane_field(const struct dest *d, enum change_kind kind, const
 struct fill_ctx {
     struct dest *d;
     struct window *w;
+    int lane;
     int failed;
 };
 
 static int fill_row(void *arg, const struct push_row *r)
 {
     struct fill_ctx *fc = arg;
+    struct witem *it;
     enum change_kind kind;
 
     if (change_kind_parse(r->kind, &kind) != 0)
@@ -74,11 +76,13 @@ static int fill_row(void *arg, const struct push_row *r)
         fc->d->stats.skipped_origin++;
         return 0;
     }
-    if (window_add(fc->w, r->seq, r->member_key, kind, lane_field(fc->d, kind, r->field),
-                   r->value, r->origin) == NULL) {
+    it = window_add(fc->w, r->seq, r->member_key, kind, lane_field(fc->d, kind, r->field),
+                    r->value, r->origin);
+    if (it == NULL) {
         fc->failed = 1;
         return 1;
     }
+    it->lane = fc->lane;
     return 0;
 }
 
@@ -86,7 +90,7 @@ static int fill_row(void *arg, const struct push_row *r)
 static void fill(struct dest *d, int lane)
 {
     struct window *w = &d->lanes[lane];
-    struct fill_ctx fc = {d, w, 0};
+    struct fill_ctx fc = {d, w, lane, 0};
     struct error err = {""};
     long room = d->eng->opt.window_items - (long)w->n;
     int n = 0;
@@ -264,7 +268,6 @@ static void batch_done(struct push_batch *pb)
     struct sent_batch *sb = pb->engine;
     struct dest *d = sb->d;
     struct store *st = d->eng->store;
-    struct window *w = &d->lanes[pb->lane];
     struct error err = {""};
     uint64_t now = engine_now_ms();
     long outage_wait = -1;
@@ -277,6 +280,7 @@ static void batch_done(struct push_batch *pb)
     for (size_t i = 0; i < pb->n; i++) {
         struct witem *it = sb->items[i];
         struct push_result *r = &pb->results[i];
+        struct window *w = &d->lanes[it->lane]; /* riders come from other lanes */
 
         if (r->outcome == PUSH_OK) {
             d->stats.records_ok++;
@@ -395,9 +399,76 @@ static int plan_has_member(const struct plan *p, const char *m)
  * up to max_batch members of that class. Records whose value the CRM holds
  * already are handled on the way. Returns 1 with a plan to send, 0 when
  * nothing is ready (*wake: when to look again). */
+enum consider { CONSIDER_SKIP, CONSIDER_ADDED, CONSIDER_FULL };
+
+/* Looks at one window item for the plan: handles it on the spot when the CRM
+ * holds its value already (or it cannot be represented), adds it when it is
+ * of the plan's class (the first item sets the class) and its member is in
+ * the plan or there is room for one more (new_members). */
+static enum consider consider(struct dest *d, struct witem *it, uint64_t now, struct plan *p,
+                              size_t max_members, int new_members, uint64_t *wake)
+{
+    struct window *w = &d->lanes[it->lane];
+    char hash[65], cur[65];
+    int found = 0;
+    struct error err = {""};
+
+    if (it->inflight)
+        return CONSIDER_SKIP;
+    if (it->next_at > now) {
+        if (it->next_at < *wake)
+            *wake = it->next_at;
+        return CONSIDER_SKIP;
+    }
+    class_of(d, it);
+    if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
+        return CONSIDER_SKIP;
+    if (!plan_has_member(p, it->member) && (!new_members || p->n_members == max_members))
+        return p->n_members == max_members ? CONSIDER_FULL : CONSIDER_SKIP;
+    if (it->first_ms == 0)
+        it->first_ms = now;
+    if (finalize_value(d, it) != 0)
+        return CONSIDER_SKIP;
+    if (projected_hash(d, it, hash) != 0) {
+        it->attempts++;
+        dead_letter(d, it, "value cannot be represented in this CRM");
+        d->stats.records_rejected++;
+        window_remove(w, it);
+        return CONSIDER_SKIP;
+    }
+    if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found,
+                         &err) == 0 &&
+        found && strcmp(cur, hash) == 0) {
+        /* The CRM holds this value already. */
+        d->stats.skipped_equal++;
+        window_remove(w, it);
+        return CONSIDER_SKIP;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        struct witem **items = realloc(p->items, cap * sizeof(*items));
+        if (items == NULL)
+            return CONSIDER_FULL;
+        p->items = items;
+        p->cap = cap;
+    }
+    if (!plan_has_member(p, it->member))
+        p->members[p->n_members++] = it->member;
+    if (p->class_key[0] == '\0')
+        snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
+    load_identity(d, it);
+    p->items[p->n++] = it;
+    return CONSIDER_ADDED;
+}
+
+/* Chooses the next batch of a lane: the class of its oldest due record, and
+ * up to max_batch members of that class. Records of the same class and the
+ * same members waiting in lower-priority lanes ride along (a member's points
+ * and profile go in one contact upsert, not two). Records whose value the
+ * CRM holds already are handled on the way. Returns 1 with a plan to send,
+ * 0 when nothing is ready (*wake: when to look again). */
 static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, uint64_t *wake)
 {
-    struct window *w = &d->lanes[lane];
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
     uint64_t oldest = 0;
     int scanned = 0;
@@ -408,64 +479,22 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     p->n = 0;
     p->n_members = 0;
     p->class_key[0] = '\0';
-    for (it = w->head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
-        char hash[65], cur[65];
-        int found = 0;
-        struct error err = {""};
-
+    for (it = d->lanes[lane].head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
         next = it->next;
         scanned++;
-        if (it->inflight)
-            continue;
-        if (it->next_at > now) {
-            if (it->next_at < *wake)
-                *wake = it->next_at;
-            continue;
-        }
-        class_of(d, it);
-        if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
-            continue;
-        if (it->first_ms == 0)
-            it->first_ms = now;
-        if (finalize_value(d, it) != 0)
-            continue;
-        if (projected_hash(d, it, hash) != 0) {
-            it->attempts++;
-            dead_letter(d, it, "value cannot be represented in this CRM");
-            d->stats.records_rejected++;
-            window_remove(w, it);
-            continue;
-        }
-        if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found,
-                             &err) == 0 &&
-            found && strcmp(cur, hash) == 0) {
-            /* The CRM holds this value already. */
-            d->stats.skipped_equal++;
-            window_remove(w, it);
-            continue;
-        }
-        if (!plan_has_member(p, it->member)) {
-            if (p->n_members == max_members)
-                continue;
-            p->members[p->n_members++] = it->member;
-        }
-        if (p->class_key[0] == '\0') {
-            snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
+        if (consider(d, it, now, p, max_members, 1, wake) == CONSIDER_ADDED && p->n == 1)
             oldest = it->first_ms;
-        }
-        if (p->n == p->cap) {
-            size_t cap = p->cap ? p->cap * 2 : 256;
-            struct witem **items = realloc(p->items, cap * sizeof(*items));
-            if (items == NULL)
-                break;
-            p->items = items;
-            p->cap = cap;
-        }
-        load_identity(d, it);
-        p->items[p->n++] = it;
     }
     if (p->n == 0)
         return 0;
+    for (int l = lane + 1; l < N_LANES; l++) {
+        scanned = 0;
+        for (it = d->lanes[l].head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
+            next = it->next;
+            scanned++;
+            consider(d, it, now, p, max_members, 0, wake);
+        }
+    }
     /* Send a full batch at once; a partial one when the lane has nothing
      * more to read, when it is urgent, or after lingering a little. */
     if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT ||
@@ -501,7 +530,7 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
         it->attempts++;
         if (it->first_ms == 0)
             it->first_ms = now;
-        window_take(&d->lanes[lane], it);
+        window_take(&d->lanes[it->lane], it);
     }
     sb->pb.conn = d->conn;
     snprintf(sb->pb.class_key, sizeof(sb->pb.class_key), "%s", p->class_key);
@@ -547,12 +576,14 @@ void engine_pump(struct dest *d)
     }
     while (d->inflight < max_inflight) {
         int sent = 0;
+        /* Every lane first: a batch takes riders from the lanes below it. */
+        for (int lane = 0; lane < N_LANES; lane++)
+            fill(d, lane);
         for (int lane = 0; lane < N_LANES; lane++) {
             long wait;
             /* The bulk lanes leave one request slot to the priority lane. */
             if (lane > 0 && max_inflight > 1 && d->inflight >= max_inflight - 1)
                 break;
-            fill(d, lane);
             if (!plan_batch(d, lane, now, &p, &wake))
                 continue;
             wait = ratelimit_acquire(&d->rl, lane == LANE_URGENT ? RATELIMIT_PRIORITY

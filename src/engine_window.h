@@ -21,6 +21,7 @@ struct witem {
     char *origin;
     int64_t min_seq;  /* first change this item stands for */
     int inflight;     /* in a batch now: newer changes make a new item */
+    int lane;         /* the window (lane) it belongs to */
     int attempts;     /* sends so far */
     uint64_t first_ms;
     uint64_t next_at; /* not before this (retry), monotonic ms */

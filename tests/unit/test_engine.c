@@ -214,6 +214,32 @@ static void add(struct fixture *f, const char *origin, const char *member, const
     free(json);
 }
 
+static void add_points(struct fixture *f, const char *member, const char *txn, int64_t delta)
+{
+    struct merge_policy pol = {NULL, 0, 300000, timefmt_now_ms()};
+    struct change c;
+    char idem[64], field[64], *json;
+    enum apply_result r;
+    struct error err;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(idem, sizeof(idem), "shop:%d", ++f->seq);
+    snprintf(field, sizeof(field), "points/%s", txn);
+    c.origin = "shop";
+    c.member_key = member;
+    c.kind = CHANGE_POINTS;
+    c.field = field;
+    c.idem_key = idem;
+    c.occurred_at = 1790000000000LL + f->seq;
+    c.points = (struct points_txn){txn, delta, "earn", c.occurred_at, 0};
+    json = points_txn_to_json(&c.points);
+    c.value_json = json;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &c, &pol, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    free(json);
+}
+
 static void run(struct fixture *f)
 {
     struct error err;
@@ -371,6 +397,28 @@ static void outage_does_not_use_up_attempts(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
 }
 
+static void a_members_points_and_profile_share_one_request(void **state)
+{
+    struct fixture *f = *state;
+    char m[16], t[16];
+    for (int i = 0; i < 15; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        snprintf(t, sizeof(t), "T%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED); /* lane 2 */
+        add_points(f, m, t, 10 + i);                                 /* lane 1 */
+    }
+    run(f);
+    /* 15 members, both fields in class "contacts", 10 members a batch. */
+    assert_int_equal(fk.batches, 2);
+    assert_int_equal(fk.batch_sizes[0], 20);
+    assert_int_equal(fk.batch_sizes[1], 10);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE field = 'points/balance'"), 15);
+    /* Every lane's cursor passed everything (lane 0 had nothing to send). */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM push_cursors WHERE connector = 'crm' AND "
+                              "seq = 30"),
+                     3);
+}
+
 static void urgent_lane_goes_first(void **state)
 {
     struct fixture *f = *state;
@@ -401,6 +449,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(outage_does_not_use_up_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(urgent_lane_goes_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
