@@ -358,8 +358,16 @@ static void send_delete(struct sf_job *job)
         const char *id = job->cls == JOB_ERASE ? job->ids[i] : job->cm_ids[i];
         if (job->set[i])
             continue;
+        if (id[0] == '\0' && job->cls == JOB_ERASE) {
+            /* Never claim an erasure we did not make: visible as a dead
+             * letter until the id is known (docs/salesforce.md). */
+            set_result(job, i, PUSH_REJECT,
+                       "no Salesforce Contact id known for this member: not erased", -1, 0,
+                       NULL);
+            continue;
+        }
         if (id[0] == '\0') {
-            set_result(job, i, PUSH_OK, "", -1, 0, NULL);
+            set_result(job, i, PUSH_OK, "", -1, 0, NULL); /* not a member of the Campaign */
             continue;
         }
         if (len + 80 > cap) {
