@@ -22,7 +22,7 @@ ensure_build() {
   fi
   grep -q '^CRMSYNC_CRASHPOINTS:BOOL=ON' "$CHAOS_BUILD/CMakeCache.txt" ||
     { log "$CHAOS_BUILD is not a CRMSYNC_CRASHPOINTS=ON build"; return 1; }
-  cmake --build "$CHAOS_BUILD" -j"${CHAOS_JOBS:-2}" --target crmsyncd crmsyncctl chaos_check \
+  cmake --build "$CHAOS_BUILD" -j"${CHAOS_JOBS:-2}" --target crmsyncd crmsyncctl chaos_check crmsim \
     >"$CHAOS_BUILD/chaos-build.log" 2>&1 || { tail -30 "$CHAOS_BUILD/chaos-build.log" >&2; return 1; }
 }
 

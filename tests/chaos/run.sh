@@ -53,12 +53,13 @@ case $MODE in
   quick)
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             random-kills ${QUICK_EXTRA:-} fuzz-replay; do
+             random-kills hubspot-faults hubspot-crash ${QUICK_EXTRA:-} fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)
     SOAK_START=$SECONDS
-    for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 ${SOAK_EXTRA:-}; do
+    for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
+             hubspot-faults hubspot-crash hubspot-outage ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done
     # The rest of the time: random kills (>= 10,000 unless the time runs

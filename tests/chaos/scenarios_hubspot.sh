@@ -18,6 +18,7 @@ sim_start() {
   local i=0
   while [ ! -s "$W/sim.out" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
   SIM_URL="http://$(head -1 "$W/sim.out" | cut -d' ' -f2)"
+  [ -s "$W/sim.out" ] || { log "crmsim did not start: $(head -2 "$W/sim.log")"; I=$((I + 1)); }
   CHAOS_PIDS+=("$SIM_PID")
 }
 sim_stop() { [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; sleep 0.1; cp "$W/sim.log" "$W/logs/" 2>/dev/null; SIM_PID=; }
