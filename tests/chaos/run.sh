@@ -59,7 +59,7 @@ case $MODE in
   soak)
     SOAK_START=$SECONDS
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             hubspot-faults hubspot-crash hubspot-outage ${SOAK_EXTRA:-}; do
+             hubspot-faults hubspot-crash hubspot-outage disk-full clock-offset ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done
     # The rest of the time: random kills (>= 10,000 unless the time runs
