@@ -174,3 +174,13 @@ scenario_hubspot-outage() {
   finish_world
   summary hubspot-outage "$runs" 0
 }
+
+# Reproduces a loss found by hubspot-faults (soak matrix, 5xx): a 5xx on
+# the contact-property setup still ends in "contact properties ready"; the
+# pushes are then refused (400 "Property loyalty_points does not exist") and
+# dead-lettered, so HubSpot never gets those values. Fails until fixed.
+scenario_hubspot-setup-5xx() {
+  L=0 D=0 I=0 V=0
+  hs_run hubspot-setup-5xx $((SEED + 22)) 2 30 12 "500:0.05,502:0.05,503:0.05"
+  summary hubspot-setup-5xx 1 0
+}
