@@ -15,8 +15,8 @@ send_signal_at() {
 }
 
 # The crash-point N of one run: SIGKILL at the N-th boundary, then the
-# unmodified daemon until quiescence, then the checker. Returns 0 when the
-# run completed without reaching N (the last N), 1 otherwise.
+# unmodified daemon until quiescence, then the checker. Returns 1 when the
+# run completed without reaching N (the last N), 0 otherwise.
 crash_run() { # TEMPLATE_INPUTS NAME N SIG
   local tpl=$1 name=$2 n=$3 sig=$4 rc=0 completed=1
   new_world "$name-$n"
@@ -40,7 +40,7 @@ crash_run() { # TEMPLATE_INPUTS NAME N SIG
   esac
   check_world
   finish_world
-  return $completed
+  return $((1 - completed))  # 0: N was reached, go on; 1: the run completed
 }
 
 # crash_scenario NAME MODE SEED FILES LINES MEMBERS [SIGNAL]
