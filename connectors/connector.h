@@ -169,6 +169,16 @@ struct connector {
     double rate, burst;                /* request budget (token bucket) */
     struct ratelimit *ratelimit;       /* the engine's bucket; connectors feed it
                                           the vendor's headers */
+    /* How points go to this instance, when it depends on its settings
+     * (Salesforce: contact fields or Loyalty Management journals);
+     * CONNECTOR_POINTS_DEFAULT follows ops->points_as_balance. */
+    int points_mode;
+};
+
+enum {
+    CONNECTOR_POINTS_DEFAULT = 0,
+    CONNECTOR_POINTS_BALANCE = 1,      /* field points/balance, {"balance":N} */
+    CONNECTOR_POINTS_TRANSACTIONS = 2, /* one record per ledger transaction */
 };
 
 /* The registry of connector types. */

@@ -21,7 +21,6 @@
 #include "metrics.h"
 #include "store_push.h"
 
-#define MAX_MEMBERS_SCAN 4096
 
 struct sent_batch {
     struct push_batch pb;
@@ -47,9 +46,19 @@ void engine_options_defaults(struct engine_options *o)
     retry_policy_defaults(&o->retry);
 }
 
+/* Per instance when the connector chose in open(), else per type. */
+static int points_as_balance(const struct connector *conn)
+{
+    if (conn->points_mode == CONNECTOR_POINTS_BALANCE)
+        return 1;
+    if (conn->points_mode == CONNECTOR_POINTS_TRANSACTIONS)
+        return 0;
+    return conn->ops->points_as_balance;
+}
+
 static const char *lane_field(const struct dest *d, enum change_kind kind, const char *field)
 {
-    if (kind == CHANGE_POINTS && d->conn->ops->points_as_balance)
+    if (kind == CHANGE_POINTS && points_as_balance(d->conn))
         return "points/balance";
     return field;
 }
@@ -121,7 +130,7 @@ static int finalize_value(struct dest *d, struct witem *it)
     int64_t balance = 0;
     struct error err = {""};
 
-    if (it->rec.kind != CHANGE_POINTS || !d->conn->ops->points_as_balance)
+    if (it->rec.kind != CHANGE_POINTS || !points_as_balance(d->conn))
         return 0;
     if (store_points_balance(d->eng->store, it->member, (int64_t)time(NULL) * 1000, &balance,
                              &err) != 0) {
@@ -382,16 +391,60 @@ struct plan {
     struct witem **items;
     size_t n, cap;
     char class_key[64];
-    const char *members[256];
+    /* Members in the plan: an open-addressing set sized for max_batch, so a
+     * large batch (Salesforce Bulk) is not quadratic. */
+    const char **members;
+    size_t members_cap; /* power of two, >= 2 * max members */
     size_t n_members;
 };
 
+static size_t member_slot(const struct plan *p, const char *m)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (const char *c = m; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    for (i = (size_t)h & (p->members_cap - 1); p->members[i] != NULL;
+         i = (i + 1) & (p->members_cap - 1)) {
+        if (strcmp(p->members[i], m) == 0)
+            break;
+    }
+    return i;
+}
+
 static int plan_has_member(const struct plan *p, const char *m)
 {
-    for (size_t i = 0; i < p->n_members; i++) {
-        if (strcmp(p->members[i], m) == 0)
-            return 1;
+    return p->members[member_slot(p, m)] != NULL;
+}
+
+static void plan_add_member(struct plan *p, const char *m)
+{
+    size_t i = member_slot(p, m);
+    if (p->members[i] == NULL) {
+        p->members[i] = m;
+        p->n_members++;
     }
+}
+
+/* Sizes and empties the member set for up to max members. */
+static int plan_reset_members(struct plan *p, size_t max)
+{
+    size_t cap = 16;
+
+    while (cap < 2 * max)
+        cap *= 2;
+    if (cap != p->members_cap) {
+        const char **m = calloc(cap, sizeof(*m));
+        if (m == NULL)
+            return -1;
+        free(p->members);
+        p->members = m;
+        p->members_cap = cap;
+    } else {
+        memset(p->members, 0, cap * sizeof(*p->members));
+    }
+    p->n_members = 0;
     return 0;
 }
 
@@ -452,8 +505,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         p->items = items;
         p->cap = cap;
     }
-    if (!plan_has_member(p, it->member))
-        p->members[p->n_members++] = it->member;
+    plan_add_member(p, it->member);
     if (p->class_key[0] == '\0')
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
     load_identity(d, it);
@@ -471,27 +523,22 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
 {
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
     uint64_t oldest = 0;
-    int scanned = 0;
     struct witem *it, *next;
 
-    if (max_members > 256)
-        max_members = 256;
     p->n = 0;
-    p->n_members = 0;
+    if (plan_reset_members(p, max_members) != 0)
+        return 0;
     p->class_key[0] = '\0';
-    for (it = d->lanes[lane].head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
+    for (it = d->lanes[lane].head; it != NULL; it = next) {
         next = it->next;
-        scanned++;
         if (consider(d, it, now, p, max_members, 1, wake) == CONSIDER_ADDED && p->n == 1)
             oldest = it->first_ms;
     }
     if (p->n == 0)
         return 0;
     for (int l = lane + 1; l < N_LANES; l++) {
-        scanned = 0;
-        for (it = d->lanes[l].head; it != NULL && scanned < MAX_MEMBERS_SCAN; it = next) {
+        for (it = d->lanes[l].head; it != NULL; it = next) {
             next = it->next;
-            scanned++;
             consider(d, it, now, p, max_members, 0, wake);
         }
     }
@@ -604,6 +651,7 @@ void engine_pump(struct dest *d)
     flush_cursors(d);
 out:
     free(p.items);
+    free(p.members);
     if (wake != UINT64_MAX && !d->eng->stopping)
         uv_timer_start(&d->timer, timer_cb, wake > now ? wake - now : 0, 0);
 }

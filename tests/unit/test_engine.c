@@ -419,6 +419,39 @@ static void a_members_points_and_profile_share_one_request(void **state)
                      3);
 }
 
+static const struct connector_ops big_ops = {
+    .version = 1,
+    .type = "fake-bulk",
+    .max_batch = 1000,
+    .open = fake_open,
+    .pull = fake_pull,
+    .close = fake_close,
+    .push = fake_push,
+};
+
+static void large_batches_for_bulk_apis(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    f->conn.ops = &big_ops;
+    f->conn.points_mode = CONNECTOR_POINTS_TRANSACTIONS;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    add_points(f, "M0001", "T1", 5);
+    run(f);
+    /* Lane 1 first: the points record, with M0001's segment riding along;
+     * then the rest of the segments, up to 1000 members a batch. */
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(fk.batch_sizes[0], 2);
+    assert_int_equal(fk.batch_sizes[1], 1000);
+    assert_int_equal(fk.batch_sizes[2], 499);
+    assert_int_equal(fk.records_received, 1501);
+    /* Points went as the transaction, not as a balance. */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE field = 'points/T1'"), 1);
+}
+
 static void urgent_lane_goes_first(void **state)
 {
     struct fixture *f = *state;
@@ -451,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(urgent_lane_goes_first, setup, teardown),
         cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
