@@ -78,6 +78,9 @@ scenario_disk-readonly() {
 # Clock: the spool crash-point scenario and the HubSpot crash scenario with
 # the daemon's clock 6 hours ahead (faketime); the model is unchanged.
 scenario_clock-offset() {
-  command -v faketime >/dev/null || { echo "scenario clock-offset: SKIPPED (faketime not installed)"; return; }
-  CHAOS_WRAP="faketime -f +6h" crash_scenario clock-offset mixed $((SEED + 60)) 3 40 30
+  local lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+  [ -f "$lib" ] || { echo "scenario clock-offset: SKIPPED (faketime not installed)"; return; }
+  # env execs the daemon (same pid, so stop and kill reach it); the faketime
+  # command would fork and leave the daemon behind when killed.
+  CHAOS_WRAP="env LD_PRELOAD=$lib FAKETIME=+6h" crash_scenario clock-offset mixed $((SEED + 60)) 3 40 30
 }
