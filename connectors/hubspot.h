@@ -232,6 +232,7 @@ struct hubspot {
     int setup_pending;
     void (*closed)(struct connector *conn);
     struct hs_job *done_q;
+    struct hs_job *creating; /* list jobs whose list create is in flight */
     struct hs_pull_state pull;
 };
 

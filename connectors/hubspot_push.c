@@ -46,6 +46,12 @@ struct hs_job {
     char segment[64];
     int reading; /* resolve_ids: 1 once the batch read was sent */
     struct hs_job *next;
+    /* A list job creating its segment's list is on hs->creating (linked by
+     * next_creating); list jobs of the same segment that start meanwhile
+     * wait on its waiters instead of creating the list a second time
+     * (HubSpot refuses a duplicate name, which would reject their batch). */
+    struct hs_job *next_creating;
+    struct hs_job *waiters;
 };
 
 
@@ -636,6 +642,33 @@ static void send_memberships(struct hs_job *job)
     free(body);
 }
 
+/* The list create of job ended: take job off hs->creating and hand the
+ * outcome to the jobs waiting on it. A failure is not their records' fault:
+ * they retry, and then find the list in the identity map or create it. */
+static void release_waiters(struct hs_job *job, int ok)
+{
+    struct hs_job **p = &job->hs->creating;
+    struct hs_job *w = job->waiters;
+
+    while (*p != NULL && *p != job)
+        p = &(*p)->next_creating;
+    if (*p == job)
+        *p = job->next_creating;
+    job->waiters = NULL;
+    while (w != NULL) {
+        struct hs_job *next = w->next_creating;
+        w->next_creating = NULL;
+        if (ok) {
+            snprintf(w->list_id, sizeof(w->list_id), "%s", job->list_id);
+            resolve_ids(w);
+        } else {
+            fail_rest(w, PUSH_RETRY, "creating the segment's list failed; will retry", 1000, 1);
+            job_done(w);
+        }
+        w = next;
+    }
+}
+
 static void list_created(struct http_result *res, void *arg)
 {
     struct hs_job *job = arg;
@@ -654,9 +687,11 @@ static void list_created(struct http_result *res, void *arg)
             conn->sink->learn_identity(conn->sink->ctx, conn, key, kept);
         log_info("hubspot", conn->name, "created list \"crmsyncd %s\" (id %s)", job->segment,
                  job->list_id);
+        release_waiters(job, 1);
         resolve_ids(job);
         return;
     }
+    release_waiters(job, 0);
     if (res->cls == HTTP_CLASS_OK)
         fail_rest(job, PUSH_RETRY, "unreadable list create answer", -1, 0);
     else
@@ -685,10 +720,25 @@ static void start_list(struct hs_job *job)
         memmove(job->list_id, job->list_id + 5, strlen(job->list_id + 5) + 1);
     if (found) {
         resolve_ids(job);
-    } else {
+        return;
+    }
+    for (struct hs_job *c = job->hs->creating; c != NULL; c = c->next_creating) {
+        if (strcmp(c->segment, job->segment) == 0) {
+            job->next_creating = c->waiters;
+            c->waiters = job;
+            return;
+        }
+    }
+    {
         char *body = hs_list_create_body(job->segment);
+
+        /* On hs->creating before the request goes, so its answer always
+         * finds it there. */
+        job->next_creating = job->hs->creating;
+        job->hs->creating = job;
         if (body == NULL || hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_LISTS, ""),
                                        body, list_created, job) != 0) {
+            release_waiters(job, 0);
             fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
             job_done(job);
         }
