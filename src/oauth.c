@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth_grant.h"
 
 /* One request sent on the caller's behalf. */
@@ -176,12 +178,48 @@ static void drain_waiting(struct oauth *o, int ok)
     }
 }
 
+/* A static token has no grant to refresh it: on a 401 its file is read
+ * again (an operator may have rotated it). Returns 1 when the token changed.
+ * The token is never dropped: the CRM may accept it again later. */
+static int static_reload(struct oauth *o)
+{
+    struct error err = {{0}};
+    char *secret = config_secret_read(o->opts.token_file, &err);
+    char *copy = NULL;
+
+    if (secret == NULL) {
+        log_error("oauth", o->conn, "cannot read the token file again: %s", err.msg);
+        return 0;
+    }
+    if (o->access_token != NULL && strcmp(secret, o->access_token) == 0) {
+        config_secret_free(secret);
+        return 0;
+    }
+    copy = strdup(secret);
+    config_secret_free(secret);
+    if (copy == NULL)
+        return 0;
+    oauth_wipe_free(o->access_token);
+    o->access_token = copy;
+    o->gen++;
+    log_info("oauth", o->conn, "token file changed; using the new token");
+    return 1;
+}
+
 static void on_call_done(struct http_result *res, void *arg)
 {
     struct oauth_call *call = arg;
     struct oauth *o = call->o;
 
-    if (res->status == 401 && !call->resent && !o->closing) {
+    if (res->status == 401 && !call->resent && !o->closing && o->opts.grant == OAUTH_STATIC) {
+        call->resent = 1;
+        if (static_reload(o)) {
+            o->refs--; /* the call is ours again, not in flight */
+            send_call(call);
+            return;
+        }
+        /* The same token: the 401 goes to the caller, which backs off. */
+    } else if (res->status == 401 && !call->resent && !o->closing) {
         /* The token may have been revoked or expired early: drop it (unless
          * a newer one replaced it meanwhile), refresh once, resend once. */
         call->resent = 1;
@@ -199,6 +237,13 @@ static void on_call_done(struct http_result *res, void *arg)
         }
         return;
     }
+    /* Health is decided where authentication is known: a 401 that a fresh
+     * token did not cure means the credentials are bad; any success means
+     * they are good again. */
+    if (res->status == 401)
+        health_raise(HEALTH_AUTH_FAILING, o->conn, "the API rejects our credentials (401)");
+    else if (res->cls == HTTP_CLASS_OK)
+        health_clear(HEALTH_AUTH_FAILING, o->conn);
     call->done(res, call->arg);
     call_free(call);
     unref(o);
@@ -211,6 +256,10 @@ static void send_call(struct oauth_call *call)
     struct error err = {{0}};
 
     /* The template stays unsent so that a 401 can be answered by a resend. */
+    if (o->access_token == NULL) {
+        defer_fail(o, call, HTTP_CLASS_UNAUTHORIZED, HTTP_FAIL_AUTH, "no access token");
+        return;
+    }
     r = http_request_clone(call->req);
     if (r == NULL || http_request_set_bearer(r, o->access_token) < 0) {
         http_request_free(r);
@@ -303,9 +352,12 @@ static void on_token_done(struct http_result *res, void *arg)
             tr.refresh_token = NULL;
         }
         log_info("oauth", o->conn, "access token obtained, valid %ld s", lifetime / 1000);
+        metrics_counter_add(METRIC_TOKEN_REFRESHES, (const char *[]){o->conn, "ok"}, 1);
     } else {
         snprintf(o->last_error, sizeof(o->last_error), "token endpoint: %s", tr.error);
         schedule_retry(o, res->retry_after_ms, tr.credentials_rejected);
+        metrics_counter_add(METRIC_TOKEN_REFRESHES, (const char *[]){o->conn, "failed"}, 1);
+        health_raise(HEALTH_AUTH_FAILING, o->conn, "%s", o->last_error);
     }
     oauth_token_response_clear(&tr);
     /* A call that waits either goes now or fails now; with a still-valid
