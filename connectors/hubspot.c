@@ -239,18 +239,30 @@ static void setup_retry(struct hubspot *hs);
 struct setup_ctx {
     struct hubspot *hs;
     int pending;
+    int failed; /* a property could not be created: not ready */
 };
 
+/* Ready only when every property exists: pushing before that would have
+ * HubSpot refuse the values ("property does not exist") and dead-letter
+ * them. A failed creation retries the whole setup later. */
 static void setup_step_done(struct setup_ctx *sc)
 {
+    struct hubspot *hs = sc->hs;
+    int failed = sc->failed;
+
     if (--sc->pending > 0)
         return;
-    if (!sc->hs->closing) {
-        sc->hs->ready = 1;
-        log_info("hubspot", sc->hs->conn->name, "contact properties ready");
-    }
-    sc->hs->setup_pending = 0;
+    hs->setup_pending = 0;
     free(sc);
+    if (hs->closing)
+        return;
+    if (failed) {
+        log_warn("hubspot", hs->conn->name, "contact properties not ready; retrying setup");
+        setup_retry(hs);
+        return;
+    }
+    hs->ready = 1;
+    log_info("hubspot", hs->conn->name, "contact properties ready");
 }
 
 static void prop_created(struct http_result *res, void *arg)
@@ -262,6 +274,7 @@ static void prop_created(struct http_result *res, void *arg)
         hs_error_message(res->body, msg, sizeof(msg));
         log_error("hubspot", sc->hs->conn->name, "cannot create a contact property: HTTP %ld %s",
                   res->status, msg[0] ? msg : res->error);
+        sc->failed = 1;
     }
     setup_step_done(sc);
 }
