@@ -71,7 +71,8 @@ static const struct config_option salesforce_options[] = {
     OPT("last_name_placeholder", CONFIG_STRING, "(loyalty member)", last_name_placeholder, 0, 0,
         "LastName of a Contact created before its last name is known (LastName is required)"),
     OPT("bulk_threshold", CONFIG_INT, "2000", bulk_threshold, 1, 100000000,
-        "records in one push above which a Bulk API 2.0 job is used (see docs)"),
+        "Contact rows in one batch at or above which one Bulk API 2.0 job is used instead of "
+        "collections (docs/salesforce.md)"),
     OPT("pull_interval", CONFIG_DURATION_MS, "30s", pull_interval_ms, 1000, 86400000,
         "time between pull cycles"),
     OPT("lookback", CONFIG_DURATION_MS, "5m", lookback_ms, 0, 86400000,
@@ -460,7 +461,9 @@ static int salesforce_open(struct connector *conn, struct error *err)
     conn->burst = (double)cfg->burst;
     uv_timer_init(conn->loop, &sf->defer);
     sf->defer.data = sf;
-    sf->handles_open = 1;
+    uv_timer_init(conn->loop, &sf->bulk_timer);
+    sf->bulk_timer.data = sf;
+    sf->handles_open = 2;
     log_info("salesforce", conn->name, "Salesforce via %s (API %s, auth %s, key %s)", sf->login,
              cfg->api_version, auth_names[cfg->auth], cfg->external_id_field);
     return 0;
@@ -485,8 +488,10 @@ static void salesforce_close(struct connector *conn, void (*done)(struct connect
     oauth_close(sf->oauth);
     sf->handles_open++; /* the HTTP client, released in http_closed */
     http_client_close(sf->http, http_closed, sf);
+    sf_bulk_cancel(sf);
     sf_flush_done(sf);
     uv_close((uv_handle_t *)&sf->defer, handle_closed);
+    uv_close((uv_handle_t *)&sf->bulk_timer, handle_closed);
 }
 
 static void salesforce_resync(struct connector *conn)
@@ -511,7 +516,7 @@ static int sf_op_project(struct connector *conn, enum change_kind kind, const ch
 const struct connector_ops salesforce_connector_ops = {
     .version = 1,
     .type = "salesforce",
-    .max_batch = SF_COLL_MAX,
+    .max_batch = SF_MAX_BATCH,
     .config = &salesforce_config,
     .open = salesforce_open,
     .pull = sf_pull,

@@ -22,6 +22,9 @@
 #include "http.h"
 
 #define SF_COLL_MAX 200 /* sObject Collections: records per request */
+/* Members per engine batch: a batch at or above bulk_threshold Contact
+ * rows goes as one Bulk API 2.0 job (docs/salesforce.md "Bulk"). */
+#define SF_MAX_BATCH 10000
 #define SF_QUERY_PAGE 2000
 
 struct sf_pair {
@@ -96,6 +99,15 @@ void sf_plan_free(struct sf_plan *p);
  * malloc'd. */
 char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
                      size_t nsel);
+
+/* Bulk API 2.0 upload CSV for the groups sel[0..nsel): header = the
+ * external id field, then every field any row sets (sorted); one row per
+ * group; absent field = empty cell (untouched), null or "" = #N/A; fields
+ * quoted per RFC 4180 when needed; LF line ends. A group marked
+ * placeholder gets LastName = the placeholder unless it sets LastName.
+ * malloc'd, NULL on out of memory. */
+char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
+                  size_t nsel);
 
 /* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
  * malloc'd SOQL. */

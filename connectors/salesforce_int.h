@@ -32,7 +32,48 @@ extern const struct config_table salesforce_config;
 
 struct oauth;
 struct req_ctx;
-struct sf_job;
+
+/* A group's member key, for looking Bulk result rows up. */
+struct sf_gkey {
+    const char *member;
+    size_t g;
+};
+
+enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE };
+
+struct sf_job {
+    struct salesforce *sf;
+    struct push_batch *pb;
+    enum job_class cls;
+    unsigned char *set; /* per record: result given */
+    struct sf_plan plan;
+    size_t lo;               /* next group to send */
+    char segment[64];
+    char campaign_id[64];
+    char (*ids)[64];         /* per record: Contact id (segment, erase) */
+    char (*cm_ids)[64];      /* per record: CampaignMember id ("out") */
+    size_t *sent;            /* records of the request in flight */
+    size_t nsent;
+    size_t sel[SF_COLL_MAX]; /* groups of the upsert in flight */
+    size_t nsel;
+    int renamed;             /* the LastName resend was made */
+    struct sf_job *next;
+    /* Bulk API 2.0 (salesforce_bulk.c), Contact batches of at least
+     * bulk_threshold rows. */
+    char bulk_id[40];        /* the ingest job, "" before it exists */
+    int bulk_stage;          /* results read so far (0..3) */
+    long poll_ms;            /* next poll delay (backoff) */
+    uint64_t poll_at;        /* when to poll (loop ms) */
+    int poll_failures;       /* consecutive failed polls */
+    struct sf_job *poll_next; /* sf->polling list */
+    size_t *grp_off, *grp_recs; /* per group: its records (CSR) */
+    struct sf_gkey *order;   /* groups sorted by member key */
+    char *csv;               /* the upload, until sent */
+    size_t *fix;             /* groups resent by collections with the placeholder */
+    size_t nfix, fixpos;
+};
+
+
 
 struct salesforce {
     struct connector *conn;
@@ -49,6 +90,13 @@ struct salesforce {
     int bootstrapping;
     struct req_ctx *waiting;
     struct sf_job *done_q;
+    /* Batches answered without a job (out of memory in push()): at most
+     * max_inflight (<= 64) are out at once. */
+    struct push_batch *orphans[64];
+    size_t norphans;
+    /* Bulk jobs waiting for their next poll, on one timer. */
+    uv_timer_t bulk_timer;
+    struct sf_job *polling;
     struct sf_pull_state pull;
     /* The daily budget, from Sforce-Limit-Info. */
     long api_used, api_limit;
@@ -60,5 +108,26 @@ int sf_inside_reserve(const struct salesforce *sf);
 void sf_op_push(struct connector *conn, struct push_batch *pb);
 /* Answers the push batches queued by jobs (from the defer timer). */
 void sf_flush_done(struct salesforce *sf);
+
+/* --- salesforce_push.c: job results, shared with salesforce_bulk.c --- */
+void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
+                long retry_after_ms, int not_record_fault, const char *remote_id);
+void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
+                      long retry_after_ms, int not_record_fault);
+void sf_job_fail_from(struct sf_job *job, const struct http_result *res);
+/* Every record has its result (a missing one: RETRY); batch->done runs
+ * from the defer timer. */
+void sf_job_done(struct sf_job *job);
+enum push_outcome sf_outcome_push(enum sf_state s);
+void sf_fill_last_name(struct sf_job *job, struct sf_group *g);
+/* Collections upsert of the groups after job->lo (or of job->fix). */
+void sf_contacts_next(struct sf_job *job);
+
+/* --- salesforce_bulk.c --- */
+/* Sends a Contact job's groups as one Bulk API 2.0 upsert job. */
+void sf_bulk_start(struct sf_job *job);
+/* Closing: every job waiting for a poll is answered RETRY. */
+void sf_bulk_cancel(struct salesforce *sf);
+void sf_bulk_job_free(struct sf_job *job);
 
 #endif

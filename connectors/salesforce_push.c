@@ -24,36 +24,20 @@
 #include "log.h"
 #include "salesforce_int.h"
 
-enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE };
-
-struct sf_job {
-    struct salesforce *sf;
-    struct push_batch *pb;
-    enum job_class cls;
-    unsigned char *set; /* per record: result given */
-    struct sf_plan plan;
-    size_t lo;               /* next group to send */
-    char segment[64];
-    char campaign_id[64];
-    char (*ids)[64];         /* per record: Contact id (segment, erase) */
-    char (*cm_ids)[64];      /* per record: CampaignMember id ("out") */
-    size_t *sent;            /* records of the request in flight */
-    size_t nsent;
-    size_t sel[SF_COLL_MAX]; /* groups of the upsert in flight */
-    size_t nsel;
-    int renamed;             /* the LastName resend was made */
-    struct sf_job *next;
-};
-
 /* --- job results --- */
 
 void sf_flush_done(struct salesforce *sf)
 {
+    while (sf->norphans > 0) {
+        struct push_batch *pb = sf->orphans[--sf->norphans];
+        pb->done(pb);
+    }
     while (sf->done_q != NULL) {
         struct sf_job *job = sf->done_q;
         struct push_batch *pb = job->pb;
         sf->done_q = job->next;
         sf_plan_free(&job->plan);
+        sf_bulk_job_free(job);
         free(job->set);
         free(job->ids);
         free(job->cm_ids);
@@ -68,7 +52,7 @@ static void defer_cb(uv_timer_t *t)
     sf_flush_done(t->data);
 }
 
-static void set_result(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
+void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
                        long retry_after_ms, int not_record_fault, const char *remote_id)
 {
     struct push_result *r = &job->pb->results[i];
@@ -84,20 +68,20 @@ static void set_result(struct sf_job *job, size_t i, enum push_outcome o, const 
         snprintf(r->remote_id, sizeof(r->remote_id), "%s", remote_id);
 }
 
-static void fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
+void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
                       long retry_after_ms, int not_record_fault)
 {
     for (size_t i = 0; i < job->pb->n; i++)
-        set_result(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
+        sf_job_set(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
 }
 
-static void job_done(struct sf_job *job)
+void sf_job_done(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     struct sf_job **tail = &sf->done_q;
 
     /* A record nobody answered is retried, counting as an attempt. */
-    fail_rest(job, PUSH_RETRY, "no result from Salesforce for this record", -1, 0);
+    sf_job_fail_rest(job, PUSH_RETRY, "no result from Salesforce for this record", -1, 0);
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = job;
@@ -110,7 +94,7 @@ static void job_done(struct sf_job *job)
 /* A failed request: transient, quota and auth failures keep every record
  * (not their fault); a permanent one rejects them with the vendor's code
  * and message. */
-static void fail_from_result(struct sf_job *job, const struct http_result *res)
+void sf_job_fail_from(struct sf_job *job, const struct http_result *res)
 {
     char code[64], msg[200], reason[256];
 
@@ -123,22 +107,22 @@ static void fail_from_result(struct sf_job *job, const struct http_result *res)
     if (res->cls == HTTP_CLASS_PERMANENT) {
         log_warn("salesforce", job->sf->conn->name, "%s rejected: %s", job->pb->class_key,
                  reason);
-        fail_rest(job, PUSH_REJECT, reason, -1, 0);
+        sf_job_fail_rest(job, PUSH_REJECT, reason, -1, 0);
     } else {
         log_info("salesforce", job->sf->conn->name, "%s: %s (%s); will retry",
                  job->pb->class_key, http_class_name(res->cls), reason);
-        fail_rest(job, PUSH_RETRY, reason, res->retry_after_ms, 1);
+        sf_job_fail_rest(job, PUSH_RETRY, reason, res->retry_after_ms, 1);
     }
 }
 
-static enum push_outcome outcome_of(enum sf_state s)
+enum push_outcome sf_outcome_push(enum sf_state s)
 {
     return s == SF_OK ? PUSH_OK : s == SF_RETRY ? PUSH_RETRY : PUSH_REJECT;
 }
 
 /* --- Contact: collections upsert, ≤ 200 members per request --- */
 
-static void contacts_next(struct sf_job *job);
+void sf_contacts_next(struct sf_job *job);
 static void contacts_send(struct sf_job *job);
 
 static void contacts_answer(struct http_result *res, void *arg)
@@ -150,8 +134,8 @@ static void contacts_answer(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK) {
         free(slot);
-        fail_from_result(job, res);
-        job_done(job);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
         return;
     }
     out = calloc(job->nsel ? job->nsel : 1, sizeof(*out));
@@ -159,8 +143,8 @@ static void contacts_answer(struct http_result *res, void *arg)
         sf_parse_collection_results(res->body, job->nsel, out) < 0) {
         free(out);
         free(slot);
-        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
         return;
     }
     for (size_t g = 0; g < job->plan.ng; g++)
@@ -192,7 +176,7 @@ static void contacts_answer(struct http_result *res, void *arg)
         /* For a segment, the Contact is only a step: success is decided by
          * the membership; a failure is the record's result. */
         if (job->cls != JOB_SEGMENT || out[k].state != SF_OK)
-            set_result(job, i, outcome_of(out[k].state), out[k].reason, -1, 0, out[k].id);
+            sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, out[k].id);
     }
     free(out);
     free(slot);
@@ -207,7 +191,7 @@ static void contacts_answer(struct http_result *res, void *arg)
         return;
     }
     job->renamed = 0;
-    contacts_next(job);
+    sf_contacts_next(job);
 }
 
 static void segment_members(struct sf_job *job);
@@ -215,7 +199,7 @@ static void segment_members(struct sf_job *job);
 /* A Contact whose id we do not know may be new: give it the member's
  * last name from the local state when there is one (writing the value we
  * sync anyway is harmless if it exists). */
-static void fill_last_name(struct sf_job *job, struct sf_group *g)
+void sf_fill_last_name(struct sf_job *job, struct sf_group *g)
 {
     struct connector *conn = job->sf->conn;
     const char *f = sf_pair_get(job->sf->map.attrs, job->sf->map.nattrs, "last_name");
@@ -245,25 +229,36 @@ static void contacts_send(struct sf_job *job)
     if (body == NULL ||
         sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, contacts_answer, job) != 0) {
         free(body);
-        fail_rest(job, PUSH_RETRY, "cannot send the upsert", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the upsert", -1, 1);
+        sf_job_done(job);
         return;
     }
     free(body);
 }
 
-static void contacts_next(struct sf_job *job)
+void sf_contacts_next(struct sf_job *job)
 {
+    job->nsel = 0;
+    if (job->fix != NULL) {
+        /* After a Bulk job: its new Contacts without a LastName. */
+        while (job->fixpos < job->nfix && job->nsel < SF_COLL_MAX)
+            job->sel[job->nsel++] = job->fix[job->fixpos++];
+        if (job->nsel == 0) {
+            sf_job_done(job);
+            return;
+        }
+        contacts_send(job);
+        return;
+    }
     if (job->lo >= job->plan.ng) {
         if (job->cls == JOB_SEGMENT)
             segment_members(job);
         else
-            job_done(job);
+            sf_job_done(job);
         return;
     }
-    job->nsel = 0;
     while (job->lo < job->plan.ng && job->nsel < SF_COLL_MAX) {
-        fill_last_name(job, &job->plan.g[job->lo]);
+        sf_fill_last_name(job, &job->plan.g[job->lo]);
         job->sel[job->nsel++] = job->lo++;
     }
     contacts_send(job);
@@ -285,15 +280,15 @@ static void members_answer(struct http_result *res, void *arg)
     struct pull_sink *sink = job->sf->conn->sink;
 
     if (res->cls != HTTP_CLASS_OK) {
-        fail_from_result(job, res);
-        job_done(job);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
         return;
     }
     out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
     if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
         free(out);
-        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
         return;
     }
     for (size_t k = 0; k < job->nsent; k++) {
@@ -310,7 +305,7 @@ static void members_answer(struct http_result *res, void *arg)
             snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
             sink->learn_identity(sink->ctx, job->sf->conn, key, out[k].id);
         }
-        set_result(job, i, outcome_of(st), out[k].reason, -1, 0, job->ids[i]);
+        sf_job_set(job, i, sf_outcome_push(st), out[k].reason, -1, 0, job->ids[i]);
     }
     free(out);
     send_delete(job);
@@ -322,15 +317,15 @@ static void deleted_answer(struct http_result *res, void *arg)
     struct sf_outcome *out;
 
     if (res->cls != HTTP_CLASS_OK) {
-        fail_from_result(job, res);
-        job_done(job);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
         return;
     }
     out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
     if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
         free(out);
-        fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
         return;
     }
     for (size_t k = 0; k < job->nsent; k++) {
@@ -339,10 +334,10 @@ static void deleted_answer(struct http_result *res, void *arg)
         if (st == SF_REJECT && (strcmp(out[k].code, "ENTITY_IS_DELETED") == 0 ||
                                 strcmp(out[k].code, "INVALID_CROSS_REFERENCE_KEY") == 0))
             st = SF_OK;
-        set_result(job, job->sent[k], outcome_of(st), out[k].reason, -1, 0, NULL);
+        sf_job_set(job, job->sent[k], sf_outcome_push(st), out[k].reason, -1, 0, NULL);
     }
     free(out);
-    job_done(job);
+    sf_job_done(job);
 }
 
 /* Deletes the records whose ids are in cm_ids (segment out) or ids
@@ -361,13 +356,13 @@ static void send_delete(struct sf_job *job)
         if (id[0] == '\0' && job->cls == JOB_ERASE) {
             /* Never claim an erasure we did not make: visible as a dead
              * letter until the id is known (docs/salesforce.md). */
-            set_result(job, i, PUSH_REJECT,
+            sf_job_set(job, i, PUSH_REJECT,
                        "no Salesforce Contact id known for this member: not erased", -1, 0,
                        NULL);
             continue;
         }
         if (id[0] == '\0') {
-            set_result(job, i, PUSH_OK, "", -1, 0, NULL); /* not a member of the Campaign */
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL); /* not a member of the Campaign */
             continue;
         }
         if (len + 80 > cap) {
@@ -385,8 +380,8 @@ static void send_delete(struct sf_job *job)
     if (job->nsent == 0 ||
         sf_request(sf, HTTP_DELETE, sf_data_path(sf, tail), NULL, NULL, deleted_answer, job) != 0) {
         if (job->nsent > 0)
-            fail_rest(job, PUSH_RETRY, "cannot send the delete", -1, 1);
-        job_done(job);
+            sf_job_fail_rest(job, PUSH_RETRY, "cannot send the delete", -1, 1);
+        sf_job_done(job);
     }
     free(tail);
 }
@@ -404,7 +399,7 @@ static void segment_members(struct sf_job *job)
             continue;
         if (job->cm_ids[i][0] != '\0') {
             /* Known membership: in already. */
-            set_result(job, i, PUSH_OK, "", -1, 0, job->ids[i]);
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, job->ids[i]);
             continue;
         }
         if (job->ids[i][0] == '\0')
@@ -425,8 +420,8 @@ static void segment_members(struct sf_job *job)
         sf_request(sf, HTTP_PATCH,
                    sf_data_path(sf, "/composite/sobjects/CampaignMember/Membership_Key__c"), NULL,
                    body, members_answer, job) != 0) {
-        fail_rest(job, PUSH_RETRY, "cannot send the memberships", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the memberships", -1, 1);
+        sf_job_done(job);
     }
     (void)tail;
     free(body);
@@ -442,8 +437,8 @@ static void segment_contacts(struct sf_job *job)
     if (recs == NULL || dummy == NULL) {
         free(recs);
         free(dummy);
-        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        sf_job_done(job);
         return;
     }
     for (size_t i = 0; i < job->pb->n; i++) {
@@ -479,7 +474,7 @@ static void segment_contacts(struct sf_job *job)
     if (n > 0) {
         /* The upsert only fills ids; contacts_answer sets a result on
          * failure alone, and then goes on to segment_members. */
-        contacts_next(job);
+        sf_contacts_next(job);
         return;
     }
     segment_members(job);
@@ -494,8 +489,8 @@ static void memberships_found(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK ||
         sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        fail_from_result(job, res);
-        job_done(job);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
         return;
     }
     json_array_foreach(records, k, r)
@@ -522,8 +517,8 @@ static void find_memberships(struct sf_job *job)
     char *soql = malloc(cap), *enc, *path;
 
     if (soql == NULL) {
-        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        sf_job_done(job);
         return;
     }
     len = (size_t)snprintf(soql, cap,
@@ -546,8 +541,8 @@ static void find_memberships(struct sf_job *job)
     if (path == NULL ||
         sf_request(sf, HTTP_GET, path, NULL, NULL, memberships_found, job) != 0) {
         free(path);
-        fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
+        sf_job_done(job);
         return;
     }
     free(path);
@@ -562,16 +557,16 @@ static void campaign_answer(struct http_result *res, void *arg)
     char key[128];
 
     if (res->cls != HTTP_CLASS_OK) {
-        fail_from_result(job, res);
-        job_done(job);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
         return;
     }
     root = json_loads(res->body ? res->body : "", 0, NULL);
     id = json_string_value(json_object_get(root, "id"));
     if (id == NULL) {
         json_decref(root);
-        fail_rest(job, PUSH_RETRY, "no id in the Campaign upsert answer", -1, 0);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "no id in the Campaign upsert answer", -1, 0);
+        sf_job_done(job);
         return;
     }
     snprintf(job->campaign_id, sizeof(job->campaign_id), "%s", id);
@@ -610,16 +605,90 @@ static void start_segment(struct sf_job *job)
     snprintf(body, sizeof(body), "{\"Name\":\"crmsyncd %s\",\"IsActive\":true}", job->segment);
     if (sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, campaign_answer, job) !=
         0) {
-        fail_rest(job, PUSH_RETRY, "cannot send the Campaign upsert", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the Campaign upsert", -1, 1);
+        sf_job_done(job);
     }
+}
+
+/* Out of memory before a job exists: the batch is answered RETRY from the
+ * defer timer (never from push()). */
+static void orphan(struct salesforce *sf, struct push_batch *pb)
+{
+    for (size_t i = 0; i < pb->n; i++) {
+        pb->results[i].outcome = PUSH_RETRY;
+        pb->results[i].not_record_fault = 1;
+        pb->results[i].retry_after_ms = -1;
+        snprintf(pb->results[i].reason, sizeof(pb->results[i].reason), "out of memory");
+    }
+    log_error("salesforce", sf->conn->name, "out of memory; batch of %zu retried", pb->n);
+    if (sf->norphans < sizeof(sf->orphans) / sizeof(sf->orphans[0])) {
+        sf->orphans[sf->norphans++] = pb;
+        uv_timer_start(&sf->defer, defer_cb, 0, 0);
+        return;
+    }
+    /* Broken invariant: the engine never has more than max_inflight (<= 64)
+     * batches out. */
+    log_error("salesforce", sf->conn->name, "more push batches out than max_inflight allows");
+    abort();
+}
+
+static void push_one(struct connector *conn, struct push_batch *pb);
+
+/* A segment or erase batch larger than one collections request is sent as
+ * consecutive slices of SF_COLL_MAX records (one record per member in
+ * these classes), each a job of its own; the engine's batch is answered
+ * after the last. Contact batches are not sliced: they are planned per
+ * member and split into requests by the job itself (or go to Bulk). */
+struct sf_slices {
+    struct push_batch *parent;
+    struct push_batch child;
+    size_t off;
+};
+
+static void slice_done(struct push_batch *child)
+{
+    struct sf_slices *sl = child->engine;
+    struct push_batch *parent = sl->parent;
+
+    sl->off += child->n;
+    if (sl->off < parent->n) {
+        sl->child.n = parent->n - sl->off < SF_COLL_MAX ? parent->n - sl->off : SF_COLL_MAX;
+        sl->child.records = parent->records + sl->off;
+        sl->child.results = parent->results + sl->off;
+        push_one(parent->conn, &sl->child); /* from the defer timer: a loop callback */
+        return;
+    }
+    free(sl);
+    parent->done(parent);
 }
 
 void sf_op_push(struct connector *conn, struct push_batch *pb)
 {
     struct salesforce *sf = conn->priv;
+    struct sf_slices *sl;
+
+    if (pb->n <= SF_COLL_MAX || strcmp(pb->class_key, "Contact") == 0) {
+        push_one(conn, pb);
+        return;
+    }
+    sl = calloc(1, sizeof(*sl));
+    if (sl == NULL) {
+        orphan(sf, pb);
+        return;
+    }
+    sl->parent = pb;
+    sl->child = *pb;
+    sl->child.n = SF_COLL_MAX;
+    sl->child.done = slice_done;
+    sl->child.engine = sl;
+    push_one(conn, &sl->child);
+}
+
+static void push_one(struct connector *conn, struct push_batch *pb)
+{
+    struct salesforce *sf = conn->priv;
     struct sf_job *job = calloc(1, sizeof(*job));
-    size_t n = pb->n ? pb->n : 1;
+    size_t n = pb->n ? pb->n : 1, rows = 0;
 
     if (job == NULL)
         goto oom;
@@ -632,8 +701,8 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
     if (job->set == NULL || job->ids == NULL || job->cm_ids == NULL || job->sent == NULL)
         goto oom_job;
     if (sf->closing) {
-        fail_rest(job, PUSH_RETRY, "connector closing", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "connector closing", -1, 1);
+        sf_job_done(job);
         return;
     }
     if (pb->lane != LANE_URGENT && sf_inside_reserve(sf)) {
@@ -641,8 +710,8 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
         snprintf(why, sizeof(why),
                  "daily API budget inside the priority reserve (%ld of %ld left)",
                  sf->api_limit - sf->api_used, sf->api_limit);
-        fail_rest(job, PUSH_RETRY, why, sf->cfg->quota_retry_ms, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, why, sf->cfg->quota_retry_ms, 1);
+        sf_job_done(job);
         return;
     }
     if (strcmp(pb->class_key, "erase") == 0) {
@@ -666,14 +735,22 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
     for (size_t i = 0; i < pb->n; i++) {
         if (job->plan.rec_group[i] == SIZE_MAX)
             job->set[i] = 1; /* rejected by the mapping */
+        else
+            rows++;
     }
     job->lo = 0;
-    contacts_next(job);
+    /* At or above the threshold (Contact rows, one per member): one Bulk
+     * job instead of ceil(rows/200) collections requests. */
+    if (rows > 0 && job->plan.ng >= (size_t)sf->cfg->bulk_threshold) {
+        sf_bulk_start(job);
+        return;
+    }
+    sf_contacts_next(job);
     return;
 oom_job:
     if (job->set != NULL) {
-        fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        job_done(job);
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        sf_job_done(job);
         return;
     }
     free(job->ids);
@@ -681,12 +758,5 @@ oom_job:
     free(job->sent);
     free(job);
 oom:
-    for (size_t i = 0; i < pb->n; i++) {
-        pb->results[i].outcome = PUSH_RETRY;
-        pb->results[i].not_record_fault = 1;
-    }
-    log_error("salesforce", conn->name, "out of memory; batch retried");
-    /* Must not call done from push(): a timer is not available without the
-     * job, so answer on the next turn of the defer timer queue. */
-    pb->done(pb);
+    orphan(sf, pb);
 }

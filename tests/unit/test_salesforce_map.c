@@ -39,7 +39,8 @@ static void options_table_is_valid(void **state)
     struct error err = {""};
     (void)state;
     assert_int_equal(config_table_validate(salesforce_connector_ops.config, &err), 0);
-    assert_int_equal(salesforce_connector_ops.max_batch, 200);
+    /* Batches of any size: split into collections requests or one Bulk job. */
+    assert_int_equal(salesforce_connector_ops.max_batch, SF_MAX_BATCH);
 }
 
 static void batch_classes(void **state)
@@ -168,12 +169,68 @@ static void cursor_soql(void **state)
     free(q);
 }
 
+/* The Bulk upload CSV: the external id first, the union of the rows'
+ * fields sorted, an absent field an empty cell (untouched), null #N/A,
+ * quotes, commas and newlines quoted (RFC 4180), the placeholder only for
+ * a group marked. */
+static void bulk_csv(void **state)
+{
+    struct sf_group g[3] = {{0}};
+    size_t sel[3] = {0, 1, 2};
+    struct sf_plan p = {g, 3, NULL};
+    char *csv;
+    (void)state;
+    g[0].member = "M1";
+    g[0].fields = json_pack("{s:s,s:b}", "Email", "a@example.com", "HasOptedOutOfEmail", 1);
+    g[1].member = "M2";
+    g[1].fields = json_pack("{s:s,s:n,s:i}", "FirstName", "Ann, \"Nan\"\nB", "Email",
+                            "Loyalty_Points__c", 42);
+    g[2].member = "M 3";
+    g[2].fields = json_object();
+    g[2].placeholder = 1;
+    csv = sf_bulk_csv(&map, &p, sel, 3);
+    assert_non_null(csv);
+    assert_string_equal(csv,
+                        "Member_Key__c,Email,FirstName,HasOptedOutOfEmail,LastName,"
+                        "Loyalty_Points__c\n"
+                        "M1,a@example.com,,true,,\n"
+                        "M2,#N/A,\"Ann, \"\"Nan\"\"\nB\",,,42\n"
+                        "M 3,,,,(loyalty member),\n");
+    free(csv);
+    for (int i = 0; i < 3; i++)
+        json_decref(g[i].fields);
+}
+
+/* What the simulator's Bulk results look like, parsed back by the key
+ * column: the writer's output survives the reader. */
+static int rows_seen;
+static void count_row(void *arg, const char *key, const struct sf_outcome *o)
+{
+    (void)arg;
+    assert_int_equal(o->state, SF_REJECT);
+    assert_string_equal(key, "M,1");
+    assert_string_equal(o->code, "INVALID_EMAIL_ADDRESS");
+    rows_seen++;
+}
+
+static void bulk_failed_row_by_key(void **state)
+{
+    const char *csv = "\"sf__Id\",\"sf__Error\",Member_Key__c,Email\n"
+                      "\"\",\"INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email --\","
+                      "\"M,1\",x\n";
+    (void)state;
+    rows_seen = 0;
+    assert_int_equal(sf_parse_bulk_results(csv, 1, "Member_Key__c", count_row, NULL), 1);
+    assert_int_equal(rows_seen, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(options_table_is_valid), cmocka_unit_test(batch_classes),
         cmocka_unit_test(projection), cmocka_unit_test(one_record_per_member),
-        cmocka_unit_test(cursor_soql),
+        cmocka_unit_test(cursor_soql), cmocka_unit_test(bulk_csv),
+        cmocka_unit_test(bulk_failed_row_by_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,376 @@
+/* Bulk API 2.0 upsert of one Contact job (docs/salesforce.md "Bulk"): a
+ * batch of at least bulk_threshold Contact rows goes as ONE ingest job
+ * instead of ceil(rows/200) collections requests:
+ *
+ *   POST  jobs/ingest {object Contact, operation upsert, externalIdFieldName}
+ *   PUT   jobs/ingest/<id>/batches           the CSV (sf_bulk_csv)
+ *   PATCH jobs/ingest/<id> {state UploadComplete}
+ *   GET   jobs/ingest/<id>                   polled on one shared timer,
+ *                                            250 ms doubling to 5 s, until
+ *                                            JobComplete, Failed or Aborted
+ *   GET   successfulResults/, failedResults/, unprocessedrecords/
+ *
+ * Result rows carry the original columns, so each is mapped back to its
+ * group (member) by the external id column: successful -> OK with sf__Id,
+ * failed -> REJECT with sf__Error (RETRY for the retryable codes),
+ * unprocessed -> RETRY not the record's fault. A row Salesforce refused for
+ * a missing LastName (a new Contact) is resent by collections with the
+ * placeholder, as on the collections path. A 401 inside the flow is the
+ * token manager's: it mints a new session and resends that request; the
+ * job id is kept, so a created job goes on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "salesforce_int.h"
+
+#define POLL_FIRST_MS 250
+#define POLL_MAX_MS 5000
+#define POLL_MAX_FAILURES 10
+
+static const char *const result_tails[3] = {"/successfulResults/", "/failedResults/",
+                                            "/unprocessedrecords/"};
+
+static const char *job_path(struct salesforce *sf, const char *id, const char *tail)
+{
+    char t[200];
+
+    snprintf(t, sizeof(t), "/jobs/ingest/%s%s", id, tail);
+    return sf_data_path(sf, t);
+}
+
+void sf_bulk_job_free(struct sf_job *job)
+{
+    free(job->grp_off);
+    free(job->grp_recs);
+    free(job->order);
+    free(job->fix);
+    free(job->csv);
+    job->grp_off = job->grp_recs = job->fix = NULL;
+    job->order = NULL;
+    job->csv = NULL;
+}
+
+static void fail(struct sf_job *job, const struct http_result *res)
+{
+    sf_job_fail_from(job, res);
+    sf_job_done(job);
+}
+
+static void fail_text(struct sf_job *job, const char *why)
+{
+    log_warn("salesforce", job->sf->conn->name, "%s: Bulk job %s: %s", __func__,
+             job->bulk_id[0] ? job->bulk_id : "(none)", why);
+    sf_job_fail_rest(job, PUSH_RETRY, why, -1, 1);
+    sf_job_done(job);
+}
+
+static int cmp_gkey(const void *a, const void *b)
+{
+    return strcmp(((const struct sf_gkey *)a)->member, ((const struct sf_gkey *)b)->member);
+}
+
+/* --- results --- */
+
+static void on_row(void *arg, const char *key, const struct sf_outcome *o)
+{
+    struct sf_job *job = arg;
+    struct sf_gkey want = {key, 0}, *hit;
+    struct sf_group *g;
+    int nrf = 0;
+
+    hit = bsearch(&want, job->order, job->plan.ng, sizeof(*job->order), cmp_gkey);
+    if (hit == NULL) {
+        log_debug("salesforce", job->sf->conn->name, "Bulk result row for no member of job %s",
+                  job->bulk_id);
+        return;
+    }
+    g = &job->plan.g[hit->g];
+    if (o->state == SF_REJECT && strcmp(o->code, "REQUIRED_FIELD_MISSING") == 0 &&
+        strstr(o->reason, "LastName") != NULL && !g->placeholder) {
+        g->placeholder = 1;
+        job->fix[job->nfix++] = hit->g;
+        return;
+    }
+    /* Unprocessed rows (a Failed or Aborted job) are not the records'. */
+    if (o->state == SF_RETRY && o->code[0] == '\0')
+        nrf = 1;
+    for (size_t k = job->grp_off[hit->g]; k < job->grp_off[hit->g + 1]; k++) {
+        size_t i = job->grp_recs[k];
+        if (o->state == SF_OK)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", o->id);
+        else if (!job->set[i] && o->state == SF_REJECT)
+            log_info("salesforce", job->sf->conn->name, "seq %lld %s: %s",
+                     (long long)job->pb->records[i].seq, job->pb->records[i].field, o->reason);
+        sf_job_set(job, i, sf_outcome_push(o->state), o->reason, -1, nrf, o->id);
+    }
+}
+
+static void fetch_results(struct sf_job *job);
+
+static void results_read(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    int rows;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail(job, res);
+        return;
+    }
+    rows = sf_parse_bulk_results(res->body, job->bulk_stage, job->sf->map.ext_id, on_row, job);
+    if (rows < 0) {
+        fail_text(job, "unreadable Bulk results CSV");
+        return;
+    }
+    job->bulk_stage++;
+    if (job->bulk_stage < 3) {
+        fetch_results(job);
+        return;
+    }
+    if (job->nfix > 0) {
+        log_info("salesforce", job->sf->conn->name,
+                 "Bulk job %s: %zu new Contact(s) without LastName resent with the placeholder",
+                 job->bulk_id, job->nfix);
+        sf_contacts_next(job); /* collections, job->fix */
+        return;
+    }
+    sf_job_done(job);
+}
+
+static void fetch_results(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+
+    if (sf_request(sf, HTTP_GET, job_path(sf, job->bulk_id, result_tails[job->bulk_stage]), NULL,
+                   NULL, results_read, job) != 0)
+        fail_text(job, "cannot ask for the Bulk job results");
+}
+
+/* --- polling, on one timer for every job --- */
+
+static void arm(struct salesforce *sf);
+static void poll_answer(struct http_result *res, void *arg);
+
+static void poll_cb(uv_timer_t *t)
+{
+    struct salesforce *sf = t->data;
+    uint64_t now = uv_now(sf->conn->loop);
+    struct sf_job **pp = &sf->polling;
+
+    while (*pp != NULL) {
+        struct sf_job *job = *pp;
+        if (job->poll_at > now) {
+            pp = &job->poll_next;
+            continue;
+        }
+        *pp = job->poll_next;
+        job->poll_next = NULL;
+        if (sf_request(sf, HTTP_GET, job_path(sf, job->bulk_id, ""), NULL, NULL, poll_answer,
+                       job) != 0)
+            fail_text(job, "cannot poll the Bulk job");
+    }
+    arm(sf);
+}
+
+static void arm(struct salesforce *sf)
+{
+    uint64_t now = uv_now(sf->conn->loop), first = UINT64_MAX;
+
+    for (struct sf_job *j = sf->polling; j != NULL; j = j->poll_next) {
+        if (j->poll_at < first)
+            first = j->poll_at;
+    }
+    if (first == UINT64_MAX)
+        uv_timer_stop(&sf->bulk_timer);
+    else
+        uv_timer_start(&sf->bulk_timer, poll_cb, first > now ? first - now : 0, 0);
+}
+
+static void schedule_poll(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+
+    job->poll_at = uv_now(sf->conn->loop) + (uint64_t)job->poll_ms;
+    job->poll_next = sf->polling;
+    sf->polling = job;
+    arm(sf);
+}
+
+static void poll_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root;
+    const char *state;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        /* The job runs on whatever happens to one poll: ask again, a few
+         * times, before giving the records back to the engine. */
+        if (res->cls != HTTP_CLASS_PERMANENT && res->cls != HTTP_CLASS_CANCELLED &&
+            ++job->poll_failures < POLL_MAX_FAILURES && !sf_closing(job->sf)) {
+            job->poll_ms = job->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : job->poll_ms * 2;
+            schedule_poll(job);
+            return;
+        }
+        fail(job, res);
+        return;
+    }
+    job->poll_failures = 0;
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    state = json_string_value(json_object_get(root, "state"));
+    if (state == NULL) {
+        json_decref(root);
+        fail_text(job, "no state in the Bulk job info");
+        return;
+    }
+    if (strcmp(state, "JobComplete") == 0 || strcmp(state, "Failed") == 0 ||
+        strcmp(state, "Aborted") == 0) {
+        if (strcmp(state, "JobComplete") != 0) {
+            const char *why = json_string_value(json_object_get(root, "errorMessage"));
+            log_warn("salesforce", job->sf->conn->name, "%s: Bulk job %s %s: %s", __func__,
+                     job->bulk_id, state, why ? why : "(no message)");
+        }
+        json_decref(root);
+        job->bulk_stage = 0;
+        fetch_results(job);
+        return;
+    }
+    json_decref(root);
+    job->poll_ms = job->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : job->poll_ms * 2;
+    schedule_poll(job);
+}
+
+/* --- create, upload, close --- */
+
+static void closed(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail(job, res);
+        return;
+    }
+    job->poll_ms = POLL_FIRST_MS;
+    schedule_poll(job);
+}
+
+static void uploaded(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        /* The job stays Open without data: Salesforce removes it after 7
+         * days; the records are retried in a new one. */
+        fail(job, res);
+        return;
+    }
+    if (sf_request(sf, HTTP_PATCH, job_path(sf, job->bulk_id, ""), NULL,
+                   "{\"state\":\"UploadComplete\"}", closed, job) != 0)
+        fail_text(job, "cannot close the Bulk job");
+}
+
+static void created(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+    json_t *root;
+    const char *id;
+    int rc;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        fail(job, res);
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    id = json_string_value(json_object_get(root, "id"));
+    if (id == NULL || strlen(id) >= sizeof(job->bulk_id) || strpbrk(id, "/?#%") != NULL) {
+        json_decref(root);
+        fail_text(job, "no usable id in the Bulk job answer");
+        return;
+    }
+    snprintf(job->bulk_id, sizeof(job->bulk_id), "%s", id);
+    json_decref(root);
+    rc = sf_request(sf, HTTP_PUT, job_path(sf, job->bulk_id, "/batches"), "text/csv", job->csv,
+                    uploaded, job);
+    free(job->csv); /* sf_request keeps its own copy */
+    job->csv = NULL;
+    if (rc != 0)
+        fail_text(job, "cannot upload the Bulk job data");
+}
+
+void sf_bulk_start(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    size_t ng = job->plan.ng, n = job->pb->n, *sel = NULL, *cnt = NULL;
+    json_t *spec = NULL;
+    char *body = NULL;
+
+    job->grp_off = calloc(ng + 1, sizeof(*job->grp_off));
+    job->grp_recs = calloc(n + 1, sizeof(*job->grp_recs));
+    job->order = calloc(ng + 1, sizeof(*job->order));
+    job->fix = calloc(ng + 1, sizeof(*job->fix));
+    sel = calloc(ng + 1, sizeof(*sel));
+    cnt = calloc(ng + 1, sizeof(*cnt));
+    if (job->grp_off == NULL || job->grp_recs == NULL || job->order == NULL || job->fix == NULL ||
+        sel == NULL || cnt == NULL)
+        goto oom;
+    /* Per group, its records (CSR), for the result rows. */
+    for (size_t i = 0; i < n; i++) {
+        if (job->plan.rec_group[i] != SIZE_MAX)
+            job->grp_off[job->plan.rec_group[i] + 1]++;
+    }
+    for (size_t g = 0; g < ng; g++)
+        job->grp_off[g + 1] += job->grp_off[g];
+    for (size_t i = 0; i < n; i++) {
+        size_t g = job->plan.rec_group[i];
+        if (g != SIZE_MAX)
+            job->grp_recs[job->grp_off[g] + cnt[g]++] = i;
+    }
+    for (size_t g = 0; g < ng; g++) {
+        sf_fill_last_name(job, &job->plan.g[g]);
+        sel[g] = g;
+        job->order[g].member = job->plan.g[g].member;
+        job->order[g].g = g;
+    }
+    qsort(job->order, ng, sizeof(*job->order), cmp_gkey);
+    job->csv = sf_bulk_csv(&sf->map, &job->plan, sel, ng);
+    spec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "object", "Contact", "externalIdFieldName",
+                     sf->map.ext_id, "contentType", "CSV", "operation", "upsert", "lineEnding",
+                     "LF", "columnDelimiter", "COMMA");
+    body = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (job->csv == NULL || body == NULL)
+        goto oom;
+    log_info("salesforce", sf->conn->name, "Bulk upsert of %zu Contact(s) (%zu records)", ng, n);
+    if (sf_request(sf, HTTP_POST, sf_data_path(sf, "/jobs/ingest"), NULL, body, created, job) !=
+        0) {
+        free(body);
+        free(sel);
+        free(cnt);
+        fail_text(job, "cannot create the Bulk job");
+        return;
+    }
+    free(body);
+    free(sel);
+    free(cnt);
+    return;
+oom:
+    free(body);
+    free(sel);
+    free(cnt);
+    sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+    sf_job_done(job);
+}
+
+void sf_bulk_cancel(struct salesforce *sf)
+{
+    while (sf->polling != NULL) {
+        struct sf_job *job = sf->polling;
+        sf->polling = job->poll_next;
+        job->poll_next = NULL;
+        sf_job_fail_rest(job, PUSH_RETRY, "connector closing", -1, 1);
+        sf_job_done(job);
+    }
+    uv_timer_stop(&sf->bulk_timer);
+}

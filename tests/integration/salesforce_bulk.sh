@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Salesforce Bulk API 2.0 push (docs/salesforce.md "Bulk"): a batch of at
+# least bulk_threshold Contact rows goes as ONE upsert job (create, CSV
+# upload, UploadComplete, poll, results); a failed row is dead-lettered with
+# its sf__Error code while the other rows are applied; fields with commas,
+# quotes and newlines survive the CSV; a new Contact without a last name is
+# resent by collections with the placeholder; the session expires while the
+# job runs (the poll gets a 401, a new session is minted, the same job goes
+# on); a batch under the threshold goes by collections.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/salesforce.sh"
+
+sf_sim_start --sf-bulk-delay-ms 1500
+sf_config "bulk_threshold = 8"
+start_daemon
+{
+  for i in $(seq 1 9); do
+    printf '{"event_id":"p%d","type":"profile","member":"B%d","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"b%d@example.com","last_name":"Lee %d"}}\n' "$i" "$i" "$i" "$i"
+  done
+  # CSV quoting: a comma, a quote and a newline in one value.
+  printf '{"event_id":"p10","type":"profile","member":"B10","occurred_at":"2026-11-01T09:00:00Z","attributes":{"first_name":"Ann, \\"Nan\\"\\nB","last_name":"O, Neil"}}\n'
+  # Not an email address: the row fails in the job.
+  printf '{"event_id":"p11","type":"profile","member":"B11","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"not-an-email","last_name":"Bad"}}\n'
+  # No last name: LastName is required on create.
+  printf '{"event_id":"p12","type":"profile","member":"B12","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"b12@example.com"}}\n'
+} >"$T/a.jsonl.src"
+drop a.jsonl
+
+bulk_started() { grep -q 'Bulk upsert of 12 Contact' "$T/daemon.log"; }
+wait_for 60 bulk_started || fail "no Bulk job for 12 Contacts"
+pass "12 Contact rows (threshold 8) go as one Bulk job"
+# The job is processed 1.5 s after UploadComplete: expire the session now.
+tokens_before=$(sim_get counters | jq -r '.endpoints["oauth.token"].requests // 0')
+sim_post tokens/expire '{}'
+
+wait_for 60 is_eq b9@example.com contact_field B9 Email || fail "B9 not written by the job"
+assert_eq "$(contact_field B10 FirstName)" "$(printf 'Ann, "Nan"\nB')" "comma, quote and newline survive the CSV"
+assert_eq "$(contact_field B10 LastName)" "O, Neil" "quoted LastName"
+dl_reason() { sql "SELECT last_error FROM dead_letters WHERE destination = 'sf' AND member_key = 'B11'" | head -n 1; }
+dl_has() { dl_reason | grep -q INVALID_EMAIL_ADDRESS; }
+wait_for 30 dl_has || fail "B11's failed row not dead-lettered with its sf__Error (got '$(dl_reason)')"
+pass "a failed row is dead-lettered: $(dl_reason)"
+wait_for 30 is_eq "(loyalty member)" contact_field B12 LastName || fail "B12 placeholder"
+pass "a new Contact without a last name is resent with the placeholder"
+B1ID=$(contact_id B1)
+wait_for 30 is_eq "$B1ID" sql "SELECT remote_id FROM identities WHERE member_key = 'B1' AND system = 'sf'" \
+  || fail "B1's Contact id (sf__Id) not learnt"
+pass "identity map holds the sf__Id"
+tokens_after=$(sim_get counters | jq -r '.endpoints["oauth.token"].requests // 0')
+[ "$tokens_after" -gt "$tokens_before" ] || fail "no new session minted mid-job"
+pass "session expired mid-job and re-minted ($tokens_before -> $tokens_after token requests)"
+c() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
+assert_eq "$(c bulk.create)/$(c bulk.upload)/$(c bulk.state)" 1/1/1 "one job: created, uploaded, closed once"
+[ "$(c bulk.get)" -ge 1 ] || fail "the job was never polled"
+assert_eq "$(c bulk.results)" 3 "successful, failed and unprocessed results read once each"
+assert_eq "$(c collections.upsert)" 1 "one collections request: the placeholder resend"
+quiet
+
+# Under the threshold: collections, no job.
+sim_post counters/reset '{}'
+printf '{"event_id":"q1","type":"profile","member":"B1","occurred_at":"2026-11-02T09:00:00Z","attributes":{"first_name":"Zed"}}\n' >"$T/b.jsonl.src"
+drop b.jsonl
+wait_for 30 is_eq Zed contact_field B1 FirstName || fail "small batch"
+assert_eq "$(c bulk.create)/$(c collections.upsert)" 0/1 "a batch under the threshold goes by collections"
+stop_daemon
