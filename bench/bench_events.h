@@ -25,10 +25,9 @@ enum bench_type {
 static const char *const bench_purposes[] = {"marketing", "loyalty_programme", "profiling"};
 static const char *const bench_channels[] = {"email", "sms", "phone", "post"};
 static const char *const bench_sources[] = {"web_form", "till", "app", "call_centre"};
-static const char *const bench_segments[] = {"vip", "newsletter", "lapsed", "family",
-                                             "student", "black_friday_2026"};
-static const char *const bench_attrs[] = {"email", "phone", "first_name", "last_name",
-                                          "birthday"};
+static const char *const bench_segments[] = {"vip",    "newsletter", "lapsed",
+                                             "family", "student",    "black_friday_2026"};
+static const char *const bench_attrs[] = {"email", "phone", "first_name", "last_name", "birthday"};
 #define BENCH_N_ATTRS 5
 
 struct bench_event {
@@ -66,7 +65,8 @@ static inline uint64_t bench_mix(uint64_t x)
 /* Mix: 40 % consent (30 % of them denials), 35 % points (70 % earn, half of
  * the earns expiring), 15 % segment in/out, ~10 % profile (1-2 attributes,
  * some cleared), 1 in 20,000 an erasure. */
-static inline void bench_event_make(uint64_t seed, uint64_t i, uint32_t members, struct bench_event *e)
+static inline void bench_event_make(uint64_t seed, uint64_t i, uint32_t members,
+                                    struct bench_event *e)
 {
     uint64_t r = bench_mix(seed ^ bench_mix(i));
     uint64_t r2 = bench_mix(r);
@@ -110,7 +110,8 @@ static inline int bench_event_changes(const struct bench_event *e)
 }
 
 /* A profile attribute's value; NULL when the event clears it (1 in 16). */
-static inline const char *bench_attr_value(const struct bench_event *e, int k, char *buf, size_t size)
+static inline const char *bench_attr_value(const struct bench_event *e, int k, char *buf,
+                                           size_t size)
 {
     uint64_t r = bench_mix(e->index * 31 + (uint64_t)k);
 

@@ -17,7 +17,9 @@ static void write_event(FILE *f, const struct bench_event *e, const char *member
     char at[40], exp[40], val[64];
 
     timefmt_format_rfc3339(e->at_ms, at, sizeof(at));
-    fprintf(f, "{\"event_id\":\"e%" PRIu64 "\",\"type\":\"%s\",\"member\":\"%s\",\"occurred_at\":\"%s\"",
+    fprintf(f,
+            "{\"event_id\":\"e%" PRIu64
+            "\",\"type\":\"%s\",\"member\":\"%s\",\"occurred_at\":\"%s\"",
             e->index,
             e->type == BENCH_CONSENT   ? "consent"
             : e->type == BENCH_POINTS  ? "points"
@@ -34,8 +36,8 @@ static void write_event(FILE *f, const struct bench_event *e, const char *member
             fprintf(f, ",\"legal_basis\":\"consent\",\"proof\":\"form-%" PRIu64 "\"", e->index);
         break;
     case BENCH_POINTS:
-        fprintf(f, ",\"txn_id\":\"T%" PRIu64 "\",\"delta\":%" PRId64 ",\"reason\":\"%s\"",
-                e->index, e->delta, e->redeem ? "redeem" : "earn");
+        fprintf(f, ",\"txn_id\":\"T%" PRIu64 "\",\"delta\":%" PRId64 ",\"reason\":\"%s\"", e->index,
+                e->delta, e->redeem ? "redeem" : "earn");
         if (e->expires_ms != 0)
             fprintf(f, ",\"expires_at\":\"%s\"",
                     timefmt_format_rfc3339(e->expires_ms, exp, sizeof(exp)));

@@ -78,9 +78,8 @@ static const char *const sql_texts[Q_COUNT] = {
     [Q_INS_TXN] =
         "INSERT INTO points_ledger(txn_id, member_key, delta, reason, occurred_at, expires_at,"
         " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_INS_AUDIT] =
-        "INSERT INTO audit(seq, member_hash, member_key, field, payload, payload_hash,"
-        " recorded_at, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_INS_AUDIT] = "INSERT INTO audit(seq, member_hash, member_key, field, payload, payload_hash,"
+                    " recorded_at, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_GET_TOMB] = "SELECT 1 FROM tombstones WHERE member_hash = ?1",
     [Q_INS_TOMB] = "INSERT INTO tombstones(member_hash, erased_at) VALUES (?1, ?2)"
                    " ON CONFLICT(member_hash) DO NOTHING",
@@ -89,12 +88,10 @@ static const char *const sql_texts[Q_COUNT] = {
     [Q_ERASE_SHADOW] = "DELETE FROM shadow WHERE member_key = ?1",
     [Q_REDACT_CHANGES] =
         "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2",
-    [Q_REDACT_AUDIT] =
-        "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
-    [Q_SET_WM] =
-        "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"
-        " ON CONFLICT(connector) DO UPDATE SET pull_watermark = excluded.pull_watermark,"
-        " updated_at = excluded.updated_at",
+    [Q_REDACT_AUDIT] = "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
+    [Q_SET_WM] = "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"
+                 " ON CONFLICT(connector) DO UPDATE SET pull_watermark = excluded.pull_watermark,"
+                 " updated_at = excluded.updated_at",
     [Q_INS_INGEST] = "INSERT INTO ingest_files(connector, name, started_at, status)"
                      " VALUES (?1, ?2, ?3, 'running')",
     [Q_UPD_INGEST] =
@@ -316,10 +313,11 @@ static void event(struct ref *r, const struct bench_event *e, uint64_t lineno)
                      "{\"collected_at\":\"%s\",\"source\":\"%s\",\"status\":\"denied\"}", at,
                      bench_sources[e->source]);
         else
-            snprintf(c.value, sizeof(c.value),
-                     "{\"collected_at\":\"%s\",\"legal_basis\":\"consent\",\"proof\":\"form-%" PRIu64
-                     "\",\"source\":\"%s\",\"status\":\"granted\"}",
-                     at, e->index, bench_sources[e->source]);
+            snprintf(
+                c.value, sizeof(c.value),
+                "{\"collected_at\":\"%s\",\"legal_basis\":\"consent\",\"proof\":\"form-%" PRIu64
+                "\",\"source\":\"%s\",\"status\":\"granted\"}",
+                at, e->index, bench_sources[e->source]);
         apply(r, e, &c, src);
         break;
     case BENCH_POINTS:
@@ -422,8 +420,8 @@ int main(int argc, char **argv)
         (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0))
         goto usage;
 
-    if (sqlite3_open_v2(path, &r.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                         SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(path, &r.db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         die(&r, "open");
     if (extra != NULL)
@@ -441,8 +439,8 @@ int main(int argc, char **argv)
     if (extra != NULL)
         exec(&r, extra);
     for (int i = 0; i < Q_COUNT; i++) {
-        if (sqlite3_prepare_v3(r.db, sql_texts[i], -1, SQLITE_PREPARE_PERSISTENT, &r.q[i],
-                               NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(r.db, sql_texts[i], -1, SQLITE_PREPARE_PERSISTENT, &r.q[i], NULL) !=
+            SQLITE_OK)
             die(&r, sql_texts[i]);
     }
     memset(r.salt, 'a', 64);
