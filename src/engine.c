@@ -74,6 +74,7 @@ static int fill_row(void *arg, const struct push_row *r)
 {
     struct fill_ctx *fc = arg;
     struct witem *it;
+    const char *field;
     enum change_kind kind;
 
     if (change_kind_parse(r->kind, &kind) != 0)
@@ -85,8 +86,28 @@ static int fill_row(void *arg, const struct push_row *r)
         fc->d->stats.skipped_origin++;
         return 0;
     }
-    it = window_add(fc->w, r->seq, r->member_key, kind, lane_field(fc->d, kind, r->field),
-                    r->value, r->origin);
+    field = lane_field(fc->d, kind, r->field);
+    /* One value per (member, field) across the lanes: a withdrawal (lane 0)
+     * supersedes a grant still waiting in lane 2 and the other way round.
+     * Without this a batch could carry both, or an old value could be sent
+     * after a newer one. */
+    for (int l = 0; l < N_LANES; l++) {
+        struct witem *other;
+        if (l == fc->lane)
+            continue;
+        other = window_find(&fc->d->lanes[l], r->member_key, field);
+        if (other == NULL)
+            continue;
+        if (other->rec.seq > r->seq) {
+            if (r->seq > fc->w->read_seq)
+                fc->w->read_seq = r->seq;
+            fc->d->stats.skipped_superseded++;
+            return 0;
+        }
+        fc->d->stats.skipped_superseded++;
+        window_remove(&fc->d->lanes[l], other);
+    }
+    it = window_add(fc->w, r->seq, r->member_key, kind, field, r->value, r->origin);
     if (it == NULL) {
         fc->failed = 1;
         return 1;
@@ -102,15 +123,30 @@ static void fill(struct dest *d, int lane)
     struct fill_ctx fc = {d, w, lane, 0};
     struct error err = {""};
     long room = d->eng->opt.window_items - (long)w->n;
+    int64_t upto = 0;
     int n = 0;
 
     if (d->exhausted[lane] || room <= 0)
         return;
     if (room > 2000)
         room = 2000;
-    if (store_push_read(d->eng->store, lane, w->read_seq, (int)room, fill_row, &fc, &n, &err) !=
-        0) {
+    /* Points read no further than the bulk lane has: a member's points and
+     * profile then meet in one batch (one contact upsert, not two) during a
+     * backfill. The priority lane is never held back. */
+    if (lane == LANE_POINTS && !d->exhausted[LANE_BULK]) {
+        upto = d->lanes[LANE_BULK].read_seq;
+        if (upto <= w->read_seq)
+            return;
+    }
+    if (store_push_read(d->eng->store, lane, w->read_seq, upto, (int)room, fill_row, &fc, &n,
+                        &err) != 0) {
         log_error("engine", d->conn->name, "%s", err.msg);
+        return;
+    }
+    if (upto > 0 && n < room) {
+        /* Everything up to the bound was seen; the lane is not exhausted. */
+        if (upto > w->read_seq)
+            w->read_seq = upto;
         return;
     }
     if (n < room) {
@@ -476,6 +512,13 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     class_of(d, it);
     if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
         return CONSIDER_SKIP;
+    /* Never two writes of one (member, field) in flight: the CRM could apply
+     * them in either order. The newer one goes when the older is answered
+     * (batch_done pumps again). */
+    for (int l = 0; l < N_LANES; l++) {
+        if (window_find_inflight(&d->lanes[l], it->member, it->field) != NULL)
+            return CONSIDER_SKIP;
+    }
     if (!plan_has_member(p, it->member) && (!new_members || p->n_members == max_members))
         return p->n_members == max_members ? CONSIDER_FULL : CONSIDER_SKIP;
     if (it->first_ms == 0)
@@ -623,9 +666,11 @@ void engine_pump(struct dest *d)
     }
     while (d->inflight < max_inflight) {
         int sent = 0;
-        /* Every lane first: a batch takes riders from the lanes below it. */
-        for (int lane = 0; lane < N_LANES; lane++)
-            fill(d, lane);
+        /* Every lane first: a batch takes riders from the lanes below it.
+         * Bulk before points: points read no further than bulk has. */
+        fill(d, LANE_URGENT);
+        fill(d, LANE_BULK);
+        fill(d, LANE_POINTS);
         for (int lane = 0; lane < N_LANES; lane++) {
             long wait;
             /* The bulk lanes leave one request slot to the priority lane. */

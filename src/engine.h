@@ -48,7 +48,7 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status);
 /* Per-destination figures for status and metrics. */
 struct engine_stats {
     uint64_t batches, records_ok, records_retry, records_rejected, records_stale,
-        skipped_equal, skipped_origin, requests_failed;
+        skipped_equal, skipped_origin, skipped_superseded, requests_failed;
     int inflight;
     int64_t cursor[3];
     int resyncing;

@@ -41,17 +41,25 @@ void window_reset(struct window *w, int64_t cursor)
     window_init(w, cursor);
 }
 
+/* An item is in exactly one of the two tables: pending (buckets) or in
+ * flight (flying), both chained through hnext. */
+static struct witem **table_of(struct window *w, const struct witem *it)
+{
+    return it->inflight ? w->flying : w->buckets;
+}
+
 static void hash_insert(struct window *w, struct witem *it)
 {
+    struct witem **t = table_of(w, it);
     size_t b = key_hash(it->member, it->field);
-    it->hnext = w->buckets[b];
-    w->buckets[b] = it;
+    it->hnext = t[b];
+    t[b] = it;
 }
 
 static void hash_remove(struct window *w, struct witem *it)
 {
     size_t b = key_hash(it->member, it->field);
-    struct witem **pp = &w->buckets[b];
+    struct witem **pp = &table_of(w, it)[b];
     while (*pp != NULL) {
         if (*pp == it) {
             *pp = it->hnext;
@@ -62,13 +70,23 @@ static void hash_remove(struct window *w, struct witem *it)
     }
 }
 
-struct witem *window_find(const struct window *w, const char *member, const char *field)
+static struct witem *find_in(struct witem *const *table, const char *member, const char *field)
 {
-    for (struct witem *it = w->buckets[key_hash(member, field)]; it != NULL; it = it->hnext) {
+    for (struct witem *it = table[key_hash(member, field)]; it != NULL; it = it->hnext) {
         if (strcmp(it->member, member) == 0 && strcmp(it->field, field) == 0)
             return it;
     }
     return NULL;
+}
+
+struct witem *window_find(const struct window *w, const char *member, const char *field)
+{
+    return find_in(w->buckets, member, field);
+}
+
+struct witem *window_find_inflight(const struct window *w, const char *member, const char *field)
+{
+    return find_in(w->flying, member, field);
 }
 
 static void sync_rec(struct witem *it)
@@ -144,11 +162,13 @@ void window_take(struct window *w, struct witem *it)
     if (!it->inflight) {
         hash_remove(w, it);
         it->inflight = 1;
+        hash_insert(w, it);
     }
 }
 
 int window_requeue(struct window *w, struct witem *it, uint64_t next_at)
 {
+    hash_remove(w, it);
     it->inflight = 0;
     if (window_find(w, it->member, it->field) != NULL) {
         window_remove(w, it);
@@ -161,8 +181,7 @@ int window_requeue(struct window *w, struct witem *it, uint64_t next_at)
 
 void window_remove(struct window *w, struct witem *it)
 {
-    if (!it->inflight)
-        hash_remove(w, it);
+    hash_remove(w, it);
     if (it->prev != NULL)
         it->prev->next = it->next;
     else

@@ -37,6 +37,7 @@ struct window {
     int64_t read_seq;  /* last seq read from the change-log */
     int64_t committed; /* the durable push cursor */
     struct witem *buckets[WINDOW_BUCKETS];
+    struct witem *flying[WINDOW_BUCKETS]; /* in-flight items by key */
 };
 
 void window_init(struct window *w, int64_t cursor);
@@ -49,6 +50,8 @@ struct witem *window_add(struct window *w, int64_t seq, const char *member, enum
                          const char *field, const char *value, const char *origin);
 /* The pending (not in flight) item for (member, field), or NULL. */
 struct witem *window_find(const struct window *w, const char *member, const char *field);
+/* An in-flight item for (member, field), or NULL. */
+struct witem *window_find_inflight(const struct window *w, const char *member, const char *field);
 /* Marks an item in flight: later changes of its key make a new item. */
 void window_take(struct window *w, struct witem *it);
 /* Puts an in-flight item back as pending (a retry). If a newer item for the

@@ -45,7 +45,7 @@ static const char *const push_sql[PS_COUNT] = {
                 " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind IN ('points', 'erase')"
                 " OR EXISTS (SELECT 1 FROM current c WHERE c.member_key = changes.member_key"
                 " AND c.field = changes.field AND c.seq = changes.seq))"
-                " ORDER BY seq LIMIT ?3",
+                " AND seq <= ?4 ORDER BY seq LIMIT ?3",
     [PS_CURSOR_GET] = "SELECT seq FROM push_cursors WHERE connector = ?1 AND lane = ?2",
     [PS_CURSOR_SET] = "INSERT INTO push_cursors(connector, lane, seq, updated_at)"
                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, lane) DO UPDATE SET"
@@ -109,8 +109,8 @@ static int done(struct store *st, sqlite3_stmt *q, struct error *err, const char
     return s == SQLITE_DONE ? 0 : store_sql_error(st, err, what);
 }
 
-int store_push_read(struct store *st, int lane, int64_t after, int limit, push_row_fn fn,
-                    void *ctx, int *n, struct error *err)
+int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int limit,
+                    push_row_fn fn, void *ctx, int *n, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_READ, err);
     int s;
@@ -122,6 +122,7 @@ int store_push_read(struct store *st, int lane, int64_t after, int limit, push_r
     sqlite3_bind_int(q, 1, lane);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int(q, 3, limit);
+    sqlite3_bind_int64(q, 4, upto > 0 ? upto : INT64_MAX);
     while ((s = sqlite3_step(q)) == SQLITE_ROW) {
         struct push_row r = {
             .seq = sqlite3_column_int64(q, 0),

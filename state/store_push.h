@@ -23,10 +23,10 @@ struct push_row {
 /* Called per row; strings live until the callback returns. Non-zero stops. */
 typedef int (*push_row_fn)(void *ctx, const struct push_row *row);
 
-/* Reads effective changes of lane with seq > after, ascending, at most
- * limit. *n receives the number of rows read. */
-int store_push_read(struct store *st, int lane, int64_t after, int limit, push_row_fn fn,
-                    void *ctx, int *n, struct error *err);
+/* Reads effective changes of lane with after < seq <= upto (upto 0: no
+ * bound), ascending, at most limit. *n receives the number of rows read. */
+int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int limit,
+                    push_row_fn fn, void *ctx, int *n, struct error *err);
 
 int store_push_cursor_get(struct store *st, const char *dest, int lane, int64_t *seq,
                           struct error *err);

@@ -29,11 +29,14 @@ struct fake {
     int batch_lanes[MAX_BATCHES];
     char batch_class[MAX_BATCHES][64];
     char first_field[MAX_BATCHES][64];
+    char first_value[MAX_BATCHES][256];
     /* programmable answers */
     int reject_member_m2;  /* M2's records are rejected */
     int stale_member_m3;   /* the CRM holds a newer value for M3 */
     int retry_first_n;     /* first n results RETRY (record fault) */
     int outage_batches;    /* first n batches fail as an outage */
+    long retry_after_ms;   /* for record-fault retries; default 1 */
+    int hold;              /* batches wait unanswered until released */
     size_t records_received;
 };
 
@@ -61,7 +64,7 @@ static void answer(uv_timer_t *t)
             } else if (fk.retry_first_n > 0) {
                 fk.retry_first_n--;
                 r->outcome = PUSH_RETRY;
-                r->retry_after_ms = 1;
+                r->retry_after_ms = fk.retry_after_ms ? fk.retry_after_ms : 1;
             } else {
                 r->outcome = PUSH_OK;
                 snprintf(r->remote_id, sizeof(r->remote_id), "hs-%s", pb->records[i].member_key);
@@ -87,10 +90,12 @@ static void fake_push(struct connector *conn, struct push_batch *pb)
         fk.batch_lanes[fk.batches] = pb->lane;
         snprintf(fk.batch_class[fk.batches], 64, "%s", pb->class_key);
         snprintf(fk.first_field[fk.batches], 64, "%s", pb->records[0].field);
+        snprintf(fk.first_value[fk.batches], 256, "%s", pb->records[0].value_json);
     }
     fk.batches++;
     fk.pending[fk.n_pending++] = pb;
-    uv_timer_start(&fk.t, answer, 0, 0);
+    if (!fk.hold)
+        uv_timer_start(&fk.t, answer, 0, 0);
 }
 
 static void fake_class(struct connector *conn, const struct push_record *rec, char *out,
@@ -240,9 +245,14 @@ static void add_points(struct fixture *f, const char *member, const char *txn, i
     free(json);
 }
 
+/* Runs the loop until the engine has nothing in flight and nothing has
+ * happened for 100 ms (a retry due much later keeps its item waiting). */
 static void run(struct fixture *f)
 {
     struct error err;
+    int idle = 0;
+    size_t last_batches = (size_t)-1;
+
     if (f->eng == NULL) {
         struct engine_options o;
         engine_options_defaults(&o);
@@ -254,17 +264,16 @@ static void run(struct fixture *f)
     } else {
         engine_kick(f->eng);
     }
-    /* Run until nothing is left to do; bounded. */
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 0; i < 10000 && idle < 100; i++) {
         struct engine_stats s;
         uv_run(&f->loop, UV_RUN_NOWAIT);
         engine_dest_stats(f->eng, "crm", &s);
-        if (s.inflight == 0 && !uv_is_active((uv_handle_t *)&fk.t)) {
-            uv_run(&f->loop, UV_RUN_NOWAIT);
-            engine_dest_stats(f->eng, "crm", &s);
-            if (s.inflight == 0 && !uv_loop_alive(&f->loop))
-                break;
-        }
+        if ((s.inflight == 0 || fk.hold) && !uv_is_active((uv_handle_t *)&fk.t) &&
+            fk.batches == last_batches)
+            idle++;
+        else
+            idle = 0;
+        last_batches = fk.batches;
         uv_sleep(1);
     }
 }
@@ -452,6 +461,50 @@ static void large_batches_for_bulk_apis(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE field = 'points/T1'"), 1);
 }
 
+static void withdrawal_supersedes_a_waiting_grant_in_another_lane(void **state)
+{
+    struct fixture *f = *state;
+    /* The grant is loaded (lane 2); its send is answered "retry in a
+     * minute", so it waits in the window. */
+    fk.retry_first_n = 1;
+    fk.retry_after_ms = 60000;
+    add(f, "shop", "M1", "consent/marketing/email", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.records_received, 0);
+    assert_int_equal(fk.batches, 1);
+    /* Now the withdrawal (lane 0) arrives: only it may be sent. */
+    add(f, "shop", "M1", "consent/marketing/email", CONSENT_DENIED);
+    run(f);
+    assert_int_equal(fk.records_received, 1);
+    assert_int_equal(fk.batches, 2);
+    assert_int_equal(fk.batch_sizes[1], 1);
+    assert_int_equal(fk.batch_lanes[1], LANE_URGENT);
+    assert_non_null(strstr(fk.first_value[1], "\"status\":\"denied\""));
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
+static void never_two_writes_of_one_field_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    fk.hold = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1); /* the grant is out, unanswered */
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_DENIED);
+    add(f, "shop", "M2", "consent/marketing/sms", CONSENT_DENIED);
+    run(f);
+    /* M2's withdrawal went; M1's waits for the grant's answer, so the CRM
+     * cannot apply the two writes in the wrong order. */
+    assert_int_equal(fk.batches, 2);
+    assert_int_equal(fk.batch_sizes[1], 1);
+    fk.hold = 0;
+    uv_timer_start(&fk.t, answer, 0, 0);
+    run(f);
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(fk.records_received, 3);
+    assert_non_null(strstr(fk.first_value[2], "\"status\":\"denied\""));
+}
+
 static void urgent_lane_goes_first(void **state)
 {
     struct fixture *f = *state;
@@ -485,6 +538,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
+        cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
