@@ -51,6 +51,8 @@ static const struct config_option salesforce_options[] = {
              "contact_fields: Contact opt-out flags; consent_objects: ContactPointTypeConsent"),
     OPT_ENUM("points_mode", "contact_fields", points_mode, points_names,
              "contact_fields: balance and tier fields on Contact; loyalty: TransactionJournal"),
+    OPT("loyalty_program", CONFIG_STRING, NULL, loyalty_program, 0, 0,
+        "LoyaltyProgram Name the journals and members belong to (points_mode = loyalty)"),
     OPT("points_field", CONFIG_STRING, "Loyalty_Points__c", points_field, 0, 0,
         "Contact field holding the points balance (\"\": none)"),
     OPT("tier_field", CONFIG_STRING, "Loyalty_Tier__c", tier_field, 0, 0,
@@ -402,10 +404,16 @@ static int salesforce_open(struct connector *conn, struct error *err)
         free(sf);
         return -1;
     }
-    if (cfg->consent_mode != SF_CONSENT_FIELDS || cfg->points_mode != SF_POINTS_FIELDS) {
+    if (cfg->consent_mode != SF_CONSENT_FIELDS) {
         error_set(err,
-                  "[connector.%s] consent_mode = consent_objects and points_mode = loyalty are "
-                  "not implemented yet (docs/salesforce.md)",
+                  "[connector.%s] consent_mode = consent_objects is not implemented yet "
+                  "(docs/salesforce.md)",
+                  conn->name);
+        goto fail;
+    }
+    if (cfg->points_mode == SF_POINTS_LOYALTY &&
+        (cfg->loyalty_program == NULL || cfg->loyalty_program[0] == '\0')) {
+        error_set(err, "[connector.%s] points_mode = loyalty needs loyalty_program (its Name)",
                   conn->name);
         goto fail;
     }
@@ -456,6 +464,10 @@ static int salesforce_open(struct connector *conn, struct error *err)
     }
     conn->priv = sf;
     conn->max_inflight = cfg->max_inflight;
+    /* Loyalty Management: one journal per ledger transaction, never a
+     * balance; contact fields: the balance computed by the engine. */
+    conn->points_mode = cfg->points_mode == SF_POINTS_LOYALTY ? CONNECTOR_POINTS_TRANSACTIONS
+                                                              : CONNECTOR_POINTS_BALANCE;
     conn->pull_interval_ms = cfg->pull_interval_ms;
     conn->rate = (double)cfg->rate;
     conn->burst = (double)cfg->burst;

@@ -109,6 +109,25 @@ char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size
 char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
                   size_t nsel);
 
+/* Loyalty Management (points_mode = loyalty): one ledger transaction, the
+ * engine's canonical {"txn_id","delta","reason","occurred_at"[,
+ * "expires_at"]}. */
+struct sf_txn {
+    char txn_id[128];
+    char occurred_at[40];
+    long long delta;
+};
+int sf_parse_txn(const char *value_json, struct sf_txn *t);
+/* Collections create of TransactionJournal (ExternalTransactionNumber =
+ * txn_id, Points__c = delta, ActivityDate = occurred_at, Status Processed)
+ * for member_ids (LoyaltyProgramMember ids). malloc'd. */
+char *sf_journal_body(const char *program_id, const struct sf_txn *txns,
+                      const char *const *member_ids, size_t n);
+/* Collections upsert of LoyaltyProgramMember by MembershipNumber = member
+ * key (ContactId when known). malloc'd. */
+char *sf_program_member_body(const char *program_id, const char *const *members,
+                             const char *const *contact_ids, size_t n);
+
 /* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
  * malloc'd SOQL. */
 char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit);
@@ -212,6 +231,8 @@ struct sf_pull_state {
     char id[32];      /* cursor: Id */
     int64_t del_t;    /* getDeleted covered up to */
     int64_t last_sweep_ms;
+    int64_t lmc_t;    /* loyalty: LoyaltyMemberCurrency read up to (memory only) */
+    int64_t lmc_max;  /* newest SystemModstamp seen in this cycle */
     long pages;
     json_t *root, *records;
     char next[256];

@@ -47,6 +47,8 @@ void sf_bulk_job_free(struct sf_job *job)
     free(job->order);
     free(job->fix);
     free(job->csv);
+    free(job->txns);
+    job->txns = NULL;
     job->grp_off = job->grp_recs = job->fix = NULL;
     job->order = NULL;
     job->csv = NULL;

@@ -19,6 +19,7 @@ struct salesforce_settings {
     char *points_field, *tier_field, *flag_purpose;
     char *email_flag, *phone_flag, *sms_flag, *post_flag;
     char *attribute_map, *last_name_placeholder;
+    char *loyalty_program;
     long bulk_threshold;
     long pull_interval_ms, lookback_ms, deleted_sweep_ms;
     long rate, burst, max_inflight, daily_reserve;
@@ -39,7 +40,7 @@ struct sf_gkey {
     size_t g;
 };
 
-enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE };
+enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE, JOB_JOURNAL };
 
 struct sf_job {
     struct salesforce *sf;
@@ -69,6 +70,10 @@ struct sf_job {
     size_t *grp_off, *grp_recs; /* per group: its records (CSR) */
     struct sf_gkey *order;   /* groups sorted by member key */
     char *csv;               /* the upload, until sent */
+    /* Loyalty (salesforce_loyalty.c): per record its transaction; ids[]
+     * holds the member's LoyaltyProgramMember id. */
+    struct sf_txn *txns;
+    char program_id[64];
     size_t *fix;             /* groups resent by collections with the placeholder */
     size_t nfix, fixpos;
 };
@@ -122,6 +127,10 @@ enum push_outcome sf_outcome_push(enum sf_state s);
 void sf_fill_last_name(struct sf_job *job, struct sf_group *g);
 /* Collections upsert of the groups after job->lo (or of job->fix). */
 void sf_contacts_next(struct sf_job *job);
+
+/* --- salesforce_loyalty.c --- */
+/* Posts a TransactionJournal batch (points_mode = loyalty). */
+void sf_journal_start(struct sf_job *job);
 
 /* --- salesforce_bulk.c --- */
 /* Sends a Contact job's groups as one Bulk API 2.0 upsert job. */

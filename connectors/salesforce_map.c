@@ -158,9 +158,10 @@ const char *sf_consent_flag(const struct sf_map *m, const char *field)
 void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char *out,
                     size_t outsize)
 {
-    (void)m;
     if (rec->kind == CHANGE_ERASE)
         snprintf(out, outsize, "erase");
+    else if (rec->kind == CHANGE_POINTS && m->points_mode == SF_POINTS_LOYALTY)
+        snprintf(out, outsize, "TransactionJournal");
     else if (rec->kind == CHANGE_SEGMENT && strncmp(rec->field, "segment/", 8) == 0)
         snprintf(out, outsize, "CampaignMember:%s", rec->field + 8);
     else
@@ -217,7 +218,22 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
     case CHANGE_POINTS: {
         json_t *b;
         root = json_loads(value_json, 0, NULL);
+        if (m->points_mode == SF_POINTS_LOYALTY && strcmp(field, "points/balance") != 0) {
+            /* A journal holds its transaction: number and points. */
+            struct sf_txn t;
+            if (sf_parse_txn(value_json, &t) != 0)
+                break;
+            snprintf(out, outsize, "%s:%lld", t.txn_id, t.delta);
+            rc = 0;
+            break;
+        }
         b = json_object_get(root, "balance");
+        if (m->points_mode == SF_POINTS_LOYALTY && json_is_integer(b)) {
+            /* PointsBalance as observed (drift detection only). */
+            snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
+            rc = 0;
+            break;
+        }
         if (!json_is_integer(b) || m->points_field[0] == '\0')
             break;
         snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
@@ -658,4 +674,68 @@ oom:
     free(cols);
     free(b.p);
     return NULL;
+}
+
+/* --- Loyalty Management --- */
+
+int sf_parse_txn(const char *value_json, struct sf_txn *t)
+{
+    json_t *root = json_loads(value_json ? value_json : "", 0, NULL);
+    const char *id = json_string_value(json_object_get(root, "txn_id"));
+    const char *at = json_string_value(json_object_get(root, "occurred_at"));
+    json_t *d = json_object_get(root, "delta");
+    int rc = -1;
+
+    memset(t, 0, sizeof(*t));
+    if (id != NULL && id[0] != '\0' && strlen(id) < sizeof(t->txn_id) && at != NULL &&
+        strlen(at) < sizeof(t->occurred_at) && json_is_integer(d)) {
+        snprintf(t->txn_id, sizeof(t->txn_id), "%s", id);
+        snprintf(t->occurred_at, sizeof(t->occurred_at), "%s", at);
+        t->delta = (long long)json_integer_value(d);
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}
+
+char *sf_journal_body(const char *program_id, const struct sf_txn *txns,
+                      const char *const *member_ids, size_t n)
+{
+    json_t *root = json_object(), *records = json_array();
+    char *text;
+
+    json_object_set_new(root, "allOrNone", json_false());
+    for (size_t k = 0; k < n; k++) {
+        json_t *r = json_pack("{s:{s:s},s:s,s:s,s:s,s:s,s:s,s:I}", "attributes", "type",
+                              "TransactionJournal", "ExternalTransactionNumber", txns[k].txn_id,
+                              "ProgramId", program_id, "MemberId", member_ids[k], "ActivityDate",
+                              txns[k].occurred_at, "Status", "Processed", "Points__c",
+                              (json_int_t)txns[k].delta);
+        json_array_append_new(records, r);
+    }
+    json_object_set_new(root, "records", records);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+char *sf_program_member_body(const char *program_id, const char *const *members,
+                             const char *const *contact_ids, size_t n)
+{
+    json_t *root = json_object(), *records = json_array();
+    char *text;
+
+    json_object_set_new(root, "allOrNone", json_false());
+    for (size_t k = 0; k < n; k++) {
+        json_t *r = json_pack("{s:{s:s},s:s,s:s,s:s}", "attributes", "type",
+                              "LoyaltyProgramMember", "MembershipNumber", members[k], "ProgramId",
+                              program_id, "MemberStatus", "Active");
+        if (contact_ids[k] != NULL && contact_ids[k][0] != '\0')
+            json_object_set_new(r, "ContactId", json_string(contact_ids[k]));
+        json_array_append_new(records, r);
+    }
+    json_object_set_new(root, "records", records);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
 }

@@ -106,6 +106,7 @@ static int on_field(void *arg, const char *member, enum change_kind kind, const 
 
 static void send_query(struct salesforce *sf, const char *next);
 static void sweep_deleted(struct salesforce *sf);
+static void pull_balances(struct salesforce *sf, const char *next);
 
 static void apply_page(struct salesforce *sf)
 {
@@ -181,7 +182,7 @@ static void apply_page(struct salesforce *sf)
         send_query(sf, NULL);
         return;
     }
-    sweep_deleted(sf);
+    pull_balances(sf, NULL);
     return;
 fail_abort:
     sink->abort(sink->ctx, conn);
@@ -229,6 +230,115 @@ static void send_query(struct salesforce *sf, const char *next)
         finish(sf, -1);
     free(path);
     free(soql);
+    free(enc);
+}
+
+/* --- Loyalty Management balances (points_mode = loyalty) ---
+ * PointsBalance of each LoyaltyMemberCurrency modified since the last
+ * read (in memory: a restart reads them all once), reported with
+ * observe() for drift detection only: the member is found through the
+ * identity map ("lpm:<LoyaltyProgramMember id>" -> "lpm/<member>"). The
+ * engine may queue a repair of points/balance on drift; the push side
+ * logs it and writes nothing (docs/salesforce.md "Loyalty"). */
+
+static void balances_answer(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256];
+    struct error err = {""};
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        log_warn("salesforce", conn->name, "%s: LoyaltyMemberCurrency query failed (HTTP %ld)",
+                 __func__, res->status);
+        json_decref(root);
+        finish(sf, -1);
+        return;
+    }
+    if (sink->begin(sink->ctx, conn, &err) != 0)
+        goto fail;
+    conn->busy = 1;
+    json_array_foreach(records, k, r)
+    {
+        const char *lpm = json_string_value(json_object_get(r, "LoyaltyMemberId"));
+        const char *stamp = json_string_value(json_object_get(r, "SystemModstamp"));
+        json_t *bal = json_object_get(r, "PointsBalance");
+        char rid[80], key[300], digits[32];
+        int64_t t = 0;
+
+        if (stamp != NULL && sf_parse_time(stamp, &t) == 0 && t > ps->lmc_max)
+            ps->lmc_max = t;
+        if (lpm == NULL || !json_is_number(bal))
+            continue;
+        snprintf(rid, sizeof(rid), "lpm:%s", lpm);
+        if (sink->member_of(sink->ctx, conn, rid, key, sizeof(key)) != 1 ||
+            strncmp(key, "lpm/", 4) != 0)
+            continue; /* not a member we posted for */
+        snprintf(digits, sizeof(digits), "%lld", (long long)json_number_value(bal));
+        if (sink->observe(sink->ctx, conn, key + 4, CHANGE_POINTS, "points/balance", digits,
+                          &err) != 0) {
+            sink->abort(sink->ctx, conn);
+            conn->busy = 0;
+            goto fail;
+        }
+    }
+    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+        conn->busy = 0;
+        goto fail;
+    }
+    conn->busy = 0;
+    json_decref(root);
+    if (next[0] != '\0') {
+        pull_balances(sf, next);
+        return;
+    }
+    if (ps->lmc_max > ps->lmc_t)
+        ps->lmc_t = ps->lmc_max;
+    sweep_deleted(sf);
+    return;
+fail:
+    json_decref(root);
+    log_error("salesforce", conn->name, "balances page not applied: %s", err.msg);
+    finish(sf, -1);
+}
+
+static void pull_balances(struct salesforce *sf, const char *next)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    char soql[300], ts[40], *enc = NULL, *path = NULL;
+
+    if (sf_map_of(sf)->points_mode != SF_POINTS_LOYALTY) {
+        sweep_deleted(sf);
+        return;
+    }
+    if (next != NULL) {
+        path = strdup(next);
+    } else {
+        ps->lmc_max = ps->lmc_t;
+        if (ps->lmc_t > 0) {
+            sf_format_time(ps->lmc_t - sf_lookback_ms(sf), ts, sizeof(ts));
+            snprintf(soql, sizeof(soql),
+                     "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
+                     "LoyaltyMemberCurrency WHERE SystemModstamp >= %s ORDER BY SystemModstamp",
+                     ts);
+        } else {
+            snprintf(soql, sizeof(soql),
+                     "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
+                     "LoyaltyMemberCurrency ORDER BY SystemModstamp");
+        }
+        enc = sf_urlencode(soql);
+        path = enc ? malloc(strlen(enc) + 64) : NULL;
+        if (path != NULL)
+            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+    }
+    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, balances_answer, sf) != 0)
+        finish(sf, -1);
+    free(path);
     free(enc);
 }
 
@@ -391,4 +501,5 @@ void sf_pull_resync(struct connector *conn)
      * start; the deletion sweep looks back over its whole horizon. */
     ps->del_t = 0;
     ps->last_sweep_ms = 0;
+    ps->lmc_t = 0;
 }

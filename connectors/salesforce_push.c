@@ -667,7 +667,8 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
     struct salesforce *sf = conn->priv;
     struct sf_slices *sl;
 
-    if (pb->n <= SF_COLL_MAX || strcmp(pb->class_key, "Contact") == 0) {
+    if (pb->n <= SF_COLL_MAX || strcmp(pb->class_key, "Contact") == 0 ||
+        strcmp(pb->class_key, "TransactionJournal") == 0) {
         push_one(conn, pb);
         return;
     }
@@ -727,6 +728,11 @@ static void push_one(struct connector *conn, struct push_batch *pb)
         job->cls = JOB_SEGMENT;
         snprintf(job->segment, sizeof(job->segment), "%s", pb->class_key + 15);
         start_segment(job);
+        return;
+    }
+    if (strcmp(pb->class_key, "TransactionJournal") == 0) {
+        job->cls = JOB_JOURNAL;
+        sf_journal_start(job);
         return;
     }
     job->cls = JOB_CONTACT;
