@@ -180,6 +180,25 @@ static bool seen_before(const char *const *names, size_t n, const char *name)
     return false;
 }
 
+/* The properties a batch write answers with: the default ones plus those
+ * the input wrote (HubSpot's batch update example echoes the written
+ * values; a client matches results to inputs by its unique property). */
+static json_t *written_view(json_t *written)
+{
+    json_t *names = json_array();
+    const char *k;
+    json_t *v;
+
+    for (const char *const *n = default_view; *n != NULL; n++)
+        json_array_append_new(names, json_string(*n));
+    json_object_foreach(written, k, v)
+    {
+        (void)v;
+        json_array_append_new(names, json_string(k));
+    }
+    return names;
+}
+
 /* Writes the members of hs_contact_json()'s object into an object the
  * caller has opened, byte for byte what dumping that object gives, so
  * batch answers need no tree. */
@@ -859,7 +878,9 @@ void hs_contacts_batch_create(struct sim *sim, struct sim_request *req,
 
         if (rec != NULL) {
             sim_jw_obj_begin(&w);
-            write_contact_fields(&w, rec, rec->props, NULL, &created);
+            json_t *shown = written_view(in);
+            write_contact_fields(&w, rec, rec->props, shown, &created);
+            json_decref(shown);
             sim_jw_obj_end(&w);
             resp->written++;
         }
@@ -941,7 +962,11 @@ void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
             continue;
         update_contact(sim, rec, in, req->now_ms, &memo);
         sim_jw_obj_begin(&w);
-        write_contact_fields(&w, rec, rec->props, NULL, &created);
+        {
+            json_t *shown = written_view(in);
+            write_contact_fields(&w, rec, rec->props, shown, &created);
+            json_decref(shown);
+        }
         sim_jw_obj_end(&w);
         resp->written++;
     }
@@ -1045,7 +1070,11 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
         if (rec == NULL)
             continue;
         sim_jw_obj_begin(&w);
-        write_contact_fields(&w, rec, rec->props, NULL, &created);
+        {
+            json_t *shown = written_view(in);
+            write_contact_fields(&w, rec, rec->props, shown, &created);
+            json_decref(shown);
+        }
         sim_jw_key(&w, "new");
         sim_jw_bool(&w, is_new);
         sim_jw_obj_end(&w);
