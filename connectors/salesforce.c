@@ -404,13 +404,6 @@ static int salesforce_open(struct connector *conn, struct error *err)
         free(sf);
         return -1;
     }
-    if (cfg->consent_mode != SF_CONSENT_FIELDS) {
-        error_set(err,
-                  "[connector.%s] consent_mode = consent_objects is not implemented yet "
-                  "(docs/salesforce.md)",
-                  conn->name);
-        goto fail;
-    }
     if (cfg->points_mode == SF_POINTS_LOYALTY &&
         (cfg->loyalty_program == NULL || cfg->loyalty_program[0] == '\0')) {
         error_set(err, "[connector.%s] points_mode = loyalty needs loyalty_program (its Name)",

@@ -128,6 +128,22 @@ char *sf_journal_body(const char *program_id, const struct sf_txn *txns,
 char *sf_program_member_body(const char *program_id, const char *const *members,
                              const char *const *contact_ids, size_t n);
 
+/* --- salesforce_consent_map.c (pure): consent_mode = consent_objects --- */
+/* consent/<purpose>/<channel> -> purpose, channel and ContactPointType
+ * (sms -> Phone). -1 when not representable. */
+int sf_consent_target(const char *field, char *purpose, size_t psize, char *channel,
+                      size_t csize, const char **cpt);
+/* "OptIn|<collected_at ms>|<source>": what a ContactPointTypeConsent keeps. */
+int sf_consent_projection(const struct consent_value *cv, char *out, size_t outsize);
+/* One ContactPointTypeConsent upsert record (new ref), NULL when the field
+ * or value is not representable. */
+json_t *sf_cptc_record(const char *member, const char *field, const char *party_id,
+                       const char *purpose_id, const char *value_json);
+/* A pulled ContactPointTypeConsent: member, field, the canonical value
+ * (malloc'd), its projection and SystemModstamp. 0 or -1 (not ours). */
+int sf_cptc_row(const char *conn, json_t *rec, char *member, size_t msize, char *field,
+                size_t fsize, char **value_json, char *projection, size_t psize, int64_t *mod);
+
 /* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
  * malloc'd SOQL. */
 char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit);
@@ -233,6 +249,9 @@ struct sf_pull_state {
     int64_t last_sweep_ms;
     int64_t lmc_t;    /* loyalty: LoyaltyMemberCurrency read up to (memory only) */
     int64_t lmc_max;  /* newest SystemModstamp seen in this cycle */
+    int64_t cptc_t;   /* consent objects: ContactPointTypeConsent read up to (memory) */
+    int64_t cptc_max;
+    void (*after_consents)(struct salesforce *sf); /* next pull step */
     long pages;
     json_t *root, *records;
     char next[256];

@@ -49,6 +49,8 @@ void sf_bulk_job_free(struct sf_job *job)
     free(job->csv);
     free(job->txns);
     job->txns = NULL;
+    free(job->link);
+    job->link = NULL;
     job->grp_off = job->grp_recs = job->fix = NULL;
     job->order = NULL;
     job->csv = NULL;

@@ -40,7 +40,7 @@ struct sf_gkey {
     size_t g;
 };
 
-enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE, JOB_JOURNAL };
+enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE, JOB_JOURNAL, JOB_CONSENT };
 
 struct sf_job {
     struct salesforce *sf;
@@ -73,6 +73,9 @@ struct sf_job {
     /* Loyalty (salesforce_loyalty.c): per record its transaction; ids[]
      * holds the member's LoyaltyProgramMember id. */
     struct sf_txn *txns;
+    /* Consent objects (salesforce_consent.c): ids[] = Individual id,
+     * cm_ids[] = DataUsePurpose id, link[] = Contact gets IndividualId. */
+    unsigned char *link;
     char program_id[64];
     size_t *fix;             /* groups resent by collections with the placeholder */
     size_t nfix, fixpos;
@@ -131,6 +134,17 @@ void sf_contacts_next(struct sf_job *job);
 /* --- salesforce_loyalty.c --- */
 /* Posts a TransactionJournal batch (points_mode = loyalty). */
 void sf_journal_start(struct sf_job *job);
+
+/* salesforce_pull.c: ends the pull cycle (status 0 ok). */
+void sf_pull_finish(struct salesforce *sf, int status);
+
+/* --- salesforce_consent.c --- */
+void sf_consent_start(struct sf_job *job);
+/* The Contact links are written: go on with the purposes. */
+void sf_consent_after_contacts(struct sf_job *job);
+/* Pull phase: ContactPointTypeConsent rows as consent changes, then
+ * next(sf). */
+void sf_consent_pull(struct salesforce *sf, void (*next)(struct salesforce *sf));
 
 /* --- salesforce_bulk.c --- */
 /* Sends a Contact job's groups as one Bulk API 2.0 upsert job. */

@@ -160,6 +160,8 @@ void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char 
 {
     if (rec->kind == CHANGE_ERASE)
         snprintf(out, outsize, "erase");
+    else if (rec->kind == CHANGE_CONSENT && m->consent_mode == SF_CONSENT_OBJECTS)
+        snprintf(out, outsize, "ContactPointTypeConsent");
     else if (rec->kind == CHANGE_POINTS && m->points_mode == SF_POINTS_LOYALTY)
         snprintf(out, outsize, "TransactionJournal");
     else if (rec->kind == CHANGE_SEGMENT && strncmp(rec->field, "segment/", 8) == 0)
@@ -206,6 +208,16 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
     switch (kind) {
     case CHANGE_CONSENT: {
         struct consent_value cv;
+        if (m->consent_mode == SF_CONSENT_OBJECTS) {
+            char purpose[128], channel[32];
+            const char *cpt;
+            if (sf_consent_target(field, purpose, sizeof(purpose), channel, sizeof(channel),
+                                  &cpt) != 0 ||
+                consent_value_from_json(value_json, &cv, &root) != 0)
+                break;
+            rc = sf_consent_projection(&cv, out, outsize);
+            break;
+        }
         if (sf_consent_flag(m, field) == NULL ||
             consent_value_from_json(value_json, &cv, &root) != 0)
             break;

@@ -48,6 +48,8 @@ static int cursor_after(int64_t t, const char *id, const struct sf_cursor *c)
     return t > c->t || (t == c->t && strcmp(id, c->id) > 0);
 }
 
+void sf_pull_finish(struct salesforce *sf, int status);
+
 static void finish(struct salesforce *sf, int status)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
@@ -233,6 +235,20 @@ static void send_query(struct salesforce *sf, const char *next)
     free(enc);
 }
 
+void sf_pull_finish(struct salesforce *sf, int status)
+{
+    finish(sf, status);
+}
+
+/* After the balances: the consent objects, then the deletion sweep. */
+static void after_balances(struct salesforce *sf)
+{
+    if (sf_map_of(sf)->consent_mode == SF_CONSENT_OBJECTS)
+        sf_consent_pull(sf, sweep_deleted);
+    else
+        sweep_deleted(sf);
+}
+
 /* --- Loyalty Management balances (points_mode = loyalty) ---
  * PointsBalance of each LoyaltyMemberCurrency modified since the last
  * read (in memory: a restart reads them all once), reported with
@@ -299,7 +315,7 @@ static void balances_answer(struct http_result *res, void *arg)
     }
     if (ps->lmc_max > ps->lmc_t)
         ps->lmc_t = ps->lmc_max;
-    sweep_deleted(sf);
+    after_balances(sf);
     return;
 fail:
     json_decref(root);
@@ -313,7 +329,7 @@ static void pull_balances(struct salesforce *sf, const char *next)
     char soql[300], ts[40], *enc = NULL, *path = NULL;
 
     if (sf_map_of(sf)->points_mode != SF_POINTS_LOYALTY) {
-        sweep_deleted(sf);
+        after_balances(sf);
         return;
     }
     if (next != NULL) {
@@ -502,4 +518,5 @@ void sf_pull_resync(struct connector *conn)
     ps->del_t = 0;
     ps->last_sweep_ms = 0;
     ps->lmc_t = 0;
+    ps->cptc_t = 0;
 }

@@ -168,14 +168,15 @@ static void contacts_answer(struct http_result *res, void *arg)
         k = slot[g];
         if (out[k].state == SF_NONE)
             continue; /* no item for it: retried by job_done */
-        if (out[k].state == SF_OK)
+        if (out[k].state == SF_OK && job->cls != JOB_CONSENT) /* ids: Individual ids there */
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", out[k].id);
-        else
+        else if (out[k].state != SF_OK)
             log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
                      job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
-        /* For a segment, the Contact is only a step: success is decided by
-         * the membership; a failure is the record's result. */
-        if (job->cls != JOB_SEGMENT || out[k].state != SF_OK)
+        /* For a segment (or a consent's Individual link), the Contact is
+         * only a step: success is decided later; a failure is the record's
+         * result. */
+        if ((job->cls != JOB_SEGMENT && job->cls != JOB_CONSENT) || out[k].state != SF_OK)
             sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, out[k].id);
     }
     free(out);
@@ -253,6 +254,8 @@ void sf_contacts_next(struct sf_job *job)
     if (job->lo >= job->plan.ng) {
         if (job->cls == JOB_SEGMENT)
             segment_members(job);
+        else if (job->cls == JOB_CONSENT)
+            sf_consent_after_contacts(job);
         else
             sf_job_done(job);
         return;
@@ -668,7 +671,8 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
     struct sf_slices *sl;
 
     if (pb->n <= SF_COLL_MAX || strcmp(pb->class_key, "Contact") == 0 ||
-        strcmp(pb->class_key, "TransactionJournal") == 0) {
+        strcmp(pb->class_key, "TransactionJournal") == 0 ||
+        strcmp(pb->class_key, "ContactPointTypeConsent") == 0) {
         push_one(conn, pb);
         return;
     }
@@ -728,6 +732,11 @@ static void push_one(struct connector *conn, struct push_batch *pb)
         job->cls = JOB_SEGMENT;
         snprintf(job->segment, sizeof(job->segment), "%s", pb->class_key + 15);
         start_segment(job);
+        return;
+    }
+    if (strcmp(pb->class_key, "ContactPointTypeConsent") == 0) {
+        job->cls = JOB_CONSENT;
+        sf_consent_start(job);
         return;
     }
     if (strcmp(pb->class_key, "TransactionJournal") == 0) {

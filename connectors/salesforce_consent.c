@@ -1,0 +1,518 @@
+/* consent_mode = consent_objects, push and pull (docs/salesforce.md
+ * "Consent objects"; the mapping is in salesforce_consent_map.c). A batch
+ * of class ContactPointTypeConsent:
+ *
+ *   1. Individual per member, upserted by Member_Key__c (LastName: the
+ *      local last name, else the placeholder) unless its id is kept
+ *      ("ind/<member>" -> "ind:<id>"); 200 per request
+ *   2. Contact.IndividualId set for the members whose Individual was just
+ *      learnt (the Contact upsert machinery of salesforce_push.c, with its
+ *      LastName placeholder resend for new Contacts)
+ *   3. DataUsePurpose per purpose, upserted by Purpose_Key__c = purpose
+ *      name (Name = the name) once and kept as "purpose:<name>" -> "dup:<id>"
+ *   4. ContactPointTypeConsent upserted by Consent_Key__c, 200 per request,
+ *      results by position.
+ *
+ * Pull: after the Contact pages, ContactPointTypeConsent on a
+ * (SystemModstamp, Id) cursor kept in memory (a restart reads them all
+ * once; idempotency keys make that free), each row a consent change unless
+ * the local value projects to what it holds (our own write coming back). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change_json.h"
+#include "log.h"
+#include "salesforce_int.h"
+
+static void individuals_next(struct sf_job *job);
+static void purposes_next(struct sf_job *job);
+static void consents_next(struct sf_job *job);
+
+static void fail_all(struct sf_job *job, const char *why)
+{
+    sf_job_fail_rest(job, PUSH_RETRY, why, -1, 1);
+    sf_job_done(job);
+}
+
+static void set_member(struct sf_job *job, const char *member, const char *ind_id)
+{
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (strcmp(job->pb->records[i].member_key, member) == 0)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", ind_id);
+    }
+}
+
+/* --- 4. ContactPointTypeConsent --- */
+
+static void consents_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        if (out[k].state == SF_REJECT)
+            log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
+                     job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
+        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, NULL);
+    }
+    free(out);
+    consents_next(job);
+}
+
+static void consents_next(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    json_t *root = json_object(), *records = json_array();
+    char *body = NULL, tail[128];
+
+    job->nsent = 0;
+    for (; job->lo < job->pb->n && job->nsent < SF_COLL_MAX; job->lo++) {
+        size_t i = job->lo;
+        const struct push_record *r = &job->pb->records[i];
+        json_t *rec;
+        if (job->set[i])
+            continue;
+        if (job->ids[i][0] == '\0' || job->cm_ids[i][0] == '\0') {
+            sf_job_set(job, i, PUSH_RETRY, "no Individual or DataUsePurpose id yet", -1, 0,
+                       NULL);
+            continue;
+        }
+        rec = sf_cptc_record(r->member_key, r->field, job->ids[i], job->cm_ids[i], r->value_json);
+        if (rec == NULL) {
+            sf_job_set(job, i, PUSH_REJECT, "consent not representable as ContactPointTypeConsent",
+                       -1, 0, NULL);
+            continue;
+        }
+        json_array_append_new(records, rec);
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent == 0) {
+        json_decref(root);
+        json_decref(records);
+        sf_job_done(job);
+        return;
+    }
+    json_object_set_new(root, "allOrNone", json_false());
+    json_object_set_new(root, "records", records);
+    body = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    snprintf(tail, sizeof(tail), "/composite/sobjects/ContactPointTypeConsent/Consent_Key__c");
+    if (body == NULL ||
+        sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, consents_answer, job) != 0) {
+        free(body);
+        fail_all(job, "cannot send the consents");
+        return;
+    }
+    free(body);
+}
+
+/* --- 3. DataUsePurpose, one at a time, once --- */
+
+static int purpose_of(const struct push_record *r, char *purpose, size_t psize)
+{
+    char channel[32];
+    const char *cpt;
+    return sf_consent_target(r->field, purpose, psize, channel, sizeof(channel), &cpt);
+}
+
+static void fill_purpose(struct sf_job *job, const char *purpose, const char *id)
+{
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char p[128];
+        if (purpose_of(&job->pb->records[i], p, sizeof(p)) == 0 && strcmp(p, purpose) == 0)
+            snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
+    }
+}
+
+static void purpose_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct pull_sink *sink = job->sf->conn->sink;
+    json_t *root;
+    const char *id;
+    char key[200], val[80];
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    id = json_string_value(json_object_get(root, "id"));
+    if (id == NULL) {
+        json_decref(root);
+        fail_all(job, "no id in the DataUsePurpose upsert answer");
+        return;
+    }
+    fill_purpose(job, job->segment, id);
+    snprintf(key, sizeof(key), "purpose:%s", job->segment);
+    snprintf(val, sizeof(val), "dup:%s", id);
+    if (sink != NULL && sink->learn_identity != NULL)
+        sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+    log_info("salesforce", job->sf->conn->name, "purpose %s is DataUsePurpose %s", job->segment,
+             id);
+    json_decref(root);
+    purposes_next(job);
+}
+
+static void purposes_next(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char purpose[128], key[200], val[80], tail[300], *enc, *body;
+        json_t *b;
+        if (job->set[i] || job->cm_ids[i][0] != '\0' ||
+            purpose_of(&job->pb->records[i], purpose, sizeof(purpose)) != 0)
+            continue;
+        snprintf(key, sizeof(key), "purpose:%s", purpose);
+        if (sink != NULL && sink->remote_id != NULL &&
+            sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+            strncmp(val, "dup:", 4) == 0) {
+            fill_purpose(job, purpose, val + 4);
+            continue;
+        }
+        snprintf(job->segment, sizeof(job->segment), "%s", purpose);
+        enc = sf_urlencode(purpose);
+        snprintf(tail, sizeof(tail), "/sobjects/DataUsePurpose/Purpose_Key__c/%s", enc ? enc : "");
+        free(enc);
+        b = json_pack("{s:s}", "Name", purpose);
+        body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        json_decref(b);
+        if (body == NULL || sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body,
+                                       purpose_answer, job) != 0) {
+            free(body);
+            fail_all(job, "cannot send the DataUsePurpose upsert");
+            return;
+        }
+        free(body);
+        return;
+    }
+    job->lo = 0;
+    consents_next(job);
+}
+
+/* --- 2. Contact.IndividualId (called by sf_contacts_next at its end) --- */
+
+void sf_consent_after_contacts(struct sf_job *job)
+{
+    purposes_next(job);
+}
+
+static void link_contacts(struct sf_job *job, const unsigned char *linked)
+{
+    size_t n = 0;
+
+    sf_plan_free(&job->plan);
+    memset(&job->plan, 0, sizeof(job->plan));
+    job->plan.g = calloc(job->pb->n + 1, sizeof(*job->plan.g));
+    job->plan.rec_group = calloc(job->pb->n + 1, sizeof(*job->plan.rec_group));
+    if (job->plan.g == NULL || job->plan.rec_group == NULL) {
+        fail_all(job, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        size_t g;
+        job->plan.rec_group[i] = SIZE_MAX;
+        if (job->set[i] || !linked[i])
+            continue;
+        for (g = 0; g < job->plan.ng; g++) {
+            if (strcmp(job->plan.g[g].member, job->pb->records[i].member_key) == 0)
+                break;
+        }
+        if (g == job->plan.ng) {
+            job->plan.g[g].member = job->pb->records[i].member_key;
+            job->plan.g[g].remote_id = job->pb->records[i].remote_id;
+            job->plan.g[g].fields = json_pack("{s:s}", "IndividualId", job->ids[i]);
+            job->plan.ng++;
+        }
+        job->plan.rec_group[i] = g;
+        n++;
+    }
+    job->lo = 0;
+    if (n == 0) {
+        purposes_next(job);
+        return;
+    }
+    sf_contacts_next(job); /* ends in sf_consent_after_contacts */
+}
+
+/* --- 1. Individual --- */
+
+static void individuals_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct pull_sink *sink = job->sf->conn->sink;
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        const char *member = job->pb->records[i].member_key;
+        if (out[k].state == SF_OK && out[k].id[0] != '\0') {
+            char key[300], val[80];
+            set_member(job, member, out[k].id);
+            for (size_t j = 0; j < job->pb->n; j++) {
+                if (strcmp(job->pb->records[j].member_key, member) == 0)
+                    job->link[j] = 1; /* its Contact gets IndividualId */
+            }
+            snprintf(key, sizeof(key), "ind/%s", member);
+            snprintf(val, sizeof(val), "ind:%s", out[k].id);
+            if (sink != NULL && sink->learn_identity != NULL)
+                sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+            continue;
+        }
+        for (size_t j = 0; j < job->pb->n; j++) {
+            if (strcmp(job->pb->records[j].member_key, member) == 0)
+                sf_job_set(job, j,
+                           out[k].state == SF_OK ? PUSH_RETRY : sf_outcome_push(out[k].state),
+                           out[k].reason, -1, 0, NULL);
+        }
+    }
+    free(out);
+    individuals_next(job);
+}
+
+static void individuals_next(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct connector *conn = sf->conn;
+    json_t *root = json_object(), *records = json_array();
+    char *body, tail[128];
+
+    job->nsent = 0;
+    for (; job->lo < job->pb->n && job->nsent < SF_COLL_MAX; job->lo++) {
+        size_t i = job->lo, k;
+        const struct push_record *r = &job->pb->records[i];
+        char *cur = NULL;
+        json_t *ln = NULL, *rec;
+        if (job->set[i] || job->ids[i][0] != '\0')
+            continue;
+        for (k = 0; k < job->nsent; k++) {
+            if (strcmp(job->pb->records[job->sent[k]].member_key, r->member_key) == 0)
+                break;
+        }
+        if (k < job->nsent)
+            continue;
+        if (conn->sink != NULL && conn->sink->current != NULL)
+            cur = conn->sink->current(conn->sink->ctx, conn, r->member_key, "profile/last_name");
+        ln = cur ? json_loads(cur, 0, NULL) : NULL;
+        free(cur);
+        rec = json_pack("{s:{s:s},s:s,s:s}", "attributes", "type", "Individual", "Member_Key__c",
+                        r->member_key, "LastName",
+                        json_is_string(json_object_get(ln, "value")) &&
+                                json_string_length(json_object_get(ln, "value")) > 0
+                            ? json_string_value(json_object_get(ln, "value"))
+                            : sf->map.last_name_placeholder);
+        json_decref(ln);
+        json_array_append_new(records, rec);
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent == 0) {
+        json_decref(root);
+        json_decref(records);
+        link_contacts(job, job->link);
+        return;
+    }
+    json_object_set_new(root, "allOrNone", json_false());
+    json_object_set_new(root, "records", records);
+    body = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    snprintf(tail, sizeof(tail), "/composite/sobjects/Individual/Member_Key__c");
+    if (body == NULL || sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body,
+                                   individuals_answer, job) != 0) {
+        free(body);
+        fail_all(job, "cannot send the Individuals");
+        return;
+    }
+    free(body);
+}
+
+void sf_consent_start(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+
+    job->link = calloc(job->pb->n + 1, 1);
+    if (job->link == NULL) {
+        fail_all(job, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char key[300], val[80];
+        const struct push_record *r = &job->pb->records[i];
+        if (sink == NULL || sink->remote_id == NULL)
+            break;
+        snprintf(key, sizeof(key), "ind/%s", r->member_key);
+        if (sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+            strncmp(val, "ind:", 4) == 0)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", val + 4);
+    }
+    job->lo = 0;
+    individuals_next(job);
+}
+
+/* --- pull --- */
+
+static void consent_query(struct salesforce *sf, const char *next);
+
+/* One row: a consent change unless the local value projects to what the
+ * record holds (our own write coming back); then observed (shadow). */
+static int consent_row(struct salesforce *sf, json_t *rec, struct error *err)
+{
+    struct connector *conn = sf->conn;
+    struct pull_sink *sink = conn->sink;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    char member[256], field[200], proj[400], cur_proj[400], idem[512];
+    const char *id = json_string_value(json_object_get(rec, "Id"));
+    char *value = NULL, *cur = NULL;
+    int64_t mod = 0;
+    int rc = 0;
+
+    if (id == NULL || sf_cptc_row(conn->name, rec, member, sizeof(member), field, sizeof(field),
+                                  &value, proj, sizeof(proj), &mod) != 0)
+        return 0; /* not one of ours */
+    if (mod > ps->cptc_max)
+        ps->cptc_max = mod;
+    cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
+    if ((strncmp(proj, "OptIn|", 6) == 0 || strncmp(proj, "OptOut|", 7) == 0) &&
+        (cur == NULL ||
+         sf_project(sf_map_of(sf), CHANGE_CONSENT, field, cur, cur_proj, sizeof(cur_proj)) != 0 ||
+         strcmp(cur_proj, proj) != 0)) {
+        struct change c = {0};
+        json_t *holder = NULL;
+        enum apply_result res;
+        snprintf(idem, sizeof(idem), "%s:%s:%s:%" PRId64, conn->name, id, field, mod);
+        c.origin = conn->name;
+        c.member_key = member;
+        c.kind = CHANGE_CONSENT;
+        c.field = field;
+        c.value_json = value;
+        c.idem_key = idem;
+        c.source_ref = id;
+        if (consent_value_from_json(value, &c.consent, &holder) == 0) {
+            c.occurred_at = c.consent.collected_at;
+            rc = sink->change(sink->ctx, conn, &c, &res, err);
+        }
+        json_decref(holder);
+    }
+    if (rc == 0 && sink->observe != NULL)
+        rc = sink->observe(sink->ctx, conn, member, CHANGE_CONSENT, field, proj, err);
+    free(cur);
+    free(value);
+    return rc;
+}
+
+static void consent_answer(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct connector *conn = sf->conn;
+    struct pull_sink *sink = conn->sink;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256];
+    struct error err = {""};
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        log_warn("salesforce", conn->name,
+                 "%s: ContactPointTypeConsent query failed (HTTP %ld)", __func__, res->status);
+        json_decref(root);
+        sf_pull_finish(sf, -1);
+        return;
+    }
+    if (sink->begin(sink->ctx, conn, &err) != 0)
+        goto fail;
+    conn->busy = 1;
+    json_array_foreach(records, k, r)
+    {
+        if (consent_row(sf, r, &err) != 0) {
+            sink->abort(sink->ctx, conn);
+            conn->busy = 0;
+            goto fail;
+        }
+    }
+    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+        conn->busy = 0;
+        goto fail;
+    }
+    conn->busy = 0;
+    json_decref(root);
+    if (next[0] != '\0') {
+        consent_query(sf, next);
+        return;
+    }
+    if (ps->cptc_max > ps->cptc_t)
+        ps->cptc_t = ps->cptc_max;
+    ps->after_consents(sf);
+    return;
+fail:
+    json_decref(root);
+    log_error("salesforce", conn->name, "consent page not applied: %s", err.msg);
+    sf_pull_finish(sf, -1);
+}
+
+static void consent_query(struct salesforce *sf, const char *next)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    char soql[400], ts[40], *enc = NULL, *path = NULL;
+    const char *sel = "SELECT Id, SystemModstamp, Consent_Key__c, PrivacyConsentStatus, "
+                      "CaptureDate, CaptureSource FROM ContactPointTypeConsent";
+
+    if (next != NULL) {
+        path = strdup(next);
+    } else {
+        ps->cptc_max = ps->cptc_t;
+        if (ps->cptc_t > 0) {
+            /* The lookback re-reads late commits; idempotency keys make
+             * the overlap free. */
+            sf_format_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
+            snprintf(soql, sizeof(soql), "%s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id",
+                     sel, ts);
+        } else {
+            snprintf(soql, sizeof(soql), "%s ORDER BY SystemModstamp, Id", sel);
+        }
+        enc = sf_urlencode(soql);
+        path = enc ? malloc(strlen(enc) + 64) : NULL;
+        if (path != NULL)
+            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+    }
+    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, consent_answer, sf) != 0)
+        sf_pull_finish(sf, -1);
+    free(path);
+    free(enc);
+}
+
+void sf_consent_pull(struct salesforce *sf, void (*next)(struct salesforce *sf))
+{
+    sf_pull_state(sf)->after_consents = next;
+    consent_query(sf, NULL);
+}
