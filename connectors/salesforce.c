@@ -23,10 +23,14 @@ static const char *const auth_names[] = {"jwt", "client_credentials", NULL};
 static const char *const consent_names[] = {"contact_fields", "consent_objects", NULL};
 static const char *const points_names[] = {"contact_fields", "loyalty", NULL};
 
-#define OPT(name, type, def, field, min, max, help)                                             \
-    {name, type, def, offsetof(struct salesforce_settings, field), 0, min, max, NULL, help}
-#define OPT_ENUM(name, def, field, values, help)                                                \
-    {name, CONFIG_ENUM, def, offsetof(struct salesforce_settings, field), 0, 0, 0, values, help}
+#define OPT(name, type, def, field, min, max, help)                                                \
+    {                                                                                              \
+        name, type, def, offsetof(struct salesforce_settings, field), 0, min, max, NULL, help      \
+    }
+#define OPT_ENUM(name, def, field, values, help)                                                   \
+    {                                                                                              \
+        name, CONFIG_ENUM, def, offsetof(struct salesforce_settings, field), 0, 0, 0, values, help \
+    }
 
 static const struct config_option salesforce_options[] = {
     OPT("login_url", CONFIG_STRING, "https://login.salesforce.com", login_url, 0, 0,
@@ -116,11 +120,26 @@ static uint64_t mono_ms(void)
     return uv_hrtime() / 1000000;
 }
 
-const struct sf_map *sf_map_of(const struct salesforce *sf) { return &sf->map; }
-struct connector *sf_conn(const struct salesforce *sf) { return sf->conn; }
-int sf_closing(const struct salesforce *sf) { return sf->closing; }
-long sf_lookback_ms(const struct salesforce *sf) { return sf->cfg->lookback_ms; }
-struct sf_pull_state *sf_pull_state(struct salesforce *sf) { return &sf->pull; }
+const struct sf_map *sf_map_of(const struct salesforce *sf)
+{
+    return &sf->map;
+}
+struct connector *sf_conn(const struct salesforce *sf)
+{
+    return sf->conn;
+}
+int sf_closing(const struct salesforce *sf)
+{
+    return sf->closing;
+}
+long sf_lookback_ms(const struct salesforce *sf)
+{
+    return sf->cfg->lookback_ms;
+}
+struct sf_pull_state *sf_pull_state(struct salesforce *sf)
+{
+    return &sf->pull;
+}
 
 const char *sf_data_path(struct salesforce *sf, const char *tail)
 {
@@ -388,18 +407,11 @@ static int salesforce_open(struct connector *conn, struct error *err)
         return error_set(err, "out of memory");
     sf->conn = conn;
     sf->cfg = cfg;
-    mc = (struct sf_map_config){cfg->external_id_field,
-                                cfg->points_field,
-                                cfg->tier_field,
-                                cfg->flag_purpose,
-                                cfg->email_flag,
-                                cfg->phone_flag,
-                                cfg->sms_flag,
-                                cfg->post_flag,
-                                cfg->last_name_placeholder,
-                                cfg->attribute_map,
-                                cfg->consent_mode,
-                                cfg->points_mode};
+    mc = (struct sf_map_config){
+        cfg->external_id_field, cfg->points_field, cfg->tier_field,
+        cfg->flag_purpose,      cfg->email_flag,   cfg->phone_flag,
+        cfg->sms_flag,          cfg->post_flag,    cfg->last_name_placeholder,
+        cfg->attribute_map,     cfg->consent_mode, cfg->points_mode};
     if (sf_map_init(&sf->map, &mc, err) != 0) {
         free(sf);
         return -1;
@@ -419,8 +431,7 @@ static int salesforce_open(struct connector *conn, struct error *err)
         goto fail;
     }
     if (cfg->auth == SF_AUTH_JWT && (cfg->username == NULL || cfg->private_key_file == NULL)) {
-        error_set(err, "[connector.%s] auth = jwt needs username and private_key_file",
-                  conn->name);
+        error_set(err, "[connector.%s] auth = jwt needs username and private_key_file", conn->name);
         goto fail;
     }
     if (cfg->auth == SF_AUTH_CLIENT_CREDENTIALS && cfg->client_secret_file == NULL) {

@@ -6,8 +6,14 @@
  *   salesforce_map.c    pure: mapping, projection, request composition, SOQL
  *   salesforce_parse.c  pure: collections results, query pages, getDeleted,
  *                       Bulk CSV results -> outcomes and canonical changes
- *   salesforce_pull.c   the pull cycle (Contact cursor, CampaignMember
- *                       deletions)
+ *   salesforce_pull.c   the pull cycle (Contact cursor, LoyaltyMemberCurrency
+ *                       balances, CampaignMember deletions)
+ *   salesforce_push.c   push jobs: results, Contact collections, slicing
+ *   salesforce_bulk.c   Bulk API 2.0 Contact jobs (CSV: salesforce_bulk_csv.c)
+ *   salesforce_segment.c CampaignMember and erase
+ *   salesforce_loyalty.c TransactionJournal (compose: salesforce_loyalty_map.c)
+ *   salesforce_consent.c consent objects push and pull (mapping:
+ *                       salesforce_consent_map.c)
  *
  * The pure halves take no connector, loop or sink, so the unit tests
  * (tests/unit/test_salesforce_*.c) call them directly. */
@@ -37,10 +43,10 @@ enum sf_points_mode { SF_POINTS_FIELDS = 0, SF_POINTS_LOYALTY = 1 };
 
 /* The field mapping, from the options (defaults in salesforce.c). */
 struct sf_map {
-    char *ext_id;        /* Contact external id field holding the member key */
-    char *points_field;  /* balance (contact_fields mode) */
+    char *ext_id;       /* Contact external id field holding the member key */
+    char *points_field; /* balance (contact_fields mode) */
     char *tier_field;
-    char *flag_purpose;  /* the purpose the Contact opt-out flags stand for */
+    char *flag_purpose; /* the purpose the Contact opt-out flags stand for */
     char *email_flag, *phone_flag, *sms_flag, *post_flag; /* "" = none */
     char *last_name_placeholder;
     struct sf_pair *attrs; /* profile attribute -> Contact field */
@@ -106,8 +112,7 @@ char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size
  * quoted per RFC 4180 when needed; LF line ends. A group marked
  * placeholder gets LastName = the placeholder unless it sets LastName.
  * malloc'd, NULL on out of memory. */
-char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
-                  size_t nsel);
+char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel, size_t nsel);
 
 /* Loyalty Management (points_mode = loyalty): one ledger transaction, the
  * engine's canonical {"txn_id","delta","reason","occurred_at"[,
@@ -131,8 +136,8 @@ char *sf_program_member_body(const char *program_id, const char *const *members,
 /* --- salesforce_consent_map.c (pure): consent_mode = consent_objects --- */
 /* consent/<purpose>/<channel> -> purpose, channel and ContactPointType
  * (sms -> Phone). -1 when not representable. */
-int sf_consent_target(const char *field, char *purpose, size_t psize, char *channel,
-                      size_t csize, const char **cpt);
+int sf_consent_target(const char *field, char *purpose, size_t psize, char *channel, size_t csize,
+                      const char **cpt);
 /* "OptIn|<collected_at ms>|<source>": what a ContactPointTypeConsent keeps. */
 int sf_consent_projection(const struct consent_value *cv, char *out, size_t outsize);
 /* One ContactPointTypeConsent upsert record (new ref), NULL when the field
@@ -151,8 +156,7 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
 /* CampaignMember upsert body for (member -> contact id) pairs of one
  * campaign. malloc'd. */
 char *sf_campaign_member_body(const char *campaign_id, const char *segment,
-                              const char *const *members, const char *const *contact_ids,
-                              size_t n);
+                              const char *const *members, const char *const *contact_ids, size_t n);
 /* "<member>:<segment>", the CampaignMember external id. */
 void sf_membership_key(const char *member, const char *segment, char *out, size_t outsize);
 
@@ -192,8 +196,8 @@ void sf_format_time(int64_t ms, char *out, size_t outsize);
 
 /* Per field of a pulled Contact: c is the change to apply (NULL: observe
  * only), projection what Salesforce holds. 0 to go on, -1 to stop. */
-typedef int (*sf_field_fn)(void *arg, const char *member, enum change_kind kind,
-                           const char *field, const struct change *c, const char *projection);
+typedef int (*sf_field_fn)(void *arg, const char *member, enum change_kind kind, const char *field,
+                           const struct change *c, const char *projection);
 
 /* Turns one queried Contact into fields. member: out, the external id value
  * ("" when the Contact is not a member). 0 or -1 (fn failed). */
@@ -237,19 +241,19 @@ struct sf_cycle {
     struct sf_cursor q;      /* where the current query starts */
     struct sf_cursor last;   /* last row read */
     long rows_in_query;
-    int strict;              /* q uses the (t, id) form, else t >= */
+    int strict; /* q uses the (t, id) form, else t >= */
 };
 
 struct sf_pull_state {
     int active;
-    int phase;        /* 0 contacts, 1 CampaignMember deletions */
-    int64_t t;        /* cursor: SystemModstamp ms */
-    char id[32];      /* cursor: Id */
-    int64_t del_t;    /* getDeleted covered up to */
+    int phase;     /* 0 contacts, 1 CampaignMember deletions */
+    int64_t t;     /* cursor: SystemModstamp ms */
+    char id[32];   /* cursor: Id */
+    int64_t del_t; /* getDeleted covered up to */
     int64_t last_sweep_ms;
-    int64_t lmc_t;    /* loyalty: LoyaltyMemberCurrency read up to (memory only) */
-    int64_t lmc_max;  /* newest SystemModstamp seen in this cycle */
-    int64_t cptc_t;   /* consent objects: ContactPointTypeConsent read up to (memory) */
+    int64_t lmc_t;   /* loyalty: LoyaltyMemberCurrency read up to (memory only) */
+    int64_t lmc_max; /* newest SystemModstamp seen in this cycle */
+    int64_t cptc_t;  /* consent objects: ContactPointTypeConsent read up to (memory) */
     int64_t cptc_max;
     void (*after_consents)(struct salesforce *sf); /* next pull step */
     long pages;

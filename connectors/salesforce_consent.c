@@ -88,8 +88,7 @@ static void consents_next(struct sf_job *job)
         if (job->set[i])
             continue;
         if (job->ids[i][0] == '\0' || job->cm_ids[i][0] == '\0') {
-            sf_job_set(job, i, PUSH_RETRY, "no Individual or DataUsePurpose id yet", -1, 0,
-                       NULL);
+            sf_job_set(job, i, PUSH_RETRY, "no Individual or DataUsePurpose id yet", -1, 0, NULL);
             continue;
         }
         rec = sf_cptc_record(r->member_key, r->field, job->ids[i], job->cm_ids[i], r->value_json);
@@ -443,8 +442,8 @@ static void consent_answer(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
         sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        log_warn("salesforce", conn->name,
-                 "%s: ContactPointTypeConsent query failed (HTTP %ld)", __func__, res->status);
+        log_warn("salesforce", conn->name, "%s: ContactPointTypeConsent query failed (HTTP %ld)",
+                 __func__, res->status);
         json_decref(root);
         sf_pull_finish(sf, -1);
         return;
@@ -495,8 +494,8 @@ static void consent_query(struct salesforce *sf, const char *next)
             /* The lookback re-reads late commits; idempotency keys make
              * the overlap free. */
             sf_format_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
-            snprintf(soql, sizeof(soql), "%s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id",
-                     sel, ts);
+            snprintf(soql, sizeof(soql),
+                     "%s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id", sel, ts);
         } else {
             snprintf(soql, sizeof(soql), "%s ORDER BY SystemModstamp, Id", sel);
         }

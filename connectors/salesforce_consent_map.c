@@ -18,8 +18,8 @@
 #include "change_json.h"
 #include "salesforce.h"
 
-int sf_consent_target(const char *field, char *purpose, size_t psize, char *channel,
-                      size_t csize, const char **cpt)
+int sf_consent_target(const char *field, char *purpose, size_t psize, char *channel, size_t csize,
+                      const char **cpt)
 {
     const char *p, *c;
 

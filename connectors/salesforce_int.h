@@ -48,28 +48,28 @@ struct sf_job {
     enum job_class cls;
     unsigned char *set; /* per record: result given */
     struct sf_plan plan;
-    size_t lo;               /* next group to send */
+    size_t lo; /* next group to send */
     char segment[64];
     char campaign_id[64];
-    char (*ids)[64];         /* per record: Contact id (segment, erase) */
-    char (*cm_ids)[64];      /* per record: CampaignMember id ("out") */
-    size_t *sent;            /* records of the request in flight */
+    char (*ids)[64];    /* per record: Contact id (segment, erase) */
+    char (*cm_ids)[64]; /* per record: CampaignMember id ("out") */
+    size_t *sent;       /* records of the request in flight */
     size_t nsent;
     size_t sel[SF_COLL_MAX]; /* groups of the upsert in flight */
     size_t nsel;
-    int renamed;             /* the LastName resend was made */
+    int renamed; /* the LastName resend was made */
     struct sf_job *next;
     /* Bulk API 2.0 (salesforce_bulk.c), Contact batches of at least
      * bulk_threshold rows. */
-    char bulk_id[40];        /* the ingest job, "" before it exists */
-    int bulk_stage;          /* results read so far (0..3) */
-    long poll_ms;            /* next poll delay (backoff) */
-    uint64_t poll_at;        /* when to poll (loop ms) */
-    int poll_failures;       /* consecutive failed polls */
-    struct sf_job *poll_next; /* sf->polling list */
+    char bulk_id[40];           /* the ingest job, "" before it exists */
+    int bulk_stage;             /* results read so far (0..3) */
+    long poll_ms;               /* next poll delay (backoff) */
+    uint64_t poll_at;           /* when to poll (loop ms) */
+    int poll_failures;          /* consecutive failed polls */
+    struct sf_job *poll_next;   /* sf->polling list */
     size_t *grp_off, *grp_recs; /* per group: its records (CSR) */
-    struct sf_gkey *order;   /* groups sorted by member key */
-    char *csv;               /* the upload, until sent */
+    struct sf_gkey *order;      /* groups sorted by member key */
+    char *csv;                  /* the upload, until sent */
     /* Loyalty (salesforce_loyalty.c): per record its transaction; ids[]
      * holds the member's LoyaltyProgramMember id. */
     struct sf_txn *txns;
@@ -77,11 +77,9 @@ struct sf_job {
      * cm_ids[] = DataUsePurpose id, link[] = Contact gets IndividualId. */
     unsigned char *link;
     char program_id[64];
-    size_t *fix;             /* groups resent by collections with the placeholder */
+    size_t *fix; /* groups resent by collections with the placeholder */
     size_t nfix, fixpos;
 };
-
-
 
 struct salesforce {
     struct connector *conn;
@@ -130,6 +128,13 @@ enum push_outcome sf_outcome_push(enum sf_state s);
 void sf_fill_last_name(struct sf_job *job, struct sf_group *g);
 /* Collections upsert of the groups after job->lo (or of job->fix). */
 void sf_contacts_next(struct sf_job *job);
+
+/* --- salesforce_segment.c --- */
+void sf_start_segment(struct sf_job *job);
+/* The Contacts of a segment batch exist: upsert the memberships. */
+void sf_segment_members(struct sf_job *job);
+/* Deletes by id: memberships (segment out) or Contacts (erase). */
+void sf_send_delete(struct sf_job *job);
 
 /* --- salesforce_loyalty.c --- */
 /* Posts a TransactionJournal batch (points_mode = loyalty). */

@@ -56,8 +56,7 @@ static void journals_answer(struct http_result *res, void *arg)
             st = SF_OK;
         if (st == SF_REJECT)
             log_info("salesforce", job->sf->conn->name, "seq %lld %s: %s",
-                     (long long)job->pb->records[i].seq, job->pb->records[i].field,
-                     out[k].reason);
+                     (long long)job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
         sf_job_set(job, i, sf_outcome_push(st), out[k].reason, -1, 0, NULL);
     }
     free(out);
@@ -78,8 +77,7 @@ static void journals_next(struct sf_job *job)
         if (!want(job, i))
             continue;
         if (job->ids[i][0] == '\0') {
-            sf_job_set(job, i, PUSH_RETRY, "no LoyaltyProgramMember for this member", -1, 0,
-                       NULL);
+            sf_job_set(job, i, PUSH_RETRY, "no LoyaltyProgramMember for this member", -1, 0, NULL);
             continue;
         }
         txns[job->nsent] = job->txns[i];
@@ -158,7 +156,8 @@ static void members_answer(struct http_result *res, void *arg)
         /* The member's records share its failure. */
         for (size_t j = 0; j < job->pb->n; j++) {
             if (strcmp(job->pb->records[j].member_key, member) == 0)
-                sf_job_set(job, j, out[k].state == SF_OK ? PUSH_RETRY : sf_outcome_push(out[k].state),
+                sf_job_set(job, j,
+                           out[k].state == SF_OK ? PUSH_RETRY : sf_outcome_push(out[k].state),
                            out[k].reason, -1, 0, NULL);
         }
     }

@@ -337,8 +337,8 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
             return -1;
         }
         /* Salesforce clears a field with null. */
-        json_object_set_new(fields, f, is_null || text[0] == '\0' ? json_null()
-                                                                   : json_string(text));
+        json_object_set_new(fields, f,
+                            is_null || text[0] == '\0' ? json_null() : json_string(text));
         return 0;
     }
     default:
@@ -439,12 +439,12 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
     size_t len;
 
     snprintf(fields, sizeof(fields), "Id, SystemModstamp, %s", m->ext_id);
-#define ADD_FIELD(f)                                                                             \
-    do {                                                                                         \
-        if ((f)[0] != '\0' && strstr(fields, f) == NULL) {                                      \
-            len = strlen(fields);                                                                \
-            snprintf(fields + len, sizeof(fields) - len, ", %s", f);                             \
-        }                                                                                        \
+#define ADD_FIELD(f)                                                                               \
+    do {                                                                                           \
+        if ((f)[0] != '\0' && strstr(fields, f) == NULL) {                                         \
+            len = strlen(fields);                                                                  \
+            snprintf(fields + len, sizeof(fields) - len, ", %s", f);                               \
+        }                                                                                          \
     } while (0)
     if (m->consent_mode == SF_CONSENT_FIELDS) {
         ADD_FIELD(m->email_flag);
@@ -462,8 +462,8 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
         soql_escape(id ? id : "", eid, sizeof(eid));
         if (eid[0] != '\0')
             snprintf(where, sizeof(where),
-                     " WHERE (SystemModstamp > %s OR (SystemModstamp = %s AND Id > '%s'))", ts,
-                     ts, eid);
+                     " WHERE (SystemModstamp > %s OR (SystemModstamp = %s AND Id > '%s'))", ts, ts,
+                     eid);
         else
             snprintf(where, sizeof(where), " WHERE SystemModstamp >= %s", ts);
     }
@@ -481,8 +481,7 @@ void sf_membership_key(const char *member, const char *segment, char *out, size_
 }
 
 char *sf_campaign_member_body(const char *campaign_id, const char *segment,
-                              const char *const *members, const char *const *contact_ids,
-                              size_t n)
+                              const char *const *members, const char *const *contact_ids, size_t n)
 {
     json_t *root = json_object(), *records = json_array();
     char key[300], *text;
@@ -490,11 +489,10 @@ char *sf_campaign_member_body(const char *campaign_id, const char *segment,
     json_object_set_new(root, "allOrNone", json_false());
     for (size_t i = 0; i < n; i++) {
         sf_membership_key(members[i], segment, key, sizeof(key));
-        json_array_append_new(records,
-                              json_pack("{s:{s:s}, s:s, s:s, s:s, s:s}", "attributes", "type",
-                                        "CampaignMember", "Membership_Key__c", key, "CampaignId",
-                                        campaign_id, "ContactId", contact_ids[i], "Status",
-                                        "Sent"));
+        json_array_append_new(records, json_pack("{s:{s:s}, s:s, s:s, s:s, s:s}", "attributes",
+                                                 "type", "CampaignMember", "Membership_Key__c", key,
+                                                 "CampaignId", campaign_id, "ContactId",
+                                                 contact_ids[i], "Status", "Sent"));
     }
     json_object_set_new(root, "records", records);
     text = json_dumps(root, JSON_COMPACT);
@@ -523,231 +521,4 @@ char *sf_urlencode(const char *s)
     }
     *o = '\0';
     return out;
-}
-
-/* --- Bulk API 2.0 upload CSV --- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-
-/* One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or
- * LF, or starts or ends with a blank (Bulk would keep them, a reader might
- * not); quotes doubled. */
-static void sb_field(struct sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    int quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
-
-    if (strpbrk(s, ",\"\r\n") != NULL)
-        quote = 1;
-    if (!quote) {
-        sb_put(b, s, n);
-        return;
-    }
-    sb_put(b, "\"", 1);
-    for (const char *q = s; *q != '\0'; q++) {
-        if (*q == '"')
-            sb_put(b, "\"\"", 2);
-        else
-            sb_put(b, q, 1);
-    }
-    sb_put(b, "\"", 1);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The cell of one JSON value: "" = untouched (absent), "#N/A" = null (an
- * empty string is null to Salesforce too). */
-static void sb_value(struct sbuf *b, const json_t *v)
-{
-    char num[64];
-
-    if (v == NULL)
-        return;
-    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
-        sb_put(b, "#N/A", 4);
-    } else if (json_is_string(v)) {
-        sb_field(b, json_string_value(v));
-    } else if (json_is_true(v)) {
-        sb_put(b, "true", 4);
-    } else if (json_is_false(v)) {
-        sb_put(b, "false", 5);
-    } else if (json_is_integer(v)) {
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        sb_put(b, num, strlen(num));
-    } else if (json_is_real(v)) {
-        snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-        sb_put(b, num, strlen(num));
-    }
-}
-
-char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel, size_t nsel)
-{
-    struct sbuf b = {0};
-    const char **cols = NULL;
-    size_t ncols = 0, cap = 0;
-    int need_last = 0;
-
-    /* Columns: the external id, then every field any row sets, sorted. */
-    for (size_t k = 0; k < nsel; k++) {
-        const struct sf_group *g = &p->g[sel[k]];
-        const char *key;
-        json_t *v;
-        if (g->placeholder && m->last_name_placeholder[0] != '\0')
-            need_last = 1;
-        json_object_foreach(g->fields, key, v)
-        {
-            size_t c;
-            (void)v;
-            for (c = 0; c < ncols && strcmp(cols[c], key) != 0; c++)
-                ;
-            if (c < ncols)
-                continue;
-            if (ncols == cap) {
-                const char **n = realloc(cols, (cap ? cap * 2 : 16) * sizeof(*cols));
-                if (n == NULL)
-                    goto oom;
-                cols = n;
-                cap = cap ? cap * 2 : 16;
-            }
-            cols[ncols++] = key;
-        }
-    }
-    if (need_last) {
-        size_t c;
-        for (c = 0; c < ncols && strcmp(cols[c], "LastName") != 0; c++)
-            ;
-        if (c == ncols) {
-            const char **n = realloc(cols, (ncols + 1) * sizeof(*cols));
-            if (n == NULL)
-                goto oom;
-            cols = n;
-            cols[ncols++] = "LastName";
-        }
-    }
-    if (ncols > 1)
-        qsort(cols, ncols, sizeof(*cols), cmp_str);
-    sb_field(&b, m->ext_id);
-    for (size_t c = 0; c < ncols; c++) {
-        sb_put(&b, ",", 1);
-        sb_field(&b, cols[c]);
-    }
-    sb_put(&b, "\n", 1);
-    for (size_t k = 0; k < nsel; k++) {
-        const struct sf_group *g = &p->g[sel[k]];
-        sb_field(&b, g->member);
-        for (size_t c = 0; c < ncols; c++) {
-            const json_t *v = json_object_get(g->fields, cols[c]);
-            sb_put(&b, ",", 1);
-            if (v == NULL && g->placeholder && strcmp(cols[c], "LastName") == 0 &&
-                m->last_name_placeholder[0] != '\0')
-                sb_field(&b, m->last_name_placeholder);
-            else
-                sb_value(&b, v);
-        }
-        sb_put(&b, "\n", 1);
-    }
-    free(cols);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-oom:
-    free(cols);
-    free(b.p);
-    return NULL;
-}
-
-/* --- Loyalty Management --- */
-
-int sf_parse_txn(const char *value_json, struct sf_txn *t)
-{
-    json_t *root = json_loads(value_json ? value_json : "", 0, NULL);
-    const char *id = json_string_value(json_object_get(root, "txn_id"));
-    const char *at = json_string_value(json_object_get(root, "occurred_at"));
-    json_t *d = json_object_get(root, "delta");
-    int rc = -1;
-
-    memset(t, 0, sizeof(*t));
-    if (id != NULL && id[0] != '\0' && strlen(id) < sizeof(t->txn_id) && at != NULL &&
-        strlen(at) < sizeof(t->occurred_at) && json_is_integer(d)) {
-        snprintf(t->txn_id, sizeof(t->txn_id), "%s", id);
-        snprintf(t->occurred_at, sizeof(t->occurred_at), "%s", at);
-        t->delta = (long long)json_integer_value(d);
-        rc = 0;
-    }
-    json_decref(root);
-    return rc;
-}
-
-char *sf_journal_body(const char *program_id, const struct sf_txn *txns,
-                      const char *const *member_ids, size_t n)
-{
-    json_t *root = json_object(), *records = json_array();
-    char *text;
-
-    json_object_set_new(root, "allOrNone", json_false());
-    for (size_t k = 0; k < n; k++) {
-        json_t *r = json_pack("{s:{s:s},s:s,s:s,s:s,s:s,s:s,s:I}", "attributes", "type",
-                              "TransactionJournal", "ExternalTransactionNumber", txns[k].txn_id,
-                              "ProgramId", program_id, "MemberId", member_ids[k], "ActivityDate",
-                              txns[k].occurred_at, "Status", "Processed", "Points__c",
-                              (json_int_t)txns[k].delta);
-        json_array_append_new(records, r);
-    }
-    json_object_set_new(root, "records", records);
-    text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
-char *sf_program_member_body(const char *program_id, const char *const *members,
-                             const char *const *contact_ids, size_t n)
-{
-    json_t *root = json_object(), *records = json_array();
-    char *text;
-
-    json_object_set_new(root, "allOrNone", json_false());
-    for (size_t k = 0; k < n; k++) {
-        json_t *r = json_pack("{s:{s:s},s:s,s:s,s:s}", "attributes", "type",
-                              "LoyaltyProgramMember", "MembershipNumber", members[k], "ProgramId",
-                              program_id, "MemberStatus", "Active");
-        if (contact_ids[k] != NULL && contact_ids[k][0] != '\0')
-            json_object_set_new(r, "ContactId", json_string(contact_ids[k]));
-        json_array_append_new(records, r);
-    }
-    json_object_set_new(root, "records", records);
-    text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
 }

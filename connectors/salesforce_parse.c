@@ -24,9 +24,14 @@
 /* Transient conditions named by Salesforce's StatusCode list: the same
  * record sent later can succeed. */
 static const char *const retryable_codes[] = {
-    "UNABLE_TO_LOCK_ROW",      "SERVER_UNAVAILABLE",  "REQUEST_LIMIT_EXCEEDED",
-    "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT",      "TXN_SECURITY_METERING_ERROR",
-    "UNKNOWN_EXCEPTION",       "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "UNABLE_TO_LOCK_ROW",
+    "SERVER_UNAVAILABLE",
+    "REQUEST_LIMIT_EXCEEDED",
+    "REQUEST_RUNNING_TOO_LONG",
+    "QUERY_TIMEOUT",
+    "TXN_SECURITY_METERING_ERROR",
+    "UNKNOWN_EXCEPTION",
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     NULL,
 };
 
@@ -215,8 +220,8 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
                       void *arg, char *member, size_t msize)
 {
     const char *key = json_string_value(json_object_get(rec, m->ext_id));
-    struct pull_ctx pc = {m, conn, json_string_value(json_object_get(rec, "Id")), member, 0, fn,
-                          arg};
+    struct pull_ctx pc = {m,  conn, json_string_value(json_object_get(rec, "Id")), member, 0,
+                          fn, arg};
     char text[128], field[300];
     json_t *v;
 
@@ -224,8 +229,7 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
     if (key == NULL || key[0] == '\0' || pc.id == NULL)
         return 0;
     snprintf(member, msize, "%s", key);
-    if (sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &pc.modified) !=
-        0)
+    if (sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &pc.modified) != 0)
         pc.modified = 0;
     if (m->consent_mode == SF_CONSENT_FIELDS) {
         if (flag_consent(&pc, rec, "email", m->email_flag) != 0 ||

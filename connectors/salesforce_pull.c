@@ -222,7 +222,9 @@ static void send_query(struct salesforce *sf, const char *next)
     if (next != NULL) {
         path = strdup(next);
     } else {
-        soql = sf_contact_soql(sf_map_of(sf), sf_pull_state(sf)->cyc.q.t, sf_pull_state(sf)->cyc.strict ? sf_pull_state(sf)->cyc.q.id : "", QUERY_LIMIT);
+        soql = sf_contact_soql(sf_map_of(sf), sf_pull_state(sf)->cyc.q.t,
+                               sf_pull_state(sf)->cyc.strict ? sf_pull_state(sf)->cyc.q.id : "",
+                               QUERY_LIMIT);
         enc = soql ? sf_urlencode(soql) : NULL;
         path = enc ? malloc(strlen(enc) + 64) : NULL;
         if (path != NULL)
@@ -376,8 +378,8 @@ static void deleted_answer(struct http_result *res, void *arg)
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
         char code[64], msg[200];
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
-        log_warn("salesforce", conn->name, "pull: getDeleted failed (HTTP %ld %s %s)",
-                 res->status, code, msg);
+        log_warn("salesforce", conn->name, "pull: getDeleted failed (HTTP %ld %s %s)", res->status,
+                 code, msg);
         finish(sf, -1);
         return;
     }
@@ -425,8 +427,7 @@ static void deleted_answer(struct http_result *res, void *arg)
             c.source_ref = json_string_value(v);
             if (json == NULL || sink->change(sink->ctx, conn, &c, &ar, &err) != 0 ||
                 (sink->observe != NULL &&
-                 sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, "out", &err) !=
-                     0)) {
+                 sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, "out", &err) != 0)) {
                 free(json);
                 sink->abort(sink->ctx, conn);
                 json_decref(ids);

@@ -17,11 +17,13 @@ static struct sf_map map;
 
 static int setup(void **state)
 {
-    struct sf_map_config mc = {"Member_Key__c", "Loyalty_Points__c", "Loyalty_Tier__c",
-                               "marketing", "HasOptedOutOfEmail", "DoNotCall", "SMS_Opt_Out__c",
-                               "", "(loyalty member)",
-                               "email=Email,first_name=FirstName,last_name=LastName",
-                               SF_CONSENT_FIELDS, SF_POINTS_FIELDS};
+    struct sf_map_config mc = {
+        "Member_Key__c",      "Loyalty_Points__c",
+        "Loyalty_Tier__c",    "marketing",
+        "HasOptedOutOfEmail", "DoNotCall",
+        "SMS_Opt_Out__c",     "",
+        "(loyalty member)",   "email=Email,first_name=FirstName,last_name=LastName",
+        SF_CONSENT_FIELDS,    SF_POINTS_FIELDS};
     struct error err = {""};
     (void)state;
     return sf_map_init(&map, &mc, &err);
@@ -89,9 +91,8 @@ static void projection(void **state)
                                 "\"denied\"}",
                                 out, sizeof(out)),
                      -1);
-    assert_int_equal(sf_project(&map, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out,
-                                sizeof(out)),
-                     0);
+    assert_int_equal(
+        sf_project(&map, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out, sizeof(out)), 0);
     assert_string_equal(out, "70");
     assert_int_equal(sf_project(&map, CHANGE_SEGMENT, "segment/vip",
                                 "{\"since\":\"2026-11-01T10:00:00.000Z\",\"status\":\"out\"}", out,
@@ -138,9 +139,8 @@ static void one_record_per_member(void **state)
     assert_true(json_is_false(json_object_get(root, "allOrNone")));
     r0 = json_array_get(json_object_get(root, "records"), 0);
     r1 = json_array_get(json_object_get(root, "records"), 1);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(r0, "attributes"),
-                                                          "type")),
-                        "Contact");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(r0, "attributes"), "type")), "Contact");
     assert_string_equal(json_string_value(json_object_get(r0, "Member_Key__c")), "M1");
     assert_true(json_is_true(json_object_get(r0, "HasOptedOutOfEmail")));
     assert_int_equal(json_integer_value(json_object_get(r0, "Loyalty_Points__c")), 70);
@@ -190,12 +190,11 @@ static void bulk_csv(void **state)
     g[2].placeholder = 1;
     csv = sf_bulk_csv(&map, &p, sel, 3);
     assert_non_null(csv);
-    assert_string_equal(csv,
-                        "Member_Key__c,Email,FirstName,HasOptedOutOfEmail,LastName,"
-                        "Loyalty_Points__c\n"
-                        "M1,a@example.com,,true,,\n"
-                        "M2,#N/A,\"Ann, \"\"Nan\"\"\nB\",,,42\n"
-                        "M 3,,,,(loyalty member),\n");
+    assert_string_equal(csv, "Member_Key__c,Email,FirstName,HasOptedOutOfEmail,LastName,"
+                             "Loyalty_Points__c\n"
+                             "M1,a@example.com,,true,,\n"
+                             "M2,#N/A,\"Ann, \"\"Nan\"\"\nB\",,,42\n"
+                             "M 3,,,,(loyalty member),\n");
     free(csv);
     for (int i = 0; i < 3; i++)
         json_decref(g[i].fields);
@@ -245,9 +244,8 @@ static void loyalty_journal(void **state)
                                 out, sizeof(out)),
                      0);
     assert_string_equal(out, "T9:-30");
-    assert_int_equal(sf_project(&lm, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out,
-                                sizeof(out)),
-                     0);
+    assert_int_equal(
+        sf_project(&lm, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out, sizeof(out)), 0);
     assert_string_equal(out, "70");
     assert_int_equal(sf_parse_txn("{\"delta\":5,\"occurred_at\":\"2026-11-01T10:00:00Z\","
                                   "\"txn_id\":\"T1\"}",
@@ -305,10 +303,14 @@ static void consent_objects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(options_table_is_valid), cmocka_unit_test(batch_classes),
-        cmocka_unit_test(projection), cmocka_unit_test(one_record_per_member),
-        cmocka_unit_test(cursor_soql), cmocka_unit_test(bulk_csv),
-        cmocka_unit_test(bulk_failed_row_by_key), cmocka_unit_test(loyalty_journal),
+        cmocka_unit_test(options_table_is_valid),
+        cmocka_unit_test(batch_classes),
+        cmocka_unit_test(projection),
+        cmocka_unit_test(one_record_per_member),
+        cmocka_unit_test(cursor_soql),
+        cmocka_unit_test(bulk_csv),
+        cmocka_unit_test(bulk_failed_row_by_key),
+        cmocka_unit_test(loyalty_journal),
         cmocka_unit_test(consent_objects),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,359 @@
+/* Segments and erasure (docs/salesforce.md "Push"):
+ *
+ *   CampaignMember:<seg> the segment's Campaign (upserted by
+ *                        Campaign_Key__c once, its id kept in the identity
+ *                        map as "segment:<seg>"); "in": Contacts whose id is
+ *                        unknown are upserted first (salesforce_push.c), then
+ *                        CampaignMember upserted by Membership_Key__c =
+ *                        "<member>:<seg>"; "out": the memberships are found
+ *                        by that key and deleted (collections DELETE)
+ *   erase                the Contact is deleted by id (collections DELETE)
+ *
+ * Batches of these classes hold at most 200 records (sf_op_push slices
+ * larger ones). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "salesforce_int.h"
+
+/* --- segments: Campaign, then memberships --- */
+
+static int is_in(const struct push_record *rec)
+{
+    return strstr(rec->value_json, "\"status\":\"in\"") != NULL;
+}
+
+static void members_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct sf_outcome *out;
+    struct pull_sink *sink = job->sf->conn->sink;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        const struct push_record *rec = &job->pb->records[i];
+        enum sf_state st = out[k].state;
+        char key[300];
+
+        /* Create-only fields refused on an existing membership: it is in
+         * already (the item names the record's id). */
+        if (st == SF_REJECT && strcmp(out[k].code, "INVALID_FIELD_FOR_INSERT_UPDATE") == 0)
+            st = SF_OK;
+        if (st == SF_OK && out[k].id[0] != '\0' && sink != NULL && sink->learn_identity) {
+            snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
+            sink->learn_identity(sink->ctx, job->sf->conn, key, out[k].id);
+        }
+        sf_job_set(job, i, sf_outcome_push(st), out[k].reason, -1, 0, job->ids[i]);
+    }
+    free(out);
+    sf_send_delete(job);
+}
+
+static void deleted_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
+        return;
+    }
+    for (size_t k = 0; k < job->nsent; k++) {
+        enum sf_state st = out[k].state;
+        /* Gone already is what we wanted. */
+        if (st == SF_REJECT && (strcmp(out[k].code, "ENTITY_IS_DELETED") == 0 ||
+                                strcmp(out[k].code, "INVALID_CROSS_REFERENCE_KEY") == 0))
+            st = SF_OK;
+        sf_job_set(job, job->sent[k], sf_outcome_push(st), out[k].reason, -1, 0, NULL);
+    }
+    free(out);
+    sf_job_done(job);
+}
+
+/* Deletes the records whose ids are in cm_ids (segment out) or ids
+ * (erase); a record without an id is not there: OK. */
+void sf_send_delete(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    char *tail = NULL;
+    size_t len = 0, cap = 0;
+
+    job->nsent = 0;
+    for (size_t i = 0; i < job->pb->n; i++) {
+        const char *id = job->cls == JOB_ERASE ? job->ids[i] : job->cm_ids[i];
+        if (job->set[i])
+            continue;
+        if (id[0] == '\0' && job->cls == JOB_ERASE) {
+            /* Never claim an erasure we did not make: visible as a dead
+             * letter until the id is known (docs/salesforce.md). */
+            sf_job_set(job, i, PUSH_REJECT,
+                       "no Salesforce Contact id known for this member: not erased", -1, 0, NULL);
+            continue;
+        }
+        if (id[0] == '\0') {
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL); /* not a member of the Campaign */
+            continue;
+        }
+        if (len + 80 > cap) {
+            char *n = realloc(tail, cap + 4096);
+            if (n == NULL)
+                break;
+            tail = n;
+            cap += 4096;
+        }
+        len += (size_t)snprintf(tail + len, cap - len, "%s%s",
+                                job->nsent ? "," : "/composite/sobjects?allOrNone=false&ids=", id);
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent == 0 ||
+        sf_request(sf, HTTP_DELETE, sf_data_path(sf, tail), NULL, NULL, deleted_answer, job) != 0) {
+        if (job->nsent > 0)
+            sf_job_fail_rest(job, PUSH_RETRY, "cannot send the delete", -1, 1);
+        sf_job_done(job);
+    }
+    free(tail);
+}
+
+void sf_segment_members(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    const char **members = calloc(job->pb->n + 1, sizeof(*members));
+    const char **cids = calloc(job->pb->n + 1, sizeof(*cids));
+    char tail[128], *body = NULL;
+
+    job->nsent = 0;
+    for (size_t i = 0; members != NULL && cids != NULL && i < job->pb->n; i++) {
+        if (job->set[i] || !is_in(&job->pb->records[i]))
+            continue;
+        if (job->cm_ids[i][0] != '\0') {
+            /* Known membership: in already. */
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, job->ids[i]);
+            continue;
+        }
+        if (job->ids[i][0] == '\0')
+            continue; /* its Contact upsert failed: result set */
+        members[job->nsent] = job->pb->records[i].member_key;
+        cids[job->nsent] = job->ids[i];
+        job->sent[job->nsent++] = i;
+    }
+    if (job->nsent > 0)
+        body = sf_campaign_member_body(job->campaign_id, job->segment, members, cids, job->nsent);
+    free(members);
+    free(cids);
+    if (job->nsent == 0) {
+        sf_send_delete(job);
+        return;
+    }
+    if (body == NULL ||
+        sf_request(sf, HTTP_PATCH,
+                   sf_data_path(sf, "/composite/sobjects/CampaignMember/Membership_Key__c"), NULL,
+                   body, members_answer, job) != 0) {
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the memberships", -1, 1);
+        sf_job_done(job);
+    }
+    (void)tail;
+    free(body);
+}
+
+/* Contacts of "in" records whose id is unknown: a minimal upsert first. */
+static void segment_contacts(struct sf_job *job)
+{
+    struct push_record *recs = calloc(job->pb->n + 1, sizeof(*recs));
+    struct push_result *dummy = calloc(job->pb->n + 1, sizeof(*dummy));
+    size_t n = 0;
+
+    if (recs == NULL || dummy == NULL) {
+        free(recs);
+        free(dummy);
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        sf_job_done(job);
+        return;
+    }
+    for (size_t i = 0; i < job->pb->n; i++) {
+        const struct push_record *r = &job->pb->records[i];
+        if (r->remote_id != NULL && r->remote_id[0] != '\0')
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", r->remote_id);
+    }
+    /* Group records that need a Contact into a plan with no fields; the
+     * plan's rec_group indexes the batch's records. */
+    memset(&job->plan, 0, sizeof(job->plan));
+    job->plan.g = calloc(job->pb->n + 1, sizeof(*job->plan.g));
+    job->plan.rec_group = calloc(job->pb->n + 1, sizeof(*job->plan.rec_group));
+    for (size_t i = 0; job->plan.g != NULL && job->plan.rec_group != NULL && i < job->pb->n; i++) {
+        size_t g;
+        job->plan.rec_group[i] = SIZE_MAX;
+        if (job->ids[i][0] != '\0' || job->cm_ids[i][0] != '\0' || !is_in(&job->pb->records[i]))
+            continue;
+        for (g = 0; g < job->plan.ng; g++) {
+            if (strcmp(job->plan.g[g].member, job->pb->records[i].member_key) == 0)
+                break;
+        }
+        if (g == job->plan.ng) {
+            job->plan.g[g].member = job->pb->records[i].member_key;
+            job->plan.g[g].fields = json_object();
+            job->plan.ng++;
+        }
+        job->plan.rec_group[i] = g;
+        n++;
+    }
+    free(recs);
+    free(dummy);
+    job->lo = 0;
+    if (n > 0) {
+        /* The upsert only fills ids; contacts_answer sets a result on
+         * failure alone, and then goes on to segment_members. */
+        sf_contacts_next(job);
+        return;
+    }
+    sf_segment_members(job);
+}
+
+static void memberships_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256];
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    json_array_foreach(records, k, r)
+    {
+        const char *key = json_string_value(json_object_get(r, "Membership_Key__c"));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
+            char want[300];
+            sf_membership_key(job->pb->records[i].member_key, job->segment, want, sizeof(want));
+            if (strcmp(want, key) == 0)
+                snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
+        }
+    }
+    json_decref(root);
+    segment_contacts(job);
+}
+
+/* Looks up the memberships of the batch by Membership_Key__c (their ids,
+ * for "out"; for "in", whether they exist). */
+static void find_memberships(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    size_t cap = 256 + job->pb->n * 140, len;
+    char *soql = malloc(cap), *enc, *path;
+
+    if (soql == NULL) {
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        sf_job_done(job);
+        return;
+    }
+    len = (size_t)snprintf(soql, cap,
+                           "SELECT Id, Membership_Key__c FROM CampaignMember WHERE "
+                           "Membership_Key__c IN (");
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char key[300];
+        sf_membership_key(job->pb->records[i].member_key, job->segment, key, sizeof(key));
+        if (strchr(key, '\'') != NULL || strchr(key, '\\') != NULL)
+            continue; /* member keys are printable ASCII without these */
+        len += (size_t)snprintf(soql + len, cap - len, "%s'%s'", i ? "," : "", key);
+    }
+    snprintf(soql + len, cap - len, ")");
+    enc = sf_urlencode(soql);
+    free(soql);
+    path = enc ? malloc(strlen(enc) + 64) : NULL;
+    if (path != NULL)
+        sprintf(path, "%s", sf_data_path(sf, "/query?q=")), strcat(path, enc);
+    free(enc);
+    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, memberships_found, job) != 0) {
+        free(path);
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
+        sf_job_done(job);
+        return;
+    }
+    free(path);
+}
+
+static void campaign_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root;
+    const char *id;
+    struct pull_sink *sink = job->sf->conn->sink;
+    char key[128];
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    id = json_string_value(json_object_get(root, "id"));
+    if (id == NULL) {
+        json_decref(root);
+        sf_job_fail_rest(job, PUSH_RETRY, "no id in the Campaign upsert answer", -1, 0);
+        sf_job_done(job);
+        return;
+    }
+    snprintf(job->campaign_id, sizeof(job->campaign_id), "%s", id);
+    json_decref(root);
+    snprintf(key, sizeof(key), "segment:%s", job->segment);
+    if (sink != NULL && sink->learn_identity != NULL)
+        sink->learn_identity(sink->ctx, job->sf->conn, key, job->campaign_id);
+    log_info("salesforce", job->sf->conn->name, "segment %s is Campaign %s", job->segment,
+             job->campaign_id);
+    find_memberships(job);
+}
+
+void sf_start_segment(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+    char key[128], tail[256], *enc, body[256];
+
+    snprintf(key, sizeof(key), "segment:%s", job->segment);
+    for (size_t i = 0; i < job->pb->n; i++) {
+        char cm[300];
+        snprintf(cm, sizeof(cm), "cm/%s/%s", job->segment, job->pb->records[i].member_key);
+        if (sink != NULL && sink->remote_id != NULL)
+            (void)sink->remote_id(sink->ctx, sf->conn, cm, job->cm_ids[i], sizeof(job->cm_ids[i]));
+    }
+    if (sink != NULL && sink->remote_id != NULL &&
+        sink->remote_id(sink->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==
+            1) {
+        find_memberships(job);
+        return;
+    }
+    enc = sf_urlencode(job->segment);
+    snprintf(tail, sizeof(tail), "/sobjects/Campaign/Campaign_Key__c/%s", enc ? enc : "");
+    free(enc);
+    snprintf(body, sizeof(body), "{\"Name\":\"crmsyncd %s\",\"IsActive\":true}", job->segment);
+    if (sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, campaign_answer, job) != 0) {
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the Campaign upsert", -1, 1);
+        sf_job_done(job);
+    }
+}
