@@ -16,7 +16,8 @@ function pick(n) { return int(rand() * n) }
 function member(   k) { k = pick(members); return sprintf("LOY-%05d", k) }
 function consent(id, m,   st, p, c, src, lb, t) {
   p = (rand() < 0.7) ? "marketing" : "profiling"
-  c = (rand() < 0.6) ? "email" : "sms"
+  r2 = rand(); c = (r2 < 0.6) ? "email" : "sms"
+  if (phone && r2 >= 0.85) c = "phone"                  # -v phone=1 (Salesforce: DoNotCall)
   t = ts(3600 + pick(mode == "flipflop" ? 30 : 600))   # narrow window: many ties
   r = rand()
   if (r < 0.45) st = "granted"; else if (r < 0.9) st = "denied"; else st = "unknown"

@@ -51,7 +51,7 @@ CONF
 # gen SEED FILES LINES MEMBERS PREFIX MODE: seeded input files into $W/inputs.
 gen() {
   awk -v seed="$1" -v files="$2" -v lines="$3" -v members="$4" -v prefix="$5" \
-      -v mode="$6" -v outdir="$W/inputs" -v secrets="$W/secrets" -f "$CHAOS_DIR/gen_events.awk"
+      -v mode="$6" -v phone="${GEN_PHONE:-0}" -v outdir="$W/inputs" -v secrets="$W/secrets" -f "$CHAOS_DIR/gen_events.awk"
 }
 
 # feed FILE...: drops input files into the spool the way a shop must

@@ -15,6 +15,7 @@ source "$CHAOS_DIR/lib.sh"
 source "$CHAOS_DIR/scenarios.sh"
 [ -f "$CHAOS_DIR/scenarios_hubspot.sh" ] && source "$CHAOS_DIR/scenarios_hubspot.sh"
 [ -f "$CHAOS_DIR/scenarios_disk.sh" ] && source "$CHAOS_DIR/scenarios_disk.sh"
+[ -f "$CHAOS_DIR/scenarios_salesforce.sh" ] && source "$CHAOS_DIR/scenarios_salesforce.sh"
 trap chaos_cleanup EXIT
 
 MODE=${1:-quick}; shift || true
@@ -59,7 +60,8 @@ case $MODE in
   soak)
     SOAK_START=$SECONDS
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             hubspot-faults hubspot-crash hubspot-outage disk-full clock-offset ${SOAK_EXTRA:-}; do
+             hubspot-faults hubspot-crash hubspot-outage salesforce-faults salesforce-crash \
+             disk-full disk-readonly clock-offset ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done
     # The rest of the time: random kills (>= 10,000 unless the time runs

@@ -1,0 +1,148 @@
+# Salesforce scenarios (connectors/salesforce*.c against crmsim --flavor
+# salesforce, JWT bearer auth with a key made per world). The spool feeds the
+# change-log; the engine pushes Contact upserts (collections: the data set is
+# far below bulk_threshold). After quiescence the local state is checked
+# against the model (chaos_check, as for the spool scenarios), and the
+# simulator's /__sim/state against the local state: per member, the Contact
+# flags HasOptedOutOfEmail / SMS_Opt_Out__c / DoNotCall of consent/marketing/
+# email|sms|phone (denied -> true, anything else -> false) and
+# Loyalty_Points__c = the ledger sum; no live Contact for an erased member;
+# no request inside a Retry-After window; no session token in a daemon log.
+# Inputs carry the phone channel too (GEN_PHONE=1) so DoNotCall is covered.
+
+# sf_sim_start [crmsim options]: sets SIM_URL, SIM_PID; RSA key pair in $W;
+# request log in $W/sim.log with a wall-clock time before each line.
+sf_sim_start() {
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/sf.key" 2>/dev/null
+  chmod 600 "$W/sf.key"
+  openssl pkey -in "$W/sf.key" -pubout -out "$W/sf.pub" 2>/dev/null
+  "$SIM" --flavor salesforce --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
+    --client-id CK1 --sf-username chaos@example.com --sf-jwt-public-key "$W/sf.pub" \
+    --retry-after 1 --stall-ms 4000 --threads 4 "$@" >"$W/sim.out" \
+    2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
+  SIM_PID=$!
+  local i=0
+  while [ ! -s "$W/sim.out" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
+  SIM_URL="http://$(head -1 "$W/sim.out" | cut -d' ' -f2)"
+  [ -s "$W/sim.out" ] || { log "crmsim did not start: $(head -2 "$W/sim.log")"; I=$((I + 1)); }
+  CHAOS_PIDS+=("$SIM_PID")
+}
+
+# sf_world NAME: a world with a spool and a Salesforce destination.
+sf_world() {
+  new_world "$1"
+  sf_sim_start
+  cat >> "$W/crmsyncd.conf" <<CONF
+
+[connector.salesforce]
+type = salesforce
+login_url = $SIM_URL
+allow_loopback_http = yes
+client_id = CK1
+username = chaos@example.com
+private_key_file = $W/sf.key
+pull_interval = 2s
+lookback = 0s
+deleted_sweep = 0s
+rate = 100
+burst = 100
+request_timeout = 3s
+CONF
+  DESTS=salesforce
+}
+
+# The Salesforce simulator against the local state. Adds to L (a value the
+# CRM lacks or has otherwise) and V.
+sf_check_crm() {
+  local exp act erased n
+  curl -s "$SIM_URL/__sim/state" > "$W/sim-state.json" || { I=$((I + 1)); return; }
+  exp="$W/crm-expected.txt"; act="$W/crm-actual.txt"
+  erased=$(cat "$W"/inputs/*.jsonl | jq -r 'select(.type? == "erasure") | .member' 2>/dev/null | sort -u)
+  sqlite3 "file:$W/state/state.db?mode=ro" "
+    SELECT member_key || '|Loyalty_Points__c|' || SUM(delta) FROM points_ledger GROUP BY member_key;
+    SELECT member_key || '|' || CASE field WHEN 'consent/marketing/email' THEN 'HasOptedOutOfEmail'
+             WHEN 'consent/marketing/sms' THEN 'SMS_Opt_Out__c' ELSE 'DoNotCall' END || '|' ||
+           CASE json_extract(value, '\$.status') WHEN 'denied' THEN 'true' ELSE 'false' END
+      FROM current WHERE field IN ('consent/marketing/email', 'consent/marketing/sms',
+                                   'consent/marketing/phone')
+      AND json_extract(value, '\$.status') IS NOT NULL;" |
+    grep -v -F -f <(printf '%s|\n' $erased '#none#') | sort > "$exp"
+  # A checkbox is never null in Salesforce (false by default); the
+  # simulator leaves a never-written one out: absent = false.
+  jq -r '.collections.Contact[]? | select(.archived | not) | .properties as $p
+         | ($p.Member_Key__c // empty) as $m
+         | ((["HasOptedOutOfEmail", "SMS_Opt_Out__c", "DoNotCall"][] as $k
+             | "\($m)|\($k)|\(if ($p[$k] // "") == "" then "false" else $p[$k] end)"),
+            (select(($p.Loyalty_Points__c // "") != "")
+             | "\($m)|Loyalty_Points__c|\($p.Loyalty_Points__c | tostring | tonumber | floor)"))' \
+    "$W/sim-state.json" | sort > "$act"
+  n=$(comm -23 "$exp" "$act" | wc -l)
+  if [ "$n" -gt 0 ]; then
+    log "$(basename "$W"): $n Salesforce value(s) differ from the local state, e.g.:"; comm -23 "$exp" "$act" | head -3 >&2
+    comm -13 "$exp" "$act" | head -3 | sed 's/^/  Salesforce has: /' >&2
+    L=$((L + n)); KEEP_WORLD=1
+  fi
+  for m in $erased; do
+    if jq -e --arg m "$m" '.collections.Contact[]? | select((.archived | not) and .properties.Member_Key__c == $m)' \
+         "$W/sim-state.json" >/dev/null; then
+      log "$(basename "$W"): erased member $m still a live Contact in Salesforce"; V=$((V + 1)); KEEP_WORLD=1
+    fi
+  done
+  # Session ids the simulator minted (00D...!AQ...) must never be logged.
+  n=$(cat "$W"/logs/*.log 2>/dev/null | grep -c -E '00D[0-9A-Za-z]{12,15}!AQ' || true)
+  if [ "$n" -gt 0 ]; then log "$(basename "$W"): $n log line(s) carry a session id"; V=$((V + n)); KEEP_WORLD=1; fi
+  check_retry_after
+}
+
+# One run: inputs fed, optional crash point, faults by rate, then the
+# unmodified daemon without faults until quiescence, then checks.
+sf_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
+  local name=$1 rc=0
+  sf_world "$name"
+  GEN_PHONE=1 gen "$2" "$3" "$4" "$5" "$name" mixed
+  [ -n "$6" ] && sim_faults "{\"faults\":\"$6\"}"
+  feed "$W"/inputs/*.jsonl
+  start_daemon run "${7:-}"
+  wait_death_or_quiet 40 || rc=$?
+  stop_daemon
+  sim_faults '{"faults":""}'
+  run_until_quiet final || V=$((V + 1))
+  check_world
+  sf_check_crm
+  SF_LAST_CRASHES=$(crash_count)
+  sim_stop
+  finish_world
+}
+
+scenario_salesforce-faults() {
+  local f runs=0
+  L=0 D=0 I=0 V=0
+  local all="429:0.1,429-date:0.05,500:0.05,503:0.05,apply-stall:0.02,drop:0.02,truncate:0.01,bad-json:0.01,token-expiry:0.01"
+  local matrix=("$all")
+  if [ "$MODE" = soak ]; then
+    matrix+=("429:0.1,429-date:0.05" "500:0.05,503:0.05" "drop:0.05,truncate:0.05,bad-json:0.05"
+             "token-expiry:0.05" "apply-stall:0.05")
+  fi
+  for f in "${matrix[@]}"; do
+    runs=$((runs + 1))
+    sf_run "salesforce-faults-$runs" $((SEED + 70 + runs)) 2 30 12 "$f"
+  done
+  summary salesforce-faults "$runs" 0
+}
+
+scenario_salesforce-crash() {
+  local runs=0 total n k
+  L=0 D=0 I=0 V=0
+  sf_run salesforce-crash-cal $((SEED + 80)) 2 30 12 "" ""
+  runs=1
+  total=$SF_LAST_CRASHES
+  RANDOM=$SEED
+  if [ "$MODE" = soak ]; then set -- $(seq 1 "$total"); else
+    set --; for k in $(seq 1 "${QUICK_SAMPLE:-5}"); do set -- "$@" $(( RANDOM % total + 1 )); done
+  fi
+  for n in "$@"; do
+    runs=$((runs + 1))
+    sf_run "salesforce-crash-$n" $((SEED + 80)) 2 30 12 "" "$n"
+  done
+  summary salesforce-crash "$runs" "$total"
+}
