@@ -8,18 +8,18 @@
 disk_mount() { # SIZE: mounts a tmpfs on $W/state
   mount -t tmpfs -o "size=$1,mode=0755" tmpfs "$W/state" 2>/dev/null
 }
-disk_umount() { umount "$W/state" 2>/dev/null || umount -l "$W/state" 2>/dev/null || true; }
+disk_umount() { mountpoint -q "$W/state" || return 0; umount "$W/state" 2>/dev/null || umount -l "$W/state" 2>/dev/null || true; }
 
 healthz() { curl -s "http://$ADMIN/healthz"; }
 
 # disk_case NAME BLOCK UNBLOCK: runs with the state blocked by BLOCK, checks
 # nothing moved, then UNBLOCK and convergence.
 disk_case() {
-  local name=$1 block=$2 unblock=$3 done_before wm_before h
+  local name=$1 block=$2 unblock=$3 mnt=${4:-tmpfs} done_before wm_before h cur_before st
   ADMIN="127.0.0.1:$((20000 + RANDOM % 20000))"
   new_world "$name"
   sed -i "s|^\[daemon\]|[daemon]\nadmin_listen = $ADMIN|" "$W/crmsyncd.conf"
-  if ! disk_mount 16m; then
+  if [ "$mnt" = tmpfs ] && ! disk_mount 16m; then
     log "$name: SKIPPED: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)"
     finish_world; DISK_SKIPPED=1; return
   fi
@@ -27,14 +27,28 @@ disk_case() {
   feed "$W"/inputs/"$name"-0001.jsonl
   start_daemon run
   wait_death_or_quiet 20 || { V=$((V + 1)); }
-  $block
+  if ! $block; then
+    log "$name: SKIPPED: $BLOCK_WHY"; stop_daemon; disk_umount; finish_world; DISK_SKIPPED=1; return
+  fi
   feed "$W"/inputs/*.jsonl 2>/dev/null   # the rest (the first is in done/ already)
   sleep 3
   done_before=$(ls "$W/spool/done" | wc -l)
   wm_before=$(sqlite3 "file:$W/state/state.db?mode=ro" "SELECT pull_watermark FROM cursors" 2>/dev/null)
+  cur_before=$(cursor_snapshot)
   sleep 2
+  # No cursor (pull watermark, push cursor, change-log end) may move while
+  # nothing can be committed.
+  if [ "$(cursor_snapshot)" != "$cur_before" ]; then
+    log "$name: a cursor moved while the state was not writable"; V=$((V + 1))
+  fi
+  st=$("$CRMSYNCCTL" -c "$W/crmsyncd.conf" status 2>&1)
+  STATUS_SAID=$(grep -m1 -iE "state_not_writable|disk_full|not writable|read-only|readonly" <<<"$st")
+  if [ -z "$STATUS_SAID" ]; then
+    log "$name: crmsyncctl status does not say why: $(head -c 300 <<<"$st")"; V=$((V + 1))
+  fi
   if ! alive; then log "$name: the daemon died while the state was not writable"; V=$((V + 1)); fi
   h=$(healthz)
+  HEALTH_SAID=$(grep -oE '"(state_not_writable|disk_full)"[^}]{0,160}' <<<"$h" | head -1)
   if ! grep -qE "state_not_writable|disk_full" <<<"$h"; then
     log "$name: /healthz does not say the state is not writable: $(head -c 200 <<<"$h")"; V=$((V + 1))
   fi
@@ -52,10 +66,13 @@ disk_case() {
   finish_world
 }
 
+cursor_snapshot() {
+  sqlite3 "file:$W/state/state.db?mode=ro" "SELECT * FROM cursors; SELECT * FROM push_cursors;
+    SELECT MAX(seq) FROM changes;" 2>/dev/null
+}
+
 fill_disk() { dd if=/dev/zero of="$W/state/filler" bs=64k 2>/dev/null; true; }
 free_disk() { rm -f "$W/state/filler"; }
-make_ro() { mount -o remount,ro "$W/state"; }
-make_rw() { mount -o remount,rw "$W/state"; }
 
 scenario_disk-full() {
   L=0 D=0 I=0 V=0; DISK_SKIPPED=0
@@ -64,14 +81,43 @@ scenario_disk-full() {
   summary disk-full 1 0
 }
 
-# PENDING: remount,ro of the state tmpfs fails with EBUSY while the daemon
-# holds the database open for writing, so this case cannot block the state
-# mid-run yet (a FUSE or dm-flakey layer would). Kept for when it can.
+# A read-only database mid-run. remount,ro of the state tmpfs is EBUSY while
+# the daemon holds the database open for writing (the kernel counts open
+# writers per mount; a bind mount remounted ro does not reach the fds opened
+# before it). What works as root: chattr +i on the database, its -wal/-shm
+# and the state directory, on a filesystem whose write path checks the flag
+# (ext4: pwrite through an already-open fd fails EPERM, SQLite reports an I/O
+# error; tmpfs ignores the flag for open fds, so the world must not be on
+# tmpfs). make_immutable probes that on a file held open first and skips
+# otherwise.
+make_immutable() {
+  local f
+  command -v chattr >/dev/null || { BLOCK_WHY="no chattr"; return 1; }
+  exec 9>>"$W/state/probe"
+  if ! chattr +i "$W/state/probe" 2>/dev/null; then
+    exec 9>&-; BLOCK_WHY="chattr +i refused on $(stat -f -c %T "$W/state") (needs root / CAP_LINUX_IMMUTABLE)"; return 1
+  fi
+  if (echo x >&9) 2>/dev/null; then
+    exec 9>&-; chattr -i "$W/state/probe"
+    BLOCK_WHY="chattr +i does not stop writes through open fds on $(stat -f -c %T "$W/state") (set CHAOS_TMP to an ext4 dir)"
+    return 1
+  fi
+  exec 9>&-
+  # Not the -shm: SQLite writes it through a shared mapping, and a write
+  # fault on an immutable file's page is SIGBUS (the daemon dies with no
+  # word), which no read-only filesystem does to an open mapping.
+  for f in "$W"/state/state.db "$W"/state/state.db-wal "$W"/state/state.db-journal; do
+    [ -e "$f" ] && chattr +i "$f"
+  done
+  chattr +i "$W/state"
+}
+make_mutable() { chattr -i "$W/state" "$W"/state/* 2>/dev/null; rm -f "$W/state/probe"; true; }
+
 scenario_disk-readonly() {
-  echo "scenario disk-readonly: PENDING (remount,ro is EBUSY while the daemon writes)"; return
   L=0 D=0 I=0 V=0; DISK_SKIPPED=0
-  disk_case disk-readonly make_ro make_rw
-  [ "$DISK_SKIPPED" = 1 ] && { echo "scenario disk-readonly: SKIPPED (no tmpfs mount)"; return; }
+  disk_case disk-readonly make_immutable make_mutable nomount
+  [ "$DISK_SKIPPED" = 1 ] && { echo "scenario disk-readonly: SKIPPED ($BLOCK_WHY)"; return; }
+  log "disk-readonly: /healthz said ${HEALTH_SAID:-nothing}; crmsyncctl status said: ${STATUS_SAID:-nothing}"
   summary disk-readonly 1 0
 }
 
