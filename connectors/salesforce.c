@@ -253,15 +253,20 @@ static void request_done(struct http_result *res, void *arg)
 
 static int start(struct salesforce *sf, struct req_ctx *rc)
 {
-    char url[2048];
+    char *url;
     struct error err;
     struct http_request *r;
+    const char *base = strncmp(rc->path, "http", 4) == 0 ? "" : oauth_instance_url(sf->oauth);
+    size_t len = strlen(base) + strlen(rc->path) + 1;
 
-    if (strncmp(rc->path, "http", 4) == 0)
-        snprintf(url, sizeof(url), "%s", rc->path);
-    else
-        snprintf(url, sizeof(url), "%s%s", oauth_instance_url(sf->oauth), rc->path);
+    /* Sized to the path: a query for 200 keys is several kB (a fixed
+     * buffer cut it into a MALFORMED_QUERY). */
+    url = malloc(len);
+    if (url == NULL)
+        return -1;
+    snprintf(url, len, "%s%s", base, rc->path);
     r = http_request_new(sf->http, rc->method, url, &err);
+    free(url);
     if (r == NULL) {
         log_error("salesforce", sf->conn->name, "%s", err.msg);
         return -1;

@@ -62,4 +62,16 @@ printf '{"event_id":"q1","type":"profile","member":"B1","occurred_at":"2026-11-0
 drop b.jsonl
 wait_for 30 is_eq Zed contact_field B1 FirstName || fail "small batch"
 assert_eq "$(c bulk.create)/$(c collections.upsert)" 0/1 "a batch under the threshold goes by collections"
+
+# A segment batch of 210 members (more than one collections request): sent
+# as slices of at most 200, every membership written.
+for i in $(seq 1 210); do
+  printf '{"event_id":"s%d","type":"segment","member":"S%d","occurred_at":"2026-11-02T10:00:00Z","segment":"big","status":"in"}\n' "$i" "$i"
+done >"$T/c.jsonl.src"
+drop c.jsonl
+n_big() { campaign_members big | wc -w; }
+wait_for 60 is_eq 210 n_big || fail "210 memberships (got $(n_big))"
+pass "a 210-member segment batch is written in slices of at most 200"
+quiet
+assert_eq "$(sql "SELECT group_concat(DISTINCT member_key) FROM dead_letters WHERE destination = 'sf'")" B11 "only B11's records are dead letters"
 stop_daemon
