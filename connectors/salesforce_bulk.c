@@ -70,6 +70,15 @@ static void fail_text(struct sf_job *job, const char *why)
     sf_job_done(job);
 }
 
+static void retry_unknown(struct sf_job *job, const struct http_result *res)
+{
+    char why[200];
+
+    snprintf(why, sizeof(why), "Bulk job %s: outcome unknown (HTTP %ld %s)", job->bulk_id,
+             res->status, http_class_name(res->cls));
+    fail_text(job, why);
+}
+
 static int cmp_gkey(const void *a, const void *b)
 {
     return strcmp(((const struct sf_gkey *)a)->member, ((const struct sf_gkey *)b)->member);
@@ -119,7 +128,7 @@ static void results_read(struct http_result *res, void *arg)
     int rows;
 
     if (res->cls != HTTP_CLASS_OK) {
-        fail(job, res);
+        retry_unknown(job, res);
         return;
     }
     rows = sf_parse_bulk_results(res->body, job->bulk_stage, job->sf->map.ext_id, on_row, job);
@@ -216,7 +225,10 @@ static void poll_answer(struct http_result *res, void *arg)
             schedule_poll(job);
             return;
         }
-        fail(job, res);
+        /* The job's fate is unknown (gone, or the way to it): the records
+         * go back to the engine, not to the dead letters; an upsert sent
+         * again is harmless. */
+        retry_unknown(job, res);
         return;
     }
     job->poll_failures = 0;
