@@ -261,7 +261,7 @@ static void flush_cursors(struct dest *d)
         moved |= window_cursor(&d->lanes[lane]) > d->lanes[lane].committed;
     if (!moved)
         return;
-    if (store_begin(d->eng->store, &err) != 0 || write_cursors(d, &err) != 0 ||
+    if (store_begin_relaxed(d->eng->store, &err) != 0 || write_cursors(d, &err) != 0 ||
         store_commit(d->eng->store, &err) != 0) {
         store_rollback(d->eng->store);
         log_error("engine", d->conn->name, "cannot move push cursor: %s", err.msg);
@@ -318,7 +318,7 @@ static void batch_done(struct push_batch *pb)
     long outage_wait = -1;
     int pull_now = 0;
     crashpoint("push.response"); /* answered, ack not yet committed */
-    int db_ok = store_begin(st, &err) == 0;
+    int db_ok = store_begin_relaxed(st, &err) == 0;
 
     d->inflight--;
     d->stats.batches++;

@@ -91,7 +91,7 @@ void engine_start_resync(struct dest *d)
     struct store *st = d->eng->store;
     struct error err = {""};
 
-    if (store_begin(st, &err) != 0 || store_resync_reset(st, d->conn->name, &err) != 0 ||
+    if (store_begin_relaxed(st, &err) != 0 || store_resync_reset(st, d->conn->name, &err) != 0 ||
         store_commit(st, &err) != 0) {
         store_rollback(st);
         log_error("engine", d->conn->name, "resync failed: %s", err.msg);
@@ -210,7 +210,7 @@ void engine_sweep_retries(struct engine *e)
 
     if (e->stopping || e->n_dests == 0)
         return;
-    if (store_begin(e->store, &err) != 0) {
+    if (store_begin_relaxed(e->store, &err) != 0) {
         log_error("engine", NULL, "dead-letter retries: %s", err.msg);
         return;
     }

@@ -220,6 +220,7 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
     if (!opts->readonly) {
         if (exec(st, "PRAGMA journal_mode = WAL", err) != 0)
             goto out;
+        st->sync_full = !opts->synchronous_normal;
         if (exec(st, opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
                                               : "PRAGMA synchronous = FULL",
                  err) != 0)
@@ -301,6 +302,32 @@ int store_begin(struct store *st, struct error *err)
     return 0;
 }
 
+/* A transaction whose loss at a power cut costs nothing but a redo (push
+ * acknowledgements: the records are sent again, idempotently) need not
+ * wait for an fsync. WAL frames are written in order, so the next FULL
+ * commit makes this one durable too. */
+int store_begin_relaxed(struct store *st, struct error *err)
+{
+    if (st->sync_full) {
+        if (exec(st, "PRAGMA synchronous = NORMAL", err) != 0)
+            return -1;
+        st->relaxed = 1;
+    }
+    if (store_begin(st, err) != 0) {
+        store_end_relaxed(st);
+        return -1;
+    }
+    return 0;
+}
+
+void store_end_relaxed(struct store *st)
+{
+    if (st->relaxed) {
+        sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        st->relaxed = 0;
+    }
+}
+
 int store_commit(struct store *st, struct error *err)
 {
     crashpoint("commit.before");
@@ -309,6 +336,7 @@ int store_commit(struct store *st, struct error *err)
         return -1;
     }
     st->in_txn = 0;
+    store_end_relaxed(st);
     crashpoint("commit.after");
     return 0;
 }
@@ -317,6 +345,7 @@ void store_rollback(struct store *st)
 {
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->in_txn = 0;
+    store_end_relaxed(st);
     /* In-memory mirrors of table contents must follow the rollback. */
     store_audit_load_head(st, NULL);
     count_tombstones(st, NULL);

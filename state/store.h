@@ -24,6 +24,11 @@ void store_close(struct store *st);
 
 /* Explicit transactions: the caller groups many applies into one. */
 int store_begin(struct store *st, struct error *err);
+/* A transaction that does not wait for an fsync even when the store is
+ * configured synchronous = FULL: for records whose loss at a power cut is
+ * only redone (push acknowledgements). Ends with store_commit/rollback. */
+int store_begin_relaxed(struct store *st, struct error *err);
+void store_end_relaxed(struct store *st);
 int store_commit(struct store *st, struct error *err);
 void store_rollback(struct store *st);
 

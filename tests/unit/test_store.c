@@ -257,6 +257,22 @@ static void newer_schema_is_refused(void **state)
     assert_null(st2);
 }
 
+static void relaxed_transaction_restores_full_durability(void **state)
+{
+    struct fixture *f = *state;
+    struct error err;
+    /* The fixture's store is configured FULL (2). */
+    assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
+    assert_int_equal(store_begin_relaxed(f->st, &err), 0);
+    assert_int_equal(store_set_watermark(f->st, "crm", "{}", &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
+    assert_int_equal(store_begin_relaxed(f->st, &err), 0);
+    store_rollback(f->st);
+    assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM cursors"), 1);
+}
+
 static void watermark_round_trip(void **state)
 {
     struct fixture *f = *state;
@@ -283,6 +299,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(watermark_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(relaxed_transaction_restores_full_durability, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
