@@ -13,6 +13,12 @@ static double effective_rate(const struct ratelimit *rl)
     return r < rl->min_rate ? rl->min_rate : r;
 }
 
+static double bulk_burst(const struct ratelimit *rl)
+{
+    double b = rl->burst * (1.0 - rl->priority_share);
+    return b < 1.0 ? 1.0 : b;
+}
+
 static void refill(struct ratelimit *rl, uint64_t now_ms)
 {
     if (now_ms <= rl->last_ms)
@@ -33,6 +39,10 @@ static void refill(struct ratelimit *rl, uint64_t now_ms)
     rl->tokens += effective_rate(rl) * (double)(now_ms - rl->last_ms) / 1000.0;
     if (rl->tokens > rl->burst)
         rl->tokens = rl->burst;
+    rl->bulk_tokens += effective_rate(rl) * (1.0 - rl->priority_share) *
+                       (double)(now_ms - rl->last_ms) / 1000.0;
+    if (rl->bulk_tokens > bulk_burst(rl))
+        rl->bulk_tokens = bulk_burst(rl);
     rl->last_ms = now_ms;
 }
 
@@ -46,6 +56,7 @@ void ratelimit_init(struct ratelimit *rl, double rate, double burst, double prio
     rl->burst = burst < 1.0 ? 1.0 : burst;
     rl->priority_share = priority_share < 0 ? 0 : (priority_share >= 1 ? 0.99 : priority_share);
     rl->tokens = rl->burst;
+    rl->bulk_tokens = bulk_burst(rl);
     rl->daily_factor = 1.0;
     rl->last_ms = now_ms;
     rl->recover_ms = RATELIMIT_RECOVER_MS;
@@ -60,13 +71,25 @@ long ratelimit_acquire(struct ratelimit *rl, enum ratelimit_lane lane, uint64_t 
     if (now_ms < rl->hold_until_ms)
         return (long)(rl->hold_until_ms - now_ms);
     refill(rl, now_ms);
-    if (rl->tokens >= floor + 1.0) {
+    if (lane == RATELIMIT_PRIORITY && rl->tokens >= 1.0) {
         rl->tokens -= 1.0;
         return 0;
     }
+    if (lane != RATELIMIT_PRIORITY && rl->tokens >= floor + 1.0 && rl->bulk_tokens >= 1.0) {
+        rl->tokens -= 1.0;
+        rl->bulk_tokens -= 1.0;
+        return 0;
+    }
     missing = floor + 1.0 - rl->tokens;
-    wait = (long)(missing * 1000.0 / effective_rate(rl)) + 1;
-    return wait;
+    wait = missing > 0 ? (long)(missing * 1000.0 / effective_rate(rl)) + 1 : 0;
+    if (lane != RATELIMIT_PRIORITY && rl->bulk_tokens < 1.0) {
+        long w2 = (long)((1.0 - rl->bulk_tokens) * 1000.0 /
+                         (effective_rate(rl) * (1.0 - rl->priority_share))) +
+                  1;
+        if (w2 > wait)
+            wait = w2;
+    }
+    return wait > 0 ? wait : 1;
 }
 
 void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms)
@@ -76,6 +99,7 @@ void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms
     if (rl->rate < rl->min_rate)
         rl->rate = rl->min_rate;
     rl->tokens = 0;
+    rl->bulk_tokens = 0;
     rl->last_429_ms = now_ms;
     if (retry_after_ms > 0 && now_ms + (uint64_t)retry_after_ms > rl->hold_until_ms)
         rl->hold_until_ms = now_ms + (uint64_t)retry_after_ms;

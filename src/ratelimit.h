@@ -3,10 +3,12 @@
  * vendor tells us.
  *
  * The bucket refills at `rate` requests/s up to `burst`. The bulk lane may
- * only take a token while more than `burst * priority_share` remain; the
- * priority lane may take the last one. Under a saturating backfill the bulk
- * lane therefore drains the bucket down to the reserve and stops, and an
- * opt-out finds a token at once.
+ * only take a token while more than `burst * priority_share` remain, and it
+ * also draws on a second bucket refilled at (1 - priority_share) of the
+ * rate: a saturating backfill uses at most that share of the vendor's
+ * window, so the vendor's own window (which caps our bucket through its
+ * rate-limit headers) always has room left for an opt-out, and the
+ * priority lane may take the last token.
  *
  * Feedback:
  *   - a 429 halves the rate (down to min_rate), empties the bucket and holds
@@ -35,6 +37,7 @@ struct ratelimit {
     double burst;
     double priority_share; /* of burst, in [0, 1) */
     double tokens;
+    double bulk_tokens;    /* the bulk lane's own bucket: (1 - share) of the rate */
     double daily_factor; /* from Sforce-Limit-Info, 1.0 = no pressure */
     uint64_t last_ms;
     uint64_t hold_until_ms; /* after a 429: nothing before this */
