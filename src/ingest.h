@@ -19,6 +19,7 @@ struct ingest {
     uint64_t pages;
     uint64_t page_failures;
     uint64_t repairs;      /* CRM values found different and queued again */
+    uint64_t drifts;       /* balances found different where only reported */
     struct engine *engine; /* woken after each commit; NULL: no engine */
 };
 

@@ -133,6 +133,17 @@ static int host_observe(void *ctx, struct connector *conn, const char *member,
         rc = 0;
         goto out;
     }
+    if (kind == CHANGE_POINTS && conn->points_mode == CONNECTOR_POINTS_TRANSACTIONS) {
+        /* This CRM gets transactions, never a balance: a different balance
+         * there is drift to report, not a value to write back. */
+        char masked[64];
+        log_warn("ingest", conn->name,
+                 "points balance of member %s differs in the CRM (%s there, %s here): drift",
+                 log_mask(member, masked, sizeof(masked)), projection, local);
+        ing->drifts++;
+        rc = 0;
+        goto out;
+    }
     /* The CRM holds something else than the local state: queue the local
      * value again. The key names both sides, so observing the same drift
      * twice queues one repair. */

@@ -55,7 +55,7 @@ assert_eq "$(balance_of M2)" 12 "M2's balance counts T4 once"
 # where the ledger says 70: logged, nothing written.
 T1ID=$(soql "SELECT Id FROM TransactionJournal WHERE ExternalTransactionNumber = 'T1'" | jq -r '.[0].Id')
 api PATCH /composite/sobjects '{"allOrNone":true,"records":[{"attributes":{"type":"TransactionJournal"},"Id":"'"$T1ID"'","Points__c":120}]}' >/dev/null || fail "cannot change T1"
-drift_logged() { grep -q "differs from Salesforce's PointsBalance" "$T/daemon.log"; }
+drift_logged() { grep -q 'points balance of member .* differs in the CRM' "$T/daemon.log"; }
 wait_for 60 drift_logged || fail "drift not detected"
 pass "balance drift detected by the pull and logged"
 quiet
