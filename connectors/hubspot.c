@@ -144,8 +144,6 @@ static void request_done(struct http_result *res, void *arg)
     struct connector *conn = hs->conn;
     uint64_t now = mono_ms();
 
-    if (conn->ratelimit != NULL && res->status != 0)
-        ratelimit_observe(conn->ratelimit, res, now);
     if (res->status == 429) {
         char policy[64];
         hs_policy_name(res->body, policy, sizeof(policy));
@@ -160,9 +158,12 @@ static void request_done(struct http_result *res, void *arg)
              * per second (search) and rolling 10 s. */
             res->retry_after_ms = 1000;
         }
-        if (conn->ratelimit != NULL)
-            ratelimit_on_429(conn->ratelimit, res->retry_after_ms, now);
     }
+    /* After the policy is known: observe applies a 429 to the bucket once
+     * (applying it here too halved the rate twice per 429, and opt-outs
+     * waited seconds for tokens). */
+    if (conn->ratelimit != NULL && res->status != 0)
+        ratelimit_observe(conn->ratelimit, res, now);
     rc->done(res, rc->arg);
     free(rc);
 }
