@@ -29,6 +29,11 @@ ensure_build() {
 # new_world NAME [extra INI]: sets W to a fresh directory with a config.
 new_world() {
   W=$(mktemp -d "${CHAOS_TMP:-/tmp}/chaos-$1.XXXXXX")
+  # A world has no CRM destination unless its scenario adds one (hs_world,
+  # sf_world): a DESTS left over from an earlier scenario of the same run made
+  # quiescent() wait for push cursors of a connector this world does not
+  # have (soak: disk-full and disk-readonly "no convergence" after hubspot-*).
+  DESTS=
   mkdir -p "$W/spool" "$W/state" "$W/inputs" "$W/logs"
   cat > "$W/crmsyncd.conf" <<CONF
 [daemon]
@@ -191,8 +196,17 @@ summary() { # NAME RUNS CRASHPOINTS
   TOTAL_BAD=$((TOTAL_BAD + L + D + I + V))
 }
 
+# Kills what the run started and is still running. CHAOS_PIDS keeps every
+# pid ever started (thousands in a soak), and pids are reused: only a pid
+# whose executable is still one of this build's binaries is signalled (a
+# soak interrupted at 07:06 on 2026-11-24 killed an unrelated "sleep").
 chaos_cleanup() {
-  local p
-  for p in "${CHAOS_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  local p exe build
+  build=$(cd "$CHAOS_BUILD" 2>/dev/null && pwd -P) || return 0
+  for p in "${CHAOS_PIDS[@]}"; do
+    exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+    case $exe in "$build"/*) ;; *) continue ;; esac
+    kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null
+  done
   return 0
 }
