@@ -432,6 +432,7 @@ struct plan {
     const char **members;
     size_t members_cap; /* power of two, >= 2 * max members */
     size_t n_members;
+    uint64_t gen;       /* stamps the items taken by this plan */
 };
 
 static size_t member_slot(const struct plan *p, const char *m)
@@ -495,14 +496,15 @@ enum consider { CONSIDER_SKIP, CONSIDER_ADDED, CONSIDER_FULL };
  * of the plan's class (the first item sets the class) and its member is in
  * the plan or there is room for one more (new_members). */
 static enum consider consider(struct dest *d, struct witem *it, uint64_t now, struct plan *p,
-                              size_t max_members, int new_members, uint64_t *wake)
+                              size_t max_members, int new_members, int may_remove,
+                              uint64_t *wake)
 {
     struct window *w = &d->lanes[it->lane];
     char hash[65], cur[65];
     int found = 0;
     struct error err = {""};
 
-    if (it->inflight)
+    if (it->inflight || it->plan_gen == p->gen)
         return CONSIDER_SKIP;
     if (it->next_at > now) {
         if (it->next_at < *wake)
@@ -526,6 +528,8 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     if (finalize_value(d, it) != 0)
         return CONSIDER_SKIP;
     if (projected_hash(d, it, hash) != 0) {
+        if (!may_remove)
+            return CONSIDER_SKIP; /* handled when the scan reaches it */
         it->attempts++;
         dead_letter(d, it, "value cannot be represented in this CRM");
         d->stats.records_rejected++;
@@ -536,6 +540,8 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
                          &err) == 0 &&
         found && strcmp(cur, hash) == 0) {
         /* The CRM holds this value already. */
+        if (!may_remove)
+            return CONSIDER_SKIP;
         d->stats.skipped_equal++;
         window_remove(w, it);
         return CONSIDER_SKIP;
@@ -552,8 +558,27 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     if (p->class_key[0] == '\0')
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
     load_identity(d, it);
+    it->plan_gen = p->gen;
     p->items[p->n++] = it;
     return CONSIDER_ADDED;
+}
+
+/* A member joined the plan: its other records of the plan's class, in this
+ * lane and the lanes below, come along (found through the member index, not
+ * by rescanning windows). Items of the lane being scanned are not removed
+ * here: the scan holds a pointer into that list. */
+static void gather_member(struct dest *d, const char *member, int lane, uint64_t now,
+                          struct plan *p, size_t max_members, uint64_t *wake)
+{
+    for (int l = lane; l < N_LANES; l++) {
+        struct witem *x = window_member_first(&d->lanes[l], member), *next;
+        for (; x != NULL; x = next) {
+            next = x->mnext;
+            if (strcmp(x->member, member) != 0)
+                continue;
+            consider(d, x, now, p, max_members, 0, l != lane, wake);
+        }
+    }
 }
 
 /* Chooses the next batch of a lane: the class of its oldest due record, and
@@ -564,27 +589,28 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
  * 0 when nothing is ready (*wake: when to look again). */
 static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, uint64_t *wake)
 {
+    static uint64_t generation;
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
     uint64_t oldest = 0;
     struct witem *it, *next;
 
     p->n = 0;
+    p->gen = ++generation;
     if (plan_reset_members(p, max_members) != 0)
         return 0;
     p->class_key[0] = '\0';
-    for (it = d->lanes[lane].head; it != NULL; it = next) {
+    for (it = d->lanes[lane].head; it != NULL && p->n_members < max_members; it = next) {
+        size_t had = p->n_members;
         next = it->next;
-        if (consider(d, it, now, p, max_members, 1, wake) == CONSIDER_ADDED && p->n == 1)
+        if (consider(d, it, now, p, max_members, 1, 1, wake) != CONSIDER_ADDED)
+            continue;
+        if (p->n == 1)
             oldest = it->first_ms;
+        if (p->n_members > had)
+            gather_member(d, it->member, lane, now, p, max_members, wake);
     }
     if (p->n == 0)
         return 0;
-    for (int l = lane + 1; l < N_LANES; l++) {
-        for (it = d->lanes[l].head; it != NULL; it = next) {
-            next = it->next;
-            consider(d, it, now, p, max_members, 0, wake);
-        }
-    }
     /* Send a full batch at once; a partial one when the lane has nothing
      * more to read, when it is urgent, or after lingering a little. */
     if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT ||

@@ -14,6 +14,31 @@ static size_t key_hash(const char *member, const char *field)
     return (size_t)(h % WINDOW_BUCKETS);
 }
 
+static size_t member_hash(const char *member)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = member; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)(h % WINDOW_BUCKETS);
+}
+
+struct witem *window_member_first(const struct window *w, const char *member)
+{
+    return w->members[member_hash(member)];
+}
+
+static void member_unlink(struct window *w, struct witem *it)
+{
+    struct witem **pp = &w->members[member_hash(it->member)];
+    while (*pp != NULL) {
+        if (*pp == it) {
+            *pp = it->mnext;
+            return;
+        }
+        pp = &(*pp)->mnext;
+    }
+}
+
 static void item_free(struct witem *it)
 {
     free(it->member);
@@ -154,6 +179,11 @@ struct witem *window_add(struct window *w, int64_t seq, const char *member, enum
     w->tail = it;
     w->n++;
     hash_insert(w, it);
+    {
+        size_t b = member_hash(it->member);
+        it->mnext = w->members[b];
+        w->members[b] = it;
+    }
     return it;
 }
 
@@ -182,6 +212,7 @@ int window_requeue(struct window *w, struct witem *it, uint64_t next_at)
 void window_remove(struct window *w, struct witem *it)
 {
     hash_remove(w, it);
+    member_unlink(w, it);
     if (it->prev != NULL)
         it->prev->next = it->next;
     else

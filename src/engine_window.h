@@ -22,12 +22,14 @@ struct witem {
     int64_t min_seq;  /* first change this item stands for */
     int inflight;     /* in a batch now: newer changes make a new item */
     int lane;         /* the window (lane) it belongs to */
+    uint64_t plan_gen; /* the engine's plan that took it (no double add) */
     int attempts;     /* sends so far */
     uint64_t first_ms;
     uint64_t next_at; /* not before this (retry), monotonic ms */
     char class_key[64];
     char remote_id[64];
     struct witem *hnext;       /* hash chain, pending items only */
+    struct witem *mnext;       /* every item of the same member bucket */
     struct witem *prev, *next; /* window order (by min_seq) */
 };
 
@@ -38,6 +40,7 @@ struct window {
     int64_t committed; /* the durable push cursor */
     struct witem *buckets[WINDOW_BUCKETS];
     struct witem *flying[WINDOW_BUCKETS]; /* in-flight items by key */
+    struct witem *members[WINDOW_BUCKETS]; /* every item, by member */
 };
 
 void window_init(struct window *w, int64_t cursor);
@@ -50,6 +53,9 @@ struct witem *window_add(struct window *w, int64_t seq, const char *member, enum
                          const char *field, const char *value, const char *origin);
 /* The pending (not in flight) item for (member, field), or NULL. */
 struct witem *window_find(const struct window *w, const char *member, const char *field);
+/* The first item of the member's bucket (follow mnext and compare the
+ * member: a bucket holds other members too), or NULL. */
+struct witem *window_member_first(const struct window *w, const char *member);
 /* An in-flight item for (member, field), or NULL. */
 struct witem *window_find_inflight(const struct window *w, const char *member, const char *field);
 /* Marks an item in flight: later changes of its key make a new item. */
