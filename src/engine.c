@@ -63,6 +63,34 @@ static const char *lane_field(const struct dest *d, enum change_kind kind, const
     return field;
 }
 
+/* An erasure supersedes everything pending for the member: nothing of its
+ * data may be sent after (or instead of) the erase. */
+static void drop_member(struct dest *d, const char *member)
+{
+    for (int l = 0; l < N_LANES; l++) {
+        struct witem *x = window_member_first(&d->lanes[l], member), *next;
+        for (; x != NULL; x = next) {
+            next = x->mnext;
+            if (x->inflight || strcmp(x->member, member) != 0)
+                continue;
+            d->stats.skipped_superseded++;
+            window_remove(&d->lanes[l], x);
+        }
+    }
+}
+
+static int member_inflight(const struct dest *d, const char *member)
+{
+    for (int l = 0; l < N_LANES; l++) {
+        for (const struct witem *x = window_member_first(&d->lanes[l], member); x != NULL;
+             x = x->mnext) {
+            if (x->inflight && strcmp(x->member, member) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 struct fill_ctx {
     struct dest *d;
     struct window *w;
@@ -87,6 +115,8 @@ static int fill_row(void *arg, const struct push_row *r)
         return 0;
     }
     field = lane_field(fc->d, kind, r->field);
+    if (kind == CHANGE_ERASE)
+        drop_member(fc->d, r->member_key);
     /* One value per (member, field) across the lanes: a withdrawal (lane 0)
      * supersedes a grant still waiting in lane 2 and the other way round.
      * Without this a batch could carry both, or an old value could be sent
@@ -513,6 +543,10 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     }
     class_of(d, it);
     if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
+        return CONSIDER_SKIP;
+    /* An erasure goes only when nothing of the member is in flight: a write
+     * answered after it could re-create the record. */
+    if (it->rec.kind == CHANGE_ERASE && member_inflight(d, it->member))
         return CONSIDER_SKIP;
     /* Never two writes of one (member, field) in flight: the CRM could apply
      * them in either order. The newer one goes when the older is answered

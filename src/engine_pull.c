@@ -29,6 +29,15 @@ static void pull_timer_cb(uv_timer_t *t)
 
     if (e->stopping || d->pulling || d->resync == 1)
         return;
+    /* The vendor asked us to wait (429 with Retry-After, outage): pulls
+     * wait too, they spend the same budget. */
+    {
+        uint64_t now = engine_now_ms();
+        if (d->paused_until > now) {
+            uv_timer_start(&d->pull_timer, pull_timer_cb, d->paused_until - now, 0);
+            return;
+        }
+    }
     /* Backpressure: while any destination is far behind, stop taking in
      * more from this CRM; the change-log would only grow. */
     for (size_t i = 0; i < e->n_dests; i++) {

@@ -39,10 +39,14 @@ enum push_stmt {
 
 static const char *const push_sql[PS_COUNT] = {
     /* A value that a later change replaced is never pushed: only the change
-     * that set `current` (points and erasures have no `current` row: the
-     * balance is computed at send time, an erasure always goes). */
+     * that set `current`. Points have no `current` row: a transaction is
+     * offered while its ledger row exists (an erasure deletes it, and a
+     * balance sent then would re-create the member in the CRM); an erasure
+     * always goes. */
     [PS_READ] = "SELECT seq, origin, member_key, kind, field, value, occurred_at FROM changes"
-                " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind IN ('points', 'erase')"
+                " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind = 'erase'"
+                " OR (kind = 'points' AND (origin = 'repair' OR EXISTS (SELECT 1 FROM"
+                " points_ledger l WHERE l.seq = changes.seq)))"
                 " OR EXISTS (SELECT 1 FROM current c WHERE c.member_key = changes.member_key"
                 " AND c.field = changes.field AND c.seq = changes.seq))"
                 " AND seq <= ?4 ORDER BY seq LIMIT ?3",

@@ -505,6 +505,48 @@ static void never_two_writes_of_one_field_in_flight(void **state)
     assert_non_null(strstr(fk.first_value[2], "\"status\":\"denied\""));
 }
 
+static void nothing_of_an_erased_member_is_sent_after_the_erasure(void **state)
+{
+    struct fixture *f = *state;
+    struct merge_policy pol = {NULL, 0, 300000, timefmt_now_ms()};
+    struct change e;
+    enum apply_result r;
+    struct error err;
+
+    /* The member's consent is answered "retry in half a second": it waits
+     * in the window... */
+    fk.retry_first_n = 1;
+    fk.retry_after_ms = 500;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    /* ...when the member is erased. */
+    memset(&e, 0, sizeof(e));
+    e.origin = "shop";
+    e.member_key = "M1";
+    e.kind = CHANGE_ERASE;
+    e.field = "erase";
+    e.value_json = "{}";
+    e.idem_key = "shop:erase1";
+    e.occurred_at = 1790000000000LL + 100;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &e, &pol, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    engine_kick(f->eng);
+    /* Run past the consent's retry time. */
+    for (int i = 0; i < 100; i++) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        uv_sleep(10);
+    }
+    /* The last batch is the erasure alone; M1's consent was never re-sent
+     * (it would re-create the member's data in the CRM). */
+    assert_int_equal(fk.batches, 2);
+    assert_string_equal(fk.first_field[1], "erase");
+    assert_int_equal(fk.batch_sizes[1], 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE field = 'consent/marketing/sms'"),
+                     0);
+}
+
 static void urgent_lane_goes_first(void **state)
 {
     struct fixture *f = *state;
@@ -541,6 +583,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(nothing_of_an_erased_member_is_sent_after_the_erasure,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
