@@ -655,6 +655,29 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     return 0;
 }
 
+/* What goes out is recorded first, so that a pull reading it back after a
+ * lost answer knows it for our own write. Relaxed: a process crash keeps
+ * it (it is in the OS's hands); only a power cut can lose it. */
+static void record_sent(struct dest *d, const struct sent_batch *sb)
+{
+    struct store *st = d->eng->store;
+    struct error err = {""};
+
+    if (store_begin_relaxed(st, &err) != 0)
+        goto fail;
+    for (size_t i = 0; i < sb->pb.n; i++) {
+        if (store_shadow_sent(st, d->conn->name, sb->items[i]->member, sb->items[i]->field,
+                              sb->hashes[i], &err) != 0) {
+            store_rollback(st);
+            goto fail;
+        }
+    }
+    if (store_commit(st, &err) == 0)
+        return;
+fail:
+    log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
+}
+
 static void dispatch(struct dest *d, int lane, struct plan *p)
 {
     struct sent_batch *sb = calloc(1, sizeof(*sb));
@@ -690,6 +713,7 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
     sb->pb.done = batch_done;
     sb->pb.engine = sb;
     sb->sent_ms = now;
+    record_sent(d, sb);
     d->inflight++;
     log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", p->n,
               p->class_key, lane);

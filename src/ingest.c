@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "engine.h"
+#include "hash.h"
+#include "store_push.h"
 #include "health.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -61,11 +63,41 @@ static int sink_begin(void *ctx, struct connector *conn, struct error *err)
     return 0;
 }
 
+/* A pulled change that is only our own write read back (the CRM holds what
+ * we last confirmed or sent there) is no news: applying it would date our
+ * old value "now" and let it override newer local data. */
+static int is_echo(struct ingest *ing, struct connector *conn, const struct change *c,
+                   int *echo, struct error *err)
+{
+    char proj[1024], hash[65];
+    const char *text = c->value_json;
+
+    *echo = 0;
+    if (conn->ops->push == NULL || c->kind == CHANGE_POINTS || c->kind == CHANGE_ERASE)
+        return 0;
+    if (conn->ops->project != NULL) {
+        if (conn->ops->project(conn, c->kind, c->field, c->value_json, proj, sizeof(proj)) != 0)
+            return 0;
+        text = proj;
+    }
+    sha256_hex(text, strlen(text), hash);
+    return store_shadow_is_ours(ing->store, conn->name, c->member_key, c->field, hash, echo,
+                                err);
+}
+
 static int sink_change(void *ctx, struct connector *conn, const struct change *c,
                        enum apply_result *res, struct error *err)
 {
     struct ingest *ing = ctx;
-    (void)conn;
+    int echo = 0;
+
+    if (is_echo(ing, conn, c, &echo, err) != 0)
+        return -1;
+    if (echo) {
+        *res = APPLY_UNCHANGED;
+        ing->results[*res]++;
+        return 0;
+    }
     if (store_apply(ing->store, c, &ing->policy, res, err) != 0)
         return -1;
     ing->results[*res]++;

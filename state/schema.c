@@ -161,6 +161,15 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL,"
     "  command TEXT NOT NULL,"
     "  detail TEXT NOT NULL);",
+
+    /* 2 -> 3: what was last *sent* to a destination, recorded before the
+     * request goes: a pull that reads back our own write whose answer was
+     * lost (crash, timeout) recognises it as an echo instead of a change
+     * made in the CRM. value_hash stays what was confirmed; '' = nothing. */
+    "ALTER TABLE shadow ADD COLUMN sent_hash TEXT;"
+    /* The one before: a re-send after a restart must not make the lost
+     * write it replaces look like a change made in the CRM. */
+    "ALTER TABLE shadow ADD COLUMN sent_prev_hash TEXT;",
 };
 
 int schema_latest_version(void)

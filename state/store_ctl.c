@@ -497,7 +497,7 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
          0},
         {"confirmed_by_crm",
          "SELECT destination, field, value_hash, updated_at AS confirmed_at FROM shadow"
-         " WHERE member_key = ?1 ORDER BY destination, field",
+         " WHERE member_key = ?1 AND value_hash <> '' ORDER BY destination, field",
          0},
         {"dead_letters",
          "SELECT id, destination, field, reason, first_failed_at, last_failed_at"

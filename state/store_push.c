@@ -34,6 +34,8 @@ enum push_stmt {
     PS_TOKEN_PUT,
     PS_DL_RETRIES,
     PS_DL_DELETE,
+    PS_SHADOW_SENT,
+    PS_SHADOW_BOTH,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -91,6 +93,15 @@ static const char *const push_sql[PS_COUNT] = {
                       " WHERE destination = ?1 AND retry_requested_at IS NOT NULL"
                       " AND member_key IS NOT NULL AND field IS NOT NULL ORDER BY id LIMIT 1000",
     [PS_DL_DELETE] = "DELETE FROM dead_letters WHERE id = ?1",
+    [PS_SHADOW_SENT] = "INSERT INTO shadow(destination, member_key, field, value_hash, updated_at,"
+                       " sent_hash) VALUES (?1, ?2, ?3, '', ?5, ?4)"
+                       " ON CONFLICT(destination, member_key, field) DO UPDATE SET"
+                       " sent_prev_hash = CASE WHEN sent_hash = excluded.sent_hash"
+                       " THEN sent_prev_hash ELSE sent_hash END,"
+                       " sent_hash = excluded.sent_hash",
+    [PS_SHADOW_BOTH] = "SELECT value_hash, COALESCE(sent_hash, ''), COALESCE(sent_prev_hash, '')"
+                       " FROM shadow"
+                       " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
 };
 
 static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
@@ -477,4 +488,40 @@ int store_dead_letter_delete(struct store *st, int64_t id, struct error *err)
         return -1;
     sqlite3_bind_int64(q, 1, id);
     return done(st, q, err, "delete dead letter");
+}
+
+int store_shadow_sent(struct store *st, const char *dest, const char *member, const char *field,
+                      const char *hash, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_SHADOW_SENT, err);
+
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, timefmt_now_ms());
+    return done(st, q, err, "write sent shadow");
+}
+
+int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
+                         const char *field, const char *hash, int *ours, struct error *err)
+{
+    sqlite3_stmt *q = stmt(st, PS_SHADOW_BOTH, err);
+    int s;
+
+    *ours = 0;
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        *ours = strcmp((const char *)sqlite3_column_text(q, 0), hash) == 0 ||
+                strcmp((const char *)sqlite3_column_text(q, 1), hash) == 0 ||
+                strcmp((const char *)sqlite3_column_text(q, 2), hash) == 0;
+    sqlite3_reset(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read shadow");
 }

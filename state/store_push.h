@@ -38,6 +38,14 @@ int store_shadow_get(struct store *st, const char *dest, const char *member, con
                      char hash[65], int *found, struct error *err);
 int store_shadow_put(struct store *st, const char *dest, const char *member, const char *field,
                      const char *hash, struct error *err);
+/* Records what is about to be sent to dest (before the request goes). */
+int store_shadow_sent(struct store *st, const char *dest, const char *member, const char *field,
+                      const char *hash, struct error *err);
+/* *ours = 1 when hash is what dest was last confirmed to hold or last sent:
+ * a pull reading it back is an echo of our own write, not a change. */
+int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
+                         const char *field, const char *hash, int *ours, struct error *err);
+
 /* Forgets every shadow of dest (full resync). */
 int store_shadow_clear(struct store *st, const char *dest, struct error *err);
 
