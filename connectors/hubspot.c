@@ -114,6 +114,17 @@ static uint64_t mono_ms(void)
     return uv_hrtime() / 1000000;
 }
 
+/* Milliseconds the vendor asked us to hold off (a 429's Retry-After), 0 when
+ * we may send. Setup requests go outside the engine's rate limiting, so they
+ * check it themselves. */
+static uint64_t held_ms(const struct hubspot *hs)
+{
+    const struct ratelimit *rl = hs->conn->ratelimit;
+    uint64_t now = mono_ms();
+
+    return rl != NULL && rl->hold_until_ms > now ? rl->hold_until_ms - now : 0;
+}
+
 const struct hs_map *hs_map_of(const struct hubspot *hs) { return &hs->map; }
 struct connector *hs_conn(const struct hubspot *hs) { return hs->conn; }
 long hs_search_lag_ms(const struct hubspot *hs) { return hs->cfg->search_lag_ms; }
@@ -305,6 +316,14 @@ static void props_listed(struct http_result *res, void *arg)
             json_object_set_new(have, name, json_true());
     }
     json_decref(root);
+    if (held_ms(hs) > 0) {
+        /* A 429 came meanwhile: try the whole setup again after the hold. */
+        json_decref(have);
+        free(sc);
+        hs->setup_pending = 0;
+        setup_retry(hs);
+        return;
+    }
     wanted = hs_mapped_properties(&hs->map);
     sc->pending = 1;
     json_array_foreach(wanted, i, v)
@@ -344,12 +363,20 @@ static void props_listed(struct http_result *res, void *arg)
     setup_step_done(sc);
 }
 
+static void setup_timer_cb(uv_timer_t *t);
+
 void hs_setup_start(struct hubspot *hs)
 {
     struct setup_ctx *sc;
+    uint64_t hold;
 
     if (hs->closing || hs->ready || hs->setup_pending)
         return;
+    hold = held_ms(hs);
+    if (hold > 0) {
+        uv_timer_start(&hs->setup_timer, setup_timer_cb, hold + 1, 0);
+        return;
+    }
     sc = calloc(1, sizeof(*sc));
     if (sc == NULL)
         return;

@@ -33,8 +33,10 @@ static void pull_timer_cb(uv_timer_t *t)
      * wait too, they spend the same budget. */
     {
         uint64_t now = engine_now_ms();
-        if (d->paused_until > now) {
-            uv_timer_start(&d->pull_timer, pull_timer_cb, d->paused_until - now, 0);
+        uint64_t until = d->paused_until > d->rl.hold_until_ms ? d->paused_until
+                                                               : d->rl.hold_until_ms;
+        if (until > now) {
+            uv_timer_start(&d->pull_timer, pull_timer_cb, until - now, 0);
             return;
         }
     }

@@ -166,10 +166,10 @@ static const char *const migrations[] = {
      * request goes: a pull that reads back our own write whose answer was
      * lost (crash, timeout) recognises it as an echo instead of a change
      * made in the CRM. value_hash stays what was confirmed; '' = nothing. */
-    "ALTER TABLE shadow ADD COLUMN sent_hash TEXT;"
-    /* The one before: a re-send after a restart must not make the lost
-     * write it replaces look like a change made in the CRM. */
-    "ALTER TABLE shadow ADD COLUMN sent_prev_hash TEXT;",
+    /* sent_prev_hash, the one before: a re-send after a restart must not
+     * make the lost write it replaces look like a change made in the CRM. */
+    ("ALTER TABLE shadow ADD COLUMN sent_hash TEXT;"
+     "ALTER TABLE shadow ADD COLUMN sent_prev_hash TEXT;"),
 };
 
 int schema_latest_version(void)
