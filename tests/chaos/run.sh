@@ -54,7 +54,8 @@ case $MODE in
   quick)
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             random-kills hubspot-faults hubspot-crash ${QUICK_EXTRA:-} fuzz-replay; do
+             random-kills hubspot-faults hubspot-crash salesforce-faults salesforce-crash \
+             ${QUICK_EXTRA:-} fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chaos harness's quick run (tests/chaos/README.md) as one test: a sample
-# of crash points per scenario, random kills, the HubSpot fault matrix on a
-# small data set, and the corpus replay of every fuzzer. It builds its own
+# of crash points per scenario, random kills, the HubSpot and Salesforce
+# fault matrices and crash samples on a small data set, and the corpus
+# replay of every fuzzer. It builds its own
 # crash-point build (no sanitizer) and fuzz build (clang) inside BUILD_DIR.
 set -euo pipefail
 SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
