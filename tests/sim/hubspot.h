@@ -41,7 +41,7 @@ void hs_properties_list(struct sim *sim, struct sim_request *req, struct sim_res
 void hs_properties_get(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_properties_create(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 
-/* hubspot_objects.c */
+/* hubspot_contact*.c, hubspot_contacts*.c, hubspot_batch*.c */
 struct sim_coll *hs_contacts(struct sim *sim);
 json_t *hs_contact_json(struct sim *sim, const struct sim_record *rec, json_t *props_view,
                         const json_t *wanted);
