@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "store_ctl.h"
 #include "store_metrics.h"
+#include "store_progress.h"
 #include "store_report.h"
 #include "timefmt.h"
 
@@ -20,8 +21,10 @@ static void help(FILE *out)
                  "Per connector: state (from the daemon's /healthz when admin_listen is set),\n"
                  "pull watermark, push cursors, backlog per lane (urgent, points, bulk) and\n"
                  "the age of the oldest pending change, last successful and last failed\n"
-                 "input, dead letters. Then erasures and their confirmation per CRM,\n"
-                 "pending resync requests and the last ingested files.\n\n"
+                 "input, dead letters, the CRM's daily request budget as last reported,\n"
+                 "and the last full resync: its phase and, while it re-pushes, done /\n"
+                 "total changes, rate and ETA. Then erasures and their confirmation per\n"
+                 "CRM, pending resync requests and the last ingested files.\n\n"
                  "Exit codes: 0 ok (even when a connector is failing: read the output),\n"
                  "1 failure, 5 database locked, 6 no usable database.\n");
 }
@@ -166,6 +169,16 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
         json_decref(detail);
         /* The update replaced "name" and freed the string name pointed to. */
         name = json_string_value(json_object_get(c, "name"));
+        {
+            json_t *resync = NULL, *quota = NULL;
+            if (store_progress_report(st, name, json_is_true(json_object_get(c, "destination")),
+                                      timefmt_now_ms(), &resync, &quota, err) != 0) {
+                json_decref(problems);
+                goto out;
+            }
+            json_object_set_new(c, "resync", resync);
+            json_object_set_new(c, "quota", quota);
+        }
         if (json_is_true(json_object_get(c, "destination"))) {
             struct store_backlog b;
             char t[40];
@@ -229,6 +242,44 @@ static long long num(json_t *o, const char *key)
     return (long long)json_integer_value(json_object_get(o, key));
 }
 
+/* "3m20s", "45s", "2h05m". */
+static const char *duration(long long s, char *buf, size_t size)
+{
+    if (s >= 3600)
+        snprintf(buf, size, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+    else if (s >= 60)
+        snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(buf, size, "%llds", s);
+    return buf;
+}
+
+static void print_resync(json_t *r)
+{
+    const char *state = str(r, "state");
+    json_t *rate = json_object_get(r, "rate_per_s");
+    json_t *eta = json_object_get(r, "eta_s");
+    json_t *total = json_object_get(r, "total");
+    char buf[32];
+
+    if (strcmp(state, "complete") == 0) {
+        printf("    last resync: started %s, complete%s\n", str(r, "started_at"),
+               json_is_true(json_object_get(r, "interrupted")) ? " (re-pull cut short by a restart)"
+                                                               : "");
+        return;
+    }
+    printf("    resync: %s since %s", state, str(r, "started_at"));
+    if (json_is_integer(total)) {
+        long long t = num(r, "total"), d = num(r, "done");
+        printf("; %lld / %lld changes (%lld %%)", d, t, t > 0 ? d * 100 / t : 100);
+        if (json_is_number(rate))
+            printf(", %.1f/s", json_number_value(rate));
+        printf(", ETA %s", json_is_integer(eta) ? duration(num(r, "eta_s"), buf, sizeof(buf))
+                                                : "unknown");
+    }
+    printf("\n");
+}
+
 static void print_text(json_t *doc)
 {
     json_t *d = json_object_get(doc, "daemon");
@@ -288,6 +339,13 @@ static void print_text(json_t *doc)
                    str(bad, "status"));
         printf("    dead letters: %lld as destination, %lld from it\n", num(dl, "as_destination"),
                num(dl, "from_origin"));
+        if (json_is_object(json_object_get(v, "quota"))) {
+            json_t *q = json_object_get(v, "quota");
+            printf("    quota: %lld of %lld %s requests left (at %s)\n", num(q, "remaining"),
+                   num(q, "limit"), str(q, "kind"), str(q, "observed_at"));
+        }
+        if (json_is_object(json_object_get(v, "resync")))
+            print_resync(json_object_get(v, "resync"));
     }
 
     printf("\ndead letters:\n");

@@ -28,8 +28,16 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "store_ctl.h"
+#include "store_progress.h"
+#include "timefmt.h"
+
+/* How often the CRMs' request budgets, as their headers report them, are
+ * written to the state for crmsyncctl status: one small transaction at most
+ * this often, and only when a figure moved. */
+#define QUOTA_SAVE_MS 5000
 
 struct daemon {
     uv_loop_t loop;
@@ -47,7 +55,7 @@ struct daemon {
     size_t n_closing;
 
     uv_signal_t sig_hup, sig_usr1, sig_term, sig_int;
-    uv_timer_t control, watchdog, grace;
+    uv_timer_t control, watchdog, grace, quota;
 
     int want_reload, want_resync, want_stop;
     int stopping;
@@ -154,6 +162,40 @@ static void close_connectors(struct daemon *d)
         after_connectors_closed(d);
 }
 
+/* Writes the quota figures that changed since the last call. */
+static void save_quotas(struct daemon *d)
+{
+    struct store_quota rows[64];
+    struct ratelimit *rls[64];
+    struct error err = {""};
+    int64_t now = timefmt_now_ms();
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_conns && n < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct ratelimit *rl = d->conns[i].ratelimit;
+        if (rl == NULL || !rl->quota_changed || rl->quota_limit <= 0)
+            continue;
+        rows[n] = (struct store_quota){d->conns[i].name, "daily", rl->quota_remaining,
+                                       rl->quota_limit, now};
+        rls[n++] = rl;
+        metrics_gauge_set(METRIC_QUOTA_REMAINING, (const char *[]){d->conns[i].name},
+                          (double)rl->quota_remaining);
+    }
+    if (n == 0)
+        return;
+    if (store_quota_save(d->store, rows, n, &err) != 0) {
+        log_warn("daemon", NULL, "%s: %s", __func__, err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        rls[i]->quota_changed = 0;
+}
+
+static void quota_cb(uv_timer_t *t)
+{
+    save_quotas(t->data);
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -175,12 +217,14 @@ static void finish_stop(struct daemon *d)
     close_handle((uv_handle_t *)&d->control);
     close_handle((uv_handle_t *)&d->watchdog);
     close_handle((uv_handle_t *)&d->grace);
+    close_handle((uv_handle_t *)&d->quota);
 }
 
 static void after_connectors_closed(struct daemon *d)
 {
     struct error err = {""};
 
+    save_quotas(d); /* the engine owns the buckets that hold them */
     engine_free(d->engine);
     d->engine = NULL;
     d->ingest.engine = NULL;
@@ -408,7 +452,9 @@ int daemon_run(const char *config_path)
     uv_timer_init(&d.loop, &d.control);
     uv_timer_init(&d.loop, &d.watchdog);
     uv_timer_init(&d.loop, &d.grace);
-    d.control.data = d.watchdog.data = d.grace.data = &d;
+    uv_timer_init(&d.loop, &d.quota);
+    d.control.data = d.watchdog.data = d.grace.data = d.quota.data = &d;
+    uv_timer_start(&d.quota, quota_cb, QUOTA_SAVE_MS, QUOTA_SAVE_MS);
     start_signal(&d, &d.sig_hup, SIGHUP);
     start_signal(&d, &d.sig_usr1, SIGUSR1);
     start_signal(&d, &d.sig_term, SIGTERM);

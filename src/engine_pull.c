@@ -6,7 +6,9 @@
 
 #include "health.h"
 #include "log.h"
+#include "store_progress.h"
 #include "store_push.h"
+#include "timefmt.h"
 
 static int64_t backlog(struct dest *d)
 {
@@ -79,8 +81,11 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
     d->pulling = 0;
     if (d->resync == 2) {
         if (status == 0) {
+            struct error err = {""};
             d->resync = 0;
             log_notice("engine", conn->name, "resync: pull complete, pushing current state");
+            if (store_resync_progress_pushing(e->store, conn->name, timefmt_now_ms(), &err) != 0)
+                log_warn("engine", conn->name, "%s: %s", __func__, err.msg);
         } else {
             log_warn("engine", conn->name, "resync: pull failed; trying again");
         }
@@ -103,6 +108,8 @@ void engine_start_resync(struct dest *d)
     struct error err = {""};
 
     if (store_begin_relaxed(st, &err) != 0 || store_resync_reset(st, d->conn->name, &err) != 0 ||
+        store_resync_progress_start(st, d->conn->name, timefmt_now_ms(),
+                                    d->conn->pull_interval_ms > 0, &err) != 0 ||
         store_commit(st, &err) != 0) {
         store_rollback(st);
         log_error("engine", d->conn->name, "resync failed: %s", err.msg);
@@ -305,6 +312,13 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
             return -1;
         window_init(&d->lanes[lane], c);
         d->stats.cursor[lane] = c;
+    }
+    /* A resync cut short by a restart or reload does not resume its
+     * re-pull phase: the re-push runs from the reset cursors right away. */
+    {
+        struct error perr = {""};
+        if (store_resync_progress_restart(e->store, conn->name, timefmt_now_ms(), &perr) != 0)
+            log_warn("engine", conn->name, "%s: %s", __func__, perr.msg);
     }
     ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
                    0.2, now);

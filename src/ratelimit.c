@@ -127,9 +127,20 @@ int ratelimit_parse_sforce(const char *value, long *used, long *limit)
     return 0;
 }
 
+static void note_quota(struct ratelimit *rl, long remaining, long limit)
+{
+    if (remaining != rl->quota_remaining || limit != rl->quota_limit) {
+        rl->quota_remaining = remaining;
+        rl->quota_limit = limit;
+        rl->quota_changed = 1;
+    }
+}
+
 void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint64_t now_ms)
 {
     const char *rem = http_result_header(res, "X-HubSpot-RateLimit-Remaining");
+    const char *day = http_result_header(res, "X-HubSpot-RateLimit-Daily");
+    const char *day_rem = http_result_header(res, "X-HubSpot-RateLimit-Daily-Remaining");
     const char *sf = http_result_header(res, "Sforce-Limit-Info");
     long used = 0, limit = 0;
 
@@ -143,8 +154,15 @@ void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint
         if (end != rem && n >= 0 && (double)n < rl->tokens)
             rl->tokens = (double)n;
     }
+    if (day != NULL && day_rem != NULL) {
+        char *e1 = NULL, *e2 = NULL;
+        long max = strtol(day, &e1, 10), left = strtol(day_rem, &e2, 10);
+        if (e1 != day && e2 != day_rem && max > 0 && left >= 0)
+            note_quota(rl, left, max);
+    }
     if (sf != NULL && ratelimit_parse_sforce(sf, &used, &limit) == 0) {
         double u = (double)used / (double)limit;
+        note_quota(rl, limit > used ? limit - used : 0, limit);
         if (u <= 0.8)
             rl->daily_factor = 1.0;
         else if (u >= 1.0)

@@ -43,6 +43,13 @@ struct ratelimit {
     uint64_t hold_until_ms; /* after a 429: nothing before this */
     uint64_t last_429_ms;
     long recover_ms;
+    /* The vendor's daily request budget as its headers last told it
+     * (HubSpot X-HubSpot-RateLimit-Daily/-Daily-Remaining, Salesforce
+     * Sforce-Limit-Info); quota_limit 0 = not seen. quota_changed is set
+     * when either figure changes and cleared by whoever persists them (the
+     * daemon, for crmsyncctl status). */
+    long quota_remaining, quota_limit;
+    int quota_changed;
 };
 
 /* rate: requests/s; burst: bucket size (>= 1); priority_share: fraction of

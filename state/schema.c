@@ -170,6 +170,27 @@ static const char *const migrations[] = {
      * make the lost write it replaces look like a change made in the CRM. */
     ("ALTER TABLE shadow ADD COLUMN sent_hash TEXT;"
      "ALTER TABLE shadow ADD COLUMN sent_prev_hash TEXT;"),
+
+    /* 3 -> 4: what crmsyncctl status shows of the running daemon without
+     * asking it. resync_progress: the last full resync per destination;
+     * scope_seq is the change-log's last seq when it started (the changes it
+     * re-offers), pull_done_at when its re-pull ended and the re-push began.
+     * Done / total are counted from push_cursors at read time, so the engine
+     * writes here only when a phase changes. connector_quota: the vendor's
+     * request budget as last seen in its response headers, written at most
+     * every few seconds. */
+    ("CREATE TABLE resync_progress ("
+     "  connector TEXT PRIMARY KEY,"
+     "  started_at INTEGER NOT NULL,"
+     "  scope_seq INTEGER NOT NULL,"
+     "  pull_done_at INTEGER,"
+     "  interrupted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+     "CREATE TABLE connector_quota ("
+     "  connector TEXT PRIMARY KEY,"
+     "  kind TEXT NOT NULL,"
+     "  remaining INTEGER NOT NULL,"
+     "  quota_limit INTEGER NOT NULL,"
+     "  observed_at INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 
 int schema_latest_version(void)

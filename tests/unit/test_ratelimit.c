@@ -148,6 +148,39 @@ static void a_429_response_is_observed(void **state)
     assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 0), 3000);
 }
 
+/* The daily budget is kept for crmsyncctl status: HubSpot's Daily headers
+ * and Salesforce's api-usage, flagged changed only when a figure moves. */
+static void daily_quota_is_recorded(void **state)
+{
+    struct ratelimit rl;
+    struct http_result res;
+    char hs[] = "X-HubSpot-RateLimit-Daily: 250000\0X-HubSpot-RateLimit-Daily-Remaining: 249990";
+    char sf[] = "Sforce-Limit-Info: api-usage=14250/15000";
+
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    res.status = 200;
+    res.retry_after_ms = -1;
+    ratelimit_init(&rl, 10.0, 10.0, 0.0, 0);
+    assert_int_equal(rl.quota_limit, 0);
+    assert_int_equal(rl.quota_changed, 0);
+    res.hdr_buf = hs;
+    res.hdr_len = sizeof(hs);
+    ratelimit_observe(&rl, &res, 0);
+    assert_int_equal(rl.quota_remaining, 249990);
+    assert_int_equal(rl.quota_limit, 250000);
+    assert_int_equal(rl.quota_changed, 1);
+    rl.quota_changed = 0;
+    ratelimit_observe(&rl, &res, 0);
+    assert_int_equal(rl.quota_changed, 0);
+    res.hdr_buf = sf;
+    res.hdr_len = sizeof(sf);
+    ratelimit_observe(&rl, &res, 0);
+    assert_int_equal(rl.quota_remaining, 750);
+    assert_int_equal(rl.quota_limit, 15000);
+    assert_int_equal(rl.quota_changed, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +191,7 @@ int main(void)
         cmocka_unit_test(hubspot_remaining_caps_tokens),
         cmocka_unit_test(sforce_daily_budget_slows_down),
         cmocka_unit_test(a_429_response_is_observed),
+        cmocka_unit_test(daily_quota_is_recorded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
