@@ -274,8 +274,8 @@ static void print_resync(json_t *r)
         printf("; %lld / %lld changes (%lld %%)", d, t, t > 0 ? d * 100 / t : 100);
         if (json_is_number(rate))
             printf(", %.1f/s", json_number_value(rate));
-        printf(", ETA %s", json_is_integer(eta) ? duration(num(r, "eta_s"), buf, sizeof(buf))
-                                                : "unknown");
+        printf(", ETA %s",
+               json_is_integer(eta) ? duration(num(r, "eta_s"), buf, sizeof(buf)) : "unknown");
     }
     printf("\n");
 }

@@ -85,7 +85,7 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
             d->resync = 0;
             log_notice("engine", conn->name, "resync: pull complete, pushing current state");
             if (store_resync_progress_pushing(e->store, conn->name, timefmt_now_ms(), &err) != 0)
-                log_warn("engine", conn->name, "%s: %s", __func__, err.msg);
+                log_warn("engine", conn->name, "cannot record resync progress: %s", err.msg);
         } else {
             log_warn("engine", conn->name, "resync: pull failed; trying again");
         }
@@ -318,7 +318,7 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
     {
         struct error perr = {""};
         if (store_resync_progress_restart(e->store, conn->name, timefmt_now_ms(), &perr) != 0)
-            log_warn("engine", conn->name, "%s: %s", __func__, perr.msg);
+            log_warn("engine", conn->name, "cannot record resync progress: %s", perr.msg);
     }
     ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
                    0.2, now);

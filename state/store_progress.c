@@ -80,8 +80,7 @@ int store_resync_progress_restart(struct store *st, const char *dest, int64_t no
     return exec_bound(st, q, "record interrupted resync", err);
 }
 
-int store_quota_save(struct store *st, const struct store_quota *rows, size_t n,
-                     struct error *err)
+int store_quota_save(struct store *st, const struct store_quota *rows, size_t n, struct error *err)
 {
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -216,17 +215,18 @@ static int report_resync(struct store *st, const char *connector, int destinatio
         state = "complete";
     json_object_set_new(o, "state", json_string(state));
     if (destination) {
-        double secs = pull_done && now_ms > pushing_since ? (double)(now_ms - pushing_since) / 1e3
-                                                          : 0.0;
+        double secs =
+            pull_done && now_ms > pushing_since ? (double)(now_ms - pushing_since) / 1e3 : 0.0;
         int running = pull_done && done < total && done > 0 && secs > 0;
         double rate = running ? (double)done / secs : 0.0;
 
         json_object_set_new(o, "done", json_integer(done));
         json_object_set_new(o, "total", json_integer(total));
         json_object_set_new(o, "rate_per_s", running ? json_real(rate) : json_null());
-        json_object_set_new(o, "eta_s", running ? json_integer((json_int_t)((double)(total - done) /
-                                                                             rate + 0.5))
-                                                : json_null());
+        json_object_set_new(o, "eta_s",
+                            running
+                                ? json_integer((json_int_t)((double)(total - done) / rate + 0.5))
+                                : json_null());
     }
     *out = o;
     o = NULL;
@@ -267,8 +267,8 @@ static int report_quota(struct store *st, const char *connector, json_t **out, s
     return rc;
 }
 
-int store_progress_report(struct store *st, const char *connector, int destination,
-                          int64_t now_ms, json_t **resync, json_t **quota, struct error *err)
+int store_progress_report(struct store *st, const char *connector, int destination, int64_t now_ms,
+                          json_t **resync, json_t **quota, struct error *err)
 {
     *resync = *quota = NULL;
     if (report_resync(st, connector, destination, now_ms, resync, err) != 0)

@@ -49,7 +49,7 @@ int store_quota_save(struct store *st, const struct store_quota *q, size_t n, st
  * since the re-push began) and eta_s are null until something is done and
  * once it is complete. *quota = null or {kind, remaining, limit,
  * observed_at}. now_ms: wall clock. */
-int store_progress_report(struct store *st, const char *connector, int destination,
-                          int64_t now_ms, json_t **resync, json_t **quota, struct error *err);
+int store_progress_report(struct store *st, const char *connector, int destination, int64_t now_ms,
+                          json_t **resync, json_t **quota, struct error *err);
 
 #endif
