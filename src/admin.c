@@ -31,6 +31,8 @@
 struct admin {
     struct MHD_Daemon *mhd;
     int fd;
+    int bind_errno; /* errno of a failed bind(), for admin_rebind */
+    char *listen;   /* admin_listen as configured */
     char *state_path;
     char state_dir[PATH_MAX];
     char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -334,8 +336,10 @@ static int bind_unix(struct admin *a, const char *path, struct error *err)
     if (lstat(path, &stbuf) == 0 && S_ISSOCK(stbuf.st_mode))
         unlink(path);
     a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        a->bind_errno = errno;
         return error_set(err, "admin_listen: cannot bind %s: %s", path, strerror(errno));
+    }
     snprintf(a->unix_path, sizeof(a->unix_path), "%s", path);
     snprintf(a->address, sizeof(a->address), "unix:%s", path);
     return 0;
@@ -379,6 +383,7 @@ static int bind_inet(struct admin *a, const char *listen_on, struct error *err)
     }
     setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(a->fd, res->ai_addr, res->ai_addrlen) != 0) {
+        a->bind_errno = errno;
         error_set(err, "admin_listen: cannot bind %s:%s: %s", host, port, strerror(errno));
         goto out;
     }
@@ -409,14 +414,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("admin", NULL, "libmicrohttpd: %s", msg);
 }
 
-int admin_start(const struct admin_options *opts, struct admin **out, struct error *err)
+/* admin_start; *bind_errno = errno when bind() was what failed, else 0. */
+static int start(const struct admin_options *opts, struct admin **out, int *bind_errno,
+                 struct error *err)
 {
     struct admin *a = calloc(1, sizeof(*a));
     char tmp[PATH_MAX];
     int rc = -1;
 
     *out = NULL;
-    if (a == NULL || (a->state_path = strdup(opts->state_path)) == NULL) {
+    *bind_errno = 0;
+    if (a == NULL || (a->state_path = strdup(opts->state_path)) == NULL ||
+        (a->listen = strdup(opts->listen)) == NULL) {
         error_set(err, "admin: out of memory");
         goto out;
     }
@@ -425,8 +434,10 @@ int admin_start(const struct admin_options *opts, struct admin **out, struct err
     snprintf(tmp, sizeof(tmp), "%s", opts->state_path);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", dirname(tmp));
     if (opts->listen[0] == '/' ? bind_unix(a, opts->listen, err) != 0
-                               : bind_inet(a, opts->listen, err) != 0)
+                               : bind_inet(a, opts->listen, err) != 0) {
+        *bind_errno = a->bind_errno;
         goto out;
+    }
     if (listen(a->fd, 16) != 0) {
         error_set(err, "admin_listen: listen: %s", strerror(errno));
         goto out;
@@ -450,6 +461,62 @@ out:
     return rc;
 }
 
+int admin_start(const struct admin_options *opts, struct admin **out, struct error *err)
+{
+    int bind_errno;
+    return start(opts, out, &bind_errno, err);
+}
+
+/* The new endpoint starts before the old one stops, so an address that
+ * cannot be bound leaves the old one serving. The exception is an address
+ * that conflicts with the old one itself (the same port as a wildcard, or
+ * the same address under another name): then the old one has to go first,
+ * and comes back if the new one still cannot bind. */
+int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
+{
+    struct admin *old = *ap;
+    struct admin *fresh = NULL;
+    struct admin_options o = {listen_on, old->state_path, old->busy_timeout_ms};
+    struct admin_options back = {NULL, NULL, old->busy_timeout_ms};
+    struct error again = {""};
+    int bind_errno = 0, ignored;
+    int rc = -1;
+
+    if (start(&o, &fresh, &bind_errno, err) == 0) {
+        admin_stop(old);
+        *ap = fresh;
+        return 0;
+    }
+    if (bind_errno != EADDRINUSE)
+        return -1;
+    back.listen = strdup(old->listen);
+    back.state_path = strdup(old->state_path);
+    if (back.listen == NULL || back.state_path == NULL) {
+        error_set(err, "admin: out of memory");
+        goto out;
+    }
+    o.state_path = back.state_path;
+    admin_stop(old);
+    *ap = NULL;
+    if (start(&o, &fresh, &ignored, err) == 0) {
+        *ap = fresh;
+        rc = 0;
+        goto out;
+    }
+    if (start(&back, ap, &ignored, &again) != 0)
+        error_set(err, "%s; and the previous address %s could not be bound again: %s", err->msg,
+                  back.listen, again.msg);
+out:
+    free((char *)back.listen);
+    free((char *)back.state_path);
+    return rc;
+}
+
+const char *admin_listen_spec(const struct admin *a)
+{
+    return a->listen;
+}
+
 void admin_stop(struct admin *a)
 {
     if (a == NULL)
@@ -461,6 +528,7 @@ void admin_stop(struct admin *a)
     if (a->unix_path[0] != '\0')
         unlink(a->unix_path);
     drop_store(a);
+    free(a->listen);
     free(a->state_path);
     free(a);
 }

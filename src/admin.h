@@ -23,6 +23,16 @@ int admin_start(const struct admin_options *opts, struct admin **out, struct err
 /* Stops the thread, closes the socket (and removes a Unix socket file). */
 void admin_stop(struct admin *a);
 
+/* Reload: serves on listen_on instead (same state and timeout). If the new
+ * address cannot be bound the old endpoint keeps serving, *a is unchanged
+ * and err names the address. Only when the new address conflicts with the
+ * old one (EADDRINUSE) is the old one stopped first; should neither bind
+ * then, *a is NULL. */
+int admin_rebind(struct admin **a, const char *listen_on, struct error *err);
+
+/* admin_listen as configured (compare with a reloaded configuration). */
+const char *admin_listen_spec(const struct admin *a);
+
 /* Where it listens, e.g. "127.0.0.1:41235" (a port of 0 is resolved). */
 const char *admin_address(const struct admin *a);
 

@@ -47,8 +47,9 @@ struct daemon {
     struct store *store;
     struct ingest ingest;
     const char **origins;
-    struct admin *admin; /* NULL when [daemon] admin_listen is unset */
-    struct engine *engine; /* pushes and pull timers; rebuilt on reload */
+    struct admin *admin;       /* NULL when [daemon] admin_listen is unset */
+    char state_path[PATH_MAX]; /* of the open store: a reload does not move it */
+    struct engine *engine;     /* pushes and pull timers; rebuilt on reload */
 
     struct connector *conns;
     size_t n_conns;
@@ -184,7 +185,7 @@ static void save_quotas(struct daemon *d)
     if (n == 0)
         return;
     if (store_quota_save(d->store, rows, n, &err) != 0) {
-        log_warn("daemon", NULL, "%s: %s", __func__, err.msg);
+        log_warn("daemon", NULL, "cannot save CRM quotas: %s", err.msg);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -278,6 +279,36 @@ static void do_stop(struct daemon *d)
     close_connectors(d);
 }
 
+/* admin_listen changed: serve on the new address, or stop, or start. On a
+ * bind failure the endpoint stays where it was. Runs on the loop, before
+ * the connectors are reopened; the admin thread is joined and restarted. */
+static void reload_admin(struct daemon *d, const struct config *next)
+{
+    const char *want = next->daemon.admin_listen;
+    struct error err = {""};
+
+    if (d->admin != NULL && want != NULL && strcmp(admin_listen_spec(d->admin), want) == 0)
+        return;
+    if (d->admin == NULL && want == NULL)
+        return;
+    if (want == NULL) {
+        log_notice("admin", NULL, "admin_listen removed: admin endpoint on %s stopped",
+                   admin_address(d->admin));
+        admin_stop(d->admin);
+        d->admin = NULL;
+    } else if (d->admin == NULL) {
+        struct admin_options ao = {want, d->state_path, next->state.busy_timeout_ms};
+        if (admin_start(&ao, &d->admin, &err) != 0)
+            log_error("admin", NULL, "admin endpoint not started on %s: %s", want, err.msg);
+    } else if (admin_rebind(&d->admin, want, &err) != 0) {
+        if (d->admin != NULL)
+            log_error("admin", NULL, "cannot move the admin endpoint to %s, it stays on %s: %s",
+                      want, admin_address(d->admin), err.msg);
+        else
+            log_error("admin", NULL, "admin endpoint stopped: %s", err.msg);
+    }
+}
+
 static void do_reload(struct daemon *d)
 {
     struct config *next = NULL;
@@ -293,6 +324,7 @@ static void do_reload(struct daemon *d)
         return;
     }
     metrics_counter_add(METRIC_RELOADS, (const char *[]){"ok"}, 1);
+    reload_admin(d, next);
     if (strcmp(next->state.path, d->cfg->state.path) != 0)
         log_warn("daemon", NULL, "state.path changed to %s: takes effect only after a restart",
                  next->state.path);
@@ -436,8 +468,9 @@ int daemon_run(const char *config_path)
     so.busy_timeout_ms = d.cfg->state.busy_timeout_ms;
     if (store_open(&so, &d.store, &err) != 0)
         goto fail;
+    snprintf(d.state_path, sizeof(d.state_path), "%s", d.cfg->state.path);
     if (d.cfg->daemon.admin_listen != NULL) {
-        struct admin_options ao = {d.cfg->daemon.admin_listen, d.cfg->state.path,
+        struct admin_options ao = {d.cfg->daemon.admin_listen, d.state_path,
                                    d.cfg->state.busy_timeout_ms};
         if (admin_start(&ao, &d.admin, &err) != 0)
             goto fail;
