@@ -191,6 +191,11 @@ static const char *const migrations[] = {
      "  remaining INTEGER NOT NULL,"
      "  quota_limit INTEGER NOT NULL,"
      "  observed_at INTEGER NOT NULL) WITHOUT ROWID;"),
+
+    /* 4 -> 5: an erasure deletes the member's shadow rows in every
+     * destination; keyed by destination first, that was a full scan of the
+     * shadow per erasure. */
+    ("CREATE INDEX shadow_member ON shadow(member_key);"),
 };
 
 int schema_latest_version(void)

@@ -44,11 +44,13 @@ static const char *const push_sql[PS_COUNT] = {
      * that set `current`. Points have no `current` row: a transaction is
      * offered while its ledger row exists (an erasure deletes it, and a
      * balance sent then would re-create the member in the CRM); an erasure
-     * always goes. */
+     * always goes. The ledger is probed through its member index: it has no
+     * index on seq, and a scan per points change made a push quadratic. */
     [PS_READ] = "SELECT seq, origin, member_key, kind, field, value, occurred_at FROM changes"
                 " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind = 'erase'"
                 " OR (kind = 'points' AND (origin = 'repair' OR EXISTS (SELECT 1 FROM"
-                " points_ledger l WHERE l.seq = changes.seq)))"
+                " points_ledger l WHERE l.member_key = changes.member_key"
+                " AND l.seq = changes.seq)))"
                 " OR EXISTS (SELECT 1 FROM current c WHERE c.member_key = changes.member_key"
                 " AND c.field = changes.field AND c.seq = changes.seq))"
                 " AND seq <= ?4 ORDER BY seq LIMIT ?3",
@@ -103,6 +105,11 @@ static const char *const push_sql[PS_COUNT] = {
                        " FROM shadow"
                        " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
 };
+
+const char *store_push_statement(size_t i)
+{
+    return i < PS_COUNT ? push_sql[i] : NULL;
+}
 
 static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *err)
 {

@@ -25,6 +25,10 @@ typedef int (*push_row_fn)(void *ctx, const struct push_row *row);
 
 /* Reads effective changes of lane with after < seq <= upto (upto 0: no
  * bound), ascending, at most limit. *n receives the number of rows read. */
+/* The text of the i-th statement of this module (NULL past the last), for
+ * the test that checks their query plans. */
+const char *store_push_statement(size_t i);
+
 int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int limit,
                     push_row_fn fn, void *ctx, int *n, struct error *err);
 
