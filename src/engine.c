@@ -280,26 +280,6 @@ static void cursors_committed(struct dest *d)
     }
 }
 
-/* Cursor moves that no batch carried (skipped records) in their own
- * small transaction. */
-static void flush_cursors(struct dest *d)
-{
-    struct error err = {""};
-    int moved = 0;
-
-    for (int lane = 0; lane < N_LANES; lane++)
-        moved |= window_cursor(&d->lanes[lane]) > d->lanes[lane].committed;
-    if (!moved)
-        return;
-    if (store_begin_relaxed(d->eng->store, &err) != 0 || write_cursors(d, &err) != 0 ||
-        store_commit(d->eng->store, &err) != 0) {
-        store_rollback(d->eng->store);
-        log_error("engine", d->conn->name, "cannot move push cursor: %s", err.msg);
-        return;
-    }
-    cursors_committed(d);
-}
-
 static void free_batch(struct sent_batch *sb)
 {
     free(sb->items);
@@ -362,7 +342,8 @@ static void batch_done(struct push_batch *pb)
             if (db_ok && store_shadow_put(st, d->conn->name, it->member, it->field, sb->hashes[i],
                                           &err) != 0)
                 db_ok = 0;
-            if (db_ok && r->remote_id[0] != '\0' &&
+            /* The identity is written when it is new or changed (a merge). */
+            if (db_ok && r->remote_id[0] != '\0' && strcmp(r->remote_id, it->remote_id) != 0 &&
                 store_identity_put(st, it->member, d->conn->name, r->remote_id, &err) != 0)
                 db_ok = 0;
             if (db_ok && it->rec.kind == CHANGE_CONSENT &&
@@ -455,6 +436,7 @@ static void batch_done(struct push_batch *pb)
 
 struct plan {
     struct witem **items;
+    char (*hashes)[65]; /* each item's value as the CRM will hold it */
     size_t n, cap;
     char class_key[64];
     /* Members in the plan: an open-addressing set sized for max_batch, so a
@@ -583,9 +565,14 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         struct witem **items = realloc(p->items, cap * sizeof(*items));
+        char(*hashes)[65];
         if (items == NULL)
             return CONSIDER_FULL;
         p->items = items;
+        hashes = realloc(p->hashes, cap * sizeof(*hashes));
+        if (hashes == NULL)
+            return CONSIDER_FULL;
+        p->hashes = hashes;
         p->cap = cap;
     }
     plan_add_member(p, it->member);
@@ -593,6 +580,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
     load_identity(d, it);
     it->plan_gen = p->gen;
+    memcpy(p->hashes[p->n], hash, sizeof(hash));
     p->items[p->n++] = it;
     return CONSIDER_ADDED;
 }
@@ -655,36 +643,32 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     return 0;
 }
 
-/* What goes out is recorded first, so that a pull reading it back after a
- * lost answer knows it for our own write. Relaxed: a process crash keeps
- * it (it is in the OS's hands); only a power cut can lose it. */
+/* What goes out is recorded first (in the pass's transaction, committed
+ * before the request goes), so that a pull reading it back after a lost
+ * answer knows it for our own write. */
 static void record_sent(struct dest *d, const struct sent_batch *sb)
 {
-    struct store *st = d->eng->store;
     struct error err = {""};
 
-    if (store_begin_relaxed(st, &err) != 0)
-        goto fail;
     for (size_t i = 0; i < sb->pb.n; i++) {
-        if (store_shadow_sent(st, d->conn->name, sb->items[i]->member, sb->items[i]->field,
-                              sb->hashes[i], &err) != 0) {
-            store_rollback(st);
-            goto fail;
+        if (store_shadow_sent(d->eng->store, d->conn->name, sb->items[i]->member,
+                              sb->items[i]->field, sb->hashes[i], &err) != 0) {
+            log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
+            return;
         }
     }
-    if (store_commit(st, &err) == 0)
-        return;
-fail:
-    log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
 }
 
-static void dispatch(struct dest *d, int lane, struct plan *p)
+/* Turns a plan into a batch: its items leave the window's pending set and
+ * what they carry is recorded. The request goes once the pass commits
+ * (send_batch). */
+static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
 {
     struct sent_batch *sb = calloc(1, sizeof(*sb));
     uint64_t now = engine_now_ms();
 
     if (sb == NULL)
-        return;
+        return NULL;
     sb->d = d;
     sb->items = calloc(p->n, sizeof(*sb->items));
     sb->records = calloc(p->n, sizeof(*sb->records));
@@ -692,13 +676,13 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
     sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));
     if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL) {
         free_batch(sb);
-        return;
+        return NULL;
     }
     for (size_t i = 0; i < p->n; i++) {
         struct witem *it = p->items[i];
         sb->items[i] = it;
         sb->records[i] = it->rec;
-        projected_hash(d, it, sb->hashes[i]);
+        memcpy(sb->hashes[i], p->hashes[i], sizeof(sb->hashes[i]));
         sb->pb.results[i].retry_after_ms = -1;
         it->attempts++;
         if (it->first_ms == 0)
@@ -715,10 +699,54 @@ static void dispatch(struct dest *d, int lane, struct plan *p)
     sb->sent_ms = now;
     record_sent(d, sb);
     d->inflight++;
-    log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", p->n,
-              p->class_key, lane);
+    return sb;
+}
+
+static void send_batch(struct dest *d, struct sent_batch *sb)
+{
+    log_debug("engine", d->conn->name, "sending %zu record(s) of %s (lane %d)", sb->pb.n,
+              sb->pb.class_key, sb->pb.lane);
     crashpoint("push.send");
     d->conn->ops->push(d->conn, &sb->pb);
+}
+
+/* One transaction per planning pass: the plan's reads (change-log, shadow,
+ * identities, balances) share one snapshot instead of taking the database's
+ * locks once per statement (that cost a third of the daemon's CPU), and what
+ * the pass writes (dead letters, what is sent, cursor moves) commits at
+ * once. Relaxed: a power cut loses at most a redo. Returns 1 when the pass
+ * owns a transaction, 0 when the caller's is open, -1 on failure. */
+static int pass_begin(struct dest *d)
+{
+    struct error err = {""};
+
+    if (store_in_txn(d->eng->store))
+        return 0;
+    if (store_begin_relaxed(d->eng->store, &err) != 0) {
+        log_error("engine", d->conn->name, "cannot plan: %s", err.msg);
+        return -1;
+    }
+    return 1;
+}
+
+/* Commits the pass with the cursor moves of the records it handled. On
+ * failure what the pass did in memory no longer matches the database:
+ * the windows are read again from the durable cursors (idempotent). */
+static int pass_end(struct dest *d, int own, uint64_t now)
+{
+    struct error err = {""};
+
+    if (own != 1)
+        return 0;
+    if (write_cursors(d, &err) != 0 || store_commit(d->eng->store, &err) != 0) {
+        store_rollback(d->eng->store);
+        log_error("engine", d->conn->name, "cannot record a planning pass: %s", err.msg);
+        d->db_failed = 1;
+        d->paused_until = now + 5000;
+        return -1;
+    }
+    cursors_committed(d);
+    return 0;
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -749,7 +777,12 @@ void engine_pump(struct dest *d)
         goto out;
     }
     while (d->inflight < max_inflight) {
-        int sent = 0;
+        struct sent_batch *sb = NULL;
+        int own = pass_begin(d);
+        if (own < 0) {
+            wake = now + 1000;
+            break;
+        }
         /* Every lane first: a batch takes riders from the lanes below it.
          * Bulk before points: points read no further than bulk has. */
         fill(d, LANE_URGENT);
@@ -770,16 +803,22 @@ void engine_pump(struct dest *d)
                     wake = now + (uint64_t)wait;
                 continue;
             }
-            dispatch(d, lane, &p);
-            sent = 1;
+            sb = take_batch(d, lane, &p);
             break;
         }
-        if (!sent)
+        if (pass_end(d, own, now) != 0 && sb != NULL) {
+            /* Its items were taken from windows that are now read again. */
+            d->inflight--;
+            free_batch(sb);
+            sb = NULL;
+        }
+        if (sb == NULL)
             break;
+        send_batch(d, sb);
     }
-    flush_cursors(d);
 out:
     free(p.items);
+    free(p.hashes);
     free(p.members);
     if (wake != UINT64_MAX && !d->eng->stopping)
         uv_timer_start(&d->timer, timer_cb, wake > now ? wake - now : 0, 0);

@@ -294,6 +294,11 @@ struct sqlite3 *store_db(struct store *st)
     return st->db;
 }
 
+int store_in_txn(const struct store *st)
+{
+    return st->in_txn;
+}
+
 int store_begin(struct store *st, struct error *err)
 {
     if (exec(st, "BEGIN IMMEDIATE", err) != 0)

@@ -28,6 +28,8 @@ int store_begin(struct store *st, struct error *err);
  * configured synchronous = FULL: for records whose loss at a power cut is
  * only redone (push acknowledgements). Ends with store_commit/rollback. */
 int store_begin_relaxed(struct store *st, struct error *err);
+/* 1 while a transaction of this connection is open. */
+int store_in_txn(const struct store *st);
 void store_end_relaxed(struct store *st);
 int store_commit(struct store *st, struct error *err);
 void store_rollback(struct store *st);
