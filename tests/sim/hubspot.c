@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "hubspot.h"
+#include "hubspot_upsert.h"
 #include "sim_time.h"
 
 /* Version segments per API family; the first is HubSpot's current one. A
@@ -645,6 +646,20 @@ static int hs_seed(struct sim *sim, json_t *fs, char *err, size_t errlen)
     return 0;
 }
 
+/* Bodies parsed before the lock: batch upserts (hubspot_upsert.h). */
+static void *hs_prepare(const struct sim_route *route, const struct sim_request *req)
+{
+    if (route->handler != hs_contacts_batch_upsert)
+        return NULL;
+    return hs_upsert_parse(req->body, req->body_len);
+}
+
+static void hs_release(const struct sim_route *route, void *prepared)
+{
+    (void)route;
+    hs_upsert_free(prepared);
+}
+
 const struct sim_flavor_ops sim_flavor_hubspot = {
     .version = SIM_FLAVOR_OPS_VERSION,
     .name = "hubspot",
@@ -660,4 +675,6 @@ const struct sim_flavor_ops sim_flavor_hubspot = {
     .reset = hs_reset,
     .expired = hs_expired,
     .aliases = hs_aliases,
+    .prepare = hs_prepare,
+    .release = hs_release,
 };

@@ -1,9 +1,13 @@
 /* HubSpot contacts batch upsert: by a unique property, each input updates
- * the contact holding its id value or creates one with it. */
+ * the contact holding its id value or creates one with it. This is the
+ * general path, over jansson trees; a body prepared before the lock goes
+ * the fast path first (hubspot_upsert.h), which leaves this one whatever
+ * it does not answer itself (errors, unusual shapes). */
 #include <stdio.h>
 #include <string.h>
 
 #include "hubspot_contact.h"
+#include "hubspot_upsert.h"
 #include "sim_json.h"
 
 /* Upsert by a unique property: each input {id, idProperty, properties}
@@ -11,14 +15,17 @@
 void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
     struct hs_time_memo memo = {0}, created = {0};
-    json_t *body;
-    json_t *inputs = hs_batch_inputs(sim, req, resp, &body);
+    json_t *body = NULL, *inputs;
     json_t *norms = NULL, *errs = NULL, *claimed = NULL;
     uint64_t recs[HS_BATCH_MAX]; /* record id per input, 0 for a new one */
     struct sim_jw w;
     size_t i;
     json_t *in;
 
+    if (req->prepared != NULL && sim->opt.fast_paths &&
+        hs_upsert_apply(sim, req->prepared, req, resp))
+        return;
+    inputs = hs_batch_inputs(sim, req, resp, &body);
     if (inputs == NULL || hs_duplicate_ids(inputs, resp))
         goto out;
     norms = json_array();

@@ -32,6 +32,10 @@ struct sim_record *hs_contact_create_record(struct sim *sim, json_t *norm, int64
                                             struct hs_time_memo *memo);
 void hs_contact_update_record(struct sim *sim, struct sim_record *rec, json_t *norm, int64_t now,
                               struct hs_time_memo *memo);
+/* The system properties both stamp (hs_object_id, lastmodifieddate,
+ * createdate), for writers that set the other properties themselves. */
+void hs_contact_stamp(struct sim_coll *coll, struct sim_record *rec, int64_t now,
+                      struct hs_time_memo *memo);
 
 /* --- hubspot_contact_view.c: a contact as the API shows it --- */
 
@@ -46,10 +50,17 @@ json_t *hs_written_view(json_t *written);
  * caller has opened, byte for byte what dumping that object gives. */
 void hs_contact_write_fields(struct sim_jw *w, const struct sim_record *rec, json_t *view,
                              const json_t *wanted, struct hs_time_memo *created);
+/* The same for a batch write's answer, with the shown properties given as
+ * names: the default ones, then `written` (no duplicates) minus those. */
+void hs_contact_write_written(struct sim_jw *w, const struct sim_record *rec,
+                              const char *const *written, size_t nwritten,
+                              struct hs_time_memo *created);
 /* The batch error for ids that match no contact. */
 json_t *hs_not_found_error(json_t *ids_take);
 
 /* --- hubspot_contact_props.c: property validation --- */
+
+bool hs_valid_email(const char *s);
 
 /* Checks one value against its property definition and normalises it to a
  * string ("" clears). Returns a new reference, or NULL after appending

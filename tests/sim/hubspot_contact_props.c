@@ -7,7 +7,7 @@
 
 #include "hubspot_contact.h"
 
-static bool valid_email(const char *s)
+bool hs_valid_email(const char *s)
 {
     const char *at = strchr(s, '@');
     const char *dot;
@@ -70,7 +70,7 @@ json_t *hs_normalise_one(struct sim *sim, const char *key, json_t *val, json_t *
         char low[512];
 
         hs_lower_copy(text, low, sizeof(low));
-        if (!valid_email(low)) {
+        if (!hs_valid_email(low)) {
             snprintf(msg, sizeof(msg), "Email address %s is invalid", low);
             add_invalid(errs, key, "INVALID_EMAIL", msg);
             return NULL;

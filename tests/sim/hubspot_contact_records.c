@@ -65,8 +65,10 @@ struct sim_record *hs_contact_lookup(struct sim *sim, const char *value, const c
         return NULL;
     return rec;
 }
-static void stamp_system(struct sim_coll *coll, struct sim_record *rec, int64_t now,
-                         struct hs_time_memo *memo)
+
+/* The system properties HubSpot sets on every write. */
+void hs_contact_stamp(struct sim_coll *coll, struct sim_record *rec, int64_t now,
+                      struct hs_time_memo *memo)
 {
     char buf[32];
 
@@ -95,7 +97,7 @@ struct sim_record *hs_contact_create_record(struct sim *sim, json_t *norm, int64
     rec = sim_coll_create(coll, 0, clean, now, sim->opt.search_lag_ms);
     json_decref(clean);
     if (rec != NULL)
-        stamp_system(coll, rec, now, memo);
+        hs_contact_stamp(coll, rec, now, memo);
     return rec;
 }
 
@@ -113,7 +115,7 @@ void hs_contact_update_record(struct sim *sim, struct sim_record *rec, json_t *n
 
         sim_coll_set_prop(coll, rec, key, v[0] != '\0' ? v : NULL);
     }
-    stamp_system(coll, rec, now, memo);
+    hs_contact_stamp(coll, rec, now, memo);
 }
 
 /* Common checks on a batch body: {"inputs": [...]} with 1..100 objects. */

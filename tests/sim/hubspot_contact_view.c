@@ -134,21 +134,48 @@ json_t *hs_written_view(json_t *written)
     return names;
 }
 
-/* Writes the members of hs_contact_json()'s object into an object the
- * caller has opened, byte for byte what dumping that object gives, so
- * batch answers need no tree. */
-void hs_contact_write_fields(struct sim_jw *w, const struct sim_record *rec, json_t *view,
-                             const json_t *wanted, struct hs_time_memo *created)
+/* A contact object's first members, up to the opened "properties". */
+static void write_head(struct sim_jw *w, const struct sim_record *rec)
 {
-    char id[24], t1[32], t2[32];
-    json_t *upd;
-    bool archived = view == rec->props && rec->archived;
+    char id[24];
 
     snprintf(id, sizeof(id), "%llu", (unsigned long long)rec->id);
     sim_jw_key(w, "id");
     sim_jw_str(w, id);
     sim_jw_key(w, "properties");
     sim_jw_obj_begin(w);
+}
+
+/* A contact object's members after "properties". */
+static void write_tail(struct sim_jw *w, const struct sim_record *rec, json_t *view,
+                       struct hs_time_memo *created)
+{
+    char t1[32], t2[32];
+    json_t *upd = json_object_get(view, "lastmodifieddate");
+    bool archived = view == rec->props && rec->archived;
+
+    sim_jw_key(w, "createdAt");
+    sim_jw_str(w, hs_memo_format(created, rec->created_ms));
+    sim_jw_key(w, "updatedAt");
+    if (json_is_string(upd))
+        sim_jw_strn(w, json_string_value(upd), json_string_length(upd));
+    else
+        sim_jw_str(w, sim_time_format(rec->updated_ms, t2, sizeof(t2)));
+    sim_jw_key(w, "archived");
+    sim_jw_bool(w, archived);
+    if (archived) {
+        sim_jw_key(w, "archivedAt");
+        sim_jw_str(w, sim_time_format(rec->archived_ms, t1, sizeof(t1)));
+    }
+}
+
+/* Writes the members of hs_contact_json()'s object into an object the
+ * caller has opened, byte for byte what dumping that object gives, so
+ * batch answers need no tree. */
+void hs_contact_write_fields(struct sim_jw *w, const struct sim_record *rec, json_t *view,
+                             const json_t *wanted, struct hs_time_memo *created)
+{
+    write_head(w, rec);
     if (wanted != NULL) {
         size_t nw = json_array_size(wanted);
         size_t nnames = 0;
@@ -178,20 +205,24 @@ void hs_contact_write_fields(struct sim_jw *w, const struct sim_record *rec, jso
             write_prop(w, view, *n);
     }
     sim_jw_obj_end(w);
-    sim_jw_key(w, "createdAt");
-    sim_jw_str(w, hs_memo_format(created, rec->created_ms));
-    sim_jw_key(w, "updatedAt");
-    upd = json_object_get(view, "lastmodifieddate");
-    if (json_is_string(upd))
-        sim_jw_strn(w, json_string_value(upd), json_string_length(upd));
-    else
-        sim_jw_str(w, sim_time_format(rec->updated_ms, t2, sizeof(t2)));
-    sim_jw_key(w, "archived");
-    sim_jw_bool(w, archived);
-    if (archived) {
-        sim_jw_key(w, "archivedAt");
-        sim_jw_str(w, sim_time_format(rec->archived_ms, t1, sizeof(t1)));
+    write_tail(w, rec, view, created);
+}
+
+void hs_contact_write_written(struct sim_jw *w, const struct sim_record *rec,
+                              const char *const *written, size_t nwritten,
+                              struct hs_time_memo *created)
+{
+    size_t ndefault = sizeof(default_view) / sizeof(default_view[0]) - 1;
+
+    write_head(w, rec);
+    for (size_t i = 0; i < ndefault; i++)
+        write_prop(w, rec->props, default_view[i]);
+    for (size_t i = 0; i < nwritten; i++) {
+        if (!seen_before(default_view, ndefault, written[i]))
+            write_prop(w, rec->props, written[i]);
     }
+    sim_jw_obj_end(w);
+    write_tail(w, rec, rec->props, created);
 }
 
 void hs_batch_begin(struct sim_jw *w, size_t nresults)

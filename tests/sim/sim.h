@@ -44,6 +44,9 @@ struct sim_request {
     /* A JSON body parsed by the core before it takes sim->lock, or NULL;
      * sim_req_json() hands out a reference instead of parsing again. */
     json_t *body_json;
+    /* What the flavour's prepare hook made of the body, or NULL (the core
+     * then parses it into body_json as usual). */
+    void *prepared;
 };
 
 struct sim_response {
@@ -89,7 +92,7 @@ struct sim_alias {
     const char *to;
 };
 
-#define SIM_FLAVOR_OPS_VERSION 1
+#define SIM_FLAVOR_OPS_VERSION 2
 
 /* New hooks are appended, never reordered; `version` says which exist. */
 struct sim_flavor_ops {
@@ -118,6 +121,13 @@ struct sim_flavor_ops {
     void (*expired)(struct sim *sim, struct sim_response *resp);
     /* Legacy path prefixes, terminated by {NULL, NULL}; may be NULL. */
     const struct sim_alias *aliases;
+    /* Version 2. Called without sim->lock, before admit, for a request with
+     * a JSON body: may turn the body into what the route's handler wants
+     * (req->prepared), so that parsing runs on the server threads in
+     * parallel. Must not touch shared state. NULL: not prepared. `release`
+     * frees it after the handler, again without the lock. May be NULL. */
+    void *(*prepare)(const struct sim_route *route, const struct sim_request *req);
+    void (*release)(const struct sim_route *route, void *prepared);
 };
 
 struct sim_route_stats {

@@ -60,6 +60,9 @@ static const struct opt_desc opts[] = {
      "requests per UTC day (HubSpot DAILY); 0 = unlimited"},
     {"search-per-second", INT(search_per_second), 0, 100000000, "5", true, false,
      "search requests per second (HubSpot SECONDLY); 0 = unlimited"},
+    {"fast-paths", BOOL(fast_paths), "true", true, false,
+     "answer common batch bodies (HubSpot batch upsert) without jansson trees; false "
+     "sends every request down the general path (tests compare the two)"},
     {"search-lag-ms", INT(search_lag_ms), 0, 86400000, "0", true, false,
      "indexing lag before a write shows in search"},
     {"gdpr", BOOL(gdpr), "true", true, false,

@@ -33,6 +33,7 @@ struct sim_options {
     bool rotate_refresh_tokens;
     /* limits (0 = unlimited) */
     bool rate_limits;
+    bool fast_paths;
     int64_t ten_secondly_max;
     int64_t daily_max;
     int64_t search_per_second;

@@ -460,16 +460,25 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
     } else {
         /* Parsing a batch body is a good share of a request's CPU and needs
          * no shared state: do it before taking the lock so that two server
-         * threads parse in parallel. A body that does not parse is left
-         * for sim_req_json() to report, exactly as before. */
-        if (req.body_len > 0 && is_json(conn))
+         * threads parse in parallel: the flavour's prepare hook when it
+         * takes the body, jansson otherwise. A body that does not parse is
+         * left for sim_req_json() to report, exactly as before. */
+        const struct sim_flavor_ops *fl = sim->flavor;
+        bool json_body = req.body_len > 0 && is_json(conn);
+
+        if (json_body && fl->version >= 2 && fl->prepare != NULL)
+            req.prepared = fl->prepare(route, &req);
+        if (json_body && req.prepared == NULL)
             req.body_json = json_loadb(req.body, req.body_len, JSON_REJECT_DUPLICATES, NULL);
         pthread_mutex_lock(&sim->lock);
-        if (sim->flavor->admit(sim, route, &req, &resp) == 0)
+        if (fl->admit(sim, route, &req, &resp) == 0)
             route->handler(sim, &req, &resp);
         pthread_mutex_unlock(&sim->lock);
         json_decref(req.body_json);
         req.body_json = NULL;
+        if (req.prepared != NULL)
+            fl->release(route, req.prepared);
+        req.prepared = NULL;
     }
 
     count(sim, st, (fault == SIM_FAULT_APPLY_DROP || fault == SIM_FAULT_APPLY_STALL) ? 0

@@ -192,11 +192,17 @@ void sim_coll_set_prop(struct sim_coll *coll, struct sim_record *rec, const char
     const char *old = json_string_value(json_object_get(rec->props, prop));
 
     /* Rewriting a value unchanged is common (upserts of the same data): keep
-     * the string. Unique properties take the long way so their index entry
-     * is always re-pointed at this record, as before. */
-    if (old != NULL && value != NULL && strcmp(old, value) == 0 &&
-        !sim_coll_is_unique(coll, prop))
-        return;
+     * the string. A unique property's index entry must also point at this
+     * record already (a live record's does; otherwise take the long way,
+     * which re-points it). */
+    if (old != NULL && value != NULL && strcmp(old, value) == 0) {
+        json_t *idx = json_object_get(coll->unique, prop);
+        json_t *id = idx ? json_object_get(idx, value) : NULL;
+
+        if (idx == NULL || rec->archived ||
+            (id != NULL && (uint64_t)json_integer_value(id) == rec->id))
+            return;
+    }
     index_del(coll, rec, prop, old);
     if (value == NULL) {
         json_object_del(rec->props, prop);

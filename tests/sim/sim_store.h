@@ -67,7 +67,8 @@ struct sim_record *sim_coll_find_unique(const struct sim_coll *coll, const char 
 size_t sim_coll_after(const struct sim_coll *coll, uint64_t after);
 
 /* Creates a record with the next id (or with `id` if nonzero, for seeding).
- * props is borrowed (copied). The caller has checked uniqueness. */
+ * props is borrowed (copied); NULL creates it empty. The caller has checked
+ * uniqueness. */
 struct sim_record *sim_coll_create(struct sim_coll *coll, uint64_t id, json_t *props, int64_t now,
                                    int64_t lag_ms);
 /* Sets (value != NULL) or clears one property, keeping unique indexes right.
