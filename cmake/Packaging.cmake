@@ -8,11 +8,14 @@
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "crmsyncd")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
-# Placeholder until the project has a maintainer address (also in
-# packaging/deb/changelog).
-set(CRMSYNC_DEB_MAINTAINER "crmsyncd maintainers <crmsyncd@example.org>"
-    CACHE STRING "Maintainer field of the Debian package")
-set(CPACK_PACKAGE_CONTACT "${CRMSYNC_DEB_MAINTAINER}")
+# The one place the package's contact is set: the control file's Maintainer,
+# the changelog trailer and the copyright file's Upstream-Contact are all made
+# from it (packaging/deb/*.in). The repository names no project mail address;
+# whoever publishes the package sets the real one with
+# -DCRMSYNC_DEB_CONTACT="crmsyncd developers <address>".
+set(CRMSYNC_DEB_CONTACT "crmsyncd developers <crmsyncd@example.org>"
+    CACHE STRING "Maintainer of the Debian package: Name <address>")
+set(CPACK_PACKAGE_CONTACT "${CRMSYNC_DEB_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "sync daemon for loyalty and consent data between local state and CRMs")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
@@ -38,9 +41,11 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 # /usr/share/doc/<package>, and compressed man pages.
 set(CRMSYNC_PKG_DOC "${CMAKE_INSTALL_DATAROOTDIR}/doc/crmsyncd")
 find_program(GZIP_EXECUTABLE gzip REQUIRED)
-execute_process(COMMAND ${GZIP_EXECUTABLE} -9 -n -c ${CMAKE_SOURCE_DIR}/packaging/deb/changelog
+configure_file(${CMAKE_SOURCE_DIR}/packaging/deb/changelog.in ${CMAKE_BINARY_DIR}/packaging/changelog @ONLY)
+configure_file(${CMAKE_SOURCE_DIR}/packaging/deb/copyright.in ${CMAKE_BINARY_DIR}/packaging/copyright @ONLY)
+execute_process(COMMAND ${GZIP_EXECUTABLE} -9 -n -c ${CMAKE_BINARY_DIR}/packaging/changelog
                 OUTPUT_FILE ${CMAKE_BINARY_DIR}/changelog.gz)
-install(FILES packaging/deb/copyright ${CMAKE_BINARY_DIR}/changelog.gz
+install(FILES ${CMAKE_BINARY_DIR}/packaging/copyright ${CMAKE_BINARY_DIR}/changelog.gz
         DESTINATION ${CRMSYNC_PKG_DOC})
 foreach(page crmsyncd.8 crmsyncd.conf.5 crmsyncctl.1)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})

@@ -36,6 +36,18 @@ grep -q ' ./usr/share/man/man1/crmsyncctl.1.gz$' "$T/contents" || fail "man page
 dpkg-deb -I "$DEB" conffiles | grep -qx '/etc/crmsyncd/crmsyncd.conf' || fail "config not a conffile"
 pass "paths, conffile and shared-library Depends"
 
+# One contact everywhere, and it is the project's, not a leftover placeholder.
+MAINT=$(dpkg-deb -f "$DEB" Maintainer)
+[[ "$MAINT" == "crmsyncd developers <"*">" ]] || fail "Maintainer: $MAINT"
+mkdir -p "$T/root" && dpkg-deb -x "$DEB" "$T/root"
+grep -qxF "Upstream-Contact: $MAINT" "$T/root/usr/share/doc/crmsyncd/copyright" \
+  || fail "copyright Upstream-Contact is not the Maintainer: $(grep Upstream-Contact "$T/root/usr/share/doc/crmsyncd/copyright")"
+zcat "$T/root/usr/share/doc/crmsyncd/changelog.gz" | grep -qF " -- $MAINT  " \
+  || fail "changelog trailer is not the Maintainer"
+! grep -rqi 'crmsyncd maintainers\|crmsyncd authors' "$T/root/usr/share/doc/crmsyncd/copyright" \
+  || fail "old placeholder left in the copyright file"
+pass "Maintainer, changelog and copyright name the same contact: $MAINT"
+
 lintian --tag-display-limit 0 "$DEB" > "$T/lintian.out" 2>/dev/null || true
 cat "$T/lintian.out"
 ! grep -q '^E:' "$T/lintian.out" || fail "lintian reports errors"
