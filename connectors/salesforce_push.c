@@ -126,7 +126,7 @@ static void contacts_answer(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     struct sf_outcome *out;
     size_t *slot = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*slot));
-    int resend = 0;
+    size_t resend[SF_COLL_MAX], nresend = 0;
 
     if (res->cls != HTTP_CLASS_OK) {
         free(slot);
@@ -151,7 +151,7 @@ static void contacts_answer(struct http_result *res, void *arg)
         if (out[k].state == SF_REJECT && strcmp(out[k].code, "REQUIRED_FIELD_MISSING") == 0 &&
             !g->placeholder && strstr(out[k].reason, "LastName") != NULL) {
             g->placeholder = 1;
-            resend = 1;
+            resend[nresend++] = job->sel[k];
             continue;
         }
         slot[job->sel[k]] = k;
@@ -176,13 +176,12 @@ static void contacts_answer(struct http_result *res, void *arg)
     }
     free(out);
     free(slot);
-    if (resend && !job->renamed) {
+    if (nresend > 0 && !job->renamed) {
+        /* Only this request's groups: earlier requests' placeholders are
+         * answered already (and all of them would overrun sel[]). */
         job->renamed = 1;
-        job->nsel = 0;
-        for (size_t g = 0; g < job->plan.ng; g++) {
-            if (job->plan.g[g].placeholder)
-                job->sel[job->nsel++] = g;
-        }
+        job->nsel = nresend;
+        memcpy(job->sel, resend, nresend * sizeof(*resend));
         contacts_send(job);
         return;
     }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# New Contacts without a last name, more than one collections request of
+# them in one batch (docs/salesforce.md "Push", LastName): each request's
+# refused items (REQUIRED_FIELD_MISSING) are resent once with the
+# placeholder, that request's alone. (Every marked member was resent after
+# the second request: more than 200 overran the request buffer.)
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/salesforce.sh"
+
+sf_sim_start
+sf_config
+start_daemon
+for i in $(seq 1 250); do
+  ev_consent "c$i" "N$i" denied 2026-11-01T10:00:00Z
+done >"$T/a.jsonl.src"
+drop a.jsonl
+one_batch() { grep -q 'sending 250 record(s) of Contact' "$T/daemon.log"; }
+wait_for 60 one_batch || fail "the 250 records did not go as one batch"
+n_placeholder() {
+  sim_get state | jq '[.collections.Contact[] | select((.properties.Member_Key__c // "" | startswith("N")) and .properties.LastName == "(loyalty member)" and (.properties.HasOptedOutOfEmail | tostring) == "true")] | length'
+}
+wait_for 60 is_eq 250 n_placeholder || fail "250 Contacts with the placeholder and the opt-out (got $(n_placeholder))"
+pass "250 new Contacts without a last name written with the placeholder"
+assert_eq "$(sim_get counters | jq -r '.endpoints["collections.upsert"].requests')" 4 \
+  "two requests, each resent once for its own items"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf'")" 0 "no dead letters"
+stop_daemon
