@@ -17,7 +17,17 @@
  * a missing LastName (a new Contact) is resent by collections with the
  * placeholder, as on the collections path. A 401 inside the flow is the
  * token manager's: it mints a new session and resends that request; the
- * job id is kept, so a created job goes on. */
+ * job id is kept, so a created job goes on.
+ *
+ * A job that ends Failed (Salesforce could not run it: a CSV it cannot
+ * parse, a header field it does not know, an internal error) keeps the
+ * rows it processed (their results are read as above); every other row is
+ * resent by collections, whose per-record answers say which record is at
+ * fault (REJECT with its own errorCode) and write the others. A job that
+ * ends Aborted was stopped by someone in the org: its unprocessed rows are
+ * RETRY with "Bulk job <id> Aborted", counted as an attempt, so a job
+ * aborted again and again ends in the dead letters with that reason
+ * rather than looping. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +61,8 @@ void sf_bulk_job_free(struct sf_job *job)
     job->txns = NULL;
     free(job->link);
     job->link = NULL;
+    free(job->in_fix);
+    job->in_fix = NULL;
     job->grp_off = job->grp_recs = job->fix = NULL;
     job->order = NULL;
     job->csv = NULL;
@@ -86,6 +98,15 @@ static int cmp_gkey(const void *a, const void *b)
 
 /* --- results --- */
 
+/* Group g goes by collections after the job (once). */
+static void add_fix(struct sf_job *job, size_t g)
+{
+    if (job->in_fix[g])
+        return;
+    job->in_fix[g] = 1;
+    job->fix[job->nfix++] = g;
+}
+
 static void on_row(void *arg, const char *key, const struct sf_outcome *o)
 {
     struct sf_job *job = arg;
@@ -103,12 +124,24 @@ static void on_row(void *arg, const char *key, const struct sf_outcome *o)
     if (o->state == SF_REJECT && strcmp(o->code, "REQUIRED_FIELD_MISSING") == 0 &&
         strstr(o->reason, "LastName") != NULL && !g->placeholder) {
         g->placeholder = 1;
-        job->fix[job->nfix++] = hit->g;
+        add_fix(job, hit->g);
         return;
     }
-    /* Unprocessed rows (a Failed or Aborted job) are not the records'. */
-    if (o->state == SF_RETRY && o->code[0] == '\0')
+    if (o->state == SF_RETRY && o->code[0] == '\0') {
+        /* Unprocessed: a Failed job's rows go by collections; an Aborted
+         * job's are retried as an attempt; otherwise (a JobComplete job
+         * listing one) not the records' fault. */
+        if (job->bulk_end == SF_BULK_FAILED) {
+            add_fix(job, hit->g);
+            return;
+        }
+        if (job->bulk_end == SF_BULK_ABORTED) {
+            for (size_t k = job->grp_off[hit->g]; k < job->grp_off[hit->g + 1]; k++)
+                sf_job_set(job, job->grp_recs[k], PUSH_RETRY, job->bulk_why, -1, 0, NULL);
+            return;
+        }
         nrf = 1;
+    }
     for (size_t k = job->grp_off[hit->g]; k < job->grp_off[hit->g + 1]; k++) {
         size_t i = job->grp_recs[k];
         if (o->state == SF_OK)
@@ -121,6 +154,31 @@ static void on_row(void *arg, const char *key, const struct sf_outcome *o)
 }
 
 static void fetch_results(struct sf_job *job);
+
+/* A Failed or Aborted job's rows that no result list named: a Failed
+ * job's go by collections, an Aborted job's are retried as an attempt. */
+static void after_failed_job(struct sf_job *job)
+{
+    for (size_t g = 0; g < job->plan.ng; g++) {
+        int open = 0;
+        for (size_t k = job->grp_off[g]; k < job->grp_off[g + 1]; k++)
+            open |= !job->set[job->grp_recs[k]];
+        if (!open || job->in_fix[g])
+            continue;
+        if (job->bulk_end == SF_BULK_FAILED) {
+            add_fix(job, g);
+            continue;
+        }
+        for (size_t k = job->grp_off[g]; k < job->grp_off[g + 1]; k++)
+            sf_job_set(job, job->grp_recs[k], PUSH_RETRY, job->bulk_why, -1, 0, NULL);
+    }
+    if (job->bulk_end == SF_BULK_FAILED)
+        log_warn("salesforce", job->sf->conn->name, "%s: %s; %zu Contact(s) resent by collections",
+                 __func__, job->bulk_why, job->nfix);
+    else
+        log_warn("salesforce", job->sf->conn->name, "%s: %s; its rows will be retried", __func__,
+                 job->bulk_why);
+}
 
 static void results_read(struct http_result *res, void *arg)
 {
@@ -141,10 +199,13 @@ static void results_read(struct http_result *res, void *arg)
         fetch_results(job);
         return;
     }
-    if (job->nfix > 0) {
+    if (job->bulk_end != SF_BULK_COMPLETE)
+        after_failed_job(job);
+    if (job->nfix > 0 && job->bulk_end == SF_BULK_COMPLETE)
         log_info("salesforce", job->sf->conn->name,
                  "Bulk job %s: %zu new Contact(s) without LastName resent with the placeholder",
                  job->bulk_id, job->nfix);
+    if (job->nfix > 0) {
         sf_contacts_next(job); /* collections, job->fix */
         return;
     }
@@ -243,8 +304,9 @@ static void poll_answer(struct http_result *res, void *arg)
         strcmp(state, "Aborted") == 0) {
         if (strcmp(state, "JobComplete") != 0) {
             const char *why = json_string_value(json_object_get(root, "errorMessage"));
-            log_warn("salesforce", job->sf->conn->name, "%s: Bulk job %s %s: %s", __func__,
-                     job->bulk_id, state, why ? why : "(no message)");
+            job->bulk_end = strcmp(state, "Failed") == 0 ? SF_BULK_FAILED : SF_BULK_ABORTED;
+            snprintf(job->bulk_why, sizeof(job->bulk_why), "Bulk job %s %s%s%s", job->bulk_id,
+                     state, why ? ": " : "", why ? why : "");
         }
         json_decref(root);
         job->bulk_stage = 0;
@@ -326,10 +388,11 @@ void sf_bulk_start(struct sf_job *job)
     job->grp_recs = calloc(n + 1, sizeof(*job->grp_recs));
     job->order = calloc(ng + 1, sizeof(*job->order));
     job->fix = calloc(ng + 1, sizeof(*job->fix));
+    job->in_fix = calloc(ng + 1, 1);
     sel = calloc(ng + 1, sizeof(*sel));
     cnt = calloc(ng + 1, sizeof(*cnt));
     if (job->grp_off == NULL || job->grp_recs == NULL || job->order == NULL || job->fix == NULL ||
-        sel == NULL || cnt == NULL)
+        job->in_fix == NULL || sel == NULL || cnt == NULL)
         goto oom;
     /* Per group, its records (CSR), for the result rows. */
     for (size_t i = 0; i < n; i++) {

@@ -42,6 +42,9 @@ struct sf_gkey {
 
 enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE, JOB_JOURNAL, JOB_CONSENT };
 
+/* A Bulk job's final state. */
+enum sf_bulk_end { SF_BULK_COMPLETE = 0, SF_BULK_FAILED, SF_BULK_ABORTED };
+
 struct sf_job {
     struct salesforce *sf;
     struct push_batch *pb;
@@ -70,6 +73,9 @@ struct sf_job {
     size_t *grp_off, *grp_recs; /* per group: its records (CSR) */
     struct sf_gkey *order;      /* groups sorted by member key */
     char *csv;                  /* the upload, until sent */
+    int bulk_end;               /* how the job ended: enum sf_bulk_end */
+    char bulk_why[200];         /* "Bulk job <id> Failed: <errorMessage>" */
+    unsigned char *in_fix;      /* per group: listed in fix[] */
     /* Loyalty (salesforce_loyalty.c): per record its transaction; ids[]
      * holds the member's LoyaltyProgramMember id. */
     struct sf_txn *txns;
