@@ -176,6 +176,12 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
                 json_decref(problems);
                 goto out;
             }
+            /* A stopped daemon makes no progress: no rate, no ETA. */
+            if (running != 1 && json_is_object(resync) &&
+                json_object_get(resync, "rate_per_s") != NULL) {
+                json_object_set_new(resync, "rate_per_s", json_null());
+                json_object_set_new(resync, "eta_s", json_null());
+            }
             json_object_set_new(c, "resync", resync);
             json_object_set_new(c, "quota", quota);
         }

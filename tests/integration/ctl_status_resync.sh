@@ -7,7 +7,8 @@
 #   state that stays put until the test changes the faults:
 #     re-pull failing          -> "pulling", nothing done;
 #     first upsert ok, rest 503 -> "pushing", 0 < done < total, rate, ETA;
-#     faults cleared           -> "complete", done = total, all back in HubSpot.
+#     daemon stopped           -> "pushing", same done, no rate or ETA;
+#     restarted, faults cleared -> "complete", done = total, all back in HubSpot.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
@@ -88,6 +89,13 @@ ctl status > "$T/status.txt"
 grep -Eq "^    resync: pushing since [0-9T:.-]+Z; $done_n / $total changes \([0-9]+ %\), [0-9.]+/s, ETA [0-9hms]+$" "$T/status.txt" \
   || fail "status text while pushing: $(grep resync "$T/status.txt")"
 pass "status text while pushing"
+
+# A stopped daemon makes no progress: the phase stays, rate and ETA go.
+stop_daemon
+r=$(hs_field resync)
+assert_eq "$(jq -r '"\(.state) \(.done) \(.rate_per_s) \(.eta_s)"' <<<"$r")" "pushing $done_n null null" \
+  "daemon stopped: still pushing at $done_n, no rate or ETA"
+start_daemon daemon2   # the re-push goes on from the saved cursors
 
 # Phase 3: HubSpot answers again; the re-push completes.
 curl -sf --max-time 10 -X DELETE "$SIM_URL/__sim/faults" > /dev/null
