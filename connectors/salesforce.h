@@ -153,6 +153,18 @@ int sf_cptc_row(const char *conn, json_t *rec, char *member, size_t msize, char 
  * malloc'd SOQL. */
 char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit);
 
+/* A Contact deleted in Salesforce leaves "deleted:<Id>" in the identity
+ * map in place of its id (docs/salesforce.md "Pull"): kept for the
+ * record, never addressed. */
+#define SF_DELETED_PREFIX "deleted:"
+/* The Contact id a push record may address: NULL when none is known or
+ * the Contact was deleted. */
+const char *sf_contact_id(const char *remote_id);
+
+/* SELECT Id, <ext_id> FROM Contact WHERE <ext_id> IN ('k1', ...): the
+ * Contacts of members (quotes and backslashes escaped). malloc'd. */
+char *sf_contacts_by_key_soql(const struct sf_map *m, const char *const *members, size_t n);
+
 /* CampaignMember upsert body for (member -> contact id) pairs of one
  * campaign. malloc'd. */
 char *sf_campaign_member_body(const char *campaign_id, const char *segment,

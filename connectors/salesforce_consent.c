@@ -237,7 +237,7 @@ static void link_contacts(struct sf_job *job, const unsigned char *linked)
         }
         if (g == job->plan.ng) {
             job->plan.g[g].member = job->pb->records[i].member_key;
-            job->plan.g[g].remote_id = job->pb->records[i].remote_id;
+            job->plan.g[g].remote_id = sf_contact_id(job->pb->records[i].remote_id);
             job->plan.g[g].fields = json_pack("{s:s}", "IndividualId", job->ids[i]);
             job->plan.ng++;
         }

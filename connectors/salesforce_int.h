@@ -141,6 +141,9 @@ void sf_start_segment(struct sf_job *job);
 void sf_segment_members(struct sf_job *job);
 /* Deletes by id: memberships (segment out) or Contacts (erase). */
 void sf_send_delete(struct sf_job *job);
+/* Erase: Contacts whose id is not known are looked up by the external id
+ * first, then deleted; a member without a Contact is OK (nothing there). */
+void sf_start_erase(struct sf_job *job);
 
 /* --- salesforce_loyalty.c --- */
 /* Posts a TransactionJournal batch (points_mode = loyalty). */

@@ -190,7 +190,7 @@ static void members_next(struct sf_job *job)
         /* Not again in a later request of this job. */
         snprintf(job->ids[i], sizeof(job->ids[i]), "%s", "");
         members[job->nsent] = r->member_key;
-        cids[job->nsent] = r->remote_id;
+        cids[job->nsent] = sf_contact_id(r->remote_id);
         job->sent[job->nsent++] = i;
     }
     if (members == NULL || cids == NULL) {

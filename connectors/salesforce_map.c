@@ -369,7 +369,7 @@ int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, siz
                 goto oom;
             p->ng++;
         }
-        if (recs[i].remote_id != NULL && recs[i].remote_id[0] != '\0')
+        if (sf_contact_id(recs[i].remote_id) != NULL)
             p->g[g].remote_id = recs[i].remote_id;
         if (contact_field(m, &recs[i], p->g[g].fields, &res[i]) != 0) {
             p->rec_group[i] = SIZE_MAX;
@@ -472,6 +472,38 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
     if (q != NULL)
         snprintf(q, len, "SELECT %s FROM Contact%s ORDER BY SystemModstamp, Id LIMIT %d", fields,
                  where, limit);
+    return q;
+}
+
+const char *sf_contact_id(const char *remote_id)
+{
+    if (remote_id == NULL || remote_id[0] == '\0' ||
+        strncmp(remote_id, SF_DELETED_PREFIX, strlen(SF_DELETED_PREFIX)) == 0)
+        return NULL;
+    return remote_id;
+}
+
+char *sf_contacts_by_key_soql(const struct sf_map *m, const char *const *members, size_t n)
+{
+    size_t cap = strlen(m->ext_id) * 2 + 64, len = 0;
+    char *q;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(members[i]) * 2 + 3;
+    q = malloc(cap);
+    if (q == NULL)
+        return NULL;
+    len =
+        (size_t)snprintf(q, cap, "SELECT Id, %s FROM Contact WHERE %s IN (", m->ext_id, m->ext_id);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            q[len++] = ',';
+        q[len++] = '\'';
+        soql_escape(members[i], q + len, cap - len);
+        len += strlen(q + len);
+        q[len++] = '\'';
+    }
+    snprintf(q + len, cap - len, ")");
     return q;
 }
 

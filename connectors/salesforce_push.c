@@ -367,10 +367,10 @@ static void push_one(struct connector *conn, struct push_batch *pb)
     if (strcmp(pb->class_key, "erase") == 0) {
         job->cls = JOB_ERASE;
         for (size_t i = 0; i < pb->n; i++) {
-            const char *id = pb->records[i].remote_id;
+            const char *id = sf_contact_id(pb->records[i].remote_id);
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id ? id : "");
         }
-        sf_send_delete(job);
+        sf_start_erase(job);
         return;
     }
     if (strncmp(pb->class_key, "CampaignMember:", 15) == 0) {

@@ -7,7 +7,10 @@
  *                        CampaignMember upserted by Membership_Key__c =
  *                        "<member>:<seg>"; "out": the memberships are found
  *                        by that key and deleted (collections DELETE)
- *   erase                the Contact is deleted by id (collections DELETE)
+ *   erase                the Contact is deleted by id (collections DELETE);
+ *                        members whose Contact id is not known are looked
+ *                        up by the external id first (never created); a
+ *                        member Salesforce has no Contact for is OK
  *
  * Batches of these classes hold at most 200 records (sf_op_push slices
  * larger ones). */
@@ -106,15 +109,10 @@ void sf_send_delete(struct sf_job *job)
         const char *id = job->cls == JOB_ERASE ? job->ids[i] : job->cm_ids[i];
         if (job->set[i])
             continue;
-        if (id[0] == '\0' && job->cls == JOB_ERASE) {
-            /* Never claim an erasure we did not make: visible as a dead
-             * letter until the id is known (docs/salesforce.md). */
-            sf_job_set(job, i, PUSH_REJECT,
-                       "no Salesforce Contact id known for this member: not erased", -1, 0, NULL);
-            continue;
-        }
         if (id[0] == '\0') {
-            sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL); /* not a member of the Campaign */
+            /* Not a member of the Campaign; for an erase, sf_start_erase
+             * has answered every record it found no Contact for. */
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
             continue;
         }
         if (len + 80 > cap) {
@@ -135,6 +133,81 @@ void sf_send_delete(struct sf_job *job)
         sf_job_done(job);
     }
     free(tail);
+}
+
+/* --- erase --- */
+
+static void erase_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    const char *ext = job->sf->map.ext_id;
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256];
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    json_array_foreach(records, k, r)
+    {
+        const char *key = json_string_value(json_object_get(r, ext));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
+            if (job->set[i] || strcmp(job->pb->records[i].member_key, key) != 0)
+                continue;
+            if (job->ids[i][0] == '\0')
+                snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
+            else if (strcmp(job->ids[i], id) != 0)
+                log_warn("salesforce", job->sf->conn->name,
+                         "%s: seq %" PRId64 ": several Contacts carry the member's %s; %s "
+                         "deleted, %s not",
+                         __func__, job->pb->records[i].seq, ext, job->ids[i], id);
+        }
+    }
+    json_decref(root);
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (job->set[i] || job->ids[i][0] != '\0')
+            continue;
+        log_info("salesforce", job->sf->conn->name,
+                 "erase seq %" PRId64 ": no Contact in Salesforce, nothing to delete",
+                 job->pb->records[i].seq);
+        sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
+    }
+    sf_send_delete(job);
+}
+
+void sf_start_erase(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    const char **members = calloc(job->pb->n + 1, sizeof(*members));
+    char *soql = NULL, *enc = NULL, *path = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; members != NULL && i < job->pb->n; i++) {
+        if (!job->set[i] && job->ids[i][0] == '\0')
+            members[n++] = job->pb->records[i].member_key;
+    }
+    if (members != NULL && n == 0) {
+        free(members);
+        sf_send_delete(job);
+        return;
+    }
+    soql = members ? sf_contacts_by_key_soql(&sf->map, members, n) : NULL;
+    enc = soql ? sf_urlencode(soql) : NULL;
+    path = enc ? malloc(strlen(enc) + 64) : NULL;
+    if (path != NULL)
+        snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, erase_found, job) != 0) {
+        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the Contact lookup", -1, 1);
+        sf_job_done(job);
+    }
+    free(members);
+    free(soql);
+    free(enc);
+    free(path);
 }
 
 void sf_segment_members(struct sf_job *job)
@@ -194,7 +267,7 @@ static void segment_contacts(struct sf_job *job)
     }
     for (size_t i = 0; i < job->pb->n; i++) {
         const struct push_record *r = &job->pb->records[i];
-        if (r->remote_id != NULL && r->remote_id[0] != '\0')
+        if (sf_contact_id(r->remote_id) != NULL)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", r->remote_id);
     }
     /* Group records that need a Contact into a plan with no fields; the

@@ -300,6 +300,29 @@ static void consent_objects(void **state)
     json_decref(rec);
 }
 
+/* Erase looks members up by the external id: keys quoted, quotes and
+ * backslashes escaped (a key must not end the literal). */
+static void contacts_by_key(void **state)
+{
+    const char *keys[] = {"M1", "O'Neil\\x"};
+    char *q;
+    (void)state;
+    q = sf_contacts_by_key_soql(&map, keys, 2);
+    assert_string_equal(q, "SELECT Id, Member_Key__c FROM Contact WHERE Member_Key__c IN "
+                           "('M1','O\\'Neil\\\\x')");
+    free(q);
+}
+
+/* A deleted Contact's marker is never an id to address. */
+static void deleted_contact_id(void **state)
+{
+    (void)state;
+    assert_string_equal(sf_contact_id("003Sm0000000001AAA"), "003Sm0000000001AAA");
+    assert_null(sf_contact_id("deleted:003Sm0000000001AAA"));
+    assert_null(sf_contact_id(""));
+    assert_null(sf_contact_id(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +335,8 @@ int main(void)
         cmocka_unit_test(bulk_failed_row_by_key),
         cmocka_unit_test(loyalty_journal),
         cmocka_unit_test(consent_objects),
+        cmocka_unit_test(contacts_by_key),
+        cmocka_unit_test(deleted_contact_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
