@@ -4,6 +4,7 @@
 # never fails on timing. Needs wrk (Debian package `wrk`), jq and curl.
 #
 #   bench/bench_sim.sh [BUILD_DIR] [SECONDS]
+#   SIM_OPTS='--fast-paths false' bench/bench_sim.sh ...   # extra crmsim options
 #
 # 1. small GETs: GET one contact by id (auth + rate-limit headers on);
 # 2. batch upserts of 100 contacts by email (rate limits off, as for any
@@ -24,7 +25,7 @@ SIM=$BUILD_DIR/tests/sim/crmsim
 command -v wrk >/dev/null || { echo "bench_sim: needs wrk (apt-get install wrk)" >&2; exit 2; }
 T=$(mktemp -d)
 "$SIM" --flavor hubspot --listen 127.0.0.1:0 --token BENCH --threads 2 \
-    --ten-secondly-max 0 --daily-max 0 --search-per-second 0 >"$T/out" 2>"$T/err" &
+    --ten-secondly-max 0 --daily-max 0 --search-per-second 0 ${SIM_OPTS:-} >"$T/out" 2>"$T/err" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do [ -s "$T/out" ] && break; sleep 0.05; done
