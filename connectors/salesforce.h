@@ -149,8 +149,9 @@ json_t *sf_cptc_record(const char *member, const char *field, const char *party_
 int sf_cptc_row(const char *conn, json_t *rec, char *member, size_t msize, char *field,
                 size_t fsize, char **value_json, char *projection, size_t psize, int64_t *mod);
 
-/* The pull query on the (SystemModstamp, Id) cursor. t_ms 0 and id "": all.
- * malloc'd SOQL. */
+/* The pull query on the (SystemModstamp, Id) cursor, IsDeleted included
+ * (it is sent to queryAll: soft-deleted Contacts come in the same order).
+ * t_ms 0 and id "": all. malloc'd SOQL. */
 char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit);
 
 /* A Contact deleted in Salesforce leaves "deleted:<Id>" in the identity
@@ -263,9 +264,9 @@ struct sf_pull_state {
     char id[32];   /* cursor: Id */
     int64_t del_t; /* getDeleted covered up to */
     int64_t last_sweep_ms;
-    int64_t lmc_t;   /* loyalty: LoyaltyMemberCurrency read up to (memory only) */
+    int64_t lmc_t;   /* loyalty: LoyaltyMemberCurrency read up to (watermark "lmc") */
     int64_t lmc_max; /* newest SystemModstamp seen in this cycle */
-    int64_t cptc_t;  /* consent objects: ContactPointTypeConsent read up to (memory) */
+    int64_t cptc_t;  /* consent objects: ContactPointTypeConsent read up to ("cptc") */
     int64_t cptc_max;
     void (*after_consents)(struct salesforce *sf); /* next pull step */
     long pages;
@@ -274,6 +275,10 @@ struct sf_pull_state {
     struct sf_cycle cyc;
 };
 struct sf_pull_state *sf_pull_state(struct salesforce *sf);
+/* {"cptc":..,"id":..,"lmc":..,"t":..}: the pull watermark, every cursor of
+ * the connector (lmc and cptc left out when 0). 0 or -1 (does not fit). */
+int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, char *out,
+                      size_t outsize);
 void sf_pull(struct connector *conn);
 void sf_pull_resync(struct connector *conn);
 

@@ -13,10 +13,11 @@
  *   4. ContactPointTypeConsent upserted by Consent_Key__c, 200 per request,
  *      results by position.
  *
- * Pull: after the Contact pages, ContactPointTypeConsent on a
- * (SystemModstamp, Id) cursor kept in memory (a restart reads them all
- * once; idempotency keys make that free), each row a consent change unless
- * the local value projects to what it holds (our own write coming back). */
+ * Pull: after the Contact pages, ContactPointTypeConsent by
+ * (SystemModstamp, Id) from the "cptc" cursor of the watermark (committed
+ * with each page; re-read from it minus the lookback, idempotency keys
+ * make the overlap free), each row a consent change unless the local
+ * value projects to what it holds (our own write coming back). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,7 @@ static void consent_answer(struct http_result *res, void *arg)
     json_t *root = NULL, *records = NULL, *r;
     char next[256];
     struct error err = {""};
+    char wm[256];
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
@@ -459,11 +461,22 @@ static void consent_answer(struct http_result *res, void *arg)
             goto fail;
         }
     }
-    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+    /* The newest SystemModstamp read so far is the cursor, kept with this
+     * page: a restart goes on from it, not from the start. */
+    if (sf_pull_watermark(sf, ps->lmc_t, ps->cptc_max, wm, sizeof(wm)) != 0) {
+        sink->abort(sink->ctx, conn);
+        conn->busy = 0;
+        error_set(&err, "watermark does not fit");
+        goto fail;
+    }
+    if (sink->commit(sink->ctx, conn, wm, &err) != 0) {
         conn->busy = 0;
         goto fail;
     }
     conn->busy = 0;
+    log_debug("salesforce", conn->name,
+              "pull: %zu ContactPointTypeConsent row(s), cursor was %" PRId64,
+              json_array_size(records), ps->cptc_t);
     json_decref(root);
     if (next[0] != '\0') {
         consent_query(sf, next);

@@ -151,6 +151,10 @@ void sf_journal_start(struct sf_job *job);
 
 /* salesforce_pull.c: ends the pull cycle (status 0 ok). */
 void sf_pull_finish(struct salesforce *sf, int status);
+/* The watermark to commit with a page: the stored Contact cursor and the
+ * given LoyaltyMemberCurrency and ContactPointTypeConsent cursors (ms). 0
+ * or -1 (does not fit). */
+int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *out, size_t outsize);
 
 /* --- salesforce_consent.c --- */
 void sf_consent_start(struct sf_job *job);

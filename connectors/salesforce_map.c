@@ -438,7 +438,7 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
     char fields[2048], where[512] = "", ts[40], eid[64], *q;
     size_t len;
 
-    snprintf(fields, sizeof(fields), "Id, SystemModstamp, %s", m->ext_id);
+    snprintf(fields, sizeof(fields), "Id, SystemModstamp, IsDeleted, %s", m->ext_id);
 #define ADD_FIELD(f)                                                                               \
     do {                                                                                           \
         if ((f)[0] != '\0' && strstr(fields, f) == NULL) {                                         \

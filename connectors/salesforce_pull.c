@@ -13,7 +13,18 @@
  *      its last row (never moved backwards). A query that returned its
  *      whole LIMIT is followed by another from the cursor, so rows tied on
  *      one SystemModstamp across any boundary are never skipped.
- *   2. Every `deleted_sweep`, getDeleted on CampaignMember (hard deletes,
+ *      The query goes to queryAll: a Contact deleted in Salesforce comes
+ *      in the same order (IsDeleted, a new SystemModstamp). If it is the
+ *      member's known Contact, the identity becomes "deleted:<Id>" (never
+ *      addressed again) and every field the member has locally is observed
+ *      as gone, so the engine writes the member's state back: the next
+ *      upsert by external id creates a new Contact holding all of it (a
+ *      Contact re-created with one field would lack, e.g., the opt-out
+ *      flags). It is not an erasure: nothing local is removed.
+ *   2. Loyalty balances and consent objects (below and
+ *      salesforce_consent.c), each on its own cursor kept in the same
+ *      watermark: {"t","id"} (Contacts), "lmc", "cptc" (ms).
+ *   3. Every `deleted_sweep`, getDeleted on CampaignMember (hard deletes,
  *      15-day log): a deleted membership we know (identity "cm/<seg>/<m>")
  *      becomes segment <seg> out.
  *
@@ -41,6 +52,36 @@ static struct sf_cursor stored_of(struct salesforce *sf)
 
     snprintf(c.id, sizeof(c.id), "%s", ps->id);
     return c;
+}
+
+/* The watermark: the Contact cursor (t, id) and the other cursors
+ * (lmc, cptc; 0 = none, omitted). */
+int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, char *out,
+                      size_t outsize)
+{
+    json_t *w = json_pack("{s:I, s:s}", "t", (json_int_t)t, "id", id);
+    char *text;
+    int rc = -1;
+
+    if (w != NULL && lmc > 0)
+        json_object_set_new(w, "lmc", json_integer(lmc));
+    if (w != NULL && cptc > 0)
+        json_object_set_new(w, "cptc", json_integer(cptc));
+    text = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (text != NULL && strlen(text) < outsize) {
+        snprintf(out, outsize, "%s", text);
+        rc = 0;
+    }
+    free(text);
+    json_decref(w);
+    return rc;
+}
+
+int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *out, size_t outsize)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+
+    return sf_watermark_text(ps->t, ps->id, lmc, cptc, out, outsize);
 }
 
 static int cursor_after(int64_t t, const char *id, const struct sf_cursor *c)
@@ -106,6 +147,59 @@ static int on_field(void *arg, const char *member, enum change_kind kind, const 
     return 0;
 }
 
+/* A Contact deleted in Salesforce (queryAll, IsDeleted): when it is the
+ * member's known Contact, its identity becomes "deleted:<Id>" and each
+ * Contact field the member has locally is observed as "(deleted <Id>)",
+ * a text no value projects to: the engine queues the local values again,
+ * and the first of them to go creates a new Contact by external id. A
+ * deleted Contact we did not know (or an old one, replaced already) is
+ * only skipped. 0, or -1 on a state error. */
+static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, struct error *err)
+{
+    const struct sf_map *m = sf_map_of(sf);
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    const char *member = json_string_value(json_object_get(rec, m->ext_id));
+    const char *const channels[4] = {"email", "phone", "sms", "post"};
+    const char *const flags[4] = {m->email_flag, m->phone_flag, m->sms_flag, m->post_flag};
+    char known[128], gone[128], field[300];
+
+    if (member == NULL || member[0] == '\0' || sink->remote_id == NULL ||
+        sink->remote_id(sink->ctx, conn, member, known, sizeof(known)) != 1 ||
+        strcmp(known, id) != 0)
+        return 0;
+    snprintf(gone, sizeof(gone), "%s%s", SF_DELETED_PREFIX, id);
+    sink->learn_identity(sink->ctx, conn, member, gone);
+    log_notice("salesforce", conn->name,
+               "Contact %s was deleted in Salesforce: its member's data will be written to a new "
+               "Contact (not an erasure)",
+               id);
+    if (sink->observe == NULL)
+        return 0;
+    snprintf(gone, sizeof(gone), "(deleted %s)", id);
+    if (m->consent_mode == SF_CONSENT_FIELDS) {
+        for (size_t i = 0; i < 4; i++) {
+            if (flags[i] == NULL || flags[i][0] == '\0')
+                continue;
+            snprintf(field, sizeof(field), "consent/%s/%s", m->flag_purpose, channels[i]);
+            if (sink->observe(sink->ctx, conn, member, CHANGE_CONSENT, field, gone, err) != 0)
+                return -1;
+        }
+    }
+    if (m->points_mode == SF_POINTS_FIELDS && m->points_field[0] != '\0' &&
+        sink->observe(sink->ctx, conn, member, CHANGE_POINTS, "points/balance", gone, err) != 0)
+        return -1;
+    if (m->tier_field[0] != '\0' &&
+        sink->observe(sink->ctx, conn, member, CHANGE_TIER, "tier", gone, err) != 0)
+        return -1;
+    for (size_t i = 0; i < m->nattrs; i++) {
+        snprintf(field, sizeof(field), "profile/%s", m->attrs[i].key);
+        if (sink->observe(sink->ctx, conn, member, CHANGE_PROFILE, field, gone, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void send_query(struct salesforce *sf, const char *next);
 static void sweep_deleted(struct salesforce *sf);
 static void pull_balances(struct salesforce *sf, const char *next);
@@ -116,7 +210,7 @@ static void apply_page(struct salesforce *sf)
     struct connector *conn = sf_conn(sf);
     struct pull_sink *sink = conn->sink;
     struct page_ctx pc = {sf, {""}, 0};
-    char wm[128];
+    char wm[256];
     size_t i;
     json_t *rec;
     struct sf_cursor page_last = sf_pull_state(sf)->cyc.last;
@@ -135,6 +229,11 @@ static void apply_page(struct salesforce *sf)
             continue;
         page_last.t = mod;
         snprintf(page_last.id, sizeof(page_last.id), "%s", id);
+        if (json_is_true(json_object_get(rec, "IsDeleted"))) {
+            if (contact_deleted(sf, rec, id, &pc.err) != 0)
+                goto fail_abort;
+            continue;
+        }
         if (sf_contact_fields(sf_map_of(sf), conn->name, rec, on_field, &pc, member,
                               sizeof(member)) != 0)
             goto fail_abort;
@@ -148,11 +247,9 @@ static void apply_page(struct salesforce *sf)
             sink->learn_identity(sink->ctx, conn, member, id);
     }
     if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
-        json_t *w = json_pack("{s:I, s:s}", "t", (json_int_t)page_last.t, "id", page_last.id);
-        char *text = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
-        snprintf(wm, sizeof(wm), "%s", text ? text : "");
-        free(text);
-        json_decref(w);
+        if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, wm, sizeof(wm)) !=
+            0)
+            wm[0] = '\0';
         if (sink->commit(sink->ctx, conn, wm[0] ? wm : NULL, &pc.err) != 0)
             goto fail;
         sf_pull_state(sf)->cyc.stored = page_last;
@@ -228,7 +325,7 @@ static void send_query(struct salesforce *sf, const char *next)
         enc = soql ? sf_urlencode(soql) : NULL;
         path = enc ? malloc(strlen(enc) + 64) : NULL;
         if (path != NULL)
-            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/queryAll?q="), enc);
     }
     if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, query_answer, sf) != 0)
         finish(sf, -1);
@@ -253,7 +350,8 @@ static void after_balances(struct salesforce *sf)
 
 /* --- Loyalty Management balances (points_mode = loyalty) ---
  * PointsBalance of each LoyaltyMemberCurrency modified since the last
- * read (in memory: a restart reads them all once), reported with
+ * read (the "lmc" cursor of the watermark, committed with each page, so a
+ * restart goes on from it), reported with
  * observe() for drift detection only: the member is found through the
  * identity map ("lpm:<LoyaltyProgramMember id>" -> "lpm/<member>"). The
  * engine may queue a repair of points/balance on drift; the push side
@@ -268,6 +366,7 @@ static void balances_answer(struct http_result *res, void *arg)
     json_t *root = NULL, *records = NULL, *r;
     char next[256];
     struct error err = {""};
+    char wm[256];
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
@@ -305,11 +404,23 @@ static void balances_answer(struct http_result *res, void *arg)
             goto fail;
         }
     }
-    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+    /* The rows come by SystemModstamp: the newest seen so far is the
+     * cursor, kept with this page (a restart re-reads from it, lookback
+     * included; observing a balance twice is harmless). */
+    if (sf_pull_watermark(sf, ps->lmc_max, ps->cptc_t, wm, sizeof(wm)) != 0) {
+        sink->abort(sink->ctx, conn);
+        conn->busy = 0;
+        error_set(&err, "watermark does not fit");
+        goto fail;
+    }
+    if (sink->commit(sink->ctx, conn, wm, &err) != 0) {
         conn->busy = 0;
         goto fail;
     }
     conn->busy = 0;
+    log_debug("salesforce", conn->name,
+              "pull: %zu LoyaltyMemberCurrency row(s), cursor was %" PRId64,
+              json_array_size(records), ps->lmc_t);
     json_decref(root);
     if (next[0] != '\0') {
         pull_balances(sf, next);
@@ -490,6 +601,10 @@ void sf_pull(struct connector *conn)
     wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
     w = wm ? json_loads(wm, 0, NULL) : NULL;
     ps->t = json_integer_value(json_object_get(w, "t"));
+    /* The other cursors (absent in a watermark written before they were
+     * kept: read everything once). */
+    ps->lmc_t = json_integer_value(json_object_get(w, "lmc"));
+    ps->cptc_t = json_integer_value(json_object_get(w, "cptc"));
     id = json_string_value(json_object_get(w, "id"));
     snprintf(ps->id, sizeof(ps->id), "%s", id ? id : "");
     json_decref(w);

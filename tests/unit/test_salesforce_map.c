@@ -323,6 +323,21 @@ static void deleted_contact_id(void **state)
     assert_null(sf_contact_id(NULL));
 }
 
+/* One watermark holds every cursor; the pull query reads deleted rows. */
+static void watermark_cursors(void **state)
+{
+    char wm[256], *q;
+    (void)state;
+    assert_int_equal(sf_watermark_text(5, "003A", 0, 0, wm, sizeof(wm)), 0);
+    assert_string_equal(wm, "{\"id\":\"003A\",\"t\":5}");
+    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, wm, sizeof(wm)), 0);
+    assert_string_equal(wm, "{\"cptc\":9,\"id\":\"003A\",\"lmc\":7,\"t\":5}");
+    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, wm, 10), -1);
+    q = sf_contact_soql(&map, 0, "", 10);
+    assert_non_null(strstr(q, "IsDeleted"));
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +352,7 @@ int main(void)
         cmocka_unit_test(consent_objects),
         cmocka_unit_test(contacts_by_key),
         cmocka_unit_test(deleted_contact_id),
+        cmocka_unit_test(watermark_cursors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
