@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README demo: the daemon on its embedded default (a SQLite state, a spool
-# directory) syncing with the bundled HubSpot simulator. A demo event file is
-# dropped into the spool; the demo shows what the daemon ingested, what it
-# wrote to HubSpot (contacts with consent, points and lists) and its status.
+# directory) syncing with the bundled HubSpot and Salesforce simulators. A
+# demo event file is dropped into the spool; the demo shows what the daemon
+# ingested, what it wrote to HubSpot (contacts with consent, points and
+# lists) and to Salesforce (Contacts with points, consent records, Campaign
+# members) and its status.
 # Usage: tools/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,17 @@ for _ in $(seq 50); do [ -s "$DEMO/sim.out" ] && break; sleep 0.1; done
 SIM="http://$(head -n 1 "$DEMO/sim.out" | sed 's/^listening //')"
 printf 'demo-token' > "$DEMO/hubspot-token" && chmod 600 "$DEMO/hubspot-token"
 
-# 2. The daemon: a spool connector for the shop, a HubSpot connector.
+# 1b. The Salesforce simulator (client credentials: consumer key and secret).
+"$BUILD/tests/sim/crmsim" --flavor salesforce --listen 127.0.0.1:0 \
+  --client-id demo-consumer-key --client-secret demo-consumer-secret \
+  > "$DEMO/sf-sim.out" 2> "$DEMO/sf-sim.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$DEMO/sf-sim.out" ] && break; sleep 0.1; done
+SF="http://$(head -n 1 "$DEMO/sf-sim.out" | sed 's/^listening //')"
+printf 'demo-consumer-secret' > "$DEMO/salesforce-secret" && chmod 600 "$DEMO/salesforce-secret"
+
+# 2. The daemon: a spool connector for the shop, a HubSpot connector, a
+# Salesforce connector (consent as ContactPointTypeConsent records).
 cat > "$DEMO/crmsyncd.conf" <<CONF
 [daemon]
 log_level = info
@@ -41,6 +53,16 @@ token_file = $DEMO/hubspot-token
 subscriptions = marketing=1001,loyalty_programme=1002
 pull_interval = 2s
 search_lag = 0s
+
+[connector.salesforce]
+type = salesforce
+login_url = $SF
+allow_loopback_http = yes
+auth = client_credentials
+client_id = demo-consumer-key
+client_secret_file = $DEMO/salesforce-secret
+consent_mode = consent_objects
+pull_interval = 2s
 CONF
 "$BUILD/crmsyncd" --check-config -c "$DEMO/crmsyncd.conf"
 "$BUILD/crmsyncd" -c "$DEMO/crmsyncd.conf" 2> "$DEMO/crmsyncd.log" &
@@ -51,13 +73,14 @@ pids+=($daemon)
 cp config/demo/shop-2026-11-24.jsonl "$DEMO/spool/.incoming.tmp"
 mv "$DEMO/spool/.incoming.tmp" "$DEMO/spool/shop-2026-11-24.jsonl"
 for _ in $(seq 100); do [ -f "$DEMO/spool/done/shop-2026-11-24.jsonl" ] && break; sleep 0.1; done
-# Wait until the engine has pushed everything (HubSpot backlog 0, both
-# contacts in the simulator), at most 60 s.
+# Wait until the engine has pushed everything (backlog 0 for both CRMs,
+# both members in each simulator), at most 60 s.
 for _ in $(seq 600); do
   n=$(curl -sf "$SIM/__sim/state" | jq '[.collections.contacts[]?] | length')
+  s=$(curl -sf "$SF/__sim/state" | jq '[.collections.Contact[]?] | length')
   b=$("$BUILD/crmsyncctl" -c "$DEMO/crmsyncd.conf" --json status 2>/dev/null |
-      jq '[.connectors[]? | select(.name == "hubspot") | .backlog.total] | add // 1')
-  [ "$n" -ge 2 ] && [ "$b" = 0 ] && break
+      jq '[.connectors[]? | select(.name == "hubspot" or .name == "salesforce") | .backlog.total] | if length == 2 then add else 1 end')
+  [ "$n" -ge 2 ] && [ "$s" -ge 2 ] && [ "$b" = 0 ] && break
   sleep 0.1
 done
 sleep 1 # one more pull cycle, so the status shows its watermark
@@ -77,6 +100,15 @@ curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.statuses | to_entries[] | .ke
   .value | to_entries[] | "  \($e)  subscription \(.key): \(.value.status) (\(.value.legalBasis // "-"))"'
 echo "== HubSpot lists"
 curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.lists[]? | "  \(.name): \(.members | keys | length) member(s)"'
+echo
+echo "== Salesforce (simulator) Contacts: member, email, points"
+curl -sf "$SF/__sim/state" | jq -r '.collections.Contact[]? | .properties |
+  "  \(.Member_Key__c // "-")  \(.Email // "-")  points=\(.Loyalty_Points__c // "-")"'
+echo "== Salesforce ContactPointTypeConsent: member:purpose:channel, status, source"
+curl -sf "$SF/__sim/state" | jq -r '[.collections.ContactPointTypeConsent[]? | .properties] |
+  sort_by(.Consent_Key__c)[] | "  \(.Consent_Key__c)  \(.PrivacyConsentStatus)  (\(.CaptureSource // "-"))"'
+echo "== Salesforce Campaign members"
+curl -sf "$SF/__sim/state" | jq -r '[.collections.CampaignMember[]? | .properties.Membership_Key__c] | sort[] | "  \(.)"'
 echo
 echo "== crmsyncctl status"
 "$BUILD/crmsyncctl" -c "$DEMO/crmsyncd.conf" status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main command ends in tools/demo.sh: run it on this build and
-# check what it shows, so the README stays true.
+# check what it shows (HubSpot and Salesforce), so the README stays true.
 source "$(dirname "$0")/lib/common.sh"
 out=$(DEMO_DIR="$T/demo" bash "$SRC_DIR/tools/demo.sh" "$BUILD_DIR" 2>&1) || { echo "$out"; fail "demo failed"; }
 printf '%s\n' "$out" > "$T/demo.log"
@@ -11,5 +11,19 @@ check 'LOY-0002  grace@example.com  points=1200'
 check 'ada@example.com  subscription 1001: SUBSCRIBED \(CONSENT_WITH_NOTICE\)'
 check 'crmsyncd vip: 1 member'
 check 'hubspot \(hubspot\): running'
+check 'salesforce \(salesforce\): running'
+# Salesforce: Contacts with the balance, one consent record per purpose and
+# channel (the SMS withdrawal included), Campaign members.
+check '^  LOY-0001  ada@example.com  points=150$'
+check '^  LOY-0002  grace@example.com  points=1200$'
+check '^  LOY-0001:marketing:email  OptIn  \(web_form\)$'
+check '^  LOY-0001:marketing:sms  OptOut  \(sms_stop_keyword\)$'
+check '^  LOY-0002:loyalty_programme:email  OptIn  \(till\)$'
+check '^  LOY-0001:frequent_buyer$'
+check '^  LOY-0002:vip$'
+sf_status=$(grep -A7 '^  salesforce (salesforce): running' "$T/demo.log")
+grep -q 'backlog: 0 urgent, 0 points, 0 bulk' <<<"$sf_status" || fail "Salesforce backlog not 0: $sf_status"
+grep -q 'dead letters: 0 as destination, 0 from it' <<<"$sf_status" || fail "Salesforce dead letters: $sf_status"
+pass "Salesforce: nothing pending, no dead letters"
 check 'backlog: 0 urgent, 0 points, 0 bulk'
 check 'change-log: 14 changes \(13 effective\)'
