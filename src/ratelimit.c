@@ -171,3 +171,39 @@ void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint
             rl->daily_factor = (1.0 - u) / 0.2;
     }
 }
+
+void ratelimit_window_init(struct ratelimit_window *w, int max, long window_ms)
+{
+    memset(w, 0, sizeof(*w));
+    w->max = max < 1 ? 1 : (max > RATELIMIT_WINDOW_MAX ? RATELIMIT_WINDOW_MAX : max);
+    w->window_ms = window_ms > 0 ? window_ms : 1000;
+}
+
+long ratelimit_window_acquire(struct ratelimit_window *w, uint64_t now_ms)
+{
+    uint64_t oldest;
+
+    if (now_ms < w->hold_until_ms)
+        return (long)(w->hold_until_ms - now_ms);
+    if (w->n < w->max) {
+        w->sent[w->next] = now_ms;
+        w->next = (w->next + 1) % w->max;
+        w->n++;
+        return 0;
+    }
+    /* Full ring: sent[next] is the oldest of the last max requests. The
+     * next one may go once that one has left the window. */
+    oldest = w->sent[w->next];
+    if (now_ms >= oldest + (uint64_t)w->window_ms) {
+        w->sent[w->next] = now_ms;
+        w->next = (w->next + 1) % w->max;
+        return 0;
+    }
+    return (long)(oldest + (uint64_t)w->window_ms - now_ms);
+}
+
+void ratelimit_window_hold(struct ratelimit_window *w, long ms, uint64_t now_ms)
+{
+    if (ms > 0 && now_ms + (uint64_t)ms > w->hold_until_ms)
+        w->hold_until_ms = now_ms + (uint64_t)ms;
+}

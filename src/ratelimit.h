@@ -70,4 +70,26 @@ void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint
 /* Parses "api-usage=25/15000" (Salesforce). 0 or -1. */
 int ratelimit_parse_sforce(const char *value, long *used, long *limit);
 
+/* A sliding window: at most `max` requests in any `window_ms`, for a vendor
+ * limit counted per window rather than refilled (HubSpot's search: 5 per
+ * second, apart from the per-10-second budget). A token bucket cannot hold
+ * that bound: a full bucket plus its refill can exceed it within one
+ * window. Keeps the send times of the last `max` requests. */
+#define RATELIMIT_WINDOW_MAX 16
+
+struct ratelimit_window {
+    int max;                               /* 1..RATELIMIT_WINDOW_MAX */
+    long window_ms;
+    uint64_t sent[RATELIMIT_WINDOW_MAX];   /* ring of the last max send times */
+    int n, next;
+    uint64_t hold_until_ms;                /* after a 429: nothing before this */
+};
+
+void ratelimit_window_init(struct ratelimit_window *w, int max, long window_ms);
+/* 0: the request may go now (its time is recorded); else the milliseconds
+ * to wait before asking again. */
+long ratelimit_window_acquire(struct ratelimit_window *w, uint64_t now_ms);
+/* The vendor said 429 for this window: nothing before now + ms. */
+void ratelimit_window_hold(struct ratelimit_window *w, long ms, uint64_t now_ms);
+
 #endif

@@ -181,6 +181,53 @@ static void daily_quota_is_recorded(void **state)
     assert_int_equal(rl.quota_changed, 1);
 }
 
+/* HubSpot's search limit (5 per second): asked as often as possible for
+ * 5 s, the window lets through at most 5 in any second, and does let 5
+ * through (no needless wait). A bucket of rate 5 and burst 5 would pass 10
+ * in the first second. */
+static void window_never_exceeds_its_max(void **state)
+{
+    struct ratelimit_window w;
+    uint64_t sent[64];
+    size_t n = 0;
+
+    (void)state;
+    ratelimit_window_init(&w, 5, 1000);
+    for (uint64_t now = 0; now < 5000; now++) {
+        if (ratelimit_window_acquire(&w, now) == 0) {
+            assert_true(n < 64);
+            sent[n++] = now;
+        }
+    }
+    assert_int_equal(n, 25);
+    for (size_t i = 0; i + 5 < n; i++)
+        assert_true(sent[i + 5] - sent[i] >= 1000);
+    /* The wait it answers is exact: asking again then succeeds. */
+    {
+        long wait = ratelimit_window_acquire(&w, 4500);
+        assert_int_equal(wait, 500);
+        assert_int_not_equal(ratelimit_window_acquire(&w, 4999), 0);
+        assert_int_equal(ratelimit_window_acquire(&w, 5000), 0);
+    }
+}
+
+static void window_hold_after_429(void **state)
+{
+    struct ratelimit_window w;
+
+    (void)state;
+    ratelimit_window_init(&w, 5, 1000);
+    assert_int_equal(ratelimit_window_acquire(&w, 0), 0);
+    ratelimit_window_hold(&w, 1000, 10);
+    assert_int_equal(ratelimit_window_acquire(&w, 10), 1000);
+    assert_int_equal(ratelimit_window_acquire(&w, 1009), 1);
+    assert_int_equal(ratelimit_window_acquire(&w, 1010), 0);
+    /* A shorter hold does not shorten a longer one. */
+    ratelimit_window_hold(&w, 5000, 1010);
+    ratelimit_window_hold(&w, 10, 1010);
+    assert_int_equal(ratelimit_window_acquire(&w, 1010), 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +239,8 @@ int main(void)
         cmocka_unit_test(sforce_daily_budget_slows_down),
         cmocka_unit_test(a_429_response_is_observed),
         cmocka_unit_test(daily_quota_is_recorded),
+        cmocka_unit_test(window_never_exceeds_its_max),
+        cmocka_unit_test(window_hold_after_429),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
