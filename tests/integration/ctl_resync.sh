@@ -35,6 +35,9 @@ wait_for 10 grep -q 'full resync requested for all connectors' "$T/daemon.log" |
 
 # A bare SIGUSR1 still works and is recorded as a request for all.
 kill -USR1 "$DAEMON_PID"
-wait_for 10 test "$(sql 'SELECT COUNT(*) FROM resync_requests WHERE connector IS NULL')" = 2 || fail "bare SIGUSR1 not recorded"
+# A function, so that wait_for re-runs the query (an argument would be
+# expanded once, before the daemon took the signal).
+all_requests() { [ "$(sql 'SELECT COUNT(*) FROM resync_requests WHERE connector IS NULL')" = 2 ]; }
+wait_for 10 all_requests || fail "bare SIGUSR1 not recorded"
 pass "bare SIGUSR1 recorded as a resync of all"
 stop_daemon
