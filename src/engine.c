@@ -497,6 +497,10 @@ static int plan_reset_members(struct plan *p, size_t max)
     return 0;
 }
 
+/* How many times linger_ms a partial batch waits while requests are in
+ * flight (50 ms -> 1 s by default). */
+#define LINGER_BUSY_FACTOR 20
+
 /* Chooses the next batch of a lane: the class of its oldest due record, and
  * up to max_batch members of that class. Records whose value the CRM holds
  * already are handled on the way. Returns 1 with a plan to send, 0 when
@@ -585,14 +589,16 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     return CONSIDER_ADDED;
 }
 
-/* A member joined the plan: its other records of the plan's class, in this
- * lane and the lanes below, come along (found through the member index, not
- * by rescanning windows). Items of the lane being scanned are not removed
- * here: the scan holds a pointer into that list. */
+/* A member joined the plan: its other records of the plan's class, in every
+ * lane, come along (found through the member index, not by rescanning
+ * windows). Every lane: a bulk batch that left out a member's points waiting
+ * in the points lane cost a second upsert of the same contact. Items of the
+ * lane being scanned are not removed here: the scan holds a pointer into
+ * that list. */
 static void gather_member(struct dest *d, const char *member, int lane, uint64_t now,
                           struct plan *p, size_t max_members, uint64_t *wake)
 {
-    for (int l = lane; l < N_LANES; l++) {
+    for (int l = 0; l < N_LANES; l++) {
         struct witem *x = window_member_first(&d->lanes[l], member), *next;
         for (; x != NULL; x = next) {
             next = x->mnext;
@@ -603,9 +609,13 @@ static void gather_member(struct dest *d, const char *member, int lane, uint64_t
     }
 }
 
+/* How many times linger_ms a partial batch waits while requests are in
+ * flight (50 ms -> 1 s by default). */
+#define LINGER_BUSY_FACTOR 20
+
 /* Chooses the next batch of a lane: the class of its oldest due record, and
  * up to max_batch members of that class. Records of the same class and the
- * same members waiting in lower-priority lanes ride along (a member's points
+ * same members waiting in the other lanes ride along (a member's points
  * and profile go in one contact upsert, not two). Records whose value the
  * CRM holds already are handled on the way. Returns 1 with a plan to send,
  * 0 when nothing is ready (*wake: when to look again). */
@@ -613,7 +623,7 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
 {
     static uint64_t generation;
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
-    uint64_t oldest = 0;
+    uint64_t oldest = 0, due;
     struct witem *it, *next;
 
     p->n = 0;
@@ -634,12 +644,17 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     if (p->n == 0)
         return 0;
     /* Send a full batch at once; a partial one when the lane has nothing
-     * more to read, when it is urgent, or after lingering a little. */
-    if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT ||
-        now >= oldest + (uint64_t)d->eng->opt.linger_ms)
+     * more to read, when it is urgent, or after lingering a little. While
+     * requests are in flight, linger longer (bounded): their answers free
+     * window room and pump again, and a partial batch sent meanwhile costs
+     * an extra request for members whose records were not read yet. */
+    if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT)
         return 1;
-    if (oldest + (uint64_t)d->eng->opt.linger_ms < *wake)
-        *wake = oldest + (uint64_t)d->eng->opt.linger_ms;
+    due = oldest + (uint64_t)d->eng->opt.linger_ms * (d->inflight > 0 ? LINGER_BUSY_FACTOR : 1);
+    if (now >= due)
+        return 1;
+    if (due < *wake)
+        *wake = due;
     return 0;
 }
 
