@@ -85,6 +85,10 @@ struct pull_sink {
     char *(*watermark)(void *ctx, struct connector *conn);
     /* A pull cycle ended (ok = 0 on success); the engine schedules the next. */
     void (*pull_done)(void *ctx, struct connector *conn, int status);
+    /* The connector takes writes again (its setup finished): the engine
+     * ends the pause that its "not ready" answers caused and pushes now,
+     * instead of when the pause runs out. */
+    void (*resume)(void *ctx, struct connector *conn);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.
      * "segment:vip" -> "list:42"). A remote id is unique per CRM, so named

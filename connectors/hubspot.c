@@ -275,6 +275,8 @@ static void setup_step_done(struct setup_ctx *sc)
     }
     hs->ready = 1;
     log_info("hubspot", hs->conn->name, "contact properties ready");
+    if (hs->conn->sink != NULL && hs->conn->sink->resume != NULL)
+        hs->conn->sink->resume(hs->conn->sink->ctx, hs->conn);
 }
 
 static void prop_created(struct http_result *res, void *arg)

@@ -44,6 +44,8 @@ void engine_free(struct engine *e);
 
 /* Hooks the ingest sink forwards to the engine. */
 void engine_pull_done(struct engine *e, struct connector *conn, int status);
+/* The connector is ready for writes again (see pull_sink.resume). */
+void engine_resume(struct engine *e, struct connector *conn);
 
 /* Per-destination figures for status and metrics. */
 struct engine_stats {

@@ -98,6 +98,19 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
     engine_kick(e);
 }
 
+void engine_resume(struct engine *e, struct connector *conn)
+{
+    struct dest *d = find_dest(e, conn);
+
+    /* A pause for a local database failure is not the connector's to end. */
+    if (d == NULL || e->stopping || d->paused_until == 0 || d->db_failed)
+        return;
+    log_info("engine", conn->name, "destination ready: resuming");
+    d->paused_until = 0;
+    d->outage_streak = 0;
+    engine_pump(d);
+}
+
 /* Runs once nothing is in flight: forget what the CRM is believed to hold,
  * re-read it all, then offer the whole current state again. Shadows are
  * rebuilt by the pull, so only real differences are written, and a second

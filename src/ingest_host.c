@@ -34,6 +34,14 @@ static void host_pull_done(void *ctx, struct connector *conn, int status)
         engine_pull_done(ing->engine, conn, status);
 }
 
+static void host_resume(void *ctx, struct connector *conn)
+{
+    struct ingest *ing = ctx;
+
+    if (ing->engine != NULL)
+        engine_resume(ing->engine, conn);
+}
+
 static int host_member_of(void *ctx, struct connector *conn, const char *remote_id, char *out,
                           size_t outsize)
 {
@@ -196,6 +204,7 @@ void ingest_host_init(struct ingest *ing)
 {
     ing->sink.watermark = host_watermark;
     ing->sink.pull_done = host_pull_done;
+    ing->sink.resume = host_resume;
     ing->sink.member_of = host_member_of;
     ing->sink.remote_id = host_remote_id;
     ing->sink.learn_identity = host_learn_identity;

@@ -35,6 +35,7 @@ struct fake {
     int stale_member_m3;   /* the CRM holds a newer value for M3 */
     int retry_first_n;     /* first n results RETRY (record fault) */
     int outage_batches;    /* first n batches fail as an outage */
+    long outage_retry_ms;  /* the outage's retry hint; default 1 */
     long retry_after_ms;   /* for record-fault retries; default 1 */
     int hold;              /* batches wait unanswered until released */
     size_t records_received;
@@ -55,7 +56,7 @@ static void answer(uv_timer_t *t)
             if (outage) {
                 r->outcome = PUSH_RETRY;
                 r->not_record_fault = 1;
-                r->retry_after_ms = 1;
+                r->retry_after_ms = fk.outage_retry_ms ? fk.outage_retry_ms : 1;
             } else if (fk.reject_member_m2 && strcmp(pb->records[i].member_key, "M2") == 0) {
                 r->outcome = PUSH_REJECT;
                 snprintf(r->reason, sizeof(r->reason), "INVALID_EMAIL: bad address");
@@ -564,6 +565,26 @@ static void urgent_lane_goes_first(void **state)
     assert_int_equal(fk.records_received, 31);
 }
 
+/* A connector answers "not ready, retry in a while" until its setup is done,
+ * then says it is ready: the engine pushes at once, not when the pause
+ * runs out. */
+static void resume_ends_a_not_ready_pause(void **state)
+{
+    struct fixture *f = *state;
+    fk.outage_batches = 1;
+    fk.outage_retry_ms = 600000;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(fk.records_received, 0);
+    run(f); /* a kick does not end the pause */
+    assert_int_equal(fk.batches, 1);
+    engine_resume(f->eng, &f->conn);
+    run(f);
+    assert_int_equal(fk.batches, 2);
+    assert_int_equal(fk.records_received, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
+        cmocka_unit_test_setup_teardown(resume_ends_a_not_ready_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
