@@ -4,7 +4,8 @@
 # demo event file is dropped into the spool; the demo shows what the daemon
 # ingested, what it wrote to HubSpot (contacts with consent, points and
 # lists) and to Salesforce (Contacts with points, consent records, Campaign
-# members) and its status.
+# members), how a withdrawal made in HubSpot reaches Salesforce, and its
+# status.
 # Usage: tools/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,22 @@ for _ in $(seq 600); do
   [ "$n" -ge 2 ] && [ "$s" -ge 2 ] && [ "$b" = 0 ] && break
   sleep 0.1
 done
+
+# 4. A withdrawal made in HubSpot: Grace opts out of marketing SMS on her
+# HubSpot contact. The daemon pulls it from HubSpot and writes it to
+# Salesforce (not back to HubSpot: it came from there). At most 30 s.
+HSID=$(curl -sf "$SIM/__sim/state" | jq -r '.collections.contacts[] | select(.properties.member_key == "LOY-0002") | .id')
+hs_written=$(curl -sf "$SIM/__sim/counters" | jq .records_written_total)
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+curl -sf -X PATCH -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' \
+  --data '{"properties":{"consent_marketing_sms":"denied","consent_marketing_sms_date":"'"$now"'","consent_marketing_sms_source":"hubspot_preferences"}}' \
+  "$SIM/crm/objects/2026-09/contacts/$HSID" >/dev/null
+for _ in $(seq 300); do
+  st=$(curl -sf "$SF/__sim/state" | jq -r '.collections.ContactPointTypeConsent[]? | .properties |
+    select(.Consent_Key__c == "LOY-0002:marketing:sms") | .PrivacyConsentStatus')
+  [ "$st" = OptOut ] && break
+  sleep 0.1
+done
 sleep 1 # one more pull cycle, so the status shows its watermark
 
 echo
@@ -100,6 +117,7 @@ curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.statuses | to_entries[] | .ke
   .value | to_entries[] | "  \($e)  subscription \(.key): \(.value.status) (\(.value.legalBasis // "-"))"'
 echo "== HubSpot lists"
 curl -sf "$SIM/__sim/state" | jq -r '.flavor_state.lists[]? | "  \(.name): \(.members | keys | length) member(s)"'
+echo "== HubSpot records written since the withdrawal made there, besides it (echoes): $(($(curl -sf "$SIM/__sim/counters" | jq .records_written_total) - hs_written - 1))"
 echo
 echo "== Salesforce (simulator) Contacts: member, email, points"
 curl -sf "$SF/__sim/state" | jq -r '.collections.Contact[]? | .properties |

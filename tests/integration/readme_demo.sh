@@ -10,6 +10,7 @@ check 'LOY-0001  ada@example.com  points=150  sms=denied'
 check 'LOY-0002  grace@example.com  points=1200'
 check 'ada@example.com  subscription 1001: SUBSCRIBED \(CONSENT_WITH_NOTICE\)'
 check 'crmsyncd vip: 1 member'
+check 'HubSpot records written since the withdrawal made there, besides it \(echoes\): 0$'
 check 'hubspot \(hubspot\): running'
 check 'salesforce \(salesforce\): running'
 # Salesforce: Contacts with the balance, one consent record per purpose and
@@ -19,6 +20,8 @@ check '^  LOY-0002  grace@example.com  points=1200$'
 check '^  LOY-0001:marketing:email  OptIn  \(web_form\)$'
 check '^  LOY-0001:marketing:sms  OptOut  \(sms_stop_keyword\)$'
 check '^  LOY-0002:loyalty_programme:email  OptIn  \(till\)$'
+# A withdrawal made in HubSpot reaches Salesforce.
+check '^  LOY-0002:marketing:sms  OptOut  \(hubspot_preferences\)$'
 check '^  LOY-0001:frequent_buyer$'
 check '^  LOY-0002:vip$'
 sf_status=$(grep -A7 '^  salesforce (salesforce): running' "$T/demo.log")
@@ -26,4 +29,5 @@ grep -q 'backlog: 0 urgent, 0 points, 0 bulk' <<<"$sf_status" || fail "Salesforc
 grep -q 'dead letters: 0 as destination, 0 from it' <<<"$sf_status" || fail "Salesforce dead letters: $sf_status"
 pass "Salesforce: nothing pending, no dead letters"
 check 'backlog: 0 urgent, 0 points, 0 bulk'
-check 'change-log: 14 changes \(13 effective\)'
+# The 13 lines of the shop file, and the SMS withdrawal made in HubSpot.
+check 'change-log: 15 changes \(14 effective\)'
