@@ -9,7 +9,7 @@
  * values and writes the store and the answer.
  *
  * It takes only what it can answer exactly as the general path does: a
- * body it does not fully understand (unknown keys, \u escapes, reals,
+ * body it does not fully understand (unknown keys, reals, \u0000,
  * values of 512 bytes or more, ...) is not prepared, and a batch that the
  * general path would reject (unknown or read-only property, invalid email,
  * duplicate id, unique-value clash, ...) is declined before anything is

@@ -76,8 +76,70 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Four hex digits at s (n bytes left) into *out; false if not there. */
+static bool hex4(const char *s, size_t n, uint32_t *out)
+{
+    uint32_t v = 0;
+
+    if (n < 4)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        int d;
+
+        if (s[i] >= '0' && s[i] <= '9')
+            d = s[i] - '0';
+        else if (s[i] >= 'a' && s[i] <= 'f')
+            d = s[i] - 'a' + 10;
+        else if (s[i] >= 'A' && s[i] <= 'F')
+            d = s[i] - 'A' + 10;
+        else
+            return false;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* A \uXXXX escape (a surrogate pair as two) at r, r[0] == '\\', decoded
+ * to UTF-8 at w. Returns the escape's length, or 0 for what jansson
+ * rejects: bad hex, a lone surrogate, \u0000 (no JSON_ALLOW_NUL). The
+ * UTF-8 is never longer than the escape, so decoding in place is safe. */
+static size_t unicode_escape(const char *r, const char *end, char **w)
+{
+    uint32_t cp, lo;
+    size_t used = 6;
+    char *o = *w;
+
+    if (!hex4(r + 2, (size_t)(end - r - 2), &cp) || cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
+        return 0;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (end - r < 12 || r[6] != '\\' || r[7] != 'u' || !hex4(r + 8, 4, &lo) || lo < 0xDC00 ||
+            lo > 0xDFFF)
+            return 0;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        used = 12;
+    }
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | cp >> 12);
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | cp >> 18);
+        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    *w = o;
+    return used;
+}
+
 /* A string at the cursor, unescaped in place and NUL-terminated where its
- * closing quote was. \u escapes are not taken. */
+ * closing quote was. */
 static char *parse_string(struct parser *ps, size_t *len_out)
 {
     char *r, *w, *start;
@@ -120,6 +182,14 @@ static char *parse_string(struct parser *ps, size_t *len_out)
             case 't':
                 *w++ = '\t';
                 break;
+            case 'u': {
+                size_t used = unicode_escape(r, ps->end, &w);
+
+                if (used == 0)
+                    return NULL;
+                r += used - 2;
+                break;
+            }
             default:
                 return NULL;
             }
