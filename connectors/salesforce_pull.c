@@ -165,6 +165,7 @@ static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, s
     char known[128], gone[128], field[300];
 
     if (member == NULL || member[0] == '\0' || sink->remote_id == NULL ||
+        sink->learn_identity == NULL ||
         sink->remote_id(sink->ctx, conn, member, known, sizeof(known)) != 1 ||
         strcmp(known, id) != 0)
         return 0;
