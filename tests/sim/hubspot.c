@@ -44,6 +44,7 @@ static const struct sim_route hs_routes[] = {
     {"POST", OBJ "/batch/update", "contacts.batch.update", 0, hs_contacts_batch_update},
     {"POST", OBJ "/batch/upsert", "contacts.batch.upsert", 0, hs_contacts_batch_upsert},
     {"POST", OBJ "/batch/archive", "contacts.batch.archive", 0, hs_contacts_batch_archive},
+    {"POST", OBJ "/merge", "contacts.merge", 0, hs_contacts_merge},
     {"GET", OBJ, "contacts.list", 0, hs_contacts_list},
     {"POST", OBJ, "contacts.create", 0, hs_contacts_create},
     {"GET", OBJ "/*", "contacts.get", 0, hs_contacts_get},
@@ -353,6 +354,7 @@ static const struct default_prop default_props[] = {
     {"createdate", "Create Date", "datetime", "date", true},
     {"lastmodifieddate", "Last Modified Date", "datetime", "date", true},
     {"hs_object_id", "Record ID", "number", "number", true},
+    {"hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox", true},
 };
 
 static json_t *make_prop_def(const char *name, const char *label, const char *type,

@@ -67,6 +67,8 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
                               struct sim_response *resp);
 void hs_contacts_batch_archive(struct sim *sim, struct sim_request *req,
                                struct sim_response *resp);
+/* hubspot_merge.c */
+void hs_contacts_merge(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 
 /* hubspot_search.c */
 void hs_contacts_search(struct sim *sim, struct sim_request *req, struct sim_response *resp);
