@@ -31,7 +31,7 @@ struct hubspot_settings {
     int create_properties;
     char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
     char *purposes;
-    long pull_interval_ms, search_lag_ms, lookback_ms;
+    long pull_interval_ms, search_lag_ms, lookback_ms, archived_sweep_ms;
     long rate, burst, max_inflight;
     char *ca_file;
     int allow_loopback_http;
@@ -88,6 +88,8 @@ static const struct config_option hubspot_options[] = {
         "search lags writes: pull only changes older than this"),
     OPT("lookback", CONFIG_DURATION_MS, "60s", lookback_ms, 0, 86400000,
         "re-read this much before the watermark (late indexing)"),
+    OPT("archived_sweep", CONFIG_DURATION_MS, "15m", archived_sweep_ms, 0, 86400000,
+        "time between sweeps of archived contacts (archived=true listing); 0: every pull"),
     OPT("rate", CONFIG_INT, "10", rate, 1, 1000, "requests per second"),
     OPT("burst", CONFIG_INT, "10", burst, 1, 1000, "request bucket size"),
     OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
@@ -107,6 +109,7 @@ struct req_ctx {
     struct hubspot *hs;
     http_done_fn done;
     void *arg;
+    int search; /* counts against the search window, not the general budget */
 };
 
 static uint64_t mono_ms(void)
@@ -129,6 +132,7 @@ const struct hs_map *hs_map_of(const struct hubspot *hs) { return &hs->map; }
 struct connector *hs_conn(const struct hubspot *hs) { return hs->conn; }
 long hs_search_lag_ms(const struct hubspot *hs) { return hs->cfg->search_lag_ms; }
 long hs_lookback_ms(const struct hubspot *hs) { return hs->cfg->lookback_ms; }
+long hs_archived_sweep_ms(const struct hubspot *hs) { return hs->cfg->archived_sweep_ms; }
 struct hs_pull_state *hs_pull_state(struct hubspot *hs) { return &hs->pull; }
 int hs_closing(const struct hubspot *hs) { return hs->closing; }
 
@@ -170,6 +174,19 @@ static void request_done(struct http_result *res, void *arg)
             res->retry_after_ms = 1000;
         }
     }
+    if (rc->search && res->status == 429) {
+        char policy[64];
+        hs_policy_name(res->body, policy, sizeof(policy));
+        if (strcmp(policy, "DAILY") != 0) {
+            /* Search has its own per-second limit (and its answers carry no
+             * rate-limit headers): its 429 holds the search window only,
+             * never the general budget the pushes draw on. */
+            ratelimit_window_hold(&hs->search_rl, res->retry_after_ms, now);
+            rc->done(res, rc->arg);
+            free(rc);
+            return;
+        }
+    }
     /* After the policy is known: observe applies a 429 to the bucket once
      * (applying it here too halved the rate twice per 429, and opt-outs
      * waited seconds for tokens). */
@@ -179,8 +196,8 @@ static void request_done(struct http_result *res, void *arg)
     free(rc);
 }
 
-int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
-               http_done_fn done, void *arg)
+static int send_request(struct hubspot *hs, int search, enum http_method method, const char *path,
+                        const char *body, http_done_fn done, void *arg)
 {
     char url[1024];
     struct error err;
@@ -210,8 +227,21 @@ int hs_request(struct hubspot *hs, enum http_method method, const char *path, co
     rc->hs = hs;
     rc->done = done;
     rc->arg = arg;
+    rc->search = search;
     oauth_send(hs->oauth, r, request_done, rc);
     return 0;
+}
+
+int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
+               http_done_fn done, void *arg)
+{
+    return send_request(hs, 0, method, path, body, done, arg);
+}
+
+int hs_request_search(struct hubspot *hs, const char *path, const char *body, http_done_fn done,
+                      void *arg)
+{
+    return send_request(hs, 1, HTTP_POST, path, body, done, arg);
 }
 
 /* The path of an API family plus tail (static buffer: use at once). */
@@ -523,8 +553,14 @@ static int hubspot_open(struct connector *conn, struct error *err)
     conn->burst = (double)cfg->burst;
     uv_timer_init(conn->loop, &hs->defer);
     uv_timer_init(conn->loop, &hs->setup_timer);
-    hs->defer.data = hs->setup_timer.data = hs;
-    hs->handles_open = 2;
+    uv_timer_init(conn->loop, &hs->pull_timer);
+    hs->defer.data = hs->setup_timer.data = hs->pull_timer.data = hs;
+    hs->handles_open = 3;
+    /* HubSpot: search requests are limited to 5 per second per account,
+     * apart from the per-10-second budget. 100 ms of margin: the vendor
+     * counts arrivals, and a request delayed on the way can arrive closer
+     * to the next one than it left. */
+    ratelimit_window_init(&hs->search_rl, HS_SEARCH_PER_SECOND, 1100);
     if (cfg->create_properties)
         hs_setup_start(hs);
     else
@@ -549,6 +585,8 @@ static void hubspot_close(struct connector *conn, void (*done)(struct connector 
     hs->closing = 1;
     hs->closed = done;
     uv_timer_stop(&hs->setup_timer);
+    /* A pull request waiting for its budget ends the cycle now. */
+    hs_pull_cancel(hs);
     /* Waiting and in-flight requests complete as CANCELLED now: their jobs
      * answer RETRY (not the records' fault) and the pull aborts its page. */
     oauth_close(hs->oauth);
@@ -557,6 +595,7 @@ static void hubspot_close(struct connector *conn, void (*done)(struct connector 
     hs_flush_done(hs);
     uv_close((uv_handle_t *)&hs->defer, handle_closed);
     uv_close((uv_handle_t *)&hs->setup_timer, handle_closed);
+    uv_close((uv_handle_t *)&hs->pull_timer, handle_closed);
 }
 
 static void hubspot_resync(struct connector *conn)

@@ -6,6 +6,9 @@
  *   hubspot_parse.c  pure: responses -> per-record results, canonical changes
  *   hubspot_pull.c   the pull cycle (search pages, statuses, one transaction
  *                    per page)
+ *   hubspot_ids.c    pure: record ids, merged ids, a member's contact fields
+ *   hubspot_gone.c   contacts merged away or archived in HubSpot (the pull's
+ *                    merge handling and archived sweep)
  *
  * The pure halves take no connector, no loop and no sink, so the unit tests
  * (tests/unit/test_hubspot_*.c) call them directly. */
@@ -18,10 +21,12 @@
 
 #include "connector.h"
 #include "http.h"
+#include "ratelimit.h"
 
 #define HS_BATCH_MAX 100
 #define HS_SEARCH_LIMIT 100
 #define HS_SEARCH_CAP 10000
+#define HS_SEARCH_PER_SECOND 5
 
 /* "a=b, c=d" */
 struct hs_pair {
@@ -185,6 +190,26 @@ int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int6
 /* HubSpot datetime (RFC 3339 or epoch ms) to ms. 0 or -1. */
 int hs_parse_time(const char *s, int64_t *ms);
 
+/* --- hubspot_ids.c (pure) --- */
+
+#define HS_ID_MAX 32
+#define HS_MERGED_PROPERTY "hs_merged_object_ids"
+
+/* The record ids of an hs_merged_object_ids value ("1;2", commas and
+ * blanks tolerated; non-numeric items and duplicates dropped). At most max;
+ * returns how many. */
+size_t hs_split_ids(const char *s, char (*out)[HS_ID_MAX], size_t max);
+/* 1 when id is a HubSpot record id (digits), 0 for a marker such as
+ * "archived:12" or "merged:12" the identity map keeps for a contact that is
+ * gone. */
+int hs_is_record_id(const char *id);
+/* Calls fn for every canonical field a member's contact holds in HubSpot
+ * (profile attributes, sms/phone/post consent, tier, and points/balance
+ * last); EMAIL consent lives with the email address, not the contact.
+ * Stops at the first non-zero return (then -1). */
+typedef int (*hs_contact_field_fn)(void *arg, enum change_kind kind, const char *field);
+int hs_contact_field_each(const struct hs_map *m, hs_contact_field_fn fn, void *arg);
+
 /* --- hubspot.c / hubspot_pull.c (I/O) --- */
 
 struct hubspot;
@@ -195,12 +220,17 @@ void hs_pull_resync(struct connector *conn);
  * called). */
 int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
                http_done_fn done, void *arg);
+/* The same for a search (POST): its 429 (SECONDLY) holds hs->search_rl
+ * instead of the general budget. The caller has taken the search window. */
+int hs_request_search(struct hubspot *hs, const char *path, const char *body, http_done_fn done,
+                      void *arg);
 const struct hs_map *hs_map_of(const struct hubspot *hs);
 const char *hs_version(const struct hubspot *hs, int family);
 enum { HS_V_OBJECTS = 0, HS_V_PROPERTIES, HS_V_LISTS, HS_V_PREFS };
 struct connector *hs_conn(const struct hubspot *hs);
 long hs_search_lag_ms(const struct hubspot *hs);
 long hs_lookback_ms(const struct hubspot *hs);
+long hs_archived_sweep_ms(const struct hubspot *hs);
 /* One pull cycle (hubspot_pull.c); lives in the connector's private struct. */
 struct hs_pull_state {
     int active;
@@ -210,9 +240,49 @@ struct hs_pull_state {
     long pages;
     json_t *root, *results;
     char next_after[32];
+    int search_429s;    /* SECONDLY answers in a row (the search is resent) */
+    /* A request waiting for its budget (hs->pull_timer): */
+    int waiting, wait_search;
+    enum http_method wait_method;
+    char wait_path[512];
+    char *wait_body;
+    http_done_fn wait_done;
+    /* The archived sweep (hubspot_gone.c): */
+    uint64_t last_sweep_ms; /* 0: never (the first cycle sweeps) */
+    int sweeping;
+    long swept;
+    char sweep_after[32];
 };
 struct hs_pull_state *hs_pull_state(struct hubspot *hs);
 int hs_closing(const struct hubspot *hs);
+/* Ends the pull cycle: pull_done(status) once per hs_pull(). */
+void hs_pull_finish(struct hubspot *hs, int status);
+/* Sends a pull request once its budget allows: a search waits for the
+ * search window (5/s), any other request for the engine's bucket (bulk
+ * lane), on hs->pull_timer. done is called with hs as arg. 0, or -1 (done
+ * not called). */
+int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const char *path,
+                 const char *body, http_done_fn done);
+/* Close: a request waiting for its budget ends the cycle (pull_done -1). */
+void hs_pull_cancel(struct hubspot *hs);
+
+/* --- hubspot_gone.c --- */
+
+/* Inside a pull page: the member's contact is gone from HubSpot (marker
+ * "archived:<id>" or "merged:<id>" goes into the identity map) and every
+ * contact field the member has a local value for is observed as held as
+ * "(<marker>)", so the engine's drift repair writes them all again: the
+ * first write creates a new contact by the id property. 0 or -1. */
+int hs_contact_gone(struct hubspot *hs, const char *member, const char *marker,
+                    struct error *err);
+/* Inside a pull page: identities pointing at the ids a pulled contact
+ * lists in hs_merged_object_ids follow it (record id) or, when the survivor
+ * is another member's contact, become gone. 0 or -1. */
+int hs_follow_merges(struct hubspot *hs, json_t *contact, const char *member, const char *id,
+                     struct error *err);
+/* After the search pages: pages through archived contacts (when the sweep
+ * is due) and ends the cycle with hs_pull_finish(). */
+void hs_archived_sweep(struct hubspot *hs);
 
 /* The connector instance (conn->priv). */
 struct hubspot_settings;
@@ -225,7 +295,8 @@ struct hubspot {
     struct http_limits limits;
     struct http_client *http;
     struct oauth *oauth;
-    uv_timer_t defer, setup_timer;
+    uv_timer_t defer, setup_timer, pull_timer;
+    struct ratelimit_window search_rl; /* HubSpot's search: 5 per second */
     int handles_open;
     int closing;
     int ready;        /* custom properties exist (or are not ours to create) */

@@ -403,7 +403,9 @@ int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, siz
                 goto oom;
             p->ng++;
         }
-        if (p->g[g].remote_id == NULL && recs[i].remote_id != NULL && recs[i].remote_id[0])
+        /* A marker of a contact gone from HubSpot ("archived:12") is not
+         * an id to address: the member is written by id property. */
+        if (p->g[g].remote_id == NULL && hs_is_record_id(recs[i].remote_id))
             p->g[g].remote_id = recs[i].remote_id;
         p->rec_group[i] = g;
         if (with_props && record_props(m, &recs[i], p->g[g].props, &res[i]) != 0)
@@ -569,9 +571,11 @@ json_t *hs_mapped_properties(const struct hs_map *m)
 char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after, int limit)
 {
     char g[24], l[24], a[24];
-    json_t *o;
+    json_t *o, *props = hs_mapped_properties(m);
     char *text;
 
+    /* Read only: the ids merged into a contact (identities follow them). */
+    json_array_append_new(props, json_string(HS_MERGED_PROPERTY));
     snprintf(g, sizeof(g), "%" PRId64, gte);
     snprintf(l, sizeof(l), "%" PRId64, lt);
     snprintf(a, sizeof(a), "%ld", after);
@@ -579,7 +583,7 @@ char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after
                   "filterGroups", "filters", "propertyName", "lastmodifieddate", "operator", "GTE",
                   "value", g, "propertyName", "lastmodifieddate", "operator", "LT", "value", l,
                   "sorts", "propertyName", "lastmodifieddate", "direction", "ASCENDING", "limit",
-                  limit, "after", a, "properties", hs_mapped_properties(m));
+                  limit, "after", a, "properties", props);
     text = canonical_dumps(o);
     json_decref(o);
     return text;

@@ -10,6 +10,13 @@
  *   batch read), then the whole page in ONE sink transaction with the new
  *   watermark {"t": last lastmodifieddate applied}.
  *
+ *   per contact listing hs_merged_object_ids: identities follow the merge
+ *   (hubspot_gone.c); after the last page, the archived sweep when due.
+ *
+ * Budgets: a search waits for the search window (HubSpot: 5 per second,
+ * its own limit), the other requests for the engine's bucket; a SECONDLY
+ * 429 on a search resends it after the hold (at most 5 in a row).
+ *
  * Any failure aborts the open page (nothing of it is kept) and ends the
  * cycle with pull_done(-1); the engine tries again later from the stored
  * watermark. pull_done is called exactly once per hs_pull(). */
@@ -22,9 +29,14 @@
 #include "log.h"
 #include "timefmt.h"
 
-struct hubspot;
+#define SEARCH_429_MAX 5
 
-static void finish(struct hubspot *hs, int status)
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+void hs_pull_finish(struct hubspot *hs, int status)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
@@ -33,6 +45,7 @@ static void finish(struct hubspot *hs, int status)
     ps->root = NULL;
     ps->results = NULL;
     ps->active = 0;
+    ps->sweeping = 0;
     if (status == 0)
         log_debug("hubspot", conn->name, "pull done: %ld page(s)", ps->pages);
     if (conn->sink != NULL && conn->sink->pull_done != NULL)
@@ -122,13 +135,16 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
         if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, on_field, &pc, member,
                               sizeof(member)) != 0)
             goto fail_abort;
-        if (member[0] == '\0') {
+        if (member[0] == '\0')
             /* Not one of ours (no member key): HubSpot has many contacts
-             * that are not loyalty members. */
+             * that are not loyalty members (merges into one are still
+             * followed). */
             log_debug("hubspot", conn->name, "contact %s has no %s; skipped", id ? id : "?",
                       hs_map_of(hs)->id_property);
+        if (id != NULL && hs_follow_merges(hs, contact, member, id, &pc.err) != 0)
+            goto fail_abort;
+        if (member[0] == '\0')
             continue;
-        }
         if (sink->learn_identity != NULL && id != NULL)
             sink->learn_identity(sink->ctx, conn, member, id);
     }
@@ -141,7 +157,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
               json_array_size(ps->results), pc.applied);
     if (ps->next_after[0] == '\0') {
-        finish(hs, 0);
+        hs_archived_sweep(hs);
         return;
     }
     ps->after = strtol(ps->next_after, NULL, 10);
@@ -162,7 +178,7 @@ fail_abort:
 fail:
     conn->busy = 0;
     log_error("hubspot", conn->name, "pull page not applied: %s", pc.err.msg);
-    finish(hs, -1);
+    hs_pull_finish(hs, -1);
 }
 
 static void statuses_answer(struct http_result *res, void *arg)
@@ -173,7 +189,7 @@ static void statuses_answer(struct http_result *res, void *arg)
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
         log_warn("hubspot", hs_conn(hs)->name, "pull: statuses read failed (HTTP %ld %s)",
                  res->status, res->error);
-        finish(hs, -1);
+        hs_pull_finish(hs, -1);
         return;
     }
     statuses = hs_parse_statuses(res->body);
@@ -191,22 +207,37 @@ static void search_answer(struct http_result *res, void *arg)
     json_t *c;
     char path[256], *body;
 
+    if (res->status == 429 && !hs_closing(hs) && ps->search_429s < SEARCH_429_MAX) {
+        char policy[64];
+        hs_policy_name(res->body, policy, sizeof(policy));
+        if (strcmp(policy, "DAILY") != 0) {
+            /* The search window holds now (hs_request): the same search
+             * goes again after it. Another client of the account can
+             * spend the search limit too. */
+            ps->search_429s++;
+            log_info("hubspot", hs_conn(hs)->name,
+                     "pull: search answered 429 %s; sent again after the hold", policy);
+            send_search(hs);
+            return;
+        }
+    }
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
         char msg[200];
         hs_error_message(res->body, msg, sizeof(msg));
         log_warn("hubspot", hs_conn(hs)->name, "pull: search failed (HTTP %ld %s)", res->status,
                  msg[0] ? msg : res->error);
-        finish(hs, -1);
+        hs_pull_finish(hs, -1);
         return;
     }
     if (hs_parse_search(res->body, &ps->root, &ps->results, ps->next_after,
                         sizeof(ps->next_after)) != 0) {
         log_warn("hubspot", hs_conn(hs)->name, "pull: unreadable search answer");
-        finish(hs, -1);
+        hs_pull_finish(hs, -1);
         return;
     }
+    ps->search_429s = 0;
     if (json_array_size(ps->results) == 0) {
-        finish(hs, 0);
+        hs_archived_sweep(hs);
         return;
     }
     emails = json_array();
@@ -228,8 +259,8 @@ static void search_answer(struct http_result *res, void *arg)
     json_decref(c);
     snprintf(path, sizeof(path), "/communication-preferences/%s/statuses/batch/read?channel=EMAIL",
              hs_version(hs, HS_V_PREFS));
-    if (body == NULL || hs_request(hs, HTTP_POST, path, body, statuses_answer, hs) != 0)
-        finish(hs, -1);
+    if (body == NULL || hs_pull_send(hs, 0, HTTP_POST, path, body, statuses_answer) != 0)
+        hs_pull_finish(hs, -1);
     free(body);
 }
 
@@ -240,9 +271,89 @@ static void send_search(struct hubspot *hs)
     char *body = hs_search_body(hs_map_of(hs), ps->gte, ps->upper, ps->after, HS_SEARCH_LIMIT);
 
     snprintf(path, sizeof(path), "/crm/objects/%s/contacts/search", hs_version(hs, HS_V_OBJECTS));
-    if (body == NULL || hs_request(hs, HTTP_POST, path, body, search_answer, hs) != 0)
-        finish(hs, -1);
+    if (body == NULL || hs_pull_send(hs, 1, HTTP_POST, path, body, search_answer) != 0)
+        hs_pull_finish(hs, -1);
     free(body);
+}
+
+/* --- budgets of the pull's requests --- */
+
+static long budget_wait(struct hubspot *hs, int search)
+{
+    struct connector *conn = hs_conn(hs);
+    uint64_t now = mono_ms();
+
+    if (search)
+        return ratelimit_window_acquire(&hs->search_rl, now);
+    if (conn->ratelimit == NULL)
+        return 0;
+    return ratelimit_acquire(conn->ratelimit, RATELIMIT_BULK, now);
+}
+
+static int send_now(struct hubspot *hs, int search, enum http_method method, const char *path,
+                    const char *body, http_done_fn done)
+{
+    if (search)
+        return hs_request_search(hs, path, body, done, hs);
+    return hs_request(hs, method, path, body, done, hs);
+}
+
+static void pull_timer_cb(uv_timer_t *t)
+{
+    struct hubspot *hs = t->data;
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    char *body = ps->wait_body;
+    long wait;
+
+    if (!ps->waiting)
+        return;
+    wait = budget_wait(hs, ps->wait_search);
+    if (wait > 0) {
+        uv_timer_start(&hs->pull_timer, pull_timer_cb, (uint64_t)wait, 0);
+        return;
+    }
+    ps->waiting = 0;
+    ps->wait_body = NULL;
+    if (send_now(hs, ps->wait_search, ps->wait_method, ps->wait_path, body, ps->wait_done) != 0)
+        hs_pull_finish(hs, -1);
+    free(body);
+}
+
+int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const char *path,
+                 const char *body, http_done_fn done)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    long wait;
+
+    if (hs_closing(hs))
+        return -1;
+    wait = budget_wait(hs, search);
+    if (wait == 0)
+        return send_now(hs, search, method, path, body, done);
+    free(ps->wait_body);
+    ps->wait_body = body != NULL ? strdup(body) : NULL;
+    if (body != NULL && ps->wait_body == NULL)
+        return -1;
+    ps->waiting = 1;
+    ps->wait_search = search;
+    ps->wait_method = method;
+    ps->wait_done = done;
+    snprintf(ps->wait_path, sizeof(ps->wait_path), "%s", path);
+    uv_timer_start(&hs->pull_timer, pull_timer_cb, (uint64_t)wait, 0);
+    return 0;
+}
+
+void hs_pull_cancel(struct hubspot *hs)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+
+    if (!ps->waiting)
+        return;
+    uv_timer_stop(&hs->pull_timer);
+    ps->waiting = 0;
+    free(ps->wait_body);
+    ps->wait_body = NULL;
+    hs_pull_finish(hs, -1);
 }
 
 void hs_pull(struct connector *conn)
@@ -264,11 +375,12 @@ void hs_pull(struct connector *conn)
     ps->active = 1;
     ps->pages = 0;
     ps->after = 0;
+    ps->search_429s = 0;
     ps->last_seen = t;
     ps->gte = t > hs_lookback_ms(hs) ? t - hs_lookback_ms(hs) : 0;
     ps->upper = now - hs_search_lag_ms(hs);
     if (ps->gte >= ps->upper) {
-        finish(hs, 0);
+        hs_pull_finish(hs, 0);
         return;
     }
     send_search(hs);
@@ -277,6 +389,9 @@ void hs_pull(struct connector *conn)
 void hs_pull_resync(struct connector *conn)
 {
     /* The engine cleared the watermark: the next pull reads from the
-     * epoch. Nothing else is kept between cycles. */
-    (void)conn;
+     * epoch, and sweeps the archived contacts again. */
+    struct hubspot *hs = conn->priv;
+
+    if (hs != NULL)
+        hs_pull_state(hs)->last_sweep_ms = 0;
 }
