@@ -39,7 +39,9 @@ assert_eq "$(sql "SELECT origin FROM changes WHERE idem_key = 'shop2:s1'")" shop
 
 # Two SIGUSR1 in a row coalesce into at most two recorded requests, at least one.
 kill -USR1 "$DAEMON_PID"
-wait_for 10 test "$(sql 'SELECT COUNT(*) FROM resync_requests')" -ge 1 || fail "resync not recorded"
+# A function, so that wait_for re-runs the query each time.
+recorded() { [ "$(sql 'SELECT COUNT(*) FROM resync_requests')" -ge 1 ]; }
+wait_for 10 recorded || fail "resync not recorded"
 pass "SIGUSR1 records a resync request"
 grep -q "full resync requested" "$T/daemon.log" || fail "resync not logged"
 
