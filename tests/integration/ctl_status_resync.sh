@@ -21,7 +21,9 @@ hs_sim_start --daily-max 100000
 # One push request at a time: the first upsert of the re-push is the batch
 # holding the lowest seqs, so the cursor moves when it succeeds.
 hs_config "" "max_inflight = 1"
+sed -i 's/^\[daemon\]$/[daemon]\nadmin_listen = 127.0.0.1:0/' "$T/crmsyncd.conf"
 start_daemon
+ADMIN=$(grep -o 'admin endpoint listening on [0-9.:]*' "$T/daemon.log" | awk '{print $5}')
 for i in $(seq 1 $N); do ev_points "p$i" "M$i" "T$i" "$i" earn; done > "$T/a.jsonl.src"
 drop a.jsonl
 wait_for 60 is_eq "$N" contact_prop "M$N" loyalty_points || fail "members not in HubSpot"
@@ -43,6 +45,10 @@ ctl status > "$T/status.txt"
 grep -Eq '^    quota: [0-9]+ of 100000 daily requests left \(at ' "$T/status.txt" \
   || fail "status text lacks the quota line: $(cat "$T/status.txt")"
 pass "status text shows the quota"
+curl -sf --max-time 5 "http://$ADMIN/metrics" > "$T/metrics.txt" || fail "GET /metrics"
+grep -Eq '^crmsyncd_quota_remaining\{connector="hs"\} [0-9]+$' "$T/metrics.txt" \
+  || fail "/metrics lacks HubSpot's quota: $(grep quota "$T/metrics.txt")"
+pass "/metrics has crmsyncd_quota_remaining for HubSpot"
 
 # --- resync progress -----------------------------------------------------
 # HubSpot loses every contact; a resync must re-create them all.
