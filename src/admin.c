@@ -467,11 +467,22 @@ int admin_start(const struct admin_options *opts, struct admin **out, struct err
     return start(opts, out, &bind_errno, err);
 }
 
+/* The port an inet endpoint listens on ("127.0.0.1:9187", "[::1]:9187"),
+ * 0 for a Unix socket. */
+static long port_of(const char *address)
+{
+    const char *colon = strrchr(address, ':');
+
+    if (address[0] == '/' || strncmp(address, "unix:", 5) == 0 || colon == NULL)
+        return 0;
+    return strtol(colon + 1, NULL, 10);
+}
+
 /* The new endpoint starts before the old one stops, so an address that
- * cannot be bound leaves the old one serving. The exception is an address
- * that conflicts with the old one itself (the same port as a wildcard, or
- * the same address under another name): then the old one has to go first,
- * and comes back if the new one still cannot bind. */
+ * cannot be bound leaves the old one serving, untouched. The exception is an
+ * address that conflicts with the old one itself (the same port on a
+ * wildcard address, or the same address under another name): then the old
+ * one has to go first, and comes back if the new one still cannot bind. */
 int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
 {
     struct admin *old = *ap;
@@ -479,16 +490,18 @@ int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
     struct admin_options o = {listen_on, old->state_path, old->busy_timeout_ms};
     struct admin_options back = {NULL, NULL, old->busy_timeout_ms};
     struct error again = {""};
+    long port = port_of(listen_on);
     int bind_errno = 0, ignored;
     int rc = -1;
 
     if (start(&o, &fresh, &bind_errno, err) == 0) {
         admin_stop(old);
         *ap = fresh;
-        return 0;
+        rc = 0;
+        goto out;
     }
-    if (bind_errno != EADDRINUSE)
-        return -1;
+    if (bind_errno != EADDRINUSE || port == 0 || port != port_of(old->address))
+        goto out; /* not a conflict with ourselves: keep the old endpoint */
     back.listen = strdup(old->listen);
     back.state_path = strdup(old->state_path);
     if (back.listen == NULL || back.state_path == NULL) {
@@ -503,9 +516,11 @@ int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
         rc = 0;
         goto out;
     }
-    if (start(&back, ap, &ignored, &again) != 0)
-        error_set(err, "%s; and the previous address %s could not be bound again: %s", err->msg,
+    if (start(&back, ap, &ignored, &again) != 0) {
+        struct error first = *err; /* err->msg cannot be its own argument */
+        error_set(err, "%s; and the previous address %s could not be bound again: %s", first.msg,
                   back.listen, again.msg);
+    }
 out:
     free((char *)back.listen);
     free((char *)back.state_path);

@@ -25,9 +25,10 @@ void admin_stop(struct admin *a);
 
 /* Reload: serves on listen_on instead (same state and timeout). If the new
  * address cannot be bound the old endpoint keeps serving, *a is unchanged
- * and err names the address. Only when the new address conflicts with the
- * old one (EADDRINUSE) is the old one stopped first; should neither bind
- * then, *a is NULL. */
+ * and err names the address. Only when the new address may conflict with
+ * the old one (EADDRINUSE on the old one's port) is the old one stopped
+ * first and, if the new one still fails, started again; should neither
+ * bind then, *a is NULL. */
 int admin_rebind(struct admin **a, const char *listen_on, struct error *err);
 
 /* admin_listen as configured (compare with a reloaded configuration). */

@@ -2,8 +2,9 @@
 # admin_listen on SIGHUP, without a restart: an unchanged address keeps its
 # endpoint; a new address is bound and the old one closed; an address that
 # cannot be bound (taken by another process, or not local) leaves the old
-# endpoint serving and the log names the address; a Unix socket path works
-# too; removing admin_listen stops the endpoint, adding it starts one.
+# endpoint serving and the log names the address; an address that overlaps
+# the old one (same port) replaces it; a Unix socket path works too;
+# removing admin_listen stops the endpoint, adding it starts one.
 source "$(dirname "$0")/lib/common.sh"
 
 command -v curl >/dev/null || fail "curl is needed"
@@ -54,12 +55,26 @@ grep -q "cannot move the admin endpoint to 127.0.0.1:$P3, it stays on 127.0.0.1:
 grep "cannot move the admin endpoint to 127.0.0.1:$P3" "$T/daemon.log" | grep -q '^<3>' \
   || fail "not logged as an error"
 assert_eq "$(healthz "127.0.0.1:$P2")" 200 "endpoint still on 127.0.0.1:$P2 after a taken address"
+assert_eq "$(grep -c "admin endpoint listening on 127.0.0.1:$P2 " "$T/daemon.log")" 1 \
+  "the old endpoint was left alone (not stopped and started again)"
 
 # An address that is not local (TEST-NET-1): the endpoint stays.
 reload_with "192.0.2.1:$P2"
 grep -q "cannot move the admin endpoint to 192.0.2.1:$P2, it stays on 127.0.0.1:$P2" "$T/daemon.log" \
   || fail "no error naming 192.0.2.1:$P2"
 assert_eq "$(healthz "127.0.0.1:$P2")" 200 "endpoint still on 127.0.0.1:$P2 after a non-local address"
+
+# The same address under another name: on an IPv6 socket [::ffff:127.0.0.1]
+# is 127.0.0.1, so binding it conflicts with the running endpoint, which has
+# to make room for it.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+  reload_with "[::ffff:127.0.0.1]:$P2"
+  grep -q "admin endpoint listening on \[::ffff:127.0.0.1\]:$P2" "$T/daemon.log" \
+    || fail "not moved to [::ffff:127.0.0.1]:$P2: $(grep admin "$T/daemon.log" | tail -3)"
+  assert_eq "$(healthz "127.0.0.1:$P2")" 200 "moved to [::ffff:127.0.0.1]:$P2, which overlaps the old address"
+else
+  echo "SKIP: no IPv6 here; the overlapping-address case is not tested"
+fi
 
 # A Unix socket.
 reload_with "$T/admin.sock"
