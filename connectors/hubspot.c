@@ -30,7 +30,7 @@ struct hubspot_settings {
     char *id_property;
     int create_properties;
     char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
-    char *purposes;
+    char *purposes, *tiers;
     long pull_interval_ms, search_lag_ms, lookback_ms, archived_sweep_ms;
     long rate, burst, max_inflight;
     char *ca_file;
@@ -77,6 +77,9 @@ static const struct config_option hubspot_options[] = {
         "contact property holding the points balance"),
     OPT("tier_property", CONFIG_STRING, "loyalty_tier", tier_property, 0, 0,
         "contact property holding the tier"),
+    OPT("tiers", CONFIG_STRING, "", tiers, 0, 0,
+        "tier:minimum balance, ascending, e.g. bronze:0,silver:1000,gold:5000; the tier is "
+        "derived from the balance and written with it to tier_property; empty: not derived"),
     OPT("attribute_map", CONFIG_STRING,
         "email=email,phone=phone,first_name=firstname,last_name=lastname,birthday=date_of_birth",
         attribute_map, 0, 0, "profile attribute=contact property"),
@@ -492,7 +495,7 @@ static int hubspot_open(struct connector *conn, struct error *err)
     hs->cfg = cfg;
     mc = (struct hs_map_config){cfg->id_property,   cfg->points_property, cfg->tier_property,
                                 cfg->subscriptions, cfg->legal_basis_map, cfg->attribute_map,
-                                cfg->purposes};
+                                cfg->purposes,      cfg->tiers};
     if (hs_map_init(&hs->map, &mc, err) != 0) {
         free(hs);
         return -1;

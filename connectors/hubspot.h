@@ -7,6 +7,7 @@
  *   hubspot_pull.c   the pull cycle (search pages, statuses, one transaction
  *                    per page)
  *   hubspot_ids.c    pure: record ids, merged ids, a member's contact fields
+ *   hubspot_tier.c   pure: the tier derived from the balance (option tiers)
  *   hubspot_gone.c   contacts merged away or archived in HubSpot (the pull's
  *                    merge handling and archived sweep)
  *
@@ -34,6 +35,12 @@ struct hs_pair {
     char *val;
 };
 
+/* A tier and the balance it starts at (option tiers). */
+struct hs_tier {
+    char *name;
+    int64_t min;
+};
+
 /* The field mapping, from the options (see hubspot.c for defaults). */
 struct hs_map {
     char *id_property;     /* unique contact property holding the member key */
@@ -47,6 +54,8 @@ struct hs_map {
     size_t nattrs;
     char **purposes;       /* purposes with sms/phone/post properties */
     size_t npurposes;
+    struct hs_tier *tiers; /* ascending minimums; none: the tier is not derived */
+    size_t ntiers;
 };
 
 /* Consent channels kept in custom contact properties (EMAIL goes through
@@ -56,6 +65,7 @@ extern const char *const hs_property_channels[]; /* "sms", "phone", "post", NULL
 struct hs_map_config {
     const char *id_property, *points_property, *tier_property;
     const char *subscriptions, *legal_basis_map, *attribute_map, *purposes;
+    const char *tiers; /* "bronze:0,silver:1000"; NULL or "": none */
 };
 
 /* --- hubspot_map.c (pure) --- */
@@ -189,6 +199,21 @@ int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int6
 
 /* HubSpot datetime (RFC 3339 or epoch ms) to ms. 0 or -1. */
 int hs_parse_time(const char *s, int64_t *ms);
+
+/* --- hubspot_tier.c (pure) --- */
+
+/* "bronze:0, silver:1000, gold:5000" (minimums strictly ascending). 0, or
+ * -1 with the reason in err. */
+int hs_tiers_parse(const char *spec, struct hs_tier **out, size_t *n, struct error *err);
+void hs_tiers_free(struct hs_tier *t, size_t n);
+/* The tier of a balance: the last whose minimum it reaches; "" below the
+ * first (or without tiers). */
+const char *hs_tier_of(const struct hs_map *m, int64_t balance);
+/* What HubSpot holds of {"balance":N}: "N", or "N|<tier>" when tiers are
+ * configured (the tier is written with the balance, so the shadow covers
+ * both). 0 or -1. */
+int hs_project_balance(const struct hs_map *m, const char *value_json, char *out,
+                       size_t outsize);
 
 /* --- hubspot_ids.c (pure) --- */
 

@@ -142,6 +142,10 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
         hs_map_free(m);
         return error_set(err, "out of memory");
     }
+    if (hs_tiers_parse(cfg->tiers, &m->tiers, &m->ntiers, err) != 0) {
+        hs_map_free(m);
+        return -1;
+    }
     return 0;
 }
 
@@ -165,6 +169,7 @@ void hs_map_free(struct hs_map *m)
     for (size_t i = 0; i < m->npurposes; i++)
         free(m->purposes[i]);
     free(m->purposes);
+    hs_tiers_free(m->tiers, m->ntiers);
     memset(m, 0, sizeof(*m));
 }
 
@@ -352,6 +357,10 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
             return -1;
         }
         json_object_set_new(props, m->points_property, json_string(text));
+        if (m->ntiers > 0)
+            /* The tier goes with the balance it is derived from. */
+            json_object_set_new(props, m->tier_property,
+                                json_string(hs_tier_of(m, strtoll(text, NULL, 10))));
         return 0;
     case CHANGE_TIER:
         if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {

@@ -559,7 +559,7 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
     const char *mod = prop_text(props, "lastmodifieddate");
     struct pull_ctx pc = {m, conn, json_string_value(json_object_get(contact, "id")), member, 0,
                           fn, arg};
-    char version[32], text[64], field[300];
+    char version[32], text[192], field[300];
 
     member[0] = '\0';
     if (key[0] == '\0' || pc.id == NULL)
@@ -578,6 +578,12 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
      * observed (drift is repaired by the engine). */
     if (json_is_string(json_object_get(props, m->points_property))) {
         balance_text(prop_text(props, m->points_property), text, sizeof(text));
+        if (m->ntiers > 0) {
+            /* Observed as hs_project_balance() projects: a drifted tier is
+             * repaired with the balance. */
+            size_t len = strlen(text);
+            snprintf(text + len, sizeof(text) - len, "|%s", prop_text(props, m->tier_property));
+        }
         if (emit(&pc, CHANGE_POINTS, "points/balance", NULL, 0, NULL, NULL, text) != 0)
             return -1;
     }

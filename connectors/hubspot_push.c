@@ -858,7 +858,10 @@ void hs_op_batch_class(struct connector *conn, const struct push_record *rec, ch
 int hs_op_project(struct connector *conn, enum change_kind kind, const char *field,
                            const char *value_json, char *out, size_t outsize)
 {
-    (void)conn;
+    const struct hubspot *hs = conn->priv;
+
+    if (kind == CHANGE_POINTS && hs != NULL)
+        return hs_project_balance(&hs->map, value_json, out, outsize);
     return hs_project(kind, field, value_json, out, outsize);
 }
 

@@ -17,7 +17,7 @@ static int setup(void **state)
         "member_key",   "loyalty_points",
         "loyalty_tier", "marketing=1001",
         NULL,           "email=email,first_name=firstname",
-        "marketing",
+        "marketing",    NULL,
     };
     struct error err = {""};
     (void)state;

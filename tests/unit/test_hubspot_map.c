@@ -21,6 +21,7 @@ static int setup(void **state)
         "legitimate_interest=LEGITIMATE_INTEREST_OTHER",
         "email=email,phone=phone,first_name=firstname,last_name=lastname,birthday=date_of_birth",
         "marketing,loyalty_programme",
+        NULL,
     };
     struct error err = {""};
     (void)state;
@@ -49,7 +50,7 @@ static void bad_pairs_are_refused(void **state)
 {
     struct hs_map m;
     struct error err = {""};
-    struct hs_map_config mc = {NULL, NULL, NULL, "marketing", NULL, NULL, NULL};
+    struct hs_map_config mc = {NULL, NULL, NULL, "marketing", NULL, NULL, NULL, NULL};
     (void)state;
     assert_int_equal(hs_map_init(&m, &mc, &err), -1);
     assert_non_null(strstr(err.msg, "subscriptions"));

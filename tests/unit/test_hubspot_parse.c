@@ -16,7 +16,7 @@ static int setup(void **state)
     struct hs_map_config mc = {"member_key", "loyalty_points", "loyalty_tier",
                                "marketing=1001,loyalty_programme=1002",
                                "consent=CONSENT_WITH_NOTICE,contract=PERFORMANCE_OF_CONTRACT",
-                               "email=email,first_name=firstname", "marketing"};
+                               "email=email,first_name=firstname", "marketing", NULL};
     struct error err = {""};
     (void)state;
     return hs_map_init(&map, &mc, &err);
