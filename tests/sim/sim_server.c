@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct conn_ctx {
     size_t len;
     size_t cap;
     bool too_large;
+    int64_t arrived_us; /* wall clock when the request's headers were in */
 };
 
 /* Response body that declares its full length but delivers only `cut`
@@ -191,20 +193,63 @@ static void mask_path(const char *path, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-static void log_request(const struct sim_request *req, int status, const struct sim_response *resp,
-                        enum sim_fault_kind fault, int64_t start_ns)
+static int64_t wall_us(void)
 {
     struct timespec ts;
-    char path[256];
-    int64_t dur_us;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The client closed its end (a client never half-closes: it gave up on
+ * the request, e.g. its timeout fired while a stalled server thread held
+ * this connection). Whatever we answer now, nobody reads it. */
+static bool client_gone(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd p;
+
+    if (ci == NULL)
+        return false;
+    p.fd = ci->connect_fd;
+    p.events = POLLRDHUP;
+    p.revents = 0;
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* One line per request. `arrived=` (the wall clock when its headers were
+ * read) and `answered=` (when the answer was handed to the server) let a
+ * checker order requests by when they reached us, not by when their line
+ * was written; a 429 adds `retry_until=`, the wall-clock end of the hold
+ * its Retry-After asks for (seconds form: answered + N s; date form: the
+ * date). Times are s.us since the epoch. `client_gone` marks an answer the
+ * client cannot receive (it closed the connection first): a checker must
+ * not hold the client to a Retry-After it never saw. */
+static void log_request(const struct sim_request *req, int status, const struct sim_response *resp,
+                        enum sim_fault_kind fault, int64_t start_ns, int64_t arrived_us,
+                        int64_t hold_ms)
+{
+    struct timespec ts;
+    char path[256], until[48] = "";
+    int64_t dur_us, answered_us = wall_us();
+    bool gone = client_gone(req->conn);
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     dur_us = ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - start_ns) / 1000;
     mask_path(req->path, path, sizeof(path));
-    fprintf(stderr, "<7>crmsim: %s %s %d in=%zu written=%zu %lld.%03lldms%s%s\n", req->method,
-            path, status, resp->records_in, resp->written, (long long)(dur_us / 1000),
+    if (hold_ms >= 0)
+        snprintf(until, sizeof(until), " retry_until=%lld.%06lld",
+                 (long long)((answered_us + hold_ms * 1000) / 1000000),
+                 (long long)((answered_us + hold_ms * 1000) % 1000000));
+    fprintf(stderr,
+            "<7>crmsim: %s %s %d in=%zu written=%zu %lld.%03lldms%s%s arrived=%lld.%06lld"
+            " answered=%lld.%06lld%s%s\n",
+            req->method, path, status, resp->records_in, resp->written, (long long)(dur_us / 1000),
             (long long)(dur_us % 1000), fault != SIM_FAULT_NONE ? " fault=" : "",
-            fault != SIM_FAULT_NONE ? sim_fault_name(fault) : "");
+            fault != SIM_FAULT_NONE ? sim_fault_name(fault) : "", (long long)(arrived_us / 1000000),
+            (long long)(arrived_us % 1000000), (long long)(answered_us / 1000000),
+            (long long)(answered_us % 1000000), until, gone ? " client_gone" : "");
 }
 
 /* --- dispatch --- */
@@ -243,10 +288,13 @@ static const struct sim_route *find_route(struct sim *sim, struct sim_request *r
     return NULL;
 }
 
-static void fault_response(struct sim *sim, enum sim_fault_kind fault, int64_t now,
-                           int retry_after, struct sim_response *resp)
+/* *hold_ms: how long from now a 429's Retry-After asks the client to wait
+ * (-1 for other faults), for the request log. */
+static void fault_response(struct sim *sim, enum sim_fault_kind fault, int64_t now, int retry_after,
+                           struct sim_response *resp, int64_t *hold_ms)
 {
     char date[40];
+    int64_t until;
 
     switch (fault) {
     case SIM_FAULT_500:
@@ -261,14 +309,15 @@ static void fault_response(struct sim *sim, enum sim_fault_kind fault, int64_t n
     case SIM_FAULT_429:
         sim_resp_error(sim, resp, 429, "RATE_LIMITS", "rate limited (injected)");
         sim_resp_header(resp, "Retry-After", "%d", retry_after);
+        *hold_ms = (int64_t)retry_after * 1000;
         break;
     case SIM_FAULT_429_DATE:
         sim_resp_error(sim, resp, 429, "RATE_LIMITS", "rate limited (injected)");
         /* HTTP-date has one-second resolution: round up so a client that
          * honours it never retries early. */
-        sim_resp_header(resp, "Retry-After", "%s",
-                        sim_time_http_date(((now + 999) / 1000 + retry_after) * 1000, date,
-                                           sizeof(date)));
+        until = ((now + 999) / 1000 + retry_after) * 1000;
+        sim_resp_header(resp, "Retry-After", "%s", sim_time_http_date(until, date, sizeof(date)));
+        *hold_ms = until - now;
         break;
     case SIM_FAULT_TOKEN_EXPIRY:
         sim->flavor->expired(sim, resp);
@@ -387,6 +436,7 @@ static bool is_json(struct MHD_Connection *conn)
 static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, const char *url,
                               const char *method, struct conn_ctx *ctx)
 {
+    int64_t hold_ms = -1;
     struct sim_request req;
     struct sim_response resp;
     const struct sim_route *route;
@@ -439,7 +489,7 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
     if (fault == SIM_FAULT_DROP) {
         count(sim, st, 0, &resp);
         if (log)
-            log_request(&req, 0, &resp, fault, start_ns);
+            log_request(&req, 0, &resp, fault, start_ns, ctx->arrived_us, -1);
         return MHD_NO;
     }
 
@@ -449,7 +499,7 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
                fault == SIM_FAULT_429 || fault == SIM_FAULT_429_DATE ||
                fault == SIM_FAULT_TOKEN_EXPIRY) {
         pthread_mutex_lock(&sim->lock);
-        fault_response(sim, fault, req.now_ms, retry_after, &resp);
+        fault_response(sim, fault, req.now_ms, retry_after, &resp, &hold_ms);
         pthread_mutex_unlock(&sim->lock);
     } else if (route == NULL) {
         if (wrong_method)
@@ -485,7 +535,7 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
                                                                                    : resp.status,
           &resp);
     if (log)
-        log_request(&req, resp.status, &resp, fault, start_ns);
+        log_request(&req, resp.status, &resp, fault, start_ns, ctx->arrived_us, hold_ms);
     if (fault == SIM_FAULT_APPLY_DROP || fault == SIM_FAULT_APPLY_STALL) {
         if (fault == SIM_FAULT_APPLY_STALL)
             usleep((useconds_t)(stall_ms * 1000));
@@ -522,6 +572,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         ctx = calloc(1, sizeof(*ctx));
         if (ctx == NULL)
             return MHD_NO;
+        ctx->arrived_us = wall_us();
         *con_cls = ctx;
         return MHD_YES;
     }
@@ -629,6 +680,12 @@ int sim_start(struct sim *sim, char *err, size_t errlen)
 
     if (parse_listen(sim->opt.listen, &sa, err, errlen) != 0)
         return -1;
+    /* --threads 0: a thread per connection. A `slow` or `apply-stall` fault
+     * then holds only its own connection; in a pool it also holds every
+     * other connection of its thread, whose requests are read (and logged
+     * as arrived) only when the stall ends. */
+    if (sim->opt.threads == 0)
+        flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if ((sim->opt.tls_cert[0] != '\0') != (sim->opt.tls_key[0] != '\0')) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return -1;
