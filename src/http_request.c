@@ -476,6 +476,21 @@ static void wipe_auth_header(struct http_request *r)
 }
 
 /* Fills r->result from the finished transfer. */
+/* "Now" for an HTTP-date Retry-After: the response's Date, i.e. the
+ * server's clock, which the date was written on. Measured against our own
+ * wall clock, a clock that is off or was stepped turned the date into no
+ * wait at all (ours ahead: a request inside the window) or into hours (ours
+ * behind: capped at a day); the chaos scenario clock-jump showed both. Date
+ * has whole seconds and is truncated, so the wait can only come out longer,
+ * never shorter. Our own clock when the response has no usable Date. */
+static time_t server_now(const struct http_result *res)
+{
+    const char *date = http_result_header(res, "Date");
+    time_t t = date != NULL ? curl_getdate(date, NULL) : (time_t)-1;
+
+    return t != (time_t)-1 ? t : time(NULL);
+}
+
 void http_request_finish(struct http_request *r, CURLcode code)
 {
     struct http_result *res = &r->result;
@@ -521,7 +536,7 @@ void http_request_finish(struct http_request *r, CURLcode code)
     if (res->status != 0) {
         const char *ra = http_result_header(res, "Retry-After");
         long ms = 0;
-        if (ra != NULL && http_parse_retry_after(ra, time(NULL), &ms) == 0)
+        if (ra != NULL && http_parse_retry_after(ra, server_now(res), &ms) == 0)
             res->retry_after_ms = ms;
     }
     if (res->failure == HTTP_FAIL_TOO_LARGE)

@@ -106,6 +106,9 @@ static void handler(void *ctx, const struct ts_request *req, struct ts_response 
         arg = ts_request_arg(req, "retry_after");
         if (arg != NULL)
             ts_response_header(resp, "Retry-After", arg);
+        arg = ts_request_arg(req, "date");
+        if (arg != NULL)
+            ts_response_header(resp, "Date", arg);
         ts_response_body(resp, "{\"error\":\"status\"}");
     } else if (strcmp(req->path, "/flaky") == 0) {
         /* 503, 503, 429 (Retry-After: 7), then 200. */
@@ -366,6 +369,17 @@ static void status_classes_and_retry_after(void **state)
     assert_int_equal(g.cls, HTTP_CLASS_RETRY);
     assert_int_equal(g.status, 503);
     assert_in_range(g.retry_after_ms, 3540000, 3600000);
+    free(g.body);
+
+    /* A server whose clock is years off ours (or ours was stepped): the
+     * date counts from the response's Date, not from our clock, so the wait
+     * is the 30 s the server meant (ours alone gave 0: it is in the past). */
+    run_one(&fx, HTTP_GET,
+            "/status?code=429&date=Sat,%2001%20Jan%202000%2000:00:00%20GMT"
+            "&retry_after=Sat,%2001%20Jan%202000%2000:00:30%20GMT",
+            NULL, NULL, &g);
+    assert_int_equal(g.status, 429);
+    assert_int_equal(g.retry_after_ms, 30000);
     free(g.body);
 
     run_one(&fx, HTTP_GET, "/status?code=500", NULL, NULL, &g);
