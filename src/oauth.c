@@ -35,6 +35,7 @@ struct oauth {
     char *access_token;
     uint64_t expires_at_ms;
     uint64_t refresh_at_ms;
+    uint64_t requested_ms; /* when the token request in flight was started */
     unsigned gen;
     char *refresh_token;
     char *instance_url;
@@ -330,7 +331,13 @@ static void on_token_done(struct http_result *res, void *arg)
         tr.access_token = NULL;
         lifetime = tr.expires_in_s > 0 ? tr.expires_in_s * 1000 : o->opts.default_lifetime_ms;
         ahead = o->opts.refresh_ahead_ms < lifetime / 2 ? o->opts.refresh_ahead_ms : lifetime / 2;
-        o->expires_at_ms = now + (uint64_t)lifetime;
+        /* The lifetime runs from when the server issued the token, which is
+         * before its answer reached us (by the round trip, and by however
+         * long our loop was busy): counted from when we asked, the token is
+         * never used after the server's expiry (the chaos scenario
+         * clock-jump, 4-second tokens, saw a 401 from counting from the
+         * answer). */
+        o->expires_at_ms = o->requested_ms + (uint64_t)lifetime;
         o->refresh_at_ms = o->expires_at_ms - (uint64_t)ahead;
         o->gen++;
         o->failures = 0;
@@ -397,6 +404,7 @@ static void start_refresh(struct oauth *o)
     oauth_wipe_free(body);
     body = NULL;
     o->refreshing = 1;
+    o->requested_ms = now;
     o->refreshes++;
     o->refs++;
     if (http_request_start(r, on_token_done, o, &err) < 0) {

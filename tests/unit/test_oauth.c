@@ -37,10 +37,12 @@ struct vendor {
     int rotate;          /* return refresh_token "rt-N" */
     int no_expires_in;   /* Salesforce-style response */
     long expires_in;
+    long token_latency_ms; /* the fake clock moves this much while a token is issued */
     char last_form[8192];
 };
 
 static struct vendor v;
+static uint64_t fake_ms;
 
 static void vendor_reset(void)
 {
@@ -50,6 +52,7 @@ static void vendor_reset(void)
     v.valid_from = 1;
     v.reject_all = v.bad_credentials = v.rotate = v.no_expires_in = 0;
     v.expires_in = 3600;
+    v.token_latency_ms = 0;
     v.last_form[0] = '\0';
     pthread_mutex_unlock(&v.mu);
 }
@@ -63,6 +66,7 @@ static void handler(void *ctx, const struct ts_request *req, struct ts_response 
     if (strcmp(req->path, "/token") == 0) {
         int n = v.next_token++;
         v.token_requests++;
+        fake_ms += (uint64_t)v.token_latency_ms; /* the client waits for us meanwhile */
         snprintf(v.last_form, sizeof(v.last_form), "%s", req->body);
         ts_response_header(resp, "Content-Type", "application/json");
         if (v.bad_credentials) {
@@ -124,8 +128,6 @@ static void vset(int *field, int x)
     *field = x;
     pthread_mutex_unlock(&v.mu);
 }
-
-static uint64_t fake_ms;
 
 static uint64_t fake_now(void *arg)
 {
@@ -316,6 +318,38 @@ static void expiry_and_refresh_ahead(void **state)
     assert_string_equal(r[0].body, "ok tok-3");
     assert_string_equal(r[1].body, "ok tok-3");
     assert_int_equal(vget(&v.token_requests), 3);
+    fx_close(&f);
+}
+
+/* A token's lifetime counts from when it was asked for: the server issued
+ * it then, and its answer may come much later (round trip, a busy loop).
+ * Counted from the answer, a token 30 s late lived 30 s past the server's
+ * expiry and went out with requests the server refuses (401). */
+static void expiry_counts_from_the_request(void **state)
+{
+    struct oauth_options o;
+    struct fx f;
+    struct reply r[1];
+
+    (void)state;
+    oauth_options_defaults(&o);
+    o.refresh_ahead_ms = 10000;
+    fx_init(&f, &o);
+    pthread_mutex_lock(&v.mu);
+    v.expires_in = 100;
+    v.token_latency_ms = 30000;
+    pthread_mutex_unlock(&v.mu);
+    send_n(&f, r, 1); /* asked at t, answered at t + 30 s */
+    assert_string_equal(r[0].body, "ok tok-1");
+    vset(&v.next_token, 2);
+    pthread_mutex_lock(&v.mu);
+    v.token_latency_ms = 0;
+    pthread_mutex_unlock(&v.mu);
+    /* t + 105 s: the server's tok-1 expired at t + 100 s. */
+    fake_ms += 75000;
+    send_n(&f, r, 1);
+    assert_string_equal(r[0].body, "ok tok-2");
+    assert_int_equal(vget(&v.token_requests), 2);
     fx_close(&f);
 }
 
@@ -684,6 +718,7 @@ int main(void)
         cmocka_unit_test(jwt_claims_exact),
         cmocka_unit_test(single_flight_with_100_waiting),
         cmocka_unit_test(expiry_and_refresh_ahead),
+        cmocka_unit_test(expiry_counts_from_the_request),
         cmocka_unit_test(on_401_one_refresh_one_resend),
         cmocka_unit_test(bad_credentials_back_off),
         cmocka_unit_test(refresh_token_rotation_is_persisted),
