@@ -50,6 +50,8 @@ trap cleanup EXIT
 say() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 now_ms() { date +%s%3N; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# CPU seconds (user + system) a live process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 wait_for() { # TIMEOUT_S CMD...
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do
@@ -80,7 +82,7 @@ sim_start() { # NAME [crmsim options...]: sets SIM_PID, SIM_URL
   wait_for 10 test -s "$W/$name.sim.out" || { echo "crmsim did not start" >&2; exit 1; }
   SIM_URL="http://$(head -n 1 "$W/$name.sim.out" | sed 's/^listening //')"
 }
-sim_stop() { SIM_HWM=$(hwm_kb "$SIM_PID"); kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
+sim_stop() { SIM_HWM=$(hwm_kb "$SIM_PID"); SIM_CPU=$(cpu_s "$SIM_PID"); kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
 sim_get() { curl -sf --max-time 60 "$SIM_URL/__sim/$1"; }
 api() { curl -sf --max-time 10 -X "$1" -H 'Authorization: Bearer T1' -H 'Content-Type: application/json' --data-binary "$3" "$SIM_URL$2"; }
 
@@ -123,7 +125,7 @@ daemon_start() { # DIR
   PIDS+=("$DAEMON_PID")
   wait_for 20 grep -q "running" "$1/daemon.log" || { tail "$1/daemon.log" >&2; exit 1; }
 }
-daemon_stop() { DAEMON_HWM=$(hwm_kb "$DAEMON_PID"); kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; }
+daemon_stop() { DAEMON_HWM=$(hwm_kb "$DAEMON_PID"); DAEMON_CPU=$(cpu_s "$DAEMON_PID"); kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; }
 drop() { # DIR SRC NAME: atomically, as a shop should
   cp "$2" "$1/spool/.$3.tmp" && mv "$1/spool/.$3.tmp" "$1/spool/$3"
 }
@@ -182,6 +184,7 @@ t1=$(time_until 1800 backlog_zero "$P")
 daemon_stop
 PUSH_S=$(echo "scale=3; ($t1 - $t0) / 1000" | bc)
 PUSH_HWM=$DAEMON_HWM
+PUSH_CPU=$DAEMON_CPU
 PUSH_C=$(counters_json)
 PUSH_DEAD=$(sqlite3 "$P/state/state.db" "SELECT COUNT(*) FROM dead_letters")
 STATE=$(sim_get state)
@@ -192,6 +195,7 @@ CHECK=$(jq -r '[(.collections.contacts | length),
 unset STATE
 sim_stop
 PUSH_SIM_HWM=$SIM_HWM
+PUSH_SIM_CPU=$SIM_CPU
 
 # ===== 3. end to end: empty state, drop -> backlog 0 =====
 say "3/4 end to end (rate limits off)"
@@ -309,9 +313,10 @@ row "dead letters (push, e2e)" "$PUSH_DEAD, $E2E_DEAD"
 row "in the sim after push: contacts, with points+sms, SUBSCRIBED, listed" "$(tr '\t' ' ' <<<"$CHECK")"
 row "crmsyncd peak RSS (VmHWM): push only, end to end" "$(mb "$PUSH_HWM") MB, $(mb "$E2E_HWM") MB"
 row "crmsim peak RSS (for information): push, e2e" "$(mb "$PUSH_SIM_HWM") MB, $(mb "$E2E_SIM_HWM") MB"
+row "CPU, push only: crmsyncd, crmsim" "$PUSH_CPU s ($(echo "scale=1; $PUSH_CPU * 1000000 / $REC" | bc) us/record), $PUSH_SIM_CPU s"
 if [ -z "${SKIP_NODE:-}" ]; then
   NODE_S=$(jq -r .seconds <<<"$NODE_JSON")
-  row "node $(jq -r .client <<<"$NODE_JSON")" "$NODE_S s = $(jq -r .records_per_s <<<"$NODE_JSON") records/s, requests $(jq -r .requests_total <<<"$NODE_C"), cpu $(jq -r .cpu_s <<<"$NODE_JSON") s, peak RSS $(mb "$NODE_HWM") MB"
+  row "node $(jq -r .client <<<"$NODE_JSON")" "$NODE_S s = $(jq -r .records_per_s <<<"$NODE_JSON") records/s, requests $(jq -r .requests_total <<<"$NODE_C"), cpu $(jq -r .cpu_s <<<"$NODE_JSON") s ($(echo "scale=1; $(jq -r .cpu_s <<<"$NODE_JSON") * 1000000 / $REC" | bc) us/record), peak RSS $(mb "$NODE_HWM") MB"
   row "crmsyncd/node throughput (push only; end to end)" "$(x "$NODE_S" "$PUSH_S")x; $(x "$NODE_S" "$E2E_S")x   (target >= 5x)"
   row "crmsyncd/node peak RSS (push only; end to end)" "$(x "$PUSH_HWM" "$NODE_HWM"); $(x "$E2E_HWM" "$NODE_HWM")   (target <= 0.20)"
 fi
