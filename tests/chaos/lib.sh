@@ -85,6 +85,9 @@ start_daemon() {
   while [ ! -s "$W/pid" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
   DPID=$(cat "$W/pid")
   CHAOS_PIDS+=("$DPID")
+  # When each daemon process started (wall clock): the Retry-After check
+  # tells a process's own requests from those of its successor.
+  echo "$EPOCHREALTIME $DPID $1" >> "$W/daemon-starts"
 }
 
 # The daemon holds its state-directory lock (flock, as /proc/locks shows it;

@@ -12,7 +12,7 @@ SIM="$CHAOS_BUILD/tests/sim/crmsim"
 # $W/logs/sim.log with a wall-clock time (s.us) before each line.
 sim_start() {
   "$SIM" --flavor hubspot --listen 127.0.0.1:0 --token "$HS_TOKEN" --log-requests \
-    --seed "$SEED" --retry-after 1 "$@" >"$W/sim.out" \
+    --seed "$SEED" --retry-after 1 --threads 0 "$@" >"$W/sim.out" \
     2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
   SIM_PID=$!
   local i=0
@@ -24,20 +24,38 @@ sim_start() {
 sim_stop() { [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; sleep 0.1; cp "$W/sim.log" "$W/logs/" 2>/dev/null; SIM_PID=; }
 sim_faults() { curl -s -X POST "$SIM_URL/__sim/config" -d "$1" >/dev/null; }
 
-# hs_world NAME: a world with a spool and a HubSpot destination.
+# hs_world NAME: a world with a spool and a HubSpot destination. With
+# HS_AUTH=oauth the daemon uses the refresh-token grant and the simulator
+# issues access tokens living HS_TOKEN_LIFETIME seconds (default 4), so
+# tokens expire and are refreshed during the run.
 hs_world() {
+  local auth
   HS_TOKEN="chaos-token-$RANDOM$RANDOM"
   new_world "$1"
-  sim_start
-  printf '%s' "$HS_TOKEN" > "$W/token"; chmod 600 "$W/token"
-  echo "$HS_TOKEN" >> "$W/secrets"
+  if [ "${HS_AUTH:-static}" = oauth ]; then
+    HS_REFRESH="chaos-refresh-$RANDOM$RANDOM"
+    sim_start --refresh-token "$HS_REFRESH" --token-lifetime "${HS_TOKEN_LIFETIME:-4}" \
+      --client-id chaos-client --client-secret "chaos-secret-$HS_TOKEN"
+    printf '%s' "$HS_REFRESH" > "$W/refresh"; printf '%s' "chaos-secret-$HS_TOKEN" > "$W/client-secret"
+    chmod 600 "$W/refresh" "$W/client-secret"
+    printf '%s\n' "$HS_REFRESH" "chaos-secret-$HS_TOKEN" >> "$W/secrets"
+    auth="auth = oauth
+client_id = chaos-client
+client_secret_file = $W/client-secret
+refresh_token_file = $W/refresh"
+  else
+    sim_start
+    printf '%s' "$HS_TOKEN" > "$W/token"; chmod 600 "$W/token"
+    echo "$HS_TOKEN" >> "$W/secrets"
+    auth="token_file = $W/token"
+  fi
   cat >> "$W/crmsyncd.conf" <<CONF
 
 [connector.hubspot]
 type = hubspot
 base_url = $SIM_URL
 allow_loopback_http = yes
-token_file = $W/token
+$auth
 subscriptions = marketing=1001,loyalty_programme=1002
 pull_interval = 2s
 search_lag = 0
@@ -80,20 +98,149 @@ check_crm() {
       log "$(basename "$W"): erased member $m still a live contact in HubSpot"; V=$((V + 1)); KEEP_WORLD=1
     fi
   done
+  check_hs_subscriptions_lists
   check_retry_after
 }
 
+# crm_diff WHAT EXPECTED ACTUAL [EXTRA]: lines of EXPECTED (from the local
+# state, which chaos_check has proved equal to the model) that ACTUAL (the
+# simulator's dump) lacks count as lost; with EXTRA=extra, lines only ACTUAL
+# has count as violations (the CRM holds what the local state does not).
+crm_diff() {
+  local what=$1 exp=$2 act=$3 n
+  sort -o "$exp" "$exp"; sort -o "$act" "$act"
+  n=$(comm -23 "$exp" "$act" | wc -l)
+  if [ "$n" -gt 0 ]; then
+    log "$(basename "$W"): $what: $n expected value(s) not in the CRM, e.g.:"; comm -23 "$exp" "$act" | head -4 | sed 's/^/  want: /' >&2
+    L=$((L + n)); KEEP_WORLD=1
+  fi
+  if [ "${4:-}" = extra ]; then
+    n=$(comm -13 "$exp" "$act" | wc -l)
+    if [ "$n" -gt 0 ]; then
+      log "$(basename "$W"): $what: $n value(s) in the CRM the local state does not have, e.g.:"; comm -13 "$exp" "$act" | head -4 | sed 's/^/  CRM has: /' >&2
+      V=$((V + n)); KEEP_WORLD=1
+    fi
+  fi
+}
+
+# HubSpot's email subscription statuses and list memberships against the
+# local state. Statuses: per member with an email consent of a purpose in
+# `subscriptions` and a current profile/email E, the status of (E, the
+# purpose's subscription) is SUBSCRIBED / NOT_SUBSCRIBED / NOT_SPECIFIED for
+# granted / denied / unknown. Lists: the members of list "crmsyncd S" are
+# exactly the live contacts whose segment/S is "in". A value whose push was
+# dead-lettered (its change or a later one of the field: the reason is in
+# dead_letters, e.g. "member has no email address") is not expected; every
+# such value is listed as info. Erased members are not expected anywhere.
+HS_SUBS=${HS_SUBS:-marketing=1001,loyalty_programme=1002}
+check_hs_subscriptions_lists() {
+  local db="file:$W/state/state.db?mode=ro" subs_case p id
+  subs_case="CASE c.purpose"
+  for p in ${HS_SUBS//,/ }; do subs_case="$subs_case WHEN '${p%%=*}' THEN '${p#*=}'"; done
+  subs_case="$subs_case END"
+  sqlite3 "$db" "
+    SELECT e.v || '|' || $subs_case || '|' ||
+           CASE json_extract(c.value, '\$.status') WHEN 'granted' THEN 'SUBSCRIBED'
+                WHEN 'denied' THEN 'NOT_SUBSCRIBED' ELSE 'NOT_SPECIFIED' END
+      FROM (SELECT *, substr(field, 9, length(field) - 14) AS purpose FROM current
+             WHERE field LIKE 'consent/%/email') c
+      JOIN (SELECT member_key, json_extract(value, '\$.value') AS v FROM current
+             WHERE field = 'profile/email') e USING (member_key)
+     WHERE e.v IS NOT NULL AND e.v <> '' AND ($subs_case) IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.destination = 'hubspot'
+             AND d.member_key = c.member_key AND d.field = c.field AND d.seq >= c.seq);" > "$W/crm-exp-subs.txt"
+  jq -r '.flavor_state.statuses // {} | to_entries[] | .key as $e | .value | to_entries[]
+         | "\($e)|\(.key)|\(.value.status)"' "$W/sim-state.json" > "$W/crm-act-subs.txt"
+  # No status stored is NOT_SPECIFIED (what HubSpot's statuses read answers,
+  # and what the pull records as HubSpot's value).
+  awk -F'|' 'NR == FNR { have[$1 "|" $2] = 1; next } !(($1 "|" $2) in have) { print $1 "|" $2 "|NOT_SPECIFIED" }' \
+    "$W/crm-act-subs.txt" "$W/crm-exp-subs.txt" >> "$W/crm-act-subs.txt"
+  crm_diff "HubSpot email subscription statuses" "$W/crm-exp-subs.txt" "$W/crm-act-subs.txt"
+  # An expected status missing under the current email but present under
+  # another one the member had: the status did not follow an email change.
+  comm -23 "$W/crm-exp-subs.txt" "$W/crm-act-subs.txt" | while IFS='|' read -r e id st; do
+    m=$(sqlite3 "$db" "SELECT member_key FROM current WHERE field = 'profile/email'
+          AND json_extract(value, '\$.value') = '$e'")
+    grep -h "\"member\":\"$m\"" "$W"/inputs/*.jsonl | grep -o '"email":"[^"]*"' | cut -d'"' -f4 | sort -u |
+      while read -r old; do
+        [ "$old" != "$e" ] && grep -q "^$old|$id|" "$W/crm-act-subs.txt" &&
+          log "  $m: the status of subscription $id is under the member's earlier email, not the current one (masked: ${old%%.*}.*): the status did not follow the email change"
+      done
+  done
+  sqlite3 "$db" "SELECT '(info) ' || member_key || ' ' || field || ': ' || reason FROM dead_letters
+                  WHERE destination = 'hubspot' AND (field LIKE 'consent/%/email' OR field LIKE 'segment/%')" |
+    sort | uniq -c | head -5 | sed 's/^/chaos:   dead-lettered, not expected: /' >&2
+  # Lists.
+  sqlite3 "$db" "
+    SELECT member_key || '|' || substr(field, 9) FROM current
+     WHERE field LIKE 'segment/%' AND json_extract(value, '\$.status') = 'in'
+       AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.destination = 'hubspot'
+             AND d.member_key = current.member_key AND d.field = current.field AND d.seq >= current.seq);" \
+    > "$W/crm-exp-lists.txt"
+  jq -r '(.collections.contacts // [] | map(select(.archived | not) | {(.id): .properties.member_key}) | add // {}) as $m
+         | .flavor_state.lists // {} | to_entries[] | .value | select(.name | startswith("crmsyncd "))
+         | (.name | ltrimstr("crmsyncd ")) as $s | (.members // {}) | keys[]
+         | select($m[.] != null) | "\($m[.])|\($s)"' "$W/sim-state.json" > "$W/crm-act-lists.txt"
+  crm_diff "HubSpot list memberships" "$W/crm-exp-lists.txt" "$W/crm-act-lists.txt" extra
+}
+
 # No request may reach the simulator while a Retry-After it sent is running
-# (the engine pauses the whole destination). Lines are logged when answered,
-# so requests already in flight when a 429 went out get 200 ms of grace.
+# (the engine pauses the whole destination). crmsim logs, per request, when
+# it arrived (headers read; the simulator runs a thread per connection, so a
+# stalled request never delays reading another) and when it was answered,
+# and for a 429 the end of the hold its Retry-After asks for (retry_until;
+# the date form rounds up to the second). A request is a violation when it
+# arrived after the 429 was answered (+ RA_GRACE, default 0.05 s: requests
+# the daemon had handed to libcurl before its loop read the 429) and before
+# retry_until. A 429 marked client_gone was answered on a connection the
+# client had closed (its request timed out): nobody saw that Retry-After.
+# A request of a daemon process started after the 429 was answered (a
+# restart: $W/daemon-starts) is counted too, and named so: the hold is kept
+# in memory only, so a restarted daemon does not know it (open bug, README).
+# The window ends 1 ms early (RA_END_SLACK): the daemon keeps time in whole
+# milliseconds and measures the hold from when it read the 429, so a request
+# in the window's last millisecond is at its end by the daemon's clock.
+# Token requests (OAuth endpoints) and API requests are rate-limited apart:
+# an API 429 holds API requests, a token endpoint's 429 token requests.
+# Two passes: lines are written when answered, not in arrival order.
 check_retry_after() {
   local n
-  n=$(awk '/ 429 / && /fault=429/ { until_t = $1 + 1.0; from_t = $1 + 0.2; next }
-           $1 > from_t && $1 < until_t - 0.05 && / (GET|POST|PUT|PATCH|DELETE) / { bad++; print > "/dev/stderr" }
-           END { print bad + 0 }' "$W/sim.log" 2>"$W/retry-after-violations.txt")
+  n=$(awk -v grace="${RA_GRACE:-0.05}" -v slack="${RA_END_SLACK:-0.001}" -v starts="$W/daemon-starts" '
+        function family(   p) { for (p = 1; p <= NF; p++) if ($p ~ /^\//) return ($p ~ /oauth/) ? "token" : "api"; return "api" }
+        function field(name,   i) { for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "" }
+        BEGIN { while ((getline l < starts) > 0) { split(l, sf, " "); st[++ns] = sf[1] + 0 } }
+        NR == FNR { if (/ 429 / && / fault=429/ && field("retry_until") != "" && !/ client_gone/) {
+                      from[++w] = field("answered") + grace; until[w] = field("retry_until") - slack
+                      fam[w] = family(); what[w] = $0 } next }
+        / (GET|POST|PUT|PATCH|DELETE) / {
+          a = field("arrived") + 0; if (a == 0) next
+          f = family()
+          for (k = 1; k <= w; k++) if (a > from[k] && a < until[k] && fam[k] == f) {
+            restart = 0; for (s = 1; s <= ns; s++) if (st[s] > from[k] - grace && st[s] < a) restart = 1
+            bad++; print $0 "\n    inside the hold of: " what[k] (restart ? "\n    (sent by a daemon process started after that 429: a restart forgot the hold)" : "") > "/dev/stderr"
+            break }
+        }
+        END { print bad + 0 }' "$W/sim.log" "$W/sim.log" 2>"$W/retry-after-violations.txt")
   if [ "$n" -gt 0 ]; then
-    log "$(basename "$W"): $n request(s) inside a Retry-After window, e.g.:"; head -3 "$W/retry-after-violations.txt" >&2
+    log "$(basename "$W"): $n request(s) inside a Retry-After window, e.g.:"; head -6 "$W/retry-after-violations.txt" >&2
     V=$((V + n)); KEEP_WORLD=1
+  fi
+}
+
+# Before the harness restarts the daemon: waits until no Retry-After the
+# simulator sent is still running. A restarted daemon does not know the
+# holds its predecessor was given (open bug 4, README; reproducer
+# scenario_hubspot-restart-hold); the fault scenarios check convergence and
+# the running daemon's compliance, not that bug, so they do not restart
+# inside a hold. The check itself is unchanged.
+wait_out_retry_after() {
+  local until now
+  until=$(awk '/ 429 / && / fault=429/ && !/ client_gone/ { for (i = 1; i <= NF; i++)
+                 if (index($i, "retry_until=") == 1) { u = substr($i, 13) + 0; if (u > m) m = u } }
+               END { printf "%.6f\n", m + 0 }' "$W/sim.log")
+  now=$EPOCHREALTIME
+  if awk -v u="$until" -v n="$now" 'BEGIN { exit !(u > n) }'; then
+    sleep "$(awk -v u="$until" -v n="$now" 'BEGIN { printf "%.3f", u - n + 0.01 }')"
   fi
 }
 
@@ -110,6 +257,7 @@ hs_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
   if [ -n "$6" ] && [ $rc -eq 2 ]; then rc=0; fi   # faults may keep it busy: fine
   stop_daemon
   sim_faults '{"faults":""}'
+  wait_out_retry_after
   run_until_quiet final || V=$((V + 1))
   check_world
   check_crm
@@ -197,4 +345,28 @@ scenario_hubspot-setup-5xx() {
   L=0 D=0 I=0 V=0
   hs_run hubspot-setup-5xx $((SEED + 22)) 2 30 12 "500:0.05,502:0.05,503:0.05"
   summary hubspot-setup-5xx 1 0
+}
+
+# Reproduces open bug 4 (README): a daemon restarted inside a Retry-After
+# window its predecessor was given sends at once (the hold is kept in memory
+# only). The first search gets a 429 with Retry-After: 5; the daemon is
+# stopped (SIGTERM) once it has it and started again at once. Fails until
+# the hold survives a restart.
+scenario_hubspot-restart-hold() {
+  local i
+  L=0 D=0 I=0 V=0
+  hs_world hubspot-restart-hold
+  curl -s -X POST "$SIM_URL/__sim/config" \
+    -d '{"retry-after": 5, "fault-match": "/contacts/search", "fault-script": "429"}' >/dev/null
+  gen $((SEED + 23)) 1 10 5 hubspot-restart-hold mixed
+  feed "$W"/inputs/*.jsonl
+  start_daemon run
+  i=0; while ! grep -q "search.* 429 .*fault=429" "$W/sim.log" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  stop_daemon
+  run_until_quiet final || V=$((V + 1))
+  check_world
+  check_crm
+  sim_stop
+  finish_world
+  summary hubspot-restart-hold 1 0
 }

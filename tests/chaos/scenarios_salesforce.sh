@@ -18,7 +18,7 @@ sf_sim_start() {
   openssl pkey -in "$W/sf.key" -pubout -out "$W/sf.pub" 2>/dev/null
   "$SIM" --flavor salesforce --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
     --client-id CK1 --sf-username chaos@example.com --sf-jwt-public-key "$W/sf.pub" \
-    --retry-after 1 --stall-ms 4000 --threads 4 "$@" >"$W/sim.out" \
+    --retry-after 1 --stall-ms 4000 --threads 0 "$@" >"$W/sim.out" \
     2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
   SIM_PID=$!
   local i=0
@@ -28,10 +28,22 @@ sf_sim_start() {
   CHAOS_PIDS+=("$SIM_PID")
 }
 
-# sf_world NAME: a world with a spool and a Salesforce destination.
+# sf_world NAME: a world with a spool and a Salesforce destination. With
+# SF_MODE=objects the connector runs consent_mode = consent_objects and
+# points_mode = loyalty (Individual / ContactPointTypeConsent per purpose and
+# channel; one TransactionJournal per ledger transaction in LoyaltyProgram
+# "Chaos Club", seeded here); default: the Contact fields.
 sf_world() {
+  local modes=""
   new_world "$1"
   sf_sim_start
+  if [ "${SF_MODE:-fields}" = objects ]; then
+    curl -s -X POST "$SIM_URL/__sim/seed" \
+      -d '{"collections":{"LoyaltyProgram":[{"properties":{"Name":"Chaos Club"}}]}}' >/dev/null
+    modes="consent_mode = consent_objects
+points_mode = loyalty
+loyalty_program = Chaos Club"
+  fi
   cat >> "$W/crmsyncd.conf" <<CONF
 
 [connector.salesforce]
@@ -47,6 +59,7 @@ deleted_sweep = 0s
 rate = 100
 burst = 100
 request_timeout = 3s
+$modes
 CONF
   DESTS=salesforce
 }
@@ -58,30 +71,35 @@ sf_check_crm() {
   curl -s "$SIM_URL/__sim/state" > "$W/sim-state.json" || { I=$((I + 1)); return; }
   exp="$W/crm-expected.txt"; act="$W/crm-actual.txt"
   erased=$(cat "$W"/inputs/*.jsonl | jq -r 'select(.type? == "erasure") | .member' 2>/dev/null | sort -u)
-  sqlite3 "file:$W/state/state.db?mode=ro" "
-    SELECT member_key || '|Loyalty_Points__c|' || SUM(delta) FROM points_ledger GROUP BY member_key;
-    SELECT member_key || '|' || CASE field WHEN 'consent/marketing/email' THEN 'HasOptedOutOfEmail'
-             WHEN 'consent/marketing/sms' THEN 'SMS_Opt_Out__c' ELSE 'DoNotCall' END || '|' ||
-           CASE json_extract(value, '\$.status') WHEN 'denied' THEN 'true' ELSE 'false' END
-      FROM current WHERE field IN ('consent/marketing/email', 'consent/marketing/sms',
-                                   'consent/marketing/phone')
-      AND json_extract(value, '\$.status') IS NOT NULL;" |
-    grep -v -F -f <(printf '%s|\n' $erased '#none#') | sort > "$exp"
-  # A checkbox is never null in Salesforce (false by default); the
-  # simulator leaves a never-written one out: absent = false.
-  jq -r '.collections.Contact[]? | select(.archived | not) | .properties as $p
-         | ($p.Member_Key__c // empty) as $m
-         | ((["HasOptedOutOfEmail", "SMS_Opt_Out__c", "DoNotCall"][] as $k
-             | "\($m)|\($k)|\(if ($p[$k] // "") == "" then "false" else $p[$k] end)"),
-            (select(($p.Loyalty_Points__c // "") != "")
-             | "\($m)|Loyalty_Points__c|\($p.Loyalty_Points__c | tostring | tonumber | floor)"))' \
-    "$W/sim-state.json" | sort > "$act"
-  n=$(comm -23 "$exp" "$act" | wc -l)
-  if [ "$n" -gt 0 ]; then
-    log "$(basename "$W"): $n Salesforce value(s) differ from the local state, e.g.:"; comm -23 "$exp" "$act" | head -3 >&2
-    comm -13 "$exp" "$act" | head -3 | sed 's/^/  Salesforce has: /' >&2
-    L=$((L + n)); KEEP_WORLD=1
+  if [ "${SF_MODE:-fields}" = objects ]; then
+    sf_check_objects "$erased"
+  else
+    sqlite3 "file:$W/state/state.db?mode=ro" "
+      SELECT member_key || '|Loyalty_Points__c|' || SUM(delta) FROM points_ledger GROUP BY member_key;
+      SELECT member_key || '|' || CASE field WHEN 'consent/marketing/email' THEN 'HasOptedOutOfEmail'
+               WHEN 'consent/marketing/sms' THEN 'SMS_Opt_Out__c' ELSE 'DoNotCall' END || '|' ||
+             CASE json_extract(value, '\$.status') WHEN 'denied' THEN 'true' ELSE 'false' END
+        FROM current WHERE field IN ('consent/marketing/email', 'consent/marketing/sms',
+                                     'consent/marketing/phone')
+        AND json_extract(value, '\$.status') IS NOT NULL;" |
+      grep -v -F -f <(printf '%s|\n' $erased '#none#') | sort > "$exp"
+    # A checkbox is never null in Salesforce (false by default); the
+    # simulator leaves a never-written one out: absent = false.
+    jq -r '.collections.Contact[]? | select(.archived | not) | .properties as $p
+           | ($p.Member_Key__c // empty) as $m
+           | ((["HasOptedOutOfEmail", "SMS_Opt_Out__c", "DoNotCall"][] as $k
+               | "\($m)|\($k)|\(if ($p[$k] // "") == "" then "false" else $p[$k] end)"),
+              (select(($p.Loyalty_Points__c // "") != "")
+               | "\($m)|Loyalty_Points__c|\($p.Loyalty_Points__c | tostring | tonumber | floor)"))' \
+      "$W/sim-state.json" | sort > "$act"
+    n=$(comm -23 "$exp" "$act" | wc -l)
+    if [ "$n" -gt 0 ]; then
+      log "$(basename "$W"): $n Salesforce value(s) differ from the local state, e.g.:"; comm -23 "$exp" "$act" | head -3 >&2
+      comm -13 "$exp" "$act" | head -3 | sed 's/^/  Salesforce has: /' >&2
+      L=$((L + n)); KEEP_WORLD=1
+    fi
   fi
+  sf_check_segments_profile "$erased"
   for m in $erased; do
     if jq -e --arg m "$m" '.collections.Contact[]? | select((.archived | not) and .properties.Member_Key__c == $m)' \
          "$W/sim-state.json" >/dev/null; then
@@ -92,6 +110,70 @@ sf_check_crm() {
   n=$(cat "$W"/logs/*.log 2>/dev/null | grep -c -E '00D[0-9A-Za-z]{12,15}!AQ' || true)
   if [ "$n" -gt 0 ]; then log "$(basename "$W"): $n log line(s) carry a session id"; V=$((V + n)); KEEP_WORLD=1; fi
   check_retry_after
+}
+
+# The dead-letter clause: a value whose push to Salesforce was dead-lettered
+# (its change or a later one of the field) is not expected in the CRM.
+sf_not_dead() { # TABLE_ALIAS
+  echo "NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.destination = 'salesforce'
+          AND d.member_key = $1.member_key AND d.field = $1.field AND d.seq >= $1.seq)"
+}
+
+# Segments and profile fields, both modes. CampaignMember with
+# Membership_Key__c = "<member>:<segment>" exists exactly for the segments
+# the member is "in" (out = deleted); Contact Email / Phone = profile/email /
+# profile/phone (attribute_map defaults).
+sf_check_segments_profile() { # ERASED_MEMBERS
+  local db="file:$W/state/state.db?mode=ro"
+  sqlite3 "$db" "SELECT c.member_key || ':' || substr(c.field, 9) FROM current c
+                  WHERE c.field LIKE 'segment/%' AND json_extract(c.value, '\$.status') = 'in'
+                    AND $(sf_not_dead c);" > "$W/crm-exp-cm.txt"
+  jq -r '.collections.CampaignMember[]? | select(.archived | not) | .properties.Membership_Key__c // empty' \
+    "$W/sim-state.json" | grep -v -F -f <(printf '%s:\n' $1 '#none#') > "$W/crm-act-cm.txt"
+  crm_diff "Salesforce CampaignMember" "$W/crm-exp-cm.txt" "$W/crm-act-cm.txt" extra
+  sqlite3 "$db" "SELECT c.member_key || '|' || CASE c.field WHEN 'profile/email' THEN 'Email' ELSE 'Phone' END
+                        || '|' || json_extract(c.value, '\$.value') FROM current c
+                  WHERE c.field IN ('profile/email', 'profile/phone')
+                    AND IFNULL(json_extract(c.value, '\$.value'), '') <> '' AND $(sf_not_dead c);" \
+    > "$W/crm-exp-profile.txt"
+  jq -r '.collections.Contact[]? | select(.archived | not) | .properties as $p | ($p.Member_Key__c // empty) as $m
+         | ("Email", "Phone") as $k | select(($p[$k] // "") != "") | "\($m)|\($k)|\($p[$k])"' \
+    "$W/sim-state.json" > "$W/crm-act-profile.txt"
+  crm_diff "Salesforce Contact Email/Phone" "$W/crm-exp-profile.txt" "$W/crm-act-profile.txt"
+}
+
+# consent_objects + loyalty mode: ContactPointTypeConsent per consent
+# (Consent_Key__c "<member>:<purpose>:<channel>", PrivacyConsentStatus OptIn /
+# OptOut / NotSeen for granted / denied / unknown); one TransactionJournal
+# per ledger transaction (ExternalTransactionNumber = txn_id, Points__c =
+# delta): a txn_id twice is duplicated, a journal the ledger does not have
+# (erased members' aside) is a violation, a ledger row without one is lost.
+sf_check_objects() { # ERASED_MEMBERS
+  local db="file:$W/state/state.db?mode=ro" n
+  sqlite3 "$db" "SELECT c.member_key || ':' || substr(c.field, 9, instr(substr(c.field, 9), '/') - 1) || ':'
+                        || substr(substr(c.field, 9), instr(substr(c.field, 9), '/') + 1) || '|'
+                        || CASE json_extract(c.value, '\$.status') WHEN 'granted' THEN 'OptIn'
+                           WHEN 'denied' THEN 'OptOut' ELSE 'NotSeen' END
+                   FROM current c WHERE c.field LIKE 'consent/%' AND $(sf_not_dead c);" > "$W/crm-exp-cptc.txt"
+  jq -r '.collections.ContactPointTypeConsent[]? | select(.archived | not) | .properties
+         | "\(.Consent_Key__c)|\(.PrivacyConsentStatus)"' "$W/sim-state.json" |
+    grep -v -F -f <(printf '%s:\n' $1 '#none#') > "$W/crm-act-cptc.txt"
+  crm_diff "Salesforce ContactPointTypeConsent" "$W/crm-exp-cptc.txt" "$W/crm-act-cptc.txt"
+  sqlite3 "$db" "SELECT txn_id || '|' || delta FROM points_ledger;" > "$W/crm-exp-journals.txt"
+  jq -r '.collections.TransactionJournal[]? | select(.archived | not) | .properties
+         | "\(.ExternalTransactionNumber)|\(.Points__c | tostring | tonumber | floor)"' "$W/sim-state.json" \
+    > "$W/crm-act-journals.all"
+  n=$(cut -d'|' -f1 "$W/crm-act-journals.all" | sort | uniq -d | wc -l)
+  if [ "$n" -gt 0 ]; then
+    log "$(basename "$W"): $n txn_id(s) posted twice as TransactionJournal, e.g.: $(cut -d'|' -f1 "$W/crm-act-journals.all" | sort | uniq -d | head -3 | tr '\n' ' ')"
+    D=$((D + n)); KEEP_WORLD=1
+  fi
+  # Journals of erased members (their ledger rows are gone locally) aside.
+  cat "$W"/inputs/*.jsonl | jq -r --arg e " $(echo $1) " 'select(.type? == "points" and .txn_id != null
+      and ($e | contains(" " + .member + " "))) | .txn_id' 2>/dev/null | sort -u > "$W/erased-txns.txt"
+  sort -u "$W/crm-act-journals.all" | grep -v -F -f <(sed 's/$/|/' "$W/erased-txns.txt"; echo '#none#|') \
+    > "$W/crm-act-journals.txt"
+  crm_diff "Salesforce TransactionJournal" "$W/crm-exp-journals.txt" "$W/crm-act-journals.txt" extra
 }
 
 # One run: inputs fed, optional crash point, faults by rate, then the
@@ -106,6 +188,7 @@ sf_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
   wait_death_or_quiet 40 || rc=$?
   stop_daemon
   sim_faults '{"faults":""}'
+  wait_out_retry_after
   run_until_quiet final || V=$((V + 1))
   check_world
   sf_check_crm
@@ -114,8 +197,10 @@ sf_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
   finish_world
 }
 
+# Each run in both connector modes: the Contact fields, then (SF_MODE=
+# objects) consent objects + loyalty journals.
 scenario_salesforce-faults() {
-  local f runs=0
+  local f runs=0 mode
   L=0 D=0 I=0 V=0
   local all="429:0.1,429-date:0.05,500:0.05,503:0.05,apply-stall:0.02,drop:0.02,truncate:0.01,bad-json:0.01,token-expiry:0.01"
   local matrix=("$all")
@@ -123,26 +208,30 @@ scenario_salesforce-faults() {
     matrix+=("429:0.1,429-date:0.05" "500:0.05,503:0.05" "drop:0.05,truncate:0.05,bad-json:0.05"
              "token-expiry:0.05" "apply-stall:0.05")
   fi
-  for f in "${matrix[@]}"; do
-    runs=$((runs + 1))
-    sf_run "salesforce-faults-$runs" $((SEED + 70 + runs)) 2 30 12 "$f"
+  for mode in fields objects; do
+    for f in "${matrix[@]}"; do
+      runs=$((runs + 1))
+      SF_MODE=$mode sf_run "salesforce-faults-$mode-$runs" $((SEED + 70 + runs)) 2 30 12 "$f"
+    done
   done
   summary salesforce-faults "$runs" 0
 }
 
 scenario_salesforce-crash() {
-  local runs=0 total n k
+  local runs=0 total=0 n k mode
   L=0 D=0 I=0 V=0
-  sf_run salesforce-crash-cal $((SEED + 80)) 2 30 12 "" ""
-  runs=1
-  total=$SF_LAST_CRASHES
-  RANDOM=$SEED
-  if [ "$MODE" = soak ]; then set -- $(seq 1 "$total"); else
-    set --; for k in $(seq 1 "${QUICK_SAMPLE:-5}"); do set -- "$@" $(( RANDOM % total + 1 )); done
-  fi
-  for n in "$@"; do
+  for mode in fields objects; do
+    SF_MODE=$mode sf_run "salesforce-crash-$mode-cal" $((SEED + 80)) 2 30 12 "" ""
     runs=$((runs + 1))
-    sf_run "salesforce-crash-$n" $((SEED + 80)) 2 30 12 "" "$n"
+    total=$((total + SF_LAST_CRASHES))
+    RANDOM=$SEED
+    if [ "$MODE" = soak ]; then set -- $(seq 1 "$SF_LAST_CRASHES"); else
+      set --; for k in $(seq 1 "${QUICK_SAMPLE:-5}"); do set -- "$@" $(( RANDOM % SF_LAST_CRASHES + 1 )); done
+    fi
+    for n in "$@"; do
+      runs=$((runs + 1))
+      SF_MODE=$mode sf_run "salesforce-crash-$mode-$n" $((SEED + 80)) 2 30 12 "" "$n"
+    done
   done
   summary salesforce-crash "$runs" "$total"
 }
