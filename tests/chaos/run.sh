@@ -2,7 +2,8 @@
 # The chaos harness (issue 7; tests/chaos/README.md).
 #   tests/chaos/run.sh quick              what CI runs (a few minutes)
 #   tests/chaos/run.sh soak [--minutes M] the long run: every crash point,
-#                                         >= 10,000 random kills, fuzzing
+#                                         SOAK_KILLS (10,000) random kills,
+#                                         fuzzing for the rest of M minutes
 #   tests/chaos/run.sh scenario NAME...   one or more scenarios, quick-sized
 # Environment: CHAOS_BUILD (a CRMSYNC_CRASHPOINTS=ON build dir, built if
 # missing; default build-chaos), FUZZ_BUILD (default build-fuzz), CHAOS_KEEP=1
@@ -55,21 +56,23 @@ case $MODE in
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
              random-kills hubspot-faults hubspot-crash salesforce-faults salesforce-crash \
-             ${QUICK_EXTRA:-} fuzz-replay; do
+             clock-jump ${QUICK_EXTRA:-} fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)
     SOAK_START=$SECONDS
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
              hubspot-faults hubspot-crash hubspot-outage salesforce-faults salesforce-crash \
-             disk-full disk-readonly clock-offset ${SOAK_EXTRA:-}; do
+             disk-full disk-readonly clock-offset clock-jump ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done
-    # The rest of the time: random kills (>= 10,000 unless the time runs
-    # out first; SOAK_KILLS overrides), then fuzzing.
-    SOAK_DEADLINE=$((SOAK_START + MINUTES * 60 * 3 / 4)) KILLS=${SOAK_KILLS:-10000} run_scenario random-kills
+    # Random kills: SOAK_KILLS (default 10,000) whatever the time (the
+    # issue asks for at least 10,000; about 0.1 s each on 2 shared cores).
+    # Then fuzzing for what is left of --minutes, at least 60 s.
+    KILLS=${SOAK_KILLS:-10000} run_scenario random-kills
     left=$((SOAK_START + MINUTES * 60 - SECONDS)); [ $left -gt 60 ] || left=60
-    FUZZ_SECONDS=$left run_scenario fuzz-run ;;
+    FUZZ_SECONDS=$left run_scenario fuzz-run
+    log "soak: $((SECONDS - SOAK_START)) s" ;;
   scenario)
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in "${NAMES[@]}"; do run_scenario "$s"; done ;;

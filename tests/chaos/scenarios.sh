@@ -127,6 +127,9 @@ random_kills() { # NAME SEED KILLS
     kill -KILL "$DPID" 2>/dev/null
     while kill -0 "$DPID" 2>/dev/null; do sleep 0.005; done  # lock released
     runs=$((runs + 1))
+    if [ $((runs % 1000)) = 0 ]; then
+      log "$name: $runs of $kills kills, $pauses pauses, $refusals refusals, $((SECONDS - t0)) s"
+    fi
     if [ -n "${SOAK_DEADLINE:-}" ] && [ $SECONDS -ge "$SOAK_DEADLINE" ]; then break; fi
   done
   while [ $next -lt ${#f[@]} ]; do feed "${f[$next]}"; next=$((next + 1)); done
@@ -139,7 +142,8 @@ random_kills() { # NAME SEED KILLS
   else
     refusals=$((refusals + 1))
   fi
-  wait_death_or_quiet "$QUIESCE_TIMEOUT" || { log "$name: no quiescence after the kills"; V=$((V + 1)); KEEP_WORLD=1; }
+  # A long soak leaves thousands of files behind: more time to take them.
+  wait_death_or_quiet $((QUIESCE_TIMEOUT + kills / 20)) || { log "$name: no quiescence after the kills"; V=$((V + 1)); KEEP_WORLD=1; }
   stop_daemon
   check_world
   log "$name: $runs kills, $pauses pauses, $refusals second-daemon refusals, $((SECONDS - t0)) s"
