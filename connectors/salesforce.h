@@ -218,8 +218,10 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
                       void *arg, char *member, size_t msize);
 
 /* getDeleted: the deleted ids (new ref, array of strings) and
- * latestDateCovered in ms (0 when absent). NULL when unreadable. */
-json_t *sf_parse_deleted(const char *body, int64_t *latest_ms);
+ * latestDateCovered in ms (0 when absent). NULL when unreadable. When
+ * `when` is not NULL, *when gets each id's deletedDate in ms (new ref,
+ * object id -> integer; an id without a readable date is left out). */
+json_t *sf_parse_deleted(const char *body, int64_t *latest_ms, json_t **when);
 
 /* Bulk API 2.0 results CSV (successfulResults / failedResults /
  * unprocessedrecords): for each data row, the value of column key_col

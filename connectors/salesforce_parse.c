@@ -277,23 +277,32 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
     return 0;
 }
 
-json_t *sf_parse_deleted(const char *body, int64_t *latest_ms)
+json_t *sf_parse_deleted(const char *body, int64_t *latest_ms, json_t **when)
 {
     json_t *root = body ? json_loads(body, 0, NULL) : NULL;
     json_t *recs = json_object_get(root, "deletedRecords"), *out, *r;
     size_t i;
 
     *latest_ms = 0;
+    if (when != NULL)
+        *when = NULL;
     if (!json_is_array(recs)) {
         json_decref(root);
         return NULL;
     }
     out = json_array();
+    if (when != NULL)
+        *when = json_object();
     json_array_foreach(recs, i, r)
     {
         json_t *id = json_object_get(r, "id");
-        if (json_is_string(id))
-            json_array_append(out, id);
+        int64_t ms = 0;
+        if (!json_is_string(id))
+            continue;
+        json_array_append(out, id);
+        if (when != NULL &&
+            sf_parse_time(json_string_value(json_object_get(r, "deletedDate")), &ms) == 0)
+            json_object_set_new(*when, json_string_value(id), json_integer(ms));
     }
     if (sf_parse_time(json_string_value(json_object_get(root, "latestDateCovered")), latest_ms) !=
         0)

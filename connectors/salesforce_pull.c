@@ -154,7 +154,8 @@ static int on_field(void *arg, const char *member, enum change_kind kind, const 
  * and the first of them to go creates a new Contact by external id. A
  * deleted Contact we did not know (or an old one, replaced already) is
  * only skipped. 0, or -1 on a state error. */
-static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, struct error *err)
+static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, int64_t mod,
+                           struct error *err)
 {
     const struct sf_map *m = sf_map_of(sf);
     struct connector *conn = sf_conn(sf);
@@ -171,6 +172,11 @@ static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, s
         return 0;
     snprintf(gone, sizeof(gone), "%s%s", SF_DELETED_PREFIX, id);
     sink->learn_identity(sink->ctx, conn, member, gone);
+    /* When, for the CampaignMembers Salesforce deletes with the Contact
+     * (the getDeleted sweep tells them from removals from a segment). */
+    snprintf(field, sizeof(field), "gone/%s", member);
+    snprintf(gone, sizeof(gone), "gone:%s@%" PRId64, id, mod);
+    sink->learn_identity(sink->ctx, conn, field, gone);
     log_notice("salesforce", conn->name,
                "Contact %s was deleted in Salesforce: its member's data will be written to a new "
                "Contact (not an erasure)",
@@ -231,7 +237,7 @@ static void apply_page(struct salesforce *sf)
         page_last.t = mod;
         snprintf(page_last.id, sizeof(page_last.id), "%s", id);
         if (json_is_true(json_object_get(rec, "IsDeleted"))) {
-            if (contact_deleted(sf, rec, id, &pc.err) != 0)
+            if (contact_deleted(sf, rec, id, mod, &pc.err) != 0)
                 goto fail_abort;
             continue;
         }
@@ -474,6 +480,44 @@ static void pull_balances(struct salesforce *sf, const char *next)
 
 /* --- CampaignMember hard deletes (getDeleted) --- */
 
+/* Salesforce deletes a Contact's CampaignMembers with it. Such a deletion
+ * (within 2 s of the member's Contact's deletion, "gone/<member>") is not a
+ * removal from the segment: the membership id is kept only as
+ * "deleted:<Id>" and the segment is observed as "(deleted <Id>)", so the
+ * engine writes the local membership again, to the new Contact. 1 when
+ * the deletion was such a cascade. */
+#define CASCADE_SLACK_MS 2000
+
+static int cascade_of_contact(struct salesforce *sf, const char *seg, const char *member,
+                              const char *cm_id, int64_t deleted_ms, struct error *err, int *rc)
+{
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    char key[400], gone[128];
+    const char *at;
+    int64_t contact_ms;
+
+    *rc = 0;
+    snprintf(key, sizeof(key), "gone/%s", member);
+    if (deleted_ms <= 0 || sink->remote_id == NULL || sink->learn_identity == NULL ||
+        sink->remote_id(sink->ctx, conn, key, gone, sizeof(gone)) != 1 ||
+        (at = strrchr(gone, '@')) == NULL)
+        return 0;
+    contact_ms = strtoll(at + 1, NULL, 10);
+    if (deleted_ms < contact_ms - CASCADE_SLACK_MS || deleted_ms > contact_ms + CASCADE_SLACK_MS)
+        return 0;
+    snprintf(key, sizeof(key), "cm/%s/%s", seg, member);
+    snprintf(gone, sizeof(gone), "%s%s", SF_DELETED_PREFIX, cm_id);
+    sink->learn_identity(sink->ctx, conn, key, gone);
+    if (sink->observe != NULL) {
+        char field[200];
+        snprintf(field, sizeof(field), "segment/%s", seg);
+        snprintf(gone, sizeof(gone), "(deleted %s)", cm_id);
+        *rc = sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, gone, err);
+    }
+    return 1;
+}
+
 static void deleted_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
@@ -482,10 +526,10 @@ static void deleted_answer(struct http_result *res, void *arg)
     struct pull_sink *sink = conn->sink;
     struct error err = {""};
     int64_t latest = 0, now = timefmt_now_ms();
-    json_t *ids;
+    json_t *ids, *when = NULL;
     size_t i;
     json_t *v;
-    long outs = 0;
+    long outs = 0, cascades = 0;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
         char code[64], msg[200];
@@ -495,13 +539,14 @@ static void deleted_answer(struct http_result *res, void *arg)
         finish(sf, -1);
         return;
     }
-    ids = sf_parse_deleted(res->body, &latest);
+    ids = sf_parse_deleted(res->body, &latest, &when);
     if (ids == NULL) {
         finish(sf, -1);
         return;
     }
     if (sink->begin(sink->ctx, conn, &err) != 0) {
         json_decref(ids);
+        json_decref(when);
         finish(sf, -1);
         return;
     }
@@ -525,8 +570,24 @@ static void deleted_answer(struct http_result *res, void *arg)
         member++;
         {
             char field[200];
+            int64_t at = json_integer_value(json_object_get(when, json_string_value(v)));
+            int crc;
+            if (cascade_of_contact(sf, seg, member, json_string_value(v), at, &err, &crc)) {
+                if (crc != 0) {
+                    sink->abort(sink->ctx, conn);
+                    json_decref(ids);
+                    json_decref(when);
+                    log_error("salesforce", conn->name, "pull: deletions not applied: %s", err.msg);
+                    finish(sf, -1);
+                    return;
+                }
+                cascades++;
+                continue;
+            }
+            if (at <= 0)
+                at = latest ? latest : now;
             snprintf(field, sizeof(field), "segment/%s", seg);
-            json = segment_value_to_json("out", latest ? latest : now);
+            json = segment_value_to_json("out", at);
             snprintf(idem, sizeof(idem), "%s:%s:%s:deleted", conn->name, json_string_value(v),
                      field);
             c.origin = conn->name;
@@ -534,7 +595,7 @@ static void deleted_answer(struct http_result *res, void *arg)
             c.kind = CHANGE_SEGMENT;
             c.field = field;
             c.value_json = json;
-            c.occurred_at = latest ? latest : now;
+            c.occurred_at = at;
             c.idem_key = idem;
             c.source_ref = json_string_value(v);
             if (json == NULL || sink->change(sink->ctx, conn, &c, &ar, &err) != 0 ||
@@ -543,6 +604,7 @@ static void deleted_answer(struct http_result *res, void *arg)
                 free(json);
                 sink->abort(sink->ctx, conn);
                 json_decref(ids);
+                json_decref(when);
                 log_error("salesforce", conn->name, "pull: deletions not applied: %s", err.msg);
                 finish(sf, -1);
                 return;
@@ -552,6 +614,7 @@ static void deleted_answer(struct http_result *res, void *arg)
         }
     }
     json_decref(ids);
+    json_decref(when);
     if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
         finish(sf, -1);
         return;
@@ -561,6 +624,11 @@ static void deleted_answer(struct http_result *res, void *arg)
     ps->last_sweep_ms = now;
     if (outs > 0)
         log_info("salesforce", conn->name, "%ld CampaignMember deletion(s): segment out", outs);
+    if (cascades > 0)
+        log_info("salesforce", conn->name,
+                 "%ld CampaignMember(s) deleted with their Contact: memberships kept, written "
+                 "again",
+                 cascades);
     finish(sf, 0);
 }
 

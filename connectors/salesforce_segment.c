@@ -414,6 +414,9 @@ void sf_start_segment(struct sf_job *job)
         snprintf(cm, sizeof(cm), "cm/%s/%s", job->segment, job->pb->records[i].member_key);
         if (sink != NULL && sink->remote_id != NULL)
             (void)sink->remote_id(sink->ctx, sf->conn, cm, job->cm_ids[i], sizeof(job->cm_ids[i]));
+        /* Deleted with its Contact (salesforce_pull.c): no membership. */
+        if (strncmp(job->cm_ids[i], SF_DELETED_PREFIX, strlen(SF_DELETED_PREFIX)) == 0)
+            job->cm_ids[i][0] = '\0';
     }
     if (sink != NULL && sink->remote_id != NULL &&
         sink->remote_id(sink->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==

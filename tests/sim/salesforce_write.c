@@ -658,6 +658,21 @@ void sf_delete(struct sim *sim, struct sf_object *obj, struct sim_record *rec, i
     }
     if (is_journal(obj))
         credit(sim, member_of(rec), -points_of(rec), now);
+    if (strcmp(obj->name, "Contact") == 0) {
+        /* A Contact's campaign memberships go with it (hard deletes here,
+         * so getDeleted lists them). */
+        struct sf_object *cm = sf_object_find(sf_state(sim), "CampaignMember");
+        char cid[19];
+
+        sf_id_format(obj, rec->id, cid);
+        for (size_t i = cm != NULL ? cm->coll->n : 0; i-- > 0;) {
+            struct sim_record *m = cm->coll->recs[i];
+            const char *ref = json_string_value(json_object_get(m->props, "ContactId"));
+
+            if (!m->archived && ref != NULL && strncmp(ref, cid, 15) == 0)
+                sf_delete(sim, cm, m, now);
+        }
+    }
     if (obj->hard_delete) {
         sim_coll_remove(obj->coll, rec);
         return;

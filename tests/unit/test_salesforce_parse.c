@@ -147,16 +147,21 @@ static void query_page_to_changes(void **state)
 static void deleted(void **state)
 {
     int64_t latest;
+    json_t *when = NULL;
     json_t *ids = sf_parse_deleted("{\"deletedRecords\":[{\"id\":\"00vA\",\"deletedDate\":"
                                    "\"2026-11-20T10:00:00.000+0000\"}],\"earliestDateAvailable\":"
                                    "\"2026-11-01T00:00:00.000+0000\",\"latestDateCovered\":"
                                    "\"2026-11-20T10:05:00.000+0000\"}",
-                                   &latest);
+                                   &latest, &when);
     (void)state;
     assert_non_null(ids);
     assert_int_equal(json_array_size(ids), 1);
     assert_string_equal(json_string_value(json_array_get(ids, 0)), "00vA");
     assert_int_equal(latest, 1795169100000LL);
+    /* Each deletion's own date: a membership deleted with its Contact is
+     * told apart by it. */
+    assert_int_equal(json_integer_value(json_object_get(when, "00vA")), 1795168800000LL);
+    json_decref(when);
     json_decref(ids);
 }
 
