@@ -43,9 +43,13 @@ if [ -n "$(admin_port)" ]; then
 fi
 
 # Five Contacts on one SystemModstamp, pages of 2 rows: all five pulled.
-jq -cn '{collections: {Contact: [range(1; 6) | {id: (100 + . | tostring), properties: {LastName: "T\(.)",
-  Member_Key__c: "TIE\(.)", HasOptedOutOfEmail: "true"}, createdAt: "2026-11-24T00:00:00Z",
-  updatedAt: "2026-11-24T00:00:00Z"}]}}' >"$T/seed.json"
+# Stamped 2 s after the simulator's now, so after the pull watermark
+# whatever the daemon has read already (a fixed older stamp was only read
+# when no pull had committed Q1-Q3 yet: a race the test lost under load).
+at=$(sim_get state | jq -r '.now' | xargs -I{} date -u -d '{} + 2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+jq -cn --arg at "$at" '{collections: {Contact: [range(1; 6) | {id: (100 + . | tostring), properties: {LastName: "T\(.)",
+  Member_Key__c: "TIE\(.)", HasOptedOutOfEmail: "true"}, createdAt: $at,
+  updatedAt: $at}]}}' >"$T/seed.json"
 curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary @"$T/seed.json" "$SIM_URL/__sim/seed" >/dev/null
 tied() { sql "SELECT count(*) FROM current WHERE member_key LIKE 'TIE%' AND field = 'consent/marketing/email' AND json_extract(value, '\$.status') = 'denied'"; }
 wait_for 60 is_eq 5 tied || fail "rows tied on SystemModstamp lost across a page boundary ($(tied) of 5)"
