@@ -78,11 +78,11 @@ int ratelimit_parse_sforce(const char *value, long *used, long *limit);
 #define RATELIMIT_WINDOW_MAX 16
 
 struct ratelimit_window {
-    int max;                               /* 1..RATELIMIT_WINDOW_MAX */
+    int max; /* 1..RATELIMIT_WINDOW_MAX */
     long window_ms;
-    uint64_t sent[RATELIMIT_WINDOW_MAX];   /* ring of the last max send times */
+    uint64_t sent[RATELIMIT_WINDOW_MAX]; /* ring of the last max send times */
     int n, next;
-    uint64_t hold_until_ms;                /* after a 429: nothing before this */
+    uint64_t hold_until_ms; /* after a 429: nothing before this */
 };
 
 void ratelimit_window_init(struct ratelimit_window *w, int max, long window_ms);
