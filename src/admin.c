@@ -331,10 +331,21 @@ static int bind_unix(struct admin *a, const char *path, struct error *err)
     if (strlen(path) >= sizeof(sa.sun_path))
         return error_set(err, "admin_listen: socket path %s is too long", path);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    /* A socket left by a previous run (we hold the state lock, so it is not
-     * in use); anything else at that path is not ours to remove. */
-    if (lstat(path, &stbuf) == 0 && S_ISSOCK(stbuf.st_mode))
+    /* A socket left by a previous run is removed; one that answers belongs
+     * to a live process (another daemon on another state directory, any
+     * other program) and is not ours to take; anything else at that path is
+     * not ours to remove. */
+    if (lstat(path, &stbuf) == 0 && S_ISSOCK(stbuf.st_mode)) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            a->bind_errno = EADDRINUSE;
+            return error_set(err, "admin_listen: %s is in use by another process", path);
+        }
         unlink(path);
+    }
     a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         a->bind_errno = errno;

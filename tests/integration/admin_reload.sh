@@ -76,6 +76,20 @@ else
   echo "SKIP: no IPv6 here; the overlapping-address case is not tested"
 fi
 
+# A Unix socket another process listens on: not taken from it.
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()
+print("up", flush=True); time.sleep(600)' "$T/taken.sock" > "$T/taken.up" &
+PIDS+=($!)
+wait_for 10 test -s "$T/taken.up" || fail "socket holder did not start"
+reload_with "$T/taken.sock"
+grep -q "taken.sock is in use by another process" "$T/daemon.log" \
+  || fail "no error naming the live socket: $(grep admin "$T/daemon.log" | tail -3)"
+assert_eq "$(healthz "127.0.0.1:$P2")" 200 "endpoint stays on port $P2 when the socket path is in use"
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$T/taken.sock" \
+  || fail "the other process's socket was removed"
+pass "a live Unix socket of another process is left alone"
+
 # A Unix socket.
 reload_with "$T/admin.sock"
 assert_eq "$(healthz_unix "$T/admin.sock")" 200 "endpoint moved to the Unix socket"
