@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "checkpointer.h"
 #include "config.h"
 #include "connector.h"
 #include "engine.h"
@@ -32,6 +33,7 @@
 #include "store.h"
 #include "store_ctl.h"
 #include "store_progress.h"
+#include "store_purge.h"
 #include "timefmt.h"
 
 /* How often the CRMs' request budgets, as their headers report them, are
@@ -41,6 +43,7 @@
 
 struct daemon {
     uv_loop_t loop;
+    struct checkpointer *ckpt; /* WAL checkpoints off the loop */
     const char *config_path;
     struct config *cfg;
     struct config *pending_cfg; /* a validated reload waiting for connectors to close */
@@ -58,6 +61,7 @@ struct daemon {
     uv_signal_t sig_hup, sig_usr1, sig_term, sig_int;
     uv_timer_t control, watchdog, grace, quota;
 
+    int64_t purge_from; /* erasures up to this seq are purged (store_purge.h) */
     int want_reload, want_resync, want_stop;
     int stopping;
     int lock_fd;
@@ -192,9 +196,32 @@ static void save_quotas(struct daemon *d)
         rls[i]->quota_changed = 0;
 }
 
+/* Drops the member key of erasures every CRM has confirmed (only the
+ * tombstone's salted hash stays, DESIGN.md §2). */
+static void purge_erasures(struct daemon *d)
+{
+    const char *dests[64];
+    struct error err = {""};
+    int64_t purged = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_conns && n < sizeof(dests) / sizeof(dests[0]); i++) {
+        if (d->conns[i].ops->push != NULL)
+            dests[n++] = d->conns[i].name;
+    }
+    if (store_erasure_purge(d->store, dests, n, &d->purge_from, &purged, &err) != 0)
+        log_warn("daemon", NULL, "erasure purge: %s (tried again later)", err.msg);
+    else if (purged > 0)
+        log_info("daemon", NULL,
+                 "erasure: %lld member key(s) purged, every CRM confirmed (tombstones stay)",
+                 (long long)purged);
+}
+
+/* Every QUOTA_SAVE_MS: quota figures and the erasure purge. */
 static void quota_cb(uv_timer_t *t)
 {
     save_quotas(t->data);
+    purge_erasures(t->data);
 }
 
 static void close_handle(uv_handle_t *h)
@@ -502,6 +529,8 @@ int daemon_run(const char *config_path)
     d.ingest.engine = d.engine;
     if (open_connectors(&d) != 0)
         log_error("daemon", NULL, "some connectors failed to start; see above");
+    if (checkpointer_start(&d.loop, store_db(d.store), d.cfg->state.path, NULL, &d.ckpt, &err) != 0)
+        log_warn("daemon", NULL, "checkpoints stay in the commits: %s", err.msg);
     log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
                d.cfg->state.path, d.n_conns);
     notify_ready("running");
@@ -513,6 +542,8 @@ int daemon_run(const char *config_path)
     if (d.n_conns > 0 || d.n_closing > 0)
         log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
     finish_stop(&d);
+    checkpointer_stop(d.ckpt); /* one in progress ends in the loop run below */
+    d.ckpt = NULL;
     engine_free(d.engine); /* only left when the grace period ran out */
     d.engine = NULL;
     uv_walk(&d.loop, close_walked, NULL);
