@@ -386,3 +386,23 @@ scenario_hubspot-restart-hold() {
   finish_world
   summary hubspot-restart-hold 1 0
 }
+
+# Reproduces open bug 9 (README): a list whose creation was applied but
+# whose answer was lost (here: truncated) is created again, HubSpot answers
+# 400 "A list with this name already exists", and the segment's records are
+# dead-lettered: the memberships never reach HubSpot. Fails until the
+# connector takes the existing list (by name) on that answer.
+scenario_hubspot-list-lost() {
+  L=0 D=0 I=0 V=0
+  hs_world hubspot-list-lost
+  curl -s -X POST "$SIM_URL/__sim/config" \
+    -d '{"fault-match": "/crm/lists/", "fault-script": "truncate"}' >/dev/null
+  gen $((SEED + 24)) 2 30 12 hubspot-list-lost mixed
+  feed "$W"/inputs/*.jsonl
+  run_until_quiet run || V=$((V + 1))
+  check_world
+  check_crm
+  sim_stop
+  finish_world
+  summary hubspot-list-lost 1 0
+}
