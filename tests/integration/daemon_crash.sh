@@ -31,6 +31,9 @@ for round in 1 2 3 4 5; do
     c=$(sql 'SELECT COUNT(*) FROM changes')
     if [ "$c" -gt 0 ] && [ "$c" -lt $N ]; then mid_file=$((mid_file + 1)); fi
   else
+    # The file was done before the kill: this round's daemon is still
+    # running and holds the state lock the final start needs.
+    stop_daemon
     break
   fi
 done
