@@ -27,7 +27,9 @@ quiet
 sim_post config '{"faults":"503:1","fault-match":"/batch/archive"}' || fail "crmsim config refused"
 printf '{"event_id":"e5","type":"erasure","member":"M5","occurred_at":"2026-11-03T10:00:00Z"}\n' >"$T/b.jsonl.src"
 drop b.jsonl
-wait_for 30 test "$(sql "SELECT COUNT(*) FROM tombstones")" = 1 || fail "no tombstone"
+# A function, so that wait_for re-runs the query (an argument is expanded once).
+one_tombstone() { [ "$(sql "SELECT COUNT(*) FROM tombstones")" = 1 ]; }
+wait_for 30 one_tombstone || fail "no tombstone"
 wait_for 30 grep -q 'batch/archive 503' "$T/sim.log" || fail "the archive was not tried"
 quiet
 assert_eq "$(sql "SELECT COUNT(*) FROM changes WHERE member_key = 'M5' AND kind = 'erase'")" 1 \
