@@ -19,7 +19,6 @@
 #include <uv.h>
 
 #include "admin.h"
-#include "checkpointer.h"
 #include "config.h"
 #include "connector.h"
 #include "engine.h"
@@ -43,7 +42,6 @@
 
 struct daemon {
     uv_loop_t loop;
-    struct checkpointer *ckpt; /* WAL checkpoints off the loop */
     const char *config_path;
     struct config *cfg;
     struct config *pending_cfg; /* a validated reload waiting for connectors to close */
@@ -529,8 +527,6 @@ int daemon_run(const char *config_path)
     d.ingest.engine = d.engine;
     if (open_connectors(&d) != 0)
         log_error("daemon", NULL, "some connectors failed to start; see above");
-    if (checkpointer_start(&d.loop, store_db(d.store), d.cfg->state.path, NULL, &d.ckpt, &err) != 0)
-        log_warn("daemon", NULL, "checkpoints stay in the commits: %s", err.msg);
     log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
                d.cfg->state.path, d.n_conns);
     notify_ready("running");
@@ -542,8 +538,6 @@ int daemon_run(const char *config_path)
     if (d.n_conns > 0 || d.n_closing > 0)
         log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
     finish_stop(&d);
-    checkpointer_stop(d.ckpt); /* one in progress ends in the loop run below */
-    d.ckpt = NULL;
     engine_free(d.engine); /* only left when the grace period ran out */
     d.engine = NULL;
     uv_walk(&d.loop, close_walked, NULL);
