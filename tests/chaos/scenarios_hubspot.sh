@@ -162,19 +162,31 @@ check_hs_subscriptions_lists() {
   # and what the pull records as HubSpot's value).
   awk -F'|' 'NR == FNR { have[$1 "|" $2] = 1; next } !(($1 "|" $2) in have) { print $1 "|" $2 "|NOT_SPECIFIED" }' \
     "$W/crm-act-subs.txt" "$W/crm-exp-subs.txt" >> "$W/crm-act-subs.txt"
-  crm_diff "HubSpot email subscription statuses" "$W/crm-exp-subs.txt" "$W/crm-act-subs.txt"
-  # An expected status missing under the current email but present under
-  # another one the member had: the status did not follow an email change.
+  # An expected status missing under the current email but held, equal,
+  # under an email the member had before: the status did not follow the
+  # email change (open bug 10, README). Named, not counted until fixed;
+  # HS_STATUS_FOLLOWS_EMAIL=strict counts it (scenario hubspot-email-change).
+  sort -o "$W/crm-exp-subs.txt" "$W/crm-exp-subs.txt"; sort -o "$W/crm-act-subs.txt" "$W/crm-act-subs.txt"
+  : > "$W/crm-subs-bug10.txt"
   comm -23 "$W/crm-exp-subs.txt" "$W/crm-act-subs.txt" | while IFS='|' read -r e id st; do
     m=$(sqlite3 "$db" "SELECT member_key FROM current WHERE field = 'profile/email'
           AND json_extract(value, '\$.value') = '$e'")
     [ -n "$m" ] || continue
     grep -h "\"member\":\"$m\"" "$W"/inputs/*.jsonl | grep -o '"email":"[^"]*"' | cut -d'"' -f4 | sort -u |
       while read -r old; do
-        [ "$old" != "$e" ] && grep -q "^$old|$id|" "$W/crm-act-subs.txt" &&
-          log "  $m: the status of subscription $id is under the member's earlier email, not the current one (masked: ${old%%.*}.*): the status did not follow the email change"
+        if [ "$old" != "$e" ] && grep -qx "$old|$id|$st" "$W/crm-act-subs.txt"; then
+          echo "$e|$id|$st" >> "$W/crm-subs-bug10.txt"
+          log "  $m: subscription $id $st is held under the member's earlier email, not the current one: the status did not follow the email change (bug 10$([ "${HS_STATUS_FOLLOWS_EMAIL:-}" = strict ] || echo ', not counted'))"
+          break
+        fi
       done
   done
+  if [ "${HS_STATUS_FOLLOWS_EMAIL:-}" != strict ] && [ -s "$W/crm-subs-bug10.txt" ]; then
+    grep -v -x -F -f "$W/crm-subs-bug10.txt" "$W/crm-exp-subs.txt" > "$W/crm-exp-subs.counted" || true
+  else
+    cp "$W/crm-exp-subs.txt" "$W/crm-exp-subs.counted"
+  fi
+  crm_diff "HubSpot email subscription statuses" "$W/crm-exp-subs.counted" "$W/crm-act-subs.txt"
   sqlite3 "$db" "SELECT '(info) ' || member_key || ' ' || field || ': ' || reason FROM dead_letters d
                   WHERE destination = 'hubspot' AND (field LIKE 'consent/%/email' OR field LIKE 'segment/%')
                     AND $DL_BY_DATA" |
@@ -405,4 +417,31 @@ scenario_hubspot-list-lost() {
   sim_stop
   finish_world
   summary hubspot-list-lost 1 0
+}
+
+# Reproduces open bug 10 (README): an email opt-out stays with the address
+# it was written for. LOY-00001 opts out (email e1, pushed), then changes to
+# e2: HubSpot holds NOT_SUBSCRIBED for e1 and nothing for e2, so mail to the
+# new address is not opted out. Counted strictly here; fails until the
+# connector writes the member's email statuses for the new address too.
+scenario_hubspot-email-change() {
+  local m=LOY-00001 e1="loy-00001.a@example-shop.test" e2="loy-00001.b@example-shop.test"
+  L=0 D=0 I=0 V=0
+  hs_world hubspot-email-change
+  printf '%s\n' "$e1" "$e2" >> "$W/secrets"
+  {
+    echo "{\"event_id\":\"ec-1\",\"type\":\"profile\",\"member\":\"$m\",\"occurred_at\":\"2026-11-01T01:00:00Z\",\"attributes\":{\"email\":\"$e1\"}}"
+    echo "{\"event_id\":\"ec-2\",\"type\":\"consent\",\"member\":\"$m\",\"occurred_at\":\"2026-11-01T01:01:00Z\",\"purpose\":\"marketing\",\"channel\":\"email\",\"status\":\"denied\",\"source\":\"till\"}"
+  } > "$W/inputs/hubspot-email-change-0001.jsonl"
+  echo "{\"event_id\":\"ec-3\",\"type\":\"profile\",\"member\":\"$m\",\"occurred_at\":\"2026-11-01T01:02:00Z\",\"attributes\":{\"email\":\"$e2\"}}" \
+    > "$W/inputs/hubspot-email-change-0002.jsonl"
+  feed "$W/inputs/hubspot-email-change-0001.jsonl"
+  run_until_quiet first || V=$((V + 1))
+  feed "$W/inputs/hubspot-email-change-0002.jsonl"
+  run_until_quiet second || V=$((V + 1))
+  check_world
+  HS_STATUS_FOLLOWS_EMAIL=strict check_crm
+  sim_stop
+  finish_world
+  summary hubspot-email-change 1 0
 }
