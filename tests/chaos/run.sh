@@ -18,6 +18,10 @@ source "$CHAOS_DIR/scenarios.sh"
 [ -f "$CHAOS_DIR/scenarios_disk.sh" ] && source "$CHAOS_DIR/scenarios_disk.sh"
 [ -f "$CHAOS_DIR/scenarios_salesforce.sh" ] && source "$CHAOS_DIR/scenarios_salesforce.sh"
 trap chaos_cleanup EXIT
+# A SIGTERM/SIGINT to run.sh must still clean up (bash runs no EXIT trap on
+# a signal it does not trap: an interrupted soak left a daemon and a crmsim).
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 MODE=${1:-quick}; shift || true
 MINUTES=20
