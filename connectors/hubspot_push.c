@@ -669,34 +669,107 @@ static void release_waiters(struct hs_job *job, int ok)
     }
 }
 
-static void list_created(struct http_result *res, void *arg)
+/* job->list_id holds the segment's list: remember it, hand it to the jobs
+ * waiting on it, and go on with the memberships. */
+static void list_known(struct hs_job *job, const char *how)
 {
-    struct hs_job *job = arg;
     struct connector *conn = job->hs->conn;
-    char key[96];
+    char key[96], kept[80];
 
-    if (res->cls == HTTP_CLASS_OK && hs_parse_list_id(res->body, job->list_id,
-                                                      sizeof(job->list_id)) == 0) {
-        char kept[80];
-        snprintf(key, sizeof(key), "segment:%s", job->segment);
-        /* Stored as "list:<id>": the identity map holds contact record ids
-         * of the same system, unique per system, and list 1 is not
-         * contact 1. */
-        snprintf(kept, sizeof(kept), "list:%s", job->list_id);
-        if (conn->sink != NULL && conn->sink->learn_identity != NULL)
-            conn->sink->learn_identity(conn->sink->ctx, conn, key, kept);
-        log_info("hubspot", conn->name, "created list \"crmsyncd %s\" (id %s)", job->segment,
-                 job->list_id);
-        release_waiters(job, 1);
-        resolve_ids(job);
-        return;
-    }
+    snprintf(key, sizeof(key), "segment:%s", job->segment);
+    /* Stored as "list:<id>": the identity map holds contact record ids of
+     * the same system, unique per system, and list 1 is not contact 1. */
+    snprintf(kept, sizeof(kept), "list:%s", job->list_id);
+    if (conn->sink != NULL && conn->sink->learn_identity != NULL)
+        conn->sink->learn_identity(conn->sink->ctx, conn, key, kept);
+    log_info("hubspot", conn->name, "%s list \"crmsyncd %s\" (id %s)", how, job->segment,
+             job->list_id);
+    release_waiters(job, 1);
+    resolve_ids(job);
+}
+
+static void list_failed(struct hs_job *job, struct http_result *res, const char *unreadable)
+{
     release_waiters(job, 0);
     if (res->cls == HTTP_CLASS_OK)
-        fail_rest(job, PUSH_RETRY, "unreadable list create answer", -1, 0);
+        fail_rest(job, PUSH_RETRY, unreadable, -1, 0);
     else
         fail_from_result(job, res);
     job_done(job);
+}
+
+static void list_found(struct http_result *res, void *arg)
+{
+    struct hs_job *job = arg;
+
+    if (res->cls == HTTP_CLASS_OK &&
+        hs_parse_list_id(res->body, job->list_id, sizeof(job->list_id)) == 0) {
+        list_known(job, "found");
+        return;
+    }
+    if (res->status == 404) {
+        /* Gone since (deleted in HubSpot): the retry creates it again. */
+        release_waiters(job, 0);
+        fail_rest(job, PUSH_RETRY, "the segment's list was not found by name; will retry", 1000, 1);
+        job_done(job);
+        return;
+    }
+    list_failed(job, res, "unreadable list answer");
+}
+
+/* Percent-encodes s for one path segment (RFC 3986 unreserved kept). */
+static void path_segment(const char *s, char *out, size_t outsize)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s != '\0' && o + 4 < outsize; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The create was refused because the list exists: our earlier create went
+ * through and its answer was lost (a timeout, a cut body), so the list is
+ * there under our name. Fetch it by name (HubSpot: not case sensitive)
+ * rather than fail the segment's memberships. */
+static void find_list(struct hs_job *job)
+{
+    char name[300], seg[900], tail[1000];
+
+    snprintf(name, sizeof(name), "crmsyncd %s", job->segment);
+    path_segment(name, seg, sizeof(seg));
+    snprintf(tail, sizeof(tail), "/object-type-id/0-1/name/%s", seg);
+    if (hs_request(job->hs, HTTP_GET, hs_path(job->hs, HS_V_LISTS, tail), NULL, list_found,
+                   job) != 0) {
+        release_waiters(job, 0);
+        fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        job_done(job);
+    }
+}
+
+static void list_created(struct http_result *res, void *arg)
+{
+    struct hs_job *job = arg;
+
+    if (res->cls == HTTP_CLASS_OK && hs_parse_list_id(res->body, job->list_id,
+                                                      sizeof(job->list_id)) == 0) {
+        list_known(job, "created");
+        return;
+    }
+    if (res->status == 400 && res->body != NULL && strstr(res->body, "already exists") != NULL) {
+        find_list(job);
+        return;
+    }
+    list_failed(job, res, "unreadable list create answer");
 }
 
 static void start_list(struct hs_job *job)

@@ -56,6 +56,7 @@ static const struct sim_route hs_routes[] = {
     {"GET", "/crm/properties/@properties/contacts/*", "properties.get", 0, hs_properties_get},
     {"POST", LISTS, "lists.create", 0, hs_lists_create},
     {"GET", LISTS "/*", "lists.get", 0, hs_lists_get},
+    {"GET", LISTS "/object-type-id/*/name/*", "lists.get_by_name", 0, hs_lists_get_by_name},
     {"PUT", LISTS "/*/memberships/add", "lists.memberships.add", 0, hs_lists_add},
     {"PUT", LISTS "/*/memberships/remove", "lists.memberships.remove", 0, hs_lists_remove},
     {"PUT", LISTS "/*/memberships/add-and-remove", "lists.memberships.add_and_remove", 0,

@@ -82,6 +82,7 @@ json_t *hs_default_subscriptions(int64_t now);
 /* hubspot_lists.c */
 void hs_lists_create(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_get(struct sim *sim, struct sim_request *req, struct sim_response *resp);
+void hs_lists_get_by_name(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_add(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_remove(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_add_remove(struct sim *sim, struct sim_request *req, struct sim_response *resp);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hubspot.h"
 #include "sim_time.h"
@@ -81,6 +82,24 @@ void hs_lists_get(struct sim *sim, struct sim_request *req, struct sim_response 
         return;
     }
     sim_resp_json(resp, 200, json_pack("{s:o}", "list", list_public(l)));
+}
+
+/* GET .../object-type-id/{objectTypeId}/name/{listName}: the name is not
+ * case sensitive (HubSpot's "Fetch List by Name"). */
+void hs_lists_get_by_name(struct sim *sim, struct sim_request *req, struct sim_response *resp)
+{
+    const char *key;
+    json_t *l;
+
+    json_object_foreach(hs_state(sim)->lists, key, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "objectTypeId")), req->caps[0]) == 0 &&
+            strcasecmp(json_string_value(json_object_get(l, "name")), req->caps[1]) == 0) {
+            sim_resp_json(resp, 200, json_pack("{s:o}", "list", list_public(l)));
+            return;
+        }
+    }
+    hs_error_body(resp, 404, "OBJECT_NOT_FOUND", "List does not exist");
 }
 
 static bool contact_exists(struct sim *sim, const char *id)
