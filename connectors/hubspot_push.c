@@ -103,6 +103,41 @@ static void fail_rest(struct hs_job *job, enum push_outcome o, const char *reaso
         set_result(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
 }
 
+/* HubSpot keeps EMAIL subscription statuses by address, not by contact: a
+ * contact whose email changed has none of its member's email consents under
+ * the new address (an opt-out would not hold for it). Each one is offered
+ * again: observing a value that the local state does not project to makes
+ * the engine write the local value back (a drift repair), which goes to the
+ * member's current address. Only for a contact that existed before: a new
+ * one had no other address. The mark names the change, so a later change
+ * of the address is offered again too. */
+static void email_moved(struct hs_job *job)
+{
+    struct connector *conn = job->hs->conn;
+    struct pull_sink *sink = conn->sink;
+
+    if (sink == NULL || sink->observe == NULL)
+        return;
+    for (size_t i = 0; i < job->pb->n; i++) {
+        const struct push_record *rec = &job->pb->records[i];
+        char mark[64];
+
+        if (job->pb->results[i].outcome != PUSH_OK || rec->remote_id == NULL ||
+            strcmp(rec->field, "profile/email") != 0)
+            continue;
+        snprintf(mark, sizeof(mark), "(email changed, seq %" PRId64 ")", rec->seq);
+        for (size_t s = 0; s < job->hs->map.nsubs; s++) {
+            char field[160];
+            struct error err = {""};
+            snprintf(field, sizeof(field), "consent/%s/email", job->hs->map.subs[s].key);
+            if (sink->observe(sink->ctx, conn, rec->member_key, CHANGE_CONSENT, field, mark,
+                              &err) != 0)
+                log_warn("hubspot", conn->name, "seq %" PRId64 ": cannot offer %s again: %s",
+                         rec->seq, field, err.msg);
+        }
+    }
+}
+
 static void job_done(struct hs_job *job)
 {
     struct hubspot *hs = job->hs;
@@ -110,6 +145,8 @@ static void job_done(struct hs_job *job)
 
     /* A record nobody answered is retried, counting as an attempt. */
     fail_rest(job, PUSH_RETRY, "no result from HubSpot for this record", -1, 0);
+    if (job->cls == JOB_CONTACTS)
+        email_moved(job);
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = job;
