@@ -317,6 +317,26 @@ static void publish_metrics(struct dest *d, const struct sent_batch *sb, uint64_
                     (double)(now - sb->sent_ms) / 1000.0);
 }
 
+/* A newer change of the item's (member, field) waits or flies in some lane.
+ * The lanes' reading drops an older pending value when a newer one comes
+ * in, but not one in flight: answered RETRY, it would otherwise be queued
+ * again beside the newer one (a withdrawal in the urgent lane and its
+ * grant back in the bulk lane), and a batch could carry both (Salesforce
+ * refuses both items of one external id: the withdrawal was
+ * dead-lettered) or send the grant after the withdrawal. */
+static int superseded(struct dest *d, const struct witem *it)
+{
+    for (int l = 0; l < N_LANES; l++) {
+        const struct witem *o = window_find(&d->lanes[l], it->member, it->field);
+        if (o != NULL && o != it && o->rec.seq > it->rec.seq)
+            return 1;
+        o = window_find_inflight(&d->lanes[l], it->member, it->field);
+        if (o != NULL && o != it && o->rec.seq > it->rec.seq)
+            return 1;
+    }
+    return 0;
+}
+
 /* Applies the per-record results of one batch in one transaction. */
 static void batch_done(struct push_batch *pb)
 {
@@ -361,6 +381,13 @@ static void batch_done(struct push_batch *pb)
         if (r->outcome == PUSH_RETRY) {
             long delay;
             d->stats.records_retry++;
+            if (superseded(d, it)) {
+                /* A newer value of the field came meanwhile: it goes
+                 * instead; this one must never go after (or with) it. */
+                d->stats.skipped_superseded++;
+                window_remove(w, it);
+                continue;
+            }
             if (r->not_record_fault) {
                 /* The destination failed, not the record: give the
                  * attempt back and back the destination off. */

@@ -585,6 +585,34 @@ static void resume_ends_a_not_ready_pause(void **state)
     assert_int_equal(fk.records_received, 1);
 }
 
+/* A grant in flight, a withdrawal of the same field behind it (urgent
+ * lane), then the grant answered RETRY: the grant is not queued again, so
+ * no request carries both (Salesforce refused both items of one external
+ * id: the withdrawal was dead-lettered) and the grant never follows the
+ * withdrawal. */
+static void a_retried_value_superseded_in_flight_is_dropped(void **state)
+{
+    struct fixture *f = *state;
+    fk.hold = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_DENIED);
+    run(f);
+    assert_int_equal(fk.batches, 1); /* waits for the grant's answer */
+    fk.hold = 0;
+    fk.retry_first_n = 1;
+    uv_timer_start(&fk.t, answer, 0, 0);
+    run(f);
+    assert_true(fk.batches >= 2);
+    for (size_t b = 1; b < fk.batches; b++) {
+        assert_int_equal(fk.batch_sizes[b], 1);
+        assert_non_null(strstr(fk.first_value[b], "\"status\":\"denied\""));
+    }
+    assert_int_equal(fk.records_received, 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +631,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
         cmocka_unit_test_setup_teardown(resume_ends_a_not_ready_pause, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retried_value_superseded_in_flight_is_dropped, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
