@@ -196,6 +196,11 @@ static const char *const migrations[] = {
      * destination; keyed by destination first, that was a full scan of the
      * shadow per erasure. */
     ("CREATE INDEX shadow_member ON shadow(member_key);"),
+
+    /* 5 -> 6: a push dead letter is found by (destination, seq), so that
+     * the same change failing again updates it (not unique: databases may
+     * hold such duplicates already). */
+    ("CREATE INDEX dead_letters_seq ON dead_letters(destination, seq) WHERE seq IS NOT NULL;"),
 };
 
 int schema_latest_version(void)

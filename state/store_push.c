@@ -36,6 +36,7 @@ enum push_stmt {
     PS_DL_DELETE,
     PS_SHADOW_SENT,
     PS_SHADOW_BOTH,
+    PS_DEAD_AGAIN,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -101,6 +102,12 @@ static const char *const push_sql[PS_COUNT] = {
                        " sent_prev_hash = CASE WHEN sent_hash = excluded.sent_hash"
                        " THEN sent_prev_hash ELSE sent_hash END,"
                        " sent_hash = excluded.sent_hash",
+    /* The same change failing again (offered anew after a restart, its lane
+     * cursor not past it yet) updates its dead letter instead of filing a
+     * second one, which a retry of both would send twice. */
+    [PS_DEAD_AGAIN] = "UPDATE dead_letters SET attempts = attempts + ?3, last_failed_at = ?4,"
+                      " last_error = ?5 WHERE destination = ?1 AND seq = ?2"
+                      " AND retry_requested_at IS NULL",
     [PS_SHADOW_BOTH] = "SELECT value_hash, COALESCE(sent_hash, ''), COALESCE(sent_prev_hash, '')"
                        " FROM shadow"
                        " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
@@ -297,9 +304,21 @@ int store_push_dead_letter(struct store *st, const char *dest, int64_t seq, cons
                            const char *member, const char *field, const char *payload,
                            const char *reason, int attempts, struct error *err)
 {
-    sqlite3_stmt *q = stmt(st, PS_DEAD, err);
+    sqlite3_stmt *q = stmt(st, PS_DEAD_AGAIN, err);
     char source[48];
 
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, seq);
+    sqlite3_bind_int(q, 3, attempts);
+    sqlite3_bind_int64(q, 4, timefmt_now_ms());
+    sqlite3_bind_text(q, 5, reason, -1, SQLITE_STATIC);
+    if (done(st, q, err, "update push dead letter") != 0)
+        return -1;
+    if (sqlite3_changes(st->db) > 0)
+        return 0;
+    q = stmt(st, PS_DEAD, err);
     if (q == NULL)
         return -1;
     snprintf(source, sizeof(source), "seq %lld", (long long)seq);

@@ -11,6 +11,7 @@
 #include "change_json.h"
 #include "schema.h"
 #include "store.h"
+#include "store_push.h"
 #include "timefmt.h"
 
 #define T0 1790000000000LL /* 2026-09-21, safely in the past */
@@ -286,6 +287,41 @@ static void watermark_round_trip(void **state)
     free(wm);
 }
 
+/* A change dead-lettered, offered again after a restart and failing again:
+ * one dead letter with both attempts (two rows would be sent twice by a
+ * retry of all); once the operator asked for a retry, a new failure files
+ * a new one. */
+static void a_change_failing_again_keeps_one_dead_letter(void **state)
+{
+    struct fixture *f = *state;
+    struct error err;
+
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
+                                            "{}", "no email", 1, &err),
+                     0);
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
+                                            "{}", "no email", 1, &err),
+                     0);
+    assert_int_equal(store_push_dead_letter(f->st, "sf", 42, "shop", "M1", "consent/x/email",
+                                            "{}", "other CRM", 1, &err),
+                     0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"),
+                     1);
+    assert_int_equal(count(f->st, "SELECT attempts FROM dead_letters WHERE destination = 'hs'"),
+                     2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf'"),
+                     1);
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE dead_letters SET retry_requested_at = 1", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
+                                            "{}", "no email", 1, &err),
+                     0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"),
+                     2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +335,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(watermark_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_change_failing_again_keeps_one_dead_letter, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(relaxed_transaction_restores_full_durability, setup,
                                         teardown),
     };
