@@ -89,6 +89,11 @@ struct pull_sink {
      * ends the pause that its "not ready" answers caused and pushes now,
      * instead of when the pause runs out. */
     void (*resume)(void *ctx, struct connector *conn);
+    /* A vendor hold (Retry-After) of a request family the connector limits
+     * itself ("search"): kept across restarts. save_hold: nothing of family
+     * before now + ms; load_hold: ms left of the kept one (0: none). */
+    void (*save_hold)(void *ctx, struct connector *conn, const char *family, long ms);
+    long (*load_hold)(void *ctx, struct connector *conn, const char *family);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.
      * "segment:vip" -> "list:42"). A remote id is unique per CRM, so named

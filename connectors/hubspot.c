@@ -478,6 +478,15 @@ static void http_closed(void *arg)
     handle_closed((uv_handle_t *)&hs->defer); /* counts as one of the handles */
 }
 
+static void search_hold_kept(void *arg, long ms)
+{
+    struct hubspot *hs = arg;
+    struct connector *conn = hs->conn;
+
+    if (conn->sink != NULL && conn->sink->save_hold != NULL)
+        conn->sink->save_hold(conn->sink->ctx, conn, "search", ms);
+}
+
 static int hubspot_open(struct connector *conn, struct error *err)
 {
     const struct hubspot_settings *cfg = conn->settings;
@@ -564,6 +573,15 @@ static int hubspot_open(struct connector *conn, struct error *err)
      * counts arrivals, and a request delayed on the way can arrive closer
      * to the next one than it left. */
     ratelimit_window_init(&hs->search_rl, HS_SEARCH_PER_SECOND, 1100);
+    /* A search hold given to the previous process is waited out, and a new
+     * one kept (the engine does the same for the general budget). */
+    if (conn->sink != NULL && conn->sink->load_hold != NULL) {
+        long left = conn->sink->load_hold(conn->sink->ctx, conn, "search");
+        if (left > 0)
+            ratelimit_window_hold(&hs->search_rl, left, mono_ms());
+    }
+    hs->search_rl.on_hold = search_hold_kept;
+    hs->search_rl.hold_arg = hs;
     if (cfg->create_properties)
         hs_setup_start(hs);
     else

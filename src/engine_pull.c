@@ -6,6 +6,7 @@
 
 #include "health.h"
 #include "log.h"
+#include "store_holds.h"
 #include "store_progress.h"
 #include "store_push.h"
 #include "timefmt.h"
@@ -96,6 +97,32 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
                                         : (uint64_t)conn->pull_interval_ms / 2 + 1000);
     /* Pulled changes may be due elsewhere: wake every destination. */
     engine_kick(e);
+}
+
+/* A 429's Retry-After outlives the process: kept when the vendor sets it,
+ * waited out when the destination starts again. */
+static void hold_kept(void *arg, long ms)
+{
+    struct dest *d = arg;
+    struct error err = {""};
+
+    if (store_hold_save(d->eng->store, d->conn->name, "api", timefmt_now_ms() + ms, &err) != 0)
+        log_warn("engine", d->conn->name, "cannot keep a Retry-After hold: %s", err.msg);
+}
+
+static void keep_holds(struct dest *d, uint64_t now)
+{
+    struct error err = {""};
+    long left = store_hold_left(d->eng->store, d->conn->name, "api", timefmt_now_ms(), &err);
+
+    if (err.msg[0] != '\0')
+        log_warn("engine", d->conn->name, "cannot read a kept Retry-After hold: %s", err.msg);
+    if (left > 0) {
+        log_info("engine", d->conn->name, "waiting out a Retry-After hold: %ld ms left", left);
+        ratelimit_hold(&d->rl, left, now);
+    }
+    d->rl.on_hold = hold_kept;
+    d->rl.hold_arg = d;
 }
 
 void engine_resume(struct engine *e, struct connector *conn)
@@ -335,6 +362,7 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
     }
     ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
                    0.2, now);
+    keep_holds(d, now);
     conn->ratelimit = &d->rl;
     if (conn->ops->push != NULL)
         health_set_backlog_bound(conn->name, e->opt.backlog_bound);

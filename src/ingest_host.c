@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "ingest.h"
 #include "log.h"
+#include "store_holds.h"
 #include "store_push.h"
 #include "timefmt.h"
 
@@ -40,6 +41,26 @@ static void host_resume(void *ctx, struct connector *conn)
 
     if (ing->engine != NULL)
         engine_resume(ing->engine, conn);
+}
+
+static void host_save_hold(void *ctx, struct connector *conn, const char *family, long ms)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+
+    if (store_hold_save(ing->store, conn->name, family, timefmt_now_ms() + ms, &err) != 0)
+        log_warn("ingest", conn->name, "cannot keep a Retry-After hold: %s", err.msg);
+}
+
+static long host_load_hold(void *ctx, struct connector *conn, const char *family)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    long left = store_hold_left(ing->store, conn->name, family, timefmt_now_ms(), &err);
+
+    if (err.msg[0] != '\0')
+        log_warn("ingest", conn->name, "cannot read a kept Retry-After hold: %s", err.msg);
+    return left;
 }
 
 static int host_member_of(void *ctx, struct connector *conn, const char *remote_id, char *out,
@@ -205,6 +226,8 @@ void ingest_host_init(struct ingest *ing)
     ing->sink.watermark = host_watermark;
     ing->sink.pull_done = host_pull_done;
     ing->sink.resume = host_resume;
+    ing->sink.save_hold = host_save_hold;
+    ing->sink.load_hold = host_load_hold;
     ing->sink.member_of = host_member_of;
     ing->sink.remote_id = host_remote_id;
     ing->sink.learn_identity = host_learn_identity;

@@ -101,8 +101,11 @@ void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms
     rl->tokens = 0;
     rl->bulk_tokens = 0;
     rl->last_429_ms = now_ms;
-    if (retry_after_ms > 0 && now_ms + (uint64_t)retry_after_ms > rl->hold_until_ms)
+    if (retry_after_ms > 0 && now_ms + (uint64_t)retry_after_ms > rl->hold_until_ms) {
         rl->hold_until_ms = now_ms + (uint64_t)retry_after_ms;
+        if (rl->on_hold != NULL)
+            rl->on_hold(rl->hold_arg, retry_after_ms);
+    }
     /* The bucket refills from the end of the hold, not during it: no burst
      * the moment the vendor lets us in again. */
     if (rl->hold_until_ms > rl->last_ms)
@@ -204,6 +207,18 @@ long ratelimit_window_acquire(struct ratelimit_window *w, uint64_t now_ms)
 
 void ratelimit_window_hold(struct ratelimit_window *w, long ms, uint64_t now_ms)
 {
-    if (ms > 0 && now_ms + (uint64_t)ms > w->hold_until_ms)
+    if (ms > 0 && now_ms + (uint64_t)ms > w->hold_until_ms) {
         w->hold_until_ms = now_ms + (uint64_t)ms;
+        if (w->on_hold != NULL)
+            w->on_hold(w->hold_arg, ms);
+    }
+}
+
+void ratelimit_hold(struct ratelimit *rl, long ms, uint64_t now_ms)
+{
+    if (ms > 0 && now_ms + (uint64_t)ms > rl->hold_until_ms) {
+        rl->hold_until_ms = now_ms + (uint64_t)ms;
+        if (rl->hold_until_ms > rl->last_ms)
+            rl->last_ms = rl->hold_until_ms;
+    }
 }

@@ -50,6 +50,10 @@ struct ratelimit {
      * daemon, for crmsyncctl status). */
     long quota_remaining, quota_limit;
     int quota_changed;
+    /* Told when a 429 moves the hold later (ms from now), so that whoever
+     * set it keeps the hold across a restart. NULL: nobody. */
+    void (*on_hold)(void *arg, long ms);
+    void *hold_arg;
 };
 
 /* rate: requests/s; burst: bucket size (>= 1); priority_share: fraction of
@@ -63,6 +67,8 @@ long ratelimit_acquire(struct ratelimit *rl, enum ratelimit_lane lane, uint64_t 
 
 /* The vendor said 429 (retry_after_ms -1 when it did not say how long). */
 void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms);
+/* A hold kept from before a restart: nothing before now + ms (no rate cut). */
+void ratelimit_hold(struct ratelimit *rl, long ms, uint64_t now_ms);
 
 /* Reads the vendor headers of any response (429 included). */
 void ratelimit_observe(struct ratelimit *rl, const struct http_result *res, uint64_t now_ms);
@@ -83,6 +89,8 @@ struct ratelimit_window {
     uint64_t sent[RATELIMIT_WINDOW_MAX]; /* ring of the last max send times */
     int n, next;
     uint64_t hold_until_ms; /* after a 429: nothing before this */
+    void (*on_hold)(void *arg, long ms); /* as struct ratelimit's */
+    void *hold_arg;
 };
 
 void ratelimit_window_init(struct ratelimit_window *w, int max, long window_ms);

@@ -201,6 +201,14 @@ static const char *const migrations[] = {
      * the same change failing again updates it (not unique: databases may
      * hold such duplicates already). */
     ("CREATE INDEX dead_letters_seq ON dead_letters(destination, seq) WHERE seq IS NOT NULL;"),
+
+    /* 6 -> 7: a vendor's Retry-After hold per connector and request family
+     * (state/store_holds.h), so that a restart inside it waits it out. */
+    ("CREATE TABLE rate_holds ("
+     "  connector TEXT NOT NULL,"
+     "  family TEXT NOT NULL,"
+     "  until_ms INTEGER NOT NULL,"
+     "  PRIMARY KEY (connector, family)) WITHOUT ROWID;"),
 };
 
 int schema_latest_version(void)

@@ -228,6 +228,47 @@ static void window_hold_after_429(void **state)
     assert_int_equal(ratelimit_window_acquire(&w, 1010), 5000);
 }
 
+/* Whoever keeps holds across restarts hears of each 429 that moves the hold
+ * later, and of no other; a kept hold restored at start holds requests. */
+static long told_ms;
+static int told;
+static void tell(void *arg, long ms)
+{
+    (void)arg;
+    told++;
+    told_ms = ms;
+}
+
+static void holds_are_told_and_restored(void **state)
+{
+    struct ratelimit rl;
+    struct ratelimit_window w;
+
+    (void)state;
+    told = 0;
+    ratelimit_init(&rl, 10, 10, 0.2, 1000);
+    rl.on_hold = tell;
+    ratelimit_on_429(&rl, 5000, 1000);
+    assert_int_equal(told, 1);
+    assert_int_equal(told_ms, 5000);
+    ratelimit_on_429(&rl, 1000, 2000); /* ends before the current hold */
+    assert_int_equal(told, 1);
+    ratelimit_on_429(&rl, -1, 2000); /* no Retry-After */
+    assert_int_equal(told, 1);
+    ratelimit_window_init(&w, 5, 1000);
+    w.on_hold = tell;
+    ratelimit_window_hold(&w, 3000, 1000);
+    assert_int_equal(told, 2);
+    assert_int_equal(told_ms, 3000);
+
+    ratelimit_init(&rl, 10, 10, 0.2, 1000);
+    ratelimit_hold(&rl, 4000, 1000); /* kept from the previous process */
+    assert_true(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 1000) >= 4000 - 1);
+    assert_true(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 4999) > 0);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 5000), 0);
+    assert_int_equal(told, 2); /* restoring is not a new hold to keep */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +282,7 @@ int main(void)
         cmocka_unit_test(daily_quota_is_recorded),
         cmocka_unit_test(window_never_exceeds_its_max),
         cmocka_unit_test(window_hold_after_429),
+        cmocka_unit_test(holds_are_told_and_restored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "change_json.h"
 #include "schema.h"
 #include "store.h"
+#include "store_holds.h"
 #include "store_push.h"
 #include "timefmt.h"
 
@@ -322,6 +323,28 @@ static void a_change_failing_again_keeps_one_dead_letter(void **state)
                      2);
 }
 
+/* A Retry-After hold kept across a restart: only ever later, per connector
+ * and family, what is left of it at a given time, capped at 25 hours. */
+static void holds_are_kept_per_connector_and_family(void **state)
+{
+    struct fixture *f = *state;
+    struct error err = {""};
+    int64_t until = -1;
+
+    assert_int_equal(store_hold_load(f->st, "hs", "search", &until, &err), 0);
+    assert_int_equal(until, 0);
+    assert_int_equal(store_hold_save(f->st, "hs", "search", T0 + 5000, &err), 0);
+    assert_int_equal(store_hold_save(f->st, "hs", "search", T0 + 1000, &err), 0); /* earlier */
+    assert_int_equal(store_hold_save(f->st, "hs", "api", T0 + 2000, &err), 0);
+    assert_int_equal(store_hold_left(f->st, "hs", "search", T0, &err), 5000);
+    assert_int_equal(store_hold_left(f->st, "hs", "api", T0 + 500, &err), 1500);
+    assert_int_equal(store_hold_left(f->st, "hs", "api", T0 + 2000, &err), 0);
+    assert_int_equal(store_hold_left(f->st, "sf", "api", T0, &err), 0);
+    assert_int_equal(store_hold_save(f->st, "sf", "api", T0 + 90LL * 3600 * 1000, &err), 0);
+    assert_int_equal(store_hold_left(f->st, "sf", "api", T0, &err), 25L * 3600 * 1000);
+    assert_string_equal(err.msg, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(watermark_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(a_change_failing_again_keeps_one_dead_letter, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(holds_are_kept_per_connector_and_family, setup, teardown),
         cmocka_unit_test_setup_teardown(relaxed_transaction_restores_full_durability, setup,
                                         teardown),
     };

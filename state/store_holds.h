@@ -1,0 +1,25 @@
+/* Retry-After holds that outlive the process: a vendor's "not before T"
+ * (a 429's Retry-After) is kept per connector and request family (table
+ * rate_holds, schema v7), so that a daemon restarted inside the hold does
+ * not send before T either. Written when a hold moves later (429s are
+ * rare), read when the connector starts. Times are wall clock, ms. */
+#ifndef CRMSYNC_STORE_HOLDS_H
+#define CRMSYNC_STORE_HOLDS_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+/* family: "api" (the connector's general budget), "search" (HubSpot), ... */
+int store_hold_save(struct store *st, const char *connector, const char *family,
+                    int64_t until_ms, struct error *err);
+/* *until_ms: the kept hold's end, 0 when none. */
+int store_hold_load(struct store *st, const char *connector, const char *family,
+                    int64_t *until_ms, struct error *err);
+/* What is left of the kept hold at now_ms (wall clock): 0 when none or
+ * over; at most 25 hours (a DAILY hold ends at the vendor's midnight), so
+ * a clock set far back between two runs cannot hold for days. */
+long store_hold_left(struct store *st, const char *connector, const char *family,
+                     int64_t now_ms, struct error *err);
+
+#endif
