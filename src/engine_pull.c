@@ -106,7 +106,7 @@ static void hold_kept(void *arg, long ms)
     struct dest *d = arg;
     struct error err = {""};
 
-    if (store_hold_save(d->eng->store, d->conn->name, "api", timefmt_now_ms() + ms, &err) != 0)
+    if (store_hold_save(d->eng->store, d->conn->name, "api", timefmt_now_ms() + ms, ms, &err) != 0)
         log_warn("engine", d->conn->name, "cannot keep a Retry-After hold: %s", err.msg);
 }
 

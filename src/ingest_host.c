@@ -48,7 +48,7 @@ static void host_save_hold(void *ctx, struct connector *conn, const char *family
     struct ingest *ing = ctx;
     struct error err = {""};
 
-    if (store_hold_save(ing->store, conn->name, family, timefmt_now_ms() + ms, &err) != 0)
+    if (store_hold_save(ing->store, conn->name, family, timefmt_now_ms() + ms, ms, &err) != 0)
         log_warn("ingest", conn->name, "cannot keep a Retry-After hold: %s", err.msg);
 }
 

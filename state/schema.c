@@ -209,6 +209,11 @@ static const char *const migrations[] = {
      "  family TEXT NOT NULL,"
      "  until_ms INTEGER NOT NULL,"
      "  PRIMARY KEY (connector, family)) WITHOUT ROWID;"),
+
+    /* 7 -> 8: the hold's length as the vendor gave it: a restored hold is
+     * never longer, whatever the wall clock did between two runs (set back
+     * 6 hours, a 1-s hold read as 6 hours left). 0: not known, not kept. */
+    ("ALTER TABLE rate_holds ADD COLUMN ms INTEGER NOT NULL DEFAULT 0;"),
 };
 
 int schema_latest_version(void)

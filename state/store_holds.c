@@ -7,7 +7,7 @@
 #include "store_internal.h"
 
 int store_hold_save(struct store *st, const char *connector, const char *family,
-                    int64_t until_ms, struct error *err)
+                    int64_t until_ms, long ms, struct error *err)
 {
     sqlite3_stmt *q = NULL;
     int rc;
@@ -15,45 +15,61 @@ int store_hold_save(struct store *st, const char *connector, const char *family,
     /* Only ever later: an earlier hold answered after a later one must not
      * shorten it. */
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO rate_holds(connector, family, until_ms) VALUES (?1, ?2, ?3)"
-                           " ON CONFLICT(connector, family) DO UPDATE SET until_ms ="
-                           " MAX(until_ms, excluded.until_ms)",
+                           "INSERT INTO rate_holds(connector, family, until_ms, ms)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, family) DO UPDATE SET"
+                           " ms = CASE WHEN excluded.until_ms > until_ms THEN excluded.ms ELSE ms END,"
+                           " until_ms = MAX(until_ms, excluded.until_ms)",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sql_error(st, err, "prepare hold");
     sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, family, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, until_ms);
+    sqlite3_bind_int64(q, 4, ms);
     rc = sqlite3_step(q) == SQLITE_DONE ? 0 : store_sql_error(st, err, "save hold");
     sqlite3_finalize(q);
     return rc;
 }
 
-int store_hold_load(struct store *st, const char *connector, const char *family,
-                    int64_t *until_ms, struct error *err)
+/* The kept hold's end and length (0, 0 when none). */
+static int load(struct store *st, const char *connector, const char *family, int64_t *until_ms,
+                int64_t *ms, struct error *err)
 {
     sqlite3_stmt *q = NULL;
     int s;
 
-    *until_ms = 0;
+    *until_ms = *ms = 0;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT until_ms FROM rate_holds WHERE connector = ?1 AND family = ?2",
+                           "SELECT until_ms, ms FROM rate_holds WHERE connector = ?1 AND family = ?2",
                            -1, &q, NULL) != SQLITE_OK)
         return store_sql_error(st, err, "prepare hold");
     sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, family, -1, SQLITE_STATIC);
     s = sqlite3_step(q);
-    if (s == SQLITE_ROW)
+    if (s == SQLITE_ROW) {
         *until_ms = sqlite3_column_int64(q, 0);
+        *ms = sqlite3_column_int64(q, 1);
+    }
     sqlite3_finalize(q);
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read hold");
+}
+
+int store_hold_load(struct store *st, const char *connector, const char *family,
+                    int64_t *until_ms, struct error *err)
+{
+    int64_t ms;
+
+    return load(st, connector, family, until_ms, &ms, err);
 }
 
 long store_hold_left(struct store *st, const char *connector, const char *family,
                      int64_t now_ms, struct error *err)
 {
-    int64_t until = 0;
+    int64_t until = 0, ms = 0, left;
 
-    if (store_hold_load(st, connector, family, &until, err) != 0 || until <= now_ms)
+    if (load(st, connector, family, &until, &ms, err) != 0 || until <= now_ms)
         return 0;
-    return until - now_ms > 25LL * 3600 * 1000 ? 25L * 3600 * 1000 : (long)(until - now_ms);
+    left = until - now_ms;
+    if (left > ms)
+        left = ms;
+    return left > 25LL * 3600 * 1000 ? 25L * 3600 * 1000 : (long)left;
 }
