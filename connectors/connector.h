@@ -93,6 +93,11 @@ struct pull_sink {
      * itself ("search"): kept across restarts. save_hold: nothing of family
      * before now + ms; load_hold: ms left of the kept one (0: none). */
     void (*save_hold)(void *ctx, struct connector *conn, const char *family, long ms);
+    /* 1 when projection is what this connector last confirmed or sent for
+     * (member, field): what the CRM holds is our own write, not a change
+     * made there. */
+    int (*sent_here)(void *ctx, struct connector *conn, const char *member, const char *field,
+                     const char *projection);
     long (*load_hold)(void *ctx, struct connector *conn, const char *family);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.

@@ -403,7 +403,20 @@ static void subs_write(struct hs_job *job)
 /* A grant must not overwrite a withdrawal HubSpot recorded after it (the
  * customer unsubscribed there while our older grant was on its way): such
  * grants are answered OK without writing, and the next pull brings the
- * newer withdrawal in, where it wins by the merge rules. */
+ * newer withdrawal in, where it wins by the merge rules. A withdrawal that
+ * is our own write does not count: HubSpot dates a status when it is
+ * written, so our denial looked newer than every later grant dated by its
+ * event time, and the member could never be subscribed again. */
+static int sink_sent_here(struct hs_job *job, size_t i, const char *projection)
+{
+    struct connector *conn = job->hs->conn;
+    const struct push_record *rec = &job->pb->records[i];
+
+    return conn->sink != NULL && conn->sink->sent_here != NULL &&
+           conn->sink->sent_here(conn->sink->ctx, conn, rec->member_key, rec->field, projection) ==
+               1;
+}
+
 static void subs_checked(struct http_result *res, void *arg)
 {
     struct hs_job *job = arg;
@@ -431,6 +444,8 @@ static void subs_checked(struct http_result *res, void *arg)
                 statuses, json_string_value(json_object_get(in, "subscriberIdString")),
                 json_integer_value(json_object_get(in, "subscriptionId")), cv.collected_at);
         json_decref(holder);
+        if (skip && sink_sent_here(job, i, "NOT_SUBSCRIBED"))
+            skip = 0;
         if (skip) {
             log_info("hubspot", job->hs->conn->name,
                      "seq %" PRId64 " %s: HubSpot holds a newer unsubscription; grant not written",

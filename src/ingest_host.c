@@ -63,6 +63,20 @@ static long host_load_hold(void *ctx, struct connector *conn, const char *family
     return left;
 }
 
+static int host_sent_here(void *ctx, struct connector *conn, const char *member,
+                          const char *field, const char *projection)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    char hash[65];
+    int ours = 0;
+
+    sha256_hex(projection, strlen(projection), hash);
+    if (store_shadow_is_ours(ing->store, conn->name, member, field, hash, &ours, &err) != 0)
+        log_warn("ingest", conn->name, "%s", err.msg);
+    return ours;
+}
+
 static int host_member_of(void *ctx, struct connector *conn, const char *remote_id, char *out,
                           size_t outsize)
 {
@@ -228,6 +242,7 @@ void ingest_host_init(struct ingest *ing)
     ing->sink.resume = host_resume;
     ing->sink.save_hold = host_save_hold;
     ing->sink.load_hold = host_load_hold;
+    ing->sink.sent_here = host_sent_here;
     ing->sink.member_of = host_member_of;
     ing->sink.remote_id = host_remote_id;
     ing->sink.learn_identity = host_learn_identity;

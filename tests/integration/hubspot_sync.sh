@@ -69,6 +69,20 @@ quiet
 assert_eq "$(email_status bob@example.com 1001)" NOT_SUBSCRIBED "the withdrawal stays in HubSpot"
 assert_eq "$(current_status M2 consent/marketing/email)" denied "and locally"
 
+# Our own withdrawal is not a withdrawal made in HubSpot: HubSpot dates a
+# status when it is written (now), so the denial we wrote looks newer than
+# a later grant dated by its event time; the grant must still go.
+ev_consent c5 M1 denied 2026-11-02T10:00:00Z >"$T/c.jsonl.src"
+drop c.jsonl
+wait_for 30 is_eq NOT_SUBSCRIBED email_status ann@example.com 1001 || fail "M1's withdrawal not written"
+quiet
+ev_consent c6 M1 granted 2026-11-03T10:00:00Z >"$T/d.jsonl.src"
+drop d.jsonl
+wait_for 30 is_eq SUBSCRIBED email_status ann@example.com 1001 \
+  || fail "a grant after our own withdrawal was held back as if HubSpot's withdrawal were newer"
+pass "a grant after our own withdrawal is written"
+quiet
+
 # Resync twice: the second writes nothing.
 kill -USR1 "$DAEMON_PID"
 wait_for 30 grep -q 'resync: pull complete' "$T/daemon.log" || fail "first resync did not complete"
