@@ -77,12 +77,16 @@ ok "seed/dump round trip"
 sim_stop
 
 # TLS with a throwaway self-signed certificate.
+# (Under set -e a failing command substitution ends the script without a
+# word: each step says what failed. A CI run once stopped here silently.)
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
-    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>"$T/openssl.err" \
+    || fail "openssl req: $(cat "$T/openssl.err")"
 sim_start --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
 SIM_URL=${SIM_URL/http:/https:}
-code=$(curl -s --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer T1' \
-    "$SIM_URL/crm/objects/2026-09/contacts")
+code=$(curl -sS --max-time 30 --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' \
+    -H 'Authorization: Bearer T1' "$SIM_URL/crm/objects/2026-09/contacts" 2>"$T/curl.err") \
+    || fail "HTTPS request failed: $(cat "$T/curl.err"); crmsim: $(tail -n 3 "$T/sim.err")"
 expect_eq "$code" "200" "HTTPS request"
 sim_stop
 ok "TLS"
