@@ -59,14 +59,15 @@ case $MODE in
   quick)
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             random-kills hubspot-faults hubspot-crash salesforce-faults salesforce-crash \
-             clock-jump ${QUICK_EXTRA:-} fuzz-replay; do
+             random-kills hubspot-faults hubspot-crash hubspot-restart-hold hubspot-list-lost \
+             salesforce-faults salesforce-crash clock-jump ${QUICK_EXTRA:-} fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)
     SOAK_START=$SECONDS
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
-             hubspot-faults hubspot-crash hubspot-outage salesforce-faults salesforce-crash \
+             hubspot-faults hubspot-crash hubspot-outage hubspot-restart-hold hubspot-list-lost \
+             hubspot-email-change salesforce-faults salesforce-crash \
              disk-full disk-readonly clock-offset clock-jump ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done

@@ -200,11 +200,9 @@ sf_run() { # NAME SEED FILES LINES MEMBERS FAULTS CRASH_AT
   finish_world
 }
 
-# The connector modes (SF_FAULT_MODES): the Contact fields, and (SF_MODE=
-# objects) consent objects + loyalty journals. Quick runs the fields mode
-# only: under faults the objects mode loses a withdrawal today (bug 8 in
-# README.md; reproducer: SF_FAULT_MODES=objects tests/chaos/run.sh scenario
-# salesforce-faults); soak runs both.
+# The connector modes (SF_FAULT_MODES, default both): the Contact fields,
+# and (SF_MODE=objects) consent objects + loyalty journals (under faults
+# that mode lost a withdrawal: bug 8 in README.md, fixed in eaae8c2).
 scenario_salesforce-faults() {
   local f runs=0 mode modes
   L=0 D=0 I=0 V=0
@@ -214,8 +212,7 @@ scenario_salesforce-faults() {
     matrix+=("429:0.1,429-date:0.05" "500:0.05,503:0.05" "drop:0.05,truncate:0.05,bad-json:0.05"
              "token-expiry:0.05" "apply-stall:0.05")
   fi
-  modes=${SF_FAULT_MODES:-fields}
-  [ "$MODE" = soak ] && modes=${SF_FAULT_MODES:-fields objects}
+  modes=${SF_FAULT_MODES:-fields objects}
   for mode in $modes; do
     for f in "${matrix[@]}"; do
       runs=$((runs + 1))
