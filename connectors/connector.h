@@ -98,6 +98,12 @@ struct pull_sink {
      * made there. */
     int (*sent_here)(void *ctx, struct connector *conn, const char *member, const char *field,
                      const char *projection);
+    /* Offers the local value of (member, field) to this connector again,
+     * to be written even though the CRM is believed to hold it (HubSpot:
+     * statuses are kept per address, and the address changed). key names
+     * the cause: the same key offers once. */
+    void (*resend)(void *ctx, struct connector *conn, const char *member, const char *field,
+                   const char *key);
     long (*load_hold)(void *ctx, struct connector *conn, const char *family);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.

@@ -73,17 +73,17 @@ void hs_job_fail_rest(struct hs_job *job, enum push_outcome o, const char *reaso
 /* HubSpot keeps EMAIL subscription statuses by address, not by contact: a
  * contact whose email changed has none of its member's email consents under
  * the new address (an opt-out would not hold for it). Each one is offered
- * again: observing a value that the local state does not project to makes
- * the engine write the local value back (a drift repair), which goes to the
- * member's current address. Only for a contact that existed before: a new
- * one had no other address. The mark names the change, so a later change
- * of the address is offered again too. */
+ * again as a resend, written whatever the shadow says (a write to the old
+ * address answered meanwhile must not make it look done), to the member's
+ * current address. Only for a contact that existed before: a new one had
+ * no other address. The key names the change, so a later change of the
+ * address is offered again too. */
 static void email_moved(struct hs_job *job)
 {
     struct connector *conn = job->hs->conn;
     struct pull_sink *sink = conn->sink;
 
-    if (sink == NULL || sink->observe == NULL)
+    if (sink == NULL || sink->resend == NULL)
         return;
     for (size_t i = 0; i < job->pb->n; i++) {
         const struct push_record *rec = &job->pb->records[i];
@@ -92,15 +92,11 @@ static void email_moved(struct hs_job *job)
         if (job->pb->results[i].outcome != PUSH_OK || rec->remote_id == NULL ||
             strcmp(rec->field, "profile/email") != 0)
             continue;
-        snprintf(mark, sizeof(mark), "(email changed, seq %" PRId64 ")", rec->seq);
+        snprintf(mark, sizeof(mark), "email-seq-%" PRId64, rec->seq);
         for (size_t s = 0; s < job->hs->map.nsubs; s++) {
             char field[160];
-            struct error err = {""};
             snprintf(field, sizeof(field), "consent/%s/email", job->hs->map.subs[s].key);
-            if (sink->observe(sink->ctx, conn, rec->member_key, CHANGE_CONSENT, field, mark,
-                              &err) != 0)
-                log_warn("hubspot", conn->name, "seq %" PRId64 ": cannot offer %s again: %s",
-                         rec->seq, field, err.msg);
+            sink->resend(sink->ctx, conn, rec->member_key, field, mark);
         }
     }
 }

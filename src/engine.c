@@ -534,6 +534,15 @@ static int plan_reset_members(struct plan *p, size_t max)
  * nothing is ready (*wake: when to look again). */
 enum consider { CONSIDER_SKIP, CONSIDER_ADDED, CONSIDER_FULL };
 
+/* A resend addressed to this destination goes whatever the shadow says. */
+static int resend_here(const struct dest *d, const struct witem *it)
+{
+    size_t n = strlen(STORE_RESEND_PREFIX);
+
+    return strncmp(it->origin, STORE_RESEND_PREFIX, n) == 0 &&
+           strcmp(it->origin + n, d->conn->name) == 0;
+}
+
 /* Looks at one window item for the plan: handles it on the spot when the CRM
  * holds its value already (or it cannot be represented), adds it when it is
  * of the plan's class (the first item sets the class) and its member is in
@@ -585,7 +594,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     }
     if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found,
                          &err) == 0 &&
-        found && strcmp(cur, hash) == 0) {
+        found && strcmp(cur, hash) == 0 && !resend_here(d, it)) {
         /* The CRM holds this value already. */
         if (!may_remove)
             return CONSIDER_SKIP;

@@ -77,6 +77,33 @@ static int host_sent_here(void *ctx, struct connector *conn, const char *member,
     return ours;
 }
 
+static void host_resend(void *ctx, struct connector *conn, const char *member,
+                        const char *field, const char *key)
+{
+    struct ingest *ing = ctx;
+    struct error err = {""};
+    char *value = NULL, idem[512];
+    enum change_kind kind = CHANGE_PROFILE;
+    int added = 0, lane = LANE_BULK;
+
+    if (store_current_get(ing->store, member, field, &value, &err) != 0 || value == NULL)
+        goto out;
+    if (strncmp(field, "consent/", 8) == 0) {
+        kind = CHANGE_CONSENT;
+        if (strstr(value, "\"status\":\"denied\"") != NULL)
+            lane = LANE_URGENT;
+    }
+    snprintf(idem, sizeof(idem), "resend:%s:%s:%s:%s", conn->name, member, field, key);
+    if (store_append_resend(ing->store, conn->name, member, kind, field, value, lane, idem,
+                            &added, &err) == 0 &&
+        added && ing->engine != NULL)
+        engine_kick(ing->engine);
+out:
+    if (err.msg[0] != '\0')
+        log_warn("ingest", conn->name, "cannot offer %s again: %s", field, err.msg);
+    free(value);
+}
+
 static int host_member_of(void *ctx, struct connector *conn, const char *remote_id, char *out,
                           size_t outsize)
 {
@@ -243,6 +270,7 @@ void ingest_host_init(struct ingest *ing)
     ing->sink.save_hold = host_save_hold;
     ing->sink.load_hold = host_load_hold;
     ing->sink.sent_here = host_sent_here;
+    ing->sink.resend = host_resend;
     ing->sink.member_of = host_member_of;
     ing->sink.remote_id = host_remote_id;
     ing->sink.learn_identity = host_learn_identity;

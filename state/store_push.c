@@ -85,7 +85,7 @@ static const char *const push_sql[PS_COUNT] = {
                        " (connector IS NULL OR connector = ?1)",
     [PS_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM changes",
     [PS_REPAIR] = "INSERT INTO changes(origin, member_key, kind, field, value, occurred_at,"
-                  " received_at, idem_key, effective, lane) VALUES ('repair', ?1, ?2, ?3, ?4,"
+                  " received_at, idem_key, effective, lane) VALUES (?8, ?1, ?2, ?3, ?4,"
                   " ?5, ?5, ?6, 1, ?7) ON CONFLICT(idem_key) DO NOTHING",
     [PS_REPAIR_CURRENT] = "UPDATE current SET seq = ?3 WHERE member_key = ?1 AND field = ?2",
     [PS_TOKEN_GET] = "SELECT refresh_token FROM oauth_tokens WHERE connector = ?1",
@@ -422,9 +422,9 @@ int store_max_seq(struct store *st, int64_t *seq, struct error *err)
     return s == SQLITE_ROW ? 0 : store_sql_error(st, err, "max seq");
 }
 
-int store_append_repair(struct store *st, const char *member, enum change_kind kind,
-                        const char *field, const char *value, int lane, const char *idem_key,
-                        int *added, struct error *err)
+static int append_value(struct store *st, const char *origin, const char *member,
+                        enum change_kind kind, const char *field, const char *value, int lane,
+                        const char *idem_key, int *added, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_REPAIR, err);
     int64_t seq;
@@ -432,6 +432,7 @@ int store_append_repair(struct store *st, const char *member, enum change_kind k
     *added = 0;
     if (q == NULL)
         return -1;
+    sqlite3_bind_text(q, 8, origin, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, change_kind_name(kind), -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
@@ -456,6 +457,23 @@ int store_append_repair(struct store *st, const char *member, enum change_kind k
     sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, seq);
     return done(st, q, err, "repair current");
+}
+
+int store_append_repair(struct store *st, const char *member, enum change_kind kind,
+                        const char *field, const char *value, int lane, const char *idem_key,
+                        int *added, struct error *err)
+{
+    return append_value(st, "repair", member, kind, field, value, lane, idem_key, added, err);
+}
+
+int store_append_resend(struct store *st, const char *dest, const char *member,
+                        enum change_kind kind, const char *field, const char *value, int lane,
+                        const char *idem_key, int *added, struct error *err)
+{
+    char origin[160];
+
+    snprintf(origin, sizeof(origin), "%s%s", STORE_RESEND_PREFIX, dest);
+    return append_value(st, origin, member, kind, field, value, lane, idem_key, added, err);
 }
 
 int store_token_get(struct store *st, const char *connector, char **token, struct error *err)

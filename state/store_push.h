@@ -82,6 +82,15 @@ int store_max_seq(struct store *st, int64_t *seq, struct error *err);
 /* Queues a repair: a change (origin "repair") that offers the current value
  * of (member, field) to every destination again, for a CRM found holding
  * something else. *added = 0 when idem_key was queued already. */
+/* Origin of a change that one destination must write even though its shadow
+ * says it holds the value already: "resend:<destination>". */
+#define STORE_RESEND_PREFIX "resend:"
+/* Offers the current value of (member, field) to dest again, written whatever
+ * its shadow says (HubSpot: an email status under a changed address). The
+ * other destinations see it as an unchanged value. */
+int store_append_resend(struct store *st, const char *dest, const char *member,
+                        enum change_kind kind, const char *field, const char *value, int lane,
+                        const char *idem_key, int *added, struct error *err);
 int store_append_repair(struct store *st, const char *member, enum change_kind kind,
                         const char *field, const char *value, int lane, const char *idem_key,
                         int *added, struct error *err);

@@ -613,6 +613,40 @@ static void a_retried_value_superseded_in_flight_is_dropped(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
 }
 
+/* A value the CRM holds already is not sent again (shadow equal), even as a
+ * repair; a resend addressed to this destination is (HubSpot: the email
+ * address changed), and one addressed to another destination is not. */
+static void a_resend_goes_whatever_the_shadow_says(void **state)
+{
+    struct fixture *f = *state;
+    struct error err = {""};
+    char *v = NULL;
+    int added = 0;
+
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(store_current_get(f->st, "M1", "consent/marketing/sms", &v, &err), 0);
+    assert_non_null(v);
+    assert_int_equal(store_append_repair(f->st, "M1", CHANGE_CONSENT, "consent/marketing/sms", v,
+                                         LANE_BULK, "r1", &added, &err),
+                     0);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(store_append_resend(f->st, "other", "M1", CHANGE_CONSENT,
+                                         "consent/marketing/sms", v, LANE_BULK, "x1", &added, &err),
+                     0);
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(store_append_resend(f->st, "crm", "M1", CHANGE_CONSENT,
+                                         "consent/marketing/sms", v, LANE_BULK, "x2", &added, &err),
+                     0);
+    run(f);
+    assert_int_equal(fk.batches, 2);
+    assert_non_null(strstr(fk.first_value[1], "\"status\":\"granted\""));
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(resume_ends_a_not_ready_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(a_retried_value_superseded_in_flight_is_dropped, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_resend_goes_whatever_the_shadow_says, setup, teardown),
         cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
