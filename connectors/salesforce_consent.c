@@ -52,18 +52,9 @@ static void consents_answer(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     struct sf_outcome *out;
 
-    if (res->cls != HTTP_CLASS_OK) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    out = sf_job_outcomes(job, res);
+    if (out == NULL)
         return;
-    }
-    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
-    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
-        free(out);
-        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
-        sf_job_done(job);
-        return;
-    }
     for (size_t k = 0; k < job->nsent; k++) {
         size_t i = job->sent[k];
         if (out[k].state == SF_REJECT)
@@ -261,18 +252,9 @@ static void individuals_answer(struct http_result *res, void *arg)
     struct pull_sink *sink = job->sf->conn->sink;
     struct sf_outcome *out;
 
-    if (res->cls != HTTP_CLASS_OK) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    out = sf_job_outcomes(job, res);
+    if (out == NULL)
         return;
-    }
-    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
-    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
-        free(out);
-        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
-        sf_job_done(job);
-        return;
-    }
     for (size_t k = 0; k < job->nsent; k++) {
         size_t i = job->sent[k];
         const char *member = job->pb->records[i].member_key;

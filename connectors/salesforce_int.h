@@ -127,6 +127,10 @@ void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *r
 void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
                       long retry_after_ms, int not_record_fault);
 void sf_job_fail_from(struct sf_job *job, const struct http_result *res);
+/* The per-record outcomes of a collections answer for the job's nsent
+ * records (malloc'd; the caller frees them). NULL when the request failed
+ * or its answer is unreadable: the job has then been failed and is done. */
+struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result *res);
 /* Every record has its result (a missing one: RETRY); batch->done runs
  * from the defer timer. */
 void sf_job_done(struct sf_job *job);

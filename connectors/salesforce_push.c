@@ -111,6 +111,25 @@ void sf_job_fail_from(struct sf_job *job, const struct http_result *res)
     }
 }
 
+struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result *res)
+{
+    struct sf_outcome *out;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return NULL;
+    }
+    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+        free(out);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_done(job);
+        return NULL;
+    }
+    return out;
+}
+
 enum push_outcome sf_outcome_push(enum sf_state s)
 {
     return s == SF_OK ? PUSH_OK : s == SF_RETRY ? PUSH_RETRY : PUSH_REJECT;
