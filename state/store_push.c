@@ -229,10 +229,13 @@ int store_shadow_get(struct store *st, const char *dest, const char *member, con
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read shadow");
 }
 
-int store_shadow_put(struct store *st, const char *dest, const char *member, const char *field,
-                     const char *hash, struct error *err)
+/* The two shadow writers (confirmed: value_hash; sent: sent_hash) take the
+ * same parameters. */
+static int write_shadow(struct store *st, enum push_stmt which, const char *dest,
+                        const char *member, const char *field, const char *hash,
+                        struct error *err, const char *what)
 {
-    sqlite3_stmt *q = stmt(st, PS_SHADOW_PUT, err);
+    sqlite3_stmt *q = stmt(st, which, err);
 
     if (q == NULL)
         return -1;
@@ -241,7 +244,13 @@ int store_shadow_put(struct store *st, const char *dest, const char *member, con
     sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, timefmt_now_ms());
-    return done(st, q, err, "write shadow");
+    return done(st, q, err, what);
+}
+
+int store_shadow_put(struct store *st, const char *dest, const char *member, const char *field,
+                     const char *hash, struct error *err)
+{
+    return write_shadow(st, PS_SHADOW_PUT, dest, member, field, hash, err, "write shadow");
 }
 
 int store_shadow_clear(struct store *st, const char *dest, struct error *err)
@@ -537,16 +546,7 @@ int store_dead_letter_delete(struct store *st, int64_t id, struct error *err)
 int store_shadow_sent(struct store *st, const char *dest, const char *member, const char *field,
                       const char *hash, struct error *err)
 {
-    sqlite3_stmt *q = stmt(st, PS_SHADOW_SENT, err);
-
-    if (q == NULL)
-        return -1;
-    sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, member, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, timefmt_now_ms());
-    return done(st, q, err, "write sent shadow");
+    return write_shadow(st, PS_SHADOW_SENT, dest, member, field, hash, err, "write sent shadow");
 }
 
 int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
