@@ -8,6 +8,9 @@ D=/services/data/$V
 # sf_start [crmsim options...]: a Salesforce simulator on a free port with a
 # static session token T1 (so tests not about OAuth skip the token dance).
 sf_start() {
+    # Emptied here, not by the redirection below: that runs in the child, so a
+    # previous run's "listening" line could be read before the child truncates.
+    : >"$T/sim.out"
     "$SIM_BIN" --flavor salesforce --listen 127.0.0.1:0 --token T1 "$@" \
         >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!

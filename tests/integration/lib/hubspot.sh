@@ -5,6 +5,9 @@ SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
 
 # hs_sim_start [crmsim options...]: sets SIM_URL.
 hs_sim_start() {
+  # Emptied here, not by the redirection below: that runs in the child, so a
+  # previous run's "listening" line could be read before the child truncates.
+  : >"$T/sim.out"
   "$SIM_BIN" --flavor hubspot --listen 127.0.0.1:0 --token T1 --log-requests "$@" \
     >"$T/sim.out" 2>"$T/sim.log" &
   SIM_PID=$!

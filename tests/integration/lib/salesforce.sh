@@ -10,6 +10,9 @@ sf_sim_start() {
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/sf.key" 2>/dev/null
   chmod 600 "$T/sf.key"
   openssl pkey -in "$T/sf.key" -pubout -out "$T/sf.pub" 2>/dev/null
+  # Emptied here, not by the redirection below: that runs in the child, so a
+  # previous run's "listening" line could be read before the child truncates.
+  : >"$T/sim.out"
   "$SIM_BIN" --flavor salesforce --listen 127.0.0.1:0 --token T1 --log-requests \
     --client-id CK1 --sf-username int@example.com --sf-jwt-public-key "$T/sf.pub" "$@" \
     >"$T/sim.out" 2>"$T/sim.log" &
