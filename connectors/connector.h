@@ -21,7 +21,7 @@ struct ratelimit;
 
 /* One record to write to a CRM: the latest value of (member, field). */
 struct push_record {
-    int64_t seq;            /* the change it carries */
+    int64_t seq; /* the change it carries */
     const char *member_key;
     enum change_kind kind;
     const char *field;      /* consent/marketing/email, points/balance, segment/vip, ... */
@@ -42,9 +42,9 @@ enum push_outcome {
 
 struct push_result {
     enum push_outcome outcome;
-    long retry_after_ms;   /* -1: none given */
-    char reason[256];      /* vendor's message for RETRY/REJECT */
-    char remote_id[64];    /* the CRM's id of the member, when learnt */
+    long retry_after_ms; /* -1: none given */
+    char reason[256];    /* vendor's message for RETRY/REJECT */
+    char remote_id[64];  /* the CRM's id of the member, when learnt */
     /* RETRY because the CRM or the way to it failed (outage, 401, quota),
      * not because of this record: the attempt does not count towards the
      * record's retry limit and the whole destination backs off. */
@@ -54,12 +54,12 @@ struct push_result {
 struct push_batch {
     struct connector *conn;
     char class_key[64];
-    int lane;                       /* enum change_lane: 0 is the priority lane */
+    int lane; /* enum change_lane: 0 is the priority lane */
     size_t n;
     const struct push_record *records;
-    struct push_result *results;    /* n entries, zeroed, for the connector */
+    struct push_result *results; /* n entries, zeroed, for the connector */
     void (*done)(struct push_batch *batch);
-    void *engine;                   /* the engine's */
+    void *engine; /* the engine's */
 };
 
 /* Where pulled changes go. All calls for one page happen inside one loop
@@ -68,8 +68,8 @@ struct pull_sink {
     void *ctx;
     int (*begin)(void *ctx, struct connector *conn, struct error *err);
     /* Applies one change; *res says what became of it. */
-    int (*change)(void *ctx, struct connector *conn, const struct change *c,
-                  enum apply_result *res, struct error *err);
+    int (*change)(void *ctx, struct connector *conn, const struct change *c, enum apply_result *res,
+                  struct error *err);
     /* Files a record that could not be turned into a change. */
     int (*reject)(void *ctx, struct connector *conn, const struct dead_letter_in *dl,
                   struct error *err);
@@ -108,8 +108,9 @@ struct pull_sink {
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.
      * "segment:vip" -> "list:42"). A remote id is unique per CRM, so named
-     * ids must be namespaced ("list:42") to never collide with a record id. member_of/remote_id return 1 when found,
-     * 0 when not, -1 on error. learn_identity works inside or outside a page. */
+     * ids must be namespaced ("list:42") to never collide with a record id. member_of/remote_id
+     * return 1 when found, 0 when not, -1 on error. learn_identity works inside or outside a page.
+     */
     int (*member_of)(void *ctx, struct connector *conn, const char *remote_id, char *out,
                      size_t outsize);
     int (*remote_id)(void *ctx, struct connector *conn, const char *member_key, char *out,
@@ -133,9 +134,9 @@ struct pull_sink {
 };
 
 struct connector_ops {
-    int version;                      /* 1 */
-    const char *type;                 /* "spool", "hubspot", "salesforce", ... */
-    size_t max_batch;                 /* vendor maximum records per write request */
+    int version;                       /* 1 */
+    const char *type;                  /* "spool", "hubspot", "salesforce", ... */
+    size_t max_batch;                  /* vendor maximum records per write request */
     const struct config_table *config; /* declared options of [connector.NAME] */
     /* Sets up the instance (conn->settings parsed already); may start
      * handles on conn->loop. */
@@ -175,20 +176,20 @@ struct connector_ops {
 /* One configured instance. */
 struct connector {
     const struct connector_ops *ops;
-    char *name;                        /* NAME of [connector.NAME] */
-    const void *settings;              /* parsed by ops->config, owned by the config */
+    char *name;           /* NAME of [connector.NAME] */
+    const void *settings; /* parsed by ops->config, owned by the config */
     uv_loop_t *loop;
     struct pull_sink *sink;
-    void *priv;                        /* the connector's own state */
-    void *owner;                       /* the daemon's bookkeeping */
-    int busy;                          /* set by the connector while a page is open */
-    long page_max_changes;             /* most changes per page ([state] txn_max_changes) */
+    void *priv;            /* the connector's own state */
+    void *owner;           /* the daemon's bookkeeping */
+    int busy;              /* set by the connector while a page is open */
+    long page_max_changes; /* most changes per page ([state] txn_max_changes) */
     /* Set by a pushing connector in open(), from its settings. */
-    long max_inflight;                 /* push requests in flight at once */
-    long pull_interval_ms;             /* 0: the connector pulls by itself */
-    double rate, burst;                /* request budget (token bucket) */
-    struct ratelimit *ratelimit;       /* the engine's bucket; connectors feed it
-                                          the vendor's headers */
+    long max_inflight;           /* push requests in flight at once */
+    long pull_interval_ms;       /* 0: the connector pulls by itself */
+    double rate, burst;          /* request budget (token bucket) */
+    struct ratelimit *ratelimit; /* the engine's bucket; connectors feed it
+                                    the vendor's headers */
     /* How points go to this instance, when it depends on its settings
      * (Salesforce: contact fields or Loyalty Management journals);
      * CONNECTOR_POINTS_DEFAULT follows ops->points_as_balance. */

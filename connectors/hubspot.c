@@ -38,8 +38,10 @@ struct hubspot_settings {
     long request_timeout_ms;
 };
 
-#define OPT(name, type, def, field, min, max, help)                                             \
-    {name, type, def, offsetof(struct hubspot_settings, field), 0, min, max, NULL, help}
+#define OPT(name, type, def, field, min, max, help)                                                \
+    {                                                                                              \
+        name, type, def, offsetof(struct hubspot_settings, field), 0, min, max, NULL, help         \
+    }
 
 static const struct config_option hubspot_options[] = {
     OPT("base_url", CONFIG_STRING, "https://api.hubapi.com", base_url, 0, 0,
@@ -68,7 +70,8 @@ static const struct config_option hubspot_options[] = {
     {"create_properties", CONFIG_BOOL, "yes", offsetof(struct hubspot_settings, create_properties),
      0, 0, 0, NULL, "create missing custom contact properties at start"},
     OPT("subscriptions", CONFIG_STRING, "", subscriptions, 0, 0,
-        "purpose=subscription type id for EMAIL consent, e.g. marketing=1001,loyalty_programme=1002"),
+        "purpose=subscription type id for EMAIL consent, e.g. "
+        "marketing=1001,loyalty_programme=1002"),
     OPT("legal_basis_map", CONFIG_STRING,
         "consent=CONSENT_WITH_NOTICE,contract=PERFORMANCE_OF_CONTRACT,"
         "legitimate_interest=LEGITIMATE_INTEREST_OTHER",
@@ -131,13 +134,34 @@ static uint64_t held_ms(const struct hubspot *hs)
     return rl != NULL && rl->hold_until_ms > now ? rl->hold_until_ms - now : 0;
 }
 
-const struct hs_map *hs_map_of(const struct hubspot *hs) { return &hs->map; }
-struct connector *hs_conn(const struct hubspot *hs) { return hs->conn; }
-long hs_search_lag_ms(const struct hubspot *hs) { return hs->cfg->search_lag_ms; }
-long hs_lookback_ms(const struct hubspot *hs) { return hs->cfg->lookback_ms; }
-long hs_archived_sweep_ms(const struct hubspot *hs) { return hs->cfg->archived_sweep_ms; }
-struct hs_pull_state *hs_pull_state(struct hubspot *hs) { return &hs->pull; }
-int hs_closing(const struct hubspot *hs) { return hs->closing; }
+const struct hs_map *hs_map_of(const struct hubspot *hs)
+{
+    return &hs->map;
+}
+struct connector *hs_conn(const struct hubspot *hs)
+{
+    return hs->conn;
+}
+long hs_search_lag_ms(const struct hubspot *hs)
+{
+    return hs->cfg->search_lag_ms;
+}
+long hs_lookback_ms(const struct hubspot *hs)
+{
+    return hs->cfg->lookback_ms;
+}
+long hs_archived_sweep_ms(const struct hubspot *hs)
+{
+    return hs->cfg->archived_sweep_ms;
+}
+struct hs_pull_state *hs_pull_state(struct hubspot *hs)
+{
+    return &hs->pull;
+}
+int hs_closing(const struct hubspot *hs)
+{
+    return hs->closing;
+}
 
 const char *hs_version(const struct hubspot *hs, int family)
 {
@@ -380,9 +404,9 @@ static void props_listed(struct http_result *res, void *arg)
             type = "datetime";
             ftype = "date";
         }
-        def = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", name, "label", name, "type",
-                        type, "fieldType", ftype, "groupName", "contactinformation",
-                        "hasUniqueValue", strcmp(name, hs->map.id_property) == 0);
+        def = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", name, "label", name, "type", type,
+                        "fieldType", ftype, "groupName", "contactinformation", "hasUniqueValue",
+                        strcmp(name, hs->map.id_property) == 0);
         text = json_dumps(def, JSON_COMPACT);
         json_decref(def);
         sc->pending++;
@@ -417,8 +441,7 @@ void hs_setup_start(struct hubspot *hs)
         return;
     sc->hs = hs;
     hs->setup_pending = 1;
-    if (hs_request(hs, HTTP_GET, hs_path(hs, HS_V_PROPERTIES, ""), NULL, props_listed,
-                   sc) != 0) {
+    if (hs_request(hs, HTTP_GET, hs_path(hs, HS_V_PROPERTIES, ""), NULL, props_listed, sc) != 0) {
         free(sc);
         hs->setup_pending = 0;
         setup_retry(hs);
@@ -502,9 +525,9 @@ static int hubspot_open(struct connector *conn, struct error *err)
         return error_set(err, "out of memory");
     hs->conn = conn;
     hs->cfg = cfg;
-    mc = (struct hs_map_config){cfg->id_property,   cfg->points_property, cfg->tier_property,
-                                cfg->subscriptions, cfg->legal_basis_map, cfg->attribute_map,
-                                cfg->purposes,      cfg->tiers};
+    mc = (struct hs_map_config){
+        cfg->id_property,     cfg->points_property, cfg->tier_property, cfg->subscriptions,
+        cfg->legal_basis_map, cfg->attribute_map,   cfg->purposes,      cfg->tiers};
     if (hs_map_init(&hs->map, &mc, err) != 0) {
         free(hs);
         return -1;

@@ -46,13 +46,13 @@ struct hs_map {
     char *id_property;     /* unique contact property holding the member key */
     char *points_property; /* balance */
     char *tier_property;
-    struct hs_pair *subs;  /* purpose -> subscription type id (EMAIL) */
+    struct hs_pair *subs; /* purpose -> subscription type id (EMAIL) */
     size_t nsubs;
     struct hs_pair *bases; /* our legal basis -> HubSpot legalBasis */
     size_t nbases;
     struct hs_pair *attrs; /* profile attribute -> contact property */
     size_t nattrs;
-    char **purposes;       /* purposes with sms/phone/post properties */
+    char **purposes; /* purposes with sms/phone/post properties */
     size_t npurposes;
     struct hs_tier *tiers; /* ascending minimums; none: the tier is not derived */
     size_t ntiers;
@@ -175,8 +175,7 @@ json_t *hs_parse_missing(const char *body);
 
 /* A search page: results (borrowed from *root), the next `after` ("" when
  * none). *root is the parsed body (caller decrefs). 0 or -1. */
-int hs_parse_search(const char *body, json_t **root, json_t **results, char *after,
-                    size_t asize);
+int hs_parse_search(const char *body, json_t **root, json_t **results, char *after, size_t asize);
 /* A statuses batch read answer: subscriberIdString (lower case) -> array of
  * statuses. New ref or NULL. */
 json_t *hs_parse_statuses(const char *body);
@@ -184,14 +183,14 @@ json_t *hs_parse_statuses(const char *body);
 /* Per field of a pulled contact: c is the canonical change to apply (NULL:
  * HubSpot is not a source for it, only observe), projection what HubSpot
  * holds. Returns 0 to go on, -1 to stop (database error). */
-typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind,
-                           const char *field, const struct change *c, const char *projection);
+typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind, const char *field,
+                           const struct change *c, const char *projection);
 
 /* Turns one search result (and the statuses of its email, may be NULL)
  * into fields. member: out, the id_property value ("" when the contact is
  * not a member: nothing emitted). Returns 0 or -1 (fn failed). */
-int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
-                      json_t *statuses, hs_field_fn fn, void *arg, char *member, size_t msize);
+int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
+                      hs_field_fn fn, void *arg, char *member, size_t msize);
 
 /* 1 when statuses (hs_parse_statuses) hold NOT_SUBSCRIBED for (email,
  * sid) recorded after collected_at: a grant that old must not overwrite it. */
@@ -212,8 +211,7 @@ const char *hs_tier_of(const struct hs_map *m, int64_t balance);
 /* What HubSpot holds of {"balance":N}: "N", or "N|<tier>" when tiers are
  * configured (the tier is written with the balance, so the shadow covers
  * both). 0 or -1. */
-int hs_project_balance(const struct hs_map *m, const char *value_json, char *out,
-                       size_t outsize);
+int hs_project_balance(const struct hs_map *m, const char *value_json, char *out, size_t outsize);
 
 /* --- hubspot_ids.c (pure) --- */
 
@@ -265,7 +263,7 @@ struct hs_pull_state {
     long pages;
     json_t *root, *results;
     char next_after[32];
-    int search_429s;    /* SECONDLY answers in a row (the search is resent) */
+    int search_429s; /* SECONDLY answers in a row (the search is resent) */
     /* A request waiting for its budget (hs->pull_timer): */
     int waiting, wait_search;
     enum http_method wait_method;
@@ -298,8 +296,7 @@ void hs_pull_cancel(struct hubspot *hs);
  * contact field the member has a local value for is observed as held as
  * "(<marker>)", so the engine's drift repair writes them all again: the
  * first write creates a new contact by the id property. 0 or -1. */
-int hs_contact_gone(struct hubspot *hs, const char *member, const char *marker,
-                    struct error *err);
+int hs_contact_gone(struct hubspot *hs, const char *member, const char *marker, struct error *err);
 /* Inside a pull page: identities pointing at the ids a pulled contact
  * lists in hs_merged_object_ids follow it (record id) or, when the survivor
  * is another member's contact, become gone. 0 or -1. */
@@ -324,7 +321,7 @@ struct hubspot {
     struct ratelimit_window search_rl; /* HubSpot's search: 5 per second */
     int handles_open;
     int closing;
-    int ready;        /* custom properties exist (or are not ours to create) */
+    int ready; /* custom properties exist (or are not ours to create) */
     int setup_pending;
     void (*closed)(struct connector *conn);
     struct hs_job *done_q;

@@ -132,8 +132,7 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
         char *end;
         strtoll(m->subs[i].val, &end, 10);
         if (*end != '\0' || !isdigit((unsigned char)m->subs[i].val[0])) {
-            error_set(err, "subscriptions: \"%s\" is not a subscription type id",
-                      m->subs[i].val);
+            error_set(err, "subscriptions: \"%s\" is not a subscription type id", m->subs[i].val);
             hs_map_free(m);
             return -1;
         }
@@ -229,7 +228,7 @@ void hs_batch_class(const struct push_record *rec, char *out, size_t outsize)
 
 static const char *status_state(enum consent_status s)
 {
-    return s == CONSENT_GRANTED ? "SUBSCRIBED"
+    return s == CONSENT_GRANTED  ? "SUBSCRIBED"
            : s == CONSENT_DENIED ? "NOT_SUBSCRIBED"
                                  : "NOT_SPECIFIED";
 }
@@ -342,9 +341,8 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         snprintf(name, sizeof(name), "consent_%s_%s", purpose, channel);
         json_object_set_new(props, name, json_string(consent_status_name(cv.status)));
         snprintf(name, sizeof(name), "consent_%s_%s_date", purpose, channel);
-        json_object_set_new(
-            props, name,
-            json_string(timefmt_format_rfc3339(cv.collected_at, ts, sizeof(ts))));
+        json_object_set_new(props, name,
+                            json_string(timefmt_format_rfc3339(cv.collected_at, ts, sizeof(ts))));
         snprintf(name, sizeof(name), "consent_%s_%s_source", purpose, channel);
         json_object_set_new(props, name, json_string(cv.source ? cv.source : ""));
         json_decref(holder);
@@ -465,8 +463,8 @@ char *hs_email_of(const char *profile_email_json)
 {
     char text[512];
 
-    if (profile_email_json == NULL ||
-        value_text(profile_email_json, text, sizeof(text)) != 0 || strchr(text, '@') == NULL)
+    if (profile_email_json == NULL || value_text(profile_email_json, text, sizeof(text)) != 0 ||
+        strchr(text, '@') == NULL)
         return NULL;
     return strdup(text);
 }

@@ -340,8 +340,7 @@ json_t *hs_parse_missing(const char *body)
     return out;
 }
 
-int hs_parse_search(const char *body, json_t **root, json_t **results, char *after,
-                    size_t asize)
+int hs_parse_search(const char *body, json_t **root, json_t **results, char *after, size_t asize)
 {
     json_t *next;
     const char *a;
@@ -511,8 +510,7 @@ static int email_consents(struct pull_ctx *pc, json_t *statuses)
             const char *expl = json_string_value(json_object_get(st, "legalBasisExplanation"));
             struct consent_value cv = {0};
 
-            if (json_integer_value(json_object_get(st, "subscriptionId")) != sid ||
-                state == NULL)
+            if (json_integer_value(json_object_get(st, "subscriptionId")) != sid || state == NULL)
                 continue;
             if (strcmp(state, "SUBSCRIBED") == 0)
                 cv.status = CONSENT_GRANTED;
@@ -551,13 +549,13 @@ static void balance_text(const char *v, char *out, size_t size)
         snprintf(out, size, "%s", v);
 }
 
-int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
-                      json_t *statuses, hs_field_fn fn, void *arg, char *member, size_t msize)
+int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
+                      hs_field_fn fn, void *arg, char *member, size_t msize)
 {
     json_t *props = json_object_get(contact, "properties");
     const char *key = prop_text(props, m->id_property);
     const char *mod = prop_text(props, "lastmodifieddate");
-    struct pull_ctx pc = {m, conn, json_string_value(json_object_get(contact, "id")), member, 0,
+    struct pull_ctx pc = {m,  conn, json_string_value(json_object_get(contact, "id")), member, 0,
                           fn, arg};
     char version[32], text[192], field[300];
 
@@ -566,8 +564,7 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
         return 0;
     snprintf(member, msize, "%s", key);
     if (hs_parse_time(mod, &pc.modified) != 0 &&
-        hs_parse_time(json_string_value(json_object_get(contact, "updatedAt")), &pc.modified) !=
-            0)
+        hs_parse_time(json_string_value(json_object_get(contact, "updatedAt")), &pc.modified) != 0)
         pc.modified = 0;
     snprintf(version, sizeof(version), "%" PRId64, pc.modified);
     if (property_consents(&pc, props) != 0)

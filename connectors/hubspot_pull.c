@@ -245,8 +245,8 @@ static void search_answer(struct http_result *res, void *arg)
     {
         json_t *e = json_object_get(json_object_get(c, "properties"), "email");
         if (json_is_string(e) && json_string_length(e) > 0 &&
-            json_string_value(json_object_get(json_object_get(c, "properties"),
-                                              m->id_property)) != NULL)
+            json_string_value(json_object_get(json_object_get(c, "properties"), m->id_property)) !=
+                NULL)
             json_array_append(emails, e);
     }
     if (m->nsubs == 0 || json_array_size(emails) == 0) {

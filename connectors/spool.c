@@ -36,8 +36,8 @@ struct spool_settings {
 };
 
 static const struct config_option spool_options[] = {
-    {"dir", CONFIG_PATH, "/var/spool/crmsyncd", offsetof(struct spool_settings, dir), 0, 0, 0,
-     NULL, "directory the shop drops *.jsonl files into"},
+    {"dir", CONFIG_PATH, "/var/spool/crmsyncd", offsetof(struct spool_settings, dir), 0, 0, 0, NULL,
+     "directory the shop drops *.jsonl files into"},
     {"scan_interval", CONFIG_DURATION_MS, "5s", offsetof(struct spool_settings, scan_interval_ms),
      0, 100, 86400000, NULL, "periodic rescan, besides file-system events"},
     {"max_line", CONFIG_SIZE, "64k", offsetof(struct spool_settings, max_line), 0, 256,
@@ -359,8 +359,8 @@ static void finish_file(struct spool *s)
                                    &err) != 0)
         log_error("spool", s->conn->name, "%s", err.msg);
     log_info("spool", s->conn->name,
-             "%s: %ld lines; changes: %ld applied, %ld unchanged, %ld duplicate; %ld rejected%s", s->name,
-             s->stats.lines, s->stats.applied, s->stats.unchanged, s->stats.duplicates,
+             "%s: %ld lines; changes: %ld applied, %ld unchanged, %ld duplicate; %ld rejected%s",
+             s->name, s->stats.lines, s->stats.applied, s->stats.unchanged, s->stats.duplicates,
              s->stats.rejected, s->stats.rejected ? " (see failed/ and dead letters)" : "");
     close_current(s);
 }
@@ -476,8 +476,9 @@ static int spool_open(struct connector *conn, struct error *err)
     s->conn = conn;
     s->cfg = conn->settings;
     for (int i = 0; i < 3; i++) {
-        const char *text =
-            i == 0 ? s->cfg->purposes : i == 1 ? s->cfg->channels : s->cfg->attributes;
+        const char *text = i == 0   ? s->cfg->purposes
+                           : i == 1 ? s->cfg->channels
+                                    : s->cfg->attributes;
         s->lists[i] = split_list(text ? text : "");
         if (s->lists[i] == NULL) {
             error_set(err, "out of memory");

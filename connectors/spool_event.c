@@ -8,8 +8,7 @@
 #include "change_json.h"
 #include "timefmt.h"
 
-static const char *const default_purposes[] = {"marketing", "loyalty_programme", "profiling",
-                                               NULL};
+static const char *const default_purposes[] = {"marketing", "loyalty_programme", "profiling", NULL};
 static const char *const default_channels[] = {"email", "sms", "phone", "post", NULL};
 static const char *const default_attributes[] = {"email",     "phone",    "first_name",
                                                  "last_name", "birthday", NULL};
@@ -21,8 +20,8 @@ const struct spool_vocab spool_default_vocab = {default_purposes, default_channe
 #define POINTS_ABS_MAX 1000000000LL
 
 static const char *const common_keys[] = {"event_id", "type", "member", "occurred_at", NULL};
-static const char *const consent_keys[] = {"purpose", "channel",     "status",
-                                           "source",  "legal_basis", "proof", NULL};
+static const char *const consent_keys[] = {"purpose",     "channel", "status", "source",
+                                           "legal_basis", "proof",   NULL};
 static const char *const points_keys[] = {"txn_id", "delta", "reason", "expires_at", NULL};
 static const char *const segment_keys[] = {"segment", "status", NULL};
 static const char *const profile_keys[] = {"attributes", NULL};
@@ -89,13 +88,12 @@ static int get_ident(json_t *root, const char *key, const char **out, struct err
     if (get_string(root, key, 1, out, err) != 0)
         return -1;
     if (!valid_ident(*out))
-        return error_set(err, "field \"%s\" must be 1..%d printable characters without spaces",
-                         key, SPOOL_MAX_KEY);
+        return error_set(err, "field \"%s\" must be 1..%d printable characters without spaces", key,
+                         SPOOL_MAX_KEY);
     return 0;
 }
 
-static int get_time(json_t *root, const char *key, int required, int64_t *out,
-                    struct error *err)
+static int get_time(json_t *root, const char *key, int required, int64_t *out, struct error *err)
 {
     const char *s;
 
@@ -110,10 +108,9 @@ static int get_time(json_t *root, const char *key, int required, int64_t *out,
     return 0;
 }
 
-static struct change *next_change(struct spool_event *ev, const char *origin,
-                                  const char *member, enum change_kind kind, int64_t occurred_at,
-                                  const char *event_id, const char *suffix,
-                                  const char *source_ref)
+static struct change *next_change(struct spool_event *ev, const char *origin, const char *member,
+                                  enum change_kind kind, int64_t occurred_at, const char *event_id,
+                                  const char *suffix, const char *source_ref)
 {
     size_t i = ev->n++;
     struct change *c = &ev->changes[i];
@@ -126,8 +123,8 @@ static struct change *next_change(struct spool_event *ev, const char *origin,
     c->source_ref = source_ref;
     /* The shop's event id is the idempotency key; a profile event yields one
      * change per attribute, told apart by the suffix. */
-    snprintf(ev->idem[i], sizeof(ev->idem[i]), "%s:%s%s%s", origin, event_id,
-             suffix ? "#" : "", suffix ? suffix : "");
+    snprintf(ev->idem[i], sizeof(ev->idem[i]), "%s:%s%s%s", origin, event_id, suffix ? "#" : "",
+             suffix ? suffix : "");
     c->idem_key = ev->idem[i];
     c->field = ev->fields[i];
     return c;
@@ -194,8 +191,8 @@ static int parse_points(json_t *root, struct change *c, char *field, size_t fsiz
     return 0;
 }
 
-static int parse_segment(json_t *root, struct change *c, char **value, char *field,
-                         size_t fsize, struct error *err)
+static int parse_segment(json_t *root, struct change *c, char **value, char *field, size_t fsize,
+                         struct error *err)
 {
     const char *segment, *status;
 
@@ -233,12 +230,11 @@ static int parse_profile(json_t *root, const struct spool_vocab *vocab, struct s
         if (json_is_string(v) && json_string_length(v) > 256)
             return error_set(err, "profile attribute \"%s\" is longer than 256 bytes", key);
         i = ev->n;
-        c = next_change(ev, origin, member, CHANGE_PROFILE, occurred_at, event_id, key,
-                        source_ref);
+        c = next_change(ev, origin, member, CHANGE_PROFILE, occurred_at, event_id, key, source_ref);
         snprintf(ev->fields[i], sizeof(ev->fields[i]), "profile/%s", key);
-        ev->values[i] = json_is_string(v) ? profile_value_to_json(json_string_value(v),
-                                                                  json_string_length(v))
-                                           : profile_value_to_json(NULL, 0);
+        ev->values[i] = json_is_string(v)
+                            ? profile_value_to_json(json_string_value(v), json_string_length(v))
+                            : profile_value_to_json(NULL, 0);
         if (ev->values[i] == NULL)
             return error_set(err, "out of memory");
         c->value_json = ev->values[i];
@@ -271,8 +267,8 @@ int spool_event_parse(const char *line, size_t len, const struct spool_vocab *vo
     if (strcmp(type, "profile") == 0) {
         if (check_keys(ev->root, profile_keys, type, err) != 0)
             return -1;
-        return parse_profile(ev->root, vocab, ev, origin, member, occurred_at, event_id,
-                             source_ref, err);
+        return parse_profile(ev->root, vocab, ev, origin, member, occurred_at, event_id, source_ref,
+                             err);
     }
     i = ev->n;
     c = next_change(ev, origin, member, CHANGE_CONSENT, occurred_at, event_id, NULL, source_ref);
@@ -290,8 +286,8 @@ int spool_event_parse(const char *line, size_t len, const struct spool_vocab *vo
     } else if (strcmp(type, "segment") == 0) {
         c->kind = CHANGE_SEGMENT;
         if (check_keys(ev->root, segment_keys, type, err) != 0 ||
-            parse_segment(ev->root, c, &ev->values[i], ev->fields[i], sizeof(ev->fields[i]),
-                          err) != 0)
+            parse_segment(ev->root, c, &ev->values[i], ev->fields[i], sizeof(ev->fields[i]), err) !=
+                0)
             return -1;
     } else if (strcmp(type, "erasure") == 0) {
         c->kind = CHANGE_ERASE;
@@ -300,9 +296,8 @@ int spool_event_parse(const char *line, size_t len, const struct spool_vocab *vo
         snprintf(ev->fields[i], sizeof(ev->fields[i]), "erase");
         ev->values[i] = strdup("{}");
     } else {
-        return error_set(err,
-                         "unknown event type \"%.32s\" (consent, points, segment, profile, erasure)",
-                         type);
+        return error_set(
+            err, "unknown event type \"%.32s\" (consent, points, segment, profile, erasure)", type);
     }
     if (ev->values[i] == NULL)
         return error_set(err, "out of memory");

@@ -16,8 +16,8 @@
 
 /* What the shop may send: configured per spool connector. */
 struct spool_vocab {
-    const char *const *purposes;  /* NULL-terminated */
-    const char *const *channels;  /* NULL-terminated */
+    const char *const *purposes;   /* NULL-terminated */
+    const char *const *channels;   /* NULL-terminated */
     const char *const *attributes; /* NULL-terminated profile attributes allowed */
 };
 

@@ -52,14 +52,14 @@ struct config_option {
                                   stays NULL/0 */
     size_t offset;             /* offsetof(settings struct, field) */
     int required;
-    long min, max;                   /* CONFIG_INT/DURATION_MS/SIZE; min==max==0: unbounded */
-    const char *const *enum_values;  /* CONFIG_ENUM: NULL-terminated */
-    const char *help;                /* one line, for --help-config and docs */
+    long min, max;                  /* CONFIG_INT/DURATION_MS/SIZE; min==max==0: unbounded */
+    const char *const *enum_values; /* CONFIG_ENUM: NULL-terminated */
+    const char *help;               /* one line, for --help-config and docs */
 };
 
 /* A table for one kind of section; options is terminated by {NULL}. */
 struct config_table {
-    const char *kind;     /* "daemon", "state", "spool", "hubspot", ... */
+    const char *kind; /* "daemon", "state", "spool", "hubspot", ... */
     const struct config_option *options;
     size_t settings_size; /* sizeof the settings struct the offsets point into */
 };
@@ -74,19 +74,19 @@ struct daemon_settings {
 };
 
 struct state_settings {
-    char *path;             /* default /var/lib/crmsyncd/state.db */
-    int synchronous;        /* enum state_synchronous; default full */
-    long busy_timeout_ms;   /* default 5s */
-    long txn_max_changes;   /* changes per ingest transaction; default 5000 */
+    char *path;           /* default /var/lib/crmsyncd/state.db */
+    int synchronous;      /* enum state_synchronous; default full */
+    long busy_timeout_ms; /* default 5s */
+    long txn_max_changes; /* changes per ingest transaction; default 5000 */
 };
 
 extern const struct config_table daemon_config_table;
 extern const struct config_table state_config_table;
 
 struct connector_config {
-    char *name;     /* NAME of [connector.NAME] */
-    char *type;     /* value of its type = key */
-    char *file;     /* where the section header is */
+    char *name; /* NAME of [connector.NAME] */
+    char *type; /* value of its type = key */
+    char *file; /* where the section header is */
     int line;
     void *settings; /* struct of the type's table, parsed; freed by config_free */
     const struct config_table *table;

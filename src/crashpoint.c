@@ -14,7 +14,7 @@
 /* The daemon is single-threaded where it reaches crash points (the loop
  * thread), so plain statics are enough. */
 static int initialised;
-static long crash_at;  /* 0: never */
+static long crash_at; /* 0: never */
 static long reached;
 static int log_fd = -1;
 

@@ -517,8 +517,8 @@ int daemon_run(const char *config_path)
     start_signal(&d, &d.sig_usr1, SIGUSR1);
     start_signal(&d, &d.sig_term, SIGTERM);
     start_signal(&d, &d.sig_int, SIGINT);
-    wd_ms = d.cfg->daemon.watchdog_ms > 0 ? (uint64_t)d.cfg->daemon.watchdog_ms
-                                          : notify_watchdog_ms();
+    wd_ms =
+        d.cfg->daemon.watchdog_ms > 0 ? (uint64_t)d.cfg->daemon.watchdog_ms : notify_watchdog_ms();
     if (wd_ms > 0)
         uv_timer_start(&d.watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
 

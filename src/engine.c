@@ -21,7 +21,6 @@
 #include "metrics.h"
 #include "store_push.h"
 
-
 struct sent_batch {
     struct push_batch pb;
     struct dest *d;
@@ -252,8 +251,8 @@ static void dead_letter(struct dest *d, struct witem *it, const char *reason)
     if (store_push_dead_letter(d->eng->store, d->conn->name, it->rec.seq, it->origin, it->member,
                                it->field, it->value, reason, it->attempts, &err) != 0)
         log_error("engine", d->conn->name, "%s", err.msg);
-    log_warn("engine", d->conn->name, "seq %" PRId64 " %s: dead letter: %s", it->rec.seq,
-             it->field, reason);
+    log_warn("engine", d->conn->name, "seq %" PRId64 " %s: dead letter: %s", it->rec.seq, it->field,
+             reason);
 }
 
 /* Writes lane cursors that moved (the caller holds a transaction). */
@@ -471,7 +470,7 @@ struct plan {
     const char **members;
     size_t members_cap; /* power of two, >= 2 * max members */
     size_t n_members;
-    uint64_t gen;       /* stamps the items taken by this plan */
+    uint64_t gen; /* stamps the items taken by this plan */
 };
 
 static size_t member_slot(const struct plan *p, const char *m)
@@ -548,8 +547,7 @@ static int resend_here(const struct dest *d, const struct witem *it)
  * of the plan's class (the first item sets the class) and its member is in
  * the plan or there is room for one more (new_members). */
 static enum consider consider(struct dest *d, struct witem *it, uint64_t now, struct plan *p,
-                              size_t max_members, int new_members, int may_remove,
-                              uint64_t *wake)
+                              size_t max_members, int new_members, int may_remove, uint64_t *wake)
 {
     struct window *w = &d->lanes[it->lane];
     char hash[65], cur[65];
@@ -592,8 +590,8 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         window_remove(w, it);
         return CONSIDER_SKIP;
     }
-    if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found,
-                         &err) == 0 &&
+    if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found, &err) ==
+            0 &&
         found && strcmp(cur, hash) == 0 && !resend_here(d, it)) {
         /* The CRM holds this value already. */
         if (!may_remove)
@@ -846,9 +844,8 @@ void engine_pump(struct dest *d)
                 break;
             if (!plan_batch(d, lane, now, &p, &wake))
                 continue;
-            wait = ratelimit_acquire(&d->rl, lane == LANE_URGENT ? RATELIMIT_PRIORITY
-                                                                 : RATELIMIT_BULK,
-                                     now);
+            wait = ratelimit_acquire(
+                &d->rl, lane == LANE_URGENT ? RATELIMIT_PRIORITY : RATELIMIT_BULK, now);
             if (wait > 0) {
                 if (now + (uint64_t)wait < wake)
                     wake = now + (uint64_t)wait;

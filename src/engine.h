@@ -17,10 +17,10 @@
 struct engine;
 
 struct engine_options {
-    long window_items;     /* per lane and destination in memory; default 4000 */
-    long linger_ms;        /* wait this long to fill a batch; default 50 ms */
-    long backlog_bound;    /* pulls pause above this many pending changes */
-    long quiet_pull_ms;    /* default pull interval when a connector sets none */
+    long window_items;  /* per lane and destination in memory; default 4000 */
+    long linger_ms;     /* wait this long to fill a batch; default 50 ms */
+    long backlog_bound; /* pulls pause above this many pending changes */
+    long quiet_pull_ms; /* default pull interval when a connector sets none */
     struct retry_policy retry;
 };
 
@@ -49,8 +49,8 @@ void engine_resume(struct engine *e, struct connector *conn);
 
 /* Per-destination figures for status and metrics. */
 struct engine_stats {
-    uint64_t batches, records_ok, records_retry, records_rejected, records_stale,
-        skipped_equal, skipped_origin, skipped_superseded, requests_failed;
+    uint64_t batches, records_ok, records_retry, records_rejected, records_stale, skipped_equal,
+        skipped_origin, skipped_superseded, requests_failed;
     int inflight;
     int64_t cursor[3];
     int resyncing;

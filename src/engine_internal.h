@@ -15,7 +15,7 @@ struct dest {
     int exhausted[N_LANES]; /* the last read found nothing more */
     int inflight;
     struct ratelimit rl;
-    uv_timer_t timer;      /* next pump: retry due, rate limit, linger */
+    uv_timer_t timer; /* next pump: retry due, rate limit, linger */
     uv_timer_t pull_timer;
     int timers_open;
     int pulling;

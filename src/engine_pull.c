@@ -36,8 +36,8 @@ static void pull_timer_cb(uv_timer_t *t)
      * wait too, they spend the same budget. */
     {
         uint64_t now = engine_now_ms();
-        uint64_t until = d->paused_until > d->rl.hold_until_ms ? d->paused_until
-                                                               : d->rl.hold_until_ms;
+        uint64_t until =
+            d->paused_until > d->rl.hold_until_ms ? d->paused_until : d->rl.hold_until_ms;
         if (until > now) {
             uv_timer_start(&d->pull_timer, pull_timer_cb, until - now, 0);
             return;
@@ -236,8 +236,8 @@ static void retry_one(void *arg, int64_t id, const char *member, const char *fie
     char *value = NULL;
     int added = 0;
     int lane = kind == CHANGE_POINTS || kind == CHANGE_TIER ? LANE_POINTS
-               : kind == CHANGE_ERASE                      ? LANE_URGENT
-                                                           : LANE_BULK;
+               : kind == CHANGE_ERASE                       ? LANE_URGENT
+                                                            : LANE_BULK;
 
     if (kind == CHANGE_POINTS || kind == CHANGE_ERASE) {
         value = strdup("{}");
@@ -281,8 +281,7 @@ void engine_sweep_retries(struct engine *e)
             return;
         }
         if (rc.n > 0)
-            log_notice("engine", e->dests[i]->conn->name, "%d dead letter(s) queued again",
-                       rc.n);
+            log_notice("engine", e->dests[i]->conn->name, "%d dead letter(s) queued again", rc.n);
         total += rc.n;
     }
     if (store_commit(e->store, &err) != 0) {

@@ -19,11 +19,11 @@ struct witem {
     char *field;
     char *value;
     char *origin;
-    int64_t min_seq;  /* first change this item stands for */
-    int inflight;     /* in a batch now: newer changes make a new item */
-    int lane;         /* the window (lane) it belongs to */
+    int64_t min_seq;   /* first change this item stands for */
+    int inflight;      /* in a batch now: newer changes make a new item */
+    int lane;          /* the window (lane) it belongs to */
     uint64_t plan_gen; /* the engine's plan that took it (no double add) */
-    int attempts;     /* sends so far */
+    int attempts;      /* sends so far */
     uint64_t first_ms;
     uint64_t next_at; /* not before this (retry), monotonic ms */
     char class_key[64];
@@ -39,7 +39,7 @@ struct window {
     int64_t read_seq;  /* last seq read from the change-log */
     int64_t committed; /* the durable push cursor */
     struct witem *buckets[WINDOW_BUCKETS];
-    struct witem *flying[WINDOW_BUCKETS]; /* in-flight items by key */
+    struct witem *flying[WINDOW_BUCKETS];  /* in-flight items by key */
     struct witem *members[WINDOW_BUCKETS]; /* every item, by member */
 };
 

@@ -44,8 +44,7 @@ static void page_metrics_publish(const struct connector *conn)
     if (page_counts.invalid > 0) {
         metrics_counter_add(METRIC_INGEST_RECORDS, (const char *[]){conn->name, "invalid"},
                             page_counts.invalid);
-        metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){"ingest"},
-                            page_counts.invalid);
+        metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){"ingest"}, page_counts.invalid);
     }
 }
 /* --- end metrics ---------------------------------------------------------- */
@@ -66,8 +65,8 @@ static int sink_begin(void *ctx, struct connector *conn, struct error *err)
 /* A pulled change that is only our own write read back (the CRM holds what
  * we last confirmed or sent there) is no news: applying it would date our
  * old value "now" and let it override newer local data. */
-static int is_echo(struct ingest *ing, struct connector *conn, const struct change *c,
-                   int *echo, struct error *err)
+static int is_echo(struct ingest *ing, struct connector *conn, const struct change *c, int *echo,
+                   struct error *err)
 {
     char proj[1024], hash[65];
     const char *text = c->value_json;
@@ -81,8 +80,7 @@ static int is_echo(struct ingest *ing, struct connector *conn, const struct chan
         text = proj;
     }
     sha256_hex(text, strlen(text), hash);
-    return store_shadow_is_ours(ing->store, conn->name, c->member_key, c->field, hash, echo,
-                                err);
+    return store_shadow_is_ours(ing->store, conn->name, c->member_key, c->field, hash, echo, err);
 }
 
 static int sink_change(void *ctx, struct connector *conn, const struct change *c,
@@ -118,8 +116,7 @@ static int sink_reject(void *ctx, struct connector *conn, const struct dead_lett
     return 0;
 }
 
-static int sink_commit(void *ctx, struct connector *conn, const char *watermark,
-                       struct error *err)
+static int sink_commit(void *ctx, struct connector *conn, const char *watermark, struct error *err)
 {
     struct ingest *ing = ctx;
     if (watermark != NULL && store_set_watermark(ing->store, conn->name, watermark, err) != 0) {
@@ -160,8 +157,7 @@ static int sink_file_begin(void *ctx, struct connector *conn, const char *name, 
 }
 
 static int sink_file_finish(void *ctx, struct connector *conn, int64_t id,
-                            const struct ingest_stats *stats, const char *status,
-                            struct error *err)
+                            const struct ingest_stats *stats, const char *status, struct error *err)
 {
     struct ingest *ing = ctx;
     (void)conn;

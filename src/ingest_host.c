@@ -63,8 +63,8 @@ static long host_load_hold(void *ctx, struct connector *conn, const char *family
     return left;
 }
 
-static int host_sent_here(void *ctx, struct connector *conn, const char *member,
-                          const char *field, const char *projection)
+static int host_sent_here(void *ctx, struct connector *conn, const char *member, const char *field,
+                          const char *projection)
 {
     struct ingest *ing = ctx;
     struct error err = {""};
@@ -77,8 +77,8 @@ static int host_sent_here(void *ctx, struct connector *conn, const char *member,
     return ours;
 }
 
-static void host_resend(void *ctx, struct connector *conn, const char *member,
-                        const char *field, const char *key)
+static void host_resend(void *ctx, struct connector *conn, const char *member, const char *field,
+                        const char *key)
 {
     struct ingest *ing = ctx;
     struct error err = {""};
@@ -94,8 +94,8 @@ static void host_resend(void *ctx, struct connector *conn, const char *member,
             lane = LANE_URGENT;
     }
     snprintf(idem, sizeof(idem), "resend:%s:%s:%s:%s", conn->name, member, field, key);
-    if (store_append_resend(ing->store, conn->name, member, kind, field, value, lane, idem,
-                            &added, &err) == 0 &&
+    if (store_append_resend(ing->store, conn->name, member, kind, field, value, lane, idem, &added,
+                            &err) == 0 &&
         added && ing->engine != NULL)
         engine_kick(ing->engine);
 out:
@@ -142,8 +142,7 @@ static void host_learn_identity(void *ctx, struct connector *conn, const char *m
         log_error("ingest", conn->name, "%s", err.msg);
 }
 
-static char *host_current(void *ctx, struct connector *conn, const char *member,
-                          const char *field)
+static char *host_current(void *ctx, struct connector *conn, const char *member, const char *field)
 {
     struct ingest *ing = ctx;
     struct error err = {""};
@@ -226,8 +225,8 @@ static int host_observe(void *ctx, struct connector *conn, const char *member,
             lane = LANE_POINTS;
         else if (kind == CHANGE_CONSENT && strstr(value, "\"status\":\"denied\"") != NULL)
             lane = LANE_URGENT;
-        if (store_append_repair(ing->store, member, kind, field, value, lane, idem, &added,
-                                err) != 0)
+        if (store_append_repair(ing->store, member, kind, field, value, lane, idem, &added, err) !=
+            0)
             goto out;
     }
     if (added) {

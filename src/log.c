@@ -23,8 +23,8 @@ int log_level_parse(const char *name, enum log_level *out)
         const char *name;
         enum log_level level;
     } names[] = {
-        {"error", LOG_LVL_ERR},   {"warning", LOG_LVL_WARNING}, {"notice", LOG_LVL_NOTICE},
-        {"info", LOG_LVL_INFO},   {"debug", LOG_LVL_DEBUG},
+        {"error", LOG_LVL_ERR}, {"warning", LOG_LVL_WARNING}, {"notice", LOG_LVL_NOTICE},
+        {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(name, names[i].name) == 0) {

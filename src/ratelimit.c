@@ -39,8 +39,8 @@ static void refill(struct ratelimit *rl, uint64_t now_ms)
     rl->tokens += effective_rate(rl) * (double)(now_ms - rl->last_ms) / 1000.0;
     if (rl->tokens > rl->burst)
         rl->tokens = rl->burst;
-    rl->bulk_tokens += effective_rate(rl) * (1.0 - rl->priority_share) *
-                       (double)(now_ms - rl->last_ms) / 1000.0;
+    rl->bulk_tokens +=
+        effective_rate(rl) * (1.0 - rl->priority_share) * (double)(now_ms - rl->last_ms) / 1000.0;
     if (rl->bulk_tokens > bulk_burst(rl))
         rl->bulk_tokens = bulk_burst(rl);
     rl->last_ms = now_ms;

@@ -37,7 +37,7 @@ struct ratelimit {
     double burst;
     double priority_share; /* of burst, in [0, 1) */
     double tokens;
-    double bulk_tokens;    /* the bulk lane's own bucket: (1 - share) of the rate */
+    double bulk_tokens;  /* the bulk lane's own bucket: (1 - share) of the rate */
     double daily_factor; /* from Sforce-Limit-Info, 1.0 = no pressure */
     uint64_t last_ms;
     uint64_t hold_until_ms; /* after a 429: nothing before this */
@@ -88,7 +88,7 @@ struct ratelimit_window {
     long window_ms;
     uint64_t sent[RATELIMIT_WINDOW_MAX]; /* ring of the last max send times */
     int n, next;
-    uint64_t hold_until_ms; /* after a 429: nothing before this */
+    uint64_t hold_until_ms;              /* after a 429: nothing before this */
     void (*on_hold)(void *arg, long ms); /* as struct ratelimit's */
     void *hold_arg;
 };

@@ -71,8 +71,8 @@ int timefmt_parse_rfc3339(const char *s, int64_t *ms)
     if (digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
         digits(s + 17, 2, &sec))
         return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-        mi > 59 || sec > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+        sec > 60)
         return -1;
     if (sec == 60) /* a leap second is read as the last ms of that minute */
         sec = 59, frac_ms = 999;
@@ -125,8 +125,7 @@ const char *timefmt_format_rfc3339(int64_t ms, char *buf, size_t bufsize)
 
     civil_from_days(days, &y, &m, &d);
     snprintf(buf, bufsize, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-             (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60),
-             (int)(ms - secs * 1000));
+             (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), (int)(ms - secs * 1000));
     return buf;
 }
 

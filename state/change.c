@@ -2,7 +2,8 @@
 
 #include <string.h>
 
-static const char *const kind_names[] = {"consent", "points", "tier", "segment", "profile", "erase"};
+static const char *const kind_names[] = {"consent", "points",  "tier",
+                                         "segment", "profile", "erase"};
 
 const char *change_kind_name(enum change_kind kind)
 {

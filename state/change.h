@@ -42,16 +42,16 @@ struct consent_value {
 struct points_txn {
     const char *txn_id;
     int64_t delta;
-    const char *reason;  /* earn | redeem | expire | adjust */
+    const char *reason; /* earn | redeem | expire | adjust */
     int64_t occurred_at;
-    int64_t expires_at;  /* 0: does not expire */
+    int64_t expires_at; /* 0: does not expire */
 };
 
 /* A change as it travels from a connector into the state store. Strings are
  * borrowed from the producer for the duration of the apply call. */
 struct change {
-    int64_t seq;            /* 0 until stored */
-    const char *origin;     /* connector instance name that produced it */
+    int64_t seq;        /* 0 until stored */
+    const char *origin; /* connector instance name that produced it */
     const char *member_key;
     enum change_kind kind;
     const char *field;      /* e.g. consent/marketing/email, points/T1, segment/vip */

@@ -15,7 +15,10 @@ struct stmt_def {
     int writes; /* not prepared on a read-only handle */
 };
 
-#define STMT(field, sql, writes) {offsetof(struct store, field), sql, writes}
+#define STMT(field, sql, writes)                                                                   \
+    {                                                                                              \
+        offsetof(struct store, field), sql, writes                                                 \
+    }
 
 static const struct stmt_def stmt_defs[] = {
     STMT(ins_change,
@@ -61,8 +64,8 @@ static const struct stmt_def stmt_defs[] = {
      * every CRM. Older rows lose their values now. */
     STMT(redact_changes,
          "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2", 1),
-    STMT(redact_audit,
-         "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1", 1),
+    STMT(redact_audit, "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
+         1),
     STMT(get_wm, "SELECT pull_watermark FROM cursors WHERE connector = ?1", 0),
     STMT(set_wm,
          "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"
@@ -179,8 +182,7 @@ static int count_tombstones(struct store *st, struct error *err)
     sqlite3_stmt *q = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM tombstones", -1, &q, NULL) !=
-            SQLITE_OK ||
+    if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM tombstones", -1, &q, NULL) != SQLITE_OK ||
         sqlite3_step(q) != SQLITE_ROW) {
         store_sql_error(st, err, "count tombstones");
         goto out;
@@ -221,8 +223,9 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
         if (exec(st, "PRAGMA journal_mode = WAL", err) != 0)
             goto out;
         st->sync_full = !opts->synchronous_normal;
-        if (exec(st, opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
-                                              : "PRAGMA synchronous = FULL",
+        if (exec(st,
+                 opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
+                                          : "PRAGMA synchronous = FULL",
                  err) != 0)
             goto out;
         if (schema_migrate(st->db, err) != 0)
@@ -430,8 +433,8 @@ out:
     return rc;
 }
 
-int store_ingest_file_begin(struct store *st, const char *connector, const char *name,
-                            int64_t *id, struct error *err)
+int store_ingest_file_begin(struct store *st, const char *connector, const char *name, int64_t *id,
+                            struct error *err)
 {
     sqlite3_stmt *q = st->ins_ingest;
     int rc = -1;
@@ -495,8 +498,8 @@ out:
     return rc;
 }
 
-int store_points_balance(struct store *st, const char *member_key, int64_t at_ms,
-                         int64_t *balance, struct error *err)
+int store_points_balance(struct store *st, const char *member_key, int64_t at_ms, int64_t *balance,
+                         struct error *err)
 {
     sqlite3_stmt *q = st->balance;
     int rc = -1;

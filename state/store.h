@@ -16,7 +16,7 @@ struct store_options {
     const char *path;
     int synchronous_normal; /* 0: FULL (default, durable), 1: NORMAL */
     long busy_timeout_ms;
-    int readonly;           /* for crmsyncctl while the daemon runs */
+    int readonly; /* for crmsyncctl while the daemon runs */
 };
 
 int store_open(const struct store_options *opts, struct store **out, struct error *err);
@@ -61,7 +61,7 @@ struct dead_letter_in {
     const char *payload;     /* the raw record, possibly truncated */
     const char *source;      /* "file:line" or remote record id */
     const char *reason;
-    const char *idem_key;    /* NULL, or a key that makes a re-read a no-op */
+    const char *idem_key; /* NULL, or a key that makes a re-read a no-op */
 };
 int store_dead_letter_add(struct store *st, const struct dead_letter_in *dl, struct error *err);
 
@@ -76,8 +76,8 @@ int store_set_watermark(struct store *st, const char *connector, const char *jso
 struct ingest_stats {
     long lines, applied, unchanged, duplicates, rejected;
 };
-int store_ingest_file_begin(struct store *st, const char *connector, const char *name,
-                            int64_t *id, struct error *err);
+int store_ingest_file_begin(struct store *st, const char *connector, const char *name, int64_t *id,
+                            struct error *err);
 int store_ingest_file_finish(struct store *st, int64_t id, const struct ingest_stats *stats,
                              const char *status, struct error *err);
 
@@ -86,8 +86,8 @@ int store_record_resync(struct store *st, const char *connector, struct error *e
 
 /* Balance = sum of the member's live transactions at `at_ms` (expired
  * transactions with expires_at <= at_ms no longer count). */
-int store_points_balance(struct store *st, const char *member_key, int64_t at_ms,
-                         int64_t *balance, struct error *err);
+int store_points_balance(struct store *st, const char *member_key, int64_t at_ms, int64_t *balance,
+                         struct error *err);
 
 /* Salted hash of a member key (hex SHA-256), as tombstones and audit use. */
 void store_member_hash(const struct store *st, const char *member_key, char out[65]);

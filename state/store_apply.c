@@ -13,8 +13,7 @@
 
 const char *apply_result_name(enum apply_result r)
 {
-    static const char *const names[] = {"applied", "unchanged", "duplicate", "rejected",
-                                        "erased"};
+    static const char *const names[] = {"applied", "unchanged", "duplicate", "rejected", "erased"};
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
@@ -84,8 +83,8 @@ static int put_current(struct store *st, const struct change *c, int64_t seq, st
 
 /* Decides a consent or generic change against `current`. */
 static int decide_current(struct store *st, const struct change *c,
-                          const struct merge_policy *policy, enum merge_decision *d,
-                          char *reason, size_t rsize, struct error *err)
+                          const struct merge_policy *policy, enum merge_decision *d, char *reason,
+                          size_t rsize, struct error *err)
 {
     sqlite3_stmt *q = st->get_current;
     json_t *holder = NULL;
@@ -143,8 +142,7 @@ static int decide_points(struct store *st, const struct change *c,
             .occurred_at = sqlite3_column_int64(q, 3),
             .expires_at = sqlite3_column_int64(q, 4),
         };
-        *d = merge_points(&cur, (const char *)sqlite3_column_text(q, 0), c, policy, reason,
-                          rsize);
+        *d = merge_points(&cur, (const char *)sqlite3_column_text(q, 0), c, policy, reason, rsize);
     } else {
         store_sql_error(st, err, "read ledger");
         goto out;

@@ -106,8 +106,7 @@ int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct 
         }
         if (strcmp(prev, (const char *)sqlite3_column_text(q, 7)) != 0) {
             *bad_id = id;
-            error_set(err, "audit row %" PRId64 ": prev_hash does not match the previous row",
-                      id);
+            error_set(err, "audit row %" PRId64 ": prev_hash does not match the previous row", id);
             rc = 0;
             goto out;
         }

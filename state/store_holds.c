@@ -6,20 +6,21 @@
 
 #include "store_internal.h"
 
-int store_hold_save(struct store *st, const char *connector, const char *family,
-                    int64_t until_ms, long ms, struct error *err)
+int store_hold_save(struct store *st, const char *connector, const char *family, int64_t until_ms,
+                    long ms, struct error *err)
 {
     sqlite3_stmt *q = NULL;
     int rc;
 
     /* Only ever later: an earlier hold answered after a later one must not
      * shorten it. */
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO rate_holds(connector, family, until_ms, ms)"
-                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, family) DO UPDATE SET"
-                           " ms = CASE WHEN excluded.until_ms > until_ms THEN excluded.ms ELSE ms END,"
-                           " until_ms = MAX(until_ms, excluded.until_ms)",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            st->db,
+            "INSERT INTO rate_holds(connector, family, until_ms, ms)"
+            " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, family) DO UPDATE SET"
+            " ms = CASE WHEN excluded.until_ms > until_ms THEN excluded.ms ELSE ms END,"
+            " until_ms = MAX(until_ms, excluded.until_ms)",
+            -1, &q, NULL) != SQLITE_OK)
         return store_sql_error(st, err, "prepare hold");
     sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, family, -1, SQLITE_STATIC);
@@ -38,9 +39,9 @@ static int load(struct store *st, const char *connector, const char *family, int
     int s;
 
     *until_ms = *ms = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT until_ms, ms FROM rate_holds WHERE connector = ?1 AND family = ?2",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            st->db, "SELECT until_ms, ms FROM rate_holds WHERE connector = ?1 AND family = ?2", -1,
+            &q, NULL) != SQLITE_OK)
         return store_sql_error(st, err, "prepare hold");
     sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, family, -1, SQLITE_STATIC);
@@ -53,16 +54,16 @@ static int load(struct store *st, const char *connector, const char *family, int
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read hold");
 }
 
-int store_hold_load(struct store *st, const char *connector, const char *family,
-                    int64_t *until_ms, struct error *err)
+int store_hold_load(struct store *st, const char *connector, const char *family, int64_t *until_ms,
+                    struct error *err)
 {
     int64_t ms;
 
     return load(st, connector, family, until_ms, &ms, err);
 }
 
-long store_hold_left(struct store *st, const char *connector, const char *family,
-                     int64_t now_ms, struct error *err)
+long store_hold_left(struct store *st, const char *connector, const char *family, int64_t now_ms,
+                     struct error *err)
 {
     int64_t until = 0, ms = 0, left;
 

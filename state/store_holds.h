@@ -12,15 +12,15 @@
 
 /* family: "api" (the connector's general budget), "search" (HubSpot), ...;
  * ms: the hold's length as given (until_ms = now + ms). */
-int store_hold_save(struct store *st, const char *connector, const char *family,
-                    int64_t until_ms, long ms, struct error *err);
+int store_hold_save(struct store *st, const char *connector, const char *family, int64_t until_ms,
+                    long ms, struct error *err);
 /* *until_ms: the kept hold's end, 0 when none. */
-int store_hold_load(struct store *st, const char *connector, const char *family,
-                    int64_t *until_ms, struct error *err);
+int store_hold_load(struct store *st, const char *connector, const char *family, int64_t *until_ms,
+                    struct error *err);
 /* What is left of the kept hold at now_ms (wall clock): 0 when none or
  * over; never more than the hold's own length (a wall clock set back
  * between two runs does not stretch it) nor 25 hours. */
-long store_hold_left(struct store *st, const char *connector, const char *family,
-                     int64_t now_ms, struct error *err);
+long store_hold_left(struct store *st, const char *connector, const char *family, int64_t now_ms,
+                     struct error *err);
 
 #endif

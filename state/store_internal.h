@@ -10,8 +10,8 @@ struct store {
     sqlite3 *db;
     int readonly;
     int in_txn;
-    int sync_full;    /* configured synchronous = FULL */
-    int relaxed;      /* this transaction runs with synchronous = NORMAL */
+    int sync_full;       /* configured synchronous = FULL */
+    int relaxed;         /* this transaction runs with synchronous = NORMAL */
     char salt[65];       /* hex; salts member hashes (tombstones, audit) */
     char audit_head[65]; /* hash of the last audit row; "" = empty chain */
     int64_t tombstone_count;

@@ -122,8 +122,8 @@ static sqlite3_stmt *stmt(struct store *st, enum push_stmt which, struct error *
 {
     sqlite3_stmt **slot = &st->lazy[which];
 
-    if (*slot == NULL && sqlite3_prepare_v3(st->db, push_sql[which], -1,
-                                            SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+    if (*slot == NULL && sqlite3_prepare_v3(st->db, push_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                            slot, NULL) != SQLITE_OK) {
         store_sql_error(st, err, "prepare push statement");
         return NULL;
     }
@@ -232,8 +232,8 @@ int store_shadow_get(struct store *st, const char *dest, const char *member, con
 /* The two shadow writers (confirmed: value_hash; sent: sent_hash) take the
  * same parameters. */
 static int write_shadow(struct store *st, enum push_stmt which, const char *dest,
-                        const char *member, const char *field, const char *hash,
-                        struct error *err, const char *what)
+                        const char *member, const char *field, const char *hash, struct error *err,
+                        const char *what)
 {
     sqlite3_stmt *q = stmt(st, which, err);
 
@@ -263,8 +263,8 @@ int store_shadow_clear(struct store *st, const char *dest, struct error *err)
     return done(st, q, err, "clear shadow");
 }
 
-static int get_text(struct store *st, enum push_stmt which, const char *a, const char *b,
-                    char *out, size_t outsize, int *found, struct error *err)
+static int get_text(struct store *st, enum push_stmt which, const char *a, const char *b, char *out,
+                    size_t outsize, int *found, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, which, err);
     int s;
@@ -374,8 +374,7 @@ int store_current_get(struct store *st, const char *member, const char *field, c
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read current");
 }
 
-int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count,
-                       struct error *err)
+int store_push_backlog(struct store *st, int lane, int64_t after, int64_t *count, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_BACKLOG, err);
     int s;
@@ -501,8 +500,7 @@ int store_token_get(struct store *st, const char *connector, char **token, struc
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read token");
 }
 
-int store_token_put(struct store *st, const char *connector, const char *token,
-                    struct error *err)
+int store_token_put(struct store *st, const char *connector, const char *token, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_TOKEN_PUT, err);
 
@@ -549,8 +547,8 @@ int store_shadow_sent(struct store *st, const char *dest, const char *member, co
     return write_shadow(st, PS_SHADOW_SENT, dest, member, field, hash, err, "write sent shadow");
 }
 
-int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
-                         const char *field, const char *hash, int *ours, struct error *err)
+int store_shadow_is_ours(struct store *st, const char *dest, const char *member, const char *field,
+                         const char *hash, int *ours, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_SHADOW_BOTH, err);
     int s;

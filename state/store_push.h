@@ -47,8 +47,8 @@ int store_shadow_sent(struct store *st, const char *dest, const char *member, co
                       const char *hash, struct error *err);
 /* *ours = 1 when hash is what dest was last confirmed to hold or last sent:
  * a pull reading it back is an echo of our own write, not a change. */
-int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
-                         const char *field, const char *hash, int *ours, struct error *err);
+int store_shadow_is_ours(struct store *st, const char *dest, const char *member, const char *field,
+                         const char *hash, int *ours, struct error *err);
 
 /* Forgets every shadow of dest (full resync). */
 int store_shadow_clear(struct store *st, const char *dest, struct error *err);
@@ -97,8 +97,7 @@ int store_append_repair(struct store *st, const char *member, enum change_kind k
 
 /* A connector's kept OAuth refresh token (rotated by the vendor). */
 int store_token_get(struct store *st, const char *connector, char **token, struct error *err);
-int store_token_put(struct store *st, const char *connector, const char *token,
-                    struct error *err);
+int store_token_put(struct store *st, const char *connector, const char *token, struct error *err);
 
 /* Dead letters of dest that an operator asked to retry (crmsyncctl
  * dead-letters retry). Strings live during the call. */

@@ -91,7 +91,8 @@ static void step_done(sqlite3_stmt *q)
 
 static void model_init(void)
 {
-    if (sqlite3_open_v2(":memory:", &mdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+    if (sqlite3_open_v2(":memory:", &mdb,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
                         NULL) != SQLITE_OK)
         die("open model");
     exec_sql("CREATE TABLE m_changes(idem_key TEXT PRIMARY KEY, member_key TEXT, kind TEXT,"
@@ -171,8 +172,9 @@ static enum merge_decision decide(const struct change *c)
             d = merge_generic(&cur, c, &policy, reason, sizeof(reason));
         }
     } else {
-        d = c->kind == CHANGE_CONSENT ? merge_consent(NULL, NULL, c, &policy, reason, sizeof(reason))
-                                      : merge_generic(NULL, c, &policy, reason, sizeof(reason));
+        d = c->kind == CHANGE_CONSENT
+                ? merge_consent(NULL, NULL, c, &policy, reason, sizeof(reason))
+                : merge_generic(NULL, c, &policy, reason, sizeof(reason));
     }
     sqlite3_finalize(q);
     return d;
@@ -273,8 +275,8 @@ static void model_file(const char *path, const char *origin, struct tally *t)
             continue;
         t->events++;
         snprintf(source, sizeof(source), "%s:%ld", base, lineno);
-        if (spool_event_parse(line, (size_t)len, &spool_default_vocab, origin, source, &ev,
-                              &err) != 0) {
+        if (spool_event_parse(line, (size_t)len, &spool_default_vocab, origin, source, &ev, &err) !=
+            0) {
             t->bad_lines++;
             count_add("dead_ingest");
             spool_event_release(&ev);
@@ -302,7 +304,9 @@ static long findings(const char *what, const char *sql, long *counter)
         if (n < MAX_DETAILS) {
             fprintf(stderr, "  %s:", what);
             for (int i = 0; i < sqlite3_column_count(q); i++)
-                fprintf(stderr, " %s", sqlite3_column_text(q, i) ? (const char *)sqlite3_column_text(q, i) : "NULL");
+                fprintf(stderr, " %s",
+                        sqlite3_column_text(q, i) ? (const char *)sqlite3_column_text(q, i)
+                                                  : "NULL");
             fprintf(stderr, "\n");
         }
         n++;
@@ -381,11 +385,13 @@ static void check(const char *db_path, struct tally *t)
              &t->duplicated);
 
     /* Losses. */
-    findings("change lost", "SELECT idem_key, field FROM m_changes WHERE idem_key NOT IN"
-                            " (SELECT idem_key FROM r.changes)",
+    findings("change lost",
+             "SELECT idem_key, field FROM m_changes WHERE idem_key NOT IN"
+             " (SELECT idem_key FROM r.changes)",
              &t->lost);
-    findings("ledger row lost", "SELECT txn_id, member_key FROM m_ledger WHERE txn_id NOT IN"
-                                " (SELECT txn_id FROM r.points_ledger)",
+    findings("ledger row lost",
+             "SELECT txn_id, member_key FROM m_ledger WHERE txn_id NOT IN"
+             " (SELECT txn_id FROM r.points_ledger)",
              &t->lost);
     findings("current value lost",
              "SELECT m.member_key, m.field FROM m_current m LEFT JOIN r.current c"
@@ -422,13 +428,13 @@ static void check(const char *db_path, struct tally *t)
     }
 
     /* Violations. */
-    t->withdrawals_overwritten += findings(
-        "WITHDRAWAL OVERWRITTEN",
-        "SELECT m.member_key, m.field, c.value FROM m_current m JOIN r.current c"
-        " USING (member_key, field) WHERE m.field LIKE 'consent/%'"
-        " AND json_extract(m.value, '$.status') = 'denied'"
-        " AND json_extract(c.value, '$.status') <> 'denied'",
-        &t->violations);
+    t->withdrawals_overwritten +=
+        findings("WITHDRAWAL OVERWRITTEN",
+                 "SELECT m.member_key, m.field, c.value FROM m_current m JOIN r.current c"
+                 " USING (member_key, field) WHERE m.field LIKE 'consent/%'"
+                 " AND json_extract(m.value, '$.status') = 'denied'"
+                 " AND json_extract(c.value, '$.status') <> 'denied'",
+                 &t->violations);
     findings("current differs from the model",
              "SELECT m.member_key, m.field, m.value, c.value FROM m_current m JOIN r.current c"
              " USING (member_key, field) WHERE c.value <> m.value AND NOT (m.field LIKE"
@@ -452,9 +458,10 @@ static void check(const char *db_path, struct tally *t)
      * not in the model: they are listed, not counted. */
     {
         long others = 0;
-        findings("(info) change of another origin",
-                 "SELECT seq, origin, idem_key FROM r.changes WHERE origin <> (SELECT n FROM m_origin)",
-                 &others);
+        findings(
+            "(info) change of another origin",
+            "SELECT seq, origin, idem_key FROM r.changes WHERE origin <> (SELECT n FROM m_origin)",
+            &others);
     }
     /* A push dead letter filed again for the same change after a restart
      * (bug 7 in tests/chaos/README.md, fixed in 13947d8): one change, one
@@ -515,8 +522,9 @@ int main(int argc, char **argv)
         model_file(files[i], origin, &t);
     exec_sql("COMMIT");
     check(db, &t);
-    fprintf(stderr, "  model: %ld events, %ld bad lines, %ld changes recorded;"
-                    " %ld withdrawal(s) overwritten\n",
+    fprintf(stderr,
+            "  model: %ld events, %ld bad lines, %ld changes recorded;"
+            " %ld withdrawal(s) overwritten\n",
             t.events, t.bad_lines, t.recorded, t.withdrawals_overwritten);
     printf("lost %ld duplicated %ld integrity %ld violations %ld\n", t.lost, t.duplicated,
            t.integrity, t.violations);

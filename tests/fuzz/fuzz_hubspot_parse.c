@@ -27,10 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t ms;
 
     if (!ready) {
-        struct hs_map_config mc = {"member_key", "loyalty_points", "loyalty_tier",
+        struct hs_map_config mc = {"member_key",
+                                   "loyalty_points",
+                                   "loyalty_tier",
                                    "marketing=1001,loyalty_programme=1002",
                                    "consent=CONSENT_WITH_NOTICE,contract=PERFORMANCE_OF_CONTRACT",
-                                   "email=email,first_name=firstname", "marketing"};
+                                   "email=email,first_name=firstname",
+                                   "marketing"};
         struct error err = {""};
         if (hs_map_init(&map, &mc, &err) != 0)
             abort();
@@ -71,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_is_array(results)) {
             size_t i;
             json_t *contact;
-            json_array_foreach(results, i, contact) {
+            json_array_foreach(results, i, contact)
+            {
                 char member[160];
                 hs_contact_fields(&map, "hubspot", contact, NULL, field_fn, NULL, member,
                                   sizeof(member));

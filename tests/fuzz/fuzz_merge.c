@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Points: the identical transaction is a duplicate, never applied. */
     {
-        struct points_txn t = {"T1", (int64_t)(int8_t)data[0] * 1000 + 1, "earn",
-                               1793000000000LL, 0};
+        struct points_txn t = {"T1", (int64_t)(int8_t)data[0] * 1000 + 1, "earn", 1793000000000LL,
+                               0};
         struct change pc;
         memset(&pc, 0, sizeof(pc));
         pc.kind = CHANGE_POINTS;

@@ -120,8 +120,7 @@ int csv_parse(const char *buf, size_t len, char delim, struct csv_table *out, ch
             quoted_seen = true;
             if (i < len && buf[i] != delim && buf[i] != '\n' &&
                 !(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')) {
-                snprintf(err, errlen, "line %zu: unexpected character after a closing quote",
-                         line);
+                snprintf(err, errlen, "line %zu: unexpected character after a closing quote", line);
                 goto out;
             }
             continue;

@@ -51,8 +51,7 @@ static const struct sim_route hs_routes[] = {
     {"PATCH", OBJ "/*", "contacts.update", 0, hs_contacts_update},
     {"DELETE", OBJ "/*", "contacts.archive", 0, hs_contacts_archive},
     {"GET", "/crm/properties/@properties/contacts", "properties.list", 0, hs_properties_list},
-    {"POST", "/crm/properties/@properties/contacts", "properties.create", 0,
-     hs_properties_create},
+    {"POST", "/crm/properties/@properties/contacts", "properties.create", 0, hs_properties_create},
     {"GET", "/crm/properties/@properties/contacts/*", "properties.get", 0, hs_properties_get},
     {"POST", LISTS, "lists.create", 0, hs_lists_create},
     {"GET", LISTS "/*", "lists.get", 0, hs_lists_get},
@@ -64,8 +63,7 @@ static const struct sim_route hs_routes[] = {
     {"GET", LISTS "/*/memberships", "lists.memberships.read", 0, hs_lists_memberships},
     {"GET", PREFS "/definitions", "prefs.definitions", 0, hs_prefs_definitions},
     {"POST", PREFS "/statuses/batch/read", "prefs.statuses.batch.read", 0, hs_prefs_batch_read},
-    {"POST", PREFS "/statuses/batch/write", "prefs.statuses.batch.write", 0,
-     hs_prefs_batch_write},
+    {"POST", PREFS "/statuses/batch/write", "prefs.statuses.batch.write", 0, hs_prefs_batch_write},
 };
 
 /* --- error bodies --- */
@@ -79,15 +77,14 @@ static void correlation_id(char *buf, size_t bufsize)
     snprintf(buf, bufsize, "5e1a0000-0000-4000-8000-%012llx", (unsigned long long)n);
 }
 
-void hs_error_body(struct sim_response *resp, int status, const char *category,
-                   const char *message)
+void hs_error_body(struct sim_response *resp, int status, const char *category, const char *message)
 {
     char cid[48];
     json_t *body;
 
     correlation_id(cid, sizeof(cid));
-    body = json_pack("{s:s, s:s, s:s}", "status", "error", "message", message, "correlationId",
-                     cid);
+    body =
+        json_pack("{s:s, s:s, s:s}", "status", "error", "message", message, "correlationId", cid);
     if (category != NULL)
         json_object_set_new(body, "category", json_string(category));
     sim_resp_json(resp, status, body);
@@ -113,8 +110,7 @@ static void rate_limited(struct sim_response *resp, const char *policy, const ch
     correlation_id(cid, sizeof(cid));
     sim_resp_json(resp, 429,
                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "status", "error", "message", message,
-                            "errorType", "RATE_LIMIT", "correlationId", cid, "policyName",
-                            policy));
+                            "errorType", "RATE_LIMIT", "correlationId", cid, "policyName", policy));
 }
 
 static void hs_expired(struct sim *sim, struct sim_response *resp)
@@ -202,9 +198,9 @@ static int hs_admit(struct sim *sim, const struct sim_route *route, struct sim_r
             sim_resp_header(resp, "X-HubSpot-RateLimit-Remaining", "%llu",
                             (unsigned long long)rem10);
             sim_resp_header(resp, "X-HubSpot-RateLimit-Secondly", "%lld", (long long)secondly);
-            sim_resp_header(resp, "X-HubSpot-RateLimit-Secondly-Remaining", "%llu",
-                            (unsigned long long)(rem10 < (uint64_t)secondly ? rem10
-                                                                            : (uint64_t)secondly));
+            sim_resp_header(
+                resp, "X-HubSpot-RateLimit-Secondly-Remaining", "%llu",
+                (unsigned long long)(rem10 < (uint64_t)secondly ? rem10 : (uint64_t)secondly));
         }
     }
     return 0;
@@ -317,8 +313,8 @@ void hs_oauth_token(struct sim *sim, struct sim_request *req, struct sim_respons
         oauth_error(resp, 400, "invalid_grant", "refresh token is invalid, expired or revoked");
         return;
     }
-    if (sim_auth_issue(&sim->auth, &sim->rng, req->now_ms, sim->opt.token_lifetime_s * 1000,
-                       access, sizeof(access)) != 0) {
+    if (sim_auth_issue(&sim->auth, &sim->rng, req->now_ms, sim->opt.token_lifetime_s * 1000, access,
+                       sizeof(access)) != 0) {
         oauth_error(resp, 500, "server_error", "cannot issue a token");
         return;
     }
@@ -330,9 +326,9 @@ void hs_oauth_token(struct sim *sim, struct sim_request *req, struct sim_respons
         snprintf(new_rt, sizeof(new_rt), "%s", rt);
     }
     sim_resp_json(resp, 200,
-                  json_pack("{s:s, s:s, s:I, s:s}", "access_token", access, "refresh_token",
-                            new_rt, "expires_in", (json_int_t)sim->opt.token_lifetime_s,
-                            "token_type", "bearer"));
+                  json_pack("{s:s, s:s, s:I, s:s}", "access_token", access, "refresh_token", new_rt,
+                            "expires_in", (json_int_t)sim->opt.token_lifetime_s, "token_type",
+                            "bearer"));
     sim_resp_header(resp, "Cache-Control", "no-store");
     sim_resp_header(resp, "Pragma", "no-cache");
 }
@@ -359,8 +355,8 @@ static const struct default_prop default_props[] = {
 };
 
 static json_t *make_prop_def(const char *name, const char *label, const char *type,
-                             const char *field_type, const char *group, bool unique,
-                             bool read_only, int64_t now)
+                             const char *field_type, const char *group, bool unique, bool read_only,
+                             int64_t now)
 {
     char t[32];
 
@@ -368,8 +364,8 @@ static json_t *make_prop_def(const char *name, const char *label, const char *ty
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:{s:b, s:b}}",
                      "name", name, "label", label, "type", type, "fieldType", field_type,
                      "groupName", group, "createdAt", t, "updatedAt", t, "hasUniqueValue", unique,
-                     "hidden", 0, "calculated", 0, "options", json_array(),
-                     "modificationMetadata", "readOnlyValue", read_only, "archivable", !read_only);
+                     "hidden", 0, "calculated", 0, "options", json_array(), "modificationMetadata",
+                     "readOnlyValue", read_only, "archivable", !read_only);
 }
 
 static void default_properties(struct hs_state *hs, int64_t now)
@@ -464,9 +460,9 @@ void hs_properties_create(struct sim *sim, struct sim_request *req, struct sim_r
                       "lowercase letters, digits and underscores");
         goto out;
     }
-    if (strcmp(type, "string") != 0 && strcmp(type, "number") != 0 &&
-        strcmp(type, "date") != 0 && strcmp(type, "datetime") != 0 &&
-        strcmp(type, "enumeration") != 0 && strcmp(type, "bool") != 0) {
+    if (strcmp(type, "string") != 0 && strcmp(type, "number") != 0 && strcmp(type, "date") != 0 &&
+        strcmp(type, "datetime") != 0 && strcmp(type, "enumeration") != 0 &&
+        strcmp(type, "bool") != 0) {
         hs_error_body(resp, 400, "VALIDATION_ERROR", "Unknown property type");
         goto out;
     }

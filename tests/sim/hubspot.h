@@ -45,8 +45,7 @@ void hs_properties_create(struct sim *sim, struct sim_request *req, struct sim_r
 struct sim_coll *hs_contacts(struct sim *sim);
 json_t *hs_contact_json(struct sim *sim, const struct sim_record *rec, json_t *props_view,
                         const json_t *wanted);
-json_t *hs_batch_envelope(json_t *results_take, json_t *errors_take, int64_t started,
-                          int64_t now);
+json_t *hs_batch_envelope(json_t *results_take, json_t *errors_take, int64_t started, int64_t now);
 /* The same envelope through a writer (sim_json.h): begin opens it up to
  * the results array; the caller writes each result; end closes the array
  * and adds the times and, when errors is a non-empty array, the errors. */
@@ -59,14 +58,10 @@ void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_res
 void hs_contacts_update(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_contacts_archive(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_contacts_batch_read(struct sim *sim, struct sim_request *req, struct sim_response *resp);
-void hs_contacts_batch_create(struct sim *sim, struct sim_request *req,
-                              struct sim_response *resp);
-void hs_contacts_batch_update(struct sim *sim, struct sim_request *req,
-                              struct sim_response *resp);
-void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req,
-                              struct sim_response *resp);
-void hs_contacts_batch_archive(struct sim *sim, struct sim_request *req,
-                               struct sim_response *resp);
+void hs_contacts_batch_create(struct sim *sim, struct sim_request *req, struct sim_response *resp);
+void hs_contacts_batch_update(struct sim *sim, struct sim_request *req, struct sim_response *resp);
+void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req, struct sim_response *resp);
+void hs_contacts_batch_archive(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 /* hubspot_merge.c */
 void hs_contacts_merge(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 

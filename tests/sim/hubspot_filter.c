@@ -9,9 +9,20 @@
 #include "sim_time.h"
 
 static const char *const operators[] = {
-    "EQ",  "NEQ",          "LT",               "LTE",           "GT",
-    "GTE", "BETWEEN",      "IN",               "NOT_IN",        "HAS_PROPERTY",
-    "NOT_HAS_PROPERTY",    "CONTAINS_TOKEN",   "NOT_CONTAINS_TOKEN", NULL,
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+    NULL,
 };
 
 static bool known_operator(const char *op)
@@ -317,8 +328,8 @@ static bool filter_match(json_t *f, json_t *props, hs_type_fn type_of, void *ctx
 
 static bool query_match(const char *query, json_t *props)
 {
-    static const char *const text_props[] = {"firstname", "lastname", "email", "phone",
-                                             "company",   NULL};
+    static const char *const text_props[] = {"firstname", "lastname", "email",
+                                             "phone",     "company",  NULL};
 
     for (const char *const *p = text_props; *p != NULL; p++) {
         const char *v = json_string_value(json_object_get(props, *p));

@@ -23,7 +23,7 @@ enum hs_type { HS_T_STRING, HS_T_NUMBER, HS_T_DATETIME };
 typedef enum hs_type (*hs_type_fn)(const char *prop, void *ctx);
 
 struct hs_search {
-    json_t *groups;      /* borrowed from the body; array (may be empty) */
+    json_t *groups;        /* borrowed from the body; array (may be empty) */
     const char *sort_prop; /* NULL: by id */
     bool sort_desc;
     size_t limit;

@@ -12,8 +12,8 @@ static json_t *list_public(json_t *list)
 {
     json_t *o = json_deep_copy(list);
 
-    json_object_set_new(o, "size", json_integer((json_int_t)json_object_size(
-                                       json_object_get(list, "members"))));
+    json_object_set_new(
+        o, "size", json_integer((json_int_t)json_object_size(json_object_get(list, "members"))));
     json_object_del(o, "members");
     return o;
 }
@@ -64,8 +64,8 @@ void hs_lists_create(struct sim *sim, struct sim_request *req, struct sim_respon
     snprintf(id, sizeof(id), "%llu", (unsigned long long)hs->next_list_id++);
     sim_time_format(req->now_ms, t, sizeof(t));
     l = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:{}}", "listId", id, "name", name,
-                  "objectTypeId", otype, "processingType", ptype, "listVersion", 1, "createdAt",
-                  t, "updatedAt", t, "members");
+                  "objectTypeId", otype, "processingType", ptype, "listVersion", 1, "createdAt", t,
+                  "updatedAt", t, "members");
     json_object_set_new(hs->lists, id, l);
     resp->written = 1;
     sim_resp_json(resp, 200, json_pack("{s:o}", "list", list_public(l)));
@@ -263,9 +263,9 @@ void hs_lists_memberships(struct sim *sim, struct sim_request *req, struct sim_r
     if (i < n && json_array_size(results) > 0) {
         json_t *last = json_array_get(results, json_array_size(results) - 1);
 
-        json_object_set_new(out, "paging",
-                            json_pack("{s:{s:O}}", "next", "after",
-                                      json_object_get(last, "recordId")));
+        json_object_set_new(
+            out, "paging",
+            json_pack("{s:{s:O}}", "next", "after", json_object_get(last, "recordId")));
     }
     resp->records_in = json_array_size(results);
     free(ids);

@@ -10,9 +10,14 @@
 #include "sim_time.h"
 
 static const char *const legal_bases[] = {
-    "LEGITIMATE_INTEREST_PQL",   "LEGITIMATE_INTEREST_CLIENT", "PERFORMANCE_OF_CONTRACT",
-    "CONSENT_WITH_NOTICE",       "NON_GDPR",                   "PROCESS_AND_STORE",
-    "LEGITIMATE_INTEREST_OTHER", NULL,
+    "LEGITIMATE_INTEREST_PQL",
+    "LEGITIMATE_INTEREST_CLIENT",
+    "PERFORMANCE_OF_CONTRACT",
+    "CONSENT_WITH_NOTICE",
+    "NON_GDPR",
+    "PROCESS_AND_STORE",
+    "LEGITIMATE_INTEREST_OTHER",
+    NULL,
 };
 
 static bool one_of(const char *v, const char *const *set)
@@ -32,13 +37,12 @@ json_t *hs_default_subscriptions(int64_t now)
     return json_pack("[{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:s, s:s},"
                      " {s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:i, s:s, s:s}]",
                      "id", "1001", "name", "Marketing Information", "description",
-                     "Marketing offers and updates.", "purpose", "Marketing",
-                     "communicationMethod", "Email", "isActive", 1, "isDefault", 1, "isInternal",
-                     0, "businessUnitId", 0, "createdAt", t, "updatedAt", t, "id", "1002",
-                     "name", "Loyalty Programme", "description", "Points and tier statements.",
-                     "purpose", "Loyalty", "communicationMethod", "Email", "isActive", 1,
-                     "isDefault", 0, "isInternal", 0, "businessUnitId", 0, "createdAt", t,
-                     "updatedAt", t);
+                     "Marketing offers and updates.", "purpose", "Marketing", "communicationMethod",
+                     "Email", "isActive", 1, "isDefault", 1, "isInternal", 0, "businessUnitId", 0,
+                     "createdAt", t, "updatedAt", t, "id", "1002", "name", "Loyalty Programme",
+                     "description", "Points and tier statements.", "purpose", "Loyalty",
+                     "communicationMethod", "Email", "isActive", 1, "isDefault", 0, "isInternal", 0,
+                     "businessUnitId", 0, "createdAt", t, "updatedAt", t);
 }
 
 static json_t *find_subscription(struct sim *sim, const char *id)
@@ -57,19 +61,17 @@ static json_t *find_subscription(struct sim *sim, const char *id)
 void hs_prefs_definitions(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
     (void)req;
-    sim_resp_json(resp, 200,
-                  json_pack("{s:O}", "results", hs_state(sim)->subscriptions));
+    sim_resp_json(resp, 200, json_pack("{s:O}", "results", hs_state(sim)->subscriptions));
 }
 
 static json_t *status_json(struct sim *sim, const char *email, json_t *def, json_t *st)
 {
     const char *sid = json_string_value(json_object_get(def, "id"));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "channel", "EMAIL",
-                          "subscriberIdString", email, "status",
-                          st ? json_string_value(json_object_get(st, "status")) : "NOT_SPECIFIED",
-                          "subscriptionId", (json_int_t)strtoll(sid, NULL, 10),
-                          "subscriptionName", json_string_value(json_object_get(def, "name")),
-                          "businessUnitId", (json_int_t)0);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "channel", "EMAIL", "subscriberIdString", email,
+                  "status", st ? json_string_value(json_object_get(st, "status")) : "NOT_SPECIFIED",
+                  "subscriptionId", (json_int_t)strtoll(sid, NULL, 10), "subscriptionName",
+                  json_string_value(json_object_get(def, "name")), "businessUnitId", (json_int_t)0);
 
     (void)sim;
     if (st != NULL) {
@@ -166,12 +168,12 @@ void hs_prefs_batch_read(struct sim *sim, struct sim_request *req, struct sim_re
         json_array_foreach(hs->subscriptions, k, def)
         {
             json_array_append_new(
-                statuses, status_json(sim, email, def,
-                                      json_object_get(mine, json_string_value(
-                                                                json_object_get(def, "id")))));
+                statuses,
+                status_json(sim, email, def,
+                            json_object_get(mine, json_string_value(json_object_get(def, "id")))));
         }
-        json_array_append_new(results, json_pack("{s:s, s:o}", "subscriberIdString", email,
-                                                 "statuses", statuses));
+        json_array_append_new(
+            results, json_pack("{s:s, s:o}", "subscriberIdString", email, "statuses", statuses));
     }
     sim_resp_json(resp, 200, hs_batch_envelope(results, NULL, req->now_ms, sim_now_ms(sim)));
     json_decref(body);
@@ -233,11 +235,10 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
                  (long long)json_integer_value(json_object_get(in, "subscriptionId")));
         def = find_subscription(sim, sid);
         if (def == NULL) {
-            json_array_append_new(errors,
-                                  json_pack("{s:s, s:s, s:s, s:{s:[s]}}", "status", "error",
-                                            "category", "OBJECT_NOT_FOUND", "message",
-                                            "Subscription definition not found", "context",
-                                            "subscriptionId", sid));
+            json_array_append_new(errors, json_pack("{s:s, s:s, s:s, s:{s:[s]}}", "status", "error",
+                                                    "category", "OBJECT_NOT_FOUND", "message",
+                                                    "Subscription definition not found", "context",
+                                                    "subscriptionId", sid));
             continue;
         }
         if (sim->opt.gdpr && strcmp(state, "NOT_SPECIFIED") != 0 &&
@@ -265,8 +266,7 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
             reason = "UNSUBSCRIBE_OCCURRED";
         else
             reason = "REQUESTED_CHANGE_OCCURRED";
-        st = json_pack("{s:s, s:s, s:s}", "status", state, "timestamp", t, "source",
-                       "Public API");
+        st = json_pack("{s:s, s:s, s:s}", "status", state, "timestamp", t, "source", "Public API");
         if (lb != NULL)
             json_object_set_new(st, "legalBasis", json_string(lb));
         if (lbx != NULL)

@@ -158,8 +158,8 @@ static int sf_admit(struct sim *sim, const struct sim_route *route, struct sim_r
     used = day_used(sf, req->now_ms);
     if (sim->opt.rate_limits && max > 0 && used >= max) {
         sf_error(resp, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
-        sim_resp_header(resp, "Sforce-Limit-Info", "api-usage=%llu/%llu",
-                        (unsigned long long)used, (unsigned long long)max);
+        sim_resp_header(resp, "Sforce-Limit-Info", "api-usage=%llu/%llu", (unsigned long long)used,
+                        (unsigned long long)max);
         return 1;
     }
     sf->api_used = ++used;
@@ -241,9 +241,9 @@ static json_t *sf_dump(struct sim *sim)
         }
         json_object_set_new(dels, obj->name, arr);
     }
-    return json_pack("{s:o, s:o, s:o, s:{s:I, s:I}}", "schema", sf_schema_dump(sf),
-                     "deleteLog", dels, "jobs", sf_bulk_dump(sf), "apiUsage", "used",
-                     (json_int_t)sf->api_used, "max", (json_int_t)sim->opt.daily_max);
+    return json_pack("{s:o, s:o, s:o, s:{s:I, s:I}}", "schema", sf_schema_dump(sf), "deleteLog",
+                     dels, "jobs", sf_bulk_dump(sf), "apiUsage", "used", (json_int_t)sf->api_used,
+                     "max", (json_int_t)sim->opt.daily_max);
 }
 
 /* flavor_state: {"fields": {...custom fields...}, "apiUsed": N}. Records

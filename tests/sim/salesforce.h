@@ -46,7 +46,7 @@ struct sf_field {
     enum sf_type type;
     int length; /* strings; 0 = no limit */
     unsigned flags;
-    char ref[48]; /* SF_T_REF: the referenced sObject */
+    char ref[48];                            /* SF_T_REF: the referenced sObject */
     const char *values[SF_PICKLIST_MAX + 1]; /* SF_T_PICKLIST, NULL-terminated */
 };
 
@@ -132,8 +132,8 @@ json_t *sf_field_json(const struct sf_object *obj, const struct sf_field *f,
                       const struct sim_record *rec);
 /* The record as the REST API shows it: attributes + fields (all if cols is
  * NULL). version is "v60.0". */
-json_t *sf_record_json(const struct sf_object *obj, const struct sim_record *rec,
-                       const int *cols, size_t ncols, const char *version);
+json_t *sf_record_json(const struct sf_object *obj, const struct sim_record *rec, const int *cols,
+                       size_t ncols, const char *version);
 /* The text form of a field for CSV results ("" for null). */
 void sf_field_text(const struct sf_object *obj, const struct sf_field *f,
                    const struct sim_record *rec, char *buf, size_t bufsize);
@@ -148,10 +148,10 @@ void sf_oauth_token(struct sim *sim, struct sim_request *req, struct sim_respons
 enum sf_op { SF_OP_CREATE, SF_OP_UPDATE, SF_OP_UPSERT };
 
 struct sf_item {
-    json_t *in;       /* borrowed: field -> value (JSON types; strings from CSV) */
+    json_t *in;                /* borrowed: field -> value (JSON types; strings from CSV) */
     struct sim_record *target; /* matched record (update, upsert) */
-    json_t *vals;     /* canonical field -> string or null */
-    json_t *errors;   /* array, NULL while the item is fine */
+    json_t *vals;              /* canonical field -> string or null */
+    json_t *errors;            /* array, NULL while the item is fine */
     bool created;
     char id[19];
 };

@@ -154,8 +154,7 @@ static bool aud_ok(struct sim *sim, json_t *aud)
 }
 
 /* Checks the assertion; on failure fills resp and returns -1. */
-static int check_assertion(struct sim *sim, const char *jwt, int64_t now,
-                           struct sim_response *resp)
+static int check_assertion(struct sim *sim, const char *jwt, int64_t now, struct sim_response *resp)
 {
     struct sf_state *sf = sf_state(sim);
     const char *dot1 = strchr(jwt, '.');
@@ -194,8 +193,7 @@ static int check_assertion(struct sim *sim, const char *jwt, int64_t now,
         token_error(resp, 400, "invalid_grant", "invalid assertion");
         goto out;
     }
-    if (strcmp(jstr(claims, "iss"), sim->opt.client_id) !=
-        0) {
+    if (strcmp(jstr(claims, "iss"), sim->opt.client_id) != 0) {
         token_error(resp, 400, "invalid_client_id", "client identifier invalid");
         goto out;
     }
@@ -216,8 +214,7 @@ static int check_assertion(struct sim *sim, const char *jwt, int64_t now,
         token_error(resp, 400, "invalid_grant", "invalid assertion: exp more than 3 minutes ahead");
         goto out;
     }
-    if (strcmp(jstr(claims, "sub"), sim->opt.sf_username) !=
-        0) {
+    if (strcmp(jstr(claims, "sub"), sim->opt.sf_username) != 0) {
         token_error(resp, 400, "invalid_grant", "user hasn't approved this consumer");
         goto out;
     }

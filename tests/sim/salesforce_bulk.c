@@ -36,8 +36,8 @@ struct sf_job {
 static const struct {
     const char *name;
     char c;
-} delimiters[] = {{"COMMA", ','},     {"TAB", '\t'},       {"PIPE", '|'},
-                  {"SEMICOLON", ';'}, {"CARET", '^'},      {"BACKQUOTE", '`'}};
+} delimiters[] = {{"COMMA", ','},     {"TAB", '\t'},  {"PIPE", '|'},
+                  {"SEMICOLON", ';'}, {"CARET", '^'}, {"BACKQUOTE", '`'}};
 
 static void job_free(struct sf_job *j)
 {
@@ -131,9 +131,9 @@ void sf_bulk_create(struct sim *sim, struct sim_request *req, struct sim_respons
                  oname ? oname : "");
         goto out;
     }
-    if (op == NULL || (strcmp(op, "insert") != 0 && strcmp(op, "update") != 0 &&
-                       strcmp(op, "upsert") != 0 && strcmp(op, "delete") != 0 &&
-                       strcmp(op, "hardDelete") != 0)) {
+    if (op == NULL ||
+        (strcmp(op, "insert") != 0 && strcmp(op, "update") != 0 && strcmp(op, "upsert") != 0 &&
+         strcmp(op, "delete") != 0 && strcmp(op, "hardDelete") != 0)) {
         sf_error(resp, 400, "INVALIDJOB", "InvalidJob : Invalid operation: %s", op ? op : "");
         goto out;
     }
@@ -276,8 +276,7 @@ static void process(struct sim *sim, struct sf_job *j, int64_t now)
         if (sf_field_find(j->obj, hdr->fields[c]) < 0) {
             char msg[200];
 
-            snprintf(msg, sizeof(msg), "InvalidBatch : Field name not found : %s",
-                     hdr->fields[c]);
+            snprintf(msg, sizeof(msg), "InvalidBatch : Field name not found : %s", hdr->fields[c]);
             fail_job(j, msg);
             /* Nothing ran: every row is unprocessed. */
             for (size_t r = 0; r < t.nrows; r++)
@@ -306,14 +305,13 @@ static void process(struct sim *sim, struct sf_job *j, int64_t now)
             for (size_t c = 0; c < hdr->n && c < row->n; c++) {
                 /* An empty cell leaves the field alone; #N/A clears it. */
                 if (row->fields[c][0] != '\0')
-                    json_object_set_new(items[k].in, hdr->fields[c],
-                                        json_string(row->fields[c]));
+                    json_object_set_new(items[k].in, hdr->fields[c], json_string(row->fields[c]));
             }
             if (row->n != hdr->n)
-                items[k].errors = json_pack(
-                    "[o]", sf_item_error("INVALID_FIELD", NULL,
-                                         "Row has %zu columns, the header has %zu", row->n,
-                                         hdr->n));
+                items[k].errors =
+                    json_pack("[o]", sf_item_error("INVALID_FIELD", NULL,
+                                                   "Row has %zu columns, the header has %zu",
+                                                   row->n, hdr->n));
         }
         if (is_delete) {
             for (size_t k = 0; k < n; k++) {
@@ -327,8 +325,8 @@ static void process(struct sim *sim, struct sf_job *j, int64_t now)
                     rec = sim_coll_get(j->obj->coll, num);
                 if (rec == NULL || rec->archived) {
                     items[k].errors = json_pack(
-                        "[o]", sf_item_error(rec ? "ENTITY_IS_DELETED" : "MALFORMED_ID", NULL,
-                                             "%s", rec ? "entity is deleted" : "bad id"));
+                        "[o]", sf_item_error(rec ? "ENTITY_IS_DELETED" : "MALFORMED_ID", NULL, "%s",
+                                             rec ? "entity is deleted" : "bad id"));
                     continue;
                 }
                 sf_id_format(j->obj, num, items[k].id);
@@ -357,8 +355,7 @@ static void process(struct sim *sim, struct sf_job *j, int64_t now)
             if (sf_write(sim, j->obj, wop, j->ext_field, live, nl, false, true, now, code,
                          sizeof(code), msg, sizeof(msg)) != 0) {
                 for (size_t k = 0; k < nl; k++)
-                    live[k].errors =
-                        json_pack("[o]", sf_item_error(code, NULL, "%s", msg));
+                    live[k].errors = json_pack("[o]", sf_item_error(code, NULL, "%s", msg));
             }
             for (size_t k = 0; k < nl; k++) {
                 items[idx[k]] = live[k];
@@ -443,7 +440,8 @@ void sf_bulk_patch(struct sim *sim, struct sim_request *req, struct sim_response
         snprintf(j->state, sizeof(j->state), "Aborted");
         j->modstamp_ms = sf_stamp(req->now_ms);
         /* Nothing ran: the uploaded rows are all unprocessed. */
-        if (j->data != NULL && csv_parse(j->data, j->data_len, j->delim, &t, err, sizeof(err)) == 0) {
+        if (j->data != NULL &&
+            csv_parse(j->data, j->data_len, j->delim, &t, err, sizeof(err)) == 0) {
             for (size_t r = 0; r < t.nrows; r++)
                 put_original(&j->unprocessed, &t.rows[0], &t.rows[r], ',');
             csv_table_free(&t);

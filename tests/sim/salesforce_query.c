@@ -44,8 +44,8 @@ static int get_value(void *vctx, int fi, const char *name, struct soql_value *ou
             out->b = ctx->rec->archived;
         } else {
             out->type = SOQL_DATETIME;
-            out->ms = strcmp(f->name, "CreatedDate") == 0 ? ctx->rec->created_ms
-                                                           : ctx->rec->updated_ms;
+            out->ms =
+                strcmp(f->name, "CreatedDate") == 0 ? ctx->rec->created_ms : ctx->rec->updated_ms;
         }
         return 0;
     }
@@ -278,8 +278,7 @@ static json_t *page(const struct sf_cursor *c, size_t from, size_t batch, const 
     return body;
 }
 
-static void run_query(struct sim *sim, struct sim_request *req, struct sim_response *resp,
-                      bool all)
+static void run_query(struct sim *sim, struct sim_request *req, struct sim_response *resp, bool all)
 {
     struct sf_state *sf = sf_state(sim);
     const char *text = sim_req_query(req, "q");

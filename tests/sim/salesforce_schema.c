@@ -125,8 +125,7 @@ static const struct def_field lpm_fields[] = {
     SYSTEM_FIELDS,
     {"ProgramId", SF_T_REF, 18, SF_F_REQUIRED, "LoyaltyProgram", NULL},
     {"ContactId", SF_T_REF, 18, 0, "Contact", NULL},
-    {"MembershipNumber", SF_T_STRING, 255, SF_F_REQUIRED | SF_F_EXTID | SF_F_UNIQUE, NULL,
-     NULL},
+    {"MembershipNumber", SF_T_STRING, 255, SF_F_REQUIRED | SF_F_EXTID | SF_F_UNIQUE, NULL, NULL},
     {"MemberStatus", SF_T_PICKLIST, 40, 0, NULL, "Active,Inactive,Custom"},
     {"MemberType", SF_T_PICKLIST, 40, 0, NULL, "Individual,Corporate"},
     {"EnrollmentDate", SF_T_DATE, 0, 0, NULL, NULL},
@@ -332,8 +331,7 @@ int sf_schema_seed(struct sf_state *sf, json_t *fields, char *err, size_t errlen
         json_t *jf;
 
         if (obj == NULL || !json_is_array(arr)) {
-            snprintf(err, errlen, "flavor_state.fields.%s: unknown sObject or not an array",
-                     oname);
+            snprintf(err, errlen, "flavor_state.fields.%s: unknown sObject or not an array", oname);
             return -1;
         }
         json_array_foreach(arr, i, jf)
@@ -556,8 +554,8 @@ void sf_field_text(const struct sf_object *obj, const struct sf_field *f,
     json_decref(j);
 }
 
-json_t *sf_record_json(const struct sf_object *obj, const struct sim_record *rec,
-                       const int *cols, size_t ncols, const char *version)
+json_t *sf_record_json(const struct sf_object *obj, const struct sim_record *rec, const int *cols,
+                       size_t ncols, const char *version)
 {
     char id[19], url[160];
     json_t *o;

@@ -17,8 +17,8 @@ static const char *record_type(json_t *rec)
 
 /* Parses {"allOrNone": b, "records": [...]} and checks the size limit.
  * Returns the records array (borrowed from *body) or NULL with resp set. */
-static json_t *collection_body(struct sim *sim, struct sim_request *req,
-                               struct sim_response *resp, json_t **body, bool *all_or_none)
+static json_t *collection_body(struct sim *sim, struct sim_request *req, struct sim_response *resp,
+                               json_t **body, bool *all_or_none)
 {
     json_t *records;
 
@@ -64,21 +64,21 @@ static json_t *item_result(const struct sf_item *it, enum sf_op op)
 
 /* Runs one object's items through the write path. Returns 0 or sets resp. */
 static int write_items(struct sim *sim, struct sf_object *obj, enum sf_op op, int ext,
-                       struct sf_item *items, size_t n, bool all_or_none,
-                       struct sim_request *req, struct sim_response *resp)
+                       struct sf_item *items, size_t n, bool all_or_none, struct sim_request *req,
+                       struct sim_response *resp)
 {
     char code[64], msg[512];
 
-    if (sf_write(sim, obj, op, ext, items, n, all_or_none, false, req->now_ms, code,
-                 sizeof(code), msg, sizeof(msg)) != 0) {
+    if (sf_write(sim, obj, op, ext, items, n, all_or_none, false, req->now_ms, code, sizeof(code),
+                 msg, sizeof(msg)) != 0) {
         sf_error(resp, 400, code, "%s", msg);
         return -1;
     }
     return 0;
 }
 
-static void collections_write(struct sim *sim, struct sim_request *req,
-                              struct sim_response *resp, enum sf_op op)
+static void collections_write(struct sim *sim, struct sim_request *req, struct sim_response *resp,
+                              enum sf_op op)
 {
     struct sf_state *sf = sf_state(sim);
     json_t *body = NULL;
@@ -174,8 +174,8 @@ void sf_collections_update(struct sim *sim, struct sim_request *req, struct sim_
 
 /* Resolves /sobjects/{SObject}/{ExternalIdField}. Returns the field index
  * or -1 with resp set. */
-static int ext_field(struct sim *sim, const char *oname, const char *fname,
-                     struct sf_object **obj, struct sim_response *resp)
+static int ext_field(struct sim *sim, const char *oname, const char *fname, struct sf_object **obj,
+                     struct sim_response *resp)
 {
     int fi;
 
@@ -325,8 +325,8 @@ void sf_collections_delete(struct sim *sim, struct sim_request *req, struct sim_
             sf_delete(sim, list[i].obj, list[i].rec, req->now_ms);
             resp->written++;
         }
-        json_array_append_new(out, json_pack("{s:s, s:b, s:o}", "id", list[i].id, "success", ok,
-                                             "errors", errs));
+        json_array_append_new(
+            out, json_pack("{s:s, s:b, s:o}", "id", list[i].id, "success", ok, "errors", errs));
     }
     sim_resp_json(resp, 200, out);
     out = NULL;
@@ -492,8 +492,8 @@ void sf_sobject_upsert(struct sim *sim, struct sim_request *req, struct sim_resp
 
         for (size_t i = 0; i < n && i < 16; i++) {
             sf_id_format(obj, found[i]->id, id);
-            snprintf(url, sizeof(url), "/services/data/%s/sobjects/%s/%s", req->caps[0],
-                     obj->name, id);
+            snprintf(url, sizeof(url), "/services/data/%s/sobjects/%s/%s", req->caps[0], obj->name,
+                     id);
             json_array_append_new(urls, json_string(url));
         }
         sim_resp_json(resp, 300, urls);
@@ -551,8 +551,8 @@ void sf_get_deleted(struct sim *sim, struct sim_request *req, struct sim_respons
         return;
     }
     if (start < horizon - 60000) {
-        sf_error(resp, 400, "INVALID_REPLICATION_DATE",
-                 "startDate cannot be more than %d days ago", SF_DELETE_LOG_DAYS);
+        sf_error(resp, 400, "INVALID_REPLICATION_DATE", "startDate cannot be more than %d days ago",
+                 SF_DELETE_LOG_DAYS);
         return;
     }
     covered = end < now ? end : now - ((now % 60000) + 60000) % 60000;

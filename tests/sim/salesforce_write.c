@@ -95,8 +95,9 @@ static int convert(struct sim *sim, const struct sf_field *f, json_t *in, bool f
     if (!from_csv && !json_is_string(in) && f->type != SF_T_BOOL && f->type != SF_T_DOUBLE) {
         snprintf(code, codelen, "JSON_PARSER_ERROR");
         snprintf(msg, msglen, "Cannot deserialize instance of string from %s value for %s",
-                 json_is_object(in) ? "START_OBJECT" : json_is_array(in) ? "START_ARRAY"
-                                                                          : "scalar",
+                 json_is_object(in)  ? "START_OBJECT"
+                 : json_is_array(in) ? "START_ARRAY"
+                                     : "scalar",
                  f->name);
         return -1;
     }
@@ -107,16 +108,15 @@ static int convert(struct sim *sim, const struct sf_field *f, json_t *in, bool f
         } else if (from_csv && s != NULL &&
                    (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 ||
                     strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)) {
-            *out = json_string(strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 ? "true"
-                                                                                  : "false");
+            *out =
+                json_string(strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 ? "true" : "false");
         } else if (from_csv) {
             add_error(it, sf_item_error("INVALID_TYPE_ON_FIELD_IN_RECORD", one_field(f->name),
                                         "%s: value not of required type: %s", f->name, s));
             return 1;
         } else {
             snprintf(code, codelen, "JSON_PARSER_ERROR");
-            snprintf(msg, msglen,
-                     "Cannot deserialize instance of boolean from %s value for %s",
+            snprintf(msg, msglen, "Cannot deserialize instance of boolean from %s value for %s",
                      json_is_string(in) ? "VALUE_STRING" : "non-boolean", f->name);
             return -1;
         }
@@ -131,9 +131,8 @@ static int convert(struct sim *sim, const struct sf_field *f, json_t *in, bool f
             errno = 0;
             d = strtod(s, &end);
             if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(d)) {
-                add_error(it,
-                          sf_item_error("INVALID_TYPE_ON_FIELD_IN_RECORD", one_field(f->name),
-                                        "%s: value not of required type: %s", f->name, s));
+                add_error(it, sf_item_error("INVALID_TYPE_ON_FIELD_IN_RECORD", one_field(f->name),
+                                            "%s: value not of required type: %s", f->name, s));
                 return 1;
             }
         } else {
@@ -151,8 +150,8 @@ static int convert(struct sim *sim, const struct sf_field *f, json_t *in, bool f
         char t[32];
 
         if (sim_time_parse(s, &ms) != 0 || (f->type == SF_T_DATE && strlen(s) != 10) ||
-            (f->type == SF_T_DATETIME && strlen(s) < 11) || (s[0] >= '0' && strlen(s) > 10 &&
-                                                             s[10] != 'T')) {
+            (f->type == SF_T_DATETIME && strlen(s) < 11) ||
+            (s[0] >= '0' && strlen(s) > 10 && s[10] != 'T')) {
             add_error(it, sf_item_error("INVALID_TYPE_ON_FIELD_IN_RECORD", one_field(f->name),
                                         "%s: value not of required type: %s", f->name, s));
             return 1;
@@ -194,10 +193,9 @@ static int convert(struct sim *sim, const struct sf_field *f, json_t *in, bool f
                 ok = true;
         }
         if (!ok) {
-            add_error(it, sf_item_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                        one_field(f->name),
-                                        "%s: bad value for restricted picklist field: %s",
-                                        f->name, s));
+            add_error(it,
+                      sf_item_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", one_field(f->name),
+                                    "%s: bad value for restricted picklist field: %s", f->name, s));
             return 1;
         }
         *out = json_string(s);
@@ -249,8 +247,8 @@ static int resolve(struct sf_object *obj, enum sf_op op, int ext_field, struct s
         const char *id = json_string_value(jid);
 
         if (id == NULL || id[0] == '\0') {
-            add_error(it, sf_item_error("MISSING_ARGUMENT", NULL,
-                                        "Id not specified in an update call"));
+            add_error(
+                it, sf_item_error("MISSING_ARGUMENT", NULL, "Id not specified in an update call"));
             return 1;
         }
         if (sf_id_parse(obj, id, &num) != 0) {
@@ -293,8 +291,8 @@ static int resolve(struct sf_object *obj, enum sf_op op, int ext_field, struct s
             return 1;
         }
         if (value == NULL || value[0] == '\0') {
-            add_error(it, sf_item_error("MISSING_ARGUMENT", one_field(f->name),
-                                        "%s not specified", f->name));
+            add_error(it, sf_item_error("MISSING_ARGUMENT", one_field(f->name), "%s not specified",
+                                        f->name));
             return 1;
         }
         /* Two items with one key would race in Salesforce too: both fail. */
@@ -322,8 +320,8 @@ static int resolve(struct sf_object *obj, enum sf_op op, int ext_field, struct s
     }
 }
 
-static int check_fields(struct sim *sim, struct sf_object *obj, struct sf_item *it,
-                        bool from_csv, char *code, size_t codelen, char *msg, size_t msglen)
+static int check_fields(struct sim *sim, struct sf_object *obj, struct sf_item *it, bool from_csv,
+                        char *code, size_t codelen, char *msg, size_t msglen)
 {
     const char *key;
     json_t *v;
@@ -367,8 +365,8 @@ static int check_fields(struct sim *sim, struct sf_object *obj, struct sf_item *
         char names[512] = "";
 
         for (size_t i = 0; i < json_array_size(bad); i++)
-            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-                     i ? ", " : "", json_string_value(json_array_get(bad, i)));
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                     json_string_value(json_array_get(bad, i)));
         add_error(it, sf_item_error("INVALID_FIELD_FOR_INSERT_UPDATE", bad,
                                     "Unable to create/update fields: %s. Please check the "
                                     "security settings of this field and verify that it is "
@@ -471,8 +469,8 @@ static void credit(struct sim *sim, const char *member_id, double points, int64_
         return;
     rec = sim_coll_find_unique(cur->coll, "LoyaltyMemberId", member_id);
     if (rec == NULL) {
-        json_t *props = json_pack("{s:s, s:s, s:s}", "LoyaltyMemberId", member_id, "Name",
-                                  "Points", "PointsBalance", "0");
+        json_t *props = json_pack("{s:s, s:s, s:s}", "LoyaltyMemberId", member_id, "Name", "Points",
+                                  "PointsBalance", "0");
 
         rec = sim_coll_create(cur->coll, 0, props, sf_stamp(now), 0);
         json_decref(props);
@@ -516,7 +514,8 @@ static void apply(struct sim *sim, struct sf_object *obj, struct sf_item *it, in
     double old_points = 0;
 
     if (is_journal(obj) && it->target != NULL) {
-        snprintf(old_member, sizeof(old_member), "%s", member_of(it->target) ? member_of(it->target) : "");
+        snprintf(old_member, sizeof(old_member), "%s",
+                 member_of(it->target) ? member_of(it->target) : "");
         old_points = points_of(it->target);
     }
     if (it->target == NULL) {
@@ -607,11 +606,10 @@ int sf_write(struct sim *sim, struct sf_object *obj, enum sf_op op, int ext_fiel
                     continue;
                 c = json_object_get(claimed_ext, json_string_value(v));
                 if (c != NULL && json_integer_value(c) == -1) {
-                    add_error(&items[i],
-                              sf_item_error("DUPLICATE_EXTERNAL_ID",
-                                            one_field(obj->fields[ext_field].name),
-                                            "Duplicate external id specified: %s",
-                                            json_string_value(v)));
+                    add_error(&items[i], sf_item_error("DUPLICATE_EXTERNAL_ID",
+                                                       one_field(obj->fields[ext_field].name),
+                                                       "Duplicate external id specified: %s",
+                                                       json_string_value(v)));
                     failed++;
                 }
             }

@@ -35,11 +35,11 @@ struct sim_request {
     const char *path; /* without the query string */
     const char *body;
     size_t body_len;
-    const char *bearer; /* token from "Authorization: Bearer", or NULL */
+    const char *bearer;             /* token from "Authorization: Bearer", or NULL */
     const char *caps[SIM_MAX_CAPS]; /* path segments matched by "*" */
     size_t ncaps;
-    int64_t now_ms; /* simulated wall clock (real clock + control offset) */
-    void *conn;     /* the MHD connection; use sim_req_query()/sim_req_header() */
+    int64_t now_ms;   /* simulated wall clock (real clock + control offset) */
+    void *conn;       /* the MHD connection; use sim_req_query()/sim_req_header() */
     void *flavor_ctx; /* set by admit for the handler, e.g. the token used */
     /* A JSON body parsed by the core before it takes sim->lock, or NULL;
      * sim_req_json() hands out a reference instead of parsing again. */
@@ -64,8 +64,7 @@ struct sim_response {
     size_t written;    /* records created/updated/archived by the request */
 };
 
-typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req,
-                               struct sim_response *resp);
+typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 
 /* Pattern syntax: literal segments, "*" captures one segment into
  * req->caps, "@family" matches any version segment the flavour accepts for
@@ -109,8 +108,7 @@ struct sim_flavor_ops {
     int (*admit)(struct sim *sim, const struct sim_route *route, struct sim_request *req,
                  struct sim_response *resp);
     /* Fills resp with the vendor's error body. category may be NULL. */
-    void (*error)(struct sim_response *resp, int status, const char *category,
-                  const char *message);
+    void (*error)(struct sim_response *resp, int status, const char *category, const char *message);
     /* Flavour data beyond the store's collections (lists, definitions, ...),
      * dumped under "flavor" and seeded from the same shape. */
     json_t *(*dump)(struct sim *sim);
@@ -150,7 +148,7 @@ struct sim {
     void *flavor_data;
     _Atomic int64_t clock_offset_ms;
     _Atomic int64_t clock_frozen_ms; /* nonzero: the wall clock reads this */
-    struct sim_route_stats *stats; /* one per flavour route */
+    struct sim_route_stats *stats;   /* one per flavour route */
     struct sim_route_stats unmatched;
     _Atomic uint64_t requests_total;
     _Atomic uint64_t written_total;
@@ -173,9 +171,8 @@ void sim_resp_json(struct sim_response *resp, int status, json_t *body_take);
 void sim_resp_empty(struct sim_response *resp, int status);
 void sim_resp_header(struct sim_response *resp, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sim_resp_error(struct sim *sim, struct sim_response *resp, int status,
-                    const char *category, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void sim_resp_error(struct sim *sim, struct sim_response *resp, int status, const char *category,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void sim_resp_reset(struct sim_response *resp);
 
 /* Matches path against pattern (see struct sim_route). Captures point into

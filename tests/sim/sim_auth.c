@@ -83,8 +83,7 @@ void sim_auth_random(struct sim_rng *rng, const char *prefix, char *out, size_t 
     uint64_t a = sim_rng_next(rng);
     uint64_t b = sim_rng_next(rng);
 
-    snprintf(out, outlen, "%s%016llx%016llx", prefix, (unsigned long long)a,
-             (unsigned long long)b);
+    snprintf(out, outlen, "%s%016llx%016llx", prefix, (unsigned long long)a, (unsigned long long)b);
 }
 
 static void sweep_expired(struct sim_auth *auth, int64_t now)

@@ -34,18 +34,15 @@ static json_t *counters_json(struct sim *sim)
             json_object_set_new(prev, "requests",
                                 json_integer(json_integer_value(json_object_get(prev, "requests")) +
                                              (json_int_t)n));
-            json_object_set_new(
-                prev, "errors",
-                json_integer(json_integer_value(json_object_get(prev, "errors")) +
-                             (json_int_t)atomic_load(&st->errors)));
-            json_object_set_new(
-                prev, "records",
-                json_integer(json_integer_value(json_object_get(prev, "records")) +
-                             (json_int_t)atomic_load(&st->records_in)));
-            json_object_set_new(
-                prev, "written",
-                json_integer(json_integer_value(json_object_get(prev, "written")) +
-                             (json_int_t)atomic_load(&st->written)));
+            json_object_set_new(prev, "errors",
+                                json_integer(json_integer_value(json_object_get(prev, "errors")) +
+                                             (json_int_t)atomic_load(&st->errors)));
+            json_object_set_new(prev, "records",
+                                json_integer(json_integer_value(json_object_get(prev, "records")) +
+                                             (json_int_t)atomic_load(&st->records_in)));
+            json_object_set_new(prev, "written",
+                                json_integer(json_integer_value(json_object_get(prev, "written")) +
+                                             (json_int_t)atomic_load(&st->written)));
             continue;
         }
         json_object_set_new(eps, name,
@@ -90,8 +87,8 @@ static json_t *state_json(struct sim *sim, int64_t now)
     char t[32];
 
     return json_pack("{s:s, s:s, s:o, s:o}", "flavor", sim->flavor->name, "now",
-                     sim_time_format(now, t, sizeof(t)), "collections",
-                     sim_store_dump(sim->store), "flavor_state", sim->flavor->dump(sim));
+                     sim_time_format(now, t, sizeof(t)), "collections", sim_store_dump(sim->store),
+                     "flavor_state", sim->flavor->dump(sim));
 }
 
 static json_t *faults_json(const struct sim_fault_cfg *f)

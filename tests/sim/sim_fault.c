@@ -51,8 +51,7 @@ void sim_fault_clear(struct sim_fault_cfg *cfg)
     cfg->match[0] = '\0';
 }
 
-int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err,
-                          size_t errlen)
+int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err, size_t errlen)
 {
     double rate[SIM_FAULT_KIND_COUNT] = {0};
     double sum = 0;
@@ -85,8 +84,7 @@ int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err
         errno = 0;
         r = strtod(num, &numend);
         if (errno != 0 || numend == num || *numend != '\0' || !(r >= 0.0 && r <= 1.0)) {
-            snprintf(err, errlen, "fault rate '%.*s': rate must be a number in [0,1]", (int)len,
-                     p);
+            snprintf(err, errlen, "fault rate '%.*s': rate must be a number in [0,1]", (int)len, p);
             return -1;
         }
         rate[kind] = r;
@@ -104,8 +102,7 @@ int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err
     return 0;
 }
 
-int sim_fault_parse_script(struct sim_fault_cfg *cfg, const char *spec, char *err,
-                           size_t errlen)
+int sim_fault_parse_script(struct sim_fault_cfg *cfg, const char *spec, char *err, size_t errlen)
 {
     enum sim_fault_kind script[SIM_FAULT_SCRIPT_MAX];
     size_t n = 0;
@@ -134,8 +131,7 @@ int sim_fault_parse_script(struct sim_fault_cfg *cfg, const char *spec, char *er
     return 0;
 }
 
-enum sim_fault_kind sim_fault_pick(struct sim_fault_cfg *cfg, struct sim_rng *rng,
-                                   const char *path)
+enum sim_fault_kind sim_fault_pick(struct sim_fault_cfg *cfg, struct sim_rng *rng, const char *path)
 {
     double any = 0;
     double u;

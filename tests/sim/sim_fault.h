@@ -50,11 +50,9 @@ int sim_fault_from_name(const char *name, size_t len, enum sim_fault_kind *out);
 
 /* "503:0.05,slow:0.1"; replaces all rates. Rates must be in [0,1] and sum to
  * at most 1. Returns 0, or -1 with a message in err. */
-int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err,
-                          size_t errlen);
+int sim_fault_parse_rates(struct sim_fault_cfg *cfg, const char *spec, char *err, size_t errlen);
 /* "503,ok,drop"; replaces the script and rewinds it. */
-int sim_fault_parse_script(struct sim_fault_cfg *cfg, const char *spec, char *err,
-                           size_t errlen);
+int sim_fault_parse_script(struct sim_fault_cfg *cfg, const char *spec, char *err, size_t errlen);
 void sim_fault_clear(struct sim_fault_cfg *cfg);
 
 /* The fault for one request on `path`. */

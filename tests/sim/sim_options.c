@@ -12,9 +12,9 @@ struct opt_desc {
     const char *name;
     enum opt_type type;
     size_t offset;
-    size_t size;       /* OPT_STR: buffer size; OPT_STRLIST: element size */
-    size_t count_off;  /* OPT_STRLIST: offset of the element count */
-    int64_t min, max;  /* OPT_INT */
+    size_t size;      /* OPT_STR: buffer size; OPT_STRLIST: element size */
+    size_t count_off; /* OPT_STRLIST: offset of the element count */
+    int64_t min, max; /* OPT_INT */
     const char *def;
     bool live;   /* may change through /__sim/config */
     bool secret; /* never shown by /__sim/config */
@@ -25,7 +25,7 @@ struct opt_desc {
 #define INT(f) OPT_INT, offsetof(struct sim_options, f), 0, 0
 #define BOOL(f) OPT_BOOL, offsetof(struct sim_options, f), 0, 0, 0, 0
 #define LIST(f, n)                                                                                 \
-    OPT_STRLIST, offsetof(struct sim_options, f), sizeof(((struct sim_options *)0)->f[0]),        \
+    OPT_STRLIST, offsetof(struct sim_options, f), sizeof(((struct sim_options *)0)->f[0]),         \
         offsetof(struct sim_options, n), 0, 0
 
 static const struct opt_desc opts[] = {
@@ -47,8 +47,7 @@ static const struct opt_desc opts[] = {
     {"refresh-token", LIST(refresh_tokens, nrefresh_tokens), "", false, true,
      "OAuth refresh token accepted by the token endpoint; repeatable"},
     {"client-id", STR(client_id), 0, 0, "sim-client", false, false, "OAuth client id"},
-    {"client-secret", STR(client_secret), 0, 0, "sim-secret", false, true,
-     "OAuth client secret"},
+    {"client-secret", STR(client_secret), 0, 0, "sim-secret", false, true, "OAuth client secret"},
     {"token-lifetime", INT(token_lifetime_s), 1, 86400 * 365, "1800", true, false,
      "access token lifetime, seconds (HubSpot: 1800)"},
     {"rotate-refresh-tokens", BOOL(rotate_refresh_tokens), "false", true, false,
@@ -105,8 +104,8 @@ static const struct opt_desc *find_opt(const char *name)
     return NULL;
 }
 
-static int set_desc(struct sim_options *opt, const struct opt_desc *d, const char *value,
-                    char *err, size_t errlen)
+static int set_desc(struct sim_options *opt, const struct opt_desc *d, const char *value, char *err,
+                    size_t errlen)
 {
     char *base = (char *)opt;
 
@@ -125,16 +124,15 @@ static int set_desc(struct sim_options *opt, const struct opt_desc *d, const cha
         errno = 0;
         v = strtoll(value, &end, 10);
         if (errno != 0 || end == value || *end != '\0' || v < d->min || v > d->max) {
-            snprintf(err, errlen, "--%s: expected an integer in [%lld, %lld], got '%s'",
-                     d->name, (long long)d->min, (long long)d->max, value);
+            snprintf(err, errlen, "--%s: expected an integer in [%lld, %lld], got '%s'", d->name,
+                     (long long)d->min, (long long)d->max, value);
             return -1;
         }
         *(int64_t *)(void *)(base + d->offset) = v;
         return 0;
     }
     case OPT_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
-            strcmp(value, "on") == 0) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 || strcmp(value, "on") == 0) {
             *(bool *)(base + d->offset) = true;
         } else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
                    strcmp(value, "off") == 0) {
@@ -150,8 +148,8 @@ static int set_desc(struct sim_options *opt, const struct opt_desc *d, const cha
         if (value[0] == '\0')
             return 0;
         if (*count >= SIM_OPT_LIST_MAX || strlen(value) >= d->size) {
-            snprintf(err, errlen, "--%s: at most %d values of %zu bytes", d->name,
-                     SIM_OPT_LIST_MAX, d->size - 1);
+            snprintf(err, errlen, "--%s: at most %d values of %zu bytes", d->name, SIM_OPT_LIST_MAX,
+                     d->size - 1);
             return -1;
         }
         memcpy(base + d->offset + *count * d->size, value, strlen(value) + 1);
@@ -187,8 +185,7 @@ int sim_options_set(struct sim_options *opt, const char *name, const char *value
     return set_desc(opt, d, value, err, errlen);
 }
 
-int sim_options_parse_argv(struct sim_options *opt, int argc, char **argv, char *err,
-                           size_t errlen)
+int sim_options_parse_argv(struct sim_options *opt, int argc, char **argv, char *err, size_t errlen)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];

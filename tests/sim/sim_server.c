@@ -95,8 +95,8 @@ void sim_resp_header(struct sim_response *resp, const char *name, const char *fm
     resp->nheaders++;
 }
 
-void sim_resp_error(struct sim *sim, struct sim_response *resp, int status,
-                    const char *category, const char *fmt, ...)
+void sim_resp_error(struct sim *sim, struct sim_response *resp, int status, const char *category,
+                    const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -274,8 +274,7 @@ static const struct sim_route *find_route(struct sim *sim, struct sim_request *r
     for (size_t i = 0; i < fl->nroutes; i++) {
         const struct sim_route *r = &fl->routes[i];
 
-        if (!sim_route_match(r->pattern, path, fl->families, buf, bufsize, req->caps,
-                             &req->ncaps))
+        if (!sim_route_match(r->pattern, path, fl->families, buf, bufsize, req->caps, &req->ncaps))
             continue;
         if (strcmp(r->method, req->method) != 0) {
             *wrong_method = true;
@@ -398,8 +397,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct sim_res
             return MHD_NO;
         }
     } else {
-        r = MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
-                                                            : MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(len, body,
+                                            body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         if (r == NULL) {
             free(body);
             return MHD_NO;
@@ -531,8 +530,8 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
         req.prepared = NULL;
     }
 
-    count(sim, st, (fault == SIM_FAULT_APPLY_DROP || fault == SIM_FAULT_APPLY_STALL) ? 0
-                                                                                   : resp.status,
+    count(sim, st,
+          (fault == SIM_FAULT_APPLY_DROP || fault == SIM_FAULT_APPLY_STALL) ? 0 : resp.status,
           &resp);
     if (log)
         log_request(&req, resp.status, &resp, fault, start_ns, ctx->arrived_us, hold_ms);
@@ -560,9 +559,8 @@ static size_t initial_body_cap(struct MHD_Connection *conn, size_t max)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct sim *sim = cls;
     struct conn_ctx *ctx = *con_cls;
@@ -696,13 +694,12 @@ int sim_start(struct sim *sim, char *err, size_t errlen)
         if (tls_key_pem == NULL)
             return -1;
         flags |= MHD_USE_TLS;
-        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sim, MHD_OPTION_SOCK_ADDR, &sa,
-                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sim->opt.threads,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-                             MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-                             tls_key_pem, MHD_OPTION_END);
+        d = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, sim, MHD_OPTION_SOCK_ADDR, &sa,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sim->opt.threads, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, sim, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_HTTPS_MEM_CERT,
+            tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem, MHD_OPTION_END);
     } else {
         d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, sim, MHD_OPTION_SOCK_ADDR, &sa,
                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)sim->opt.threads,

@@ -80,8 +80,8 @@ const char *sim_time_http_date(int64_t ms, char *buf, size_t bufsize)
     int h, mi, s, milli, wday;
 
     split(ms, &y, &mo, &d, &h, &mi, &s, &milli, &wday);
-    snprintf(buf, bufsize, "%s, %02u %s %04lld %02d:%02d:%02d GMT", wdays[wday], d,
-             months[mo - 1], (long long)y, h, mi, s);
+    snprintf(buf, bufsize, "%s, %02u %s %04lld %02d:%02d:%02d GMT", wdays[wday], d, months[mo - 1],
+             (long long)y, h, mi, s);
     return buf;
 }
 
@@ -156,8 +156,8 @@ int sim_time_parse(const char *s, int64_t *ms)
     }
     if (*p != '\0')
         return -1;
-    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY_MS + h * 3600000LL +
-          mi * 60000LL + sec * 1000LL + frac - off;
+    *ms = days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY_MS + h * 3600000LL + mi * 60000LL +
+          sec * 1000LL + frac - off;
     return 0;
 }
 

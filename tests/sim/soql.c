@@ -155,11 +155,10 @@ static bool expect_punct(struct parser *ps, const char *s)
 
 /* Words that cannot be field names here; seeing one where a field is
  * expected is a syntax error rather than an unknown column. */
-static const char *const reserved[] = {"SELECT", "FROM",  "WHERE", "ORDER", "BY",    "LIMIT",
-                                       "OFFSET", "AND",   "OR",    "NOT",   "IN",    "LIKE",
-                                       "NULL",   "TRUE",  "FALSE", "GROUP", "HAVING", "ASC",
-                                       "DESC",   "NULLS", "WITH",  "FOR",   "USING", "TYPEOF",
-                                       NULL};
+static const char *const reserved[] = {
+    "SELECT", "FROM",  "WHERE", "ORDER", "BY",    "LIMIT",  "OFFSET", "AND",    "OR",
+    "NOT",    "IN",    "LIKE",  "NULL",  "TRUE",  "FALSE",  "GROUP",  "HAVING", "ASC",
+    "DESC",   "NULLS", "WITH",  "FOR",   "USING", "TYPEOF", NULL};
 
 /* Takes an identifier: a plain API name (no relationship paths). */
 static char *take_ident(struct parser *ps)
@@ -210,7 +209,7 @@ static int take_literal(struct parser *ps, struct soql_value *v)
                 else if (c != '\'' && c != '"' && c != '\\' && c != '%' && c != '_') {
                     free(s);
                     syntax_error(ps, "Invalid string literal %s. Illegal character sequence in "
-                             "string literal.");
+                                     "string literal.");
                     return -1;
                 }
             }
@@ -587,9 +586,8 @@ bool soql_like(const char *s, const char *pattern)
         if (*pattern == '%') {
             star = pattern++;
             ss = s;
-        } else if (*pattern == '_' ||
-                   (*pattern != '\0' &&
-                    tolower((unsigned char)*pattern) == tolower((unsigned char)*s))) {
+        } else if (*pattern == '_' || (*pattern != '\0' && tolower((unsigned char)*pattern) ==
+                                                               tolower((unsigned char)*s))) {
             pattern++;
             s++;
         } else if (star != NULL) {

@@ -27,15 +27,24 @@ enum soql_vtype { SOQL_NULL, SOQL_STRING, SOQL_NUMBER, SOQL_BOOL, SOQL_DATETIME,
 
 struct soql_value {
     enum soql_vtype type;
-    const char *s;      /* SOQL_STRING */
+    const char *s;       /* SOQL_STRING */
     bool case_sensitive; /* SOQL_STRING: compare exactly (record ids) */
-    double num;         /* SOQL_NUMBER */
-    bool b;             /* SOQL_BOOL */
-    int64_t ms;         /* SOQL_DATETIME, SOQL_DATE (UTC midnight) */
+    double num;          /* SOQL_NUMBER */
+    bool b;              /* SOQL_BOOL */
+    int64_t ms;          /* SOQL_DATETIME, SOQL_DATE (UTC midnight) */
 };
 
-enum soql_op { SOQL_EQ, SOQL_NE, SOQL_LT, SOQL_LE, SOQL_GT, SOQL_GE, SOQL_LIKE, SOQL_IN,
-               SOQL_NOT_IN };
+enum soql_op {
+    SOQL_EQ,
+    SOQL_NE,
+    SOQL_LT,
+    SOQL_LE,
+    SOQL_GT,
+    SOQL_GE,
+    SOQL_LIKE,
+    SOQL_IN,
+    SOQL_NOT_IN
+};
 
 enum soql_kind { SOQL_AND, SOQL_OR, SOQL_NOT, SOQL_CMP };
 
@@ -76,8 +85,7 @@ void soql_free(struct soql_query *q);
 
 /* Fills *out with the record's value of a field (strings borrowed until
  * the next call). Returns 0, or -1 for an unknown field. */
-typedef int (*soql_get_fn)(void *ctx, int field_index, const char *field,
-                           struct soql_value *out);
+typedef int (*soql_get_fn)(void *ctx, int field_index, const char *field, struct soql_value *out);
 
 /* Returns 1 if the record matches the condition (NULL matches all). */
 int soql_eval(const struct soql_node *n, soql_get_fn get, void *ctx);

@@ -31,13 +31,13 @@ struct fake {
     char first_field[MAX_BATCHES][64];
     char first_value[MAX_BATCHES][256];
     /* programmable answers */
-    int reject_member_m2;  /* M2's records are rejected */
-    int stale_member_m3;   /* the CRM holds a newer value for M3 */
-    int retry_first_n;     /* first n results RETRY (record fault) */
-    int outage_batches;    /* first n batches fail as an outage */
-    long outage_retry_ms;  /* the outage's retry hint; default 1 */
-    long retry_after_ms;   /* for record-fault retries; default 1 */
-    int hold;              /* batches wait unanswered until released */
+    int reject_member_m2; /* M2's records are rejected */
+    int stale_member_m3;  /* the CRM holds a newer value for M3 */
+    int retry_first_n;    /* first n results RETRY (record fault) */
+    int outage_batches;   /* first n batches fail as an outage */
+    long outage_retry_ms; /* the outage's retry hint; default 1 */
+    long retry_after_ms;  /* for record-fault retries; default 1 */
+    int hold;             /* batches wait unanswered until released */
     size_t records_received;
 };
 
@@ -356,8 +356,8 @@ static void stale_is_handled_without_shadow_or_dead_letter(void **state)
     add(f, "shop", "M3", "consent/marketing/email", CONSENT_GRANTED);
     run(f);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M3' AND value_hash <> ''"),
-                     0);
+    assert_int_equal(
+        count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M3' AND value_hash <> ''"), 0);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M1'"), 1);
     assert_int_equal(count(f, "SELECT seq FROM push_cursors WHERE connector = 'crm' AND lane = 2"),
                      2);
@@ -374,9 +374,8 @@ static void operator_retry_of_a_dead_letter_delivers_it(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 1);
     /* The operator fixed the cause and asked for a retry. */
     fk.reject_member_m2 = 0;
-    assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE dead_letters SET retry_requested_at = 1", NULL, NULL,
-                                  NULL),
+    assert_int_equal(sqlite3_exec(store_db(f->st), "UPDATE dead_letters SET retry_requested_at = 1",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     engine_sweep_retries(f->eng);
     run(f);

@@ -109,22 +109,20 @@ static void projection(void **state)
                                 out, sizeof(out)),
                      0);
     assert_string_equal(out, "denied");
-    assert_int_equal(hs_project(CHANGE_POINTS, "points/balance", "{\"balance\":120}", out,
-                                sizeof(out)),
-                     0);
+    assert_int_equal(
+        hs_project(CHANGE_POINTS, "points/balance", "{\"balance\":120}", out, sizeof(out)), 0);
     assert_string_equal(out, "120");
     assert_int_equal(hs_project(CHANGE_SEGMENT, "segment/vip",
                                 "{\"since\":\"2026-11-01T10:00:00.000Z\",\"status\":\"in\"}", out,
                                 sizeof(out)),
                      0);
     assert_string_equal(out, "in");
-    assert_int_equal(hs_project(CHANGE_PROFILE, "profile/email", "{\"value\":\"a@b.example\"}",
-                                out, sizeof(out)),
-                     0);
-    assert_string_equal(out, "a@b.example");
-    assert_int_equal(hs_project(CHANGE_PROFILE, "profile/phone", "{\"value\":null}", out,
+    assert_int_equal(hs_project(CHANGE_PROFILE, "profile/email", "{\"value\":\"a@b.example\"}", out,
                                 sizeof(out)),
                      0);
+    assert_string_equal(out, "a@b.example");
+    assert_int_equal(
+        hs_project(CHANGE_PROFILE, "profile/phone", "{\"value\":null}", out, sizeof(out)), 0);
     assert_string_equal(out, "");
     assert_int_equal(hs_project(CHANGE_ERASE, "erase", "{}", out, sizeof(out)), 0);
     assert_string_equal(out, "erased");
@@ -171,8 +169,7 @@ static void one_input_per_member(void **state)
     assert_string_equal(json_string_value(json_object_get(m1, "id")), "M1");
     m1 = json_object_get(m1, "properties");
     assert_int_equal(json_object_size(m1), 5);
-    assert_string_equal(json_string_value(json_object_get(m1, "consent_marketing_sms")),
-                        "granted");
+    assert_string_equal(json_string_value(json_object_get(m1, "consent_marketing_sms")), "granted");
     assert_string_equal(json_string_value(json_object_get(m1, "consent_marketing_sms_date")),
                         "2026-11-01T10:00:00.000Z");
     assert_string_equal(json_string_value(json_object_get(m1, "consent_marketing_sms_source")),
@@ -197,7 +194,10 @@ static void profile_null_clears_with_empty_string(void **state)
 
 static void subscription_input_shape(void **state)
 {
-    struct push_record r = {7, "M1", CHANGE_CONSENT, "consent/loyalty_programme/email",
+    struct push_record r = {7,
+                            "M1",
+                            CHANGE_CONSENT,
+                            "consent/loyalty_programme/email",
                             "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"legal_basis\":"
                             "\"contract\",\"proof\":\"notice-v3\",\"source\":\"web_form\","
                             "\"status\":\"granted\"}",
@@ -205,8 +205,7 @@ static void subscription_input_shape(void **state)
     char reason[256];
     json_t *in = NULL;
     (void)state;
-    assert_int_equal(hs_status_input(&map, &r, "ann@example.com", &in, reason, sizeof(reason)),
-                     0);
+    assert_int_equal(hs_status_input(&map, &r, "ann@example.com", &in, reason, sizeof(reason)), 0);
     assert_string_equal(json_string_value(json_object_get(in, "subscriberIdString")),
                         "ann@example.com");
     assert_int_equal(json_integer_value(json_object_get(in, "subscriptionId")), 1002);
@@ -222,7 +221,10 @@ static void subscription_input_shape(void **state)
 /* A withdrawal without a basis of its own is filed under "consent". */
 static void legal_basis_map(void **state)
 {
-    struct push_record r = {7, "M1", CHANGE_CONSENT, "consent/marketing/email",
+    struct push_record r = {7,
+                            "M1",
+                            CHANGE_CONSENT,
+                            "consent/marketing/email",
                             "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"source\":\"footer\","
                             "\"status\":\"denied\"}",
                             NULL};
@@ -258,8 +260,8 @@ static void search_body(void **state)
 {
     char *body = hs_search_body(&map, 1000, 5000, 200, 100);
     json_t *root = json_loads(body, 0, NULL);
-    json_t *f = json_object_get(json_array_get(json_object_get(root, "filterGroups"), 0),
-                                "filters");
+    json_t *f =
+        json_object_get(json_array_get(json_object_get(root, "filterGroups"), 0), "filters");
     json_t *props = json_object_get(root, "properties");
     int has_consent = 0;
     size_t i;
@@ -271,10 +273,9 @@ static void search_body(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(f, 1), "operator")), "LT");
     assert_string_equal(json_string_value(json_object_get(root, "after")), "200");
     assert_int_equal(json_integer_value(json_object_get(root, "limit")), 100);
-    assert_string_equal(
-        json_string_value(json_object_get(
-            json_array_get(json_object_get(root, "sorts"), 0), "direction")),
-        "ASCENDING");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(root, "sorts"), 0), "direction")),
+                        "ASCENDING");
     json_array_foreach(props, i, v)
     {
         has_consent |= strcmp(json_string_value(v), "consent_loyalty_programme_post_date") == 0;

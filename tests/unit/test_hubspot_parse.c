@@ -13,10 +13,14 @@ static struct hs_map map;
 
 static int setup(void **state)
 {
-    struct hs_map_config mc = {"member_key", "loyalty_points", "loyalty_tier",
+    struct hs_map_config mc = {"member_key",
+                               "loyalty_points",
+                               "loyalty_tier",
                                "marketing=1001,loyalty_programme=1002",
                                "consent=CONSENT_WITH_NOTICE,contract=PERFORMANCE_OF_CONTRACT",
-                               "email=email,first_name=firstname", "marketing", NULL};
+                               "email=email,first_name=firstname",
+                               "marketing",
+                               NULL};
     struct error err = {""};
     (void)state;
     return hs_map_init(&map, &mc, &err);
@@ -32,10 +36,9 @@ static int teardown(void **state)
 /* Results come in any order: matched by the id property, not position. */
 static void upsert_results_matched_by_key(void **state)
 {
-    const char *body =
-        "{\"status\":\"COMPLETE\",\"results\":["
-        "{\"id\":\"502\",\"new\":true,\"properties\":{\"member_key\":\"M2\"}},"
-        "{\"id\":\"501\",\"new\":false,\"properties\":{\"member_key\":\"M1\"}}]}";
+    const char *body = "{\"status\":\"COMPLETE\",\"results\":["
+                       "{\"id\":\"502\",\"new\":true,\"properties\":{\"member_key\":\"M2\"}},"
+                       "{\"id\":\"501\",\"new\":false,\"properties\":{\"member_key\":\"M1\"}}]}";
     const char *keys[] = {"M1", "M2", "M3"};
     struct hs_outcome out[3] = {0};
     (void)state;
@@ -82,9 +85,8 @@ static void invalid_value_attributed(void **state)
     int blame[3];
     char reason[256];
     (void)state;
-    assert_int_equal(hs_attribute_error(body, "member_key", p, rid, 3, blame, reason,
-                                        sizeof(reason)),
-                     1);
+    assert_int_equal(
+        hs_attribute_error(body, "member_key", p, rid, 3, blame, reason, sizeof(reason)), 1);
     assert_int_equal(blame[0], 0);
     assert_int_equal(blame[1], 1);
     assert_int_equal(blame[2], 0);
@@ -106,9 +108,8 @@ static void missing_property_attributed(void **state)
     int blame[2];
     char reason[256];
     (void)state;
-    assert_int_equal(hs_attribute_error(body, "member_key", p, rid, 2, blame, reason,
-                                        sizeof(reason)),
-                     1);
+    assert_int_equal(
+        hs_attribute_error(body, "member_key", p, rid, 2, blame, reason, sizeof(reason)), 1);
     assert_int_equal(blame[0], 1);
     assert_int_equal(blame[1], 0);
     json_decref(p[0]);
@@ -127,16 +128,14 @@ static void conflict_attributed(void **state)
     int blame[3];
     char reason[256];
     (void)state;
-    assert_int_equal(hs_attribute_error(body, "member_key", p, rid, 3, blame, reason,
-                                        sizeof(reason)),
-                     1);
+    assert_int_equal(
+        hs_attribute_error(body, "member_key", p, rid, 3, blame, reason, sizeof(reason)), 1);
     assert_int_equal(blame[0], 1);
     assert_int_equal(blame[2], 0);
     assert_string_equal(reason, "Contact already exists. Existing ID: 77");
     rid[2] = NULL;
-    assert_int_equal(hs_attribute_error(body, "member_key", p, rid, 3, blame, reason,
-                                        sizeof(reason)),
-                     0);
+    assert_int_equal(
+        hs_attribute_error(body, "member_key", p, rid, 3, blame, reason, sizeof(reason)), 0);
     for (int i = 0; i < 3; i++)
         json_decref(p[i]);
 }
@@ -151,9 +150,8 @@ static void duplicate_in_batch_attributed(void **state)
     int blame[3];
     char reason[256];
     (void)state;
-    assert_int_equal(hs_attribute_error(body, "member_key", p, rid, 3, blame, reason,
-                                        sizeof(reason)),
-                     1);
+    assert_int_equal(
+        hs_attribute_error(body, "member_key", p, rid, 3, blame, reason, sizeof(reason)), 1);
     assert_int_equal(blame[0], 0);
     assert_int_equal(blame[2], 1);
     for (int i = 0; i < 3; i++)
@@ -162,11 +160,10 @@ static void duplicate_in_batch_attributed(void **state)
 
 static void status_write_207(void **state)
 {
-    json_t *inputs = json_loads(
-        "[{\"subscriberIdString\":\"a@b.example\",\"subscriptionId\":1001},"
-        "{\"subscriberIdString\":\"c@d.example\",\"subscriptionId\":1001},"
-        "{\"subscriberIdString\":\"a@b.example\",\"subscriptionId\":999}]",
-        0, NULL);
+    json_t *inputs = json_loads("[{\"subscriberIdString\":\"a@b.example\",\"subscriptionId\":1001},"
+                                "{\"subscriberIdString\":\"c@d.example\",\"subscriptionId\":1001},"
+                                "{\"subscriberIdString\":\"a@b.example\",\"subscriptionId\":999}]",
+                                0, NULL);
     const char *body =
         "{\"status\":\"COMPLETE\",\"results\":[{\"subscriberIdString\":\"a@b.example\","
         "\"subscriptionId\":1001,\"status\":\"SUBSCRIBED\"}],\"errors\":["
@@ -190,9 +187,8 @@ static void small_answers(void **state)
     char buf[64];
     json_t *m;
     (void)state;
-    assert_int_equal(hs_parse_list_id("{\"list\":{\"listId\":\"7\",\"name\":\"x\"}}", buf,
-                                      sizeof(buf)),
-                     0);
+    assert_int_equal(
+        hs_parse_list_id("{\"list\":{\"listId\":\"7\",\"name\":\"x\"}}", buf, sizeof(buf)), 0);
     assert_string_equal(buf, "7");
     m = hs_parse_missing("{\"recordIdsMissing\":[\"5\"],\"recordIdsAdded\":[]}");
     assert_int_equal(json_array_size(m), 1);
@@ -322,10 +318,10 @@ static void search_page_to_changes(void **state)
 /* An older grant must not overwrite a newer unsubscription in HubSpot. */
 static void newer_withdrawal_blocks_older_grant(void **state)
 {
-    json_t *st = hs_parse_statuses(
-        "{\"results\":[{\"subscriberIdString\":\"Ann@Example.com\",\"statuses\":["
-        "{\"subscriptionId\":1001,\"status\":\"NOT_SUBSCRIBED\",\"timestamp\":"
-        "\"2026-11-19T09:00:00.000Z\"}]}]}");
+    json_t *st =
+        hs_parse_statuses("{\"results\":[{\"subscriberIdString\":\"Ann@Example.com\",\"statuses\":["
+                          "{\"subscriptionId\":1001,\"status\":\"NOT_SUBSCRIBED\",\"timestamp\":"
+                          "\"2026-11-19T09:00:00.000Z\"}]}]}");
     (void)state;
     /* grant collected before the withdrawal: blocked */
     assert_int_equal(hs_newer_withdrawal(st, "ann@example.com", 1001, 1795000000000), 1);

@@ -9,8 +9,7 @@
 static const char *const prio[] = {"shop", "salesforce", "hubspot"};
 static const struct merge_policy policy = {prio, 3, 5 * 60 * 1000, T0 + 3600 * 1000};
 
-static struct change consent(const char *origin, enum consent_status s, int64_t at,
-                             int explicit_)
+static struct change consent(const char *origin, enum consent_status s, int64_t at, int explicit_)
 {
     struct change c;
     memset(&c, 0, sizeof(c));
@@ -31,8 +30,8 @@ static struct change consent(const char *origin, enum consent_status s, int64_t 
 static enum merge_decision mc(const struct change *cur, const struct change *in)
 {
     char reason[128];
-    return merge_consent(cur ? &cur->consent : NULL, cur ? cur->origin : NULL, in, &policy,
-                         reason, sizeof(reason));
+    return merge_consent(cur ? &cur->consent : NULL, cur ? cur->origin : NULL, in, &policy, reason,
+                         sizeof(reason));
 }
 
 static void first_value_applies(void **state)
@@ -148,8 +147,7 @@ static void last_writer_wins_with_origin_tie_break(void **state)
     assert_int_equal(merge_generic(&cur, &older, &policy, reason, sizeof(reason)), MERGE_KEEP);
     assert_int_equal(merge_generic(&cur, &tie_better, &policy, reason, sizeof(reason)),
                      MERGE_APPLY);
-    assert_int_equal(merge_generic(&cur, &tie_worse, &policy, reason, sizeof(reason)),
-                     MERGE_KEEP);
+    assert_int_equal(merge_generic(&cur, &tie_worse, &policy, reason, sizeof(reason)), MERGE_KEEP);
     assert_int_equal(merge_generic(&cur, &same, &policy, reason, sizeof(reason)), MERGE_KEEP);
 }
 
@@ -176,8 +174,7 @@ static void points_union_duplicate_and_conflict(void **state)
     struct points_txn other_delta = {"T1", 150, "earn", T0, 0};
     (void)state;
     assert_int_equal(merge_points(NULL, NULL, &in, &policy, reason, sizeof(reason)), MERGE_APPLY);
-    assert_int_equal(merge_points(&stored, "M1", &in, &policy, reason, sizeof(reason)),
-                     MERGE_KEEP);
+    assert_int_equal(merge_points(&stored, "M1", &in, &policy, reason, sizeof(reason)), MERGE_KEEP);
     assert_int_equal(merge_points(&other_delta, "M1", &in, &policy, reason, sizeof(reason)),
                      MERGE_REJECT);
     assert_non_null(strstr(reason, "conflicting body for txn_id T1"));

@@ -14,9 +14,9 @@
 #include "store_push.h"
 
 /* Tables that grow with the change-log or the member count. */
-static const char *const big_tables[] = {"changes", "current", "points_ledger", "identities",
-                                         "shadow", "audit", "audit_acks", "dead_letters",
-                                         "tombstones"};
+static const char *const big_tables[] = {"changes",    "current",      "points_ledger",
+                                         "identities", "shadow",       "audit",
+                                         "audit_acks", "dead_letters", "tombstones"};
 
 /* Statements whose scan is cheap by design, each with why. */
 static const char *const allowed_scans[] = {
@@ -58,8 +58,7 @@ static int scans(sqlite3 *db, const char *sql)
         fail_msg("cannot explain: %s\n%s", sqlite3_errmsg(db), sql);
     while (sqlite3_step(q) == SQLITE_ROW) {
         const char *detail = (const char *)sqlite3_column_text(q, 3);
-        if (detail != NULL && strncmp(detail, "SCAN ", 5) == 0 && is_big(detail) &&
-            !allowed(sql)) {
+        if (detail != NULL && strncmp(detail, "SCAN ", 5) == 0 && is_big(detail) && !allowed(sql)) {
             print_message("full scan (%s) in: %s\n", detail, sql);
             n++;
         }

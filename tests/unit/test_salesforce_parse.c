@@ -15,11 +15,13 @@ static struct sf_map map;
 
 static int setup(void **state)
 {
-    struct sf_map_config mc = {"Member_Key__c", "Loyalty_Points__c", "Loyalty_Tier__c",
-                               "marketing", "HasOptedOutOfEmail", "DoNotCall", "SMS_Opt_Out__c",
-                               "", "(loyalty member)",
-                               "email=Email,first_name=FirstName,last_name=LastName",
-                               SF_CONSENT_FIELDS, SF_POINTS_FIELDS};
+    struct sf_map_config mc = {
+        "Member_Key__c",      "Loyalty_Points__c",
+        "Loyalty_Tier__c",    "marketing",
+        "HasOptedOutOfEmail", "DoNotCall",
+        "SMS_Opt_Out__c",     "",
+        "(loyalty member)",   "email=Email,first_name=FirstName,last_name=LastName",
+        SF_CONSENT_FIELDS,    SF_POINTS_FIELDS};
     struct error err = {""};
     (void)state;
     return sf_map_init(&map, &mc, &err);
@@ -34,12 +36,11 @@ static int teardown(void **state)
 
 static void collection_results_by_position(void **state)
 {
-    const char *body =
-        "[{\"id\":\"003A\",\"success\":true,\"errors\":[],\"created\":true},"
-        "{\"success\":false,\"errors\":[{\"statusCode\":\"INVALID_EMAIL_ADDRESS\","
-        "\"message\":\"Email: invalid email address: x\",\"fields\":[\"Email\"]}]},"
-        "{\"success\":false,\"errors\":[{\"statusCode\":\"UNABLE_TO_LOCK_ROW\","
-        "\"message\":\"unable to obtain exclusive access\",\"fields\":[]}]}]";
+    const char *body = "[{\"id\":\"003A\",\"success\":true,\"errors\":[],\"created\":true},"
+                       "{\"success\":false,\"errors\":[{\"statusCode\":\"INVALID_EMAIL_ADDRESS\","
+                       "\"message\":\"Email: invalid email address: x\",\"fields\":[\"Email\"]}]},"
+                       "{\"success\":false,\"errors\":[{\"statusCode\":\"UNABLE_TO_LOCK_ROW\","
+                       "\"message\":\"unable to obtain exclusive access\",\"fields\":[]}]}]";
     struct sf_outcome out[4];
     (void)state;
 
@@ -65,8 +66,8 @@ static void whole_request_errors(void **state)
     assert_true(sf_code_retryable("REQUEST_LIMIT_EXCEEDED"));
     assert_true(sf_code_retryable("SERVER_UNAVAILABLE"));
     assert_false(sf_code_retryable("DUPLICATE_VALUE"));
-    sf_error_of("{\"error\":\"invalid_grant\",\"error_description\":\"audience is invalid\"}",
-                code, sizeof(code), msg, sizeof(msg));
+    sf_error_of("{\"error\":\"invalid_grant\",\"error_description\":\"audience is invalid\"}", code,
+                sizeof(code), msg, sizeof(msg));
     assert_string_equal(code, "invalid_grant");
 }
 
@@ -122,9 +123,9 @@ static void query_page_to_changes(void **state)
     assert_int_equal(sf_parse_query(body, &root, &recs, next, sizeof(next)), 0);
     assert_string_equal(next, "/services/data/v66.0/query/01gX-2000");
     assert_int_equal(json_array_size(recs), 2);
-    assert_int_equal(
-        sf_contact_fields(&map, "sf", json_array_get(recs, 0), on_field, &s, member, sizeof(member)),
-        0);
+    assert_int_equal(sf_contact_fields(&map, "sf", json_array_get(recs, 0), on_field, &s, member,
+                                       sizeof(member)),
+                     0);
     assert_string_equal(member, "M1");
     /* email opt-out is a change; false flags and the balance are observed
      * only; the LastName placeholder is not a name. */
@@ -136,9 +137,9 @@ static void query_page_to_changes(void **state)
     assert_non_null(strstr(s.log, "M1 profile/email ann@example.com sf:003A:profile/email:"));
     assert_null(strstr(s.log, "last_name"));
     memset(&s, 0, sizeof(s));
-    assert_int_equal(
-        sf_contact_fields(&map, "sf", json_array_get(recs, 1), on_field, &s, member, sizeof(member)),
-        0);
+    assert_int_equal(sf_contact_fields(&map, "sf", json_array_get(recs, 1), on_field, &s, member,
+                                       sizeof(member)),
+                     0);
     assert_string_equal(member, ""); /* not a loyalty member */
     assert_int_equal(s.changes + s.observes, 0);
     json_decref(root);
@@ -182,11 +183,12 @@ static void bulk_results_csv(void **state)
 {
     struct rows r = {0};
     (void)state;
-    assert_int_equal(sf_parse_bulk_results("\"sf__Id\",\"sf__Created\",\"Member_Key__c\",\"Email\"\n"
-                                           "\"003A\",\"true\",\"M1\",\"a@example.com\"\n"
-                                           "\"003B\",\"false\",\"M2\",\"b,\"\"x\"\"@example.com\"\n",
-                                           0, "Member_Key__c", on_row, &r),
-                     2);
+    assert_int_equal(
+        sf_parse_bulk_results("\"sf__Id\",\"sf__Created\",\"Member_Key__c\",\"Email\"\n"
+                              "\"003A\",\"true\",\"M1\",\"a@example.com\"\n"
+                              "\"003B\",\"false\",\"M2\",\"b,\"\"x\"\"@example.com\"\n",
+                              0, "Member_Key__c", on_row, &r),
+        2);
     assert_string_equal(r.log, "M1=1:003A:|M2=1:003B:|");
     memset(&r, 0, sizeof(r));
     assert_int_equal(sf_parse_bulk_results("\"sf__Id\",\"sf__Error\",\"Member_Key__c\"\r\n"
@@ -210,9 +212,12 @@ static void bulk_results_csv(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(collection_results_by_position), cmocka_unit_test(whole_request_errors),
-        cmocka_unit_test(times),           cmocka_unit_test(query_page_to_changes),
-        cmocka_unit_test(deleted),         cmocka_unit_test(bulk_results_csv),
+        cmocka_unit_test(collection_results_by_position),
+        cmocka_unit_test(whole_request_errors),
+        cmocka_unit_test(times),
+        cmocka_unit_test(query_page_to_changes),
+        cmocka_unit_test(deleted),
+        cmocka_unit_test(bulk_results_csv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -65,21 +65,23 @@ static void filters_match_typed_values(void **state)
                               "points", "90", "email", "Ann.Lee@Example.com");
 
     (void)state;
-    assert_int_equal(parse("{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
-                           "\"operator\":\"GT\",\"value\":\"1769904009999\"},{\"propertyName\":"
-                           "\"points\",\"operator\":\"BETWEEN\",\"value\":\"9\",\"highValue\":"
-                           "\"100\"}]}]}",
-                           &q, &b),
-                     0);
+    assert_int_equal(
+        parse("{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
+              "\"operator\":\"GT\",\"value\":\"1769904009999\"},{\"propertyName\":"
+              "\"points\",\"operator\":\"BETWEEN\",\"value\":\"9\",\"highValue\":"
+              "\"100\"}]}]}",
+              &q, &b),
+        0);
     /* Numbers compare as numbers (90 is between 9 and 100; as text it is not). */
     assert_true(hs_search_match(&q, props, types, NULL));
     json_decref(b);
-    assert_int_equal(parse("{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
-                           "\"operator\":\"LTE\",\"value\":\"2026-02-01T00:00:09Z\"}]},"
-                           "{\"filters\":[{\"propertyName\":\"email\",\"operator\":\"EQ\","
-                           "\"value\":\"ann.lee@example.com\"}]}]}",
-                           &q, &b),
-                     0);
+    assert_int_equal(
+        parse("{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
+              "\"operator\":\"LTE\",\"value\":\"2026-02-01T00:00:09Z\"}]},"
+              "{\"filters\":[{\"propertyName\":\"email\",\"operator\":\"EQ\","
+              "\"value\":\"ann.lee@example.com\"}]}]}",
+              &q, &b),
+        0);
     assert_true(hs_search_match(&q, props, types, NULL)); /* second group, case-insensitive */
     json_decref(b);
     assert_int_equal(parse("{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"phone\","

@@ -36,8 +36,13 @@ static void assert_same_as_jansson(struct sim_jw *w, json_t *value)
 static void strings_are_escaped_as_jansson_does(void **state)
 {
     static const char *const samples[] = {
-        "plain", "", "quote \" and backslash \\", "slash / stays",
-        "controls \b\f\n\r\t \x01\x1f\x7f", "utf-8 \xc3\xa9 \xf0\x9f\x98\x80", NULL,
+        "plain",
+        "",
+        "quote \" and backslash \\",
+        "slash / stays",
+        "controls \b\f\n\r\t \x01\x1f\x7f",
+        "utf-8 \xc3\xa9 \xf0\x9f\x98\x80",
+        NULL,
     };
 
     (void)state;

@@ -73,8 +73,8 @@ static enum apply_result apply1(struct fixture *f, struct change *c)
     return r;
 }
 
-static void consent_change(struct change *c, char **json, const char *idem,
-                           enum consent_status s, int64_t at)
+static void consent_change(struct change *c, char **json, const char *idem, enum consent_status s,
+                           int64_t at)
 {
     memset(c, 0, sizeof(*c));
     c->origin = "shop";
@@ -211,8 +211,7 @@ static void erasure_tombstones_and_blocks_recreation(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM current"), 0);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM tombstones"), 1);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE member_key IS NOT NULL"), 0);
-    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE value LIKE '%web_form%'"),
-                     0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE value LIKE '%web_form%'"), 0);
     /* A later event for the erased member does not re-create it. */
     consent_change(&c, &json2, "shop:e2", CONSENT_GRANTED, T0 + 2);
     assert_int_equal(apply1(f, &c), APPLY_ERASED);
@@ -297,30 +296,25 @@ static void a_change_failing_again_keeps_one_dead_letter(void **state)
     struct fixture *f = *state;
     struct error err;
 
-    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
-                                            "{}", "no email", 1, &err),
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email", "{}",
+                                            "no email", 1, &err),
                      0);
-    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
-                                            "{}", "no email", 1, &err),
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email", "{}",
+                                            "no email", 1, &err),
                      0);
-    assert_int_equal(store_push_dead_letter(f->st, "sf", 42, "shop", "M1", "consent/x/email",
-                                            "{}", "other CRM", 1, &err),
+    assert_int_equal(store_push_dead_letter(f->st, "sf", 42, "shop", "M1", "consent/x/email", "{}",
+                                            "other CRM", 1, &err),
                      0);
-    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"),
-                     1);
-    assert_int_equal(count(f->st, "SELECT attempts FROM dead_letters WHERE destination = 'hs'"),
-                     2);
-    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf'"),
-                     1);
-    assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE dead_letters SET retry_requested_at = 1", NULL, NULL,
-                                  NULL),
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"), 1);
+    assert_int_equal(count(f->st, "SELECT attempts FROM dead_letters WHERE destination = 'hs'"), 2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf'"), 1);
+    assert_int_equal(sqlite3_exec(store_db(f->st), "UPDATE dead_letters SET retry_requested_at = 1",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
-    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email",
-                                            "{}", "no email", 1, &err),
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 42, "shop", "M1", "consent/x/email", "{}",
+                                            "no email", 1, &err),
                      0);
-    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"),
-                     2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"), 2);
 }
 
 /* A Retry-After hold kept across a restart: only ever later, per connector
@@ -343,9 +337,8 @@ static void holds_are_kept_per_connector_and_family(void **state)
     /* The wall clock set back 6 hours between two runs: the hold is not
      * stretched beyond its own length. */
     assert_int_equal(store_hold_left(f->st, "hs", "api", T0 - 6LL * 3600 * 1000, &err), 2000);
-    assert_int_equal(store_hold_save(f->st, "sf", "api", T0 + 90LL * 3600 * 1000,
-                                     90L * 3600 * 1000, &err),
-                     0);
+    assert_int_equal(
+        store_hold_save(f->st, "sf", "api", T0 + 90LL * 3600 * 1000, 90L * 3600 * 1000, &err), 0);
     assert_int_equal(store_hold_left(f->st, "sf", "api", T0, &err), 25L * 3600 * 1000);
     assert_string_equal(err.msg, "");
 }
@@ -358,8 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawal_survives_older_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(points_conflict_is_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup, teardown),
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(watermark_round_trip, setup, teardown),

@@ -21,7 +21,7 @@ static void rejects_what_rfc3339_does_not_allow(void **state)
 {
     int64_t ms;
     (void)state;
-    assert_int_equal(timefmt_parse_rfc3339("2026-11-24T10:00:00", &ms), -1); /* no zone */
+    assert_int_equal(timefmt_parse_rfc3339("2026-11-24T10:00:00", &ms), -1);  /* no zone */
     assert_int_equal(timefmt_parse_rfc3339("2026-02-29T10:00:00Z", &ms), -1); /* not leap */
     assert_int_equal(timefmt_parse_rfc3339("2026-13-01T10:00:00Z", &ms), -1);
     assert_int_equal(timefmt_parse_rfc3339("1969-12-31T23:59:59Z", &ms), -1);
