@@ -1,0 +1,113 @@
+/* The request wrapper of the CRM connectors (crm_request.h). */
+#include "crm_request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connector.h"
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+
+struct req_ctx {
+    struct crm_http *h;
+    http_done_fn done;
+    void *arg;
+    int tag;
+};
+
+uint64_t crm_mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+uint64_t crm_held_ms(const struct connector *conn)
+{
+    const struct ratelimit *rl = conn->ratelimit;
+    uint64_t now = crm_mono_ms();
+
+    return rl != NULL && rl->hold_until_ms > now ? rl->hold_until_ms - now : 0;
+}
+
+char *crm_url_join(const char *base, const char *path)
+{
+    size_t lb = strlen(base), lp = strlen(path);
+    char *url = malloc(lb + lp + 1);
+
+    if (url == NULL)
+        return NULL;
+    memcpy(url, base, lb);
+    memcpy(url + lb, path, lp + 1);
+    return url;
+}
+
+static void request_done(struct http_result *res, void *arg)
+{
+    struct req_ctx *rc = arg;
+    struct crm_http *h = rc->h;
+    struct connector *conn = h->conn;
+    int own = 0;
+
+    if (h->policy != NULL)
+        own = h->policy(h->policy_ctx, rc->tag, res);
+    if (!own && conn->ratelimit != NULL && res->status != 0)
+        ratelimit_observe(conn->ratelimit, res, crm_mono_ms());
+    rc->done(res, rc->arg);
+    free(rc);
+}
+
+int crm_request(struct crm_http *h, const struct crm_req *rq, http_done_fn done, void *arg)
+{
+    struct error err;
+    struct http_request *r = NULL;
+    struct req_ctx *rc = NULL;
+    char *url = NULL;
+    int rc_ok = -1;
+
+    if (h->closing)
+        return -1;
+    url = crm_url_join(rq->base ? rq->base : "", rq->path);
+    if (url == NULL)
+        goto out;
+    r = http_request_new(h->http, rq->method, url, &err);
+    if (r == NULL) {
+        log_error(h->subsystem, h->conn->name, "%s", err.msg);
+        goto out;
+    }
+    rc = calloc(1, sizeof(*rc));
+    if (rc == NULL)
+        goto out;
+    http_request_set_conn(r, h->conn->name);
+    http_request_set_limits(r, &h->limits);
+    if (http_request_add_header(r, "Accept", rq->accept ? rq->accept : "application/json") != 0)
+        goto out;
+    for (size_t i = 0; i < rq->nheaders; i++) {
+        if (http_request_add_header(r, rq->headers[i].name, rq->headers[i].value) != 0)
+            goto out;
+    }
+    if (rq->body != NULL &&
+        http_request_set_body(r, rq->content_type ? rq->content_type : "application/json", rq->body,
+                              rq->body_len ? rq->body_len : strlen(rq->body)) != 0)
+        goto out;
+    rc->h = h;
+    rc->done = done;
+    rc->arg = arg;
+    rc->tag = rq->tag;
+    if (h->oauth != NULL) {
+        oauth_send(h->oauth, r, request_done, rc);
+    } else if (http_request_start(r, request_done, rc, &err) != 0) {
+        log_error(h->subsystem, h->conn->name, "%s", err.msg);
+        r = NULL; /* the client owns it from start, even when refused */
+        goto out;
+    }
+    r = NULL;
+    rc = NULL;
+    rc_ok = 0;
+out:
+    if (r != NULL)
+        http_request_free(r);
+    free(rc);
+    free(url);
+    return rc_ok;
+}

@@ -1,0 +1,315 @@
+/* The shared CRM connector runtime (connectors/crm_*.c): option group,
+ * pair maps and lists, push jobs, the pull page's echo rule, URL joins. */
+#include "cmocka_setup.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "connector.h"
+#include "crm_job.h"
+#include "crm_options.h"
+#include "crm_pairs.h"
+#include "crm_pull_page.h"
+#include "crm_request.h"
+
+/* --- options --- */
+
+struct test_settings {
+    char *base_url;
+    struct crm_common_settings common;
+};
+
+static const struct config_option test_options[] = {
+    CRM_OPT(struct test_settings, "base_url", CONFIG_STRING, "https://x", base_url, 0, 0, "root"),
+    CRM_COMMON_OPTIONS(struct test_settings, "7", "9", "2m", "re-read this much", "45s"),
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+static const struct config_table test_table = {"test", test_options, sizeof(struct test_settings)};
+
+static void common_group_is_declared_once_with_its_defaults(void **state)
+{
+    struct error err = {""};
+    struct test_settings s;
+    struct connector conn;
+    struct http_options ho;
+    char why[256];
+    (void)state;
+    assert_int_equal(config_table_validate(&test_table, &err), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(config_apply_defaults(&test_table, NULL, &s, why, sizeof(why)), 0);
+    assert_int_equal(s.common.rate, 7);
+    assert_int_equal(s.common.burst, 9);
+    assert_int_equal(s.common.lookback_ms, 120000);
+    assert_int_equal(s.common.request_timeout_ms, 45000);
+    assert_int_equal(s.common.pull_interval_ms, 30000);
+    assert_int_equal(s.common.max_inflight, 4);
+    assert_int_equal(s.common.allow_loopback_http, 0);
+    assert_non_null(config_option_find(&test_table, "allow_loopback_http"));
+    assert_non_null(config_option_find(&test_table, "ca_file"));
+    memset(&conn, 0, sizeof(conn));
+    crm_common_apply(&conn, &s.common);
+    assert_int_equal(conn.max_inflight, 4);
+    assert_int_equal(conn.pull_interval_ms, 30000);
+    assert_true(conn.rate == 7.0 && conn.burst == 9.0);
+    crm_common_http(&s.common, &ho);
+    assert_int_equal(ho.limits.timeout_ms, 45000);
+    config_settings_release(&test_table, &s);
+}
+
+/* --- pairs and lists --- */
+
+static void pairs_parse_trim_and_refuse(void **state)
+{
+    struct crm_pairs ps;
+    struct error err = {""};
+    (void)state;
+    assert_int_equal(crm_pairs_parse(" a = b ,, c=d e,", "opt", &ps, &err), 0);
+    assert_int_equal(ps.n, 2);
+    assert_string_equal(crm_pairs_get(&ps, "a"), "b");
+    assert_string_equal(crm_pairs_get(&ps, "c"), "d e");
+    assert_string_equal(crm_pairs_key_of(&ps, "d e"), "c");
+    assert_null(crm_pairs_get(&ps, "x"));
+    crm_pairs_free(&ps);
+    assert_int_equal(crm_pairs_parse("", "opt", &ps, &err), 0);
+    assert_int_equal(ps.n, 0);
+    assert_int_equal(crm_pairs_parse("a=b,novalue", "services", &ps, &err), -1);
+    assert_non_null(strstr(err.msg, "services"));
+    assert_int_equal(ps.n, 0);
+    assert_int_equal(crm_pairs_parse("a=", "opt", &ps, &err), -1);
+    assert_int_equal(crm_pairs_parse("=b", "opt", &ps, &err), -1);
+}
+
+static void lists_parse(void **state)
+{
+    struct crm_list l;
+    struct error err = {""};
+    (void)state;
+    assert_int_equal(crm_list_parse(" email, sms ,,post", &l, &err), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[1], "sms");
+    assert_true(crm_list_has(&l, "post"));
+    assert_false(crm_list_has(&l, "phone"));
+    crm_list_free(&l);
+}
+
+/* --- push jobs --- */
+
+static int batches_done;
+
+static void batch_done(struct push_batch *pb)
+{
+    (void)pb;
+    batches_done++;
+}
+
+struct my_job {
+    struct crm_job base;
+    int *released;
+};
+
+static void my_release(struct crm_job *job)
+{
+    struct my_job *mj = (struct my_job *)job;
+    (*mj->released)++;
+    free(mj);
+}
+
+static void job_results_first_stands_and_done_is_deferred(void **state)
+{
+    uv_loop_t loop;
+    struct crm_jobs q;
+    struct push_record recs[3];
+    struct push_result res[3];
+    struct push_batch pb;
+    struct my_job *mj = calloc(1, sizeof(*mj));
+    int released = 0;
+    (void)state;
+    uv_loop_init(&loop);
+    memset(recs, 0, sizeof(recs));
+    memset(res, 0, sizeof(res));
+    memset(&pb, 0, sizeof(pb));
+    pb.n = 3;
+    pb.records = recs;
+    pb.results = res;
+    pb.done = batch_done;
+    snprintf(pb.class_key, sizeof(pb.class_key), "recipients");
+    crm_jobs_init(&q, &loop, NULL, "test", "t");
+    mj->released = &released;
+    assert_int_equal(crm_job_init(&mj->base, &q, &pb, my_release), 0);
+    crm_job_result(&mj->base, 0, PUSH_OK, NULL, -1, 0, "4711");
+    crm_job_result(&mj->base, 0, PUSH_REJECT, "late", -1, 0, NULL);
+    assert_true(crm_job_has_result(&mj->base, 0));
+    assert_false(crm_job_has_result(&mj->base, 1));
+    crm_job_result(&mj->base, 1, PUSH_REJECT, "bad email", -1, 0, "");
+    batches_done = 0;
+    crm_job_done(&mj->base, "no answer for this record");
+    assert_int_equal(batches_done, 0); /* never from inside */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(batches_done, 1);
+    assert_int_equal(released, 1);
+    assert_int_equal(res[0].outcome, PUSH_OK);
+    assert_string_equal(res[0].remote_id, "4711");
+    assert_int_equal(res[1].outcome, PUSH_REJECT);
+    assert_string_equal(res[1].reason, "bad email");
+    assert_string_equal(res[1].remote_id, "");
+    assert_int_equal(res[2].outcome, PUSH_RETRY);
+    assert_int_equal(res[2].not_record_fault, 0);
+    assert_string_equal(res[2].reason, "no answer for this record");
+    crm_jobs_close(&q, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void parse_err(const char *body, char *code, size_t cl, char *msg, size_t ml)
+{
+    snprintf(code, cl, "%s", body ? "XSV-350013" : "");
+    snprintf(msg, ml, "%s", body ? "IP not allowed" : "");
+}
+
+static void fail_from_keeps_transient_and_rejects_permanent(void **state)
+{
+    struct crm_jobs q;
+    struct push_result res[2];
+    struct push_batch pb;
+    struct crm_job job;
+    struct http_result hr;
+    uv_loop_t loop;
+    (void)state;
+    uv_loop_init(&loop);
+    crm_jobs_init(&q, &loop, NULL, "test", "t");
+    memset(&pb, 0, sizeof(pb));
+    memset(res, 0, sizeof(res));
+    pb.n = 2;
+    pb.results = res;
+    pb.done = batch_done;
+    memset(&hr, 0, sizeof(hr));
+    hr.cls = HTTP_CLASS_RETRY;
+    hr.status = 503;
+    hr.retry_after_ms = 2000;
+    assert_int_equal(crm_job_init(&job, &q, &pb, NULL), 0);
+    crm_job_fail_from(&job, &hr, NULL);
+    assert_int_equal(res[0].outcome, PUSH_RETRY);
+    assert_int_equal(res[1].retry_after_ms, 2000);
+    assert_int_equal(res[1].not_record_fault, 1);
+    free(job.set);
+
+    memset(res, 0, sizeof(res));
+    hr.cls = HTTP_CLASS_PERMANENT;
+    hr.status = 500;
+    hr.body = (char *)"<fault/>";
+    assert_int_equal(crm_job_init(&job, &q, &pb, NULL), 0);
+    crm_job_fail_from(&job, &hr, parse_err);
+    assert_int_equal(res[0].outcome, PUSH_REJECT);
+    assert_string_equal(res[0].reason, "HTTP 500 XSV-350013: IP not allowed");
+    free(job.set);
+    crm_jobs_close(&q, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+/* --- pull page: the echo rule --- */
+
+static const char *local_value;
+static int applied_calls, observed_calls;
+static char observed[128];
+
+static char *fake_current(void *ctx, struct connector *conn, const char *m, const char *f)
+{
+    (void)ctx, (void)conn, (void)m, (void)f;
+    return local_value ? strdup(local_value) : NULL;
+}
+
+static int fake_change(void *ctx, struct connector *conn, const struct change *c,
+                       enum apply_result *res, struct error *err)
+{
+    (void)ctx, (void)conn, (void)c, (void)err;
+    applied_calls++;
+    *res = APPLY_APPLIED;
+    return 0;
+}
+
+static int fake_observe(void *ctx, struct connector *conn, const char *member,
+                        enum change_kind kind, const char *field, const char *projection,
+                        struct error *err)
+{
+    (void)ctx, (void)conn, (void)member, (void)kind, (void)field, (void)err;
+    observed_calls++;
+    snprintf(observed, sizeof(observed), "%s", projection);
+    return 0;
+}
+
+/* Projection: the status only. */
+static int proj_status(void *ctx, enum change_kind kind, const char *field, const char *value,
+                       char *out, size_t outsize)
+{
+    (void)ctx, (void)kind, (void)field;
+    snprintf(out, outsize, "%s", strstr(value, "denied") ? "denied" : "granted");
+    return 0;
+}
+
+static void page_field_skips_echo_and_observes(void **state)
+{
+    struct pull_sink sink;
+    struct connector conn;
+    struct crm_page pg;
+    struct change c;
+    (void)state;
+    memset(&sink, 0, sizeof(sink));
+    memset(&conn, 0, sizeof(conn));
+    memset(&c, 0, sizeof(c));
+    sink.current = fake_current;
+    sink.change = fake_change;
+    sink.observe = fake_observe;
+    conn.sink = &sink;
+    conn.name = (char *)"acc";
+    crm_page_init(&pg, &conn, "test", proj_status, NULL);
+    applied_calls = observed_calls = 0;
+    /* Local value already denied: an echo, not applied, but observed. */
+    local_value = "{\"status\":\"denied\",\"source\":\"web\"}";
+    assert_int_equal(crm_page_field(&pg, "M1", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
+    assert_int_equal(applied_calls, 0);
+    assert_int_equal(observed_calls, 1);
+    assert_string_equal(observed, "denied");
+    /* Local granted, CRM denied: applied. */
+    local_value = "{\"status\":\"granted\"}";
+    assert_int_equal(crm_page_field(&pg, "M1", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
+    assert_int_equal(applied_calls, 1);
+    assert_int_equal(pg.applied, 1);
+    /* Nothing local: applied. */
+    local_value = NULL;
+    assert_int_equal(crm_page_field(&pg, "M2", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
+    assert_int_equal(applied_calls, 2);
+    /* No change: observe only. */
+    assert_int_equal(crm_page_field(&pg, "M2", CHANGE_CONSENT, "consent/m/email", NULL, "x"), 0);
+    assert_int_equal(applied_calls, 2);
+    assert_int_equal(observed_calls, 4);
+}
+
+static void urls_are_joined_to_any_length(void **state)
+{
+    char path[5000];
+    char *u;
+    (void)state;
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    u = crm_url_join("https://acc.example", path);
+    assert_non_null(u);
+    assert_int_equal(strlen(u), strlen("https://acc.example") + sizeof(path) - 1);
+    free(u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(common_group_is_declared_once_with_its_defaults),
+        cmocka_unit_test(pairs_parse_trim_and_refuse),
+        cmocka_unit_test(lists_parse),
+        cmocka_unit_test(job_results_first_stands_and_done_is_deferred),
+        cmocka_unit_test(fail_from_keeps_transient_and_rejects_permanent),
+        cmocka_unit_test(page_field_skips_echo_and_observes),
+        cmocka_unit_test(urls_are_joined_to_any_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
