@@ -47,6 +47,11 @@ zcat "$T/root/usr/share/doc/crmsyncd/changelog.gz" | grep -qF " -- $MAINT  " \
 ! grep -rqi 'crmsyncd maintainers\|crmsyncd authors' "$T/root/usr/share/doc/crmsyncd/copyright" \
   || fail "old placeholder left in the copyright file"
 pass "Maintainer, changelog and copyright name the same contact: $MAINT"
+grep -qxF "License: Apache-2.0" "$T/root/usr/share/doc/crmsyncd/copyright" \
+  || fail "the copyright file does not name the licence (Apache-2.0)"
+! grep -qi "unspecified" "$T/root/usr/share/doc/crmsyncd/copyright" \
+  || fail "the copyright file still says the licence is unspecified"
+pass "copyright names the Apache-2.0 licence"
 
 lintian --tag-display-limit 0 "$DEB" > "$T/lintian.out" 2>/dev/null || true
 cat "$T/lintian.out"
