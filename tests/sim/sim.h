@@ -185,6 +185,7 @@ int sim_route_match(const char *pattern, const char *path,
 const struct sim_flavor_ops *sim_flavor_find(const char *name);
 extern const struct sim_flavor_ops sim_flavor_hubspot;
 extern const struct sim_flavor_ops sim_flavor_salesforce;
+extern const struct sim_flavor_ops sim_flavor_adobe;
 
 /* Lifecycle (sim_server.c). */
 int sim_init(struct sim *sim, const struct sim_flavor_ops *flavor, char *err, size_t errlen);

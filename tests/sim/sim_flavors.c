@@ -6,6 +6,7 @@
 static const struct sim_flavor_ops *const flavors[] = {
     &sim_flavor_hubspot,
     &sim_flavor_salesforce,
+    &sim_flavor_adobe,
 };
 
 const struct sim_flavor_ops *sim_flavor_find(const char *name)

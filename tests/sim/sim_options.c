@@ -29,7 +29,7 @@ struct opt_desc {
         offsetof(struct sim_options, n), 0, 0
 
 static const struct opt_desc opts[] = {
-    {"flavor", STR(flavor), 0, 0, "", false, false, "salesforce|hubspot (required)"},
+    {"flavor", STR(flavor), 0, 0, "", false, false, "salesforce|hubspot|adobe (required)"},
     {"listen", STR(listen), 0, 0, "127.0.0.1:0", false, false,
      "ADDR:PORT; port 0 picks a free one, printed as 'listening ADDR:PORT'"},
     {"tls-cert", STR(tls_cert), 0, 0, "", false, false, "PEM certificate file (enables TLS)"},
@@ -79,6 +79,28 @@ static const struct opt_desc opts[] = {
      "Salesforce: records per query page (Salesforce: 2000; smaller to test paging)"},
     {"sf-bulk-delay-ms", INT(sf_bulk_delay_ms), 0, 3600000, "200", true, false,
      "Salesforce: time from UploadComplete until a Bulk API 2.0 job is JobComplete"},
+    {"adobe-token-lifetime", INT(adobe_token_lifetime_s), 1, 86400 * 365, "86400", true, false,
+     "Adobe: lifetime of IMS access tokens and of xtk:session sessions, seconds (IMS: 24 h)"},
+    {"adobe-extensions", STR(adobe_extensions), 0, 0,
+     "memberKey:string:64,loyaltyPoints:long,loyaltyTier:string:32", false, false,
+     "Adobe: extension fields of nms:recipient, "
+     "name[:string[:len]|:long|:double|:boolean|:datetime], "
+     "comma-separated"},
+    {"adobe-unique", STR(adobe_unique), 0, 0, "memberKey", false, false,
+     "Adobe: nms:recipient fields with a unique index (FDA mode only), comma-separated"},
+    {"adobe-enterprise", BOOL(adobe_enterprise), "false", false, false,
+     "Adobe: Enterprise (FFDA) mode: no unique indexes, and key lookups see a write only after "
+     "--search-lag-ms (so concurrent upserts can make twins)"},
+    {"adobe-tps", INT(adobe_tps), 0, 100000000, "0", true, false,
+     "Adobe: SOAP calls per second before HTTP 429 (0 = no throttle)"},
+    {"adobe-tps-retry-after", BOOL(adobe_tps_retry_after), "true", true, false,
+     "Adobe: the throttle's 429 carries Retry-After (false: a bare 429)"},
+    {"adobe-line-cap", INT(adobe_line_cap), 1, 100000000, "10000", true, false,
+     "Adobe: rows a select returns when the queryDef has no lineCount"},
+    {"adobe-deny-ip", BOOL(adobe_deny_ip), "false", true, false,
+     "Adobe: every SOAP call fails with XSV-350013 (client IP not on the allow list)"},
+    {"adobe-max-xml-kb", INT(adobe_max_xml_kb), 1, 1024 * 1024, "8192", true, false,
+     "Adobe: largest SOAP envelope parsed"},
     {"faults", STR(faults), 0, 0, "", true, false,
      "fault rates, e.g. 503:0.05,slow:0.1 (kinds: 500 502 503 429 429-date slow drop "
      "truncate bad-json token-expiry apply-drop apply-stall)"},

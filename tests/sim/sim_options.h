@@ -47,6 +47,16 @@ struct sim_options {
     size_t nsf_audiences;
     int64_t sf_query_batch;
     int64_t sf_bulk_delay_ms;
+    /* Adobe Campaign flavour */
+    int64_t adobe_token_lifetime_s;
+    char adobe_extensions[512];
+    char adobe_unique[192];
+    bool adobe_enterprise;
+    int64_t adobe_tps;
+    bool adobe_tps_retry_after;
+    int64_t adobe_line_cap;
+    bool adobe_deny_ip;
+    int64_t adobe_max_xml_kb;
     /* faults */
     char faults[512];
     char fault_script[2048];
