@@ -253,11 +253,14 @@ static int check_session(struct sim *sim, struct sim_request *req, struct ad_cal
 {
     struct ad_state *ad = ad_state(sim);
     char ck[128], p0[128];
-    const char *tok = cookie_session(sim_req_header(req, "Cookie"), ck, sizeof(ck));
+    /* MHD files a Cookie header's pairs apart from the other headers. */
+    const char *tok = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, "__sessiontoken");
     const char *sec = sim_req_header(req, "X-Security-Token");
     json_t *s;
     int64_t ago;
 
+    if (tok == NULL || tok[0] == '\0')
+        tok = cookie_session(sim_req_header(req, "Cookie"), ck, sizeof(ck));
     if (tok == NULL)
         tok = sim_req_header(req, "X-Session-Token");
     if (tok == NULL || tok[0] == '\0')

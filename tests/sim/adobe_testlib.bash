@@ -65,18 +65,25 @@ expect_fault() {
         fail "$2: expected fault $1, got '$fs' / '$(faultdetail)'"
 }
 
-# write XML: WriteCollection (or Write when XML is one element) of XML.
+# write_coll XML / write_one XML: WriteCollection / Write of XML.
+# Extra arguments go to curl (headers).
 write_coll() {
-    soap 'xtk:persist|xtk:session#WriteCollection' "<doc xsi:type='' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$1</doc>"
+    local doc=$1
+    shift
+    soap 'xtk:persist|xtk:session#WriteCollection' "<doc xsi:type='' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$doc</doc>" "$@"
 }
 
 write_one() {
-    soap 'xtk:persist|xtk:session#Write' "<doc xsi:type='' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$1</doc>"
+    local doc=$1
+    shift
+    soap 'xtk:persist|xtk:session#Write' "<doc xsi:type='' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$doc</doc>" "$@"
 }
 
-# query QUERYDEF_XML: ExecuteQuery.
+# query QUERYDEF_XML [curl args...]: ExecuteQuery.
 query() {
-    soap 'xtk:queryDef#ExecuteQuery' "<entity xsi:type='ns:Element' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$1</entity>"
+    local qd=$1
+    shift
+    soap 'xtk:queryDef#ExecuteQuery' "<entity xsi:type='ns:Element' SOAP-ENV:encodingStyle='http://xml.apache.org/xml-soap/literalxml'>$qd</entity>" "$@"
 }
 
 # count SCHEMA WHERE_EXPR (XML-escaped): prints the count.
