@@ -10,7 +10,7 @@
 # 2. batch upserts of 100 contacts by email (rate limits off, as for any
 #    throughput benchmark; every request rewrites the same 100 records);
 # 3. communication-preferences statuses batch write, 100 inputs (requests
-#    alternate SUBSCRIBED / NOT_SUBSCRIBED so every input changes a status);
+#    alternate SUBSCRIBED / UNSUBSCRIBED so every input changes a status);
 # 4. list memberships, 100 record ids (requests alternate add / remove so
 #    every id changes membership).
 #
@@ -40,7 +40,7 @@ jq -c '[.results[].id]' "$T/upserted.json" >"$T/ids.json"
 LIST=$(curl -sf -X POST -H 'Authorization: Bearer BENCH' -H 'Content-Type: application/json' \
     --data '{"name":"bench","objectTypeId":"0-1","processingType":"MANUAL"}' \
     "$URL/crm/lists/2026-09" | jq -r .list.listId)
-for state in SUBSCRIBED NOT_SUBSCRIBED; do
+for state in SUBSCRIBED UNSUBSCRIBED; do
     jq -cn --arg s "$state" '{inputs: [range(0; 100) | {subscriberIdString: "bench\(.)@example.com",
         subscriptionId: 1001, statusState: $s, channel: "EMAIL",
         legalBasis: "CONSENT_WITH_NOTICE", legalBasisExplanation: "bench"}]}' >"$T/prefs_$state.json"
@@ -66,7 +66,7 @@ request = function() n = n + 1; if n % 2 == 1 then return a end; return b end
 LUA
 }
 alternate POST /communication-preferences/2026-09/statuses/batch/write "$T/prefs_SUBSCRIBED.json" \
-    /communication-preferences/2026-09/statuses/batch/write "$T/prefs_NOT_SUBSCRIBED.json" >"$T/prefs.lua"
+    /communication-preferences/2026-09/statuses/batch/write "$T/prefs_UNSUBSCRIBED.json" >"$T/prefs.lua"
 alternate PUT "/crm/lists/2026-09/$LIST/memberships/add" "$T/ids.json" \
     "/crm/lists/2026-09/$LIST/memberships/remove" "$T/ids.json" >"$T/lists.lua"
 

@@ -267,8 +267,8 @@ burst = 10"
       for (j = 0; j < per; j++) printf "m%06d@example.com\t%s\n", (f * per + j) * stride, t }' >>"$W/drops.tsv"
     sleep 0.5
   done
-  # Until every withdrawal is NOT_SUBSCRIBED (or 120 s): the statuses only.
-  statuses() { sim_get state | jq -c '.flavor_state.statuses | with_entries(select(.value["1001"].status == "NOT_SUBSCRIBED") | .value = .value["1001"].timestamp)' >"$W/unsub.json"; }
+  # Until every withdrawal is UNSUBSCRIBED (or 120 s): the statuses only.
+  statuses() { sim_get state | jq -c '.flavor_state.statuses | with_entries(select(.value["1001"].status == "UNSUBSCRIBED") | .value = .value["1001"].timestamp)' >"$W/unsub.json"; }
   all_in() {
     statuses
     [ "$(jq -r --rawfile d "$W/drops.tsv" '. as $s | [$d | split("\n")[] | select(length > 0) | split("\t")[0] | select($s[.] != null)] | length' "$W/unsub.json")" -ge "$WITHDRAWALS" ]

@@ -60,13 +60,13 @@ assert_eq "$(writes)" 0 "a change pulled from HubSpot is not written back"
 
 # A withdrawal in HubSpot racing an older grant from the spool.
 api POST /communication-preferences/2026-09/statuses/batch/write \
-  '{"inputs":[{"subscriberIdString":"bob@example.com","subscriptionId":1001,"statusState":"NOT_SUBSCRIBED","channel":"EMAIL","legalBasis":"CONSENT_WITH_NOTICE","legalBasisExplanation":"email footer"}]}' >/dev/null
+  '{"inputs":[{"subscriberIdString":"bob@example.com","subscriptionId":1001,"statusState":"UNSUBSCRIBED","channel":"EMAIL","legalBasis":"CONSENT_WITH_NOTICE","legalBasisExplanation":"email footer"}]}' >/dev/null
 ev_consent c4 M2 granted 2026-11-10T10:00:00Z >"$T/b.jsonl.src"
 drop b.jsonl
 wait_for 30 is_eq denied current_status M2 consent/marketing/email \
   || fail "the HubSpot withdrawal did not win locally"
 quiet
-assert_eq "$(email_status bob@example.com 1001)" NOT_SUBSCRIBED "the withdrawal stays in HubSpot"
+assert_eq "$(email_status bob@example.com 1001)" UNSUBSCRIBED "the withdrawal stays in HubSpot"
 assert_eq "$(current_status M2 consent/marketing/email)" denied "and locally"
 
 # Our own withdrawal is not a withdrawal made in HubSpot: HubSpot dates a
@@ -74,7 +74,7 @@ assert_eq "$(current_status M2 consent/marketing/email)" denied "and locally"
 # a later grant dated by its event time; the grant must still go.
 ev_consent c5 M1 denied 2026-11-02T10:00:00Z >"$T/c.jsonl.src"
 drop c.jsonl
-wait_for 30 is_eq NOT_SUBSCRIBED email_status ann@example.com 1001 || fail "M1's withdrawal not written"
+wait_for 30 is_eq UNSUBSCRIBED email_status ann@example.com 1001 || fail "M1's withdrawal not written"
 quiet
 ev_consent c6 M1 granted 2026-11-03T10:00:00Z >"$T/d.jsonl.src"
 drop d.jsonl

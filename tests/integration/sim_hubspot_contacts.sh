@@ -71,12 +71,33 @@ expect_status 207 "batch update with a missing id"
 expect_eq "$(body '.results | length')" "1" "one updated"
 expect_eq "$(body '.errors[0].category')" "OBJECT_NOT_FOUND" "missing id category"
 expect_eq "$(body '.errors[0].context.ids[0]')" "999999" "missing id context"
-req POST $V/batch/read "{\"inputs\":[{\"id\":\"$ann\"},{\"id\":\"424242\"}],\"properties\":[\"phone\"]}"
+req POST $V/batch/read "{\"inputs\":[{\"id\":\"$ann\"},{\"id\":\"424242\"}],\"properties\":[\"phone\"],\"propertiesWithHistory\":[]}"
 expect_status 207 "batch read with a missing id"
 expect_eq "$(body '.results[0].properties.phone')" "123" "batch read value"
-req POST $V/batch/read '{"inputs":[{"id":"bob@example.com"}],"idProperty":"email"}'
+req POST $V/batch/read '{"inputs":[{"id":"bob@example.com"}],"idProperty":"email","properties":[],"propertiesWithHistory":[]}'
 expect_status 200 "batch read by email"
 ok "batch update/read, 207"
+
+# What HubSpot's published schemas refuse (contacts.json 2026-09):
+# BatchReadInputSimplePublicObjectId requires properties and
+# propertiesWithHistory; SimplePublicObjectId.id is a string; property
+# values are strings (SimplePublicObjectBatchInputUpsert).
+req POST $V/batch/read '{"inputs":[{"id":"bob@example.com"}],"idProperty":"email","properties":["email"]}'
+expect_status 400 "batch read without propertiesWithHistory"
+req POST $V/batch/read '{"inputs":[{"id":"bob@example.com"}],"idProperty":"email","propertiesWithHistory":[]}'
+expect_status 400 "batch read without properties"
+req POST $V/batch/read "{\"inputs\":[{\"id\":$ann}],\"properties\":[],\"propertiesWithHistory\":[]}"
+expect_status 400 "batch read with a numeric id"
+req POST $V/batch/archive '{"inputs":[{"id":424242}]}'
+expect_status 400 "batch archive with a numeric id"
+req POST $V/batch/upsert '{"inputs":[{"id":"bob@example.com","idProperty":"email","properties":{"phone":5}}]}'
+expect_status 400 "a number as a property value"
+req POST $V/batch/upsert '{"inputs":[{"id":"bob@example.com","idProperty":"email","properties":{"phone":null}}]}'
+expect_status 400 "null as a property value"
+req POST $V/batch/upsert '{"inputs":[{"id":"bob@example.com","idProperty":"email","properties":{"phone":"5"}}]}'
+expect_status 200 "a string property value"
+expect_eq "$(body '[.results[0].properties[] | type] | unique | join(",")')" "string" "upsert answers strings only"
+ok "refused as the published schemas refuse"
 
 # Single record API and the v3 alias.
 req GET "$V/bob@example.com?idProperty=email&properties=firstname"

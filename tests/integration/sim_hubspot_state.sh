@@ -25,7 +25,15 @@ expect_status 200 "create list"
 lid=$(body .list.listId)
 req PUT "/crm/lists/2026-09/$lid/memberships/add" "[\"$id1\",\"$id2\",\"999\"]"
 expect_status 200 "add members"
-expect_eq "$(body '.recordIdsAdded | length')/$(body '.recordIdsMissing | join(",")')" "2/999" "added/missing"
+expect_eq "$(body '.recordsIdsAdded | length')/$(body '.recordIdsMissing | join(",")')" "2/999" "added/missing"
+expect_eq "$(body '[has("recordsIdsAdded"), has("recordIdsRemoved"), has("recordIdsMissing")] | all')" "true" \
+    "MembershipsUpdateResponse has its three required arrays"
+req PUT "/crm/lists/2026-09/$lid/memberships/add" "[$id1]"
+expect_status 400 "a numeric record id"
+req PUT "/crm/lists/2026-09/$lid/memberships/add-and-remove" "{\"recordIdsToAdd\":[\"$id1\"]}"
+expect_status 400 "add-and-remove without recordIdsToRemove"
+req GET "/crm/lists/2026-09/$lid"
+expect_eq "$(body .list.processingStatus)" "COMPLETE" "PublicObjectList.processingStatus"
 req PUT "/crm/lists/2026-09/$lid/memberships/remove" "[\"$id2\"]"
 expect_eq "$(body '.recordIdsRemoved | join(",")')" "$id2" "removed"
 req GET "/crm/lists/2026-09/$lid/memberships"
@@ -43,6 +51,16 @@ expect_status 207 "write with one input lacking legal basis (GDPR)"
 expect_eq "$(body '.results | length')/$(body '.errors | length')" "1/1" "one ok, one error"
 req POST /communication-preferences/2026-09/statuses/batch/write "{\"inputs\":[{\"subscriberIdString\":\"a@example.com\",\"subscriptionId\":$sub,\"statusState\":\"MAYBE\",\"channel\":\"EMAIL\"}]}"
 expect_status 400 "bad statusState"
+# PublicStatusRequest.statusState: SUBSCRIBED | UNSUBSCRIBED | NOT_SPECIFIED
+# (NOT_SUBSCRIBED is the older per-email API's word).
+req POST /communication-preferences/2026-09/statuses/batch/write "{\"inputs\":[{\"subscriberIdString\":\"c@example.com\",\"subscriptionId\":$sub,\"statusState\":\"NOT_SUBSCRIBED\",\"channel\":\"EMAIL\",\"legalBasis\":\"CONSENT_WITH_NOTICE\",\"legalBasisExplanation\":\"x\"}]}"
+expect_status 400 "NOT_SUBSCRIBED refused"
+req POST /communication-preferences/2026-09/statuses/batch/write "{\"inputs\":[{\"subscriberIdString\":\"c@example.com\",\"subscriptionId\":$sub,\"statusState\":\"UNSUBSCRIBED\",\"channel\":\"EMAIL\",\"legalBasis\":\"CONSENT_WITH_NOTICE\",\"legalBasisExplanation\":\"x\"}]}"
+expect_status 200 "UNSUBSCRIBED accepted"
+expect_eq "$(body '.results[0].status')/$(body '.results[0].setStatusSuccessReason')" "UNSUBSCRIBED/REQUESTED_CHANGE_OCCURRED" "unsubscribed"
+req POST "/communication-preferences/2026-09/statuses/batch/read?channel=EMAIL" '{"inputs":["nobody@example.com","c@example.com"]}'
+expect_eq "$(body '[.results[].statuses[] | (has("source") and has("timestamp") and has("channel") and has("subscriptionId"))] | all')" \
+    "true" "PublicStatus: source and timestamp always there"
 req POST /communication-preferences/2026-09/statuses/batch/read '{"inputs":["a@example.com"]}'
 expect_status 400 "batch read needs channel"
 req POST "/communication-preferences/v4/statuses/batch/read?channel=EMAIL" '{"inputs":["a@example.com"]}'

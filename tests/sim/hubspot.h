@@ -11,6 +11,8 @@
 #define HS_SEARCH 0x2u /* counts against the search SECONDLY limit */
 
 #define HS_BATCH_MAX 100
+/* source of a status never set (PublicStatus requires one; not documented) */
+#define HS_DEFAULT_STATUS_SOURCE "NOT_SET"
 #define HS_COLL_CONTACTS "contacts"
 
 struct hs_state {

@@ -1,6 +1,12 @@
 /* HubSpot contacts batch read, create, update and archive (at most 100
  * inputs; 200/201, or 207 with `errors` for ids that match nothing). A
- * batch write is validated whole before anything is applied. */
+ * batch write is validated whole before anything is applied.
+ *
+ * Request shapes from HubSpot's published description of the 2026-09 API
+ * (CRM/Contacts/Rollouts/424/2026-09/contacts.json): a read is
+ * BatchReadInputSimplePublicObjectId (inputs, properties and
+ * propertiesWithHistory required, every id a string: SimplePublicObjectId),
+ * an archive BatchInputSimplePublicObjectId. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +20,8 @@ void hs_contacts_batch_archive(struct sim *sim, struct sim_request *req, struct 
     size_t i;
     json_t *in;
 
+    if (inputs != NULL && !hs_input_ids_ok(inputs, resp))
+        inputs = NULL;
     if (inputs != NULL) {
         json_array_foreach(inputs, i, in)
         {
@@ -42,7 +50,7 @@ void hs_contacts_batch_read(struct sim *sim, struct sim_request *req, struct sim
     size_t i;
     json_t *in;
 
-    if (inputs == NULL)
+    if (inputs == NULL || !hs_input_ids_ok(inputs, resp))
         goto out;
     id_prop = json_string_value(json_object_get(body, "idProperty"));
     if (!hs_id_prop_ok(sim, id_prop)) {
@@ -50,8 +58,11 @@ void hs_contacts_batch_read(struct sim *sim, struct sim_request *req, struct sim
         goto out;
     }
     wanted = json_object_get(body, "properties");
-    if (wanted != NULL && !json_is_array(wanted)) {
-        hs_error_body(resp, 400, "VALIDATION_ERROR", "'properties' must be an array");
+    if (!hs_string_array(wanted) ||
+        !hs_string_array(json_object_get(body, "propertiesWithHistory"))) {
+        hs_error_body(resp, 400, "VALIDATION_ERROR",
+                      "Invalid input JSON: 'properties' and 'propertiesWithHistory' are required "
+                      "arrays of property names");
         goto out;
     }
     hs_batch_begin(&w, json_array_size(inputs));

@@ -76,3 +76,37 @@ bool hs_duplicate_ids(json_t *inputs, struct sim_response *resp)
     json_decref(seen);
     return dup;
 }
+
+bool hs_string_array(json_t *a)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(a))
+        return false;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v))
+            return false;
+    }
+    return true;
+}
+
+/* SimplePublicObjectId: {"id": "<string>"}; a number is refused (400). */
+bool hs_input_ids_ok(json_t *inputs, struct sim_response *resp)
+{
+    size_t i;
+    json_t *in;
+
+    json_array_foreach(inputs, i, in)
+    {
+        if (!json_is_string(json_object_get(in, "id"))) {
+            char msg[128];
+
+            snprintf(msg, sizeof(msg), "Invalid input JSON: inputs[%zu].id must be a string", i);
+            hs_error_body(resp, 400, "VALIDATION_ERROR", msg);
+            return false;
+        }
+    }
+    return true;
+}

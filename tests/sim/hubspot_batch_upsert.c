@@ -99,9 +99,18 @@ void hs_contacts_batch_upsert(struct sim *sim, struct sim_request *req, struct s
             continue;
         sim_jw_obj_begin(&w);
         {
-            json_t *shown = hs_written_view(in);
-            hs_contact_write_fields(&w, rec, rec->props, shown, &created);
-            json_decref(shown);
+            const char *shown[256];
+            size_t nshown = 0;
+            const char *k;
+            json_t *v;
+
+            json_object_foreach(in, k, v)
+            {
+                (void)v;
+                if (nshown < sizeof(shown) / sizeof(shown[0]))
+                    shown[nshown++] = k;
+            }
+            hs_contact_write_written(&w, rec, shown, nshown, &created);
         }
         sim_jw_key(&w, "new");
         sim_jw_bool(&w, is_new);

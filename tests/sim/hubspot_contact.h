@@ -88,5 +88,9 @@ const char *hs_input_id(json_t *input);
 bool hs_id_prop_ok(struct sim *sim, const char *id_prop);
 /* Rejects inputs naming the same record twice (HubSpot answers 400). */
 bool hs_duplicate_ids(json_t *inputs, struct sim_response *resp);
+/* Every element a string (a property name list). */
+bool hs_string_array(json_t *a);
+/* Every input has a string "id" (SimplePublicObjectId); else 400 in resp. */
+bool hs_input_ids_ok(json_t *inputs, struct sim_response *resp);
 
 #endif

@@ -50,19 +50,19 @@ json_t *hs_normalise_one(struct sim *sim, const char *key, json_t *val, json_t *
     if (json_is_string(val) && json_string_length(val) < sizeof(text) &&
         strlen(json_string_value(val)) == json_string_length(val) && strcmp(key, "email") != 0)
         return json_incref(val);
-    if (json_is_string(val))
+    if (json_is_string(val)) {
         snprintf(text, sizeof(text), "%s", json_string_value(val));
-    else if (json_is_integer(val))
-        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(val));
-    else if (json_is_real(val))
-        snprintf(text, sizeof(text), "%.17g", json_real_value(val));
-    else if (json_is_boolean(val))
-        snprintf(text, sizeof(text), "%s", json_is_true(val) ? "true" : "false");
-    else if (json_is_null(val))
-        text[0] = '\0';
-    else {
-        snprintf(msg, sizeof(msg), "%s was not a valid value for property %s",
-                 json_is_object(val) ? "an object" : "an array", key);
+    } else {
+        /* The published input schemas (SimplePublicObjectBatchInputUpsert,
+         * SimplePublicObjectInputForCreate, ...) allow strings only: a
+         * number, boolean or null is refused, "" clears. */
+        snprintf(msg, sizeof(msg), "%s was not a valid value for property %s: values are strings",
+                 json_is_object(val)    ? "an object"
+                 : json_is_array(val)   ? "an array"
+                 : json_is_null(val)    ? "null"
+                 : json_is_boolean(val) ? "a boolean"
+                                        : "a number",
+                 key);
         add_invalid(errs, key, "INVALID_PROPERTY_VALUE", msg);
         return NULL;
     }

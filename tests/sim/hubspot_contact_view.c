@@ -208,6 +208,15 @@ void hs_contact_write_fields(struct sim_jw *w, const struct sim_record *rec, jso
     write_tail(w, rec, view, created);
 }
 
+/* A property of an upsert answer: SimplePublicUpsertObject's properties
+ * are strings, not nullable (SimplePublicObject's, in reads, are), so a
+ * property without a value is left out. */
+static void write_prop_held(struct sim_jw *w, json_t *view, const char *name)
+{
+    if (json_is_string(json_object_get(view, name)))
+        write_prop(w, view, name);
+}
+
 void hs_contact_write_written(struct sim_jw *w, const struct sim_record *rec,
                               const char *const *written, size_t nwritten,
                               struct hs_time_memo *created)
@@ -216,10 +225,11 @@ void hs_contact_write_written(struct sim_jw *w, const struct sim_record *rec,
 
     write_head(w, rec);
     for (size_t i = 0; i < ndefault; i++)
-        write_prop(w, rec->props, default_view[i]);
+        write_prop_held(w, rec->props, default_view[i]);
     for (size_t i = 0; i < nwritten; i++) {
-        if (!seen_before(default_view, ndefault, written[i]))
-            write_prop(w, rec->props, written[i]);
+        if (!seen_before(default_view, ndefault, written[i]) &&
+            !seen_before(written, i, written[i]))
+            write_prop_held(w, rec->props, written[i]);
     }
     sim_jw_obj_end(w);
     write_tail(w, rec, rec->props, created);

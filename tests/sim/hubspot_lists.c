@@ -1,5 +1,13 @@
 /* HubSpot lists (v3 shapes): create MANUAL/SNAPSHOT contact lists, add and
- * remove members by record id, read memberships with paging. */
+ * remove members by record id, read memberships with paging.
+ *
+ * Shapes from HubSpot's published description of the 2026-09 API
+ * (CRM/Lists/Rollouts/144891/2026-09/lists.json): a list is PublicObjectList
+ * (processingStatus required), record ids are strings in
+ * MembershipChangeRequest (both arrays required) and in the add/remove
+ * bodies, and every membership change answers MembershipsUpdateResponse:
+ * recordIdsMissing, recordIdsRemoved and recordsIdsAdded (HubSpot's
+ * spelling), all three required. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +23,9 @@ static json_t *list_public(json_t *list)
     json_object_set_new(
         o, "size", json_integer((json_int_t)json_object_size(json_object_get(list, "members"))));
     json_object_del(o, "members");
+    /* MANUAL and SNAPSHOT lists built here are complete at once. */
+    if (json_object_get(o, "processingStatus") == NULL)
+        json_object_set_new(o, "processingStatus", json_string("COMPLETE"));
     return o;
 }
 
@@ -114,9 +125,24 @@ static bool contact_exists(struct sim *sim, const char *id)
     return rec != NULL && !rec->archived;
 }
 
-/* Applies adds and removes; ids may be strings or numbers. */
+static bool ids_ok(json_t *ids)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(ids))
+        return false;
+    json_array_foreach(ids, i, v)
+    {
+        if (!json_is_string(v))
+            return false;
+    }
+    return true;
+}
+
+/* Applies adds and removes (arrays of string record ids). */
 static void change_members(struct sim *sim, struct sim_request *req, struct sim_response *resp,
-                           json_t *adds, json_t *removes, bool want_added, bool want_removed)
+                           json_t *adds, json_t *removes)
 {
     json_t *l = find_list(sim, req->caps[0]);
     json_t *members, *added, *removed, *missing, *out;
@@ -128,8 +154,9 @@ static void change_members(struct sim *sim, struct sim_request *req, struct sim_
         hs_error_body(resp, 404, "OBJECT_NOT_FOUND", "List does not exist");
         return;
     }
-    if ((adds != NULL && !json_is_array(adds)) || (removes != NULL && !json_is_array(removes))) {
-        hs_error_body(resp, 400, "VALIDATION_ERROR", "record ids must be an array");
+    if ((adds != NULL && !ids_ok(adds)) || (removes != NULL && !ids_ok(removes))) {
+        hs_error_body(resp, 400, "VALIDATION_ERROR",
+                      "Invalid input JSON: record ids must be an array of strings");
         return;
     }
     members = json_object_get(l, "members");
@@ -141,10 +168,7 @@ static void change_members(struct sim *sim, struct sim_request *req, struct sim_
     {
         char id[32];
 
-        if (json_is_integer(v))
-            snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
-        else
-            snprintf(id, sizeof(id), "%s", json_string_value(v) ?: "");
+        snprintf(id, sizeof(id), "%s", json_string_value(v));
         if (!contact_exists(sim, id)) {
             json_array_append_new(missing, json_string(id));
         } else if (json_object_get(members, id) == NULL) {
@@ -156,10 +180,7 @@ static void change_members(struct sim *sim, struct sim_request *req, struct sim_
     {
         char id[32];
 
-        if (json_is_integer(v))
-            snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
-        else
-            snprintf(id, sizeof(id), "%s", json_string_value(v) ?: "");
+        snprintf(id, sizeof(id), "%s", json_string_value(v));
         if (json_object_get(members, id) != NULL) {
             json_object_del(members, id);
             json_array_append_new(removed, json_string(id));
@@ -169,15 +190,8 @@ static void change_members(struct sim *sim, struct sim_request *req, struct sim_
     }
     resp->records_in = json_array_size(adds) + json_array_size(removes);
     resp->written = json_array_size(added) + json_array_size(removed);
-    out = json_pack("{s:o}", "recordIdsMissing", missing);
-    if (want_added)
-        json_object_set_new(out, "recordIdsAdded", added);
-    else
-        json_decref(added);
-    if (want_removed)
-        json_object_set_new(out, "recordIdsRemoved", removed);
-    else
-        json_decref(removed);
+    out = json_pack("{s:o, s:o, s:o}", "recordIdsMissing", missing, "recordIdsRemoved", removed,
+                    "recordsIdsAdded", added);
     sim_resp_json(resp, 200, out);
 }
 
@@ -186,7 +200,7 @@ void hs_lists_add(struct sim *sim, struct sim_request *req, struct sim_response 
     json_t *body = sim_req_json(sim, req, resp);
 
     if (body != NULL)
-        change_members(sim, req, resp, body, NULL, true, false);
+        change_members(sim, req, resp, body, NULL);
     json_decref(body);
 }
 
@@ -195,7 +209,7 @@ void hs_lists_remove(struct sim *sim, struct sim_request *req, struct sim_respon
     json_t *body = sim_req_json(sim, req, resp);
 
     if (body != NULL)
-        change_members(sim, req, resp, NULL, body, false, true);
+        change_members(sim, req, resp, NULL, body);
     json_decref(body);
 }
 
@@ -203,9 +217,13 @@ void hs_lists_add_remove(struct sim *sim, struct sim_request *req, struct sim_re
 {
     json_t *body = sim_req_json(sim, req, resp);
 
-    if (body != NULL)
+    if (body != NULL && (json_object_get(body, "recordIdsToAdd") == NULL ||
+                         json_object_get(body, "recordIdsToRemove") == NULL))
+        hs_error_body(resp, 400, "VALIDATION_ERROR",
+                      "Invalid input JSON: recordIdsToAdd and recordIdsToRemove are required");
+    else if (body != NULL)
         change_members(sim, req, resp, json_object_get(body, "recordIdsToAdd"),
-                       json_object_get(body, "recordIdsToRemove"), true, true);
+                       json_object_get(body, "recordIdsToRemove"));
     json_decref(body);
 }
 

@@ -1,6 +1,14 @@
 /* HubSpot communication preferences (subscriptions v4 shapes, served under
  * the date-versioned family too): subscription definitions, batch read and
- * batch write of statuses on channel EMAIL, with GDPR legal basis. */
+ * batch write of statuses on channel EMAIL, with GDPR legal basis.
+ *
+ * Shapes follow HubSpot's published description of the 2026-09 API
+ * (HubSpot-public-api-spec-collection, Communication Preferences/
+ * Subscriptions/Rollouts/176901/2026-09/subscriptions.json): a write input is
+ * PublicStatusRequest (statusState SUBSCRIBED | UNSUBSCRIBED | NOT_SPECIFIED;
+ * NOT_SUBSCRIBED belongs to the older per-email endpoints and is refused), a
+ * read input BatchInputString, and every status answered is PublicStatus,
+ * whose source and timestamp are required. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,19 +72,27 @@ void hs_prefs_definitions(struct sim *sim, struct sim_request *req, struct sim_r
     sim_resp_json(resp, 200, json_pack("{s:O}", "results", hs_state(sim)->subscriptions));
 }
 
+/* PublicStatus requires source and timestamp. An address that never had a
+ * status of this subscription is NOT_SPECIFIED since the subscription
+ * exists: the simulator answers the definition's createdAt and a source of
+ * its own naming (HubSpot does not document what it answers there). */
 static json_t *status_json(struct sim *sim, const char *email, json_t *def, json_t *st)
 {
     const char *sid = json_string_value(json_object_get(def, "id"));
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "channel", "EMAIL", "subscriberIdString", email,
-                  "status", st ? json_string_value(json_object_get(st, "status")) : "NOT_SPECIFIED",
-                  "subscriptionId", (json_int_t)strtoll(sid, NULL, 10), "subscriptionName",
-                  json_string_value(json_object_get(def, "name")), "businessUnitId", (json_int_t)0);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "channel", "EMAIL", "subscriberIdString", email,
+        "status", st ? json_string_value(json_object_get(st, "status")) : "NOT_SPECIFIED",
+        "subscriptionId", (json_int_t)strtoll(sid, NULL, 10), "subscriptionName",
+        json_string_value(json_object_get(def, "name")), "businessUnitId", (json_int_t)0, "source",
+        HS_DEFAULT_STATUS_SOURCE, "timestamp",
+        json_string_value(json_object_get(def, "createdAt")) ?: "1970-01-01T00:00:00.000Z");
 
     (void)sim;
     if (st != NULL) {
-        json_object_set(o, "source", json_object_get(st, "source"));
-        json_object_set(o, "timestamp", json_object_get(st, "timestamp"));
+        if (json_is_string(json_object_get(st, "source")))
+            json_object_set(o, "source", json_object_get(st, "source"));
+        if (json_is_string(json_object_get(st, "timestamp")))
+            json_object_set(o, "timestamp", json_object_get(st, "timestamp"));
         if (json_object_get(st, "legalBasis") != NULL)
             json_object_set(o, "legalBasis", json_object_get(st, "legalBasis"));
         if (json_object_get(st, "legalBasisExplanation") != NULL)
@@ -184,7 +200,7 @@ void hs_prefs_batch_read(struct sim *sim, struct sim_request *req, struct sim_re
 void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
     struct hs_state *hs = hs_state(sim);
-    static const char *const states[] = {"SUBSCRIBED", "NOT_SUBSCRIBED", "NOT_SPECIFIED", NULL};
+    static const char *const states[] = {"SUBSCRIBED", "UNSUBSCRIBED", "NOT_SPECIFIED", NULL};
     json_t *body = sim_req_json(sim, req, resp);
     json_t *inputs, *errors;
     struct sim_jw w;
@@ -212,7 +228,7 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
             (lb != NULL && !one_of(lb, legal_bases))) {
             sim_resp_error(sim, resp, 400, "VALIDATION_ERROR",
                            "inputs[%zu]: needs subscriberIdString, subscriptionId (integer), "
-                           "statusState (SUBSCRIBED|NOT_SUBSCRIBED|NOT_SPECIFIED), channel "
+                           "statusState (SUBSCRIBED|UNSUBSCRIBED|NOT_SPECIFIED), channel "
                            "EMAIL and a known legalBasis",
                            i);
             goto out;
@@ -260,10 +276,8 @@ void hs_prefs_batch_write(struct sim *sim, struct sim_request *req, struct sim_r
         if (old != NULL && strcmp(json_string_value(json_object_get(old, "status")), state) == 0)
             reason = "NO_STATUS_CHANGE";
         else if (strcmp(state, "SUBSCRIBED") == 0 && old != NULL &&
-                 strcmp(json_string_value(json_object_get(old, "status")), "NOT_SUBSCRIBED") == 0)
+                 strcmp(json_string_value(json_object_get(old, "status")), "UNSUBSCRIBED") == 0)
             reason = "RESUBSCRIBE_OCCURRED";
-        else if (strcmp(state, "NOT_SUBSCRIBED") == 0)
-            reason = "UNSUBSCRIBE_OCCURRED";
         else
             reason = "REQUESTED_CHANGE_OCCURRED";
         st = json_pack("{s:s, s:s, s:s}", "status", state, "timestamp", t, "source", "Public API");

@@ -1,7 +1,8 @@
 /* The batch upsert body, parsed in place before sim->lock is taken (see
  * hubspot_upsert.h). Accepts exactly
  *   {"inputs": [{"id": S, "idProperty": S, "properties": {NAME: V, ...}}, ...]}
- * with V a string, an integer, true, false or null, each key at most once,
+ * with V a string (the only value type the published schema allows; the
+ * general path refuses the others), each key at most once,
  * 1..HS_BATCH_MAX inputs; anything else is left to jansson and the general
  * path. What is accepted must be JSON that jansson accepts too (UTF-8
  * checked the way jansson checks it), so that declining is the only way
@@ -210,48 +211,6 @@ static char *parse_string(struct parser *ps, size_t *len_out)
     return NULL;
 }
 
-/* Whether the literal word (true, false, null) is at the cursor. */
-static bool take_word(struct parser *ps, const char *word)
-{
-    size_t n = strlen(word);
-
-    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
-        return false;
-    ps->p += n;
-    return true;
-}
-
-/* An integer as jansson would print it back ("%lld"): no reals, no -0,
- * at most INT_MAX_DIGITS digits. Copied NUL-terminated to ps->num. */
-static const char *parse_int(struct parser *ps, size_t *len_out)
-{
-    char *s = ps->p, *q = ps->p;
-    size_t digits, len;
-    char *out;
-
-    if (q < ps->end && *q == '-')
-        q++;
-    if (q >= ps->end || !isdigit((unsigned char)*q))
-        return NULL;
-    if (*q == '0' && (q + 1 < ps->end && isdigit((unsigned char)q[1])))
-        return NULL;
-    while (q < ps->end && isdigit((unsigned char)*q))
-        q++;
-    if (q < ps->end && (*q == '.' || *q == 'e' || *q == 'E'))
-        return NULL;
-    digits = (size_t)(q - s) - (*s == '-');
-    len = (size_t)(q - s);
-    if (digits > INT_MAX_DIGITS || (len == 2 && s[0] == '-' && s[1] == '0'))
-        return NULL;
-    out = ps->num;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    ps->num += len + 1;
-    ps->p = q;
-    *len_out = len;
-    return out;
-}
-
 /* Index of name in the batch's names, added if new; -1 when full. */
 static int intern(struct hs_upsert_batch *b, const char *name)
 {
@@ -301,25 +260,11 @@ static bool parse_value(struct parser *ps, bool is_email, struct hs_upsert_prop 
         prop->value = s;
         return true;
     }
-    if (take_word(ps, "null")) {
-        prop->value = "";
-        prop->len = 0;
-        return true;
-    }
-    if (is_email)
-        return false; /* true, false and numbers are invalid emails */
-    if (take_word(ps, "true")) {
-        prop->value = "true";
-        prop->len = 4;
-        return true;
-    }
-    if (take_word(ps, "false")) {
-        prop->value = "false";
-        prop->len = 5;
-        return true;
-    }
-    prop->value = parse_int(ps, &prop->len);
-    return prop->value != NULL;
+    /* Anything but a string (null, true, false, a number) is not what
+     * SimplePublicObjectBatchInputUpsert allows: the general path refuses
+     * it. */
+    (void)is_email;
+    return false;
 }
 
 static bool parse_properties(struct parser *ps, struct hs_upsert_batch *b, size_t first)
