@@ -29,6 +29,12 @@
 #define HS_SEARCH_CAP 10000
 #define HS_SEARCH_PER_SECOND 5
 
+/* Subscription status states of the 2026-09 statuses batch API (write:
+ * PublicStatusRequest.statusState, read: PublicStatus.status). */
+#define HS_STATUS_SUBSCRIBED "SUBSCRIBED"
+#define HS_STATUS_UNSUBSCRIBED "UNSUBSCRIBED"
+#define HS_STATUS_NOT_SPECIFIED "NOT_SPECIFIED"
+
 /* "a=b, c=d" */
 struct hs_pair {
     char *key;
@@ -123,6 +129,11 @@ int hs_status_input(const struct hs_map *m, const struct push_record *rec, const
 /* The member's email from its canonical profile/email value; NULL if none. */
 char *hs_email_of(const char *profile_email_json);
 
+/* The contacts batch read by id_property of inputs ([{"id": member}],
+ * stolen): {"idProperty", "properties": [id_property],
+ * "propertiesWithHistory": [], "inputs"}. New ref. */
+json_t *hs_read_by_key_body(const struct hs_map *m, json_t *inputs);
+
 char *hs_list_create_body(const char *segment);
 char *hs_memberships_body(const char *const *add, size_t nadd, const char *const *remove,
                           size_t nremove);
@@ -192,7 +203,7 @@ typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind,
 int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
                       hs_field_fn fn, void *arg, char *member, size_t msize);
 
-/* 1 when statuses (hs_parse_statuses) hold NOT_SUBSCRIBED for (email,
+/* 1 when statuses (hs_parse_statuses) hold UNSUBSCRIBED for (email,
  * sid) recorded after collected_at: a grant that old must not overwrite it. */
 int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int64_t collected_at);
 

@@ -226,11 +226,15 @@ void hs_batch_class(const struct push_record *rec, char *out, size_t outsize)
         snprintf(out, outsize, "contacts");
 }
 
+/* PublicStatusRequest.statusState of HubSpot's 2026-09 statuses batch write
+ * (subscriptions.json): SUBSCRIBED, UNSUBSCRIBED or NOT_SPECIFIED. The
+ * older per-email endpoints' NOT_SUBSCRIBED is refused there with a 400
+ * that would fail the whole batch. */
 static const char *status_state(enum consent_status s)
 {
-    return s == CONSENT_GRANTED  ? "SUBSCRIBED"
-           : s == CONSENT_DENIED ? "NOT_SUBSCRIBED"
-                                 : "NOT_SPECIFIED";
+    return s == CONSENT_GRANTED  ? HS_STATUS_SUBSCRIBED
+           : s == CONSENT_DENIED ? HS_STATUS_UNSUBSCRIBED
+                                 : HS_STATUS_NOT_SPECIFIED;
 }
 
 /* {"value": X} -> text of X ("" for null); -1 when not that shape. */
@@ -536,6 +540,14 @@ static json_t *string_array(const char *const *v, size_t n)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_string(v[i]));
     return a;
+}
+
+json_t *hs_read_by_key_body(const struct hs_map *m, json_t *inputs)
+{
+    /* BatchReadInputSimplePublicObjectId (contacts.json 2026-09) requires
+     * properties and propertiesWithHistory; [] asks for no history. */
+    return json_pack("{s:s, s:[s], s:[], s:o}", "idProperty", m->id_property, "properties",
+                     m->id_property, "propertiesWithHistory", "inputs", inputs);
 }
 
 char *hs_memberships_body(const char *const *add, size_t nadd, const char *const *remove,

@@ -512,9 +512,9 @@ static int email_consents(struct pull_ctx *pc, json_t *statuses)
 
             if (json_integer_value(json_object_get(st, "subscriptionId")) != sid || state == NULL)
                 continue;
-            if (strcmp(state, "SUBSCRIBED") == 0)
+            if (strcmp(state, HS_STATUS_SUBSCRIBED) == 0)
                 cv.status = CONSENT_GRANTED;
-            else if (strcmp(state, "NOT_SUBSCRIBED") == 0)
+            else if (strcmp(state, HS_STATUS_UNSUBSCRIBED) == 0)
                 cv.status = CONSENT_DENIED;
             else
                 cv.status = CONSENT_UNKNOWN;
@@ -631,7 +631,7 @@ int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int6
         int64_t at;
 
         if (json_integer_value(json_object_get(st, "subscriptionId")) == sid && state != NULL &&
-            strcmp(state, "NOT_SUBSCRIBED") == 0 &&
+            strcmp(state, HS_STATUS_UNSUBSCRIBED) == 0 &&
             hs_parse_time(json_string_value(json_object_get(st, "timestamp")), &at) == 0 &&
             at > collected_at)
             return 1;

@@ -406,7 +406,7 @@ static void subs_checked(struct http_result *res, void *arg)
                 statuses, json_string_value(json_object_get(in, "subscriberIdString")),
                 json_integer_value(json_object_get(in, "subscriptionId")), cv.collected_at);
         json_decref(holder);
-        if (skip && sink_sent_here(job, i, "NOT_SUBSCRIBED"))
+        if (skip && sink_sent_here(job, i, HS_STATUS_UNSUBSCRIBED))
             skip = 0;
         if (skip) {
             log_info("hubspot", job->hs->conn->name,

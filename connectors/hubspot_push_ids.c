@@ -83,8 +83,7 @@ static void resolve_ids(struct hs_job *job)
     if (!job->reading)
         body = json_pack("{s:o}", "inputs", inputs);
     else
-        body = json_pack("{s:s, s:[s], s:o}", "idProperty", job->hs->map.id_property, "properties",
-                         job->hs->map.id_property, "inputs", inputs);
+        body = hs_read_by_key_body(&job->hs->map, inputs);
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     rc = text == NULL ? -1

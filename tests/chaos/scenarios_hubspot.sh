@@ -126,7 +126,7 @@ crm_diff() {
 # HubSpot's email subscription statuses and list memberships against the
 # local state. Statuses: per member with an email consent of a purpose in
 # `subscriptions` and a current profile/email E, the status of (E, the
-# purpose's subscription) is SUBSCRIBED / NOT_SUBSCRIBED / NOT_SPECIFIED for
+# purpose's subscription) is SUBSCRIBED / UNSUBSCRIBED / NOT_SPECIFIED for
 # granted / denied / unknown. Lists: the members of list "crmsyncd S" are
 # exactly the live contacts whose segment/S is "in". A value whose push was
 # dead-lettered (its change or a later one of the field) for a reason that
@@ -147,7 +147,7 @@ check_hs_subscriptions_lists() {
   sqlite3 "$db" "
     SELECT e.v || '|' || $subs_case || '|' ||
            CASE json_extract(c.value, '\$.status') WHEN 'granted' THEN 'SUBSCRIBED'
-                WHEN 'denied' THEN 'NOT_SUBSCRIBED' ELSE 'NOT_SPECIFIED' END
+                WHEN 'denied' THEN 'UNSUBSCRIBED' ELSE 'NOT_SPECIFIED' END
       FROM (SELECT *, substr(field, 9, length(field) - 14) AS purpose FROM current
              WHERE field LIKE 'consent/%/email') c
       JOIN (SELECT member_key, json_extract(value, '\$.value') AS v FROM current
@@ -423,7 +423,7 @@ scenario_hubspot-list-lost() {
 
 # Bug 10 (README; 486c060 fixed it partly): an email opt-out stays with
 # the address it was written for. LOY-00001 opts out (email e1, pushed),
-# then changes to e2: HubSpot must hold NOT_SUBSCRIBED for e2 too. Counted
+# then changes to e2: HubSpot must hold UNSUBSCRIBED for e2 too. Counted
 # strictly here. Soak only while it still fails 2 runs in 6.
 scenario_hubspot-email-change() {
   local m=LOY-00001 e1="loy-00001.a@example-shop.test" e2="loy-00001.b@example-shop.test"

@@ -102,7 +102,8 @@ static void projection(void **state)
                                 "\"denied\"}",
                                 out, sizeof(out)),
                      0);
-    assert_string_equal(out, "NOT_SUBSCRIBED");
+    /* PublicStatusRequest.statusState (2026-09) has no NOT_SUBSCRIBED. */
+    assert_string_equal(out, "UNSUBSCRIBED");
     assert_int_equal(hs_project(CHANGE_CONSENT, "consent/marketing/sms",
                                 "{\"collected_at\":\"2026-11-02T10:00:00.000Z\",\"status\":"
                                 "\"denied\"}",
@@ -232,7 +233,7 @@ static void legal_basis_map(void **state)
     json_t *in = NULL;
     (void)state;
     assert_int_equal(hs_status_input(&map, &r, "a@b.example", &in, reason, sizeof(reason)), 0);
-    assert_string_equal(json_string_value(json_object_get(in, "statusState")), "NOT_SUBSCRIBED");
+    assert_string_equal(json_string_value(json_object_get(in, "statusState")), "UNSUBSCRIBED");
     assert_string_equal(json_string_value(json_object_get(in, "legalBasis")),
                         "CONSENT_WITH_NOTICE");
     json_decref(in);
@@ -299,6 +300,23 @@ static void list_bodies(void **state)
     free(b);
 }
 
+/* BatchReadInputSimplePublicObjectId requires propertiesWithHistory. */
+static void read_by_key_body(void **state)
+{
+    json_t *b = hs_read_by_key_body(&map, json_pack("[{s:s}]", "id", "M1"));
+    (void)state;
+    assert_non_null(b);
+    assert_string_equal(json_string_value(json_object_get(b, "idProperty")), "member_key");
+    assert_true(json_is_array(json_object_get(b, "propertiesWithHistory")));
+    assert_int_equal(json_array_size(json_object_get(b, "propertiesWithHistory")), 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "properties"), 0)),
+                        "member_key");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(b, "inputs"), 0), "id")),
+        "M1");
+    json_decref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +331,7 @@ int main(void)
         cmocka_unit_test(email_of_profile),
         cmocka_unit_test(search_body),
         cmocka_unit_test(list_bodies),
+        cmocka_unit_test(read_by_key_body),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -253,10 +253,13 @@ static void search_page_to_changes(void **state)
         "\"2026-11-20T10:00:01.000Z\"}}],\"paging\":{\"next\":{\"after\":\"100\"}}}";
     const char *statuses_body =
         "{\"results\":[{\"subscriberIdString\":\"ann@example.com\",\"statuses\":["
-        "{\"subscriptionId\":1001,\"status\":\"NOT_SUBSCRIBED\",\"timestamp\":"
-        "\"2026-11-19T09:00:00.000Z\",\"legalBasis\":\"CONSENT_WITH_NOTICE\","
+        "{\"channel\":\"EMAIL\",\"subscriberIdString\":\"ann@example.com\","
+        "\"subscriptionId\":1001,\"status\":\"UNSUBSCRIBED\",\"source\":\"Public API\","
+        "\"timestamp\":\"2026-11-19T09:00:00.000Z\",\"legalBasis\":\"CONSENT_WITH_NOTICE\","
         "\"legalBasisExplanation\":\"source=email_footer; proof=none\"},"
-        "{\"subscriptionId\":1002,\"status\":\"NOT_SPECIFIED\"}]}]}";
+        "{\"channel\":\"EMAIL\",\"subscriberIdString\":\"ann@example.com\","
+        "\"subscriptionId\":1002,\"status\":\"NOT_SPECIFIED\",\"source\":\"x\","
+        "\"timestamp\":\"2026-11-01T00:00:00.000Z\"}]}]}";
     json_t *root, *results, *statuses;
     char after[32], member[64];
     struct seen s = {0};
@@ -283,7 +286,7 @@ static void search_page_to_changes(void **state)
 
     i = find(&s, "consent/marketing/email");
     assert_true(i >= 0 && s.has_change[i]);
-    assert_string_equal(s.proj[i], "NOT_SUBSCRIBED");
+    assert_string_equal(s.proj[i], "UNSUBSCRIBED");
     assert_string_equal(s.value[i],
                         "{\"collected_at\":\"2026-11-19T09:00:00.000Z\",\"legal_basis\":"
                         "\"consent\",\"source\":\"email_footer\",\"status\":\"denied\"}");
@@ -320,8 +323,8 @@ static void newer_withdrawal_blocks_older_grant(void **state)
 {
     json_t *st =
         hs_parse_statuses("{\"results\":[{\"subscriberIdString\":\"Ann@Example.com\",\"statuses\":["
-                          "{\"subscriptionId\":1001,\"status\":\"NOT_SUBSCRIBED\",\"timestamp\":"
-                          "\"2026-11-19T09:00:00.000Z\"}]}]}");
+                          "{\"subscriptionId\":1001,\"status\":\"UNSUBSCRIBED\",\"timestamp\":"
+                          "\"2026-11-19T09:00:00.000Z\",\"source\":\"Unsubscribe link\"}]}]}");
     (void)state;
     /* grant collected before the withdrawal: blocked */
     assert_int_equal(hs_newer_withdrawal(st, "ann@example.com", 1001, 1795000000000), 1);
