@@ -23,7 +23,12 @@ node "$CLIENT_DIR/run.js" "$SIM_URL" sdk-client sdk-secret || fail "Adobe's clie
 ctl GET state >"$T/state.json"
 expect_eq "$(jq '.flavor_state.sessionsOpened' "$T/state.json")" "1" "sessions opened by BearerTokenLogon"
 expect_eq "$(jq '.flavor_state.sessions' "$T/state.json")" "0" "sessions left open after Logoff"
-grep -q 'POST /nl/jsp/soaprouter.jsp 200 in=1000 written=1000' "$T/sim.err" ||
+grep -Eq 'POST /nl/jsp/soaprouter.jsp 200 in=1000 written=1000 [0-9.]+ms op=xtk:persist\|xtk:session#WriteCollection ' "$T/sim.err" ||
     fail "no WriteCollection of 1000 records in the request log"
+M='.flavor_state.methods'
+expect_eq "$(jq "$M[\"xtk:session#BearerTokenLogon\"].calls" "$T/state.json")" "2" "BearerTokenLogon calls (one refused)"
+expect_eq "$(jq "$M[\"xtk:persist|xtk:session#WriteCollection\"].written" "$T/state.json")" "2000" "recipients written by WriteCollection"
+expect_eq "$(jq "$M[\"nms:subscription#Subscribe\"].calls" "$T/state.json")" "4" "Subscribe calls"
+expect_eq "$(jq "$M[\"xtk:persist#GetEntityIfMoreRecent\"].calls > 0" "$T/state.json")" "true" "the SDK loaded schemas"
 sim_stop
 ok "Adobe's client drives the simulator in both auth modes"

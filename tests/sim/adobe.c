@@ -128,7 +128,8 @@ static int ad_init(struct sim *sim, char *err, size_t errlen)
     sim->flavor_data = ad;
     xmlInitParser();
     ad->sessions = json_object();
-    if (ad->sessions == NULL) {
+    ad->methods = json_object();
+    if (ad->sessions == NULL || ad->methods == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -142,6 +143,7 @@ static void ad_fini(struct sim *sim)
     if (ad == NULL)
         return;
     json_decref(ad->sessions);
+    json_decref(ad->methods);
     sim_window_free(&ad->tps);
     free(ad);
     sim->flavor_data = NULL;
@@ -156,9 +158,10 @@ static json_t *ad_dump(struct sim *sim)
 
     for (size_t i = 0; i < r->nfields; i++)
         json_array_append_new(fields, json_string(r->fields[i].name));
-    return json_pack("{s:I, s:I, s:b, s:o}", "sessions", (json_int_t)json_object_size(ad->sessions),
-                     "sessionsOpened", (json_int_t)ad->sessions_opened, "enterprise",
-                     sim->opt.adobe_enterprise, "recipientFields", fields);
+    return json_pack("{s:I, s:I, s:b, s:o, s:o}", "sessions",
+                     (json_int_t)json_object_size(ad->sessions), "sessionsOpened",
+                     (json_int_t)ad->sessions_opened, "enterprise", sim->opt.adobe_enterprise,
+                     "recipientFields", fields, "methods", json_deep_copy(ad->methods));
 }
 
 /* Records are seeded through the core's collections ("nms:recipient",
@@ -178,6 +181,7 @@ static void ad_reset(struct sim *sim)
     struct ad_state *ad = ad_state(sim);
 
     json_object_clear(ad->sessions);
+    json_object_clear(ad->methods);
     ad->sessions_opened = 0;
     sim_window_free(&ad->tps);
     ad->tps_max = 0;

@@ -69,6 +69,7 @@ struct ad_state {
     struct ad_schema schemas[AD_NSCHEMAS];
     json_t *sessions; /* session token -> {"security": S} (expiry in sim->auth) */
     uint64_t sessions_opened;
+    json_t *methods; /* "urn#Method" -> {calls, faults, records, written} */
     struct sim_window tps;
     int64_t tps_max; /* what tps was built with */
     char unique[4][48];

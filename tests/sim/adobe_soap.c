@@ -510,6 +510,34 @@ static bool has_doctype(const char *body, size_t len)
     return memmem(body, len, "<!DOCTYPE", 9) != NULL || memmem(body, len, "<!ENTITY", 8) != NULL;
 }
 
+/* Calls per method (the core counts them all under one route), shown in
+ * /__sim/state flavor_state.methods: {calls, faults, records, written}. */
+static void count_call(struct ad_state *ad, const struct ad_call *call,
+                       const struct sim_response *resp)
+{
+    char key[160];
+    json_t *c;
+
+    snprintf(key, sizeof(key), "%s#%s", call->urn, call->method);
+    c = json_object_get(ad->methods, key);
+    if (c == NULL) {
+        c = json_pack("{s:I, s:I, s:I, s:I}", "calls", (json_int_t)0, "faults", (json_int_t)0,
+                      "records", (json_int_t)0, "written", (json_int_t)0);
+        json_object_set_new(ad->methods, key, c);
+    }
+    json_object_set_new(c, "calls",
+                        json_integer(json_integer_value(json_object_get(c, "calls")) + 1));
+    if (resp->status >= 400)
+        json_object_set_new(c, "faults",
+                            json_integer(json_integer_value(json_object_get(c, "faults")) + 1));
+    json_object_set_new(c, "records",
+                        json_integer(json_integer_value(json_object_get(c, "records")) +
+                                     (json_int_t)resp->records_in));
+    json_object_set_new(c, "written",
+                        json_integer(json_integer_value(json_object_get(c, "written")) +
+                                     (json_int_t)resp->written));
+}
+
 void ad_soaprouter(struct sim *sim, struct sim_request *req, struct sim_response *resp)
 {
     struct ad_call call;
@@ -584,6 +612,7 @@ void ad_soaprouter(struct sim *sim, struct sim_request *req, struct sim_response
         snprintf(call.urn, sizeof(call.urn), "%s", strncmp(href, "urn:", 4) == 0 ? href + 4 : href);
         snprintf(call.method, sizeof(call.method), "%s", (const char *)el->name);
     }
+    snprintf(resp->note, sizeof(resp->note), "%s#%s", call.urn, call.method);
     if (strcmp((const char *)el->name, call.method) != 0) {
         snprintf(msg, sizeof(msg),
                  "SOP-330005 The SOAP action names method '%s' but the body calls '%s'.",
@@ -615,6 +644,7 @@ void ad_soaprouter(struct sim *sim, struct sim_request *req, struct sim_response
         }
     }
     m->fn(sim, req, &call, resp);
+    count_call(ad_state(sim), &call, resp);
 out:
     if (doc != NULL)
         xmlFreeDoc(doc);

@@ -62,6 +62,9 @@ struct sim_response {
     size_t nheaders;
     size_t records_in; /* records the request carried (batch inputs, search results) */
     size_t written;    /* records created/updated/archived by the request */
+    /* What the request did when its path does not say it (a SOAP flavour's
+     * "urn#Method"); the request log adds it as " op=<note>". */
+    char note[96];
 };
 
 typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req, struct sim_response *resp);

@@ -243,13 +243,14 @@ static void log_request(const struct sim_request *req, int status, const struct 
                  (long long)((answered_us + hold_ms * 1000) / 1000000),
                  (long long)((answered_us + hold_ms * 1000) % 1000000));
     fprintf(stderr,
-            "<7>crmsim: %s %s %d in=%zu written=%zu %lld.%03lldms%s%s arrived=%lld.%06lld"
+            "<7>crmsim: %s %s %d in=%zu written=%zu %lld.%03lldms%s%s%s%s arrived=%lld.%06lld"
             " answered=%lld.%06lld%s%s\n",
             req->method, path, status, resp->records_in, resp->written, (long long)(dur_us / 1000),
             (long long)(dur_us % 1000), fault != SIM_FAULT_NONE ? " fault=" : "",
-            fault != SIM_FAULT_NONE ? sim_fault_name(fault) : "", (long long)(arrived_us / 1000000),
-            (long long)(arrived_us % 1000000), (long long)(answered_us / 1000000),
-            (long long)(answered_us % 1000000), until, gone ? " client_gone" : "");
+            fault != SIM_FAULT_NONE ? sim_fault_name(fault) : "", resp->note[0] ? " op=" : "",
+            resp->note, (long long)(arrived_us / 1000000), (long long)(arrived_us % 1000000),
+            (long long)(answered_us / 1000000), (long long)(answered_us % 1000000), until,
+            gone ? " client_gone" : "");
 }
 
 /* --- dispatch --- */
