@@ -29,8 +29,11 @@ enum config_type {
     CONFIG_STRING,      /* char *, malloc'd, freed by config_free() */
     CONFIG_PATH,        /* char *, like STRING; must be absolute */
     CONFIG_SECRET_FILE, /* char *, path of a file holding a secret; checked at
-                           load: must exist, be a regular file, and not be
-                           readable or writable by group or others. A relative
+                           load: must exist, be a non-empty regular file owned
+                           by the daemon's uid or root, not be readable or
+                           writable by group or others, and sit in no
+                           group/other-writable directory without the sticky
+                           bit (config_secret_check()). A relative
                            path is resolved against $CREDENTIALS_DIRECTORY
                            when set (systemd LoadCredential=). */
     CONFIG_BOOL,        /* int: yes/no/true/false/on/off/1/0 */
@@ -164,9 +167,14 @@ int config_apply_defaults(const struct config_table *table, const char *config_d
 /* Frees the strings a table's options own in settings (not settings). */
 void config_settings_release(const struct config_table *table, void *settings);
 
-/* The checks of CONFIG_SECRET_FILE: path exists, is a regular file we can
- * open, and mode & 077 == 0. Returns 0, or -1 with the reason in why. */
+/* The checks of CONFIG_SECRET_FILE: path exists, is a non-empty regular
+ * file we can open, owned by our effective uid or root, mode & 077 == 0,
+ * and no directory above it is group/other-writable without the sticky
+ * bit. Returns 0, or -1 with the reason in why. */
 int config_secret_check(const char *path, char *why, size_t why_len);
+/* Tests only: check ownership against uid instead of geteuid() (-1: back
+ * to geteuid()). */
+void config_secret_set_owner_uid(long uid);
 
 /* Reads one INI file through inih, with line numbers (Debian's libinih 55
  * has no INI_HANDLER_LINENO). Calls section() for every "[name]" header,

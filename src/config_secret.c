@@ -1,15 +1,22 @@
 /* Secret files: tokens and keys live in files, never in the config text.
  *
  * The same checks run at load (so --check-config catches a bad mode) and at
- * use (the file may have changed since): the path must open as a regular
- * file and its mode must give group and others nothing (mode & 077 == 0),
- * so a secret that leaked to other local users is refused rather than used.
- * Both check and read work on one open descriptor, so what was checked is
- * what is read. */
+ * use (the file may have changed since): the path must open as a regular,
+ * non-empty file owned by the daemon's own user (or root, as systemd's
+ * LoadCredential= leaves them), its mode must give group and others nothing
+ * (mode & 077 == 0), and no directory above it may be writable by group or
+ * others without the sticky bit: whoever may write such a directory may
+ * swap the file for one of their own between two reads. A secret that
+ * leaked to other local users, or that another user controls, is refused
+ * rather than used. Both check and read work on one open descriptor, so
+ * what was checked is what is read; a 0-byte file (an empty token, or a
+ * procfs file that reports no size) is refused. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,10 +56,58 @@ out:
     return path;
 }
 
+/* Tests set this to play another user: -1 is the real effective uid. */
+static long secret_owner_uid = -1;
+
+void config_secret_set_owner_uid(long uid)
+{
+    secret_owner_uid = uid;
+}
+
+static uid_t expected_owner(void)
+{
+    return secret_owner_uid >= 0 ? (uid_t)secret_owner_uid : geteuid();
+}
+
+/* Every directory above the file (after symlinks are resolved): one that
+ * group or others may write, without the sticky bit, lets them rename the
+ * secret away and put their own in its place. */
+static int check_parents(const char *path, char *why, size_t why_len)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    char *dir = NULL;
+
+    if (realpath(path, real) == NULL) {
+        snprintf(why, why_len, "cannot resolve secret file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    dir = dirname(real);
+    for (;;) {
+        if (stat(dir, &st) != 0) {
+            snprintf(why, why_len, "cannot stat %s (above secret file %s): %s", dir, path,
+                     strerror(errno));
+            return -1;
+        }
+        if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+            snprintf(why, why_len,
+                     "secret file %s is in %s, which group or others may write (mode %04o, "
+                     "no sticky bit); move the secret or chmod go-w the directory",
+                     path, dir, (unsigned)(st.st_mode & 07777));
+            return -1;
+        }
+        if (strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
+            break;
+        dir = dirname(dir);
+    }
+    return 0;
+}
+
 /* Opens path and checks it; returns the descriptor or -1 with why set. */
 static int secret_open(const char *path, struct stat *st, char *why, size_t why_len)
 {
     int fd = -1;
+    uid_t owner = expected_owner();
 
     /* O_NONBLOCK: a FIFO must be refused, not block the daemon on open. */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -78,6 +133,18 @@ static int secret_open(const char *path, struct stat *st, char *why, size_t why_
                  (unsigned)(st->st_mode & 07777));
         goto fail;
     }
+    if (st->st_uid != owner && st->st_uid != 0) {
+        snprintf(why, why_len,
+                 "secret file %s belongs to uid %u, not to the daemon's user (uid %u) or root",
+                 path, (unsigned)st->st_uid, (unsigned)owner);
+        goto fail;
+    }
+    if (st->st_size == 0) {
+        snprintf(why, why_len, "secret file %s is empty", path);
+        goto fail;
+    }
+    if (check_parents(path, why, why_len) != 0)
+        goto fail;
     if (st->st_size > SECRET_MAX_BYTES) {
         snprintf(why, why_len, "secret file %s is larger than %d bytes", path, SECRET_MAX_BYTES);
         goto fail;

@@ -629,6 +629,60 @@ static void secret_read_strips_one_newline_and_rechecks(void **state)
     assert_non_null(strstr(err.msg, "is not a regular file"));
 }
 
+/* Issue 14 item 7: a 0600 token owned by another user, a token in a
+ * directory others may write, and a 0-byte file (what procfs files look
+ * like) are all refused; a sticky world-writable directory (/tmp) is fine. */
+static void secret_file_owner_parents_and_size_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX * 2], dir[PATH_MAX * 2];
+    char why[1024];
+
+    snprintf(path, sizeof(path), "%s/s", f->dir);
+    write_file(f, "s", 0600, "s3cr3t\n");
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), 0);
+
+    /* Another user's file: the daemon plays uid 4242 (the file is ours). */
+    config_secret_set_owner_uid((long)geteuid() + 4242);
+    if (geteuid() == 0) {
+        /* root-owned files stay acceptable (LoadCredential= makes them) */
+        assert_int_equal(config_secret_check(path, why, sizeof(why)), 0);
+        assert_int_equal(chown(path, 4243, 4243), 0);
+    }
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "not to the daemon's user"));
+    config_secret_set_owner_uid(-1);
+    if (geteuid() == 0) {
+        assert_int_equal(config_secret_check(path, why, sizeof(why)), -1);
+        assert_int_equal(chown(path, 0, 0), 0);
+    }
+
+    /* A parent others may write, without the sticky bit. */
+    make_dir(f, "open");
+    write_file(f, "open/s", 0600, "s3cr3t\n");
+    snprintf(dir, sizeof(dir), "%s/open", f->dir);
+    snprintf(path, sizeof(path), "%s/open/s", f->dir);
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "which group or others may write (mode 0777, no sticky bit)"));
+    assert_null(config_secret_read(path, &f->err));
+    assert_int_equal(chmod(dir, 0770), 0);
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), -1);
+    assert_int_equal(chmod(dir, 01777), 0);
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), 0);
+    assert_int_equal(chmod(dir, 0700), 0);
+
+    /* An empty file, and a procfs file (reports 0 bytes). */
+    write_file(f, "s", 0600, "");
+    snprintf(path, sizeof(path), "%s/s", f->dir);
+    assert_int_equal(config_secret_check(path, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "is empty"));
+    if (access("/proc/self/environ", R_OK) == 0) { /* mode 0400, ours, "0 bytes" */
+        assert_int_equal(config_secret_check("/proc/self/environ", why, sizeof(why)), -1);
+        assert_non_null(strstr(why, "is empty"));
+    }
+}
+
 static void dump_is_a_config_that_loads_to_the_same_values(void **state)
 {
     struct fixture *f = *state;
@@ -763,6 +817,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(secret_file_0600_is_accepted_relative_to_config_dir, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(secret_file_resolves_in_credentials_directory, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(secret_file_owner_parents_and_size_are_checked, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(secret_read_strips_one_newline_and_rechecks, setup,
                                         teardown),
