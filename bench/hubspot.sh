@@ -89,7 +89,7 @@ api() { curl -sf --max-time 10 -X "$1" -H 'Authorization: Bearer T1' -H 'Content
 # --- daemon ---
 write_config() { # DIR HUBSPOT(0|1) [extra hubspot lines]
   local d=$1
-  mkdir -p "$d/spool" "$d/state"
+  mkdir -p "$d/spool" && mkdir -p -m 0700 "$d/state"
   printf 'T1' >"$W/token"; chmod 600 "$W/token"
   cat >"$d/crmsyncd.conf" <<CONF
 [daemon]

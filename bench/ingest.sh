@@ -60,7 +60,7 @@ ROWS=()
 run_daemon() { # mode rep -> "seconds rate hwm_mb db_seconds"
   local mode=$1 d="$T/d-$1-$2"
   rm -rf "$d"
-  mkdir -p "$d/spool" "$d/state"
+  mkdir -p "$d/spool" && mkdir -p -m 0700 "$d/state"
   cat > "$d/crmsyncd.conf" <<CONF
 [daemon]
 log_level = info

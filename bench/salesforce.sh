@@ -77,7 +77,7 @@ sim_stop() { kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
 
 write_config() { # DIR SALESFORCE(0|1)
   local d=$1
-  mkdir -p "$d/spool" "$d/state"
+  mkdir -p "$d/spool" && mkdir -p -m 0700 "$d/state"
   cat >"$d/crmsyncd.conf" <<CONF
 [daemon]
 log_level = info

@@ -74,6 +74,7 @@ struct daemon_settings {
     long shutdown_grace_ms; /* bound on draining at SIGTERM; default 10s */
     long watchdog_ms;       /* 0: use $WATCHDOG_USEC from systemd if set */
     char *admin_listen;     /* e.g. "127.0.0.1:9187"; NULL: admin endpoint off */
+    int allow_core_dumps;   /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
 };
 
 struct state_settings {

@@ -32,6 +32,8 @@ static const struct config_option daemon_options[] = {
      MS_PER_H, NULL, "Watchdog ping interval; 0 uses $WATCHDOG_USEC from systemd if set."},
     {"admin_listen", CONFIG_STRING, NULL, offsetof(struct daemon_settings, admin_listen), 0, 0, 0,
      NULL, "host:port of the admin endpoint (/healthz, /metrics); unset: off."},
+    {"allow_core_dumps", CONFIG_BOOL, "no", offsetof(struct daemon_settings, allow_core_dumps), 0,
+     0, 0, NULL, "Allow core dumps (debugging only: a core holds tokens and member data)."},
     {NULL},
 };
 

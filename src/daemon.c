@@ -22,6 +22,7 @@
 #include "config.h"
 #include "connector.h"
 #include "engine.h"
+#include "hardening.h"
 #include "health.h"
 #include "ingest.h"
 #include "lockfile.h"
@@ -474,6 +475,13 @@ int daemon_run(const char *config_path)
     memset(&d, 0, sizeof(d));
     d.config_path = config_path;
     d.lock_fd = -1;
+    /* Before anything is read or created: no file of ours open to others,
+     * no core file with tokens in it (issue 14 items 8 and 12). */
+    hardening_umask();
+    if (hardening_core_dumps_early(&err) != 0) {
+        log_error("daemon", NULL, "%s", err.msg);
+        goto out;
+    }
     if (metrics_init() != 0) {
         log_error("daemon", NULL, "out of memory");
         goto out;
@@ -483,10 +491,16 @@ int daemon_run(const char *config_path)
         goto out;
     }
     apply_log_level(d.cfg);
+    if (hardening_core_dumps(d.cfg->daemon.allow_core_dumps, &err) != 0)
+        goto fail;
     if (ensure_dir_of(d.cfg->state.path, state_dir, sizeof(state_dir), &err) != 0)
+        goto fail;
+    if (hardening_check_state_dir(state_dir, &err) != 0)
         goto fail;
     d.lock_fd = lockfile_acquire(state_dir, &err);
     if (d.lock_fd < 0)
+        goto fail;
+    if (hardening_state_files(d.cfg->state.path, &err) != 0)
         goto fail;
     so.path = d.cfg->state.path;
     so.synchronous_normal = d.cfg->state.synchronous == STATE_SYNC_NORMAL;

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 DEMO=${DEMO_DIR:-$(pwd)/demo-run}
-rm -rf "$DEMO" && mkdir -p "$DEMO/spool" "$DEMO/state"
+rm -rf "$DEMO" && mkdir -p "$DEMO/spool" && mkdir -p -m 0700 "$DEMO/state"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 

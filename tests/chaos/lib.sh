@@ -34,7 +34,7 @@ new_world() {
   # quiescent() wait for push cursors of a connector this world does not
   # have (soak: disk-full and disk-readonly "no convergence" after hubspot-*).
   DESTS=
-  mkdir -p "$W/spool" "$W/state" "$W/inputs" "$W/logs"
+  mkdir -p "$W/spool" "$W/inputs" "$W/logs" && mkdir -p -m 0700 "$W/state"
   cat > "$W/crmsyncd.conf" <<CONF
 [daemon]
 log_level = debug

@@ -333,7 +333,7 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\nlog_level = info\nloglevel = debug\n");
     expect_error(f,
                  "%s:3: unknown key 'loglevel' in [daemon]; valid keys: log_level, "
-                 "shutdown_grace, watchdog, admin_listen",
+                 "shutdown_grace, watchdog, admin_listen, allow_core_dumps",
                  f->main);
 }
 
@@ -773,9 +773,10 @@ static void shipped_example_loads_and_states_true_defaults(void **state)
     }
     fclose(in);
     fclose(out);
-    assert_int_equal(uncommented, 7);
+    assert_int_equal(uncommented, 8);
     assert_int_equal(load(f), 0);
     assert_int_equal(f->cfg->daemon.log_level, LOG_LVL_INFO);
+    assert_int_equal(f->cfg->daemon.allow_core_dumps, 0);
     assert_int_equal(f->cfg->daemon.shutdown_grace_ms, 10000);
     assert_int_equal(f->cfg->daemon.watchdog_ms, 0);
     assert_null(f->cfg->daemon.admin_listen);

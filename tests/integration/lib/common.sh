@@ -39,7 +39,7 @@ wait_for() {
 
 # write_config [extra INI text]: a config with one spool connector "shop".
 write_config() {
-  mkdir -p "$T/spool" "$T/state"
+  mkdir -p "$T/spool" && mkdir -p -m 0700 "$T/state" # the daemon refuses a state dir open to others
   cat > "$T/crmsyncd.conf" <<CONF
 [daemon]
 log_level = debug
