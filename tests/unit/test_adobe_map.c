@@ -1,0 +1,404 @@
+/* Adobe Campaign: envelopes, XTK literals, safe parsing, faults, the
+ * mapping and query rows (connectors/adobe_xml.c, adobe_map.c). */
+#include "cmocka_setup.h"
+
+#include <libxml/parser.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adobe.h"
+#include "change_json.h"
+#include "connector.h"
+
+static struct acc_map map;
+
+static int setup(void **state)
+{
+    struct acc_map_config c = {
+        "@memberKey",
+        "loyaltyPoints",
+        "loyaltyTier",
+        "email=email,first_name=firstName",
+        "marketing/email=newsletter, loyalty_programme/email=loyaltyNews, marketing/sms=smsOffers",
+        "marketing,loyalty_programme",
+        "email=blackListEmail,sms=blackListMobile",
+        0,
+    };
+    struct error err = {""};
+    (void)state;
+    return acc_map_init(&map, &c, &err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    acc_map_free(&map);
+    return 0;
+}
+
+static void xtk_literals_escape_quotes_and_backslashes(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(acc_xtk_string("O'Brien\\x", out, sizeof(out)), 0);
+    assert_string_equal(out, "'O\\'Brien\\\\x'");
+    /* An injection attempt stays inside the literal. */
+    assert_int_equal(acc_xtk_string("' OR 1=1 OR @x='", out, sizeof(out)), 0);
+    assert_string_equal(out, "'\\' OR 1=1 OR @x=\\''");
+    assert_int_equal(acc_xtk_string("a\rb", out, sizeof(out)), -1);
+    assert_int_equal(acc_xtk_string("too long for this", out, 8), -1);
+    assert_int_equal(acc_xtk_datetime(1796601600123LL, out, sizeof(out)), 0);
+    assert_string_equal(out, "#2026-12-07 00:00:00.123Z#");
+}
+
+static void datetimes_parse_in_campaign_forms(void **state)
+{
+    int64_t ms = 0;
+    (void)state;
+    assert_int_equal(acc_parse_datetime("2026-12-07 00:00:00.123Z", &ms), 0);
+    assert_int_equal(ms, 1796601600123LL);
+    assert_int_equal(acc_parse_datetime("2026-12-07T00:00:01Z", &ms), 0);
+    assert_int_equal(ms, 1796601601000LL);
+    assert_int_equal(acc_parse_datetime("2026-12-07", &ms), 0);
+    assert_int_equal(ms, 1796601600000LL);
+    assert_int_equal(acc_parse_datetime("2026-13-07", &ms), -1);
+    assert_int_equal(acc_parse_datetime("2026-12-07 00:00", &ms), -1);
+}
+
+static struct push_record rec(const char *member, enum change_kind kind, const char *field,
+                              const char *value)
+{
+    struct push_record r;
+    memset(&r, 0, sizeof(r));
+    r.seq = 1;
+    r.member_key = member;
+    r.kind = kind;
+    r.field = field;
+    r.value_json = value;
+    return r;
+}
+
+static void write_collection_is_built_by_the_writer(void **state)
+{
+    struct push_record recs[4];
+    struct push_result res[4];
+    size_t g0[] = {0, 1, 2}, g1[] = {3};
+    size_t *groups[] = {g0, g1};
+    size_t ng[] = {3, 1};
+    char *body;
+    xmlDocPtr doc = NULL;
+    char why[128];
+    (void)state;
+    recs[0] = rec("M<1>&\"", CHANGE_PROFILE, "profile/email", "{\"value\":\"a&b@x.org\"}");
+    recs[1] = rec("M<1>&\"", CHANGE_POINTS, "points/balance", "{\"balance\":120}");
+    recs[2] = rec("M<1>&\"", CHANGE_SEGMENT, "segment/vip", "{\"since\":1,\"status\":\"in\"}");
+    recs[3] = rec("M2", CHANGE_TIER, "tier", "{\"value\":\"gold\"}");
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 2, res);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "<m:WriteCollection "));
+    assert_non_null(strstr(body, "xmlns:m=\"urn:xtk:session\""));
+    assert_non_null(strstr(body, "<recipient-collection xtkschema=\"nms:recipient\">"));
+    assert_non_null(strstr(body, "_operation=\"insertOrUpdate\" _key=\"@memberKey\" "
+                                 "memberKey=\"M&lt;1&gt;&amp;&quot;\""));
+    assert_non_null(strstr(body, "email=\"a&amp;b@x.org\""));
+    assert_non_null(strstr(body, "loyaltyPoints=\"120\""));
+    assert_non_null(strstr(body, "<rcpGrpRel _key=\"[rcpGroup/@name]\" "
+                                 "_operation=\"insertOrUpdate\"><rcpGroup name=\"vip\"/>"));
+    assert_non_null(strstr(body, "loyaltyTier=\"gold\""));
+    /* It parses back as one envelope. */
+    assert_int_equal(acc_parse_response(body, strlen(body), 1 << 20, &doc, why, sizeof(why)), 0);
+    assert_string_equal((const char *)acc_body_first(doc)->name, "WriteCollection");
+    xmlFreeDoc(doc);
+    free(body);
+
+    /* One member: a Write, and an unmapped field is rejected, not sent. */
+    recs[0] = rec("M1", CHANGE_PROFILE, "profile/shoe_size", "{\"value\":\"44\"}");
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 1, res);
+    assert_non_null(strstr(body, "<m:Write "));
+    assert_non_null(strstr(body, "<domDoc xsi:type=\"ns:Element\""));
+    assert_int_equal(res[0].outcome, PUSH_REJECT);
+    assert_null(strstr(body, "shoe"));
+    free(body);
+}
+
+static void erase_is_a_delete_by_key(void **state)
+{
+    struct push_record recs[1];
+    struct push_result res[1];
+    size_t g0[] = {0};
+    size_t *groups[] = {g0};
+    size_t ng[] = {1};
+    char *body;
+    (void)state;
+    recs[0] = rec("M9", CHANGE_ERASE, "erase", "{}");
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&map, "", "delete", recs, groups, ng, 1, res);
+    assert_non_null(strstr(body, "_operation=\"delete\" _key=\"@memberKey\" memberKey=\"M9\"/>"));
+    free(body);
+}
+
+static void consent_maps_to_one_service_never_empty(void **state)
+{
+    struct push_record r;
+    const char *svc = NULL;
+    int grant = -1;
+    char why[200];
+    char *body;
+    (void)state;
+    r = rec("M1", CHANGE_CONSENT, "consent/marketing/sms",
+            "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"denied\"}");
+    assert_int_equal(acc_consent_target(&map, &r, &svc, &grant, why, sizeof(why)), 0);
+    assert_string_equal(svc, "smsOffers");
+    assert_int_equal(grant, 0);
+    r.field = "consent/profiling/email";
+    assert_int_equal(acc_consent_target(&map, &r, &svc, &grant, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "profiling/email"));
+    assert_null(acc_compose_subscription(&map, "", 0, "", "M1"));
+    body = acc_compose_subscription(&map, "", 0, "newsletter", "M1");
+    assert_non_null(strstr(body, "<m:Unsubscribe "));
+    assert_non_null(strstr(body, "xmlns:m=\"urn:nms:subscription\""));
+    assert_non_null(strstr(body, "<strServiceName xsi:type=\"xsd:string\">newsletter<"));
+    assert_non_null(strstr(body, "<recipient _key=\"@memberKey\" memberKey=\"M1\"/>"));
+    assert_null(strstr(body, "bCreate"));
+    free(body);
+    body = acc_compose_subscription(&map, "", 1, "newsletter", "M1");
+    assert_non_null(strstr(body, "<bCreate xsi:type=\"xsd:boolean\">false</bCreate>"));
+    free(body);
+}
+
+static void denylist_flags_only_by_choice(void **state)
+{
+    struct push_record recs[2];
+    struct push_result res[2];
+    size_t g0[] = {0, 1};
+    size_t *groups[] = {g0};
+    size_t ng[] = {2};
+    char *body;
+    (void)state;
+    recs[0] = rec("M1", CHANGE_CONSENT, "consent/marketing/email",
+                  "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"denied\"}");
+    recs[1] = rec("M1", CHANGE_CONSENT, "consent/marketing/sms",
+                  "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"granted\"}");
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&map, "", "update", recs, groups, ng, 1, res);
+    assert_null(strstr(body, "blackList"));
+    free(body);
+    map.denylist_write = 1;
+    body = acc_compose_write(&map, "", "update", recs, groups, ng, 1, res);
+    map.denylist_write = 0;
+    assert_non_null(strstr(body, "blackListEmail=\"1\""));
+    /* A grant never clears a flag. */
+    assert_null(strstr(body, "blackListMobile"));
+    free(body);
+}
+
+static void queries_escape_in_two_layers(void **state)
+{
+    struct acc_keyset ks = {1796601600000LL, 42};
+    char *body;
+    (void)state;
+    body = acc_compose_recipient_query(&map, "", &ks, 200);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "<queryDef schema=\"nms:recipient\" operation=\"select\" "
+                                 "lineCount=\"200\">"));
+    /* ">" and quotes of the XTK expression are escaped by the writer. */
+    assert_non_null(strstr(body, "(@lastModified &gt; #2026-12-07 00:00:00.000Z# OR "
+                                 "(@lastModified = #2026-12-07 00:00:00.000Z# AND @id &gt; 42))"));
+    assert_non_null(strstr(body, "<orderBy><node expr=\"@lastModified\"/><node expr=\"@id\"/>"));
+    assert_non_null(strstr(body, "<node expr=\"@blackListEmail\"/>"));
+    free(body);
+    body = acc_compose_subhisto_query(&map, "", 1796601600000LL, 200, 100);
+    assert_non_null(strstr(body, "schema=\"nms:subHisto\""));
+    assert_non_null(strstr(body, "startLine=\"200\""));
+    assert_non_null(strstr(body, "<node expr=\"[recipient/@memberKey]\"/>"));
+    free(body);
+}
+
+static void responses_with_doctype_or_over_cap_are_refused(void **state)
+{
+    const char *bomb = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+                       "<!ENTITY lol2 \"&lol;&lol;&lol;\">]><a>&lol2;</a>";
+    const char *ext = "<?xml version=\"1.0\"?><!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>";
+    const char *fine = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/"
+                       "envelope/\"><SOAP-ENV:Body><WriteResponse/></SOAP-ENV:Body>"
+                       "</SOAP-ENV:Envelope>";
+    xmlDocPtr doc = NULL;
+    char why[128];
+    (void)state;
+    assert_int_equal(acc_parse_response(bomb, strlen(bomb), 1 << 20, &doc, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "DOCTYPE"));
+    assert_int_equal(acc_parse_response(ext, strlen(ext), 1 << 20, &doc, why, sizeof(why)), -1);
+    assert_int_equal(acc_parse_response(fine, strlen(fine), 20, &doc, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "cap"));
+    assert_int_equal(acc_parse_response("<a>", 3, 1 << 20, &doc, why, sizeof(why)), -1);
+    assert_int_equal(acc_parse_response(fine, strlen(fine), 1 << 20, &doc, why, sizeof(why)), 0);
+    assert_string_equal((const char *)acc_body_first(doc)->name, "WriteResponse");
+    xmlFreeDoc(doc);
+}
+
+static const char *fault_body(const char *text)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "<?xml version='1.0'?><SOAP-ENV:Envelope xmlns:SOAP-ENV="
+             "\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body><SOAP-ENV:Fault>"
+             "<faultcode>SOAP-ENV:Server</faultcode><faultstring xsi:type=\"xsd:string\" "
+             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">%s</faultstring>"
+             "<detail xsi:type=\"xsd:string\" xmlns:xsi=\"http://www.w3.org/2001/"
+             "XMLSchema-instance\">more</detail></SOAP-ENV:Fault></SOAP-ENV:Body>"
+             "</SOAP-ENV:Envelope>",
+             text);
+    return buf;
+}
+
+static void faults_are_classified_by_campaign_code(void **state)
+{
+    struct acc_fault f;
+    const char *b;
+    char code[32], msg[200];
+    (void)state;
+    b = fault_body("XSV-350008 Session has expired or is invalid. Please reconnect.");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013", &f), 1);
+    assert_string_equal(f.code, "XSV-350008");
+    assert_int_equal(f.cls, ACC_FAULT_AUTH);
+    b = fault_body("XSV-350114 Unable to validate the IMS token (401)");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013", &f), 1);
+    assert_int_equal(f.cls, ACC_FAULT_AUTH);
+    b = fault_body("XSV-350013 Your IP address is not allowed");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013, XSV-350001", &f), 1);
+    assert_int_equal(f.cls, ACC_FAULT_STOP);
+    b = fault_body("PGS-220000 PostgreSQL error: value too long for type character varying(80)");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013", &f), 1);
+    assert_int_equal(f.cls, ACC_FAULT_DATA);
+    assert_string_equal(f.code, "PGS-220000");
+    assert_non_null(strstr(f.text, "value too long"));
+    assert_non_null(strstr(f.text, "more"));
+    acc_error_of(b, code, sizeof(code), msg, sizeof(msg));
+    assert_string_equal(code, "PGS-220000");
+    b = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<SOAP-ENV:Body><WriteResponse/></SOAP-ENV:Body></SOAP-ENV:Envelope>";
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "", &f), 0);
+    assert_int_equal(acc_fault_parse("not xml", 7, 1 << 20, "", &f), -1);
+}
+
+static void logon_tokens_are_read(void **state)
+{
+    const char *b = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/"
+                    "envelope/\"><SOAP-ENV:Body><BearerTokenLogonResponse xmlns=\"urn:xtk:"
+                    "session\"><pstrSessionToken>S1</pstrSessionToken><pSessionInfo/>"
+                    "<pstrSecurityToken>T1</pstrSecurityToken></BearerTokenLogonResponse>"
+                    "</SOAP-ENV:Body></SOAP-ENV:Envelope>";
+    char s[64], t[64];
+    char *req;
+    (void)state;
+    assert_int_equal(acc_parse_logon(b, strlen(b), 1 << 20, s, sizeof(s), t, sizeof(t)), 0);
+    assert_string_equal(s, "S1");
+    assert_string_equal(t, "T1");
+    req = acc_compose_bearer_logon("tok<en>");
+    assert_non_null(strstr(req, "<bearerToken xsi:type=\"xsd:string\">tok&lt;en&gt;<"));
+    free(req);
+}
+
+static void rows_give_profile_and_denylist_withdrawals(void **state)
+{
+    const char *b =
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<SOAP-ENV:Body><ExecuteQueryResponse xmlns=\"urn:xtk:queryDef\"><pdomOutput>"
+        "<recipient-collection>"
+        "<recipient id=\"7\" lastModified=\"2026-12-07 00:00:00.000Z\" memberKey=\"M1\" "
+        "email=\"a@x.org\" loyaltyPoints=\"50\" blackList=\"0\" blackListEmail=\"1\"/>"
+        "<recipient id=\"8\" lastModified=\"2026-12-07 00:00:01.000Z\" memberKey=\"M2\" "
+        "blackList=\"1\"/>"
+        "<recipient id=\"9\" lastModified=\"2026-12-07 00:00:01.000Z\"/>"
+        "</recipient-collection></pdomOutput></ExecuteQueryResponse></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>";
+    xmlDocPtr doc = NULL;
+    xmlNodePtr row;
+    struct acc_row_field f[16];
+    char key[64], why[128];
+    int64_t id, when;
+    int n;
+    (void)state;
+    assert_int_equal(acc_parse_response(b, strlen(b), 1 << 20, &doc, why, sizeof(why)), 0);
+    row = acc_query_rows(doc);
+    assert_non_null(row);
+    n = acc_row_fields(&map, row, f, 16, key, sizeof(key), &id, &when);
+    assert_string_equal(key, "M1");
+    assert_int_equal(id, 7);
+    assert_int_equal(when, 1796601600000LL);
+    assert_int_equal(n, 4); /* email, points (observed), 2 email withdrawals */
+    assert_string_equal(f[0].field, "profile/email");
+    assert_string_equal(f[0].projection, "a@x.org");
+    assert_int_equal(f[1].kind, CHANGE_POINTS);
+    assert_true(f[1].observe_only);
+    assert_string_equal(f[2].field, "consent/marketing/email");
+    assert_string_equal(f[3].field, "consent/loyalty_programme/email");
+    assert_non_null(strstr(f[3].value_json, "\"denied\""));
+    /* @blackList: every purpose on every channel. */
+    row = acc_next(row, NULL);
+    n = acc_row_fields(&map, row, f, 16, key, sizeof(key), &id, &when);
+    assert_int_equal(n, 4);
+    assert_string_equal(f[2].field, "consent/marketing/sms");
+    /* No member key: not ours. */
+    row = acc_next(row, NULL);
+    assert_int_equal(acc_row_fields(&map, row, f, 16, key, sizeof(key), &id, &when), -1);
+    xmlFreeDoc(doc);
+}
+
+static void projection_and_classes(void **state)
+{
+    char out[64];
+    struct push_record r = rec("M", CHANGE_SEGMENT, "segment/vip", "{\"status\":\"out\"}");
+    (void)state;
+    assert_int_equal(
+        acc_project(&map, CHANGE_SEGMENT, "segment/vip", "{\"status\":\"out\"}", out, sizeof(out)),
+        0);
+    assert_string_equal(out, "out");
+    assert_int_equal(
+        acc_project(&map, CHANGE_CONSENT, "consent/marketing/email",
+                    "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"granted\"}", out,
+                    sizeof(out)),
+        0);
+    assert_string_equal(out, "granted");
+    acc_batch_class(&r, out, sizeof(out));
+    assert_string_equal(out, "segments");
+    r.kind = CHANGE_PROFILE;
+    acc_batch_class(&r, out, sizeof(out));
+    assert_string_equal(out, "recipients");
+}
+
+static void bad_options_are_refused(void **state)
+{
+    struct acc_map m;
+    struct error err = {""};
+    struct acc_map_config c = {"memberKey", "", "", "", "", "", "", 0};
+    (void)state;
+    assert_int_equal(acc_map_init(&m, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "key"));
+    c.key = "@memberKey";
+    c.services = "marketing=newsletter";
+    assert_int_equal(acc_map_init(&m, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "purpose/channel"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(xtk_literals_escape_quotes_and_backslashes),
+        cmocka_unit_test(datetimes_parse_in_campaign_forms),
+        cmocka_unit_test(write_collection_is_built_by_the_writer),
+        cmocka_unit_test(erase_is_a_delete_by_key),
+        cmocka_unit_test(consent_maps_to_one_service_never_empty),
+        cmocka_unit_test(denylist_flags_only_by_choice),
+        cmocka_unit_test(queries_escape_in_two_layers),
+        cmocka_unit_test(responses_with_doctype_or_over_cap_are_refused),
+        cmocka_unit_test(faults_are_classified_by_campaign_code),
+        cmocka_unit_test(logon_tokens_are_read),
+        cmocka_unit_test(rows_give_profile_and_denylist_withdrawals),
+        cmocka_unit_test(projection_and_classes),
+        cmocka_unit_test(bad_options_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
