@@ -20,7 +20,7 @@
 #include "crm_pairs.h"
 #include "error.h"
 
-#define ACC_BATCH_MAX 500
+#define ACC_BATCH_MAX 100
 #define ACC_SOAP_PATH "/nl/jsp/soaprouter.jsp"
 
 /* --- adobe_xml.c: envelopes --- */
@@ -210,6 +210,23 @@ struct acc_row_field {
  * row has no member key. occurred_ms is the row's @lastModified. */
 int acc_row_fields(const struct acc_map *m, xmlNodePtr row, struct acc_row_field *out, size_t max,
                    char *member_key, size_t klen, int64_t *id, int64_t *occurred_ms);
+
+/* ExecuteQuery of the denylist flags of the recipients with these member
+ * keys (key = 'k1' OR key = 'k2' ..., each an escaped XTK literal). */
+char *acc_compose_flags_query(const struct acc_map *m, const char *session_token,
+                              const char *const *keys, size_t n);
+/* 1 when the row's recipient is on the denylist for channel (@blackList,
+ * or the channel's flag). */
+int acc_row_suppressed(const struct acc_map *m, xmlNodePtr row, const char *channel);
+/* The row's member key. 0 or -1. */
+int acc_row_key(const struct acc_map *m, xmlNodePtr row, char *out, size_t outsize);
+
+/* One nms:subHisto row (@id, @action, @date, <service name>, <recipient
+ * KEY>) as a consent change of the (purpose, channel) its service is
+ * mapped from. 0, or -1 when not ours (unmapped service, no member key,
+ * unreadable). ref: "subHisto <id>". */
+int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_field *f, char *member,
+                    size_t mlen, char *ref, size_t rlen, int64_t *when);
 
 /* The rows of an ExecuteQuery response (the collection's first child), or
  * NULL when none. */

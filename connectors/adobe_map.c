@@ -690,3 +690,116 @@ int acc_row_fields(const struct acc_map *m, xmlNodePtr row, struct acc_row_field
     }
     return (int)n;
 }
+
+char *acc_compose_flags_query(const struct acc_map *m, const char *session_token,
+                              const char *const *keys, size_t n)
+{
+    struct acc_env e;
+    xmlTextWriterPtr w = query_begin(&e, session_token, "nms:recipient", (long)n, 0);
+    size_t cap = 64, used = 0;
+    char *cond = NULL;
+    int err = 0;
+
+    if (w == NULL || n == 0) {
+        acc_env_free(&e);
+        return NULL;
+    }
+    err |= xmlTextWriterStartElement(w, X("select")) < 0;
+    select_node(w, m->key_expr, &err);
+    select_node(w, "@lastModified", &err);
+    select_node(w, "@blackList", &err);
+    for (size_t i = 0; i < m->flags.n; i++)
+        select_attr(w, m->flags.p[i].val, &err);
+    err |= xmlTextWriterEndElement(w) < 0;
+    /* key = 'a' OR key = 'b' ...: every key is an XTK literal, escaped
+     * before the writer escapes the expression as XML. */
+    cond = malloc(cap);
+    for (size_t i = 0; i < n && cond != NULL && !err; i++) {
+        char lit[600];
+        size_t need;
+        if (acc_xtk_string(keys[i], lit, sizeof(lit)) != 0) {
+            err = 1;
+            break;
+        }
+        need = used + strlen(m->key_expr) + strlen(lit) + 8;
+        if (need > cap) {
+            char *grown;
+            while (cap < need)
+                cap *= 2;
+            grown = realloc(cond, cap);
+            if (grown == NULL) {
+                err = 1;
+                break;
+            }
+            cond = grown;
+        }
+        used += (size_t)snprintf(cond + used, cap - used, "%s%s = %s", i ? " OR " : "", m->key_expr,
+                                 lit);
+    }
+    if (cond == NULL)
+        err = 1;
+    if (!err) {
+        err |= xmlTextWriterStartElement(w, X("where")) < 0;
+        err |= xmlTextWriterStartElement(w, X("condition")) < 0;
+        err |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
+        err |= xmlTextWriterEndElement(w) < 0;
+        err |= xmlTextWriterEndElement(w) < 0;
+    }
+    free(cond);
+    if (err)
+        e.failed = 1;
+    return acc_env_finish(&e);
+}
+
+int acc_row_suppressed(const struct acc_map *m, xmlNodePtr row, const char *channel)
+{
+    const char *flag = crm_pairs_get(&m->flags, channel);
+    return flag_set(row, "blackList") || (flag != NULL && flag_set(row, flag));
+}
+
+int acc_row_key(const struct acc_map *m, xmlNodePtr row, char *out, size_t outsize)
+{
+    return attr_copy(row, m->key_attr, out, outsize) == 0 && out[0] != '\0' ? 0 : -1;
+}
+
+int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_field *f, char *member,
+                    size_t mlen, char *ref, size_t rlen, int64_t *when)
+{
+    char v[64], id[32], svc[256];
+    const char *target;
+    struct consent_value cv = {CONSENT_UNKNOWN, NULL, "adobe_campaign", NULL, 0};
+    char *json;
+
+    memset(f, 0, sizeof(*f));
+    *when = 0;
+    if (attr_copy(row, "date", v, sizeof(v)) != 0 || acc_parse_datetime(v, when) != 0)
+        return -1;
+    cv.collected_at = *when;
+    if (attr_copy(row, "id", id, sizeof(id)) != 0)
+        id[0] = '\0';
+    snprintf(ref, rlen, "subHisto %s", id);
+    /* [service/@name] and [recipient/@key] come as child elements. */
+    if (attr_copy(acc_child(row, "service"), "name", svc, sizeof(svc)) != 0 ||
+        attr_copy(acc_child(row, "recipient"), m->key_attr, member, mlen) != 0 || member[0] == '\0')
+        return -1;
+    target = crm_pairs_key_of(&m->services, svc);
+    if (target == NULL || attr_copy(row, "action", v, sizeof(v)) != 0)
+        return -1;
+    /* nms:subHisto @action: 0 unsubscription, 1 subscription. */
+    if (strcmp(v, "0") == 0)
+        cv.status = CONSENT_DENIED;
+    else if (strcmp(v, "1") == 0)
+        cv.status = CONSENT_GRANTED;
+    else
+        return -1;
+    json = consent_value_to_json(&cv);
+    if (json == NULL)
+        return -1;
+    f->kind = CHANGE_CONSENT;
+    snprintf(f->field, sizeof(f->field), "consent/%s", target);
+    snprintf(f->value_json, sizeof(f->value_json), "%s", json);
+    snprintf(f->projection, sizeof(f->projection), "%s",
+             cv.status == CONSENT_DENIED ? "denied" : "granted");
+    free(json);
+    return 0;
+}

@@ -6,11 +6,13 @@
 extern const struct connector_ops spool_connector_ops;
 extern const struct connector_ops hubspot_connector_ops;
 extern const struct connector_ops salesforce_connector_ops;
+extern const struct connector_ops adobe_campaign_connector_ops;
 
 static const struct connector_ops *const registry[] = {
     &spool_connector_ops,
     &hubspot_connector_ops,
     &salesforce_connector_ops,
+    &adobe_campaign_connector_ops,
 };
 
 const struct connector_ops *connector_find_type(const char *type)

@@ -211,6 +211,8 @@ static void on_call_done(struct http_result *res, void *arg)
 {
     struct oauth_call *call = arg;
     struct oauth *o = call->o;
+    int refused = res->status == 401 ||
+                  (o->hooks.token_refused != NULL && o->hooks.token_refused(o->hooks.ctx, res));
 
     if (res->status == 401 && !call->resent && !o->closing && o->opts.grant == OAUTH_STATIC) {
         call->resent = 1;
@@ -220,7 +222,7 @@ static void on_call_done(struct http_result *res, void *arg)
             return;
         }
         /* The same token: the 401 goes to the caller, which backs off. */
-    } else if (res->status == 401 && !call->resent && !o->closing) {
+    } else if (refused && !call->resent && !o->closing) {
         /* The token may have been revoked or expired early: drop it (unless
          * a newer one replaced it meanwhile), refresh once, resend once. */
         call->resent = 1;
@@ -241,7 +243,7 @@ static void on_call_done(struct http_result *res, void *arg)
     /* Health is decided where authentication is known: a 401 that a fresh
      * token did not cure means the credentials are bad; any success means
      * they are good again. */
-    if (res->status == 401)
+    if (refused)
         health_raise(HEALTH_AUTH_FAILING, o->conn, "the API rejects our credentials (401)");
     else if (res->cls == HTTP_CLASS_OK)
         health_clear(HEALTH_AUTH_FAILING, o->conn);

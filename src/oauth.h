@@ -77,6 +77,11 @@ struct oauth_hooks {
     void *ctx;
     struct retry_clock clock;      /* monotonic; zeroed: the real one */
     time_t (*wall_now)(void *ctx); /* for JWT exp; NULL: time() */
+    /* A response that says the token was refused although it is not a 401
+     * (Adobe Campaign answers HTTP 500 with fault XSV-350008/XSV-350114):
+     * 1 makes it count as a 401 (refresh once, resend once). NULL: only
+     * 401. */
+    int (*token_refused)(void *ctx, const struct http_result *res);
 };
 
 /* Creates the manager. conn names the connector in logs (copied). Option

@@ -369,6 +369,64 @@ static void projection_and_classes(void **state)
     assert_string_equal(out, "recipients");
 }
 
+static void option_table_is_valid(void **state)
+{
+    const struct connector_ops *ops = connector_find_type("adobe_campaign");
+    struct error err = {""};
+    (void)state;
+    assert_non_null(ops);
+    assert_int_equal(ops->max_batch, 100);
+    assert_int_equal(config_table_validate(ops->config, &err), 0);
+    assert_non_null(config_option_find(ops->config, "lookback"));
+    assert_non_null(config_option_find(ops->config, "request_timeout"));
+}
+
+static void grant_guard_query_escapes_keys(void **state)
+{
+    const char *keys[] = {"M1", "O'Hara\\"};
+    char *body;
+    (void)state;
+    body = acc_compose_flags_query(&map, "", keys, 2);
+    assert_non_null(body);
+    /* XTK literal escaping, then XML attribute escaping. */
+    assert_non_null(strstr(body, "expr=\"@memberKey = 'M1' OR @memberKey = 'O\\'Hara\\\\'\""));
+    assert_non_null(strstr(body, "<node expr=\"@lastModified\"/>"));
+    free(body);
+}
+
+static void subhisto_rows_are_consents_of_mapped_services(void **state)
+{
+    const char *b =
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<SOAP-ENV:Body><ExecuteQueryResponse xmlns=\"urn:xtk:queryDef\"><pdomOutput>"
+        "<subHisto-collection>"
+        "<subHisto id=\"31\" action=\"0\" date=\"2026-12-07 00:00:02.000Z\">"
+        "<service name=\"smsOffers\"/><recipient memberKey=\"M1\"/></subHisto>"
+        "<subHisto id=\"32\" action=\"0\" date=\"2026-12-07 00:00:03.000Z\">"
+        "<service name=\"unmapped\"/><recipient memberKey=\"M1\"/></subHisto>"
+        "</subHisto-collection></pdomOutput></ExecuteQueryResponse></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>";
+    xmlDocPtr doc = NULL;
+    xmlNodePtr row;
+    struct acc_row_field f;
+    char member[64], ref[64], why[128];
+    int64_t when = 0;
+    (void)state;
+    assert_int_equal(acc_parse_response(b, strlen(b), 1 << 20, &doc, why, sizeof(why)), 0);
+    row = acc_query_rows(doc);
+    assert_int_equal(
+        acc_histo_field(&map, row, &f, member, sizeof(member), ref, sizeof(ref), &when), 0);
+    assert_string_equal(member, "M1");
+    assert_string_equal(f.field, "consent/marketing/sms");
+    assert_string_equal(f.projection, "denied");
+    assert_string_equal(ref, "subHisto 31");
+    assert_int_equal(when, 1796601602000LL);
+    row = acc_next(row, NULL);
+    assert_int_equal(
+        acc_histo_field(&map, row, &f, member, sizeof(member), ref, sizeof(ref), &when), -1);
+    xmlFreeDoc(doc);
+}
+
 static void bad_options_are_refused(void **state)
 {
     struct acc_map m;
@@ -399,6 +457,9 @@ int main(void)
         cmocka_unit_test(rows_give_profile_and_denylist_withdrawals),
         cmocka_unit_test(projection_and_classes),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(option_table_is_valid),
+        cmocka_unit_test(grant_guard_query_escapes_keys),
+        cmocka_unit_test(subhisto_rows_are_consents_of_mapped_services),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

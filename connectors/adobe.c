@@ -1,0 +1,451 @@
+/* The Adobe Campaign v8 connector: options, open/close, IMS auth and the
+ * SOAP call wrapper (docs/adobe_campaign.md). Requests are composed and
+ * parsed by the pure functions of adobe_map.c and adobe_xml.c;
+ * adobe_push.c pushes, adobe_pull.c pulls.
+ *
+ * Auth: Adobe IMS server-to-server (client_credentials, tokens of about
+ * 24 h, no refresh token) through the token manager, with
+ * "Authorization: Bearer" on every SOAP call (the default of Campaign
+ * 8.5+). A fault XSV-350008 (session expired) or XSV-350114 (IMS token
+ * refused) renews the token once and resends once, like a 401. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adobe_int.h"
+#include "health.h"
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+
+#define S struct adobe_settings
+
+static const struct config_option adobe_options[] = {
+    CRM_OPT(S, "base_url", CONFIG_STRING, NULL, base_url, 0, 0,
+            "Campaign instance root, e.g. https://example-mkt-prod1.campaign.adobe.com (the "
+            "SOAP router is base_url + /nl/jsp/soaprouter.jsp)"),
+    CRM_OPT(S, "ims_url", CONFIG_STRING, "https://ims-na1.adobelogin.com/ims/token/v3", ims_url, 0,
+            0, "Adobe IMS token endpoint (client_credentials)"),
+    CRM_OPT(S, "client_id", CONFIG_STRING, NULL, client_id, 0, 0,
+            "IMS technical account client id (OAuth server-to-server credential)"),
+    CRM_OPT(S, "client_secret_file", CONFIG_SECRET_FILE, NULL, client_secret_file, 0, 0,
+            "file holding the IMS client secret"),
+    CRM_OPT(S, "scope", CONFIG_STRING, "openid,AdobeID,additional_info.projectedProductContext",
+            scope, 0, 0, "IMS scopes of the credential"),
+    CRM_OPT(S, "token_refresh_ahead", CONFIG_DURATION_MS, "30m", token_refresh_ahead_ms, 0,
+            43200000, "renew the IMS token this long before it expires"),
+    CRM_OPT(S, "key", CONFIG_STRING, "@memberKey", key, 0, 0,
+            "recipient attribute holding the member key: the _key of every write"),
+    CRM_OPT(S, "points_attribute", CONFIG_STRING, "loyaltyPoints", points_attribute, 0, 0,
+            "recipient extension attribute holding the points balance (\"\": none)"),
+    CRM_OPT(S, "tier_attribute", CONFIG_STRING, "loyaltyTier", tier_attribute, 0, 0,
+            "recipient extension attribute holding the tier (\"\": none)"),
+    CRM_OPT(S, "attribute_map", CONFIG_STRING,
+            "email=email,phone=mobilePhone,first_name=firstName,last_name=lastName,"
+            "birthday=birthDate",
+            attribute_map, 0, 0, "profile attribute=recipient attribute"),
+    CRM_OPT(S, "services", CONFIG_STRING, "", services, 0, 0,
+            "purpose/channel=information service name (nms:service @name), e.g. "
+            "marketing/email=newsletter,marketing/sms=smsOffers"),
+    CRM_OPT(S, "purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling", purposes, 0, 0,
+            "purposes a denylist flag withdraws (on its channel; @blackList: on every channel)"),
+    CRM_OPT(
+        S, "denylist_flags", CONFIG_STRING,
+        "email=blackListEmail,sms=blackListMobile,phone=blackListPhone,post=blackListPostalMail",
+        denylist_flags, 0, 0, "channel=recipient denylist flag read as a withdrawal"),
+    CRM_OPT_BOOL(S, "denylist_write", "no", denylist_write,
+                 "also set the channel's denylist flag on a withdrawal (every purpose on that "
+                 "channel); a grant never clears a flag"),
+    CRM_OPT_BOOL(S, "create_groups", "yes", create_groups,
+                 "create the nms:group list of a segment when it does not exist"),
+    CRM_OPT(S, "batch_size", CONFIG_INT, "100", batch_size, 1, ACC_BATCH_MAX,
+            "recipients per WriteCollection"),
+    CRM_OPT(S, "max_response", CONFIG_SIZE, "8M", max_response, 65536, 268435456,
+            "largest SOAP response read"),
+    CRM_OPT(S, "stop_faults", CONFIG_STRING, "XSV-350013,SOP-330006", stop_faults, 0, 0,
+            "Campaign error codes that stop the destination (IP not allowed, unknown schema or "
+            "method) instead of rejecting a record"),
+    CRM_COMMON_OPTIONS(S, "20", "20", "5m",
+                       "re-read this much before the watermarks (late commits)", "60s"),
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct config_table adobe_config = {"adobe_campaign", adobe_options,
+                                                 sizeof(struct adobe_settings)};
+
+/* --- calls --- */
+
+/* 429 without Retry-After (the TPS throttle does not always say): one
+ * second. */
+static int policy(void *ctx, int tag, struct http_result *res)
+{
+    (void)ctx, (void)tag;
+    if (res->status == 429 && res->retry_after_ms < 0)
+        res->retry_after_ms = 1000;
+    return 0;
+}
+
+/* For the token manager: a fault that says the token or session is no
+ * longer good. */
+static int token_refused(void *ctx, const struct http_result *res)
+{
+    struct connector *conn = ctx;
+    struct adobe *acc = conn->priv;
+    struct acc_fault f;
+
+    if (res->status != 500 || res->body == NULL || acc == NULL)
+        return 0;
+    return acc_fault_parse(res->body, res->body_len, (size_t)acc->cfg->max_response,
+                           acc->cfg->stop_faults, &f) == 1 &&
+           f.cls == ACC_FAULT_AUTH;
+}
+
+static int send_now(struct adobe *acc, const char *action, const char *body, http_done_fn done,
+                    void *arg)
+{
+    struct crm_header hdr[1] = {{"SOAPAction", action}};
+    struct crm_req rq = {HTTP_POST, acc->base, ACC_SOAP_PATH, "text/xml", "text/xml; charset=utf-8",
+                         body,      0,         hdr,           1,          0};
+
+    return crm_request(&acc->h, &rq, done, arg);
+}
+
+int acc_call(struct adobe *acc, const char *action, const char *body, http_done_fn done, void *arg)
+{
+    if (acc->closing || body == NULL)
+        return -1;
+    return send_now(acc, action, body, done, arg);
+}
+
+/* A call waiting for the request budget. */
+struct acc_pending {
+    char *action, *body;
+    http_done_fn done;
+    void *arg;
+    struct acc_pending *next;
+};
+
+static void pending_free(struct acc_pending *p)
+{
+    free(p->action);
+    free(p->body);
+    free(p);
+}
+
+static void budget_timer_cb(uv_timer_t *t);
+
+/* Sends what the budget allows, priority lane first; the rest waits for
+ * the timer. */
+static void drain(struct adobe *acc)
+{
+    struct ratelimit *rl = acc->conn->ratelimit;
+
+    for (int lane = RATELIMIT_PRIORITY; lane <= RATELIMIT_BULK; lane++) {
+        while (acc->pending[lane] != NULL) {
+            struct acc_pending *p = acc->pending[lane];
+            long wait =
+                rl != NULL ? ratelimit_acquire(rl, (enum ratelimit_lane)lane, crm_mono_ms()) : 0;
+            if (wait > 0) {
+                uv_timer_start(&acc->retry_timer, budget_timer_cb, (uint64_t)wait, 0);
+                return;
+            }
+            acc->pending[lane] = p->next;
+            if (send_now(acc, p->action, p->body, p->done, p->arg) != 0) {
+                struct http_result res;
+                memset(&res, 0, sizeof(res));
+                res.cls = HTTP_CLASS_RETRY;
+                res.failure = HTTP_FAIL_INTERNAL;
+                res.retry_after_ms = -1;
+                snprintf(res.error, sizeof(res.error), "request not sent");
+                p->done(&res, p->arg);
+            }
+            pending_free(p);
+        }
+    }
+}
+
+static void budget_timer_cb(uv_timer_t *t)
+{
+    struct adobe *acc = t->data;
+
+    if (!acc->closing)
+        drain(acc);
+}
+
+int acc_call_budget(struct adobe *acc, int lane, const char *action, const char *body,
+                    http_done_fn done, void *arg)
+{
+    struct acc_pending *p, **tail;
+
+    if (acc->closing || body == NULL)
+        return -1;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return -1;
+    p->action = strdup(action);
+    p->body = strdup(body);
+    p->done = done;
+    p->arg = arg;
+    if (p->action == NULL || p->body == NULL) {
+        pending_free(p);
+        return -1;
+    }
+    lane = lane == RATELIMIT_PRIORITY ? RATELIMIT_PRIORITY : RATELIMIT_BULK;
+    tail = &acc->pending[lane];
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = p;
+    /* Always from the loop, never from inside the caller. */
+    if (!uv_is_active((uv_handle_t *)&acc->retry_timer))
+        uv_timer_start(&acc->retry_timer, budget_timer_cb, 0, 0);
+    return 0;
+}
+
+/* Closing: every waiting call completes as CANCELLED. */
+static void cancel_pending(struct adobe *acc)
+{
+    for (int lane = RATELIMIT_PRIORITY; lane <= RATELIMIT_BULK; lane++) {
+        while (acc->pending[lane] != NULL) {
+            struct acc_pending *p = acc->pending[lane];
+            struct http_result res;
+            acc->pending[lane] = p->next;
+            memset(&res, 0, sizeof(res));
+            res.cls = HTTP_CLASS_CANCELLED;
+            res.failure = HTTP_FAIL_CANCELLED;
+            res.retry_after_ms = -1;
+            snprintf(res.error, sizeof(res.error), "connector closing");
+            p->done(&res, p->arg);
+            pending_free(p);
+        }
+    }
+}
+
+enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
+                              struct acc_fault *fault)
+{
+    int is_fault = 0;
+
+    memset(fault, 0, sizeof(*fault));
+    if (res->cls == HTTP_CLASS_OK)
+        return ACC_OK;
+    if (res->status == 500 && res->body != NULL)
+        is_fault = acc_fault_parse(res->body, res->body_len, (size_t)acc->cfg->max_response,
+                                   acc->cfg->stop_faults, fault) == 1;
+    if (!is_fault) {
+        snprintf(fault->text, sizeof(fault->text), "HTTP %ld: %s", res->status, res->error);
+        return ACC_TRANSPORT;
+    }
+    switch (fault->cls) {
+    case ACC_FAULT_AUTH:
+        return ACC_AUTH;
+    case ACC_FAULT_STOP:
+        if (!acc->stopped) {
+            acc->stopped = 1;
+            snprintf(acc->stop_reason, sizeof(acc->stop_reason), "%s", fault->text);
+            log_error("adobe_campaign", acc->conn->name,
+                      "Campaign refuses our calls (%s): destination stopped until the "
+                      "configuration is fixed and reloaded",
+                      fault->text);
+            health_raise(HEALTH_CONNECTOR_FAILED, acc->conn->name, "Campaign refuses our calls: %s",
+                         fault->text);
+        }
+        return ACC_STOP;
+    default:
+        return ACC_DATA;
+    }
+}
+
+/* --- member keys in flight --- */
+
+int acc_key_busy(const struct adobe *acc, const char *key)
+{
+    for (size_t i = 0; i < acc->nbusy; i++) {
+        if (strcmp(acc->busy_keys[i], key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int acc_key_take(struct adobe *acc, const char *key)
+{
+    char *copy;
+
+    if (acc->nbusy == acc->capbusy) {
+        size_t cap = acc->capbusy ? acc->capbusy * 2 : 64;
+        char **grown = realloc(acc->busy_keys, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        acc->busy_keys = grown;
+        acc->capbusy = cap;
+    }
+    copy = strdup(key);
+    if (copy == NULL)
+        return -1;
+    acc->busy_keys[acc->nbusy++] = copy;
+    return 0;
+}
+
+void acc_key_release(struct adobe *acc, const char *key)
+{
+    for (size_t i = 0; i < acc->nbusy; i++) {
+        if (strcmp(acc->busy_keys[i], key) == 0) {
+            free(acc->busy_keys[i]);
+            acc->busy_keys[i] = acc->busy_keys[--acc->nbusy];
+            return;
+        }
+    }
+}
+
+/* --- open / close --- */
+
+static void free_adobe(struct adobe *acc)
+{
+    acc_map_free(&acc->map);
+    crm_list_free(&acc->groups);
+    for (size_t i = 0; i < acc->nbusy; i++)
+        free(acc->busy_keys[i]);
+    free(acc->busy_keys);
+    free(acc);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct adobe *acc = h->data;
+    struct connector *conn;
+    void (*closed)(struct connector *);
+
+    if (--acc->handles_open > 0)
+        return;
+    conn = acc->conn;
+    closed = acc->closed;
+    free_adobe(acc);
+    conn->priv = NULL;
+    if (closed != NULL)
+        closed(conn);
+}
+
+static void http_closed(void *arg)
+{
+    struct adobe *acc = arg;
+    handle_closed((uv_handle_t *)&acc->retry_timer); /* counts as one handle */
+}
+
+static int adobe_open(struct connector *conn, struct error *err)
+{
+    const struct adobe_settings *cfg = conn->settings;
+    struct adobe *acc = calloc(1, sizeof(*acc));
+    struct acc_map_config mc;
+    struct http_options hopts;
+    struct oauth_options oopts;
+    struct oauth_hooks hooks = {0};
+    size_t len;
+
+    if (acc == NULL)
+        return error_set(err, "out of memory");
+    acc->conn = conn;
+    acc->cfg = cfg;
+    if (cfg->base_url == NULL || cfg->client_id == NULL || cfg->client_secret_file == NULL) {
+        free(acc);
+        return error_set(err, "[connector.%s] needs base_url, client_id and client_secret_file",
+                         conn->name);
+    }
+    mc = (struct acc_map_config){
+        cfg->key,      cfg->points_attribute, cfg->tier_attribute, cfg->attribute_map,
+        cfg->services, cfg->purposes,         cfg->denylist_flags, cfg->denylist_write};
+    if (acc_map_init(&acc->map, &mc, err) != 0) {
+        free(acc);
+        return -1;
+    }
+    snprintf(acc->base, sizeof(acc->base), "%s", cfg->base_url);
+    len = strlen(acc->base);
+    while (len > 0 && acc->base[len - 1] == '/')
+        acc->base[--len] = '\0';
+    crm_common_http(&cfg->common, &hopts);
+    hopts.limits.max_response_bytes = (size_t)cfg->max_response;
+    acc->h.conn = conn;
+    acc->h.subsystem = "adobe_campaign";
+    acc->h.limits = hopts.limits;
+    acc->h.policy = policy;
+    acc->h.policy_ctx = acc;
+    if (http_client_new(conn->loop, &hopts, &acc->h.http, err) != 0)
+        goto fail;
+    oauth_options_defaults(&oopts);
+    oopts.grant = OAUTH_CLIENT_CREDENTIALS;
+    oopts.token_url = cfg->ims_url;
+    oopts.client_id = cfg->client_id;
+    oopts.client_secret_file = cfg->client_secret_file;
+    oopts.scope = cfg->scope;
+    oopts.refresh_ahead_ms = cfg->token_refresh_ahead_ms;
+    hooks.ctx = conn;
+    hooks.token_refused = token_refused;
+    if (oauth_new(acc->h.http, conn->loop, conn->name, &oopts, &hooks, &acc->h.oauth, err) != 0) {
+        http_client_close(acc->h.http, NULL, NULL);
+        goto fail;
+    }
+    conn->priv = acc;
+    crm_common_apply(conn, &cfg->common);
+    crm_jobs_init(&acc->jobs, conn->loop, acc, "adobe_campaign", conn->name);
+    uv_timer_init(conn->loop, &acc->retry_timer);
+    acc->retry_timer.data = acc;
+    acc->handles_open = 2;
+    log_info("adobe_campaign", conn->name, "Adobe Campaign at %s (key %s, IMS %s)", acc->base,
+             cfg->key, cfg->ims_url);
+    return 0;
+fail:
+    acc_map_free(&acc->map);
+    free(acc);
+    return -1;
+}
+
+static void adobe_close(struct connector *conn, void (*done)(struct connector *conn))
+{
+    struct adobe *acc = conn->priv;
+
+    if (acc == NULL) {
+        if (done != NULL)
+            done(conn);
+        return;
+    }
+    acc->closing = 1;
+    acc->h.closing = 1;
+    acc->closed = done;
+    /* Waiting and in-flight calls complete as CANCELLED: their jobs answer
+     * RETRY (not the records' fault) and a pull aborts its page. */
+    acc_fail_waiting(acc);
+    uv_timer_stop(&acc->retry_timer);
+    cancel_pending(acc);
+    oauth_close(acc->h.oauth);
+    acc->handles_open++; /* the HTTP client, released in http_closed */
+    http_client_close(acc->h.http, http_closed, acc);
+    crm_jobs_close(&acc->jobs, handle_closed);
+    uv_close((uv_handle_t *)&acc->retry_timer, handle_closed);
+}
+
+static void adobe_batch_class(struct connector *conn, const struct push_record *rec, char *out,
+                              size_t outsize)
+{
+    (void)conn;
+    acc_batch_class(rec, out, outsize);
+}
+
+static int adobe_project(struct connector *conn, enum change_kind kind, const char *field,
+                         const char *value_json, char *out, size_t outsize)
+{
+    const struct adobe *acc = conn->priv;
+    return acc_project(acc ? &acc->map : NULL, kind, field, value_json, out, outsize);
+}
+
+const struct connector_ops adobe_campaign_connector_ops = {
+    .version = 1,
+    .type = "adobe_campaign",
+    .max_batch = ACC_BATCH_MAX,
+    .config = &adobe_config,
+    .open = adobe_open,
+    .pull = acc_op_pull,
+    .close = adobe_close,
+    .resync = acc_op_resync,
+    .push = acc_op_push,
+    .batch_class = adobe_batch_class,
+    .project = adobe_project,
+    .points_as_balance = 1,
+};

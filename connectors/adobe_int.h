@@ -1,0 +1,106 @@
+/* The Adobe Campaign connector instance, shared by adobe.c, adobe_push.c
+ * and adobe_pull.c. Internal. */
+#ifndef CRMSYNC_ADOBE_INT_H
+#define CRMSYNC_ADOBE_INT_H
+
+#include <uv.h>
+
+struct acc_job;
+struct acc_pending;
+
+#include "adobe.h"
+#include "crm_job.h"
+#include "crm_options.h"
+#include "crm_request.h"
+#include "http.h"
+
+struct adobe_settings {
+    char *base_url;
+    char *ims_url, *client_id, *client_secret_file, *scope;
+    long token_refresh_ahead_ms;
+    char *key;
+    char *points_attribute, *tier_attribute, *attribute_map;
+    char *services, *purposes, *denylist_flags;
+    int denylist_write;
+    int create_groups;
+    long batch_size;
+    long max_response;
+    char *stop_faults;
+    struct crm_common_settings common;
+};
+
+/* What a finished SOAP call came to. */
+enum acc_result {
+    ACC_OK = 0,
+    ACC_TRANSPORT, /* 429, 5xx without a fault, timeout, no token: back off */
+    ACC_AUTH,      /* the token was refused again after one renewal */
+    ACC_DATA,      /* a data fault: the records' own */
+    ACC_STOP,      /* IP, schema or method fault: the destination stops */
+};
+
+struct acc_pull_state {
+    int active;
+    int phase;                /* 0 recipients, 1 subHisto */
+    struct acc_keyset q;      /* the next page starts strictly after this */
+    struct acc_keyset stored; /* the stored watermark's keyset */
+    int64_t histo_since, histo_stored;
+    long start_line;
+    long pages;
+};
+
+struct adobe {
+    struct connector *conn;
+    const struct adobe_settings *cfg;
+    struct acc_map map;
+    char base[512];
+    struct crm_http h;
+    struct crm_jobs jobs;
+    uv_timer_t retry_timer;
+    int handles_open;
+    int closing;
+    void (*closed)(struct connector *conn);
+    int stopped; /* a STOP fault: nothing is sent until a reload */
+    char stop_reason[256];
+    /* One write in flight per member key (Campaign Enterprise does not
+     * enforce key uniqueness: two concurrent inserts make twins). */
+    char **busy_keys;
+    size_t nbusy, capbusy;
+    /* Calls waiting for the request budget, per ratelimit lane. */
+    struct acc_pending *pending[2];
+    /* Jobs waiting for member keys other jobs hold (struct acc_job). */
+    struct acc_job *waiting;
+    /* nms:group names written (or found) already. */
+    struct crm_list groups;
+    struct acc_pull_state pull;
+};
+
+/* adobe.c */
+/* Sends one SOAP call ("xtk:session#WriteCollection"); body is copied. */
+int acc_call(struct adobe *acc, const char *action, const char *body, http_done_fn done, void *arg);
+/* The same after taking a token of the request budget in lane (enum
+ * ratelimit_lane): for the calls the engine's one token per batch does not
+ * cover (a job's second call and after, pulls). Never calls done from
+ * inside. */
+int acc_call_budget(struct adobe *acc, int lane, const char *action, const char *body,
+                    http_done_fn done, void *arg);
+/* Classifies a finished call (fault read when there is one). A STOP fault
+ * stops the destination and raises a health reason. */
+enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
+                              struct acc_fault *fault);
+int acc_key_busy(const struct adobe *acc, const char *key);
+int acc_key_take(struct adobe *acc, const char *key);
+void acc_key_release(struct adobe *acc, const char *key);
+
+/* adobe_push.c */
+struct acc_job;
+void acc_op_push(struct connector *conn, struct push_batch *pb);
+/* Starts the waiting jobs whose keys are free now. */
+void acc_wake_waiting(struct adobe *acc);
+/* Closing: answers the waiting jobs (RETRY). */
+void acc_fail_waiting(struct adobe *acc);
+
+/* adobe_pull.c */
+void acc_op_pull(struct connector *conn);
+void acc_op_resync(struct connector *conn);
+
+#endif

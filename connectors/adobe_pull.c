@@ -1,0 +1,352 @@
+/* The Adobe Campaign pull side (docs/adobe_campaign.md "Pull").
+ *
+ * A cycle reads
+ *   1. nms:recipient rows keyset-paged on (@lastModified, @id), from the
+ *      watermark less the lookback: profile attributes (taken in), points
+ *      and tier (observed), and the denylist flags as withdrawals
+ *      (@blackList: every purpose on every channel);
+ *   2. nms:subHisto rows since its own watermark less the lookback:
+ *      unsubscriptions (and subscriptions) made in Campaign, one consent
+ *      per (purpose, channel) whose service they name.
+ * Each page is applied in one transaction with the watermark
+ * {"m": lastModified ms, "id": recipient id, "h": subHisto date ms}.
+ * Idempotency keys make the lookback's overlap free, and the echo rule
+ * (crm_pull_page.h) skips our own writes coming back. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adobe_int.h"
+#include "change_json.h"
+#include "crm_pull_page.h"
+#include "log.h"
+#include "ratelimit.h"
+
+#define PAGE_ROWS 200
+#define ROW_FIELDS 64
+
+static void finish(struct adobe *acc, int status)
+{
+    struct connector *conn = acc->conn;
+
+    acc->pull.active = 0;
+    if (status == 0)
+        log_debug("adobe_campaign", conn->name, "pull done: %ld page(s)", acc->pull.pages);
+    if (conn->sink != NULL && conn->sink->pull_done != NULL)
+        conn->sink->pull_done(conn->sink->ctx, conn, status);
+}
+
+static int watermark_text(const struct acc_pull_state *ps, char *out, size_t outsize)
+{
+    json_t *o = json_pack("{s:I, s:I, s:I}", "h", (json_int_t)ps->histo_stored, "id",
+                          (json_int_t)ps->stored.id, "m", (json_int_t)ps->stored.modified_ms);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc = text != NULL && strlen(text) < outsize ? 0 : -1;
+
+    if (rc == 0)
+        snprintf(out, outsize, "%s", text);
+    free(text);
+    json_decref(o);
+    return rc;
+}
+
+static void watermark_read(struct adobe *acc, const char *text)
+{
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+    acc->pull.stored.modified_ms = json_integer_value(json_object_get(o, "m"));
+    acc->pull.stored.id = json_integer_value(json_object_get(o, "id"));
+    acc->pull.histo_stored = json_integer_value(json_object_get(o, "h"));
+    json_decref(o);
+}
+
+static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
+                      char *out, size_t outsize)
+{
+    return acc_project(ctx, kind, field, value_json, out, outsize);
+}
+
+/* Applies one field through the page helper. */
+static int apply_field(struct crm_page *pg, const char *member, const struct acc_row_field *f,
+                       int64_t when, const char *idem, const char *ref)
+{
+    struct change c;
+    json_t *holder = NULL;
+    int rc;
+
+    if (f->observe_only)
+        return crm_page_field(pg, member, f->kind, f->field, NULL, f->projection);
+    memset(&c, 0, sizeof(c));
+    c.origin = pg->conn->name;
+    c.member_key = member;
+    c.kind = f->kind;
+    c.field = f->field;
+    c.value_json = f->value_json;
+    c.occurred_at = when;
+    c.idem_key = idem;
+    c.source_ref = ref;
+    if (f->kind == CHANGE_CONSENT && consent_value_from_json(f->value_json, &c.consent, &holder))
+        return 0; /* ours, so well-formed; skipped if not */
+    rc = crm_page_field(pg, member, f->kind, f->field, &c, f->projection);
+    json_decref(holder);
+    return rc;
+}
+
+static void send_recipients(struct adobe *acc);
+static void send_histo(struct adobe *acc);
+
+/* 1 when a is after b in (lastModified, id) order. */
+static int keyset_after(const struct acc_keyset *a, const struct acc_keyset *b)
+{
+    return a->modified_ms > b->modified_ms || (a->modified_ms == b->modified_ms && a->id > b->id);
+}
+
+static int apply_recipients(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
+{
+    struct connector *conn = acc->conn;
+    struct pull_sink *sink = conn->sink;
+    struct crm_page pg;
+    struct acc_row_field *f = calloc(ROW_FIELDS, sizeof(*f));
+    char wm[256];
+
+    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    *nrows = 0;
+    if (f == NULL)
+        return error_set(err, "out of memory");
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, err) != 0) {
+        conn->busy = 0;
+        free(f);
+        return -1;
+    }
+    for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
+        char member[256], idem[512], ref[64], id_text[32];
+        int64_t id = 0, when = 0;
+        int n = acc_row_fields(&acc->map, row, f, ROW_FIELDS, member, sizeof(member), &id, &when);
+
+        (*nrows)++;
+        acc->pull.q.modified_ms = when;
+        acc->pull.q.id = id;
+        if (n < 0)
+            continue; /* not a loyalty member: no key */
+        snprintf(ref, sizeof(ref), "recipient %" PRId64, id);
+        for (int k = 0; k < n; k++) {
+            snprintf(idem, sizeof(idem), "%s:rcp:%" PRId64 ":%" PRId64 ":%s", conn->name, id, when,
+                     f[k].field);
+            if (apply_field(&pg, member, &f[k], when, idem, ref) != 0) {
+                *err = pg.err;
+                sink->abort(sink->ctx, conn);
+                conn->busy = 0;
+                free(f);
+                return -1;
+            }
+        }
+        snprintf(id_text, sizeof(id_text), "%" PRId64, id);
+        if (sink->learn_identity != NULL)
+            sink->learn_identity(sink->ctx, conn, member, id_text);
+    }
+    free(f);
+    if (keyset_after(&acc->pull.q, &acc->pull.stored))
+        acc->pull.stored = acc->pull.q;
+    if (watermark_text(&acc->pull, wm, sizeof(wm)) != 0 ||
+        sink->commit(sink->ctx, conn, wm, err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    conn->busy = 0;
+    acc->pull.pages++;
+    log_debug("adobe_campaign", conn->name, "pulled %ld recipient(s), %ld change(s) applied",
+              *nrows, pg.applied);
+    return 0;
+}
+
+static int parse_answer(struct adobe *acc, struct http_result *res, const char *what,
+                        xmlDocPtr *doc)
+{
+    struct acc_fault f;
+    enum acc_result r = acc_result_of(acc, res, &f);
+    char why[128];
+
+    *doc = NULL;
+    if (acc->closing)
+        return -1;
+    if (r != ACC_OK) {
+        log_warn("adobe_campaign", acc->conn->name, "pull: %s query failed: %s", what, f.text);
+        return -1;
+    }
+    if (acc_parse_response(res->body, res->body_len, (size_t)acc->cfg->max_response, doc, why,
+                           sizeof(why)) != 0) {
+        log_warn("adobe_campaign", acc->conn->name, "pull: %s answer refused: %s", what, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void recipients_answer(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    xmlDocPtr doc = NULL;
+    struct error err = {""};
+    long nrows = 0;
+
+    if (parse_answer(acc, res, "recipient", &doc) != 0) {
+        finish(acc, -1);
+        return;
+    }
+    if (apply_recipients(acc, acc_query_rows(doc), &nrows, &err) != 0) {
+        xmlFreeDoc(doc);
+        log_error("adobe_campaign", acc->conn->name, "pull page not applied: %s", err.msg);
+        finish(acc, -1);
+        return;
+    }
+    xmlFreeDoc(doc);
+    if (nrows >= PAGE_ROWS)
+        send_recipients(acc); /* strictly after the last row read */
+    else
+        send_histo(acc);
+}
+
+static void send_recipients(struct adobe *acc)
+{
+    char *body = acc_compose_recipient_query(&acc->map, "", &acc->pull.q, PAGE_ROWS);
+
+    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
+                                        recipients_answer, acc) != 0) {
+        free(body);
+        finish(acc, -1);
+        return;
+    }
+    free(body);
+}
+
+/* --- subscription history --- */
+
+static int apply_histo(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
+{
+    struct connector *conn = acc->conn;
+    struct pull_sink *sink = conn->sink;
+    struct crm_page pg;
+    char wm[256];
+
+    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    *nrows = 0;
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
+        struct acc_row_field f;
+        char idem[256], ref[64], member[256];
+        int64_t when = 0;
+        int rc =
+            acc_histo_field(&acc->map, row, &f, member, sizeof(member), ref, sizeof(ref), &when);
+
+        (*nrows)++;
+        if (when > acc->pull.histo_stored)
+            acc->pull.histo_stored = when;
+        if (rc != 0)
+            continue; /* a service we do not map, or no member key */
+        snprintf(idem, sizeof(idem), "%s:histo:%s", conn->name, ref);
+        if (apply_field(&pg, member, &f, when, idem, ref) != 0) {
+            *err = pg.err;
+            sink->abort(sink->ctx, conn);
+            conn->busy = 0;
+            return -1;
+        }
+    }
+    if (watermark_text(&acc->pull, wm, sizeof(wm)) != 0 ||
+        sink->commit(sink->ctx, conn, wm, err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    conn->busy = 0;
+    acc->pull.pages++;
+    return 0;
+}
+
+static void histo_answer(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    xmlDocPtr doc = NULL;
+    struct error err = {""};
+    long nrows = 0;
+
+    if (parse_answer(acc, res, "subHisto", &doc) != 0) {
+        finish(acc, -1);
+        return;
+    }
+    if (apply_histo(acc, acc_query_rows(doc), &nrows, &err) != 0) {
+        xmlFreeDoc(doc);
+        log_error("adobe_campaign", acc->conn->name, "pull page not applied: %s", err.msg);
+        finish(acc, -1);
+        return;
+    }
+    xmlFreeDoc(doc);
+    if (nrows >= PAGE_ROWS) {
+        acc->pull.start_line += nrows;
+        send_histo(acc);
+        return;
+    }
+    finish(acc, 0);
+}
+
+static void send_histo(struct adobe *acc)
+{
+    char *body = acc_compose_subhisto_query(&acc->map, "", acc->pull.histo_since,
+                                            acc->pull.start_line, PAGE_ROWS);
+
+    acc->pull.phase = 1;
+    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
+                                        histo_answer, acc) != 0) {
+        free(body);
+        finish(acc, -1);
+        return;
+    }
+    free(body);
+}
+
+void acc_op_pull(struct connector *conn)
+{
+    struct adobe *acc = conn->priv;
+    struct pull_sink *sink = conn->sink;
+    char *wm;
+    long lb;
+
+    if (acc == NULL || acc->closing || acc->pull.active || sink == NULL)
+        return;
+    if (acc->stopped) {
+        finish(acc, -1);
+        return;
+    }
+    wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    watermark_read(acc, wm);
+    free(wm);
+    lb = acc->cfg->common.lookback_ms;
+    acc->pull.active = 1;
+    acc->pull.phase = 0;
+    acc->pull.pages = 0;
+    acc->pull.start_line = 0;
+    if (lb == 0) {
+        acc->pull.q = acc->pull.stored; /* strictly after the last row read */
+    } else {
+        acc->pull.q.id = 0;
+        acc->pull.q.modified_ms =
+            acc->pull.stored.modified_ms > lb ? acc->pull.stored.modified_ms - lb : 0;
+    }
+    acc->pull.histo_since = acc->pull.histo_stored > lb ? acc->pull.histo_stored - lb : 0;
+    send_recipients(acc);
+}
+
+void acc_op_resync(struct connector *conn)
+{
+    struct adobe *acc = conn->priv;
+
+    if (acc == NULL)
+        return;
+    /* The engine cleared the watermark: the next pull reads everything. */
+    memset(&acc->pull.stored, 0, sizeof(acc->pull.stored));
+    acc->pull.histo_stored = 0;
+}
