@@ -94,4 +94,14 @@ expect_fault XTK-170027 "unknown link"
 query "<queryDef schema='nms:delivery' operation='select'/>"
 expect_fault XTK-170006 "unknown schema"
 ok "unsupported or wrong queries fault"
+
+# seed(dump) reproduces the dump.
+ctl GET state | jq -S '{collections}' >"$T/dump1.json"
+ctl POST reset >/dev/null
+ctl POST seed @"$T/dump1.json" >/dev/null
+ctl GET state | jq -S '{collections}' >"$T/dump2.json"
+cmp -s "$T/dump1.json" "$T/dump2.json" || fail "seed(dump) differs: $(diff "$T/dump1.json" "$T/dump2.json" | head -5)"
+query "<queryDef schema='nms:subscription' operation='count'><where><condition expr=\"[service/@name] = 'sms'\"/></where></queryDef>"
+expect_eq "$(xp 'string(//*[@count]/@count)')" "1" "links work after a re-seed"
+ok "seed/dump round trip"
 sim_stop
