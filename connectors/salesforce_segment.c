@@ -21,6 +21,10 @@
 
 #include "log.h"
 #include "salesforce_int.h"
+#include "strbuf.h"
+
+/* The longest SOQL statement sent (Salesforce allows 100,000 characters). */
+#define SF_QUERY_MAX 100000
 
 /* --- segments: Campaign, then memberships --- */
 
@@ -319,38 +323,38 @@ static void memberships_found(struct http_result *res, void *arg)
 static void find_memberships(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    size_t cap = 256 + job->pb->n * 140, len;
-    char *soql = malloc(cap), *enc, *path;
+    struct strbuf soql, path;
+    char *enc = NULL;
+    int ok;
 
-    if (soql == NULL) {
-        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        sf_job_done(job);
-        return;
-    }
-    len = (size_t)snprintf(soql, cap,
-                           "SELECT Id, Membership_Key__c FROM CampaignMember WHERE "
-                           "Membership_Key__c IN (");
+    /* Bounded strings (STYLE.md 13): a long api_version or member key makes
+     * the query fail, never overflow or cut it. */
+    strbuf_init(&soql, SF_QUERY_MAX);
+    strbuf_init(&path, SF_QUERY_MAX * 3 + 256);
+    strbuf_add(&soql, "SELECT Id, Membership_Key__c FROM CampaignMember WHERE "
+                      "Membership_Key__c IN (");
     for (size_t i = 0; i < job->pb->n; i++) {
         char key[300];
         sf_membership_key(job->pb->records[i].member_key, job->segment, key, sizeof(key));
         if (strchr(key, '\'') != NULL || strchr(key, '\\') != NULL)
             continue; /* member keys are printable ASCII without these */
-        len += (size_t)snprintf(soql + len, cap - len, "%s'%s'", i ? "," : "", key);
+        strbuf_addf(&soql, "%s'%s'", i ? "," : "", key);
     }
-    snprintf(soql + len, cap - len, ")");
-    enc = sf_urlencode(soql);
-    free(soql);
-    path = enc ? malloc(strlen(enc) + 64) : NULL;
-    if (path != NULL)
-        sprintf(path, "%s", sf_data_path(sf, "/query?q=")), strcat(path, enc);
+    strbuf_add(&soql, ")");
+    if (strbuf_str(&soql) != NULL)
+        enc = sf_urlencode(strbuf_str(&soql));
+    strbuf_free(&soql);
+    ok = enc != NULL &&
+         strbuf_addf(&path, "/services/data/%s/query?q=%s", sf->cfg->api_version, enc) == 0;
     free(enc);
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, memberships_found, job) != 0) {
-        free(path);
+    if (!ok ||
+        sf_request(sf, HTTP_GET, strbuf_str(&path), NULL, NULL, memberships_found, job) != 0) {
+        strbuf_free(&path);
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
         sf_job_done(job);
         return;
     }
-    free(path);
+    strbuf_free(&path);
 }
 
 static void campaign_answer(struct http_result *res, void *arg)

@@ -109,10 +109,14 @@ char *oauth_jwt_rs256(const char *key_pem, size_t key_len, const char *iss, cons
     s64 = oauth_base64url(sig, siglen);
     if (s64 == NULL)
         goto oom;
-    jwt = malloc(inlen + 1 + strlen(s64) + 1);
-    if (jwt == NULL)
-        goto oom;
-    sprintf(jwt, "%s.%s", input, s64);
+    {
+        size_t cap = inlen + 1 + strlen(s64) + 1;
+
+        jwt = malloc(cap);
+        if (jwt == NULL)
+            goto oom;
+        snprintf(jwt, cap, "%s.%s", input, s64);
+    }
     goto out;
 oom:
     error_set(err, "out of memory");
