@@ -180,7 +180,8 @@ static size_t blame_conflict(const char *msg, const char *id_property, json_t *c
     const char *p;
     size_t blamed = 0;
 
-    if ((p = strstr(msg, "unique property ")) != NULL) {
+    p = strstr(msg, "unique property ");
+    if (p != NULL) {
         size_t len = strcspn(p + 16, " .");
         snprintf(prop, sizeof(prop), "%.*s", (int)(len < sizeof(prop) ? len : sizeof(prop) - 1),
                  p + 16);
@@ -204,7 +205,8 @@ static size_t blame_conflict(const char *msg, const char *id_property, json_t *c
         }
         return blamed;
     }
-    if ((p = strstr(msg, "Existing ID: ")) != NULL) {
+    p = strstr(msg, "Existing ID: ");
+    if (p != NULL) {
         const char *holder = p + 13;
         size_t cand = 0, last = 0;
         for (size_t k = 0; k < n; k++) {

@@ -122,7 +122,10 @@ int sf_parse_time(const char *s, int64_t *ms)
     char buf[64];
     size_t n;
 
-    if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(buf) - 2)
+    if (s == NULL)
+        return -1;
+    n = strlen(s);
+    if (n == 0 || n >= sizeof(buf) - 2)
         return -1;
     snprintf(buf, sizeof(buf), "%s", s);
     /* Salesforce writes offsets without a colon ("+0000"). */
@@ -377,7 +380,10 @@ int sf_parse_bulk_results(const char *csv, int kind, const char *key_col, sf_csv
     int key_at = -1, id_at = -1, err_at = -1, ncols = 0, rows = 0, eol = 0, rc;
 
     /* Header. */
-    while ((rc = csv_field(&c, field, sizeof(field), &eol)) == 0) {
+    for (;;) {
+        rc = csv_field(&c, field, sizeof(field), &eol);
+        if (rc != 0)
+            break;
         if (strcmp(field, key_col) == 0)
             key_at = ncols;
         else if (strcmp(field, "sf__Id") == 0)

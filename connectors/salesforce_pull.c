@@ -500,8 +500,10 @@ static int cascade_of_contact(struct salesforce *sf, const char *seg, const char
     *rc = 0;
     snprintf(key, sizeof(key), "gone/%s", member);
     if (deleted_ms <= 0 || sink->remote_id == NULL || sink->learn_identity == NULL ||
-        sink->remote_id(sink->ctx, conn, key, gone, sizeof(gone)) != 1 ||
-        (at = strrchr(gone, '@')) == NULL)
+        sink->remote_id(sink->ctx, conn, key, gone, sizeof(gone)) != 1)
+        return 0;
+    at = strrchr(gone, '@');
+    if (at == NULL)
         return 0;
     contact_ms = strtoll(at + 1, NULL, 10);
     if (deleted_ms < contact_ms - CASCADE_SLACK_MS || deleted_ms > contact_ms + CASCADE_SLACK_MS)

@@ -163,7 +163,10 @@ static int pick_next_file(struct spool *s, char *name, size_t size)
                   strerror(errno));
         return 0;
     }
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        e = readdir(d);
+        if (e == NULL)
+            break;
         if (!wanted(e->d_name) || strlen(e->d_name) >= size)
             continue;
         if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
@@ -242,8 +245,9 @@ static int read_line(struct spool *s, size_t *len, int *too_long)
     } else if (!feof(s->in)) {
         int c;
         *too_long = 1;
-        while ((c = getc(s->in)) != EOF && c != '\n')
-            ;
+        do
+            c = getc(s->in);
+        while (c != EOF && c != '\n');
         return 1;
     }
     if (*len > 0 && s->buf[*len - 1] == '\r')

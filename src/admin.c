@@ -435,8 +435,11 @@ static int start(const struct admin_options *opts, struct admin **out, int *bind
 
     *out = NULL;
     *bind_errno = 0;
-    if (a == NULL || (a->state_path = strdup(opts->state_path)) == NULL ||
-        (a->listen = strdup(opts->listen)) == NULL) {
+    if (a != NULL) {
+        a->state_path = strdup(opts->state_path);
+        a->listen = strdup(opts->listen);
+    }
+    if (a == NULL || a->state_path == NULL || a->listen == NULL) {
         error_set(err, "admin: out of memory");
         goto out;
     }

@@ -49,7 +49,10 @@ int main(int argc, char **argv)
     int rc = CTL_USAGE;
 
     /* "+": stop at the command; its options are its own. */
-    while ((opt = getopt_long(argc, argv, "+c:s:jhV", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "+c:s:jhV", longopts, NULL);
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'c':
             ctl.config_path = optarg;

@@ -26,7 +26,10 @@ int ctl_audit(struct ctl *ctl, int argc, char **argv)
     int opt;
     int rc;
 
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "jh", longopts, NULL);
+        if (opt == -1)
+            break;
         if (opt == 'j') {
             ctl->json = 1;
         } else if (opt == 'h') {
@@ -43,7 +46,8 @@ int ctl_audit(struct ctl *ctl, int argc, char **argv)
         help(stderr);
         return CTL_USAGE;
     }
-    if ((rc = ctl_open(ctl, 0, &st)) != CTL_OK)
+    rc = ctl_open(ctl, 0, &st);
+    if (rc != CTL_OK)
         return rc;
     if (store_audit_verify(st, &rows, &bad, &err) != 0) {
         rc =

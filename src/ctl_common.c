@@ -60,7 +60,8 @@ int ctl_open(struct ctl *ctl, int write, struct store **st)
     int rc;
 
     *st = NULL;
-    if ((rc = ctl_load(ctl)) != CTL_OK)
+    rc = ctl_load(ctl);
+    if (rc != CTL_OK)
         return rc;
     switch (store_ctl_probe(ctl->state_path, &version, &err)) {
     case STORE_PROBE_OK:

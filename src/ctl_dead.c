@@ -78,7 +78,10 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
     int opt;
     int rc;
 
-    while ((opt = getopt_long(argc, argv, "C:o:l:ajh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "C:o:l:ajh", longopts, NULL);
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'C':
             f.destination = optarg;
@@ -148,17 +151,20 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         return CTL_USAGE;
     }
 
-    if ((rc = ctl_open(ctl, action[0] == 'r' || action[0] == 'd', &st)) != CTL_OK)
+    rc = ctl_open(ctl, action[0] == 'r' || action[0] == 'd', &st);
+    if (rc != CTL_OK)
         return rc;
     if (strcmp(action, "list") == 0) {
-        if ((rc = store_ctl_dead_list(st, &f, &doc, &err)) != 0)
+        rc = store_ctl_dead_list(st, &f, &doc, &err);
+        if (rc != 0)
             goto fail;
         if (ctl->json)
             ctl_print_json(doc);
         else
             print_list(doc);
     } else if (strcmp(action, "show") == 0) {
-        if ((rc = store_ctl_dead_show(st, f.id, &doc, &err)) != 0)
+        rc = store_ctl_dead_show(st, f.id, &doc, &err);
+        if (rc != 0)
             goto fail;
         if (ctl->json) {
             ctl_print_json(doc);
@@ -174,7 +180,8 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         }
     } else if (strcmp(action, "retry") == 0) {
         int64_t n = 0, skipped = 0;
-        if ((rc = store_ctl_dead_retry(st, &f, &n, &skipped, &err)) != 0)
+        rc = store_ctl_dead_retry(st, &f, &n, &skipped, &err);
+        if (rc != 0)
             goto fail;
         if (f.id != 0 && n == 0 && skipped == 0) {
             ctl_err("no dead letter with id %lld", (long long)f.id);
@@ -198,7 +205,8 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         snprintf(detail, sizeof(detail), "id=%lld connector=%s older_than_cutoff_ms=%lld%s",
                  (long long)f.id, f.destination ? f.destination : "*",
                  (long long)f.failed_before_ms, all ? " --all" : "");
-        if ((rc = store_ctl_dead_drop(st, &f, detail, &n, &err)) != 0)
+        rc = store_ctl_dead_drop(st, &f, detail, &n, &err);
+        if (rc != 0)
             goto fail;
         if (f.id != 0 && n == 0) {
             ctl_err("no dead letter with id %lld", (long long)f.id);

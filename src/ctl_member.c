@@ -66,8 +66,10 @@ static int erase_via_spool(struct ctl *ctl, struct store *st, const char *key)
 
     for (size_t i = 0; ctl->cfg != NULL && i < ctl->cfg->n_connectors && dir == NULL; i++) {
         const struct connector_config *cc = &ctl->cfg->connectors[i];
-        const struct config_option *o;
-        if (strcmp(cc->type, "spool") != 0 || (o = config_option_find(cc->table, "dir")) == NULL)
+        const struct config_option *o = NULL;
+        if (strcmp(cc->type, "spool") == 0)
+            o = config_option_find(cc->table, "dir");
+        if (o == NULL)
             continue;
         dir = *(char *const *)((const char *)cc->settings + o->offset);
         via = cc->name;
@@ -94,7 +96,8 @@ static int erase_via_spool(struct ctl *ctl, struct store *st, const char *key)
     json_decref(ev);
     for (int waited = 0; waited < 100 && !erased; waited++) {
         struct timespec ts = {0, 100 * 1000000L};
-        if ((rc = store_ctl_member_state(st, key, &known, &erased, &err)) != 0)
+        rc = store_ctl_member_state(st, key, &known, &erased, &err);
+        if (rc != 0)
             return ctl_store_error(rc, "member erase", err.msg);
         if (!erased)
             nanosleep(&ts, NULL);
@@ -173,7 +176,8 @@ static int erase(struct ctl *ctl, struct store *st, const char *key)
     int running;
     int rc;
 
-    if ((rc = store_ctl_member_state(st, key, &known, &erased, &err)) != 0)
+    rc = store_ctl_member_state(st, key, &known, &erased, &err);
+    if (rc != 0)
         return ctl_store_error(rc, "member erase", err.msg);
     if (erased) {
         printf("member %s is already erased\n", key);
@@ -205,7 +209,10 @@ int ctl_member(struct ctl *ctl, int argc, char **argv)
     int opt;
     int rc;
 
-    while ((opt = getopt_long(argc, argv, "yjh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "yjh", longopts, NULL);
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'y':
             yes = 1;
@@ -239,15 +246,19 @@ int ctl_member(struct ctl *ctl, int argc, char **argv)
         ctl_err("member erase is irreversible: add --yes to confirm");
         return CTL_USAGE;
     }
-    if ((rc = ctl_open(ctl, strcmp(action, "erase") == 0, &st)) != CTL_OK)
+    rc = ctl_open(ctl, strcmp(action, "erase") == 0, &st);
+    if (rc != CTL_OK)
         return rc;
     if (strcmp(action, "erase") == 0) {
         rc = erase(ctl, st, key);
-    } else if ((rc = store_ctl_member_export(st, key, &doc, &err)) != 0) {
-        rc = ctl_store_error(rc, "member export", err.msg);
     } else {
-        ctl_print_json(doc);
-        rc = CTL_OK;
+        rc = store_ctl_member_export(st, key, &doc, &err);
+        if (rc != 0) {
+            rc = ctl_store_error(rc, "member export", err.msg);
+        } else {
+            ctl_print_json(doc);
+            rc = CTL_OK;
+        }
     }
     json_decref(doc);
     store_close(st);

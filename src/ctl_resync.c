@@ -49,7 +49,10 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
     int opt;
     int rc;
 
-    while ((opt = getopt_long(argc, argv, "njh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "njh", longopts, NULL);
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'n':
             no_wait = 1;
@@ -71,7 +74,8 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
     }
     if (optind < argc)
         connector = argv[optind];
-    if ((rc = ctl_load(ctl)) != CTL_OK)
+    rc = ctl_load(ctl);
+    if (rc != CTL_OK)
         return rc;
     if (connector != NULL && !ctl_connector_known(ctl, connector)) {
         ctl_err("resync: no connector '%s' in %s", connector, ctl->config_path);
@@ -88,11 +92,14 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
         ctl_err("cannot tell whether crmsyncd runs: %s", why);
         return CTL_FAIL;
     }
-    if ((rc = ctl_open(ctl, 1, &st)) != CTL_OK)
+    rc = ctl_open(ctl, 1, &st);
+    if (rc != CTL_OK)
         return rc;
     snprintf(detail, sizeof(detail), "resync %s", connector ? connector : "(all)");
-    if ((rc = store_resync_request(st, connector, &id, &err)) != 0 ||
-        (rc = store_ctl_log_action(st, "resync", detail, &err)) != 0) {
+    rc = store_resync_request(st, connector, &id, &err);
+    if (rc == 0)
+        rc = store_ctl_log_action(st, "resync", detail, &err);
+    if (rc != 0) {
         rc = ctl_store_error(rc, "resync: recording the request", err.msg);
         goto out;
     }
@@ -105,7 +112,8 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
         goto out;
     }
     for (long waited = 0; !no_wait && !started && waited < WAIT_MS; waited += 100) {
-        if ((rc = store_resync_started(st, id, &started, &err)) != 0) {
+        rc = store_resync_started(st, id, &started, &err);
+        if (rc != 0) {
             rc = ctl_store_error(rc, "resync: reading the request", err.msg);
             goto out;
         }

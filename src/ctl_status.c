@@ -77,7 +77,9 @@ static json_t *fetch_health(const char *listen_on, char *why, size_t size)
     c = curl_easy_perform(h);
     if (c != CURLE_OK)
         snprintf(why, size, "admin endpoint %s: %s", listen_on, curl_easy_strerror(c));
-    else if (b.data == NULL || (doc = json_loads(b.data, 0, NULL)) == NULL)
+    else if (b.data != NULL)
+        doc = json_loads(b.data, 0, NULL);
+    if (c == CURLE_OK && doc == NULL)
         snprintf(why, size, "admin endpoint %s: not a JSON answer", listen_on);
     curl_easy_cleanup(h);
     free(b.data);
@@ -136,8 +138,10 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
     json_t *c;
     int rc = -1;
 
-    if (store_report_status(st, &doc, err) != 0 || store_metrics_new(st, &m, err) != 0 ||
-        (conns = connector_list(ctl, st, err)) == NULL)
+    if (store_report_status(st, &doc, err) != 0 || store_metrics_new(st, &m, err) != 0)
+        goto out;
+    conns = connector_list(ctl, st, err);
+    if (conns == NULL)
         goto out;
     running = ctl_daemon_running(ctl, &pid, why, sizeof(why));
     daemon = json_pack("{s:b}", "running", running == 1);
@@ -402,7 +406,10 @@ int ctl_status(struct ctl *ctl, int argc, char **argv)
     int opt;
     int rc;
 
-    while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "jh", longopts, NULL);
+        if (opt == -1)
+            break;
         if (opt == 'j') {
             ctl->json = 1;
         } else if (opt == 'h') {
@@ -417,7 +424,8 @@ int ctl_status(struct ctl *ctl, int argc, char **argv)
         ctl_err("status: unexpected argument '%s'", argv[optind]);
         return CTL_USAGE;
     }
-    if ((rc = ctl_open(ctl, 0, &st)) != CTL_OK)
+    rc = ctl_open(ctl, 0, &st);
+    if (rc != CTL_OK)
         return rc;
     if (build(ctl, st, &doc, &err) != 0) {
         rc = ctl_store_error(store_ctl_last_busy(st) ? -2 : -1, "status", err.msg);

@@ -166,7 +166,10 @@ static void check_done(struct http_client *c)
     CURLMsg *msg = NULL;
     int left = 0;
 
-    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    for (;;) {
+        msg = curl_multi_info_read(c->multi, &left);
+        if (msg == NULL)
+            break;
         struct http_request *r = NULL;
         CURL *easy = msg->easy_handle;
         CURLcode code = msg->data.result;

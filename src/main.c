@@ -73,7 +73,10 @@ int main(int argc, char **argv)
     int check = 0, verbose = 0;
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+    for (;;) {
+        opt = getopt_long(argc, argv, "c:vh", longopts, NULL);
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'c':
             config_path = optarg;

@@ -89,7 +89,10 @@ int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct 
         store_sql_error(st, err, "verify audit");
         goto out;
     }
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         int64_t id = sqlite3_column_int64(q, 0);
         const char *payload = (const char *)sqlite3_column_text(q, 4);
         const char *stored_payload_hash = (const char *)sqlite3_column_text(q, 5);

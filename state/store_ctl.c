@@ -71,7 +71,7 @@ static int collect(struct store *st, sqlite3_stmt *q, json_t **out, struct error
     json_t *arr = json_array();
     int s;
 
-    while ((s = sqlite3_step(q)) == SQLITE_ROW)
+    for (s = sqlite3_step(q); s == SQLITE_ROW; s = sqlite3_step(q))
         json_array_append_new(arr, row_object(q));
     if (s != SQLITE_DONE) {
         int rc = fail(st, err, "query");
@@ -165,8 +165,9 @@ int store_resync_request(struct store *st, const char *connector, int64_t *id, s
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st, "INSERT INTO resync_requests(connector, requested_at) VALUES (?1, ?2)",
-                      &q, err)) != 0)
+    rc = prepare(st, "INSERT INTO resync_requests(connector, requested_at) VALUES (?1, ?2)", &q,
+                 err);
+    if (rc != 0)
         return rc;
     if (connector != NULL)
         sqlite3_bind_text(q, 1, connector, -1, SQLITE_STATIC);
@@ -184,8 +185,8 @@ int store_resync_started(struct store *st, int64_t id, int *started, struct erro
     int rc;
 
     *started = 0;
-    if ((rc = prepare(st, "SELECT started_at IS NOT NULL FROM resync_requests WHERE id = ?1", &q,
-                      err)) != 0)
+    rc = prepare(st, "SELECT started_at IS NOT NULL FROM resync_requests WHERE id = ?1", &q, err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_int64(q, 1, id);
     s = sqlite3_step(q);
@@ -211,16 +212,21 @@ int store_resync_take(struct store *st, struct store_resync_taken *out, struct e
                 " ORDER BY id",
                 &q, err) != 0)
         goto out;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         const char *c = (const char *)sqlite3_column_text(q, 1);
         max_id = sqlite3_column_int64(q, 0);
         if (c == NULL) {
             out->all = 1;
         } else if (!store_resync_taken_has(out, c)) {
             char **grown = realloc(out->connectors, (out->n + 1) * sizeof(*grown));
-            if (grown == NULL || (grown[out->n] = strdup(c)) == NULL) {
-                if (grown != NULL)
-                    out->connectors = grown;
+            if (grown != NULL) {
+                out->connectors = grown;
+                grown[out->n] = strdup(c);
+            }
+            if (grown == NULL || grown[out->n] == NULL) {
                 error_set(err, "state: out of memory");
                 goto out;
             }
@@ -283,10 +289,11 @@ int store_resync_finish_started(struct store *st, struct error *err)
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st,
-                      "UPDATE resync_requests SET finished_at = ?1"
-                      " WHERE started_at IS NOT NULL AND finished_at IS NULL",
-                      &q, err)) != 0)
+    rc = prepare(st,
+                 "UPDATE resync_requests SET finished_at = ?1"
+                 " WHERE started_at IS NOT NULL AND finished_at IS NULL",
+                 &q, err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_int64(q, 1, timefmt_now_ms());
     return exec_one(st, q, "finish resync requests", err);
@@ -312,11 +319,12 @@ int store_ctl_dead_list(struct store *st, const struct store_dl_filter *f, json_
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st,
-                      "SELECT id, destination, origin, member_key, field, reason, attempts,"
-                      " first_failed_at, last_failed_at, retry_requested_at, source"
-                      " FROM dead_letters" DL_WHERE " ORDER BY id LIMIT ?4",
-                      &q, err)) != 0)
+    rc = prepare(st,
+                 "SELECT id, destination, origin, member_key, field, reason, attempts,"
+                 " first_failed_at, last_failed_at, retry_requested_at, source"
+                 " FROM dead_letters" DL_WHERE " ORDER BY id LIMIT ?4",
+                 &q, err);
+    if (rc != 0)
         return rc;
     bind_filter(q, f);
     sqlite3_bind_int64(q, 4, f->limit > 0 ? f->limit : -1);
@@ -329,14 +337,16 @@ int store_ctl_dead_show(struct store *st, int64_t id, json_t **out, struct error
     json_t *arr = NULL;
     int rc;
 
-    if ((rc = prepare(st,
-                      "SELECT id, destination, seq, origin, member_key, field, payload, source,"
-                      " reason, attempts, first_failed_at, last_failed_at, last_error,"
-                      " retry_requested_at FROM dead_letters WHERE id = ?1",
-                      &q, err)) != 0)
+    rc = prepare(st,
+                 "SELECT id, destination, seq, origin, member_key, field, payload, source,"
+                 " reason, attempts, first_failed_at, last_failed_at, last_error,"
+                 " retry_requested_at FROM dead_letters WHERE id = ?1",
+                 &q, err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_int64(q, 1, id);
-    if ((rc = collect(st, q, &arr, err)) != 0)
+    rc = collect(st, q, &arr, err);
+    if (rc != 0)
         return rc;
     if (json_array_size(arr) == 0) {
         json_decref(arr);
@@ -357,7 +367,8 @@ static int count_matching(struct store *st, const struct store_dl_filter *f, con
 
     /* extra is one of two fixed literals below, never input. */
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM dead_letters" DL_WHERE "%s", extra);
-    if ((rc = prepare(st, sql, &q, err)) != 0)
+    rc = prepare(st, sql, &q, err);
+    if (rc != 0)
         return rc;
     bind_filter(q, f);
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -377,16 +388,19 @@ int store_ctl_dead_retry(struct store *st, const struct store_dl_filter *f, int6
     int rc;
 
     *n = *skipped_ingest = 0;
-    if ((rc = count_matching(st, f, " AND destination = 'ingest'", skipped_ingest, err)) != 0)
+    rc = count_matching(st, f, " AND destination = 'ingest'", skipped_ingest, err);
+    if (rc != 0)
         return rc;
-    if ((rc = prepare(st,
-                      "UPDATE dead_letters SET retry_requested_at = ?4" DL_WHERE
-                      " AND destination <> 'ingest'",
-                      &q, err)) != 0)
+    rc = prepare(st,
+                 "UPDATE dead_letters SET retry_requested_at = ?4" DL_WHERE
+                 " AND destination <> 'ingest'",
+                 &q, err);
+    if (rc != 0)
         return rc;
     bind_filter(q, f);
     sqlite3_bind_int64(q, 4, timefmt_now_ms());
-    if ((rc = exec_one(st, q, "mark dead letters for retry", err)) != 0)
+    rc = exec_one(st, q, "mark dead letters for retry", err);
+    if (rc != 0)
         return rc;
     *n = sqlite3_changes(st->db);
     return 0;
@@ -401,16 +415,19 @@ int store_ctl_dead_drop(struct store *st, const struct store_dl_filter *f, const
     *n = 0;
     if (store_begin(st, err) != 0)
         return store_ctl_last_busy(st) ? STORE_CTL_BUSY : -1;
-    if ((rc = prepare(st, "DELETE FROM dead_letters" DL_WHERE, &q, err)) != 0)
+    rc = prepare(st, "DELETE FROM dead_letters" DL_WHERE, &q, err);
+    if (rc != 0)
         goto out;
     bind_filter(q, f);
-    if ((rc = exec_one(st, q, "drop dead letters", err)) != 0)
+    rc = exec_one(st, q, "drop dead letters", err);
+    if (rc != 0)
         goto out;
     *n = sqlite3_changes(st->db);
     if (*n > 0) {
         char line[600];
         snprintf(line, sizeof(line), "%lld dropped: %s", (long long)*n, detail);
-        if ((rc = store_ctl_log_action(st, "dead-letters drop", line, err)) != 0)
+        rc = store_ctl_log_action(st, "dead-letters drop", line, err);
+        if (rc != 0)
             goto out;
     }
     rc = store_commit(st, err) == 0 ? 0 : -1;
@@ -431,10 +448,11 @@ int store_ctl_member_state(struct store *st, const char *member_key, int *known,
 
     *known = *erased = 0;
     store_member_hash(st, member_key, hash);
-    if ((rc = prepare(st,
-                      "SELECT EXISTS(SELECT 1 FROM changes WHERE member_key = ?1),"
-                      " EXISTS(SELECT 1 FROM tombstones WHERE member_hash = ?2)",
-                      &q, err)) != 0)
+    rc = prepare(st,
+                 "SELECT EXISTS(SELECT 1 FROM changes WHERE member_key = ?1),"
+                 " EXISTS(SELECT 1 FROM tombstones WHERE member_hash = ?2)",
+                 &q, err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_text(q, 1, member_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
@@ -456,7 +474,8 @@ static int rows_for(struct store *st, const char *sql, const char *text, json_t 
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st, sql, &q, err)) != 0)
+    rc = prepare(st, sql, &q, err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
     return collect(st, q, out, err);
@@ -512,7 +531,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     int64_t balance = 0;
     int rc;
 
-    if ((rc = store_ctl_member_state(st, member_key, &known, &erased, err)) != 0)
+    rc = store_ctl_member_state(st, member_key, &known, &erased, err);
+    if (rc != 0)
         return rc;
     if (!known && !erased) {
         error_set(err, "no member with key '%s' in the state database", member_key);
@@ -526,8 +546,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     json_object_set_new(doc, "erased", json_boolean(erased));
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         json_t *part = NULL;
-        if ((rc = rows_for(st, parts[i].sql, parts[i].by_hash ? hash : member_key, &part, err)) !=
-            0)
+        rc = rows_for(st, parts[i].sql, parts[i].by_hash ? hash : member_key, &part, err);
+        if (rc != 0)
             goto out;
         json_object_set_new(doc, parts[i].key, part);
     }
@@ -562,7 +582,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
         }
     }
     json_object_set_new(doc, "history_by_kind", by_kind);
-    if ((rc = store_points_balance(st, member_key, timefmt_now_ms(), &balance, err)) != 0)
+    rc = store_points_balance(st, member_key, timefmt_now_ms(), &balance, err);
+    if (rc != 0)
         goto out;
     json_object_set_new(doc, "points_balance", json_integer(balance));
     *out = doc;
@@ -582,17 +603,22 @@ int store_ctl_erasures(struct store *st, const char *const *destinations, size_t
     int s;
     int rc;
 
-    if ((rc = prepare(st,
-                      "SELECT seq, member_key, received_at FROM changes WHERE kind = 'erase'"
-                      " ORDER BY seq DESC LIMIT 20",
-                      &q, err)) != 0 ||
-        (rc = prepare(st,
-                      "SELECT EXISTS(SELECT 1 FROM audit_acks WHERE seq = ?1 AND system = ?2)"
-                      " OR COALESCE((SELECT seq FROM push_cursors WHERE connector = ?2"
-                      " AND lane = 0), 0) >= ?1",
-                      &d, err)) != 0)
+    rc = prepare(st,
+                 "SELECT seq, member_key, received_at FROM changes WHERE kind = 'erase'"
+                 " ORDER BY seq DESC LIMIT 20",
+                 &q, err);
+    if (rc == 0)
+        rc = prepare(st,
+                     "SELECT EXISTS(SELECT 1 FROM audit_acks WHERE seq = ?1 AND system = ?2)"
+                     " OR COALESCE((SELECT seq FROM push_cursors WHERE connector = ?2"
+                     " AND lane = 0), 0) >= ?1",
+                     &d, err);
+    if (rc != 0)
         goto out;
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         json_t *row = json_object();
         json_t *per = json_object();
         char buf[40];
@@ -642,8 +668,9 @@ int store_ctl_log_action(struct store *st, const char *command, const char *deta
     sqlite3_stmt *q = NULL;
     int rc;
 
-    if ((rc = prepare(st, "INSERT INTO operator_actions(at, command, detail) VALUES (?1, ?2, ?3)",
-                      &q, err)) != 0)
+    rc = prepare(st, "INSERT INTO operator_actions(at, command, detail) VALUES (?1, ?2, ?3)", &q,
+                 err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_int64(q, 1, timefmt_now_ms());
     sqlite3_bind_text(q, 2, command, -1, SQLITE_STATIC);

@@ -99,7 +99,7 @@ int store_metrics_dead_letters(struct store_metrics *m,
     int s;
     int rc = -1;
 
-    while ((s = sqlite3_step(q)) == SQLITE_ROW)
+    for (s = sqlite3_step(q); s == SQLITE_ROW; s = sqlite3_step(q))
         fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1),
            sqlite3_column_int64(q, 2));
     if (s != SQLITE_DONE) {

@@ -142,7 +142,10 @@ static int count_progress(struct store *st, const char *dest, int64_t scope, int
                 &cnt, err) != 0)
         goto out;
     sqlite3_bind_text(cur, 1, dest, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(cur)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(cur);
+        if (s != SQLITE_ROW)
+            break;
         int lane = sqlite3_column_int(cur, 0);
         if (lane >= 0 && lane < LANES)
             cursor[lane] = sqlite3_column_int64(cur, 1);

@@ -178,7 +178,10 @@ int store_erasure_purge(struct store *st, const char *const *dests, size_t n, in
         size_t nt = 0;
         int more = 0;
 
-        while ((s = sqlite3_step(p.q[Q_ERASES])) == SQLITE_ROW) {
+        for (;;) {
+            s = sqlite3_step(p.q[Q_ERASES]);
+            if (s != SQLITE_ROW)
+                break;
             const char *key = (const char *)sqlite3_column_text(p.q[Q_ERASES], 1);
             if (nt == sizeof(todo) / sizeof(todo[0])) {
                 more = 1;

@@ -152,7 +152,10 @@ int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int(q, 3, limit);
     sqlite3_bind_int64(q, 4, upto > 0 ? upto : INT64_MAX);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         struct push_row r = {
             .seq = sqlite3_column_int64(q, 0),
             .origin = (const char *)sqlite3_column_text(q, 1),
@@ -521,7 +524,10 @@ int store_dead_letter_retries(struct store *st, const char *dest, dead_letter_fn
     if (q == NULL)
         return -1;
     sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         char member[256], field[256];
         snprintf(member, sizeof(member), "%s", (const char *)sqlite3_column_text(q, 1));
         snprintf(field, sizeof(field), "%s", (const char *)sqlite3_column_text(q, 2));

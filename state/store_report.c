@@ -45,7 +45,10 @@ static int rows_named(struct store *st, const char *sql, const char *name, json_
     }
     if (name != NULL)
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (;;) {
+        s = sqlite3_step(q);
+        if (s != SQLITE_ROW)
+            break;
         json_t *row = json_object();
         for (int i = 0; i < sqlite3_column_count(q); i++) {
             const char *col = sqlite3_column_name(q, i);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The rules that run (STYLE.md 14): every tracked C file is formatted with the
-# checked-in .clang-format. Prints the files that are not and exits 1.
+# checked-in .clang-format, and src/ connectors/ state/ hold none of the
+# banned calls nor an assignment inside a condition (tools/check-banned.pl).
+# Prints what is wrong and exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bad=0
@@ -11,4 +13,10 @@ while IFS= read -r f; do
     fi
 done < <(git ls-files '*.c' '*.h')
 [ "$bad" = 0 ] && echo "style: formatting clean"
+mapfile -t banned_scope < <(git ls-files 'src/*.[ch]' 'connectors/*.[ch]' 'state/*.[ch]')
+if perl tools/check-banned.pl "${banned_scope[@]}"; then
+    echo "style: no banned calls, no assignment inside a condition"
+else
+    bad=1
+fi
 exit "$bad"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The guard rail of STYLE.md 6 and 13 (issue 14): tools/check-banned.pl
+# refuses sprintf, strcat, strcpy, atoi and an assignment inside the condition
+# of an if or a while, wherever it sits in a condition (first line or a
+# continuation line), and leaves comments, string literals, comparisons and
+# for-loop initialisers alone. The tree's src/ connectors/ state/ pass it.
+source "$(dirname "$0")/lib/common.sh"
+
+CHECK="$SRC_DIR/tools/check-banned.pl"
+cat >"$T/bad.c" <<'C'
+static int f(char *d, const char *s, int rc)
+{
+    sprintf(d, "%s", s);
+    strcat(d, s);
+    strcpy(d, s);
+    rc = atoi(s);
+    if ((rc = g()) != 0)
+        return rc;
+    while ((rc = g()) == 1)
+        ;
+    if (d != NULL &&
+        (rc = g()) != 0)
+        return rc;
+    return rc;
+}
+C
+cat >"$T/good.c" <<'C'
+/* sprintf(d, s) and if ((rc = f()) != 0) in a comment are fine */
+static int f(char *d, const char *s, int rc)
+{
+    snprintf(d, 10, "if ((x = y))");
+    if (rc == 0 || rc != 1 || rc <= 2 || rc >= 3)
+        return 0;
+    for (rc = 0; rc < 3; rc++)
+        d[rc] = '=';
+    rc = strtol(s, NULL, 10) == 0 ? 1 : 2;
+    while (rc != 0)
+        rc--;
+    return rc;
+}
+C
+rc=0
+perl "$CHECK" "$T/bad.c" >"$T/bad.out" || rc=$?
+assert_eq "$rc" 1 "the checker fails on banned constructs"
+for what in 'banned call sprintf()' 'banned call strcat()' 'banned call strcpy()' 'banned call atoi()'; do
+  grep -qF "$what" "$T/bad.out" || fail "not reported: $what"
+done
+for line in 7 9 11; do
+  grep -q "bad.c:$line: assignment inside the condition" "$T/bad.out" \
+    || fail "assignment in the condition at line $line not reported: $(cat "$T/bad.out")"
+done
+assert_eq "$(wc -l <"$T/bad.out")" 7 "one report per construct"
+perl "$CHECK" "$T/good.c" >"$T/good.out" || fail "false positives: $(cat "$T/good.out")"
+pass "no false positive on comments, strings, comparisons, for loops"
+
+cd "$SRC_DIR"
+mapfile -t files < <(git ls-files 'src/*.[ch]' 'connectors/*.[ch]' 'state/*.[ch]' 2>/dev/null \
+  || ls src/*.[ch] connectors/*.[ch] state/*.[ch])
+perl "$CHECK" "${files[@]}" || fail "src/ connectors/ state/ hold banned constructs"
+pass "src/ connectors/ state/ are clean"
+grep -q 'check-banned.pl' tools/check-style.sh || fail "check-style.sh does not run the check"
+pass "tools/check-style.sh runs it"

@@ -1,0 +1,37 @@
+#!/usr/bin/perl
+# The banned constructs of STYLE.md 6 and 13, run by tools/check-style.sh on
+# src/ connectors/ state/: sprintf, strcat, strcpy, atoi (and their cousins
+# vsprintf, stpcpy, gets) and an assignment inside the condition of an if or
+# a while ("if ((rc = f()) != 0)"). Comments and string literals are blanked
+# first, so a word in a comment or a "=" in a string does not count.
+# Prints file:line: what, and exits 1 when anything is found.
+use strict;
+use warnings;
+my $bad = 0;
+for my $f (@ARGV) {
+    open(my $fh, '<', $f) or die "$f: $!";
+    local $/; my $src = <$fh>; close $fh;
+    # Blank out comments, string and character literals, keeping newlines so
+    # that line numbers stay right.
+    $src =~ s{(/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')}{
+        my $m = $1; my $k = substr($m, 0, 1) eq '"' ? '""' : (substr($m,0,1) eq "'" ? "0" : " ");
+        $k . ("\n" x ($m =~ tr/\n//))
+    }gse;
+    while ($src =~ /\b(sprintf|strcat|strcpy|atoi|vsprintf|stpcpy|gets)\s*\(/g) {
+        my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);
+        print "$f:$line: banned call $1() (STYLE.md 13: build strings with a bound)\n";
+        $bad = 1;
+    }
+    while ($src =~ /\b(if|while)\s*(\((?:[^()]++|(?2))*\))/g) {
+        my ($kw, $cond) = ($1, $2);
+        my $end = pos($src);
+        my $start = $end - length($cond);
+        if ($cond =~ /(?<![=!<>+\-*\/%&|^])=(?!=)/) {
+            my $line = 1 + (substr($src, 0, $start) =~ tr/\n//);
+            print "$f:$line: assignment inside the condition of '$kw' (STYLE.md 6)\n";
+            $bad = 1;
+        }
+        pos($src) = $start + 1;
+    }
+}
+exit $bad;
