@@ -439,7 +439,8 @@ static void data_schema(xmlTextWriterPtr w, const struct ad_schema *s)
         xmlTextWriterWriteAttribute(w, BAD_CAST "target", BAD_CAST l->target);
         xmlTextWriterEndElement(w);
     }
-    xmlTextWriterEndElement(w);
+    xmlTextWriterEndElement(w); /* element */
+    xmlTextWriterEndElement(w); /* schema */
 }
 
 int ad_schema_write_entity(xmlTextWriterPtr w, const char *name)

@@ -390,8 +390,10 @@ static void get_entity(struct sim *sim, struct sim_request *req, struct ad_call 
         if (found != 0)
             found = ad_schema_write_data(pw, ad_state(sim), name);
     }
-    if (pw != NULL)
+    if (pw != NULL) {
+        xmlTextWriterFlush(pw);
         xmlFreeTextWriter(pw);
+    }
     if (found != 0 && (strcmp(must, "true") == 0 || strcmp(must, "1") == 0)) {
         if (probe != NULL)
             xmlBufferFree(probe);

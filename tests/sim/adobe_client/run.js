@@ -118,6 +118,10 @@ async function scenario(client, mode, tag, points) {
   await client.logon();
   ok(`${mode}: logon`);
 
+  const schema = await client.getSchema("nms:recipient", "xml");
+  const attrs = schema ? Array.from(schema.getElementsByTagName("attribute")).map((a) => a.getAttribute("name")) : [];
+  check(attrs.includes("memberKey") && attrs.includes("blackList"), `${mode}: getSchema("nms:recipient") lists the extension and standard fields`);
+
   await client.NLWS.xml.xtkSession.writeCollection(recipients(N, tag, points));
   ok(`${mode}: WriteCollection of ${N} recipients`);
 
