@@ -20,10 +20,15 @@
 
 #define S struct adobe_settings
 
+static const char *const auth_mode_names[] = {"bearer", "session", NULL};
+
 static const struct config_option adobe_options[] = {
     CRM_OPT(S, "base_url", CONFIG_STRING, NULL, base_url, 0, 0,
             "Campaign instance root, e.g. https://example-mkt-prod1.campaign.adobe.com (the "
             "SOAP router is base_url + /nl/jsp/soaprouter.jsp)"),
+    CRM_OPT_ENUM(S, "auth_mode", "bearer", auth_mode, auth_mode_names,
+                 "bearer: the IMS token on every call (Campaign 8.5+); session: one "
+                 "xtk:session#BearerTokenLogon, then its session and security tokens"),
     CRM_OPT(S, "ims_url", CONFIG_STRING, "https://ims-na1.adobelogin.com/ims/token/v3", ims_url, 0,
             0, "Adobe IMS token endpoint (client_credentials)"),
     CRM_OPT(S, "client_id", CONFIG_STRING, NULL, client_id, 0, 0,
@@ -100,14 +105,212 @@ static int token_refused(void *ctx, const struct http_result *res)
            f.cls == ACC_FAULT_AUTH;
 }
 
-static int send_now(struct adobe *acc, const char *action, const char *body, http_done_fn done,
-                    void *arg)
+static int send_bearer(struct adobe *acc, const char *action, const char *body, http_done_fn done,
+                       void *arg)
 {
     struct crm_header hdr[1] = {{"SOAPAction", action}};
     struct crm_req rq = {HTTP_POST, acc->base, ACC_SOAP_PATH, "text/xml", "text/xml; charset=utf-8",
                          body,      0,         hdr,           1,          0};
 
     return crm_request(&acc->h, &rq, done, arg);
+}
+
+/* --- session mode --- */
+
+/* A call sent with the session (resent once after a new logon when
+ * Campaign says the session expired). */
+struct acc_sess_call {
+    struct adobe *acc;
+    char *action, *body;
+    http_done_fn done;
+    void *arg;
+    int resent;
+    struct acc_sess_call *next;
+};
+
+static void sess_call_free(struct acc_sess_call *c)
+{
+    free(c->action);
+    free(c->body);
+    free(c);
+}
+
+static void logon_start(struct adobe *acc);
+static void sess_send(struct acc_sess_call *c);
+
+/* Completes c with a synthetic failure of class cls. */
+static void sess_fail(struct acc_sess_call *c, enum http_class cls, const char *why)
+{
+    struct http_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.cls = cls;
+    res.failure = cls == HTTP_CLASS_CANCELLED ? HTTP_FAIL_CANCELLED : HTTP_FAIL_AUTH;
+    res.retry_after_ms = -1;
+    snprintf(res.error, sizeof(res.error), "%s", why);
+    c->done(&res, c->arg);
+    sess_call_free(c);
+}
+
+static void sess_wait(struct adobe *acc, struct acc_sess_call *c)
+{
+    struct acc_sess_call **tail = &acc->sess_wait;
+
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    c->next = NULL;
+    *tail = c;
+}
+
+/* Sends the waiting calls (logged on) or fails them (not). */
+static void sess_drain(struct adobe *acc, int ok, const char *why)
+{
+    struct acc_sess_call *list = acc->sess_wait;
+
+    acc->sess_wait = NULL;
+    while (list != NULL) {
+        struct acc_sess_call *c = list;
+        list = c->next;
+        if (ok && !acc->closing)
+            sess_send(c);
+        else
+            sess_fail(c, acc->closing ? HTTP_CLASS_CANCELLED : HTTP_CLASS_UNAUTHORIZED, why);
+    }
+}
+
+static void sess_done(struct http_result *res, void *arg)
+{
+    struct acc_sess_call *c = arg;
+    struct adobe *acc = c->acc;
+    struct acc_fault f;
+
+    if (!acc->closing && !c->resent && res->status == 500 && res->body != NULL &&
+        acc_fault_parse(res->body, res->body_len, (size_t)acc->cfg->max_response,
+                        acc->cfg->stop_faults, &f) == 1 &&
+        f.cls == ACC_FAULT_AUTH) {
+        /* The session expired: log on again, resend once. */
+        log_info("adobe_campaign", acc->conn->name, "session refused (%s); logging on again",
+                 f.code);
+        c->resent = 1;
+        memset(acc->session, 0, sizeof(acc->session));
+        memset(acc->security, 0, sizeof(acc->security));
+        sess_wait(acc, c);
+        logon_start(acc);
+        return;
+    }
+    c->done(res, c->arg);
+    sess_call_free(c);
+}
+
+static void sess_send(struct acc_sess_call *c)
+{
+    struct adobe *acc = c->acc;
+    char cookie[600];
+    struct crm_header hdr[3] = {
+        {"SOAPAction", c->action}, {"Cookie", cookie}, {"X-Security-Token", acc->security}};
+    struct crm_req rq = {HTTP_POST, acc->base, ACC_SOAP_PATH, "text/xml", "text/xml; charset=utf-8",
+                         c->body,   0,         hdr,           3,          0};
+
+    snprintf(cookie, sizeof(cookie), "__sessiontoken=%s", acc->session);
+    if (crm_request(&acc->hs, &rq, sess_done, c) != 0)
+        sess_fail(c, HTTP_CLASS_RETRY, "request not sent");
+    memset(cookie, 0, sizeof(cookie));
+}
+
+static void logon_done(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    struct acc_fault f;
+
+    acc->logging_on = 0;
+    if (acc->closing) {
+        sess_drain(acc, 0, "connector closing");
+        return;
+    }
+    if (res->cls != HTTP_CLASS_OK ||
+        acc_parse_logon(res->body, res->body_len, (size_t)acc->cfg->max_response, acc->session,
+                        sizeof(acc->session), acc->security, sizeof(acc->security)) != 0) {
+        enum acc_result r = acc_result_of(acc, res, &f);
+        log_warn("adobe_campaign", acc->conn->name, "BearerTokenLogon failed: %s",
+                 f.text[0] ? f.text : "unreadable answer");
+        memset(acc->session, 0, sizeof(acc->session));
+        (void)r;
+        sess_drain(acc, 0, "no Campaign session");
+        return;
+    }
+    log_info("adobe_campaign", acc->conn->name, "logged on (session mode)");
+    sess_drain(acc, 1, NULL);
+}
+
+static void probe_done(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+
+    acc->logging_on = 0;
+    if (acc->closing || res->cls != HTTP_CLASS_OK || oauth_current_token(acc->h.oauth) == NULL) {
+        log_warn("adobe_campaign", acc->conn->name, "no IMS token for BearerTokenLogon (%s)",
+                 res->error[0] ? res->error : "refused");
+        sess_drain(acc, 0, "no IMS token");
+        return;
+    }
+    logon_start(acc);
+}
+
+/* BearerTokenLogon with the current IMS token; without one, a first call
+ * through the token manager gets it. */
+static void logon_start(struct adobe *acc)
+{
+    const char *token;
+    char *body;
+    int rc;
+
+    if (acc->logging_on || acc->closing)
+        return;
+    acc->logging_on = 1;
+    token = oauth_current_token(acc->h.oauth);
+    if (token == NULL) {
+        body = acc_compose_schema_probe();
+        rc = body ? send_bearer(acc, "xtk:persist#GetEntityIfMoreRecent", body, probe_done, acc)
+                  : -1;
+    } else {
+        body = acc_compose_bearer_logon(token);
+        rc = body ? send_bearer(acc, "xtk:session#BearerTokenLogon", body, logon_done, acc) : -1;
+        if (body != NULL)
+            memset(body, 0, strlen(body)); /* it holds the token */
+    }
+    free(body);
+    if (rc != 0) {
+        acc->logging_on = 0;
+        sess_drain(acc, 0, "logon not sent");
+    }
+}
+
+static int send_now(struct adobe *acc, const char *action, const char *body, http_done_fn done,
+                    void *arg)
+{
+    struct acc_sess_call *c;
+
+    if (acc->cfg->auth_mode != ACC_AUTH_SESSION)
+        return send_bearer(acc, action, body, done, arg);
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -1;
+    c->acc = acc;
+    c->action = strdup(action);
+    c->body = strdup(body);
+    c->done = done;
+    c->arg = arg;
+    if (c->action == NULL || c->body == NULL) {
+        sess_call_free(c);
+        return -1;
+    }
+    if (acc->session[0] == '\0' || acc->logging_on) {
+        sess_wait(acc, c);
+        logon_start(acc);
+        return 0;
+    }
+    sess_send(c);
+    return 0;
 }
 
 int acc_call(struct adobe *acc, const char *action, const char *body, http_done_fn done, void *arg)
@@ -300,6 +503,8 @@ void acc_key_release(struct adobe *acc, const char *key)
 
 static void free_adobe(struct adobe *acc)
 {
+    memset(acc->session, 0, sizeof(acc->session));
+    memset(acc->security, 0, sizeof(acc->security));
     acc_map_free(&acc->map);
     crm_list_free(&acc->groups);
     for (size_t i = 0; i < acc->nbusy; i++)
@@ -367,6 +572,7 @@ static int adobe_open(struct connector *conn, struct error *err)
     acc->h.limits = hopts.limits;
     acc->h.policy = policy;
     acc->h.policy_ctx = acc;
+    acc->hs = acc->h; /* session mode: the same client, no bearer */
     if (http_client_new(conn->loop, &hopts, &acc->h.http, err) != 0)
         goto fail;
     oauth_options_defaults(&oopts);
@@ -382,6 +588,8 @@ static int adobe_open(struct connector *conn, struct error *err)
         http_client_close(acc->h.http, NULL, NULL);
         goto fail;
     }
+    acc->hs.http = acc->h.http;
+    acc->hs.oauth = NULL;
     conn->priv = acc;
     crm_common_apply(conn, &cfg->common);
     crm_jobs_init(&acc->jobs, conn->loop, acc, "adobe_campaign", conn->name);
@@ -408,6 +616,8 @@ static void adobe_close(struct connector *conn, void (*done)(struct connector *c
     }
     acc->closing = 1;
     acc->h.closing = 1;
+    acc->hs.closing = 1;
+    sess_drain(acc, 0, "connector closing");
     acc->closed = done;
     /* Waiting and in-flight calls complete as CANCELLED: their jobs answer
      * RETRY (not the records' fault) and a pull aborts its page. */

@@ -171,6 +171,10 @@ int acc_consent_target(const struct acc_map *m, const struct push_record *rec, c
 /* An nms:group Write (insertOrUpdate by @name). */
 char *acc_compose_group(const char *session_token, const char *name);
 
+/* xtk:persist#GetEntityIfMoreRecent of the xtk:session schema: the call
+ * Adobe's own client makes first; here it makes the token manager fetch an
+ * IMS token before a BearerTokenLogon. */
+char *acc_compose_schema_probe(void);
 /* BearerTokenLogon with the IMS token. */
 char *acc_compose_bearer_logon(const char *token);
 /* Reads pstrSessionToken and pstrSecurityToken out of its response. 0/-1. */

@@ -7,6 +7,7 @@
 
 struct acc_job;
 struct acc_pending;
+struct acc_sess_call;
 
 #include "adobe.h"
 #include "crm_job.h"
@@ -14,8 +15,11 @@ struct acc_pending;
 #include "crm_request.h"
 #include "http.h"
 
+enum { ACC_AUTH_BEARER = 0, ACC_AUTH_SESSION = 1 };
+
 struct adobe_settings {
     char *base_url;
+    int auth_mode;
     char *ims_url, *client_id, *client_secret_file, *scope;
     long token_refresh_ahead_ms;
     char *key;
@@ -65,6 +69,13 @@ struct adobe {
      * enforce key uniqueness: two concurrent inserts make twins). */
     char **busy_keys;
     size_t nbusy, capbusy;
+    /* Session mode: the tokens of xtk:session#BearerTokenLogon (secrets),
+     * calls waiting for a logon, and the plain HTTP wrapper they go
+     * through (the session, not the bearer, authenticates them). */
+    char session[512], security[512];
+    int logging_on;
+    struct acc_sess_call *sess_wait;
+    struct crm_http hs;
     /* Calls waiting for the request budget, per ratelimit lane. */
     struct acc_pending *pending[2];
     /* Jobs waiting for member keys other jobs hold (struct acc_job). */

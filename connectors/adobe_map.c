@@ -416,6 +416,20 @@ char *acc_compose_group(const char *session_token, const char *name)
     return acc_env_finish(&e);
 }
 
+char *acc_compose_schema_probe(void)
+{
+    struct acc_env e;
+
+    if (acc_env_begin(&e, "xtk:persist", "GetEntityIfMoreRecent", "") != 0) {
+        acc_env_free(&e);
+        return NULL;
+    }
+    acc_env_param_string(&e, "pk", "xtk:schema|xtk:session");
+    acc_env_param_string(&e, "md5", "");
+    acc_env_param_bool(&e, "mustExist", 0);
+    return acc_env_finish(&e);
+}
+
 char *acc_compose_bearer_logon(const char *token)
 {
     struct acc_env e;

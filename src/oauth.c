@@ -550,6 +550,11 @@ int oauth_set_refresh_token(struct oauth *o, const char *token)
     return 0;
 }
 
+const char *oauth_current_token(const struct oauth *o)
+{
+    return o->opts.grant != OAUTH_STATIC && token_valid(o, now_ms(o)) ? o->access_token : NULL;
+}
+
 const char *oauth_instance_url(const struct oauth *o)
 {
     return o->instance_url;

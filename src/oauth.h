@@ -98,6 +98,12 @@ int oauth_set_refresh_token(struct oauth *o, const char *token);
  * exactly once, later, from the loop. */
 void oauth_send(struct oauth *o, struct http_request *r, http_done_fn done, void *arg);
 
+/* The current access token while it is valid, else NULL (then send a
+ * request with oauth_send() to get one). For an API that takes the token
+ * in a body (Adobe Campaign's xtk:session#BearerTokenLogon). A secret:
+ * never log it; valid until the next refresh. */
+const char *oauth_current_token(const struct oauth *o);
+
 /* Salesforce's instance_url from the last token response, or NULL. */
 const char *oauth_instance_url(const struct oauth *o);
 
