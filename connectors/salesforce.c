@@ -57,6 +57,18 @@ static const struct config_option salesforce_options[] = {
              "contact_fields: balance and tier fields on Contact; loyalty: TransactionJournal"),
     OPT("loyalty_program", CONFIG_STRING, NULL, loyalty_program, 0, 0,
         "LoyaltyProgram Name the journals and members belong to (points_mode = loyalty)"),
+    OPT("journal_type", CONFIG_STRING, "Accrual", journal_type, 0, 0,
+        "JournalType Name of the journals crediting points (points_mode = loyalty); a program "
+        "process must handle Pending journals of this type"),
+    OPT("journal_subtype", CONFIG_STRING, "", journal_subtype, 0, 0,
+        "JournalSubType Name of the crediting journals (\"\": none sent)"),
+    OPT("debit_journal_type", CONFIG_STRING, "Redemption", debit_journal_type, 0, 0,
+        "JournalType Name of the journals debiting points (negative transactions)"),
+    OPT("debit_journal_subtype", CONFIG_STRING, "", debit_journal_subtype, 0, 0,
+        "JournalSubType Name of the debiting journals (\"\": none sent)"),
+    OPT("loyalty_currency", CONFIG_STRING, NULL, loyalty_currency, 0, 0,
+        "LoyaltyProgramCurrency Name whose LoyaltyMemberCurrency PointsBalance is the member's "
+        "points balance (points_mode = loyalty; the non-qualifying points currency)"),
     OPT("points_field", CONFIG_STRING, "Loyalty_Points__c", points_field, 0, 0,
         "Contact field holding the points balance (\"\": none)"),
     OPT("tier_field", CONFIG_STRING, "Loyalty_Tier__c", tier_field, 0, 0,
@@ -424,6 +436,15 @@ static int salesforce_open(struct connector *conn, struct error *err)
     if (cfg->points_mode == SF_POINTS_LOYALTY &&
         (cfg->loyalty_program == NULL || cfg->loyalty_program[0] == '\0')) {
         error_set(err, "[connector.%s] points_mode = loyalty needs loyalty_program (its Name)",
+                  conn->name);
+        goto fail;
+    }
+    if (cfg->points_mode == SF_POINTS_LOYALTY &&
+        (cfg->loyalty_currency == NULL || cfg->loyalty_currency[0] == '\0' ||
+         cfg->journal_type[0] == '\0' || cfg->debit_journal_type[0] == '\0')) {
+        error_set(err,
+                  "[connector.%s] points_mode = loyalty needs loyalty_currency (the "
+                  "LoyaltyProgramCurrency Name of the points), journal_type and debit_journal_type",
                   conn->name);
         goto fail;
     }

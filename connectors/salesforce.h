@@ -116,22 +116,42 @@ char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t 
 
 /* Loyalty Management (points_mode = loyalty): one ledger transaction, the
  * engine's canonical {"txn_id","delta","reason","occurred_at"[,
- * "expires_at"]}. */
+ * "expires_at"]}. number is its ExternalTransactionNumber. */
+/* TransactionJournal.ExternalTransactionNumber: a string of 40 (Loyalty
+ * Management object reference). */
+#define SF_TXN_NUMBER_MAX 40
 struct sf_txn {
     char txn_id[128];
     char occurred_at[40];
     long long delta;
+    char number[SF_TXN_NUMBER_MAX + 1];
 };
 int sf_parse_txn(const char *value_json, struct sf_txn *t);
-/* Collections create of TransactionJournal (ExternalTransactionNumber =
- * txn_id, Points__c = delta, ActivityDate = occurred_at, Status Processed)
- * for member_ids (LoyaltyProgramMember ids). malloc'd. */
-char *sf_journal_body(const char *program_id, const struct sf_txn *txns,
-                      const char *const *member_ids, size_t n);
-/* Collections upsert of LoyaltyProgramMember by MembershipNumber = member
- * key (ContactId when known). malloc'd. */
+/* txn_id itself when it fits in 40 characters, else "~" and 39 hex digits
+ * of its SHA-256. */
+void sf_txn_number(const char *txn_id, char *out, size_t outsize);
+
+/* The journal types the program's processes handle (ids; subtypes "" =
+ * not sent): credits (delta >= 0) and debits (delta < 0). */
+struct sf_journal_types {
+    const char *credit_type, *credit_subtype;
+    const char *debit_type, *debit_subtype;
+};
+/* Collections create of Pending TransactionJournal records for the
+ * program's processes: ExternalTransactionNumber = number, LoyaltyProgramId,
+ * MemberId (LoyaltyProgramMember ids), ActivityDate = occurred_at,
+ * JournalTypeId [+ JournalSubTypeId] of a credit or a debit,
+ * TransactionAmount = |delta|. malloc'd. */
+char *sf_journal_body(const struct sf_journal_types *jt, const char *program_id,
+                      const struct sf_txn *txns, const char *const *member_ids, size_t n);
+/* Collections create of LoyaltyProgramMember: MembershipNumber = member
+ * key, ProgramId, MemberStatus Active, MemberType Individual,
+ * EnrollmentDate (YYYY-MM-DD) [, ContactId]. malloc'd. */
 char *sf_program_member_body(const char *program_id, const char *const *members,
-                             const char *const *contact_ids, size_t n);
+                             const char *const *contact_ids, const char *enrollment_date, size_t n);
+/* head + "<field> IN ('v1','v2',...)", values escaped. malloc'd. */
+char *sf_soql_in(const char *head, const char *field, const char *const *vals, size_t n);
+char *sf_soql_eq(const char *head, const char *field, const char *val);
 
 /* --- salesforce_consent_map.c (pure): consent_mode = consent_objects --- */
 /* consent/<purpose>/<channel> -> purpose, channel and ContactPointType
@@ -204,8 +224,12 @@ int sf_parse_query(const char *body, json_t **root, json_t **records, char *next
 
 /* Salesforce datetime ("2026-11-20T10:00:00.000+0000", RFC 3339) to ms. */
 int sf_parse_time(const char *s, int64_t *ms);
-/* ms -> "2026-11-20T10:00:00.000Z" (a SOQL dateTime literal). */
+/* ms -> "2026-11-20T10:00:00.000Z" (RFC 3339: record values, getDeleted). */
 void sf_format_time(int64_t ms, char *out, size_t outsize);
+/* ms -> "2026-11-20T10:00:00Z", floored to the second: a SOQL dateTime
+ * literal (the SOQL reference's "Date Formats and Date Literals" has no
+ * fractional seconds). */
+void sf_soql_time(int64_t ms, char *out, size_t outsize);
 
 /* Per field of a pulled Contact: c is the change to apply (NULL: observe
  * only), projection what Salesforce holds. 0 to go on, -1 to stop. */

@@ -488,7 +488,7 @@ static void consent_query(struct salesforce *sf, const char *next)
         if (ps->cptc_t > 0) {
             /* The lookback re-reads late commits; idempotency keys make
              * the overlap free. */
-            sf_format_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
+            sf_soql_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
             snprintf(soql, sizeof(soql),
                      "%s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id", sel, ts);
         } else {

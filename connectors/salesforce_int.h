@@ -27,6 +27,10 @@ struct salesforce_settings {
     char *ca_file;
     int allow_loopback_http;
     long request_timeout_ms;
+    /* Loyalty (points_mode = loyalty): the journal types the program
+     * processes handle (Name), the currency whose balance is compared. */
+    char *journal_type, *journal_subtype, *debit_journal_type, *debit_journal_subtype;
+    char *loyalty_currency;
 };
 
 extern const struct config_table salesforce_config;
@@ -114,6 +118,11 @@ struct salesforce {
     long api_used, api_limit;
     int quota_exhausted, auth_failing;
     unsigned long refreshes_seen;
+    /* Loyalty: the journal type and subtype ids (looked up by Name once;
+     * "" = none), and the LoyaltyProgramCurrency id of loyalty_currency. */
+    char jt_credit[24], jst_credit[24], jt_debit[24], jst_debit[24];
+    int jt_ready;
+    char lpc_id[24];
 };
 
 int sf_inside_reserve(const struct salesforce *sf);

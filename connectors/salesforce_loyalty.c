@@ -1,16 +1,23 @@
 /* Loyalty Management push (points_mode = loyalty; docs/salesforce.md
- * "Loyalty"): the engine sends one record per ledger transaction (field
- * points/<txn_id>); each is posted as a TransactionJournal with
- * ExternalTransactionNumber = txn_id, never by writing PointsBalance:
+ * "Loyalty", docs/salesforce-conformance.md): the engine sends one record
+ * per ledger transaction (field points/<txn_id>); each is posted as a
+ * Pending TransactionJournal of a journal type a program process handles,
+ * never by writing PointsBalance (Salesforce computes it):
  *
  *   1. the program: LoyaltyProgram by Name (loyalty_program), looked up
  *      once and kept in the identity map as "program:<name>" -> "lp:<id>"
- *   2. the members: LoyaltyProgramMember upserted by MembershipNumber =
- *      member key (ContactId when known) for members whose id is not kept
- *      yet ("lpm/<member>" -> "lpm:<id>"), 200 per request
- *   3. the journals: collections CREATE, 200 per request. A journal is
- *      never updated: DUPLICATE_VALUE on ExternalTransactionNumber means it
- *      was posted already (a resend after a lost answer) -> OK.
+ *   2. the journal types: JournalType (and JournalSubType when configured)
+ *      by Name, looked up once per run
+ *   3. the members: LoyaltyProgramMember by MembershipNumber = member key
+ *      for members whose id is not kept yet ("lpm/<member>" ->
+ *      "lpm:<id>"): looked up, and the missing ones created (EnrollmentDate
+ *      today, MemberType Individual, MemberStatus Active, ContactId when
+ *      known); an existing member is never updated
+ *   4. the journals: looked up by ExternalTransactionNumber (txn_id, or its
+ *      hash when longer than the field's 40 characters): one found was
+ *      posted already (a resend after a lost answer) -> OK; the others are
+ *      created, 200 per request. ExternalTransactionNumber is not unique
+ *      in Salesforce, so the lookup is what makes a resend idempotent.
  *
  * A "points/balance" record (a drift repair: the engine re-offers the
  * local balance when the pulled PointsBalance differs) is not written:
@@ -19,17 +26,86 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "salesforce_int.h"
+#include "timefmt.h"
 
-static void journals_next(struct sf_job *job);
-static void members_next(struct sf_job *job);
+/* Values per IN list: 100 quoted ids of up to 255 characters stay well
+ * inside the URL length Salesforce accepts for a GET query. */
+#define SF_LOOKUP_MAX 100
+
+static void types_lookup(struct sf_job *job);
+static void members_lookup(struct sf_job *job);
+static void members_create(struct sf_job *job);
+static void journals_lookup(struct sf_job *job);
+static void journals_create(struct sf_job *job);
 
 static int want(const struct sf_job *job, size_t i)
 {
     return !job->set[i];
 }
+
+static void fail_all(struct sf_job *job, enum push_outcome o, const char *why)
+{
+    log_warn("salesforce", job->sf->conn->name, "journals: %s", why);
+    sf_job_fail_rest(job, o, why, -1, o == PUSH_RETRY);
+    sf_job_done(job);
+}
+
+/* GET /query?q=<soql>; 0 or -1 (nothing sent). */
+static int send_query(struct sf_job *job, const char *soql, http_done_fn done)
+{
+    char *enc = soql ? sf_urlencode(soql) : NULL, *path = NULL;
+    size_t size;
+    int rc = -1;
+
+    if (enc == NULL)
+        goto out;
+    size = strlen(enc) + 128;
+    path = malloc(size);
+    if (path == NULL)
+        goto out;
+    snprintf(path, size, "%s%s", sf_data_path(job->sf, "/query?q="), enc);
+    rc = sf_request(job->sf, HTTP_GET, path, NULL, NULL, done, job);
+out:
+    free(enc);
+    free(path);
+    return rc;
+}
+
+/* The records of a query answer (borrowed from *root), or NULL when the
+ * request failed: the job has then been failed and is done. */
+static json_t *query_records(struct sf_job *job, struct http_result *res, json_t **root)
+{
+    json_t *records = NULL;
+    char next[256];
+
+    *root = NULL;
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, root, &records, next, sizeof(next)) != 0) {
+        json_decref(*root);
+        *root = NULL;
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return NULL;
+    }
+    return records;
+}
+
+/* An option that may be unset (NULL) or "". */
+static const char *opt(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+static int same_id(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strncmp(a, b, 15) == 0;
+}
+
+/* --- 4. journals --- */
 
 static void journals_answer(struct http_result *res, void *arg)
 {
@@ -41,24 +117,21 @@ static void journals_answer(struct http_result *res, void *arg)
         return;
     for (size_t k = 0; k < job->nsent; k++) {
         size_t i = job->sent[k];
-        enum sf_state st = out[k].state;
-        /* Posted already: the journal exists with this number. */
-        if (st == SF_REJECT && strcmp(out[k].code, "DUPLICATE_VALUE") == 0)
-            st = SF_OK;
-        if (st == SF_REJECT)
+        if (out[k].state == SF_REJECT)
             log_info("salesforce", job->sf->conn->name, "seq %lld %s: %s",
                      (long long)job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
-        sf_job_set(job, i, sf_outcome_push(st), out[k].reason, -1, 0, NULL);
+        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, NULL);
     }
     free(out);
-    journals_next(job);
+    journals_create(job);
 }
 
-static void journals_next(struct sf_job *job)
+static void journals_create(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     struct sf_txn *txns = calloc(SF_COLL_MAX, sizeof(*txns));
     const char **mids = calloc(SF_COLL_MAX, sizeof(*mids));
+    struct sf_journal_types jt = {sf->jt_credit, sf->jst_credit, sf->jt_debit, sf->jst_debit};
     char *body = NULL;
 
     job->nsent = 0;
@@ -71,53 +144,112 @@ static void journals_next(struct sf_job *job)
             sf_job_set(job, i, PUSH_RETRY, "no LoyaltyProgramMember for this member", -1, 0, NULL);
             continue;
         }
+        if (job->txns[i].delta < 0 && sf->jt_debit[0] == '\0') {
+            sf_job_set(job, i, PUSH_REJECT, "no JournalType for debits (debit_journal_type)", -1, 0,
+                       NULL);
+            continue;
+        }
         txns[job->nsent] = job->txns[i];
         mids[job->nsent] = job->ids[i];
         job->sent[job->nsent++] = i;
     }
-    if (txns == NULL || mids == NULL) {
+    if (txns == NULL || mids == NULL || job->nsent == 0) {
+        int oom = txns == NULL || mids == NULL;
         free(txns);
         free(mids);
-        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        if (oom)
+            sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
         sf_job_done(job);
         return;
     }
-    if (job->nsent == 0) {
-        free(txns);
-        free(mids);
-        sf_job_done(job);
-        return;
-    }
-    body = sf_journal_body(job->program_id, txns, mids, job->nsent);
+    body = sf_journal_body(&jt, job->program_id, txns, mids, job->nsent);
     free(txns);
     free(mids);
     if (body == NULL || sf_request(sf, HTTP_POST, sf_data_path(sf, "/composite/sobjects"), NULL,
-                                   body, journals_answer, job) != 0) {
-        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the journals", -1, 1);
-        sf_job_done(job);
-    }
+                                   body, journals_answer, job) != 0)
+        fail_all(job, PUSH_RETRY, "cannot send the journals");
     free(body);
 }
 
-static void start_journals(struct sf_job *job)
+static void journals_found(struct http_result *res, void *arg)
 {
-    job->lo = 0;
-    journals_next(job);
+    struct sf_job *job = arg;
+    json_t *root, *records = query_records(job, res, &root), *r;
+    size_t k;
+
+    if (records == NULL)
+        return;
+    json_array_foreach(records, k, r)
+    {
+        const char *num = json_string_value(json_object_get(r, "ExternalTransactionNumber"));
+        for (size_t s = 0; num != NULL && s < job->nsent; s++) {
+            size_t i = job->sent[s];
+            if (want(job, i) && strcmp(job->txns[i].number, num) == 0)
+                /* Posted already (a resend after a lost answer). */
+                sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
+        }
+    }
+    json_decref(root);
+    journals_lookup(job);
 }
 
-/* Gives every record of member the LoyaltyProgramMember id. */
+/* Looks the journals up by ExternalTransactionNumber, SF_LOOKUP_MAX at a
+ * time from job->lo; then creates the ones not found. */
+static void journals_lookup(struct sf_job *job)
+{
+    const char **nums = calloc(SF_LOOKUP_MAX, sizeof(*nums));
+    char head[200], *soql;
+
+    job->nsent = 0;
+    for (; nums != NULL && job->lo < job->pb->n && job->nsent < SF_LOOKUP_MAX; job->lo++) {
+        size_t i = job->lo;
+        if (!want(job, i) || job->ids[i][0] == '\0')
+            continue;
+        nums[job->nsent] = job->txns[i].number;
+        job->sent[job->nsent++] = i;
+    }
+    if (nums == NULL) {
+        fail_all(job, PUSH_RETRY, "out of memory");
+        return;
+    }
+    if (job->nsent == 0) {
+        free(nums);
+        job->lo = 0;
+        journals_create(job);
+        return;
+    }
+    snprintf(head, sizeof(head),
+             "SELECT Id, ExternalTransactionNumber FROM TransactionJournal WHERE "
+             "LoyaltyProgramId = '%s' AND ",
+             job->program_id);
+    soql = sf_soql_in(head, "ExternalTransactionNumber", nums, job->nsent);
+    free(nums);
+    if (send_query(job, soql, journals_found) != 0)
+        fail_all(job, PUSH_RETRY, "cannot look the journals up");
+    free(soql);
+}
+
+/* --- 3. members --- */
+
+/* Gives every record of member the LoyaltyProgramMember id, and keeps it. */
 static void member_id_for(struct sf_job *job, const char *member, const char *id)
 {
+    struct pull_sink *sink = job->sf->conn->sink;
+    char key[300], val[80];
+
     for (size_t i = 0; i < job->pb->n; i++) {
         if (strcmp(job->pb->records[i].member_key, member) == 0)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
     }
+    snprintf(key, sizeof(key), "lpm/%s", member);
+    snprintf(val, sizeof(val), "lpm:%s", id);
+    if (sink != NULL && sink->learn_identity != NULL)
+        sink->learn_identity(sink->ctx, job->sf->conn, key, val);
 }
 
 static void members_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct pull_sink *sink = job->sf->conn->sink;
     struct sf_outcome *out;
 
     out = sf_job_outcomes(job, res);
@@ -127,12 +259,7 @@ static void members_answer(struct http_result *res, void *arg)
         size_t i = job->sent[k];
         const char *member = job->pb->records[i].member_key;
         if (out[k].state == SF_OK && out[k].id[0] != '\0') {
-            char key[300], val[80];
             member_id_for(job, member, out[k].id);
-            snprintf(key, sizeof(key), "lpm/%s", member);
-            snprintf(val, sizeof(val), "lpm:%s", out[k].id);
-            if (sink != NULL && sink->learn_identity != NULL)
-                sink->learn_identity(sink->ctx, job->sf->conn, key, val);
             continue;
         }
         /* The member's records share its failure. */
@@ -144,21 +271,16 @@ static void members_answer(struct http_result *res, void *arg)
         }
     }
     free(out);
-    members_next(job);
+    members_create(job);
 }
 
-/* Upserts the LoyaltyProgramMember of members without a kept id, one
- * request per 200 members (one record per member: its first record). */
-static void members_next(struct sf_job *job)
+/* Distinct members of the records from job->lo without an id, at most max
+ * (records in job->sent, one per member). */
+static size_t members_without_id(struct sf_job *job, const char **members, const char **cids,
+                                 size_t max)
 {
-    struct salesforce *sf = job->sf;
-    const char **members = calloc(SF_COLL_MAX, sizeof(*members));
-    const char **cids = calloc(SF_COLL_MAX, sizeof(*cids));
-    char tail[128], *body = NULL;
-
     job->nsent = 0;
-    for (; members != NULL && cids != NULL && job->lo < job->pb->n && job->nsent < SF_COLL_MAX;
-         job->lo++) {
+    for (; job->lo < job->pb->n && job->nsent < max; job->lo++) {
         size_t i = job->lo, k;
         const struct push_record *r = &job->pb->records[i];
         if (!want(job, i) || job->ids[i][0] != '\0')
@@ -169,35 +291,91 @@ static void members_next(struct sf_job *job)
         }
         if (k < job->nsent)
             continue;
-        /* Not again in a later request of this job. */
-        snprintf(job->ids[i], sizeof(job->ids[i]), "%s", "");
         members[job->nsent] = r->member_key;
-        cids[job->nsent] = sf_contact_id(r->remote_id);
+        if (cids != NULL)
+            cids[job->nsent] = sf_contact_id(r->remote_id);
         job->sent[job->nsent++] = i;
     }
+    return job->nsent;
+}
+
+/* Creates the members not found, SF_COLL_MAX per request. */
+static void members_create(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    const char **members = calloc(SF_COLL_MAX, sizeof(*members));
+    const char **cids = calloc(SF_COLL_MAX, sizeof(*cids));
+    char today[40], *body = NULL;
+
     if (members == NULL || cids == NULL) {
         free(members);
         free(cids);
-        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        sf_job_done(job);
+        fail_all(job, PUSH_RETRY, "out of memory");
         return;
     }
-    if (job->nsent == 0) {
+    if (members_without_id(job, members, cids, SF_COLL_MAX) == 0) {
         free(members);
         free(cids);
-        start_journals(job);
+        job->lo = 0;
+        journals_lookup(job);
         return;
     }
-    body = sf_program_member_body(job->program_id, members, cids, job->nsent);
+    /* EnrollmentDate is a date (YYYY-MM-DD): today, UTC. */
+    timefmt_format_rfc3339(timefmt_now_ms(), today, sizeof(today));
+    today[10] = '\0';
+    body = sf_program_member_body(job->program_id, members, cids, today, job->nsent);
     free(members);
     free(cids);
-    snprintf(tail, sizeof(tail), "/composite/sobjects/LoyaltyProgramMember/MembershipNumber");
-    if (body == NULL ||
-        sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, members_answer, job) != 0) {
-        sf_job_fail_rest(job, PUSH_RETRY, "cannot send the program members", -1, 1);
-        sf_job_done(job);
-    }
+    if (body == NULL || sf_request(sf, HTTP_POST, sf_data_path(sf, "/composite/sobjects"), NULL,
+                                   body, members_answer, job) != 0)
+        fail_all(job, PUSH_RETRY, "cannot send the program members");
     free(body);
+}
+
+static void members_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root, *records = query_records(job, res, &root), *r;
+    size_t k;
+
+    if (records == NULL)
+        return;
+    json_array_foreach(records, k, r)
+    {
+        const char *num = json_string_value(json_object_get(r, "MembershipNumber"));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        if (num != NULL && id != NULL)
+            member_id_for(job, num, id);
+    }
+    json_decref(root);
+    members_lookup(job);
+}
+
+/* Looks members without a kept id up by MembershipNumber in the program,
+ * SF_LOOKUP_MAX at a time from job->lo; then creates the rest. */
+static void members_lookup(struct sf_job *job)
+{
+    const char **members = calloc(SF_LOOKUP_MAX, sizeof(*members));
+    char head[200], *soql;
+
+    if (members == NULL) {
+        fail_all(job, PUSH_RETRY, "out of memory");
+        return;
+    }
+    if (members_without_id(job, members, NULL, SF_LOOKUP_MAX) == 0) {
+        free(members);
+        job->lo = 0;
+        members_create(job);
+        return;
+    }
+    snprintf(head, sizeof(head),
+             "SELECT Id, MembershipNumber FROM LoyaltyProgramMember WHERE ProgramId = '%s' AND ",
+             job->program_id);
+    soql = sf_soql_in(head, "MembershipNumber", members, job->nsent);
+    free(members);
+    if (send_query(job, soql, members_found) != 0)
+        fail_all(job, PUSH_RETRY, "cannot look the program members up");
+    free(soql);
 }
 
 static void start_members(struct sf_job *job)
@@ -214,23 +392,129 @@ static void start_members(struct sf_job *job)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", val + 4);
     }
     job->lo = 0;
-    members_next(job);
+    members_lookup(job);
 }
+
+/* --- 2. journal types --- */
+
+static void subtypes_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+    const struct salesforce_settings *cfg = sf->cfg;
+    json_t *root, *records = query_records(job, res, &root), *r;
+    size_t k;
+    char why[300];
+
+    if (records == NULL)
+        return;
+    json_array_foreach(records, k, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "Name"));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        const char *type = json_string_value(json_object_get(r, "JournalTypeId"));
+        if (name == NULL || id == NULL)
+            continue;
+        if (opt(cfg->journal_subtype)[0] != '\0' &&
+            strcasecmp(name, opt(cfg->journal_subtype)) == 0 && same_id(type, sf->jt_credit))
+            snprintf(sf->jst_credit, sizeof(sf->jst_credit), "%s", id);
+        if (opt(cfg->debit_journal_subtype)[0] != '\0' &&
+            strcasecmp(name, opt(cfg->debit_journal_subtype)) == 0 && same_id(type, sf->jt_debit))
+            snprintf(sf->jst_debit, sizeof(sf->jst_debit), "%s", id);
+    }
+    json_decref(root);
+    if ((opt(cfg->journal_subtype)[0] != '\0' && sf->jst_credit[0] == '\0') ||
+        (opt(cfg->debit_journal_subtype)[0] != '\0' && sf->jst_debit[0] == '\0')) {
+        snprintf(why, sizeof(why), "JournalSubType \"%s\" / \"%s\" not found under its JournalType",
+                 opt(cfg->journal_subtype), opt(cfg->debit_journal_subtype));
+        log_warn("salesforce", sf->conn->name, "%s: %s", __func__, why);
+        fail_all(job, PUSH_REJECT, why);
+        return;
+    }
+    sf->jt_ready = 1;
+    start_members(job);
+}
+
+static void types_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+    const struct salesforce_settings *cfg = sf->cfg;
+    json_t *root, *records = query_records(job, res, &root), *r;
+    const char *names[2];
+    size_t k, n = 0;
+    char why[300], *soql;
+
+    if (records == NULL)
+        return;
+    json_array_foreach(records, k, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "Name"));
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        if (name == NULL || id == NULL)
+            continue;
+        if (strcasecmp(name, cfg->journal_type) == 0)
+            snprintf(sf->jt_credit, sizeof(sf->jt_credit), "%s", id);
+        if (strcasecmp(name, cfg->debit_journal_type) == 0)
+            snprintf(sf->jt_debit, sizeof(sf->jt_debit), "%s", id);
+    }
+    json_decref(root);
+    if (sf->jt_credit[0] == '\0') {
+        snprintf(why, sizeof(why), "JournalType named \"%s\" not found in Salesforce",
+                 cfg->journal_type);
+        log_warn("salesforce", sf->conn->name, "%s: %s", __func__, why);
+        fail_all(job, PUSH_REJECT, why);
+        return;
+    }
+    if (sf->jt_debit[0] == '\0')
+        log_warn("salesforce", sf->conn->name,
+                 "%s: JournalType named \"%s\" not found: debits are refused", __func__,
+                 cfg->debit_journal_type);
+    if (opt(cfg->journal_subtype)[0] != '\0')
+        names[n++] = opt(cfg->journal_subtype);
+    if (opt(cfg->debit_journal_subtype)[0] != '\0')
+        names[n++] = opt(cfg->debit_journal_subtype);
+    if (n == 0) {
+        sf->jt_ready = 1;
+        start_members(job);
+        return;
+    }
+    soql =
+        sf_soql_in("SELECT Id, Name, JournalTypeId FROM JournalSubType WHERE ", "Name", names, n);
+    if (send_query(job, soql, subtypes_found) != 0)
+        fail_all(job, PUSH_RETRY, "cannot look the journal subtypes up");
+    free(soql);
+}
+
+static void types_lookup(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    const char *names[2] = {sf->cfg->journal_type, sf->cfg->debit_journal_type};
+    char *soql;
+
+    if (sf->jt_ready) {
+        start_members(job);
+        return;
+    }
+    sf->jt_credit[0] = sf->jst_credit[0] = sf->jt_debit[0] = sf->jst_debit[0] = '\0';
+    soql = sf_soql_in("SELECT Id, Name FROM JournalType WHERE ", "Name", names, 2);
+    if (send_query(job, soql, types_found) != 0)
+        fail_all(job, PUSH_RETRY, "cannot look the journal types up");
+    free(soql);
+}
+
+/* --- 1. program --- */
 
 static void program_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct pull_sink *sink = job->sf->conn->sink;
-    json_t *root = NULL, *records = NULL;
+    json_t *root, *records = query_records(job, res, &root);
     const char *id;
-    char next[256], key[300], val[80];
+    char key[300], val[80];
 
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (records == NULL)
         return;
-    }
     id = json_string_value(json_object_get(json_array_get(records, 0), "Id"));
     if (id == NULL) {
         char why[256];
@@ -238,8 +522,7 @@ static void program_found(struct http_result *res, void *arg)
         snprintf(why, sizeof(why), "LoyaltyProgram named \"%s\" not found in Salesforce",
                  job->sf->cfg->loyalty_program);
         log_warn("salesforce", job->sf->conn->name, "%s: %s", __func__, why);
-        sf_job_fail_rest(job, PUSH_REJECT, why, -1, 0);
-        sf_job_done(job);
+        fail_all(job, PUSH_REJECT, why);
         return;
     }
     snprintf(job->program_id, sizeof(job->program_id), "%s", id);
@@ -248,20 +531,18 @@ static void program_found(struct http_result *res, void *arg)
     snprintf(val, sizeof(val), "lp:%s", job->program_id);
     if (sink != NULL && sink->learn_identity != NULL)
         sink->learn_identity(sink->ctx, job->sf->conn, key, val);
-    start_members(job);
+    types_lookup(job);
 }
 
 void sf_journal_start(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     struct pull_sink *sink = sf->conn->sink;
-    char key[300], val[80], soql[400], esc[260], *enc, *path;
-    size_t o = 0;
+    char key[300], val[80], *soql;
 
     job->txns = calloc(job->pb->n + 1, sizeof(*job->txns));
     if (job->txns == NULL) {
-        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        sf_job_done(job);
+        fail_all(job, PUSH_RETRY, "out of memory");
         return;
     }
     for (size_t i = 0; i < job->pb->n; i++) {
@@ -283,24 +564,11 @@ void sf_journal_start(struct sf_job *job)
         sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
         strncmp(val, "lp:", 3) == 0) {
         snprintf(job->program_id, sizeof(job->program_id), "%s", val + 3);
-        start_members(job);
+        types_lookup(job);
         return;
     }
-    for (const char *s = sf->cfg->loyalty_program; *s != '\0' && o + 3 < sizeof(esc); s++) {
-        if (*s == '\'' || *s == '\\')
-            esc[o++] = '\\';
-        esc[o++] = *s;
-    }
-    esc[o] = '\0';
-    snprintf(soql, sizeof(soql), "SELECT Id FROM LoyaltyProgram WHERE Name = '%s' LIMIT 1", esc);
-    enc = sf_urlencode(soql);
-    path = enc ? malloc(strlen(enc) + 128) : NULL;
-    if (path != NULL)
-        snprintf(path, strlen(enc) + 128, "%s%s", sf_data_path(sf, "/query?q="), enc);
-    free(enc);
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, program_found, job) != 0) {
-        sf_job_fail_rest(job, PUSH_RETRY, "cannot look the LoyaltyProgram up", -1, 1);
-        sf_job_done(job);
-    }
-    free(path);
+    soql = sf_soql_eq("SELECT Id FROM LoyaltyProgram WHERE ", "Name", sf->cfg->loyalty_program);
+    if (send_query(job, soql, program_found) != 0)
+        fail_all(job, PUSH_RETRY, "cannot look the LoyaltyProgram up");
+    free(soql);
 }

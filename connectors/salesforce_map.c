@@ -458,7 +458,7 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
         ADD_FIELD(m->attrs[i].val);
 #undef ADD_FIELD
     if (t_ms > 0) {
-        sf_format_time(t_ms, ts, sizeof(ts));
+        sf_soql_time(t_ms, ts, sizeof(ts));
         soql_escape(id ? id : "", eid, sizeof(eid));
         if (eid[0] != '\0')
             snprintf(where, sizeof(where),

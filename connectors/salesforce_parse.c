@@ -141,6 +141,21 @@ void sf_format_time(int64_t ms, char *out, size_t outsize)
     timefmt_format_rfc3339(ms, out, outsize);
 }
 
+void sf_soql_time(int64_t ms, char *out, size_t outsize)
+{
+    char full[40];
+    int64_t whole = ms >= 0 ? ms - ms % 1000 : ms - (1000 + ms % 1000) % 1000;
+    char *dot;
+
+    timefmt_format_rfc3339(whole, full, sizeof(full));
+    /* "....ss.000Z" -> "....ssZ" */
+    dot = strchr(full, '.');
+    if (dot != NULL && dot[1] != '\0' && strchr(dot, 'Z') != NULL)
+        snprintf(out, outsize, "%.*sZ", (int)(dot - full), full);
+    else
+        snprintf(out, outsize, "%s", full);
+}
+
 /* --- a queried Contact into fields --- */
 
 struct pull_ctx {

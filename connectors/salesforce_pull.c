@@ -443,10 +443,62 @@ fail:
     finish(sf, -1);
 }
 
+/* The LoyaltyProgramCurrency id of loyalty_currency: a member has one
+ * LoyaltyMemberCurrency per currency of the program (qualifying tier points
+ * and non-qualifying points at least), and only the configured one is the
+ * balance the ledger sums. With several programs using the name, the one
+ * of loyalty_program (its id kept by the push as "program:<name>"). */
+static void currency_found(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct connector *conn = sf_conn(sf);
+    struct pull_sink *sink = conn->sink;
+    json_t *root = NULL, *records = NULL, *r;
+    char next[256], key[300], val[80] = "";
+    const char *pick = NULL;
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        log_warn("salesforce", conn->name, "%s: LoyaltyProgramCurrency query failed (HTTP %ld)",
+                 __func__, res->status);
+        json_decref(root);
+        finish(sf, -1);
+        return;
+    }
+    snprintf(key, sizeof(key), "program:%s", sf->cfg->loyalty_program);
+    if (sink->remote_id == NULL || sink->remote_id(sink->ctx, conn, key, val, sizeof(val)) != 1 ||
+        strncmp(val, "lp:", 3) != 0)
+        val[0] = '\0';
+    json_array_foreach(records, k, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        const char *prog = json_string_value(json_object_get(r, "LoyaltyProgramId"));
+        if (id == NULL)
+            continue;
+        if (val[0] != '\0' && prog != NULL && strncmp(prog, val + 3, 15) == 0)
+            pick = id;
+        else if (val[0] == '\0' && json_array_size(records) == 1)
+            pick = id;
+    }
+    if (pick != NULL)
+        snprintf(sf->lpc_id, sizeof(sf->lpc_id), "%s", pick);
+    json_decref(root);
+    if (sf->lpc_id[0] == '\0') {
+        log_warn("salesforce", conn->name,
+                 "%s: LoyaltyProgramCurrency \"%s\" of program \"%s\" not found: balances "
+                 "not compared",
+                 __func__, sf->cfg->loyalty_currency, sf->cfg->loyalty_program);
+        after_balances(sf);
+        return;
+    }
+    pull_balances(sf, NULL);
+}
+
 static void pull_balances(struct salesforce *sf, const char *next)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
-    char soql[300], ts[40], *enc = NULL, *path = NULL;
+    char soql[400], ts[40], *enc = NULL, *path = NULL, *q = NULL;
 
     if (sf_map_of(sf)->points_mode != SF_POINTS_LOYALTY) {
         after_balances(sf);
@@ -454,18 +506,34 @@ static void pull_balances(struct salesforce *sf, const char *next)
     }
     if (next != NULL) {
         path = strdup(next);
+    } else if (sf->lpc_id[0] == '\0') {
+        q = sf_soql_eq("SELECT Id, LoyaltyProgramId FROM LoyaltyProgramCurrency WHERE ", "Name",
+                       sf->cfg->loyalty_currency);
+        enc = q ? sf_urlencode(q) : NULL;
+        path = enc ? malloc(strlen(enc) + 64) : NULL;
+        if (path != NULL)
+            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+        if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, currency_found, sf) != 0)
+            finish(sf, -1);
+        free(q);
+        free(path);
+        free(enc);
+        return;
     } else {
         ps->lmc_max = ps->lmc_t;
         if (ps->lmc_t > 0) {
-            sf_format_time(ps->lmc_t - sf_lookback_ms(sf), ts, sizeof(ts));
+            sf_soql_time(ps->lmc_t - sf_lookback_ms(sf), ts, sizeof(ts));
             snprintf(soql, sizeof(soql),
                      "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
-                     "LoyaltyMemberCurrency WHERE SystemModstamp >= %s ORDER BY SystemModstamp",
-                     ts);
+                     "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' AND "
+                     "SystemModstamp >= %s ORDER BY SystemModstamp",
+                     sf->lpc_id, ts);
         } else {
             snprintf(soql, sizeof(soql),
                      "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
-                     "LoyaltyMemberCurrency ORDER BY SystemModstamp");
+                     "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' ORDER BY "
+                     "SystemModstamp",
+                     sf->lpc_id);
         }
         enc = sf_urlencode(soql);
         path = enc ? malloc(strlen(enc) + 64) : NULL;

@@ -39,10 +39,13 @@ sf_world() {
   sf_sim_start
   if [ "${SF_MODE:-fields}" = objects ]; then
     curl -s -X POST "$SIM_URL/__sim/seed" \
-      -d '{"collections":{"LoyaltyProgram":[{"properties":{"Name":"Chaos Club"}}]}}' >/dev/null
+      -d '{"collections":{"LoyaltyProgram":[{"id":"1","properties":{"Name":"Chaos Club"}}],
+           "JournalType":[{"id":"1","properties":{"Name":"Accrual"}},{"id":"2","properties":{"Name":"Redemption"}}],
+           "LoyaltyProgramCurrency":[{"id":"1","properties":{"Name":"Points","LoyaltyProgramId":"0lpSm0000000001","CurrencyType":"NonQualifying"}}]}}' >/dev/null
     modes="consent_mode = consent_objects
 points_mode = loyalty
-loyalty_program = Chaos Club"
+loyalty_program = Chaos Club
+loyalty_currency = Points"
   fi
   cat >> "$W/crmsyncd.conf" <<CONF
 
@@ -148,8 +151,8 @@ sf_check_segments_profile() { # ERASED_MEMBERS
 # consent_objects + loyalty mode: ContactPointTypeConsent per consent
 # (Consent_Key__c "<member>:<purpose>:<channel>", PrivacyConsentStatus OptIn /
 # OptOut / NotSeen for granted / denied / unknown); one TransactionJournal
-# per ledger transaction (ExternalTransactionNumber = txn_id, Points__c =
-# delta): a txn_id twice is duplicated, a journal the ledger does not have
+# per ledger transaction (ExternalTransactionNumber = txn_id,
+# TransactionAmount = |delta|, JournalType Accrual or Redemption): a txn_id twice is duplicated, a journal the ledger does not have
 # (erased members' aside) is a violation, a ledger row without one is lost.
 sf_check_objects() { # ERASED_MEMBERS
   local db="file:$W/state/state.db?mode=ro" n
@@ -163,8 +166,11 @@ sf_check_objects() { # ERASED_MEMBERS
     grep -v -F -f <(printf '%s:\n' $1 '#none#') > "$W/crm-act-cptc.txt"
   crm_diff "Salesforce ContactPointTypeConsent" "$W/crm-exp-cptc.txt" "$W/crm-act-cptc.txt"
   sqlite3 "$db" "SELECT txn_id || '|' || delta FROM points_ledger;" > "$W/crm-exp-journals.txt"
+  # The sign is the journal type's (JournalType store id 2 is Redemption,
+  # seeded in sf_world; its Salesforce id ends the 15-character key in "2").
   jq -r '.collections.TransactionJournal[]? | select(.archived | not) | .properties
-         | "\(.ExternalTransactionNumber)|\(.Points__c | tostring | tonumber | floor)"' "$W/sim-state.json" \
+         | "\(.ExternalTransactionNumber)|\((.TransactionAmount | tostring | tonumber | floor)
+              * (if (.JournalTypeId[0:15] | endswith("2")) then -1 else 1 end))"' "$W/sim-state.json" \
     > "$W/crm-act-journals.all"
   n=$(cut -d'|' -f1 "$W/crm-act-journals.all" | sort | uniq -d | wc -l)
   if [ "$n" -gt 0 ]; then

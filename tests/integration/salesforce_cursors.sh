@@ -8,9 +8,15 @@ source "$(dirname "$0")/lib/salesforce.sh"
 
 sf_sim_start
 api POST /sobjects/LoyaltyProgram '{"Name":"Club"}' >/dev/null || fail "cannot create the LoyaltyProgram"
+PROG=$(soql "SELECT Id FROM LoyaltyProgram WHERE Name = 'Club'" | jq -r '.[0].Id')
+api POST /sobjects/JournalType '{"Name":"Accrual"}' >/dev/null || fail "cannot create the JournalType"
+api POST /sobjects/JournalType '{"Name":"Redemption"}' >/dev/null || fail "cannot create the JournalType"
+api POST /sobjects/LoyaltyProgramCurrency '{"Name":"Points","LoyaltyProgramId":"'"$PROG"'","CurrencyType":"NonQualifying"}' >/dev/null \
+  || fail "cannot create the currency"
 sf_config "consent_mode = consent_objects
 points_mode = loyalty
-loyalty_program = Club"
+loyalty_program = Club
+loyalty_currency = Points"
 start_daemon
 cptc() { # KEY FIELD
   sim_get state | jq -r --arg k "$1" --arg f "$2" '.collections.ContactPointTypeConsent[]? | select(.properties.Consent_Key__c == $k) | .properties[$f] // empty'

@@ -72,32 +72,64 @@ req PATCH "$D/sobjects/Contact/Email/x" '{"LastName": "x"}'
 expect_eq "$STATUS/$(body '.[0].errorCode')" "404/NOT_FOUND" "not an external id field"
 ok "300 when an external id matches several records"
 
-# Loyalty: one program, one member, journals keyed by ExternalTransactionNumber.
+# Loyalty (issue 12): what the Loyalty Management object reference has.
+# A member needs EnrollmentDate and MemberType; a journal names its program
+# with LoyaltyProgramId (ProgramId is the member's) and has no Points__c;
+# ExternalTransactionNumber is a string of 40, neither unique nor an
+# external id; balances move only by the program process: Pending journals
+# of type Accrual (every currency of the program) or Redemption (the
+# non-qualifying ones), which become Processed. A journal created Processed
+# or without a type is not credited.
 req POST "$D/sobjects/LoyaltyProgram" '{"Name": "Club"}'
 expect_status 201 "program"
 PROG=$(body .id)
-req PATCH "$D/sobjects/LoyaltyProgramMember/MembershipNumber/a1" "{\"ProgramId\": \"$PROG\", \"ContactId\": \"$A1\"}"
+req POST "$D/sobjects/LoyaltyProgramCurrency" "{\"Name\": \"Points\", \"LoyaltyProgramId\": \"$PROG\", \"CurrencyType\": \"NonQualifying\"}"
+expect_status 201 "points currency"
+NQ=$(body .id)
+req POST "$D/sobjects/LoyaltyProgramCurrency" "{\"Name\": \"Tier Points\", \"LoyaltyProgramId\": \"$PROG\", \"CurrencyType\": \"Qualifying\"}"
+expect_status 201 "tier currency"
+QC=$(body .id)
+req POST "$D/sobjects/JournalType" '{"Name": "Accrual"}'
+ACC=$(body .id)
+req POST "$D/sobjects/JournalType" '{"Name": "Redemption"}'
+RED=$(body .id)
+req POST "$D/sobjects/LoyaltyProgramMember" "{\"MembershipNumber\": \"a1\", \"ProgramId\": \"$PROG\", \"ContactId\": \"$A1\"}"
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/REQUIRED_FIELD_MISSING" "a member without EnrollmentDate and MemberType"
+req POST "$D/sobjects/LoyaltyProgramMember" "{\"MembershipNumber\": \"a1\", \"ProgramId\": \"$PROG\", \"ContactId\": \"$A1\", \"EnrollmentDate\": \"2026-11-24\", \"MemberType\": \"Individual\", \"MemberStatus\": \"Active\"}"
 expect_status 201 "member"
 MEM=$(body .id)
-J=$D/composite/sobjects/TransactionJournal/ExternalTransactionNumber
-req PATCH "$J" "{\"records\": [
-  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t1\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 100},
-  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t2\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": -30}]}"
-expect_eq "$STATUS/$(body '[.[].created] | all')" "200/true" "two journals"
+jr() { # ETN EXTRA-FIELDS: one journal record of MEM
+  printf '{"attributes": {"type": "TransactionJournal"}, "ExternalTransactionNumber": "%s", "MemberId": "%s", "ActivityDate": "2026-11-24T10:00:00Z"%s}' "$1" "$MEM" "$2"
+}
+req POST "$D/composite/sobjects" "{\"records\": [$(jr t0 ", \"ProgramId\": \"$PROG\"")]}"
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_FIELD" "ProgramId is not a TransactionJournal field"
+req POST "$D/composite/sobjects" "{\"records\": [$(jr t0 ", \"LoyaltyProgramId\": \"$PROG\", \"Points__c\": 5")]}"
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_FIELD" "Points__c is not a TransactionJournal field"
+req POST "$D/composite/sobjects" "{\"records\": [$(jr x12345678901234567890123456789012345678901 ", \"LoyaltyProgramId\": \"$PROG\"")]}"
+expect_eq "$(body '.[0].errors[0].statusCode')" "STRING_TOO_LONG" "ExternalTransactionNumber holds 40 characters"
+P=", \"LoyaltyProgramId\": \"$PROG\""
 req POST "$D/composite/sobjects" "{\"records\": [
-  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t1\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 100},
-  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t3\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 5},
-  {\"attributes\": {\"type\": \"TransactionJournal\"}, \"ExternalTransactionNumber\": \"t3\", \"MemberId\": \"$MEM\", \"ActivityDate\": \"2026-11-24T10:00:00Z\", \"Points__c\": 5}]}"
-expect_eq "$(body '[.[].success] | map(tostring) | join(",")')" "false,true,false" "duplicates refused"
-expect_eq "$(body '.[0].errors[0].statusCode')/$(body '.[2].errors[0].statusCode')" \
-    "DUPLICATE_VALUE/DUPLICATE_VALUE" "DUPLICATE_VALUE against the store and within the request"
-[[ $(body '.[0].errors[0].message') == "duplicate value found: ExternalTransactionNumber duplicates value on record with id: 0lV"* ]] ||
-    fail "duplicate message: $(body '.[0].errors[0].message')"
-q query "SELECT Id, PointsBalance, LoyaltyMemberId FROM LoyaltyMemberCurrency"
-expect_eq "$(body '.records[0].PointsBalance')/$(body '.records[0].LoyaltyMemberId')" "75/$MEM" "PointsBalance = 100 - 30 + 5"
+  $(jr t1 "$P, \"Status\": \"Pending\", \"JournalTypeId\": \"$ACC\", \"TransactionAmount\": 100"),
+  $(jr t2 "$P, \"Status\": \"Pending\", \"JournalTypeId\": \"$RED\", \"TransactionAmount\": 30"),
+  $(jr t3 "$P, \"JournalTypeId\": \"$ACC\", \"TransactionAmount\": 5"),
+  $(jr t3 "$P, \"JournalTypeId\": \"$ACC\", \"TransactionAmount\": 5"),
+  $(jr t4 "$P, \"Status\": \"Processed\", \"JournalTypeId\": \"$ACC\", \"TransactionAmount\": 1000"),
+  $(jr t5 "$P, \"Status\": \"Pending\", \"TransactionAmount\": 1000")]}"
+expect_eq "$STATUS/$(body '[.[].success] | map(tostring) | join(",")')" "200/true,true,true,true,true,true" \
+    "journals created; ExternalTransactionNumber is not unique"
+bal() { # CURRENCY-ID
+  q query "SELECT PointsBalance FROM LoyaltyMemberCurrency WHERE LoyaltyMemberId = '$MEM' AND LoyaltyProgramCurrencyId = '$1'"
+  body '.records[0].PointsBalance'
+}
+expect_eq "$(bal "$NQ")" "80" "points: 100 - 30 + 5 + 5 (Processed and untyped journals not credited)"
+expect_eq "$(bal "$QC")" "110" "tier points: accruals only"
+q query "SELECT ExternalTransactionNumber, Status FROM TransactionJournal ORDER BY ExternalTransactionNumber"
+expect_eq "$(body '[.records[] | "\(.ExternalTransactionNumber)=\(.Status)"] | join(" ")')" \
+    "t1=Processed t2=Processed t3=Processed t3=Processed t4=Processed t5=Pending" "the process marks what it handled"
+q query "SELECT Id FROM LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '$NQ'"
 req PATCH "$D/sobjects/LoyaltyMemberCurrency/Id/$(body '.records[0].Id')" '{"PointsBalance": 1}'
 expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_FIELD_FOR_INSERT_UPDATE" "PointsBalance is read-only"
-ok "duplicate ExternalTransactionNumber and PointsBalance from journals"
+ok "Loyalty objects refused and processed as Salesforce does"
 
 # The daily budget: every API call counts, the token endpoint does not.
 ctl POST config '{"daily-max": 5}' >/dev/null
@@ -123,7 +155,7 @@ expect_eq "$STATUS/$(body '.[0].errorCode')" "503/SERVER_UNAVAILABLE" "injected 
 req PATCH "$U" '{"records": []}'
 expect_eq "$STATUS/$(body '.[0].errorCode')" "401/INVALID_SESSION_ID" "injected token expiry"
 ctl GET counters >"$T/c.json"
-expect_eq "$(jq -r '.endpoints["collections.upsert"].records' "$T/c.json")" "214" "records counted per endpoint (5+2+2+1+1+200+1 contacts, 2 journals)"
+expect_eq "$(jq -r '.endpoints["collections.upsert"].records' "$T/c.json")" "212" "records counted per endpoint (5+2+2+1+1+200+1 contacts)"
 expect_eq "$(jq -r '.faults["token-expiry"]' "$T/c.json")" "1" "fault counted"
 ok "faults and counters on Salesforce routes"
 sim_stop

@@ -127,28 +127,59 @@ static const struct def_field lpm_fields[] = {
     {"ContactId", SF_T_REF, 18, 0, "Contact", NULL},
     {"MembershipNumber", SF_T_STRING, 255, SF_F_REQUIRED | SF_F_EXTID | SF_F_UNIQUE, NULL, NULL},
     {"MemberStatus", SF_T_PICKLIST, 40, 0, NULL, "Active,Inactive,Custom"},
-    {"MemberType", SF_T_PICKLIST, 40, 0, NULL, "Individual,Corporate"},
-    {"EnrollmentDate", SF_T_DATE, 0, 0, NULL, NULL},
+    /* Required, as the Loyalty Management object reference has them. */
+    {"MemberType", SF_T_PICKLIST, 40, SF_F_REQUIRED, NULL, "Individual,Corporate"},
+    {"EnrollmentDate", SF_T_DATE, 0, SF_F_REQUIRED, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* JournalType / JournalSubType: the types a program process handles
+ * ("Accrual", "Redemption"); seeded by tests. */
+static const struct def_field jtype_fields[] = {
+    SYSTEM_FIELDS,
+    {"Name", SF_T_STRING, 80, SF_F_REQUIRED, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+static const struct def_field jsubtype_fields[] = {
+    SYSTEM_FIELDS,
+    {"Name", SF_T_STRING, 80, SF_F_REQUIRED, NULL, NULL},
+    {"JournalTypeId", SF_T_REF, 18, SF_F_REQUIRED, "JournalType", NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* A program's currencies: qualifying (tier) and non-qualifying (points). */
+static const struct def_field lpcur_fields[] = {
+    SYSTEM_FIELDS,
+    {"Name", SF_T_STRING, 80, SF_F_REQUIRED, NULL, NULL},
+    {"LoyaltyProgramId", SF_T_REF, 18, SF_F_REQUIRED, "LoyaltyProgram", NULL},
+    {"CurrencyType", SF_T_PICKLIST, 40, 0, NULL, "Qualifying,NonQualifying"},
+    {"IsActive", SF_T_BOOL, 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
 static const struct def_field journal_fields[] = {
     SYSTEM_FIELDS,
-    {"ProgramId", SF_T_REF, 18, 0, "LoyaltyProgram", NULL},
+    /* LoyaltyProgramId (ProgramId is LoyaltyProgramMember's); no points
+     * field: a program process computes points from the journal. */
+    {"LoyaltyProgramId", SF_T_REF, 18, 0, "LoyaltyProgram", NULL},
     {"MemberId", SF_T_REF, 18, SF_F_REQUIRED, "LoyaltyProgramMember", NULL},
     {"ActivityDate", SF_T_DATETIME, 0, SF_F_REQUIRED, NULL, NULL},
-    {"ExternalTransactionNumber", SF_T_STRING, 255, SF_F_EXTID | SF_F_UNIQUE, NULL, NULL},
-    {"Status", SF_T_PICKLIST, 40, 0, NULL, "Pending,Processed,Cancelled"},
+    /* An idLookup string, not an external id, not unique. */
+    {"ExternalTransactionNumber", SF_T_STRING, 40, 0, NULL, NULL},
+    {"JournalTypeId", SF_T_REF, 18, 0, "JournalType", NULL},
+    {"JournalSubTypeId", SF_T_REF, 18, 0, "JournalSubType", NULL},
+    {"Status", SF_T_PICKLIST, 40, 0, NULL, "Pending,Processed,Cancelled,Error"},
     {"TransactionAmount", SF_T_DOUBLE, 0, 0, NULL, NULL},
-    {"Points__c", SF_T_DOUBLE, 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
 static const struct def_field currency_fields[] = {
     SYSTEM_FIELDS,
     {"Name", SF_T_STRING, 80, 0, NULL, NULL},
-    {"LoyaltyMemberId", SF_T_REF, 18, SF_F_REQUIRED | SF_F_NOUPDATE | SF_F_UNIQUE,
-     "LoyaltyProgramMember", NULL},
+    /* One row per member and program currency. */
+    {"LoyaltyMemberId", SF_T_REF, 18, SF_F_REQUIRED | SF_F_NOUPDATE, "LoyaltyProgramMember", NULL},
+    {"LoyaltyProgramCurrencyId", SF_T_REF, 18, 0, "LoyaltyProgramCurrency", NULL},
     {"PointsBalance", SF_T_DOUBLE, 0, SF_F_READONLY, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
@@ -166,6 +197,9 @@ static const struct def_object default_objects[] = {
     {"LoyaltyProgramMember", "0lM", false, lpm_fields},
     {"TransactionJournal", "0lV", false, journal_fields},
     {"LoyaltyMemberCurrency", "0lz", false, currency_fields},
+    {"JournalType", "0lE", false, jtype_fields},
+    {"JournalSubType", "0lS", false, jsubtype_fields},
+    {"LoyaltyProgramCurrency", "0lc", false, lpcur_fields},
 };
 
 #define NDEFAULT (sizeof(default_objects) / sizeof(default_objects[0]))

@@ -453,54 +453,116 @@ static void check_unique(struct sf_object *obj, struct sf_item *it, json_t *clai
     }
 }
 
-/* --- Loyalty Management: PointsBalance follows the journals ---
- * Salesforce computes balances with the program's processes; the simulator
- * credits each journal's Points__c to the member's LoyaltyMemberCurrency
- * (one currency per member), created on first use. */
+/* --- Loyalty Management: what a program process does ---
+ * Salesforce moves a balance only through the program's processes, which
+ * take Pending journals of a journal type (Loyalty Management developer
+ * guide: TransactionJournal, "Process Transaction Journals"). The simulator
+ * has one process per program: a Pending journal (Status absent counts as
+ * Pending) of type "Accrual" adds its TransactionAmount to the member's
+ * currency rows of every currency of the program (non-qualifying points
+ * and qualifying tier points alike), one of type "Redemption" subtracts it
+ * from the non-qualifying ones only; the journal becomes Processed. A
+ * journal created Processed, of no or another type, of another program's
+ * member, or of a program without currencies is left as it is: no process
+ * handles it. Nothing is undone when a journal changes or is deleted. */
 
-static void credit(struct sim *sim, const char *member_id, double points, int64_t now)
+static const char *prop(const struct sim_record *rec, const char *name)
+{
+    return rec ? json_string_value(json_object_get(rec->props, name)) : NULL;
+}
+
+static struct sim_record *record_of(struct sim *sim, const char *object, const char *id)
+{
+    struct sf_object *obj = sf_object_find(sf_state(sim), object);
+    uint64_t num;
+
+    if (obj == NULL || id == NULL || sf_id_parse(obj, id, &num) != 0)
+        return NULL;
+    return sim_coll_get(obj->coll, num);
+}
+
+static bool same_id(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strncmp(a, b, 15) == 0;
+}
+
+static void credit(struct sim *sim, const char *member_id, const char *cur_id, const char *cur_name,
+                   double points, int64_t now)
 {
     struct sf_object *cur = sf_object_find(sf_state(sim), "LoyaltyMemberCurrency");
-    struct sim_record *rec;
+    struct sim_record *rec = NULL;
     const char *old;
     char buf[64];
 
-    if (cur == NULL || member_id == NULL || points == 0)
+    if (cur == NULL)
         return;
-    rec = sim_coll_find_unique(cur->coll, "LoyaltyMemberId", member_id);
+    for (size_t i = 0; i < cur->coll->n && rec == NULL; i++) {
+        struct sim_record *r = cur->coll->recs[i];
+
+        if (!r->archived && same_id(prop(r, "LoyaltyMemberId"), member_id) &&
+            same_id(prop(r, "LoyaltyProgramCurrencyId"), cur_id))
+            rec = r;
+    }
     if (rec == NULL) {
-        json_t *props = json_pack("{s:s, s:s, s:s}", "LoyaltyMemberId", member_id, "Name", "Points",
-                                  "PointsBalance", "0");
+        json_t *props = json_pack("{s:s, s:s, s:s, s:s}", "LoyaltyMemberId", member_id,
+                                  "LoyaltyProgramCurrencyId", cur_id, "Name",
+                                  cur_name ? cur_name : "Points", "PointsBalance", "0");
 
         rec = sim_coll_create(cur->coll, 0, props, sf_stamp(now), 0);
         json_decref(props);
         if (rec == NULL)
             return;
     }
-    old = json_string_value(json_object_get(rec->props, "PointsBalance"));
+    old = prop(rec, "PointsBalance");
     snprintf(buf, sizeof(buf), "%.17g", (old ? strtod(old, NULL) : 0) + points);
     sim_coll_set_prop(cur->coll, rec, "PointsBalance", buf);
     sim_record_touch(rec, sf_stamp(now), 0, true);
 }
 
-static double points_of(const struct sim_record *rec)
-{
-    const char *p = rec ? json_string_value(json_object_get(rec->props, "Points__c")) : NULL;
-    const char *st = rec ? json_string_value(json_object_get(rec->props, "Status")) : NULL;
-
-    if (p == NULL || (st != NULL && strcmp(st, "Cancelled") == 0))
-        return 0;
-    return strtod(p, NULL);
-}
-
-static const char *member_of(const struct sim_record *rec)
-{
-    return rec ? json_string_value(json_object_get(rec->props, "MemberId")) : NULL;
-}
-
 static bool is_journal(const struct sf_object *obj)
 {
     return strcmp(obj->name, "TransactionJournal") == 0;
+}
+
+static void run_program_process(struct sim *sim, struct sf_object *obj, struct sim_record *j,
+                                int64_t now)
+{
+    struct sf_object *pc = sf_object_find(sf_state(sim), "LoyaltyProgramCurrency");
+    const char *status = prop(j, "Status");
+    const char *program = prop(j, "LoyaltyProgramId");
+    const char *member = prop(j, "MemberId");
+    const char *type = prop(record_of(sim, "JournalType", prop(j, "JournalTypeId")), "Name");
+    struct sim_record *lpm = record_of(sim, "LoyaltyProgramMember", member);
+    const char *amount = prop(j, "TransactionAmount");
+    double points = amount ? strtod(amount, NULL) : 0;
+    bool accrual, ran = false;
+    char member_id[19], cur_id[19];
+
+    if (status != NULL && strcmp(status, "Pending") != 0)
+        return;
+    if (type == NULL || pc == NULL || lpm == NULL || !same_id(prop(lpm, "ProgramId"), program))
+        return;
+    accrual = strcmp(type, "Accrual") == 0;
+    if (!accrual && strcmp(type, "Redemption") != 0)
+        return;
+    sf_id_format(sf_object_find(sf_state(sim), "LoyaltyProgramMember"), lpm->id, member_id);
+    for (size_t i = 0; i < pc->coll->n; i++) {
+        struct sim_record *c = pc->coll->recs[i];
+        const char *ctype = prop(c, "CurrencyType");
+        bool qualifying = ctype != NULL && strcmp(ctype, "Qualifying") == 0;
+
+        if (c->archived || !same_id(prop(c, "LoyaltyProgramId"), program))
+            continue;
+        ran = true;
+        if (!accrual && qualifying)
+            continue;
+        sf_id_format(pc, c->id, cur_id);
+        credit(sim, member_id, cur_id, prop(c, "Name"), accrual ? points : -points, now);
+    }
+    if (ran) {
+        sim_coll_set_prop(obj->coll, j, "Status", "Processed");
+        sim_record_touch(j, sf_stamp(now), 0, true);
+    }
 }
 
 /* --- apply --- */
@@ -510,14 +572,7 @@ static void apply(struct sim *sim, struct sf_object *obj, struct sf_item *it, in
     int64_t stamp = sf_stamp(now);
     const char *key;
     json_t *v;
-    char old_member[19] = "";
-    double old_points = 0;
 
-    if (is_journal(obj) && it->target != NULL) {
-        snprintf(old_member, sizeof(old_member), "%s",
-                 member_of(it->target) ? member_of(it->target) : "");
-        old_points = points_of(it->target);
-    }
     if (it->target == NULL) {
         json_t *props = json_object();
 
@@ -542,11 +597,8 @@ static void apply(struct sim *sim, struct sf_object *obj, struct sf_item *it, in
         sim_record_touch(it->target, stamp, 0, true);
     }
     sf_id_format(obj, it->target->id, it->id);
-    if (is_journal(obj)) {
-        if (old_member[0] != '\0')
-            credit(sim, old_member, -old_points, now);
-        credit(sim, member_of(it->target), points_of(it->target), now);
-    }
+    if (is_journal(obj) && it->created)
+        run_program_process(sim, obj, it->target, now);
 }
 
 int sf_write(struct sim *sim, struct sf_object *obj, enum sf_op op, int ext_field,
@@ -654,8 +706,6 @@ void sf_delete(struct sim *sim, struct sf_object *obj, struct sim_record *rec, i
         obj->dels[obj->ndels].ms = stamp;
         obj->ndels++;
     }
-    if (is_journal(obj))
-        credit(sim, member_of(rec), -points_of(rec), now);
     if (strcmp(obj->name, "Contact") == 0) {
         /* A Contact's campaign memberships go with it (hard deletes here,
          * so getDeleted lists them). */

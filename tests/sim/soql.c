@@ -236,8 +236,11 @@ static int take_literal(struct parser *ps, struct soql_value *v)
     case T_DATE:
     case T_DATETIME:
         snprintf(buf, sizeof(buf), "%.*s", (int)t->len, t->start);
-        /* A date is exactly YYYY-MM-DD; a dateTime needs its zone. */
+        /* A date is exactly YYYY-MM-DD; a dateTime needs its zone and has
+         * whole seconds (SOQL reference, "Date Formats and Date Literals":
+         * YYYY-MM-DDThh:mm:ssZ or +hh:mm / -hh:mm, no fraction). */
         if (t->len >= sizeof(buf) || (t->kind == T_DATE && t->len != 10) ||
+            (t->kind == T_DATETIME && memchr(buf, '.', t->len) != NULL) ||
             (t->kind == T_DATETIME && buf[t->len - 1] != 'Z' && strchr(buf + 10, '+') == NULL &&
              strchr(buf + 10, '-') == NULL) ||
             sim_time_parse(buf, &v->ms) != 0) {

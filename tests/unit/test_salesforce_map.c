@@ -163,6 +163,9 @@ static void cursor_soql(void **state)
     assert_non_null(strstr(q, "AND Id > '003Sm0000000005IAA'))"));
     assert_non_null(strstr(q, "ORDER BY SystemModstamp, Id LIMIT 10000"));
     assert_non_null(strstr(q, "SMS_Opt_Out__c"));
+    /* Issue 12 item 9: SOQL dateTime literals have whole seconds. */
+    assert_null(strstr(q, ".000Z"));
+    assert_non_null(strstr(q, "Z OR (SystemModstamp = "));
     free(q);
     q = sf_contact_soql(&map, 0, "", 10);
     assert_null(strstr(q, "WHERE"));
@@ -231,6 +234,7 @@ static void loyalty_journal(void **state)
     struct push_record r = {0};
     struct sf_txn t;
     const char *mid = "0lMSm0000000001AAA";
+    struct sf_journal_types jt = {"0lESm0000000001AAA", "", "0lESm0000000002AAA", ""};
     char out[128], *body;
     (void)state;
     lm.points_mode = SF_POINTS_LOYALTY;
@@ -251,12 +255,95 @@ static void loyalty_journal(void **state)
                                   "\"txn_id\":\"T1\"}",
                                   &t),
                      0);
-    body = sf_journal_body("0lpSm0000000001AAA", &t, &mid, 1);
+    body = sf_journal_body(&jt, "0lpSm0000000001AAA", &t, &mid, 1);
     assert_non_null(strstr(body, "\"ExternalTransactionNumber\":\"T1\""));
-    assert_non_null(strstr(body, "\"Points__c\":5"));
     assert_null(strstr(body, "PointsBalance"));
     free(body);
     assert_int_not_equal(sf_parse_txn("{\"delta\":\"x\"}", &t), 0);
+}
+
+/* Issue 12 items 1 and 3: a TransactionJournal names its program with
+ * LoyaltyProgramId (ProgramId is LoyaltyProgramMember's), carries no
+ * Points__c (no such field), is Pending with the JournalTypeId (and
+ * subtype) a program process handles, a debit with the debit type and a
+ * positive TransactionAmount. */
+static void journal_fields(void **state)
+{
+    struct sf_journal_types jt = {"0lESm0000000001AAA", "0lSSm0000000001AAA", "0lESm0000000002AAA",
+                                  ""};
+    struct sf_txn t[2];
+    const char *mids[2] = {"0lMSm0000000001AAA", "0lMSm0000000001AAA"};
+    json_t *root, *r0, *r1;
+    char *body;
+
+    (void)state;
+    assert_int_equal(sf_parse_txn("{\"delta\":5,\"occurred_at\":\"2026-11-01T10:00:00Z\","
+                                  "\"txn_id\":\"T1\"}",
+                                  &t[0]),
+                     0);
+    assert_int_equal(sf_parse_txn("{\"delta\":-30,\"occurred_at\":\"2026-11-01T10:00:00Z\","
+                                  "\"txn_id\":\"T2\"}",
+                                  &t[1]),
+                     0);
+    body = sf_journal_body(&jt, "0lpSm0000000001AAA", t, mids, 2);
+    root = json_loads(body, 0, NULL);
+    r0 = json_array_get(json_object_get(root, "records"), 0);
+    r1 = json_array_get(json_object_get(root, "records"), 1);
+    assert_string_equal(json_string_value(json_object_get(r0, "LoyaltyProgramId")),
+                        "0lpSm0000000001AAA");
+    assert_null(json_object_get(r0, "ProgramId"));
+    assert_null(json_object_get(r0, "Points__c"));
+    assert_string_equal(json_string_value(json_object_get(r0, "Status")), "Pending");
+    assert_string_equal(json_string_value(json_object_get(r0, "JournalTypeId")),
+                        "0lESm0000000001AAA");
+    assert_string_equal(json_string_value(json_object_get(r0, "JournalSubTypeId")),
+                        "0lSSm0000000001AAA");
+    assert_int_equal(json_integer_value(json_object_get(r0, "TransactionAmount")), 5);
+    assert_string_equal(json_string_value(json_object_get(r1, "JournalTypeId")),
+                        "0lESm0000000002AAA");
+    assert_null(json_object_get(r1, "JournalSubTypeId"));
+    assert_int_equal(json_integer_value(json_object_get(r1, "TransactionAmount")), 30);
+    json_decref(root);
+    free(body);
+}
+
+/* Issue 12 item 4: ExternalTransactionNumber is a string of 40: a longer
+ * txn_id is sent as "~" + 39 hex digits of its SHA-256, the same each
+ * time; a short one as it is. */
+static void journal_number_bounded(void **state)
+{
+    char a[64], b[64];
+    const char *longid = "order-2026-11-01-store-0042-till-07-receipt-000000123456";
+
+    (void)state;
+    sf_txn_number("T1", a, sizeof(a));
+    assert_string_equal(a, "T1");
+    sf_txn_number(longid, a, sizeof(a));
+    sf_txn_number(longid, b, sizeof(b));
+    assert_int_equal(strlen(a), SF_TXN_NUMBER_MAX);
+    assert_int_equal(a[0], '~');
+    assert_string_equal(a, b);
+}
+
+/* Issue 12 item 2: LoyaltyProgramMember is created with the fields the
+ * object reference requires: EnrollmentDate, MemberType, MemberStatus. */
+static void program_member_fields(void **state)
+{
+    const char *members[1] = {"M1"}, *cids[1] = {"003Sm0000000001AAA"};
+    json_t *root, *r;
+    char *body;
+
+    (void)state;
+    body = sf_program_member_body("0lpSm0000000001AAA", members, cids, "2026-12-07", 1);
+    root = json_loads(body, 0, NULL);
+    r = json_array_get(json_object_get(root, "records"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "EnrollmentDate")), "2026-12-07");
+    assert_string_equal(json_string_value(json_object_get(r, "MemberType")), "Individual");
+    assert_string_equal(json_string_value(json_object_get(r, "MemberStatus")), "Active");
+    assert_string_equal(json_string_value(json_object_get(r, "ProgramId")), "0lpSm0000000001AAA");
+    assert_string_equal(json_string_value(json_object_get(r, "ContactId")), "003Sm0000000001AAA");
+    json_decref(root);
+    free(body);
 }
 
 /* Consent objects: sms is a Phone contact point told apart by its key; a
@@ -349,6 +436,9 @@ int main(void)
         cmocka_unit_test(bulk_csv),
         cmocka_unit_test(bulk_failed_row_by_key),
         cmocka_unit_test(loyalty_journal),
+        cmocka_unit_test(journal_fields),
+        cmocka_unit_test(journal_number_bounded),
+        cmocka_unit_test(program_member_fields),
         cmocka_unit_test(consent_objects),
         cmocka_unit_test(contacts_by_key),
         cmocka_unit_test(deleted_contact_id),

@@ -75,7 +75,7 @@ static void parses_the_connector_query(void **state)
     (void)state;
     q = parse_ok("SELECT Id, LastName, SystemModstamp FROM Contact WHERE "
                  "(SystemModstamp > 2026-11-24T10:00:00Z OR (SystemModstamp = "
-                 "2026-11-24T10:00:00.000Z AND Id > '003Sm0000000001')) "
+                 "2026-11-24T10:00:00Z AND Id > '003Sm0000000001')) "
                  "ORDER BY SystemModstamp, Id DESC NULLS FIRST LIMIT 200 OFFSET 5");
     assert_int_equal(q->nfields, 3);
     assert_string_equal(q->fields[2], "SystemModstamp");
@@ -113,6 +113,9 @@ static void rejects_what_it_does_not_support(void **state)
     parse_err("SELECT Id FROM Contact WHERE a = 1 AND b = 2 OR c = 3", "unexpected token: 'OR'");
     parse_err("SELECT Id FROM Contact WHERE CreatedDate = TODAY", "unexpected token: 'TODAY'");
     parse_err("SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-24T10:00:00",
+              "no viable alternative");
+    /* SOQL dateTime literals have whole seconds (issue 12). */
+    parse_err("SELECT Id FROM Contact WHERE SystemModstamp > 2026-11-24T10:00:00.000Z",
               "no viable alternative");
     parse_err("SELECT Id FROM Contact WHERE LastName = 'open", "unexpected token");
     parse_err("SELECT Id FROM Contact GROUP BY Id", "unexpected token: 'GROUP'");
