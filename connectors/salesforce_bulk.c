@@ -63,6 +63,7 @@ void sf_bulk_job_free(struct sf_job *job)
     job->link = NULL;
     free(job->in_fix);
     job->in_fix = NULL;
+    sf_erase_job_free(job);
     job->grp_off = job->grp_recs = job->fix = NULL;
     job->order = NULL;
     job->csv = NULL;

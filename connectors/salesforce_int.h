@@ -89,6 +89,14 @@ struct sf_job {
     char program_id[64];
     size_t *fix; /* groups resent by collections with the placeholder */
     size_t nfix, fixpos;
+    /* Erase (salesforce_erase.c): the records that hold the member besides
+     * its Contact, to delete (ContactPointTypeConsent, Individual) or to
+     * anonymise (LoyaltyProgramMember), and how far each list is sent. */
+    char (*rel)[24]; /* Individual ids (the first ninds), then consents */
+    size_t nrel, caprel, relpos, ninds;
+    char (*lpm)[24];
+    size_t nlpm, caplpm, lpmpos;
+    int erase_stage;
 };
 
 struct salesforce {
@@ -157,6 +165,14 @@ void sf_send_delete(struct sf_job *job);
 /* Erase: Contacts whose id is not known are looked up by the external id
  * first, then deleted; a member without a Contact is OK (nothing there). */
 void sf_start_erase(struct sf_job *job);
+
+/* --- salesforce_erase.c --- */
+/* Erase, first step: the member's Individual and its
+ * ContactPointTypeConsent records (consent_objects) are deleted and its
+ * LoyaltyProgramMember records (loyalty) anonymised; then
+ * sf_start_erase(job) deletes the Contacts. */
+void sf_erase_related(struct sf_job *job);
+void sf_erase_job_free(struct sf_job *job);
 
 /* --- salesforce_loyalty.c --- */
 /* Posts a TransactionJournal batch (points_mode = loyalty). */

@@ -389,7 +389,7 @@ static void push_one(struct connector *conn, struct push_batch *pb)
             const char *id = sf_contact_id(pb->records[i].remote_id);
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id ? id : "");
         }
-        sf_start_erase(job);
+        sf_erase_related(job);
         return;
     }
     if (strncmp(pb->class_key, "CampaignMember:", 15) == 0) {
