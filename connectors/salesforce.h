@@ -246,6 +246,9 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
  * `when` is not NULL, *when gets each id's deletedDate in ms (new ref,
  * object id -> integer; an id without a readable date is left out). */
 json_t *sf_parse_deleted(const char *body, int64_t *latest_ms, json_t **when);
+/* getDeleted's earliestDateAvailable (the newest entry purged from the
+ * delete log) in ms. 0 or -1 (absent). */
+int sf_parse_earliest(const char *body, int64_t *ms);
 
 /* Bulk API 2.0 results CSV (successfulResults / failedResults /
  * unprocessedrecords): for each data row, the value of column key_col
@@ -285,10 +288,12 @@ struct sf_cycle {
 
 struct sf_pull_state {
     int active;
-    int phase;     /* 0 contacts, 1 CampaignMember deletions */
-    int64_t t;     /* cursor: SystemModstamp ms */
-    char id[32];   /* cursor: Id */
-    int64_t del_t; /* getDeleted covered up to */
+    int phase;         /* 0 contacts, 1 CampaignMember deletions */
+    int64_t t;         /* cursor: SystemModstamp ms */
+    char id[32];       /* cursor: Id */
+    int64_t del_t;     /* getDeleted covered up to (watermark "del") */
+    int del_probe;     /* the sweep is asking for earliestDateAvailable */
+    int64_t del_floor; /* earliestDateAvailable learnt: never start before */
     int64_t last_sweep_ms;
     int64_t lmc_t;   /* loyalty: LoyaltyMemberCurrency read up to (watermark "lmc") */
     int64_t lmc_max; /* newest SystemModstamp seen in this cycle */
@@ -301,9 +306,10 @@ struct sf_pull_state {
     struct sf_cycle cyc;
 };
 struct sf_pull_state *sf_pull_state(struct salesforce *sf);
-/* {"cptc":..,"id":..,"lmc":..,"t":..}: the pull watermark, every cursor of
- * the connector (lmc and cptc left out when 0). 0 or -1 (does not fit). */
-int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, char *out,
+/* {"cptc":..,"del":..,"id":..,"lmc":..,"t":..}: the pull watermark, every
+ * cursor of the connector (lmc, cptc and del -- getDeleted covered up to --
+ * left out when 0). 0 or -1 (does not fit). */
+int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, int64_t del, char *out,
                       size_t outsize);
 void sf_pull(struct connector *conn);
 void sf_pull_resync(struct connector *conn);

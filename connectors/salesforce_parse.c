@@ -329,6 +329,15 @@ json_t *sf_parse_deleted(const char *body, int64_t *latest_ms, json_t **when)
     return out;
 }
 
+int sf_parse_earliest(const char *body, int64_t *ms)
+{
+    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
+    int rc = sf_parse_time(json_string_value(json_object_get(root, "earliestDateAvailable")), ms);
+
+    json_decref(root);
+    return rc == 0 ? 0 : -1;
+}
+
 /* --- Bulk API 2.0 results (RFC 4180 CSV, comma, LF or CRLF) --- */
 
 struct csv_cur {

@@ -55,8 +55,8 @@ static struct sf_cursor stored_of(struct salesforce *sf)
 }
 
 /* The watermark: the Contact cursor (t, id) and the other cursors
- * (lmc, cptc; 0 = none, omitted). */
-int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, char *out,
+ * (lmc, cptc, del; 0 = none, omitted). */
+int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, int64_t del, char *out,
                       size_t outsize)
 {
     json_t *w = json_pack("{s:I, s:s}", "t", (json_int_t)t, "id", id);
@@ -67,6 +67,8 @@ int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, char
         json_object_set_new(w, "lmc", json_integer(lmc));
     if (w != NULL && cptc > 0)
         json_object_set_new(w, "cptc", json_integer(cptc));
+    if (w != NULL && del > 0)
+        json_object_set_new(w, "del", json_integer(del));
     text = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (text != NULL && strlen(text) < outsize) {
         snprintf(out, outsize, "%s", text);
@@ -81,7 +83,7 @@ int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *ou
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
 
-    return sf_watermark_text(ps->t, ps->id, lmc, cptc, out, outsize);
+    return sf_watermark_text(ps->t, ps->id, lmc, cptc, ps->del_t, out, outsize);
 }
 
 static int cursor_after(int64_t t, const char *id, const struct sf_cursor *c)
@@ -254,8 +256,8 @@ static void apply_page(struct salesforce *sf)
             sink->learn_identity(sink->ctx, conn, member, id);
     }
     if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
-        if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, wm, sizeof(wm)) !=
-            0)
+        if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, ps->del_t, wm,
+                              sizeof(wm)) != 0)
             wm[0] = '\0';
         if (sink->commit(sink->ctx, conn, wm[0] ? wm : NULL, &pc.err) != 0)
             goto fail;
@@ -588,6 +590,59 @@ static int cascade_of_contact(struct salesforce *sf, const char *seg, const char
     return 1;
 }
 
+static void deleted_answer(struct http_result *res, void *arg);
+static void sweep_deleted(struct salesforce *sf);
+
+/* The delete log was purged past the sweep's position (getDeleted answers
+ * INVALID_REPLICATION_DATE, for ever if the same window is asked again):
+ * a window from now tells earliestDateAvailable, and the sweep
+ * goes on from there. The CampaignMember deletions purged in between
+ * cannot be read: said, with the window, so that an operator can
+ * resync the segments (crmsyncctl resync). */
+static void probe_earliest(struct salesforce *sf)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    int64_t now = timefmt_now_ms();
+    char t1[40], t2[40], tail[256];
+
+    ps->del_probe = 1;
+    /* From now: earliestDateAvailable is in the past. */
+    sf_format_time(now - now % 1000, t1, sizeof(t1));
+    sf_format_time(now + 60000, t2, sizeof(t2));
+    snprintf(tail, sizeof(tail), "/sobjects/CampaignMember/deleted/?start=%s&end=%s", t1, t2);
+    if (sf_request(sf, HTTP_GET, sf_data_path(sf, tail), NULL, NULL, deleted_answer, sf) != 0) {
+        ps->del_probe = 0;
+        finish(sf, -1);
+    }
+}
+
+static void earliest_found(struct salesforce *sf, struct http_result *res)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    struct connector *conn = sf_conn(sf);
+    int64_t earliest = 0;
+    char from[40], to[40];
+
+    ps->del_probe = 0;
+    if (sf_parse_earliest(res->body, &earliest) != 0 || earliest <= ps->del_t) {
+        log_warn("salesforce", conn->name,
+                 "pull: getDeleted refused the sweep window and named no later "
+                 "earliestDateAvailable; sweep retried next cycle");
+        finish(sf, -1);
+        return;
+    }
+    sf_format_time(ps->del_t, from, sizeof(from));
+    sf_format_time(earliest, to, sizeof(to));
+    log_warn("salesforce", conn->name,
+             "pull: the CampaignMember delete log was purged up to %s: deletions between %s and "
+             "%s cannot be read (a segment removal made in Salesforce then is missed; "
+             "crmsyncctl resync reconciles); the sweep goes on from %s",
+             to, from, to, to);
+    ps->del_t = earliest;
+    ps->del_floor = earliest;
+    sweep_deleted(sf);
+}
+
 static void deleted_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
@@ -600,13 +655,24 @@ static void deleted_answer(struct http_result *res, void *arg)
     size_t i;
     json_t *v;
     long outs = 0, cascades = 0;
+    char wm[256];
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
         char code[64], msg[200];
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
         log_warn("salesforce", conn->name, "pull: getDeleted failed (HTTP %ld %s %s)", res->status,
                  code, msg);
+        if (!sf_closing(sf) && res->status == 400 &&
+            strcmp(code, "INVALID_REPLICATION_DATE") == 0 && !ps->del_probe) {
+            probe_earliest(sf);
+            return;
+        }
+        ps->del_probe = 0;
         finish(sf, -1);
+        return;
+    }
+    if (ps->del_probe) {
+        earliest_found(sf, res);
         return;
     }
     ids = sf_parse_deleted(res->body, &latest, &when);
@@ -685,12 +751,15 @@ static void deleted_answer(struct http_result *res, void *arg)
     }
     json_decref(ids);
     json_decref(when);
-    if (sink->commit(sink->ctx, conn, NULL, &err) != 0) {
+    if (latest > 0)
+        ps->del_t = latest;
+    /* The sweep position goes with the deletions it read (watermark "del"):
+     * a restart neither reads them again nor goes back over the horizon. */
+    if (sf_pull_watermark(sf, ps->lmc_t, ps->cptc_t, wm, sizeof(wm)) != 0 ||
+        sink->commit(sink->ctx, conn, wm, &err) != 0) {
         finish(sf, -1);
         return;
     }
-    if (latest > 0)
-        ps->del_t = latest;
     ps->last_sweep_ms = now;
     if (outs > 0)
         log_info("salesforce", conn->name, "%ld CampaignMember deletion(s): segment out", outs);
@@ -715,8 +784,11 @@ static void sweep_deleted(struct salesforce *sf)
     }
     if (start < now - DELETE_HORIZON_MS)
         start = now - DELETE_HORIZON_MS;
-    /* getDeleted ignores seconds; go back one minute for the boundary. */
+    /* getDeleted ignores seconds; go back one minute for the boundary, but
+     * not before earliestDateAvailable. */
     start -= 60000;
+    if (start < ps->del_floor)
+        start = ps->del_floor;
     sf_format_time(start, t1, sizeof(t1));
     sf_format_time(now + 60000, t2, sizeof(t2));
     snprintf(tail, sizeof(tail), "/sobjects/CampaignMember/deleted/?start=%s&end=%s", t1, t2);
@@ -744,6 +816,8 @@ void sf_pull(struct connector *conn)
      * kept: read everything once). */
     ps->lmc_t = json_integer_value(json_object_get(w, "lmc"));
     ps->cptc_t = json_integer_value(json_object_get(w, "cptc"));
+    if (json_integer_value(json_object_get(w, "del")) > ps->del_t)
+        ps->del_t = json_integer_value(json_object_get(w, "del"));
     id = json_string_value(json_object_get(w, "id"));
     snprintf(ps->id, sizeof(ps->id), "%s", id ? id : "");
     json_decref(w);

@@ -107,6 +107,14 @@ expect_eq "$(body '.deletedRecords | length')/$(body '.deletedRecords[0].id')" "
 [ -n "$(body .earliestDateAvailable)" ] && [ -n "$(body .latestDateCovered)" ] || fail "dates"
 req GET "$D/sobjects/CampaignMember/deleted/?start=$(iso $((NOW_MS - 16 * 86400000)))&end=$END"
 expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_REPLICATION_DATE" "start past the 15-day horizon"
+# The delete log purged early (Salesforce's background purge): a start
+# before earliestDateAvailable is refused; one after it is answered.
+ctl POST seed '{"flavor_state": {"purgeDeleteLog": "CampaignMember"}}' >/dev/null
+req GET "$D/sobjects/CampaignMember/deleted/?start=$START&end=$END"
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALID_REPLICATION_DATE" "start before earliestDateAvailable"
+req GET "$D/sobjects/CampaignMember/deleted/?start=$(iso $((NOW_MS + 120000)))&end=$END"
+expect_eq "$STATUS/$(body '.deletedRecords | length')/$(body .earliestDateAvailable)" \
+    "200/0/$(iso $((NOW_MS + 60000)) | sed 's/Z$/.000+0000/')" "after earliestDateAvailable (the purged entry's date)"
 ctl POST clock '{"advance_ms": 1296000000}' >/dev/null # 15 days
 req GET "$D/sobjects/CampaignMember/deleted/?start=$(iso $((NOW_MS + 1296000000 - 3600000)))&end=$(iso $((NOW_MS + 1296300000)))"
 expect_eq "$STATUS/$(body '.deletedRecords | length')" "200/0" "purged from the delete log after 15 days"

@@ -246,11 +246,13 @@ static json_t *sf_dump(struct sim *sim)
                      "max", (json_int_t)sim->opt.daily_max);
 }
 
-/* flavor_state: {"fields": {...custom fields...}, "apiUsed": N}. Records
+/* flavor_state: {"fields": {...custom fields...}, "apiUsed": N,
+ * "purgeDeleteLog": "<sObject>"}. Records
  * are seeded through the core's "collections" (one per sObject). */
 static int sf_seed(struct sim *sim, json_t *state, char *err, size_t errlen)
 {
     struct sf_state *sf = sf_state(sim);
+    const char *purge;
     json_t *used;
 
     if (state == NULL)
@@ -261,6 +263,22 @@ static int sf_seed(struct sim *sim, json_t *state, char *err, size_t errlen)
     }
     if (sf_schema_seed(sf, json_object_get(state, "fields"), err, errlen) != 0)
         return -1;
+    /* "purgeDeleteLog": "<sObject>": the delete log of that object purged
+     * now, as Salesforce's background purge does when the log grows. */
+    purge = json_string_value(json_object_get(state, "purgeDeleteLog"));
+    if (purge != NULL) {
+        struct sf_object *obj = sf_object_find(sf, purge);
+
+        if (obj == NULL) {
+            snprintf(err, errlen, "purgeDeleteLog: no sObject %s", purge);
+            return -1;
+        }
+        for (size_t i = 0; i < obj->ndels; i++) {
+            if (obj->dels[i].ms > obj->purged_ms)
+                obj->purged_ms = obj->dels[i].ms;
+        }
+        obj->ndels = 0;
+    }
     used = json_object_get(state, "apiUsed");
     if (json_is_integer(used)) {
         (void)day_used(sf, sim_now_ms(sim));

@@ -517,6 +517,7 @@ void sf_get_deleted(struct sim *sim, struct sim_request *req, struct sim_respons
     const char *s_end = sim_req_query(req, "end");
     int64_t start, end, horizon, covered;
     int64_t now = req->now_ms;
+    bool purged_refused;
     json_t *recs;
     size_t keep = 0;
     char t1[40], t2[40];
@@ -531,6 +532,10 @@ void sf_get_deleted(struct sim *sim, struct sim_request *req, struct sim_respons
                  "start and end must be given as dateTime values");
         return;
     }
+    /* A start before earliestDateAvailable (the newest entry purged from
+     * the delete log, which Salesforce may purge early when it grows: REST
+     * API "sObject Get Deleted") cannot be answered completely. */
+    purged_refused = obj->purged_ms > 0 && start < obj->purged_ms;
     /* The API ignores seconds. */
     start -= ((start % 60000) + 60000) % 60000;
     end -= ((end % 60000) + 60000) % 60000;
@@ -548,6 +553,11 @@ void sf_get_deleted(struct sim *sim, struct sim_request *req, struct sim_respons
     if (end <= start) {
         sf_error(resp, 400, "INVALID_REPLICATION_DATE",
                  "startDate must chronologically precede endDate");
+        return;
+    }
+    if (purged_refused) {
+        sf_error(resp, 400, "INVALID_REPLICATION_DATE",
+                 "startDate is before earliestDateAvailable: the delete log was purged");
         return;
     }
     if (start < horizon - 60000) {

@@ -415,11 +415,14 @@ static void watermark_cursors(void **state)
 {
     char wm[256], *q;
     (void)state;
-    assert_int_equal(sf_watermark_text(5, "003A", 0, 0, wm, sizeof(wm)), 0);
+    assert_int_equal(sf_watermark_text(5, "003A", 0, 0, 0, wm, sizeof(wm)), 0);
     assert_string_equal(wm, "{\"id\":\"003A\",\"t\":5}");
-    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, wm, sizeof(wm)), 0);
+    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, 0, wm, sizeof(wm)), 0);
     assert_string_equal(wm, "{\"cptc\":9,\"id\":\"003A\",\"lmc\":7,\"t\":5}");
-    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, wm, 10), -1);
+    assert_int_equal(sf_watermark_text(5, "003A", 7, 9, 0, wm, 10), -1);
+    /* Issue 12 item 7: the getDeleted sweep position is kept too. */
+    assert_int_equal(sf_watermark_text(5, "003A", 0, 0, 11, wm, sizeof(wm)), 0);
+    assert_string_equal(wm, "{\"del\":11,\"id\":\"003A\",\"t\":5}");
     q = sf_contact_soql(&map, 0, "", 10);
     assert_non_null(strstr(q, "IsDeleted"));
     free(q);
