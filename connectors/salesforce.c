@@ -343,6 +343,50 @@ static void bootstrap(struct salesforce *sf)
     oauth_send(sf->oauth, r, bootstrap_done, sf);
 }
 
+static void hold_cb(uv_timer_t *t);
+
+/* Milliseconds left of the destination's Retry-After hold (0: none). */
+static long hold_left(struct salesforce *sf)
+{
+    const struct ratelimit *rl = sf->conn->ratelimit;
+    uint64_t now = mono_ms();
+
+    if (rl == NULL || rl->hold_until_ms <= now)
+        return 0;
+    return (long)(rl->hold_until_ms - now);
+}
+
+/* Completes the held requests with cls (closing) or sends them when the
+ * hold is over. */
+static void release_held(struct salesforce *sf, enum http_class cls)
+{
+    struct req_ctx *q = sf->held;
+    long left = hold_left(sf);
+
+    if (cls == HTTP_CLASS_OK && left > 0) {
+        uv_timer_start(&sf->hold_timer, hold_cb, (uint64_t)left + 1, 0);
+        return;
+    }
+    sf->held = NULL;
+    while (q != NULL) {
+        struct req_ctx *rc = q;
+        q = q->next;
+        rc->next = NULL;
+        if (cls != HTTP_CLASS_OK || start(sf, rc) != 0) {
+            struct http_result res;
+            memset(&res, 0, sizeof(res));
+            res.cls = cls != HTTP_CLASS_OK ? cls : HTTP_CLASS_RETRY;
+            rc->done(&res, rc->arg);
+            req_free(rc);
+        }
+    }
+}
+
+static void hold_cb(uv_timer_t *t)
+{
+    release_held(t->data, HTTP_CLASS_OK);
+}
+
 int sf_request(struct salesforce *sf, enum http_method method, const char *path,
                const char *content_type, const char *body, http_done_fn done, void *arg)
 {
@@ -370,6 +414,18 @@ int sf_request(struct salesforce *sf, enum http_method method, const char *path,
             tail = &(*tail)->next;
         *tail = rc;
         bootstrap(sf);
+        return 0;
+    }
+    /* Inside a Retry-After hold (told by another request's 429): wait it
+     * out; the engine holds new batches, this keeps the next steps of the
+     * jobs in flight from going out meanwhile. */
+    if (hold_left(sf) > 0) {
+        struct req_ctx **tail = &sf->held;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = rc;
+        if (!uv_is_active((uv_handle_t *)&sf->hold_timer))
+            uv_timer_start(&sf->hold_timer, hold_cb, (uint64_t)hold_left(sf) + 1, 0);
         return 0;
     }
     if (start(sf, rc) != 0) {
@@ -505,7 +561,9 @@ static int salesforce_open(struct connector *conn, struct error *err)
     sf->defer.data = sf;
     uv_timer_init(conn->loop, &sf->bulk_timer);
     sf->bulk_timer.data = sf;
-    sf->handles_open = 2;
+    uv_timer_init(conn->loop, &sf->hold_timer);
+    sf->hold_timer.data = sf;
+    sf->handles_open = 3;
     log_info("salesforce", conn->name, "Salesforce via %s (API %s, auth %s, key %s)", sf->login,
              cfg->api_version, auth_names[cfg->auth], cfg->external_id_field);
     return 0;
@@ -530,10 +588,12 @@ static void salesforce_close(struct connector *conn, void (*done)(struct connect
     oauth_close(sf->oauth);
     sf->handles_open++; /* the HTTP client, released in http_closed */
     http_client_close(sf->http, http_closed, sf);
+    release_held(sf, HTTP_CLASS_CANCELLED);
     sf_bulk_cancel(sf);
     sf_flush_done(sf);
     uv_close((uv_handle_t *)&sf->defer, handle_closed);
     uv_close((uv_handle_t *)&sf->bulk_timer, handle_closed);
+    uv_close((uv_handle_t *)&sf->hold_timer, handle_closed);
 }
 
 static void salesforce_resync(struct connector *conn)

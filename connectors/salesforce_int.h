@@ -131,6 +131,10 @@ struct salesforce {
     char jt_credit[24], jst_credit[24], jt_debit[24], jst_debit[24];
     int jt_ready;
     char lpc_id[24];
+    /* Requests asked for inside a Retry-After hold (a 429 answered to
+     * another request of a multi-step job): sent when it ends. */
+    uv_timer_t hold_timer;
+    struct req_ctx *held;
 };
 
 int sf_inside_reserve(const struct salesforce *sf);
