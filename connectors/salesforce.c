@@ -34,8 +34,12 @@ static const char *const points_names[] = {"contact_fields", "loyalty", NULL};
 
 static const struct config_option salesforce_options[] = {
     OPT("login_url", CONFIG_STRING, "https://login.salesforce.com", login_url, 0, 0,
-        "login host: JWT audience and token host (test.salesforce.com, a My Domain URL, or "
+        "login host, token host (login.salesforce.com, test.salesforce.com, a My Domain URL, or "
         "the simulator)"),
+    OPT("jwt_audience", CONFIG_STRING, NULL, jwt_audience, 0, 0,
+        "JWT aud (auth = jwt): https://login.salesforce.com, https://test.salesforce.com or an "
+        "Experience Cloud site URL; unset: test.salesforce.com for a sandbox My Domain "
+        "login_url, login.salesforce.com for another My Domain, else login_url"),
     OPT_ENUM("auth", "jwt", auth, auth_names,
              "jwt: OAuth 2.0 JWT bearer flow; client_credentials: client credentials flow"),
     OPT("client_id", CONFIG_STRING, NULL, client_id, 0, 0, "connected app consumer key (JWT iss)"),
@@ -508,6 +512,7 @@ static int salesforce_open(struct connector *conn, struct error *err)
     len = strlen(sf->login);
     while (len > 0 && sf->login[len - 1] == '/')
         sf->login[--len] = '\0';
+    sf_jwt_audience(sf->login, cfg->jwt_audience, sf->jwt_aud, sizeof(sf->jwt_aud));
     if (cfg->client_id == NULL) {
         error_set(err, "[connector.%s] client_id (the consumer key) is required", conn->name);
         goto fail;
@@ -537,8 +542,11 @@ static int salesforce_open(struct connector *conn, struct error *err)
         oopts.grant = OAUTH_JWT_BEARER;
         oopts.private_key_file = cfg->private_key_file;
         oopts.jwt_subject = cfg->username;
-        oopts.jwt_audience = sf->login;
-        oopts.jwt_lifetime_s = 180; /* Salesforce: exp within 3 minutes */
+        oopts.jwt_audience = sf->jwt_aud;
+        /* Salesforce refuses an exp more than 3 minutes ahead of its clock:
+         * 2 minutes leave room for a clock of ours running up to 60 s
+         * ahead (and as much behind). */
+        oopts.jwt_lifetime_s = SF_JWT_LIFETIME_S;
     } else {
         oopts.grant = OAUTH_CLIENT_CREDENTIALS;
         oopts.client_secret_file = cfg->client_secret_file;

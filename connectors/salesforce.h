@@ -193,6 +193,16 @@ char *sf_campaign_member_body(const char *campaign_id, const char *segment,
 /* "<member>:<segment>", the CampaignMember external id. */
 void sf_membership_key(const char *member, const char *segment, char *out, size_t outsize);
 
+/* JWT bearer flow: exp = now + this (Salesforce: at most 3 minutes ahead
+ * of its clock; the rest is room for clock skew). */
+#define SF_JWT_LIFETIME_S 120
+/* The JWT aud for login_url (no trailing slash): configured, else
+ * https://test.salesforce.com for a sandbox My Domain
+ * (*.sandbox.my.salesforce.com), https://login.salesforce.com for another
+ * My Domain (*.my.salesforce.com), else login_url itself (login, test, an
+ * Experience Cloud site, the simulator). */
+void sf_jwt_audience(const char *login_url, const char *configured, char *out, size_t outsize);
+
 /* URL-encodes s (RFC 3986 unreserved kept). malloc'd. */
 char *sf_urlencode(const char *s);
 

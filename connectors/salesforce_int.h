@@ -31,6 +31,7 @@ struct salesforce_settings {
      * processes handle (Name), the currency whose balance is compared. */
     char *journal_type, *journal_subtype, *debit_journal_type, *debit_journal_subtype;
     char *loyalty_currency;
+    char *jwt_audience;
 };
 
 extern const struct config_table salesforce_config;
@@ -104,6 +105,7 @@ struct salesforce {
     const struct salesforce_settings *cfg;
     struct sf_map map;
     char login[512];
+    char jwt_aud[512]; /* the JWT aud claim (sf_jwt_audience) */
     struct http_limits limits;
     struct http_client *http;
     struct oauth *oauth;

@@ -428,6 +428,27 @@ static void watermark_cursors(void **state)
     free(q);
 }
 
+/* Issue 12 item 6: the JWT aud is login or test.salesforce.com (or an
+ * Experience Cloud site), never a My Domain URL; configurable. */
+static void jwt_audience(void **state)
+{
+    char aud[200];
+
+    (void)state;
+    sf_jwt_audience("https://acme.my.salesforce.com", NULL, aud, sizeof(aud));
+    assert_string_equal(aud, "https://login.salesforce.com");
+    sf_jwt_audience("https://acme--uat.sandbox.my.salesforce.com", NULL, aud, sizeof(aud));
+    assert_string_equal(aud, "https://test.salesforce.com");
+    sf_jwt_audience("https://test.salesforce.com", NULL, aud, sizeof(aud));
+    assert_string_equal(aud, "https://test.salesforce.com");
+    sf_jwt_audience("http://127.0.0.1:8080", NULL, aud, sizeof(aud));
+    assert_string_equal(aud, "http://127.0.0.1:8080");
+    sf_jwt_audience("https://acme.my.salesforce.com", "https://acme.my.site.com", aud, sizeof(aud));
+    assert_string_equal(aud, "https://acme.my.site.com");
+    /* 3 minutes at most, with room for skew. */
+    assert_true(SF_JWT_LIFETIME_S <= 120);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +463,7 @@ int main(void)
         cmocka_unit_test(journal_fields),
         cmocka_unit_test(journal_number_bounded),
         cmocka_unit_test(program_member_fields),
+        cmocka_unit_test(jwt_audience),
         cmocka_unit_test(consent_objects),
         cmocka_unit_test(contacts_by_key),
         cmocka_unit_test(deleted_contact_id),
