@@ -544,8 +544,8 @@ static int salesforce_open(struct connector *conn, struct error *err)
         oopts.jwt_subject = cfg->username;
         oopts.jwt_audience = sf->jwt_aud;
         /* Salesforce refuses an exp more than 3 minutes ahead of its clock:
-         * 2 minutes leave room for a clock of ours running up to 60 s
-         * ahead (and as much behind). */
+         * 150 s leave room for a clock of ours running up to 30 s ahead
+         * (and up to 150 s behind). */
         oopts.jwt_lifetime_s = SF_JWT_LIFETIME_S;
     } else {
         oopts.grant = OAUTH_CLIENT_CREDENTIALS;

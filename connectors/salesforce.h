@@ -195,7 +195,7 @@ void sf_membership_key(const char *member, const char *segment, char *out, size_
 
 /* JWT bearer flow: exp = now + this (Salesforce: at most 3 minutes ahead
  * of its clock; the rest is room for clock skew). */
-#define SF_JWT_LIFETIME_S 120
+#define SF_JWT_LIFETIME_S 150
 /* The JWT aud for login_url (no trailing slash): configured, else
  * https://test.salesforce.com for a sandbox My Domain
  * (*.sandbox.my.salesforce.com), https://login.salesforce.com for another
