@@ -171,6 +171,16 @@ struct connector_ops {
      * value {"balance":N} computed from the ledger at send time) rather than
      * one record per transaction. */
     int points_as_balance;
+
+    /* --- appended (issue 12): batches cut by what they cost --- */
+
+    /* How many of the request's inputs (of at most max_batch) rec adds to
+     * a batch of its class; member_new: no record of its member is in the
+     * batch yet. NULL: one per member (every record of a member shares one
+     * input, as a contact upsert). HubSpot's statuses batch write takes one
+     * input per record (each subscription of an address), so a batch is cut
+     * at max_batch records there, not at max_batch members. */
+    size_t (*record_cost)(struct connector *conn, const struct push_record *rec, int member_new);
 };
 
 /* One configured instance. */

@@ -31,7 +31,7 @@ struct hubspot_settings {
     int create_properties;
     char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
     char *purposes, *tiers;
-    long pull_interval_ms, search_lag_ms, lookback_ms, archived_sweep_ms;
+    long pull_interval_ms, search_lag_ms, lookback_ms, archived_sweep_ms, status_sweep_ms;
     long rate, burst, max_inflight;
     char *ca_file;
     int allow_loopback_http;
@@ -96,6 +96,9 @@ static const struct config_option hubspot_options[] = {
         "re-read this much before the watermark (late indexing)"),
     OPT("archived_sweep", CONFIG_DURATION_MS, "15m", archived_sweep_ms, 0, 86400000,
         "time between sweeps of archived contacts (archived=true listing); 0: every pull"),
+    OPT("status_sweep", CONFIG_DURATION_MS, "15m", status_sweep_ms, 0, 86400000,
+        "time between reads of every member's EMAIL subscription statuses (an unsubscribe "
+        "need not modify the contact, so the search may miss it); 0: every pull"),
     OPT("rate", CONFIG_INT, "10", rate, 1, 1000, "requests per second"),
     OPT("burst", CONFIG_INT, "10", burst, 1, 1000, "request bucket size"),
     OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
@@ -153,6 +156,10 @@ long hs_lookback_ms(const struct hubspot *hs)
 long hs_archived_sweep_ms(const struct hubspot *hs)
 {
     return hs->cfg->archived_sweep_ms;
+}
+long hs_status_sweep_ms(const struct hubspot *hs)
+{
+    return hs->cfg->status_sweep_ms;
 }
 struct hs_pull_state *hs_pull_state(struct hubspot *hs)
 {
@@ -660,4 +667,5 @@ const struct connector_ops hubspot_connector_ops = {
     .batch_class = hs_op_batch_class,
     .project = hs_op_project,
     .points_as_balance = 1,
+    .record_cost = hs_op_record_cost,
 };

@@ -10,6 +10,8 @@
  *   hubspot_tier.c   pure: the tier derived from the balance (option tiers)
  *   hubspot_gone.c   contacts merged away or archived in HubSpot (the pull's
  *                    merge handling and archived sweep)
+ *   hubspot_statuses.c  the statuses sweep (an unsubscribe need not modify
+ *                    the contact, so the search may never see it)
  *
  * The pure halves take no connector, no loop and no sink, so the unit tests
  * (tests/unit/test_hubspot_*.c) call them directly. */
@@ -90,6 +92,12 @@ int hs_split_consent_field(const char *field, char *purpose, size_t psize, char 
  * "erase". */
 void hs_batch_class(const struct push_record *rec, char *out, size_t outsize);
 
+/* The request inputs rec adds to a batch of its class
+ * (connector_ops.record_cost): 1 per email consent record (a statuses batch
+ * input each), else 1 per member. HubSpot takes at most HS_BATCH_MAX inputs
+ * per batch request. */
+size_t hs_record_cost(const struct push_record *rec, int member_new);
+
 /* What HubSpot stores of a value (connector_ops.project). */
 int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
                size_t outsize);
@@ -125,6 +133,16 @@ char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size
  * unreadable value). */
 int hs_status_input(const struct hs_map *m, const struct push_record *rec, const char *email,
                     json_t **out, char *reason, size_t rsize);
+
+/* The subscriberIdString of every statuses write input whose statusState
+ * is state, each address once (compared without case): the inputs of a
+ * statuses batch read. New ref. */
+json_t *hs_distinct_subscribers(json_t *inputs, const char *state);
+
+/* The emails of the member contacts (those with id_property) of a page of
+ * contacts, each address once: the inputs of a statuses batch read. New
+ * ref. */
+json_t *hs_member_emails(const struct hs_map *m, json_t *contacts);
 
 /* The member's email from its canonical profile/email value; NULL if none. */
 char *hs_email_of(const char *profile_email_json);
@@ -187,6 +205,13 @@ json_t *hs_parse_missing(const char *body);
 /* A search page: results (borrowed from *root), the next `after` ("" when
  * none). *root is the parsed body (caller decrefs). 0 or -1. */
 int hs_parse_search(const char *body, json_t **root, json_t **results, char *after, size_t asize);
+/* The paging cursor of an answer (paging.next.after, a string in HubSpot's
+ * NextPage): 1 when there is none (last page); 0 with *out when it is a
+ * decimal number past prev (the offset or cursor of the page just read,
+ * -1 before the first); -1 when it is not numeric or does not advance: a
+ * pull following it would read the same pages for ever, so it stops with
+ * an error instead. */
+int hs_next_after(const char *next, long long prev, long long *out);
 /* A statuses batch read answer: subscriberIdString (lower case) -> array of
  * statuses. New ref or NULL. */
 json_t *hs_parse_statuses(const char *body);
@@ -286,6 +311,11 @@ struct hs_pull_state {
     int sweeping;
     long swept;
     char sweep_after[32];
+    /* The statuses sweep (hubspot_statuses.c): */
+    uint64_t last_status_sweep_ms;          /* 0: never (the first cycle sweeps) */
+    char status_after[32], status_prev[32]; /* next page's cursor, this page's */
+    json_t *status_page;                    /* the contacts page whose statuses are read */
+    long status_applied;
 };
 struct hs_pull_state *hs_pull_state(struct hubspot *hs);
 int hs_closing(const struct hubspot *hs);
@@ -299,6 +329,28 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
                  const char *body, http_done_fn done);
 /* Close: a request waiting for its budget ends the cycle (pull_done -1). */
 void hs_pull_cancel(struct hubspot *hs);
+
+/* A pull page's per-field callback (hs_field_fn): applies a change unless
+ * the local value already projects to what HubSpot holds, then observes
+ * it. arg is a struct hs_page_ctx. */
+struct hs_page_ctx {
+    struct hubspot *hs;
+    struct error err;
+    long applied;
+};
+int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
+                  const struct change *c, const char *projection);
+
+/* --- hubspot_statuses.c --- */
+
+/* After the archived sweep: when status_sweep is due, pages through every
+ * contact (id_property and email only), reads the EMAIL statuses of the
+ * members' addresses and applies them as a pull page would (watermark
+ * unchanged); then ends the cycle with hs_pull_finish(). An unsubscribe
+ * need not modify the contact (a status belongs to the address, not the
+ * record), so the search by lastmodifieddate may never see it. */
+void hs_status_sweep(struct hubspot *hs);
+long hs_status_sweep_ms(const struct hubspot *hs);
 
 /* --- hubspot_gone.c --- */
 
@@ -346,6 +398,7 @@ void hs_setup_start(struct hubspot *hs);
 void hs_op_push(struct connector *conn, struct push_batch *pb);
 void hs_op_batch_class(struct connector *conn, const struct push_record *rec, char *out,
                        size_t outsize);
+size_t hs_op_record_cost(struct connector *conn, const struct push_record *rec, int member_new);
 int hs_op_project(struct connector *conn, enum change_kind kind, const char *field,
                   const char *value_json, char *out, size_t outsize);
 /* Answers the push batches queued by jobs (from the defer timer). */

@@ -188,6 +188,8 @@ static void page_answer(struct http_result *res, void *arg)
     struct connector *conn = hs_conn(hs);
     struct error err = {""};
     json_t *root = NULL, *results = NULL;
+    long long prev, next = 0;
+    int rc;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
         char msg[200];
@@ -197,6 +199,9 @@ static void page_answer(struct http_result *res, void *arg)
         hs_pull_finish(hs, -1);
         return;
     }
+    prev = -1;
+    if (ps->sweep_after[0] != '\0' && hs_next_after(ps->sweep_after, -1, &prev) != 0)
+        prev = -1;
     if (hs_parse_search(res->body, &root, &results, ps->sweep_after, sizeof(ps->sweep_after)) !=
         0) {
         log_warn("hubspot", conn->name, "pull: unreadable archived contacts listing");
@@ -210,15 +215,27 @@ static void page_answer(struct http_result *res, void *arg)
         return;
     }
     json_decref(root);
-    if (ps->sweep_after[0] != '\0') {
+    rc = hs_next_after(ps->sweep_after, prev, &next);
+    if (rc == 0) {
         send_page(hs);
+        return;
+    }
+    if (rc < 0) {
+        /* Followed, it would list the same page for ever (and it goes into
+         * the query string as it is: digits only). */
+        log_error("hubspot", conn->name,
+                  "pull stopped: the archived listing's paging cursor \"%.40s\" does not "
+                  "advance (not a number, or not past the previous one)",
+                  ps->sweep_after);
+        ps->sweep_after[0] = '\0';
+        hs_pull_finish(hs, -1);
         return;
     }
     ps->last_sweep_ms = uv_now(conn->loop);
     if (ps->last_sweep_ms == 0)
         ps->last_sweep_ms = 1;
     log_debug("hubspot", conn->name, "archived sweep done: %ld member contact(s) gone", ps->swept);
-    hs_pull_finish(hs, 0);
+    hs_status_sweep(hs);
 }
 
 static void send_page(struct hubspot *hs)
@@ -239,7 +256,7 @@ void hs_archived_sweep(struct hubspot *hs)
     uint64_t now = uv_now(conn->loop);
 
     if (ps->last_sweep_ms != 0 && now < ps->last_sweep_ms + (uint64_t)hs_archived_sweep_ms(hs)) {
-        hs_pull_finish(hs, 0);
+        hs_status_sweep(hs);
         return;
     }
     ps->sweeping = 1;

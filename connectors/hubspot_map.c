@@ -226,6 +226,71 @@ void hs_batch_class(const struct push_record *rec, char *out, size_t outsize)
         snprintf(out, outsize, "contacts");
 }
 
+json_t *hs_distinct_subscribers(json_t *inputs, const char *state)
+{
+    json_t *out = json_array(), *seen = json_object();
+    size_t k;
+    json_t *in;
+
+    json_array_foreach(inputs, k, in)
+    {
+        const char *email = json_string_value(json_object_get(in, "subscriberIdString"));
+        const char *st = json_string_value(json_object_get(in, "statusState"));
+        char low[512];
+        size_t i;
+
+        if (email == NULL || st == NULL || strcmp(st, state) != 0)
+            continue;
+        for (i = 0; email[i] != '\0' && i + 1 < sizeof(low); i++)
+            low[i] = (char)tolower((unsigned char)email[i]);
+        low[i] = '\0';
+        if (json_object_get(seen, low) != NULL)
+            continue;
+        json_object_set_new(seen, low, json_true());
+        json_array_append_new(out, json_string(email));
+    }
+    json_decref(seen);
+    return out;
+}
+
+json_t *hs_member_emails(const struct hs_map *m, json_t *contacts)
+{
+    json_t *out = json_array(), *seen = json_object();
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(contacts, i, c)
+    {
+        json_t *props = json_object_get(c, "properties");
+        json_t *e = json_object_get(props, "email");
+        const char *key = json_string_value(json_object_get(props, m->id_property));
+        char low[512];
+        size_t k;
+
+        if (!json_is_string(e) || json_string_length(e) == 0 || key == NULL || key[0] == '\0')
+            continue;
+        for (k = 0; json_string_value(e)[k] != '\0' && k + 1 < sizeof(low); k++)
+            low[k] = (char)tolower((unsigned char)json_string_value(e)[k]);
+        low[k] = '\0';
+        if (json_object_get(seen, low) != NULL)
+            continue;
+        json_object_set_new(seen, low, json_true());
+        json_array_append(out, e);
+    }
+    json_decref(seen);
+    return out;
+}
+
+size_t hs_record_cost(const struct push_record *rec, int member_new)
+{
+    /* A statuses batch write takes one input per (address, subscription):
+     * every email consent record is one. Every other class takes one input
+     * per member (a contact upsert, a list membership id, an archive id). */
+    if (is_email_consent(rec))
+        return 1;
+    return member_new ? 1 : 0;
+}
+
 /* PublicStatusRequest.statusState of HubSpot's 2026-09 statuses batch write
  * (subscriptions.json): SUBSCRIBED, UNSUBSCRIBED or NOT_SPECIFIED. The
  * older per-email endpoints' NOT_SUBSCRIBED is refused there with a 400

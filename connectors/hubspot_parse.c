@@ -3,6 +3,7 @@
  * pages and subscription statuses into canonical changes. Pure (STYLE.md 3);
  * tests/unit/test_hubspot_parse.c feeds it recorded bodies. */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,6 +341,23 @@ json_t *hs_parse_missing(const char *body)
 
     json_decref(root);
     return out;
+}
+
+int hs_next_after(const char *next, long long prev, long long *out)
+{
+    char *end = NULL;
+    long long v;
+
+    if (next == NULL || next[0] == '\0')
+        return 1;
+    if (!isdigit((unsigned char)next[0]))
+        return -1;
+    errno = 0;
+    v = strtoll(next, &end, 10);
+    if (errno != 0 || end == NULL || *end != '\0' || v <= prev)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 int hs_parse_search(const char *body, json_t **root, json_t **results, char *after, size_t asize)

@@ -21,6 +21,7 @@
  * cycle with pull_done(-1); the engine tries again later from the stored
  * watermark. pull_done is called exactly once per hs_pull(). */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +58,10 @@ static void send_search(struct hubspot *hs);
 /* Per field: apply the change unless the local value already projects to
  * what HubSpot holds (an echo of our own write, or nothing new), then tell
  * the state what HubSpot holds (shadow; drift is repaired by the engine). */
-struct page_ctx {
-    struct hubspot *hs;
-    struct error err;
-    long applied;
-};
-
-static int on_field(void *arg, const char *member, enum change_kind kind, const char *field,
-                    const struct change *c, const char *projection)
+int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
+                  const struct change *c, const char *projection)
 {
-    struct page_ctx *pc = arg;
+    struct hs_page_ctx *pc = arg;
     struct connector *conn = hs_conn(pc->hs);
     struct pull_sink *sink = conn->sink;
 
@@ -102,11 +97,13 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
     struct pull_sink *sink = conn->sink;
-    struct page_ctx pc = {hs, {""}, 0};
+    struct hs_page_ctx pc = {hs, {""}, 0};
     char wm[64];
     size_t i;
     json_t *contact;
     int64_t last = ps->last_seen;
+    long long next = 0;
+    int rc;
 
     conn->busy = 1;
     if (sink->begin(sink->ctx, conn, &pc.err) != 0)
@@ -132,7 +129,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
             low[k] = '\0';
             st = json_object_get(statuses, low);
         }
-        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, on_field, &pc, member,
+        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, hs_page_field, &pc, member,
                               sizeof(member)) != 0)
             goto fail_abort;
         if (member[0] == '\0')
@@ -156,11 +153,23 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     ps->pages++;
     log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
               json_array_size(ps->results), pc.applied);
-    if (ps->next_after[0] == '\0') {
+    rc = hs_next_after(ps->next_after, ps->after, &next);
+    if (rc == 1) {
         hs_archived_sweep(hs);
         return;
     }
-    ps->after = strtol(ps->next_after, NULL, 10);
+    if (rc != 0 || next > LONG_MAX - HS_SEARCH_LIMIT) {
+        /* A non-numeric cursor became 0 with strtol and page 1 was read
+         * 2,240 times in 499 s. The page is applied; the cycle ends. */
+        log_error("hubspot", conn->name,
+                  "pull stopped: the search's paging cursor \"%.40s\" does not advance past %ld "
+                  "(not a number, or not past the page read); the next cycle starts over from "
+                  "the watermark",
+                  ps->next_after, ps->after);
+        hs_pull_finish(hs, -1);
+        return;
+    }
+    ps->after = (long)next;
     if (ps->after + HS_SEARCH_LIMIT > HS_SEARCH_CAP) {
         /* The 10,000 cap: restart the window at the last timestamp. If a
          * whole window of 10,000 shares one millisecond, step past it. */
@@ -203,7 +212,6 @@ static void search_answer(struct http_result *res, void *arg)
     struct hs_pull_state *ps = hs_pull_state(hs);
     const struct hs_map *m = hs_map_of(hs);
     json_t *emails;
-    size_t i;
     json_t *c;
     char path[256], *body;
 
@@ -240,15 +248,8 @@ static void search_answer(struct http_result *res, void *arg)
         hs_archived_sweep(hs);
         return;
     }
-    emails = json_array();
-    json_array_foreach(ps->results, i, c)
-    {
-        json_t *e = json_object_get(json_object_get(c, "properties"), "email");
-        if (json_is_string(e) && json_string_length(e) > 0 &&
-            json_string_value(json_object_get(json_object_get(c, "properties"), m->id_property)) !=
-                NULL)
-            json_array_append(emails, e);
-    }
+    /* Each address once (BatchInputString): two contacts may share one. */
+    emails = hs_member_emails(m, ps->results);
     if (m->nsubs == 0 || json_array_size(emails) == 0) {
         json_decref(emails);
         apply_page(hs, NULL);
@@ -392,6 +393,8 @@ void hs_pull_resync(struct connector *conn)
      * epoch, and sweeps the archived contacts again. */
     struct hubspot *hs = conn->priv;
 
-    if (hs != NULL)
+    if (hs != NULL) {
         hs_pull_state(hs)->last_sweep_ms = 0;
+        hs_pull_state(hs)->last_status_sweep_ms = 0;
+    }
 }

@@ -400,7 +400,8 @@ static void subs_checked(struct http_result *res, void *arg)
         json_t *holder = NULL;
         int skip = 0;
 
-        if (strcmp(json_string_value(json_object_get(in, "statusState")), "SUBSCRIBED") == 0 &&
+        if (strcmp(json_string_value(json_object_get(in, "statusState")), HS_STATUS_SUBSCRIBED) ==
+                0 &&
             consent_value_from_json(job->pb->records[i].value_json, &cv, &holder) == 0)
             skip = hs_newer_withdrawal(
                 statuses, json_string_value(json_object_get(in, "subscriberIdString")),
@@ -426,16 +427,13 @@ static void subs_checked(struct http_result *res, void *arg)
 
 static void subs_check(struct hs_job *job)
 {
-    json_t *emails = json_array(), *body;
-    size_t k;
-    json_t *in;
+    json_t *emails, *body;
     char path[256], *text;
 
-    json_array_foreach(job->inputs, k, in)
-    {
-        if (strcmp(json_string_value(json_object_get(in, "statusState")), "SUBSCRIBED") == 0)
-            json_array_append(emails, json_object_get(in, "subscriberIdString"));
-    }
+    /* One input per address: a member granting two purposes is read once
+     * (BatchInputString, at most HS_BATCH_MAX inputs; the batch holds at
+     * most that many records, hs_record_cost). */
+    emails = hs_distinct_subscribers(job->inputs, HS_STATUS_SUBSCRIBED);
     if (json_array_size(emails) == 0) {
         json_decref(emails);
         subs_write(job);
@@ -528,6 +526,12 @@ void hs_op_push(struct connector *conn, struct push_batch *pb)
         job->cls = JOB_CONTACTS;
         start_contacts(job);
     }
+}
+
+size_t hs_op_record_cost(struct connector *conn, const struct push_record *rec, int member_new)
+{
+    (void)conn;
+    return hs_record_cost(rec, member_new);
 }
 
 void hs_op_batch_class(struct connector *conn, const struct push_record *rec, char *out,

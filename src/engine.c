@@ -470,6 +470,7 @@ struct plan {
     const char **members;
     size_t members_cap; /* power of two, >= 2 * max members */
     size_t n_members;
+    size_t cost;  /* request inputs the plan makes (connector_ops.record_cost) */
     uint64_t gen; /* stamps the items taken by this plan */
 };
 
@@ -520,7 +521,17 @@ static int plan_reset_members(struct plan *p, size_t max)
         memset(p->members, 0, cap * sizeof(*p->members));
     }
     p->n_members = 0;
+    p->cost = 0;
     return 0;
+}
+
+/* The request inputs a record adds to a plan: the connector says
+ * (record_cost), else one per member. */
+static size_t record_cost(const struct dest *d, const struct witem *it, int member_new)
+{
+    if (d->conn->ops->record_cost != NULL)
+        return d->conn->ops->record_cost(d->conn, &it->rec, member_new);
+    return member_new ? 1 : 0;
 }
 
 /* How many times linger_ms a partial batch waits while requests are in
@@ -544,14 +555,16 @@ static int resend_here(const struct dest *d, const struct witem *it)
 
 /* Looks at one window item for the plan: handles it on the spot when the CRM
  * holds its value already (or it cannot be represented), adds it when it is
- * of the plan's class (the first item sets the class) and its member is in
- * the plan or there is room for one more (new_members). */
+ * of the plan's class (the first item sets the class), its member is in
+ * the plan or there is room for one more (new_members), and the request
+ * inputs it costs still fit in max_batch (max_members). */
 static enum consider consider(struct dest *d, struct witem *it, uint64_t now, struct plan *p,
                               size_t max_members, int new_members, int may_remove, uint64_t *wake)
 {
     struct window *w = &d->lanes[it->lane];
     char hash[65], cur[65];
-    int found = 0;
+    int found = 0, member_new;
+    size_t cost;
     struct error err = {""};
 
     if (it->inflight || it->plan_gen == p->gen)
@@ -575,8 +588,12 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         if (window_find_inflight(&d->lanes[l], it->member, it->field) != NULL)
             return CONSIDER_SKIP;
     }
-    if (!plan_has_member(p, it->member) && (!new_members || p->n_members == max_members))
+    member_new = !plan_has_member(p, it->member);
+    if (member_new && (!new_members || p->n_members == max_members))
         return p->n_members == max_members ? CONSIDER_FULL : CONSIDER_SKIP;
+    cost = record_cost(d, it, member_new);
+    if (p->cost + cost > max_members)
+        return CONSIDER_FULL;
     if (it->first_ms == 0)
         it->first_ms = now;
     if (finalize_value(d, it) != 0)
@@ -614,6 +631,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         p->cap = cap;
     }
     plan_add_member(p, it->member);
+    p->cost += cost;
     if (p->class_key[0] == '\0')
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
     load_identity(d, it);
@@ -648,7 +666,8 @@ static void gather_member(struct dest *d, const char *member, int lane, uint64_t
 #define LINGER_BUSY_FACTOR 20
 
 /* Chooses the next batch of a lane: the class of its oldest due record, and
- * up to max_batch members of that class. Records of the same class and the
+ * up to max_batch members of that class, or fewer when the connector says
+ * their records cost more inputs (record_cost). Records of the same class and the
  * same members waiting in the other lanes ride along (a member's points
  * and profile go in one contact upsert, not two). Records whose value the
  * CRM holds already are handled on the way. Returns 1 with a plan to send,
@@ -665,7 +684,8 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     if (plan_reset_members(p, max_members) != 0)
         return 0;
     p->class_key[0] = '\0';
-    for (it = d->lanes[lane].head; it != NULL && p->n_members < max_members; it = next) {
+    for (it = d->lanes[lane].head;
+         it != NULL && p->n_members < max_members && p->cost < max_members; it = next) {
         size_t had = p->n_members;
         next = it->next;
         if (consider(d, it, now, p, max_members, 1, 1, wake) != CONSIDER_ADDED)
@@ -682,7 +702,8 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
      * requests are in flight, linger longer (bounded): their answers free
      * window room and pump again, and a partial batch sent meanwhile costs
      * an extra request for members whose records were not read yet. */
-    if (p->n_members >= max_members || d->exhausted[lane] || lane == LANE_URGENT)
+    if (p->n_members >= max_members || p->cost >= max_members || d->exhausted[lane] ||
+        lane == LANE_URGENT)
         return 1;
     due = oldest + (uint64_t)d->eng->opt.linger_ms * (d->inflight > 0 ? LINGER_BUSY_FACTOR : 1);
     if (now >= due)

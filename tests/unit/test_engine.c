@@ -313,6 +313,48 @@ static void batches_up_to_max_members_per_class(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_acks WHERE system = 'crm'"), 50);
 }
 
+/* One input per record (HubSpot's statuses batch): 10 inputs a request. */
+static size_t per_record_cost(struct connector *conn, const struct push_record *rec, int member_new)
+{
+    (void)conn;
+    (void)rec;
+    (void)member_new;
+    return 1;
+}
+
+static const struct connector_ops per_record_ops = {
+    .version = 1,
+    .type = "fake-per-record",
+    .max_batch = 10,
+    .open = fake_open,
+    .pull = fake_pull,
+    .close = fake_close,
+    .push = fake_push,
+    .batch_class = fake_class,
+    .points_as_balance = 1,
+    .record_cost = per_record_cost,
+};
+
+static void batches_cut_by_what_records_cost(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    f->conn.ops = &per_record_ops;
+    for (int i = 0; i < 25; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED);
+        add(f, "shop", m, "consent/profiling/sms", CONSENT_GRANTED);
+    }
+    run(f);
+    /* 50 records of one input each, at most 10 inputs a request: 5
+     * batches of 10 (cut by members, they were 20, 20 and 10). */
+    assert_int_equal(fk.batches, 5);
+    for (size_t b = 0; b < fk.batches; b++)
+        assert_true(fk.batch_sizes[b] <= 10);
+    assert_int_equal(fk.records_received, 50);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE destination = 'crm'"), 50);
+}
+
 static void coalesces_and_skips_echo_and_equal(void **state)
 {
     struct fixture *f = *state;
@@ -650,6 +692,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(batches_up_to_max_members_per_class, setup, teardown),
+        cmocka_unit_test_setup_teardown(batches_cut_by_what_records_cost, setup, teardown),
         cmocka_unit_test_setup_teardown(coalesces_and_skips_echo_and_equal, setup, teardown),
         cmocka_unit_test_setup_teardown(reject_goes_to_dead_letters_and_cursor_passes, setup,
                                         teardown),

@@ -317,6 +317,38 @@ static void read_by_key_body(void **state)
     json_decref(b);
 }
 
+/* A statuses batch input per email consent record; one per member else. */
+static void record_cost_by_inputs(void **state)
+{
+    struct push_record email = {1, "M1", CHANGE_CONSENT, "consent/marketing/email", "{}", NULL};
+    struct push_record sms = {2, "M1", CHANGE_CONSENT, "consent/marketing/sms", "{}", NULL};
+    struct push_record seg = {3, "M1", CHANGE_SEGMENT, "segment/vip", "{}", NULL};
+    (void)state;
+    assert_int_equal(hs_record_cost(&email, 1), 1);
+    assert_int_equal(hs_record_cost(&email, 0), 1);
+    assert_int_equal(hs_record_cost(&sms, 1), 1);
+    assert_int_equal(hs_record_cost(&sms, 0), 0);
+    assert_int_equal(hs_record_cost(&seg, 0), 0);
+}
+
+/* The grant guard reads each address once (202 inputs, 104 duplicates,
+ * were seen), and only for grants. */
+static void grant_guard_reads_each_address_once(void **state)
+{
+    json_t *inputs = json_pack("[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}, {s:s, s:s}]",
+                               "subscriberIdString", "a@example.com", "statusState", "SUBSCRIBED",
+                               "subscriberIdString", "A@Example.com", "statusState", "SUBSCRIBED",
+                               "subscriberIdString", "b@example.com", "statusState", "UNSUBSCRIBED",
+                               "subscriberIdString", "c@example.com", "statusState", "SUBSCRIBED");
+    json_t *emails = hs_distinct_subscribers(inputs, "SUBSCRIBED");
+    (void)state;
+    assert_int_equal(json_array_size(emails), 2);
+    assert_string_equal(json_string_value(json_array_get(emails, 0)), "a@example.com");
+    assert_string_equal(json_string_value(json_array_get(emails, 1)), "c@example.com");
+    json_decref(emails);
+    json_decref(inputs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +364,8 @@ int main(void)
         cmocka_unit_test(search_body),
         cmocka_unit_test(list_bodies),
         cmocka_unit_test(read_by_key_body),
+        cmocka_unit_test(record_cost_by_inputs),
+        cmocka_unit_test(grant_guard_reads_each_address_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -335,6 +335,28 @@ static void newer_withdrawal_blocks_older_grant(void **state)
     json_decref(st);
 }
 
+/* A paging cursor is followed only when it is a number past the page read:
+ * strtol made "abc" 0 and the pull read page 1 2,240 times. */
+static void paging_cursor_must_advance(void **state)
+{
+    long long v = -7;
+    (void)state;
+    assert_int_equal(hs_next_after("", 0, &v), 1);
+    assert_int_equal(hs_next_after(NULL, 0, &v), 1);
+    assert_int_equal(hs_next_after("100", 0, &v), 0);
+    assert_int_equal(v, 100);
+    assert_int_equal(hs_next_after("200", 100, &v), 0);
+    assert_int_equal(v, 200);
+    assert_int_equal(hs_next_after("100", 100, &v), -1); /* the same page again */
+    assert_int_equal(hs_next_after("50", 100, &v), -1);  /* backwards */
+    assert_int_equal(hs_next_after("abc", 0, &v), -1);   /* strtol said 0 */
+    assert_int_equal(hs_next_after("12abc", 0, &v), -1);
+    assert_int_equal(hs_next_after("-5", -1, &v), -1);
+    assert_int_equal(hs_next_after(" 5", -1, &v), -1);
+    assert_int_equal(hs_next_after("99999999999999999999999", 0, &v), -1);
+    assert_int_equal(hs_next_after("0", -1, &v), 0); /* a listing's first cursor may be 0 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +370,7 @@ int main(void)
         cmocka_unit_test(small_answers),
         cmocka_unit_test(search_page_to_changes),
         cmocka_unit_test(newer_withdrawal_blocks_older_grant),
+        cmocka_unit_test(paging_cursor_must_advance),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

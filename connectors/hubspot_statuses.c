@@ -1,0 +1,244 @@
+/* The statuses sweep of the HubSpot pull (issue 12, item 4).
+ *
+ * The pull reads EMAIL subscription statuses only for the contacts its
+ * search returns, that is contacts whose lastmodifieddate moved. HubSpot
+ * documents a subscription status as belonging to the email address, not to
+ * a contact record: it can be set for an address no contact has, and applies
+ * to a contact created later with it (developers.hubspot.com, communication
+ * preferences: "Status updates and contact records"). Nothing in its
+ * documentation says that an unsubscribe (the footer link, the preferences
+ * page, a workflow, the API) modifies the contact's lastmodifieddate, nor
+ * that the hs_email_optout_<subscription id> contact properties move with
+ * every status. So an unsubscribe, the most common withdrawal there is, may
+ * never reach the search, and the statuses are swept on a schedule of their
+ * own (option status_sweep, default 15 min; 0: every pull):
+ *
+ *   GET contacts?limit=100&properties=<id_property>,email[&after=]
+ *   -> POST statuses/batch/read?channel=EMAIL with the page's member
+ *      addresses (each once) -> the statuses applied in one page
+ *      transaction, as the pull applies them (echo rule, observe), the
+ *      watermark unchanged.
+ *
+ * About two requests per 100 contacts per sweep, in the bulk lane's budget
+ * (hs_pull_send). A failure ends the cycle (pull_done -1); the next cycle
+ * sweeps again. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubspot.h"
+#include "log.h"
+
+static void send_contacts_page(struct hubspot *hs);
+
+static void end_sweep(struct hubspot *hs, int status)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+
+    json_decref(ps->status_page);
+    ps->status_page = NULL;
+    ps->status_after[0] = '\0';
+    ps->status_prev[0] = '\0';
+    if (status == 0) {
+        ps->last_status_sweep_ms = uv_now(conn->loop);
+        if (ps->last_status_sweep_ms == 0)
+            ps->last_status_sweep_ms = 1;
+        log_debug("hubspot", conn->name, "statuses sweep done: %ld change(s) applied",
+                  ps->status_applied);
+    }
+    hs_pull_finish(hs, status);
+}
+
+/* The next contacts page (status_after, the cursor of the page read), or the
+ * end of the sweep. A cursor that does not advance ends it with an error. */
+static void next_page(struct hubspot *hs)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    long long prev = -1, next = 0;
+    int rc;
+
+    if (ps->status_prev[0] != '\0' && hs_next_after(ps->status_prev, -1, &prev) != 0)
+        prev = -1;
+    rc = hs_next_after(ps->status_after, prev, &next);
+    if (rc == 1) {
+        end_sweep(hs, 0);
+        return;
+    }
+    if (rc < 0) {
+        log_error("hubspot", conn->name,
+                  "pull stopped: the contacts listing's paging cursor \"%.40s\" does not advance "
+                  "(not a number, or not past the previous one)",
+                  ps->status_after);
+        end_sweep(hs, -1);
+        return;
+    }
+    send_contacts_page(hs);
+}
+
+/* The statuses of one contacts page, applied in one page transaction. */
+static int apply_statuses(struct hubspot *hs, json_t *statuses, struct hs_page_ctx *pc)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    struct pull_sink *sink = conn->sink;
+    const struct hs_map *m = hs_map_of(hs);
+    json_t *c;
+    size_t i;
+
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, &pc->err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    json_array_foreach(json_object_get(ps->status_page, "results"), i, c)
+    {
+        json_t *props = json_object_get(c, "properties");
+        const char *email = json_string_value(json_object_get(props, "email"));
+        const char *key = json_string_value(json_object_get(props, m->id_property));
+        const char *id = json_string_value(json_object_get(c, "id"));
+        json_t *only, *st;
+        char low[512], member[256];
+        size_t k;
+        int rc;
+
+        if (email == NULL || key == NULL || key[0] == '\0' || id == NULL)
+            continue;
+        for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
+            low[k] = (char)((email[k] >= 'A' && email[k] <= 'Z') ? email[k] + 32 : email[k]);
+        low[k] = '\0';
+        st = json_object_get(statuses, low);
+        if (st == NULL)
+            continue;
+        /* The member key only: the contact's other properties are the
+         * search's to read, with their modification date. */
+        only = json_pack("{s:s, s:{s:s}}", "id", id, "properties", m->id_property, key);
+        rc = only == NULL ? -1
+                          : hs_contact_fields(m, conn->name, only, st, hs_page_field, pc, member,
+                                              sizeof(member));
+        json_decref(only);
+        if (rc != 0) {
+            sink->abort(sink->ctx, conn);
+            conn->busy = 0;
+            return -1;
+        }
+    }
+    /* NULL: the watermark is the search's, unchanged. */
+    if (sink->commit(sink->ctx, conn, NULL, &pc->err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    conn->busy = 0;
+    return 0;
+}
+
+static void statuses_read(struct http_result *res, void *arg)
+{
+    struct hubspot *hs = arg;
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    struct hs_page_ctx pc = {hs, {""}, 0};
+    json_t *statuses;
+
+    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
+        char msg[200];
+        hs_error_message(res->body, msg, sizeof(msg));
+        log_warn("hubspot", conn->name, "pull: statuses sweep read failed (HTTP %ld %s)",
+                 res->status, msg[0] ? msg : res->error);
+        end_sweep(hs, -1);
+        return;
+    }
+    statuses = hs_parse_statuses(res->body);
+    if (statuses == NULL) {
+        log_warn("hubspot", conn->name, "pull: unreadable statuses answer in the sweep");
+        end_sweep(hs, -1);
+        return;
+    }
+    if (apply_statuses(hs, statuses, &pc) != 0) {
+        json_decref(statuses);
+        log_error("hubspot", conn->name, "statuses sweep page not applied: %s", pc.err.msg);
+        end_sweep(hs, -1);
+        return;
+    }
+    json_decref(statuses);
+    ps->status_applied += pc.applied;
+    json_decref(ps->status_page);
+    ps->status_page = NULL;
+    next_page(hs);
+}
+
+static void contacts_listed(struct http_result *res, void *arg)
+{
+    struct hubspot *hs = arg;
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    json_t *root = NULL, *results = NULL, *emails, *body;
+    char path[256], *text;
+
+    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
+        char msg[200];
+        hs_error_message(res->body, msg, sizeof(msg));
+        log_warn("hubspot", conn->name,
+                 "pull: contacts listing of the statuses sweep failed "
+                 "(HTTP %ld %s)",
+                 res->status, msg[0] ? msg : res->error);
+        end_sweep(hs, -1);
+        return;
+    }
+    if (hs_parse_search(res->body, &root, &results, ps->status_after, sizeof(ps->status_after)) !=
+        0) {
+        log_warn("hubspot", conn->name, "pull: unreadable contacts listing in the statuses sweep");
+        end_sweep(hs, -1);
+        return;
+    }
+    emails = hs_member_emails(hs_map_of(hs), results);
+    if (json_array_size(emails) == 0) {
+        json_decref(emails);
+        json_decref(root);
+        next_page(hs);
+        return;
+    }
+    json_decref(ps->status_page);
+    ps->status_page = root;
+    body = json_pack("{s:o}", "inputs", emails);
+    text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    snprintf(path, sizeof(path), "%s",
+             hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"));
+    if (text == NULL || hs_pull_send(hs, 0, HTTP_POST, path, text, statuses_read) != 0)
+        end_sweep(hs, -1);
+    free(text);
+}
+
+static void send_contacts_page(struct hubspot *hs)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    char tail[400];
+
+    /* status_after is digits only (hs_next_after): safe in the query. */
+    snprintf(ps->status_prev, sizeof(ps->status_prev), "%s", ps->status_after);
+    snprintf(tail, sizeof(tail), "?limit=100&properties=%s,email%s%s", hs_map_of(hs)->id_property,
+             ps->status_after[0] ? "&after=" : "", ps->status_after);
+    if (hs_pull_send(hs, 0, HTTP_GET, hs_path(hs, HS_V_OBJECTS, tail), NULL, contacts_listed) != 0)
+        end_sweep(hs, -1);
+}
+
+void hs_status_sweep(struct hubspot *hs)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    uint64_t now = uv_now(conn->loop);
+
+    if (hs_map_of(hs)->nsubs == 0 ||
+        (ps->last_status_sweep_ms != 0 &&
+         now < ps->last_status_sweep_ms + (uint64_t)hs_status_sweep_ms(hs))) {
+        hs_pull_finish(hs, 0);
+        return;
+    }
+    ps->status_after[0] = '\0';
+    ps->status_prev[0] = '\0';
+    ps->status_applied = 0;
+    send_contacts_page(hs);
+}
