@@ -70,6 +70,9 @@ static const struct config_option adobe_options[] = {
     CRM_OPT(S, "stop_faults", CONFIG_STRING, "XSV-350013,SOP-330006", stop_faults, 0, 0,
             "Campaign error codes that stop the destination (IP not allowed, unknown schema or "
             "method) instead of rejecting a record"),
+    CRM_OPT(S, "reconcile_interval", CONFIG_DURATION_MS, "1h", reconcile_interval_ms, 0, 604800000,
+            "time between sweeps of list memberships (nms:rcpGrpRel has no timestamps); also "
+            "after a resync; 0: every pull"),
     CRM_COMMON_OPTIONS(S, "20", "20", "5m",
                        "re-read this much before the watermarks (late commits)", "60s"),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},

@@ -232,6 +232,14 @@ int acc_row_key(const struct acc_map *m, xmlNodePtr row, char *out, size_t outsi
 int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_field *f, char *member,
                     size_t mlen, char *ref, size_t rlen, int64_t *when);
 
+/* ExecuteQuery of list memberships (nms:rcpGrpRel: the group's name and
+ * the recipient's member key), from start_line. */
+char *acc_compose_members_query(const struct acc_map *m, const char *session_token, long start_line,
+                                long line_count);
+/* One membership row: member and "segment/<group name>". 0 or -1. */
+int acc_member_row(const struct acc_map *m, xmlNodePtr row, char *member, size_t mlen, char *field,
+                   size_t flen);
+
 /* The rows of an ExecuteQuery response (the collection's first child), or
  * NULL when none. */
 xmlNodePtr acc_query_rows(xmlDocPtr doc);

@@ -30,6 +30,7 @@ struct adobe_settings {
     long batch_size;
     long max_response;
     char *stop_faults;
+    long reconcile_interval_ms;
     struct crm_common_settings common;
 };
 
@@ -50,6 +51,8 @@ struct acc_pull_state {
     int64_t histo_since, histo_stored;
     long start_line;
     long pages;
+    int reconciling;
+    uint64_t last_reconcile_ms; /* monotonic; 0: never */
 };
 
 struct adobe {

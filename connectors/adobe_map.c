@@ -390,7 +390,10 @@ char *acc_compose_subscription(const struct acc_map *m, const char *session_toke
         e.failed = 1;
     acc_env_param_elem_end(&e);
     if (subscribe)
-        acc_env_param_bool(&e, "bCreate", 0); /* never create a recipient here */
+        /* A grant may come before the member's recipient is written (the
+         * consent and recipients batches run side by side): Subscribe
+         * creates it by key, and the recipients batch fills it in. */
+        acc_env_param_bool(&e, "bCreate", 1);
     return acc_env_finish(&e);
 }
 
@@ -816,4 +819,43 @@ int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_fiel
              cv.status == CONSENT_DENIED ? "denied" : "granted");
     free(json);
     return 0;
+}
+
+char *acc_compose_members_query(const struct acc_map *m, const char *session_token, long start_line,
+                                long line_count)
+{
+    struct acc_env e;
+    xmlTextWriterPtr w = query_begin(&e, session_token, "nms:rcpGrpRel", line_count, start_line);
+    char rcp[200], cond[240];
+    int err = 0;
+
+    if (w == NULL) {
+        acc_env_free(&e);
+        return NULL;
+    }
+    snprintf(rcp, sizeof(rcp), "[recipient/%s]", m->key_expr);
+    err |= xmlTextWriterStartElement(w, X("select")) < 0;
+    select_node(w, "[rcpGroup/@name]", &err);
+    select_node(w, rcp, &err);
+    err |= xmlTextWriterEndElement(w) < 0;
+    snprintf(cond, sizeof(cond), "%s IS NOT NULL", rcp);
+    err |= xmlTextWriterStartElement(w, X("where")) < 0;
+    err |= xmlTextWriterStartElement(w, X("condition")) < 0;
+    err |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    if (err)
+        e.failed = 1;
+    return acc_env_finish(&e);
+}
+
+int acc_member_row(const struct acc_map *m, xmlNodePtr row, char *member, size_t mlen, char *field,
+                   size_t flen)
+{
+    char name[200];
+
+    if (attr_copy(acc_child(row, "rcpGroup"), "name", name, sizeof(name)) != 0 || name[0] == '\0' ||
+        attr_copy(acc_child(row, "recipient"), m->key_attr, member, mlen) != 0 || member[0] == '\0')
+        return -1;
+    return snprintf(field, flen, "segment/%s", name) < (int)flen ? 0 : -1;
 }

@@ -96,6 +96,7 @@ static int apply_field(struct crm_page *pg, const char *member, const struct acc
 
 static void send_recipients(struct adobe *acc);
 static void send_histo(struct adobe *acc);
+static void send_members(struct adobe *acc);
 
 /* 1 when a is after b in (lastModified, id) order. */
 static int keyset_after(const struct acc_keyset *a, const struct acc_keyset *b)
@@ -290,7 +291,86 @@ static void histo_answer(struct http_result *res, void *arg)
         send_histo(acc);
         return;
     }
+    if (acc->pull.reconciling) {
+        acc->pull.start_line = 0;
+        send_members(acc);
+        return;
+    }
     finish(acc, 0);
+}
+
+/* --- list memberships (reconciliation) --- */
+
+/* Memberships Campaign holds are observed (the shadow): after a resync
+ * they are not written again. */
+static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
+{
+    struct connector *conn = acc->conn;
+    struct pull_sink *sink = conn->sink;
+    struct crm_page pg;
+
+    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    *nrows = 0;
+    conn->busy = 1;
+    if (sink->begin(sink->ctx, conn, err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
+        char member[256], field[256];
+        (*nrows)++;
+        if (acc_member_row(&acc->map, row, member, sizeof(member), field, sizeof(field)) != 0)
+            continue;
+        if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0) {
+            *err = pg.err;
+            sink->abort(sink->ctx, conn);
+            conn->busy = 0;
+            return -1;
+        }
+    }
+    conn->busy = 0;
+    return sink->commit(sink->ctx, conn, NULL, err);
+}
+
+static void members_answer(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    xmlDocPtr doc = NULL;
+    struct error err = {""};
+    long nrows = 0;
+
+    if (parse_answer(acc, res, "rcpGrpRel", &doc) != 0) {
+        finish(acc, -1);
+        return;
+    }
+    if (apply_members(acc, acc_query_rows(doc), &nrows, &err) != 0) {
+        xmlFreeDoc(doc);
+        log_error("adobe_campaign", acc->conn->name, "memberships not applied: %s", err.msg);
+        finish(acc, -1);
+        return;
+    }
+    xmlFreeDoc(doc);
+    if (nrows >= PAGE_ROWS) {
+        acc->pull.start_line += nrows;
+        send_members(acc);
+        return;
+    }
+    acc->pull.reconciling = 0;
+    acc->pull.last_reconcile_ms = crm_mono_ms();
+    finish(acc, 0);
+}
+
+static void send_members(struct adobe *acc)
+{
+    char *body = acc_compose_members_query(&acc->map, "", acc->pull.start_line, PAGE_ROWS);
+
+    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
+                                        members_answer, acc) != 0) {
+        free(body);
+        finish(acc, -1);
+        return;
+    }
+    free(body);
 }
 
 static void send_histo(struct adobe *acc)
@@ -327,6 +407,11 @@ void acc_op_pull(struct connector *conn)
     lb = acc->cfg->common.lookback_ms;
     acc->pull.active = 1;
     acc->pull.phase = 0;
+    /* List memberships: on the first cycle, after a resync (no
+     * watermark), and every reconcile_interval. */
+    acc->pull.reconciling =
+        acc->pull.last_reconcile_ms == 0 || acc->pull.stored.modified_ms == 0 ||
+        crm_mono_ms() - acc->pull.last_reconcile_ms >= (uint64_t)acc->cfg->reconcile_interval_ms;
     acc->pull.pages = 0;
     acc->pull.start_line = 0;
     if (lb == 0) {

@@ -164,7 +164,7 @@ static void consent_maps_to_one_service_never_empty(void **state)
     assert_null(strstr(body, "bCreate"));
     free(body);
     body = acc_compose_subscription(&map, "", 1, "newsletter", "M1");
-    assert_non_null(strstr(body, "<bCreate xsi:type=\"xsd:boolean\">false</bCreate>"));
+    assert_non_null(strstr(body, "<bCreate xsi:type=\"xsd:boolean\">true</bCreate>"));
     free(body);
 }
 
@@ -427,6 +427,35 @@ static void subhisto_rows_are_consents_of_mapped_services(void **state)
     xmlFreeDoc(doc);
 }
 
+static void membership_rows_name_member_and_segment(void **state)
+{
+    const char *b =
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<SOAP-ENV:Body><ExecuteQueryResponse xmlns=\"urn:xtk:queryDef\"><pdomOutput>"
+        "<rcpGrpRel-collection><rcpGrpRel><rcpGroup name=\"vip\"/><recipient memberKey=\"M1\"/>"
+        "</rcpGrpRel><rcpGrpRel><rcpGroup name=\"vip\"/><recipient/></rcpGrpRel>"
+        "</rcpGrpRel-collection></pdomOutput></ExecuteQueryResponse></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>";
+    xmlDocPtr doc = NULL;
+    xmlNodePtr row;
+    char member[64], field[64], why[128];
+    char *q;
+    (void)state;
+    q = acc_compose_members_query(&map, "", 200, 100);
+    assert_non_null(strstr(q, "schema=\"nms:rcpGrpRel\""));
+    assert_non_null(strstr(q, "<node expr=\"[rcpGroup/@name]\"/>"));
+    assert_non_null(strstr(q, "expr=\"[recipient/@memberKey] IS NOT NULL\""));
+    free(q);
+    assert_int_equal(acc_parse_response(b, strlen(b), 1 << 20, &doc, why, sizeof(why)), 0);
+    row = acc_query_rows(doc);
+    assert_int_equal(acc_member_row(&map, row, member, sizeof(member), field, sizeof(field)), 0);
+    assert_string_equal(member, "M1");
+    assert_string_equal(field, "segment/vip");
+    row = acc_next(row, NULL);
+    assert_int_equal(acc_member_row(&map, row, member, sizeof(member), field, sizeof(field)), -1);
+    xmlFreeDoc(doc);
+}
+
 static void bad_options_are_refused(void **state)
 {
     struct acc_map m;
@@ -457,6 +486,7 @@ int main(void)
         cmocka_unit_test(rows_give_profile_and_denylist_withdrawals),
         cmocka_unit_test(projection_and_classes),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(membership_rows_name_member_and_segment),
         cmocka_unit_test(option_table_is_valid),
         cmocka_unit_test(grant_guard_query_escapes_keys),
         cmocka_unit_test(subhisto_rows_are_consents_of_mapped_services),
