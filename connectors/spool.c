@@ -1,47 +1,52 @@
 /* The spool connector: the shop drops JSON-lines files into a directory
- * (docs/spool-format.md). Files are taken in name order, one at a time, and
- * read in pages of [state] txn_max_changes lines; each page is one transaction through
- * the pull sink, and the loop runs between pages so signals and the watchdog
- * are never starved by a large file. When the last page is committed the
- * file moves to done/; bad lines are reported in failed/<file>.err and filed
- * as dead letters while the good lines are applied.
+ * (docs/spool-format.md). A file is taken only when it is complete
+ * (spool_watch.h: closed after writing or renamed in, else unchanged for
+ * [connector] settle_time). Each scan lists the directory once; the ready
+ * files are then read in name order, in pages of [state] txn_max_changes
+ * lines: one page is one transaction through the pull sink and may hold
+ * several small files, and the loop runs between pages so signals and the
+ * watchdog are never starved by a large file. When a page is committed,
+ * the files it finished move to done/ (or failed/, when more than
+ * max_rejected lines were bad); bad lines are reported in failed/<file>.err
+ * and filed as dead letters while the good lines are applied. The
+ * directories are used through descriptors opened once (spool_dir.h).
  *
  * After a crash the file is still in the spool and is read again from its
  * first line: every event id is an idempotency key, so the lines committed
  * before the crash are duplicates that add nothing. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
-#include "connector.h"
-#include "crashpoint.h"
+#include <jansson.h>
+
 #include "log.h"
-#include "spool_event.h"
+#include "spool_int.h"
+#include "textesc.h"
 #include "timefmt.h"
 
-struct spool_settings {
-    char *dir;
-    long scan_interval_ms;
-    long max_line;
-    char *purposes;
-    char *channels;
-    char *attributes;
-};
+/* Most files in one transaction: bounds the moves done after a commit. */
+#define FILES_PER_TXN 256
 
 static const struct config_option spool_options[] = {
     {"dir", CONFIG_PATH, "/var/spool/crmsyncd", offsetof(struct spool_settings, dir), 0, 0, 0, NULL,
      "directory the shop drops *.jsonl files into"},
     {"scan_interval", CONFIG_DURATION_MS, "5s", offsetof(struct spool_settings, scan_interval_ms),
      0, 100, 86400000, NULL, "periodic rescan, besides file-system events"},
+    {"settle_time", CONFIG_DURATION_MS, "2s", offsetof(struct spool_settings, settle_ms), 0, 0,
+     3600000, NULL,
+     "a file not seen closed (no inotify, found at start) is taken when its size and mtime have "
+     "not changed for this long"},
     {"max_line", CONFIG_SIZE, "64k", offsetof(struct spool_settings, max_line), 0, 256,
      16 * 1024 * 1024, NULL, "longest accepted line; longer lines are rejected"},
+    {"max_rejected", CONFIG_INT, "100", offsetof(struct spool_settings, max_rejected), 0, 1,
+     1000000, NULL,
+     "bad lines accepted per file; one more and the file is abandoned and moved to failed/"},
     {"purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling",
      offsetof(struct spool_settings, purposes), 0, 0, 0, NULL, "accepted consent purposes"},
     {"channels", CONFIG_STRING, "email,sms,phone,post", offsetof(struct spool_settings, channels),
@@ -55,33 +60,7 @@ static const struct config_option spool_options[] = {
 static const struct config_table spool_config = {"spool", spool_options,
                                                  sizeof(struct spool_settings)};
 
-struct spool {
-    struct connector *conn;
-    const struct spool_settings *cfg;
-    uv_fs_event_t watch;
-    uv_timer_t scan_timer;
-    uv_timer_t work_timer;
-    int handles_open;
-    int closing;
-    void (*closed)(struct connector *conn);
-
-    char **lists[3]; /* purposes, channels, attributes: NULL-terminated */
-    struct spool_vocab vocab;
-
-    /* The file being ingested. */
-    FILE *in;
-    char name[NAME_MAX + 1];
-    char errtmp[PATH_MAX];
-    FILE *errf;
-    long lineno;
-    int64_t file_id;
-    struct ingest_stats stats;
-    char *buf;
-    size_t bufsize;
-    int failing; /* a database error: wait for the next scan tick */
-};
-
-static void schedule_work(struct spool *s);
+static void schedule_work(struct spool *s, uint64_t delay_ms);
 
 static void free_list(char **list)
 {
@@ -125,360 +104,223 @@ static char **split_list(const char *text)
     return out;
 }
 
-static int make_dir(const char *path, struct error *err)
+static void clear_queue(struct spool *s)
 {
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
-        return error_set(err, "cannot create %s: %s", path, strerror(errno));
-    return 0;
+    spool_watch_free_list(s->queue, s->nqueue);
+    s->queue = NULL;
+    s->nqueue = s->qpos = 0;
 }
 
-static int fsync_dir(const char *path)
+/* Lists the spool once; the ready files become the queue. Returns 1 when
+ * there is work. */
+static int scan(struct spool *s)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc;
+    struct error err = {""};
+    long wait_ms = -1;
 
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* A file is taken when its name ends in .jsonl and does not start with a
- * dot: the shop writes ".name.tmp" (or "name.jsonl.tmp") and renames. */
-static int wanted(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && n > 6 && strcmp(name + n - 6, ".jsonl") == 0;
-}
-
-static int pick_next_file(struct spool *s, char *name, size_t size)
-{
-    DIR *d = opendir(s->cfg->dir);
-    struct dirent *e;
-    int found = 0;
-
-    if (d == NULL) {
-        log_error("spool", s->conn->name, "cannot open spool directory %s: %s", s->cfg->dir,
-                  strerror(errno));
+    clear_queue(s);
+    s->rescan = 0;
+    if (spool_watch_scan(s->watch, s->dir.fd, timefmt_now_ms(), s->cfg->settle_ms, &s->queue,
+                         &s->nqueue, &wait_ms, &err) != 0) {
+        log_error("spool", s->conn->name, "%s", err.msg);
         return 0;
     }
-    for (;;) {
-        e = readdir(d);
-        if (e == NULL)
-            break;
-        if (!wanted(e->d_name) || strlen(e->d_name) >= size)
-            continue;
-        if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
-            continue;
-        if (!found || strcmp(e->d_name, name) < 0) {
-            snprintf(name, size, "%s", e->d_name);
-            found = 1;
-        }
-    }
-    closedir(d);
-    return found;
+    if (s->nqueue == 0 && wait_ms >= 0)
+        schedule_work(s, (uint64_t)wait_ms + 1); /* a file settles then */
+    return s->nqueue > 0;
 }
 
-static void close_current(struct spool *s)
+/* The watermark of a page: where it ended, as JSON built by jansson (the
+ * name is the shop's, and may hold quotes). */
+static char *watermark(const struct spool *s)
 {
-    if (s->in != NULL)
-        fclose(s->in);
-    s->in = NULL;
-    if (s->errf != NULL) {
-        fclose(s->errf);
-        unlink(s->errtmp);
-    }
-    s->errf = NULL;
-    s->name[0] = '\0';
+    const struct spool_file *f = s->have_cur        ? &s->cur
+                                 : s->nfinished > 0 ? &s->finished[s->nfinished - 1]
+                                                    : NULL;
+    json_t *o = NULL;
+    char *text = NULL;
+
+    if (f == NULL)
+        return NULL;
+    o = json_pack("{s:s,s:I}", "file", f->name, "line", (json_int_t)f->lineno);
+    if (o != NULL)
+        text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
 }
 
-static int start_file(struct spool *s, const char *name)
-{
-    char path[PATH_MAX];
-    struct error err;
-
-    snprintf(path, sizeof(path), "%s/%s", s->cfg->dir, name);
-    s->in = fopen(path, "re");
-    if (s->in == NULL) {
-        log_error("spool", s->conn->name, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    snprintf(s->name, sizeof(s->name), "%s", name);
-    s->lineno = 0;
-    memset(&s->stats, 0, sizeof(s->stats));
-    s->file_id = 0;
-    if (s->conn->sink->file_begin(s->conn->sink->ctx, s->conn, name, &s->file_id, &err) != 0) {
-        log_error("spool", s->conn->name, "%s", err.msg);
-        close_current(s);
-        return -1;
-    }
-    log_info("spool", s->conn->name, "ingesting %s", name);
-    return 0;
-}
-
-/* Writes one line of the file's error report, opening it on first use. */
-static void report_bad_line(struct spool *s, const char *reason)
-{
-    if (s->errf == NULL) {
-        snprintf(s->errtmp, sizeof(s->errtmp), "%s/failed/.%s.err.tmp", s->cfg->dir, s->name);
-        s->errf = fopen(s->errtmp, "we");
-        if (s->errf == NULL) {
-            log_error("spool", s->conn->name, "cannot write %s: %s", s->errtmp, strerror(errno));
-            return;
-        }
-    }
-    fprintf(s->errf, "%s:%ld: %s\n", s->name, s->lineno, reason);
-}
-
-/* Reads the next line into s->buf. Returns 1 with a line, 0 at end of file,
- * -1 on a read error. *too_long is set for a line over max_line, which is
- * consumed up to its newline without being kept. */
-static int read_line(struct spool *s, size_t *len, int *too_long)
-{
-    *too_long = 0;
-    if (fgets(s->buf, (int)s->bufsize, s->in) == NULL)
-        return ferror(s->in) ? -1 : 0;
-    *len = strlen(s->buf);
-    if (*len > 0 && s->buf[*len - 1] == '\n') {
-        s->buf[--*len] = '\0';
-    } else if (!feof(s->in)) {
-        int c;
-        *too_long = 1;
-        do
-            c = getc(s->in);
-        while (c != EOF && c != '\n');
-        return 1;
-    }
-    if (*len > 0 && s->buf[*len - 1] == '\r')
-        s->buf[--*len] = '\0';
-    if (*len > (size_t)s->cfg->max_line)
-        *too_long = 1;
-    return 1;
-}
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static int reject_line(struct spool *s, const char *line, size_t len, const char *reason,
-                       struct error *err)
-{
-    char source[NAME_MAX + 32], idem[NAME_MAX + 128];
-    struct dead_letter_in dl = {0};
-
-    snprintf(source, sizeof(source), "%s:%ld", s->name, s->lineno);
-    snprintf(idem, sizeof(idem), "%s:%s:%ld:%016" PRIx64, s->conn->name, s->name, s->lineno,
-             fnv1a(line, len));
-    dl.destination = "ingest";
-    dl.origin = s->conn->name;
-    dl.payload = line;
-    dl.source = source;
-    dl.reason = reason;
-    dl.idem_key = idem;
-    s->stats.rejected++;
-    report_bad_line(s, reason);
-    return s->conn->sink->reject(s->conn->sink->ctx, s->conn, &dl, err);
-}
-
-static int ingest_line(struct spool *s, size_t len, struct error *err)
-{
-    struct spool_event ev;
-    struct error perr;
-    char source[NAME_MAX + 32];
-    int rc = -1;
-
-    snprintf(source, sizeof(source), "%s:%ld", s->name, s->lineno);
-    if (spool_event_parse(s->buf, len, &s->vocab, s->conn->name, source, &ev, &perr) != 0) {
-        log_warn("spool", s->conn->name, "%s: %s", source, perr.msg);
-        rc = reject_line(s, s->buf, len, perr.msg, err);
-        goto out;
-    }
-    for (size_t i = 0; i < ev.n; i++) {
-        enum apply_result res;
-        struct error aerr = {""};
-        if (s->conn->sink->change(s->conn->sink->ctx, s->conn, &ev.changes[i], &res, &aerr) != 0) {
-            *err = aerr;
-            goto out;
-        }
-        switch (res) {
-        case APPLY_APPLIED:
-            s->stats.applied++;
-            break;
-        case APPLY_UNCHANGED:
-        case APPLY_ERASED:
-            s->stats.unchanged++;
-            break;
-        case APPLY_DUPLICATE:
-            s->stats.duplicates++;
-            break;
-        case APPLY_REJECTED:
-            s->stats.rejected++;
-            log_warn("spool", s->conn->name, "%s", aerr.msg);
-            report_bad_line(s, aerr.msg);
-            break;
-        }
-    }
-    rc = 0;
-out:
-    spool_event_release(&ev);
-    return rc;
-}
-
-static void finish_file(struct spool *s)
-{
-    char from[PATH_MAX], to[PATH_MAX], errpath[PATH_MAX], donedir[PATH_MAX];
-    struct stat stbuf;
-    struct error err;
-    const char *status = s->stats.rejected ? "done_with_errors" : "done";
-
-    snprintf(from, sizeof(from), "%s/%s", s->cfg->dir, s->name);
-    snprintf(donedir, sizeof(donedir), "%s/done", s->cfg->dir);
-    snprintf(to, sizeof(to), "%s/%s", donedir, s->name);
-    /* A shop that reuses a name must not overwrite yesterday's file. */
-    if (stat(to, &stbuf) == 0)
-        snprintf(to, sizeof(to), "%s/%s.%" PRId64, donedir, s->name, timefmt_now_ms());
-    if (s->errf != NULL) {
-        snprintf(errpath, sizeof(errpath), "%s/failed/%s.err", s->cfg->dir, s->name);
-        fflush(s->errf);
-        fsync(fileno(s->errf));
-        fclose(s->errf);
-        s->errf = NULL;
-        if (rename(s->errtmp, errpath) != 0)
-            log_error("spool", s->conn->name, "cannot move error report to %s: %s", errpath,
-                      strerror(errno));
-    }
-    crashpoint("spool.before_done");
-    if (rename(from, to) != 0) {
-        log_error("spool", s->conn->name, "cannot move %s to done/: %s", from, strerror(errno));
-        status = "not_moved";
-    }
-    fsync_dir(donedir);
-    fsync_dir(s->cfg->dir);
-    if (s->conn->sink->file_finish(s->conn->sink->ctx, s->conn, s->file_id, &s->stats, status,
-                                   &err) != 0)
-        log_error("spool", s->conn->name, "%s", err.msg);
-    log_info("spool", s->conn->name,
-             "%s: %ld lines; changes: %ld applied, %ld unchanged, %ld duplicate; %ld rejected%s",
-             s->name, s->stats.lines, s->stats.applied, s->stats.unchanged, s->stats.duplicates,
-             s->stats.rejected, s->stats.rejected ? " (see failed/ and dead letters)" : "");
-    close_current(s);
-}
-
-/* One page: up to [state] txn_max_changes lines in one transaction with the
- * watermark. */
+/* One transaction: up to [state] txn_max_changes lines, of as many ready
+ * files as they span (at most FILES_PER_TXN). */
 static void work_cb(uv_timer_t *t)
 {
     struct spool *s = t->data;
     struct pull_sink *sink = s->conn->sink;
     struct error err = {""};
-    char wm[NAME_MAX + 64];
-    int eof = 0;
+    char *wm = NULL;
     long n = 0;
+    int files = 0;
 
     if (s->closing || s->failing)
         return;
-    if (s->in == NULL) {
-        char name[NAME_MAX + 1];
-        if (!pick_next_file(s, name, sizeof(name)) || start_file(s, name) != 0)
-            return;
-    }
+    if (!s->have_cur && s->qpos >= s->nqueue && !scan(s))
+        return;
     s->conn->busy = 1;
     if (sink->begin(sink->ctx, s->conn, &err) != 0)
         goto fail;
     while (n < s->conn->page_max_changes) {
-        size_t len = 0;
-        int too_long = 0;
-        int r = read_line(s, &len, &too_long);
-        if (r < 0) {
-            error_set(&err, "read error in %s: %s", s->name, strerror(errno));
-            goto fail_abort;
-        }
-        if (r == 0) {
-            eof = 1;
-            break;
-        }
-        s->lineno++;
-        s->stats.lines++;
-        n++;
-        crashpoint_every("spool.mid_page", n, 7); /* inside the open page */
-        if (too_long) {
-            char reason[96];
-            snprintf(reason, sizeof(reason), "line longer than max_line (%ld bytes)",
-                     s->cfg->max_line);
-            log_warn("spool", s->conn->name, "%s:%ld: %s", s->name, s->lineno, reason);
-            if (reject_line(s, "", 0, reason, &err) != 0)
+        long lines = 0;
+        int r;
+
+        if (!s->have_cur) {
+            if (s->qpos >= s->nqueue || files >= FILES_PER_TXN)
+                break;
+            r = spool_file_start(s, s->queue[s->qpos++], &err);
+            if (r < 0)
                 goto fail_abort;
-            continue;
+            if (r > 0)
+                continue;
+            files++;
         }
-        if (len == 0 || strspn(s->buf, " \t") == len)
-            continue;
-        if (ingest_line(s, len, &err) != 0)
+        r = spool_file_read(s, s->conn->page_max_changes - n, &lines, &err);
+        n += lines;
+        if (r < 0)
+            goto fail_abort;
+        if (r > 0 && spool_file_end(s, &err) != 0)
             goto fail_abort;
     }
-    snprintf(wm, sizeof(wm), "{\"file\":\"%s\",\"line\":%ld}", s->name, s->lineno);
+    wm = watermark(s);
     if (sink->commit(sink->ctx, s->conn, wm, &err) != 0)
         goto fail;
+    free(wm);
     s->conn->busy = 0;
-    if (eof)
-        finish_file(s);
-    schedule_work(s);
+    spool_file_move_finished(s);
+    if (s->have_cur || s->qpos < s->nqueue || s->rescan)
+        schedule_work(s, 0);
     return;
 fail_abort:
     sink->abort(sink->ctx, s->conn);
 fail:
+    free(wm);
     s->conn->busy = 0;
-    /* Nothing of this page was committed; the file stays in the spool and is
-     * read again from its first line at the next scan. */
-    log_error("spool", s->conn->name, "%s%s%s; will retry at the next scan", s->name,
-              s->name[0] ? ": " : "", err.msg);
-    close_current(s);
+    /* Nothing of this page was committed; its files stay in the spool and
+     * are read again from their first line at the next scan. */
+    log_error("spool", s->conn->name, "%s%s%s; will retry at the next scan",
+              s->have_cur ? s->cur.shown : "", s->have_cur ? ": " : "", err.msg);
+    spool_file_drop_all(s);
+    clear_queue(s);
     s->failing = 1;
 }
 
-static void schedule_work(struct spool *s)
+static void schedule_work(struct spool *s, uint64_t delay_ms)
 {
     if (!s->closing)
-        uv_timer_start(&s->work_timer, work_cb, 0, 0);
+        uv_timer_start(&s->work_timer, work_cb, delay_ms, 0);
+}
+
+/* Something may be new: scan now, or after the files being read. */
+static void poke(struct spool *s)
+{
+    if (s->have_cur || s->qpos < s->nqueue)
+        s->rescan = 1;
+    else if (!s->failing && !s->conn->busy)
+        schedule_work(s, 0);
 }
 
 static void scan_cb(uv_timer_t *t)
 {
     struct spool *s = t->data;
     s->failing = 0;
-    if (s->in == NULL)
-        schedule_work(s);
+    poke(s);
 }
 
-static void watch_cb(uv_fs_event_t *h, const char *filename, int events, int status)
+/* inotify: what was closed after writing or moved in may be complete;
+ * what was written or created is not. */
+static void inotify_cb(uv_poll_t *h, int status, int events)
 {
     struct spool *s = h->data;
-    (void)filename;
+    char buf[16 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int any = 0;
+
     (void)events;
     if (status < 0) {
-        log_warn("spool", s->conn->name, "watch error: %s", uv_strerror(status));
+        log_warn("spool", s->conn->name, "inotify: %s", uv_strerror(status));
         return;
     }
-    if (s->in == NULL && !s->failing)
-        schedule_work(s);
+    for (;;) {
+        ssize_t len = read(s->inotify_fd, buf, sizeof(buf));
+        if (len <= 0)
+            break;
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            /* Only what may make a file ready asks for a scan: a writer's
+             * every write must not cost a listing of the spool. */
+            if (ev->mask & IN_Q_OVERFLOW) {
+                spool_watch_forget_all(s->watch);
+                any = 1;
+            } else if (ev->len > 0 && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))) {
+                spool_watch_closed(s->watch, ev->name);
+                any = 1;
+            } else if (ev->len > 0 && (ev->mask & (IN_MODIFY | IN_CREATE))) {
+                spool_watch_changed(s->watch, ev->name);
+            }
+            p += sizeof(struct inotify_event) + ev->len;
+        }
+    }
+    if (any)
+        poke(s);
+}
+
+/* Watches the spool we hold open (through /proc/self/fd, so the watch is
+ * on that directory even if its path was swapped since). */
+static void start_inotify(struct spool *s)
+{
+    char path[64];
+    int r;
+
+    s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (s->inotify_fd < 0) {
+        log_warn("spool", s->conn->name,
+                 "no inotify (%s): files are taken once unchanged for settle_time",
+                 strerror(errno));
+        return;
+    }
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", s->dir.fd);
+    if (inotify_add_watch(s->inotify_fd, path,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_ONLYDIR) < 0 &&
+        inotify_add_watch(s->inotify_fd, s->cfg->dir,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_CREATE | IN_ONLYDIR |
+                              IN_DONT_FOLLOW) < 0) {
+        log_warn("spool", s->conn->name,
+                 "cannot watch %s (%s): files are taken once unchanged for settle_time",
+                 s->cfg->dir, strerror(errno));
+        close(s->inotify_fd);
+        s->inotify_fd = -1;
+        return;
+    }
+    r = uv_poll_init(s->conn->loop, &s->poll, s->inotify_fd);
+    if (r != 0) {
+        log_warn("spool", s->conn->name, "cannot poll inotify: %s", uv_strerror(r));
+        close(s->inotify_fd);
+        s->inotify_fd = -1;
+        return;
+    }
+    s->poll.data = s;
+    s->handles_open++;
+    uv_poll_start(&s->poll, UV_READABLE, inotify_cb);
 }
 
 static int spool_open(struct connector *conn, struct error *err)
 {
     struct spool *s = calloc(1, sizeof(*s));
-    char path[PATH_MAX];
     int rc = -1;
-    int r;
 
     if (s == NULL)
         return error_set(err, "out of memory");
     conn->priv = s;
     s->conn = conn;
     s->cfg = conn->settings;
+    s->inotify_fd = -1;
+    s->dir.fd = s->dir.done_fd = s->dir.failed_fd = -1;
     for (int i = 0; i < 3; i++) {
         const char *text = i == 0   ? s->cfg->purposes
                            : i == 1 ? s->cfg->channels
@@ -494,27 +336,18 @@ static int spool_open(struct connector *conn, struct error *err)
     s->vocab.attributes = (const char *const *)s->lists[2];
     s->bufsize = (size_t)s->cfg->max_line + 2;
     s->buf = malloc(s->bufsize);
-    if (s->buf == NULL) {
+    s->watch = spool_watch_new();
+    if (s->buf == NULL || s->watch == NULL) {
         error_set(err, "out of memory");
         goto out;
     }
-    if (make_dir(s->cfg->dir, err) != 0)
-        goto out;
-    snprintf(path, sizeof(path), "%s/done", s->cfg->dir);
-    if (make_dir(path, err) != 0)
-        goto out;
-    snprintf(path, sizeof(path), "%s/failed", s->cfg->dir);
-    if (make_dir(path, err) != 0)
+    if (spool_dir_open(&s->dir, s->cfg->dir, err) != 0)
         goto out;
     uv_timer_init(conn->loop, &s->scan_timer);
     uv_timer_init(conn->loop, &s->work_timer);
-    uv_fs_event_init(conn->loop, &s->watch);
-    s->handles_open = 3;
-    s->scan_timer.data = s->work_timer.data = s->watch.data = s;
-    r = uv_fs_event_start(&s->watch, watch_cb, s->cfg->dir, 0);
-    if (r != 0)
-        log_warn("spool", conn->name, "cannot watch %s (%s); relying on the periodic scan",
-                 s->cfg->dir, uv_strerror(r));
+    s->handles_open = 2;
+    s->scan_timer.data = s->work_timer.data = s;
+    start_inotify(s);
     uv_timer_start(&s->scan_timer, scan_cb, (uint64_t)s->cfg->scan_interval_ms,
                    (uint64_t)s->cfg->scan_interval_ms);
     log_info("spool", conn->name, "watching %s", s->cfg->dir);
@@ -527,14 +360,19 @@ static void spool_pull(struct connector *conn)
 {
     struct spool *s = conn->priv;
     s->failing = 0;
-    if (s->in == NULL)
-        schedule_work(s);
+    poke(s);
 }
 
 static void free_spool(struct spool *s)
 {
     for (int i = 0; i < 3; i++)
         free_list(s->lists[i]);
+    clear_queue(s);
+    free(s->finished);
+    spool_watch_free(s->watch);
+    spool_dir_close(&s->dir);
+    if (s->inotify_fd >= 0)
+        close(s->inotify_fd);
     free(s->buf);
     free(s);
 }
@@ -565,7 +403,7 @@ static void spool_close(struct connector *conn, void (*done)(struct connector *c
     s->closed = done;
     /* Pages are synchronous, so no transaction is open here: a file left
      * half-read is read again from the start next time, at no cost. */
-    close_current(s);
+    spool_file_drop_all(s);
     if (s->handles_open == 0) {
         free_spool(s);
         conn->priv = NULL;
@@ -575,7 +413,8 @@ static void spool_close(struct connector *conn, void (*done)(struct connector *c
     }
     uv_close((uv_handle_t *)&s->scan_timer, handle_closed);
     uv_close((uv_handle_t *)&s->work_timer, handle_closed);
-    uv_close((uv_handle_t *)&s->watch, handle_closed);
+    if (s->inotify_fd >= 0)
+        uv_close((uv_handle_t *)&s->poll, handle_closed);
 }
 
 static void spool_resync(struct connector *conn)

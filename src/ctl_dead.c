@@ -5,6 +5,7 @@
 
 #include "ctl.h"
 #include "store_ctl.h"
+#include "textesc.h"
 #include "timefmt.h"
 
 static void help(FILE *out)
@@ -158,10 +159,12 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         rc = store_ctl_dead_list(st, &f, &doc, &err);
         if (rc != 0)
             goto fail;
-        if (ctl->json)
+        if (ctl->json) {
             ctl_print_json(doc);
-        else
+        } else {
+            text_escape_json(doc); /* sources name spool files */
             print_list(doc);
+        }
     } else if (strcmp(action, "show") == 0) {
         rc = store_ctl_dead_show(st, f.id, &doc, &err);
         if (rc != 0)
@@ -171,6 +174,7 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         } else {
             const char *k;
             json_t *v;
+            text_escape_json(doc);
             json_object_foreach(doc, k, v)
             {
                 char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);

@@ -13,6 +13,7 @@
 #include "store_metrics.h"
 #include "store_progress.h"
 #include "store_report.h"
+#include "textesc.h"
 #include "timefmt.h"
 
 static void help(FILE *out)
@@ -431,10 +432,12 @@ int ctl_status(struct ctl *ctl, int argc, char **argv)
         rc = ctl_store_error(store_ctl_last_busy(st) ? -2 : -1, "status", err.msg);
         goto out;
     }
-    if (ctl->json)
+    if (ctl->json) {
         ctl_print_json(doc);
-    else
+    } else {
+        text_escape_json(doc); /* file names and reasons come from outside */
         print_text(doc);
+    }
     rc = CTL_OK;
 out:
     json_decref(doc);
