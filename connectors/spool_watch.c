@@ -12,8 +12,9 @@
 
 struct seen {
     char *name;
-    int known;  /* size/mtime below were read since the last event */
-    int closed; /* closed after writing (or moved in) and unchanged since */
+    int known;   /* size/mtime below were read since the last event */
+    int closed;  /* closed after writing (or moved in) and unchanged since */
+    int watched; /* inotify has told about it: wait for its close */
     int64_t size;
     int64_t mtime_ns;
     int64_t ino;
@@ -92,6 +93,7 @@ void spool_watch_closed(struct spool_watch *w, const char *name)
     struct seen *e = spool_name_wanted(name) ? find_or_add(w, name) : NULL;
     if (e != NULL) {
         e->closed = 1;
+        e->watched = 1;
         e->known = 0;
     }
 }
@@ -101,6 +103,7 @@ void spool_watch_changed(struct spool_watch *w, const char *name)
     struct seen *e = spool_name_wanted(name) ? find_or_add(w, name) : NULL;
     if (e != NULL) {
         e->closed = 0;
+        e->watched = 1;
         e->known = 0;
     }
 }
@@ -111,6 +114,7 @@ static void forget_one(const void *nodep, VISIT which, void *closure)
     (void)closure;
     if (which == postorder || which == leaf) {
         e->closed = 0;
+        e->watched = 0; /* events were lost: back to the settle time */
         e->known = 0;
     }
 }
@@ -280,13 +284,17 @@ int spool_watch_scan(struct spool_watch *w, int dirfd, int64_t now_ms, long sett
              * or a future mtime counts from now). */
             e->stable_since_ms = mtime_ns / 1000000 < now_ms ? mtime_ns / 1000000 : now_ms;
         }
+        /* Closed and complete: now. Open for writing (an event said it
+         * changed, no close since): not before its close, however long the
+         * writer pauses. Otherwise (never heard of, or closed mid-line):
+         * once unchanged for the settle time. */
         if ((e->closed && ends_with_newline(dirfd, de->d_name, e->size)) ||
-            now_ms - e->stable_since_ms >= settle_ms) {
+            ((!e->watched || e->closed) && now_ms - e->stable_since_ms >= settle_ms)) {
             if (push(ready, n, &cap, de->d_name) != 0) {
                 error_set(err, "out of memory");
                 goto out;
             }
-        } else {
+        } else if (!e->watched || e->closed) {
             long left = (long)(e->stable_since_ms + settle_ms - now_ms);
             if (*wait_ms < 0 || left < *wait_ms)
                 *wait_ms = left;

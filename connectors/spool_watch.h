@@ -3,10 +3,13 @@
  * A producer may write a file in place instead of writing a hidden name
  * and renaming it. Such a file is taken only when it is quiescent:
  * - closed after writing (IN_CLOSE_WRITE) or renamed into the spool
- *   (IN_MOVED_TO), unchanged since, and ending with a newline; or
+ *   (IN_MOVED_TO), unchanged since, and ending with a newline; never while
+ *   inotify says it was written and not closed since, however long the
+ *   writer pauses (a writer that dies is closed by the kernel); or
  * - its size and mtime unchanged for the settle time, counted from its
- *   mtime (files found at start, a platform without inotify, an inotify
- *   queue overflow, and a file whose last line has no newline yet).
+ *   mtime, when inotify told nothing about it (files found at start, a
+ *   platform without inotify, an inotify queue overflow) or it was closed
+ *   with a last line that has no newline.
  * A symlink or any other non-regular entry is "ready" at once: the
  * connector refuses it and moves it aside.
  *

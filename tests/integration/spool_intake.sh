@@ -11,7 +11,9 @@ max_rejected = 5"
 start_daemon
 
 # 1. A producer that writes p.jsonl in place, a line every 0.4 s, each line
-# in two writes (so that the file often ends mid-line).
+# in two writes (so that the file often ends mid-line), and once pauses
+# longer than settle_time with a complete last line: the file is open for
+# writing all along (inotify says so), so it is not taken before its close.
 (
   for i in 1 2 3 4 5 6; do
     line=$(ev_consent "p$i" "P$i" granted 2026-11-01T10:00:00Z)
@@ -19,6 +21,7 @@ start_daemon
     sleep 0.2
     printf '%s\n' "${line:30}"
     sleep 0.2
+    if [ "$i" = 3 ]; then sleep 2; fi
   done
 ) > "$T/spool/p.jsonl"
 wait_for 15 test -f "$T/spool/done/p.jsonl" || fail "p.jsonl not taken"

@@ -269,13 +269,26 @@ static void only_quiescent_files_are_ready(void **state)
     t = mtime_ms(f, "a.jsonl");
     spool_watch_changed(w, "a.jsonl");
     assert_int_equal(ready_at(w, sd.fd, t + 1, "a.jsonl", &has), 0);
-    /* Changed behind our back (no event: inotify lost or absent) after a
-     * close: the close no longer counts. */
+    /* However long its writer pauses: open for writing is not quiescent. */
+    assert_int_equal(ready_at(w, sd.fd, t + 60000, "a.jsonl", &has), 0);
     spool_watch_closed(w, "a.jsonl");
-    assert_int_equal(ready_at(w, sd.fd, t + 2, "a.jsonl", &has), 1);
+    assert_int_equal(ready_at(w, sd.fd, t + 60001, "a.jsonl", &has), 1);
+    /* Changed after the close before its event arrived: the close no longer
+     * counts, and the coming event says more. */
     write_text(f, "a.jsonl", "{\"x\":1}\n");
     t = mtime_ms(f, "a.jsonl");
     assert_int_equal(ready_at(w, sd.fd, t + 3, "a.jsonl", &has), 0);
+    assert_int_equal(ready_at(w, sd.fd, t + 5000, "a.jsonl", &has), 0);
+    /* Events lost (queue overflow): back to the settle time. */
+    spool_watch_forget_all(w);
+    assert_int_equal(ready_at(w, sd.fd, t + 5001, "a.jsonl", &has), 1);
+
+    /* No inotify at all: unchanged for the settle time. */
+    write_text(f, "a.jsonl", "{\"x\":2}\n");
+    t = mtime_ms(f, "a.jsonl");
+    spool_watch_free(w);
+    w = spool_watch_new();
+    assert_int_equal(ready_at(w, sd.fd, t + 10, "a.jsonl", &has), 0);
     assert_int_equal(ready_at(w, sd.fd, t + 999, "a.jsonl", &has), 0);
     assert_int_equal(ready_at(w, sd.fd, t + 1000, "a.jsonl", &has), 1);
 
