@@ -70,6 +70,14 @@ pass "installed crmsyncd --check-config passes on /etc/crmsyncd/crmsyncd.conf"
 /usr/bin/crmsyncctl --help > /dev/null || fail "installed crmsyncctl --help"
 getent passwd crmsyncd > /dev/null || fail "postinst did not create the crmsyncd user"
 pass "postinst created the crmsyncd user"
+# Issue 14 item 14: the spool writers' own group, the daemon in it, and a
+# sticky setgid spool (systemd-tmpfiles, when the machine has it).
+getent group crmsyncd-spool | grep -q ':crmsyncd$' || fail "no group crmsyncd-spool with the daemon in it: $(getent group crmsyncd-spool)"
+pass "postinst created the group crmsyncd-spool with the daemon as member"
+if command -v systemd-tmpfiles > /dev/null; then
+  assert_eq "$(stat -c '%a %U %G' /var/spool/crmsyncd)" "3770 crmsyncd crmsyncd-spool" "postinst made the spool 3770 crmsyncd:crmsyncd-spool"
+  assert_eq "$(stat -c '%a %U %G' /var/spool/crmsyncd/failed)" "2750 crmsyncd crmsyncd-spool" "failed/ is written by the daemon only"
+fi
 remove_pkg
 [ ! -e /usr/sbin/crmsyncd ] || fail "package not removed"
 pass "package removed"
