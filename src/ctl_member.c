@@ -48,6 +48,27 @@ static void help(FILE *out)
                  "6 no usable database.\n");
 }
 
+/* Writes ev as one JSON line with its newline to a new file path. */
+static int write_event_line(const json_t *ev, const char *path)
+{
+    char *text = json_dumps(ev, JSON_COMPACT);
+    FILE *f = NULL;
+    int rc = -1;
+
+    if (text == NULL)
+        return -1;
+    f = fopen(path, "wx");
+    if (f == NULL)
+        goto out;
+    if (fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0)
+        rc = 0;
+    if (fclose(f) != 0)
+        rc = -1;
+out:
+    free(text);
+    return rc;
+}
+
 /* With the daemon running, the erasure goes through it: the daemon is the
  * state's only writer and mirrors some tables in memory (the tombstone
  * count, the audit chain head), so a row written behind its back could be
@@ -87,7 +108,9 @@ static int erase_via_spool(struct ctl *ctl, struct store *st, const char *key)
         ev = json_pack("{s:s,s:s,s:s,s:s}", "event_id", id, "type", "erasure", "member", key,
                        "occurred_at", timefmt_format_rfc3339(now, at, sizeof(at)));
     }
-    if (ev == NULL || json_dump_file(ev, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0) {
+    /* One line, ended by its newline: the spool never takes a last line
+     * without one (docs/spool-format.md). */
+    if (ev == NULL || write_event_line(ev, tmp) != 0 || rename(tmp, path) != 0) {
         ctl_err("member erase: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
         json_decref(ev);
