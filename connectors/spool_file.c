@@ -210,8 +210,8 @@ enum line_kind { LINE_EOF, LINE_OK, LINE_TOO_LONG, LINE_INCOMPLETE, LINE_ERROR }
  * has grown), or its writer stopped mid-line. */
 static enum line_kind read_line(struct spool *s, struct spool_file *f, size_t *len)
 {
-    off_t start = ftello(f->in);
     struct stat st;
+    off_t start;
 
     for (;;) {
         if (fgets(s->buf, (int)s->bufsize, f->in) == NULL) {
@@ -236,6 +236,9 @@ static enum line_kind read_line(struct spool *s, struct spool_file *f, size_t *l
                 return LINE_INCOMPLETE;
             return LINE_TOO_LONG;
         }
+        /* The line started len bytes back (ftello only here: it may cost
+         * a system call, and this is every file's last line at most). */
+        start = ftello(f->in) - (off_t)*len;
         if (start >= 0 && fstat(fileno(f->in), &st) == 0 && st.st_size > start + (off_t)*len) {
             clearerr(f->in);
             fseeko(f->in, start, SEEK_SET);
