@@ -48,6 +48,9 @@ txn_max_changes = ${TXN_LINES:-16}
 type = spool
 dir = $W/spool
 scan_interval = 100ms
+# Inputs are renamed in complete, often just before the daemon starts: no
+# need to wait the settle time for files found at start (2s by default).
+settle_time = 0
 CONF
   if [ $# -gt 1 ]; then printf '%s\n' "$2" >> "$W/crmsyncd.conf"; fi
   : > "$W/secrets"
