@@ -198,7 +198,15 @@ static void observe(struct salesforce *sf, struct http_result *res)
     if (res->status == 403) {
         char code[64], msg[200];
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
-        if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0) {
+        if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0 && !sf_limit_is_daily(msg)) {
+            /* The concurrent long-running request limit, not the day's
+             * budget: seconds, not an hour. */
+            res->cls = HTTP_CLASS_RETRY;
+            res->retry_after_ms = SF_CONCURRENT_RETRY_MS;
+            log_warn("salesforce", conn->name,
+                     "concurrent request limit reached (%s): retry in %d s", msg,
+                     SF_CONCURRENT_RETRY_MS / 1000);
+        } else if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0) {
             /* Not the records' fault: keep everything queued, back off the
              * destination until the budget can have room again. */
             res->cls = HTTP_CLASS_RETRY;

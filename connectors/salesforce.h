@@ -217,6 +217,12 @@ struct sf_outcome {
     char reason[256];
 };
 
+/* 403 REQUEST_LIMIT_EXCEEDED is the daily budget ("TotalRequests Limit
+ * exceeded.") or the concurrent long-running request limit
+ * ("ConcurrentPerOrgLongTxn Limit exceeded"): 1 for the daily one. */
+int sf_limit_is_daily(const char *message);
+#define SF_CONCURRENT_RETRY_MS 5000
+
 /* 1 when an item errorCode is worth retrying (lock, unavailable, limit). */
 int sf_code_retryable(const char *code);
 

@@ -468,3 +468,10 @@ int sf_parse_bulk_results(const char *csv, int kind, const char *key_col, sf_csv
     }
     return rows;
 }
+
+int sf_limit_is_daily(const char *message)
+{
+    /* Anything but the concurrent limit counts as the day's budget: the
+     * cautious reading when Salesforce words it otherwise. */
+    return message == NULL || strstr(message, "Concurrent") == NULL;
+}

@@ -209,6 +209,17 @@ static void bulk_results_csv(void **state)
                      -1);
 }
 
+/* Issue 12 item 9: a 403 REQUEST_LIMIT_EXCEEDED for the concurrent
+ * request limit is not the day's budget (no hour's pause). */
+static void limit_kind(void **state)
+{
+    (void)state;
+    assert_true(sf_limit_is_daily("TotalRequests Limit exceeded."));
+    assert_false(sf_limit_is_daily("ConcurrentPerOrgLongTxn Limit exceeded"));
+    assert_true(sf_limit_is_daily(""));
+    assert_true(sf_limit_is_daily(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +229,7 @@ int main(void)
         cmocka_unit_test(query_page_to_changes),
         cmocka_unit_test(deleted),
         cmocka_unit_test(bulk_results_csv),
+        cmocka_unit_test(limit_kind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
