@@ -158,9 +158,11 @@ static void on_section(void *user, const char *name, int line)
                       name, CONNECTOR_NAME_MAX);
             return;
         }
-    } else if (strcmp(name, "daemon") != 0 && strcmp(name, "state") != 0) {
+    } else if (strcmp(name, "daemon") != 0 && strcmp(name, "state") != 0 &&
+               strcmp(name, "ingest") != 0) {
         add_error(ld, file, line,
-                  "unknown section [%s]; expected [daemon], [state] or [connector.NAME]", name);
+                  "unknown section [%s]; expected [daemon], [state], [ingest] or [connector.NAME]",
+                  name);
         return;
     }
     copy = strdup(name);
@@ -467,6 +469,9 @@ static int build_config(struct loader *ld, const char *main_path, config_lookup_
     hdr = first_header(ld, "state");
     load_section(ld, "state", "[state]", &state_config_table, &cfg->state, config_dir,
                  hdr != NULL ? file_name(ld, hdr->file) : main_path, hdr != NULL ? hdr->line : 0);
+    hdr = first_header(ld, "ingest");
+    load_section(ld, "ingest", "[ingest]", &ingest_config_table, &cfg->ingest, config_dir,
+                 hdr != NULL ? file_name(ld, hdr->file) : main_path, hdr != NULL ? hdr->line : 0);
     for (size_t i = 0; i < ld->n_sections; i++) {
         if (is_connector_section(ld->sections[i].name) &&
             first_header(ld, ld->sections[i].name) == &ld->sections[i])
@@ -597,6 +602,7 @@ void config_free(struct config *cfg)
         return;
     config_settings_release(&daemon_config_table, &cfg->daemon);
     config_settings_release(&state_config_table, &cfg->state);
+    config_settings_release(&ingest_config_table, &cfg->ingest);
     for (size_t i = 0; i < cfg->n_connectors; i++) {
         struct connector_config *c = &cfg->connectors[i];
         if (c->table != NULL)

@@ -8,6 +8,7 @@
  * Sections:
  *   [daemon]            -> struct daemon_settings   (daemon_options[])
  *   [state]             -> struct state_settings    (state_options[])
+ *   [ingest]            -> struct ingest_settings   (ingest_options[])
  *   [connector.NAME]    -> a connector instance; its `type = ...` key picks
  *                          the option table through the lookup function given
  *                          to config_load(), and its settings are allocated
@@ -77,6 +78,30 @@ struct daemon_settings {
     int allow_core_dumps;   /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
 };
 
+/* [ingest]: the HTTP ingest listener (src/http_ingest.c); NULL listen: off. */
+struct ingest_settings {
+    char *listen;
+    char *tls_cert;
+    char *tls_key;
+    int verify; /* index into jwks_uri, jwk, pem, pubkey, introspect */
+    char *verify_value;
+    char *verify_options;
+    char *issuer;
+    char *audience;
+    long token_cache_ms;
+    long bad_token_limit;
+    long max_body;
+    long max_connections;
+    long per_ip_connections;
+    long timeout_ms;
+    long max_pending;
+    char *scope_consent;
+    char *scope_points;
+    char *scope_profile;
+    char *scope_erasure;
+    char *scope_members;
+};
+
 struct state_settings {
     char *path;           /* default /var/lib/crmsyncd/state.db */
     int synchronous;      /* enum state_synchronous; default full */
@@ -86,6 +111,7 @@ struct state_settings {
 
 extern const struct config_table daemon_config_table;
 extern const struct config_table state_config_table;
+extern const struct config_table ingest_config_table;
 
 struct connector_config {
     char *name; /* NAME of [connector.NAME] */
@@ -100,6 +126,7 @@ struct config {
     char *main_path;
     struct daemon_settings daemon;
     struct state_settings state;
+    struct ingest_settings ingest;
     struct connector_config *connectors;
     size_t n_connectors;
 };

@@ -38,6 +38,9 @@ int config_dump(const struct config *cfg, FILE *out)
         return -1;
     if (fprintf(out, "\n[state]\n") < 0 || dump_options(&state_config_table, &cfg->state, out) < 0)
         return -1;
+    if (fprintf(out, "\n[ingest]\n") < 0 ||
+        dump_options(&ingest_config_table, &cfg->ingest, out) < 0)
+        return -1;
     for (size_t i = 0; i < cfg->n_connectors; i++) {
         const struct connector_config *c = &cfg->connectors[i];
 

@@ -21,6 +21,8 @@
 
 static const char *const log_level_names[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const char *const synchronous_names[] = {"full", "normal", NULL};
+static const char *const ingest_verify_names[] = {"jwks_uri", "jwk",        "pem",
+                                                  "pubkey",   "introspect", NULL};
 
 static const struct config_option daemon_options[] = {
     {"log_level", CONFIG_LOG_LEVEL, "info", offsetof(struct daemon_settings, log_level), 0, 0, 0,
@@ -49,10 +51,61 @@ static const struct config_option state_options[] = {
     {NULL},
 };
 
+static const struct config_option ingest_options[] = {
+    {"listen", CONFIG_STRING, NULL, offsetof(struct ingest_settings, listen), 0, 0, 0, NULL,
+     "host:port or socket path of the HTTP ingest (POST /v1/events); unset: off."},
+    {"tls_cert", CONFIG_PATH, NULL, offsetof(struct ingest_settings, tls_cert), 0, 0, 0, NULL,
+     "PEM certificate chain of the HTTP ingest; needed off loopback."},
+    {"tls_key", CONFIG_SECRET_FILE, NULL, offsetof(struct ingest_settings, tls_key), 0, 0, 0, NULL,
+     "PEM private key of ingest_tls_cert."},
+    {"verify", CONFIG_ENUM, "jwks_uri", offsetof(struct ingest_settings, verify), 0, 0, 0,
+     ingest_verify_names, "How liboauth2 verifies bearer tokens."},
+    {"verify_value", CONFIG_STRING, NULL, offsetof(struct ingest_settings, verify_value), 0, 0, 0,
+     NULL, "The JWKS or introspection URL, the JWK, or the key file, per ingest_verify."},
+    {"verify_options", CONFIG_STRING, "", offsetof(struct ingest_settings, verify_options), 0, 0, 0,
+     NULL, "Further liboauth2 verify options, form-encoded (e.g. introspection client auth)."},
+    {"issuer", CONFIG_STRING, NULL, offsetof(struct ingest_settings, issuer), 0, 0, 0, NULL,
+     "The iss every token must carry."},
+    {"audience", CONFIG_STRING, NULL, offsetof(struct ingest_settings, audience), 0, 0, 0, NULL,
+     "The aud every token must name."},
+    {"token_cache", CONFIG_DURATION_MS, "60s", offsetof(struct ingest_settings, token_cache_ms), 0,
+     0, MS_PER_H, NULL, "How long a verified token is cached (never past its exp); 0: no cache."},
+    {"bad_token_limit", CONFIG_INT, "20", offsetof(struct ingest_settings, bad_token_limit), 0, 0,
+     100000, NULL, "Bad tokens per client address per minute before 429; 0: no limit."},
+    {"max_body", CONFIG_SIZE, "1M", offsetof(struct ingest_settings, max_body), 0, 1024,
+     64 * 1024 * 1024, NULL, "Largest request body; larger is answered 413."},
+    {"max_connections", CONFIG_INT, "64", offsetof(struct ingest_settings, max_connections), 0, 1,
+     4096, NULL, "Connections at once (one thread each)."},
+    {"per_ip_connections", CONFIG_INT, "16", offsetof(struct ingest_settings, per_ip_connections),
+     0, 1, 4096, NULL, "Connections at once from one client address."},
+    {"timeout", CONFIG_DURATION_MS, "30s", offsetof(struct ingest_settings, timeout_ms), 0, 1000,
+     MS_PER_H, NULL, "An idle connection is closed after this long."},
+    {"max_pending", CONFIG_INT, "20000", offsetof(struct ingest_settings, max_pending), 0, 1,
+     10000000, NULL, "Events waiting to be stored before requests get 429."},
+    {"scope_consent", CONFIG_STRING, "crmsync.consent.write",
+     offsetof(struct ingest_settings, scope_consent), 0, 0, 0, NULL,
+     "Scope a token needs for consent events."},
+    {"scope_points", CONFIG_STRING, "crmsync.points.write",
+     offsetof(struct ingest_settings, scope_points), 0, 0, 0, NULL,
+     "Scope a token needs for points events."},
+    {"scope_profile", CONFIG_STRING, "crmsync.profile.write",
+     offsetof(struct ingest_settings, scope_profile), 0, 0, 0, NULL,
+     "Scope a token needs for profile and segment events."},
+    {"scope_erasure", CONFIG_STRING, "crmsync.erasure.write",
+     offsetof(struct ingest_settings, scope_erasure), 0, 0, 0, NULL,
+     "Scope a token needs for erasure events."},
+    {"scope_members", CONFIG_STRING, "crmsync.members.read",
+     offsetof(struct ingest_settings, scope_members), 0, 0, 0, NULL,
+     "Scope a token needs for GET /v1/members/{key}."},
+    {NULL},
+};
+
 const struct config_table daemon_config_table = {"daemon", daemon_options,
                                                  sizeof(struct daemon_settings)};
 const struct config_table state_config_table = {"state", state_options,
                                                 sizeof(struct state_settings)};
+const struct config_table ingest_config_table = {"ingest", ingest_options,
+                                                 sizeof(struct ingest_settings)};
 
 static void *field_of(const struct config_option *opt, void *settings)
 {

@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "hardening.h"
 #include "health.h"
+#include "http_ingest.h"
 #include "ingest.h"
 #include "lockfile.h"
 #include "log.h"
@@ -50,6 +51,7 @@ struct daemon {
     struct ingest ingest;
     const char **origins;
     struct admin *admin;       /* NULL when [daemon] admin_listen is unset */
+    struct http_ingest *http;  /* NULL when [ingest] listen is unset */
     char state_path[PATH_MAX]; /* of the open store: a reload does not move it */
     struct engine *engine;     /* pushes and pull timers; rebuilt on reload */
 
@@ -295,6 +297,9 @@ static void do_stop(struct daemon *d)
         return;
     d->stopping = 1;
     notify_stopping();
+    /* No more events over HTTP: what is queued is answered 503. */
+    http_ingest_stop(d->http);
+    d->http = NULL;
     log_notice("daemon", NULL, "stopping: draining %zu connector(s)", d->n_conns);
     uv_timer_start(&d->grace, grace_expired, (uint64_t)d->cfg->daemon.shutdown_grace_ms, 0);
     uv_unref((uv_handle_t *)&d->grace);
@@ -456,6 +461,42 @@ static int ensure_dir_of(const char *path, char *dir, size_t size, struct error 
     return 0;
 }
 
+/* [ingest]: the HTTP ingest listener. Read at start only: a
+ * reload does not move it (logged). */
+static int start_http_ingest(struct daemon *d, struct error *err)
+{
+    static const char *const verify_names[] = {"jwks_uri", "jwk", "pem", "pubkey", "introspect"};
+    const struct ingest_settings *ds = &d->cfg->ingest;
+    struct http_ingest_options o = {0};
+
+    o.listen = ds->listen;
+    o.tls_cert = ds->tls_cert;
+    o.tls_key = ds->tls_key;
+    o.origin = "http";
+    o.max_connections = ds->max_connections;
+    o.per_ip_connections = ds->per_ip_connections;
+    o.timeout_s = (ds->timeout_ms + 999) / 1000;
+    o.max_body = ds->max_body;
+    o.max_pending = ds->max_pending;
+    o.max_group = d->cfg->state.txn_max_changes;
+    o.bad_token_limit = ds->bad_token_limit;
+    o.scopes[INGEST_SCOPE_CONSENT] = ds->scope_consent;
+    o.scopes[INGEST_SCOPE_POINTS] = ds->scope_points;
+    o.scopes[INGEST_SCOPE_PROFILE] = ds->scope_profile;
+    o.scopes[INGEST_SCOPE_ERASURE] = ds->scope_erasure;
+    o.scopes[INGEST_SCOPE_MEMBERS] = ds->scope_members;
+    o.auth.verify = verify_names[ds->verify];
+    o.auth.verify_value = ds->verify_value;
+    o.auth.verify_options = ds->verify_options;
+    o.auth.issuer = ds->issuer;
+    o.auth.audience = ds->audience;
+    o.auth.cache_s = (ds->token_cache_ms + 999) / 1000;
+    o.auth.leeway_s = 0;
+    o.state_path = d->state_path;
+    o.busy_timeout_ms = d->cfg->state.busy_timeout_ms;
+    return http_ingest_start(&d->loop, &d->ingest, &o, &d->http, err);
+}
+
 static void start_signal(struct daemon *d, uv_signal_t *h, int signum)
 {
     uv_signal_init(&d->loop, h);
@@ -539,6 +580,8 @@ int daemon_run(const char *config_path)
     if (engine_new(&d.loop, d.store, NULL, &d.engine, &err) != 0)
         goto fail;
     d.ingest.engine = d.engine;
+    if (d.cfg->ingest.listen != NULL && start_http_ingest(&d, &err) != 0)
+        goto fail;
     if (open_connectors(&d) != 0)
         log_error("daemon", NULL, "some connectors failed to start; see above");
     log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
@@ -551,6 +594,8 @@ int daemon_run(const char *config_path)
      * loop: close what is left so the loop can be closed. */
     if (d.n_conns > 0 || d.n_closing > 0)
         log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
+    http_ingest_stop(d.http); /* only left when the loop ended without a stop */
+    d.http = NULL;
     finish_stop(&d);
     engine_free(d.engine); /* only left when the grace period ran out */
     d.engine = NULL;

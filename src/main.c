@@ -51,6 +51,8 @@ static int help_config(void)
     config_print_reference(&daemon_config_table, stdout);
     printf("\n");
     config_print_reference(&state_config_table, stdout);
+    printf("\n");
+    config_print_reference(&ingest_config_table, stdout);
     for (size_t i = 0; (ops = connector_type_at(i)) != NULL; i++) {
         printf("\n# [connector.NAME] with type = %s\n", ops->type);
         config_print_reference(ops->config, stdout);

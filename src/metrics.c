@@ -32,6 +32,11 @@ struct family_def {
 static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                          0.5,   1,    2.5,   5,    10,  30};
 
+/* HTTP ingest: an answer waits for a commit (an fsync), a verification
+ * may fetch a JWKS. */
+static const double ingest_buckets[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                        0.05,   0.1,   0.25,  0.5,   1,    5};
+
 /* Indexed by enum metric_id; the order is the exposition order. */
 static const struct family_def families[METRIC_COUNT] = {
     [METRIC_CHANGES_APPENDED] = {"crmsyncd_changes_appended_total",
@@ -108,6 +113,44 @@ static const struct family_def families[METRIC_COUNT] = {
                         {"connector"},
                         NULL,
                         0},
+    [METRIC_HTTP_INGEST_REQUESTS] = {"crmsyncd_http_ingest_requests_total",
+                                     "HTTP ingest requests answered, by HTTP status.",
+                                     METRIC_COUNTER,
+                                     1,
+                                     {"status"},
+                                     NULL,
+                                     0},
+    [METRIC_HTTP_INGEST_EVENTS] = {"crmsyncd_http_ingest_events_total",
+                                   "Events received over HTTP, by result (applied, unchanged, "
+                                   "duplicate, rejected, invalid).",
+                                   METRIC_COUNTER,
+                                   1,
+                                   {"result"},
+                                   NULL,
+                                   0},
+    [METRIC_HTTP_INGEST_AUTH_FAILURES] = {"crmsyncd_http_ingest_auth_failures_total",
+                                          "Bearer tokens refused by the HTTP ingest, by reason.",
+                                          METRIC_COUNTER,
+                                          1,
+                                          {"reason"},
+                                          NULL,
+                                          0},
+    [METRIC_HTTP_INGEST_DURATION] = {"crmsyncd_http_ingest_request_duration_seconds",
+                                     "HTTP ingest request latency (to a durable answer), by "
+                                     "endpoint.",
+                                     METRIC_HISTOGRAM,
+                                     1,
+                                     {"endpoint"},
+                                     ingest_buckets,
+                                     sizeof(ingest_buckets) / sizeof(ingest_buckets[0])},
+    [METRIC_HTTP_INGEST_VERIFY_DURATION] = {"crmsyncd_http_ingest_token_verify_seconds",
+                                            "Bearer token verification time (liboauth2, cached "
+                                            "or not).",
+                                            METRIC_HISTOGRAM,
+                                            0,
+                                            {NULL},
+                                            ingest_buckets,
+                                            sizeof(ingest_buckets) / sizeof(ingest_buckets[0])},
 };
 
 struct series {

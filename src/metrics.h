@@ -34,6 +34,13 @@ enum metric_id {
     METRIC_QUOTA_REMAINING,  /* gauge {connector}: requests left in the vendor's window */
     METRIC_RELOADS,          /* counter {result}: ok, failed */
     METRIC_RESYNCS,          /* counter {connector}: "all" for a resync of every connector */
+    /* HTTP ingest (src/http_ingest.c) */
+    METRIC_HTTP_INGEST_REQUESTS,        /* counter {status}: answers by HTTP status */
+    METRIC_HTTP_INGEST_EVENTS,          /* counter {result}: applied, unchanged, duplicate,
+                                           rejected, invalid */
+    METRIC_HTTP_INGEST_AUTH_FAILURES,   /* counter {reason}: bearer tokens refused */
+    METRIC_HTTP_INGEST_DURATION,        /* histogram {endpoint}: request to answer, seconds */
+    METRIC_HTTP_INGEST_VERIFY_DURATION, /* histogram: one token verification, seconds */
     METRIC_COUNT
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # man/crmsyncd.conf.5 documents every option the option tables declare:
-# each option of `crmsyncd --help-config` ([daemon], [state] and every
+# each option of `crmsyncd --help-config` ([daemon], [state], [ingest] and every
 # connector type) appears in its section of the man page with the same
 # default ("unset" when it has none, "empty" for ""), and the man page
 # documents no option the tables do not have. Its EXAMPLE passes
@@ -33,7 +33,7 @@ for line in open(sys.argv[1]):
 doc, section, name = {}, None, None
 lines = open(sys.argv[2]).read().split("\n")
 for i, line in enumerate(lines):
-    m = re.match(r"^\.SH \[(daemon|state)\]$", line)
+    m = re.match(r"^\.SH \[(daemon|state|ingest)\]$", line)
     m2 = re.match(r"^\.SS type = (\w+)$", line)
     if m or m2:
         section = (m or m2).group(1)

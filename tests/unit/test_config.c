@@ -343,7 +343,7 @@ static void unknown_section_is_an_error_even_when_empty(void **state)
 
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\n\n[deamon]\n");
     expect_error(f,
-                 "%s:3: unknown section [deamon]; expected [daemon], [state] or "
+                 "%s:3: unknown section [deamon]; expected [daemon], [state], [ingest] or "
                  "[connector.NAME]",
                  f->main);
 }

@@ -1,0 +1,810 @@
+/* HTTP ingest listener (see http_ingest.h). */
+#include "http_ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr_limit.h"
+#include "config.h"
+#include "connector.h"
+#include "http_ingest_body.h"
+#include "ingest.h"
+#include "listen_socket.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "store_ctl.h"
+
+enum event_result { RES_APPLIED = 0, RES_UNCHANGED, RES_DUPLICATE, RES_REJECTED, RES_N };
+
+static const char *const result_names[RES_N] = {"applied", "unchanged", "duplicate", "rejected"};
+
+struct item_result {
+    enum event_result result;
+    char reason[256];
+};
+
+/* One request's events on their way to the loop and back. */
+struct job {
+    struct job *next;
+    struct ingest_body body;
+    const unsigned char *permitted; /* per item: the token has its scope */
+    const char *source_ref;         /* "client:<id>", the audit's origin detail */
+    struct item_result *res;
+    int done;
+    int status; /* 0, or 503 when the group could not be committed */
+};
+
+struct http_ingest {
+    struct http_ingest_options o;
+    struct MHD_Daemon *mhd;
+    struct listen_socket ls;
+    struct ingest_auth *auth;
+    struct addr_limit *bad_tokens;
+    struct ingest *ing;
+    struct connector conn; /* how the sink sees us: name = origin */
+    uv_async_t async;
+    char *tls_cert, *tls_key;
+
+    pthread_mutex_t lock; /* the queue, pending, stopping */
+    pthread_cond_t done_cond;
+    struct job *head, *tail;
+    long pending; /* events queued, not yet taken by the loop */
+    int stopping;
+
+    pthread_mutex_t store_lock; /* the read-only connection for GET */
+    struct store *ro;
+};
+
+static const struct connector_ops http_ops = {.version = 1, .type = "http"};
+
+struct request {
+    int is_events;
+    char *body;
+    size_t len, cap;
+    int too_large;
+    enum ingest_body_type type;
+    struct ingest_token tok;
+    char source_ref[INGEST_CLIENT_ID_MAX + 16];
+    struct timespec started;
+};
+
+/* --- responses ------------------------------------------------------------- */
+
+static double elapsed_s(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *conn, unsigned status, json_t *doc,
+                                    long retry_after, const char *www_auth)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    char *body = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char code[16], ra[24];
+
+    json_decref(doc);
+    if (body == NULL)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after > 0) {
+        snprintf(ra, sizeof(ra), "%ld", retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (www_auth != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, www_auth);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    snprintf(code, sizeof(code), "%u", status);
+    metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){code}, 1);
+    return ret;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status,
+                                     const char *error, const char *detail, long retry_after)
+{
+    json_t *doc = json_pack("{s:s,s:s}", "error", error, "detail", detail ? detail : "");
+    const char *www = NULL;
+
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        www = "Bearer error=\"invalid_token\"";
+    else if (status == MHD_HTTP_FORBIDDEN)
+        www = "Bearer error=\"insufficient_scope\"";
+    return respond_json(conn, status, doc, retry_after, www);
+}
+
+/* --- authentication -------------------------------------------------------- */
+
+static const char *bearer_of(struct MHD_Connection *conn)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+    if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    return v;
+}
+
+static const struct sockaddr *client_addr(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* Returns AUTH_FAIL_NONE, or the reason the request is refused (401, or
+ * 429 for an address that sent too many bad tokens: the library is never
+ * asked, so a flood of forged tokens cannot make it fetch the JWKS again
+ * and again). */
+static enum ingest_auth_failure authenticate(struct http_ingest *h, struct MHD_Connection *conn,
+                                             struct ingest_token *tok, long *retry_after)
+{
+    const struct sockaddr *sa = client_addr(conn);
+    const char *token = bearer_of(conn);
+    enum ingest_auth_failure f;
+    struct timespec t0;
+
+    *retry_after = 0;
+    if (addr_limit_blocked(h->bad_tokens, sa, retry_after))
+        f = AUTH_FAIL_RATE_LIMITED;
+    else if (token == NULL || token[0] == '\0')
+        f = AUTH_FAIL_MISSING;
+    else {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        f = ingest_auth_verify(h->auth, token, tok);
+        metrics_observe(METRIC_HTTP_INGEST_VERIFY_DURATION, NULL, elapsed_s(&t0));
+        if (f != AUTH_FAIL_NONE)
+            addr_limit_fail(h->bad_tokens, sa);
+    }
+    if (f != AUTH_FAIL_NONE) {
+        metrics_counter_add(METRIC_HTTP_INGEST_AUTH_FAILURES,
+                            (const char *[]){ingest_auth_failure_name(f)}, 1);
+        log_info("ingest", NULL, "bearer token refused: %s", ingest_auth_failure_name(f));
+    }
+    return f;
+}
+
+static enum MHD_Result refuse_auth(struct MHD_Connection *conn, enum ingest_auth_failure f,
+                                   long retry_after)
+{
+    if (f == AUTH_FAIL_RATE_LIMITED)
+        return respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_bad_tokens",
+                             "too many invalid tokens from this address", retry_after);
+    return respond_error(conn, MHD_HTTP_UNAUTHORIZED, "invalid_token", ingest_auth_failure_name(f),
+                         0);
+}
+
+/* --- the loop side: group commit ------------------------------------------- */
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static enum event_result map_apply(enum apply_result r)
+{
+    switch (r) {
+    case APPLY_APPLIED:
+        return RES_APPLIED;
+    case APPLY_DUPLICATE:
+        return RES_DUPLICATE;
+    case APPLY_REJECTED:
+        return RES_REJECTED;
+    case APPLY_UNCHANGED:
+    case APPLY_ERASED:
+    default:
+        return RES_UNCHANGED;
+    }
+}
+
+/* Which result an event with several changes (a profile) gets: the most
+ * telling of its changes' results. */
+static int rank(enum event_result r)
+{
+    static const int ranks[RES_N] = {
+        [RES_REJECTED] = 3, [RES_APPLIED] = 2, [RES_UNCHANGED] = 1, [RES_DUPLICATE] = 0};
+    return ranks[r];
+}
+
+/* Applies one job's events inside the open transaction. Returns -1 on a
+ * store error (the transaction is lost). */
+static int apply_job(struct http_ingest *h, struct job *j, struct error *err)
+{
+    struct pull_sink *sink = &h->ing->sink;
+
+    for (size_t i = 0; i < j->body.n; i++) {
+        struct ingest_item *it = &j->body.items[i];
+        struct item_result *r = &j->res[i];
+
+        if (!it->ok) {
+            char idem[INGEST_CLIENT_ID_MAX + 64];
+            struct dead_letter_in dl = {0};
+
+            snprintf(idem, sizeof(idem), "%s:%s:%016" PRIx64, h->o.origin, j->source_ref,
+                     fnv1a(it->text ? it->text : "", it->text ? strlen(it->text) : 0));
+            dl.destination = "ingest";
+            dl.origin = h->o.origin;
+            dl.payload = it->text ? it->text : "";
+            dl.source = j->source_ref;
+            dl.reason = it->reason;
+            dl.idem_key = idem;
+            if (sink->reject(sink->ctx, &h->conn, &dl, err) != 0)
+                return -1;
+            r->result = RES_REJECTED;
+            snprintf(r->reason, sizeof(r->reason), "%s", it->reason);
+            continue;
+        }
+        if (!j->permitted[i]) {
+            r->result = RES_REJECTED;
+            continue; /* reason set by the request thread */
+        }
+        r->result = RES_DUPLICATE;
+        for (size_t k = 0; k < it->ev.n; k++) {
+            enum apply_result res;
+            struct error aerr = {""};
+            enum event_result er;
+
+            if (sink->change(sink->ctx, &h->conn, &it->ev.changes[k], &res, &aerr) != 0) {
+                *err = aerr;
+                return -1;
+            }
+            er = map_apply(res);
+            if (k == 0 || rank(er) > rank(r->result)) {
+                r->result = er;
+                if (er == RES_REJECTED)
+                    snprintf(r->reason, sizeof(r->reason), "%s", aerr.msg);
+                else if (res == APPLY_ERASED)
+                    snprintf(r->reason, sizeof(r->reason), "member is erased");
+            }
+        }
+    }
+    return 0;
+}
+
+static void finish_jobs(struct http_ingest *h, struct job *group, int status)
+{
+    pthread_mutex_lock(&h->lock);
+    for (struct job *j = group; j != NULL;) {
+        struct job *next = j->next;
+        j->status = status;
+        j->next = NULL;
+        j->done = 1;
+        j = next;
+    }
+    pthread_cond_broadcast(&h->done_cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void async_cb(uv_async_t *a)
+{
+    struct http_ingest *h = a->data;
+    struct pull_sink *sink = &h->ing->sink;
+    struct job *group = NULL, **tail = &group;
+    struct error err = {""};
+    long events = 0;
+    int more;
+
+    /* Whole requests, up to max_group events (at least one request). */
+    pthread_mutex_lock(&h->lock);
+    while (h->head != NULL && (events == 0 || events + (long)h->head->body.n <= h->o.max_group)) {
+        struct job *j = h->head;
+        h->head = j->next;
+        if (h->head == NULL)
+            h->tail = NULL;
+        j->next = NULL;
+        *tail = j;
+        tail = &j->next;
+        events += (long)j->body.n;
+    }
+    h->pending -= events;
+    more = h->head != NULL;
+    pthread_mutex_unlock(&h->lock);
+    if (group == NULL)
+        return;
+    if (sink->begin(sink->ctx, &h->conn, &err) != 0)
+        goto fail;
+    for (struct job *j = group; j != NULL; j = j->next) {
+        if (apply_job(h, j, &err) != 0) {
+            sink->abort(sink->ctx, &h->conn);
+            goto fail;
+        }
+    }
+    if (sink->commit(sink->ctx, &h->conn, NULL, &err) != 0)
+        goto fail;
+    finish_jobs(h, group, 0);
+    goto out;
+fail:
+    log_error("ingest", NULL, "%ld event(s) not stored, answered 503: %s", events, err.msg);
+    finish_jobs(h, group, MHD_HTTP_SERVICE_UNAVAILABLE);
+out:
+    if (more)
+        uv_async_send(&h->async);
+}
+
+/* --- POST /v1/events ------------------------------------------------------- */
+
+static int scope_kind_of(const struct ingest_item *it)
+{
+    switch (it->ev.changes[0].kind) {
+    case CHANGE_CONSENT:
+        return INGEST_SCOPE_CONSENT;
+    case CHANGE_POINTS:
+        return INGEST_SCOPE_POINTS;
+    case CHANGE_ERASE:
+        return INGEST_SCOPE_ERASURE;
+    default:
+        return INGEST_SCOPE_PROFILE;
+    }
+}
+
+static int any_write_scope(const struct http_ingest *h, const char *scope)
+{
+    for (int k = 0; k < INGEST_SCOPE_N; k++) {
+        if (k != INGEST_SCOPE_MEMBERS && ingest_scope_has(scope, h->o.scopes[k]))
+            return 1;
+    }
+    return 0;
+}
+
+static json_t *results_json(const struct job *j, int *malformed)
+{
+    json_t *arr = json_array();
+    long counts[RES_N] = {0};
+    json_t *doc;
+
+    *malformed = 0;
+    for (size_t i = 0; arr != NULL && i < j->body.n; i++) {
+        const struct ingest_item *it = &j->body.items[i];
+        const struct item_result *r = &j->res[i];
+        json_t *o =
+            json_pack("{s:i,s:s}", "index", (json_int_t)i, "result", result_names[r->result]);
+        const char *id = it->ev.root != NULL
+                             ? json_string_value(json_object_get(it->ev.root, "event_id"))
+                             : NULL;
+
+        if (o == NULL)
+            continue;
+        if (id != NULL)
+            json_object_set_new(o, "event_id", json_string(id));
+        if (r->reason[0] != '\0')
+            json_object_set_new(o, "reason", json_string(r->reason));
+        if (!it->ok) {
+            *malformed = 1;
+            json_object_set_new(o, "field", it->field[0] ? json_string(it->field) : json_null());
+        }
+        counts[r->result]++;
+        metrics_counter_add(METRIC_HTTP_INGEST_EVENTS,
+                            (const char *[]){it->ok ? result_names[r->result] : "invalid"}, 1);
+        json_array_append_new(arr, o);
+    }
+    doc = json_pack("{s:o,s:i,s:i,s:i,s:i}", "results", arr, "applied",
+                    (json_int_t)counts[RES_APPLIED], "unchanged", (json_int_t)counts[RES_UNCHANGED],
+                    "duplicate", (json_int_t)counts[RES_DUPLICATE], "rejected",
+                    (json_int_t)counts[RES_REJECTED]);
+    return doc;
+}
+
+static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection *conn,
+                                   struct request *rq)
+{
+    struct job j = {0};
+    unsigned char *permitted = NULL;
+    struct error err = {""};
+    enum MHD_Result ret;
+    int malformed = 0;
+    json_t *doc;
+
+    if (!any_write_scope(h, rq->tok.scope))
+        return respond_error(conn, MHD_HTTP_FORBIDDEN, "insufficient_scope",
+                             "the token has none of the ingest write scopes", 0);
+    if (ingest_body_parse(rq->body ? rq->body : "", rq->len, rq->type, &spool_default_vocab,
+                          h->o.origin, rq->source_ref, &j.body, &err) != 0)
+        return respond_error(conn, MHD_HTTP_BAD_REQUEST, "invalid_body", err.msg, 0);
+    permitted = calloc(j.body.n, 1);
+    j.res = calloc(j.body.n, sizeof(*j.res));
+    if (permitted == NULL || j.res == NULL) {
+        ret = respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory", 0);
+        goto out;
+    }
+    for (size_t i = 0; i < j.body.n; i++) {
+        const struct ingest_item *it = &j.body.items[i];
+        const char *need;
+        if (!it->ok)
+            continue;
+        need = h->o.scopes[scope_kind_of(it)];
+        permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
+        if (!permitted[i])
+            snprintf(j.res[i].reason, sizeof(j.res[i].reason),
+                     "insufficient_scope: a %s event needs scope %s", it->type, need);
+    }
+    j.permitted = permitted;
+    j.source_ref = rq->source_ref;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->lock);
+        ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping", "crmsyncd is stopping",
+                            5);
+        goto out;
+    }
+    if (h->pending > 0 && h->pending + (long)j.body.n > h->o.max_pending) {
+        pthread_mutex_unlock(&h->lock);
+        ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog",
+                            "too many events waiting to be stored", 1);
+        goto out;
+    }
+    if (h->tail != NULL)
+        h->tail->next = &j;
+    else
+        h->head = &j;
+    h->tail = &j;
+    h->pending += (long)j.body.n;
+    uv_async_send(&h->async);
+    while (!j.done)
+        pthread_cond_wait(&h->done_cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+
+    if (j.status != 0) {
+        ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not_stored",
+                            "the state store cannot be written; nothing of this request was "
+                            "stored",
+                            5);
+        goto out;
+    }
+    doc = results_json(&j, &malformed);
+    ret = respond_json(conn, malformed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_OK, doc, 0, NULL);
+    log_debug("ingest", NULL, "%zu event(s) from client %s: %s", j.body.n, rq->tok.client_id,
+              malformed ? "some malformed" : "stored");
+out:
+    ingest_body_release(&j.body);
+    free(permitted);
+    free(j.res);
+    return ret;
+}
+
+/* --- GET /v1/members/{key} --------------------------------------------------- */
+
+static enum MHD_Result get_member(struct http_ingest *h, struct MHD_Connection *conn,
+                                  const struct request *rq, const char *key)
+{
+    struct store_options so = {0};
+    struct error err = {""};
+    json_t *doc = NULL;
+    int r;
+
+    if (!ingest_scope_has(rq->tok.scope, h->o.scopes[INGEST_SCOPE_MEMBERS]))
+        return respond_error(conn, MHD_HTTP_FORBIDDEN, "insufficient_scope",
+                             h->o.scopes[INGEST_SCOPE_MEMBERS], 0);
+    if (key[0] == '\0' || strlen(key) > SPOOL_MAX_KEY || strchr(key, '/') != NULL)
+        return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such member", 0);
+    pthread_mutex_lock(&h->store_lock);
+    if (h->ro == NULL) {
+        so.path = h->o.state_path;
+        so.readonly = 1;
+        so.busy_timeout_ms = h->o.busy_timeout_ms;
+        if (store_open(&so, &h->ro, &err) != 0)
+            h->ro = NULL;
+    }
+    r = h->ro != NULL ? store_ctl_member_export(h->ro, key, &doc, &err) : -1;
+    if (r != 0 && r != STORE_CTL_NOT_FOUND && h->ro != NULL) {
+        store_close(h->ro); /* reopened by the next request */
+        h->ro = NULL;
+    }
+    pthread_mutex_unlock(&h->store_lock);
+    if (r == STORE_CTL_NOT_FOUND)
+        return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such member", 0);
+    if (r != 0) {
+        log_warn("ingest", NULL, "member read failed: %s", err.msg);
+        return respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "state_unreadable",
+                             "the state store cannot be read", 5);
+    }
+    return respond_json(conn, MHD_HTTP_OK, doc, 0, NULL);
+}
+
+/* --- request dispatch -------------------------------------------------------- */
+
+static int content_type_of(struct MHD_Connection *conn, enum ingest_body_type *type)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    size_t n;
+
+    if (ct == NULL)
+        return -1;
+    n = strcspn(ct, "; ");
+    if (n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0) {
+        *type = INGEST_BODY_JSON;
+        return 0;
+    }
+    if ((n == strlen("application/x-ndjson") && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
+        (n == strlen("application/jsonl") && strncasecmp(ct, "application/jsonl", n) == 0)) {
+        *type = INGEST_BODY_NDJSON;
+        return 0;
+    }
+    return -1;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct request *rq = *req_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (rq == NULL)
+        return;
+    metrics_observe(METRIC_HTTP_INGEST_DURATION,
+                    (const char *[]){rq->is_events ? "events" : "members"},
+                    elapsed_s(&rq->started));
+    free(rq->body);
+    free(rq);
+    *req_cls = NULL;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
+{
+    struct http_ingest *h = cls;
+    struct request *rq = *req_cls;
+    enum ingest_auth_failure f;
+    long retry_after = 0;
+
+    (void)version;
+    if (rq == NULL) {
+        const char *cl;
+        int is_events = strcmp(url, "/v1/events") == 0;
+        int is_member = strncmp(url, "/v1/members/", 12) == 0;
+
+        rq = calloc(1, sizeof(*rq));
+        if (rq == NULL)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &rq->started);
+        rq->is_events = is_events;
+        *req_cls = rq;
+        if (!is_events && !is_member)
+            return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
+                                 "try POST /v1/events or GET /v1/members/{key}", 0);
+        if (is_events && strcmp(method, "POST") != 0)
+            return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "POST only", 0);
+        if (is_member && strcmp(method, "GET") != 0)
+            return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "GET only", 0);
+        f = authenticate(h, conn, &rq->tok, &retry_after);
+        if (f != AUTH_FAIL_NONE)
+            return refuse_auth(conn, f, retry_after);
+        snprintf(rq->source_ref, sizeof(rq->source_ref), "client:%s",
+                 rq->tok.client_id[0] ? rq->tok.client_id : "?");
+        if (is_member)
+            return get_member(h, conn, rq, url + 12);
+        if (content_type_of(conn, &rq->type) != 0)
+            return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                 "use application/json or application/x-ndjson", 0);
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl != NULL && strtoll(cl, NULL, 10) > h->o.max_body)
+            return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                                 "the body is larger than [ingest] max_body", 0);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_large || rq->len + n > (size_t)h->o.max_body) {
+            rq->too_large = 1;
+            return MHD_YES;
+        }
+        if (rq->len + n + 1 > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 4096;
+            char *grown;
+            while (cap < rq->len + n + 1)
+                cap *= 2;
+            grown = realloc(rq->body, cap);
+            if (grown == NULL)
+                return MHD_NO;
+            rq->body = grown;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, n);
+        rq->len += n;
+        rq->body[rq->len] = '\0';
+        return MHD_YES;
+    }
+    if (rq->too_large)
+        return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                             "the body is larger than [ingest] max_body", 0);
+    return post_events(h, conn, rq);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("ingest", NULL, "libmicrohttpd: %s", msg);
+}
+
+/* --- start and stop ---------------------------------------------------------- */
+
+static char *read_file(const char *path, struct error *err)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (f == NULL) {
+        error_set(err, "ingest: cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+        if (len + 4096 + 1 > cap) {
+            char *g = realloc(buf, cap + 65536);
+            if (g == NULL) {
+                free(buf);
+                fclose(f);
+                error_set(err, "out of memory");
+                return NULL;
+            }
+            buf = g;
+            cap += 65536;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void free_ingest(struct http_ingest *h)
+{
+    ingest_auth_free(h->auth);
+    addr_limit_free(h->bad_tokens);
+    store_close(h->ro);
+    listen_socket_close(&h->ls);
+    pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->store_lock);
+    pthread_cond_destroy(&h->done_cond);
+    if (h->tls_key != NULL)
+        config_secret_free(h->tls_key);
+    free(h->tls_cert);
+    free(h);
+}
+
+static void async_closed(uv_handle_t *hd)
+{
+    free_ingest(hd->data);
+}
+
+int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ingest_options *opts,
+                      struct http_ingest **out, struct error *err)
+{
+    struct http_ingest *h = calloc(1, sizeof(*h));
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    int async_open = 0;
+    int rc = -1;
+
+    *out = NULL;
+    if (h == NULL)
+        return error_set(err, "out of memory");
+    h->o = *opts;
+    h->ls.fd = -1;
+    h->ing = ing;
+    h->conn.ops = &http_ops;
+    h->conn.name = (char *)opts->origin;
+    h->conn.loop = loop;
+    h->conn.sink = &ing->sink;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->store_lock, NULL);
+    pthread_cond_init(&h->done_cond, NULL);
+    if (ingest_auth_new(&opts->auth, &h->auth, err) != 0)
+        goto out;
+    h->bad_tokens = addr_limit_new(opts->bad_token_limit);
+    if (opts->bad_token_limit > 0 && h->bad_tokens == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    if (listen_socket_open(opts->listen, "[ingest] listen", 64, &h->ls, err) != 0)
+        goto out;
+    if (!h->ls.loopback && (opts->tls_cert == NULL || opts->tls_key == NULL)) {
+        error_set(err,
+                  "[ingest] listen %s is not a loopback address: set tls_cert and "
+                  "tls_key (bearer tokens must not cross the network in clear)",
+                  h->ls.address);
+        goto out;
+    }
+    if (opts->tls_cert != NULL && opts->tls_key != NULL) {
+        h->tls_cert = read_file(opts->tls_cert, err);
+        if (h->tls_cert == NULL)
+            goto out;
+        h->tls_key = config_secret_read(opts->tls_key, err);
+        if (h->tls_key == NULL)
+            goto out;
+        flags |= MHD_USE_TLS;
+    }
+    if (uv_async_init(loop, &h->async, async_cb) != 0) {
+        error_set(err, "ingest: uv_async_init failed");
+        goto out;
+    }
+    h->async.data = h;
+    async_open = 1;
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                              NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                              (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                              NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+                              MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+                              h->tls_key, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        error_set(err, "ingest: cannot start the HTTP server on %s", h->ls.address);
+        goto out;
+    }
+    h->ls.fd = -1; /* MHD_stop_daemon() closes it */
+    log_notice("ingest", NULL, "HTTP ingest listening on %s%s (POST /v1/events, GET /v1/members)",
+               h->ls.address, h->tls_cert ? " with TLS" : "");
+    *out = h;
+    h = NULL;
+    rc = 0;
+out:
+    if (h != NULL) {
+        if (async_open)
+            uv_close((uv_handle_t *)&h->async, async_closed);
+        else
+            free_ingest(h);
+    }
+    return rc;
+}
+
+void http_ingest_stop(struct http_ingest *h)
+{
+    struct job *queued;
+
+    if (h == NULL)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    queued = h->head;
+    h->head = h->tail = NULL;
+    h->pending = 0;
+    pthread_mutex_unlock(&h->lock);
+    /* Nothing of these was begun: they are answered 503 and the clients
+     * send them again to the next run. */
+    finish_jobs(h, queued, MHD_HTTP_SERVICE_UNAVAILABLE);
+    if (h->mhd != NULL)
+        MHD_stop_daemon(h->mhd);
+    h->mhd = NULL;
+    log_notice("ingest", NULL, "HTTP ingest on %s stopped", h->ls.address);
+    uv_close((uv_handle_t *)&h->async, async_closed);
+}
+
+const char *http_ingest_address(const struct http_ingest *h)
+{
+    return h->ls.address;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# POST /v1/events (issue 16): the spool's event format as one object, an
+# array or JSON lines; per-event results after the commit; malformed events
+# named by index and field (400) while the good ones are applied; a replay
+# changes nothing; 413 and 415; GET /v1/members shows what was stored.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/ingest.sh"
+
+ingest_keys
+start_jwks
+ingest_config "max_body = 4k"
+start_ingest_daemon
+TOKEN=$(mint client=till-7)
+
+BODY='[
+{"event_id":"e1","type":"consent","member":"M1","occurred_at":"2026-11-01T10:00:00Z","purpose":"marketing","channel":"email","status":"granted","legal_basis":"consent","source":"till","proof":"notice-v3"},
+{"event_id":"e2","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T1","delta":"lots","reason":"earn"},
+{"event_id":"e3","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T2","delta":250,"reason":"earn"},
+{"event_id":"e4","type":"coupon","member":"M1","occurred_at":"2026-11-01T10:00:00Z"},
+{"event_id":"e5","type":"segment","member":"M1","occurred_at":"2026-11-01T10:00:00Z","segment":"vip","status":"in"}
+]'
+assert_eq "$(post "$TOKEN" "$BODY")" 400 "bad events among good: 400"
+assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['applied', 'rejected', 'applied', 'rejected', 'applied']" "per-event results in order"
+assert_eq "$(answer 'a["results"][1]["index"], a["results"][1]["field"]')" "1 delta" "the malformed event is named by index and field"
+assert_eq "$(answer 'a["results"][3]["field"]')" "type" "an unknown type names the field type"
+assert_eq "$(sql "SELECT COUNT(*) FROM changes WHERE member_key = 'M1'")" 3 "the good events are stored"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters")" 2 "the malformed events are dead letters"
+assert_eq "$(sql "SELECT DISTINCT source FROM dead_letters")" "client:till-7" "a dead letter names the client"
+sql "SELECT payload FROM audit" | grep -q 'client:till-7' || fail "the consent audit records the token's client id"
+pass "the consent audit records the token's client id as origin detail"
+
+# The same request again: nothing changes, every event is a duplicate.
+before=$(sql "SELECT COUNT(*) FROM changes"):$(sql "SELECT COUNT(*) FROM dead_letters"):$(sql "SELECT COUNT(*) FROM audit")
+assert_eq "$(post "$TOKEN" "$BODY")" 400 "replay: the same status"
+assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['duplicate', 'rejected', 'duplicate', 'rejected', 'duplicate']" "replay: the stored events are duplicates"
+after=$(sql "SELECT COUNT(*) FROM changes"):$(sql "SELECT COUNT(*) FROM dead_letters"):$(sql "SELECT COUNT(*) FROM audit")
+assert_eq "$after" "$before" "replay changes nothing (changes, dead letters, audit)"
+assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")" 250 "the balance counts the points once"
+
+# One object, and JSON lines.
+assert_eq "$(post "$TOKEN" '{"event_id":"o1","type":"points","member":"M2","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T3","delta":10,"reason":"earn"}')" 200 "one object: 200"
+NDJSON=$(printf '%s\n\n%s\n' \
+  '{"event_id":"n1","type":"points","member":"M2","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T4","delta":20,"reason":"earn"}' \
+  '{"event_id":"n2","type":"profile","member":"M2","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Ann","phone":null}}')
+assert_eq "$(post "$TOKEN" "$NDJSON" application/x-ndjson)" 200 "JSON lines: 200"
+assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['applied', 'applied']" "JSON lines: both applied"
+assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M2'")" 30 "M2's balance"
+
+# Whole-body errors.
+assert_eq "$(post "$TOKEN" 'not json')" 400 "a body that is not JSON: 400"
+assert_eq "$(post "$TOKEN" '[]')" 400 "an empty array: 400"
+assert_eq "$(post "$TOKEN" "$BODY" text/plain)" 415 "text/plain: 415"
+BIG=$(python3 -c 'import json; print(json.dumps([{"event_id":"b%d"%i,"type":"points","member":"M9","occurred_at":"2026-11-01T10:00:00Z","txn_id":"B%d"%i,"delta":1,"reason":"earn"} for i in range(60)]))')
+assert_eq "$(post "$TOKEN" "$BIG")" 413 "a body over max_body: 413"
+code=$(python3 -c 'import sys; sys.stdout.write(sys.argv[1])' "$BIG" | curl -s -o "$T/answer" -w '%{http_code}' -X POST "$INGEST_URL/v1/events" \
+  -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -H "Transfer-Encoding: chunked" --data-binary @-)
+assert_eq "$code" 413 "a chunked body over max_body: 413"
+assert_eq "$(sql "SELECT COUNT(*) FROM changes WHERE member_key = 'M9'")" 0 "nothing of a 413 is stored"
+code=$(curl -s -o "$T/answer" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$INGEST_URL/v1/events")
+assert_eq "$code" 405 "GET /v1/events: 405"
+
+# What the till and the preference centre read back.
+code=$(curl -s -o "$T/answer" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$INGEST_URL/v1/members/M1")
+assert_eq "$code" 200 "GET /v1/members/M1"
+grep -q 'notice-v3' "$T/answer" || fail "the member export shows the consent proof: $(cat "$T/answer")"
+grep -q '250' "$T/answer" || fail "the member export shows the balance"
+grep -q 'vip' "$T/answer" || fail "the member export shows the segment"
+pass "the member read shows consent with proof, balance and segment"
+
+# Metrics on the admin endpoint would be tested with admin_listen; here the
+# log says what was refused, never with a token.
+if grep -qF -- "${TOKEN##*.}" "$T/daemon.log"; then fail "a token reached the log"; fi
+pass "no token in the log"
+stop_daemon
