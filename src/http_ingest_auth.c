@@ -1,5 +1,6 @@
 #include "http_ingest_auth.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <oauth2/mem.h>
 #include <oauth2/oauth2.h>
@@ -98,9 +99,36 @@ static oauth2_log_t *global_log;
 static oauth2_log_sink_t *global_sink;
 static int users;
 
+/* pem and pubkey: liboauth2 takes the PEM text itself, the configuration
+ * names the file. */
+static char *read_key_file(const char *path, struct error *err)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL) {
+        error_set(err, "[ingest] cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && n < 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0)
+        buf = calloc(1, (size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf == NULL)
+        error_set(err, "[ingest] cannot read the key in %s", path);
+    return buf;
+}
+
 int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth **out,
                     struct error *err)
 {
+    char *key_text = NULL;
+    const char *value;
     struct ingest_auth *a = NULL;
     char options[2048];
     char *rv = NULL;
@@ -140,8 +168,14 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
         error_set(err, "[ingest] verify_options too long");
         goto out;
     }
-    rv = oauth2_cfg_token_verify_add_options(a->log, &a->verify, opts->verify, opts->verify_value,
-                                             options);
+    value = opts->verify_value;
+    if (strcmp(opts->verify, "pem") == 0 || strcmp(opts->verify, "pubkey") == 0) {
+        key_text = read_key_file(opts->verify_value, err);
+        if (key_text == NULL)
+            goto out;
+        value = key_text;
+    }
+    rv = oauth2_cfg_token_verify_add_options(a->log, &a->verify, opts->verify, value, options);
     if (rv != NULL) {
         char clean[512];
         ingest_auth_redact(rv, NULL, clean, sizeof(clean));
@@ -153,6 +187,7 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
     a = NULL;
     rc = 0;
 out:
+    free(key_text);
     ingest_auth_free(a);
     return rc;
 }

@@ -4,8 +4,9 @@
 # demo event file is dropped into the spool; the demo shows what the daemon
 # ingested, what it wrote to HubSpot (contacts with consent, points and
 # lists) and to Salesforce (Contacts with points, consent records, Campaign
-# members), how a withdrawal made in HubSpot reaches Salesforce, and its
-# status.
+# members), the till crediting points over the HTTP ingest with curl and a
+# bearer token (the balance reaches both CRMs), how a withdrawal made in
+# HubSpot reaches Salesforce, and its status.
 # Usage: tools/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,14 +33,27 @@ for _ in $(seq 50); do [ -s "$DEMO/sf-sim.out" ] && break; sleep 0.1; done
 SF="http://$(head -n 1 "$DEMO/sf-sim.out" | sed 's/^listening //')"
 printf 'demo-consumer-secret' > "$DEMO/salesforce-secret" && chmod 600 "$DEMO/salesforce-secret"
 
+# 1c. The identity provider's signing key: the daemon verifies tokens with
+# its public half (in production: verify = jwks_uri and the IdP's JWKS URL).
+openssl genrsa -out "$DEMO/idp-key.pem" 2048 2>/dev/null
+openssl rsa -in "$DEMO/idp-key.pem" -pubout -out "$DEMO/idp-public.pem" 2>/dev/null
+
 # 2. The daemon: a spool connector for the shop, a HubSpot connector, a
-# Salesforce connector (consent as ContactPointTypeConsent records).
+# Salesforce connector (consent as ContactPointTypeConsent records), and the
+# HTTP ingest on a Unix socket for the till.
 cat > "$DEMO/crmsyncd.conf" <<CONF
 [daemon]
 log_level = info
 
 [state]
 path = $DEMO/state/state.db
+
+[ingest]
+listen = $DEMO/ingest.sock
+verify = pubkey
+verify_value = $DEMO/idp-public.pem
+issuer = https://idp.demo.example
+audience = crmsyncd
 
 [connector.shop]
 type = spool
@@ -85,6 +99,27 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 
+# 3b. The till credits 25 points to LOY-0001 over HTTP, with a token the
+# demo IdP signs (RS256, openssl). The answer comes once the event is
+# durable; the engine then pushes the new balance (150 + 25) to both CRMs.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+now_s=$(date +%s)
+jwt_h=$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)
+jwt_p=$(printf '{"iss":"https://idp.demo.example","aud":"crmsyncd","client_id":"till-0042","scope":"crmsync.points.write crmsync.members.read","iat":%s,"exp":%s}' "$now_s" "$((now_s + 600))" | b64url)
+jwt_s=$(printf '%s.%s' "$jwt_h" "$jwt_p" | openssl dgst -sha256 -sign "$DEMO/idp-key.pem" | b64url)
+TILL_TOKEN="$jwt_h.$jwt_p.$jwt_s"
+till_answer=$(curl -s --unix-socket "$DEMO/ingest.sock" -X POST http://crmsyncd/v1/events \
+  -H "Authorization: Bearer $TILL_TOKEN" -H 'Content-Type: application/json' \
+  --data '{"event_id":"till-0042-000137","type":"points","member":"LOY-0001","occurred_at":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'","txn_id":"TILL-0042-000137","delta":25,"reason":"earn"}')
+for _ in $(seq 300); do
+  hp=$(curl -sf "$SIM/__sim/state" | jq -r '.collections.contacts[]? | .properties | select(.member_key == "LOY-0001") | .loyalty_points')
+  sp=$(curl -sf "$SF/__sim/state" | jq -r '.collections.Contact[]? | .properties | select(.Member_Key__c == "LOY-0001") | .Loyalty_Points__c')
+  [ "$hp" = 175 ] && [ "$sp" = 175 ] && break
+  sleep 0.1
+done
+till_balance=$(curl -s --unix-socket "$DEMO/ingest.sock" -H "Authorization: Bearer $TILL_TOKEN" \
+  http://crmsyncd/v1/members/LOY-0001 | jq .points_balance)
+
 # 4. A withdrawal made in HubSpot: Grace opts out of marketing SMS on her
 # HubSpot contact. The daemon pulls it from HubSpot and writes it to
 # Salesforce (not back to HubSpot: it came from there). At most 30 s.
@@ -105,6 +140,10 @@ sleep 1 # one more pull cycle, so the status shows its watermark
 echo
 echo "== daemon log"
 cat "$DEMO/crmsyncd.log"
+echo
+echo "== the till credits 25 points over HTTP (POST /v1/events, bearer token of client till-0042)"
+echo "  $till_answer"
+echo "  GET /v1/members/LOY-0001: points_balance $till_balance"
 echo
 echo "== failed/ report (bad lines with file:line)"
 cat "$DEMO/spool/failed/"*.err 2>/dev/null || echo "(none)"

@@ -6,7 +6,10 @@ out=$(DEMO_DIR="$T/demo" bash "$SRC_DIR/tools/demo.sh" "$BUILD_DIR" 2>&1) || { e
 printf '%s\n' "$out" > "$T/demo.log"
 check() { grep -qE "$1" "$T/demo.log" || fail "demo output lacks: $1"; pass "demo shows: $1"; }
 check 'shop-2026-11-24.jsonl:12: an earn must have a positive delta'
-check 'LOY-0001  ada@example.com  points=150  sms=denied'
+# The till's 25 points over the HTTP ingest (150 from the shop file + 25).
+check '"results":\[\{"index":0,"result":"applied","event_id":"till-0042-000137"\}\]'
+check 'GET /v1/members/LOY-0001: points_balance 175'
+check 'LOY-0001  ada@example.com  points=175  sms=denied'
 check 'LOY-0002  grace@example.com  points=1200'
 check 'ada@example.com  subscription 1001: SUBSCRIBED \(CONSENT_WITH_NOTICE\)'
 check 'crmsyncd vip: 1 member'
@@ -15,7 +18,7 @@ check 'hubspot \(hubspot\): running'
 check 'salesforce \(salesforce\): running'
 # Salesforce: Contacts with the balance, one consent record per purpose and
 # channel (the SMS withdrawal included), Campaign members.
-check '^  LOY-0001  ada@example.com  points=150$'
+check '^  LOY-0001  ada@example.com  points=175$'
 check '^  LOY-0002  grace@example.com  points=1200$'
 check '^  LOY-0001:marketing:email  OptIn  \(web_form\)$'
 check '^  LOY-0001:marketing:sms  OptOut  \(sms_stop_keyword\)$'
@@ -30,4 +33,4 @@ grep -q 'dead letters: 0 as destination, 0 from it' <<<"$sf_status" || fail "Sal
 pass "Salesforce: nothing pending, no dead letters"
 check 'backlog: 0 urgent, 0 points, 0 bulk'
 # The 13 lines of the shop file, and the SMS withdrawal made in HubSpot.
-check 'change-log: 15 changes \(14 effective\)'
+check 'change-log: 16 changes \(15 effective\)'

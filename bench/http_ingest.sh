@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# HTTP ingest benchmark (issue 16): the real crmsyncd with [state]
+# synchronous = full and an [ingest] listener whose tokens are verified
+# against a JWKS served locally (python3 -m http.server), driven by
+# bench/bench_http_ingest.c (a small C client; wrk is not installed here).
+#
+#   bench/http_ingest.sh BUILD_DIR
+#
+# Prints: events/s with 100-event requests over 8 keep-alive connections;
+# p50/p99 time to a durable 200 for single-event requests at 1,000
+# requests/s (8 connections, latency from the scheduled send time); token
+# verification cost cached and uncached (in process, liboauth2 through
+# ingest_auth_verify); the daemon's RSS (VmHWM, VmRSS) and the shared
+# libraries it maps, those liboauth2 brings counted apart.
+# Environment: LOAD_REQS (200 requests per connection), RATE (1000),
+# SECONDS_AT_RATE (10), BENCH_DIR (temp dir; use a real disk, not tmpfs, or
+# fsync is free), KEEP=1 to keep it. Build without sanitizers.
+set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+BUILD=$(cd "$1" && pwd)
+LOAD_REQS=${LOAD_REQS:-200}
+RATE=${RATE:-1000}
+SECONDS_AT_RATE=${SECONDS_AT_RATE:-10}
+CLIENT="$BUILD/bench/bench_http_ingest"
+for b in "$CLIENT" "$BUILD/crmsyncd"; do [ -x "$b" ] || { echo "$0: $b not built" >&2; exit 1; }; done
+T=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/crmsync-bench-http.XXXXXX")}
+mkdir -p "$T/state" "$T/spool" "$T/jwks"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [ "${KEEP:-0}" != 1 ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+}
+trap cleanup EXIT
+
+# The identity provider: a key pair, its JWKS on a local port, a token.
+openssl genrsa -out "$T/idp.pem" 2048 2>/dev/null
+openssl rsa -in "$T/idp.pem" -pubout -out "$T/idp-public.pem" 2>/dev/null
+python3 - "$T/idp.pem" "$T/jwks/jwks.json" <<'PY'
+import base64, json, re, subprocess, sys
+txt = subprocess.run(["openssl", "rsa", "-in", sys.argv[1], "-noout", "-text"],
+                     capture_output=True, text=True, check=True).stdout
+n = int(re.sub(r"[\s:]", "", re.search(r"modulus:\s*\n((?:\s+[0-9a-f:]+\n)+)", txt).group(1)), 16)
+b64 = lambda i: base64.urlsafe_b64encode(i.to_bytes((i.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+json.dump({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "n": b64(n), "e": "AQAB"}]},
+          open(sys.argv[2], "w"))
+PY
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$T/jwks" > "$T/jwks.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q "Serving HTTP" "$T/jwks.log" && break; sleep 0.1; done
+JWKS_PORT=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$T/jwks.log" | head -1)
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+now=$(date +%s)
+h=$(printf '{"alg":"RS256","typ":"JWT","kid":"k1"}' | b64url)
+p=$(printf '{"iss":"https://idp.bench","aud":"crmsyncd","client_id":"bench","scope":"crmsync.points.write","iat":%s,"exp":%s}' "$now" "$((now + 3600))" | b64url)
+s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$T/idp.pem" | b64url)
+TOKEN="$h.$p.$s"
+
+cat > "$T/crmsyncd.conf" <<CONF
+[daemon]
+log_level = notice
+
+[state]
+path = $T/state/state.db
+synchronous = full
+
+[ingest]
+listen = 127.0.0.1:0
+verify = jwks_uri
+verify_value = http://127.0.0.1:$JWKS_PORT/jwks.json
+issuer = https://idp.bench
+audience = crmsyncd
+
+[connector.shop]
+type = spool
+dir = $T/spool
+CONF
+"$BUILD/crmsyncd" -c "$T/crmsyncd.conf" 2> "$T/daemon.log" &
+DAEMON=$!
+PIDS+=($DAEMON)
+for _ in $(seq 100); do grep -q "HTTP ingest listening" "$T/daemon.log" && break; sleep 0.1; done
+PORT=$(sed -n 's/.*HTTP ingest listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | head -1)
+[ -n "$PORT" ] || { cat "$T/daemon.log" >&2; exit 1; }
+
+echo "# $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at start;" \
+     "state on $(df -T "$T" | awk 'NR==2{print $2}'), synchronous = full"
+echo "== 100-event requests, 8 keep-alive connections, $LOAD_REQS requests each"
+"$CLIENT" load 127.0.0.1 "$PORT" "$TOKEN" 8 "$LOAD_REQS" 100
+echo "== single-event requests at $RATE/s over 8 connections for ${SECONDS_AT_RATE}s (latency to a durable 200)"
+"$CLIENT" rate 127.0.0.1 "$PORT" "$TOKEN" 8 "$RATE" "$SECONDS_AT_RATE"
+echo "== token verification (liboauth2 + the daemon's claim checks), per token"
+"$CLIENT" verify "$T/idp-public.pem" "$TOKEN" https://idp.bench crmsyncd 2000
+echo "== daemon memory"
+grep -E 'VmHWM|VmRSS' "/proc/$DAEMON/status" | tr -s ' \t' ' '
+all=$(grep -c '\.so' <<<"$(ldd "$BUILD/crmsyncd")")
+oauth=$(ldd "$BUILD/crmsyncd" | grep -cE 'liboauth2|libcjose|libhiredis|libmemcached|libsasl2')
+echo "shared libraries mapped: $all, of which liboauth2 and what only it needs: $oauth" \
+     "($(ldd "$BUILD/crmsyncd" | grep -oE 'lib(oauth2|cjose|hiredis|memcached|memcachedutil|sasl2)\.so' | sort -u | tr '\n' ' '))"
+echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+kill -TERM "$DAEMON"
+wait "$DAEMON" || true
