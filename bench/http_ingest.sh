@@ -25,6 +25,7 @@ CLIENT="$BUILD/bench/bench_http_ingest"
 for b in "$CLIENT" "$BUILD/crmsyncd"; do [ -x "$b" ] || { echo "$0: $b not built" >&2; exit 1; }; done
 T=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/crmsync-bench-http.XXXXXX")}
 mkdir -p "$T/state" "$T/spool" "$T/jwks"
+chmod 700 "$T/state"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -74,7 +75,7 @@ audience = crmsyncd
 type = spool
 dir = $T/spool
 CONF
-"$BUILD/crmsyncd" -c "$T/crmsyncd.conf" 2> "$T/daemon.log" &
+${DAEMON_WRAP:-} "$BUILD/crmsyncd" -c "$T/crmsyncd.conf" 2> "$T/daemon.log" &
 DAEMON=$!
 PIDS+=($DAEMON)
 for _ in $(seq 100); do grep -q "HTTP ingest listening" "$T/daemon.log" && break; sleep 0.1; done

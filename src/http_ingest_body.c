@@ -51,24 +51,24 @@ void ingest_body_field_of(const char *reason, char *out, size_t size)
     }
 }
 
+/* The items array is sized once, before the first event: a spool_event
+ * holds pointers into itself (field, idem key), so it must never move. */
+static int reserve(struct ingest_body *b, size_t *cap, size_t want, struct error *err)
+{
+    if (want > INGEST_BODY_MAX_EVENTS)
+        return error_set(err, "more than %d events in one request", INGEST_BODY_MAX_EVENTS);
+    b->items = calloc(want ? want : 1, sizeof(*b->items));
+    if (b->items == NULL)
+        return error_set(err, "out of memory");
+    *cap = want ? want : 1;
+    return 0;
+}
+
 static int grow(struct ingest_body *b, size_t *cap, struct error *err)
 {
-    struct ingest_item *items;
-    size_t ncap;
-
     if (b->n < *cap)
         return 0;
-    if (b->n >= INGEST_BODY_MAX_EVENTS)
-        return error_set(err, "more than %d events in one request", INGEST_BODY_MAX_EVENTS);
-    ncap = *cap ? *cap * 2 : 16;
-    if (ncap > INGEST_BODY_MAX_EVENTS)
-        ncap = INGEST_BODY_MAX_EVENTS;
-    items = realloc(b->items, ncap * sizeof(*items));
-    if (items == NULL)
-        return error_set(err, "out of memory");
-    b->items = items;
-    *cap = ncap;
-    return 0;
+    return error_set(err, "more than %d events in one request", INGEST_BODY_MAX_EVENTS);
 }
 
 /* One event's text through the spool parser into a new item. */
@@ -104,8 +104,12 @@ static int parse_ndjson(const char *body, size_t len, const struct spool_vocab *
                         const char *origin, const char *source_ref, struct ingest_body *b,
                         size_t *cap, struct error *err)
 {
-    size_t pos = 0;
+    size_t pos = 0, lines = 1;
 
+    for (size_t i = 0; i < len; i++)
+        lines += body[i] == '\n';
+    if (reserve(b, cap, lines < INGEST_BODY_MAX_EVENTS ? lines : INGEST_BODY_MAX_EVENTS, err) != 0)
+        return -1;
     while (pos < len) {
         const char *nl = memchr(body + pos, '\n', len - pos);
         size_t end = nl != NULL ? (size_t)(nl - body) : len;
@@ -138,17 +142,16 @@ static int parse_json(const char *body, size_t len, const struct spool_vocab *vo
         return error_set(err, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                          jerr.text);
     if (json_is_object(root)) {
-        rc = add_event(b, cap, body, len, vocab, origin, source_ref, err);
+        if (reserve(b, cap, 1, err) == 0)
+            rc = add_event(b, cap, body, len, vocab, origin, source_ref, err);
         goto out;
     }
     if (!json_is_array(root)) {
         error_set(err, "the body must be an event object or an array of events");
         goto out;
     }
-    if (json_array_size(root) > INGEST_BODY_MAX_EVENTS) {
-        error_set(err, "more than %d events in one request", INGEST_BODY_MAX_EVENTS);
+    if (reserve(b, cap, json_array_size(root), err) != 0)
         goto out;
-    }
     json_array_foreach(root, i, v)
     {
         /* Each element goes through the same parser as a spool line. */

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib/ingest.sh"
 
 ingest_keys
 start_jwks
-ingest_config "max_body = 4k"
+ingest_config "max_body = 16k"
 start_ingest_daemon
 TOKEN=$(mint client=till-7)
 
@@ -46,11 +46,21 @@ assert_eq "$(post "$TOKEN" "$NDJSON" application/x-ndjson)" 200 "JSON lines: 200
 assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['applied', 'applied']" "JSON lines: both applied"
 assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M2'")" 30 "M2's balance"
 
+# Many events in one request (the parsed events must not move in memory
+# while the body is read: a 40-event array and 40 JSON lines).
+MANY=$(python3 -c 'import json; print(json.dumps([{"event_id":"m%d"%i,"type":"points","member":"M5","occurred_at":"2026-11-01T10:00:00Z","txn_id":"MT%d"%i,"delta":1,"reason":"earn"} for i in range(40)]))')
+assert_eq "$(post "$TOKEN" "$MANY")" 200 "40 events in an array: 200"
+assert_eq "$(answer 'a["applied"]')" 40 "40 events in an array: all applied"
+MANYL=$(python3 -c 'import json; print("\n".join(json.dumps({"event_id":"l%d"%i,"type":"points","member":"M5","occurred_at":"2026-11-01T10:00:00Z","txn_id":"LT%d"%i,"delta":1,"reason":"earn"}) for i in range(40)))')
+assert_eq "$(post "$TOKEN" "$MANYL" application/x-ndjson)" 200 "40 JSON lines: 200"
+assert_eq "$(answer 'a["applied"]')" 40 "40 JSON lines: all applied"
+assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M5'")" 80 "M5's balance counts all 80"
+
 # Whole-body errors.
 assert_eq "$(post "$TOKEN" 'not json')" 400 "a body that is not JSON: 400"
 assert_eq "$(post "$TOKEN" '[]')" 400 "an empty array: 400"
 assert_eq "$(post "$TOKEN" "$BODY" text/plain)" 415 "text/plain: 415"
-BIG=$(python3 -c 'import json; print(json.dumps([{"event_id":"b%d"%i,"type":"points","member":"M9","occurred_at":"2026-11-01T10:00:00Z","txn_id":"B%d"%i,"delta":1,"reason":"earn"} for i in range(60)]))')
+BIG=$(python3 -c 'import json; print(json.dumps([{"event_id":"b%d"%i,"type":"points","member":"M9","occurred_at":"2026-11-01T10:00:00Z","txn_id":"B%d"%i,"delta":1,"reason":"earn"} for i in range(150)]))')
 assert_eq "$(post "$TOKEN" "$BIG")" 413 "a body over max_body: 413"
 code=$(python3 -c 'import sys; sys.stdout.write(sys.argv[1])' "$BIG" | curl -s -o "$T/answer" -w '%{http_code}' -X POST "$INGEST_URL/v1/events" \
   -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -H "Transfer-Encoding: chunked" --data-binary @-)
