@@ -233,8 +233,16 @@ static void contacts_answer(struct http_result *res, void *arg)
         } else {
             for (size_t k = 0; k < n; k++)
                 keys[k] = job->plan.g[job->order[job->lo + k]].member;
-            if (hs_parse_batch_result(res->body, job->hs->map.id_property, keys, n, out) != 0)
-                log_warn("hubspot", job->hs->conn->name, "unreadable batch upsert answer");
+            if (hs_parse_batch_result(res->body, job->hs->map.id_property, keys, n, out) != 0) {
+                /* A 200 that is not HubSpot's answer (a proxy's page) says
+                 * nothing was applied: never a success, and the
+                 * destination's fault, not the records' (issue 14 item 3). */
+                log_warn("hubspot", job->hs->conn->name,
+                         "unreadable batch upsert answer (HTTP %ld); will retry", res->status);
+                hs_job_fail_rest(job, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
+                job->nranges = 0;
+                n = 0;
+            }
             for (size_t k = 0; k < n; k++) {
                 size_t g = job->order[job->lo + k];
                 if (out[k].state == HS_OK)
@@ -333,6 +341,8 @@ static void subs_answer(struct http_result *res, void *arg)
                 else if (out[k].state == HS_REJECT)
                     hs_job_result(job, job->in_rec[k], PUSH_REJECT, out[k].reason, -1, 0, NULL);
             }
+        } else if (out != NULL) {
+            hs_job_fail_rest(job, PUSH_RETRY, "unreadable status write answer", -1, 1);
         }
         free(out);
     } else {

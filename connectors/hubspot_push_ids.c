@@ -30,7 +30,14 @@ static void ids_answer(struct http_result *res, void *arg)
         if (keys != NULL && out != NULL) {
             for (size_t g = 0; g < n; g++)
                 keys[g] = job->ids[g][0] ? NULL : job->plan.g[g].member;
-            hs_parse_batch_result(res->body, job->hs->map.id_property, keys, n, out);
+            if (hs_parse_batch_result(res->body, job->hs->map.id_property, keys, n, out) != 0) {
+                /* Unreadable: the destination's fault, nothing learnt. */
+                free(keys);
+                free(out);
+                hs_job_fail_rest(job, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
+                hs_job_done(job);
+                return;
+            }
             for (size_t g = 0; g < n; g++) {
                 if (keys[g] != NULL && out[g].state == HS_OK)
                     snprintf(job->ids[g], sizeof(job->ids[g]), "%s", out[g].id);
@@ -104,7 +111,15 @@ static void members_answer(struct http_result *res, void *arg)
 {
     struct hs_job *job = arg;
 
-    if (res->cls == HTTP_CLASS_OK) {
+    json_t *root = res->cls == HTTP_CLASS_OK && res->body ? json_loads(res->body, 0, NULL) : NULL;
+    int readable = json_is_object(root);
+
+    json_decref(root);
+    if (res->cls == HTTP_CLASS_OK && !readable) {
+        /* Not HubSpot's answer (a proxy's page): nothing is known to be
+         * applied, and it is the destination's fault (issue 14 item 3). */
+        hs_job_fail_rest(job, PUSH_RETRY, "unreadable list membership answer", -1, 1);
+    } else if (res->cls == HTTP_CLASS_OK) {
         json_t *missing = hs_parse_missing(res->body);
         for (size_t i = 0; i < job->pb->n; i++) {
             size_t g = job->plan.rec_group[i];
@@ -230,7 +245,7 @@ static void list_failed(struct hs_job *job, struct http_result *res, const char 
 {
     release_waiters(job, 0);
     if (res->cls == HTTP_CLASS_OK)
-        hs_job_fail_rest(job, PUSH_RETRY, unreadable, -1, 0);
+        hs_job_fail_rest(job, PUSH_RETRY, unreadable, -1, 1); /* the destination's fault */
     else
         hs_job_fail_from(job, res);
     hs_job_done(job);

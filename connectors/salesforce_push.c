@@ -123,7 +123,7 @@ struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result 
     out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
     if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
         free(out);
-        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 1);
         sf_job_done(job);
         return NULL;
     }
@@ -157,7 +157,7 @@ static void contacts_answer(struct http_result *res, void *arg)
     if (slot == NULL || out == NULL || sf_parse_collection_results(res->body, job->nsel, out) < 0) {
         free(out);
         free(slot);
-        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 0);
+        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 1);
         sf_job_done(job);
         return;
     }

@@ -76,6 +76,11 @@ struct daemon_settings {
     long watchdog_ms;       /* 0: use $WATCHDOG_USEC from systemd if set */
     char *admin_listen;     /* e.g. "127.0.0.1:9187"; NULL: admin endpoint off */
     int allow_core_dumps;   /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
+    /* Retry policy of pushed records (issue 14 item 3). */
+    long retry_give_up_after_ms; /* a record's own failures, then dead letter; 0: never */
+    long retry_max_attempts;     /* 0: no limit (give up by time alone) */
+    long retry_backoff_max_ms;   /* cap of the exponential backoff */
+    long max_retry_after_ms;     /* cap on a vendor's Retry-After (issue 14 item 10) */
 };
 
 /* [ingest]: the HTTP ingest listener (src/http_ingest.c); NULL listen: off. */

@@ -36,6 +36,19 @@ static const struct config_option daemon_options[] = {
      NULL, "host:port of the admin endpoint (/healthz, /metrics); unset: off."},
     {"allow_core_dumps", CONFIG_BOOL, "no", offsetof(struct daemon_settings, allow_core_dumps), 0,
      0, 0, NULL, "Allow core dumps (debugging only: a core holds tokens and member data)."},
+    {"retry_give_up_after", CONFIG_DURATION_MS, "1h",
+     offsetof(struct daemon_settings, retry_give_up_after_ms), 0, 0, 30 * MS_PER_D, NULL,
+     "A record the CRM keeps refusing for now is dead-lettered after this long; 0: never. "
+     "Withdrawals and erasures are never dead-lettered by it."},
+    {"retry_max_attempts", CONFIG_INT, "0", offsetof(struct daemon_settings, retry_max_attempts), 0,
+     0, 1000000, NULL,
+     "Also give a record up after this many sends (0: no limit, time alone decides)."},
+    {"retry_backoff_max", CONFIG_DURATION_MS, "5m",
+     offsetof(struct daemon_settings, retry_backoff_max_ms), 0, MS_PER_S, MS_PER_D, NULL,
+     "Longest wait between two tries of a record (exponential backoff with jitter)."},
+    {"max_retry_after", CONFIG_DURATION_MS, "1h",
+     offsetof(struct daemon_settings, max_retry_after_ms), 0, MS_PER_S, MS_PER_D, NULL,
+     "Longest Retry-After believed from a CRM (a hold kept across a restart too)."},
     {NULL},
 };
 

@@ -27,6 +27,7 @@
 #include "http_ingest.h"
 #include "ingest.h"
 #include "lockfile.h"
+#include "http_result.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -74,6 +75,17 @@ static void after_connectors_closed(struct daemon *d);
 static void apply_log_level(const struct config *cfg)
 {
     log_set_level((enum log_level)cfg->daemon.log_level);
+    /* Here too because it is applied at start and at every reload. */
+    http_retry_after_cap_set(cfg->daemon.max_retry_after_ms);
+}
+
+/* The engine's options from [daemon]: the retry policy of pushed records. */
+static void engine_options_of(const struct config *cfg, struct engine_options *o)
+{
+    engine_options_defaults(o);
+    o->retry.max_elapsed_ms = cfg->daemon.retry_give_up_after_ms;
+    o->retry.max_attempts = (int)cfg->daemon.retry_max_attempts;
+    o->retry.cap_ms = cfg->daemon.retry_backoff_max_ms;
 }
 
 /* Origins rank in the order their connectors are configured: the first is
@@ -271,7 +283,9 @@ static void after_connectors_closed(struct daemon *d)
         d->pending_cfg = NULL;
         apply_log_level(d->cfg);
         build_origins(d, d->cfg);
-        if (engine_new(&d->loop, d->store, NULL, &d->engine, &err) != 0) {
+        struct engine_options eo;
+        engine_options_of(d->cfg, &eo);
+        if (engine_new(&d->loop, d->store, &eo, &d->engine, &err) != 0) {
             log_error("daemon", NULL, "%s", err.msg);
             return;
         }
@@ -510,6 +524,7 @@ int daemon_run(const char *config_path)
     struct error err = {""};
     struct store_options so = {0};
     char state_dir[PATH_MAX];
+    struct engine_options eopts;
     uint64_t wd_ms;
     int rc = 1;
 
@@ -577,7 +592,8 @@ int daemon_run(const char *config_path)
     if (wd_ms > 0)
         uv_timer_start(&d.watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
 
-    if (engine_new(&d.loop, d.store, NULL, &d.engine, &err) != 0)
+    engine_options_of(d.cfg, &eopts);
+    if (engine_new(&d.loop, d.store, &eopts, &d.engine, &err) != 0)
         goto fail;
     d.ingest.engine = d.engine;
     if (d.cfg->ingest.listen != NULL && start_http_ingest(&d, &err) != 0)

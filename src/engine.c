@@ -17,6 +17,7 @@
 
 #include "crashpoint.h"
 #include "hash.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "store_push.h"
@@ -43,6 +44,8 @@ void engine_options_defaults(struct engine_options *o)
     o->backlog_bound = 200000;
     o->quiet_pull_ms = 30000;
     retry_policy_defaults(&o->retry);
+    /* A record is given up by time, not by its number of sends. */
+    o->retry.max_attempts = 0;
 }
 
 /* Per instance when the connector chose in open(), else per type. */
@@ -244,10 +247,13 @@ static void load_identity(struct dest *d, struct witem *it)
         it->rec.remote_id = it->remote_id;
 }
 
-static void dead_letter(struct dest *d, struct witem *it, const char *reason)
+static void dead_letter(struct dest *d, struct witem *it, const char *vendor_reason)
 {
     struct error err = {""};
+    char reason[512];
 
+    /* The CRM's message may quote the value it refused (an address). */
+    log_mask_emails(vendor_reason, reason, sizeof(reason));
     if (store_push_dead_letter(d->eng->store, d->conn->name, it->rec.seq, it->origin, it->member,
                                it->field, it->value, reason, it->attempts, &err) != 0)
         log_error("engine", d->conn->name, "%s", err.msg);
@@ -336,6 +342,40 @@ static int superseded(struct dest *d, const struct witem *it)
     return 0;
 }
 
+/* A consent withdrawal or an erasure: never given up by a retry policy. */
+static int is_urgent(const struct witem *it)
+{
+    return it->rec.kind == CHANGE_ERASE ||
+           (it->rec.kind == CHANGE_CONSENT && it->lane == LANE_URGENT);
+}
+
+/* Tells /healthz and /metrics how many urgent records of the destination
+ * are past the retry policy and kept: counted again after every batch while
+ * any is (the items leave the windows by many paths). */
+static void report_overdue(struct dest *d, int changed)
+{
+    size_t n = 0;
+
+    if (!changed && d->overdue_reported == 0)
+        return;
+    for (int l = 0; l < N_LANES; l++) {
+        for (const struct witem *x = d->lanes[l].head; x != NULL; x = x->next)
+            n += x->overdue != 0;
+    }
+    if (n == d->overdue_reported)
+        return;
+    d->overdue_reported = n;
+    metrics_gauge_set(METRIC_URGENT_OVERDUE, (const char *[]){d->conn->name}, (double)n);
+    if (n == 0) {
+        health_clear(HEALTH_URGENT_OVERDUE, d->conn->name);
+        log_notice("engine", d->conn->name,
+                   "no withdrawal or erasure is past the retry policy any more");
+    } else {
+        health_raise(HEALTH_URGENT_OVERDUE, d->conn->name,
+                     "%zu consent withdrawal(s)/erasure(s) past the retry policy, kept pending", n);
+    }
+}
+
 /* Applies the per-record results of one batch in one transaction. */
 static void batch_done(struct push_batch *pb)
 {
@@ -345,7 +385,7 @@ static void batch_done(struct push_batch *pb)
     struct error err = {""};
     uint64_t now = engine_now_ms();
     long outage_wait = -1;
-    int pull_now = 0;
+    int pull_now = 0, overdue_changed = 0;
     crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin_relaxed(st, &err) == 0;
 
@@ -399,16 +439,41 @@ static void batch_done(struct push_batch *pb)
                 continue;
             }
             {
-                struct retry_state rs = {it->attempts, it->first_ms};
+                /* The record's own clock starts at its first own fault:
+                 * an outage before it does not use up its time. */
+                struct retry_state rs = {it->attempts, it->fault_ms ? it->fault_ms : now};
+                if (it->fault_ms == 0)
+                    it->fault_ms = now;
                 delay = retry_next_delay(&d->eng->opt.retry, &rs, r->retry_after_ms, now);
             }
             if (delay >= 0) {
                 window_requeue(w, it, now + (uint64_t)delay);
                 continue;
             }
+            if (is_urgent(it)) {
+                /* A withdrawal or an erasure is never dead-lettered by a
+                 * retry policy: it stays pending, tried again at the
+                 * backoff cap, and goes when the CRM takes it. */
+                long wait = d->eng->opt.retry.cap_ms;
+                if (r->retry_after_ms > wait)
+                    wait = r->retry_after_ms;
+                if (!it->overdue) {
+                    char masked[512];
+                    it->overdue = 1;
+                    overdue_changed = 1;
+                    log_warn("engine", d->conn->name,
+                             "seq %" PRId64 " %s: past the retry policy after %d attempts; a "
+                             "withdrawal or erasure is kept pending, never dead-lettered: %s",
+                             it->rec.seq, it->field, it->attempts,
+                             log_mask_emails(r->reason, masked, sizeof(masked)));
+                }
+                window_requeue(w, it, now + (uint64_t)wait);
+                continue;
+            }
             {
                 char why[320];
-                snprintf(why, sizeof(why), "gave up after %d attempts: %s", it->attempts,
+                snprintf(why, sizeof(why), "gave up after %d attempts in %" PRIu64 " s: %s",
+                         it->attempts, (now - it->fault_ms) / 1000,
                          r->reason[0] ? r->reason : "retryable failure");
                 snprintf(r->reason, sizeof(r->reason), "%s", why);
             }
@@ -447,6 +512,7 @@ static void batch_done(struct push_batch *pb)
     } else {
         d->outage_streak = 0;
     }
+    report_overdue(d, overdue_changed);
     publish_metrics(d, sb, now);
     free_batch(sb);
     if (d->eng->stopping)

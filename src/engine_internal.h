@@ -23,6 +23,7 @@ struct dest {
     int db_failed;         /* a result commit failed: reload windows when idle */
     uint64_t paused_until; /* destination-wide backoff (outage, auth, quota) */
     int outage_streak;
+    size_t overdue_reported; /* urgent items kept past the policy, as last told */
     struct engine_stats stats;
 };
 

@@ -30,6 +30,7 @@ static const char *const reason_names[HEALTH_REASON_COUNT] = {
     [HEALTH_DISK_FULL] = "disk_full",
     [HEALTH_BACKLOG_OVER_BOUND] = "backlog_over_bound",
     [HEALTH_CONNECTOR_FAILED] = "connector_failed",
+    [HEALTH_URGENT_OVERDUE] = "urgent_overdue",
 };
 
 const char *health_reason_name(enum health_reason r)

@@ -24,6 +24,7 @@ enum health_reason {
     HEALTH_DISK_FULL,          /* the state directory's filesystem is (nearly) full */
     HEALTH_BACKLOG_OVER_BOUND, /* connector: pending changes above its bound */
     HEALTH_CONNECTOR_FAILED,   /* connector: could not start */
+    HEALTH_URGENT_OVERDUE,     /* connector: withdrawals/erasures past the retry policy, kept */
     HEALTH_REASON_COUNT
 };
 

@@ -12,6 +12,20 @@
 
 #define RETRY_AFTER_MAX_MS (24L * 3600 * 1000)
 
+/* The longest Retry-After believed ([daemon] max_retry_after). Set on the
+ * loop thread at start and reload, read on it. */
+static long retry_after_cap_ms = RETRY_AFTER_MAX_MS;
+
+void http_retry_after_cap_set(long ms)
+{
+    retry_after_cap_ms = ms > 0 && ms < RETRY_AFTER_MAX_MS ? ms : RETRY_AFTER_MAX_MS;
+}
+
+long http_retry_after_cap(void)
+{
+    return retry_after_cap_ms;
+}
+
 const char *http_class_name(enum http_class cls)
 {
     switch (cls) {
@@ -67,8 +81,11 @@ enum http_class http_classify(int safe_method, long status, enum http_failure fa
         return HTTP_CLASS_UNAUTHORIZED;
     case HTTP_FAIL_CANCELLED:
         return HTTP_CLASS_CANCELLED;
-    case HTTP_FAIL_TLS_VERIFY:
     case HTTP_FAIL_TOO_LARGE:
+        /* The destination answered something we will not read: its fault
+         * (or a proxy's), never the records'. Back off and try again. */
+        return HTTP_CLASS_RETRY;
+    case HTTP_FAIL_TLS_VERIFY:
     case HTTP_FAIL_INVALID:
     case HTTP_FAIL_INTERNAL:
         return HTTP_CLASS_PERMANENT;
@@ -78,6 +95,10 @@ enum http_class http_classify(int safe_method, long status, enum http_failure fa
     if (status == 401)
         return HTTP_CLASS_UNAUTHORIZED;
     if (status == 429 || status == 408 || (status >= 500 && status < 600))
+        return HTTP_CLASS_RETRY;
+    /* Redirects are not followed: the endpoint moved or a portal caught the
+     * request. A destination fault, like an outage. */
+    if (status >= 300 && status < 400)
         return HTTP_CLASS_RETRY;
     return HTTP_CLASS_PERMANENT;
 }
@@ -102,9 +123,10 @@ int http_parse_retry_after(const char *value, time_t now, long *out_ms)
             end++;
         if (*end != '\0')
             return -1;
-        if (errno == ERANGE || secs > RETRY_AFTER_MAX_MS / 1000)
-            secs = RETRY_AFTER_MAX_MS / 1000;
-        *out_ms = (long)secs * 1000;
+        if (errno == ERANGE || secs > (unsigned long long)retry_after_cap_ms / 1000)
+            *out_ms = retry_after_cap_ms;
+        else
+            *out_ms = (long)secs * 1000;
         return 0;
     }
     /* curl_getdate() knows the three date forms RFC 9110 requires
@@ -114,8 +136,8 @@ int http_parse_retry_after(const char *value, time_t now, long *out_ms)
         return -1;
     if (when <= now)
         *out_ms = 0;
-    else if (when - now > RETRY_AFTER_MAX_MS / 1000)
-        *out_ms = RETRY_AFTER_MAX_MS;
+    else if (when - now > retry_after_cap_ms / 1000)
+        *out_ms = retry_after_cap_ms;
     else
         *out_ms = (long)(when - now) * 1000;
     return 0;

@@ -5,11 +5,15 @@
  *   RETRY          worth sending again later, unchanged: 429, 408, 5xx,
  *                  connection/DNS/TLS-handshake failures, timeouts and resets
  *                  that happened before the request could have been applied
- *                  (or of a GET). retry_after_ms holds the server's
+ *                  (or of a GET); and what the destination (or a proxy in
+ *                  front of it) did wrong: a 3xx (not followed), a response
+ *                  over the size cap. retry_after_ms holds the server's
  *                  Retry-After when it sent one (seconds or HTTP-date).
+ *                  None of these is a record's fault: connectors keep the
+ *                  records and the engine backs the destination off.
  *   PERMANENT      sending it again will fail the same way: 4xx other than
- *                  401/408/429, 3xx not followed, a response over the size
- *                  cap, an invalid URL, a certificate that does not verify.
+ *                  401/408/429, an invalid URL, a certificate that does not
+ *                  verify.
  *   INDETERMINATE  the request (not a GET) was fully sent but no complete
  *                  response came (timeout, reset, truncated): the server may
  *                  have applied it. The caller chooses: read back, or resend
@@ -96,7 +100,14 @@ enum http_class http_classify(int safe_method, long status, enum http_failure fa
 /* Parses a Retry-After value: delta-seconds ("120") or an HTTP-date ("Wed,
  * 21 Oct 2026 07:28:00 GMT", also the obsolete RFC 850 and asctime forms),
  * relative to now (wall clock). A date in the past gives 0. Returns 0 and sets
- * *out_ms, or -1 if the value is not valid. Capped at one day. */
+ * *out_ms, or -1 if the value is not valid. Capped at http_retry_after_cap():
+ * one "Retry-After: Fri, 31 Dec 9999" must not stop a destination for long. */
 int http_parse_retry_after(const char *value, time_t now, long *out_ms);
+
+/* The cap on a vendor's Retry-After ([daemon] max_retry_after, default 1 h
+ * in the daemon); at most and by default one day. Also bounds a hold kept
+ * from before a restart. */
+void http_retry_after_cap_set(long ms);
+long http_retry_after_cap(void);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "engine.h"
 #include "hash.h"
+#include "log.h"
 #include "store_push.h"
 #include "health.h"
 #include "metrics.h"
@@ -108,8 +109,13 @@ static int sink_reject(void *ctx, struct connector *conn, const struct dead_lett
                        struct error *err)
 {
     struct ingest *ing = ctx;
+    struct dead_letter_in masked = *dl;
+    char reason[512];
     (void)conn;
-    if (store_dead_letter_add(ing->store, dl, err) != 0)
+    /* The reason may quote the record or a vendor (an address): masked. */
+    if (dl->reason != NULL)
+        masked.reason = log_mask_emails(dl->reason, reason, sizeof(reason));
+    if (store_dead_letter_add(ing->store, &masked, err) != 0)
         return -1;
     ing->rejected_records++;
     page_counts.invalid++;

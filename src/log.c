@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,10 +36,80 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
+/* Not part of an email's local part when unquoted: where scanning back from
+ * the '@' stops. */
+static int local_char(char c)
+{
+    return c != '\0' && !isspace((unsigned char)c) && strchr("\"'<>()[],;:\\=/`", c) == NULL;
+}
+
+static int domain_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' ||
+           (unsigned char)c >= 0x80;
+}
+
+struct bounded {
+    char *out;
+    size_t size, len;
+};
+
+static void put(struct bounded *b, const char *s, size_t n)
+{
+    if (b->size == 0)
+        return;
+    if (n > b->size - 1 - b->len)
+        n = b->size - 1 - b->len;
+    memcpy(b->out + b->len, s, n);
+    b->len += n;
+    b->out[b->len] = '\0';
+}
+
+const char *log_mask_emails(const char *in, char *out, size_t outsize)
+{
+    struct bounded b = {out, outsize, 0};
+    const char *copied = in;
+
+    if (outsize == 0)
+        return out;
+    out[0] = '\0';
+    if (in == NULL)
+        return out;
+    for (const char *p = strchr(in, '@'); p != NULL; p = strchr(p + 1, '@')) {
+        const char *s = p, *resume = p;
+        size_t keep = 1;
+
+        if (!domain_char(p[1]))
+            continue;
+        if (p - 1 > copied && p[-1] == '"') {
+            /* "quoted local part"@domain: keep the quotes and one character. */
+            const char *q = p - 2;
+            while (q >= copied && *q != '"')
+                q--;
+            if (q < copied || q + 1 == p - 1)
+                continue;
+            s = q;
+            keep = 2;
+            resume = p - 1;
+        } else {
+            while (s > copied && local_char(s[-1]))
+                s--;
+            if (s == p)
+                continue;
+        }
+        put(&b, copied, (size_t)(s - copied));
+        put(&b, s, keep);
+        put(&b, "***", 3);
+        copied = resume;
+    }
+    put(&b, copied, strlen(copied));
+    return out;
+}
+
 void log_msg(enum log_level level, const char *subsys, const char *conn, const char *func,
              const char *fmt, ...)
 {
-    char line[2048];
+    char line[2048], msg[2048];
     size_t off = 0;
     int n;
     va_list ap;
@@ -62,10 +133,16 @@ void log_msg(enum log_level level, const char *subsys, const char *conn, const c
         off += n > 0 ? (size_t)n : 0;
     }
     if (off < sizeof(line)) {
+        /* Texts from outside (a vendor's error message) may hold email
+         * addresses: no line shows one whole. */
         va_start(ap, fmt);
-        n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        off += n > 0 ? (size_t)n : 0;
+        if (strchr(msg, '@') != NULL)
+            log_mask_emails(msg, line + off, sizeof(line) - off);
+        else
+            snprintf(line + off, sizeof(line) - off, "%s", msg);
+        off += strlen(line + off);
     }
     if (off >= sizeof(line) - 1)
         off = sizeof(line) - 2;

@@ -38,4 +38,12 @@ void log_msg(enum log_level level, const char *subsys, const char *conn, const c
  * and returns it. */
 const char *log_mask(const char *value, char *buf, size_t bufsize);
 
+/* Masks every email address inside a free text (a vendor's error message, a
+ * response body): each local part keeps its first character ("not
+ * valid@example.org" -> "not v***@example.org"; a quoted local part keeps its
+ * quotes). Writes at most outsize bytes (truncating, always terminated) and
+ * returns out. log_msg() applies it to every line, and every text that comes
+ * from outside goes through it before it is stored (dead-letter reasons). */
+const char *log_mask_emails(const char *in, char *out, size_t outsize);
+
 #endif

@@ -151,6 +151,15 @@ static const struct family_def families[METRIC_COUNT] = {
                                             {NULL},
                                             ingest_buckets,
                                             sizeof(ingest_buckets) / sizeof(ingest_buckets[0])},
+    [METRIC_URGENT_OVERDUE] = {"crmsyncd_urgent_overdue",
+                               "Consent withdrawals and erasures past the retry policy, by "
+                               "destination: never dead-lettered, they stay pending until the "
+                               "CRM takes them.",
+                               METRIC_GAUGE,
+                               1,
+                               {"connector"},
+                               NULL,
+                               0},
 };
 
 struct series {

@@ -70,7 +70,7 @@ long retry_next_delay(const struct retry_policy *p, const struct retry_state *s,
     double r = p->random != NULL ? p->random(p->random_arg) : default_random();
     long delay = 0;
 
-    if (s->attempts >= p->max_attempts)
+    if (p->max_attempts > 0 && s->attempts >= p->max_attempts)
         return -1;
     delay = retry_backoff_ms(p, s->attempts, r);
     if (retry_after_ms > delay)

@@ -27,7 +27,8 @@ uint64_t retry_clock_now(const struct retry_clock *clock);
 struct retry_policy {
     long base_ms;        /* first retry waits up to this; default 500 ms */
     long cap_ms;         /* no wait above this (Retry-After aside); default 5 min */
-    int max_attempts;    /* sends in total, first one included; default 8 */
+    int max_attempts;    /* sends in total, first one included; default 8;
+                            0: no limit (give up by max_elapsed_ms alone) */
     long max_elapsed_ms; /* no retry later than this after the first send;
                             default 1 h; 0: unbounded */
     /* Random source in [0, 1) for the jitter; NULL: a per-process xorshift

@@ -19,6 +19,8 @@ static const char *const fault_names[SIM_FAULT_KIND_COUNT] = {
     [SIM_FAULT_TOKEN_EXPIRY] = "token-expiry",
     [SIM_FAULT_APPLY_DROP] = "apply-drop",
     [SIM_FAULT_APPLY_STALL] = "apply-stall",
+    [SIM_FAULT_PROXY_PAGE] = "proxy-page",
+    [SIM_FAULT_REDIRECT] = "redirect",
 };
 
 const char *sim_fault_name(enum sim_fault_kind kind)

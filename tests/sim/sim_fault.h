@@ -31,6 +31,8 @@ enum sim_fault_kind {
     SIM_FAULT_TOKEN_EXPIRY, /* 401 as the vendor answers an expired token */
     SIM_FAULT_APPLY_DROP,   /* the request is applied, then the connection dropped */
     SIM_FAULT_APPLY_STALL,  /* applied, then no answer for stall_ms, then dropped */
+    SIM_FAULT_PROXY_PAGE,   /* 200 with an HTML page (a proxy's), nothing applied */
+    SIM_FAULT_REDIRECT,     /* 302 to another host, nothing applied */
     SIM_FAULT_KIND_COUNT
 };
 

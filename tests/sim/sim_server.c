@@ -322,6 +322,21 @@ static void fault_response(struct sim *sim, enum sim_fault_kind fault, int64_t n
     case SIM_FAULT_TOKEN_EXPIRY:
         sim->flavor->expired(sim, resp);
         break;
+    case SIM_FAULT_PROXY_PAGE:
+        /* What a captive portal or a misconfigured proxy answers. */
+        resp->status = 200;
+        resp->text = strdup("<html><body><h1>Access denied</h1>Contact your administrator "
+                            "(admin@proxy.example.net).</body></html>\n");
+        resp->text_len = resp->text ? strlen(resp->text) : 0;
+        resp->content_type = "text/html";
+        break;
+    case SIM_FAULT_REDIRECT:
+        resp->status = 302;
+        resp->text = strdup("moved\n");
+        resp->text_len = resp->text ? strlen(resp->text) : 0;
+        resp->content_type = "text/plain";
+        sim_resp_header(resp, "Location", "%s", "https://login.proxy.example.net/");
+        break;
     default:
         break;
     }
@@ -497,7 +512,8 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
         sim_resp_error(sim, &resp, 413, "VALIDATION_ERROR", "Request body too large");
     } else if (fault == SIM_FAULT_500 || fault == SIM_FAULT_502 || fault == SIM_FAULT_503 ||
                fault == SIM_FAULT_429 || fault == SIM_FAULT_429_DATE ||
-               fault == SIM_FAULT_TOKEN_EXPIRY) {
+               fault == SIM_FAULT_TOKEN_EXPIRY || fault == SIM_FAULT_PROXY_PAGE ||
+               fault == SIM_FAULT_REDIRECT) {
         pthread_mutex_lock(&sim->lock);
         fault_response(sim, fault, req.now_ms, retry_after, &resp, &hold_ms);
         pthread_mutex_unlock(&sim->lock);

@@ -333,7 +333,8 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\nlog_level = info\nloglevel = debug\n");
     expect_error(f,
                  "%s:3: unknown key 'loglevel' in [daemon]; valid keys: log_level, "
-                 "shutdown_grace, watchdog, admin_listen, allow_core_dumps",
+                 "shutdown_grace, watchdog, admin_listen, allow_core_dumps, retry_give_up_after, "
+                 "retry_max_attempts, retry_backoff_max, max_retry_after",
                  f->main);
 }
 
@@ -773,10 +774,16 @@ static void shipped_example_loads_and_states_true_defaults(void **state)
     }
     fclose(in);
     fclose(out);
-    assert_int_equal(uncommented, 8);
+    assert_int_equal(uncommented, 12);
     assert_int_equal(load(f), 0);
     assert_int_equal(f->cfg->daemon.log_level, LOG_LVL_INFO);
     assert_int_equal(f->cfg->daemon.allow_core_dumps, 0);
+    /* Issue 14 items 3 and 10: give up by time (1 h), no attempt limit, a
+     * vendor's Retry-After believed for 1 h at most. */
+    assert_int_equal(f->cfg->daemon.retry_give_up_after_ms, 3600000);
+    assert_int_equal(f->cfg->daemon.retry_max_attempts, 0);
+    assert_int_equal(f->cfg->daemon.retry_backoff_max_ms, 300000);
+    assert_int_equal(f->cfg->daemon.max_retry_after_ms, 3600000);
     assert_int_equal(f->cfg->daemon.shutdown_grace_ms, 10000);
     assert_int_equal(f->cfg->daemon.watchdog_ms, 0);
     assert_null(f->cfg->daemon.admin_listen);

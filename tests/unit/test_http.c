@@ -221,8 +221,33 @@ static void classify_table(void **state)
     assert_int_equal(http_classify(1, 0, HTTP_FAIL_TIMEOUT, 1), HTTP_CLASS_RETRY);
     assert_int_equal(http_classify(0, 0, HTTP_FAIL_RESET, 1), HTTP_CLASS_INDETERMINATE);
     assert_int_equal(http_classify(0, 0, HTTP_FAIL_RESET, 0), HTTP_CLASS_RETRY);
-    assert_int_equal(http_classify(0, 200, HTTP_FAIL_TOO_LARGE, 1), HTTP_CLASS_PERMANENT);
+    /* Destination faults (issue 14 item 3): an answer over the cap and a
+     * redirect are the destination's doing, never the records'. */
+    assert_int_equal(http_classify(0, 200, HTTP_FAIL_TOO_LARGE, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 302, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(1, 301, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
+    assert_int_equal(http_classify(0, 307, HTTP_FAIL_STATUS, 1), HTTP_CLASS_RETRY);
     assert_int_equal(http_classify(0, 0, HTTP_FAIL_TLS_VERIFY, 0), HTTP_CLASS_PERMANENT);
+}
+
+/* A vendor's Retry-After is believed up to the configured cap ([daemon]
+ * max_retry_after, issue 14 item 10): one "Fri, 31 Dec 9999" used to stop a
+ * destination for a day. */
+static void retry_after_is_capped(void **state)
+{
+    long ms = 0;
+    (void)state;
+    http_retry_after_cap_set(3600000);
+    assert_int_equal(http_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", 1795514400, &ms), 0);
+    assert_int_equal(ms, 3600000);
+    assert_int_equal(http_parse_retry_after("86400", 1795514400, &ms), 0);
+    assert_int_equal(ms, 3600000);
+    assert_int_equal(http_parse_retry_after("120", 1795514400, &ms), 0);
+    assert_int_equal(ms, 120000);
+    http_retry_after_cap_set(0); /* back to the default: one day */
+    assert_int_equal(http_retry_after_cap(), 86400000);
+    assert_int_equal(http_parse_retry_after("172800", 1795514400, &ms), 0);
+    assert_int_equal(ms, 86400000);
 }
 
 static void retry_after_both_forms(void **state)
@@ -484,12 +509,12 @@ static void response_size_cap(void **state)
     /* With a Content-Length: refused by curl before reading. */
     run_one(&fx, HTTP_GET, "/big", NULL, &lim, &g);
     assert_int_equal(g.failure, HTTP_FAIL_TOO_LARGE);
-    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
     assert_null(g.body);
     /* Chunked, no length: stopped by the write callback. */
     run_one(&fx, HTTP_GET, "/chunked", NULL, &lim, &g);
     assert_int_equal(g.failure, HTTP_FAIL_TOO_LARGE);
-    assert_int_equal(g.cls, HTTP_CLASS_PERMANENT);
+    assert_int_equal(g.cls, HTTP_CLASS_RETRY);
     assert_true(g.body_len <= 100000);
     free(g.body);
     /* Under the cap both go through. */
@@ -809,6 +834,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(classify_table),
         cmocka_unit_test(retry_after_both_forms),
+        cmocka_unit_test(retry_after_is_capped),
         cmocka_unit_test(get_over_tls_with_test_ca),
         cmocka_unit_test(post_body_round_trip),
         cmocka_unit_test(tls_verification_is_on),

@@ -1,6 +1,9 @@
 /* Logs must never show a full email address or phone number. */
 #include "cmocka_setup.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -19,6 +22,59 @@ static void mask_phone_keeps_only_ends(void **state)
     assert_string_equal(log_mask("1234", buf, sizeof(buf)), "***");
 }
 
+/* Vendor texts: every address inside a free text is masked (issue 14 item
+ * 9: a CRM rejecting "not valid@example.org" put the whole address in the
+ * log and in the dead-letter reason). */
+static void emails_inside_a_text_are_masked(void **state)
+{
+    char buf[256];
+    (void)state;
+    assert_string_equal(log_mask_emails("Property values were not valid: not valid@example.org is "
+                                        "invalid",
+                                        buf, sizeof(buf)),
+                        "Property values were not valid: not v***@example.org is invalid");
+    assert_string_equal(
+        log_mask_emails("a@b.c, <jane.doe+x@example.com>; (bo@ex.org)", buf, sizeof(buf)),
+        "a***@b.c, <j***@example.com>; (b***@ex.org)");
+    assert_string_equal(log_mask_emails("{\"email\":\"ann@example.com\"}", buf, sizeof(buf)),
+                        "{\"email\":\"a***@example.com\"}");
+    assert_string_equal(log_mask_emails("\"not valid\"@example.org", buf, sizeof(buf)),
+                        "\"n***\"@example.org");
+    /* Not addresses: left alone. */
+    assert_string_equal(log_mask_emails("@home, x@, 50 @ 3, user@ host", buf, sizeof(buf)),
+                        "@home, x@, 50 @ 3, user@ host");
+    assert_string_equal(log_mask_emails("no address here", buf, sizeof(buf)), "no address here");
+    /* Bounded: truncated, never overrun, never the whole address. */
+    assert_string_equal(log_mask_emails("xx jane@example.com", buf, 8), "xx j***");
+    assert_string_equal(log_mask_emails(NULL, buf, sizeof(buf)), "");
+}
+
+/* Every log line goes through it, whatever the caller passed. */
+static void log_lines_mask_emails(void **state)
+{
+    char path[] = "/tmp/test_log.XXXXXX";
+    char text[512] = "";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    FILE *f;
+    (void)state;
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    log_warn("hubspot", "hs", "HTTP 400: Property values were not valid: %s",
+             "INVALID_EMAIL not valid@example.org");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fdopen(fd, "r");
+    rewind(f);
+    assert_non_null(fgets(text, sizeof(text), f));
+    fclose(f);
+    unlink(path);
+    assert_null(strstr(text, "valid@example.org"));
+    assert_non_null(strstr(text, "not v***@example.org"));
+}
+
 static void level_names_parse(void **state)
 {
     enum log_level l;
@@ -33,6 +89,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mask_email_keeps_first_char_and_domain),
         cmocka_unit_test(mask_phone_keeps_only_ends),
+        cmocka_unit_test(emails_inside_a_text_are_masked),
+        cmocka_unit_test(log_lines_mask_emails),
         cmocka_unit_test(level_names_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
