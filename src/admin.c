@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_holds.h"
 #include "store_metrics.h"
 #include "timefmt.h"
 
@@ -186,6 +187,20 @@ static enum MHD_Result serve_healthz(struct admin *a, struct MHD_Connection *con
         status = MHD_HTTP_SERVICE_UNAVAILABLE;
     }
     json_decref(problems);
+    /* Retry-After holds running now: not a problem by themselves (a 429 is
+     * the vendor's normal way of pacing us), but an operator asking why a
+     * destination is quiet wants to see them (crmsyncctl holds clear). */
+    if (doc != NULL && state_ok) {
+        struct error err = {""};
+        json_t *holds = NULL;
+        if (store_holds_list(a->store, timefmt_now_ms(), &holds, &err) == 0) {
+            if (json_array_size(holds) > 0)
+                json_object_set(doc, "holds", holds);
+            json_decref(holds);
+        } else {
+            log_warn("admin", NULL, "%s", err.msg);
+        }
+    }
     body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (body == NULL)

@@ -18,6 +18,7 @@ static const struct ctl_command commands[] = {
     {"dead-letters", "list, show, retry or drop dead letters", ctl_dead_letters},
     {"member", "export a member's history (GDPR Art. 15) or erase a member", ctl_member},
     {"audit", "verify the consent audit hash chain", ctl_audit},
+    {"holds", "list or clear the Retry-After holds kept across restarts", ctl_holds},
 };
 
 static void usage(FILE *out)

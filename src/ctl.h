@@ -41,6 +41,7 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv);
 int ctl_dead_letters(struct ctl *ctl, int argc, char **argv);
 int ctl_member(struct ctl *ctl, int argc, char **argv);
 int ctl_audit(struct ctl *ctl, int argc, char **argv);
+int ctl_holds(struct ctl *ctl, int argc, char **argv);
 
 /* Loads the configuration (unless --state) and resolves the state path. */
 int ctl_load(struct ctl *ctl);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "http_result.h"
 #include "log.h"
 #include "store_holds.h"
 #include "store_progress.h"
@@ -117,6 +118,8 @@ static void keep_holds(struct dest *d, uint64_t now)
 
     if (err.msg[0] != '\0')
         log_warn("engine", d->conn->name, "cannot read a kept Retry-After hold: %s", err.msg);
+    if (left > http_retry_after_cap())
+        left = http_retry_after_cap(); /* kept before the cap was lowered */
     if (left > 0) {
         log_info("engine", d->conn->name, "waiting out a Retry-After hold: %ld ms left", left);
         ratelimit_hold(&d->rl, left, now);

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "hash.h"
 #include "ingest.h"
+#include "http_result.h"
 #include "log.h"
 #include "store_holds.h"
 #include "store_push.h"
@@ -60,7 +61,7 @@ static long host_load_hold(void *ctx, struct connector *conn, const char *family
 
     if (err.msg[0] != '\0')
         log_warn("ingest", conn->name, "cannot read a kept Retry-After hold: %s", err.msg);
-    return left;
+    return left > http_retry_after_cap() ? http_retry_after_cap() : left;
 }
 
 static int host_sent_here(void *ctx, struct connector *conn, const char *member, const char *field,

@@ -6,6 +6,7 @@
 #ifndef CRMSYNC_STORE_HOLDS_H
 #define CRMSYNC_STORE_HOLDS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -22,5 +23,15 @@ int store_hold_load(struct store *st, const char *connector, const char *family,
  * between two runs does not stretch it) nor 25 hours. */
 long store_hold_left(struct store *st, const char *connector, const char *family, int64_t now_ms,
                      struct error *err);
+
+/* The holds still running at now_ms (wall clock): an array of {connector,
+ * family, until (RFC 3339), left_ms, given_ms}, for crmsyncctl holds list
+ * and /healthz. */
+int store_holds_list(struct store *st, int64_t now_ms, json_t **out, struct error *err);
+/* Forgets the kept holds of connector (NULL: every one) and family (NULL:
+ * every one); *n = how many. The running daemon forgets its own at a reload
+ * (crmsyncctl holds clear sends SIGHUP). */
+int store_holds_clear(struct store *st, const char *connector, const char *family, int64_t *n,
+                      struct error *err);
 
 #endif
