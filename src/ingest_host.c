@@ -15,6 +15,7 @@
 #include "log.h"
 #include "store_holds.h"
 #include "store_push.h"
+#include "store_tombstone.h"
 #include "timefmt.h"
 
 static char *host_watermark(void *ctx, struct connector *conn)
@@ -133,12 +134,29 @@ static int host_remote_id(void *ctx, struct connector *conn, const char *member,
     return found;
 }
 
+/* After an erasure nothing keyed by the member is written again, whatever
+ * a CRM still (or again) holds: 1 when the member is erased (or when that
+ * cannot be told: writing nothing is the safe side). */
+static int erased(struct ingest *ing, struct connector *conn, const char *member)
+{
+    struct error err = {""};
+    int yes = 0;
+
+    if (store_member_erased(ing->store, member, &yes, &err) != 0) {
+        log_error("ingest", conn->name, "%s", err.msg);
+        return 1;
+    }
+    return yes;
+}
+
 static void host_learn_identity(void *ctx, struct connector *conn, const char *member,
                                 const char *remote_id)
 {
     struct ingest *ing = ctx;
     struct error err = {""};
 
+    if (erased(ing, conn, member))
+        return;
     if (store_identity_put(ing->store, member, conn->name, remote_id, &err) != 0)
         log_error("ingest", conn->name, "%s", err.msg);
 }
@@ -193,6 +211,8 @@ static int host_observe(void *ctx, struct connector *conn, const char *member,
     int have, added = 0;
     int rc = -1;
 
+    if (erased(ing, conn, member))
+        return 0; /* no shadow, no repair under an erased key */
     sha256_hex(projection, strlen(projection), hash);
     if (store_shadow_put(ing->store, conn->name, member, field, hash, err) != 0)
         goto out;
