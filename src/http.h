@@ -99,6 +99,12 @@ size_t http_client_inflight(const struct http_client *c);
 struct http_request *http_request_new(struct http_client *c, enum http_method method,
                                       const char *url, struct error *err);
 
+/* The rule http_request_new() applies, alone (crmsyncd --check-config uses
+ * it): https, or plain http to a loopback address written as an address
+ * (127.0.0.0/8, ::1; never the name localhost) when allow_loopback_http.
+ * Returns 0, or -1 with the reason in err. */
+int http_url_allowed(const char *url, int allow_loopback_http, struct error *err);
+
 /* Connector name used in log lines (copied, truncated to 47 bytes). */
 void http_request_set_conn(struct http_request *r, const char *conn);
 

@@ -31,13 +31,13 @@ enum http_method http_request_method(const struct http_request *r)
     return r->method;
 }
 
+/* A loopback address, written as one: a name ("localhost") is not trusted,
+ * since what it resolves to is up to /etc/hosts and the resolver. */
 static int host_is_loopback(const char *host)
 {
     struct in_addr a4;
     size_t len = strlen(host);
 
-    if (strcasecmp(host, "localhost") == 0)
-        return 1;
     if (strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
         return 1;
     if (len > 0 && len < 16 && inet_pton(AF_INET, host, &a4) == 1)
@@ -45,9 +45,25 @@ static int host_is_loopback(const char *host)
     return 0;
 }
 
+static int check_url_rule(int allow_loopback_http, const char *url, int *loopback_http,
+                          struct error *err);
+
+int http_url_allowed(const char *url, int allow_loopback_http, struct error *err)
+{
+    int loopback = 0;
+
+    return check_url_rule(allow_loopback_http, url, &loopback, err);
+}
+
 /* Checks the URL against the protocol rule. Sets *loopback_http. */
 static int check_url(const struct http_client *c, const char *url, int *loopback_http,
                      struct error *err)
+{
+    return check_url_rule(c->opts.allow_loopback_http, url, loopback_http, err);
+}
+
+static int check_url_rule(int allow_loopback_http, const char *url, int *loopback_http,
+                          struct error *err)
 {
     CURLU *u = NULL;
     char *scheme = NULL;
@@ -68,14 +84,13 @@ static int check_url(const struct http_client *c, const char *url, int *loopback
     *loopback_http = 0;
     if (strcmp(scheme, "https") == 0) {
         rc = 0;
-    } else if (strcmp(scheme, "http") == 0 && c->opts.allow_loopback_http &&
-               host_is_loopback(host)) {
+    } else if (strcmp(scheme, "http") == 0 && allow_loopback_http && host_is_loopback(host)) {
         *loopback_http = 1;
         rc = 0;
     } else {
         error_set(err, "URL scheme %s%s not allowed (https only%s)", scheme,
                   strcmp(scheme, "http") == 0 ? " to this host" : "",
-                  c->opts.allow_loopback_http ? "; http to loopback" : "");
+                  allow_loopback_http ? "; http to a loopback address, not a name" : "");
     }
 out:
     curl_free(scheme);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "connector.h"
 #include "daemon.h"
+#include "http.h"
 
 #define DEFAULT_CONFIG "/etc/crmsyncd/crmsyncd.conf"
 
@@ -27,6 +28,38 @@ static void usage(FILE *out)
             DEFAULT_CONFIG);
 }
 
+/* The URL options of every connector (names ending in _url) under the
+ * daemon's own rule (http_url_allowed), so that --check-config refuses what
+ * the daemon would refuse later. Prints each problem; returns how many. */
+static int check_urls(const struct config *cfg)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < cfg->n_connectors; i++) {
+        const struct connector_config *cc = &cfg->connectors[i];
+        const struct config_option *lo = config_option_find(cc->table, "allow_loopback_http");
+        int loopback = 0;
+
+        if (lo != NULL && lo->type == CONFIG_BOOL)
+            loopback = *(const int *)((const char *)cc->settings + lo->offset);
+        for (const struct config_option *o = cc->table->options; o->name != NULL; o++) {
+            size_t n = strlen(o->name);
+            const char *url;
+            struct error err = {""};
+
+            if (o->type != CONFIG_STRING || n < 4 || strcmp(o->name + n - 4, "_url") != 0)
+                continue;
+            url = *(char *const *)((const char *)cc->settings + o->offset);
+            if (url == NULL || url[0] == '\0' || http_url_allowed(url, loopback, &err) == 0)
+                continue;
+            fprintf(stderr, "%s:%d: [connector.%s] %s = %s: %s\n", cc->file, cc->line, cc->name,
+                    o->name, url, err.msg);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 static int check_config(const char *path, int verbose)
 {
     struct config *cfg = NULL;
@@ -35,6 +68,11 @@ static int check_config(const char *path, int verbose)
     if (config_load(path, connector_config_lookup, &cfg, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
+        return 1;
+    }
+    if (check_urls(cfg) != 0) {
+        fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
+        config_free(cfg);
         return 1;
     }
     if (verbose)
