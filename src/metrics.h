@@ -41,8 +41,8 @@ enum metric_id {
     METRIC_HTTP_INGEST_AUTH_FAILURES,   /* counter {reason}: bearer tokens refused */
     METRIC_HTTP_INGEST_DURATION,        /* histogram {endpoint}: request to answer, seconds */
     METRIC_HTTP_INGEST_VERIFY_DURATION, /* histogram: one token verification, seconds */
-    METRIC_URGENT_OVERDUE,   /* gauge {connector}: withdrawals and erasures past the retry
-                                policy, kept pending until the CRM takes them */
+    METRIC_URGENT_OVERDUE, /* gauge {connector}: withdrawals and erasures past the retry
+                              policy, kept pending until the CRM takes them */
     METRIC_COUNT
 };
 
