@@ -214,6 +214,23 @@ static const char *const migrations[] = {
      * never longer, whatever the wall clock did between two runs (set back
      * 6 hours, a 1-s hold read as 6 hours left). 0: not known, not kept. */
     ("ALTER TABLE rate_holds ADD COLUMN ms INTEGER NOT NULL DEFAULT 0;"),
+
+    /* 8 -> 9: idempotency keys apart from the change-log, with a hash of
+     * the body they came with (state/store_apply.c: the same key with
+     * another body is a conflict, not a duplicate) and when they were first
+     * seen, so that the change-log can be compacted and the keys pruned
+     * after a dedup window on their own (issue 15). id grows with seen_at:
+     * pruning deletes from the low end. The keys of the existing change-log
+     * are carried over with the hash of their stored body
+     * (crmsync_body_hash(), registered by store_open()). */
+    ("CREATE TABLE idem_keys ("
+     "  id INTEGER PRIMARY KEY,"
+     "  key TEXT NOT NULL UNIQUE,"
+     "  body_hash INTEGER NOT NULL,"
+     "  seen_at INTEGER NOT NULL);"
+     "INSERT INTO idem_keys(key, body_hash, seen_at)"
+     " SELECT idem_key, crmsync_body_hash(member_key, kind, field, value, occurred_at),"
+     " received_at FROM changes ORDER BY seq;"),
 };
 
 int schema_latest_version(void)

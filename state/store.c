@@ -86,6 +86,8 @@ static const struct stmt_def stmt_defs[] = {
          " AND (expires_at = 0 OR expires_at > ?2)",
          0),
     STMT(audit_last, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", 0),
+    STMT(get_idem, "SELECT body_hash, seen_at FROM idem_keys WHERE key = ?1", 0),
+    STMT(ins_idem, "INSERT INTO idem_keys(key, body_hash, seen_at) VALUES (?1, ?2, ?3)", 1),
 };
 
 int store_sql_error(struct store *st, struct error *err, const char *what)
@@ -228,6 +230,10 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
                                           : "PRAGMA synchronous = FULL",
                  err) != 0)
             goto out;
+        if (store_register_functions(st->db) != 0) {
+            store_sql_error(st, err, "register functions");
+            goto out;
+        }
         if (schema_migrate(st->db, err) != 0)
             goto out;
     } else {

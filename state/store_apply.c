@@ -4,6 +4,7 @@
 #include "store_internal.h"
 
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,84 @@ static int is_tombstoned(struct store *st, const char *member_key, int *yes, str
     else if (s != SQLITE_DONE)
         return store_sql_error(st, err, "read tombstone");
     return 0;
+}
+
+int64_t store_body_hash(const char *member_key, const char *kind, const char *field,
+                        const char *value_json, int64_t occurred_at)
+{
+    const char *parts[4] = {member_key, kind, field, value_json};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char at[24];
+    uint64_t h = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        goto out;
+    /* Each part with its NUL, so that ("ab", "c") and ("a", "bc") differ. */
+    for (size_t i = 0; i < 4; i++) {
+        const char *p = parts[i] != NULL ? parts[i] : "";
+        if (EVP_DigestUpdate(ctx, p, strlen(p) + 1) != 1)
+            goto out;
+    }
+    snprintf(at, sizeof(at), "%" PRId64, occurred_at);
+    if (EVP_DigestUpdate(ctx, at, strlen(at)) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+        mdlen < 8)
+        goto out;
+    for (int i = 0; i < 8; i++)
+        h = (h << 8) | md[i];
+out:
+    EVP_MD_CTX_free(ctx);
+    return (int64_t)h;
+}
+
+static void sql_body_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_result_int64(ctx, store_body_hash((const char *)sqlite3_value_text(argv[0]),
+                                              (const char *)sqlite3_value_text(argv[1]),
+                                              (const char *)sqlite3_value_text(argv[2]),
+                                              (const char *)sqlite3_value_text(argv[3]),
+                                              sqlite3_value_int64(argv[4])));
+}
+
+int store_register_functions(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "crmsync_body_hash", 5,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                                   sql_body_hash, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
+/* The idempotency key of c (DESIGN.md §3, issue 14 item 2): *seen = 0 the
+ * first time (the key is recorded with the body's hash), 1 when it came
+ * before with the same body (a duplicate), 2 when it came before with
+ * another body (a conflict: an event id reused for something else must not
+ * be dropped as a duplicate). */
+static int check_idem(struct store *st, const struct change *c, int64_t now, int *seen,
+                      struct error *err)
+{
+    int64_t h = store_body_hash(c->member_key, change_kind_name(c->kind), c->field, c->value_json,
+                                c->occurred_at);
+    sqlite3_stmt *q = st->get_idem;
+    int s;
+
+    *seen = 0;
+    sqlite3_bind_text(q, 1, c->idem_key, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        *seen = sqlite3_column_int64(q, 0) == h ? 1 : 2;
+    sqlite3_reset(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return store_sql_error(st, err, "read idempotency key");
+    if (*seen)
+        return 0;
+    q = st->ins_idem;
+    sqlite3_bind_text(q, 1, c->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, h);
+    sqlite3_bind_int64(q, 3, now);
+    return step_done(st, q, err, "insert idempotency key");
 }
 
 /* Inserts the change-log row. *dup = 1 when the idem_key was already there. */
@@ -167,13 +246,20 @@ static int insert_txn(struct store *st, const struct change *c, int64_t seq, str
     return step_done(st, q, err, "insert ledger");
 }
 
+/* seq 0: the change is not in the change-log (a conflict); idem: NULL, or
+ * the dead letter's own key (a re-read of the input files it once). */
 static int dead_letter_change(struct store *st, const struct change *c, int64_t seq,
-                              const char *reason, struct error *err)
+                              const char *reason, const char *idem, struct error *err)
 {
     sqlite3_stmt *q = st->ins_dead;
 
     sqlite3_bind_text(q, 1, "ingest", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, seq);
+    if (seq > 0)
+        sqlite3_bind_int64(q, 2, seq);
+    else
+        sqlite3_bind_null(q, 2);
+    if (idem != NULL)
+        sqlite3_bind_text(q, 10, idem, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, c->origin, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, c->member_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, c->field, -1, SQLITE_STATIC);
@@ -232,6 +318,34 @@ static int erase_member(struct store *st, const struct change *c, int64_t seq, i
     return step_done(st, st->redact_audit, err, "redact audit");
 }
 
+/* The same idempotency key with another body: a dead letter naming where
+ * it came from, and the change is not applied (the points rule of DESIGN.md
+ * §3 for every event). The dead letter's own key holds the body's hash, so
+ * re-reading the input files it once. */
+static int conflict(struct store *st, const struct change *c, enum apply_result *res,
+                    struct error *err)
+{
+    const char *reason = "idempotency key reused with a different body (conflict)";
+    int64_t h = store_body_hash(c->member_key, change_kind_name(c->kind), c->field, c->value_json,
+                                c->occurred_at);
+    size_t n = strlen(c->idem_key) + 48;
+    char *idem = malloc(n);
+
+    if (idem == NULL)
+        return error_set(err, "state: out of memory");
+    snprintf(idem, n, "conflict:%016" PRIx64 ":%s", (uint64_t)h, c->idem_key);
+    if (dead_letter_change(st, c, 0, reason, idem, err) != 0) {
+        free(idem);
+        return -1;
+    }
+    free(idem);
+    error_set(err, "%s: member %s field %s: event id %s: %s",
+              c->source_ref ? c->source_ref : c->idem_key, c->member_key, c->field, c->idem_key,
+              reason);
+    *res = APPLY_REJECTED;
+    return 0;
+}
+
 int store_apply(struct store *st, const struct change *c, const struct merge_policy *policy,
                 enum apply_result *res, struct error *err)
 {
@@ -239,7 +353,7 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
     char reason[256] = "";
     int64_t now = timefmt_now_ms();
     int64_t seq = 0;
-    int dup = 0, erased = 0;
+    int dup = 0, erased = 0, seen = 0;
 
     if (is_tombstoned(st, c->member_key, &erased, err) != 0)
         return -1;
@@ -247,6 +361,14 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
         *res = APPLY_ERASED;
         return 0;
     }
+    if (check_idem(st, c, now, &seen, err) != 0)
+        return -1;
+    if (seen == 1) {
+        *res = APPLY_DUPLICATE;
+        return 0;
+    }
+    if (seen == 2)
+        return conflict(st, c, res, err);
     if (c->kind == CHANGE_POINTS) {
         if (decide_points(st, c, policy, &d, reason, sizeof(reason), err) != 0)
             return -1;
@@ -261,7 +383,7 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
         return 0;
     }
     if (d == MERGE_REJECT) {
-        if (dead_letter_change(st, c, seq, reason, err) != 0)
+        if (dead_letter_change(st, c, seq, reason, NULL, err) != 0)
             return -1;
         error_set(err, "%s: member %s field %s: %s", c->source_ref ? c->source_ref : c->idem_key,
                   c->member_key, c->field, reason);

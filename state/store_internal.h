@@ -37,6 +37,8 @@ struct store {
     sqlite3_stmt *ins_resync;
     sqlite3_stmt *balance;
     sqlite3_stmt *audit_last;
+    sqlite3_stmt *get_idem;
+    sqlite3_stmt *ins_idem;
     /* Prepared on first use by modules off the ingest hot path
      * (store_push.c); finalized by store_close(). */
     sqlite3_stmt *lazy[32];
@@ -52,5 +54,14 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
 int store_audit_load_head(struct store *st, struct error *err);
 
 void store_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* The hash an idempotency key keeps of its change's body: the first 8 bytes
+ * of SHA-256 over member, kind, field, value and occurred_at (not the
+ * origin's file:line, so a file dropped again under another name is still a
+ * duplicate). */
+int64_t store_body_hash(const char *member_key, const char *kind, const char *field,
+                        const char *value_json, int64_t occurred_at);
+/* Registers crmsync_body_hash() for SQL (the v9 migration uses it). */
+int store_register_functions(sqlite3 *db);
 
 #endif

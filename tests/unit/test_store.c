@@ -165,6 +165,72 @@ static void points_conflict_is_dead_lettered(void **state)
     free(json);
 }
 
+/* Issue 14 item 2: a grant with id dup-2, then a withdrawal with the same
+ * id, was counted as a duplicate and the member stayed granted without a
+ * word. The same key with another body is a conflict: a dead letter naming
+ * the file:line, an error saying so, and nothing applied. */
+static void an_event_id_reused_with_another_body_is_a_conflict(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *grant, *denial;
+    enum apply_result r;
+    struct error err = {""};
+
+    consent_change(&c, &grant, "shop:dup-2", CONSENT_GRANTED, T0);
+    c.source_ref = "a.jsonl:1";
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(apply1(f, &c), APPLY_DUPLICATE);
+    consent_change(&c, &denial, "shop:dup-2", CONSENT_DENIED, T0 + 1000);
+    c.source_ref = "a.jsonl:2";
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &c, &f->policy, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(r, APPLY_REJECTED);
+    assert_non_null(strstr(err.msg, "a.jsonl:2"));
+    assert_non_null(strstr(err.msg, "different body"));
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE source = 'a.jsonl:2'"
+                                  " AND seq IS NULL AND reason LIKE '%different body%'"),
+                     1);
+    /* Read again (the file after a crash): still a conflict, one dead letter. */
+    assert_int_equal(apply1(f, &c), APPLY_REJECTED);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters"), 1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM current WHERE value LIKE "
+                                  "'%\"status\":\"granted\"%'"),
+                     1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM idem_keys"), 1);
+    free(grant);
+    free(denial);
+}
+
+/* A database of schema 8 carries its change-log's keys over with the hash
+ * of their stored bodies: the same event is a duplicate afterwards, the
+ * same id with another body a conflict. */
+static void the_v9_migration_keeps_the_keys_with_their_bodies(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options o = {0};
+    struct change c;
+    char *grant, *denial;
+    struct error err;
+
+    consent_change(&c, &grant, "shop:e7", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(sqlite3_exec(store_db(f->st), "DROP TABLE idem_keys; PRAGMA user_version = 8;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    store_close(f->st);
+    o.path = f->path;
+    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM idem_keys"), 1);
+    assert_int_equal(apply1(f, &c), APPLY_DUPLICATE);
+    consent_change(&c, &denial, "shop:e7", CONSENT_DENIED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_REJECTED);
+    free(grant);
+    free(denial);
+}
+
 static void rollback_leaves_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -350,6 +416,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplicate_idem_key_adds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(withdrawal_survives_older_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(points_conflict_is_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_event_id_reused_with_another_body_is_a_conflict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_v9_migration_keeps_the_keys_with_their_bodies, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup, teardown),
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
