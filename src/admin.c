@@ -23,6 +23,7 @@
 #include "store.h"
 #include "store_holds.h"
 #include "store_metrics.h"
+#include "store_retention.h"
 #include "timefmt.h"
 
 /* Below this much free space in the state directory, /healthz says
@@ -234,6 +235,44 @@ static void write_dead(void *ctx, const char *destination, int64_t count, int64_
 }
 
 /* The families computed from the database at scrape time. */
+/* Issue 15: the state is bounded; these show it (database and WAL size,
+ * rows per table, age of the oldest change retained). */
+static int write_storage(struct admin *a, FILE *out, int64_t now)
+{
+    static const char *const table_label[] = {"table"};
+    struct store_size sz;
+    struct error err = {""};
+
+    if (store_size_report(a->store, a->state_path, &sz, &err) != 0) {
+        log_warn("admin", NULL, "%s", err.msg);
+        return -1;
+    }
+    metrics_write_header(out, "crmsyncd_state_db_bytes",
+                         "Size of the state database file (pages times page size).", METRIC_GAUGE);
+    metrics_write_sample(out, "crmsyncd_state_db_bytes", NULL, NULL, 0, (double)sz.db_bytes);
+    metrics_write_header(out, "crmsyncd_state_free_bytes",
+                         "Free pages in the state database, not yet given back.", METRIC_GAUGE);
+    metrics_write_sample(out, "crmsyncd_state_free_bytes", NULL, NULL, 0, (double)sz.free_bytes);
+    metrics_write_header(out, "crmsyncd_state_wal_bytes", "Size of the state database's WAL file.",
+                         METRIC_GAUGE);
+    metrics_write_sample(out, "crmsyncd_state_wal_bytes", NULL, NULL, 0, (double)sz.wal_bytes);
+    metrics_write_header(out, "crmsyncd_state_rows", "Rows per table of the state database.",
+                         METRIC_GAUGE);
+    for (size_t i = 0; i < sz.n_tables; i++) {
+        const char *values[] = {sz.table[i]};
+        metrics_write_sample(out, "crmsyncd_state_rows", table_label, values, 1,
+                             (double)sz.rows[i]);
+    }
+    metrics_write_header(out, "crmsyncd_oldest_retained_change_age_seconds",
+                         "Age of the oldest change the change-log still holds (0 when empty).",
+                         METRIC_GAUGE);
+    metrics_write_sample(out, "crmsyncd_oldest_retained_change_age_seconds", NULL, NULL, 0,
+                         sz.oldest_change > 0 && now > sz.oldest_change
+                             ? (double)(now - sz.oldest_change) / 1000.0
+                             : 0);
+    return 0;
+}
+
 static void write_state_metrics(struct admin *a, FILE *out, const struct health_snapshot *snap,
                                 const struct store_backlog *backlogs, int state_ok)
 {
@@ -275,6 +314,10 @@ static void write_state_metrics(struct admin *a, FILE *out, const struct health_
                          "Dead letters stored and not dropped, by destination.", METRIC_GAUGE);
     if (state_ok && store_metrics_dead_letters(a->queries, write_dead, &d, &err) != 0) {
         log_warn("admin", NULL, "%s", err.msg);
+        drop_store(a);
+        state_ok = 0;
+    }
+    if (state_ok && write_storage(a, out, now) != 0) {
         drop_store(a);
         state_ok = 0;
     }

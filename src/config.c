@@ -454,6 +454,29 @@ static void load_connector(struct loader *ld, const struct section_ref *hdr,
                  hdr->line);
 }
 
+/* An idempotency key pruned while a pull may still re-read its record
+ * (its lookback) would let the re-read in as a new change: the dedup window
+ * must be longer than every connector's `lookback` option. */
+static void check_dedup_window(struct loader *ld, const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_connectors; i++) {
+        const struct connector_config *cc = &cfg->connectors[i];
+        if (cc->table == NULL || cc->settings == NULL)
+            continue;
+        for (const struct config_option *o = cc->table->options; o->name != NULL; o++) {
+            long lookback;
+            if (strcmp(o->name, "lookback") != 0 || o->type != CONFIG_DURATION_MS)
+                continue;
+            lookback = *(const long *)((const char *)cc->settings + o->offset);
+            if (cfg->state.dedup_window_ms <= lookback)
+                add_error(ld, cc->file != NULL ? cc->file : cfg->main_path, cc->line,
+                          "[state] dedup_window (%ld ms) must be longer than the lookback of "
+                          "[connector.%s] (%ld ms)",
+                          cfg->state.dedup_window_ms, cc->name, lookback);
+        }
+    }
+}
+
 static int build_config(struct loader *ld, const char *main_path, config_lookup_fn lookup,
                         const char *config_dir, struct config *cfg)
 {
@@ -489,6 +512,7 @@ static int build_config(struct loader *ld, const char *main_path, config_lookup_
         load_connector(ld, &ld->sections[i], lookup, config_dir,
                        &cfg->connectors[cfg->n_connectors++]);
     }
+    check_dedup_window(ld, cfg);
     return 0;
 }
 

@@ -112,6 +112,11 @@ struct state_settings {
     int synchronous;      /* enum state_synchronous; default full */
     long busy_timeout_ms; /* default 5s */
     long txn_max_changes; /* changes per ingest transaction; default 5000 */
+    /* Retention (issue 15, docs/state.md): how long a change every
+     * destination has passed stays in the change-log (0: not at all), and
+     * how long idempotency keys are kept (longer than every lookback). */
+    long change_retention_ms; /* default 7d */
+    long dedup_window_ms;     /* default 30d */
 };
 
 extern const struct config_table daemon_config_table;

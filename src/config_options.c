@@ -61,6 +61,12 @@ static const struct config_option state_options[] = {
      0, 10 * MS_PER_MIN, NULL, "How long to wait for a lock held by crmsyncctl."},
     {"txn_max_changes", CONFIG_INT, "5000", offsetof(struct state_settings, txn_max_changes), 0, 1,
      1000000, NULL, "Changes per ingest transaction; bounds a transaction's length."},
+    {"change_retention", CONFIG_DURATION_MS, "7d",
+     offsetof(struct state_settings, change_retention_ms), 0, 0, 3650L * MS_PER_D, NULL,
+     "How long a change every destination has passed stays in the change-log; 0: none."},
+    {"dedup_window", CONFIG_DURATION_MS, "30d", offsetof(struct state_settings, dedup_window_ms), 0,
+     MS_PER_H, 3650L * MS_PER_D, NULL,
+     "How long idempotency keys are kept; longer than every connector's lookback."},
     {NULL},
 };
 

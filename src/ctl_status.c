@@ -13,6 +13,7 @@
 #include "store_metrics.h"
 #include "store_progress.h"
 #include "store_report.h"
+#include "store_retention.h"
 #include "textesc.h"
 #include "timefmt.h"
 
@@ -125,6 +126,31 @@ static json_t *connector_list(struct ctl *ctl, struct store *st, struct error *e
     return list;
 }
 
+/* Database and WAL size, rows per table, the oldest retained change
+ * (issue 15: the state is bounded; this shows it). */
+static json_t *storage_doc(struct ctl *ctl, struct store *st, struct error *err)
+{
+    struct store_size sz;
+    json_t *doc, *rows;
+    char at[40];
+
+    if (store_size_report(st, ctl->state_path, &sz, err) != 0)
+        return NULL;
+    rows = json_object();
+    for (size_t i = 0; i < sz.n_tables; i++)
+        json_object_set_new(rows, sz.table[i], json_integer(sz.rows[i]));
+    doc = json_pack("{s:I,s:I,s:I,s:o}", "db_bytes", (json_int_t)sz.db_bytes, "free_bytes",
+                    (json_int_t)sz.free_bytes, "wal_bytes", (json_int_t)sz.wal_bytes, "rows", rows);
+    if (doc == NULL)
+        return NULL;
+    if (sz.oldest_seq > 0) {
+        json_object_set_new(doc, "oldest_change_seq", json_integer(sz.oldest_seq));
+        json_object_set_new(doc, "oldest_change_received_at",
+                            json_string(timefmt_format_rfc3339(sz.oldest_change, at, sizeof(at))));
+    }
+    return doc;
+}
+
 static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *err)
 {
     struct store_metrics *m = NULL;
@@ -144,6 +170,12 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
     conns = connector_list(ctl, st, err);
     if (conns == NULL)
         goto out;
+    {
+        json_t *storage = storage_doc(ctl, st, err);
+        if (storage == NULL)
+            goto out;
+        json_object_set_new(doc, "storage", storage);
+    }
     running = ctl_daemon_running(ctl, &pid, why, sizeof(why));
     daemon = json_pack("{s:b}", "running", running == 1);
     if (running == 1)
@@ -319,6 +351,23 @@ static void print_text(json_t *doc)
            str(cl, "last_received_at"));
     printf("members: %lld with state, %lld points transactions, %lld erased\n",
            num(m, "with_state"), num(m, "points_transactions"), num(m, "erased"));
+    {
+        json_t *sg = json_object_get(doc, "storage");
+        const char *k;
+        json_t *n;
+        printf("storage: database %.1f MB (%.1f MB free), WAL %.1f MB; oldest retained change: ",
+               (double)num(sg, "db_bytes") / 1e6, (double)num(sg, "free_bytes") / 1e6,
+               (double)num(sg, "wal_bytes") / 1e6);
+        if (json_object_get(sg, "oldest_change_seq"))
+            printf("seq %lld received %s\n", num(sg, "oldest_change_seq"),
+                   str(sg, "oldest_change_received_at"));
+        else
+            printf("none\n");
+        printf("rows:");
+        json_object_foreach(json_object_get(sg, "rows"), k, n)
+            printf(" %s %lld", k, (long long)json_integer_value(n));
+        printf("\n");
+    }
 
     printf("\nconnectors:\n");
     if (json_array_size(json_object_get(doc, "connectors")) == 0)

@@ -36,6 +36,7 @@
 #include "store_ctl.h"
 #include "store_progress.h"
 #include "store_purge.h"
+#include "retention.h"
 #include "timefmt.h"
 
 /* How often the CRMs' request budgets, as their headers report them, are
@@ -62,6 +63,8 @@ struct daemon {
 
     uv_signal_t sig_hup, sig_usr1, sig_term, sig_int;
     uv_timer_t control, watchdog, grace, quota;
+    uv_timer_t retention; /* src/retention.h */
+    struct retention_totals retained;
 
     int64_t purge_from; /* erasures up to this seq are purged (store_purge.h) */
     int want_reload, want_resync, want_stop;
@@ -237,6 +240,27 @@ static void quota_cb(uv_timer_t *t)
     purge_erasures(t->data);
 }
 
+/* Compaction, key pruning and vacuum, one short step per firing. */
+static void retention_cb(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    const char *dests[64];
+    size_t n = 0;
+    uint64_t next;
+
+    for (size_t i = 0; i < d->n_conns && n < sizeof(dests) / sizeof(dests[0]); i++) {
+        if (d->conns[i].ops->push != NULL)
+            dests[n++] = d->conns[i].name;
+    }
+    /* While connectors restart (reload), their cursors are not known. */
+    if (d->conns == NULL && d->cfg->n_connectors > 0)
+        next = 1000;
+    else
+        next = retention_round(d->store, dests, n, d->cfg->state.change_retention_ms,
+                               d->cfg->state.dedup_window_ms, &d->retained);
+    uv_timer_start(&d->retention, retention_cb, next, 0);
+}
+
 static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
@@ -259,6 +283,7 @@ static void finish_stop(struct daemon *d)
     close_handle((uv_handle_t *)&d->watchdog);
     close_handle((uv_handle_t *)&d->grace);
     close_handle((uv_handle_t *)&d->quota);
+    close_handle((uv_handle_t *)&d->retention);
 }
 
 static void after_connectors_closed(struct daemon *d)
@@ -581,8 +606,10 @@ int daemon_run(const char *config_path)
     uv_timer_init(&d.loop, &d.watchdog);
     uv_timer_init(&d.loop, &d.grace);
     uv_timer_init(&d.loop, &d.quota);
-    d.control.data = d.watchdog.data = d.grace.data = d.quota.data = &d;
+    uv_timer_init(&d.loop, &d.retention);
+    d.control.data = d.watchdog.data = d.grace.data = d.quota.data = d.retention.data = &d;
     uv_timer_start(&d.quota, quota_cb, QUOTA_SAVE_MS, QUOTA_SAVE_MS);
+    uv_timer_start(&d.retention, retention_cb, 1000, 0);
     start_signal(&d, &d.sig_hup, SIGHUP);
     start_signal(&d, &d.sig_usr1, SIGUSR1);
     start_signal(&d, &d.sig_term, SIGTERM);

@@ -27,7 +27,8 @@ static const struct stmt_def stmt_defs[] = {
          " ON CONFLICT(idem_key) DO NOTHING",
          1),
     STMT(get_current,
-         "SELECT value, occurred_at, origin FROM current WHERE member_key = ?1 AND field = ?2", 0),
+         "SELECT value, occurred_at, origin, seq FROM current WHERE member_key = ?1 AND field = ?2",
+         0),
     STMT(put_current,
          "INSERT INTO current(member_key, field, value, occurred_at, origin, seq)"
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(member_key, field) DO UPDATE SET"
@@ -88,6 +89,9 @@ static const struct stmt_def stmt_defs[] = {
     STMT(audit_last, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", 0),
     STMT(get_idem, "SELECT body_hash, seen_at FROM idem_keys WHERE key = ?1", 0),
     STMT(ins_idem, "INSERT INTO idem_keys(key, body_hash, seen_at) VALUES (?1, ?2, ?3)", 1),
+    STMT(del_change, "DELETE FROM changes WHERE seq = ?1", 1),
+    STMT(del_member_changes,
+         "DELETE FROM changes WHERE member_key = ?1 AND seq <= ?2 AND kind <> 'erase'", 1),
 };
 
 int store_sql_error(struct store *st, struct error *err, const char *what)
@@ -196,6 +200,47 @@ out:
     return rc;
 }
 
+/* Pages freed by retention (state/store_retention.h) go back to the file
+ * system in small incremental_vacuum steps, which needs auto_vacuum =
+ * INCREMENTAL. A new database gets it before its first table; a database
+ * made before it (schema < 9) is rebuilt once by VACUUM, the one way SQLite
+ * changes the mode of a database that has tables. */
+static int set_auto_vacuum(struct store *st, struct error *err)
+{
+    sqlite3_stmt *q = NULL;
+    int mode = -1;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA auto_vacuum", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        mode = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (mode < 0)
+        return store_sql_error(st, err, "read auto_vacuum");
+    if (mode == 2)
+        return 0;
+    if (exec(st, "PRAGMA auto_vacuum = INCREMENTAL", err) != 0)
+        return -1;
+    return exec(st, "VACUUM", err);
+}
+
+static int load_compact_from(struct store *st, struct error *err)
+{
+    sqlite3_stmt *q = NULL;
+    int s;
+
+    st->compact_from = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'compact_from'", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_sql_error(st, err, "read compaction position");
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW)
+        st->compact_from = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return s == SQLITE_ROW || s == SQLITE_DONE
+               ? 0
+               : store_sql_error(st, err, "read compaction position");
+}
+
 int store_open(const struct store_options *opts, struct store **out, struct error *err)
 {
     struct store *st = NULL;
@@ -224,11 +269,17 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
     if (!opts->readonly) {
         if (exec(st, "PRAGMA journal_mode = WAL", err) != 0)
             goto out;
+        /* The WAL is truncated back to this after a checkpoint that emptied
+         * it: a burst does not leave a large file behind for good. */
+        if (exec(st, "PRAGMA journal_size_limit = 67108864", err) != 0)
+            goto out;
         st->sync_full = !opts->synchronous_normal;
         if (exec(st,
                  opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
                                           : "PRAGMA synchronous = FULL",
                  err) != 0)
+            goto out;
+        if (set_auto_vacuum(st, err) != 0)
             goto out;
         if (store_register_functions(st->db) != 0) {
             store_sql_error(st, err, "register functions");
@@ -272,7 +323,7 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
         }
     }
     if (load_or_make_salt(st, err) != 0 || count_tombstones(st, err) != 0 ||
-        store_audit_load_head(st, err) != 0)
+        load_compact_from(st, err) != 0 || store_audit_load_head(st, err) != 0)
         goto out;
     *out = st;
     st = NULL;

@@ -160,10 +160,19 @@ static int put_current(struct store *st, const struct change *c, int64_t seq, st
     return step_done(st, q, err, "update current");
 }
 
-/* Decides a consent or generic change against `current`. */
+int store_change_superseded(struct store *st, int64_t old_seq, struct error *err)
+{
+    if (old_seq <= 0 || old_seq > st->compact_from)
+        return 0;
+    sqlite3_bind_int64(st->del_change, 1, old_seq);
+    return step_done(st, st->del_change, err, "delete superseded change");
+}
+
+/* Decides a consent or generic change against `current`; *old_seq: the
+ * change that holds the value now (0: none). */
 static int decide_current(struct store *st, const struct change *c,
-                          const struct merge_policy *policy, enum merge_decision *d, char *reason,
-                          size_t rsize, struct error *err)
+                          const struct merge_policy *policy, enum merge_decision *d,
+                          int64_t *old_seq, char *reason, size_t rsize, struct error *err)
 {
     sqlite3_stmt *q = st->get_current;
     json_t *holder = NULL;
@@ -179,6 +188,7 @@ static int decide_current(struct store *st, const struct change *c,
     } else if (s == SQLITE_ROW) {
         const char *value = (const char *)sqlite3_column_text(q, 0);
         const char *origin = (const char *)sqlite3_column_text(q, 2);
+        *old_seq = sqlite3_column_int64(q, 3);
         if (c->kind == CHANGE_CONSENT) {
             struct consent_value cur;
             if (consent_value_from_json(value, &cur, &holder) != 0) {
@@ -314,6 +324,11 @@ static int erase_member(struct store *st, const struct change *c, int64_t seq, i
     sqlite3_bind_int64(st->redact_changes, 2, seq);
     if (step_done(st, st->redact_changes, err, "redact changes") != 0)
         return -1;
+    /* What compaction has passed is never examined again: go now. */
+    sqlite3_bind_text(st->del_member_changes, 1, c->member_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st->del_member_changes, 2, st->compact_from);
+    if (step_done(st, st->del_member_changes, err, "delete erased changes") != 0)
+        return -1;
     sqlite3_bind_text(st->redact_audit, 1, h, -1, SQLITE_TRANSIENT);
     return step_done(st, st->redact_audit, err, "redact audit");
 }
@@ -353,6 +368,7 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
     char reason[256] = "";
     int64_t now = timefmt_now_ms();
     int64_t seq = 0;
+    int64_t old_seq = 0;
     int dup = 0, erased = 0, seen = 0;
 
     if (is_tombstoned(st, c->member_key, &erased, err) != 0)
@@ -373,7 +389,7 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
         if (decide_points(st, c, policy, &d, reason, sizeof(reason), err) != 0)
             return -1;
     } else if (c->kind != CHANGE_ERASE) {
-        if (decide_current(st, c, policy, &d, reason, sizeof(reason), err) != 0)
+        if (decide_current(st, c, policy, &d, &old_seq, reason, sizeof(reason), err) != 0)
             return -1;
     }
     if (insert_change(st, c, d == MERGE_APPLY, now, &seq, &dup, err) != 0)
@@ -402,7 +418,8 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
     } else if (c->kind == CHANGE_ERASE) {
         if (erase_member(st, c, seq, now, err) != 0)
             return -1;
-    } else if (put_current(st, c, seq, err) != 0) {
+    } else if (put_current(st, c, seq, err) != 0 ||
+               store_change_superseded(st, old_seq, err) != 0) {
         return -1;
     }
     *res = APPLY_APPLIED;

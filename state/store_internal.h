@@ -39,6 +39,12 @@ struct store {
     sqlite3_stmt *audit_last;
     sqlite3_stmt *get_idem;
     sqlite3_stmt *ins_idem;
+    sqlite3_stmt *del_change;
+    sqlite3_stmt *del_member_changes;
+    /* Compaction has examined the change-log up to here (meta
+     * 'compact_from', state/store_retention.c): a change at or before it
+     * that stops being the latest value is deleted when it is superseded. */
+    int64_t compact_from;
     /* Prepared on first use by modules off the ingest hot path
      * (store_push.c); finalized by store_close(). */
     sqlite3_stmt *lazy[32];
@@ -61,6 +67,10 @@ void store_sha256_hex(const void *data, size_t len, char out[65]);
  * duplicate). */
 int64_t store_body_hash(const char *member_key, const char *kind, const char *field,
                         const char *value_json, int64_t occurred_at);
+/* A change that no longer holds the latest value (replaced in current by
+ * seq new): deleted when compaction has passed it already (it would never
+ * be examined again). */
+int store_change_superseded(struct store *st, int64_t old_seq, struct error *err);
 /* Registers crmsync_body_hash() for SQL (the v9 migration uses it). */
 int store_register_functions(sqlite3 *db);
 

@@ -37,6 +37,7 @@ enum push_stmt {
     PS_SHADOW_SENT,
     PS_SHADOW_BOTH,
     PS_DEAD_AGAIN,
+    PS_CURRENT_SEQ,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -108,6 +109,7 @@ static const char *const push_sql[PS_COUNT] = {
     [PS_DEAD_AGAIN] = "UPDATE dead_letters SET attempts = attempts + ?3, last_failed_at = ?4,"
                       " last_error = ?5 WHERE destination = ?1 AND seq = ?2"
                       " AND retry_requested_at IS NULL",
+    [PS_CURRENT_SEQ] = "SELECT seq FROM current WHERE member_key = ?1 AND field = ?2",
     [PS_SHADOW_BOTH] = "SELECT value_hash, COALESCE(sent_hash, ''), COALESCE(sent_prev_hash, '')"
                        " FROM shadow"
                        " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
@@ -438,7 +440,7 @@ static int append_value(struct store *st, const char *origin, const char *member
                         const char *idem_key, int *added, struct error *err)
 {
     sqlite3_stmt *q = stmt(st, PS_REPAIR, err);
-    int64_t seq;
+    int64_t seq, old_seq;
 
     *added = 0;
     if (q == NULL)
@@ -460,14 +462,24 @@ static int append_value(struct store *st, const char *origin, const char *member
     if (kind == CHANGE_POINTS)
         return 0;
     /* The repair now stands for the current value, so the engine's read
-     * (which skips superseded values) offers it. */
+     * (which skips superseded values) offers it; the change it replaces
+     * goes if compaction has passed it (state/store_retention.c). */
+    q = stmt(st, PS_CURRENT_SEQ, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
+    old_seq = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
     q = stmt(st, PS_REPAIR_CURRENT, err);
     if (q == NULL)
         return -1;
     sqlite3_bind_text(q, 1, member, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, field, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, seq);
-    return done(st, q, err, "repair current");
+    if (done(st, q, err, "repair current") != 0)
+        return -1;
+    return sqlite3_changes(st->db) > 0 ? store_change_superseded(st, old_seq, err) : 0;
 }
 
 int store_append_repair(struct store *st, const char *member, enum change_kind kind,

@@ -56,8 +56,21 @@ static const struct config_option free_duration = {"d", CONFIG_DURATION_MS, NULL
                                                    "d"};
 static const struct config_option free_size = {"z", CONFIG_SIZE, NULL, 0, 0, 0, 0, NULL, "z"};
 
+/* A connector type with a pull lookback, as hubspot and salesforce have. */
+struct pull_settings {
+    long lookback_ms;
+};
+static const struct config_option pull_options[] = {
+    {"lookback", CONFIG_DURATION_MS, "60s", offsetof(struct pull_settings, lookback_ms), 0, 0,
+     86400000, NULL, "re-read window"},
+    {NULL},
+};
+static const struct config_table pull_table = {"pull", pull_options, sizeof(struct pull_settings)};
+
 static const struct config_table *test_lookup(const char *type)
 {
+    if (strcmp(type, "pull") == 0)
+        return &pull_table;
     return strcmp(type, "test") == 0 ? &test_table : NULL;
 }
 
@@ -160,6 +173,8 @@ static void empty_file_gives_documented_defaults(void **state)
     assert_int_equal(f->cfg->state.synchronous, STATE_SYNC_FULL);
     assert_int_equal(f->cfg->state.busy_timeout_ms, 5000);
     assert_int_equal(f->cfg->state.txn_max_changes, 5000);
+    assert_int_equal(f->cfg->state.change_retention_ms, 7L * 86400000);
+    assert_int_equal(f->cfg->state.dedup_window_ms, 30L * 86400000);
     assert_int_equal(f->cfg->n_connectors, 0);
     assert_string_equal(f->cfg->main_path, f->main);
 }
@@ -774,7 +789,7 @@ static void shipped_example_loads_and_states_true_defaults(void **state)
     }
     fclose(in);
     fclose(out);
-    assert_int_equal(uncommented, 12);
+    assert_int_equal(uncommented, 14);
     assert_int_equal(load(f), 0);
     assert_int_equal(f->cfg->daemon.log_level, LOG_LVL_INFO);
     assert_int_equal(f->cfg->daemon.allow_core_dumps, 0);
@@ -791,15 +806,35 @@ static void shipped_example_loads_and_states_true_defaults(void **state)
     assert_int_equal(f->cfg->state.synchronous, STATE_SYNC_FULL);
     assert_int_equal(f->cfg->state.busy_timeout_ms, 5000);
     assert_int_equal(f->cfg->state.txn_max_changes, 5000);
+    assert_int_equal(f->cfg->state.change_retention_ms, 7L * 86400000);
+    assert_int_equal(f->cfg->state.dedup_window_ms, 30L * 86400000);
     assert_int_equal(f->cfg->n_connectors, 0);
     config_free(f->cfg);
     f->cfg = NULL;
     assert_int_equal(config_load(example, test_lookup, &f->cfg, &f->err), 0);
 }
 
+/* Issue 15: idempotency keys pruned while a pull may still re-read their
+ * records would let a re-read in as new changes. */
+static void dedup_window_must_outlast_every_lookback(void **state)
+{
+    struct fixture *f = *state;
+
+    write_file(f, "crmsyncd.conf", 0644,
+               "[state]\ndedup_window = 1h\n\n[connector.crm]\ntype = pull\nlookback = 2h\n");
+    assert_int_equal(load(f), -1);
+    assert_non_null(strstr(f->err.msg, "crmsyncd.conf:4:"));
+    assert_non_null(strstr(f->err.msg, "dedup_window"));
+    assert_non_null(strstr(f->err.msg, "[connector.crm]"));
+    write_file(f, "crmsyncd.conf", 0644,
+               "[state]\ndedup_window = 1h\n\n[connector.crm]\ntype = pull\nlookback = 30m\n");
+    assert_int_equal(load(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(dedup_window_must_outlast_every_lookback, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_file_gives_documented_defaults, setup, teardown),
         cmocka_unit_test(builtin_tables_and_their_defaults_validate),
         cmocka_unit_test_setup_teardown(daemon_and_state_keys_parse, setup, teardown),

@@ -13,6 +13,7 @@
 #include "store.h"
 #include "store_holds.h"
 #include "store_push.h"
+#include "store_retention.h"
 #include "timefmt.h"
 
 #define T0 1790000000000LL /* 2026-09-21, safely in the past */
@@ -231,6 +232,137 @@ static void the_v9_migration_keeps_the_keys_with_their_bodies(void **state)
     free(denial);
 }
 
+static int count_row(void *ctx, const struct push_row *row)
+{
+    (void)row;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void set_cursors(struct fixture *f, const char *dest, int64_t seq)
+{
+    struct error err;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    for (int lane = 0; lane < 3; lane++)
+        assert_int_equal(store_push_cursor_set(f->st, dest, lane, seq, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+}
+
+static int64_t compact(struct fixture *f, const char *dest, int64_t retention_ms)
+{
+    const char *dests[] = {dest};
+    struct error err = {""};
+    int64_t deleted = -1;
+    int more = -1;
+    assert_int_equal(store_compact_step(f->st, dests, dest != NULL ? 1 : 0, retention_ms,
+                                        timefmt_now_ms(), &deleted, &more, &err),
+                     0);
+    assert_int_equal(more, 0);
+    return deleted;
+}
+
+/* Issue 15: a change every destination has passed and older than the
+ * retention is deleted, except what the snapshot is made of (the change
+ * current points to, a ledger transaction's, an erasure) and the newest;
+ * a resync from cursor 0 reads exactly the snapshot. */
+static void compaction_keeps_the_snapshot_and_what_is_not_passed(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *j1, *j2, *j3, *j4, *pj;
+    struct error err = {""};
+    int n = 0, rows = 0;
+
+    consent_change(&c, &j1, "shop:c1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 1, superseded by 2 */
+    consent_change(&c, &j2, "shop:c2", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 2, current */
+    consent_change(&c, &j3, "shop:c3", CONSENT_GRANTED, T0 - 1000);
+    assert_int_equal(apply1(f, &c), APPLY_UNCHANGED); /* seq 3, changed nothing */
+    memset(&c, 0, sizeof(c));
+    c.origin = "shop";
+    c.member_key = "M2";
+    c.kind = CHANGE_POINTS;
+    c.field = "points/T1";
+    c.idem_key = "shop:p1";
+    c.points = (struct points_txn){"T1", 100, "earn", T0, 0};
+    c.occurred_at = T0;
+    pj = points_txn_to_json(&c.points);
+    c.value_json = pj;
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 4, ledger */
+    consent_change(&c, &j4, "shop:c4", CONSENT_GRANTED, T0);
+    c.member_key = "M3";
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 5, current, newest */
+
+    /* No cursor has passed anything. */
+    assert_int_equal(compact(f, "hs", 0), 0);
+    set_cursors(f, "hs", 5);
+    /* Passed, but younger than the retention. */
+    assert_int_equal(compact(f, "hs", 3600 * 1000), 0);
+    assert_int_equal(compact(f, "hs", 0), 2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE seq IN (2, 4, 5)"), 3);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 3);
+    /* A resync (cursors back to 0) reads the snapshot and nothing is
+     * compacted while it runs. */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_resync_reset(f->st, "hs", &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    for (int lane = 0; lane < 3; lane++) {
+        assert_int_equal(store_push_read(f->st, lane, 0, 0, 100, count_row, &rows, &n, &err), 0);
+    }
+    assert_int_equal(rows, 3);
+    assert_int_equal(compact(f, "hs", 0), 0);
+    /* A value compaction kept as the latest, superseded later, goes then
+     * (compaction has passed it and would not look at it again). */
+    set_cursors(f, "hs", 5);
+    free(j1);
+    consent_change(&c, &j1, "shop:c5", CONSENT_GRANTED, T0 + 5000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 6 supersedes 2 */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE seq = 2"), 0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 3);
+    free(j1);
+    free(j2);
+    free(j3);
+    free(j4);
+    free(pj);
+}
+
+/* Issue 15: an event replayed after its key left the dedup window is
+ * harmless: the merge rules make an older value a no-op. */
+static void a_replay_after_the_dedup_window_is_harmless(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *grant, *denial;
+    struct error err = {""};
+    int64_t deleted = 0;
+    int more = 0;
+
+    consent_change(&c, &grant, "shop:r1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    consent_change(&c, &denial, "shop:r2", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(compact(f, NULL, 0), 1); /* the superseded grant */
+    /* A window of 1 h, an hour and a second later: both keys go. */
+    assert_int_equal(store_idem_prune_step(f->st, 3600 * 1000, timefmt_now_ms() + 3601 * 1000,
+                                           &deleted, &more, &err),
+                     0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM idem_keys"), 0);
+    free(grant);
+    consent_change(&c, &grant, "shop:r1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_UNCHANGED);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM current WHERE value LIKE "
+                                  "'%\"status\":\"denied\"%'"),
+                     1);
+    /* Inside the window nothing is pruned. */
+    assert_int_equal(
+        store_idem_prune_step(f->st, 3600 * 1000, timefmt_now_ms(), &deleted, &more, &err), 0);
+    assert_int_equal(deleted, 0);
+    free(grant);
+    free(denial);
+}
+
 static void rollback_leaves_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -419,6 +551,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_event_id_reused_with_another_body_is_a_conflict, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_v9_migration_keeps_the_keys_with_their_bodies, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(compaction_keeps_the_snapshot_and_what_is_not_passed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_replay_after_the_dedup_window_is_harmless, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup, teardown),

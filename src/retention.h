@@ -1,0 +1,26 @@
+/* The daemon's retention timer (issue 15, docs/state.md "Retention"): one
+ * short step at a time -- compaction of the change-log, pruning of
+ * idempotency keys, incremental vacuum -- soon again while there is work
+ * left, every second otherwise, so that no step holds the loop (ingest,
+ * push) for more than a few milliseconds. */
+#ifndef CRMSYNC_RETENTION_H
+#define CRMSYNC_RETENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct retention_totals {
+    int64_t compacted; /* changes deleted since start */
+    int64_t pruned;    /* idempotency keys deleted since start */
+    int64_t vacuumed;  /* pages given back since start */
+};
+
+/* One round of steps. dests: the connectors with a push side. Returns the
+ * delay in ms before the next round (short when work is left). */
+uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
+                         long change_retention_ms, long dedup_window_ms,
+                         struct retention_totals *totals);
+
+#endif
