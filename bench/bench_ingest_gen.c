@@ -3,7 +3,10 @@
  * "events=<n> changes=<c>" on stdout so the driver knows how many canonical
  * changes the daemon will apply.
  *
- *   bench_ingest_gen [-n events] [-m members] [-s seed] -o FILE
+ *   bench_ingest_gen [-f first] [-n events] [-m members] [-s seed] -o FILE
+ *
+ * -f: the number of the first event (default 0), so that a soak can write
+ * the stream in slices (bench/retention.sh) with event ids that never repeat.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,14 +69,17 @@ static void write_event(FILE *f, const struct bench_event *e, const char *member
 
 int main(int argc, char **argv)
 {
-    uint64_t n = 1000000, seed = 42, changes = 0;
+    uint64_t n = 1000000, seed = 42, changes = 0, first = 0;
     uint32_t members = 200000;
     const char *out = NULL;
     FILE *f;
     int opt;
 
-    while ((opt = getopt(argc, argv, "n:m:s:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "f:n:m:s:o:")) != -1) {
         switch (opt) {
+        case 'f':
+            first = strtoull(optarg, NULL, 10);
+            break;
         case 'n':
             n = strtoull(optarg, NULL, 10);
             break;
@@ -87,12 +93,14 @@ int main(int argc, char **argv)
             out = optarg;
             break;
         default:
-            fprintf(stderr, "usage: %s [-n events] [-m members] [-s seed] -o FILE\n", argv[0]);
+            fprintf(stderr, "usage: %s [-f first] [-n events] [-m members] [-s seed] -o FILE\n",
+                    argv[0]);
             return 2;
         }
     }
     if (out == NULL || members == 0) {
-        fprintf(stderr, "usage: %s [-n events] [-m members] [-s seed] -o FILE\n", argv[0]);
+        fprintf(stderr, "usage: %s [-f first] [-n events] [-m members] [-s seed] -o FILE\n",
+                argv[0]);
         return 2;
     }
     f = fopen(out, "w");
@@ -100,7 +108,7 @@ int main(int argc, char **argv)
         perror(out);
         return 1;
     }
-    for (uint64_t i = 0; i < n; i++) {
+    for (uint64_t i = first; i < first + n; i++) {
         struct bench_event e;
         char member[16];
 
