@@ -137,7 +137,7 @@ while [ "$done_events" -lt "$EVENTS" ]; do
   done_events=$((done_events + n))
   echo "$st" | jq -r --arg s "$slice" --arg e "$done_events" --arg c "$changes" \
     --arg t0 "$t0" --arg t1 "$t1" --arg t2 "$t2" --arg rss "$rss" '
-    .storage as $g | ($t1 | tonumber) - ($t0 | tonumber) as $ing |
+    .storage as $g | (($t1 | tonumber) - ($t0 | tonumber)) as $ing |
     [$s, $e, $c, ($ing * 1000 | round / 1000), (($c | tonumber) / $ing | round),
      ((($t2 | tonumber) - ($t0 | tonumber)) * 10 | round / 10),
      ($g.db_bytes / 1e5 | round / 10), ($g.wal_bytes / 1e5 | round / 10),
