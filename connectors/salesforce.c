@@ -83,6 +83,10 @@ static const struct config_option salesforce_options[] = {
         "Contact flag for email consent of flag_purpose"),
     OPT("phone_opt_out_field", CONFIG_STRING, "DoNotCall", phone_flag, 0, 0,
         "Contact flag for phone consent of flag_purpose"),
+    OPT("sms_channel_type", CONFIG_STRING, "SMS", sms_channel_type, 0, 0,
+        "EngagementChannelType Name (ContactPointType Phone) an sms ContactPointTypeConsent "
+        "names in EngagementChannelTypeId (consent_mode = consent_objects); created when the "
+        "org has none; \"\": none named"),
     OPT("sms_opt_out_field", CONFIG_STRING, "SMS_Opt_Out__c", sms_flag, 0, 0,
         "Contact flag for sms consent of flag_purpose (custom: Contact has none)"),
     OPT("post_opt_out_field", CONFIG_STRING, "", post_flag, 0, 0,

@@ -161,9 +161,12 @@ int sf_consent_target(const char *field, char *purpose, size_t psize, char *chan
 /* "OptIn|<collected_at ms>|<source>": what a ContactPointTypeConsent keeps. */
 int sf_consent_projection(const struct consent_value *cv, char *out, size_t outsize);
 /* One ContactPointTypeConsent upsert record (new ref), NULL when the field
- * or value is not representable. */
+ * or value is not representable. channel_type_id: the EngagementChannelType
+ * an sms consent names (NULL: none; only sms records carry one). */
 json_t *sf_cptc_record(const char *member, const char *field, const char *party_id,
-                       const char *purpose_id, const char *value_json);
+                       const char *purpose_id, const char *channel_type_id, const char *value_json);
+/* 1 when a consent field is an sms one (needs the SMS EngagementChannelType). */
+int sf_consent_is_sms(const char *field);
 /* A pulled ContactPointTypeConsent: member, field, the canonical value
  * (malloc'd), its projection and SystemModstamp. 0 or -1 (not ours). */
 int sf_cptc_row(const char *conn, json_t *rec, char *member, size_t msize, char *field,

@@ -10,8 +10,12 @@
  *      LastName placeholder resend for new Contacts)
  *   3. DataUsePurpose per purpose, upserted by Purpose_Key__c = purpose
  *      name (Name = the name) once and kept as "purpose:<name>" -> "dup:<id>"
- *   4. ContactPointTypeConsent upserted by Consent_Key__c, 200 per request,
- *      results by position.
+ *   4. the SMS EngagementChannelType (sms_channel_type, ContactPointType
+ *      Phone) when the batch holds sms consents: looked up by Name once,
+ *      created when the org has none, kept as "channel-type:<name>" ->
+ *      "ect:<id>"
+ *   5. ContactPointTypeConsent upserted by Consent_Key__c, 200 per request,
+ *      results by position; sms ones name the EngagementChannelType.
  *
  * Pull: after the Contact pages, ContactPointTypeConsent by
  * (SystemModstamp, Id) from the "cptc" cursor of the watermark (committed
@@ -30,6 +34,7 @@
 static void individuals_next(struct sf_job *job);
 static void purposes_next(struct sf_job *job);
 static void consents_next(struct sf_job *job);
+static void channel_type_next(struct sf_job *job);
 
 static void fail_all(struct sf_job *job, const char *why)
 {
@@ -45,7 +50,7 @@ static void set_member(struct sf_job *job, const char *member, const char *ind_i
     }
 }
 
-/* --- 4. ContactPointTypeConsent --- */
+/* --- 5. ContactPointTypeConsent --- */
 
 static void consents_answer(struct http_result *res, void *arg)
 {
@@ -83,7 +88,8 @@ static void consents_next(struct sf_job *job)
             sf_job_set(job, i, PUSH_RETRY, "no Individual or DataUsePurpose id yet", -1, 0, NULL);
             continue;
         }
-        rec = sf_cptc_record(r->member_key, r->field, job->ids[i], job->cm_ids[i], r->value_json);
+        rec = sf_cptc_record(r->member_key, r->field, job->ids[i], job->cm_ids[i],
+                             sf->sms_ect[0] != '\0' ? sf->sms_ect : NULL, r->value_json);
         if (rec == NULL) {
             sf_job_set(job, i, PUSH_REJECT, "consent not representable as ContactPointTypeConsent",
                        -1, 0, NULL);
@@ -110,6 +116,142 @@ static void consents_next(struct sf_job *job)
         return;
     }
     free(body);
+}
+
+/* --- 4. the SMS EngagementChannelType --- */
+
+static const char *sms_type_name(const struct salesforce *sf)
+{
+    return sf->cfg->sms_channel_type != NULL ? sf->cfg->sms_channel_type : "";
+}
+
+static void to_consents(struct sf_job *job)
+{
+    job->lo = 0;
+    consents_next(job);
+}
+
+/* The sms records wait for the channel type; the others go on: an email
+ * withdrawal is not held up by a lookup that failed. */
+static void sms_retry(struct sf_job *job, const char *why)
+{
+    log_warn("salesforce", job->sf->conn->name, "EngagementChannelType %s: %s",
+             sms_type_name(job->sf), why);
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (!job->set[i] && sf_consent_is_sms(job->pb->records[i].field))
+            sf_job_set(job, i, PUSH_RETRY, why, -1, 0, NULL);
+    }
+    to_consents(job);
+}
+
+static void channel_type_known(struct sf_job *job, const char *id)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+    char key[300], val[40];
+
+    snprintf(sf->sms_ect, sizeof(sf->sms_ect), "%s", id);
+    snprintf(key, sizeof(key), "channel-type:%s", sms_type_name(sf));
+    snprintf(val, sizeof(val), "ect:%s", id);
+    if (sink != NULL && sink->learn_identity != NULL)
+        sink->learn_identity(sink->ctx, sf->conn, key, val);
+    log_info("salesforce", sf->conn->name, "sms consents name EngagementChannelType %s (%s)", id,
+             sms_type_name(sf));
+    to_consents(job);
+}
+
+static void channel_type_created(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    json_t *root;
+    const char *id;
+
+    if (res->cls != HTTP_CLASS_OK) {
+        sms_retry(job, "cannot create it");
+        return;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    id = json_string_value(json_object_get(root, "id"));
+    if (id == NULL || strlen(id) >= sizeof(job->sf->sms_ect))
+        sms_retry(job, "no id in the create answer");
+    else
+        channel_type_known(job, id);
+    json_decref(root);
+}
+
+static void channel_type_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+    json_t *root = NULL, *records = NULL, *b;
+    const char *id = NULL;
+    char next[256], *body;
+    size_t k, n = 0;
+
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        json_decref(root);
+        sms_retry(job, "cannot look it up");
+        return;
+    }
+    /* Name is not unique: the Phone one; several: the first, said. */
+    for (k = 0; k < json_array_size(records); k++) {
+        json_t *r = json_array_get(records, k);
+        const char *cpt = json_string_value(json_object_get(r, "ContactPointType"));
+        const char *rid = json_string_value(json_object_get(r, "Id"));
+        if (cpt == NULL || strcmp(cpt, "Phone") != 0 || rid == NULL ||
+            strlen(rid) >= sizeof(sf->sms_ect))
+            continue;
+        if (n++ == 0)
+            id = rid;
+    }
+    if (n > 1)
+        log_warn("salesforce", sf->conn->name,
+                 "%zu EngagementChannelTypes named %s with ContactPointType Phone: sms consents "
+                 "name %s",
+                 n, sms_type_name(sf), id);
+    if (id != NULL) {
+        channel_type_known(job, id);
+        json_decref(root);
+        return;
+    }
+    json_decref(root);
+    b = json_pack("{s:s,s:s}", "Name", sms_type_name(sf), "ContactPointType", "Phone");
+    body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (body == NULL ||
+        sf_request(sf, HTTP_POST, sf_data_path(sf, "/sobjects/EngagementChannelType"), NULL, body,
+                   channel_type_created, job) != 0)
+        sms_retry(job, "cannot send the create");
+    free(body);
+}
+
+static void channel_type_next(struct sf_job *job)
+{
+    struct salesforce *sf = job->sf;
+    struct pull_sink *sink = sf->conn->sink;
+    char key[300], val[40], *soql;
+    int wanted = 0;
+
+    for (size_t i = 0; i < job->pb->n && !wanted; i++)
+        wanted = !job->set[i] && sf_consent_is_sms(job->pb->records[i].field);
+    if (!wanted || sf->sms_ect[0] != '\0' || sms_type_name(sf)[0] == '\0') {
+        to_consents(job);
+        return;
+    }
+    snprintf(key, sizeof(key), "channel-type:%s", sms_type_name(sf));
+    if (sink != NULL && sink->remote_id != NULL &&
+        sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+        strncmp(val, "ect:", 4) == 0 && strlen(val + 4) < sizeof(sf->sms_ect)) {
+        snprintf(sf->sms_ect, sizeof(sf->sms_ect), "%s", val + 4);
+        to_consents(job);
+        return;
+    }
+    soql = sf_soql_eq("SELECT Id, ContactPointType FROM EngagementChannelType WHERE ", "Name",
+                      sms_type_name(sf));
+    if (soql == NULL || sf_job_query(job, soql, channel_type_found) != 0)
+        sms_retry(job, "cannot send the lookup");
+    free(soql);
 }
 
 /* --- 3. DataUsePurpose, one at a time, once --- */
@@ -195,8 +337,7 @@ static void purposes_next(struct sf_job *job)
         free(body);
         return;
     }
-    job->lo = 0;
-    consents_next(job);
+    channel_type_next(job);
 }
 
 /* --- 2. Contact.IndividualId (called by sf_contacts_next at its end) --- */

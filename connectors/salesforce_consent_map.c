@@ -5,11 +5,14 @@
  *
  * Channels: email -> Email, phone -> Phone, post -> MailingAddress, and sms
  * -> Phone too: Salesforce has no SMS contact point type, and a text
- * message goes to a phone number. What tells a phone consent from an SMS
- * one is the record itself (Consent_Key__c ends in ":sms", Name
- * "<purpose> sms"), not a separate DataUsePurpose: a purpose says why we
- * may contact someone, the channel how; an "SMS marketing" purpose would
- * split one purpose in two for reporting and for the org's other tools. */
+ * message goes to a phone number. What tells an SMS consent from a phone
+ * one, for Salesforce and the org's other tools, is EngagementChannelTypeId:
+ * the EngagementChannelType named by the sms_channel_type option (Object
+ * Reference, ContactPointTypeConsent and EngagementChannelType). Our key
+ * (Consent_Key__c ends in ":sms") tells it too, for our own pull. Not a
+ * separate DataUsePurpose: a purpose says why we may contact someone, the
+ * channel how; an "SMS marketing" purpose would split one purpose in two
+ * for reporting and for the org's other tools. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,12 @@ int sf_consent_target(const char *field, char *purpose, size_t psize, char *chan
     return 0;
 }
 
+int sf_consent_is_sms(const char *field)
+{
+    size_t n = strlen(field);
+    return strncmp(field, "consent/", 8) == 0 && n > 12 && strcmp(field + n - 4, "/sms") == 0;
+}
+
 static const char *status_name(enum consent_status s)
 {
     return s == CONSENT_GRANTED ? "OptIn" : s == CONSENT_DENIED ? "OptOut" : "NotSeen";
@@ -57,7 +66,7 @@ int sf_consent_projection(const struct consent_value *cv, char *out, size_t outs
 }
 
 json_t *sf_cptc_record(const char *member, const char *field, const char *party_id,
-                       const char *purpose_id, const char *value_json)
+                       const char *purpose_id, const char *channel_type_id, const char *value_json)
 {
     char purpose[128], channel[32], key[256], name[200], at[40];
     const char *cpt;
@@ -76,6 +85,8 @@ json_t *sf_cptc_record(const char *member, const char *field, const char *party_
                   "PrivacyConsentStatus", status_name(cv.status), "CaptureDate", at);
     if (r != NULL)
         json_object_set_new(r, "CaptureSource", cv.source ? json_string(cv.source) : json_null());
+    if (r != NULL && channel_type_id != NULL && strcmp(channel, "sms") == 0)
+        json_object_set_new(r, "EngagementChannelTypeId", json_string(channel_type_id));
     /* DoubleConsentCaptureDate when the value carries one (our canonical
      * consent has no such field today; a source may add it). */
     v = json_loads(value_json, 0, NULL);

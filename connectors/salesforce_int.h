@@ -31,6 +31,7 @@ struct salesforce_settings {
      * processes handle (Name), the currency whose balance is compared. */
     char *journal_type, *journal_subtype, *debit_journal_type, *debit_journal_subtype;
     char *loyalty_currency;
+    char *sms_channel_type;
     char *jwt_audience;
 };
 
@@ -133,6 +134,9 @@ struct salesforce {
     char jt_credit[24], jst_credit[24], jt_debit[24], jst_debit[24];
     int jt_ready;
     char lpc_id[24];
+    /* consent_objects: the EngagementChannelType id of sms_channel_type
+     * ("" until looked up or created). */
+    char sms_ect[24];
     /* Requests asked for inside a Retry-After hold (a 429 answered to
      * another request of a multi-step job): sent when it ends. */
     uv_timer_t hold_timer;
@@ -145,6 +149,8 @@ void sf_op_push(struct connector *conn, struct push_batch *pb);
 void sf_flush_done(struct salesforce *sf);
 
 /* --- salesforce_push.c: job results, shared with salesforce_bulk.c --- */
+/* GET /query?q=<soql> for a job; 0 or -1 (nothing sent). */
+int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done);
 void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
                 long retry_after_ms, int not_record_fault, const char *remote_id);
 void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,

@@ -54,8 +54,7 @@ static void fail_all(struct sf_job *job, enum push_outcome o, const char *why)
     sf_job_done(job);
 }
 
-/* GET /query?q=<soql>; 0 or -1 (nothing sent). */
-static int send_query(struct sf_job *job, const char *soql, http_done_fn done)
+int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done)
 {
     char *enc = soql ? sf_urlencode(soql) : NULL, *path = NULL;
     size_t size;
@@ -224,7 +223,7 @@ static void journals_lookup(struct sf_job *job)
              job->program_id);
     soql = sf_soql_in(head, "ExternalTransactionNumber", nums, job->nsent);
     free(nums);
-    if (send_query(job, soql, journals_found) != 0)
+    if (sf_job_query(job, soql, journals_found) != 0)
         fail_all(job, PUSH_RETRY, "cannot look the journals up");
     free(soql);
 }
@@ -373,7 +372,7 @@ static void members_lookup(struct sf_job *job)
              job->program_id);
     soql = sf_soql_in(head, "MembershipNumber", members, job->nsent);
     free(members);
-    if (send_query(job, soql, members_found) != 0)
+    if (sf_job_query(job, soql, members_found) != 0)
         fail_all(job, PUSH_RETRY, "cannot look the program members up");
     free(soql);
 }
@@ -481,7 +480,7 @@ static void types_found(struct http_result *res, void *arg)
     }
     soql =
         sf_soql_in("SELECT Id, Name, JournalTypeId FROM JournalSubType WHERE ", "Name", names, n);
-    if (send_query(job, soql, subtypes_found) != 0)
+    if (sf_job_query(job, soql, subtypes_found) != 0)
         fail_all(job, PUSH_RETRY, "cannot look the journal subtypes up");
     free(soql);
 }
@@ -498,7 +497,7 @@ static void types_lookup(struct sf_job *job)
     }
     sf->jt_credit[0] = sf->jst_credit[0] = sf->jt_debit[0] = sf->jst_debit[0] = '\0';
     soql = sf_soql_in("SELECT Id, Name FROM JournalType WHERE ", "Name", names, 2);
-    if (send_query(job, soql, types_found) != 0)
+    if (sf_job_query(job, soql, types_found) != 0)
         fail_all(job, PUSH_RETRY, "cannot look the journal types up");
     free(soql);
 }
@@ -568,7 +567,7 @@ void sf_journal_start(struct sf_job *job)
         return;
     }
     soql = sf_soql_eq("SELECT Id FROM LoyaltyProgram WHERE ", "Name", sf->cfg->loyalty_program);
-    if (send_query(job, soql, program_found) != 0)
+    if (sf_job_query(job, soql, program_found) != 0)
         fail_all(job, PUSH_RETRY, "cannot look the LoyaltyProgram up");
     free(soql);
 }

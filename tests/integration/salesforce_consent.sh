@@ -3,7 +3,9 @@
 # docs/salesforce.md "Consent objects"): an Individual per member linked
 # from Contact.IndividualId; one DataUsePurpose per purpose, created once
 # and kept namespaced ("dup:<id>"); a ContactPointTypeConsent per purpose
-# and channel (sms -> ContactPointType Phone, told apart by Consent_Key__c)
+# and channel (sms -> ContactPointType Phone, told apart by the SMS
+# EngagementChannelType it names, found by Name or created, and by
+# Consent_Key__c)
 # with PrivacyConsentStatus, CaptureDate (collected_at), CaptureSource
 # (source); nothing echoes back; a withdrawal made in Salesforce on a
 # ContactPointTypeConsent is pulled as a consent change and not written back.
@@ -12,6 +14,9 @@ source "$(dirname "$0")/lib/salesforce.sh"
 
 sf_sim_start
 sf_config "consent_mode = consent_objects"
+# An "SMS" channel type of another contact point type is not the one.
+DECOY=$(api POST /sobjects/EngagementChannelType '{"Name":"SMS","ContactPointType":"Email"}' | jq -r .id)
+[ -n "$DECOY" ] || fail "cannot seed the decoy EngagementChannelType"
 start_daemon
 {
   printf '{"event_id":"p1","type":"profile","member":"M1","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"ann@example.com","last_name":"Lee"}}\n'
@@ -29,6 +34,10 @@ wait_for 30 is_eq OptOut cptc M1:marketing:sms PrivacyConsentStatus || fail "M1'
 pass "one ContactPointTypeConsent per purpose and channel"
 assert_eq "$(cptc M1:marketing:email PrivacyConsentStatus)/$(cptc M1:marketing:email ContactPointType)" OptIn/Email "email grant: OptIn, Email"
 assert_eq "$(cptc M1:marketing:sms ContactPointType)" Phone "sms is ContactPointType Phone"
+ECT=$(soql "SELECT Id, ContactPointType FROM EngagementChannelType WHERE Name = 'SMS'" | jq -r '[.[] | select(.ContactPointType == "Phone")] | if length == 1 then .[0].Id else "count \(length)" end')
+assert_eq "$(cptc M1:marketing:sms EngagementChannelTypeId)" "$ECT" "sms names the SMS EngagementChannelType (Phone), created once"
+assert_eq "$(cptc M1:marketing:email EngagementChannelTypeId)" "" "email names no channel type"
+assert_eq "$(sql "SELECT remote_id FROM identities WHERE system = 'sf' AND member_key = 'channel-type:SMS'")" "ect:$ECT" "channel type id kept"
 assert_eq "$(cptc M1:marketing:email CaptureSource)" web_form "CaptureSource is our source"
 cptc M1:marketing:email CaptureDate | grep -q '^2026-11-01T10:00:00' || fail "CaptureDate is collected_at (got $(cptc M1:marketing:email CaptureDate))"
 pass "CaptureDate is collected_at"

@@ -94,7 +94,20 @@ static const struct def_field cptc_fields[] = {
     {"DoubleConsentCaptureDate", SF_T_DATETIME, 0, 0, NULL, NULL},
     {"EffectiveFrom", SF_T_DATETIME, 0, 0, NULL, NULL},
     {"EffectiveTo", SF_T_DATETIME, 0, 0, NULL, NULL},
+    /* What tells an SMS consent from a phone one (both ContactPointType
+     * Phone): the EngagementChannelType it names. */
+    {"EngagementChannelTypeId", SF_T_REF, 18, 0, "EngagementChannelType", NULL},
     {"Consent_Key__c", SF_T_STRING, 128, SF_F_EXTID | SF_F_UNIQUE, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* EngagementChannelType: Name is an idLookup string, not unique. */
+static const struct def_field ect_fields[] = {
+    SYSTEM_FIELDS,
+    {"Name", SF_T_STRING, 255, SF_F_REQUIRED, NULL, NULL},
+    {"ContactPointType", SF_T_PICKLIST, 40, 0, NULL,
+     "Email,InPerson,MailingAddress,Phone,Social,Video,Web"},
+    {"IsActive", SF_T_BOOL, 0, 0, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -191,6 +204,7 @@ static const struct def_object default_objects[] = {
     {"Individual", "0PK", false, individual_fields},
     {"DataUsePurpose", "0ZW", false, purpose_fields},
     {"ContactPointTypeConsent", "0ZY", false, cptc_fields},
+    {"EngagementChannelType", "0eC", false, ect_fields},
     {"Campaign", "701", false, campaign_fields},
     {"CampaignMember", "00v", true, member_fields},
     {"LoyaltyProgram", "0lp", false, program_fields},

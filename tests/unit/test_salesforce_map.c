@@ -365,8 +365,11 @@ static void consent_objects(void **state)
     assert_int_not_equal(sf_consent_target("consent/marketing/fax", purpose, sizeof(purpose),
                                            channel, sizeof(channel), &cpt),
                          0);
-    rec = sf_cptc_record("M:1", "consent/marketing/sms", "0PKx", "0ZWx", v);
+    rec = sf_cptc_record("M:1", "consent/marketing/sms", "0PKx", "0ZWx", "0eCx", v);
     assert_non_null(rec);
+    /* SMS is told from phone by the EngagementChannelType, as Salesforce's
+     * other tools read it. */
+    assert_string_equal(json_string_value(json_object_get(rec, "EngagementChannelTypeId")), "0eCx");
     assert_string_equal(json_string_value(json_object_get(rec, "Consent_Key__c")),
                         "M:1:marketing:sms");
     assert_string_equal(json_string_value(json_object_get(rec, "PrivacyConsentStatus")), "OptOut");
@@ -385,6 +388,13 @@ static void consent_objects(void **state)
     }
     free(value);
     json_decref(rec);
+    /* A phone consent names no channel type: it is the Phone one. */
+    rec = sf_cptc_record("M:1", "consent/marketing/phone", "0PKx", "0ZWx", "0eCx", v);
+    assert_non_null(rec);
+    assert_null(json_object_get(rec, "EngagementChannelTypeId"));
+    json_decref(rec);
+    assert_true(sf_consent_is_sms("consent/marketing/sms"));
+    assert_false(sf_consent_is_sms("consent/marketing/phone"));
 }
 
 /* Erase looks members up by the external id: keys quoted, quotes and
