@@ -152,6 +152,8 @@ char *sf_program_member_body(const char *program_id, const char *const *members,
 /* head + "<field> IN ('v1','v2',...)", values escaped. malloc'd. */
 char *sf_soql_in(const char *head, const char *field, const char *const *vals, size_t n);
 char *sf_soql_eq(const char *head, const char *field, const char *val);
+/* 1 when two record ids name one record (15- or 18-character forms). */
+int sf_same_id(const char *a, const char *b);
 
 /* --- salesforce_consent_map.c (pure): consent_mode = consent_objects --- */
 /* consent/<purpose>/<channel> -> purpose, channel and ContactPointType

@@ -61,6 +61,8 @@ void sf_bulk_job_free(struct sf_job *job)
     job->txns = NULL;
     free(job->link);
     job->link = NULL;
+    free(job->adopt);
+    job->adopt = NULL;
     free(job->in_fix);
     job->in_fix = NULL;
     sf_erase_job_free(job);

@@ -88,6 +88,9 @@ struct sf_job {
     /* Consent objects (salesforce_consent.c): ids[] = Individual id,
      * cm_ids[] = DataUsePurpose id, link[] = Contact gets IndividualId. */
     unsigned char *link;
+    /* Segments: per record, "in" refused with DUPLICATE_VALUE (the Contact
+     * is in the Campaign already, added in Salesforce): to adopt. */
+    unsigned char *adopt;
     char program_id[64];
     size_t *fix; /* groups resent by collections with the placeholder */
     size_t nfix, fixpos;

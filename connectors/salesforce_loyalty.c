@@ -99,11 +99,6 @@ static const char *opt(const char *s)
     return s != NULL ? s : "";
 }
 
-static int same_id(const char *a, const char *b)
-{
-    return a != NULL && b != NULL && strncmp(a, b, 15) == 0;
-}
-
 /* --- 4. journals --- */
 
 static void journals_answer(struct http_result *res, void *arg)
@@ -415,10 +410,11 @@ static void subtypes_found(struct http_result *res, void *arg)
         if (name == NULL || id == NULL)
             continue;
         if (opt(cfg->journal_subtype)[0] != '\0' &&
-            strcasecmp(name, opt(cfg->journal_subtype)) == 0 && same_id(type, sf->jt_credit))
+            strcasecmp(name, opt(cfg->journal_subtype)) == 0 && sf_same_id(type, sf->jt_credit))
             snprintf(sf->jst_credit, sizeof(sf->jst_credit), "%s", id);
         if (opt(cfg->debit_journal_subtype)[0] != '\0' &&
-            strcasecmp(name, opt(cfg->debit_journal_subtype)) == 0 && same_id(type, sf->jt_debit))
+            strcasecmp(name, opt(cfg->debit_journal_subtype)) == 0 &&
+            sf_same_id(type, sf->jt_debit))
             snprintf(sf->jst_debit, sizeof(sf->jst_debit), "%s", id);
     }
     json_decref(root);

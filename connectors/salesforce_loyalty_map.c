@@ -130,6 +130,11 @@ char *sf_soql_in(const char *head, const char *field, const char *const *vals, s
     return q;
 }
 
+int sf_same_id(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strlen(a) >= 15 && strncmp(a, b, 15) == 0;
+}
+
 char *sf_soql_eq(const char *head, const char *field, const char *val)
 {
     return sf_soql_in(head, field, &val, 1);

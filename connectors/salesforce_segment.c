@@ -5,7 +5,10 @@
  *                        map as "segment:<seg>"); "in": Contacts whose id is
  *                        unknown are upserted first (salesforce_push.c), then
  *                        CampaignMember upserted by Membership_Key__c =
- *                        "<member>:<seg>"; "out": the memberships are found
+ *                        "<member>:<seg>"; one refused as DUPLICATE_VALUE
+ *                        (the Contact was added to the Campaign in
+ *                        Salesforce) is adopted: found by CampaignId and
+ *                        ContactId and given our key; "out": the memberships are found
  *                        by that key and deleted (collections DELETE)
  *   erase                the Contact is deleted by id (collections DELETE);
  *                        members whose Contact id is not known are looked
@@ -33,11 +36,150 @@ static int is_in(const struct push_record *rec)
     return strstr(rec->value_json, "\"status\":\"in\"") != NULL;
 }
 
+/* --- adopting a membership added in Salesforce ---
+ * Salesforce keeps one CampaignMember per Campaign and Contact; an upsert
+ * by Membership_Key__c of a Contact already in the Campaign (added there by
+ * hand or by another tool) is refused with DUPLICATE_VALUE. It is the same
+ * membership: it is looked up by CampaignId and ContactId and given our
+ * key, so that "out" finds it later. One that carries another key of ours
+ * is left alone and reported. */
+
+static void adopt_done(struct sf_job *job)
+{
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (job->adopt[i] && !job->set[i])
+            sf_job_set(job, i, PUSH_RETRY,
+                       "DUPLICATE_VALUE: the Contact is in the Campaign, but no membership was "
+                       "found to adopt",
+                       -1, 0, job->ids[i]);
+        job->adopt[i] = 0;
+    }
+    sf_send_delete(job);
+}
+
+static void adopted_answer(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct pull_sink *sink = job->sf->conn->sink;
+    struct sf_outcome *out = sf_job_outcomes(job, res);
+
+    if (out == NULL)
+        return;
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        const struct push_record *rec = &job->pb->records[i];
+        char key[300];
+        if (out[k].state == SF_OK && sink != NULL && sink->learn_identity != NULL) {
+            snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
+            sink->learn_identity(sink->ctx, job->sf->conn, key, job->cm_ids[i]);
+        }
+        if (out[k].state == SF_OK) {
+            char masked[64];
+            log_info("salesforce", job->sf->conn->name,
+                     "member %s was in Campaign %s already (added in Salesforce): CampaignMember "
+                     "%s adopted",
+                     log_mask(rec->member_key, masked, sizeof(masked)), job->segment,
+                     job->cm_ids[i]);
+        }
+        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, job->ids[i]);
+    }
+    free(out);
+    adopt_done(job);
+}
+
+static void adopt_found(struct http_result *res, void *arg)
+{
+    struct sf_job *job = arg;
+    struct salesforce *sf = job->sf;
+    json_t *root = NULL, *records = NULL, *r, *body = NULL, *list;
+    char next[256], *text = NULL;
+    size_t k;
+
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        json_decref(root);
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return;
+    }
+    body = json_pack("{s:b,s:[]}", "allOrNone", 0, "records");
+    list = json_object_get(body, "records");
+    job->nsent = 0;
+    json_array_foreach(records, k, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "Id"));
+        const char *contact = json_string_value(json_object_get(r, "ContactId"));
+        const char *have = json_string_value(json_object_get(r, "Membership_Key__c"));
+        for (size_t i = 0; id != NULL && contact != NULL && list != NULL && i < job->pb->n; i++) {
+            char want[300];
+            if (!job->adopt[i] || job->set[i] || !sf_same_id(job->ids[i], contact))
+                continue;
+            sf_membership_key(job->pb->records[i].member_key, job->segment, want, sizeof(want));
+            if (have != NULL && have[0] != '\0' && strcmp(have, want) != 0) {
+                sf_job_set(job, i, PUSH_REJECT,
+                           "the Contact's membership of the Campaign carries another "
+                           "Membership_Key__c",
+                           -1, 0, job->ids[i]);
+                continue;
+            }
+            snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
+            json_array_append_new(list,
+                                  json_pack("{s:{s:s},s:s,s:s}", "attributes", "type",
+                                            "CampaignMember", "Id", id, "Membership_Key__c", want));
+            job->sent[job->nsent++] = i;
+        }
+    }
+    json_decref(root);
+    if (job->nsent > 0 && body != NULL)
+        text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (job->nsent == 0) {
+        adopt_done(job);
+        return;
+    }
+    if (text == NULL || sf_request(sf, HTTP_PATCH, sf_data_path(sf, "/composite/sobjects"), NULL,
+                                   text, adopted_answer, job) != 0) {
+        job->nsent = 0;
+        free(text);
+        adopt_done(job);
+        return;
+    }
+    free(text);
+}
+
+static void adopt_lookup(struct sf_job *job)
+{
+    const char **cids = calloc(job->pb->n + 1, sizeof(*cids));
+    struct strbuf head;
+    char *first, *soql = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; cids != NULL && i < job->pb->n; i++) {
+        if (job->adopt[i] && !job->set[i])
+            cids[n++] = job->ids[i];
+    }
+    first = sf_soql_eq("SELECT Id, ContactId, Membership_Key__c FROM CampaignMember WHERE ",
+                       "CampaignId", job->campaign_id);
+    strbuf_init(&head, SF_QUERY_MAX);
+    if (first != NULL)
+        strbuf_add(&head, first);
+    strbuf_add(&head, " AND ");
+    if (first != NULL && cids != NULL && n > 0 && strbuf_str(&head) != NULL)
+        soql = sf_soql_in(strbuf_str(&head), "ContactId", cids, n);
+    strbuf_free(&head);
+    free(first);
+    free(cids);
+    if (soql == NULL || sf_job_query(job, soql, adopt_found) != 0)
+        adopt_done(job);
+    free(soql);
+}
+
 static void members_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct sf_outcome *out;
     struct pull_sink *sink = job->sf->conn->sink;
+    size_t nadopt = 0;
 
     out = sf_job_outcomes(job, res);
     if (out == NULL)
@@ -56,10 +198,18 @@ static void members_answer(struct http_result *res, void *arg)
             snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
             sink->learn_identity(sink->ctx, job->sf->conn, key, out[k].id);
         }
+        if (st == SF_REJECT && strcmp(out[k].code, "DUPLICATE_VALUE") == 0 && job->adopt != NULL) {
+            job->adopt[i] = 1;
+            nadopt++;
+            continue;
+        }
         sf_job_set(job, i, sf_outcome_push(st), out[k].reason, -1, 0, job->ids[i]);
     }
     free(out);
-    sf_send_delete(job);
+    if (nadopt > 0)
+        adopt_lookup(job);
+    else
+        sf_send_delete(job);
 }
 
 static void deleted_answer(struct http_result *res, void *arg)
@@ -218,6 +368,8 @@ void sf_segment_members(struct sf_job *job)
         cids[job->nsent] = job->ids[i];
         job->sent[job->nsent++] = i;
     }
+    if (job->nsent > 0 && job->adopt == NULL)
+        job->adopt = calloc(job->pb->n + 1, 1);
     if (job->nsent > 0)
         body = sf_campaign_member_body(job->campaign_id, job->segment, members, cids, job->nsent);
     free(members);

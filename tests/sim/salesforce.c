@@ -188,6 +188,7 @@ static int sf_init(struct sim *sim, char *err, size_t errlen)
     sf->next_cursor = 1;
     sf->next_job = 1;
     sf->started_ms = sim_now_ms(sim);
+    sf->cm_pairs = json_object();
     if (sf_schema_init(sf, sim->store) != 0) {
         snprintf(err, errlen, "cannot build the sObject schema");
         return -1;
@@ -217,6 +218,7 @@ static void sf_fini(struct sim *sim)
     sf_bulk_free_all(sf);
     sf_auth_fini(sim);
     sf_schema_fini(sf);
+    json_decref(sf->cm_pairs);
     free(sf);
     sim->flavor_data = NULL;
 }

@@ -92,6 +92,9 @@ struct sf_state {
     int64_t api_day;
     int64_t started_ms;
     void *jwt_key; /* EVP_PKEY * */
+    /* CampaignMembers created: "<CampaignId>|<ContactId>" -> record number
+     * (salesforce_write.c; an entry whose record is gone is stale). */
+    json_t *cm_pairs;
 };
 
 static inline struct sf_state *sf_state(struct sim *sim)

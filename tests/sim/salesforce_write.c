@@ -453,6 +453,58 @@ static void check_unique(struct sf_object *obj, struct sf_item *it, json_t *clai
     }
 }
 
+/* A Contact is in a Campaign once: creating a second CampaignMember of the
+ * same CampaignId and ContactId fails (Object Reference, CampaignMember:
+ * the API finds the existing record and returns an error, no update is
+ * made), as DUPLICATE_VALUE "Already a campaign member.". Found through
+ * sf->cm_pairs, filled as members are created (records seeded into the
+ * state are not in it). */
+static bool cm_pair_key(const struct sf_object *obj, const struct sf_item *it, char *key,
+                        size_t size)
+{
+    const char *campaign = json_string_value(json_object_get(it->vals, "CampaignId"));
+    const char *contact = json_string_value(json_object_get(it->vals, "ContactId"));
+
+    if (strcmp(obj->name, "CampaignMember") != 0 || campaign == NULL || contact == NULL)
+        return false;
+    snprintf(key, size, "%s|%s", campaign, contact);
+    return true;
+}
+
+static void check_campaign_member(struct sim *sim, struct sf_object *obj, struct sf_item *it,
+                                  json_t *claimed)
+{
+    char key[64];
+    json_t *num, *per;
+    struct sim_record *rec = NULL;
+
+    if (it->target != NULL || !cm_pair_key(obj, it, key, sizeof(key)))
+        return;
+    num = json_object_get(sf_state(sim)->cm_pairs, key);
+    if (num != NULL)
+        rec = sim_coll_get(obj->coll, (uint64_t)json_integer_value(num));
+    if (rec != NULL && !rec->archived) {
+        const char *c = json_string_value(json_object_get(rec->props, "CampaignId"));
+        const char *t = json_string_value(json_object_get(rec->props, "ContactId"));
+        char have[64];
+        snprintf(have, sizeof(have), "%s|%s", c ? c : "", t ? t : "");
+        if (strcmp(have, key) != 0)
+            rec = NULL;
+    } else {
+        rec = NULL;
+    }
+    per = json_object_get(claimed, "\001campaign member");
+    if (rec != NULL || (per != NULL && json_object_get(per, key) != NULL)) {
+        add_error(it, sf_item_error("DUPLICATE_VALUE", NULL, "Already a campaign member."));
+        return;
+    }
+    if (per == NULL) {
+        per = json_object();
+        json_object_set_new(claimed, "\001campaign member", per);
+    }
+    json_object_set_new(per, key, json_true());
+}
+
 /* --- Loyalty Management: what a program process does ---
  * Salesforce moves a balance only through the program's processes, which
  * take Pending journals of a journal type (Loyalty Management developer
@@ -597,6 +649,12 @@ static void apply(struct sim *sim, struct sf_object *obj, struct sf_item *it, in
         sim_record_touch(it->target, stamp, 0, true);
     }
     sf_id_format(obj, it->target->id, it->id);
+    if (it->created) {
+        char pair[64];
+        if (cm_pair_key(obj, it, pair, sizeof(pair)))
+            json_object_set_new(sf_state(sim)->cm_pairs, pair,
+                                json_integer((json_int_t)it->target->id));
+    }
     if (is_journal(obj) && it->created)
         run_program_process(sim, obj, it->target, now);
 }
@@ -638,6 +696,8 @@ int sf_write(struct sim *sim, struct sf_object *obj, enum sf_op op, int ext_fiel
             check_required(obj, it);
         if (it->errors == NULL)
             check_unique(obj, it, claimed);
+        if (it->errors == NULL)
+            check_campaign_member(sim, obj, it, claimed);
         if (it->errors != NULL)
             failed++;
     }
