@@ -475,27 +475,28 @@ static void memberships_found(struct http_result *res, void *arg)
 static void find_memberships(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct strbuf soql, path;
-    char *enc = NULL;
+    struct strbuf path;
+    char(*keys)[300] = calloc(job->pb->n + 1, sizeof(*keys));
+    const char **vals = calloc(job->pb->n + 1, sizeof(*vals));
+    char *soql = NULL, *enc = NULL;
     int ok;
 
-    /* Bounded strings (STYLE.md 13): a long api_version or member key makes
-     * the query fail, never overflow or cut it. */
-    strbuf_init(&soql, SF_QUERY_MAX);
-    strbuf_init(&path, SF_QUERY_MAX * 3 + 256);
-    strbuf_add(&soql, "SELECT Id, Membership_Key__c FROM CampaignMember WHERE "
-                      "Membership_Key__c IN (");
-    for (size_t i = 0; i < job->pb->n; i++) {
-        char key[300];
-        sf_membership_key(job->pb->records[i].member_key, job->segment, key, sizeof(key));
-        if (strchr(key, '\'') != NULL || strchr(key, '\\') != NULL)
-            continue; /* member keys are printable ASCII without these */
-        strbuf_addf(&soql, "%s'%s'", i ? "," : "", key);
+    /* Literals escaped by sf_soql_in (a member key or segment may hold
+     * quotes and backslashes) and a bounded path (STYLE.md 13): a long
+     * api_version or key makes the query fail, never overflow or cut it. */
+    for (size_t i = 0; keys != NULL && vals != NULL && i < job->pb->n; i++) {
+        sf_membership_key(job->pb->records[i].member_key, job->segment, keys[i], sizeof(keys[i]));
+        vals[i] = keys[i];
     }
-    strbuf_add(&soql, ")");
-    if (strbuf_str(&soql) != NULL)
-        enc = sf_urlencode(strbuf_str(&soql));
-    strbuf_free(&soql);
+    if (keys != NULL && vals != NULL)
+        soql = sf_soql_in("SELECT Id, Membership_Key__c FROM CampaignMember WHERE ",
+                          "Membership_Key__c", vals, job->pb->n);
+    free(keys);
+    free(vals);
+    if (soql != NULL && strlen(soql) <= SF_QUERY_MAX)
+        enc = sf_urlencode(soql);
+    free(soql);
+    strbuf_init(&path, SF_QUERY_MAX * 3 + 256);
     ok = enc != NULL &&
          strbuf_addf(&path, "/services/data/%s/query?q=%s", sf->cfg->api_version, enc) == 0;
     free(enc);
@@ -544,8 +545,11 @@ void sf_start_segment(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     struct pull_sink *sink = sf->conn->sink;
-    char key[128], tail[256], *enc, body[256];
+    char key[128], *enc, *body;
+    struct strbuf tail, name;
+    json_t *b;
 
+    strbuf_init(&name, 1024);
     snprintf(key, sizeof(key), "segment:%s", job->segment);
     for (size_t i = 0; i < job->pb->n; i++) {
         char cm[300];
@@ -559,15 +563,29 @@ void sf_start_segment(struct sf_job *job)
     if (sink != NULL && sink->remote_id != NULL &&
         sink->remote_id(sink->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==
             1) {
+        strbuf_free(&name);
         find_memberships(job);
         return;
     }
+    /* JSON by jansson and a bounded path: a segment name may hold quotes,
+     * backslashes or anything else the spool accepted. */
     enc = sf_urlencode(job->segment);
-    snprintf(tail, sizeof(tail), "/sobjects/Campaign/Campaign_Key__c/%s", enc ? enc : "");
+    strbuf_init(&tail, 4096);
+    strbuf_add(&tail, "/sobjects/Campaign/Campaign_Key__c/");
+    strbuf_add(&tail, enc != NULL ? enc : "");
     free(enc);
-    snprintf(body, sizeof(body), "{\"Name\":\"crmsyncd %s\",\"IsActive\":true}", job->segment);
-    if (sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, campaign_answer, job) != 0) {
+    strbuf_addf(&name, "crmsyncd %s", job->segment);
+    b = strbuf_str(&name) != NULL ? json_pack("{s:s,s:b}", "Name", strbuf_str(&name), "IsActive", 1)
+                                  : NULL;
+    body = b != NULL ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (body == NULL || strbuf_str(&tail) == NULL ||
+        sf_request(sf, HTTP_PATCH, sf_data_path(sf, strbuf_str(&tail)), NULL, body, campaign_answer,
+                   job) != 0) {
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the Campaign upsert", -1, 1);
         sf_job_done(job);
     }
+    free(body);
+    strbuf_free(&tail);
+    strbuf_free(&name);
 }

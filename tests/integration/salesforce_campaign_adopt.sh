@@ -18,9 +18,16 @@ start_daemon
   printf '{"event_id":"p1","type":"profile","member":"M1","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"m1@example.com","last_name":"Lee"}}\n'
   printf '{"event_id":"p2","type":"profile","member":"M2","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"m2@example.com","last_name":"Roe"}}\n'
   seg s1 M1 in 10
+  # A segment name with quotes and a backslash (no spaces: the spool
+  # refuses them): the Campaign upsert's JSON
+  # and path must carry it whole.
+  printf '{"event_id":"q1","type":"segment","member":"M1","occurred_at":"2026-11-01T10:00:00Z","segment":"gold\\"plus\\"\\\\1","status":"in"}\n'
 } >"$T/a.jsonl.src"
 drop a.jsonl
 wait_for 60 is_eq "M1:vip " campaign_members vip || fail "M1's membership not written"
+campaign_name() { sim_get state | jq -r '.collections.Campaign[]? | .properties.Name' | grep -F 'gold"plus"'; }
+wait_for 60 campaign_name || fail "the Campaign of a segment named with a quote was not written"
+assert_eq "$(campaign_name)" 'crmsyncd gold"plus"\1' "a segment name with a quote and a backslash is sent whole"
 wait_for 60 is_eq m2@example.com contact_field M2 Email || fail "M2's Contact not written"
 CAMPAIGN=$(soql "SELECT Id FROM Campaign WHERE Campaign_Key__c = 'vip'" | jq -r '.[0].Id')
 C2=$(contact_id M2)
