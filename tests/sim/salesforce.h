@@ -95,6 +95,9 @@ struct sf_state {
     /* CampaignMembers created: "<CampaignId>|<ContactId>" -> record number
      * (salesforce_write.c; an entry whose record is gone is stale). */
     json_t *cm_pairs;
+    /* Requests still to refuse with the concurrent long-running request
+     * limit (seeded as "concurrentLimit": N). */
+    int concurrent_refusals;
 };
 
 static inline struct sf_state *sf_state(struct sim *sim)
