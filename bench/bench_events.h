@@ -50,8 +50,10 @@ struct bench_event {
     int attr[2];
 };
 
-/* 2026-10-01T00:00:00Z; one event per second from there. */
-#define BENCH_BASE_MS 1790812800000LL
+/* 2026-01-01T00:00:00Z; one event per second from there: 10M events end on
+ * 2026-04-26, in the past for the merge's future check (from 2026-10-01 the
+ * retention soak's events past about 5.8M were refused as future ones). */
+#define BENCH_BASE_MS 1767225600000LL
 
 static inline uint64_t bench_mix(uint64_t x)
 {

@@ -18,9 +18,8 @@
 # Env: SLICE (1000000), SYNC (state synchronous, default full as shipped),
 # SEED (42), BENCH_DIR (work directory parent, default /var/tmp; not tmpfs),
 # KEEP=1, SKIP_RESYNC=1.
-# The event stream dates event i at 2026-10-01 + i seconds: past about
-# 5.8M events those lie in the future of December 2026 and are rejected
-# (more than 5 minutes ahead), so longer runs need a later clock or SEED.
+# The event stream dates event i at 2026-01-01 + i seconds (bench_events.h):
+# up to about 29M events lie in the past of December 2026.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/retention.sh BUILD_DIR [EVENTS [MEMBERS]]}
