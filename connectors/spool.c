@@ -47,6 +47,10 @@ static const struct config_option spool_options[] = {
     {"max_rejected", CONFIG_INT, "100", offsetof(struct spool_settings, max_rejected), 0, 1,
      1000000, NULL,
      "bad lines accepted per file; one more and the file is abandoned and moved to failed/"},
+    {"keep_done", CONFIG_DURATION_MS, "3d", offsetof(struct spool_settings, keep_done_ms), 0, 0,
+     315360000000L, NULL,
+     "how long processed files stay in done/ (they hold the events as written, personal data "
+     "included; an erasure does not rewrite them); 0: removed at the next scan"},
     {"purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling",
      offsetof(struct spool_settings, purposes), 0, 0, 0, NULL, "accepted consent purposes"},
     {"channels", CONFIG_STRING, "email,sms,phone,post", offsetof(struct spool_settings, channels),
@@ -226,10 +230,32 @@ static void poke(struct spool *s)
         schedule_work(s, 0);
 }
 
+/* done/ retention, at most once a minute (every scan when keep_done is
+ * shorter), 1,000 files a round. */
+static void prune_done(struct spool *s)
+{
+    int64_t now = timefmt_now_ms();
+    int64_t every = s->cfg->keep_done_ms < 60000 ? 0 : 60000;
+    struct error err = {""};
+    long n;
+
+    if (now - s->pruned_at < every)
+        return;
+    s->pruned_at = now;
+    n = spool_dir_prune_done(&s->dir, s->cfg->keep_done_ms, now, 1000, &err);
+    if (n < 0)
+        log_warn("spool", s->conn->name, "keep_done: %s", err.msg);
+    else if (n > 0)
+        log_info("spool", s->conn->name,
+                 "keep_done: %ld file(s) older than %ld s removed from done/", n,
+                 s->cfg->keep_done_ms / 1000);
+}
+
 static void scan_cb(uv_timer_t *t)
 {
     struct spool *s = t->data;
     s->failing = 0;
+    prune_done(s);
     poke(s);
 }
 

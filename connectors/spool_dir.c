@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -233,4 +235,41 @@ void spool_dir_sync(const struct spool_dir *sd)
     fsync(sd->done_fd);
     fsync(sd->failed_fd);
     fsync(sd->fd);
+}
+
+/* done/ keeps the events as the shop wrote them, personal data included:
+ * kept for keep_done, then removed. The rename into done/ set the ctime. */
+long spool_dir_prune_done(const struct spool_dir *sd, int64_t keep_ms, int64_t now_ms, long max,
+                          struct error *err)
+{
+    int fd = dup(sd->done_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    long removed = 0;
+
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return error_set(err, "cannot list %s/done: %s", sd->path, strerror(errno));
+    }
+    rewinddir(d);
+    for (e = readdir(d); e != NULL && removed < max; e = readdir(d)) {
+        struct stat st;
+        int64_t at;
+        if (e->d_name[0] == '.' || fstatat(sd->done_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        at = (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
+        if (now_ms - at < keep_ms)
+            continue;
+        if (unlinkat(sd->done_fd, e->d_name, 0) == 0) {
+            removed++;
+        } else if (errno != ENOENT) {
+            char shown[256];
+            log_warn("spool", NULL, "cannot remove %s/done/%s: %s", sd->path,
+                     text_escape(e->d_name, shown, sizeof(shown)), strerror(errno));
+        }
+    }
+    closedir(d);
+    return removed;
 }

@@ -31,6 +31,12 @@ struct spool_dir {
 int spool_dir_open(struct spool_dir *sd, const char *path, struct error *err);
 void spool_dir_close(struct spool_dir *sd);
 
+/* Removes the regular files of done/ moved there (ctime) more than keep_ms
+ * before now_ms, at most max of them per call (the loop is not held up).
+ * Returns how many were removed, or -1 with err set. */
+long spool_dir_prune_done(const struct spool_dir *sd, int64_t keep_ms, int64_t now_ms, long max,
+                          struct error *err);
+
 /* Opens name in the spool for reading. Returns the descriptor, or -1 with
  * err set; *refuse is set when the entry must never be read (a symlink, a
  * FIFO or device, a file with several links): the caller moves it aside. */

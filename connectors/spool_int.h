@@ -20,6 +20,7 @@ struct spool_settings {
     char *purposes;
     char *channels;
     char *attributes;
+    long keep_done_ms;
 };
 
 /* One input file, from its first line to its move out of the spool. */
@@ -45,6 +46,7 @@ struct spool {
     uv_poll_t poll;
     uv_timer_t scan_timer;
     uv_timer_t work_timer;
+    int64_t pruned_at; /* last done/ retention round (wall ms) */
     int handles_open;
     int closing;
     void (*closed)(struct connector *conn);

@@ -231,6 +231,9 @@ static void purge_erasures(struct daemon *d)
         log_info("daemon", NULL,
                  "erasure: %lld member key(s) purged, every CRM confirmed (tombstones stay)",
                  (long long)purged);
+    /* The erased data and, after the purge, the key out of the WAL too. */
+    if (store_checkpoint_after_erasure(d->store, purged > 0, &err) < 0)
+        log_warn("daemon", NULL, "checkpoint after an erasure: %s (tried again later)", err.msg);
 }
 
 /* Every QUOTA_SAVE_MS: quota figures and the erasure purge. */

@@ -281,6 +281,10 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
             goto out;
         if (set_auto_vacuum(st, err) != 0)
             goto out;
+        /* Deleted content is overwritten, not left in free pages: an
+         * erased member's data must not be readable from the file. */
+        if (exec(st, "PRAGMA secure_delete = ON", err) != 0)
+            goto out;
         if (store_register_functions(st->db) != 0) {
             store_sql_error(st, err, "register functions");
             goto out;
@@ -403,6 +407,26 @@ int store_commit(struct store *st, struct error *err)
     st->in_txn = 0;
     store_end_relaxed(st);
     crashpoint("commit.after");
+    return 0;
+}
+
+int store_checkpoint_after_erasure(struct store *st, int force, struct error *err)
+{
+    int log = 0, done = 0;
+
+    if (st->readonly || st->in_txn || (!force && !st->erased_since_checkpoint))
+        return 0;
+    /* TRUNCATE: every frame copied into the database and the WAL file cut to
+     * zero bytes, so the erased rows' old pages leave the WAL now, not at
+     * the next automatic checkpoint. Busy (a reader) is not an error: it
+     * is tried again at the next call. */
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) !=
+        SQLITE_OK) {
+        if (sqlite3_errcode(st->db) == SQLITE_BUSY || sqlite3_errcode(st->db) == SQLITE_LOCKED)
+            return 1;
+        return store_sql_error(st, err, "checkpoint after an erasure");
+    }
+    st->erased_since_checkpoint = 0;
     return 0;
 }
 

@@ -32,6 +32,11 @@ int store_begin_relaxed(struct store *st, struct error *err);
 int store_in_txn(const struct store *st);
 void store_end_relaxed(struct store *st);
 int store_commit(struct store *st, struct error *err);
+/* After an erasure was applied (or force): checkpoint the WAL into the
+ * database and truncate it, so no copy of the erased rows stays in
+ * state.db-wal (secure_delete zeroes them in the database). 0 done or
+ * nothing to do, 1 busy (try later), -1 error. Outside a transaction. */
+int store_checkpoint_after_erasure(struct store *st, int force, struct error *err);
 void store_rollback(struct store *st);
 
 enum apply_result {

@@ -416,6 +416,7 @@ int store_apply(struct store *st, const struct change *c, const struct merge_pol
         if (insert_txn(st, c, seq, err) != 0)
             return -1;
     } else if (c->kind == CHANGE_ERASE) {
+        st->erased_since_checkpoint = 1;
         if (erase_member(st, c, seq, now, err) != 0)
             return -1;
     } else if (put_current(st, c, seq, err) != 0 ||

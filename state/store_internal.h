@@ -15,6 +15,8 @@ struct store {
     char salt[65];       /* hex; salts member hashes (tombstones, audit) */
     char audit_head[65]; /* hash of the last audit row; "" = empty chain */
     int64_t tombstone_count;
+    int erased_since_checkpoint; /* an erasure applied since the last
+                                    store_checkpoint_after_erasure() */
 
     sqlite3_stmt *ins_change;
     sqlite3_stmt *get_current;
