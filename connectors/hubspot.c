@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm_options.h"
 #include "hubspot.h"
 #include "log.h"
 #include "oauth.h"
 #include "ratelimit.h"
+#include "strbuf.h"
 #include "timefmt.h"
 
 enum { AUTH_STATIC = 0, AUTH_OAUTH = 1 };
@@ -31,23 +33,19 @@ struct hubspot_settings {
     int create_properties;
     char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
     char *purposes, *tiers;
-    long pull_interval_ms, search_lag_ms, lookback_ms, archived_sweep_ms, status_sweep_ms;
-    long rate, burst, max_inflight;
-    char *ca_file;
-    int allow_loopback_http;
-    long request_timeout_ms;
+    long search_lag_ms, archived_sweep_ms, status_sweep_ms;
+    struct crm_common_settings common;
 };
 
+#define S struct hubspot_settings
 #define OPT(name, type, def, field, min, max, help)                                                \
-    {                                                                                              \
-        name, type, def, offsetof(struct hubspot_settings, field), 0, min, max, NULL, help         \
-    }
+    CRM_OPT(S, name, type, def, field, min, max, help)
 
 static const struct config_option hubspot_options[] = {
     OPT("base_url", CONFIG_STRING, "https://api.hubapi.com", base_url, 0, 0,
         "HubSpot API root (http://127.0.0.1:PORT for the simulator)"),
-    {"auth", CONFIG_ENUM, "static", offsetof(struct hubspot_settings, auth), 0, 0, 0, auth_names,
-     "static: a service key / private-app token; oauth: refresh-token grant"},
+    CRM_OPT_ENUM(S, "auth", "static", auth, auth_names,
+                 "static: a service key / private-app token; oauth: refresh-token grant"),
     OPT("token_file", CONFIG_SECRET_FILE, NULL, token_file, 0, 0,
         "file holding the static bearer token (auth = static)"),
     OPT("client_id", CONFIG_STRING, NULL, client_id, 0, 0, "OAuth app client id (auth = oauth)"),
@@ -67,8 +65,8 @@ static const struct config_option hubspot_options[] = {
         "date version of the communication-preferences API"),
     OPT("id_property", CONFIG_STRING, "member_key", id_property, 0, 0,
         "unique-value contact property holding the member key (upsert key)"),
-    {"create_properties", CONFIG_BOOL, "yes", offsetof(struct hubspot_settings, create_properties),
-     0, 0, 0, NULL, "create missing custom contact properties at start"},
+    CRM_OPT_BOOL(S, "create_properties", "yes", create_properties,
+                 "create missing custom contact properties at start"),
     OPT("subscriptions", CONFIG_STRING, "", subscriptions, 0, 0,
         "purpose=subscription type id for EMAIL consent, e.g. "
         "marketing=1001,loyalty_programme=1002"),
@@ -88,54 +86,22 @@ static const struct config_option hubspot_options[] = {
         attribute_map, 0, 0, "profile attribute=contact property"),
     OPT("purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling", purposes, 0, 0,
         "purposes with sms/phone/post consent properties (consent_PURPOSE_CHANNEL)"),
-    OPT("pull_interval", CONFIG_DURATION_MS, "30s", pull_interval_ms, 1000, 86400000,
-        "time between pull cycles"),
     OPT("search_lag", CONFIG_DURATION_MS, "5s", search_lag_ms, 0, 3600000,
         "search lags writes: pull only changes older than this"),
-    OPT("lookback", CONFIG_DURATION_MS, "60s", lookback_ms, 0, 86400000,
-        "re-read this much before the watermark (late indexing)"),
     OPT("archived_sweep", CONFIG_DURATION_MS, "15m", archived_sweep_ms, 0, 86400000,
         "time between sweeps of archived contacts (archived=true listing); 0: every pull"),
     OPT("status_sweep", CONFIG_DURATION_MS, "15m", status_sweep_ms, 0, 86400000,
         "time between reads of every member's EMAIL subscription statuses (an unsubscribe "
         "need not modify the contact, so the search may miss it); 0: every pull"),
-    OPT("rate", CONFIG_INT, "10", rate, 1, 1000, "requests per second"),
-    OPT("burst", CONFIG_INT, "10", burst, 1, 1000, "request bucket size"),
-    OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
-    OPT("ca_file", CONFIG_PATH, NULL, ca_file, 0, 0, "PEM bundle to trust instead of the system"),
-    {"allow_loopback_http", CONFIG_BOOL, "no",
-     offsetof(struct hubspot_settings, allow_loopback_http), 0, 0, 0, NULL,
-     "accept plain http to a loopback address (simulators only)"},
-    OPT("request_timeout", CONFIG_DURATION_MS, "30s", request_timeout_ms, 1000, 600000,
-        "whole-request timeout"),
+    CRM_COMMON_OPTIONS(S, "10", "10", "60s",
+                       "re-read this much before the watermark (late indexing)", "30s"),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
+#undef OPT
+#undef S
 
 static const struct config_table hubspot_config = {"hubspot", hubspot_options,
                                                    sizeof(struct hubspot_settings)};
-
-struct req_ctx {
-    struct hubspot *hs;
-    http_done_fn done;
-    void *arg;
-    int search; /* counts against the search window, not the general budget */
-};
-
-static uint64_t mono_ms(void)
-{
-    return uv_hrtime() / 1000000;
-}
-
-/* Milliseconds the vendor asked us to hold off (a 429's Retry-After), 0 when
- * we may send. Setup requests go outside the engine's rate limiting, so they
- * check it themselves. */
-static uint64_t held_ms(const struct hubspot *hs)
-{
-    const struct ratelimit *rl = hs->conn->ratelimit;
-    uint64_t now = mono_ms();
-
-    return rl != NULL && rl->hold_until_ms > now ? rl->hold_until_ms - now : 0;
-}
 
 const struct hs_map *hs_map_of(const struct hubspot *hs)
 {
@@ -151,7 +117,7 @@ long hs_search_lag_ms(const struct hubspot *hs)
 }
 long hs_lookback_ms(const struct hubspot *hs)
 {
-    return hs->cfg->lookback_ms;
+    return hs->cfg->common.lookback_ms;
 }
 long hs_archived_sweep_ms(const struct hubspot *hs)
 {
@@ -184,122 +150,85 @@ const char *hs_version(const struct hubspot *hs, int family)
     }
 }
 
-/* --- HTTP plumbing --- */
+/* --- HTTP plumbing (the shared request wrapper, crm_request.h) --- */
 
-static void request_done(struct http_result *res, void *arg)
+enum { TAG_GENERAL = 0, TAG_SEARCH = 1 };
+
+/* HubSpot's 429 policy, before the rate limiter sees the answer: a DAILY
+ * 429 holds until UTC midnight, HubSpot's own 429s carry no Retry-After
+ * (its windows are per second for search, rolling 10 s otherwise). Search
+ * has its own per-second limit (and its answers carry no rate-limit
+ * headers): its non-DAILY 429 holds the search window only, never the
+ * general budget the pushes draw on. */
+static int policy(void *ctx, int tag, struct http_result *res)
 {
-    struct req_ctx *rc = arg;
-    struct hubspot *hs = rc->hs;
-    struct connector *conn = hs->conn;
-    uint64_t now = mono_ms();
+    struct hubspot *hs = ctx;
+    char name[64];
 
-    if (res->status == 429) {
-        char policy[64];
-        hs_policy_name(res->body, policy, sizeof(policy));
-        if (strcmp(policy, "DAILY") == 0) {
-            int64_t wall = timefmt_now_ms();
-            res->retry_after_ms = (long)(86400000 - wall % 86400000);
-            log_warn("hubspot", conn->name,
-                     "daily API budget spent; no requests until UTC midnight (%ld s)",
-                     res->retry_after_ms / 1000);
-        } else if (res->retry_after_ms < 0) {
-            /* HubSpot's own 429s carry no Retry-After; its windows are
-             * per second (search) and rolling 10 s. */
-            res->retry_after_ms = 1000;
-        }
+    if (res->status != 429)
+        return 0;
+    hs_policy_name(res->body, name, sizeof(name));
+    if (strcmp(name, "DAILY") == 0) {
+        int64_t wall = timefmt_now_ms();
+        res->retry_after_ms = (long)(86400000 - wall % 86400000);
+        log_warn("hubspot", hs->conn->name,
+                 "daily API budget spent; no requests until UTC midnight (%ld s)",
+                 res->retry_after_ms / 1000);
+        return 0;
     }
-    if (rc->search && res->status == 429) {
-        char policy[64];
-        hs_policy_name(res->body, policy, sizeof(policy));
-        if (strcmp(policy, "DAILY") != 0) {
-            /* Search has its own per-second limit (and its answers carry no
-             * rate-limit headers): its 429 holds the search window only,
-             * never the general budget the pushes draw on. */
-            ratelimit_window_hold(&hs->search_rl, res->retry_after_ms, now);
-            rc->done(res, rc->arg);
-            free(rc);
-            return;
-        }
-    }
-    /* After the policy is known: observe applies a 429 to the bucket once
-     * (applying it here too halved the rate twice per 429, and opt-outs
-     * waited seconds for tokens). */
-    if (conn->ratelimit != NULL && res->status != 0)
-        ratelimit_observe(conn->ratelimit, res, now);
-    rc->done(res, rc->arg);
-    free(rc);
+    if (res->retry_after_ms < 0)
+        res->retry_after_ms = 1000;
+    if (tag != TAG_SEARCH)
+        return 0;
+    ratelimit_window_hold(&hs->search_rl, res->retry_after_ms, crm_mono_ms());
+    return 1;
 }
 
-static int send_request(struct hubspot *hs, int search, enum http_method method, const char *path,
+static int send_request(struct hubspot *hs, int tag, enum http_method method, const char *path,
                         const char *body, http_done_fn done, void *arg)
 {
-    char url[1024];
-    struct error err;
-    struct http_request *r;
-    struct req_ctx *rc;
+    struct crm_req rq = {0};
 
-    if (hs->closing)
-        return -1;
-    snprintf(url, sizeof(url), "%s%s", hs->base, path);
-    r = http_request_new(hs->http, method, url, &err);
-    rc = calloc(1, sizeof(*rc));
-    if (r == NULL || rc == NULL) {
-        log_error("hubspot", hs->conn->name, "%s", r == NULL ? err.msg : "out of memory");
-        if (r != NULL)
-            http_request_free(r);
-        free(rc);
+    if (path == NULL) {
+        log_error("hubspot", hs->conn->name, "request path too long");
         return -1;
     }
-    http_request_set_conn(r, hs->conn->name);
-    http_request_set_limits(r, &hs->limits);
-    http_request_add_header(r, "Accept", "application/json");
-    if (body != NULL && http_request_set_body(r, "application/json", body, strlen(body)) != 0) {
-        http_request_free(r);
-        free(rc);
-        return -1;
-    }
-    rc->hs = hs;
-    rc->done = done;
-    rc->arg = arg;
-    rc->search = search;
-    oauth_send(hs->oauth, r, request_done, rc);
-    return 0;
+    rq.method = method;
+    rq.base = hs->base;
+    rq.path = path;
+    rq.body = body;
+    rq.tag = tag;
+    return crm_request(&hs->h, &rq, done, arg);
 }
 
 int hs_request(struct hubspot *hs, enum http_method method, const char *path, const char *body,
                http_done_fn done, void *arg)
 {
-    return send_request(hs, 0, method, path, body, done, arg);
+    return send_request(hs, TAG_GENERAL, method, path, body, done, arg);
 }
 
 int hs_request_search(struct hubspot *hs, const char *path, const char *body, http_done_fn done,
                       void *arg)
 {
-    return send_request(hs, 1, HTTP_POST, path, body, done, arg);
+    return send_request(hs, TAG_SEARCH, HTTP_POST, path, body, done, arg);
 }
 
-/* The path of an API family plus tail (static buffer: use at once). */
+const char *hs_pathf(struct hubspot *hs, int family, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    strbuf_free(&hs->path);
+    strbuf_init(&hs->path, HS_PATH_MAX);
+    va_start(ap, fmt);
+    rc = hs_api_pathv(&hs->path, family, hs_version(hs, family), fmt, ap);
+    va_end(ap);
+    return rc == 0 ? strbuf_str(&hs->path) : NULL;
+}
+
 const char *hs_path(struct hubspot *hs, int family, const char *tail)
 {
-    static char path[512];
-
-    switch (family) {
-    case HS_V_OBJECTS:
-        snprintf(path, sizeof(path), "/crm/objects/%s/contacts%s", hs->cfg->version_objects, tail);
-        break;
-    case HS_V_PROPERTIES:
-        snprintf(path, sizeof(path), "/crm/properties/%s/contacts%s", hs->cfg->version_properties,
-                 tail);
-        break;
-    case HS_V_LISTS:
-        snprintf(path, sizeof(path), "/crm/lists/%s%s", hs->cfg->version_lists, tail);
-        break;
-    default:
-        snprintf(path, sizeof(path), "/communication-preferences/%s%s", hs->cfg->version_prefs,
-                 tail);
-        break;
-    }
-    return path;
+    return hs_pathf(hs, family, "%s", tail);
 }
 
 /* --- setup: custom contact properties --- */
@@ -382,7 +311,7 @@ static void props_listed(struct http_result *res, void *arg)
             json_object_set_new(have, name, json_true());
     }
     json_decref(root);
-    if (held_ms(hs) > 0) {
+    if (crm_held_ms(hs->conn) > 0) {
         /* A 429 came meanwhile: try the whole setup again after the hold. */
         json_decref(have);
         free(sc);
@@ -401,8 +330,7 @@ static void props_listed(struct http_result *res, void *arg)
         char *text;
 
         if (json_object_get(have, name) != NULL || strcmp(name, "lastmodifieddate") == 0 ||
-            hs_pair_key_of(hs->map.attrs, hs->map.nattrs, name) != NULL ||
-            strcmp(name, "email") == 0)
+            crm_pairs_key_of(&hs->map.attrs, name) != NULL || strcmp(name, "email") == 0)
             continue;
         if (strcmp(name, hs->map.points_property) == 0) {
             type = "number";
@@ -438,7 +366,7 @@ void hs_setup_start(struct hubspot *hs)
 
     if (hs->closing || hs->ready || hs->setup_pending)
         return;
-    hold = held_ms(hs);
+    hold = crm_held_ms(hs->conn);
     if (hold > 0) {
         uv_timer_start(&hs->setup_timer, setup_timer_cb, hold + 1, 0);
         return;
@@ -483,6 +411,10 @@ static void persist_token(void *ctx, const char *token)
 static void free_hubspot(struct hubspot *hs)
 {
     hs_map_free(&hs->map);
+    strbuf_free(&hs->path);
+    free(hs->pull.wait_path);
+    free(hs->pull.wait_body);
+    free(hs->base);
     free(hs);
 }
 
@@ -505,7 +437,7 @@ static void handle_closed(uv_handle_t *h)
 static void http_closed(void *arg)
 {
     struct hubspot *hs = arg;
-    handle_closed((uv_handle_t *)&hs->defer); /* counts as one of the handles */
+    handle_closed((uv_handle_t *)&hs->setup_timer); /* counts as one of the handles */
 }
 
 static void search_hold_kept(void *arg, long ms)
@@ -525,7 +457,7 @@ static int hubspot_open(struct connector *conn, struct error *err)
     struct http_options hopts;
     struct oauth_options oopts;
     struct oauth_hooks hooks = {0};
-    char token_url[600];
+    struct strbuf token_url;
     size_t len;
 
     if (hs == NULL)
@@ -539,7 +471,12 @@ static int hubspot_open(struct connector *conn, struct error *err)
         free(hs);
         return -1;
     }
-    snprintf(hs->base, sizeof(hs->base), "%s", cfg->base_url);
+    strbuf_init(&token_url, HS_PATH_MAX);
+    hs->base = strdup(cfg->base_url);
+    if (hs->base == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     len = strlen(hs->base);
     while (len > 0 && hs->base[len - 1] == '/')
         hs->base[--len] = '\0';
@@ -552,16 +489,21 @@ static int hubspot_open(struct connector *conn, struct error *err)
                   conn->name);
         goto fail;
     }
-    http_options_defaults(&hopts);
-    hopts.ca_file = cfg->ca_file;
-    hopts.allow_loopback_http = cfg->allow_loopback_http;
-    hopts.limits.timeout_ms = cfg->request_timeout_ms;
-    hs->limits = hopts.limits;
-    if (http_client_new(conn->loop, &hopts, &hs->http, err) != 0)
+    crm_common_http(&cfg->common, &hopts);
+    hs->h.conn = conn;
+    hs->h.subsystem = "hubspot";
+    hs->h.limits = hopts.limits;
+    hs->h.policy = policy;
+    hs->h.policy_ctx = hs;
+    if (cfg->token_url == NULL &&
+        strbuf_addf(&token_url, "%s/oauth/2026-03/token", hs->base) != 0) {
+        error_set(err, "[connector.%s] base_url too long", conn->name);
+        goto fail;
+    }
+    if (http_client_new(conn->loop, &hopts, &hs->h.http, err) != 0)
         goto fail;
     oauth_options_defaults(&oopts);
-    snprintf(token_url, sizeof(token_url), "%s/oauth/2026-03/token", hs->base);
-    oopts.token_url = cfg->token_url ? cfg->token_url : token_url;
+    oopts.token_url = cfg->token_url ? cfg->token_url : strbuf_str(&token_url);
     if (cfg->auth == AUTH_STATIC) {
         oopts.grant = OAUTH_STATIC;
         oopts.token_file = cfg->token_file;
@@ -573,15 +515,16 @@ static int hubspot_open(struct connector *conn, struct error *err)
         hooks.persist_refresh_token = persist_token;
         hooks.ctx = conn;
     }
-    if (oauth_new(hs->http, conn->loop, conn->name, &oopts, &hooks, &hs->oauth, err) != 0) {
-        http_client_close(hs->http, NULL, NULL);
-        hs->http = NULL;
+    if (oauth_new(hs->h.http, conn->loop, conn->name, &oopts, &hooks, &hs->h.oauth, err) != 0) {
+        http_client_close(hs->h.http, NULL, NULL);
+        hs->h.http = NULL;
         goto fail;
     }
+    strbuf_free(&token_url);
     if (cfg->auth == AUTH_OAUTH && conn->sink != NULL && conn->sink->load_token != NULL) {
         char *kept = conn->sink->load_token(conn->sink->ctx, conn);
         if (kept != NULL) {
-            oauth_set_refresh_token(hs->oauth, kept);
+            oauth_set_refresh_token(hs->h.oauth, kept);
             memset(kept, 0, strlen(kept));
             free(kept);
         } else if (cfg->refresh_token_file == NULL) {
@@ -589,14 +532,11 @@ static int hubspot_open(struct connector *conn, struct error *err)
         }
     }
     conn->priv = hs;
-    conn->max_inflight = cfg->max_inflight;
-    conn->pull_interval_ms = cfg->pull_interval_ms;
-    conn->rate = (double)cfg->rate;
-    conn->burst = (double)cfg->burst;
-    uv_timer_init(conn->loop, &hs->defer);
+    crm_common_apply(conn, &cfg->common);
+    crm_jobs_init(&hs->jobs, conn->loop, hs, "hubspot", conn->name);
     uv_timer_init(conn->loop, &hs->setup_timer);
     uv_timer_init(conn->loop, &hs->pull_timer);
-    hs->defer.data = hs->setup_timer.data = hs->pull_timer.data = hs;
+    hs->setup_timer.data = hs->pull_timer.data = hs;
     hs->handles_open = 3;
     /* HubSpot: search requests are limited to 5 per second per account,
      * apart from the per-10-second budget. 100 ms of margin: the vendor
@@ -608,7 +548,7 @@ static int hubspot_open(struct connector *conn, struct error *err)
     if (conn->sink != NULL && conn->sink->load_hold != NULL) {
         long left = conn->sink->load_hold(conn->sink->ctx, conn, "search");
         if (left > 0)
-            ratelimit_window_hold(&hs->search_rl, left, mono_ms());
+            ratelimit_window_hold(&hs->search_rl, left, crm_mono_ms());
     }
     hs->search_rl.on_hold = search_hold_kept;
     hs->search_rl.hold_arg = hs;
@@ -620,6 +560,7 @@ static int hubspot_open(struct connector *conn, struct error *err)
              cfg->version_objects, auth_names[cfg->auth]);
     return 0;
 fail:
+    strbuf_free(&token_url);
     free_hubspot(hs);
     return -1;
 }
@@ -634,17 +575,17 @@ static void hubspot_close(struct connector *conn, void (*done)(struct connector 
         return;
     }
     hs->closing = 1;
+    hs->h.closing = 1;
     hs->closed = done;
     uv_timer_stop(&hs->setup_timer);
     /* A pull request waiting for its budget ends the cycle now. */
     hs_pull_cancel(hs);
     /* Waiting and in-flight requests complete as CANCELLED now: their jobs
      * answer RETRY (not the records' fault) and the pull aborts its page. */
-    oauth_close(hs->oauth);
+    oauth_close(hs->h.oauth);
     hs->handles_open++; /* the HTTP client, released in http_closed */
-    http_client_close(hs->http, http_closed, hs);
-    hs_flush_done(hs);
-    uv_close((uv_handle_t *)&hs->defer, handle_closed);
+    http_client_close(hs->h.http, http_closed, hs);
+    crm_jobs_close(&hs->jobs, handle_closed);
     uv_close((uv_handle_t *)&hs->setup_timer, handle_closed);
     uv_close((uv_handle_t *)&hs->pull_timer, handle_closed);
 }

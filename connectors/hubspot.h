@@ -19,29 +19,32 @@
 #define CRMSYNC_HUBSPOT_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "connector.h"
+#include "crm_job.h"
+#include "crm_pairs.h"
+#include "crm_pull_page.h"
+#include "crm_request.h"
 #include "http.h"
 #include "ratelimit.h"
+#include "strbuf.h"
 
 #define HS_BATCH_MAX 100
 #define HS_SEARCH_LIMIT 100
 #define HS_SEARCH_CAP 10000
 #define HS_SEARCH_PER_SECOND 5
+/* The longest request path (and OAuth token URL) built: past it a request
+ * is refused, never cut. */
+#define HS_PATH_MAX 8192
 
 /* Subscription status states of the 2026-09 statuses batch API (write:
  * PublicStatusRequest.statusState, read: PublicStatus.status). */
 #define HS_STATUS_SUBSCRIBED "SUBSCRIBED"
 #define HS_STATUS_UNSUBSCRIBED "UNSUBSCRIBED"
 #define HS_STATUS_NOT_SPECIFIED "NOT_SPECIFIED"
-
-/* "a=b, c=d" */
-struct hs_pair {
-    char *key;
-    char *val;
-};
 
 /* A tier and the balance it starts at (option tiers). */
 struct hs_tier {
@@ -54,15 +57,11 @@ struct hs_map {
     char *id_property;     /* unique contact property holding the member key */
     char *points_property; /* balance */
     char *tier_property;
-    struct hs_pair *subs; /* purpose -> subscription type id (EMAIL) */
-    size_t nsubs;
-    struct hs_pair *bases; /* our legal basis -> HubSpot legalBasis */
-    size_t nbases;
-    struct hs_pair *attrs; /* profile attribute -> contact property */
-    size_t nattrs;
-    char **purposes; /* purposes with sms/phone/post properties */
-    size_t npurposes;
-    struct hs_tier *tiers; /* ascending minimums; none: the tier is not derived */
+    struct crm_pairs subs;    /* purpose -> subscription type id (EMAIL) */
+    struct crm_pairs bases;   /* our legal basis -> HubSpot legalBasis */
+    struct crm_pairs attrs;   /* profile attribute -> contact property */
+    struct crm_list purposes; /* purposes with sms/phone/post properties */
+    struct hs_tier *tiers;    /* ascending minimums; none: the tier is not derived */
     size_t ntiers;
 };
 
@@ -80,9 +79,6 @@ struct hs_map_config {
 
 int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err);
 void hs_map_free(struct hs_map *m);
-const char *hs_pair_get(const struct hs_pair *p, size_t n, const char *key);
-/* Reverse lookup: the key whose value is val. */
-const char *hs_pair_key_of(const struct hs_pair *p, size_t n, const char *val);
 
 /* Splits "consent/<purpose>/<channel>". 0 or -1. */
 int hs_split_consent_field(const char *field, char *purpose, size_t psize, char *channel,
@@ -161,6 +157,15 @@ char *hs_memberships_body(const char *const *add, size_t nadd, const char *const
 char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after, int limit);
 /* Every property the connector reads or writes (for search and create). */
 json_t *hs_mapped_properties(const struct hs_map *m);
+
+/* The path of an API family (HS_V_*) at version, plus the tail built from
+ * fmt, added to b: "/crm/objects/V/contacts", "/crm/properties/V/contacts",
+ * "/crm/lists/V", "/communication-preferences/V". 0, or -1 when b failed
+ * (past its bound: nothing is cut). */
+int hs_api_pathv(struct strbuf *b, int family, const char *version, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+int hs_api_path(struct strbuf *b, int family, const char *version, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* --- hubspot_parse.c (pure) --- */
 
@@ -303,7 +308,7 @@ struct hs_pull_state {
     /* A request waiting for its budget (hs->pull_timer): */
     int waiting, wait_search;
     enum http_method wait_method;
-    char wait_path[512];
+    char *wait_path;
     char *wait_body;
     http_done_fn wait_done;
     /* The archived sweep (hubspot_gone.c): */
@@ -330,14 +335,9 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
 /* Close: a request waiting for its budget ends the cycle (pull_done -1). */
 void hs_pull_cancel(struct hubspot *hs);
 
-/* A pull page's per-field callback (hs_field_fn): applies a change unless
- * the local value already projects to what HubSpot holds, then observes
- * it. arg is a struct hs_page_ctx. */
-struct hs_page_ctx {
-    struct hubspot *hs;
-    struct error err;
-    long applied;
-};
+/* A pull page's per-field callback (hs_field_fn): the shared page rule
+ * (crm_page_field). arg is a struct crm_page set up by hs_page_init. */
+void hs_page_init(struct crm_page *pg, struct hubspot *hs);
 int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
                   const struct change *c, const char *projection);
 
@@ -376,23 +376,27 @@ struct hubspot {
     struct connector *conn;
     const struct hubspot_settings *cfg;
     struct hs_map map;
-    char base[512];
-    struct http_limits limits;
-    struct http_client *http;
-    struct oauth *oauth;
-    uv_timer_t defer, setup_timer, pull_timer;
+    char *base;
+    struct crm_http h;    /* the shared request wrapper (client, token manager) */
+    struct crm_jobs jobs; /* answered push jobs, waiting for the defer timer */
+    struct strbuf path;   /* hs_path's last answer */
+    uv_timer_t setup_timer, pull_timer;
     struct ratelimit_window search_rl; /* HubSpot's search: 5 per second */
     int handles_open;
     int closing;
     int ready; /* custom properties exist (or are not ours to create) */
     int setup_pending;
     void (*closed)(struct connector *conn);
-    struct hs_job *done_q;
     struct hs_job *creating; /* list jobs whose list create is in flight */
     struct hs_pull_state pull;
 };
 
+/* The path of an API family plus tail (hs_api_path with the configured
+ * version), valid until the next call; NULL when too long (HS_PATH_MAX) or
+ * out of memory: a request given NULL is refused, never cut. */
 const char *hs_path(struct hubspot *hs, int family, const char *tail);
+const char *hs_pathf(struct hubspot *hs, int family, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Custom contact properties: list, create the missing ones, then ready. */
 void hs_setup_start(struct hubspot *hs);
 void hs_op_push(struct connector *conn, struct push_batch *pb);
@@ -401,7 +405,5 @@ void hs_op_batch_class(struct connector *conn, const struct push_record *rec, ch
 size_t hs_op_record_cost(struct connector *conn, const struct push_record *rec, int member_new);
 int hs_op_project(struct connector *conn, enum change_kind kind, const char *field,
                   const char *value_json, char *out, size_t outsize);
-/* Answers the push batches queued by jobs (from the defer timer). */
-void hs_flush_done(struct hubspot *hs);
 
 #endif

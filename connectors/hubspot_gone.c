@@ -241,11 +241,11 @@ static void page_answer(struct http_result *res, void *arg)
 static void send_page(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    char tail[400];
+    const char *path =
+        hs_pathf(hs, HS_V_OBJECTS, "?archived=true&limit=100&properties=%s%s%s",
+                 hs_map_of(hs)->id_property, ps->sweep_after[0] ? "&after=" : "", ps->sweep_after);
 
-    snprintf(tail, sizeof(tail), "?archived=true&limit=100&properties=%s%s%s",
-             hs_map_of(hs)->id_property, ps->sweep_after[0] ? "&after=" : "", ps->sweep_after);
-    if (hs_pull_send(hs, 0, HTTP_GET, hs_path(hs, HS_V_OBJECTS, tail), NULL, page_answer) != 0)
+    if (hs_pull_send(hs, 0, HTTP_GET, path, NULL, page_answer) != 0)
         hs_pull_finish(hs, -1);
 }
 

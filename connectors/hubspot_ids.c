@@ -53,14 +53,14 @@ int hs_contact_field_each(const struct hs_map *m, hs_contact_field_fn fn, void *
 {
     char field[256];
 
-    for (size_t i = 0; i < m->nattrs; i++) {
-        snprintf(field, sizeof(field), "profile/%s", m->attrs[i].key);
+    for (size_t i = 0; i < m->attrs.n; i++) {
+        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
         if (fn(arg, CHANGE_PROFILE, field) != 0)
             return -1;
     }
-    for (size_t p = 0; p < m->npurposes; p++) {
+    for (size_t p = 0; p < m->purposes.n; p++) {
         for (const char *const *c = hs_property_channels; *c != NULL; c++) {
-            snprintf(field, sizeof(field), "consent/%s/%s", m->purposes[p], *c);
+            snprintf(field, sizeof(field), "consent/%s/%s", m->purposes.v[p], *c);
             if (fn(arg, CHANGE_CONSENT, field) != 0)
                 return -1;
         }

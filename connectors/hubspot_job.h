@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "connector.h"
+#include "crm_job.h"
 #include "http_result.h"
 #include "hubspot.h"
 
@@ -18,10 +19,10 @@ enum job_class { JOB_CONTACTS, JOB_SUBS, JOB_LIST, JOB_ERASE };
 #define MAX_JOB_REQUESTS 24
 
 struct hs_job {
+    struct crm_job base; /* first: the shared job (results, deferred done) */
     struct hubspot *hs;
-    struct push_batch *pb;
+    struct push_batch *pb; /* base.pb */
     enum job_class cls;
-    unsigned char *set; /* per record: result given */
     struct hs_plan plan;
     size_t *order;
     size_t ranges[MAX_RANGES][2];
@@ -33,7 +34,6 @@ struct hs_job {
     char list_id[64];
     char segment[64];
     int reading; /* resolve_ids: 1 once the batch read was sent */
-    struct hs_job *next;
     /* A list job creating its segment's list is on hs->creating (linked by
      * next_creating); list jobs of the same segment that start meanwhile
      * wait on its waiters instead of creating the list a second time
@@ -42,16 +42,12 @@ struct hs_job {
     struct hs_job *waiters;
 };
 
-/* Sets record i's result (the first one given stands). */
-void hs_job_result(struct hs_job *job, size_t i, enum push_outcome o, const char *reason,
-                   long retry_after_ms, int not_record_fault, const char *remote_id);
-/* Every record without a result yet gets this failure. */
-void hs_job_fail_rest(struct hs_job *job, enum push_outcome o, const char *reason,
-                      long retry_after_ms, int not_record_fault);
-/* The job is over: its batch is answered from the defer timer. */
+/* Results go through the shared job (crm_job_result, crm_job_fail_rest on
+ * &job->base). The job is over: its batch is answered from the defer
+ * timer (after the email-moved resends of a contacts job). */
 void hs_job_done(struct hs_job *job);
 /* A failed request: transient failures keep the records, a permanent one
- * rejects them with the vendor's message. */
+ * rejects them with the vendor's message (crm_job_fail_from). */
 void hs_job_fail_from(struct hs_job *job, const struct http_result *res);
 /* Groups the batch by member (with_props: each member's properties);
  * returns the number of groups or -1. */

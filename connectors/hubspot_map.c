@@ -14,104 +14,6 @@
 
 const char *const hs_property_channels[] = {"sms", "phone", "post", NULL};
 
-static char *trim_dup(const char *p, size_t len)
-{
-    while (len > 0 && isspace((unsigned char)*p))
-        p++, len--;
-    while (len > 0 && isspace((unsigned char)p[len - 1]))
-        len--;
-    return strndup(p, len);
-}
-
-/* "a=b, c=d" -> pairs; "" -> none. */
-static int parse_pairs(const char *text, const char *what, struct hs_pair **out, size_t *nout,
-                       struct error *err)
-{
-    const char *p = text ? text : "";
-    struct hs_pair *pairs = NULL;
-    size_t n = 0;
-
-    while (*p != '\0') {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        struct hs_pair *grown;
-
-        if (len > 0 && strspn(p, " \t") < len) {
-            if (eq == NULL || eq == p)
-                goto bad;
-            grown = realloc(pairs, (n + 1) * sizeof(*pairs));
-            if (grown == NULL)
-                goto oom;
-            pairs = grown;
-            pairs[n].key = trim_dup(p, (size_t)(eq - p));
-            pairs[n].val = trim_dup(eq + 1, len - (size_t)(eq - p) - 1);
-            n++;
-            if (pairs[n - 1].key == NULL || pairs[n - 1].val == NULL)
-                goto oom;
-            if (pairs[n - 1].key[0] == '\0' || pairs[n - 1].val[0] == '\0')
-                goto bad;
-        }
-        if (end == NULL)
-            break;
-        p = end + 1;
-    }
-    *out = pairs;
-    *nout = n;
-    return 0;
-bad:
-    error_set(err, "%s: expected \"name=value, ...\", got \"%.80s\"", what, text);
-    goto fail;
-oom:
-    error_set(err, "out of memory");
-fail:
-    for (size_t i = 0; i < n; i++) {
-        free(pairs[i].key);
-        free(pairs[i].val);
-    }
-    free(pairs);
-    return -1;
-}
-
-static int parse_list(const char *text, char ***out, size_t *nout)
-{
-    const char *p = text ? text : "";
-    char **items = NULL;
-    size_t n = 0;
-
-    while (*p != '\0') {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *item = trim_dup(p, len);
-        char **grown;
-
-        if (item == NULL)
-            goto oom;
-        if (item[0] == '\0') {
-            free(item);
-        } else {
-            grown = realloc(items, (n + 1) * sizeof(*items));
-            if (grown == NULL) {
-                free(item);
-                goto oom;
-            }
-            items = grown;
-            items[n++] = item;
-        }
-        if (end == NULL)
-            break;
-        p = end + 1;
-    }
-    *out = items;
-    *nout = n;
-    return 0;
-oom:
-    for (size_t i = 0; i < n; i++)
-        free(items[i]);
-    free(items);
-    return -1;
-}
-
 int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err)
 {
     memset(m, 0, sizeof(*m));
@@ -122,24 +24,21 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
         hs_map_free(m);
         return error_set(err, "out of memory");
     }
-    if (parse_pairs(cfg->subscriptions, "subscriptions", &m->subs, &m->nsubs, err) != 0 ||
-        parse_pairs(cfg->legal_basis_map, "legal_basis_map", &m->bases, &m->nbases, err) != 0 ||
-        parse_pairs(cfg->attribute_map, "attribute_map", &m->attrs, &m->nattrs, err) != 0) {
+    if (crm_pairs_parse(cfg->subscriptions, "subscriptions", &m->subs, err) != 0 ||
+        crm_pairs_parse(cfg->legal_basis_map, "legal_basis_map", &m->bases, err) != 0 ||
+        crm_pairs_parse(cfg->attribute_map, "attribute_map", &m->attrs, err) != 0 ||
+        crm_list_parse(cfg->purposes, &m->purposes, err) != 0) {
         hs_map_free(m);
         return -1;
     }
-    for (size_t i = 0; i < m->nsubs; i++) {
+    for (size_t i = 0; i < m->subs.n; i++) {
         char *end;
-        strtoll(m->subs[i].val, &end, 10);
-        if (*end != '\0' || !isdigit((unsigned char)m->subs[i].val[0])) {
-            error_set(err, "subscriptions: \"%s\" is not a subscription type id", m->subs[i].val);
+        strtoll(m->subs.p[i].val, &end, 10);
+        if (*end != '\0' || !isdigit((unsigned char)m->subs.p[i].val[0])) {
+            error_set(err, "subscriptions: \"%s\" is not a subscription type id", m->subs.p[i].val);
             hs_map_free(m);
             return -1;
         }
-    }
-    if (parse_list(cfg->purposes, &m->purposes, &m->npurposes) != 0) {
-        hs_map_free(m);
-        return error_set(err, "out of memory");
     }
     if (hs_tiers_parse(cfg->tiers, &m->tiers, &m->ntiers, err) != 0) {
         hs_map_free(m);
@@ -148,46 +47,17 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
     return 0;
 }
 
-static void free_pairs(struct hs_pair *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(p[i].key);
-        free(p[i].val);
-    }
-    free(p);
-}
-
 void hs_map_free(struct hs_map *m)
 {
     free(m->id_property);
     free(m->points_property);
     free(m->tier_property);
-    free_pairs(m->subs, m->nsubs);
-    free_pairs(m->bases, m->nbases);
-    free_pairs(m->attrs, m->nattrs);
-    for (size_t i = 0; i < m->npurposes; i++)
-        free(m->purposes[i]);
-    free(m->purposes);
+    crm_pairs_free(&m->subs);
+    crm_pairs_free(&m->bases);
+    crm_pairs_free(&m->attrs);
+    crm_list_free(&m->purposes);
     hs_tiers_free(m->tiers, m->ntiers);
     memset(m, 0, sizeof(*m));
-}
-
-const char *hs_pair_get(const struct hs_pair *p, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(p[i].key, key) == 0)
-            return p[i].val;
-    }
-    return NULL;
-}
-
-const char *hs_pair_key_of(const struct hs_pair *p, size_t n, const char *val)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(p[i].val, val) == 0)
-            return p[i].key;
-    }
-    return NULL;
 }
 
 int hs_split_consent_field(const char *field, char *purpose, size_t psize, char *channel,
@@ -438,7 +308,7 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         return 0;
     case CHANGE_PROFILE: {
         const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
-        const char *prop = hs_pair_get(m->attrs, m->nattrs, attr);
+        const char *prop = crm_pairs_get(&m->attrs, attr);
         if (prop == NULL) {
             reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
             return -1;
@@ -554,7 +424,7 @@ int hs_status_input(const struct hs_map *m, const struct push_record *rec, const
         snprintf(reason, rsize, "unreadable email consent %s", rec->field);
         return -1;
     }
-    sub = hs_pair_get(m->subs, m->nsubs, purpose);
+    sub = crm_pairs_get(&m->subs, purpose);
     if (sub == NULL) {
         snprintf(reason, rsize,
                  "consent purpose \"%s\" has no HubSpot subscription type (option "
@@ -566,7 +436,7 @@ int hs_status_input(const struct hs_map *m, const struct push_record *rec, const
     /* A withdrawal (or an unknown) without a basis of its own is recorded
      * under the basis of "consent": the customer said no to a consent. */
     basis = cv.legal_basis ? cv.legal_basis : "consent";
-    hs_basis = hs_pair_get(m->bases, m->nbases, basis);
+    hs_basis = crm_pairs_get(&m->bases, basis);
     if (hs_basis == NULL) {
         snprintf(reason, rsize, "legal basis \"%s\" is not in legal_basis_map", basis);
         json_decref(holder);
@@ -635,17 +505,17 @@ json_t *hs_mapped_properties(const struct hs_map *m)
     json_array_append_new(a, json_string("lastmodifieddate"));
     json_array_append_new(a, json_string(m->points_property));
     json_array_append_new(a, json_string(m->tier_property));
-    for (size_t i = 0; i < m->nattrs; i++) {
-        if (strcmp(m->attrs[i].val, "email") != 0)
-            json_array_append_new(a, json_string(m->attrs[i].val));
+    for (size_t i = 0; i < m->attrs.n; i++) {
+        if (strcmp(m->attrs.p[i].val, "email") != 0)
+            json_array_append_new(a, json_string(m->attrs.p[i].val));
     }
-    for (size_t p = 0; p < m->npurposes; p++) {
+    for (size_t p = 0; p < m->purposes.n; p++) {
         for (const char *const *c = hs_property_channels; *c != NULL; c++) {
-            snprintf(name, sizeof(name), "consent_%s_%s", m->purposes[p], *c);
+            snprintf(name, sizeof(name), "consent_%s_%s", m->purposes.v[p], *c);
             json_array_append_new(a, json_string(name));
-            snprintf(name, sizeof(name), "consent_%s_%s_date", m->purposes[p], *c);
+            snprintf(name, sizeof(name), "consent_%s_%s_date", m->purposes.v[p], *c);
             json_array_append_new(a, json_string(name));
-            snprintf(name, sizeof(name), "consent_%s_%s_source", m->purposes[p], *c);
+            snprintf(name, sizeof(name), "consent_%s_%s_source", m->purposes.v[p], *c);
             json_array_append_new(a, json_string(name));
         }
     }
@@ -671,4 +541,34 @@ char *hs_search_body(const struct hs_map *m, int64_t gte, int64_t lt, long after
     text = canonical_dumps(o);
     json_decref(o);
     return text;
+}
+
+int hs_api_pathv(struct strbuf *b, int family, const char *version, const char *fmt, va_list ap)
+{
+    switch (family) {
+    case HS_V_OBJECTS:
+        strbuf_addf(b, "/crm/objects/%s/contacts", version);
+        break;
+    case HS_V_PROPERTIES:
+        strbuf_addf(b, "/crm/properties/%s/contacts", version);
+        break;
+    case HS_V_LISTS:
+        strbuf_addf(b, "/crm/lists/%s", version);
+        break;
+    default:
+        strbuf_addf(b, "/communication-preferences/%s", version);
+        break;
+    }
+    return strbuf_addv(b, fmt, ap);
+}
+
+int hs_api_path(struct strbuf *b, int family, const char *version, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = hs_api_pathv(b, family, version, fmt, ap);
+    va_end(ap);
+    return rc;
 }

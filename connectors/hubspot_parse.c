@@ -469,9 +469,9 @@ static int property_consents(struct pull_ctx *pc, json_t *props)
 {
     char name[256], field[256], version[32];
 
-    for (size_t p = 0; p < pc->m->npurposes; p++) {
+    for (size_t p = 0; p < pc->m->purposes.n; p++) {
         for (const char *const *ch = hs_property_channels; *ch != NULL; ch++) {
-            const char *purpose = pc->m->purposes[p];
+            const char *purpose = pc->m->purposes.v[p];
             const char *status, *date, *source;
             struct consent_value cv = {0};
 
@@ -516,12 +516,12 @@ static int email_consents(struct pull_ctx *pc, json_t *statuses)
 {
     char field[256], version[32], src[128], proof[256];
 
-    for (size_t s = 0; s < pc->m->nsubs; s++) {
-        json_int_t sid = strtoll(pc->m->subs[s].val, NULL, 10);
+    for (size_t s = 0; s < pc->m->subs.n; s++) {
+        json_int_t sid = strtoll(pc->m->subs.p[s].val, NULL, 10);
         size_t i;
         json_t *st;
 
-        snprintf(field, sizeof(field), "consent/%s/email", pc->m->subs[s].key);
+        snprintf(field, sizeof(field), "consent/%s/email", pc->m->subs.p[s].key);
         json_array_foreach(statuses, i, st)
         {
             const char *state = json_string_value(json_object_get(st, "status"));
@@ -544,7 +544,7 @@ static int email_consents(struct pull_ctx *pc, json_t *statuses)
                     return -1;
                 continue;
             }
-            cv.legal_basis = lb ? hs_pair_key_of(pc->m->bases, pc->m->nbases, lb) : NULL;
+            cv.legal_basis = lb ? crm_pairs_key_of(&pc->m->bases, lb) : NULL;
             cv.source = expl_part(expl, "source=", src, sizeof(src));
             if (cv.source == NULL)
                 cv.source = "hubspot";
@@ -608,8 +608,8 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
         emit(&pc, CHANGE_TIER, "tier", NULL, 0, NULL, NULL, prop_text(props, m->tier_property)) !=
             0)
         return -1;
-    for (size_t i = 0; i < m->nattrs; i++) {
-        json_t *v = json_object_get(props, m->attrs[i].val);
+    for (size_t i = 0; i < m->attrs.n; i++) {
+        json_t *v = json_object_get(props, m->attrs.p[i].val);
         json_t *o;
         char *json;
         int rc;
@@ -624,7 +624,7 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
         json_decref(o);
         if (json == NULL)
             return -1;
-        snprintf(field, sizeof(field), "profile/%s", m->attrs[i].key);
+        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
         rc = emit(&pc, CHANGE_PROFILE, field, json, pc.modified, version, NULL,
                   json_string_value(v));
         free(json);

@@ -32,11 +32,6 @@
 
 #define SEARCH_429_MAX 5
 
-static uint64_t mono_ms(void)
-{
-    return uv_hrtime() / 1000000;
-}
-
 void hs_pull_finish(struct hubspot *hs, int status)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
@@ -55,41 +50,26 @@ void hs_pull_finish(struct hubspot *hs, int status)
 
 static void send_search(struct hubspot *hs);
 
-/* Per field: apply the change unless the local value already projects to
- * what HubSpot holds (an echo of our own write, or nothing new), then tell
- * the state what HubSpot holds (shadow; drift is repaired by the engine). */
+/* Per field: the shared page rule (crm_pull_page.h): apply the change
+ * unless the local value already projects to what HubSpot holds (an echo of
+ * our own write, or nothing new), then tell the state what HubSpot holds. */
+static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
+                      char *out, size_t outsize)
+{
+    (void)ctx;
+    return hs_project(kind, field, value_json, out, outsize);
+}
+
+void hs_page_init(struct crm_page *pg, struct hubspot *hs)
+{
+    crm_page_init(pg, hs_conn(hs), "hubspot", project_cb, NULL);
+    pg->log_rejected = 1;
+}
+
 int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
                   const struct change *c, const char *projection)
 {
-    struct hs_page_ctx *pc = arg;
-    struct connector *conn = hs_conn(pc->hs);
-    struct pull_sink *sink = conn->sink;
-
-    if (c != NULL) {
-        char *cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
-        char proj[1024];
-        int same = cur != NULL && hs_project(kind, field, cur, proj, sizeof(proj)) == 0 &&
-                   strcmp(proj, projection) == 0;
-
-        free(cur);
-        if (!same) {
-            enum apply_result res;
-            struct error aerr = {""};
-            if (sink->change(sink->ctx, conn, c, &res, &aerr) != 0) {
-                pc->err = aerr;
-                return -1;
-            }
-            if (res == APPLY_APPLIED)
-                pc->applied++;
-            else if (res == APPLY_REJECTED)
-                log_warn("hubspot", conn->name, "contact %s %s: %s", c->source_ref, field,
-                         aerr.msg);
-        }
-    }
-    if (sink->observe != NULL &&
-        sink->observe(sink->ctx, conn, member, kind, field, projection, &pc->err) != 0)
-        return -1;
-    return 0;
+    return crm_page_field(arg, member, kind, field, c, projection);
 }
 
 static void apply_page(struct hubspot *hs, json_t *statuses)
@@ -97,7 +77,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
     struct pull_sink *sink = conn->sink;
-    struct hs_page_ctx pc = {hs, {""}, 0};
+    struct crm_page pc;
     char wm[64];
     size_t i;
     json_t *contact;
@@ -105,6 +85,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     long long next = 0;
     int rc;
 
+    hs_page_init(&pc, hs);
     conn->busy = 1;
     if (sink->begin(sink->ctx, conn, &pc.err) != 0)
         goto fail;
@@ -213,7 +194,7 @@ static void search_answer(struct http_result *res, void *arg)
     const struct hs_map *m = hs_map_of(hs);
     json_t *emails;
     json_t *c;
-    char path[256], *body;
+    char *body;
 
     if (res->status == 429 && !hs_closing(hs) && ps->search_429s < SEARCH_429_MAX) {
         char policy[64];
@@ -250,7 +231,7 @@ static void search_answer(struct http_result *res, void *arg)
     }
     /* Each address once (BatchInputString): two contacts may share one. */
     emails = hs_member_emails(m, ps->results);
-    if (m->nsubs == 0 || json_array_size(emails) == 0) {
+    if (m->subs.n == 0 || json_array_size(emails) == 0) {
         json_decref(emails);
         apply_page(hs, NULL);
         return;
@@ -258,9 +239,9 @@ static void search_answer(struct http_result *res, void *arg)
     c = json_pack("{s:o}", "inputs", emails);
     body = json_dumps(c, JSON_COMPACT);
     json_decref(c);
-    snprintf(path, sizeof(path), "/communication-preferences/%s/statuses/batch/read?channel=EMAIL",
-             hs_version(hs, HS_V_PREFS));
-    if (body == NULL || hs_pull_send(hs, 0, HTTP_POST, path, body, statuses_answer) != 0)
+    if (body == NULL || hs_pull_send(hs, 0, HTTP_POST,
+                                     hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"),
+                                     body, statuses_answer) != 0)
         hs_pull_finish(hs, -1);
     free(body);
 }
@@ -268,11 +249,10 @@ static void search_answer(struct http_result *res, void *arg)
 static void send_search(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    char path[256];
     char *body = hs_search_body(hs_map_of(hs), ps->gte, ps->upper, ps->after, HS_SEARCH_LIMIT);
 
-    snprintf(path, sizeof(path), "/crm/objects/%s/contacts/search", hs_version(hs, HS_V_OBJECTS));
-    if (body == NULL || hs_pull_send(hs, 1, HTTP_POST, path, body, search_answer) != 0)
+    if (body == NULL || hs_pull_send(hs, 1, HTTP_POST, hs_path(hs, HS_V_OBJECTS, "/search"), body,
+                                     search_answer) != 0)
         hs_pull_finish(hs, -1);
     free(body);
 }
@@ -282,7 +262,7 @@ static void send_search(struct hubspot *hs)
 static long budget_wait(struct hubspot *hs, int search)
 {
     struct connector *conn = hs_conn(hs);
-    uint64_t now = mono_ms();
+    uint64_t now = crm_mono_ms();
 
     if (search)
         return ratelimit_window_acquire(&hs->search_rl, now);
@@ -303,7 +283,7 @@ static void pull_timer_cb(uv_timer_t *t)
 {
     struct hubspot *hs = t->data;
     struct hs_pull_state *ps = hs_pull_state(hs);
-    char *body = ps->wait_body;
+    char *body = ps->wait_body, *path = ps->wait_path;
     long wait;
 
     if (!ps->waiting)
@@ -315,9 +295,11 @@ static void pull_timer_cb(uv_timer_t *t)
     }
     ps->waiting = 0;
     ps->wait_body = NULL;
-    if (send_now(hs, ps->wait_search, ps->wait_method, ps->wait_path, body, ps->wait_done) != 0)
+    ps->wait_path = NULL;
+    if (send_now(hs, ps->wait_search, ps->wait_method, path, body, ps->wait_done) != 0)
         hs_pull_finish(hs, -1);
     free(body);
+    free(path);
 }
 
 int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const char *path,
@@ -326,20 +308,21 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
     struct hs_pull_state *ps = hs_pull_state(hs);
     long wait;
 
-    if (hs_closing(hs))
+    if (hs_closing(hs) || path == NULL)
         return -1;
     wait = budget_wait(hs, search);
     if (wait == 0)
         return send_now(hs, search, method, path, body, done);
     free(ps->wait_body);
+    free(ps->wait_path);
     ps->wait_body = body != NULL ? strdup(body) : NULL;
-    if (body != NULL && ps->wait_body == NULL)
+    ps->wait_path = strdup(path);
+    if ((body != NULL && ps->wait_body == NULL) || ps->wait_path == NULL)
         return -1;
     ps->waiting = 1;
     ps->wait_search = search;
     ps->wait_method = method;
     ps->wait_done = done;
-    snprintf(ps->wait_path, sizeof(ps->wait_path), "%s", path);
     uv_timer_start(&hs->pull_timer, pull_timer_cb, (uint64_t)wait, 0);
     return 0;
 }
@@ -353,7 +336,9 @@ void hs_pull_cancel(struct hubspot *hs)
     uv_timer_stop(&hs->pull_timer);
     ps->waiting = 0;
     free(ps->wait_body);
+    free(ps->wait_path);
     ps->wait_body = NULL;
+    ps->wait_path = NULL;
     hs_pull_finish(hs, -1);
 }
 

@@ -22,52 +22,18 @@
 #include "hubspot_job.h"
 #include "log.h"
 
-/* --- job results --- */
+/* --- job results (the shared machinery, crm_job.h) --- */
 
-void hs_flush_done(struct hubspot *hs)
+static void job_release(struct crm_job *base)
 {
-    while (hs->done_q != NULL) {
-        struct hs_job *job = hs->done_q;
-        struct push_batch *pb = job->pb;
-        hs->done_q = job->next;
-        hs_plan_free(&job->plan);
-        json_decref(job->inputs);
-        free(job->set);
-        free(job->order);
-        free(job->in_rec);
-        free(job->ids);
-        free(job);
-        pb->done(pb);
-    }
-}
+    struct hs_job *job = (struct hs_job *)base;
 
-static void defer_cb(uv_timer_t *t)
-{
-    hs_flush_done(t->data);
-}
-
-void hs_job_result(struct hs_job *job, size_t i, enum push_outcome o, const char *reason,
-                   long retry_after_ms, int not_record_fault, const char *remote_id)
-{
-    struct push_result *r = &job->pb->results[i];
-
-    if (job->set[i])
-        return;
-    job->set[i] = 1;
-    r->outcome = o;
-    r->retry_after_ms = retry_after_ms;
-    r->not_record_fault = not_record_fault;
-    snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
-    if (remote_id != NULL)
-        snprintf(r->remote_id, sizeof(r->remote_id), "%s", remote_id);
-}
-
-/* Every record without a result yet gets this failure. */
-void hs_job_fail_rest(struct hs_job *job, enum push_outcome o, const char *reason,
-                      long retry_after_ms, int not_record_fault)
-{
-    for (size_t i = 0; i < job->pb->n; i++)
-        hs_job_result(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
+    hs_plan_free(&job->plan);
+    json_decref(job->inputs);
+    free(job->order);
+    free(job->in_rec);
+    free(job->ids);
+    free(job);
 }
 
 /* HubSpot keeps EMAIL subscription statuses by address, not by contact: a
@@ -93,9 +59,9 @@ static void email_moved(struct hs_job *job)
             strcmp(rec->field, "profile/email") != 0)
             continue;
         snprintf(mark, sizeof(mark), "email-seq-%" PRId64, rec->seq);
-        for (size_t s = 0; s < job->hs->map.nsubs; s++) {
+        for (size_t s = 0; s < job->hs->map.subs.n; s++) {
             char field[160];
-            snprintf(field, sizeof(field), "consent/%s/email", job->hs->map.subs[s].key);
+            snprintf(field, sizeof(field), "consent/%s/email", job->hs->map.subs.p[s].key);
             sink->resend(sink->ctx, conn, rec->member_key, field, mark);
         }
     }
@@ -103,41 +69,28 @@ static void email_moved(struct hs_job *job)
 
 void hs_job_done(struct hs_job *job)
 {
-    struct hubspot *hs = job->hs;
-    struct hs_job **tail = &hs->done_q;
+    static const char no_result[] = "no result from HubSpot for this record";
 
-    /* A record nobody answered is retried, counting as an attempt. */
-    hs_job_fail_rest(job, PUSH_RETRY, "no result from HubSpot for this record", -1, 0);
+    /* A record nobody answered is retried, counting as an attempt (before
+     * email_moved, which reads the outcomes). */
+    crm_job_fail_rest(&job->base, PUSH_RETRY, no_result, -1, 0);
     if (job->cls == JOB_CONTACTS)
         email_moved(job);
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    *tail = job;
-    if (hs->closing)
-        hs_flush_done(hs);
-    else
-        uv_timer_start(&hs->defer, defer_cb, 0, 0);
+    crm_job_done(&job->base, no_result);
+}
+
+static void error_parse(const char *body, char *code, size_t code_len, char *msg, size_t msg_len)
+{
+    (void)code;
+    (void)code_len;
+    hs_error_message(body, msg, msg_len);
 }
 
 /* A failed request: transient and auth failures keep every record (not
  * their fault); a permanent one rejects them with the vendor's message. */
 void hs_job_fail_from(struct hs_job *job, const struct http_result *res)
 {
-    char msg[200], reason[256];
-
-    hs_error_message(res->body, msg, sizeof(msg));
-    if (res->status != 0)
-        snprintf(reason, sizeof(reason), "HTTP %ld: %s", res->status, msg[0] ? msg : res->error);
-    else
-        snprintf(reason, sizeof(reason), "%s", res->error);
-    if (res->cls == HTTP_CLASS_PERMANENT) {
-        log_warn("hubspot", job->hs->conn->name, "%s rejected: %s", job->pb->class_key, reason);
-        hs_job_fail_rest(job, PUSH_REJECT, reason, -1, 0);
-    } else {
-        log_info("hubspot", job->hs->conn->name, "%s: %s (%s); will retry", job->pb->class_key,
-                 http_class_name(res->cls), reason);
-        hs_job_fail_rest(job, PUSH_RETRY, reason, res->retry_after_ms, 1);
-    }
+    crm_job_fail_from(&job->base, res, error_parse);
 }
 
 /* The records of group g. */
@@ -146,7 +99,7 @@ static void group_result(struct hs_job *job, size_t g, enum push_outcome o, cons
 {
     for (size_t i = 0; i < job->pb->n; i++) {
         if (job->plan.rec_group[i] == g)
-            hs_job_result(job, i, o, reason, o == PUSH_RETRY ? 0 : -1, nrf, id);
+            crm_job_result(&job->base, i, o, reason, o == PUSH_RETRY ? 0 : -1, nrf, id);
     }
 }
 
@@ -181,7 +134,7 @@ static void contacts_refused(struct hs_job *job, const struct http_result *res)
     size_t blamed, keep = job->lo;
 
     if (props == NULL || rids == NULL || blame == NULL) {
-        hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         goto out;
     }
     for (size_t k = 0; k < n; k++) {
@@ -229,7 +182,7 @@ static void contacts_answer(struct http_result *res, void *arg)
         const char **keys = calloc(n ? n : 1, sizeof(*keys));
         struct hs_outcome *out = calloc(n ? n : 1, sizeof(*out));
         if (keys == NULL || out == NULL) {
-            hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+            crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         } else {
             for (size_t k = 0; k < n; k++)
                 keys[k] = job->plan.g[job->order[job->lo + k]].member;
@@ -239,7 +192,7 @@ static void contacts_answer(struct http_result *res, void *arg)
                  * destination's fault, not the records' (issue 14 item 3). */
                 log_warn("hubspot", job->hs->conn->name,
                          "unreadable batch upsert answer (HTTP %ld); will retry", res->status);
-                hs_job_fail_rest(job, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
+                crm_job_fail_rest(&job->base, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
                 job->nranges = 0;
                 n = 0;
             }
@@ -284,7 +237,7 @@ static void contacts_next(struct hs_job *job)
     if (body == NULL ||
         hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/upsert"), body,
                    contacts_answer, job) != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
     free(body);
@@ -299,7 +252,7 @@ int hs_job_plan(struct hs_job *job, int with_props)
         return -1;
     for (size_t i = 0; i < job->pb->n; i++) {
         if (job->plan.rec_group[i] == SIZE_MAX)
-            job->set[i] = 1; /* rejected by the mapping, result already set */
+            job->base.set[i] = 1; /* rejected by the mapping, result already set */
     }
     job->order = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*job->order));
     job->ids = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*job->ids));
@@ -317,7 +270,7 @@ static void start_contacts(struct hs_job *job)
     int n = hs_job_plan(job, 1);
 
     if (n < 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         hs_job_done(job);
         return;
     }
@@ -337,12 +290,13 @@ static void subs_answer(struct http_result *res, void *arg)
         if (out != NULL && hs_parse_status_write(res->body, job->inputs, out) == 0) {
             for (size_t k = 0; k < n; k++) {
                 if (out[k].state == HS_OK)
-                    hs_job_result(job, job->in_rec[k], PUSH_OK, NULL, -1, 0, NULL);
+                    crm_job_result(&job->base, job->in_rec[k], PUSH_OK, NULL, -1, 0, NULL);
                 else if (out[k].state == HS_REJECT)
-                    hs_job_result(job, job->in_rec[k], PUSH_REJECT, out[k].reason, -1, 0, NULL);
+                    crm_job_result(&job->base, job->in_rec[k], PUSH_REJECT, out[k].reason, -1, 0,
+                                   NULL);
             }
         } else if (out != NULL) {
-            hs_job_fail_rest(job, PUSH_RETRY, "unreadable status write answer", -1, 1);
+            crm_job_fail_rest(&job->base, PUSH_RETRY, "unreadable status write answer", -1, 1);
         }
         free(out);
     } else {
@@ -366,7 +320,7 @@ static void subs_write(struct hs_job *job)
     if (text == NULL ||
         hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/write"), text,
                    subs_answer, job) != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
     free(text);
@@ -423,7 +377,7 @@ static void subs_checked(struct http_result *res, void *arg)
             log_info("hubspot", job->hs->conn->name,
                      "seq %" PRId64 " %s: HubSpot holds a newer unsubscription; grant not written",
                      job->pb->records[i].seq, job->pb->records[i].field);
-            hs_job_result(job, i, PUSH_OK, NULL, -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_OK, NULL, -1, 0, NULL);
             continue;
         }
         job->in_rec[json_array_size(kept)] = i;
@@ -438,7 +392,7 @@ static void subs_checked(struct http_result *res, void *arg)
 static void subs_check(struct hs_job *job)
 {
     json_t *emails, *body;
-    char path[256], *text;
+    char *text;
 
     /* One input per address: a member granting two purposes is read once
      * (BatchInputString, at most HS_BATCH_MAX inputs; the batch holds at
@@ -452,10 +406,11 @@ static void subs_check(struct hs_job *job)
     body = json_pack("{s:o}", "inputs", emails);
     text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    snprintf(path, sizeof(path), "%s",
-             hs_path(job->hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"));
-    if (text == NULL || hs_request(job->hs, HTTP_POST, path, text, subs_checked, job) != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+    if (text == NULL ||
+        hs_request(job->hs, HTTP_POST,
+                   hs_path(job->hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"), text,
+                   subs_checked, job) != 0) {
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
     free(text);
@@ -469,7 +424,7 @@ static void start_subs(struct hs_job *job)
     job->inputs = json_array();
     job->in_rec = calloc(job->pb->n ? job->pb->n : 1, sizeof(*job->in_rec));
     if (job->inputs == NULL || job->in_rec == NULL) {
-        hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         hs_job_done(job);
         return;
     }
@@ -484,11 +439,11 @@ static void start_subs(struct hs_job *job)
 
         free(cur);
         if (email == NULL) {
-            hs_job_result(job, i, PUSH_REJECT, "member has no email address", -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_REJECT, "member has no email address", -1, 0, NULL);
             continue;
         }
         if (hs_status_input(&job->hs->map, rec, email, &in, reason, sizeof(reason)) != 0) {
-            hs_job_result(job, i, PUSH_REJECT, reason, -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_REJECT, reason, -1, 0, NULL);
         } else {
             job->in_rec[json_array_size(job->inputs)] = i;
             json_array_append_new(job->inputs, in);
@@ -505,21 +460,18 @@ void hs_op_push(struct connector *conn, struct push_batch *pb)
     struct hubspot *hs = conn->priv;
     struct hs_job *job = calloc(1, sizeof(*job));
 
-    if (job != NULL)
-        job->set = calloc(pb->n ? pb->n : 1, 1);
-    if (job == NULL || job->set == NULL) {
-        /* Cannot even queue: answer from the loop all the same. */
+    if (job == NULL || crm_job_init(&job->base, &hs->jobs, pb, job_release) != 0) {
+        /* Cannot even queue: the engine keeps the batch in flight; nothing
+         * better to do. */
         free(job);
         log_error("hubspot", conn->name, "out of memory");
-        job = NULL;
+        return;
     }
-    if (job == NULL)
-        return; /* the engine keeps the batch in flight; nothing better to do */
     job->hs = hs;
     job->pb = pb;
     if (!hs->ready || hs->closing) {
-        hs_job_fail_rest(job, PUSH_RETRY, "HubSpot connector not ready (setting up properties)",
-                         1000, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY,
+                          "HubSpot connector not ready (setting up properties)", 1000, 1);
         hs_job_done(job);
         return;
     }

@@ -34,7 +34,7 @@ static void ids_answer(struct http_result *res, void *arg)
                 /* Unreadable: the destination's fault, nothing learnt. */
                 free(keys);
                 free(out);
-                hs_job_fail_rest(job, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
+                crm_job_fail_rest(&job->base, PUSH_RETRY, "unreadable batch upsert answer", -1, 1);
                 hs_job_done(job);
                 return;
             }
@@ -100,7 +100,7 @@ static void resolve_ids(struct hs_job *job)
                                    text, ids_answer, job);
     free(text);
     if (rc != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
 }
@@ -118,7 +118,7 @@ static void members_answer(struct http_result *res, void *arg)
     if (res->cls == HTTP_CLASS_OK && !readable) {
         /* Not HubSpot's answer (a proxy's page): nothing is known to be
          * applied, and it is the destination's fault (issue 14 item 3). */
-        hs_job_fail_rest(job, PUSH_RETRY, "unreadable list membership answer", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "unreadable list membership answer", -1, 1);
     } else if (res->cls == HTTP_CLASS_OK) {
         json_t *missing = hs_parse_missing(res->body);
         for (size_t i = 0; i < job->pb->n; i++) {
@@ -134,12 +134,12 @@ static void members_answer(struct http_result *res, void *arg)
                 gone |= json_is_string(v) && strcmp(json_string_value(v), job->ids[g]) == 0;
             }
             if (gone && strstr(job->pb->records[i].value_json, "\"in\"") != NULL)
-                hs_job_result(job, i, PUSH_REJECT,
-                              "HubSpot has no contact with the member's record id (merged or "
-                              "deleted?)",
-                              -1, 0, NULL);
+                crm_job_result(&job->base, i, PUSH_REJECT,
+                               "HubSpot has no contact with the member's record id (merged or "
+                               "deleted?)",
+                               -1, 0, NULL);
             else
-                hs_job_result(job, i, PUSH_OK, NULL, -1, 0, job->ids[g]);
+                crm_job_result(&job->base, i, PUSH_OK, NULL, -1, 0, job->ids[g]);
         }
         json_decref(missing);
     } else {
@@ -160,16 +160,16 @@ static void send_memberships(struct hs_job *job)
         size_t g = job->plan.rec_group[i];
         char proj[16];
 
-        if (g == SIZE_MAX || job->set[i])
+        if (g == SIZE_MAX || job->base.set[i])
             continue;
         if (job->ids[g][0] == '\0') {
-            hs_job_result(job, i, PUSH_RETRY, "HubSpot record id of the member not learnt", -1, 0,
-                          NULL);
+            crm_job_result(&job->base, i, PUSH_RETRY, "HubSpot record id of the member not learnt",
+                           -1, 0, NULL);
             continue;
         }
         if (hs_project(CHANGE_SEGMENT, job->pb->records[i].field, job->pb->records[i].value_json,
                        proj, sizeof(proj)) != 0) {
-            hs_job_result(job, i, PUSH_REJECT, "unreadable segment value", -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_REJECT, "unreadable segment value", -1, 0, NULL);
             continue;
         }
         if (strcmp(proj, "in") == 0)
@@ -188,7 +188,7 @@ static void send_memberships(struct hs_job *job)
     snprintf(tail, sizeof(tail), "/%s/memberships/add-and-remove", job->list_id);
     if (body == NULL || hs_request(job->hs, HTTP_PUT, hs_path(job->hs, HS_V_LISTS, tail), body,
                                    members_answer, job) != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
     free(body);
@@ -214,8 +214,8 @@ static void release_waiters(struct hs_job *job, int ok)
             snprintf(w->list_id, sizeof(w->list_id), "%s", job->list_id);
             resolve_ids(w);
         } else {
-            hs_job_fail_rest(w, PUSH_RETRY, "creating the segment's list failed; will retry", 1000,
-                             1);
+            crm_job_fail_rest(&w->base, PUSH_RETRY,
+                              "creating the segment's list failed; will retry", 1000, 1);
             hs_job_done(w);
         }
         w = next;
@@ -245,7 +245,7 @@ static void list_failed(struct hs_job *job, struct http_result *res, const char 
 {
     release_waiters(job, 0);
     if (res->cls == HTTP_CLASS_OK)
-        hs_job_fail_rest(job, PUSH_RETRY, unreadable, -1, 1); /* the destination's fault */
+        crm_job_fail_rest(&job->base, PUSH_RETRY, unreadable, -1, 1); /* the destination's fault */
     else
         hs_job_fail_from(job, res);
     hs_job_done(job);
@@ -263,8 +263,8 @@ static void list_found(struct http_result *res, void *arg)
     if (res->status == 404) {
         /* Gone since (deleted in HubSpot): the retry creates it again. */
         release_waiters(job, 0);
-        hs_job_fail_rest(job, PUSH_RETRY, "the segment's list was not found by name; will retry",
-                         1000, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY,
+                          "the segment's list was not found by name; will retry", 1000, 1);
         hs_job_done(job);
         return;
     }
@@ -305,7 +305,7 @@ static void find_list(struct hs_job *job)
     if (hs_request(job->hs, HTTP_GET, hs_path(job->hs, HS_V_LISTS, tail), NULL, list_found, job) !=
         0) {
         release_waiters(job, 0);
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
 }
@@ -334,7 +334,7 @@ void hs_start_list(struct hs_job *job)
 
     snprintf(job->segment, sizeof(job->segment), "%s", job->pb->class_key + 5);
     if (hs_job_plan(job, 0) < 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         hs_job_done(job);
         return;
     }
@@ -366,7 +366,7 @@ void hs_start_list(struct hs_job *job)
         if (body == NULL || hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_LISTS, ""), body,
                                        list_created, job) != 0) {
             release_waiters(job, 0);
-            hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+            crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
             hs_job_done(job);
         }
         free(body);
@@ -381,7 +381,7 @@ static void archived(struct http_result *res, void *arg)
 
     if (res->cls == HTTP_CLASS_OK) {
         for (size_t i = 0; i < job->pb->n; i++)
-            hs_job_result(job, i, PUSH_OK, NULL, -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_OK, NULL, -1, 0, NULL);
     } else {
         hs_job_fail_from(job, res);
     }
@@ -401,7 +401,7 @@ static void send_archive(struct hs_job *job)
         /* Nobody to delete: HubSpot never had these members. */
         json_decref(inputs);
         for (size_t i = 0; i < job->pb->n; i++)
-            hs_job_result(job, i, PUSH_OK, NULL, -1, 0, NULL);
+            crm_job_result(&job->base, i, PUSH_OK, NULL, -1, 0, NULL);
         hs_job_done(job);
         return;
     }
@@ -411,7 +411,7 @@ static void send_archive(struct hs_job *job)
     if (text == NULL ||
         hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/archive"), text,
                    archived, job) != 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "cannot send the request", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
         hs_job_done(job);
     }
     free(text);
@@ -429,7 +429,7 @@ void hs_start_erase(struct hs_job *job)
 {
     job->reading = 1; /* never create a contact in order to delete it */
     if (hs_job_plan(job, 0) < 0) {
-        hs_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+        crm_job_fail_rest(&job->base, PUSH_RETRY, "out of memory", -1, 1);
         hs_job_done(job);
         return;
     }

@@ -79,7 +79,7 @@ static void next_page(struct hubspot *hs)
 }
 
 /* The statuses of one contacts page, applied in one page transaction. */
-static int apply_statuses(struct hubspot *hs, json_t *statuses, struct hs_page_ctx *pc)
+static int apply_statuses(struct hubspot *hs, json_t *statuses, struct crm_page *pc)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
@@ -139,7 +139,7 @@ static void statuses_read(struct http_result *res, void *arg)
     struct hubspot *hs = arg;
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    struct hs_page_ctx pc = {hs, {""}, 0};
+    struct crm_page pc;
     json_t *statuses;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
@@ -150,6 +150,7 @@ static void statuses_read(struct http_result *res, void *arg)
         end_sweep(hs, -1);
         return;
     }
+    hs_page_init(&pc, hs);
     statuses = hs_parse_statuses(res->body);
     if (statuses == NULL) {
         log_warn("hubspot", conn->name, "pull: unreadable statuses answer in the sweep");
@@ -175,7 +176,7 @@ static void contacts_listed(struct http_result *res, void *arg)
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
     json_t *root = NULL, *results = NULL, *emails, *body;
-    char path[256], *text;
+    char *text;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
         char msg[200];
@@ -205,9 +206,9 @@ static void contacts_listed(struct http_result *res, void *arg)
     body = json_pack("{s:o}", "inputs", emails);
     text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    snprintf(path, sizeof(path), "%s",
-             hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"));
-    if (text == NULL || hs_pull_send(hs, 0, HTTP_POST, path, text, statuses_read) != 0)
+    if (text == NULL || hs_pull_send(hs, 0, HTTP_POST,
+                                     hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"),
+                                     text, statuses_read) != 0)
         end_sweep(hs, -1);
     free(text);
 }
@@ -215,13 +216,14 @@ static void contacts_listed(struct http_result *res, void *arg)
 static void send_contacts_page(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    char tail[400];
+    const char *path;
 
     /* status_after is digits only (hs_next_after): safe in the query. */
     snprintf(ps->status_prev, sizeof(ps->status_prev), "%s", ps->status_after);
-    snprintf(tail, sizeof(tail), "?limit=100&properties=%s,email%s%s", hs_map_of(hs)->id_property,
-             ps->status_after[0] ? "&after=" : "", ps->status_after);
-    if (hs_pull_send(hs, 0, HTTP_GET, hs_path(hs, HS_V_OBJECTS, tail), NULL, contacts_listed) != 0)
+    path =
+        hs_pathf(hs, HS_V_OBJECTS, "?limit=100&properties=%s,email%s%s", hs_map_of(hs)->id_property,
+                 ps->status_after[0] ? "&after=" : "", ps->status_after);
+    if (hs_pull_send(hs, 0, HTTP_GET, path, NULL, contacts_listed) != 0)
         end_sweep(hs, -1);
 }
 
@@ -231,7 +233,7 @@ void hs_status_sweep(struct hubspot *hs)
     struct connector *conn = hs_conn(hs);
     uint64_t now = uv_now(conn->loop);
 
-    if (hs_map_of(hs)->nsubs == 0 ||
+    if (hs_map_of(hs)->subs.n == 0 ||
         (ps->last_status_sweep_ms != 0 &&
          now < ps->last_status_sweep_ms + (uint64_t)hs_status_sweep_ms(hs))) {
         hs_pull_finish(hs, 0);

@@ -66,25 +66,34 @@ int strbuf_add(struct strbuf *b, const char *s)
     return strbuf_addn(b, s, strlen(s));
 }
 
-int strbuf_addf(struct strbuf *b, const char *fmt, ...)
+int strbuf_addv(struct strbuf *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list ap2;
     int n;
 
     if (b->failed)
         return -1;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
     if (n < 0)
         return fail(b);
     if (reserve(b, (size_t)n) != 0)
         return -1;
-    va_start(ap, fmt);
     vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
     b->len += (size_t)n;
     return 0;
+}
+
+int strbuf_addf(struct strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = strbuf_addv(b, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 const char *strbuf_str(const struct strbuf *b)

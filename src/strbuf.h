@@ -6,6 +6,7 @@
 #ifndef CRMSYNC_STRBUF_H
 #define CRMSYNC_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct strbuf {
@@ -20,6 +21,8 @@ void strbuf_init(struct strbuf *b, size_t max);
 int strbuf_add(struct strbuf *b, const char *s);
 int strbuf_addn(struct strbuf *b, const char *s, size_t n);
 int strbuf_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int strbuf_addv(struct strbuf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The string built so far ("" when empty); NULL once failed. */
 const char *strbuf_str(const struct strbuf *b);
 /* Hands the string to the caller (free() it) and resets the buffer; NULL

@@ -349,6 +349,44 @@ static void grant_guard_reads_each_address_once(void **state)
     json_decref(inputs);
 }
 
+/* Request paths are built with a bounded growable string: a long version
+ * or tail (an id_property of 600 characters in the archived sweep's query)
+ * is kept whole (the 256/400/512-byte buffers cut it silently), and a path
+ * past the bound fails instead of being cut (issue 14 item 13). */
+static void long_path_is_not_cut(void **state)
+{
+    char version[700], prop[1500];
+    struct strbuf b;
+    const char *s;
+    (void)state;
+
+    memset(version, 'v', sizeof(version) - 1);
+    version[sizeof(version) - 1] = '\0';
+    memset(prop, 'p', sizeof(prop) - 1);
+    prop[sizeof(prop) - 1] = '\0';
+    strbuf_init(&b, HS_PATH_MAX);
+    assert_int_equal(hs_api_path(&b, HS_V_OBJECTS, version,
+                                 "?archived=true&limit=100&properties=%s&after=%s", prop, "12345"),
+                     0);
+    s = strbuf_str(&b);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), strlen("/crm/objects//contacts?archived=true&limit=100&properties="
+                                       "&after=12345") +
+                                    strlen(version) + strlen(prop));
+    assert_memory_equal(s + strlen(s) - strlen("&after=12345"), "&after=12345", 12);
+    strbuf_free(&b);
+
+    strbuf_init(&b, 1000);
+    assert_int_equal(hs_api_path(&b, HS_V_LISTS, version, "/%s", prop), -1);
+    assert_null(strbuf_str(&b));
+    strbuf_free(&b);
+
+    strbuf_init(&b, HS_PATH_MAX);
+    assert_int_equal(hs_api_path(&b, HS_V_PREFS, "2026-09", "%s", "/statuses/batch/read"), 0);
+    assert_string_equal(strbuf_str(&b), "/communication-preferences/2026-09/statuses/batch/read");
+    strbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +404,7 @@ int main(void)
         cmocka_unit_test(read_by_key_body),
         cmocka_unit_test(record_cost_by_inputs),
         cmocka_unit_test(grant_guard_reads_each_address_once),
+        cmocka_unit_test(long_path_is_not_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
