@@ -332,6 +332,19 @@ static void publish_metrics(struct dest *d, const struct sent_batch *sb, uint64_
 static int superseded(struct dest *d, const struct witem *it)
 {
     for (int l = 0; l < N_LANES; l++) {
+        /* A later erasure of the member, waiting for this very record to
+         * be answered (it goes only when nothing of the member is in
+         * flight): a retry sent after it would re-create the member in
+         * the CRM (chaos adobe-faults, SEED=9: a 429 on a batch out when
+         * the erasure was loaded). */
+        for (const struct witem *x = window_member_first(&d->lanes[l], it->member); x != NULL;
+             x = x->mnext) {
+            if (x != it && x->rec.kind == CHANGE_ERASE && x->rec.seq > it->rec.seq &&
+                strcmp(x->member, it->member) == 0)
+                return 1;
+        }
+    }
+    for (int l = 0; l < N_LANES; l++) {
         const struct witem *o = window_find(&d->lanes[l], it->member, it->field);
         if (o != NULL && o != it && o->rec.seq > it->rec.seq)
             return 1;

@@ -707,6 +707,44 @@ static void nothing_of_an_erased_member_is_sent_after_the_erasure(void **state)
                      0);
 }
 
+/* The erasure is loaded while a batch of the member is out; the batch comes
+ * back RETRY (a 429): it must not be sent again after the erasure. */
+static void a_retry_answered_after_an_erasure_was_loaded_is_dropped(void **state)
+{
+    struct fixture *f = *state;
+    struct merge_policy pol = {NULL, 0, 300000, timefmt_now_ms()};
+    struct change e;
+    enum apply_result r;
+    struct error err;
+
+    fk.hold = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    run(f);
+    assert_int_equal(fk.batches, 1); /* out, unanswered */
+    memset(&e, 0, sizeof(e));
+    e.origin = "shop";
+    e.member_key = "M1";
+    e.kind = CHANGE_ERASE;
+    e.field = "erase";
+    e.value_json = "{}";
+    e.idem_key = "shop:erase-inflight";
+    e.occurred_at = 1790000000000LL + 100;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &e, &pol, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    engine_kick(f->eng);
+    run(f);
+    assert_int_equal(fk.batches, 1); /* the erasure waits for the answer */
+    fk.hold = 0;
+    fk.retry_first_n = 1;
+    uv_timer_start(&fk.t, answer, 0, 0);
+    run_for(f, 300);
+    /* Then only the erasure went: the retried grant was dropped. */
+    assert_int_equal(fk.batches, 2);
+    assert_string_equal(fk.first_field[1], "erase");
+    assert_int_equal(fk.batch_sizes[1], 1);
+}
+
 static void urgent_lane_goes_first(void **state)
 {
     struct fixture *f = *state;
@@ -831,6 +869,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(nothing_of_an_erased_member_is_sent_after_the_erasure,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retry_answered_after_an_erasure_was_loaded_is_dropped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_dead_letter_reason_masks_emails, setup, teardown),
         cmocka_unit_test_setup_teardown(a_record_is_given_up_by_time_not_attempts, setup, teardown),
