@@ -316,20 +316,28 @@ static int send_now(struct adobe *acc, const char *action, const char *body, htt
     return 0;
 }
 
-int acc_call(struct adobe *acc, const char *action, const char *body, http_done_fn done, void *arg)
-{
-    if (acc->closing || body == NULL)
-        return -1;
-    return send_now(acc, action, body, done, arg);
-}
-
-/* A call waiting for the request budget. */
+/* A call waiting for the request budget, or (tokenless: its token was
+ * taken already) only for a Retry-After hold to end. */
 struct acc_pending {
     char *action, *body;
     http_done_fn done;
     void *arg;
+    int tokenless;
     struct acc_pending *next;
 };
+
+static int enqueue(struct adobe *acc, int lane, int tokenless, const char *action, const char *body,
+                   http_done_fn done, void *arg);
+
+int acc_call(struct adobe *acc, int lane, const char *action, const char *body, http_done_fn done,
+             void *arg)
+{
+    if (acc->closing || body == NULL)
+        return -1;
+    if (crm_held_ms(acc->conn) > 0)
+        return enqueue(acc, lane, 1, action, body, done, arg);
+    return send_now(acc, action, body, done, arg);
+}
 
 static void pending_free(struct acc_pending *p)
 {
@@ -349,8 +357,12 @@ static void drain(struct adobe *acc)
     for (int lane = RATELIMIT_PRIORITY; lane <= RATELIMIT_BULK; lane++) {
         while (acc->pending[lane] != NULL) {
             struct acc_pending *p = acc->pending[lane];
-            long wait =
-                rl != NULL ? ratelimit_acquire(rl, (enum ratelimit_lane)lane, crm_mono_ms()) : 0;
+            long wait;
+            if (p->tokenless)
+                wait = (long)crm_held_ms(acc->conn);
+            else
+                wait = rl != NULL ? ratelimit_acquire(rl, (enum ratelimit_lane)lane, crm_mono_ms())
+                                  : 0;
             if (wait > 0) {
                 uv_timer_start(&acc->retry_timer, budget_timer_cb, (uint64_t)wait, 0);
                 return;
@@ -381,6 +393,12 @@ static void budget_timer_cb(uv_timer_t *t)
 int acc_call_budget(struct adobe *acc, int lane, const char *action, const char *body,
                     http_done_fn done, void *arg)
 {
+    return enqueue(acc, lane, 0, action, body, done, arg);
+}
+
+static int enqueue(struct adobe *acc, int lane, int tokenless, const char *action, const char *body,
+                   http_done_fn done, void *arg)
+{
     struct acc_pending *p, **tail;
 
     if (acc->closing || body == NULL)
@@ -392,6 +410,7 @@ int acc_call_budget(struct adobe *acc, int lane, const char *action, const char 
     p->body = strdup(body);
     p->done = done;
     p->arg = arg;
+    p->tokenless = tokenless;
     if (p->action == NULL || p->body == NULL) {
         pending_free(p);
         return -1;
@@ -444,6 +463,8 @@ enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
     switch (fault->cls) {
     case ACC_FAULT_AUTH:
         return ACC_AUTH;
+    case ACC_FAULT_SERVER:
+        return ACC_TRANSPORT;
     case ACC_FAULT_STOP:
         if (!acc->stopped) {
             acc->stopped = 1;

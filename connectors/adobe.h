@@ -86,6 +86,7 @@ enum acc_fault_class {
     ACC_FAULT_AUTH,     /* session or IMS token expired/refused: renew once */
     ACC_FAULT_DATA,     /* this record's data: reject it */
     ACC_FAULT_STOP,     /* IP not allowed, unknown schema/method: stop */
+    ACC_FAULT_SERVER,   /* no Campaign error code: the server's own, back off */
 };
 
 struct acc_fault {

@@ -89,8 +89,13 @@ struct adobe {
 };
 
 /* adobe.c */
-/* Sends one SOAP call ("xtk:session#WriteCollection"); body is copied. */
-int acc_call(struct adobe *acc, const char *action, const char *body, http_done_fn done, void *arg);
+/* Sends one SOAP call ("xtk:session#WriteCollection") on a token the
+ * engine took already; body is copied. While a 429's Retry-After holds the
+ * destination it waits in lane (enum ratelimit_lane) until the hold ends:
+ * a job the engine started before the 429, or one woken later (its
+ * member's key freed), must not send inside the hold. */
+int acc_call(struct adobe *acc, int lane, const char *action, const char *body, http_done_fn done,
+             void *arg);
 /* The same after taking a token of the request budget in lane (enum
  * ratelimit_lane): for the calls the engine's one token per batch does not
  * cover (a job's second call and after, pulls). Never calls done from

@@ -97,7 +97,7 @@ static int job_call(struct acc_job *job, const char *action, const char *body, h
     int lane = job->base.pb->lane == 0 ? RATELIMIT_PRIORITY : RATELIMIT_BULK;
 
     if (job->calls++ == 0)
-        return acc_call(job->acc, action, body, done, job);
+        return acc_call(job->acc, lane, action, body, done, job);
     return acc_call_budget(job->acc, lane, action, body, done, job);
 }
 

@@ -365,7 +365,16 @@ enum acc_fault_class acc_fault_classify(const char *code, const char *text, cons
         return ACC_FAULT_AUTH;
     if (listed(stop_codes, code))
         return ACC_FAULT_STOP;
-    (void)text;
+    /* A fault about the call's data is Campaign's method-execution error:
+     * with a code (SOP-330011, PGS-220000, XTK-, NMS-, ...) on v8, or, as
+     * in the "Data oriented APIs" page's example, the text "Error while
+     * executing the method 'Write' of service 'xtk:persist'." with the
+     * PostgreSQL error as detail and no code. A fault that is neither did
+     * not come from the records (an application server or proxy failing):
+     * rejecting them would dead-letter good data, so the destination backs
+     * off as for a 5xx. */
+    if (code[0] == '\0' && strstr(text, "Error while executing") == NULL)
+        return ACC_FAULT_SERVER;
     return ACC_FAULT_DATA;
 }
 

@@ -277,6 +277,16 @@ static void faults_are_classified_by_campaign_code(void **state)
     assert_non_null(strstr(f.text, "more"));
     acc_error_of(b, code, sizeof(code), msg, sizeof(msg));
     assert_string_equal(code, "PGS-220000");
+    /* No Campaign code and no method-execution error: the server's own
+     * failure, not the records'. */
+    b = fault_body("internal error");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013", &f), 1);
+    assert_string_equal(f.code, "");
+    assert_int_equal(f.cls, ACC_FAULT_SERVER);
+    /* The data fault of Adobe's "Data oriented APIs" example has no code. */
+    b = fault_body("Error while executing the method 'Write' of service 'xtk:persist'.");
+    assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "XSV-350013", &f), 1);
+    assert_int_equal(f.cls, ACC_FAULT_DATA);
     b = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
         "<SOAP-ENV:Body><WriteResponse/></SOAP-ENV:Body></SOAP-ENV:Envelope>";
     assert_int_equal(acc_fault_parse(b, strlen(b), 1 << 20, "", &f), 0);
