@@ -17,6 +17,7 @@ source "$CHAOS_DIR/scenarios.sh"
 [ -f "$CHAOS_DIR/scenarios_hubspot.sh" ] && source "$CHAOS_DIR/scenarios_hubspot.sh"
 [ -f "$CHAOS_DIR/scenarios_disk.sh" ] && source "$CHAOS_DIR/scenarios_disk.sh"
 [ -f "$CHAOS_DIR/scenarios_salesforce.sh" ] && source "$CHAOS_DIR/scenarios_salesforce.sh"
+[ -f "$CHAOS_DIR/scenarios_adobe.sh" ] && source "$CHAOS_DIR/scenarios_adobe.sh"
 trap chaos_cleanup EXIT
 # A SIGTERM/SIGINT to run.sh must still clean up (bash runs no EXIT trap on
 # a signal it does not trap: an interrupted soak left a daemon and a crmsim).
@@ -60,14 +61,15 @@ case $MODE in
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
              random-kills hubspot-faults hubspot-crash hubspot-restart-hold hubspot-list-lost \
-             salesforce-faults salesforce-crash clock-jump ${QUICK_EXTRA:-} fuzz-replay; do
+             salesforce-faults salesforce-crash adobe-faults adobe-crash clock-jump ${QUICK_EXTRA:-} \
+             fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)
     SOAK_START=$SECONDS
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
              hubspot-faults hubspot-crash hubspot-outage hubspot-restart-hold hubspot-list-lost \
-             hubspot-email-change salesforce-faults salesforce-crash \
+             hubspot-email-change salesforce-faults salesforce-crash adobe-faults adobe-crash \
              disk-full disk-readonly clock-offset clock-jump ${SOAK_EXTRA:-}; do
       run_scenario "$s"
     done
