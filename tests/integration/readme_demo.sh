@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command ends in tools/demo.sh: run it on this build and
-# check what it shows (HubSpot and Salesforce), so the README stays true.
+# check what it shows (HubSpot, Salesforce and Adobe Campaign), so the
+# README stays true.
 source "$(dirname "$0")/lib/common.sh"
 out=$(DEMO_DIR="$T/demo" bash "$SRC_DIR/tools/demo.sh" "$BUILD_DIR" 2>&1) || { echo "$out"; fail "demo failed"; }
 printf '%s\n' "$out" > "$T/demo.log"
@@ -27,6 +28,24 @@ check '^  LOY-0002:loyalty_programme:email  OptIn  \(till\)$'
 check '^  LOY-0002:marketing:sms  OptOut  \(hubspot_preferences\)$'
 check '^  LOY-0001:frequent_buyer$'
 check '^  LOY-0002:vip$'
+# Adobe Campaign: recipients with the balance, subscriptions to the mapped
+# information services (the SMS grant withdrawn by the stop keyword is not
+# one), the lists, and the SMS withdrawal made in HubSpot acknowledged by
+# Campaign as by Salesforce.
+acc_block() { sed -n "/^== Adobe Campaign $1/,/^==/p" "$T/demo.log" | sed '1d;$d'; }
+[ "$(acc_block "(simulator) recipients" | grep -c '^  LOY-')" = 2 ] || fail "Campaign recipients: $(acc_block "(simulator) recipients")"
+grep -qx '  LOY-0001  ada@example.com  points=175' <<<"$(acc_block "(simulator) recipients")" || fail "Campaign: LOY-0001's balance"
+pass "Campaign holds both recipients with their balances"
+assert_eq "$(acc_block subscriptions)" "  LOY-0001  newsletter
+  LOY-0002  loyaltyNews" "Campaign subscriptions: the grants, not the withdrawn SMS one"
+assert_eq "$(acc_block lists)" "  frequent_buyer: LOY-0001
+  vip: LOY-0002" "Campaign lists (nms:group) and members"
+check 'The SMS withdrawal made in HubSpot \(LOY-0002\), acknowledged by: campaign, salesforce$'
+check 'campaign \(adobe_campaign\): running'
+acc_status=$(grep -A7 '^  campaign (adobe_campaign): running' "$T/demo.log")
+grep -q 'backlog: 0 urgent, 0 points, 0 bulk' <<<"$acc_status" || fail "Campaign backlog not 0: $acc_status"
+grep -q 'dead letters: 0 as destination, 0 from it' <<<"$acc_status" || fail "Campaign dead letters: $acc_status"
+pass "Campaign: nothing pending, no dead letters"
 sf_status=$(grep -A7 '^  salesforce (salesforce): running' "$T/demo.log")
 grep -q 'backlog: 0 urgent, 0 points, 0 bulk' <<<"$sf_status" || fail "Salesforce backlog not 0: $sf_status"
 grep -q 'dead letters: 0 as destination, 0 from it' <<<"$sf_status" || fail "Salesforce dead letters: $sf_status"
