@@ -185,24 +185,42 @@ static int parse_answer(struct adobe *acc, struct http_result *res, const char *
     return 0;
 }
 
+/* Applies the rows of one query answer in one transaction. */
+typedef int (*apply_rows_fn)(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err);
+
+/* What every query answer of a cycle does first: the answer parsed, its
+ * rows applied. 0 with *nrows set; -1 when the cycle ended (finish
+ * called). */
+static int take_page(struct adobe *acc, struct http_result *res, const char *what,
+                     apply_rows_fn apply, long *nrows)
+{
+    xmlDocPtr doc = NULL;
+    struct error err = {""};
+    int rc;
+
+    *nrows = 0;
+    if (parse_answer(acc, res, what, &doc) != 0) {
+        finish(acc, -1);
+        return -1;
+    }
+    rc = apply(acc, acc_query_rows(doc), nrows, &err);
+    xmlFreeDoc(doc);
+    if (rc != 0) {
+        log_error("adobe_campaign", acc->conn->name, "pull: %s page not applied: %s", what,
+                  err.msg);
+        finish(acc, -1);
+        return -1;
+    }
+    return 0;
+}
+
 static void recipients_answer(struct http_result *res, void *arg)
 {
     struct adobe *acc = arg;
-    xmlDocPtr doc = NULL;
-    struct error err = {""};
-    long nrows = 0;
+    long nrows;
 
-    if (parse_answer(acc, res, "recipient", &doc) != 0) {
-        finish(acc, -1);
+    if (take_page(acc, res, "recipient", apply_recipients, &nrows) != 0)
         return;
-    }
-    if (apply_recipients(acc, acc_query_rows(doc), &nrows, &err) != 0) {
-        xmlFreeDoc(doc);
-        log_error("adobe_campaign", acc->conn->name, "pull page not applied: %s", err.msg);
-        finish(acc, -1);
-        return;
-    }
-    xmlFreeDoc(doc);
     if (nrows >= PAGE_ROWS)
         send_recipients(acc); /* strictly after the last row read */
     else
@@ -271,21 +289,10 @@ static int apply_histo(struct adobe *acc, xmlNodePtr rows, long *nrows, struct e
 static void histo_answer(struct http_result *res, void *arg)
 {
     struct adobe *acc = arg;
-    xmlDocPtr doc = NULL;
-    struct error err = {""};
-    long nrows = 0;
+    long nrows;
 
-    if (parse_answer(acc, res, "subHisto", &doc) != 0) {
-        finish(acc, -1);
+    if (take_page(acc, res, "subHisto", apply_histo, &nrows) != 0)
         return;
-    }
-    if (apply_histo(acc, acc_query_rows(doc), &nrows, &err) != 0) {
-        xmlFreeDoc(doc);
-        log_error("adobe_campaign", acc->conn->name, "pull page not applied: %s", err.msg);
-        finish(acc, -1);
-        return;
-    }
-    xmlFreeDoc(doc);
     if (nrows >= PAGE_ROWS) {
         acc->pull.start_line += nrows;
         send_histo(acc);
@@ -335,21 +342,10 @@ static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct
 static void members_answer(struct http_result *res, void *arg)
 {
     struct adobe *acc = arg;
-    xmlDocPtr doc = NULL;
-    struct error err = {""};
-    long nrows = 0;
+    long nrows;
 
-    if (parse_answer(acc, res, "rcpGrpRel", &doc) != 0) {
-        finish(acc, -1);
+    if (take_page(acc, res, "rcpGrpRel", apply_members, &nrows) != 0)
         return;
-    }
-    if (apply_members(acc, acc_query_rows(doc), &nrows, &err) != 0) {
-        xmlFreeDoc(doc);
-        log_error("adobe_campaign", acc->conn->name, "memberships not applied: %s", err.msg);
-        finish(acc, -1);
-        return;
-    }
-    xmlFreeDoc(doc);
     if (nrows >= PAGE_ROWS) {
         acc->pull.start_line += nrows;
         send_members(acc);

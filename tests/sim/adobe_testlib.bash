@@ -7,22 +7,7 @@ ENV_CLOSE="</SOAP-ENV:Body></SOAP-ENV:Envelope>"
 
 # ad_start [crmsim options...]: an Adobe Campaign simulator on a free port
 # that takes T1 as an IMS bearer token (tests not about auth skip IMS).
-ad_start() {
-    : >"$T/sim.out"
-    "$SIM_BIN" --flavor adobe --listen 127.0.0.1:0 --token T1 "$@" \
-        >"$T/sim.out" 2>"$T/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 200); do
-        [ -s "$T/sim.out" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || fail "crmsim exited at start"
-        sleep 0.05
-    done
-    local line
-    line=$(head -n 1 "$T/sim.out")
-    [[ $line =~ ^listening\ 127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: '$line'"
-    SIM_URL="http://${line#listening }"
-    trap sim_cleanup EXIT
-}
+ad_start() { flavor_start adobe "$@"; }
 
 # soap ACTION PARAMS [extra curl args...]: POST /nl/jsp/soaprouter.jsp with
 # SOAPAction ACTION ("urn#Method"); PARAMS is the XML of the method's

@@ -22,11 +22,17 @@ ok() {
 
 # sim_start [crmsim options...]: starts a HubSpot simulator on a free port,
 # reads the port from its first stdout line, sets SIM_URL.
-sim_start() {
+sim_start() { flavor_start hubspot "$@"; }
+
+# flavor_start FLAVOR [crmsim options...]: the same for any flavour, with
+# the static token T1 (tests not about auth skip the token dance).
+flavor_start() {
+    local flavor=$1
+    shift
     # Emptied here, not by the redirection below: that runs in the child, so a
     # previous run's "listening" line could be read before the child truncates.
     : >"$T/sim.out"
-    "$SIM_BIN" --flavor hubspot --listen 127.0.0.1:0 --token T1 "$@" >"$T/sim.out" 2>"$T/sim.err" &
+    "$SIM_BIN" --flavor "$flavor" --listen 127.0.0.1:0 --token T1 "$@" >"$T/sim.out" 2>"$T/sim.err" &
     SIM_PID=$!
     for _ in $(seq 200); do
         [ -s "$T/sim.out" ] && break

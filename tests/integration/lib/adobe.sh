@@ -2,17 +2,12 @@
 # Adobe Campaign simulator with IMS client credentials and seeded
 # information services, and a daemon with a spool connector "shop" and an
 # Adobe Campaign connector "acc". Needs curl, jq.
-SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
+source "$(dirname "${BASH_SOURCE[0]}")/crm.sh"
+PULL_DONE='adobe_campaign\[acc\]: pull done'
 
 # acc_sim_start [crmsim options...]: sets SIM_URL; services seeded.
 acc_sim_start() {
-  : >"$T/sim.out"
-  "$SIM_BIN" --flavor adobe --listen 127.0.0.1:0 --token T1 --log-requests \
-    --client-id ACC1 --client-secret S3cret "$@" >"$T/sim.out" 2>"$T/sim.log" &
-  SIM_PID=$!
-  PIDS+=("$SIM_PID")
-  wait_for 10 test -s "$T/sim.out" || fail "crmsim did not start"
-  SIM_URL="http://$(head -n 1 "$T/sim.out" | sed 's/^listening //')"
+  crm_sim_start adobe --client-id ACC1 --client-secret S3cret "$@"
   curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary \
     '{"collections":{"nms:service":[{"properties":{"name":"newsletter"}},{"properties":{"name":"loyaltyNews"}},{"properties":{"name":"smsOffers"}}]}}' \
     "$SIM_URL/__sim/seed" >/dev/null || fail "services not seeded"
@@ -37,9 +32,6 @@ lookback = 0s
 request_timeout = 5s
 ${1:-}"
 }
-
-sim_get() { curl -sf --max-time 10 "$SIM_URL/__sim/$1"; }
-sim_post() { curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary "$2" "$SIM_URL/__sim/$1" >/dev/null; }
 
 # recipient_field MEMBER FIELD: the simulator's value.
 recipient_field() {
@@ -68,29 +60,6 @@ group_members() {
     (.collections["nms:recipient"] // []) as $r
     | [.collections["nms:rcpGrpRel"][]? | select((.properties["rcpGroup-id"]|tostring) == $g) | .properties["recipient-id"]|tostring] as $ids
     | [$r[] | select((.id|tostring) as $i | $ids | index($i)) | .properties.memberKey] | sort | join(" ")' <<<"$st"
-}
-writes() { sim_get counters | jq -r '.records_written_total'; }
-pulls_done() { grep -c 'adobe_campaign\[acc\]: pull done' "$T/daemon.log" || true; }
-pulls_at_least() { [ "$(pulls_done)" -ge "$1" ]; }
-wait_pulls() {
-  local target=$(($(pulls_done) + $1))
-  wait_for 60 pulls_at_least "$target" || fail "no pull cycle ended"
-}
-current_status() { # MEMBER FIELD
-  sql "SELECT json_extract(value, '\$.status') FROM current WHERE member_key = '$1' AND field = '$2'"
-}
-current_value() { # MEMBER FIELD
-  sql "SELECT json_extract(value, '\$.value') FROM current WHERE member_key = '$1' AND field = '$2'"
-}
-is_eq() { [ "$("${@:2}")" = "$1" ]; }
-quiet() {
-  local before
-  for _ in $(seq 20); do
-    before=$(writes)
-    wait_pulls 2
-    [ "$(writes)" = "$before" ] && return 0
-  done
-  fail "the daemon did not settle"
 }
 
 # soap ACTION PARAMS: a SOAP call to the simulator as another Campaign user

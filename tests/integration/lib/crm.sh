@@ -1,0 +1,50 @@
+# Helpers every CRM's integration tests need (sourced after common.sh): the
+# simulator started on a free port, its test endpoints, waiting for pull
+# cycles and for the daemon to settle. A CRM's own lib (lib/adobe.sh, ...)
+# sets PULL_DONE (the log text that ends a pull cycle) and adds what is
+# particular to it. Needs curl, jq.
+SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
+
+# crm_sim_start FLAVOR [crmsim options...]: crmsim on a free loopback port
+# with the static token T1 and the request log in $T/sim.log; sets SIM_URL.
+crm_sim_start() {
+  local flavor=$1
+  shift
+  # Emptied here, not by the redirection below: that runs in the child, so a
+  # previous run's "listening" line could be read before the child truncates.
+  : >"$T/sim.out"
+  "$SIM_BIN" --flavor "$flavor" --listen 127.0.0.1:0 --token T1 --log-requests "$@" \
+    >"$T/sim.out" 2>"$T/sim.log" &
+  SIM_PID=$!
+  PIDS+=("$SIM_PID")
+  wait_for 10 test -s "$T/sim.out" || fail "crmsim did not start"
+  SIM_URL="http://$(head -n 1 "$T/sim.out" | sed 's/^listening //')"
+}
+
+sim_get() { curl -sf --max-time 10 "$SIM_URL/__sim/$1"; }
+sim_post() { curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary "$2" "$SIM_URL/__sim/$1" >/dev/null; }
+writes() { sim_get counters | jq -r '.records_written_total'; }
+
+pulls_done() { grep -c "$PULL_DONE" "$T/daemon.log" || true; }
+pulls_at_least() { [ "$(pulls_done)" -ge "$1" ]; }
+wait_pulls() {
+  local target=$(($(pulls_done) + $1))
+  wait_for 60 pulls_at_least "$target" || fail "no pull cycle ended"
+}
+current_status() { # MEMBER FIELD
+  sql "SELECT json_extract(value, '\$.status') FROM current WHERE member_key = '$1' AND field = '$2'"
+}
+current_value() { # MEMBER FIELD
+  sql "SELECT json_extract(value, '\$.value') FROM current WHERE member_key = '$1' AND field = '$2'"
+}
+is_eq() { [ "$("${@:2}")" = "$1" ]; }
+# quiet: until two pull cycles pass with no record written to the CRM.
+quiet() {
+  local before
+  for _ in $(seq 20); do
+    before=$(writes)
+    wait_pulls 2
+    [ "$(writes)" = "$before" ] && return 0
+  done
+  fail "the daemon did not settle"
+}
