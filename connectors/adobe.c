@@ -629,6 +629,57 @@ fail:
     return -1;
 }
 
+/* The last part of a close: the token manager, the HTTP client and the
+ * handles. */
+static void close_rest(struct adobe *acc)
+{
+    oauth_close(acc->h.oauth);
+    acc->handles_open++; /* the HTTP client, released in http_closed */
+    http_client_close(acc->h.http, http_closed, acc);
+    crm_jobs_close(&acc->jobs, handle_closed);
+    uv_close((uv_handle_t *)&acc->retry_timer, handle_closed);
+}
+
+static void logoff_done(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+
+    if (res->cls == HTTP_CLASS_OK)
+        log_info("adobe_campaign", acc->conn->name, "logged off (session mode)");
+    else
+        log_warn("adobe_campaign", acc->conn->name, "Logoff failed: %s",
+                 res->error[0] ? res->error : "no answer");
+    memset(acc->session, 0, sizeof(acc->session));
+    memset(acc->security, 0, sizeof(acc->security));
+    close_rest(acc);
+}
+
+/* Session mode: the session is closed in Campaign (xtk:session#Logoff)
+ * before the client goes, so that sessions do not pile up on the instance
+ * until they expire. 0 when the Logoff went (logoff_done ends the close). */
+static int logoff_start(struct adobe *acc)
+{
+    struct acc_sess_call *c;
+
+    if (acc->cfg->auth_mode != ACC_AUTH_SESSION || acc->session[0] == '\0' || acc->logging_on)
+        return -1;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -1;
+    c->acc = acc;
+    c->action = strdup("xtk:session#Logoff");
+    c->body = acc_compose_logoff();
+    c->done = logoff_done;
+    c->arg = acc;
+    c->resent = 1; /* never logged on again for it */
+    if (c->action == NULL || c->body == NULL) {
+        sess_call_free(c);
+        return -1;
+    }
+    sess_send(c);
+    return 0;
+}
+
 static void adobe_close(struct connector *conn, void (*done)(struct connector *conn))
 {
     struct adobe *acc = conn->priv;
@@ -640,7 +691,6 @@ static void adobe_close(struct connector *conn, void (*done)(struct connector *c
     }
     acc->closing = 1;
     acc->h.closing = 1;
-    acc->hs.closing = 1;
     sess_drain(acc, 0, "connector closing");
     acc->closed = done;
     /* Waiting and in-flight calls complete as CANCELLED: their jobs answer
@@ -648,11 +698,12 @@ static void adobe_close(struct connector *conn, void (*done)(struct connector *c
     acc_fail_waiting(acc);
     uv_timer_stop(&acc->retry_timer);
     cancel_pending(acc);
-    oauth_close(acc->h.oauth);
-    acc->handles_open++; /* the HTTP client, released in http_closed */
-    http_client_close(acc->h.http, http_closed, acc);
-    crm_jobs_close(&acc->jobs, handle_closed);
-    uv_close((uv_handle_t *)&acc->retry_timer, handle_closed);
+    if (logoff_start(acc) == 0) {
+        acc->hs.closing = 1;
+        return;
+    }
+    acc->hs.closing = 1;
+    close_rest(acc);
 }
 
 static void adobe_batch_class(struct connector *conn, const struct push_record *rec, char *out,

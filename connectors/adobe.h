@@ -178,6 +178,8 @@ char *acc_compose_group(const char *session_token, const char *name);
 char *acc_compose_schema_probe(void);
 /* BearerTokenLogon with the IMS token. */
 char *acc_compose_bearer_logon(const char *token);
+/* xtk:session#Logoff (the session travels in the headers). */
+char *acc_compose_logoff(void);
 /* Reads pstrSessionToken and pstrSecurityToken out of its response. 0/-1. */
 int acc_parse_logon(const char *body, size_t len, size_t cap, char *session, size_t slen,
                     char *security, size_t seclen);

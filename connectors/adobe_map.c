@@ -445,6 +445,17 @@ char *acc_compose_bearer_logon(const char *token)
     return acc_env_finish(&e);
 }
 
+char *acc_compose_logoff(void)
+{
+    struct acc_env e;
+
+    if (acc_env_begin(&e, "xtk:session", "Logoff", "") != 0) {
+        acc_env_free(&e);
+        return NULL;
+    }
+    return acc_env_finish(&e);
+}
+
 static int copy_child_text(xmlNodePtr parent, const char *name, char *out, size_t outsize)
 {
     xmlNodePtr n = acc_child(parent, name);
