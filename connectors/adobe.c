@@ -62,7 +62,8 @@ static const struct config_option adobe_options[] = {
                  "also set the channel's denylist flag on a withdrawal (every purpose on that "
                  "channel); a grant never clears a flag"),
     CRM_OPT_BOOL(S, "create_groups", "yes", create_groups,
-                 "create the nms:group list of a segment when it does not exist"),
+                 "create the nms:group list of a segment when it does not exist (no: the list "
+                 "must exist in Campaign; a membership of a missing one is dead-lettered)"),
     CRM_OPT(S, "batch_size", CONFIG_INT, "100", batch_size, 1, ACC_BATCH_MAX,
             "recipients per WriteCollection"),
     CRM_OPT(S, "max_response", CONFIG_SIZE, "8M", max_response, 65536, 268435456,
@@ -579,8 +580,9 @@ static int adobe_open(struct connector *conn, struct error *err)
                          conn->name);
     }
     mc = (struct acc_map_config){
-        cfg->key,      cfg->points_attribute, cfg->tier_attribute, cfg->attribute_map,
-        cfg->services, cfg->purposes,         cfg->denylist_flags, cfg->denylist_write};
+        cfg->key,           cfg->points_attribute, cfg->tier_attribute, cfg->attribute_map,
+        cfg->services,      cfg->purposes,         cfg->denylist_flags, cfg->denylist_write,
+        !cfg->create_groups};
     if (acc_map_init(&acc->map, &mc, err) != 0) {
         free(acc);
         return -1;

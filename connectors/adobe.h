@@ -116,6 +116,7 @@ struct acc_map_config {
     const char *purposes;       /* purposes the denylist flags withdraw */
     const char *denylist_flags; /* "email=blackListEmail,sms=blackListMobile,..." */
     int denylist_write;         /* write the channel flag on a withdrawal */
+    int groups_must_exist;      /* create_groups = no: a membership never creates its list */
 };
 
 struct acc_map {
@@ -127,6 +128,7 @@ struct acc_map {
     struct crm_pairs flags;    /* channel -> blackList attribute */
     struct crm_list purposes;
     int denylist_write;
+    int groups_must_exist;
 };
 
 int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error *err);

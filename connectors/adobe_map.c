@@ -29,6 +29,7 @@ int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error
     m->points_attr = strdup(c->points_attr ? c->points_attr : "");
     m->tier_attr = strdup(c->tier_attr ? c->tier_attr : "");
     m->denylist_write = c->denylist_write;
+    m->groups_must_exist = c->groups_must_exist;
     if (m->key_expr == NULL || m->key_attr == NULL || m->points_attr == NULL ||
         m->tier_attr == NULL) {
         acc_map_free(m);
@@ -329,6 +330,12 @@ int acc_write_recipient(const struct acc_map *m, xmlTextWriterPtr w, const char 
              0;
         e |= xmlTextWriterStartElement(w, X("rcpGroup")) < 0;
         e |= xmlTextWriterWriteAttribute(w, X("name"), X(seg)) < 0;
+        /* "none: used only for link reconciliation, without update or
+         * insertion" (Data oriented APIs): a linked element is otherwise
+         * inserted when its key finds nothing, which would create the list
+         * that create_groups = no says must exist already. */
+        if (m->groups_must_exist)
+            e |= xmlTextWriterWriteAttribute(w, X("_operation"), X("none")) < 0;
         e |= xmlTextWriterEndElement(w) < 0;
         e |= xmlTextWriterEndElement(w) < 0;
         written++;

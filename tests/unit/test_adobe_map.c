@@ -23,6 +23,7 @@ static int setup(void **state)
         "marketing,loyalty_programme",
         "email=blackListEmail,sms=blackListMobile",
         0,
+        0,
     };
     struct error err = {""};
     (void)state;
@@ -120,6 +121,15 @@ static void write_collection_is_built_by_the_writer(void **state)
     assert_non_null(strstr(body, "<domDoc xsi:type=\"ns:Element\""));
     assert_int_equal(res[0].outcome, PUSH_REJECT);
     assert_null(strstr(body, "shoe"));
+    free(body);
+
+    /* create_groups = no: the list is reconciled, never inserted. */
+    recs[0] = rec("M1", CHANGE_SEGMENT, "segment/vip", "{\"since\":1,\"status\":\"in\"}");
+    memset(res, 0, sizeof(res));
+    map.groups_must_exist = 1;
+    body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 1, res);
+    map.groups_must_exist = 0;
+    assert_non_null(strstr(body, "<rcpGroup name=\"vip\" _operation=\"none\"/>"));
     free(body);
 }
 
@@ -470,7 +480,7 @@ static void bad_options_are_refused(void **state)
 {
     struct acc_map m;
     struct error err = {""};
-    struct acc_map_config c = {"memberKey", "", "", "", "", "", "", 0};
+    struct acc_map_config c = {"memberKey", "", "", "", "", "", "", 0, 0};
     (void)state;
     assert_int_equal(acc_map_init(&m, &c, &err), -1);
     assert_non_null(strstr(err.msg, "key"));
