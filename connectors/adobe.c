@@ -74,6 +74,10 @@ static const struct config_option adobe_options[] = {
     CRM_OPT(S, "reconcile_interval", CONFIG_DURATION_MS, "1h", reconcile_interval_ms, 0, 604800000,
             "time between sweeps of list memberships (nms:rcpGrpRel has no timestamps); also "
             "after a resync; 0: every pull"),
+    CRM_OPT(S, "key_settle", CONFIG_DURATION_MS, "0", key_settle_ms, 0, 600000,
+            "after a write, no other write of the member's key for this long (Enterprise/FFDA: "
+            "longer than its replication lag, or a second write of a new key makes a twin); "
+            "0: only one write in flight per key"),
     CRM_COMMON_OPTIONS(S, "20", "20", "5m",
                        "re-read this much before the watermarks (late commits)", "60s"),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
@@ -485,11 +489,19 @@ enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
 
 /* --- member keys in flight --- */
 
+static void key_remove(struct adobe *acc, size_t i)
+{
+    free(acc->busy_keys[i]);
+    acc->nbusy--;
+    acc->busy_keys[i] = acc->busy_keys[acc->nbusy];
+    acc->busy_until[i] = acc->busy_until[acc->nbusy];
+}
+
 int acc_key_busy(const struct adobe *acc, const char *key)
 {
     for (size_t i = 0; i < acc->nbusy; i++) {
         if (strcmp(acc->busy_keys[i], key) == 0)
-            return 1;
+            return acc->busy_until[i] == 0 || acc->busy_until[i] > crm_mono_ms();
     }
     return 0;
 }
@@ -498,29 +510,71 @@ int acc_key_take(struct adobe *acc, const char *key)
 {
     char *copy;
 
+    for (size_t i = 0; i < acc->nbusy; i++) {
+        if (strcmp(acc->busy_keys[i], key) == 0) {
+            acc->busy_until[i] = 0; /* settled, held again */
+            return 0;
+        }
+    }
     if (acc->nbusy == acc->capbusy) {
         size_t cap = acc->capbusy ? acc->capbusy * 2 : 64;
         char **grown = realloc(acc->busy_keys, cap * sizeof(*grown));
+        uint64_t *until;
         if (grown == NULL)
             return -1;
         acc->busy_keys = grown;
+        until = realloc(acc->busy_until, cap * sizeof(*until));
+        if (until == NULL)
+            return -1;
+        acc->busy_until = until;
         acc->capbusy = cap;
     }
     copy = strdup(key);
     if (copy == NULL)
         return -1;
-    acc->busy_keys[acc->nbusy++] = copy;
+    acc->busy_keys[acc->nbusy] = copy;
+    acc->busy_until[acc->nbusy] = 0;
+    acc->nbusy++;
     return 0;
+}
+
+/* Settled keys are dropped; jobs waiting for them start. */
+static void settle_cb(uv_timer_t *t)
+{
+    struct adobe *acc = t->data;
+    uint64_t now = crm_mono_ms(), next = 0;
+
+    for (size_t i = 0; i < acc->nbusy;) {
+        uint64_t u = acc->busy_until[i];
+        if (u != 0 && u <= now) {
+            key_remove(acc, i);
+            continue;
+        }
+        if (u != 0 && (next == 0 || u < next))
+            next = u;
+        i++;
+    }
+    if (next != 0)
+        uv_timer_start(&acc->settle_timer, settle_cb, next - now, 0);
+    if (!acc->closing)
+        acc_wake_waiting(acc);
 }
 
 void acc_key_release(struct adobe *acc, const char *key)
 {
     for (size_t i = 0; i < acc->nbusy; i++) {
-        if (strcmp(acc->busy_keys[i], key) == 0) {
-            free(acc->busy_keys[i]);
-            acc->busy_keys[i] = acc->busy_keys[--acc->nbusy];
+        if (strcmp(acc->busy_keys[i], key) != 0)
+            continue;
+        if (acc->cfg->key_settle_ms <= 0 || acc->closing) {
+            key_remove(acc, i);
             return;
         }
+        acc->busy_until[i] = crm_mono_ms() + (uint64_t)acc->cfg->key_settle_ms;
+        /* Every key settles for the same time: a running timer is due
+         * first. */
+        if (!uv_is_active((uv_handle_t *)&acc->settle_timer))
+            uv_timer_start(&acc->settle_timer, settle_cb, (uint64_t)acc->cfg->key_settle_ms, 0);
+        return;
     }
 }
 
@@ -535,6 +589,7 @@ static void free_adobe(struct adobe *acc)
     for (size_t i = 0; i < acc->nbusy; i++)
         free(acc->busy_keys[i]);
     free(acc->busy_keys);
+    free(acc->busy_until);
     free(acc);
 }
 
@@ -621,7 +676,9 @@ static int adobe_open(struct connector *conn, struct error *err)
     crm_jobs_init(&acc->jobs, conn->loop, acc, "adobe_campaign", conn->name);
     uv_timer_init(conn->loop, &acc->retry_timer);
     acc->retry_timer.data = acc;
-    acc->handles_open = 2;
+    uv_timer_init(conn->loop, &acc->settle_timer);
+    acc->settle_timer.data = acc;
+    acc->handles_open = 3;
     log_info("adobe_campaign", conn->name, "Adobe Campaign at %s (key %s, IMS %s)", acc->base,
              cfg->key, cfg->ims_url);
     return 0;
@@ -640,6 +697,8 @@ static void close_rest(struct adobe *acc)
     http_client_close(acc->h.http, http_closed, acc);
     crm_jobs_close(&acc->jobs, handle_closed);
     uv_close((uv_handle_t *)&acc->retry_timer, handle_closed);
+    uv_timer_stop(&acc->settle_timer);
+    uv_close((uv_handle_t *)&acc->settle_timer, handle_closed);
 }
 
 static void logoff_done(struct http_result *res, void *arg)

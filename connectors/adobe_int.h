@@ -31,6 +31,7 @@ struct adobe_settings {
     long max_response;
     char *stop_faults;
     long reconcile_interval_ms;
+    long key_settle_ms;
     struct crm_common_settings common;
 };
 
@@ -71,7 +72,12 @@ struct adobe {
     /* One write in flight per member key (Campaign Enterprise does not
      * enforce key uniqueness: two concurrent inserts make twins). */
     char **busy_keys;
+    /* 0: a job holds the key; else (key_settle) free again at this
+     * monotonic time: a write after another within Enterprise's
+     * replication lag would not find the recipient the first made. */
+    uint64_t *busy_until;
     size_t nbusy, capbusy;
+    uv_timer_t settle_timer; /* wakes waiting jobs when a key settles */
     /* Session mode: the tokens of xtk:session#BearerTokenLogon (secrets),
      * calls waiting for a logon, and the plain HTTP wrapper they go
      * through (the session, not the bearer, authenticates them). */
