@@ -15,12 +15,14 @@
 #include "addr_limit.h"
 #include "config.h"
 #include "connector.h"
+#include "http_ingest_answer.h"
 #include "http_ingest_body.h"
 #include "ingest.h"
 #include "listen_socket.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_answer.h"
 #include "store_ctl.h"
 
 enum event_result { RES_APPLIED = 0, RES_UNCHANGED, RES_DUPLICATE, RES_REJECTED, RES_N };
@@ -29,6 +31,8 @@ static const char *const result_names[RES_N] = {"applied", "unchanged", "duplica
 
 struct item_result {
     enum event_result result;
+    int replayed; /* the answer kept from the event's first sending */
+    int conflict; /* the event id came before with another body */
     char reason[256];
 };
 
@@ -228,6 +232,139 @@ static int rank(enum event_result r)
     return ranks[r];
 }
 
+/* Applies one event's changes inside the open transaction; r gets the most
+ * telling of their results. Returns -1 on a store error. */
+static int apply_changes(struct http_ingest *h, struct ingest_item *it, struct item_result *r,
+                         struct error *err)
+{
+    struct pull_sink *sink = &h->ing->sink;
+
+    r->result = RES_DUPLICATE;
+    for (size_t k = 0; k < it->ev.n; k++) {
+        enum apply_result res;
+        struct error aerr = {""};
+        enum event_result er;
+
+        if (sink->change(sink->ctx, &h->conn, &it->ev.changes[k], &res, &aerr) != 0) {
+            *err = aerr;
+            return -1;
+        }
+        er = map_apply(res);
+        if (k == 0 || rank(er) > rank(r->result)) {
+            r->result = er;
+            if (er == RES_REJECTED)
+                snprintf(r->reason, sizeof(r->reason), "%s", aerr.msg);
+            else if (res == APPLY_ERASED)
+                snprintf(r->reason, sizeof(r->reason), "member is erased");
+        }
+    }
+    return 0;
+}
+
+static int result_of_name(const char *name)
+{
+    for (int k = 0; k < RES_N; k++) {
+        if (strcmp(result_names[k], name) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* An event id reused with another body: not applied, answered as a
+ * conflict, and kept as a dead letter (once per body: its key holds the
+ * body's hash). */
+static int conflict_event(struct http_ingest *h, struct job *j, struct ingest_item *it,
+                          struct item_result *r, const char *id, const char *key, int64_t hash,
+                          struct error *err)
+{
+    struct pull_sink *sink = &h->ing->sink;
+    struct dead_letter_in dl = {0};
+    char *payload = json_dumps(it->ev.root, JSON_COMPACT);
+    char *idem = NULL;
+    size_t n = strlen(key) + 48;
+    int rc = -1;
+
+    r->result = RES_REJECTED;
+    r->conflict = 1;
+    snprintf(r->reason, sizeof(r->reason),
+             "conflict: event id %s was used before with a different body", id);
+    idem = malloc(n);
+    if (payload == NULL || idem == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    snprintf(idem, n, "conflict:%016" PRIx64 ":%s", (uint64_t)hash, key);
+    dl.destination = "ingest";
+    dl.origin = h->o.origin;
+    dl.member_key = it->ev.changes[0].member_key;
+    dl.payload = payload;
+    dl.source = j->source_ref;
+    dl.reason = r->reason;
+    dl.idem_key = idem;
+    if (sink->reject(sink->ctx, &h->conn, &dl, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(payload);
+    free(idem);
+    return rc;
+}
+
+/* One parsed, permitted event. Its answer is kept under the event's own key
+ * with the hash of its body (state/store_answer.h): sent again with the
+ * same body it gets that answer and changes nothing; with another body it
+ * is a conflict. Returns -1 on a store error. */
+static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item *it,
+                       struct item_result *r, struct error *err)
+{
+    const char *id = json_string_value(json_object_get(it->ev.root, "event_id"));
+    char key[SPOOL_MAX_KEY + 192];
+    enum store_answer_state state;
+    char *answer = NULL, *text = NULL;
+    int64_t hash;
+    int rc = -1;
+
+    if (id == NULL || ingest_answer_key(h->o.origin, id, key, sizeof(key)) != 0)
+        return apply_changes(h, it, r, err);
+    hash = store_event_hash(it->ev.changes, it->ev.n);
+    if (store_answer_get(h->ing->store, key, hash, &state, &answer, err) != 0)
+        goto out;
+    if (state == STORE_ANSWER_CONFLICT) {
+        rc = conflict_event(h, j, it, r, id, key, hash, err);
+        goto out;
+    }
+    if (state == STORE_ANSWER_SAME) {
+        char name[16];
+        int k = -1;
+
+        if (answer != NULL &&
+            ingest_answer_decode(answer, name, sizeof(name), r->reason, sizeof(r->reason)) == 0)
+            k = result_of_name(name);
+        /* A key kept without a readable answer: the event is known, so it
+         * is a duplicate (nothing is applied again either way). */
+        r->result = k >= 0 ? (enum event_result)k : RES_DUPLICATE;
+        if (k < 0)
+            r->reason[0] = '\0';
+        r->replayed = 1;
+        rc = 0;
+        goto out;
+    }
+    if (apply_changes(h, it, r, err) != 0)
+        goto out;
+    text = ingest_answer_encode(result_names[r->result], r->reason);
+    if (text == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    if (store_answer_put(h->ing->store, key, hash, text, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(answer);
+    free(text);
+    return rc;
+}
+
 /* Applies one job's events inside the open transaction. Returns -1 on a
  * store error (the transaction is lost). */
 static int apply_job(struct http_ingest *h, struct job *j, struct error *err)
@@ -260,25 +397,8 @@ static int apply_job(struct http_ingest *h, struct job *j, struct error *err)
             r->result = RES_REJECTED;
             continue; /* reason set by the request thread */
         }
-        r->result = RES_DUPLICATE;
-        for (size_t k = 0; k < it->ev.n; k++) {
-            enum apply_result res;
-            struct error aerr = {""};
-            enum event_result er;
-
-            if (sink->change(sink->ctx, &h->conn, &it->ev.changes[k], &res, &aerr) != 0) {
-                *err = aerr;
-                return -1;
-            }
-            er = map_apply(res);
-            if (k == 0 || rank(er) > rank(r->result)) {
-                r->result = er;
-                if (er == RES_REJECTED)
-                    snprintf(r->reason, sizeof(r->reason), "%s", aerr.msg);
-                else if (res == APPLY_ERASED)
-                    snprintf(r->reason, sizeof(r->reason), "member is erased");
-            }
-        }
+        if (apply_event(h, j, it, r, err) != 0)
+            return -1;
     }
     return 0;
 }
@@ -368,13 +488,14 @@ static int any_write_scope(const struct http_ingest *h, const char *scope)
     return 0;
 }
 
-static json_t *results_json(const struct job *j, int *malformed)
+static json_t *results_json(const struct job *j, int *malformed, int *conflicts)
 {
     json_t *arr = json_array();
     long counts[RES_N] = {0};
     json_t *doc;
 
     *malformed = 0;
+    *conflicts = 0;
     for (size_t i = 0; arr != NULL && i < j->body.n; i++) {
         const struct ingest_item *it = &j->body.items[i];
         const struct item_result *r = &j->res[i];
@@ -394,9 +515,18 @@ static json_t *results_json(const struct job *j, int *malformed)
             *malformed = 1;
             json_object_set_new(o, "field", it->field[0] ? json_string(it->field) : json_null());
         }
+        if (r->conflict) {
+            *conflicts = 1;
+            json_object_set_new(o, "error", json_string("conflict"));
+        }
+        if (r->replayed)
+            json_object_set_new(o, "replayed", json_true());
         counts[r->result]++;
         metrics_counter_add(METRIC_HTTP_INGEST_EVENTS,
-                            (const char *[]){it->ok ? result_names[r->result] : "invalid"}, 1);
+                            (const char *[]){!it->ok       ? "invalid"
+                                             : r->conflict ? "conflict"
+                                                           : result_names[r->result]},
+                            1);
         json_array_append_new(arr, o);
     }
     doc = json_pack("{s:o,s:i,s:i,s:i,s:i}", "results", arr, "applied",
@@ -413,7 +543,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
     unsigned char *permitted = NULL;
     struct error err = {""};
     enum MHD_Result ret;
-    int malformed = 0;
+    int malformed = 0, conflicts = 0;
     json_t *doc;
 
     if (!any_write_scope(h, rq->tok.scope))
@@ -473,8 +603,14 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
                             5);
         goto out;
     }
-    doc = results_json(&j, &malformed);
-    ret = respond_json(conn, malformed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_OK, doc, 0, NULL);
+    doc = results_json(&j, &malformed, &conflicts);
+    /* A malformed event makes it a 400, else an event id reused with
+     * another body a 409; the other events are applied either way. */
+    ret = respond_json(conn,
+                       malformed   ? MHD_HTTP_BAD_REQUEST
+                       : conflicts ? MHD_HTTP_CONFLICT
+                                   : MHD_HTTP_OK,
+                       doc, 0, NULL);
     log_debug("ingest", NULL, "%zu event(s) from client %s: %s", j.body.n, rq->tok.client_id,
               malformed ? "some malformed" : "stored");
 out:

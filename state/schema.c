@@ -231,6 +231,12 @@ static const char *const migrations[] = {
      "INSERT INTO idem_keys(key, body_hash, seen_at)"
      " SELECT idem_key, crmsync_body_hash(member_key, kind, field, value, occurred_at),"
      " received_at FROM changes ORDER BY seq;"),
+
+    /* 9 -> 10: the answer the HTTP ingest gave for an event, kept with the
+     * event's own key (state/store_answer.h), so that a replayed request
+     * gets the answer the first one got (issue 16). NULL for every other
+     * key. */
+    ("ALTER TABLE idem_keys ADD COLUMN answer TEXT;"),
 };
 
 int schema_latest_version(void)

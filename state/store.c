@@ -92,6 +92,10 @@ static const struct stmt_def stmt_defs[] = {
     STMT(del_change, "DELETE FROM changes WHERE seq = ?1", 1),
     STMT(del_member_changes,
          "DELETE FROM changes WHERE member_key = ?1 AND seq <= ?2 AND kind <> 'erase'", 1),
+    /* state/store_answer.c: the HTTP ingest's answers per event. */
+    STMT(get_answer, "SELECT body_hash, answer FROM idem_keys WHERE key = ?1", 0),
+    STMT(put_answer,
+         "INSERT INTO idem_keys(key, body_hash, seen_at, answer) VALUES (?1, ?2, ?3, ?4)", 1),
 };
 
 int store_sql_error(struct store *st, struct error *err, const char *what)

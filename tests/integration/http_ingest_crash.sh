@@ -12,8 +12,12 @@ sed -i 's/^synchronous = normal$/synchronous = full/' "$T/crmsyncd.conf"
 start_ingest_daemon
 TOKEN=$(mint client=till-crash)
 
+# The member follows from the id: an event sent again after the restart
+# must be the same event (the same id with another member is a conflict).
 ev() { # id
-  printf '{"event_id":"%s","type":"points","member":"M%s","occurred_at":"2026-11-01T10:00:00Z","txn_id":"%s","delta":1,"reason":"earn"}' "$1" "$((RANDOM % 20))" "$1"
+  local sum
+  sum=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
+  printf '{"event_id":"%s","type":"points","member":"M%s","occurred_at":"2026-11-01T10:00:00Z","txn_id":"%s","delta":1,"reason":"earn"}' "$1" "$((sum % 20))" "$1"
 }
 # client K: single-event requests until the daemon is gone; logs "id code result".
 client() {

@@ -29,13 +29,52 @@ assert_eq "$(sql "SELECT DISTINCT source FROM dead_letters")" "client:till-7" "a
 sql "SELECT payload FROM audit" | grep -q 'client:till-7' || fail "the consent audit records the token's client id"
 pass "the consent audit records the token's client id as origin detail"
 
-# The same request again: nothing changes, every event is a duplicate.
+# The same request again: nothing changes, and every event gets the answer
+# its first sending got (applied stays applied, not "duplicate"), marked
+# replayed; the event ids are the same with the same bodies.
 before=$(sql "SELECT COUNT(*) FROM changes"):$(sql "SELECT COUNT(*) FROM dead_letters"):$(sql "SELECT COUNT(*) FROM audit")
 assert_eq "$(post "$TOKEN" "$BODY")" 400 "replay: the same status"
-assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['duplicate', 'rejected', 'duplicate', 'rejected', 'duplicate']" "replay: the stored events are duplicates"
+assert_eq "$(answer '[r["result"] for r in a["results"]]')" "['applied', 'rejected', 'applied', 'rejected', 'applied']" "replay: the same result per event as the first time"
+assert_eq "$(answer '[r.get("replayed", False) for r in a["results"]]')" "[True, False, True, False, True]" "replay: the stored events are marked replayed"
+assert_eq "$(answer 'a["applied"], a["duplicate"]')" "3 0" "replay: the same counts"
 after=$(sql "SELECT COUNT(*) FROM changes"):$(sql "SELECT COUNT(*) FROM dead_letters"):$(sql "SELECT COUNT(*) FROM audit")
 assert_eq "$after" "$before" "replay changes nothing (changes, dead letters, audit)"
 assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")" 250 "the balance counts the points once"
+# The same event id in another spelling of the same body (key order,
+# spaces) is the same event.
+assert_eq "$(post "$TOKEN" '{ "delta": 250, "reason": "earn", "txn_id": "T2", "type": "points", "member": "M1", "occurred_at": "2026-11-01T10:00:00Z", "event_id": "e3" }')" 200 "replay in another spelling: 200"
+assert_eq "$(answer 'a["results"][0]["result"], a["results"][0].get("replayed")')" "applied True" "replay in another spelling: the first answer"
+
+# A merge rejection is kept too: an event rejected the first time is
+# rejected again with the same reason, and no second dead letter.
+FUT='{"event_id":"f1","type":"consent","member":"M3","occurred_at":"2099-01-01T00:00:00Z","purpose":"marketing","channel":"email","status":"granted","legal_basis":"consent","source":"till"}'
+post "$TOKEN" "$FUT" > /dev/null
+first=$(answer 'a["results"][0]["result"], a["results"][0].get("reason")')
+dl=$(sql "SELECT COUNT(*) FROM dead_letters")
+post "$TOKEN" "$FUT" > /dev/null
+assert_eq "$(answer 'a["results"][0]["result"], a["results"][0].get("reason")')" "$first" "a rejected event replayed: the same result and reason"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters")" "$dl" "a rejected event replayed: no second dead letter"
+
+# An event id reused with another body is a conflict (409, the event
+# rejected with error "conflict"), applied nothing, and is not confused
+# with a replay; the other events of the request are applied.
+CONFLICT='[
+{"event_id":"e3","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T2","delta":999,"reason":"earn"},
+{"event_id":"c2","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T7","delta":5,"reason":"earn"}
+]'
+assert_eq "$(post "$TOKEN" "$CONFLICT")" 409 "an event id reused with another body: 409"
+assert_eq "$(answer '[(r["result"], r.get("error")) for r in a["results"]]')" "[('rejected', 'conflict'), ('applied', None)]" "the reused id is a conflict, the other event applied"
+answer 'a["results"][0]["reason"]' | grep -q 'conflict' || fail "the conflict's reason says so: $(cat "$T/answer")"
+assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")" 255 "the conflicting body changed nothing"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 1 "the conflict is a dead letter"
+assert_eq "$(post "$TOKEN" "$CONFLICT")" 409 "the conflicting request again: 409 again"
+assert_eq "$(answer '[(r["result"], r.get("error")) for r in a["results"]]')" "[('rejected', 'conflict'), ('applied', None)]" "the conflicting request again: the same answers"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 1 "the same conflict twice: one dead letter"
+# A profile event whose id comes back with one attribute more: a conflict
+# (the change-level keys alone would have applied the new attribute).
+assert_eq "$(post "$TOKEN" '{"event_id":"p1","type":"profile","member":"M4","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Bo"}}')" 200 "profile p1: 200"
+assert_eq "$(post "$TOKEN" '{"event_id":"p1","type":"profile","member":"M4","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Bo","phone":"+4912345"}}')" 409 "profile p1 with one attribute more: 409"
+assert_eq "$(sql "SELECT COUNT(*) FROM current WHERE member_key = 'M4'")" 1 "the added attribute was not applied"
 
 # One object, and JSON lines.
 assert_eq "$(post "$TOKEN" '{"event_id":"o1","type":"points","member":"M2","occurred_at":"2026-11-01T10:00:00Z","txn_id":"T3","delta":10,"reason":"earn"}')" 200 "one object: 200"
