@@ -100,6 +100,7 @@ struct ingest_settings {
     long per_ip_connections;
     long timeout_ms;
     long max_pending;
+    long max_backlog; /* a destination's backlog above which events get 429 */
     char *scope_consent;
     char *scope_points;
     char *scope_profile;

@@ -101,6 +101,10 @@ static const struct config_option ingest_options[] = {
      MS_PER_H, NULL, "An idle connection is closed after this long."},
     {"max_pending", CONFIG_INT, "20000", offsetof(struct ingest_settings, max_pending), 0, 1,
      10000000, NULL, "Events waiting to be stored before requests get 429."},
+    {"max_backlog", CONFIG_INT, "200000", offsetof(struct ingest_settings, max_backlog), 0, 0,
+     1000000000, NULL,
+     "Changes a destination may have waiting before requests get 429 (withdrawals and erasures "
+     "still pass); 0: no bound."},
     {"scope_consent", CONFIG_STRING, "crmsync.consent.write",
      offsetof(struct ingest_settings, scope_consent), 0, 0, 0, NULL,
      "Scope a token needs for consent events."},

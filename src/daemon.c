@@ -520,6 +520,7 @@ static int start_http_ingest(struct daemon *d, struct error *err)
     o.timeout_s = (ds->timeout_ms + 999) / 1000;
     o.max_body = ds->max_body;
     o.max_pending = ds->max_pending;
+    o.max_backlog = ds->max_backlog;
     o.max_group = d->cfg->state.txn_max_changes;
     o.bad_token_limit = ds->bad_token_limit;
     o.scopes[INGEST_SCOPE_CONSENT] = ds->scope_consent;

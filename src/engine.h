@@ -58,6 +58,11 @@ struct engine_stats {
 };
 int engine_dest_stats(const struct engine *e, const char *name, struct engine_stats *out);
 
+/* The largest push backlog of any destination (changes after its slowest
+ * lane's cursor), and which destination (*name, NULL when none pushes):
+ * the HTTP ingest answers 429 above its bound. On the loop thread. */
+int64_t engine_max_backlog(struct engine *e, const char **name);
+
 /* Test hook: total batches dispatched by all destinations. */
 uint64_t engine_batches(const struct engine *e);
 

@@ -58,6 +58,24 @@ static void pull_timer_cb(uv_timer_t *t)
     d->conn->ops->pull(d->conn);
 }
 
+int64_t engine_max_backlog(struct engine *e, const char **name)
+{
+    int64_t most = 0;
+
+    *name = NULL;
+    for (size_t i = 0; i < e->n_dests; i++) {
+        int64_t b;
+        if (e->dests[i]->conn->ops->push == NULL)
+            continue;
+        b = backlog(e->dests[i]);
+        if (*name == NULL || b > most) {
+            most = b;
+            *name = e->dests[i]->conn->name;
+        }
+    }
+    return most;
+}
+
 void engine_schedule_pull(struct dest *d, uint64_t delay_ms)
 {
     if (d->eng->stopping || d->conn->pull_interval_ms <= 0)

@@ -15,6 +15,7 @@
 #include "addr_limit.h"
 #include "config.h"
 #include "connector.h"
+#include "engine.h"
 #include "http_ingest_answer.h"
 #include "http_ingest_body.h"
 #include "ingest.h"
@@ -56,6 +57,8 @@ struct http_ingest {
     struct ingest *ing;
     struct connector conn; /* how the sink sees us: name = origin */
     uv_async_t async;
+    uv_timer_t backlog_timer;
+    int handles_open; /* async and timer: freed when both are closed */
     char *tls_cert, *tls_key;
 
     pthread_mutex_t lock; /* the queue, pending, stopping */
@@ -63,6 +66,10 @@ struct http_ingest {
     struct job *head, *tail;
     long pending; /* events queued, not yet taken by the loop */
     int stopping;
+    /* The destinations' backlog as the loop last saw it (backlog_cb). */
+    int over_backlog;
+    int64_t backlog;
+    char backlog_dest[64];
 
     pthread_mutex_t store_lock; /* the read-only connection for GET */
     struct store *ro;
@@ -463,6 +470,59 @@ out:
         uv_async_send(&h->async);
 }
 
+/* How often the loop looks at the destinations' backlog for the 429 (a
+ * query per destination: not per request), and how long a client refused
+ * for it is told to wait. */
+#define BACKLOG_CHECK_MS 500
+#define BACKLOG_RETRY_AFTER_S 5
+
+/* On the loop: the engine's figures are the loop's own; the request
+ * threads read the outcome under the lock. */
+static void backlog_cb(uv_timer_t *t)
+{
+    struct http_ingest *h = t->data;
+    struct engine *e = h->ing->engine; /* NULL while a reload swaps it */
+    const char *name = NULL;
+    int64_t n = 0;
+    int over, was;
+
+    if (e == NULL || h->o.max_backlog <= 0)
+        return;
+    n = engine_max_backlog(e, &name);
+    over = name != NULL && n > h->o.max_backlog;
+    pthread_mutex_lock(&h->lock);
+    was = h->over_backlog;
+    h->over_backlog = over;
+    h->backlog = n;
+    snprintf(h->backlog_dest, sizeof(h->backlog_dest), "%s", name != NULL ? name : "");
+    pthread_mutex_unlock(&h->lock);
+    if (over && !was)
+        log_notice("ingest", NULL,
+                   "destination %s has %" PRId64 " changes waiting (over max_backlog %ld): "
+                   "events are answered 429 until it drains (withdrawals and erasures pass)",
+                   name, n, h->o.max_backlog);
+    else if (!over && was)
+        log_notice("ingest", NULL, "destination backlog under max_backlog again: events accepted");
+}
+
+/* 1 when every well-formed event of the body is in the first lane
+ * (consent withdrawals, erasures): those are taken however far behind a
+ * destination is, so that an opt-out is never held up by a backfill
+ * (DESIGN.md §4). */
+static int urgent_only(const struct ingest_body *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ingest_item *it = &b->items[i];
+        if (!it->ok)
+            continue;
+        for (size_t k = 0; k < it->ev.n; k++) {
+            if (change_lane_of(&it->ev.changes[k]) != LANE_URGENT)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* --- POST /v1/events ------------------------------------------------------- */
 
 static int scope_kind_of(const struct ingest_item *it)
@@ -577,6 +637,18 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
         pthread_mutex_unlock(&h->lock);
         ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping", "crmsyncd is stopping",
                             5);
+        goto out;
+    }
+    if (h->over_backlog && !urgent_only(&j.body)) {
+        char detail[192];
+        snprintf(detail, sizeof(detail),
+                 "destination %s has %" PRId64
+                 " changes waiting to be pushed, over [ingest] max_backlog; nothing of this "
+                 "request was stored",
+                 h->backlog_dest, h->backlog);
+        pthread_mutex_unlock(&h->lock);
+        ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog", detail,
+                            BACKLOG_RETRY_AFTER_S);
         goto out;
     }
     if (h->pending > 0 && h->pending + (long)j.body.n > h->o.max_pending) {
@@ -832,9 +904,12 @@ static void free_ingest(struct http_ingest *h)
     free(h);
 }
 
-static void async_closed(uv_handle_t *hd)
+static void handle_closed(uv_handle_t *hd)
 {
-    free_ingest(hd->data);
+    struct http_ingest *h = hd->data;
+
+    if (--h->handles_open == 0)
+        free_ingest(h);
 }
 
 int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ingest_options *opts,
@@ -843,7 +918,6 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     struct http_ingest *h = calloc(1, sizeof(*h));
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | MHD_USE_POLL;
-    int async_open = 0;
     int rc = -1;
 
     *out = NULL;
@@ -889,7 +963,12 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
         goto out;
     }
     h->async.data = h;
-    async_open = 1;
+    h->handles_open++;
+    uv_timer_init(loop, &h->backlog_timer);
+    h->backlog_timer.data = h;
+    h->handles_open++;
+    if (opts->max_backlog > 0)
+        uv_timer_start(&h->backlog_timer, backlog_cb, 0, BACKLOG_CHECK_MS);
     h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
                               NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -910,10 +989,12 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     rc = 0;
 out:
     if (h != NULL) {
-        if (async_open)
-            uv_close((uv_handle_t *)&h->async, async_closed);
-        else
+        if (h->handles_open > 0) {
+            uv_close((uv_handle_t *)&h->async, handle_closed);
+            uv_close((uv_handle_t *)&h->backlog_timer, handle_closed);
+        } else {
             free_ingest(h);
+        }
     }
     return rc;
 }
@@ -937,7 +1018,8 @@ void http_ingest_stop(struct http_ingest *h)
         MHD_stop_daemon(h->mhd);
     h->mhd = NULL;
     log_notice("ingest", NULL, "HTTP ingest on %s stopped", h->ls.address);
-    uv_close((uv_handle_t *)&h->async, async_closed);
+    uv_close((uv_handle_t *)&h->async, handle_closed);
+    uv_close((uv_handle_t *)&h->backlog_timer, handle_closed);
 }
 
 const char *http_ingest_address(const struct http_ingest *h)

@@ -39,6 +39,7 @@ struct http_ingest_options {
     long timeout_s; /* idle connection, and the wait for a commit */
     long max_body;
     long max_pending;     /* events queued for the loop before 429 */
+    long max_backlog;     /* a destination's backlog above which 429; 0: none */
     long max_group;       /* events per transaction */
     long bad_token_limit; /* bad tokens per address per minute; 0: no limit */
     const char *scopes[INGEST_SCOPE_N];
