@@ -99,6 +99,10 @@ static const struct config_option ingest_options[] = {
      0, 1, 4096, NULL, "Connections at once from one client address."},
     {"timeout", CONFIG_DURATION_MS, "30s", offsetof(struct ingest_settings, timeout_ms), 0, 1000,
      MS_PER_H, NULL, "An idle connection is closed after this long."},
+    {"request_timeout", CONFIG_DURATION_MS, "60s",
+     offsetof(struct ingest_settings, request_timeout_ms), 0, 0, MS_PER_H, NULL,
+     "A request's body must arrive whole within this long of its headers; a slower client is "
+     "disconnected. 0: no bound."},
     {"max_pending", CONFIG_INT, "20000", offsetof(struct ingest_settings, max_pending), 0, 1,
      10000000, NULL, "Events waiting to be stored before requests get 429."},
     {"max_backlog", CONFIG_INT, "200000", offsetof(struct ingest_settings, max_backlog), 0, 0,

@@ -25,6 +25,7 @@
 #include "hardening.h"
 #include "health.h"
 #include "http_ingest.h"
+#include "http_ingest_conf.h"
 #include "ingest.h"
 #include "lockfile.h"
 #include "http_result.h"
@@ -398,6 +399,7 @@ static void do_reload(struct daemon *d)
     }
     metrics_counter_add(METRIC_RELOADS, (const char *[]){"ok"}, 1);
     reload_admin(d, next);
+    http_ingest_note_reload(d->http, next, d->state_path);
     if (strcmp(next->state.path, d->cfg->state.path) != 0)
         log_warn("daemon", NULL, "state.path changed to %s: takes effect only after a restart",
                  next->state.path);
@@ -503,40 +505,16 @@ static int ensure_dir_of(const char *path, char *dir, size_t size, struct error 
     return 0;
 }
 
-/* [ingest]: the HTTP ingest listener. Read at start only: a
- * reload does not move it (logged). */
+/* [ingest]: the HTTP ingest listener. Started with the daemon; a reload
+ * does not change it (src/http_ingest_conf.c logs that a changed [ingest]
+ * needs a restart). */
 static int start_http_ingest(struct daemon *d, struct error *err)
 {
-    static const char *const verify_names[] = {"jwks_uri", "jwk", "pem", "pubkey", "introspect"};
-    const struct ingest_settings *ds = &d->cfg->ingest;
-    struct http_ingest_options o = {0};
+    struct http_ingest_options o;
 
-    o.listen = ds->listen;
-    o.tls_cert = ds->tls_cert;
-    o.tls_key = ds->tls_key;
-    o.origin = "http";
-    o.max_connections = ds->max_connections;
-    o.per_ip_connections = ds->per_ip_connections;
-    o.timeout_s = (ds->timeout_ms + 999) / 1000;
-    o.max_body = ds->max_body;
-    o.max_pending = ds->max_pending;
-    o.max_backlog = ds->max_backlog;
-    o.max_group = d->cfg->state.txn_max_changes;
-    o.bad_token_limit = ds->bad_token_limit;
-    o.scopes[INGEST_SCOPE_CONSENT] = ds->scope_consent;
-    o.scopes[INGEST_SCOPE_POINTS] = ds->scope_points;
-    o.scopes[INGEST_SCOPE_PROFILE] = ds->scope_profile;
-    o.scopes[INGEST_SCOPE_ERASURE] = ds->scope_erasure;
-    o.scopes[INGEST_SCOPE_MEMBERS] = ds->scope_members;
-    o.auth.verify = verify_names[ds->verify];
-    o.auth.verify_value = ds->verify_value;
-    o.auth.verify_options = ds->verify_options;
-    o.auth.issuer = ds->issuer;
-    o.auth.audience = ds->audience;
-    o.auth.cache_s = (ds->token_cache_ms + 999) / 1000;
-    o.auth.leeway_s = 0;
-    o.state_path = d->state_path;
-    o.busy_timeout_ms = d->cfg->state.busy_timeout_ms;
+    if (http_ingest_check_settings(&d->cfg->ingest, err) != 0)
+        return -1;
+    http_ingest_options_of(d->cfg, d->state_path, &o);
     return http_ingest_start(&d->loop, &d->ingest, &o, &d->http, err);
 }
 

@@ -753,16 +753,45 @@ static int content_type_of(struct MHD_Connection *conn, enum ingest_body_type *t
     return -1;
 }
 
+/* The whole-request deadline (slow clients): libmicrohttpd's timeout is
+ * per idle gap, so a client that sends a byte now and then would hold a
+ * thread for ever. From its headers on, a request has request_timeout to
+ * arrive whole; the connection's idle timeout is cut to what is left, so a
+ * client that goes quiet is dropped at the deadline too. Returns 1 when it
+ * is past. */
+static int past_deadline(struct http_ingest *h, struct MHD_Connection *conn,
+                         const struct request *rq)
+{
+    double left;
+    unsigned secs;
+
+    if (h->o.request_timeout_ms <= 0)
+        return 0;
+    left = (double)h->o.request_timeout_ms / 1000.0 - elapsed_s(&rq->started);
+    if (left <= 0)
+        return 1;
+    secs = (unsigned)left + 1;
+    if ((long)secs < h->o.timeout_s)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
+    return 0;
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+    struct http_ingest *h = cls;
     struct request *rq = *req_cls;
 
-    (void)cls;
-    (void)conn;
-    (void)toe;
     if (rq == NULL)
         return;
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
+        metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){"timeout"}, 1);
+        log_info("ingest", NULL, "a client sent nothing for too long: connection closed");
+    } else if (h->o.request_timeout_ms > 0) {
+        /* The next request on this keep-alive connection starts with the
+         * configured idle timeout again. */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)h->o.timeout_s);
+    }
     metrics_observe(METRIC_HTTP_INGEST_DURATION,
                     (const char *[]){rq->is_events ? "events" : "members"},
                     elapsed_s(&rq->started));
@@ -806,6 +835,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                  rq->tok.client_id[0] ? rq->tok.client_id : "?");
         if (is_member)
             return get_member(h, conn, rq, url + 12);
+        (void)past_deadline(h, conn, rq); /* arms the cut idle timeout */
         if (content_type_of(conn, &rq->type) != 0)
             return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                  "use application/json or application/x-ndjson", 0);
@@ -814,6 +844,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
                                  "the body is larger than [ingest] max_body", 0);
         return MHD_YES;
+    }
+    if (past_deadline(h, conn, rq)) {
+        metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){"timeout"}, 1);
+        log_info("ingest", NULL,
+                 "a request did not arrive whole within request_timeout (%ld ms): connection "
+                 "closed",
+                 h->o.request_timeout_ms);
+        return MHD_NO;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -889,6 +927,60 @@ static char *read_file(const char *path, struct error *err)
     return buf;
 }
 
+/* The strings of the options, as pointers to their places, so that the
+ * listener keeps copies of its own: the configuration they came from is
+ * freed by a reload while the listener keeps running. */
+static size_t option_strings(struct http_ingest_options *o, const char ***out, size_t max)
+{
+    const char **all[] = {&o->listen,
+                          &o->tls_cert,
+                          &o->tls_key,
+                          &o->origin,
+                          &o->scopes[INGEST_SCOPE_CONSENT],
+                          &o->scopes[INGEST_SCOPE_POINTS],
+                          &o->scopes[INGEST_SCOPE_PROFILE],
+                          &o->scopes[INGEST_SCOPE_ERASURE],
+                          &o->scopes[INGEST_SCOPE_MEMBERS],
+                          &o->auth.verify,
+                          &o->auth.verify_value,
+                          &o->auth.verify_options,
+                          &o->auth.issuer,
+                          &o->auth.audience,
+                          &o->state_path};
+    size_t n = sizeof(all) / sizeof(all[0]);
+
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = all[i];
+    return n < max ? n : max;
+}
+
+static void options_free(struct http_ingest_options *o)
+{
+    const char **s[16];
+    size_t n = option_strings(o, s, 16);
+
+    for (size_t i = 0; i < n; i++) {
+        free((char *)*s[i]);
+        *s[i] = NULL;
+    }
+}
+
+static int options_copy(struct http_ingest_options *o)
+{
+    const char **s[16];
+    size_t n = option_strings(o, s, 16);
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (*s[i] == NULL)
+            continue;
+        *s[i] = strdup(*s[i]);
+        if (*s[i] == NULL)
+            rc = -1;
+    }
+    return rc;
+}
+
 static void free_ingest(struct http_ingest *h)
 {
     ingest_auth_free(h->auth);
@@ -901,6 +993,7 @@ static void free_ingest(struct http_ingest *h)
     if (h->tls_key != NULL)
         config_secret_free(h->tls_key);
     free(h->tls_cert);
+    options_free(&h->o);
     free(h);
 }
 
@@ -926,13 +1019,18 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->o = *opts;
     h->ls.fd = -1;
     h->ing = ing;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->store_lock, NULL);
+    pthread_cond_init(&h->done_cond, NULL);
+    if (options_copy(&h->o) != 0) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    opts = &h->o;
     h->conn.ops = &http_ops;
     h->conn.name = (char *)opts->origin;
     h->conn.loop = loop;
     h->conn.sink = &ing->sink;
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_mutex_init(&h->store_lock, NULL);
-    pthread_cond_init(&h->done_cond, NULL);
     if (ingest_auth_new(&opts->auth, &h->auth, err) != 0)
         goto out;
     h->bad_tokens = addr_limit_new(opts->bad_token_limit);
@@ -973,8 +1071,8 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
                               NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                               (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                              NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+                              (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                              MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
                               MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
                               h->tls_key, MHD_OPTION_END);
     if (h->mhd == NULL) {
@@ -1025,4 +1123,9 @@ void http_ingest_stop(struct http_ingest *h)
 const char *http_ingest_address(const struct http_ingest *h)
 {
     return h->ls.address;
+}
+
+const struct http_ingest_options *http_ingest_options(const struct http_ingest *h)
+{
+    return &h->o;
 }

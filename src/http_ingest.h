@@ -36,7 +36,8 @@ struct http_ingest_options {
     const char *origin;   /* origin of the changes ("http") */
     long max_connections; /* threads, too */
     long per_ip_connections;
-    long timeout_s; /* idle connection, and the wait for a commit */
+    long timeout_s;          /* idle connection */
+    long request_timeout_ms; /* a request must arrive whole within this; 0: no bound */
     long max_body;
     long max_pending;     /* events queued for the loop before 429 */
     long max_backlog;     /* a destination's backlog above which 429; 0: none */
@@ -57,5 +58,7 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
  * server (joins its threads) and frees. NULL is fine. */
 void http_ingest_stop(struct http_ingest *h);
 const char *http_ingest_address(const struct http_ingest *h);
+/* The options it runs with (its own copies). */
+const struct http_ingest_options *http_ingest_options(const struct http_ingest *h);
 
 #endif

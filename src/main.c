@@ -8,6 +8,7 @@
 #include "connector.h"
 #include "daemon.h"
 #include "http.h"
+#include "http_ingest_conf.h"
 
 #define DEFAULT_CONFIG "/etc/crmsyncd/crmsyncd.conf"
 
@@ -68,6 +69,12 @@ static int check_config(const char *path, int verbose)
     if (config_load(path, connector_config_lookup, &cfg, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
+        return 1;
+    }
+    if (http_ingest_check_settings(&cfg->ingest, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
+        config_free(cfg);
         return 1;
     }
     if (check_urls(cfg) != 0) {
