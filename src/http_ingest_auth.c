@@ -169,7 +169,10 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
         goto out;
     }
     value = opts->verify_value;
-    if (strcmp(opts->verify, "pem") == 0 || strcmp(opts->verify, "pubkey") == 0) {
+    /* A JWK may be named by its file too: an RSA key's JWK is longer than
+     * an INI line may be. */
+    if (strcmp(opts->verify, "pem") == 0 || strcmp(opts->verify, "pubkey") == 0 ||
+        (strcmp(opts->verify, "jwk") == 0 && opts->verify_value[0] == '/')) {
         key_text = read_key_file(opts->verify_value, err);
         if (key_text == NULL)
             goto out;

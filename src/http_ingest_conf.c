@@ -100,11 +100,12 @@ int http_ingest_check_settings(const struct ingest_settings *s, struct error *er
             strncmp(s->verify_value, "http://", 7) != 0)
             problem(err, &n, "[ingest] verify = %s: verify_value must be an http(s) URL", verify);
     } else if (s->verify == 1) {
-        json_t *jwk = json_loads(s->verify_value, 0, NULL);
+        json_t *jwk = s->verify_value[0] == '/' ? json_load_file(s->verify_value, 0, NULL)
+                                                : json_loads(s->verify_value, 0, NULL);
         if (!json_is_object(jwk) || json_object_get(jwk, "kty") == NULL)
             problem(err, &n,
-                    "[ingest] verify = jwk: verify_value is not a JWK (a JSON object "
-                    "with kty)");
+                    "[ingest] verify = jwk: verify_value is not a JWK (a JSON object with kty, "
+                    "or the absolute path of a file holding one)");
         json_decref(jwk);
     } else if (access(s->verify_value, R_OK) != 0) {
         problem(err, &n, "[ingest] verify = %s: cannot read the key file %s", verify,
