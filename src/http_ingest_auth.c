@@ -98,6 +98,9 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static oauth2_log_t *global_log;
 static oauth2_log_sink_t *global_sink;
 static int users;
+/* Our own result cache (see ingest_auth_new), named in the verify options. */
+#define CACHE_NAME "crmsync_ingest"
+static int cache_ready;
 
 /* pem and pubkey: liboauth2 takes the PEM text itself, the configuration
  * names the file. */
@@ -147,8 +150,19 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
     if (users++ == 0) {
         oauth2_log_level_t lvl =
             log_get_level() >= LOG_LVL_DEBUG ? OAUTH2_LOG_DEBUG : OAUTH2_LOG_WARN;
+        char *cerr;
         global_sink = oauth2_log_sink_create(lvl, sink_cb, NULL);
         global_log = oauth2_init(lvl, global_sink);
+        /* The library's default result cache is 1000 slots of 8 KiB in
+         * shared memory, each slot's first page touched at start (4 MB of
+         * RSS), and every lookup walks all the slots under a lock. A
+         * quarter of that holds the tokens of a few hundred clients; a
+         * token pushed out is only verified again. */
+        cerr = oauth2_cfg_set_cache(global_log, NULL, "shm", "name=" CACHE_NAME "&max_entries=256");
+        cache_ready = cerr == NULL;
+        /* Not freed: one of the library's error strings is a literal. */
+        if (cerr != NULL)
+            log_warn("ingest", NULL, "liboauth2 cache not sized, its default is used: %s", cerr);
     }
     a->log = global_log;
     pthread_mutex_unlock(&init_lock);
@@ -161,7 +175,8 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
     }
     /* exp is required by the library too; the result cache lives at most
      * cache_s, and our own exp check bounds it by the token's exp. */
-    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s", opts->cache_s,
+    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s%s", opts->cache_s,
+                 cache_ready ? "&verify.cache=" CACHE_NAME : "",
                  opts->verify_options != NULL && opts->verify_options[0] ? "&" : "",
                  opts->verify_options != NULL ? opts->verify_options : "");
     if (n < 0 || (size_t)n >= sizeof(options)) {
