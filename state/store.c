@@ -351,6 +351,8 @@ void store_close(struct store *st)
     }
     for (size_t i = 0; i < sizeof(st->lazy) / sizeof(st->lazy[0]); i++)
         sqlite3_finalize(st->lazy[i]);
+    for (size_t i = 0; i < sizeof(st->txn) / sizeof(st->txn[0]); i++)
+        sqlite3_finalize(st->txn[i]);
     if (st->in_txn)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(st->db);
@@ -362,6 +364,39 @@ struct sqlite3 *store_db(struct store *st)
     return st->db;
 }
 
+/* Transaction control runs twice per pushed batch and once per ingest page:
+ * prepared once instead of parsed by sqlite3_exec() every time. */
+enum txn_stmt { TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX_SYNC_NORMAL, TX_SYNC_FULL, TX_COUNT };
+
+static const char *const txn_sql[TX_COUNT] = {
+    [TX_BEGIN] = "BEGIN IMMEDIATE",
+    [TX_COMMIT] = "COMMIT",
+    [TX_ROLLBACK] = "ROLLBACK",
+    [TX_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [TX_SYNC_FULL] = "PRAGMA synchronous = FULL",
+};
+
+_Static_assert(sizeof(((struct store *)0)->txn) / sizeof(sqlite3_stmt *) == TX_COUNT,
+               "struct store's txn[] holds every transaction statement");
+
+static int txn_exec(struct store *st, enum txn_stmt which, struct error *err)
+{
+    sqlite3_stmt **slot = &st->txn[which];
+    int s;
+
+    if (*slot == NULL && sqlite3_prepare_v3(st->db, txn_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                            slot, NULL) != SQLITE_OK) {
+        if (err != NULL)
+            error_set(err, "state: %s: %s", txn_sql[which], sqlite3_errmsg(st->db));
+        return -1;
+    }
+    s = sqlite3_step(*slot);
+    if (s != SQLITE_DONE && s != SQLITE_ROW && err != NULL)
+        error_set(err, "state: %s: %s", txn_sql[which], sqlite3_errmsg(st->db));
+    sqlite3_reset(*slot);
+    return s == SQLITE_DONE || s == SQLITE_ROW ? 0 : -1;
+}
+
 int store_in_txn(const struct store *st)
 {
     return st->in_txn;
@@ -369,7 +404,7 @@ int store_in_txn(const struct store *st)
 
 int store_begin(struct store *st, struct error *err)
 {
-    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+    if (txn_exec(st, TX_BEGIN, err) != 0)
         return -1;
     st->in_txn = 1;
     return 0;
@@ -382,7 +417,7 @@ int store_begin(struct store *st, struct error *err)
 int store_begin_relaxed(struct store *st, struct error *err)
 {
     if (st->sync_full) {
-        if (exec(st, "PRAGMA synchronous = NORMAL", err) != 0)
+        if (txn_exec(st, TX_SYNC_NORMAL, err) != 0)
             return -1;
         st->relaxed = 1;
     }
@@ -396,7 +431,7 @@ int store_begin_relaxed(struct store *st, struct error *err)
 void store_end_relaxed(struct store *st)
 {
     if (st->relaxed) {
-        sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+        txn_exec(st, TX_SYNC_FULL, NULL);
         st->relaxed = 0;
     }
 }
@@ -404,7 +439,7 @@ void store_end_relaxed(struct store *st)
 int store_commit(struct store *st, struct error *err)
 {
     crashpoint("commit.before");
-    if (exec(st, "COMMIT", err) != 0) {
+    if (txn_exec(st, TX_COMMIT, err) != 0) {
         store_rollback(st);
         return -1;
     }
@@ -436,7 +471,7 @@ int store_checkpoint_after_erasure(struct store *st, int force, struct error *er
 
 void store_rollback(struct store *st)
 {
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    txn_exec(st, TX_ROLLBACK, NULL);
     st->in_txn = 0;
     store_end_relaxed(st);
     /* In-memory mirrors of table contents must follow the rollback. */

@@ -51,7 +51,9 @@ struct store {
     int64_t compact_from;
     /* Prepared on first use by modules off the ingest hot path
      * (store_push.c); finalized by store_close(). */
-    sqlite3_stmt *lazy[32];
+    sqlite3_stmt *lazy[48];
+    /* Transaction control (state/store.c), prepared on first use. */
+    sqlite3_stmt *txn[5];
 };
 
 /* Error from the last SQLite call, into err; returns -1. */

@@ -68,6 +68,28 @@ int store_push_dead_letter(struct store *st, const char *dest, int64_t seq, cons
 /* Records that system acknowledged change seq (Art. 19 export). */
 int store_audit_ack(struct store *st, int64_t seq, const char *system, struct error *err);
 
+/* Batch-level bookkeeping (issue 17): one call per batch, not one per
+ * record (state/store_push.c says how SQLite runs it). The record i is
+ * (member[i], field[i]) with hash[i] (a shadow or sent hash) and, for
+ * identities, remote_id[i]. n may be 0 (nothing is written). */
+struct push_key {
+    const char *member;
+    const char *field;
+    const char *hash;
+};
+/* store_shadow_sent() for each record. */
+int store_shadow_sent_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
+                            struct error *err);
+/* store_shadow_put() for each record. */
+int store_shadow_put_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
+                           struct error *err);
+/* store_identity_put() for each (member[i], remote_id[i]) of system. */
+int store_identity_put_batch(struct store *st, const char *system, const char *const *member,
+                             const char *const *remote_id, size_t n, struct error *err);
+/* store_audit_ack() for each seq[i]. */
+int store_audit_ack_batch(struct store *st, const int64_t *seq, size_t n, const char *system,
+                          struct error *err);
+
 /* The current value of (member, field), malloc'd; NULL when none. */
 int store_current_get(struct store *st, const char *member, const char *field, char **value,
                       struct error *err);
