@@ -22,6 +22,38 @@
 #include "metrics.h"
 #include "store_push.h"
 
+/* What a batch's answers make the store write, one statement each for the
+ * whole batch: the shadows of the records taken, their new identities and
+ * the consent changes' audit acknowledgements. */
+struct bookkeeping {
+    struct push_key *shadows;
+    const char **id_members, **id_remote;
+    int64_t *acks;
+    struct witem **done; /* items answered ok: leave the window after */
+    size_t n_shadows, n_ids, n_acks, n_done;
+};
+
+static int bookkeeping_init(struct bookkeeping *bk, size_t n)
+{
+    size_t c = n ? n : 1;
+
+    bk->shadows = calloc(c, sizeof(*bk->shadows));
+    bk->id_members = calloc(c, sizeof(*bk->id_members));
+    bk->id_remote = calloc(c, sizeof(*bk->id_remote));
+    bk->acks = calloc(c, sizeof(*bk->acks));
+    bk->done = calloc(c, sizeof(*bk->done));
+    return bk->shadows && bk->id_members && bk->id_remote && bk->acks && bk->done ? 0 : -1;
+}
+
+static void bookkeeping_free(struct bookkeeping *bk)
+{
+    free(bk->shadows);
+    free(bk->id_members);
+    free(bk->id_remote);
+    free(bk->acks);
+    free(bk->done);
+}
+
 struct sent_batch {
     struct push_batch pb;
     struct dest *d;
@@ -29,11 +61,67 @@ struct sent_batch {
     struct witem **items;
     struct push_record *records;
     char (*hashes)[65];
+    struct bookkeeping bk;
+    struct sent_batch *next; /* dest's deferred list */
 };
 
 uint64_t engine_now_ms(void)
 {
     return uv_hrtime() / 1000000;
+}
+
+static uint64_t now_us(void)
+{
+    return uv_hrtime() / 1000;
+}
+
+/* Where a push's wall time goes (issue 17): crmsyncd_push_phase_seconds
+ * {connector, phase}, phases as in metrics.c. */
+static void push_phase(const struct dest *d, const char *phase, uint64_t us)
+{
+    metrics_observe(METRIC_PUSH_PHASE, (const char *[]){d->conn->name, phase},
+                    (double)us / 1000000.0);
+}
+
+static long max_inflight_of(const struct dest *d)
+{
+    return d->conn->max_inflight > 0 ? d->conn->max_inflight : 4;
+}
+
+/* Records wait that no batch carries yet: a lane not read to its end, or a
+ * window item not in flight. */
+static int work_pending(const struct dest *d)
+{
+    size_t n = 0;
+
+    for (int l = 0; l < N_LANES; l++) {
+        if (!d->exhausted[l])
+            return 1;
+        n += d->lanes[l].n;
+    }
+    return n > d->inflight_items;
+}
+
+/* Ends a stretch of free request slots (slot_idle, in slot-seconds). */
+static void idle_close(struct dest *d, uint64_t us)
+{
+    if (d->idle_since_us != 0 && us > d->idle_since_us)
+        push_phase(d, "slot_idle", (us - d->idle_since_us) * (uint64_t)d->idle_slots);
+    d->idle_since_us = 0;
+}
+
+/* Starts one when slots are free while records wait. Only the bulk lanes'
+ * slots count: the one kept for the priority lane is free by design. */
+static void idle_open(struct dest *d, uint64_t us)
+{
+    long max = max_inflight_of(d);
+    long free_slots = (max > 1 ? max - 1 : max) - d->inflight;
+
+    idle_close(d, us);
+    if (free_slots > 0 && !d->eng->stopping && work_pending(d)) {
+        d->idle_since_us = us;
+        d->idle_slots = free_slots;
+    }
 }
 
 void engine_options_defaults(struct engine_options *o)
@@ -287,6 +375,7 @@ static void cursors_committed(struct dest *d)
 
 static void free_batch(struct sent_batch *sb)
 {
+    bookkeeping_free(&sb->bk);
     free(sb->items);
     free(sb->records);
     free(sb->hashes);
@@ -389,6 +478,50 @@ static void report_overdue(struct dest *d, int changed)
     }
 }
 
+static int bookkeeping_write(struct dest *d, const struct bookkeeping *bk, struct error *err)
+{
+    struct store *st = d->eng->store;
+    const char *name = d->conn->name;
+
+    if (store_shadow_put_batch(st, name, bk->shadows, bk->n_shadows, err) != 0 ||
+        store_identity_put_batch(st, name, bk->id_members, bk->id_remote, bk->n_ids, err) != 0 ||
+        store_audit_ack_batch(st, bk->acks, bk->n_acks, name, err) != 0)
+        return -1;
+    return 0;
+}
+
+static void send_batch(struct dest *d, struct sent_batch *sb);
+
+/* The batches planned in a result's transaction, after its commit. */
+static void send_deferred(struct dest *d)
+{
+    struct sent_batch *sb = d->deferred;
+
+    d->deferred = NULL;
+    while (sb != NULL) {
+        struct sent_batch *next = sb->next;
+        sb->next = NULL;
+        send_batch(d, sb);
+        sb = next;
+    }
+}
+
+/* ...or instead of it when it failed: their items were taken from windows
+ * that are read again from the durable cursors. */
+static void drop_deferred(struct dest *d)
+{
+    struct sent_batch *sb = d->deferred;
+
+    d->deferred = NULL;
+    while (sb != NULL) {
+        struct sent_batch *next = sb->next;
+        d->inflight--;
+        d->inflight_items -= sb->pb.n;
+        free_batch(sb);
+        sb = next;
+    }
+}
+
 /* Applies the per-record results of one batch in one transaction. */
 static void batch_done(struct push_batch *pb)
 {
@@ -398,11 +531,16 @@ static void batch_done(struct push_batch *pb)
     struct error err = {""};
     uint64_t now = engine_now_ms();
     long outage_wait = -1;
-    int pull_now = 0, overdue_changed = 0;
+    int pull_now = 0, overdue_changed = 0, planned = 0;
+    uint64_t answered_us = now_us();
+    struct bookkeeping *bk = &sb->bk;
     crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin_relaxed(st, &err) == 0;
 
+    idle_close(d, answered_us);
     d->inflight--;
+    d->inflight_items -= pb->n;
+    idle_open(d, answered_us);
     d->stats.batches++;
     for (size_t i = 0; i < pb->n; i++) {
         struct witem *it = sb->items[i];
@@ -410,18 +548,18 @@ static void batch_done(struct push_batch *pb)
         struct window *w = &d->lanes[it->lane]; /* riders come from other lanes */
 
         if (r->outcome == PUSH_OK) {
+            /* Written below for the whole batch; the item leaves its
+             * window after that (its strings are the keys). */
             d->stats.records_ok++;
-            if (db_ok && store_shadow_put(st, d->conn->name, it->member, it->field, sb->hashes[i],
-                                          &err) != 0)
-                db_ok = 0;
+            bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, sb->hashes[i]};
             /* The identity is written when it is new or changed (a merge). */
-            if (db_ok && r->remote_id[0] != '\0' && strcmp(r->remote_id, it->remote_id) != 0 &&
-                store_identity_put(st, it->member, d->conn->name, r->remote_id, &err) != 0)
-                db_ok = 0;
-            if (db_ok && it->rec.kind == CHANGE_CONSENT &&
-                store_audit_ack(st, it->rec.seq, d->conn->name, &err) != 0)
-                db_ok = 0;
-            window_remove(w, it);
+            if (r->remote_id[0] != '\0' && strcmp(r->remote_id, it->remote_id) != 0) {
+                bk->id_members[bk->n_ids] = it->member;
+                bk->id_remote[bk->n_ids++] = r->remote_id;
+            }
+            if (it->rec.kind == CHANGE_CONSENT)
+                bk->acks[bk->n_acks++] = it->rec.seq;
+            bk->done[bk->n_done++] = it;
             continue;
         }
         if (r->outcome == PUSH_STALE) {
@@ -496,19 +634,10 @@ static void batch_done(struct push_batch *pb)
             dead_letter(d, it, r->reason[0] ? r->reason : "rejected by the CRM");
         window_remove(w, it);
     }
-    if (db_ok && (write_cursors(d, &err) != 0 || store_commit(st, &err) != 0))
+    if (db_ok && bookkeeping_write(d, bk, &err) != 0)
         db_ok = 0;
-    if (!db_ok) {
-        /* What was confirmed cannot be recorded: forget this window and read
-         * it again from the durable cursor once nothing is in flight; the
-         * resends are idempotent (absolute values, upserts). */
-        store_rollback(st);
-        log_error("engine", d->conn->name, "cannot record push results: %s", err.msg);
-        d->db_failed = 1;
-        d->paused_until = now + 5000;
-    } else {
-        cursors_committed(d);
-    }
+    for (size_t i = 0; i < bk->n_done; i++)
+        window_remove(&d->lanes[bk->done[i]->lane], bk->done[i]);
     if (outage_wait >= 0) {
         long wait = outage_wait;
         if (wait == 0) {
@@ -525,6 +654,34 @@ static void batch_done(struct push_batch *pb)
     } else {
         d->outage_streak = 0;
     }
+    /* The slot this answer freed is filled in the same transaction: the
+     * next batches are planned (and what they carry recorded) before the
+     * commit, and go right after it. One commit per batch instead of two,
+     * and no request slot waits for a second one. */
+    if (db_ok && !d->eng->stopping && d->resync == 0) {
+        d->defer_sends = 1;
+        engine_pump(d);
+        d->defer_sends = 0;
+        planned = 1;
+    }
+    if (db_ok && (write_cursors(d, &err) != 0 || store_commit(st, &err) != 0))
+        db_ok = 0;
+    if (!db_ok) {
+        /* What was confirmed cannot be recorded: forget this window and read
+         * it again from the durable cursor once nothing is in flight; the
+         * resends are idempotent (absolute values, upserts). */
+        store_rollback(st);
+        log_error("engine", d->conn->name, "cannot record push results: %s", err.msg);
+        d->db_failed = 1;
+        if (d->paused_until < now + 5000)
+            d->paused_until = now + 5000;
+        drop_deferred(d);
+    } else {
+        cursors_committed(d);
+        send_deferred(d);
+    }
+    push_phase(d, "request", (now - sb->sent_ms) * 1000);
+    push_phase(d, "ack", now_us() - answered_us);
     report_overdue(d, overdue_changed);
     publish_metrics(d, sb, now);
     free_batch(sb);
@@ -536,7 +693,8 @@ static void batch_done(struct push_batch *pb)
         engine_start_resync(d);
         return;
     }
-    engine_pump(d);
+    if (!planned)
+        engine_pump(d);
 }
 
 struct plan {
@@ -794,18 +952,16 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
 
 /* What goes out is recorded first (in the pass's transaction, committed
  * before the request goes), so that a pull reading it back after a lost
- * answer knows it for our own write. */
-static void record_sent(struct dest *d, const struct sent_batch *sb)
+ * answer knows it for our own write. One statement for the batch. */
+static void record_sent(struct dest *d, struct sent_batch *sb)
 {
     struct error err = {""};
+    struct push_key *k = sb->bk.shadows; /* unused until the answer */
 
-    for (size_t i = 0; i < sb->pb.n; i++) {
-        if (store_shadow_sent(d->eng->store, d->conn->name, sb->items[i]->member,
-                              sb->items[i]->field, sb->hashes[i], &err) != 0) {
-            log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
-            return;
-        }
-    }
+    for (size_t i = 0; i < sb->pb.n; i++)
+        k[i] = (struct push_key){sb->items[i]->member, sb->items[i]->field, sb->hashes[i]};
+    if (store_shadow_sent_batch(d->eng->store, d->conn->name, k, sb->pb.n, &err) != 0)
+        log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
 }
 
 /* Turns a plan into a batch: its items leave the window's pending set and
@@ -814,7 +970,7 @@ static void record_sent(struct dest *d, const struct sent_batch *sb)
 static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
 {
     struct sent_batch *sb = calloc(1, sizeof(*sb));
-    uint64_t now = engine_now_ms();
+    uint64_t now = engine_now_ms(), oldest = UINT64_MAX;
 
     if (sb == NULL)
         return NULL;
@@ -823,12 +979,14 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
     sb->records = calloc(p->n, sizeof(*sb->records));
     sb->hashes = calloc(p->n, sizeof(*sb->hashes));
     sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));
-    if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL) {
+    if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL ||
+        bookkeeping_init(&sb->bk, p->n) != 0) {
         free_batch(sb);
         return NULL;
     }
     for (size_t i = 0; i < p->n; i++) {
         struct witem *it = p->items[i];
+        uint64_t due;
         sb->items[i] = it;
         sb->records[i] = it->rec;
         memcpy(sb->hashes[i], p->hashes[i], sizeof(sb->hashes[i]));
@@ -836,8 +994,17 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
         it->attempts++;
         if (it->first_ms == 0)
             it->first_ms = now;
+        /* A retry waits from when it became due again. */
+        due = it->next_at > it->first_ms ? it->next_at : it->first_ms;
+        if (due < oldest)
+            oldest = due;
         window_take(&d->lanes[it->lane], it);
     }
+    if (oldest < now)
+        push_phase(d, "queued", (now - oldest) * 1000);
+    else
+        push_phase(d, "queued", 0);
+    d->inflight_items += p->n;
     sb->pb.conn = d->conn;
     snprintf(sb->pb.class_key, sizeof(sb->pb.class_key), "%s", p->class_key);
     sb->pb.lane = lane;
@@ -898,6 +1065,18 @@ static int pass_end(struct dest *d, int own, uint64_t now)
     return 0;
 }
 
+/* The priority lane is not read to its end, or has records not in flight. */
+static int urgent_waiting(const struct dest *d)
+{
+    if (!d->exhausted[LANE_URGENT])
+        return 1;
+    for (const struct witem *x = d->lanes[LANE_URGENT].head; x != NULL; x = x->next) {
+        if (!x->inflight)
+            return 1;
+    }
+    return 0;
+}
+
 static void timer_cb(uv_timer_t *t)
 {
     engine_pump(t->data);
@@ -907,7 +1086,7 @@ void engine_pump(struct dest *d)
 {
     uint64_t now = engine_now_ms();
     uint64_t wake = UINT64_MAX;
-    long max_inflight = d->conn->max_inflight > 0 ? d->conn->max_inflight : 4;
+    long max_inflight = max_inflight_of(d);
     struct plan p = {0};
 
     if (d->eng->stopping || d->resync || d->conn->ops->push == NULL)
@@ -925,9 +1104,18 @@ void engine_pump(struct dest *d)
         wake = d->paused_until;
         goto out;
     }
+    idle_close(d, now_us());
     while (d->inflight < max_inflight) {
         struct sent_batch *sb = NULL;
-        int own = pass_begin(d);
+        uint64_t pass_us;
+        int own;
+        /* Only the priority lane's slot is left: a pass (a transaction, a
+         * read of every lane) is worth it only when that lane may hold
+         * something. It cost one empty pass per batch. */
+        if (max_inflight > 1 && d->inflight >= max_inflight - 1 && !urgent_waiting(d))
+            break;
+        pass_us = now_us();
+        own = pass_begin(d);
         if (own < 0) {
             wake = now + 1000;
             break;
@@ -957,13 +1145,23 @@ void engine_pump(struct dest *d)
         if (pass_end(d, own, now) != 0 && sb != NULL) {
             /* Its items were taken from windows that are now read again. */
             d->inflight--;
+            d->inflight_items -= sb->pb.n;
             free_batch(sb);
             sb = NULL;
         }
+        push_phase(d, "plan", now_us() - pass_us);
         if (sb == NULL)
             break;
+        if (d->defer_sends && own == 0) {
+            struct sent_batch **tail = &d->deferred;
+            while (*tail != NULL)
+                tail = &(*tail)->next;
+            *tail = sb;
+            continue;
+        }
         send_batch(d, sb);
     }
+    idle_open(d, now_us());
 out:
     free(p.items);
     free(p.hashes);

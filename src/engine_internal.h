@@ -8,6 +8,8 @@
 
 #define N_LANES 3
 
+struct sent_batch;
+
 struct dest {
     struct engine *eng;
     struct connector *conn;
@@ -24,6 +26,13 @@ struct dest {
     uint64_t paused_until; /* destination-wide backoff (outage, auth, quota) */
     int outage_streak;
     size_t overdue_reported; /* urgent items kept past the policy, as last told */
+    size_t inflight_items;   /* window items in the batches out */
+    uint64_t idle_since_us;  /* request slots free while records wait, since */
+    long idle_slots;         /* how many were free then */
+    /* Batches planned inside a result's transaction (batch_done): sent
+     * once it commits, in planning order. */
+    int defer_sends;
+    struct sent_batch *deferred;
     struct engine_stats stats;
 };
 

@@ -160,6 +160,19 @@ static const struct family_def families[METRIC_COUNT] = {
                                {"connector"},
                                NULL,
                                0},
+    [METRIC_PUSH_PHASE] =
+        {"crmsyncd_push_phase_seconds",
+         "Where the push's wall time goes, by connector and phase: queued "
+         "(a batch's oldest record due -> request sent), request (sent -> "
+         "answered), ack (answered -> results committed, the next batches planned in "
+         "the same transaction), plan (one planning "
+         "pass with its commit), slot_idle (request slots left free while "
+         "records waited, slot-seconds).",
+         METRIC_HISTOGRAM,
+         2,
+         {"connector", "phase"},
+         latency_buckets,
+         sizeof(latency_buckets) / sizeof(latency_buckets[0])},
 };
 
 struct series {

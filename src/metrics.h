@@ -43,6 +43,8 @@ enum metric_id {
     METRIC_HTTP_INGEST_VERIFY_DURATION, /* histogram: one token verification, seconds */
     METRIC_URGENT_OVERDUE, /* gauge {connector}: withdrawals and erasures past the retry
                               policy, kept pending until the CRM takes them */
+    METRIC_PUSH_PHASE,     /* histogram {connector, phase}: where a push's wall time goes,
+                              seconds (src/engine.c, push_phase) */
     METRIC_COUNT
 };
 

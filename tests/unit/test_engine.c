@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "engine_internal.h"
 #include "health.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_push.h"
 #include "timefmt.h"
@@ -843,6 +844,49 @@ static void a_resend_goes_whatever_the_shadow_says(void **state)
     free(v);
 }
 
+/* The count of a crmsyncd_push_phase_seconds series in the exposition. */
+static long phase_count(const char *phase)
+{
+    char *text = NULL, key[128];
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    const char *at;
+    long n = -1;
+
+    assert_non_null(m);
+    metrics_write(m);
+    fclose(m);
+    snprintf(key, sizeof(key), "crmsyncd_push_phase_seconds_count{connector=\"crm\",phase=\"%s\"} ",
+             phase);
+    at = strstr(text, key);
+    if (at != NULL)
+        n = strtol(at + strlen(key), NULL, 10);
+    free(text);
+    return n;
+}
+
+/* Where the push's wall time goes (issue 17): every batch is observed once
+ * as queued, request and ack, every planning pass as plan. Counts only: the
+ * durations depend on the machine. */
+static void push_phases_are_observed_per_batch(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+
+    assert_int_equal(metrics_init(), 0);
+    for (int i = 0; i < 25; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(phase_count("queued"), 3);
+    assert_int_equal(phase_count("request"), 3);
+    assert_int_equal(phase_count("ack"), 3);
+    assert_true(phase_count("plan") >= 3);
+    metrics_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +922,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_withdrawal_is_never_dead_lettered_by_the_policy, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(push_phases_are_observed_per_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
