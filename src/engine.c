@@ -335,6 +335,21 @@ static void load_identity(struct dest *d, struct witem *it)
         it->rec.remote_id = it->remote_id;
 }
 
+/* The member's records waiting in the windows (not in flight: a request
+ * may be built from theirs) take the remote id a CRM answered for it. */
+static void learn_identity(struct dest *d, const char *member, const char *remote_id)
+{
+    for (int l = 0; l < N_LANES; l++) {
+        for (struct witem *x = window_member_first(&d->lanes[l], member); x != NULL; x = x->mnext) {
+            if (x->inflight || strcmp(x->member, member) != 0 ||
+                strcmp(x->remote_id, remote_id) == 0)
+                continue;
+            snprintf(x->remote_id, sizeof(x->remote_id), "%s", remote_id);
+            x->rec.remote_id = x->remote_id;
+        }
+    }
+}
+
 static void dead_letter(struct dest *d, struct witem *it, const char *vendor_reason)
 {
     struct error err = {""};
@@ -552,10 +567,19 @@ static void batch_done(struct push_batch *pb)
              * window after that (its strings are the keys). */
             d->stats.records_ok++;
             bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, sb->hashes[i]};
-            /* The identity is written when it is new or changed (a merge). */
+            /* The identity is written when it is new or changed (a merge),
+             * once per member of the batch (its records are side by side),
+             * and the member's waiting records learn it now instead of
+             * reading it back one by one. */
             if (r->remote_id[0] != '\0' && strcmp(r->remote_id, it->remote_id) != 0) {
-                bk->id_members[bk->n_ids] = it->member;
-                bk->id_remote[bk->n_ids++] = r->remote_id;
+                size_t k = bk->n_ids;
+                if (k == 0 || strcmp(bk->id_members[k - 1], it->member) != 0 ||
+                    strcmp(bk->id_remote[k - 1], r->remote_id) != 0) {
+                    bk->id_members[k] = it->member;
+                    bk->id_remote[k] = r->remote_id;
+                    bk->n_ids++;
+                }
+                learn_identity(d, it->member, r->remote_id);
             }
             if (it->rec.kind == CHANGE_CONSENT)
                 bk->acks[bk->n_acks++] = it->rec.seq;
@@ -835,7 +859,11 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         it->first_ms = now;
     if (finalize_value(d, it) != 0)
         return CONSIDER_SKIP;
-    if (projected_hash(d, it, hash) != 0) {
+    /* A record is considered again by every plan that does not send it:
+     * its hash is kept until its value changes. */
+    if (!it->hash_ok && projected_hash(d, it, it->hash) == 0)
+        it->hash_ok = 1;
+    if (!it->hash_ok) {
         if (!may_remove)
             return CONSIDER_SKIP; /* handled when the scan reaches it */
         it->attempts++;
@@ -844,6 +872,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         window_remove(w, it);
         return CONSIDER_SKIP;
     }
+    memcpy(hash, it->hash, sizeof(hash));
     if (store_shadow_get(d->eng->store, d->conn->name, it->member, it->field, cur, &found, &err) ==
             0 &&
         found && strcmp(cur, hash) == 0 && !resend_here(d, it)) {

@@ -124,9 +124,14 @@ static void sync_rec(struct witem *it)
 
 int window_set_value(struct witem *it, const char *value)
 {
-    char *v = strdup(value);
+    char *v;
+
+    if (strcmp(it->value, value) == 0)
+        return 0;
+    v = strdup(value);
     if (v == NULL)
         return -1;
+    it->hash_ok = 0;
     free(it->value);
     it->value = v;
     sync_rec(it);
@@ -151,6 +156,7 @@ struct witem *window_add(struct window *w, int64_t seq, const char *member, enum
         free(it->origin);
         it->value = v;
         it->origin = o;
+        it->hash_ok = 0;
         it->rec.seq = seq;
         it->rec.kind = kind;
         sync_rec(it);

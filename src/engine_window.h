@@ -30,6 +30,8 @@ struct witem {
     uint64_t next_at;  /* not before this (retry), monotonic ms */
     char class_key[64];
     char remote_id[64];
+    char hash[65];             /* the value as the CRM will hold it (engine), when hash_ok */
+    int hash_ok;               /* cleared whenever the value changes */
     struct witem *hnext;       /* hash chain, pending items only */
     struct witem *mnext;       /* every item of the same member bucket */
     struct witem *prev, *next; /* window order (by min_seq) */
@@ -68,7 +70,8 @@ void window_take(struct window *w, struct witem *it);
 int window_requeue(struct window *w, struct witem *it, uint64_t next_at);
 /* Removes a handled item and frees it. */
 void window_remove(struct window *w, struct witem *it);
-/* Replaces an item's value (points balance computed at send time). */
+/* Replaces an item's value (points balance computed at send time); the
+ * same value again keeps what was derived from it (hash_ok). */
 int window_set_value(struct witem *it, const char *value);
 
 /* The highest seq such that every change up to it is handled. */

@@ -589,6 +589,39 @@ static void a_members_points_and_profile_share_one_request(void **state)
                      3);
 }
 
+/* A batch carrying three records of each member answered with the member's
+ * remote id writes the identity once per member, not once per record, and
+ * the member's record still waiting (another class) takes the id from the
+ * answer without a write of its own. Identity writes are counted by a
+ * trigger on the engine's own connection. */
+static void an_identity_is_written_once_per_member(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+
+    f->conn.max_inflight = 1;
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "CREATE TEMP TABLE id_writes(n INTEGER);"
+                                  "CREATE TEMP TRIGGER id_ins AFTER INSERT ON identities"
+                                  " BEGIN INSERT INTO id_writes VALUES (1); END;"
+                                  "CREATE TEMP TRIGGER id_upd AFTER UPDATE ON identities"
+                                  " BEGIN INSERT INTO id_writes VALUES (1); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED);
+        add(f, "shop", m, "consent/profiling/sms", CONSENT_GRANTED);
+        add(f, "shop", m, "consent/marketing/email", CONSENT_GRANTED);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.batches, 2); /* contacts, then lists */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM identities WHERE system = 'crm'"), 5);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM temp.id_writes"), 5);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE value_hash <> ''"), 20);
+}
+
 static const struct connector_ops big_ops = {
     .version = 1,
     .type = "fake-bulk",
@@ -923,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_withdrawal_is_never_dead_lettered_by_the_policy, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(push_phases_are_observed_per_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_identity_is_written_once_per_member, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
