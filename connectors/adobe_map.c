@@ -14,6 +14,10 @@
 
 #include "adobe.h"
 #include "change_json.h"
+#include "crm_value.h"
+
+/* Campaign values as text: booleans as 1/0, reals as they are. */
+#define ACC_VALUE_TEXT (CRM_VT_BOOL_DIGITS | CRM_VT_REAL)
 
 #define X(s) ((const xmlChar *)(s))
 
@@ -67,40 +71,6 @@ void acc_map_free(struct acc_map *m)
     memset(m, 0, sizeof(*m));
 }
 
-/* {"value": X} -> text of X ("" for null); -1 when not that shape. */
-static int value_text(const char *value_json, char *out, size_t outsize)
-{
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *v = json_object_get(root, "value");
-    int rc = 0;
-
-    if (v == NULL || json_is_object(v) || json_is_array(v))
-        rc = -1;
-    else if (json_is_null(v))
-        snprintf(out, outsize, "%s", "");
-    else if (json_is_string(v))
-        snprintf(out, outsize, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, outsize, "%s", json_is_true(v) ? "1" : "0");
-    else
-        snprintf(out, outsize, "%.17g", json_real_value(v));
-    json_decref(root);
-    return rc;
-}
-
-/* {"status": "in"|"out"} -> 1 / 0; -1 otherwise. */
-static int segment_in(const char *value_json)
-{
-    json_t *root = json_loads(value_json, 0, NULL);
-    const char *s = json_string_value(json_object_get(root, "status"));
-    int rc = s == NULL ? -1 : strcmp(s, "in") == 0 ? 1 : strcmp(s, "out") == 0 ? 0 : -1;
-
-    json_decref(root);
-    return rc;
-}
-
 static int balance_of(const char *value_json, json_int_t *out)
 {
     json_t *root = json_loads(value_json, 0, NULL);
@@ -146,7 +116,7 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
         return 0;
     }
     case CHANGE_SEGMENT: {
-        int in = segment_in(value_json);
+        int in = crm_segment_status(value_json);
         if (in < 0)
             return -1;
         snprintf(out, outsize, "%s", in ? "in" : "out");
@@ -154,7 +124,7 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
     }
     case CHANGE_TIER:
     case CHANGE_PROFILE:
-        return value_text(value_json, out, outsize);
+        return crm_value_text(value_json, ACC_VALUE_TEXT, out, outsize, NULL);
     case CHANGE_ERASE:
         snprintf(out, outsize, "erased");
         return 0;
@@ -227,7 +197,7 @@ static const char *record_attr(const struct acc_map *m, const struct push_record
             reject(res, "profile field %s is not mapped (option attribute_map)", rec->field);
             return NULL;
         }
-        if (value_text(rec->value_json, val, vlen) != 0) {
+        if (crm_value_text(rec->value_json, ACC_VALUE_TEXT, val, vlen, NULL) != 0) {
             reject(res, "unreadable value of %s", rec->field);
             return NULL;
         }
@@ -251,7 +221,7 @@ static const char *record_attr(const struct acc_map *m, const struct push_record
             reject(res, "%s", "tier is not mapped (option tier_attribute is empty)");
             return NULL;
         }
-        if (value_text(rec->value_json, val, vlen) != 0) {
+        if (crm_value_text(rec->value_json, ACC_VALUE_TEXT, val, vlen, NULL) != 0) {
             reject(res, "%s", "unreadable tier value");
             return NULL;
         }
@@ -318,7 +288,7 @@ int acc_write_recipient(const struct acc_map *m, xmlTextWriterPtr w, const char 
         int in;
         if (rec->kind != CHANGE_SEGMENT)
             continue;
-        in = segment_in(rec->value_json);
+        in = crm_segment_status(rec->value_json);
         if (in < 0 || strncmp(rec->field, "segment/", 8) != 0 || seg[0] == '\0') {
             reject(&res[idx[k]], "unreadable segment value of %s", rec->field);
             continue;

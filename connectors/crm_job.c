@@ -18,6 +18,7 @@ void crm_jobs_init(struct crm_jobs *q, uv_loop_t *loop, void *handle_data, const
     uv_timer_init(loop, &q->defer);
     q->defer.data = handle_data;
     q->done_q = NULL;
+    q->norphans = 0;
     q->closing = 0;
     q->subsystem = subsystem;
     q->conn_name = conn_name;
@@ -25,6 +26,10 @@ void crm_jobs_init(struct crm_jobs *q, uv_loop_t *loop, void *handle_data, const
 
 void crm_jobs_flush(struct crm_jobs *q)
 {
+    while (q->norphans > 0) {
+        struct push_batch *pb = q->orphans[--q->norphans];
+        pb->done(pb);
+    }
     while (q->done_q != NULL) {
         struct crm_job *job = q->done_q;
         struct push_batch *pb = job->pb;
@@ -35,6 +40,28 @@ void crm_jobs_flush(struct crm_jobs *q)
             job->release(job);
         pb->done(pb);
     }
+}
+
+void crm_jobs_orphan(struct crm_jobs *q, struct push_batch *pb)
+{
+    for (size_t i = 0; i < pb->n; i++) {
+        pb->results[i].outcome = PUSH_RETRY;
+        pb->results[i].not_record_fault = 1;
+        pb->results[i].retry_after_ms = -1;
+        snprintf(pb->results[i].reason, sizeof(pb->results[i].reason), "out of memory");
+    }
+    if (q->norphans < sizeof(q->orphans) / sizeof(q->orphans[0])) {
+        q->orphans[q->norphans++] = pb;
+        if (q->closing)
+            crm_jobs_flush(q);
+        else
+            uv_timer_start(&q->defer, defer_cb, 0, 0);
+        return;
+    }
+    /* Broken invariant: the engine never has more than max_inflight (<= 64)
+     * batches out. */
+    log_error(q->subsystem, q->conn_name, "more push batches out than max_inflight allows");
+    abort();
 }
 
 void crm_jobs_close(struct crm_jobs *q, uv_close_cb cb)

@@ -21,6 +21,10 @@ struct crm_job;
 struct crm_jobs {
     uv_timer_t defer; /* its data is the connector's (handle counting) */
     struct crm_job *done_q;
+    /* Batches answered without a job (out of memory in push()): at most
+     * max_inflight (<= 64) are out at once. */
+    struct push_batch *orphans[64];
+    size_t norphans;
     int closing;           /* answer at once: the loop may not run again */
     const char *subsystem; /* log subsystem: "hubspot", "adobe_campaign" */
     const char *conn_name;
@@ -44,6 +48,10 @@ void crm_jobs_init(struct crm_jobs *q, uv_loop_t *loop, void *handle_data, const
                    const char *conn_name);
 /* Answers every queued batch now (closing, or from the timer). */
 void crm_jobs_flush(struct crm_jobs *q);
+/* Out of memory before a job exists: every record of pb is answered RETRY
+ * ("out of memory", not the records' fault) from the defer timer, never
+ * from push(). */
+void crm_jobs_orphan(struct crm_jobs *q, struct push_batch *pb);
 /* Closing: answers what is queued, then closes the timer with cb. */
 void crm_jobs_close(struct crm_jobs *q, uv_close_cb cb);
 

@@ -6,6 +6,26 @@
 
 #include "log.h"
 
+struct change crm_pulled_change(const char *origin, const char *member, enum change_kind kind,
+                                const char *field, const char *value_json, int64_t occurred_at,
+                                const char *idem_key, const char *source_ref,
+                                const struct consent_value *cv)
+{
+    struct change c = {0};
+
+    c.origin = origin;
+    c.member_key = member;
+    c.kind = kind;
+    c.field = field;
+    c.value_json = value_json;
+    c.occurred_at = occurred_at;
+    c.idem_key = idem_key;
+    c.source_ref = source_ref;
+    if (cv != NULL)
+        c.consent = *cv;
+    return c;
+}
+
 void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem,
                    crm_project_fn project, void *project_ctx)
 {

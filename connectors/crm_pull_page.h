@@ -7,6 +7,7 @@
 #define CRMSYNC_CRM_PULL_PAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "connector.h"
 
@@ -24,6 +25,15 @@ struct crm_page {
     long applied;     /* changes that changed the local state */
     struct error err; /* the sink's error when a call returned -1 */
 };
+
+/* The change a pulled value makes: origin (the connector), member, kind,
+ * field, value, when it happened, its idempotency key, the CRM record it
+ * came from, and for consent the parsed value (may be NULL). The strings
+ * are borrowed. */
+struct change crm_pulled_change(const char *origin, const char *member, enum change_kind kind,
+                                const char *field, const char *value_json, int64_t occurred_at,
+                                const char *idem_key, const char *source_ref,
+                                const struct consent_value *cv);
 
 void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem,
                    crm_project_fn project, void *project_ctx);

@@ -42,6 +42,65 @@ char *crm_url_join(const char *base, const char *path)
     return url;
 }
 
+char *crm_base_url(const char *url)
+{
+    char *base = strdup(url);
+    size_t len = base != NULL ? strlen(base) : 0;
+
+    while (len > 0 && base[len - 1] == '/')
+        base[--len] = '\0';
+    return base;
+}
+
+void crm_life_release(struct crm_life *l)
+{
+    struct connector *conn = l->conn;
+    void (*closed)(struct connector *) = l->closed;
+
+    if (--l->open > 0)
+        return;
+    l->free_priv(l->priv); /* l lives in priv: nothing of it after this */
+    conn->priv = NULL;
+    if (closed != NULL)
+        closed(conn);
+}
+
+int crm_close_nothing(struct connector *conn, void (*done)(struct connector *conn))
+{
+    if (conn->priv != NULL)
+        return 0;
+    if (done != NULL)
+        done(conn);
+    return 1;
+}
+
+static void life_http_closed(void *arg)
+{
+    crm_life_release(arg);
+}
+
+int crm_http_open(struct crm_http *h, struct connector *conn, const char *subsystem,
+                  const struct http_options *hopts, crm_policy_fn policy, void *policy_ctx,
+                  struct error *err)
+{
+    h->conn = conn;
+    h->subsystem = subsystem;
+    h->limits = hopts->limits;
+    h->policy = policy;
+    h->policy_ctx = policy_ctx;
+    h->closing = 0;
+    return http_client_new(conn->loop, hopts, &h->http, err);
+}
+
+void crm_http_close(struct crm_http *h, struct crm_life *l)
+{
+    h->closing = 1;
+    if (h->oauth != NULL)
+        oauth_close(h->oauth);
+    l->open++;
+    http_client_close(h->http, life_http_closed, l);
+}
+
 static void request_done(struct http_result *res, void *arg)
 {
     struct req_ctx *rc = arg;

@@ -65,4 +65,36 @@ int crm_request(struct crm_http *h, const struct crm_req *rq, http_done_fn done,
 /* The path part plus base joined into a new string (malloc'd), or NULL. */
 char *crm_url_join(const char *base, const char *path);
 
+/* A configured base URL without its trailing slashes (malloc'd), or NULL. */
+char *crm_base_url(const char *url);
+
+/* What must close before a connector instance may be freed: its libuv
+ * handles and its HTTP client, one count each. The last release frees priv
+ * (free_priv), clears conn->priv and calls the engine's closed callback. */
+struct crm_life {
+    int open;
+    struct connector *conn;
+    void *priv;
+    void (*free_priv)(void *priv);
+    void (*closed)(struct connector *conn);
+};
+
+void crm_life_release(struct crm_life *l);
+
+/* The start of connector_ops.close: 1 when the connector has no instance
+ * (never opened, or closed already; done has been called), else 0. */
+int crm_close_nothing(struct connector *conn, void (*done)(struct connector *conn));
+
+/* Fills h for conn (log subsystem, the limits of hopts, the policy hook)
+ * and creates its HTTP client with hopts on the connector's loop. The
+ * token manager (h->oauth) is the caller's to set. 0, or -1 with err. */
+int crm_http_open(struct crm_http *h, struct connector *conn, const char *subsystem,
+                  const struct http_options *hopts, crm_policy_fn policy, void *policy_ctx,
+                  struct error *err);
+
+/* Closing: no new request goes; waiting and in-flight ones complete as
+ * CANCELLED now (the token manager's first), and the HTTP client counts as
+ * one of l's until it has closed. */
+void crm_http_close(struct crm_http *h, struct crm_life *l);
+
 #endif

@@ -408,8 +408,10 @@ static void persist_token(void *ctx, const char *token)
                  "uses refresh_token_file");
 }
 
-static void free_hubspot(struct hubspot *hs)
+static void free_hubspot(void *priv)
 {
+    struct hubspot *hs = priv;
+
     hs_map_free(&hs->map);
     strbuf_free(&hs->path);
     free(hs->pull.wait_path);
@@ -421,23 +423,7 @@ static void free_hubspot(struct hubspot *hs)
 static void handle_closed(uv_handle_t *h)
 {
     struct hubspot *hs = h->data;
-
-    if (--hs->handles_open > 0)
-        return;
-    {
-        struct connector *conn = hs->conn;
-        void (*closed)(struct connector *) = hs->closed;
-        free_hubspot(hs);
-        conn->priv = NULL;
-        if (closed != NULL)
-            closed(conn);
-    }
-}
-
-static void http_closed(void *arg)
-{
-    struct hubspot *hs = arg;
-    handle_closed((uv_handle_t *)&hs->setup_timer); /* counts as one of the handles */
+    crm_life_release(&hs->life);
 }
 
 static void search_hold_kept(void *arg, long ms)
@@ -458,7 +444,6 @@ static int hubspot_open(struct connector *conn, struct error *err)
     struct oauth_options oopts;
     struct oauth_hooks hooks = {0};
     struct strbuf token_url;
-    size_t len;
 
     if (hs == NULL)
         return error_set(err, "out of memory");
@@ -472,14 +457,11 @@ static int hubspot_open(struct connector *conn, struct error *err)
         return -1;
     }
     strbuf_init(&token_url, HS_PATH_MAX);
-    hs->base = strdup(cfg->base_url);
+    hs->base = crm_base_url(cfg->base_url);
     if (hs->base == NULL) {
         error_set(err, "out of memory");
         goto fail;
     }
-    len = strlen(hs->base);
-    while (len > 0 && hs->base[len - 1] == '/')
-        hs->base[--len] = '\0';
     if (cfg->auth == AUTH_STATIC && cfg->token_file == NULL) {
         error_set(err, "[connector.%s] auth = static needs token_file", conn->name);
         goto fail;
@@ -490,17 +472,12 @@ static int hubspot_open(struct connector *conn, struct error *err)
         goto fail;
     }
     crm_common_http(&cfg->common, &hopts);
-    hs->h.conn = conn;
-    hs->h.subsystem = "hubspot";
-    hs->h.limits = hopts.limits;
-    hs->h.policy = policy;
-    hs->h.policy_ctx = hs;
     if (cfg->token_url == NULL &&
         strbuf_addf(&token_url, "%s/oauth/2026-03/token", hs->base) != 0) {
         error_set(err, "[connector.%s] base_url too long", conn->name);
         goto fail;
     }
-    if (http_client_new(conn->loop, &hopts, &hs->h.http, err) != 0)
+    if (crm_http_open(&hs->h, conn, "hubspot", &hopts, policy, hs, err) != 0)
         goto fail;
     oauth_options_defaults(&oopts);
     oopts.token_url = cfg->token_url ? cfg->token_url : strbuf_str(&token_url);
@@ -537,7 +514,7 @@ static int hubspot_open(struct connector *conn, struct error *err)
     uv_timer_init(conn->loop, &hs->setup_timer);
     uv_timer_init(conn->loop, &hs->pull_timer);
     hs->setup_timer.data = hs->pull_timer.data = hs;
-    hs->handles_open = 3;
+    hs->life = (struct crm_life){3, conn, hs, free_hubspot, NULL};
     /* HubSpot: search requests are limited to 5 per second per account,
      * apart from the per-10-second budget. 100 ms of margin: the vendor
      * counts arrivals, and a request delayed on the way can arrive closer
@@ -569,22 +546,17 @@ static void hubspot_close(struct connector *conn, void (*done)(struct connector 
 {
     struct hubspot *hs = conn->priv;
 
-    if (hs == NULL) {
-        if (done != NULL)
-            done(conn);
+    if (crm_close_nothing(conn, done))
         return;
-    }
     hs->closing = 1;
     hs->h.closing = 1;
-    hs->closed = done;
+    hs->life.closed = done;
     uv_timer_stop(&hs->setup_timer);
     /* A pull request waiting for its budget ends the cycle now. */
     hs_pull_cancel(hs);
     /* Waiting and in-flight requests complete as CANCELLED now: their jobs
      * answer RETRY (not the records' fault) and the pull aborts its page. */
-    oauth_close(hs->h.oauth);
-    hs->handles_open++; /* the HTTP client, released in http_closed */
-    http_client_close(hs->h.http, http_closed, hs);
+    crm_http_close(&hs->h, &hs->life);
     crm_jobs_close(&hs->jobs, handle_closed);
     uv_close((uv_handle_t *)&hs->setup_timer, handle_closed);
     uv_close((uv_handle_t *)&hs->pull_timer, handle_closed);

@@ -382,11 +382,10 @@ struct hubspot {
     struct strbuf path;   /* hs_path's last answer */
     uv_timer_t setup_timer, pull_timer;
     struct ratelimit_window search_rl; /* HubSpot's search: 5 per second */
-    int handles_open;
+    struct crm_life life;              /* timers and the HTTP client still to close */
     int closing;
     int ready; /* custom properties exist (or are not ours to create) */
     int setup_pending;
-    void (*closed)(struct connector *conn);
     struct hs_job *creating; /* list jobs whose list create is in flight */
     struct hs_pull_state pull;
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "change_json.h"
+#include "crm_value.h"
 #include "hubspot.h"
 #include "timefmt.h"
 
@@ -172,29 +173,11 @@ static const char *status_state(enum consent_status s)
                                  : HS_STATUS_NOT_SPECIFIED;
 }
 
-/* {"value": X} -> text of X ("" for null); -1 when not that shape. */
+/* {"value": X} -> text of X ("" for null); -1 when not that shape.
+ * HubSpot property values are text: booleans as words, reals as they are. */
 static int value_text(const char *value_json, char *out, size_t outsize)
 {
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *v = json_object_get(root, "value");
-    int rc = 0;
-
-    if (v == NULL)
-        rc = -1;
-    else if (json_is_null(v))
-        snprintf(out, outsize, "%s", "");
-    else if (json_is_string(v))
-        snprintf(out, outsize, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else if (json_is_boolean(v))
-        snprintf(out, outsize, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_real(v))
-        snprintf(out, outsize, "%.17g", json_real_value(v));
-    else
-        rc = -1;
-    json_decref(root);
-    return rc;
+    return crm_value_text(value_json, CRM_VT_BOOL_WORDS | CRM_VT_REAL, out, outsize, NULL);
 }
 
 /* What HubSpot keeps of each value, as text: email consent is a
@@ -232,12 +215,10 @@ int hs_project(enum change_kind kind, const char *field, const char *value_json,
         break;
     }
     case CHANGE_SEGMENT: {
-        const char *s;
-        root = json_loads(value_json, 0, NULL);
-        s = json_string_value(json_object_get(root, "status"));
-        if (s == NULL || (strcmp(s, "in") != 0 && strcmp(s, "out") != 0))
+        int in = crm_segment_status(value_json);
+        if (in < 0)
             break;
-        snprintf(out, outsize, "%s", s);
+        snprintf(out, outsize, "%s", in ? "in" : "out");
         rc = 0;
         break;
     }
@@ -254,12 +235,6 @@ int hs_project(enum change_kind kind, const char *field, const char *value_json,
     return rc;
 }
 
-static void reject(struct push_result *r, const char *fmt, const char *arg)
-{
-    r->outcome = PUSH_REJECT;
-    snprintf(r->reason, sizeof(r->reason), fmt, arg);
-}
-
 /* Adds the properties of one record to props. 0, or -1 with res rejected. */
 static int record_props(const struct hs_map *m, const struct push_record *rec, json_t *props,
                         struct push_result *res)
@@ -274,7 +249,7 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         if (hs_split_consent_field(rec->field, purpose, sizeof(purpose), channel,
                                    sizeof(channel)) != 0 ||
             consent_value_from_json(rec->value_json, &cv, &holder) != 0) {
-            reject(res, "unreadable consent value for %s", rec->field);
+            crm_reject(res, "unreadable consent value for %s", rec->field);
             return -1;
         }
         snprintf(name, sizeof(name), "consent_%s_%s", purpose, channel);
@@ -290,7 +265,7 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
     case CHANGE_POINTS:
         if (strcmp(rec->field, "points/balance") != 0 ||
             hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
-            reject(res, "HubSpot takes a points balance, not %s", rec->field);
+            crm_reject(res, "HubSpot takes a points balance, not %s", rec->field);
             return -1;
         }
         json_object_set_new(props, m->points_property, json_string(text));
@@ -301,7 +276,7 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         return 0;
     case CHANGE_TIER:
         if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
-            reject(res, "unreadable tier value for %s", rec->field);
+            crm_reject(res, "unreadable tier value for %s", rec->field);
             return -1;
         }
         json_object_set_new(props, m->tier_property, json_string(text));
@@ -310,11 +285,11 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
         const char *prop = crm_pairs_get(&m->attrs, attr);
         if (prop == NULL) {
-            reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+            crm_reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
             return -1;
         }
         if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
-            reject(res, "unreadable profile value for %s", rec->field);
+            crm_reject(res, "unreadable profile value for %s", rec->field);
             return -1;
         }
         /* HubSpot clears a property with "". */
@@ -322,7 +297,7 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
         return 0;
     }
     default:
-        reject(res, "%s does not go in a contacts batch", rec->field);
+        crm_reject(res, "%s does not go in a contacts batch", rec->field);
         return -1;
     }
 }

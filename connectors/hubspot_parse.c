@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "change_json.h"
+#include "crm_pull_page.h"
 #include "hubspot.h"
 #include "timefmt.h"
 
@@ -433,21 +434,13 @@ static int emit(struct pull_ctx *pc, enum change_kind kind, const char *field,
                 const struct consent_value *cv, const char *projection)
 {
     char idem[512];
-    struct change c = {0};
+    struct change c;
 
     if (value_json == NULL)
         return pc->fn(pc->arg, pc->member, kind, field, NULL, projection);
     snprintf(idem, sizeof(idem), "%s:%s:%s:%s", pc->conn, pc->id, field, version);
-    c.origin = pc->conn;
-    c.member_key = pc->member;
-    c.kind = kind;
-    c.field = field;
-    c.value_json = value_json;
-    c.occurred_at = occurred;
-    c.idem_key = idem;
-    c.source_ref = pc->id;
-    if (cv != NULL)
-        c.consent = *cv;
+    c = crm_pulled_change(pc->conn, pc->member, kind, field, value_json, occurred, idem, pc->id,
+                          cv);
     return pc->fn(pc->arg, pc->member, kind, field, &c, projection);
 }
 

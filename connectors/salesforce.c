@@ -12,25 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm_options.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "oauth.h"
 #include "ratelimit.h"
 #include "salesforce_int.h"
+#include "strbuf.h"
 
 static const char *const auth_names[] = {"jwt", "client_credentials", NULL};
 static const char *const consent_names[] = {"contact_fields", "consent_objects", NULL};
 static const char *const points_names[] = {"contact_fields", "loyalty", NULL};
 
+#define S struct salesforce_settings
 #define OPT(name, type, def, field, min, max, help)                                                \
-    {                                                                                              \
-        name, type, def, offsetof(struct salesforce_settings, field), 0, min, max, NULL, help      \
-    }
-#define OPT_ENUM(name, def, field, values, help)                                                   \
-    {                                                                                              \
-        name, CONFIG_ENUM, def, offsetof(struct salesforce_settings, field), 0, 0, 0, values, help \
-    }
+    CRM_OPT(S, name, type, def, field, min, max, help)
+#define OPT_ENUM(name, def, field, values, help) CRM_OPT_ENUM(S, name, def, field, values, help)
 
 static const struct config_option salesforce_options[] = {
     OPT("login_url", CONFIG_STRING, "https://login.salesforce.com", login_url, 0, 0,
@@ -99,27 +97,20 @@ static const struct config_option salesforce_options[] = {
     OPT("bulk_threshold", CONFIG_INT, "2000", bulk_threshold, 1, 100000000,
         "Contact rows in one batch at or above which one Bulk API 2.0 job is used instead of "
         "collections (docs/salesforce.md)"),
-    OPT("pull_interval", CONFIG_DURATION_MS, "30s", pull_interval_ms, 1000, 86400000,
-        "time between pull cycles"),
-    OPT("lookback", CONFIG_DURATION_MS, "5m", lookback_ms, 0, 86400000,
-        "re-read this much before the SystemModstamp watermark (late commits)"),
     OPT("deleted_sweep", CONFIG_DURATION_MS, "15m", deleted_sweep_ms, 0, 86400000,
         "time between getDeleted sweeps of CampaignMember (0: every pull)"),
-    OPT("rate", CONFIG_INT, "20", rate, 1, 1000, "requests per second"),
-    OPT("burst", CONFIG_INT, "20", burst, 1, 1000, "request bucket size"),
-    OPT("max_inflight", CONFIG_INT, "4", max_inflight, 1, 64, "push requests in flight at once"),
     OPT("daily_reserve", CONFIG_INT, "10", daily_reserve, 0, 90,
         "percent of the daily API budget kept for the priority lane (opt-outs, erasures)"),
     OPT("quota_retry", CONFIG_DURATION_MS, "1h", quota_retry_ms, 1000, 86400000,
         "wait after REQUEST_LIMIT_EXCEEDED (or inside the reserve) before trying again"),
-    OPT("ca_file", CONFIG_PATH, NULL, ca_file, 0, 0, "PEM bundle to trust instead of the system"),
-    {"allow_loopback_http", CONFIG_BOOL, "no",
-     offsetof(struct salesforce_settings, allow_loopback_http), 0, 0, 0, NULL,
-     "accept plain http to a loopback address (simulators only)"},
-    OPT("request_timeout", CONFIG_DURATION_MS, "60s", request_timeout_ms, 1000, 600000,
-        "whole-request timeout"),
+    CRM_COMMON_OPTIONS(S, "20", "20", "5m",
+                       "re-read this much before the SystemModstamp watermark (late commits)",
+                       "60s"),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
+#undef OPT_ENUM
+#undef OPT
+#undef S
 
 const struct config_table salesforce_config = {"salesforce", salesforce_options,
                                                sizeof(struct salesforce_settings)};
@@ -135,11 +126,6 @@ struct req_ctx {
     struct req_ctx *next; /* waiting for the instance URL */
 };
 
-static uint64_t mono_ms(void)
-{
-    return uv_hrtime() / 1000000;
-}
-
 const struct sf_map *sf_map_of(const struct salesforce *sf)
 {
     return &sf->map;
@@ -154,7 +140,7 @@ int sf_closing(const struct salesforce *sf)
 }
 long sf_lookback_ms(const struct salesforce *sf)
 {
-    return sf->cfg->lookback_ms;
+    return sf->cfg->common.lookback_ms;
 }
 struct sf_pull_state *sf_pull_state(struct salesforce *sf)
 {
@@ -163,36 +149,50 @@ struct sf_pull_state *sf_pull_state(struct salesforce *sf)
 
 const char *sf_data_path(struct salesforce *sf, const char *tail)
 {
-    static char path[1024];
+    strbuf_free(&sf->path);
+    strbuf_init(&sf->path, SF_PATH_MAX);
+    strbuf_addf(&sf->path, "/services/data/%s%s", sf->cfg->api_version, tail);
+    return strbuf_str(&sf->path);
+}
 
-    snprintf(path, sizeof(path), "/services/data/%s%s", sf->cfg->api_version, tail);
-    return path;
+int sf_query(struct salesforce *sf, const char *verb, const char *soql, http_done_fn done,
+             void *arg)
+{
+    char *path = soql != NULL ? sf_query_path(sf->cfg->api_version, verb, soql) : NULL;
+    int rc = path != NULL ? sf_request(sf, HTTP_GET, path, NULL, NULL, done, arg) : -1;
+
+    free(path);
+    return rc;
 }
 
 /* --- quota and auth bookkeeping, from every response --- */
 
 static void note_refreshes(struct salesforce *sf)
 {
-    unsigned long n = oauth_refresh_count(sf->oauth);
+    unsigned long n = oauth_refresh_count(sf->h.oauth);
 
     if (n > sf->refreshes_seen) {
-        const char *res = oauth_last_error(sf->oauth)[0] == '\0' ? "ok" : "failed";
+        const char *res = oauth_last_error(sf->h.oauth)[0] == '\0' ? "ok" : "failed";
         metrics_counter_add(METRIC_TOKEN_REFRESHES, (const char *[]){sf->conn->name, res},
                             n - sf->refreshes_seen);
         sf->refreshes_seen = n;
     }
 }
 
-static void observe(struct salesforce *sf, struct http_result *res)
+/* Salesforce's policy on every answer (the request wrapper's hook, before
+ * the rate limiter sees it, which reads only the status and the headers):
+ * token refresh metrics, the daily budget from Sforce-Limit-Info, a 403
+ * REQUEST_LIMIT_EXCEEDED kept as a retry (concurrent: seconds; daily:
+ * quota_retry), the health of auth. */
+static int policy(void *ctx, int tag, struct http_result *res)
 {
+    struct salesforce *sf = ctx;
     struct connector *conn = sf->conn;
     const char *info = http_result_header(res, "Sforce-Limit-Info");
     long used, limit;
-    uint64_t now = mono_ms();
 
+    (void)tag;
     note_refreshes(sf);
-    if (conn->ratelimit != NULL && res->status != 0)
-        ratelimit_observe(conn->ratelimit, res, now);
     if (info != NULL && ratelimit_parse_sforce(info, &used, &limit) == 0 && limit > 0) {
         sf->api_used = used;
         sf->api_limit = limit;
@@ -235,17 +235,18 @@ static void observe(struct salesforce *sf, struct http_result *res)
     if (res->cls == HTTP_CLASS_UNAUTHORIZED) {
         if (!sf->auth_failing) {
             log_warn("salesforce", conn->name, "not authorised: %s",
-                     oauth_last_error(sf->oauth)[0] ? oauth_last_error(sf->oauth)
-                                                    : "INVALID_SESSION_ID after a new session");
+                     oauth_last_error(sf->h.oauth)[0] ? oauth_last_error(sf->h.oauth)
+                                                      : "INVALID_SESSION_ID after a new session");
             health_raise(HEALTH_AUTH_FAILING, conn->name, "Salesforce: %s",
-                         oauth_last_error(sf->oauth)[0] ? oauth_last_error(sf->oauth)
-                                                        : "session refused");
+                         oauth_last_error(sf->h.oauth)[0] ? oauth_last_error(sf->h.oauth)
+                                                          : "session refused");
             sf->auth_failing = 1;
         }
     } else if (res->status != 0 && sf->auth_failing) {
         sf->auth_failing = 0;
         health_clear(HEALTH_AUTH_FAILING, conn->name);
     }
+    return 0;
 }
 
 /* 1 while the bulk lanes must leave the rest of the day's budget to the
@@ -274,41 +275,23 @@ static void request_done(struct http_result *res, void *arg)
 {
     struct req_ctx *rc = arg;
 
-    observe(rc->sf, res);
     rc->done(res, rc->arg);
     req_free(rc);
 }
 
+/* Through the shared request wrapper: the URL sized to the path (a query
+ * for 200 keys is several kB; a fixed buffer cut it into a
+ * MALFORMED_QUERY), the policy hook, one rate-limit observe. */
 static int start(struct salesforce *sf, struct req_ctx *rc)
 {
-    char *url;
-    struct error err;
-    struct http_request *r;
-    const char *base = strncmp(rc->path, "http", 4) == 0 ? "" : oauth_instance_url(sf->oauth);
-    size_t len = strlen(base) + strlen(rc->path) + 1;
+    struct crm_req rq = {0};
 
-    /* Sized to the path: a query for 200 keys is several kB (a fixed
-     * buffer cut it into a MALFORMED_QUERY). */
-    url = malloc(len);
-    if (url == NULL)
-        return -1;
-    snprintf(url, len, "%s%s", base, rc->path);
-    r = http_request_new(sf->http, rc->method, url, &err);
-    free(url);
-    if (r == NULL) {
-        log_error("salesforce", sf->conn->name, "%s", err.msg);
-        return -1;
-    }
-    http_request_set_conn(r, sf->conn->name);
-    http_request_set_limits(r, &sf->limits);
-    http_request_add_header(r, "Accept", "application/json");
-    if (rc->body != NULL &&
-        http_request_set_body(r, rc->content_type, rc->body, strlen(rc->body)) != 0) {
-        http_request_free(r);
-        return -1;
-    }
-    oauth_send(sf->oauth, r, request_done, rc);
-    return 0;
+    rq.method = rc->method;
+    rq.base = strncmp(rc->path, "http", 4) == 0 ? "" : oauth_instance_url(sf->h.oauth);
+    rq.path = rc->path;
+    rq.content_type = rc->content_type;
+    rq.body = rc->body;
+    return crm_request(&sf->h, &rq, request_done, rc);
 }
 
 static void bootstrap_done(struct http_result *res, void *arg)
@@ -318,17 +301,16 @@ static void bootstrap_done(struct http_result *res, void *arg)
 
     sf->bootstrapping = 0;
     sf->waiting = NULL;
-    observe(sf, res);
     while (q != NULL) {
         struct req_ctx *rc = q;
         q = q->next;
-        if (sf->closing || oauth_instance_url(sf->oauth) == NULL || start(sf, rc) != 0) {
+        if (sf->closing || oauth_instance_url(sf->h.oauth) == NULL || start(sf, rc) != 0) {
             /* No session: complete the waiting call with this result. */
             enum http_class cls = res->cls;
             if (!sf->closing && cls == HTTP_CLASS_OK)
                 cls = HTTP_CLASS_RETRY;
             res->cls = sf->closing ? HTTP_CLASS_CANCELLED
-                       : oauth_instance_url(sf->oauth) == NULL && cls != HTTP_CLASS_RETRY
+                       : oauth_instance_url(sf->h.oauth) == NULL && cls != HTTP_CLASS_RETRY
                            ? HTTP_CLASS_UNAUTHORIZED
                            : cls;
             rc->done(res, rc->arg);
@@ -341,22 +323,16 @@ static void bootstrap_done(struct http_result *res, void *arg)
  * (userinfo); only the token response's instance_url matters. */
 static void bootstrap(struct salesforce *sf)
 {
-    char url[1024];
-    struct error err;
-    struct http_request *r;
+    struct crm_req rq = {0};
 
     if (sf->bootstrapping)
         return;
-    snprintf(url, sizeof(url), "%s/services/oauth2/userinfo", sf->login);
-    r = http_request_new(sf->http, HTTP_GET, url, &err);
-    if (r == NULL) {
-        log_error("salesforce", sf->conn->name, "%s", err.msg);
-        return;
-    }
+    rq.method = HTTP_GET;
+    rq.base = sf->login;
+    rq.path = "/services/oauth2/userinfo";
     sf->bootstrapping = 1;
-    http_request_set_conn(r, sf->conn->name);
-    http_request_set_limits(r, &sf->limits);
-    oauth_send(sf->oauth, r, bootstrap_done, sf);
+    if (crm_request(&sf->h, &rq, bootstrap_done, sf) != 0)
+        sf->bootstrapping = 0;
 }
 
 static void hold_cb(uv_timer_t *t);
@@ -364,12 +340,7 @@ static void hold_cb(uv_timer_t *t);
 /* Milliseconds left of the destination's Retry-After hold (0: none). */
 static long hold_left(struct salesforce *sf)
 {
-    const struct ratelimit *rl = sf->conn->ratelimit;
-    uint64_t now = mono_ms();
-
-    if (rl == NULL || rl->hold_until_ms <= now)
-        return 0;
-    return (long)(rl->hold_until_ms - now);
+    return (long)crm_held_ms(sf->conn);
 }
 
 /* Completes the held requests with cls (closing) or sends them when the
@@ -408,7 +379,7 @@ int sf_request(struct salesforce *sf, enum http_method method, const char *path,
 {
     struct req_ctx *rc;
 
-    if (sf->closing)
+    if (sf->closing || path == NULL)
         return -1;
     rc = calloc(1, sizeof(*rc));
     if (rc == NULL)
@@ -424,7 +395,7 @@ int sf_request(struct salesforce *sf, enum http_method method, const char *path,
         req_free(rc);
         return -1;
     }
-    if (oauth_instance_url(sf->oauth) == NULL && strncmp(path, "http", 4) != 0) {
+    if (oauth_instance_url(sf->h.oauth) == NULL && strncmp(path, "http", 4) != 0) {
         struct req_ctx **tail = &sf->waiting;
         while (*tail != NULL)
             tail = &(*tail)->next;
@@ -453,32 +424,20 @@ int sf_request(struct salesforce *sf, enum http_method method, const char *path,
 
 /* --- open / close --- */
 
-static void free_salesforce(struct salesforce *sf)
+static void free_salesforce(void *priv)
 {
+    struct salesforce *sf = priv;
+
     sf_map_free(&sf->map);
+    strbuf_free(&sf->path);
+    free(sf->login);
     free(sf);
 }
 
 static void handle_closed(uv_handle_t *h)
 {
     struct salesforce *sf = h->data;
-    struct connector *conn;
-    void (*closed)(struct connector *);
-
-    if (--sf->handles_open > 0)
-        return;
-    conn = sf->conn;
-    closed = sf->closed;
-    free_salesforce(sf);
-    conn->priv = NULL;
-    if (closed != NULL)
-        closed(conn);
-}
-
-static void http_closed(void *arg)
-{
-    struct salesforce *sf = arg;
-    handle_closed((uv_handle_t *)&sf->defer);
+    crm_life_release(&sf->life);
 }
 
 static int salesforce_open(struct connector *conn, struct error *err)
@@ -489,11 +448,11 @@ static int salesforce_open(struct connector *conn, struct error *err)
     struct http_options hopts;
     struct oauth_options oopts;
     struct oauth_hooks hooks = {0};
-    char token_url[600];
-    size_t len;
+    struct strbuf token_url;
 
     if (sf == NULL)
         return error_set(err, "out of memory");
+    strbuf_init(&token_url, SF_PATH_MAX);
     sf->conn = conn;
     sf->cfg = cfg;
     mc = (struct sf_map_config){
@@ -520,10 +479,11 @@ static int salesforce_open(struct connector *conn, struct error *err)
                   conn->name);
         goto fail;
     }
-    snprintf(sf->login, sizeof(sf->login), "%s", cfg->login_url);
-    len = strlen(sf->login);
-    while (len > 0 && sf->login[len - 1] == '/')
-        sf->login[--len] = '\0';
+    sf->login = crm_base_url(cfg->login_url);
+    if (sf->login == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     sf_jwt_audience(sf->login, cfg->jwt_audience, sf->jwt_aud, sizeof(sf->jwt_aud));
     if (cfg->client_id == NULL) {
         error_set(err, "[connector.%s] client_id (the consumer key) is required", conn->name);
@@ -538,16 +498,16 @@ static int salesforce_open(struct connector *conn, struct error *err)
                   conn->name);
         goto fail;
     }
-    http_options_defaults(&hopts);
-    hopts.ca_file = cfg->ca_file;
-    hopts.allow_loopback_http = cfg->allow_loopback_http;
-    hopts.limits.timeout_ms = cfg->request_timeout_ms;
-    sf->limits = hopts.limits;
-    if (http_client_new(conn->loop, &hopts, &sf->http, err) != 0)
+    crm_common_http(&cfg->common, &hopts);
+    if (cfg->token_url == NULL &&
+        strbuf_addf(&token_url, "%s/services/oauth2/token", sf->login) != 0) {
+        error_set(err, "[connector.%s] login_url too long", conn->name);
+        goto fail;
+    }
+    if (crm_http_open(&sf->h, conn, "salesforce", &hopts, policy, sf, err) != 0)
         goto fail;
     oauth_options_defaults(&oopts);
-    snprintf(token_url, sizeof(token_url), "%s/services/oauth2/token", sf->login);
-    oopts.token_url = cfg->token_url ? cfg->token_url : token_url;
+    oopts.token_url = cfg->token_url ? cfg->token_url : strbuf_str(&token_url);
     oopts.client_id = cfg->client_id;
     oopts.default_lifetime_ms = cfg->session_lifetime_ms;
     if (cfg->auth == SF_AUTH_JWT) {
@@ -563,31 +523,29 @@ static int salesforce_open(struct connector *conn, struct error *err)
         oopts.grant = OAUTH_CLIENT_CREDENTIALS;
         oopts.client_secret_file = cfg->client_secret_file;
     }
-    if (oauth_new(sf->http, conn->loop, conn->name, &oopts, &hooks, &sf->oauth, err) != 0) {
-        http_client_close(sf->http, NULL, NULL);
-        sf->http = NULL;
+    if (oauth_new(sf->h.http, conn->loop, conn->name, &oopts, &hooks, &sf->h.oauth, err) != 0) {
+        http_client_close(sf->h.http, NULL, NULL);
+        sf->h.http = NULL;
         goto fail;
     }
+    strbuf_free(&token_url);
     conn->priv = sf;
-    conn->max_inflight = cfg->max_inflight;
+    crm_common_apply(conn, &cfg->common);
     /* Loyalty Management: one journal per ledger transaction, never a
      * balance; contact fields: the balance computed by the engine. */
     conn->points_mode = cfg->points_mode == SF_POINTS_LOYALTY ? CONNECTOR_POINTS_TRANSACTIONS
                                                               : CONNECTOR_POINTS_BALANCE;
-    conn->pull_interval_ms = cfg->pull_interval_ms;
-    conn->rate = (double)cfg->rate;
-    conn->burst = (double)cfg->burst;
-    uv_timer_init(conn->loop, &sf->defer);
-    sf->defer.data = sf;
+    crm_jobs_init(&sf->jobs, conn->loop, sf, "salesforce", conn->name);
     uv_timer_init(conn->loop, &sf->bulk_timer);
     sf->bulk_timer.data = sf;
     uv_timer_init(conn->loop, &sf->hold_timer);
     sf->hold_timer.data = sf;
-    sf->handles_open = 3;
+    sf->life = (struct crm_life){3, conn, sf, free_salesforce, NULL};
     log_info("salesforce", conn->name, "Salesforce via %s (API %s, auth %s, key %s)", sf->login,
              cfg->api_version, auth_names[cfg->auth], cfg->external_id_field);
     return 0;
 fail:
+    strbuf_free(&token_url);
     free_salesforce(sf);
     return -1;
 }
@@ -596,22 +554,17 @@ static void salesforce_close(struct connector *conn, void (*done)(struct connect
 {
     struct salesforce *sf = conn->priv;
 
-    if (sf == NULL) {
-        if (done != NULL)
-            done(conn);
+    if (crm_close_nothing(conn, done))
         return;
-    }
     sf->closing = 1;
-    sf->closed = done;
+    sf->h.closing = 1;
+    sf->life.closed = done;
     /* Waiting and in-flight requests complete as CANCELLED now: their jobs
      * answer RETRY (not the records' fault) and the pull aborts its page. */
-    oauth_close(sf->oauth);
-    sf->handles_open++; /* the HTTP client, released in http_closed */
-    http_client_close(sf->http, http_closed, sf);
+    crm_http_close(&sf->h, &sf->life);
     release_held(sf, HTTP_CLASS_CANCELLED);
     sf_bulk_cancel(sf);
-    sf_flush_done(sf);
-    uv_close((uv_handle_t *)&sf->defer, handle_closed);
+    crm_jobs_close(&sf->jobs, handle_closed);
     uv_close((uv_handle_t *)&sf->bulk_timer, handle_closed);
     uv_close((uv_handle_t *)&sf->hold_timer, handle_closed);
 }

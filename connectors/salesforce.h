@@ -25,18 +25,17 @@
 #include <stdint.h>
 
 #include "connector.h"
+#include "crm_pairs.h"
 #include "http.h"
 
 #define SF_COLL_MAX 200 /* sObject Collections: records per request */
 /* Members per engine batch: a batch at or above bulk_threshold Contact
  * rows goes as one Bulk API 2.0 job (docs/salesforce.md "Bulk"). */
 #define SF_MAX_BATCH 10000
+/* The longest request path (a query's URL, the token URL) built: past it a
+ * request is refused, never cut. */
+#define SF_PATH_MAX 65536
 #define SF_QUERY_PAGE 2000
-
-struct sf_pair {
-    char *key;
-    char *val;
-};
 
 enum sf_consent_mode { SF_CONSENT_FIELDS = 0, SF_CONSENT_OBJECTS = 1 };
 enum sf_points_mode { SF_POINTS_FIELDS = 0, SF_POINTS_LOYALTY = 1 };
@@ -49,8 +48,7 @@ struct sf_map {
     char *flag_purpose; /* the purpose the Contact opt-out flags stand for */
     char *email_flag, *phone_flag, *sms_flag, *post_flag; /* "" = none */
     char *last_name_placeholder;
-    struct sf_pair *attrs; /* profile attribute -> Contact field */
-    size_t nattrs;
+    struct crm_pairs attrs; /* profile attribute -> Contact field */
     int consent_mode, points_mode;
 };
 
@@ -65,8 +63,6 @@ struct sf_map_config {
 
 int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error *err);
 void sf_map_free(struct sf_map *m);
-const char *sf_pair_get(const struct sf_pair *p, size_t n, const char *key);
-const char *sf_pair_key_of(const struct sf_pair *p, size_t n, const char *val);
 
 /* "Contact", "CampaignMember:<segment>", "erase", ... */
 void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char *out,
@@ -210,6 +206,10 @@ void sf_jwt_audience(const char *login_url, const char *configured, char *out, s
 
 /* URL-encodes s (RFC 3986 unreserved kept). malloc'd. */
 char *sf_urlencode(const char *s);
+/* "/services/data/<api_version>/<verb>?q=<soql, URL-encoded>" (verb:
+ * "query" or "queryAll"), malloc'd; NULL when longer than SF_PATH_MAX or
+ * out of memory (never cut). */
+char *sf_query_path(const char *api_version, const char *verb, const char *soql);
 
 /* --- salesforce_parse.c (pure) --- */
 
@@ -286,8 +286,14 @@ int sf_parse_bulk_results(const char *csv, int kind, const char *key_col, sf_csv
 struct salesforce;
 int sf_request(struct salesforce *sf, enum http_method method, const char *path,
                const char *content_type, const char *body, http_done_fn done, void *arg);
-/* "/services/data/<v><tail>" (static buffer: use at once). */
+/* "/services/data/<v><tail>", valid until the next call; NULL when longer
+ * than SF_PATH_MAX or out of memory: a request given NULL is refused,
+ * never cut. */
 const char *sf_data_path(struct salesforce *sf, const char *tail);
+/* GET sf_query_path(verb, soql) (soql NULL: nothing sent). 0, or -1 when
+ * nothing was sent (done not called). */
+int sf_query(struct salesforce *sf, const char *verb, const char *soql, http_done_fn done,
+             void *arg);
 const struct sf_map *sf_map_of(const struct salesforce *sf);
 struct connector *sf_conn(const struct salesforce *sf);
 int sf_closing(const struct salesforce *sf);

@@ -30,6 +30,7 @@
 #include "change_json.h"
 #include "log.h"
 #include "salesforce_int.h"
+#include "strbuf.h"
 
 static void individuals_next(struct sf_job *job);
 static void purposes_next(struct sf_job *job);
@@ -309,7 +310,9 @@ static void purposes_next(struct sf_job *job)
     struct pull_sink *sink = sf->conn->sink;
 
     for (size_t i = 0; i < job->pb->n; i++) {
-        char purpose[128], key[200], val[80], tail[300], *enc, *body;
+        char purpose[128], key[200], val[80], *enc, *body;
+        struct strbuf tail;
+        int rc;
         json_t *b;
         if (job->set[i] || job->cm_ids[i][0] != '\0' ||
             purpose_of(&job->pb->records[i], purpose, sizeof(purpose)) != 0)
@@ -323,13 +326,18 @@ static void purposes_next(struct sf_job *job)
         }
         snprintf(job->segment, sizeof(job->segment), "%s", purpose);
         enc = sf_urlencode(purpose);
-        snprintf(tail, sizeof(tail), "/sobjects/DataUsePurpose/Purpose_Key__c/%s", enc ? enc : "");
+        strbuf_init(&tail, SF_PATH_MAX);
+        strbuf_addf(&tail, "/sobjects/DataUsePurpose/Purpose_Key__c/%s", enc ? enc : "");
         free(enc);
         b = json_pack("{s:s}", "Name", purpose);
         body = b ? json_dumps(b, JSON_COMPACT) : NULL;
         json_decref(b);
-        if (body == NULL || sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body,
-                                       purpose_answer, job) != 0) {
+        rc = body == NULL || strbuf_str(&tail) == NULL
+                 ? -1
+                 : sf_request(sf, HTTP_PATCH, sf_data_path(sf, strbuf_str(&tail)), NULL, body,
+                              purpose_answer, job);
+        strbuf_free(&tail);
+        if (rc != 0) {
             free(body);
             fail_all(job, "cannot send the DataUsePurpose upsert");
             return;
@@ -618,32 +626,29 @@ fail:
 static void consent_query(struct salesforce *sf, const char *next)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
-    char soql[400], ts[40], *enc = NULL, *path = NULL;
-    const char *sel = "SELECT Id, SystemModstamp, Consent_Key__c, PrivacyConsentStatus, "
-                      "CaptureDate, CaptureSource FROM ContactPointTypeConsent";
+    struct strbuf soql;
+    char ts[40];
+    int rc;
 
     if (next != NULL) {
-        path = strdup(next);
+        rc = sf_request(sf, HTTP_GET, next, NULL, NULL, consent_answer, sf);
     } else {
         ps->cptc_max = ps->cptc_t;
+        strbuf_init(&soql, SF_PATH_MAX);
+        strbuf_add(&soql, "SELECT Id, SystemModstamp, Consent_Key__c, PrivacyConsentStatus, "
+                          "CaptureDate, CaptureSource FROM ContactPointTypeConsent ");
         if (ps->cptc_t > 0) {
             /* The lookback re-reads late commits; idempotency keys make
              * the overlap free. */
             sf_soql_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
-            snprintf(soql, sizeof(soql),
-                     "%s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id", sel, ts);
-        } else {
-            snprintf(soql, sizeof(soql), "%s ORDER BY SystemModstamp, Id", sel);
+            strbuf_addf(&soql, "WHERE SystemModstamp >= %s ", ts);
         }
-        enc = sf_urlencode(soql);
-        path = enc ? malloc(strlen(enc) + 64) : NULL;
-        if (path != NULL)
-            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+        strbuf_add(&soql, "ORDER BY SystemModstamp, Id");
+        rc = sf_query(sf, "query", strbuf_str(&soql), consent_answer, sf);
+        strbuf_free(&soql);
     }
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, consent_answer, sf) != 0)
+    if (rc != 0)
         sf_pull_finish(sf, -1);
-    free(path);
-    free(enc);
 }
 
 void sf_consent_pull(struct salesforce *sf, void (*next)(struct salesforce *sf))

@@ -61,26 +61,6 @@ static int add_id(char (**list)[24], size_t *n, size_t *cap, const char *id)
     return 0;
 }
 
-static int send_query(struct sf_job *job, const char *soql, http_done_fn done)
-{
-    char *enc = soql ? sf_urlencode(soql) : NULL, *path = NULL;
-    size_t size;
-    int rc = -1;
-
-    if (enc == NULL)
-        goto out;
-    size = strlen(enc) + 128;
-    path = malloc(size);
-    if (path == NULL)
-        goto out;
-    snprintf(path, size, "%s%s", sf_data_path(job->sf, "/query?q="), enc);
-    rc = sf_request(job->sf, HTTP_GET, path, NULL, NULL, done, job);
-out:
-    free(enc);
-    free(path);
-    return rc;
-}
-
 /* The next up to ERASE_LOOKUP_MAX values to look up from job->lo: member
  * keys (individuals, program members) or Individual ids (consents). */
 static size_t next_values(struct sf_job *job, const char **vals)
@@ -102,16 +82,11 @@ static size_t next_values(struct sf_job *job, const char **vals)
 static void found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    json_t *root = NULL, *records = NULL, *r;
-    char next[256];
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
 
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (records == NULL)
         return;
-    }
     json_array_foreach(records, k, r)
     {
         const char *id = json_string_value(json_object_get(r, "Id"));
@@ -152,7 +127,7 @@ static int lookup(struct sf_job *job)
     else
         soql =
             sf_soql_in("SELECT Id FROM LoyaltyProgramMember WHERE ", "MembershipNumber", vals, n);
-    if (send_query(job, soql, found) != 0) {
+    if (sf_job_query(job, soql, found) != 0) {
         free(soql);
         fail(job, "cannot send the lookup");
         return -1;

@@ -4,7 +4,11 @@
 #ifndef CRMSYNC_SALESFORCE_INT_H
 #define CRMSYNC_SALESFORCE_INT_H
 
+#include "crm_job.h"
+#include "crm_options.h"
+#include "crm_request.h"
 #include "salesforce.h"
+#include "strbuf.h"
 
 enum { SF_AUTH_JWT = 0, SF_AUTH_CLIENT_CREDENTIALS = 1 };
 
@@ -21,12 +25,9 @@ struct salesforce_settings {
     char *attribute_map, *last_name_placeholder;
     char *loyalty_program;
     long bulk_threshold;
-    long pull_interval_ms, lookback_ms, deleted_sweep_ms;
-    long rate, burst, max_inflight, daily_reserve;
+    long deleted_sweep_ms, daily_reserve;
     long quota_retry_ms;
-    char *ca_file;
-    int allow_loopback_http;
-    long request_timeout_ms;
+    struct crm_common_settings common;
     /* Loyalty (points_mode = loyalty): the journal types the program
      * processes handle (Name), the currency whose balance is compared. */
     char *journal_type, *journal_subtype, *debit_journal_type, *debit_journal_subtype;
@@ -52,10 +53,11 @@ enum job_class { JOB_CONTACT, JOB_SEGMENT, JOB_ERASE, JOB_JOURNAL, JOB_CONSENT }
 enum sf_bulk_end { SF_BULK_COMPLETE = 0, SF_BULK_FAILED, SF_BULK_ABORTED };
 
 struct sf_job {
+    struct crm_job base; /* first: the shared job (results, deferred done) */
     struct salesforce *sf;
-    struct push_batch *pb;
+    struct push_batch *pb; /* base.pb */
     enum job_class cls;
-    unsigned char *set; /* per record: result given */
+    unsigned char *set; /* base.set: per record, result given */
     struct sf_plan plan;
     size_t lo; /* next group to send */
     char segment[64];
@@ -67,7 +69,6 @@ struct sf_job {
     size_t sel[SF_COLL_MAX]; /* groups of the upsert in flight */
     size_t nsel;
     int renamed; /* the LastName resend was made */
-    struct sf_job *next;
     /* Bulk API 2.0 (salesforce_bulk.c), Contact batches of at least
      * bulk_threshold rows. */
     char bulk_id[40];           /* the ingest job, "" before it exists */
@@ -108,22 +109,15 @@ struct salesforce {
     struct connector *conn;
     const struct salesforce_settings *cfg;
     struct sf_map map;
-    char login[512];
-    char jwt_aud[512]; /* the JWT aud claim (sf_jwt_audience) */
-    struct http_limits limits;
-    struct http_client *http;
-    struct oauth *oauth;
-    uv_timer_t defer;
-    int handles_open;
+    char *login;
+    char jwt_aud[512];    /* the JWT aud claim (sf_jwt_audience) */
+    struct crm_http h;    /* the shared request wrapper (client, token manager) */
+    struct crm_jobs jobs; /* answered push jobs, waiting for the defer timer */
+    struct strbuf path;   /* sf_data_path's last answer */
+    struct crm_life life; /* timers and the HTTP client still to close */
     int closing;
-    void (*closed)(struct connector *conn);
     int bootstrapping;
     struct req_ctx *waiting;
-    struct sf_job *done_q;
-    /* Batches answered without a job (out of memory in push()): at most
-     * max_inflight (<= 64) are out at once. */
-    struct push_batch *orphans[64];
-    size_t norphans;
     /* Bulk jobs waiting for their next poll, on one timer. */
     uv_timer_t bulk_timer;
     struct sf_job *polling;
@@ -148,16 +142,25 @@ struct salesforce {
 
 int sf_inside_reserve(const struct salesforce *sf);
 void sf_op_push(struct connector *conn, struct push_batch *pb);
-/* Answers the push batches queued by jobs (from the defer timer). */
-void sf_flush_done(struct salesforce *sf);
 
-/* --- salesforce_push.c: job results, shared with salesforce_bulk.c --- */
+/* --- salesforce_push.c: job results (the shared crm_job), shared with the
+ * other push files --- */
 /* GET /query?q=<soql> for a job; 0 or -1 (nothing sent). */
 int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done);
-void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
-                long retry_after_ms, int not_record_fault, const char *remote_id);
-void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
-                      long retry_after_ms, int not_record_fault);
+/* The records of a query answer (borrowed from *root, which the caller
+ * decrefs), or NULL when the request failed or its answer is unreadable:
+ * the job has then been failed and is done. */
+json_t *sf_job_query_records(struct sf_job *job, struct http_result *res, json_t **root);
+static inline void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
+                              long retry_after_ms, int not_record_fault, const char *remote_id)
+{
+    crm_job_result(&job->base, i, o, reason, retry_after_ms, not_record_fault, remote_id);
+}
+static inline void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
+                                    long retry_after_ms, int not_record_fault)
+{
+    crm_job_fail_rest(&job->base, o, reason, retry_after_ms, not_record_fault);
+}
 void sf_job_fail_from(struct sf_job *job, const struct http_result *res);
 /* The per-record outcomes of a collections answer for the job's nsent
  * records (malloc'd; the caller frees them). NULL when the request failed

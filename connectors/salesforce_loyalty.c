@@ -54,45 +54,6 @@ static void fail_all(struct sf_job *job, enum push_outcome o, const char *why)
     sf_job_done(job);
 }
 
-int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done)
-{
-    char *enc = soql ? sf_urlencode(soql) : NULL, *path = NULL;
-    size_t size;
-    int rc = -1;
-
-    if (enc == NULL)
-        goto out;
-    size = strlen(enc) + 128;
-    path = malloc(size);
-    if (path == NULL)
-        goto out;
-    snprintf(path, size, "%s%s", sf_data_path(job->sf, "/query?q="), enc);
-    rc = sf_request(job->sf, HTTP_GET, path, NULL, NULL, done, job);
-out:
-    free(enc);
-    free(path);
-    return rc;
-}
-
-/* The records of a query answer (borrowed from *root), or NULL when the
- * request failed: the job has then been failed and is done. */
-static json_t *query_records(struct sf_job *job, struct http_result *res, json_t **root)
-{
-    json_t *records = NULL;
-    char next[256];
-
-    *root = NULL;
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, root, &records, next, sizeof(next)) != 0) {
-        json_decref(*root);
-        *root = NULL;
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
-        return NULL;
-    }
-    return records;
-}
-
 /* An option that may be unset (NULL) or "". */
 static const char *opt(const char *s)
 {
@@ -168,7 +129,7 @@ static void journals_create(struct sf_job *job)
 static void journals_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    json_t *root, *records = query_records(job, res, &root), *r;
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
 
     if (records == NULL)
@@ -329,7 +290,7 @@ static void members_create(struct sf_job *job)
 static void members_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    json_t *root, *records = query_records(job, res, &root), *r;
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
 
     if (records == NULL)
@@ -396,7 +357,7 @@ static void subtypes_found(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     struct salesforce *sf = job->sf;
     const struct salesforce_settings *cfg = sf->cfg;
-    json_t *root, *records = query_records(job, res, &root), *r;
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
     char why[300];
 
@@ -435,7 +396,7 @@ static void types_found(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     struct salesforce *sf = job->sf;
     const struct salesforce_settings *cfg = sf->cfg;
-    json_t *root, *records = query_records(job, res, &root), *r;
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     const char *names[2];
     size_t k, n = 0;
     char why[300], *soql;
@@ -504,7 +465,7 @@ static void program_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct pull_sink *sink = job->sf->conn->sink;
-    json_t *root, *records = query_records(job, res, &root);
+    json_t *root, *records = sf_job_query_records(job, res, &root);
     const char *id;
     char key[300], val[80];
 

@@ -7,64 +7,13 @@
 #include <string.h>
 
 #include "change_json.h"
+#include "crm_value.h"
 #include "salesforce.h"
+#include "strbuf.h"
 
 static char *dup_or_empty(const char *s)
 {
     return strdup(s ? s : "");
-}
-
-/* "a=b, c=d" -> pairs. 0 or -1. */
-static int parse_pairs(const char *text, struct sf_pair **out, size_t *n, struct error *err)
-{
-    char *copy = strdup(text ? text : ""), *save = NULL, *tok;
-    struct sf_pair *p = NULL;
-    size_t cnt = 0;
-
-    if (copy == NULL)
-        return error_set(err, "out of memory");
-    for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(tok, '='), *k = tok, *v, *e;
-        struct sf_pair *np;
-
-        if (eq == NULL) {
-            error_set(err, "\"%s\": expected key=value", tok);
-            goto fail;
-        }
-        *eq = '\0';
-        v = eq + 1;
-        while (*k == ' ')
-            k++;
-        while (*v == ' ')
-            v++;
-        for (e = k + strlen(k); e > k && e[-1] == ' ';)
-            *--e = '\0';
-        for (e = v + strlen(v); e > v && e[-1] == ' ';)
-            *--e = '\0';
-        if (*k == '\0' || *v == '\0') {
-            error_set(err, "empty key or value in \"%s\"", text);
-            goto fail;
-        }
-        np = realloc(p, (cnt + 1) * sizeof(*p));
-        if (np == NULL)
-            goto fail;
-        p = np;
-        p[cnt].key = strdup(k);
-        p[cnt].val = strdup(v);
-        cnt++;
-    }
-    free(copy);
-    *out = p;
-    *n = cnt;
-    return 0;
-fail:
-    for (size_t i = 0; i < cnt; i++) {
-        free(p[i].key);
-        free(p[i].val);
-    }
-    free(p);
-    free(copy);
-    return -1;
 }
 
 int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error *err)
@@ -85,7 +34,7 @@ int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error 
         sf_map_free(m);
         return error_set(err, "external_id_field must not be empty");
     }
-    if (parse_pairs(cfg->attribute_map, &m->attrs, &m->nattrs, err) != 0) {
+    if (crm_pairs_parse(cfg->attribute_map, "attribute_map", &m->attrs, err) != 0) {
         sf_map_free(m);
         return -1;
     }
@@ -103,30 +52,8 @@ void sf_map_free(struct sf_map *m)
     free(m->sms_flag);
     free(m->post_flag);
     free(m->last_name_placeholder);
-    for (size_t i = 0; i < m->nattrs; i++) {
-        free(m->attrs[i].key);
-        free(m->attrs[i].val);
-    }
-    free(m->attrs);
+    crm_pairs_free(&m->attrs);
     memset(m, 0, sizeof(*m));
-}
-
-const char *sf_pair_get(const struct sf_pair *p, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(p[i].key, key) == 0)
-            return p[i].val;
-    }
-    return NULL;
-}
-
-const char *sf_pair_key_of(const struct sf_pair *p, size_t n, const char *val)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(p[i].val, val) == 0)
-            return p[i].key;
-    }
-    return NULL;
 }
 
 const char *sf_consent_flag(const struct sf_map *m, const char *field)
@@ -170,29 +97,11 @@ void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char 
         snprintf(out, outsize, "Contact");
 }
 
-/* {"value": X} -> text ("" for null); -1 when not that shape. */
+/* {"value": X} -> text ("" for null); -1 when not that shape. Contact
+ * fields take text and numbers: no booleans, no reals. */
 static int value_text(const char *value_json, char *out, size_t outsize, int *is_null)
 {
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *v = json_object_get(root, "value");
-    int rc = 0;
-
-    if (is_null != NULL)
-        *is_null = 0;
-    if (v == NULL)
-        rc = -1;
-    else if (json_is_null(v)) {
-        snprintf(out, outsize, "%s", "");
-        if (is_null != NULL)
-            *is_null = 1;
-    } else if (json_is_string(v))
-        snprintf(out, outsize, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else
-        rc = -1;
-    json_decref(root);
-    return rc;
+    return crm_value_text(value_json, 0, out, outsize, is_null);
 }
 
 /* What Salesforce keeps of each value, as text (the engine hashes it for
@@ -253,12 +162,10 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
         break;
     }
     case CHANGE_SEGMENT: {
-        const char *s;
-        root = json_loads(value_json, 0, NULL);
-        s = json_string_value(json_object_get(root, "status"));
-        if (s == NULL || (strcmp(s, "in") != 0 && strcmp(s, "out") != 0))
+        int in = crm_segment_status(value_json);
+        if (in < 0)
             break;
-        snprintf(out, outsize, "%s", s);
+        snprintf(out, outsize, "%s", in ? "in" : "out");
         rc = 0;
         break;
     }
@@ -268,7 +175,7 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
         break;
     case CHANGE_PROFILE: {
         const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
-        if (sf_pair_get(m->attrs, m->nattrs, attr) != NULL)
+        if (crm_pairs_get(&m->attrs, attr) != NULL)
             rc = value_text(value_json, out, outsize, NULL);
         break;
     }
@@ -279,12 +186,6 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
     }
     json_decref(root);
     return rc;
-}
-
-static void reject(struct push_result *r, const char *fmt, const char *arg)
-{
-    r->outcome = PUSH_REJECT;
-    snprintf(r->reason, sizeof(r->reason), fmt, arg);
 }
 
 /* Adds the Contact field(s) of one record to fields. 0, or -1 (rejected). */
@@ -299,7 +200,7 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
         const char *flag = sf_consent_flag(m, rec->field);
         if (flag == NULL ||
             sf_project(m, rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
-            reject(res, "%s has no Contact field in consent_mode = contact_fields", rec->field);
+            crm_reject(res, "%s has no Contact field in consent_mode = contact_fields", rec->field);
             return -1;
         }
         json_object_set_new(fields, flag, json_boolean(strcmp(text, "opted_out") == 0));
@@ -310,7 +211,7 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
         json_t *b = json_object_get(root, "balance");
         if (!json_is_integer(b) || m->points_field[0] == '\0') {
             json_decref(root);
-            reject(res, "Salesforce takes a points balance, not %s", rec->field);
+            crm_reject(res, "Salesforce takes a points balance, not %s", rec->field);
             return -1;
         }
         json_object_set_new(fields, m->points_field, json_integer(json_integer_value(b)));
@@ -320,20 +221,20 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
     case CHANGE_TIER:
         if (m->tier_field[0] == '\0' ||
             value_text(rec->value_json, text, sizeof(text), &is_null) != 0) {
-            reject(res, "unreadable tier value for %s", rec->field);
+            crm_reject(res, "unreadable tier value for %s", rec->field);
             return -1;
         }
         json_object_set_new(fields, m->tier_field, is_null ? json_null() : json_string(text));
         return 0;
     case CHANGE_PROFILE: {
         const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
-        const char *f = sf_pair_get(m->attrs, m->nattrs, attr);
+        const char *f = crm_pairs_get(&m->attrs, attr);
         if (f == NULL) {
-            reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+            crm_reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
             return -1;
         }
         if (value_text(rec->value_json, text, sizeof(text), &is_null) != 0) {
-            reject(res, "unreadable profile value for %s", rec->field);
+            crm_reject(res, "unreadable profile value for %s", rec->field);
             return -1;
         }
         /* Salesforce clears a field with null. */
@@ -342,7 +243,7 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
         return 0;
     }
     default:
-        reject(res, "%s does not go in a Contact upsert", rec->field);
+        crm_reject(res, "%s does not go in a Contact upsert", rec->field);
         return -1;
     }
 }
@@ -454,8 +355,8 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
     }
     ADD_FIELD(m->points_field);
     ADD_FIELD(m->tier_field);
-    for (size_t i = 0; i < m->nattrs; i++)
-        ADD_FIELD(m->attrs[i].val);
+    for (size_t i = 0; i < m->attrs.n; i++)
+        ADD_FIELD(m->attrs.p[i].val);
 #undef ADD_FIELD
     if (t_ms > 0) {
         sf_soql_time(t_ms, ts, sizeof(ts));
@@ -553,6 +454,19 @@ char *sf_urlencode(const char *s)
     }
     *o = '\0';
     return out;
+}
+
+char *sf_query_path(const char *api_version, const char *verb, const char *soql)
+{
+    char *enc = sf_urlencode(soql);
+    struct strbuf b;
+
+    strbuf_init(&b, SF_PATH_MAX);
+    if (enc == NULL)
+        return NULL;
+    strbuf_addf(&b, "/services/data/%s/%s?q=%s", api_version, verb, enc);
+    free(enc);
+    return strbuf_take(&b);
 }
 
 void sf_jwt_audience(const char *login_url, const char *configured, char *out, size_t outsize)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "change_json.h"
+#include "crm_pull_page.h"
 #include "salesforce.h"
 #include "timefmt.h"
 
@@ -170,21 +171,13 @@ static int emit(struct pull_ctx *pc, enum change_kind kind, const char *field,
                 const char *value_json, const struct consent_value *cv, const char *projection)
 {
     char idem[512];
-    struct change c = {0};
+    struct change c;
 
     if (value_json == NULL)
         return pc->fn(pc->arg, pc->member, kind, field, NULL, projection);
     snprintf(idem, sizeof(idem), "%s:%s:%s:%" PRId64, pc->conn, pc->id, field, pc->modified);
-    c.origin = pc->conn;
-    c.member_key = pc->member;
-    c.kind = kind;
-    c.field = field;
-    c.value_json = value_json;
-    c.occurred_at = cv != NULL ? cv->collected_at : pc->modified;
-    c.idem_key = idem;
-    c.source_ref = pc->id;
-    if (cv != NULL)
-        c.consent = *cv;
+    c = crm_pulled_change(pc->conn, pc->member, kind, field, value_json,
+                          cv != NULL ? cv->collected_at : pc->modified, idem, pc->id, cv);
     return pc->fn(pc->arg, pc->member, kind, field, &c, projection);
 }
 
@@ -267,18 +260,18 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
     v = m->tier_field[0] ? json_object_get(rec, m->tier_field) : NULL;
     if (json_is_string(v) && emit(&pc, CHANGE_TIER, "tier", NULL, NULL, json_string_value(v)) != 0)
         return -1;
-    for (size_t i = 0; i < m->nattrs; i++) {
+    for (size_t i = 0; i < m->attrs.n; i++) {
         json_t *o;
         char *json;
         int rc;
 
-        v = json_object_get(rec, m->attrs[i].val);
+        v = json_object_get(rec, m->attrs.p[i].val);
         /* An empty field is not a clearing: a Contact we created holds
          * nothing but what we wrote. */
         if (!json_is_string(v) || json_string_length(v) == 0)
             continue;
         /* The placeholder we wrote to create the Contact is not a name. */
-        if (strcmp(m->attrs[i].val, "LastName") == 0 &&
+        if (strcmp(m->attrs.p[i].val, "LastName") == 0 &&
             strcmp(json_string_value(v), m->last_name_placeholder) == 0)
             continue;
         o = json_pack("{s:O}", "value", v);
@@ -286,7 +279,7 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
         json_decref(o);
         if (json == NULL)
             return -1;
-        snprintf(field, sizeof(field), "profile/%s", m->attrs[i].key);
+        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
         rc = emit(&pc, CHANGE_PROFILE, field, json, NULL, json_string_value(v));
         free(json);
         if (rc != 0)

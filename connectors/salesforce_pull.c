@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "change_json.h"
+#include "crm_pull_page.h"
 #include "log.h"
 #include "salesforce_int.h"
 #include "timefmt.h"
@@ -108,45 +109,20 @@ static void finish(struct salesforce *sf, int status)
         conn->sink->pull_done(conn->sink->ctx, conn, status);
 }
 
-struct page_ctx {
-    struct salesforce *sf;
-    struct error err;
-    long applied;
-};
+/* Per field: the shared page rule (crm_pull_page.h): apply the change
+ * unless the local value already projects to what Salesforce holds (an
+ * echo of our own write, or nothing new), then tell the state what
+ * Salesforce holds (shadow; drift is repaired). */
+static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
+                      char *out, size_t outsize)
+{
+    return sf_project(ctx, kind, field, value_json, out, outsize);
+}
 
-/* Per field: apply the change unless the local value already projects to
- * what Salesforce holds (an echo of our own write, or nothing new), then
- * tell the state what Salesforce holds (shadow; drift is repaired). */
 static int on_field(void *arg, const char *member, enum change_kind kind, const char *field,
                     const struct change *c, const char *projection)
 {
-    struct page_ctx *pc = arg;
-    struct connector *conn = sf_conn(pc->sf);
-    struct pull_sink *sink = conn->sink;
-
-    if (c != NULL) {
-        char *cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
-        char proj[1024];
-        int same = cur != NULL &&
-                   sf_project(sf_map_of(pc->sf), kind, field, cur, proj, sizeof(proj)) == 0 &&
-                   strcmp(proj, projection) == 0;
-
-        free(cur);
-        if (!same) {
-            enum apply_result res;
-            struct error aerr = {""};
-            if (sink->change(sink->ctx, conn, c, &res, &aerr) != 0) {
-                pc->err = aerr;
-                return -1;
-            }
-            if (res == APPLY_APPLIED)
-                pc->applied++;
-        }
-    }
-    if (sink->observe != NULL &&
-        sink->observe(sink->ctx, conn, member, kind, field, projection, &pc->err) != 0)
-        return -1;
-    return 0;
+    return crm_page_field(arg, member, kind, field, c, projection);
 }
 
 /* A Contact deleted in Salesforce (queryAll, IsDeleted): when it is the
@@ -201,8 +177,8 @@ static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, i
     if (m->tier_field[0] != '\0' &&
         sink->observe(sink->ctx, conn, member, CHANGE_TIER, "tier", gone, err) != 0)
         return -1;
-    for (size_t i = 0; i < m->nattrs; i++) {
-        snprintf(field, sizeof(field), "profile/%s", m->attrs[i].key);
+    for (size_t i = 0; i < m->attrs.n; i++) {
+        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
         if (sink->observe(sink->ctx, conn, member, CHANGE_PROFILE, field, gone, err) != 0)
             return -1;
     }
@@ -218,12 +194,13 @@ static void apply_page(struct salesforce *sf)
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
     struct pull_sink *sink = conn->sink;
-    struct page_ctx pc = {sf, {""}, 0};
+    struct crm_page pc;
     char wm[256];
     size_t i;
     json_t *rec;
     struct sf_cursor page_last = sf_pull_state(sf)->cyc.last;
 
+    crm_page_init(&pc, conn, "salesforce", project_cb, (void *)sf_map_of(sf));
     conn->busy = 1;
     if (sink->begin(sink->ctx, conn, &pc.err) != 0)
         goto fail;
@@ -323,24 +300,20 @@ static void query_answer(struct http_result *res, void *arg)
 
 static void send_query(struct salesforce *sf, const char *next)
 {
-    char *path = NULL, *soql = NULL, *enc = NULL;
+    char *soql = NULL;
+    int rc;
 
     if (next != NULL) {
-        path = strdup(next);
+        rc = sf_request(sf, HTTP_GET, next, NULL, NULL, query_answer, sf);
     } else {
         soql = sf_contact_soql(sf_map_of(sf), sf_pull_state(sf)->cyc.q.t,
                                sf_pull_state(sf)->cyc.strict ? sf_pull_state(sf)->cyc.q.id : "",
                                QUERY_LIMIT);
-        enc = soql ? sf_urlencode(soql) : NULL;
-        path = enc ? malloc(strlen(enc) + 64) : NULL;
-        if (path != NULL)
-            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/queryAll?q="), enc);
+        rc = sf_query(sf, "queryAll", soql, query_answer, sf);
     }
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, query_answer, sf) != 0)
+    if (rc != 0)
         finish(sf, -1);
-    free(path);
     free(soql);
-    free(enc);
 }
 
 void sf_pull_finish(struct salesforce *sf, int status)
@@ -500,52 +473,38 @@ static void currency_found(struct http_result *res, void *arg)
 static void pull_balances(struct salesforce *sf, const char *next)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
-    char soql[400], ts[40], *enc = NULL, *path = NULL, *q = NULL;
+    struct strbuf soql;
+    char ts[40], *q = NULL;
+    int rc;
 
     if (sf_map_of(sf)->points_mode != SF_POINTS_LOYALTY) {
         after_balances(sf);
         return;
     }
     if (next != NULL) {
-        path = strdup(next);
+        rc = sf_request(sf, HTTP_GET, next, NULL, NULL, balances_answer, sf);
     } else if (sf->lpc_id[0] == '\0') {
         q = sf_soql_eq("SELECT Id, LoyaltyProgramId FROM LoyaltyProgramCurrency WHERE ", "Name",
                        sf->cfg->loyalty_currency);
-        enc = q ? sf_urlencode(q) : NULL;
-        path = enc ? malloc(strlen(enc) + 64) : NULL;
-        if (path != NULL)
-            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
-        if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, currency_found, sf) != 0)
-            finish(sf, -1);
+        rc = sf_query(sf, "query", q, currency_found, sf);
         free(q);
-        free(path);
-        free(enc);
-        return;
     } else {
         ps->lmc_max = ps->lmc_t;
+        strbuf_init(&soql, SF_PATH_MAX);
+        strbuf_addf(&soql,
+                    "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
+                    "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' ",
+                    sf->lpc_id);
         if (ps->lmc_t > 0) {
             sf_soql_time(ps->lmc_t - sf_lookback_ms(sf), ts, sizeof(ts));
-            snprintf(soql, sizeof(soql),
-                     "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
-                     "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' AND "
-                     "SystemModstamp >= %s ORDER BY SystemModstamp",
-                     sf->lpc_id, ts);
-        } else {
-            snprintf(soql, sizeof(soql),
-                     "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
-                     "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' ORDER BY "
-                     "SystemModstamp",
-                     sf->lpc_id);
+            strbuf_addf(&soql, "AND SystemModstamp >= %s ", ts);
         }
-        enc = sf_urlencode(soql);
-        path = enc ? malloc(strlen(enc) + 64) : NULL;
-        if (path != NULL)
-            snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
+        strbuf_add(&soql, "ORDER BY SystemModstamp");
+        rc = sf_query(sf, "query", strbuf_str(&soql), balances_answer, sf);
+        strbuf_free(&soql);
     }
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, balances_answer, sf) != 0)
+    if (rc != 0)
         finish(sf, -1);
-    free(path);
-    free(enc);
 }
 
 /* --- CampaignMember hard deletes (getDeleted) --- */

@@ -21,71 +21,29 @@
 #include "log.h"
 #include "salesforce_int.h"
 
-/* --- job results --- */
+/* --- job results (the shared machinery, crm_job.h) --- */
 
-void sf_flush_done(struct salesforce *sf)
+static void job_release(struct crm_job *base)
 {
-    while (sf->norphans > 0) {
-        struct push_batch *pb = sf->orphans[--sf->norphans];
-        pb->done(pb);
-    }
-    while (sf->done_q != NULL) {
-        struct sf_job *job = sf->done_q;
-        struct push_batch *pb = job->pb;
-        sf->done_q = job->next;
-        sf_plan_free(&job->plan);
-        sf_bulk_job_free(job);
-        free(job->set);
-        free(job->ids);
-        free(job->cm_ids);
-        free(job->sent);
-        free(job);
-        pb->done(pb);
-    }
-}
+    struct sf_job *job = (struct sf_job *)base;
 
-static void defer_cb(uv_timer_t *t)
-{
-    sf_flush_done(t->data);
-}
-
-void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
-                long retry_after_ms, int not_record_fault, const char *remote_id)
-{
-    struct push_result *r = &job->pb->results[i];
-
-    if (job->set[i])
-        return;
-    job->set[i] = 1;
-    r->outcome = o;
-    r->retry_after_ms = retry_after_ms;
-    r->not_record_fault = not_record_fault;
-    snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
-    if (remote_id != NULL && remote_id[0] != '\0')
-        snprintf(r->remote_id, sizeof(r->remote_id), "%s", remote_id);
-}
-
-void sf_job_fail_rest(struct sf_job *job, enum push_outcome o, const char *reason,
-                      long retry_after_ms, int not_record_fault)
-{
-    for (size_t i = 0; i < job->pb->n; i++)
-        sf_job_set(job, i, o, reason, retry_after_ms, not_record_fault, NULL);
+    sf_plan_free(&job->plan);
+    sf_bulk_job_free(job);
+    free(job->ids);
+    free(job->cm_ids);
+    free(job->sent);
+    free(job);
 }
 
 void sf_job_done(struct sf_job *job)
 {
-    struct salesforce *sf = job->sf;
-    struct sf_job **tail = &sf->done_q;
-
     /* A record nobody answered is retried, counting as an attempt. */
-    sf_job_fail_rest(job, PUSH_RETRY, "no result from Salesforce for this record", -1, 0);
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    *tail = job;
-    if (sf->closing)
-        sf_flush_done(sf);
-    else
-        uv_timer_start(&sf->defer, defer_cb, 0, 0);
+    crm_job_done(&job->base, "no result from Salesforce for this record");
+}
+
+static void error_parse(const char *body, char *code, size_t code_len, char *msg, size_t msg_len)
+{
+    sf_error_of(body, code, code_len, msg, msg_len);
 }
 
 /* A failed request: transient, quota and auth failures keep every record
@@ -93,22 +51,7 @@ void sf_job_done(struct sf_job *job)
  * and message. */
 void sf_job_fail_from(struct sf_job *job, const struct http_result *res)
 {
-    char code[64], msg[200], reason[256];
-
-    sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
-    if (res->status != 0)
-        snprintf(reason, sizeof(reason), "HTTP %ld %s: %s", res->status, code,
-                 msg[0] ? msg : res->error);
-    else
-        snprintf(reason, sizeof(reason), "%s", res->error);
-    if (res->cls == HTTP_CLASS_PERMANENT) {
-        log_warn("salesforce", job->sf->conn->name, "%s rejected: %s", job->pb->class_key, reason);
-        sf_job_fail_rest(job, PUSH_REJECT, reason, -1, 0);
-    } else {
-        log_info("salesforce", job->sf->conn->name, "%s: %s (%s); will retry", job->pb->class_key,
-                 http_class_name(res->cls), reason);
-        sf_job_fail_rest(job, PUSH_RETRY, reason, res->retry_after_ms, 1);
-    }
+    crm_job_fail_from(&job->base, res, error_parse);
 }
 
 struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result *res)
@@ -128,6 +71,30 @@ struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result 
         return NULL;
     }
     return out;
+}
+
+int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done)
+{
+    return sf_query(job->sf, "query", soql, done, job);
+}
+
+/* The records of a query answer (borrowed from *root), or NULL when the
+ * request failed: the job has then been failed and is done. */
+json_t *sf_job_query_records(struct sf_job *job, struct http_result *res, json_t **root)
+{
+    json_t *records = NULL;
+    char next[256];
+
+    *root = NULL;
+    if (res->cls != HTTP_CLASS_OK ||
+        sf_parse_query(res->body, root, &records, next, sizeof(next)) != 0) {
+        json_decref(*root);
+        *root = NULL;
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return NULL;
+    }
+    return records;
 }
 
 enum push_outcome sf_outcome_push(enum sf_state s)
@@ -214,7 +181,7 @@ static void contacts_answer(struct http_result *res, void *arg)
 void sf_fill_last_name(struct sf_job *job, struct sf_group *g)
 {
     struct connector *conn = job->sf->conn;
-    const char *f = sf_pair_get(job->sf->map.attrs, job->sf->map.nattrs, "last_name");
+    const char *f = crm_pairs_get(&job->sf->map.attrs, "last_name");
     char *cur;
     json_t *root, *v;
 
@@ -234,12 +201,19 @@ void sf_fill_last_name(struct sf_job *job, struct sf_group *g)
 static void contacts_send(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    char tail[256], *body;
+    struct strbuf tail;
+    char *body;
+    int rc;
 
     body = sf_upsert_body(&sf->map, &job->plan, job->sel, job->nsel);
-    snprintf(tail, sizeof(tail), "/composite/sobjects/Contact/%s", sf->map.ext_id);
-    if (body == NULL ||
-        sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, contacts_answer, job) != 0) {
+    strbuf_init(&tail, SF_PATH_MAX);
+    strbuf_addf(&tail, "/composite/sobjects/Contact/%s", sf->map.ext_id);
+    rc = body == NULL || strbuf_str(&tail) == NULL
+             ? -1
+             : sf_request(sf, HTTP_PATCH, sf_data_path(sf, strbuf_str(&tail)), NULL, body,
+                          contacts_answer, job);
+    strbuf_free(&tail);
+    if (rc != 0) {
         free(body);
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the upsert", -1, 1);
         sf_job_done(job);
@@ -282,22 +256,8 @@ void sf_contacts_next(struct sf_job *job)
  * defer timer (never from push()). */
 static void orphan(struct salesforce *sf, struct push_batch *pb)
 {
-    for (size_t i = 0; i < pb->n; i++) {
-        pb->results[i].outcome = PUSH_RETRY;
-        pb->results[i].not_record_fault = 1;
-        pb->results[i].retry_after_ms = -1;
-        snprintf(pb->results[i].reason, sizeof(pb->results[i].reason), "out of memory");
-    }
     log_error("salesforce", sf->conn->name, "out of memory; batch of %zu retried", pb->n);
-    if (sf->norphans < sizeof(sf->orphans) / sizeof(sf->orphans[0])) {
-        sf->orphans[sf->norphans++] = pb;
-        uv_timer_start(&sf->defer, defer_cb, 0, 0);
-        return;
-    }
-    /* Broken invariant: the engine never has more than max_inflight (<= 64)
-     * batches out. */
-    log_error("salesforce", sf->conn->name, "more push batches out than max_inflight allows");
-    abort();
+    crm_jobs_orphan(&sf->jobs, pb);
 }
 
 static void push_one(struct connector *conn, struct push_batch *pb);
@@ -364,11 +324,13 @@ static void push_one(struct connector *conn, struct push_batch *pb)
         goto oom;
     job->sf = sf;
     job->pb = pb;
-    job->set = calloc(n, 1);
+    if (crm_job_init(&job->base, &sf->jobs, pb, job_release) != 0)
+        goto oom_free;
+    job->set = job->base.set;
     job->ids = calloc(n, sizeof(*job->ids));
     job->cm_ids = calloc(n, sizeof(*job->cm_ids));
     job->sent = calloc(n, sizeof(*job->sent));
-    if (job->set == NULL || job->ids == NULL || job->cm_ids == NULL || job->sent == NULL)
+    if (job->ids == NULL || job->cm_ids == NULL || job->sent == NULL)
         goto oom_job;
     if (sf->closing) {
         sf_job_fail_rest(job, PUSH_RETRY, "connector closing", -1, 1);
@@ -427,11 +389,10 @@ static void push_one(struct connector *conn, struct push_batch *pb)
     sf_contacts_next(job);
     return;
 oom_job:
-    if (job->set != NULL) {
-        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
-        sf_job_done(job);
-        return;
-    }
+    sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
+    sf_job_done(job);
+    return;
+oom_free:
     free(job->ids);
     free(job->cm_ids);
     free(job->sent);

@@ -277,16 +277,11 @@ static void erase_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     const char *ext = job->sf->map.ext_id;
-    json_t *root = NULL, *records = NULL, *r;
-    char next[256];
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
 
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (records == NULL)
         return;
-    }
     json_array_foreach(records, k, r)
     {
         const char *key = json_string_value(json_object_get(r, ext));
@@ -319,7 +314,7 @@ void sf_start_erase(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
     const char **members = calloc(job->pb->n + 1, sizeof(*members));
-    char *soql = NULL, *enc = NULL, *path = NULL;
+    char *soql = NULL;
     size_t n = 0;
 
     for (size_t i = 0; members != NULL && i < job->pb->n; i++) {
@@ -332,18 +327,12 @@ void sf_start_erase(struct sf_job *job)
         return;
     }
     soql = members ? sf_contacts_by_key_soql(&sf->map, members, n) : NULL;
-    enc = soql ? sf_urlencode(soql) : NULL;
-    path = enc ? malloc(strlen(enc) + 64) : NULL;
-    if (path != NULL)
-        snprintf(path, strlen(enc) + 64, "%s%s", sf_data_path(sf, "/query?q="), enc);
-    if (path == NULL || sf_request(sf, HTTP_GET, path, NULL, NULL, erase_found, job) != 0) {
+    if (sf_query(sf, "query", soql, erase_found, job) != 0) {
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the Contact lookup", -1, 1);
         sf_job_done(job);
     }
     free(members);
     free(soql);
-    free(enc);
-    free(path);
 }
 
 void sf_segment_members(struct sf_job *job)
@@ -445,16 +434,11 @@ static void segment_contacts(struct sf_job *job)
 static void memberships_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    json_t *root = NULL, *records = NULL, *r;
-    char next[256];
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     size_t k;
 
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (records == NULL)
         return;
-    }
     json_array_foreach(records, k, r)
     {
         const char *key = json_string_value(json_object_get(r, "Membership_Key__c"));
@@ -475,10 +459,9 @@ static void memberships_found(struct http_result *res, void *arg)
 static void find_memberships(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct strbuf path;
     char(*keys)[300] = calloc(job->pb->n + 1, sizeof(*keys));
     const char **vals = calloc(job->pb->n + 1, sizeof(*vals));
-    char *soql = NULL, *enc = NULL;
+    char *soql = NULL;
     int ok;
 
     /* Literals escaped by sf_soql_in (a member key or segment may hold
@@ -493,21 +476,13 @@ static void find_memberships(struct sf_job *job)
                           "Membership_Key__c", vals, job->pb->n);
     free(keys);
     free(vals);
-    if (soql != NULL && strlen(soql) <= SF_QUERY_MAX)
-        enc = sf_urlencode(soql);
+    ok = soql != NULL && strlen(soql) <= SF_QUERY_MAX &&
+         sf_query(sf, "query", soql, memberships_found, job) == 0;
     free(soql);
-    strbuf_init(&path, SF_QUERY_MAX * 3 + 256);
-    ok = enc != NULL &&
-         strbuf_addf(&path, "/services/data/%s/query?q=%s", sf->cfg->api_version, enc) == 0;
-    free(enc);
-    if (!ok ||
-        sf_request(sf, HTTP_GET, strbuf_str(&path), NULL, NULL, memberships_found, job) != 0) {
-        strbuf_free(&path);
+    if (!ok) {
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the query", -1, 1);
         sf_job_done(job);
-        return;
     }
-    strbuf_free(&path);
 }
 
 static void campaign_answer(struct http_result *res, void *arg)

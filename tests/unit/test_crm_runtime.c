@@ -12,6 +12,7 @@
 #include "crm_pairs.h"
 #include "crm_pull_page.h"
 #include "crm_request.h"
+#include "crm_value.h"
 
 /* --- options --- */
 
@@ -159,6 +160,75 @@ static void job_results_first_stands_and_done_is_deferred(void **state)
     crm_jobs_close(&q, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* A batch no job could be made for (out of memory) is answered RETRY, not
+ * the records' fault, from the defer timer, never from push(). */
+static void orphan_is_answered_later(void **state)
+{
+    uv_loop_t loop;
+    struct crm_jobs q;
+    struct push_record recs[2];
+    struct push_result res[2];
+    struct push_batch pb;
+    (void)state;
+    uv_loop_init(&loop);
+    memset(recs, 0, sizeof(recs));
+    memset(res, 0, sizeof(res));
+    memset(&pb, 0, sizeof(pb));
+    pb.n = 2;
+    pb.records = recs;
+    pb.results = res;
+    pb.done = batch_done;
+    crm_jobs_init(&q, &loop, NULL, "test", "t");
+    batches_done = 0;
+    crm_jobs_orphan(&q, &pb);
+    assert_int_equal(batches_done, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(batches_done, 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(res[i].outcome, PUSH_RETRY);
+        assert_int_equal(res[i].not_record_fault, 1);
+        assert_string_equal(res[i].reason, "out of memory");
+    }
+    crm_jobs_close(&q, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* --- values --- */
+
+static void value_text_by_flags(void **state)
+{
+    char out[64];
+    int is_null = 5;
+    (void)state;
+    assert_int_equal(crm_value_text("{\"value\":\"Ann\"}", 0, out, sizeof(out), &is_null), 0);
+    assert_string_equal(out, "Ann");
+    assert_int_equal(is_null, 0);
+    assert_int_equal(crm_value_text("{\"value\":null}", 0, out, sizeof(out), &is_null), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(is_null, 1);
+    assert_int_equal(crm_value_text("{\"value\":42}", 0, out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "42");
+    /* Salesforce: no booleans, no reals. */
+    assert_int_equal(crm_value_text("{\"value\":true}", 0, out, sizeof(out), NULL), -1);
+    assert_int_equal(crm_value_text("{\"value\":1.5}", 0, out, sizeof(out), NULL), -1);
+    /* HubSpot: words; Adobe Campaign: digits. */
+    assert_int_equal(crm_value_text("{\"value\":true}", CRM_VT_BOOL_WORDS, out, sizeof(out), NULL),
+                     0);
+    assert_string_equal(out, "true");
+    assert_int_equal(
+        crm_value_text("{\"value\":false}", CRM_VT_BOOL_DIGITS, out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "0");
+    assert_int_equal(crm_value_text("{\"value\":1.5}", CRM_VT_REAL, out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "1.5");
+    assert_int_equal(crm_value_text("{\"value\":{}}", ~0u, out, sizeof(out), NULL), -1);
+    assert_int_equal(crm_value_text("{}", ~0u, out, sizeof(out), NULL), -1);
+    assert_int_equal(crm_segment_status("{\"status\":\"in\"}"), 1);
+    assert_int_equal(crm_segment_status("{\"status\":\"out\"}"), 0);
+    assert_int_equal(crm_segment_status("{\"status\":\"maybe\"}"), -1);
+    assert_int_equal(crm_segment_status("nonsense"), -1);
 }
 
 static void parse_err(const char *body, char *code, size_t cl, char *msg, size_t ml)
@@ -310,6 +380,8 @@ int main(void)
         cmocka_unit_test(fail_from_keeps_transient_and_rejects_permanent),
         cmocka_unit_test(page_field_skips_echo_and_observes),
         cmocka_unit_test(urls_are_joined_to_any_length),
+        cmocka_unit_test(orphan_is_answered_later),
+        cmocka_unit_test(value_text_by_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

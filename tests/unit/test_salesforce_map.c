@@ -459,6 +459,43 @@ static void jwt_audience(void **state)
     assert_true(SF_JWT_LIFETIME_S <= 150);
 }
 
+/* A query's path is sized to the query: a SOQL of 20 kB (a lookup of many
+ * keys) with a 500-character api_version is kept whole (the fixed 1024-byte
+ * sf_data_path and the enc + 64 buffers after it cut it silently), and one
+ * past SF_PATH_MAX fails instead of being cut (issue 14 item 13). */
+static void query_path_is_not_cut(void **state)
+{
+    static const char head[] = "SELECT Id FROM Contact WHERE Member_Key__c IN ('";
+    static const char head_enc[] =
+        "SELECT%20Id%20FROM%20Contact%20WHERE%20Member_Key__c%20IN%20%28%27";
+    size_t n = 20000, keys = n - strlen(head) - 2;
+    char *soql = malloc(n + 1), *big = malloc(SF_PATH_MAX + 1), version[501], *path;
+    (void)state;
+
+    assert_non_null(soql);
+    assert_non_null(big);
+    memcpy(soql, head, strlen(head));
+    memset(soql + strlen(head), 'k', keys);
+    memcpy(soql + n - 2, "')", 3);
+    memset(version, 'v', sizeof(version) - 1);
+    version[sizeof(version) - 1] = '\0';
+    path = sf_query_path(version, "query", soql);
+    assert_non_null(path);
+    assert_int_equal(strncmp(path, "/services/data/", 15), 0);
+    assert_int_equal(strncmp(path + 15, version, strlen(version)), 0);
+    assert_int_equal(strncmp(path + 15 + strlen(version), "/query?q=", 9), 0);
+    assert_int_equal(strncmp(path + 15 + strlen(version) + 9, head_enc, strlen(head_enc)), 0);
+    assert_int_equal(strlen(path),
+                     15 + strlen(version) + 9 + strlen(head_enc) + keys + strlen("%27%29"));
+    assert_string_equal(path + strlen(path) - 6, "%27%29");
+    free(path);
+    memset(big, 'x', SF_PATH_MAX);
+    big[SF_PATH_MAX] = '\0';
+    assert_null(sf_query_path("v66.0", "queryAll", big));
+    free(big);
+    free(soql);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +515,7 @@ int main(void)
         cmocka_unit_test(contacts_by_key),
         cmocka_unit_test(deleted_contact_id),
         cmocka_unit_test(watermark_cursors),
+        cmocka_unit_test(query_path_is_not_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,53 @@
+/* Canonical values as the CRM connectors write them (crm_value.h). */
+#include "crm_value.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+int crm_value_text(const char *value_json, unsigned flags, char *out, size_t outsize, int *is_null)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *v = json_object_get(root, "value");
+    int rc = 0;
+
+    if (is_null != NULL)
+        *is_null = 0;
+    if (v == NULL) {
+        rc = -1;
+    } else if (json_is_null(v)) {
+        snprintf(out, outsize, "%s", "");
+        if (is_null != NULL)
+            *is_null = 1;
+    } else if (json_is_string(v)) {
+        snprintf(out, outsize, "%s", json_string_value(v));
+    } else if (json_is_integer(v)) {
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_boolean(v) && (flags & CRM_VT_BOOL_WORDS)) {
+        snprintf(out, outsize, "%s", json_is_true(v) ? "true" : "false");
+    } else if (json_is_boolean(v) && (flags & CRM_VT_BOOL_DIGITS)) {
+        snprintf(out, outsize, "%s", json_is_true(v) ? "1" : "0");
+    } else if (json_is_real(v) && (flags & CRM_VT_REAL)) {
+        snprintf(out, outsize, "%.17g", json_real_value(v));
+    } else {
+        rc = -1;
+    }
+    json_decref(root);
+    return rc;
+}
+
+int crm_segment_status(const char *value_json)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    const char *s = json_string_value(json_object_get(root, "status"));
+    int rc = s == NULL ? -1 : strcmp(s, "in") == 0 ? 1 : strcmp(s, "out") == 0 ? 0 : -1;
+
+    json_decref(root);
+    return rc;
+}
+
+void crm_reject(struct push_result *r, const char *fmt, const char *arg)
+{
+    r->outcome = PUSH_REJECT;
+    snprintf(r->reason, sizeof(r->reason), fmt, arg);
+}
