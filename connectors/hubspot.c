@@ -416,6 +416,7 @@ static void free_hubspot(void *priv)
     strbuf_free(&hs->path);
     free(hs->pull.wait_path);
     free(hs->pull.wait_body);
+    json_decref(hs->pull.sweep_lists);
     free(hs->base);
     free(hs);
 }

@@ -321,6 +321,13 @@ struct hs_pull_state {
     char status_after[32], status_prev[32]; /* next page's cursor, this page's */
     json_t *status_page;                    /* the contacts page whose statuses are read */
     long status_applied;
+    /* The list memberships sweep after a resync (hubspot_lists_sweep.c): */
+    int list_sweep_due;
+    json_t *sweep_lists; /* [[listId, segment], ...]: our segments' lists */
+    size_t list_idx;
+    long list_offset;     /* lists search offset */
+    char list_after[256]; /* memberships cursor of list list_idx (opaque) */
+    long list_observed;
 };
 struct hs_pull_state *hs_pull_state(struct hubspot *hs);
 int hs_closing(const struct hubspot *hs);
@@ -351,6 +358,17 @@ int hs_page_field(void *arg, const char *member, enum change_kind kind, const ch
  * record), so the search by lastmodifieddate may never see it. */
 void hs_status_sweep(struct hubspot *hs);
 long hs_status_sweep_ms(const struct hubspot *hs);
+
+/* --- hubspot_lists_sweep.c --- */
+
+/* After the statuses sweep: after a resync, reads the memberships of the
+ * segments' lists (found by name "crmsyncd <segment>" and kept in the
+ * identity map as "segment:<segment>" -> "list:<id>") and observes each
+ * member contact in them as "in", so that the re-push after the resync does
+ * not write memberships HubSpot holds (issue 14 item 4); then ends the
+ * cycle with hs_pull_finish(). A membership "out" is an absence and cannot
+ * be read back (docs/hubspot.md). */
+void hs_list_sweep(struct hubspot *hs);
 
 /* --- hubspot_gone.c --- */
 

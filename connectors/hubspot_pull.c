@@ -381,5 +381,6 @@ void hs_pull_resync(struct connector *conn)
     if (hs != NULL) {
         hs_pull_state(hs)->last_sweep_ms = 0;
         hs_pull_state(hs)->last_status_sweep_ms = 0;
+        hs_pull_state(hs)->list_sweep_due = 1;
     }
 }

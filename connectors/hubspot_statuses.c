@@ -47,6 +47,8 @@ static void end_sweep(struct hubspot *hs, int status)
             ps->last_status_sweep_ms = 1;
         log_debug("hubspot", conn->name, "statuses sweep done: %ld change(s) applied",
                   ps->status_applied);
+        hs_list_sweep(hs);
+        return;
     }
     hs_pull_finish(hs, status);
 }
@@ -236,7 +238,7 @@ void hs_status_sweep(struct hubspot *hs)
     if (hs_map_of(hs)->subs.n == 0 ||
         (ps->last_status_sweep_ms != 0 &&
          now < ps->last_status_sweep_ms + (uint64_t)hs_status_sweep_ms(hs))) {
-        hs_pull_finish(hs, 0);
+        hs_list_sweep(hs);
         return;
     }
     ps->status_after[0] = '\0';

@@ -54,6 +54,7 @@ static const struct sim_route hs_routes[] = {
     {"POST", "/crm/properties/@properties/contacts", "properties.create", 0, hs_properties_create},
     {"GET", "/crm/properties/@properties/contacts/*", "properties.get", 0, hs_properties_get},
     {"POST", LISTS, "lists.create", 0, hs_lists_create},
+    {"POST", LISTS "/search", "lists.search", 0, hs_lists_search},
     {"GET", LISTS "/*", "lists.get", 0, hs_lists_get},
     {"GET", LISTS "/object-type-id/*/name/*", "lists.get_by_name", 0, hs_lists_get_by_name},
     {"PUT", LISTS "/*/memberships/add", "lists.memberships.add", 0, hs_lists_add},

@@ -84,5 +84,6 @@ void hs_lists_add(struct sim *sim, struct sim_request *req, struct sim_response 
 void hs_lists_remove(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_add_remove(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 void hs_lists_memberships(struct sim *sim, struct sim_request *req, struct sim_response *resp);
+void hs_lists_search(struct sim *sim, struct sim_request *req, struct sim_response *resp);
 
 #endif

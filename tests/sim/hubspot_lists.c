@@ -289,3 +289,50 @@ void hs_lists_memberships(struct sim *sim, struct sim_request *req, struct sim_r
     free(ids);
     sim_resp_json(resp, 200, out);
 }
+
+/* POST .../search (ListSearchRequest): lists whose name holds query (not
+ * case sensitive; "" pages through all), in listId order, count per page
+ * (default 20, at most 500), from offset; ListSearchResponse: lists,
+ * hasMore, offset (of the next page), total. */
+void hs_lists_search(struct sim *sim, struct sim_request *req, struct sim_response *resp)
+{
+    json_t *body = sim_req_json(sim, req, resp);
+    const char *query, *key;
+    json_int_t offset, count;
+    const char **ids = NULL;
+    json_t *l, *lists;
+    size_t n = 0, total = 0, i;
+
+    if (body == NULL)
+        return;
+    query = json_string_value(json_object_get(body, "query"));
+    offset = json_integer_value(json_object_get(body, "offset"));
+    count =
+        json_object_get(body, "count") ? json_integer_value(json_object_get(body, "count")) : 20;
+    if (offset < 0 || count < 1 || count > 500) {
+        hs_error_body(resp, 400, "VALIDATION_ERROR", "offset must be >= 0, count from 1 to 500");
+        goto out;
+    }
+    ids = malloc((json_object_size(hs_state(sim)->lists) + 1) * sizeof(*ids));
+    if (ids == NULL) {
+        hs_error_body(resp, 500, "INTERNAL_ERROR", "out of memory");
+        goto out;
+    }
+    json_object_foreach(hs_state(sim)->lists, key, l)
+    {
+        const char *name = json_string_value(json_object_get(l, "name"));
+        if (query == NULL || query[0] == '\0' || (name != NULL && strcasestr(name, query) != NULL))
+            ids[n++] = key;
+    }
+    qsort(ids, n, sizeof(*ids), cmp_ids);
+    lists = json_array();
+    for (i = (size_t)offset; i < n && total < (size_t)count; i++, total++)
+        json_array_append_new(lists, list_public(find_list(sim, ids[i])));
+    resp->records_in = json_array_size(lists);
+    sim_resp_json(resp, 200,
+                  json_pack("{s:o, s:b, s:I, s:I}", "lists", lists, "hasMore", i < n, "offset",
+                            (json_int_t)i, "total", (json_int_t)n));
+out:
+    free(ids);
+    json_decref(body);
+}
