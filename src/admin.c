@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -15,10 +17,14 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "addr_limit.h"
 #include "health.h"
+#include "listen_socket.h"
 #include "log.h"
+#include "log_throttle.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_holds.h"
@@ -30,19 +36,40 @@
  * disk_full: SQLite needs room for the WAL and a checkpoint. */
 #define DISK_MIN_FREE_BYTES (16LL * 1024 * 1024)
 
+/* One open connection, for the whole-request deadline (issue 14 item 11).
+ * Owned by the list; created and freed on the MHD thread (connection
+ * notifications), read by the watchdog under conns_lock. */
+struct tracked {
+    struct tracked *next, *prev;
+    int fd;
+    int inet;         /* per-address limits apply (not to a Unix socket) */
+    uint8_t key[16];  /* client address, IPv4 mapped into IPv6 */
+    int64_t since_ms; /* connection opened or its last request answered */
+    int cut;          /* shut down by the watchdog */
+};
+
 struct admin {
     struct MHD_Daemon *mhd;
-    int fd;
-    int bind_errno; /* errno of a failed bind(), for admin_rebind */
-    char *listen;   /* admin_listen as configured */
+    char *listen; /* admin_listen as configured */
     char *state_path;
     char state_dir[PATH_MAX];
-    char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char address[300];
+    struct listen_socket ls;
     long busy_timeout_ms;
+    struct admin_limits lim;
     /* Owned by the MHD thread. */
     struct store *store;
     struct store_metrics *queries;
+    /* Connection limits: the accept policy (MHD thread) counts the tracked
+     * connections; the watchdog thread cuts those past the deadline. */
+    struct addr_limit *rate; /* new connections per address per minute */
+    struct log_throttle refusals;
+    pthread_mutex_t conns_lock;
+    pthread_cond_t stop_cond;
+    struct tracked *conns;
+    int stopping;
+    int watchdog_started;
+    int sync_init;
+    pthread_t watchdog;
 };
 
 /* Opens the read-only connection on first use, and again after a failure. */
@@ -381,106 +408,254 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /healthz or /metrics\n");
 }
 
-static int bind_unix(struct admin *a, const char *path, struct error *err)
+static int64_t mono_ms(void)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct stat stbuf;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return error_set(err, "admin_listen: socket path %s is too long", path);
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    /* A socket left by a previous run is removed; one that answers belongs
-     * to a live process (another daemon on another state directory, any
-     * other program) and is not ours to take; anything else at that path is
-     * not ours to remove. */
-    if (lstat(path, &stbuf) == 0 && S_ISSOCK(stbuf.st_mode)) {
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        if (probe >= 0)
-            close(probe);
-        if (live) {
-            a->bind_errno = EADDRINUSE;
-            return error_set(err, "admin_listen: %s is in use by another process", path);
-        }
-        unlink(path);
-    }
-    a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        a->bind_errno = errno;
-        return error_set(err, "admin_listen: cannot bind %s: %s", path, strerror(errno));
-    }
-    snprintf(a->unix_path, sizeof(a->unix_path), "%s", path);
-    snprintf(a->address, sizeof(a->address), "unix:%s", path);
-    return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int bind_inet(struct admin *a, const char *listen_on, struct error *err)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[256], port[16], h[NI_MAXHOST] = "", p[NI_MAXSERV] = "";
-    const char *colon = strrchr(listen_on, ':');
-    size_t hl;
-    int one = 1;
-    int g;
-    int rc = -1;
+/* Refusals are logged at most once per 10 s with the number held back, so
+ * a flood of connections cannot flood the journal too. */
+#define REFUSAL_LOG_INTERVAL_MS 10000
 
-    if (colon == NULL || colon == listen_on || colon[1] == '\0' ||
-        strlen(colon + 1) >= sizeof(port))
-        return error_set(err, "admin_listen '%s': expected host:port or a socket path", listen_on);
-    hl = (size_t)(colon - listen_on);
-    if (listen_on[0] == '[' && hl >= 2 && listen_on[hl - 1] == ']') {
-        listen_on++;
-        hl -= 2;
+static void refused(struct admin *a, const char *reason, long n, const char *msg)
+{
+    long held = 0;
+
+    metrics_counter_add(METRIC_ADMIN_REFUSED, (const char *[]){reason}, (uint64_t)n);
+    if (!log_throttle_allow(&a->refusals, &held))
+        return;
+    if (held > 0)
+        log_warn("admin", NULL, "%s (and %ld more lines held back)", msg, held);
+    else
+        log_warn("admin", NULL, "%s", msg);
+}
+
+static void key_of(const struct sockaddr *sa, uint8_t key[16], int *inet)
+{
+    memset(key, 0, 16);
+    *inet = 0;
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        *inet = 1;
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        *inet = 1;
     }
-    if (hl >= sizeof(host))
-        return error_set(err, "admin_listen '%s': host too long", listen_on);
-    memcpy(host, listen_on, hl);
-    host[hl] = '\0';
-    snprintf(port, sizeof(port), "%s", colon + 1);
-    g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0) {
-        error_set(err, "admin_listen: cannot resolve %s port %s: %s", host, port, gai_strerror(g));
-        goto out;
+}
+
+static void addr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+    if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+        getnameinfo(sa, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(buf, size, "a local client");
+}
+
+/* MHD's accept policy, on its thread before a connection is set up: the
+ * connection limits of issue 14 item 11. 16 slow connections from one
+ * address took /healthz down for every other client; now one address has
+ * per_ip_connections of max_connections and a rate of new connections, and
+ * a Unix socket (whose access the file mode decides) only the total. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    struct admin *a = cls;
+    uint8_t key[16];
+    char who[NI_MAXHOST], msg[400];
+    long total = 0, same = 0, retry_after = 0;
+    int inet;
+
+    key_of(sa, key, &inet);
+    pthread_mutex_lock(&a->conns_lock);
+    for (const struct tracked *t = a->conns; t != NULL; t = t->next) {
+        if (t->cut)
+            continue; /* on its way out */
+        total++;
+        if (inet && t->inet && memcmp(t->key, key, 16) == 0)
+            same++;
     }
-    a->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (a->fd < 0) {
-        error_set(err, "admin_listen: socket: %s", strerror(errno));
-        goto out;
+    pthread_mutex_unlock(&a->conns_lock);
+    addr_text(sa, len, who, sizeof(who));
+    if (total >= a->lim.max_connections) {
+        snprintf(msg, sizeof(msg),
+                 "refused a connection from %s: %ld connections open (admin_max_connections)", who,
+                 total);
+        refused(a, "max_connections", 1, msg);
+        return MHD_NO;
     }
-    setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(a->fd, res->ai_addr, res->ai_addrlen) != 0) {
-        a->bind_errno = errno;
-        error_set(err, "admin_listen: cannot bind %s:%s: %s", host, port, strerror(errno));
-        goto out;
+    if (!inet)
+        return MHD_YES;
+    if (same >= a->lim.per_ip_connections) {
+        snprintf(msg, sizeof(msg),
+                 "refused a connection from %s: %ld connections open from that address "
+                 "(admin_per_ip_connections)",
+                 who, same);
+        refused(a, "per_ip_connections", 1, msg);
+        return MHD_NO;
     }
-    if (getsockname(a->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof(h), p, sizeof(p),
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(a->address, sizeof(a->address), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h,
-                 p);
-    if (ss.ss_family == AF_INET6 ? strcmp(h, "::1") != 0 : strncmp(h, "127.", 4) != 0)
-        log_warn("admin", NULL,
-                 "admin endpoint on %s is not a loopback address: /metrics and /healthz are "
-                 "unauthenticated",
-                 a->address);
-    rc = 0;
-out:
-    if (res != NULL)
-        freeaddrinfo(res);
-    return rc;
+    if (addr_limit_blocked(a->rate, sa, &retry_after)) {
+        snprintf(msg, sizeof(msg),
+                 "refused a connection from %s: more than %ld new connections a minute "
+                 "(admin_connections_per_minute)",
+                 who, a->lim.connections_per_minute);
+        refused(a, "connections_per_minute", 1, msg);
+        return MHD_NO;
+    }
+    addr_limit_fail(a->rate, sa);
+    return MHD_YES;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+    struct admin *a = cls;
+    struct tracked *t = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ca =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        t = calloc(1, sizeof(*t));
+        if (t == NULL || fd == NULL) {
+            free(t);
+            return; /* untracked: only the idle timeout applies to it */
+        }
+        t->fd = fd->connect_fd;
+        key_of(ca != NULL ? ca->client_addr : NULL, t->key, &t->inet);
+        t->since_ms = mono_ms();
+        pthread_mutex_lock(&a->conns_lock);
+        t->next = a->conns;
+        if (a->conns != NULL)
+            a->conns->prev = t;
+        a->conns = t;
+        pthread_mutex_unlock(&a->conns_lock);
+        *socket_context = t;
+        return;
+    }
+    if (toe != MHD_CONNECTION_NOTIFY_CLOSED || t == NULL)
+        return;
+    /* MHD closes the socket after this returns: under the lock the watchdog
+     * never shuts down a descriptor number already reused. */
+    pthread_mutex_lock(&a->conns_lock);
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        a->conns = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    pthread_mutex_unlock(&a->conns_lock);
+    free(t);
+    *socket_context = NULL;
+}
+
+/* A request answered: the deadline of the next one on this connection
+ * (keep-alive) counts from now. */
+static void request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    struct admin *a = cls;
+    const union MHD_ConnectionInfo *sc =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    (void)req_cls;
+    (void)toe;
+    if (sc == NULL || sc->socket_context == NULL)
+        return;
+    pthread_mutex_lock(&a->conns_lock);
+    ((struct tracked *)sc->socket_context)->since_ms = mono_ms();
+    pthread_mutex_unlock(&a->conns_lock);
+}
+
+/* The whole-request deadline: MHD's own timeout counts idle time only, so a
+ * client sending a byte every few seconds kept a connection for ever
+ * (slowloris). A connection whose request is not answered within
+ * admin_request_timeout is shut down here; MHD sees the end of stream and
+ * closes it on its thread. */
+static void *watchdog_main(void *arg)
+{
+    struct admin *a = arg;
+    int64_t tick = a->lim.request_timeout_ms / 4;
+
+    if (tick < 100)
+        tick = 100;
+    if (tick > 1000)
+        tick = 1000;
+    pthread_mutex_lock(&a->conns_lock);
+    while (!a->stopping) {
+        struct timespec until;
+        int64_t now = mono_ms();
+        long cut = 0;
+
+        for (struct tracked *t = a->conns; t != NULL; t = t->next) {
+            if (t->cut || now - t->since_ms < a->lim.request_timeout_ms)
+                continue;
+            shutdown(t->fd, SHUT_RDWR);
+            t->cut = 1;
+            cut++;
+        }
+        if (cut > 0) {
+            char msg[200];
+            pthread_mutex_unlock(&a->conns_lock);
+            snprintf(msg, sizeof(msg),
+                     "closed %ld connection(s) whose request took longer than %ld ms "
+                     "(admin_request_timeout)",
+                     cut, a->lim.request_timeout_ms);
+            refused(a, "request_timeout", cut, msg);
+            pthread_mutex_lock(&a->conns_lock);
+            continue;
+        }
+        if (log_throttle_flush(&a->refusals, &cut)) {
+            pthread_mutex_unlock(&a->conns_lock);
+            log_warn("admin", NULL,
+                     "%ld more refused or closed connections (lines held back, see "
+                     "crmsyncd_admin_refused_total)",
+                     cut);
+            pthread_mutex_lock(&a->conns_lock);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)(tick % 1000) * 1000000L;
+        until.tv_sec += (time_t)(tick / 1000) + until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&a->stop_cond, &a->conns_lock, &until);
+    }
+    pthread_mutex_unlock(&a->conns_lock);
+    return NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct admin *a = cls;
     char msg[512];
+    long held = 0;
 
-    (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_warn("admin", NULL, "libmicrohttpd: %s", msg);
+    /* Its lines come per connection too (limits, resets): throttled. */
+    if (!log_throttle_allow(&a->refusals, &held))
+        return;
+    if (held > 0)
+        log_warn("admin", NULL, "libmicrohttpd: %s (and %ld more lines held back)", msg, held);
+    else
+        log_warn("admin", NULL, "libmicrohttpd: %s", msg);
+}
+
+/* Fills in the defaults of limits left at 0. */
+static void limits_of(const struct admin_options *opts, struct admin_limits *lim)
+{
+    *lim = opts->limits;
+    if (lim->max_connections <= 0)
+        lim->max_connections = 16;
+    if (lim->per_ip_connections <= 0)
+        lim->per_ip_connections = 4;
+    if (lim->request_timeout_ms <= 0)
+        lim->request_timeout_ms = 10000;
+    if (lim->connections_per_minute < 0)
+        lim->connections_per_minute = 0;
 }
 
 /* admin_start; *bind_errno = errno when bind() was what failed, else 0. */
@@ -489,42 +664,77 @@ static int start(const struct admin_options *opts, struct admin **out, int *bind
 {
     struct admin *a = calloc(1, sizeof(*a));
     char tmp[PATH_MAX];
+    unsigned idle_s;
     int rc = -1;
 
     *out = NULL;
     *bind_errno = 0;
     if (a != NULL) {
+        a->ls.fd = -1;
         a->state_path = strdup(opts->state_path);
         a->listen = strdup(opts->listen);
+        pthread_mutex_init(&a->conns_lock, NULL);
+        {
+            pthread_condattr_t ca;
+            pthread_condattr_init(&ca);
+            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+            pthread_cond_init(&a->stop_cond, &ca);
+            pthread_condattr_destroy(&ca);
+        }
+        log_throttle_init(&a->refusals, REFUSAL_LOG_INTERVAL_MS);
+        a->sync_init = 1;
+        limits_of(opts, &a->lim);
+        a->rate = addr_limit_new(a->lim.connections_per_minute);
     }
-    if (a == NULL || a->state_path == NULL || a->listen == NULL) {
+    if (a == NULL || a->state_path == NULL || a->listen == NULL ||
+        (a->lim.connections_per_minute > 0 && a->rate == NULL)) {
         error_set(err, "admin: out of memory");
         goto out;
     }
-    a->fd = -1;
     a->busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 1000;
     snprintf(tmp, sizeof(tmp), "%s", opts->state_path);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", dirname(tmp));
-    if (opts->listen[0] == '/' ? bind_unix(a, opts->listen, err) != 0
-                               : bind_inet(a, opts->listen, err) != 0) {
-        *bind_errno = a->bind_errno;
+    if (listen_socket_open(opts->listen, "admin_listen", 16, &a->ls, err) != 0) {
+        *bind_errno = a->ls.bind_errno;
         goto out;
     }
-    if (listen(a->fd, 16) != 0) {
-        error_set(err, "admin_listen: listen: %s", strerror(errno));
+    /* It serves member counts and connector state without authentication:
+     * off loopback only when the operator says so. */
+    if (!a->ls.loopback && !a->lim.allow_remote) {
+        error_set(err,
+                  "admin_listen %s is not a loopback address: /metrics and /healthz are "
+                  "unauthenticated; set admin_allow_remote = yes to serve them there anyway",
+                  a->ls.address);
         goto out;
     }
-    a->mhd =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
-                         a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-                         a->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    if (!a->ls.loopback)
+        log_warn("admin", NULL,
+                 "admin endpoint on %s is not a loopback address (admin_allow_remote): /metrics "
+                 "and /healthz are unauthenticated",
+                 a->ls.address);
+    /* MHD's idle timeout, within the deadline. */
+    idle_s = (unsigned)(a->lim.request_timeout_ms / 1000);
+    if (idle_s < 1)
+        idle_s = 1;
+    if (idle_s > 10)
+        idle_s = 10;
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, accept_policy,
+                              a, handle, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
+                              MHD_OPTION_LISTEN_SOCKET, a->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)a->lim.max_connections + 1, MHD_OPTION_CONNECTION_TIMEOUT,
+                              idle_s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
+                              MHD_OPTION_NOTIFY_COMPLETED, request_completed, a, MHD_OPTION_END);
     if (a->mhd == NULL) {
-        error_set(err, "admin: cannot start the HTTP server on %s", a->address);
+        error_set(err, "admin: cannot start the HTTP server on %s", a->ls.address);
         goto out;
     }
-    a->fd = -1; /* MHD_stop_daemon() closes the listening socket */
-    log_notice("admin", NULL, "admin endpoint listening on %s (/healthz, /metrics)", a->address);
+    a->ls.fd = -1; /* MHD_stop_daemon() closes the listening socket */
+    if (pthread_create(&a->watchdog, NULL, watchdog_main, a) != 0) {
+        error_set(err, "admin: cannot start the request deadline thread");
+        goto out;
+    }
+    a->watchdog_started = 1;
+    log_notice("admin", NULL, "admin endpoint listening on %s (/healthz, /metrics)", a->ls.address);
     *out = a;
     a = NULL;
     rc = 0;
@@ -550,19 +760,31 @@ static long port_of(const char *address)
     return strtol(colon + 1, NULL, 10);
 }
 
+int admin_same_options(const struct admin *a, const struct admin_options *opts)
+{
+    struct admin_limits lim;
+
+    limits_of(opts, &lim);
+    return strcmp(a->listen, opts->listen) == 0 && lim.allow_remote == a->lim.allow_remote &&
+           lim.max_connections == a->lim.max_connections &&
+           lim.per_ip_connections == a->lim.per_ip_connections &&
+           lim.request_timeout_ms == a->lim.request_timeout_ms &&
+           lim.connections_per_minute == a->lim.connections_per_minute;
+}
+
 /* The new endpoint starts before the old one stops, so an address that
  * cannot be bound leaves the old one serving, untouched. The exception is an
  * address that conflicts with the old one itself (the same port on a
  * wildcard address, or the same address under another name): then the old
  * one has to go first, and comes back if the new one still cannot bind. */
-int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
+int admin_rebind(struct admin **ap, const struct admin_options *opts, struct error *err)
 {
     struct admin *old = *ap;
     struct admin *fresh = NULL;
-    struct admin_options o = {listen_on, old->state_path, old->busy_timeout_ms};
-    struct admin_options back = {NULL, NULL, old->busy_timeout_ms};
+    struct admin_options o = *opts;
+    struct admin_options back = {NULL, NULL, old->busy_timeout_ms, old->lim};
     struct error again = {""};
-    long port = port_of(listen_on);
+    long port = port_of(opts->listen);
     int bind_errno = 0, ignored;
     int rc = -1;
 
@@ -572,7 +794,7 @@ int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
         rc = 0;
         goto out;
     }
-    if (bind_errno != EADDRINUSE || port == 0 || port != port_of(old->address))
+    if (bind_errno != EADDRINUSE || port == 0 || port != port_of(old->ls.address))
         goto out; /* not a conflict with ourselves: keep the old endpoint */
     back.listen = strdup(old->listen);
     back.state_path = strdup(old->state_path);
@@ -580,7 +802,6 @@ int admin_rebind(struct admin **ap, const char *listen_on, struct error *err)
         error_set(err, "admin: out of memory");
         goto out;
     }
-    o.state_path = back.state_path;
     admin_stop(old);
     *ap = NULL;
     if (start(&o, &fresh, &ignored, err) == 0) {
@@ -608,13 +829,28 @@ void admin_stop(struct admin *a)
 {
     if (a == NULL)
         return;
+    if (a->watchdog_started) {
+        pthread_mutex_lock(&a->conns_lock);
+        a->stopping = 1;
+        pthread_cond_signal(&a->stop_cond);
+        pthread_mutex_unlock(&a->conns_lock);
+        pthread_join(a->watchdog, NULL);
+    }
     if (a->mhd != NULL)
         MHD_stop_daemon(a->mhd); /* joins the thread: the store is ours again */
-    if (a->fd >= 0)
-        close(a->fd);
-    if (a->unix_path[0] != '\0')
-        unlink(a->unix_path);
+    while (a->conns != NULL) {   /* none: MHD reports every close; in case */
+        struct tracked *t = a->conns;
+        a->conns = t->next;
+        free(t);
+    }
+    listen_socket_close(&a->ls);
     drop_store(a);
+    addr_limit_free(a->rate);
+    if (a->sync_init) {
+        pthread_mutex_destroy(&a->conns_lock);
+        pthread_cond_destroy(&a->stop_cond);
+        log_throttle_destroy(&a->refusals);
+    }
     free(a->listen);
     free(a->state_path);
     free(a);
@@ -622,5 +858,5 @@ void admin_stop(struct admin *a)
 
 const char *admin_address(const struct admin *a)
 {
-    return a->address;
+    return a->ls.address;
 }

@@ -347,6 +347,7 @@ static void load_section(struct loader *ld, const char *section, const char *lab
     unsigned char *set = NULL;
     char why[512];
     char keys[512];
+    int listed = 0; /* the valid keys are listed once per section */
 
     while (table->options[n_opts].name != NULL)
         n_opts++;
@@ -366,10 +367,16 @@ static void load_section(struct loader *ld, const char *section, const char *lab
         if (is_connector_section(section) && strcmp(e->key, "type") == 0)
             continue;
         opt = config_option_find(table, e->key);
+        if (opt == NULL && listed) {
+            add_error(ld, file_name(ld, e->file), e->line,
+                      "unknown key '%s' in %s; valid keys listed above", e->key, label);
+            continue;
+        }
         if (opt == NULL) {
             valid_keys(table, keys, sizeof(keys));
             add_error(ld, file_name(ld, e->file), e->line, "unknown key '%s' in %s; valid keys: %s",
                       e->key, label, keys);
+            listed = 1;
             continue;
         }
         idx = (size_t)(opt - table->options);

@@ -75,7 +75,13 @@ struct daemon_settings {
     long shutdown_grace_ms; /* bound on draining at SIGTERM; default 10s */
     long watchdog_ms;       /* 0: use $WATCHDOG_USEC from systemd if set */
     char *admin_listen;     /* e.g. "127.0.0.1:9187"; NULL: admin endpoint off */
-    int allow_core_dumps;   /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
+    /* Admin endpoint limits (issue 14 item 11, src/admin.h). */
+    int admin_allow_remote;
+    long admin_max_connections;
+    long admin_per_ip_connections;
+    long admin_request_timeout_ms;
+    long admin_connections_per_minute;
+    int allow_core_dumps; /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
     /* Retry policy of pushed records (issue 14 item 3). */
     long retry_give_up_after_ms; /* a record's own failures, then dead letter; 0: never */
     long retry_max_attempts;     /* 0: no limit (give up by time alone) */

@@ -356,12 +356,26 @@ static void do_stop(struct daemon *d)
 /* admin_listen changed: serve on the new address, or stop, or start. On a
  * bind failure the endpoint stays where it was. Runs on the loop, before
  * the connectors are reopened; the admin thread is joined and restarted. */
+/* The admin endpoint's options from a configuration. */
+static struct admin_options admin_options_of(const struct config *c, const char *state_path)
+{
+    struct admin_options ao = {c->daemon.admin_listen,
+                               state_path,
+                               c->state.busy_timeout_ms,
+                               {c->daemon.admin_allow_remote, c->daemon.admin_max_connections,
+                                c->daemon.admin_per_ip_connections,
+                                c->daemon.admin_request_timeout_ms,
+                                c->daemon.admin_connections_per_minute}};
+    return ao;
+}
+
 static void reload_admin(struct daemon *d, const struct config *next)
 {
     const char *want = next->daemon.admin_listen;
+    struct admin_options ao = admin_options_of(next, d->state_path);
     struct error err = {""};
 
-    if (d->admin != NULL && want != NULL && strcmp(admin_listen_spec(d->admin), want) == 0)
+    if (d->admin != NULL && want != NULL && admin_same_options(d->admin, &ao))
         return;
     if (d->admin == NULL && want == NULL)
         return;
@@ -371,10 +385,9 @@ static void reload_admin(struct daemon *d, const struct config *next)
         admin_stop(d->admin);
         d->admin = NULL;
     } else if (d->admin == NULL) {
-        struct admin_options ao = {want, d->state_path, next->state.busy_timeout_ms};
         if (admin_start(&ao, &d->admin, &err) != 0)
             log_error("admin", NULL, "admin endpoint not started on %s: %s", want, err.msg);
-    } else if (admin_rebind(&d->admin, want, &err) != 0) {
+    } else if (admin_rebind(&d->admin, &ao, &err) != 0) {
         if (d->admin != NULL)
             log_error("admin", NULL, "cannot move the admin endpoint to %s, it stays on %s: %s",
                       want, admin_address(d->admin), err.msg);
@@ -572,8 +585,7 @@ int daemon_run(const char *config_path)
         goto fail;
     snprintf(d.state_path, sizeof(d.state_path), "%s", d.cfg->state.path);
     if (d.cfg->daemon.admin_listen != NULL) {
-        struct admin_options ao = {d.cfg->daemon.admin_listen, d.state_path,
-                                   d.cfg->state.busy_timeout_ms};
+        struct admin_options ao = admin_options_of(d.cfg, d.state_path);
         if (admin_start(&ao, &d.admin, &err) != 0)
             goto fail;
     }

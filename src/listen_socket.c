@@ -1,7 +1,9 @@
 #include "listen_socket.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,16 +25,33 @@ static int open_unix(const char *path, const char *what, struct listen_socket *l
         int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
         if (probe >= 0)
             close(probe);
-        if (live)
+        if (live) {
+            ls->bind_errno = EADDRINUSE;
             return error_set(err, "%s: %s is in use by another process", what, path);
+        }
         unlink(path);
     }
     ls->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (ls->fd < 0 || bind(ls->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+    if (ls->fd < 0 || bind(ls->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (ls->fd >= 0)
+            ls->bind_errno = errno;
         return error_set(err, "%s: cannot bind %s: %s", what, path, strerror(errno));
+    }
     snprintf(ls->unix_path, sizeof(ls->unix_path), "%s", path);
     snprintf(ls->address, sizeof(ls->address), "unix:%s", path);
     ls->loopback = 1;
+    return 0;
+}
+
+/* 127.0.0.0/8, ::1, and 127.0.0.0/8 mapped into IPv6 ([::ffff:127.0.0.1]). */
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
     return 0;
 }
 
@@ -75,6 +94,7 @@ static int open_inet(const char *spec, const char *what, struct listen_socket *l
     }
     setsockopt(ls->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(ls->fd, res->ai_addr, res->ai_addrlen) != 0) {
+        ls->bind_errno = errno;
         error_set(err, "%s: cannot bind %s:%s: %s", what, host, port, strerror(errno));
         goto out;
     }
@@ -83,7 +103,7 @@ static int open_inet(const char *spec, const char *what, struct listen_socket *l
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)
         snprintf(ls->address, sizeof(ls->address), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
                  h, p);
-    ls->loopback = ss.ss_family == AF_INET6 ? strcmp(h, "::1") == 0 : strncmp(h, "127.", 4) == 0;
+    ls->loopback = is_loopback(&ss);
     rc = 0;
 out:
     if (res != NULL)

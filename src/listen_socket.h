@@ -14,6 +14,8 @@ struct listen_socket {
     int loopback;        /* 1: 127.0.0.0/8, ::1 or a Unix socket */
     char address[300];   /* as bound: "127.0.0.1:8443", "[::1]:8443", "unix:/path" */
     char unix_path[108]; /* to unlink at stop; "" for inet */
+    int bind_errno;      /* after a failure: errno of bind() (EADDRINUSE for a live
+                          * Unix socket), 0 when something else failed */
 };
 
 /* what names the option in errors ("ingest_listen"). Returns 0 with the

@@ -173,6 +173,15 @@ static const struct family_def families[METRIC_COUNT] = {
          {"connector", "phase"},
          latency_buckets,
          sizeof(latency_buckets) / sizeof(latency_buckets[0])},
+    [METRIC_ADMIN_REFUSED] = {"crmsyncd_admin_refused_total",
+                              "Admin endpoint connections refused or cut, by reason "
+                              "(max_connections, per_ip_connections, connections_per_minute, "
+                              "request_timeout).",
+                              METRIC_COUNTER,
+                              1,
+                              {"reason"},
+                              NULL,
+                              0},
 };
 
 struct series {

@@ -45,6 +45,7 @@ enum metric_id {
                               policy, kept pending until the CRM takes them */
     METRIC_PUSH_PHASE,     /* histogram {connector, phase}: where a push's wall time goes,
                               seconds (src/engine.c, push_phase) */
+    METRIC_ADMIN_REFUSED,  /* counter {reason}: admin connections refused or cut */
     METRIC_COUNT
 };
 

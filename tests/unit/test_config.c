@@ -348,7 +348,9 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
     write_file(f, "crmsyncd.conf", 0644, "[daemon]\nlog_level = info\nloglevel = debug\n");
     expect_error(f,
                  "%s:3: unknown key 'loglevel' in [daemon]; valid keys: log_level, "
-                 "shutdown_grace, watchdog, admin_listen, allow_core_dumps, retry_give_up_after, "
+                 "shutdown_grace, watchdog, admin_listen, admin_allow_remote, "
+                 "admin_max_connections, admin_per_ip_connections, admin_request_timeout, "
+                 "admin_connections_per_minute, allow_core_dumps, retry_give_up_after, "
                  "retry_max_attempts, retry_backoff_max, max_retry_after",
                  f->main);
 }
@@ -499,7 +501,10 @@ static void too_many_errors_end_with_a_count(void **state)
     assert_int_equal(sscanf(more, "\n... and %lu more", &rest), 1);
     assert_int_equal(shown + rest, 60); /* shown lines = newlines, the count line is extra */
     assert_true(shown >= 3);
-    assert_non_null(strstr(f->err.msg, ":2: unknown key 'bogus0' in [daemon]"));
+    assert_non_null(strstr(f->err.msg, ":2: unknown key 'bogus0' in [daemon]; valid keys: "));
+    /* The list once, not on every line (it grows with every option). */
+    assert_non_null(
+        strstr(f->err.msg, ":3: unknown key 'bogus1' in [daemon]; valid keys listed above"));
 }
 
 static void duplicate_key_in_one_file_is_an_error(void **state)
