@@ -155,8 +155,9 @@ const char *hs_version(const struct hubspot *hs, int family)
 enum { TAG_GENERAL = 0, TAG_SEARCH = 1 };
 
 /* HubSpot's 429 policy, before the rate limiter sees the answer: a DAILY
- * 429 holds until UTC midnight, HubSpot's own 429s carry no Retry-After
- * (its windows are per second for search, rolling 10 s otherwise). Search
+ * 429 holds until UTC midnight (max_retry_after at most), HubSpot's own
+ * 429s carry no Retry-After (its windows are per second for search,
+ * rolling 10 s otherwise). Search
  * has its own per-second limit (and its answers carry no rate-limit
  * headers): its non-DAILY 429 holds the search window only, never the
  * general budget the pushes draw on. */
@@ -170,10 +171,14 @@ static int policy(void *ctx, int tag, struct http_result *res)
     hs_policy_name(res->body, name, sizeof(name));
     if (strcmp(name, "DAILY") == 0) {
         int64_t wall = timefmt_now_ms();
-        res->retry_after_ms = (long)(86400000 - wall % 86400000);
+        long reset = (long)(86400000 - wall % 86400000);
+        /* Held for max_retry_after at most (issue 14 item 10): then asked
+         * again, not stopped for up to a day. */
+        res->retry_after_ms = reset < http_retry_after_cap() ? reset : http_retry_after_cap();
         log_warn("hubspot", hs->conn->name,
-                 "daily API budget spent; no requests until UTC midnight (%ld s)",
-                 res->retry_after_ms / 1000);
+                 "daily API budget spent (it resets at UTC midnight, in %ld s); holding %ld s "
+                 "([daemon] max_retry_after)",
+                 reset / 1000, res->retry_after_ms / 1000);
         return 0;
     }
     if (res->retry_after_ms < 0)

@@ -92,8 +92,20 @@ long ratelimit_acquire(struct ratelimit *rl, enum ratelimit_lane lane, uint64_t 
     return wait > 0 ? wait : 1;
 }
 
+/* No hold is longer than [daemon] max_retry_after (issue 14 item 10), a
+ * daily budget's included (HubSpot's DAILY 429 asked for the time left to
+ * UTC midnight, capped only when a restart read the kept hold back): a hold
+ * is no quota governor; if the budget is still spent after it, the next
+ * request is refused again and holds again. */
+static long cap_hold(long ms)
+{
+    long cap = http_retry_after_cap();
+    return ms > cap ? cap : ms;
+}
+
 void ratelimit_on_429(struct ratelimit *rl, long retry_after_ms, uint64_t now_ms)
 {
+    retry_after_ms = cap_hold(retry_after_ms);
     refill(rl, now_ms);
     rl->rate /= 2.0;
     if (rl->rate < rl->min_rate)
@@ -207,6 +219,7 @@ long ratelimit_window_acquire(struct ratelimit_window *w, uint64_t now_ms)
 
 void ratelimit_window_hold(struct ratelimit_window *w, long ms, uint64_t now_ms)
 {
+    ms = cap_hold(ms);
     if (ms > 0 && now_ms + (uint64_t)ms > w->hold_until_ms) {
         w->hold_until_ms = now_ms + (uint64_t)ms;
         if (w->on_hold != NULL)
@@ -216,6 +229,7 @@ void ratelimit_window_hold(struct ratelimit_window *w, long ms, uint64_t now_ms)
 
 void ratelimit_hold(struct ratelimit *rl, long ms, uint64_t now_ms)
 {
+    ms = cap_hold(ms);
     if (ms > 0 && now_ms + (uint64_t)ms > rl->hold_until_ms) {
         rl->hold_until_ms = now_ms + (uint64_t)ms;
         if (rl->hold_until_ms > rl->last_ms)
