@@ -68,6 +68,10 @@ struct config_table {
     size_t settings_size; /* sizeof the settings struct the offsets point into */
 };
 
+/* A connector that cannot start at daemon start (issue 19): the daemon
+ * exits, or runs without it with /healthz failing (connector_failed). */
+enum connector_start_failure { CONNECTOR_START_FATAL = 0, CONNECTOR_START_UNHEALTHY = 1 };
+
 enum state_synchronous { STATE_SYNC_FULL = 0, STATE_SYNC_NORMAL = 1 };
 
 struct daemon_settings {
@@ -81,7 +85,8 @@ struct daemon_settings {
     long admin_per_ip_connections;
     long admin_request_timeout_ms;
     long admin_connections_per_minute;
-    int allow_core_dumps; /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
+    int connector_start_failure; /* enum connector_start_failure; default fatal */
+    int allow_core_dumps;        /* default no: not dumpable, RLIMIT_CORE 0 (hardening.h) */
     /* Retry policy of pushed records (issue 14 item 3). */
     long retry_give_up_after_ms; /* a record's own failures, then dead letter; 0: never */
     long retry_max_attempts;     /* 0: no limit (give up by time alone) */

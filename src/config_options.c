@@ -20,6 +20,7 @@
 #define MS_PER_D (24L * MS_PER_H)
 
 static const char *const log_level_names[] = {"error", "warning", "notice", "info", "debug", NULL};
+static const char *const start_failure_names[] = {"fatal", "unhealthy", NULL};
 static const char *const synchronous_names[] = {"full", "normal", NULL};
 static const char *const ingest_verify_names[] = {"jwks_uri", "jwk",        "pem",
                                                   "pubkey",   "introspect", NULL};
@@ -49,6 +50,10 @@ static const struct config_option daemon_options[] = {
     {"admin_connections_per_minute", CONFIG_INT, "120",
      offsetof(struct daemon_settings, admin_connections_per_minute), 0, 0, 1000000, NULL,
      "New admin endpoint connections per client address per minute; 0: no limit."},
+    {"connector_start_failure", CONFIG_ENUM, "fatal",
+     offsetof(struct daemon_settings, connector_start_failure), 0, 0, 0, start_failure_names,
+     "A connector that cannot start at daemon start: fatal (exit 1), or unhealthy (run "
+     "without it, /healthz 503)."},
     {"allow_core_dumps", CONFIG_BOOL, "no", offsetof(struct daemon_settings, allow_core_dumps), 0,
      0, 0, NULL, "Allow core dumps (debugging only: a core holds tokens and member data)."},
     {"retry_give_up_after", CONFIG_DURATION_MS, "1h",

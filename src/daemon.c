@@ -619,11 +619,26 @@ int daemon_run(const char *config_path)
     d.ingest.engine = d.engine;
     if (d.cfg->ingest.listen != NULL && start_http_ingest(&d, &err) != 0)
         goto fail;
-    if (open_connectors(&d) != 0)
-        log_error("daemon", NULL, "some connectors failed to start; see above");
-    log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)", CRMSYNC_VERSION,
-               d.cfg->state.path, d.n_conns);
-    notify_ready("running");
+    if (open_connectors(&d) != 0) {
+        if (d.cfg->daemon.connector_start_failure == CONNECTOR_START_FATAL) {
+            /* Issue 19: it used to run on as if healthy. The connectors that
+             * did open are drained and closed as at SIGTERM. */
+            log_error("daemon", NULL,
+                      "a connector cannot start (see above): exiting; with [daemon] "
+                      "connector_start_failure = unhealthy it would run without it");
+            d.exit_code = 1;
+            do_stop(&d);
+        } else {
+            log_error("daemon", NULL,
+                      "some connectors failed to start (see above); running without them "
+                      "(connector_start_failure = unhealthy): /healthz says connector_failed");
+        }
+    }
+    if (!d.stopping) {
+        log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)",
+                   CRMSYNC_VERSION, d.cfg->state.path, d.n_conns);
+        notify_ready("running");
+    }
 
     uv_run(&d.loop, UV_RUN_DEFAULT);
 
@@ -640,7 +655,7 @@ int daemon_run(const char *config_path)
     uv_run(&d.loop, UV_RUN_DEFAULT);
     uv_loop_close(&d.loop);
     log_notice("daemon", NULL, "stopped");
-    rc = 0;
+    rc = d.exit_code;
     goto out;
 fail:
     log_error("daemon", NULL, "%s", err.msg);

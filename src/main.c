@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "connector.h"
 #include "daemon.h"
 #include "http.h"
@@ -77,7 +78,9 @@ static int check_config(const char *path, int verbose)
         config_free(cfg);
         return 1;
     }
-    if (check_urls(cfg) != 0) {
+    if (check_urls(cfg) + config_check_attribute_maps(cfg, stderr) +
+            config_check_connectors(cfg, stderr) !=
+        0) {
         fprintf(stderr, "crmsyncd: configuration %s is NOT valid\n", path);
         config_free(cfg);
         return 1;

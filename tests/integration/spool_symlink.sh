@@ -35,16 +35,20 @@ stop_daemon
 # failed/ replaced by a link to the state directory: the connector refuses.
 mv "$T/spool/failed" "$T/failed.old"
 ln -s "$T/state" "$T/spool/failed"
-start_daemon linked
+# A connector that cannot start is fatal at start (issue 19): exit 1.
+run_refused() {
+  local rc=0
+  timeout 60 "$CRMSYNCD" -c "$T/crmsyncd.conf" >"$T/$1.log" 2>&1 || rc=$?
+  assert_eq "$rc" 1 "the daemon exits 1 ($1)"
+}
+run_refused linked
 grep -q 'cannot start connector: cannot open .*/failed: .*refused' "$T/linked.log" || fail "a symlinked failed/ was accepted: $(cat "$T/linked.log")"
 pass "a symlinked failed/ is refused"
-stop_daemon
 rm "$T/spool/failed" && mv "$T/failed.old" "$T/spool/failed"
 
 # A world-writable spool: refused.
 chmod 0777 "$T/spool"
-start_daemon open
+run_refused open
 grep -q 'cannot start connector: spool .* is world-writable (mode 0777): refused' "$T/open.log" || fail "a world-writable spool was accepted: $(cat "$T/open.log")"
 pass "a world-writable spool is refused"
-stop_daemon
 assert_eq "$(sql 'PRAGMA integrity_check')" ok "database integrity"

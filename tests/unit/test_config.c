@@ -350,7 +350,8 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
                  "%s:3: unknown key 'loglevel' in [daemon]; valid keys: log_level, "
                  "shutdown_grace, watchdog, admin_listen, admin_allow_remote, "
                  "admin_max_connections, admin_per_ip_connections, admin_request_timeout, "
-                 "admin_connections_per_minute, allow_core_dumps, retry_give_up_after, "
+                 "admin_connections_per_minute, connector_start_failure, allow_core_dumps, "
+                 "retry_give_up_after, "
                  "retry_max_attempts, retry_backoff_max, max_retry_after",
                  f->main);
 }
