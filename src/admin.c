@@ -135,6 +135,8 @@ static json_t *evaluate(struct admin *a, struct health_snapshot *snap,
                         struct store_backlog *backlogs, int *state_ok)
 {
     struct error err = {""};
+    int64_t now = timefmt_now_ms();
+    int64_t urgent_max_age = health_urgent_max_age();
     json_t *problems;
 
     if (health_snapshot(snap) != 0)
@@ -159,6 +161,21 @@ static json_t *evaluate(struct admin *a, struct health_snapshot *snap,
             *state_ok = 0;
             health_problem_append(problems, HEALTH_STATE_NOT_WRITABLE, NULL, err.msg, 0);
             return problems;
+        }
+        /* A withdrawal or an erasure waiting longer than urgent_max_age
+         * (issue 19): whatever the reason (an outage, a hold, a slow
+         * backlog), the opt-out promise is not kept. */
+        if (urgent_max_age > 0 && backlogs[i].oldest_lane[0] > 0 &&
+            now - backlogs[i].oldest_lane[0] > urgent_max_age) {
+            char why[200], t[40];
+            snprintf(why, sizeof(why),
+                     "%lld withdrawal(s)/erasure(s) pending, the oldest since %s "
+                     "(urgent_max_age %lld s)",
+                     (long long)backlogs[i].pending[0],
+                     timefmt_format_rfc3339(backlogs[i].oldest_lane[0], t, sizeof(t)),
+                     (long long)(urgent_max_age / 1000));
+            health_problem_append(problems, HEALTH_URGENT_OLD, c->name, why,
+                                  backlogs[i].oldest_lane[0]);
         }
         if (c->backlog_bound > 0 && backlogs[i].total > c->backlog_bound) {
             char why[200];

@@ -92,6 +92,10 @@ struct daemon_settings {
     long retry_max_attempts;     /* 0: no limit (give up by time alone) */
     long retry_backoff_max_ms;   /* cap of the exponential backoff */
     long max_retry_after_ms;     /* cap on a vendor's Retry-After (issue 14 item 10) */
+    /* Health (issue 19). */
+    long backlog_bound;        /* pulls pause and /healthz fails above it */
+    long urgent_max_age_ms;    /* a withdrawal/erasure pending longer: unhealthy; 0: off */
+    long unreachable_after_ms; /* no successful request for this long: unhealthy */
 };
 
 /* [ingest]: the HTTP ingest listener (src/http_ingest.c); NULL listen: off. */

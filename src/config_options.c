@@ -69,6 +69,17 @@ static const struct config_option daemon_options[] = {
     {"max_retry_after", CONFIG_DURATION_MS, "1h",
      offsetof(struct daemon_settings, max_retry_after_ms), 0, MS_PER_S, MS_PER_D, NULL,
      "Longest Retry-After believed from a CRM (a hold kept across a restart too)."},
+    {"backlog_bound", CONFIG_INT, "200000", offsetof(struct daemon_settings, backlog_bound), 0, 1,
+     1000000000L, NULL,
+     "Changes pending for one destination above which pulls pause and /healthz fails."},
+    {"urgent_max_age", CONFIG_DURATION_MS, "5m",
+     offsetof(struct daemon_settings, urgent_max_age_ms), 0, 0, 30 * MS_PER_D, NULL,
+     "A withdrawal or erasure pending longer than this for a destination fails /healthz; 0: "
+     "never."},
+    {"unreachable_after", CONFIG_DURATION_MS, "1m",
+     offsetof(struct daemon_settings, unreachable_after_ms), 0, 0, MS_PER_D, NULL,
+     "A destination with no successful request for this long fails /healthz "
+     "(destination_unreachable)."},
     {NULL},
 };
 

@@ -90,6 +90,9 @@ static void engine_options_of(const struct config *cfg, struct engine_options *o
     o->retry.max_elapsed_ms = cfg->daemon.retry_give_up_after_ms;
     o->retry.max_attempts = (int)cfg->daemon.retry_max_attempts;
     o->retry.cap_ms = cfg->daemon.retry_backoff_max_ms;
+    o->backlog_bound = cfg->daemon.backlog_bound;
+    o->unreachable_after_ms = cfg->daemon.unreachable_after_ms;
+    health_set_urgent_max_age(cfg->daemon.urgent_max_age_ms);
 }
 
 /* Origins rank in the order their connectors are configured: the first is
@@ -123,6 +126,17 @@ static int open_connectors(struct daemon *d)
     }
     d->n_conns = n;
     health_clear_reason(HEALTH_CONNECTOR_FAILED);
+    health_clear_reason(HEALTH_DESTINATION_UNREACHABLE); /* the new engine tells again */
+    /* Declared before they open: engine_add sets each destination's backlog
+     * bound in this list (declared after, a fresh start lost every bound
+     * and /healthz never said backlog_over_bound). */
+    for (size_t i = 0; i < n; i++) {
+        const struct connector_ops *ops = connector_find_type(d->cfg->connectors[i].type);
+        /* A destination is a connector that takes pushes (it has a batch size). */
+        hc[i] = (struct health_connector){d->cfg->connectors[i].name, d->cfg->connectors[i].type,
+                                          ops != NULL && ops->max_batch > 0};
+    }
+    health_set_connectors(hc, n);
     for (size_t i = 0; i < n; i++) {
         const struct connector_config *cc = &d->cfg->connectors[i];
         struct connector *c = &d->conns[i];
@@ -135,8 +149,6 @@ static int open_connectors(struct daemon *d)
         c->sink = &d->ingest.sink;
         c->owner = d;
         c->page_max_changes = d->cfg->state.txn_max_changes;
-        /* A destination is a connector that takes pushes (it has a batch size). */
-        hc[i] = (struct health_connector){cc->name, cc->type, c->ops && c->ops->max_batch > 0};
         if (c->ops == NULL || c->ops->open(c, &err) != 0) {
             log_error("daemon", cc->name, "cannot start connector: %s", err.msg);
             health_raise(HEALTH_CONNECTOR_FAILED, cc->name, "cannot start: %s", err.msg);
@@ -153,7 +165,6 @@ static int open_connectors(struct daemon *d)
         }
         c->ops->pull(c);
     }
-    health_set_connectors(hc, n);
     free(hc);
     return failed ? -1 : 0;
 }

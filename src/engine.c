@@ -131,6 +131,7 @@ void engine_options_defaults(struct engine_options *o)
     o->linger_ms = 50;
     o->backlog_bound = 200000;
     o->quiet_pull_ms = 30000;
+    o->unreachable_after_ms = 60000;
     retry_policy_defaults(&o->retry);
     /* A record is given up by time, not by its number of sends. */
     o->retry.max_attempts = 0;
@@ -549,6 +550,7 @@ static void batch_done(struct push_batch *pb)
     int pull_now = 0, overdue_changed = 0, planned = 0;
     uint64_t answered_us = now_us();
     struct bookkeeping *bk = &sb->bk;
+    const char *outage_why = NULL;
     crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin_relaxed(st, &err) == 0;
 
@@ -606,6 +608,8 @@ static void batch_done(struct push_batch *pb)
                 /* The destination failed, not the record: give the
                  * attempt back and back the destination off. */
                 it->attempts--;
+                if (outage_why == NULL)
+                    outage_why = r->reason;
                 if (r->retry_after_ms > outage_wait)
                     outage_wait = r->retry_after_ms;
                 if (outage_wait < 0)
@@ -675,8 +679,10 @@ static void batch_done(struct push_batch *pb)
         d->stats.requests_failed++;
         d->paused_until = now + (uint64_t)wait;
         log_warn("engine", d->conn->name, "destination unavailable; pausing %ld ms", wait);
+        engine_note_outage(d, outage_why);
     } else {
         d->outage_streak = 0;
+        engine_note_reachable(d);
     }
     /* The slot this answer freed is filled in the same transaction: the
      * next batches are planned (and what they carry recorded) before the

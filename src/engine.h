@@ -17,10 +17,12 @@
 struct engine;
 
 struct engine_options {
-    long window_items;  /* per lane and destination in memory; default 4000 */
-    long linger_ms;     /* wait this long to fill a batch; default 50 ms */
-    long backlog_bound; /* pulls pause above this many pending changes */
-    long quiet_pull_ms; /* default pull interval when a connector sets none */
+    long window_items;         /* per lane and destination in memory; default 4000 */
+    long linger_ms;            /* wait this long to fill a batch; default 50 ms */
+    long backlog_bound;        /* pulls pause above this many pending changes */
+    long quiet_pull_ms;        /* default pull interval when a connector sets none */
+    long unreachable_after_ms; /* /healthz destination_unreachable after this long
+                                  without a successful request (issue 19) */
     struct retry_policy retry;
 };
 

@@ -33,6 +33,11 @@ struct dest {
      * once it commits, in planning order. */
     int defer_sends;
     struct sent_batch *deferred;
+    /* Issue 19 (engine_health.c): the outage as /healthz and crmsyncctl
+     * status tell it: since when (wall clock ms, 0: none), the last error. */
+    int64_t outage_since_ms;
+    char outage_error[200];
+    int unreachable_raised;
     struct engine_stats stats;
 };
 
@@ -47,6 +52,11 @@ struct engine {
 };
 
 uint64_t engine_now_ms(void);
+
+/* engine_health.c: a batch failed as a destination fault (why: the
+ * vendor's or the transport's text) or went through. */
+void engine_note_outage(struct dest *d, const char *why);
+void engine_note_reachable(struct dest *d);
 void engine_pump(struct dest *d);
 void engine_schedule_pull(struct dest *d, uint64_t delay_ms);
 void engine_start_resync(struct dest *d);

@@ -22,6 +22,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct problem problems[MAX_PROBLEMS];
 static struct health_snapshot_connector conns[HEALTH_MAX_CONNECTORS];
 static size_t n_conns;
+static int64_t urgent_max_age_ms;
 
 static const char *const reason_names[HEALTH_REASON_COUNT] = {
     [HEALTH_AUTH_FAILING] = "auth_failing",
@@ -31,6 +32,8 @@ static const char *const reason_names[HEALTH_REASON_COUNT] = {
     [HEALTH_BACKLOG_OVER_BOUND] = "backlog_over_bound",
     [HEALTH_CONNECTOR_FAILED] = "connector_failed",
     [HEALTH_URGENT_OVERDUE] = "urgent_overdue",
+    [HEALTH_DESTINATION_UNREACHABLE] = "destination_unreachable",
+    [HEALTH_URGENT_OLD] = "urgent_change_old",
 };
 
 const char *health_reason_name(enum health_reason r)
@@ -178,4 +181,21 @@ void health_reset(void)
     memset(conns, 0, sizeof(conns));
     n_conns = 0;
     pthread_mutex_unlock(&lock);
+}
+
+void health_set_urgent_max_age(int64_t ms)
+{
+    pthread_mutex_lock(&lock);
+    urgent_max_age_ms = ms;
+    pthread_mutex_unlock(&lock);
+}
+
+int64_t health_urgent_max_age(void)
+{
+    int64_t ms;
+
+    pthread_mutex_lock(&lock);
+    ms = urgent_max_age_ms;
+    pthread_mutex_unlock(&lock);
+    return ms;
 }

@@ -25,6 +25,9 @@ enum health_reason {
     HEALTH_BACKLOG_OVER_BOUND, /* connector: pending changes above its bound */
     HEALTH_CONNECTOR_FAILED,   /* connector: could not start */
     HEALTH_URGENT_OVERDUE,     /* connector: withdrawals/erasures past the retry policy, kept */
+    /* Issue 19: */
+    HEALTH_DESTINATION_UNREACHABLE, /* connector: no request has succeeded for a while */
+    HEALTH_URGENT_OLD, /* connector: a withdrawal/erasure pending longer than urgent_max_age */
     HEALTH_REASON_COUNT
 };
 
@@ -54,6 +57,12 @@ void health_set_connectors(const struct health_connector *list, size_t n);
 /* The engine's backpressure bound for one destination: /healthz reports
  * backlog_over_bound while its pending changes exceed it. 0 = no bound. */
 void health_set_backlog_bound(const char *connector, int64_t bound);
+
+/* How long a consent withdrawal or an erasure may wait for a destination
+ * before /healthz reports urgent_change_old ([daemon] urgent_max_age);
+ * 0 = never. */
+void health_set_urgent_max_age(int64_t ms);
+int64_t health_urgent_max_age(void);
 
 /* A copy of the registry for a reader. */
 #define HEALTH_MAX_CONNECTORS 64

@@ -5,6 +5,7 @@
 #include "store_metrics.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_internal.h"
 
@@ -67,7 +68,7 @@ int store_metrics_backlog(struct store_metrics *m, const char *destination,
     sqlite3_stmt *q = m->backlog;
     int rc = -1;
 
-    *out = (struct store_backlog){{0}, 0, 0};
+    memset(out, 0, sizeof(*out));
     for (int lane = 0; lane < STORE_LANES; lane++) {
         sqlite3_bind_text(q, 1, destination, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 2, lane);
@@ -79,6 +80,7 @@ int store_metrics_backlog(struct store_metrics *m, const char *destination,
         out->total += out->pending[lane];
         if (out->pending[lane] > 0) {
             int64_t oldest = sqlite3_column_int64(q, 1);
+            out->oldest_lane[lane] = oldest;
             if (out->oldest_received_at == 0 || oldest < out->oldest_received_at)
                 out->oldest_received_at = oldest;
         }

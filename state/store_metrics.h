@@ -22,6 +22,7 @@ struct store_backlog {
     int64_t pending[STORE_LANES];
     int64_t oldest_received_at; /* ms; 0 when nothing is pending */
     int64_t total;
+    int64_t oldest_lane[STORE_LANES]; /* oldest_received_at per lane */
 };
 int store_metrics_backlog(struct store_metrics *m, const char *destination,
                           struct store_backlog *out, struct error *err);

@@ -352,7 +352,8 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
                  "admin_max_connections, admin_per_ip_connections, admin_request_timeout, "
                  "admin_connections_per_minute, connector_start_failure, allow_core_dumps, "
                  "retry_give_up_after, "
-                 "retry_max_attempts, retry_backoff_max, max_retry_after",
+                 "retry_max_attempts, retry_backoff_max, max_retry_after, backlog_bound, "
+                 "urgent_max_age, unreachable_after",
                  f->main);
 }
 

@@ -1,0 +1,49 @@
+/* Destination reachability for operators (issue 19): /healthz stayed 200
+ * and `crmsyncctl status` said "running" for as long as a CRM was
+ * unreachable. The engine tells here when a batch failed through the
+ * destination's fault (an outage, a transport error, a 5xx) and when one
+ * went through; once no request has succeeded for unreachable_after, the
+ * health registry says destination_unreachable with "retrying since T,
+ * last error: ...", which /healthz, crmsyncd_healthy and crmsyncctl status
+ * show. */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "health.h"
+#include "log.h"
+#include "timefmt.h"
+
+void engine_note_outage(struct dest *d, const char *why)
+{
+    int64_t now = timefmt_now_ms();
+    char since[40], masked[200];
+
+    if (d->outage_since_ms == 0)
+        d->outage_since_ms = now;
+    log_mask_emails(why != NULL && why[0] != '\0' ? why : "destination unavailable", masked,
+                    sizeof(masked));
+    snprintf(d->outage_error, sizeof(d->outage_error), "%s", masked);
+    if (now - d->outage_since_ms < d->eng->opt.unreachable_after_ms)
+        return;
+    timefmt_format_rfc3339(d->outage_since_ms, since, sizeof(since));
+    health_raise(HEALTH_DESTINATION_UNREACHABLE, d->conn->name, "retrying since %s, last error: %s",
+                 since, d->outage_error);
+    if (!d->unreachable_raised)
+        log_warn("engine", d->conn->name, "destination unreachable since %s: %s", since,
+                 d->outage_error);
+    d->unreachable_raised = 1;
+}
+
+void engine_note_reachable(struct dest *d)
+{
+    if (d->outage_since_ms == 0)
+        return;
+    if (d->unreachable_raised) {
+        health_clear(HEALTH_DESTINATION_UNREACHABLE, d->conn->name);
+        log_notice("engine", d->conn->name, "destination reachable again");
+    }
+    d->outage_since_ms = 0;
+    d->outage_error[0] = '\0';
+    d->unreachable_raised = 0;
+}
