@@ -150,11 +150,13 @@ static int open_connectors(struct daemon *d)
         c->owner = d;
         c->page_max_changes = d->cfg->state.txn_max_changes;
         if (c->ops == NULL || c->ops->open(c, &err) != 0) {
+            metrics_declare_connector(cc->name, hc[i].destination, 0);
             log_error("daemon", cc->name, "cannot start connector: %s", err.msg);
             health_raise(HEALTH_CONNECTOR_FAILED, cc->name, "cannot start: %s", err.msg);
             failed = 1;
             continue;
         }
+        metrics_declare_connector(cc->name, hc[i].destination, 1);
         if (c->pull_interval_ms > 0 || c->ops->push != NULL) {
             /* The engine owns its pulls (timer, backpressure) and pushes. */
             if (engine_add(d->engine, c, &err) != 0) {

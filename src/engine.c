@@ -423,7 +423,7 @@ static void publish_metrics(struct dest *d, const struct sent_batch *sb, uint64_
     /* One batch is one write request for most connectors (HubSpot lists and
      * first contacts can take two): the batch's round trip is the latency
      * an operator cares about. */
-    metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){name},
+    metrics_observe(METRIC_PUSH_BATCH_DURATION, (const char *[]){name},
                     (double)(now - sb->sent_ms) / 1000.0);
 }
 

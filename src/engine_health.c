@@ -12,6 +12,7 @@
 #include "engine_internal.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "timefmt.h"
 
 void engine_note_outage(struct dest *d, const char *why)
@@ -29,6 +30,7 @@ void engine_note_outage(struct dest *d, const char *why)
     timefmt_format_rfc3339(d->outage_since_ms, since, sizeof(since));
     health_raise(HEALTH_DESTINATION_UNREACHABLE, d->conn->name, "retrying since %s, last error: %s",
                  since, d->outage_error);
+    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 0);
     if (!d->unreachable_raised)
         log_warn("engine", d->conn->name, "destination unreachable since %s: %s", since,
                  d->outage_error);
@@ -37,9 +39,12 @@ void engine_note_outage(struct dest *d, const char *why)
 
 void engine_note_reachable(struct dest *d)
 {
+    metrics_gauge_set(METRIC_LAST_SUCCESS, (const char *[]){d->conn->name, "push"},
+                      (double)timefmt_now_ms() / 1000.0);
     if (d->outage_since_ms == 0)
         return;
     if (d->unreachable_raised) {
+        metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 1);
         health_clear(HEALTH_DESTINATION_UNREACHABLE, d->conn->name);
         log_notice("engine", d->conn->name, "destination reachable again");
     }

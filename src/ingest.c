@@ -166,8 +166,12 @@ static int sink_file_finish(void *ctx, struct connector *conn, int64_t id,
                             const struct ingest_stats *stats, const char *status, struct error *err)
 {
     struct ingest *ing = ctx;
-    (void)conn;
-    return store_ingest_file_finish(ing->store, id, stats, status, err);
+    int rc = store_ingest_file_finish(ing->store, id, stats, status, err);
+
+    if (rc == 0)
+        metrics_gauge_set(METRIC_LAST_SUCCESS, (const char *[]){conn->name, "pull"},
+                          (double)timefmt_now_ms() / 1000.0);
+    return rc;
 }
 
 void ingest_init(struct ingest *ing, struct store *store, const char *const *origin_priority,

@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "http_result.h"
 #include "log.h"
+#include "metrics.h"
 #include "store_holds.h"
 #include "store_push.h"
 #include "store_tombstone.h"
@@ -33,6 +34,9 @@ static void host_pull_done(void *ctx, struct connector *conn, int status)
 {
     struct ingest *ing = ctx;
 
+    if (status == 0)
+        metrics_gauge_set(METRIC_LAST_SUCCESS, (const char *[]){conn->name, "pull"},
+                          (double)timefmt_now_ms() / 1000.0);
     if (ing->engine != NULL)
         engine_pull_done(ing->engine, conn, status);
 }

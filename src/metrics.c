@@ -15,7 +15,7 @@
 
 #include "timefmt.h"
 
-#define SERIES_PER_FAMILY 128
+#define SERIES_PER_FAMILY 256
 
 struct family_def {
     const char *name;
@@ -78,10 +78,12 @@ static const struct family_def families[METRIC_COUNT] = {
                              NULL,
                              0},
     [METRIC_REQUEST_DURATION] = {"crmsyncd_request_duration_seconds",
-                                 "Latency of requests to a CRM, by connector.",
+                                 "Latency of every HTTP request to a CRM (token requests "
+                                 "included), by connector, HTTP status code (\"transport\" when "
+                                 "none came) and endpoint.",
                                  METRIC_HISTOGRAM,
-                                 1,
-                                 {"connector"},
+                                 3,
+                                 {"connector", "code", "endpoint"},
                                  latency_buckets,
                                  sizeof(latency_buckets) / sizeof(latency_buckets[0])},
     [METRIC_TOKEN_REFRESHES] = {"crmsyncd_token_refreshes_total",
@@ -182,6 +184,38 @@ static const struct family_def families[METRIC_COUNT] = {
                               {"reason"},
                               NULL,
                               0},
+    [METRIC_HTTP_ERRORS] = {"crmsyncd_http_errors_total",
+                            "Failed HTTP requests to a CRM, by connector and class (429, 5xx, "
+                            "4xx, transport: no HTTP answer).",
+                            METRIC_COUNTER,
+                            2,
+                            {"connector", "class"},
+                            NULL,
+                            0},
+    [METRIC_CONNECTOR_UP] = {"crmsyncd_connector_up",
+                             "1 when the connector started and its CRM is reachable; 0 when it "
+                             "could not start or its requests fail (destination_unreachable).",
+                             METRIC_GAUGE,
+                             1,
+                             {"connector"},
+                             NULL,
+                             0},
+    [METRIC_LAST_SUCCESS] = {"crmsyncd_last_success_timestamp_seconds",
+                             "When a pull or a push batch of the connector last succeeded, "
+                             "seconds since the epoch (0: not since start).",
+                             METRIC_GAUGE,
+                             2,
+                             {"connector", "direction"},
+                             NULL,
+                             0},
+    [METRIC_PUSH_BATCH_DURATION] = {"crmsyncd_push_batch_duration_seconds",
+                                    "A push batch from sending to its per-record results, by "
+                                    "connector.",
+                                    METRIC_HISTOGRAM,
+                                    1,
+                                    {"connector"},
+                                    latency_buckets,
+                                    sizeof(latency_buckets) / sizeof(latency_buckets[0])},
 };
 
 struct series {
@@ -424,6 +458,12 @@ void metrics_write(FILE *out)
                          "When the daemon started, seconds since the epoch.", METRIC_GAUGE);
     metrics_write_sample(out, "crmsyncd_start_time_seconds", NULL, NULL, 0,
                          (double)(reg.start_ms / 1000));
+    /* The standard name (Prometheus client libraries' process collector),
+     * so stock dashboards and alerts find it. */
+    metrics_write_header(out, "process_start_time_seconds",
+                         "Start time of the process since unix epoch in seconds.", METRIC_GAUGE);
+    metrics_write_sample(out, "process_start_time_seconds", NULL, NULL, 0,
+                         (double)reg.start_ms / 1000.0);
     for (size_t id = 0; reg.ready && id < METRIC_COUNT; id++) {
         const struct family_def *f = &families[id];
 
@@ -451,4 +491,73 @@ void metrics_write(FILE *out)
     snprintf(v, sizeof(v), "%" PRIu64, reg.dropped);
     write_line(out, "crmsyncd_metrics_series_dropped_total", "", NULL, NULL, 0, NULL, NULL, v);
     pthread_mutex_unlock(&lock);
+}
+
+void metrics_declare_connector(const char *name, int destination, int up)
+{
+    static const char *const ingest_results[] = {"applied",  "unchanged", "duplicate",
+                                                 "rejected", "erased",    "invalid"};
+    static const char *const push_results[] = {"ok", "retry", "reject"};
+    static const char *const error_classes[] = {"429", "5xx", "4xx", "transport"};
+    static const char *const directions[] = {"pull", "push"};
+
+    for (size_t i = 0; i < sizeof(ingest_results) / sizeof(ingest_results[0]); i++)
+        metrics_counter_add(METRIC_INGEST_RECORDS, (const char *[]){name, ingest_results[i]}, 0);
+    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){name}, up ? 1 : 0);
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < 2; i++) {
+        if (i == 1 && !destination)
+            break;
+        /* Created at 0 when new; a reload keeps what it shows. */
+        (void)find_series(METRIC_LAST_SUCCESS, (const char *[]){name, directions[i]});
+    }
+    pthread_mutex_unlock(&lock);
+    if (!destination)
+        return;
+    for (size_t i = 0; i < sizeof(push_results) / sizeof(push_results[0]); i++)
+        metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, push_results[i]}, 0);
+    metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, 0);
+    metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){name}, 0);
+    for (size_t i = 0; i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
+        metrics_counter_add(METRIC_HTTP_ERRORS, (const char *[]){name, error_classes[i]}, 0);
+}
+
+static int opaque_segment(const char *seg, size_t n)
+{
+    if (n > 40)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        if ((seg[i] >= '0' && seg[i] <= '9') || seg[i] == '@' || seg[i] == '%')
+            return 1;
+    }
+    return 0;
+}
+
+void metrics_endpoint_of(const char *url, char *out, size_t outsize)
+{
+    const char *p = strstr(url, "://");
+    size_t len = 0;
+
+    if (outsize == 0)
+        return;
+    out[0] = '\0';
+    p = p != NULL ? strchr(p + 3, '/') : url;
+    while (p != NULL && *p == '/') {
+        const char *seg = p + 1;
+        size_t n = strcspn(seg, "/?#");
+        const char *text = opaque_segment(seg, n) ? "{id}" : seg;
+        size_t tn = text == seg ? n : 4;
+
+        if (n == 0 && seg[0] != '/')
+            break;
+        if (len + 1 + tn >= outsize)
+            break;
+        out[len++] = '/';
+        memcpy(out + len, text, tn);
+        len += tn;
+        out[len] = '\0';
+        p = seg + n;
+    }
+    if (len == 0)
+        snprintf(out, outsize, "/");
 }

@@ -12,7 +12,7 @@
  * names (see the table in metrics.c), e.g.
  *
  *     metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){"hubspot", "ok"}, 100);
- *     metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){"hubspot"}, 0.182);
+ *     metrics_observe(METRIC_PUSH_BATCH_DURATION, (const char *[]){"hubspot"}, 0.182);
  *
  * Families without labels take NULL. A label value longer than
  * METRIC_LABEL_MAX - 1 bytes is truncated. */
@@ -29,7 +29,7 @@ enum metric_id {
     METRIC_RECORDS_PUSHED,   /* counter {connector, result}: ok, retry, reject */
     METRIC_PUSH_RETRIES,     /* counter {connector}: records scheduled for another attempt */
     METRIC_DEAD_LETTERS,     /* counter {destination}: dead letters filed since start */
-    METRIC_REQUEST_DURATION, /* histogram {connector}: CRM request latency, seconds */
+    METRIC_REQUEST_DURATION, /* histogram {connector, code, endpoint}: every CRM request */
     METRIC_TOKEN_REFRESHES,  /* counter {connector, result}: ok, failed */
     METRIC_QUOTA_REMAINING,  /* gauge {connector}: requests left in the vendor's window */
     METRIC_RELOADS,          /* counter {result}: ok, failed */
@@ -46,13 +46,18 @@ enum metric_id {
     METRIC_PUSH_PHASE,     /* histogram {connector, phase}: where a push's wall time goes,
                               seconds (src/engine.c, push_phase) */
     METRIC_ADMIN_REFUSED,  /* counter {reason}: admin connections refused or cut */
+    /* Issue 19: */
+    METRIC_HTTP_ERRORS,         /* counter {connector, class}: 429, 5xx, 4xx, transport */
+    METRIC_CONNECTOR_UP,        /* gauge {connector}: started and reachable */
+    METRIC_LAST_SUCCESS,        /* gauge {connector, direction}: pull/push, epoch seconds */
+    METRIC_PUSH_BATCH_DURATION, /* histogram {connector}: a push batch, sent to answered */
     METRIC_COUNT
 };
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 #define METRIC_LABEL_MAX 64 /* bytes per label value, with the NUL */
-#define METRIC_MAX_LABELS 2
+#define METRIC_MAX_LABELS 3
 #define METRIC_MAX_BUCKETS 12
 
 /* Sets up the registry (slots for every family) and records the start time.
@@ -65,6 +70,18 @@ void metrics_counter_add(enum metric_id id, const char *const *labels, uint64_t 
 void metrics_gauge_set(enum metric_id id, const char *const *labels, double v);
 /* Records one observation (seconds for *_seconds families). */
 void metrics_observe(enum metric_id id, const char *const *labels, double v);
+
+/* Creates every series a connector has, at 0 (issue 19: counters appeared
+ * only after their first event, so rate() and absent() alerts saw
+ * nothing): pushed records by result, retries, dead letters and HTTP
+ * errors by class for a destination; ingested records by result for every
+ * connector; connector_up at up. */
+void metrics_declare_connector(const char *name, int destination, int up);
+
+/* The endpoint label of a request URL: the path without scheme, host and
+ * query, each segment that holds a digit, an '@' or a '%' (an id, a
+ * version, an address) written "{id}", so the label set stays bounded. */
+void metrics_endpoint_of(const char *url, char *out, size_t outsize);
 
 /* Writes every family of the registry plus build info and start time in the
  * Prometheus text format (version 0.0.4). */

@@ -80,19 +80,79 @@ static void test_histogram_cumulative_buckets(void **state)
     char *text;
 
     (void)state;
-    metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){"sf"}, 0.003);
-    metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){"sf"}, 0.2);
-    metrics_observe(METRIC_REQUEST_DURATION, (const char *[]){"sf"}, 100);
+    metrics_observe(METRIC_PUSH_BATCH_DURATION, (const char *[]){"sf"}, 0.003);
+    metrics_observe(METRIC_PUSH_BATCH_DURATION, (const char *[]){"sf"}, 0.2);
+    metrics_observe(METRIC_PUSH_BATCH_DURATION, (const char *[]){"sf"}, 100);
     text = render();
-    has_line(text, "# TYPE crmsyncd_request_duration_seconds histogram");
-    has_line(text, "crmsyncd_request_duration_seconds_bucket{connector=\"sf\",le=\"0.005\"} 1");
-    has_line(text, "crmsyncd_request_duration_seconds_bucket{connector=\"sf\",le=\"0.1\"} 1");
-    has_line(text, "crmsyncd_request_duration_seconds_bucket{connector=\"sf\",le=\"0.25\"} 2");
-    has_line(text, "crmsyncd_request_duration_seconds_bucket{connector=\"sf\",le=\"30\"} 2");
-    has_line(text, "crmsyncd_request_duration_seconds_bucket{connector=\"sf\",le=\"+Inf\"} 3");
-    has_line(text, "crmsyncd_request_duration_seconds_sum{connector=\"sf\"} 100.203");
-    has_line(text, "crmsyncd_request_duration_seconds_count{connector=\"sf\"} 3");
+    has_line(text, "# TYPE crmsyncd_push_batch_duration_seconds histogram");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_bucket{connector=\"sf\",le=\"0.005\"} 1");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_bucket{connector=\"sf\",le=\"0.1\"} 1");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_bucket{connector=\"sf\",le=\"0.25\"} 2");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_bucket{connector=\"sf\",le=\"30\"} 2");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_bucket{connector=\"sf\",le=\"+Inf\"} 3");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_sum{connector=\"sf\"} 100.203");
+    has_line(text, "crmsyncd_push_batch_duration_seconds_count{connector=\"sf\"} 3");
     free(text);
+}
+
+/* Issue 19: every request with its code and endpoint (three labels). */
+static void test_request_duration_has_code_and_endpoint(void **state)
+{
+    char *text;
+
+    (void)state;
+    metrics_observe(METRIC_REQUEST_DURATION,
+                    (const char *[]){"hs", "200", "/crm/{id}/objects/contacts/batch/upsert"}, 0.02);
+    text = render();
+    has_line(text, "crmsyncd_request_duration_seconds_count{connector=\"hs\",code=\"200\","
+                   "endpoint=\"/crm/{id}/objects/contacts/batch/upsert\"} 1");
+    free(text);
+}
+
+/* Issue 19: a connector's series exist at 0 before their first event. */
+static void test_declared_connector_series_start_at_zero(void **state)
+{
+    char *text;
+
+    (void)state;
+    metrics_declare_connector("hs", 1, 1);
+    metrics_declare_connector("shop", 0, 0);
+    text = render();
+    has_line(text, "crmsyncd_records_pushed_total{connector=\"hs\",result=\"ok\"} 0");
+    has_line(text, "crmsyncd_records_pushed_total{connector=\"hs\",result=\"reject\"} 0");
+    has_line(text, "crmsyncd_push_retries_total{connector=\"hs\"} 0");
+    has_line(text, "crmsyncd_dead_letters_total{destination=\"hs\"} 0");
+    has_line(text, "crmsyncd_http_errors_total{connector=\"hs\",class=\"transport\"} 0");
+    has_line(text, "crmsyncd_ingest_records_total{connector=\"shop\",result=\"invalid\"} 0");
+    has_line(text, "crmsyncd_connector_up{connector=\"hs\"} 1");
+    has_line(text, "crmsyncd_connector_up{connector=\"shop\"} 0");
+    has_line(text,
+             "crmsyncd_last_success_timestamp_seconds{connector=\"hs\",direction=\"push\"} 0");
+    has_line(text,
+             "crmsyncd_last_success_timestamp_seconds{connector=\"shop\",direction=\"pull\"} 0");
+    assert_null(strstr(text, "crmsyncd_records_pushed_total{connector=\"shop\""));
+    assert_non_null(strstr(text, "\nprocess_start_time_seconds "));
+    free(text);
+}
+
+static void test_endpoint_label_is_bounded(void **state)
+{
+    char out[64];
+
+    (void)state;
+    metrics_endpoint_of("https://api.hubapi.com/crm/objects/2026-09/contacts/batch/upsert?x=1", out,
+                        sizeof(out));
+    assert_string_equal(out, "/crm/objects/{id}/contacts/batch/upsert");
+    metrics_endpoint_of("http://127.0.0.1:8080/communication-preferences/v4/statuses/a%40b.example",
+                        out, sizeof(out));
+    assert_string_equal(out, "/communication-preferences/{id}/statuses/{id}");
+    metrics_endpoint_of("http://h/services/data/v60.0/sobjects/Contact/003xx000004TmiQAAS", out,
+                        sizeof(out));
+    assert_string_equal(out, "/services/data/{id}/sobjects/Contact/{id}");
+    metrics_endpoint_of("http://h", out, sizeof(out));
+    assert_string_equal(out, "/");
+    metrics_endpoint_of("http://h/nl/jsp/soaprouter.jsp", out, 12);
+    assert_string_equal(out, "/nl/jsp");
 }
 
 static void test_gauge_and_values(void **state)
@@ -123,14 +183,14 @@ static void test_type_mismatch_ignored_and_slots_bounded(void **state)
     (void)state;
     /* A counter call on a gauge family does nothing (no crash, no value). */
     metrics_counter_add(METRIC_QUOTA_REMAINING, (const char *[]){"x"}, 5);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 300; i++) {
         snprintf(name, sizeof(name), "c%d", i);
         metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, 1);
     }
     text = render();
-    has_line(text, "crmsyncd_push_retries_total{connector=\"c127\"} 1");
-    assert_null(strstr(text, "connector=\"c128\""));
-    has_line(text, "crmsyncd_metrics_series_dropped_total 72");
+    has_line(text, "crmsyncd_push_retries_total{connector=\"c255\"} 1");
+    assert_null(strstr(text, "connector=\"c256\""));
+    has_line(text, "crmsyncd_metrics_series_dropped_total 44");
     assert_null(strstr(text, "crmsyncd_quota_remaining{connector=\"x\"}"));
     free(text);
 }
@@ -187,6 +247,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_label_values_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_cumulative_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gauge_and_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_duration_has_code_and_endpoint, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_declared_connector_series_start_at_zero, setup,
+                                        teardown),
+        cmocka_unit_test(test_endpoint_label_is_bounded),
         cmocka_unit_test_setup_teardown(test_type_mismatch_ignored_and_slots_bounded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_calls_before_init_are_noops, setup, teardown),
