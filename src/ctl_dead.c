@@ -10,19 +10,23 @@
 
 static void help(FILE *out)
 {
-    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] dead-letters ACTION [OPTIONS]\n\n"
-                 "  list  [--connector NAME] [--older-than DURATION] [--limit N] [--json]\n"
-                 "  show  ID [--json]\n"
-                 "  retry ID | [--connector NAME] [--older-than DURATION] | --all\n"
-                 "  drop  ID | [--connector NAME] [--older-than DURATION] | --all\n\n"
-                 "--connector selects the destination the record failed to reach ('ingest' for\n"
-                 "bad input records); --older-than selects those that first failed longer ago\n"
-                 "than DURATION (30m, 12h, 7d, 2w). retry marks records for the engine to send\n"
-                 "again (input dead letters cannot be retried: fix the input and drop a new\n"
-                 "file). drop deletes them and records the action in the state's\n"
-                 "operator_actions table. retry and drop need an ID, a filter, or --all.\n\n"
-                 "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such dead letter, 5 database\n"
-                 "locked, 6 no usable database.\n");
+    fprintf(out,
+            "Usage: crmsyncctl [-c FILE | -s DB] dead-letters ACTION [OPTIONS]\n\n"
+            "  list  [--connector NAME] [--member KEY] [--older-than DURATION] [--limit N]\n"
+            "        [--json]\n"
+            "  show  ID [--json]\n"
+            "  retry ID | [--connector NAME] [--member KEY] [--older-than DURATION] | --all\n"
+            "  drop  ID | [--connector NAME] [--member KEY] [--older-than DURATION] | --all\n\n"
+            "--connector selects the destination the record failed to reach ('ingest' for\n"
+            "bad input records); --member those of one member key; --older-than selects\n"
+            "those that first failed longer ago\n"
+            "than DURATION (30m, 12h, 7d, 2w). retry marks records for the engine to send\n"
+            "again (input dead letters cannot be retried: fix the input and drop a new\n"
+            "file; retry of input dead letters only exits 1). drop deletes them and records the "
+            "action in the state's\n"
+            "operator_actions table. retry and drop need an ID, a filter, or --all.\n\n"
+            "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such dead letter, 5 database\n"
+            "locked, 6 no usable database.\n");
 }
 
 static const char *str(json_t *o, const char *key)
@@ -65,6 +69,7 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
 {
     static const struct option longopts[] = {{"connector", required_argument, NULL, 'C'},
                                              {"older-than", required_argument, NULL, 'o'},
+                                             {"member", required_argument, NULL, 'm'},
                                              {"limit", required_argument, NULL, 'l'},
                                              {"all", no_argument, NULL, 'a'},
                                              {"json", no_argument, NULL, 'j'},
@@ -80,12 +85,15 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
     int rc;
 
     for (;;) {
-        opt = getopt_long(argc, argv, "C:o:l:ajh", longopts, NULL);
+        opt = getopt_long(argc, argv, "C:o:m:l:ajh", longopts, NULL);
         if (opt == -1)
             break;
         switch (opt) {
         case 'C':
             f.destination = optarg;
+            break;
+        case 'm':
+            f.member_key = optarg;
             break;
         case 'o': {
             int64_t ms = ctl_parse_duration(optarg);
@@ -143,8 +151,9 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
         return CTL_USAGE;
     }
     if ((strcmp(action, "retry") == 0 || strcmp(action, "drop") == 0) && f.id == 0 && !all &&
-        f.destination == NULL && f.failed_before_ms == 0) {
-        ctl_err("dead-letters %s: give an ID, --connector, --older-than, or --all", action);
+        f.destination == NULL && f.failed_before_ms == 0 && f.member_key == NULL) {
+        ctl_err("dead-letters %s: give an ID, --connector, --member, --older-than, or --all",
+                action);
         return CTL_USAGE;
     }
     if (strcmp(action, "list") == 0 && f.id != 0) {
@@ -192,6 +201,19 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
             rc = CTL_NOT_FOUND;
             goto out;
         }
+        /* Issue 19: "0 marked" with exit 0 read as success. */
+        if (n == 0 && skipped > 0) {
+            if (f.id != 0)
+                ctl_err("dead letter %lld is a bad input record: it cannot be retried; fix the "
+                        "input and drop it into the spool again (or drop the dead letter)",
+                        (long long)f.id);
+            else
+                ctl_err("the %lld dead letter(s) selected are bad input records: they cannot be "
+                        "retried; fix the input and drop it into the spool again",
+                        (long long)skipped);
+            rc = CTL_FAIL;
+            goto out;
+        }
         if (ctl->json) {
             doc = json_pack("{s:I,s:I}", "retry_requested", (json_int_t)n, "skipped_ingest",
                             (json_int_t)skipped);
@@ -206,8 +228,9 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv)
     } else {
         char detail[300];
         int64_t n = 0;
-        snprintf(detail, sizeof(detail), "id=%lld connector=%s older_than_cutoff_ms=%lld%s",
-                 (long long)f.id, f.destination ? f.destination : "*",
+        snprintf(detail, sizeof(detail),
+                 "id=%lld connector=%s member=%s older_than_cutoff_ms=%lld%s", (long long)f.id,
+                 f.destination ? f.destination : "*", f.member_key ? f.member_key : "*",
                  (long long)f.failed_before_ms, all ? " --all" : "");
         rc = store_ctl_dead_drop(st, &f, detail, &n, &err);
         if (rc != 0)

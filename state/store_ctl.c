@@ -303,7 +303,7 @@ int store_resync_finish_started(struct store *st, struct error *err)
 
 #define DL_WHERE                                                                                   \
     " WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR destination = ?2)"                              \
-    " AND (?3 = 0 OR first_failed_at < ?3)"
+    " AND (?3 = 0 OR first_failed_at < ?3) AND (?5 IS NULL OR member_key = ?5)"
 
 static void bind_filter(sqlite3_stmt *q, const struct store_dl_filter *f)
 {
@@ -311,6 +311,8 @@ static void bind_filter(sqlite3_stmt *q, const struct store_dl_filter *f)
     if (f->destination != NULL)
         sqlite3_bind_text(q, 2, f->destination, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, f->failed_before_ms);
+    if (f->member_key != NULL)
+        sqlite3_bind_text(q, 5, f->member_key, -1, SQLITE_STATIC);
 }
 
 int store_ctl_dead_list(struct store *st, const struct store_dl_filter *f, json_t **out,

@@ -54,6 +54,7 @@ struct store_dl_filter {
     const char *destination;  /* NULL: any */
     int64_t failed_before_ms; /* 0: any; else first_failed_at < this */
     long limit;               /* list only; 0: no limit */
+    const char *member_key;   /* NULL: any (issue 19: "why did member X not sync?") */
 };
 int store_ctl_dead_list(struct store *st, const struct store_dl_filter *f, json_t **out,
                         struct error *err);

@@ -30,6 +30,17 @@ assert_eq "$(rc_of ctl dead-letters retry)" 2 "retry without selection exits 2"
 assert_eq "$(rc_of ctl dead-letters frob)" 2 "unknown action exits 2"
 assert_eq "$(rc_of ctl dead-letters list --older-than soon)" 2 "bad duration exits 2"
 
+# Issue 19: one member's dead letters; an input dead letter cannot be retried.
+assert_eq "$(rc_of ctl dead-letters list --member M2 --json)" 0 "list --member"
+assert_eq "$(python3 -c 'import json,sys; print([d["member_key"] for d in json.load(open(sys.argv[1]))])' "$T/out")" "['M2']" "--member selects that member's"
+assert_eq "$(rc_of ctl dead-letters list --member nobody)" 0 "list --member with none"
+grep -q '^(no dead letters)' "$T/out" || fail "--member nobody: $(cat "$T/out")"
+in_id=$(sql "SELECT id FROM dead_letters WHERE destination = 'ingest'")
+assert_eq "$(rc_of ctl dead-letters retry "$in_id")" 1 "retry of an input dead letter exits 1"
+grep -q "dead letter $in_id is a bad input record: it cannot be retried" "$T/err" || fail "no reason: $(cat "$T/err")"
+assert_eq "$(rc_of ctl dead-letters retry --connector ingest)" 1 "retry of input dead letters only exits 1"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE retry_requested_at IS NOT NULL")" 0 "nothing marked"
+
 assert_eq "$(rc_of ctl dead-letters retry --all)" 0 "retry --all"
 grep -q '^2 dead letter(s) marked for retry' "$T/out" || fail "retry count: $(cat "$T/out")"
 grep -q '^1 input dead letter(s) skipped' "$T/out" || fail "ingest skip not reported"
