@@ -354,6 +354,22 @@ static void write_state_metrics(struct admin *a, FILE *out, const struct health_
         metrics_write_sample(out, "crmsyncd_oldest_pending_change_age_seconds", conn_names, values,
                              1, age);
     }
+    /* Per lane (issue 19's dashboard: the urgent lane's age is the bound on
+     * opt-out latency while anything waits). */
+    metrics_write_header(out, "crmsyncd_oldest_pending_age_seconds",
+                         "Age of the oldest change not yet pushed to a destination, by lane (0 "
+                         "when the lane is empty).",
+                         METRIC_GAUGE);
+    for (size_t i = 0; state_ok && i < snap->n_connectors; i++) {
+        if (!snap->connectors[i].destination || backlogs[i].total < 0)
+            continue;
+        for (int lane = 0; lane < STORE_LANES; lane++) {
+            const char *values[] = {snap->connectors[i].name, store_lane_name(lane)};
+            int64_t t = backlogs[i].oldest_lane[lane];
+            metrics_write_sample(out, "crmsyncd_oldest_pending_age_seconds", lane_names, values, 2,
+                                 t > 0 && now > t ? (double)(now - t) / 1000.0 : 0);
+        }
+    }
     metrics_write_header(out, "crmsyncd_dead_letters_pending",
                          "Dead letters stored and not dropped, by destination.", METRIC_GAUGE);
     if (state_ok && store_metrics_dead_letters(a->queries, write_dead, &d, &err) != 0) {
