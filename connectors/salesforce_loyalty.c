@@ -213,15 +213,22 @@ static void members_answer(struct http_result *res, void *arg)
     for (size_t k = 0; k < job->nsent; k++) {
         size_t i = job->sent[k];
         const char *member = job->pb->records[i].member_key;
+        int dup;
         if (out[k].state == SF_OK && out[k].id[0] != '\0') {
             member_id_for(job, member, out[k].id);
             continue;
         }
+        /* DUPLICATE_VALUE on MembershipNumber: the member exists now (created
+         * by another batch of the member in flight at the same time, or
+         * before a crash after our lookup): not the records' fault; the
+         * retry finds it by its identity or the lookup. */
+        dup = out[k].state == SF_REJECT && strcmp(out[k].code, "DUPLICATE_VALUE") == 0;
         /* The member's records share its failure. */
         for (size_t j = 0; j < job->pb->n; j++) {
             if (strcmp(job->pb->records[j].member_key, member) == 0)
                 sf_job_set(job, j,
-                           out[k].state == SF_OK ? PUSH_RETRY : sf_outcome_push(out[k].state),
+                           out[k].state == SF_OK || dup ? PUSH_RETRY
+                                                        : sf_outcome_push(out[k].state),
                            out[k].reason, -1, 0, NULL);
         }
     }
