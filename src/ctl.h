@@ -45,6 +45,10 @@ int ctl_holds(struct ctl *ctl, int argc, char **argv);
 
 /* Loads the configuration (unless --state) and resolves the state path. */
 int ctl_load(struct ctl *ctl);
+/* The options of a subcommand that takes only --json and --help: -1 go on
+ * (ctl->json set for --json; operands from optind), else the exit code
+ * (--help printed: CTL_OK; an unknown option: help on stderr, CTL_USAGE). */
+int ctl_json_help_options(struct ctl *ctl, int argc, char **argv, void (*help)(FILE *out));
 /* Opens the state read-only or for a short write; on failure prints a
  * message (never a raw SQLite error) and returns the exit code. */
 int ctl_open(struct ctl *ctl, int write, struct store **st);

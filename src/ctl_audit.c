@@ -18,28 +18,14 @@ static void help(FILE *out)
 
 int ctl_audit(struct ctl *ctl, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     struct store *st = NULL;
     struct error err = {""};
     int64_t rows = 0, bad = 0;
-    int opt;
     int rc;
 
-    for (;;) {
-        opt = getopt_long(argc, argv, "jh", longopts, NULL);
-        if (opt == -1)
-            break;
-        if (opt == 'j') {
-            ctl->json = 1;
-        } else if (opt == 'h') {
-            help(stdout);
-            return CTL_OK;
-        } else {
-            help(stderr);
-            return CTL_USAGE;
-        }
-    }
+    rc = ctl_json_help_options(ctl, argc, argv, help);
+    if (rc >= 0)
+        return rc;
     if (optind >= argc || strcmp(argv[optind], "verify") != 0 || optind + 1 != argc) {
         if (optind < argc)
             ctl_err("audit: unknown action '%s' (only 'verify')", argv[optind]);

@@ -168,3 +168,24 @@ int ctl_connector_known(const struct ctl *ctl, const char *name)
         return 1;
     return config_find_connector(ctl->cfg, name) != NULL;
 }
+
+int ctl_json_help_options(struct ctl *ctl, int argc, char **argv, void (*help)(FILE *out))
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+    for (;;) {
+        int opt = getopt_long(argc, argv, "jh", longopts, NULL);
+        if (opt == -1)
+            return -1;
+        if (opt == 'j') {
+            ctl->json = 1;
+        } else if (opt == 'h') {
+            help(stdout);
+            return CTL_OK;
+        } else {
+            help(stderr);
+            return CTL_USAGE;
+        }
+    }
+}

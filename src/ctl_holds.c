@@ -97,27 +97,13 @@ static int clear(struct ctl *ctl, struct store *st, const char *connector, const
 
 int ctl_holds(struct ctl *ctl, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     struct store *st = NULL;
     const char *action, *connector = NULL, *family = NULL;
-    int opt;
     int rc;
 
-    for (;;) {
-        opt = getopt_long(argc, argv, "jh", longopts, NULL);
-        if (opt == -1)
-            break;
-        if (opt == 'j') {
-            ctl->json = 1;
-        } else if (opt == 'h') {
-            help(stdout);
-            return CTL_OK;
-        } else {
-            help(stderr);
-            return CTL_USAGE;
-        }
-    }
+    rc = ctl_json_help_options(ctl, argc, argv, help);
+    if (rc >= 0)
+        return rc;
     if (optind >= argc) {
         help(stderr);
         return CTL_USAGE;
