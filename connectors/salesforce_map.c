@@ -334,6 +334,23 @@ static void soql_escape(const char *s, char *out, size_t outsize)
     out[o] = '\0';
 }
 
+/* 1 when name is one of the comma-separated names of list. A substring
+ * test is not enough: "Email" is inside "HasOptedOutOfEmail", and taking
+ * it for selected left the email out of every Contact query (a changed
+ * email was never pulled; a resync wrote every email again). */
+static int field_listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
+        int starts = p == list || p[-1] == ' ';
+        int ends = p[n] == '\0' || p[n] == ',';
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
+}
+
 char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int limit)
 {
     char fields[2048], where[512] = "", ts[40], eid[64], *q;
@@ -342,7 +359,7 @@ char *sf_contact_soql(const struct sf_map *m, int64_t t_ms, const char *id, int 
     snprintf(fields, sizeof(fields), "Id, SystemModstamp, IsDeleted, %s", m->ext_id);
 #define ADD_FIELD(f)                                                                               \
     do {                                                                                           \
-        if ((f)[0] != '\0' && strstr(fields, f) == NULL) {                                         \
+        if ((f)[0] != '\0' && !field_listed(fields, f)) {                                          \
             len = strlen(fields);                                                                  \
             snprintf(fields + len, sizeof(fields) - len, ", %s", f);                               \
         }                                                                                          \

@@ -169,6 +169,10 @@ static void cursor_soql(void **state)
     free(q);
     q = sf_contact_soql(&map, 0, "", 10);
     assert_null(strstr(q, "WHERE"));
+    /* Email is selected although HasOptedOutOfEmail contains its name;
+     * a field named twice is selected once. */
+    assert_non_null(strstr(q, ", Email,"));
+    assert_null(strstr(strstr(q, "HasOptedOutOfEmail") + 1, "HasOptedOutOfEmail"));
     free(q);
 }
 
