@@ -431,6 +431,7 @@ static void free_salesforce(void *priv)
     sf_map_free(&sf->map);
     strbuf_free(&sf->path);
     free(sf->login);
+    free(sf->jwt_aud);
     free(sf);
 }
 
@@ -484,7 +485,11 @@ static int salesforce_open(struct connector *conn, struct error *err)
         error_set(err, "out of memory");
         goto fail;
     }
-    sf_jwt_audience(sf->login, cfg->jwt_audience, sf->jwt_aud, sizeof(sf->jwt_aud));
+    sf->jwt_aud = sf_jwt_audience(sf->login, cfg->jwt_audience);
+    if (sf->jwt_aud == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     if (cfg->client_id == NULL) {
         error_set(err, "[connector.%s] client_id (the consumer key) is required", conn->name);
         goto fail;

@@ -202,7 +202,7 @@ void sf_membership_key(const char *member, const char *segment, char *out, size_
  * (*.sandbox.my.salesforce.com), https://login.salesforce.com for another
  * My Domain (*.my.salesforce.com), else login_url itself (login, test, an
  * Experience Cloud site, the simulator). */
-void sf_jwt_audience(const char *login_url, const char *configured, char *out, size_t outsize);
+char *sf_jwt_audience(const char *login_url, const char *configured);
 
 /* URL-encodes s (RFC 3986 unreserved kept). malloc'd. */
 char *sf_urlencode(const char *s);

@@ -110,7 +110,7 @@ struct salesforce {
     const struct salesforce_settings *cfg;
     struct sf_map map;
     char *login;
-    char jwt_aud[512];    /* the JWT aud claim (sf_jwt_audience) */
+    char *jwt_aud;        /* the JWT aud claim (sf_jwt_audience), never cut */
     struct crm_http h;    /* the shared request wrapper (client, token manager) */
     struct crm_jobs jobs; /* answered push jobs, waiting for the defer timer */
     struct strbuf path;   /* sf_data_path's last answer */

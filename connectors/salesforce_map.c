@@ -486,21 +486,18 @@ char *sf_query_path(const char *api_version, const char *verb, const char *soql)
     return strbuf_take(&b);
 }
 
-void sf_jwt_audience(const char *login_url, const char *configured, char *out, size_t outsize)
+char *sf_jwt_audience(const char *login_url, const char *configured)
 {
     const char *host = strstr(login_url, "://");
     size_t hlen;
 
-    if (configured != NULL && configured[0] != '\0') {
-        snprintf(out, outsize, "%s", configured);
-        return;
-    }
+    if (configured != NULL && configured[0] != '\0')
+        return strdup(configured);
     host = host != NULL ? host + 3 : login_url;
     hlen = strcspn(host, "/:");
     if (hlen > 26 && strncmp(host + hlen - 26, ".sandbox.my.salesforce.com", 26) == 0)
-        snprintf(out, outsize, "%s", "https://test.salesforce.com");
-    else if (hlen > 18 && strncmp(host + hlen - 18, ".my.salesforce.com", 18) == 0)
-        snprintf(out, outsize, "%s", "https://login.salesforce.com");
-    else
-        snprintf(out, outsize, "%s", login_url);
+        return strdup("https://test.salesforce.com");
+    if (hlen > 18 && strncmp(host + hlen - 18, ".my.salesforce.com", 18) == 0)
+        return strdup("https://login.salesforce.com");
+    return strdup(login_url);
 }

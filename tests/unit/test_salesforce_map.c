@@ -444,21 +444,30 @@ static void watermark_cursors(void **state)
 
 /* Issue 12 item 6: the JWT aud is login or test.salesforce.com (or an
  * Experience Cloud site), never a My Domain URL; configurable. */
+static void aud_is(const char *login, const char *configured, const char *want)
+{
+    char *aud = sf_jwt_audience(login, configured);
+    assert_non_null(aud);
+    assert_string_equal(aud, want);
+    free(aud);
+}
+
 static void jwt_audience(void **state)
 {
-    char aud[200];
-
+    char longer[1200];
     (void)state;
-    sf_jwt_audience("https://acme.my.salesforce.com", NULL, aud, sizeof(aud));
-    assert_string_equal(aud, "https://login.salesforce.com");
-    sf_jwt_audience("https://acme--uat.sandbox.my.salesforce.com", NULL, aud, sizeof(aud));
-    assert_string_equal(aud, "https://test.salesforce.com");
-    sf_jwt_audience("https://test.salesforce.com", NULL, aud, sizeof(aud));
-    assert_string_equal(aud, "https://test.salesforce.com");
-    sf_jwt_audience("http://127.0.0.1:8080", NULL, aud, sizeof(aud));
-    assert_string_equal(aud, "http://127.0.0.1:8080");
-    sf_jwt_audience("https://acme.my.salesforce.com", "https://acme.my.site.com", aud, sizeof(aud));
-    assert_string_equal(aud, "https://acme.my.site.com");
+    aud_is("https://acme.my.salesforce.com", NULL, "https://login.salesforce.com");
+    aud_is("https://acme--uat.sandbox.my.salesforce.com", NULL, "https://test.salesforce.com");
+    aud_is("https://test.salesforce.com", NULL, "https://test.salesforce.com");
+    aud_is("http://127.0.0.1:8080", NULL, "http://127.0.0.1:8080");
+    aud_is("https://acme.my.salesforce.com", "https://acme.my.site.com",
+           "https://acme.my.site.com");
+    /* Issue 14 item 13: a long configured audience is not cut (it was at
+     * 511 bytes, and the token endpoint refused the assertion). */
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    memcpy(longer, "https://", 8);
+    aud_is("https://acme.my.salesforce.com", longer, longer);
     /* 3 minutes at most, with room for skew. */
     assert_true(SF_JWT_LIFETIME_S <= 150);
 }
