@@ -91,17 +91,12 @@ static void adopt_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct salesforce *sf = job->sf;
-    json_t *root = NULL, *records = NULL, *r, *body = NULL, *list;
-    char next[256], *text = NULL;
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r, *body = NULL, *list;
+    char *text = NULL;
     size_t k;
 
-    if (res->cls != HTTP_CLASS_OK ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        json_decref(root);
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (records == NULL)
         return;
-    }
     body = json_pack("{s:b,s:[]}", "allOrNone", 0, "records");
     list = json_object_get(body, "records");
     job->nsent = 0;
