@@ -1,4 +1,6 @@
-/* HTTP ingest listener (see http_ingest.h). */
+/* HTTP ingest listener, the request side (see http_ingest.h): the
+ * libmicrohttpd threads read, authenticate, parse, queue a job for the
+ * group commit (http_ingest_commit.c) and answer once it is durable. */
 #include "http_ingest.h"
 
 #include <errno.h>
@@ -16,64 +18,14 @@
 #include "config.h"
 #include "connector.h"
 #include "engine.h"
-#include "http_ingest_answer.h"
 #include "http_ingest_body.h"
+#include "http_ingest_internal.h"
 #include "ingest.h"
 #include "listen_socket.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
-#include "store_answer.h"
 #include "store_ctl.h"
-
-enum event_result { RES_APPLIED = 0, RES_UNCHANGED, RES_DUPLICATE, RES_REJECTED, RES_N };
-
-static const char *const result_names[RES_N] = {"applied", "unchanged", "duplicate", "rejected"};
-
-struct item_result {
-    enum event_result result;
-    int replayed; /* the answer kept from the event's first sending */
-    int conflict; /* the event id came before with another body */
-    char reason[256];
-};
-
-/* One request's events on their way to the loop and back. */
-struct job {
-    struct job *next;
-    struct ingest_body body;
-    const unsigned char *permitted; /* per item: the token has its scope */
-    const char *source_ref;         /* "client:<id>", the audit's origin detail */
-    struct item_result *res;
-    int done;
-    int status; /* 0, or 503 when the group could not be committed */
-};
-
-struct http_ingest {
-    struct http_ingest_options o;
-    struct MHD_Daemon *mhd;
-    struct listen_socket ls;
-    struct ingest_auth *auth;
-    struct addr_limit *bad_tokens;
-    struct ingest *ing;
-    struct connector conn; /* how the sink sees us: name = origin */
-    uv_async_t async;
-    uv_timer_t backlog_timer;
-    int handles_open; /* async and timer: freed when both are closed */
-    char *tls_cert, *tls_key;
-
-    pthread_mutex_t lock; /* the queue, pending, stopping */
-    pthread_cond_t done_cond;
-    struct job *head, *tail;
-    long pending; /* events queued, not yet taken by the loop */
-    int stopping;
-    /* The destinations' backlog as the loop last saw it (backlog_cb). */
-    int over_backlog;
-    int64_t backlog;
-    char backlog_dest[64];
-
-    pthread_mutex_t store_lock; /* the read-only connection for GET */
-    struct store *ro;
-};
 
 static const struct connector_ops http_ops = {.version = 1, .type = "http"};
 
@@ -204,307 +156,6 @@ static enum MHD_Result refuse_auth(struct MHD_Connection *conn, enum ingest_auth
                          0);
 }
 
-/* --- the loop side: group commit ------------------------------------------- */
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static enum event_result map_apply(enum apply_result r)
-{
-    switch (r) {
-    case APPLY_APPLIED:
-        return RES_APPLIED;
-    case APPLY_DUPLICATE:
-        return RES_DUPLICATE;
-    case APPLY_REJECTED:
-        return RES_REJECTED;
-    case APPLY_UNCHANGED:
-    case APPLY_ERASED:
-    default:
-        return RES_UNCHANGED;
-    }
-}
-
-/* Which result an event with several changes (a profile) gets: the most
- * telling of its changes' results. */
-static int rank(enum event_result r)
-{
-    static const int ranks[RES_N] = {
-        [RES_REJECTED] = 3, [RES_APPLIED] = 2, [RES_UNCHANGED] = 1, [RES_DUPLICATE] = 0};
-    return ranks[r];
-}
-
-/* Applies one event's changes inside the open transaction; r gets the most
- * telling of their results. Returns -1 on a store error. */
-static int apply_changes(struct http_ingest *h, struct ingest_item *it, struct item_result *r,
-                         struct error *err)
-{
-    struct pull_sink *sink = &h->ing->sink;
-
-    r->result = RES_DUPLICATE;
-    for (size_t k = 0; k < it->ev.n; k++) {
-        enum apply_result res;
-        struct error aerr = {""};
-        enum event_result er;
-
-        if (sink->change(sink->ctx, &h->conn, &it->ev.changes[k], &res, &aerr) != 0) {
-            *err = aerr;
-            return -1;
-        }
-        er = map_apply(res);
-        if (k == 0 || rank(er) > rank(r->result)) {
-            r->result = er;
-            if (er == RES_REJECTED)
-                snprintf(r->reason, sizeof(r->reason), "%s", aerr.msg);
-            else if (res == APPLY_ERASED)
-                snprintf(r->reason, sizeof(r->reason), "member is erased");
-        }
-    }
-    return 0;
-}
-
-static int result_of_name(const char *name)
-{
-    for (int k = 0; k < RES_N; k++) {
-        if (strcmp(result_names[k], name) == 0)
-            return k;
-    }
-    return -1;
-}
-
-/* An event id reused with another body: not applied, answered as a
- * conflict, and kept as a dead letter (once per body: its key holds the
- * body's hash). */
-static int conflict_event(struct http_ingest *h, struct job *j, struct ingest_item *it,
-                          struct item_result *r, const char *id, const char *key, int64_t hash,
-                          struct error *err)
-{
-    struct pull_sink *sink = &h->ing->sink;
-    struct dead_letter_in dl = {0};
-    char *payload = json_dumps(it->ev.root, JSON_COMPACT);
-    char *idem = NULL;
-    size_t n = strlen(key) + 48;
-    int rc = -1;
-
-    r->result = RES_REJECTED;
-    r->conflict = 1;
-    snprintf(r->reason, sizeof(r->reason),
-             "conflict: event id %s was used before with a different body", id);
-    idem = malloc(n);
-    if (payload == NULL || idem == NULL) {
-        error_set(err, "out of memory");
-        goto out;
-    }
-    snprintf(idem, n, "conflict:%016" PRIx64 ":%s", (uint64_t)hash, key);
-    dl.destination = "ingest";
-    dl.origin = h->o.origin;
-    dl.member_key = it->ev.changes[0].member_key;
-    dl.payload = payload;
-    dl.source = j->source_ref;
-    dl.reason = r->reason;
-    dl.idem_key = idem;
-    if (sink->reject(sink->ctx, &h->conn, &dl, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    free(payload);
-    free(idem);
-    return rc;
-}
-
-/* One parsed, permitted event. Its answer is kept under the event's own key
- * with the hash of its body (state/store_answer.h): sent again with the
- * same body it gets that answer and changes nothing; with another body it
- * is a conflict. Returns -1 on a store error. */
-static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item *it,
-                       struct item_result *r, struct error *err)
-{
-    const char *id = json_string_value(json_object_get(it->ev.root, "event_id"));
-    char key[SPOOL_MAX_KEY + 192];
-    enum store_answer_state state;
-    char *answer = NULL, *text = NULL;
-    int64_t hash;
-    int rc = -1;
-
-    if (id == NULL || ingest_answer_key(h->o.origin, id, key, sizeof(key)) != 0)
-        return apply_changes(h, it, r, err);
-    hash = store_event_hash(it->ev.changes, it->ev.n);
-    if (store_answer_get(h->ing->store, key, hash, &state, &answer, err) != 0)
-        goto out;
-    if (state == STORE_ANSWER_CONFLICT) {
-        rc = conflict_event(h, j, it, r, id, key, hash, err);
-        goto out;
-    }
-    if (state == STORE_ANSWER_SAME) {
-        char name[16];
-        int k = -1;
-
-        if (answer != NULL &&
-            ingest_answer_decode(answer, name, sizeof(name), r->reason, sizeof(r->reason)) == 0)
-            k = result_of_name(name);
-        /* A key kept without a readable answer: the event is known, so it
-         * is a duplicate (nothing is applied again either way). */
-        r->result = k >= 0 ? (enum event_result)k : RES_DUPLICATE;
-        if (k < 0)
-            r->reason[0] = '\0';
-        r->replayed = 1;
-        rc = 0;
-        goto out;
-    }
-    if (apply_changes(h, it, r, err) != 0)
-        goto out;
-    text = ingest_answer_encode(result_names[r->result], r->reason);
-    if (text == NULL) {
-        error_set(err, "out of memory");
-        goto out;
-    }
-    if (store_answer_put(h->ing->store, key, hash, text, err) != 0)
-        goto out;
-    rc = 0;
-out:
-    free(answer);
-    free(text);
-    return rc;
-}
-
-/* Applies one job's events inside the open transaction. Returns -1 on a
- * store error (the transaction is lost). */
-static int apply_job(struct http_ingest *h, struct job *j, struct error *err)
-{
-    struct pull_sink *sink = &h->ing->sink;
-
-    for (size_t i = 0; i < j->body.n; i++) {
-        struct ingest_item *it = &j->body.items[i];
-        struct item_result *r = &j->res[i];
-
-        if (!it->ok) {
-            char idem[INGEST_CLIENT_ID_MAX + 64];
-            struct dead_letter_in dl = {0};
-
-            snprintf(idem, sizeof(idem), "%s:%s:%016" PRIx64, h->o.origin, j->source_ref,
-                     fnv1a(it->text ? it->text : "", it->text ? strlen(it->text) : 0));
-            dl.destination = "ingest";
-            dl.origin = h->o.origin;
-            dl.payload = it->text ? it->text : "";
-            dl.source = j->source_ref;
-            dl.reason = it->reason;
-            dl.idem_key = idem;
-            if (sink->reject(sink->ctx, &h->conn, &dl, err) != 0)
-                return -1;
-            r->result = RES_REJECTED;
-            snprintf(r->reason, sizeof(r->reason), "%s", it->reason);
-            continue;
-        }
-        if (!j->permitted[i]) {
-            r->result = RES_REJECTED;
-            continue; /* reason set by the request thread */
-        }
-        if (apply_event(h, j, it, r, err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static void finish_jobs(struct http_ingest *h, struct job *group, int status)
-{
-    pthread_mutex_lock(&h->lock);
-    for (struct job *j = group; j != NULL;) {
-        struct job *next = j->next;
-        j->status = status;
-        j->next = NULL;
-        j->done = 1;
-        j = next;
-    }
-    pthread_cond_broadcast(&h->done_cond);
-    pthread_mutex_unlock(&h->lock);
-}
-
-static void async_cb(uv_async_t *a)
-{
-    struct http_ingest *h = a->data;
-    struct pull_sink *sink = &h->ing->sink;
-    struct job *group = NULL, **tail = &group;
-    struct error err = {""};
-    long events = 0;
-    int more;
-
-    /* Whole requests, up to max_group events (at least one request). */
-    pthread_mutex_lock(&h->lock);
-    while (h->head != NULL && (events == 0 || events + (long)h->head->body.n <= h->o.max_group)) {
-        struct job *j = h->head;
-        h->head = j->next;
-        if (h->head == NULL)
-            h->tail = NULL;
-        j->next = NULL;
-        *tail = j;
-        tail = &j->next;
-        events += (long)j->body.n;
-    }
-    h->pending -= events;
-    more = h->head != NULL;
-    pthread_mutex_unlock(&h->lock);
-    if (group == NULL)
-        return;
-    if (sink->begin(sink->ctx, &h->conn, &err) != 0)
-        goto fail;
-    for (struct job *j = group; j != NULL; j = j->next) {
-        if (apply_job(h, j, &err) != 0) {
-            sink->abort(sink->ctx, &h->conn);
-            goto fail;
-        }
-    }
-    if (sink->commit(sink->ctx, &h->conn, NULL, &err) != 0)
-        goto fail;
-    finish_jobs(h, group, 0);
-    goto out;
-fail:
-    log_error("ingest", NULL, "%ld event(s) not stored, answered 503: %s", events, err.msg);
-    finish_jobs(h, group, MHD_HTTP_SERVICE_UNAVAILABLE);
-out:
-    if (more)
-        uv_async_send(&h->async);
-}
-
-/* How often the loop looks at the destinations' backlog for the 429 (a
- * query per destination: not per request), and how long a client refused
- * for it is told to wait. */
-#define BACKLOG_CHECK_MS 500
-#define BACKLOG_RETRY_AFTER_S 5
-
-/* On the loop: the engine's figures are the loop's own; the request
- * threads read the outcome under the lock. */
-static void backlog_cb(uv_timer_t *t)
-{
-    struct http_ingest *h = t->data;
-    struct engine *e = h->ing->engine; /* NULL while a reload swaps it */
-    const char *name = NULL;
-    int64_t n = 0;
-    int over, was;
-
-    if (e == NULL || h->o.max_backlog <= 0)
-        return;
-    n = engine_max_backlog(e, &name);
-    over = name != NULL && n > h->o.max_backlog;
-    pthread_mutex_lock(&h->lock);
-    was = h->over_backlog;
-    h->over_backlog = over;
-    h->backlog = n;
-    snprintf(h->backlog_dest, sizeof(h->backlog_dest), "%s", name != NULL ? name : "");
-    pthread_mutex_unlock(&h->lock);
-    if (over && !was)
-        log_notice("ingest", NULL,
-                   "destination %s has %" PRId64 " changes waiting (over max_backlog %ld): "
-                   "events are answered 429 until it drains (withdrawals and erasures pass)",
-                   name, n, h->o.max_backlog);
-    else if (!over && was)
-        log_notice("ingest", NULL, "destination backlog under max_backlog again: events accepted");
-}
-
 /* 1 when every well-formed event of the body is in the first lane
  * (consent withdrawals, erasures): those are taken however far behind a
  * destination is, so that an opt-out is never held up by a backfill
@@ -559,8 +210,8 @@ static json_t *results_json(const struct job *j, int *malformed, int *conflicts)
     for (size_t i = 0; arr != NULL && i < j->body.n; i++) {
         const struct ingest_item *it = &j->body.items[i];
         const struct item_result *r = &j->res[i];
-        json_t *o =
-            json_pack("{s:i,s:s}", "index", (json_int_t)i, "result", result_names[r->result]);
+        json_t *o = json_pack("{s:i,s:s}", "index", (json_int_t)i, "result",
+                              ingest_result_names[r->result]);
         const char *id = it->ev.root != NULL
                              ? json_string_value(json_object_get(it->ev.root, "event_id"))
                              : NULL;
@@ -585,7 +236,7 @@ static json_t *results_json(const struct job *j, int *malformed, int *conflicts)
         metrics_counter_add(METRIC_HTTP_INGEST_EVENTS,
                             (const char *[]){!it->ok       ? "invalid"
                                              : r->conflict ? "conflict"
-                                                           : result_names[r->result]},
+                                                           : ingest_result_names[r->result]},
                             1);
         json_array_append_new(arr, o);
     }
@@ -1056,7 +707,7 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
             goto out;
         flags |= MHD_USE_TLS;
     }
-    if (uv_async_init(loop, &h->async, async_cb) != 0) {
+    if (uv_async_init(loop, &h->async, http_ingest_commit_cb) != 0) {
         error_set(err, "ingest: uv_async_init failed");
         goto out;
     }
@@ -1066,7 +717,7 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->backlog_timer.data = h;
     h->handles_open++;
     if (opts->max_backlog > 0)
-        uv_timer_start(&h->backlog_timer, backlog_cb, 0, BACKLOG_CHECK_MS);
+        uv_timer_start(&h->backlog_timer, http_ingest_backlog_cb, 0, BACKLOG_CHECK_MS);
     h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
                               NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -1111,7 +762,7 @@ void http_ingest_stop(struct http_ingest *h)
     pthread_mutex_unlock(&h->lock);
     /* Nothing of these was begun: they are answered 503 and the clients
      * send them again to the next run. */
-    finish_jobs(h, queued, MHD_HTTP_SERVICE_UNAVAILABLE);
+    http_ingest_finish_jobs(h, queued, MHD_HTTP_SERVICE_UNAVAILABLE);
     if (h->mhd != NULL)
         MHD_stop_daemon(h->mhd);
     h->mhd = NULL;

@@ -1,0 +1,87 @@
+/* Private to the HTTP ingest (src/http_ingest*.c): the listener's state and
+ * a request's job, shared by the request side (src/http_ingest.c: the
+ * libmicrohttpd threads that read, authenticate, parse and answer) and the
+ * group-commit side (src/http_ingest_commit.c: the event loop that applies
+ * the queued jobs in one transaction and wakes their threads). */
+#ifndef CRMSYNC_HTTP_INGEST_INTERNAL_H
+#define CRMSYNC_HTTP_INGEST_INTERNAL_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "addr_limit.h"
+#include "connector.h"
+#include "http_ingest.h"
+#include "http_ingest_body.h"
+#include "listen_socket.h"
+
+enum event_result { RES_APPLIED = 0, RES_UNCHANGED, RES_DUPLICATE, RES_REJECTED, RES_N };
+
+/* Result names as answered, by enum event_result (http_ingest_commit.c). */
+extern const char *const ingest_result_names[RES_N];
+
+struct item_result {
+    enum event_result result;
+    int replayed; /* the answer kept from the event's first sending */
+    int conflict; /* the event id came before with another body */
+    char reason[256];
+};
+
+/* One request's events on their way to the loop and back. */
+struct job {
+    struct job *next;
+    struct ingest_body body;
+    const unsigned char *permitted; /* per item: the token has its scope */
+    const char *source_ref;         /* "client:<id>", the audit's origin detail */
+    struct item_result *res;
+    int done;
+    int status; /* 0, or 503 when the group could not be committed */
+};
+
+struct http_ingest {
+    struct http_ingest_options o;
+    struct MHD_Daemon *mhd;
+    struct listen_socket ls;
+    struct ingest_auth *auth;
+    struct addr_limit *bad_tokens;
+    struct ingest *ing;
+    struct connector conn; /* how the sink sees us: name = origin */
+    uv_async_t async;
+    uv_timer_t backlog_timer;
+    int handles_open; /* async and timer: freed when both are closed */
+    char *tls_cert, *tls_key;
+
+    pthread_mutex_t lock; /* the queue, pending, stopping */
+    pthread_cond_t done_cond;
+    struct job *head, *tail;
+    long pending; /* events queued, not yet taken by the loop */
+    int stopping;
+    /* The destinations' backlog as the loop last saw it (backlog_cb). */
+    int over_backlog;
+    int64_t backlog;
+    char backlog_dest[64];
+
+    pthread_mutex_t store_lock; /* the read-only connection for GET */
+    struct store *ro;
+};
+
+/* How often the loop looks at the destinations' backlog for the 429 (a
+ * query per destination: not per request), and how long a client refused
+ * for it is told to wait. */
+#define BACKLOG_CHECK_MS 500
+#define BACKLOG_RETRY_AFTER_S 5
+
+/* --- the group-commit side (on the loop; http_ingest_commit.c) ----------- */
+
+/* h->async's callback: applies the queued jobs, whole requests up to
+ * max_group events, in one transaction, then wakes their threads. */
+void http_ingest_commit_cb(uv_async_t *a);
+/* h->backlog_timer's callback: the destinations' backlog for the 429. */
+void http_ingest_backlog_cb(uv_timer_t *t);
+/* Marks the jobs of group done with status (0, or an HTTP status) and
+ * wakes the threads waiting on them. Any thread. */
+void http_ingest_finish_jobs(struct http_ingest *h, struct job *group, int status);
+
+#endif
