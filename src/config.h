@@ -134,6 +134,10 @@ struct state_settings {
      * how long idempotency keys are kept (longer than every lookback). */
     long change_retention_ms; /* default 7d */
     long dedup_window_ms;     /* default 30d */
+    /* Consent audit rows older than this move to the archive file
+     * (state/store_audit_archive.h); 0: kept in the database. */
+    long audit_retention_ms; /* default 0 */
+    char *audit_archive;     /* default: the database's path + "-audit.jsonl" */
 };
 
 extern const struct config_table daemon_config_table;

@@ -98,6 +98,11 @@ static const struct config_option state_options[] = {
     {"dedup_window", CONFIG_DURATION_MS, "30d", offsetof(struct state_settings, dedup_window_ms), 0,
      MS_PER_H, 3650L * MS_PER_D, NULL,
      "How long idempotency keys are kept; longer than every connector's lookback."},
+    {"audit_retention", CONFIG_DURATION_MS, "0",
+     offsetof(struct state_settings, audit_retention_ms), 0, 0, 36500L * MS_PER_D, NULL,
+     "Consent audit rows older than this move to the hash-chained archive file; 0: keep."},
+    {"audit_archive", CONFIG_PATH, NULL, offsetof(struct state_settings, audit_archive), 0, 0, 0,
+     NULL, "The audit archive (JSON lines); unset: the database's path with -audit.jsonl."},
     {NULL},
 };
 

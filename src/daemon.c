@@ -272,9 +272,15 @@ static void retention_cb(uv_timer_t *t)
     /* While connectors restart (reload), their cursors are not known. */
     if (d->conns == NULL && d->cfg->n_connectors > 0)
         next = 1000;
-    else
-        next = retention_round(d->store, dests, n, d->cfg->state.change_retention_ms,
-                               d->cfg->state.dedup_window_ms, &d->retained);
+    else {
+        struct retention_policy policy = {
+            d->cfg->state.change_retention_ms,
+            d->cfg->state.dedup_window_ms,
+            d->cfg->state.audit_retention_ms,
+            d->cfg->state.audit_archive,
+        };
+        next = retention_round(d->store, dests, n, &policy, &d->retained);
+    }
     uv_timer_start(&d->retention, retention_cb, next, 0);
 }
 

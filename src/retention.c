@@ -1,6 +1,7 @@
 #include "retention.h"
 
 #include "log.h"
+#include "store_audit_archive.h"
 #include "store_retention.h"
 #include "timefmt.h"
 
@@ -11,14 +12,43 @@
 #define BUSY_DELAY_MS 10
 #define IDLE_DELAY_MS 1000
 
+/* The audit archive step (state/store_audit_archive.h): once a second, or
+ * soon again while rows are due; a failure (a broken chain, an archive
+ * that is not where or what the database recorded) is logged once a
+ * minute and retried. */
+static int audit_step(struct store *st, const struct retention_policy *policy, int64_t now,
+                      struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t archived = 0;
+    int more = 0;
+
+    if (now < totals->audit_next_ms)
+        return 0;
+    totals->audit_next_ms = now + IDLE_DELAY_MS;
+    if (store_audit_archive_step(st, policy->audit_archive, policy->audit_retention_ms, now,
+                                 &archived, &more, &err) != 0) {
+        if (now - totals->audit_warned_ms >= 60 * 1000) {
+            log_error("retention", NULL, "audit archive: %s (tried again later)", err.msg);
+            totals->audit_warned_ms = now;
+        }
+        return 0;
+    }
+    totals->archived += archived;
+    if (more)
+        totals->audit_next_ms = now;
+    return more;
+}
+
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
-                         long change_retention_ms, long dedup_window_ms,
-                         struct retention_totals *totals)
+                         const struct retention_policy *policy, struct retention_totals *totals)
 {
     struct error err = {""};
     int64_t now = timefmt_now_ms();
     int64_t deleted = 0, freed = 0;
-    int more_changes = 0, more_keys = 0;
+    int more_changes = 0, more_keys = 0, more_audit;
+    long change_retention_ms = policy->change_retention_ms;
+    long dedup_window_ms = policy->dedup_window_ms;
 
     if (store_compact_step(st, dests, n, change_retention_ms, now, &deleted, &more_changes, &err) !=
         0) {
@@ -31,10 +61,12 @@ uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
         return IDLE_DELAY_MS;
     }
     totals->pruned += deleted;
+    more_audit = audit_step(st, policy, now, totals);
     if (!store_in_txn(st)) {
         if (store_vacuum_step(st, VACUUM_PAGES, &freed, &err) != 0)
             log_warn("retention", NULL, "incremental vacuum: %s", err.msg);
         totals->vacuumed += freed;
     }
-    return more_changes || more_keys || freed >= VACUUM_PAGES ? BUSY_DELAY_MS : IDLE_DELAY_MS;
+    return more_changes || more_keys || more_audit || freed >= VACUUM_PAGES ? BUSY_DELAY_MS
+                                                                            : IDLE_DELAY_MS;
 }

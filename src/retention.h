@@ -15,12 +15,24 @@ struct retention_totals {
     int64_t compacted; /* changes deleted since start */
     int64_t pruned;    /* idempotency keys deleted since start */
     int64_t vacuumed;  /* pages given back since start */
+    int64_t archived;  /* audit rows moved to the archive since start */
+    /* When the audit archive step runs next (ms; it runs once a second, or
+     * soon again while rows are due), and when it last logged a failure. */
+    int64_t audit_next_ms;
+    int64_t audit_warned_ms;
+};
+
+/* What the [state] section asks of retention (config.h). */
+struct retention_policy {
+    long change_retention_ms;
+    long dedup_window_ms;
+    long audit_retention_ms;   /* 0: keep the audit in the database */
+    const char *audit_archive; /* NULL: next to the database */
 };
 
 /* One round of steps. dests: the connectors with a push side. Returns the
  * delay in ms before the next round (short when work is left). */
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
-                         long change_retention_ms, long dedup_window_ms,
-                         struct retention_totals *totals);
+                         const struct retention_policy *policy, struct retention_totals *totals);
 
 #endif

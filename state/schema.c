@@ -237,6 +237,14 @@ static const char *const migrations[] = {
      * gets the answer the first one got (issue 16). NULL for every other
      * key. */
     ("ALTER TABLE idem_keys ADD COLUMN answer TEXT;"),
+
+    /* 10 -> 11: audit retention (issue 15, state/store_audit_archive.h).
+     * Old audit rows move to an archive file; an erasure queues the
+     * member's hash here so that the next retention step blanks the
+     * member's archived payloads too. The archive's checkpoint (path, head
+     * hash, rows, bytes) lives in meta. */
+    ("CREATE TABLE IF NOT EXISTS audit_archive_erasures ("
+     "  member_hash TEXT PRIMARY KEY) WITHOUT ROWID;"),
 };
 
 int schema_latest_version(void)

@@ -67,6 +67,10 @@ static const struct stmt_def stmt_defs[] = {
          "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2", 1),
     STMT(redact_audit, "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
          1),
+    STMT(redact_archive,
+         "INSERT INTO audit_archive_erasures(member_hash) VALUES (?1)"
+         " ON CONFLICT(member_hash) DO NOTHING",
+         1),
     STMT(get_wm, "SELECT pull_watermark FROM cursors WHERE connector = ?1", 0),
     STMT(set_wm,
          "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"

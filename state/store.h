@@ -100,8 +100,15 @@ void store_member_hash(const struct store *st, const char *member_key, char out[
 /* For read-only reporting modules in state/ (status, export): the handle. */
 struct sqlite3 *store_db(struct store *st);
 
-/* Walks the consent audit chain. *bad_id = 0 when it holds; otherwise the id
- * of the first broken row, with why in err. Returns -1 on a database error. */
+/* Walks the consent audit chain: the archive (rows moved out by the audit
+ * retention, state/store_audit_archive.h), then the table, going on from
+ * the archive's head. *bad_id = 0 when it holds; otherwise the id of the
+ * first broken row (-1: the archive file itself is missing, cut or does not
+ * end at the head the database recorded), with why in err. Returns -1 on a
+ * database error. *rows: rows verified, archived ones included. */
 int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct error *err);
+/* The same, with the live and archived rows counted apart. */
+int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived, int64_t *bad_id,
+                             struct error *err);
 
 #endif

@@ -330,7 +330,11 @@ static int erase_member(struct store *st, const struct change *c, int64_t seq, i
     if (step_done(st, st->del_member_changes, err, "delete erased changes") != 0)
         return -1;
     sqlite3_bind_text(st->redact_audit, 1, h, -1, SQLITE_TRANSIENT);
-    return step_done(st, st->redact_audit, err, "redact audit");
+    if (step_done(st, st->redact_audit, err, "redact audit") != 0)
+        return -1;
+    /* Rows already archived are blanked by the next retention step. */
+    sqlite3_bind_text(st->redact_archive, 1, h, -1, SQLITE_TRANSIENT);
+    return step_done(st, st->redact_archive, err, "queue archive erasure");
 }
 
 /* The same idempotency key with another body: a dead letter naming where

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "schema.h"
+#include "store_audit_archive.h"
 #include "store_internal.h"
 #include "timefmt.h"
 
@@ -566,6 +567,17 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
                 json_object_set_new(row, "acknowledged_by", v ? v : json_array());
             }
         }
+    }
+    /* Consent events moved to the audit archive come first (oldest). */
+    {
+        json_t *all = json_array();
+        rc = store_audit_archive_member(st, hash, all, err);
+        if (rc != 0) {
+            json_decref(all);
+            goto out;
+        }
+        json_array_extend(all, json_object_get(doc, "consent_events"));
+        json_object_set_new(doc, "consent_events", all);
     }
     /* The change-log split by kind: tier, segment and profile history. */
     by_kind = json_object();

@@ -32,6 +32,7 @@ struct store {
     sqlite3_stmt *erase_shadow;
     sqlite3_stmt *redact_changes;
     sqlite3_stmt *redact_audit;
+    sqlite3_stmt *redact_archive; /* queues an erased member for the audit archive */
     sqlite3_stmt *get_wm;
     sqlite3_stmt *set_wm;
     sqlite3_stmt *ins_ingest;
@@ -62,6 +63,10 @@ int store_sql_error(struct store *st, struct error *err, const char *what);
 /* Appends a consent event to the hash-chained audit. */
 int store_audit_append(struct store *st, int64_t seq, const char *member_key, const char *field,
                        const char *payload, int64_t recorded_at, struct error *err);
+/* hash = SHA-256(prev|seq|member_hash|field|payload_hash|recorded_at). */
+void store_audit_chain_hash(const char *prev, int64_t seq, const char *member_hash,
+                            const char *field, const char *payload_hash, int64_t recorded_at,
+                            char out[65]);
 /* Reloads the chain head from the database (after open or a rollback). */
 int store_audit_load_head(struct store *st, struct error *err);
 
