@@ -138,6 +138,9 @@ struct state_settings {
      * (state/store_audit_archive.h); 0: kept in the database. */
     long audit_retention_ms; /* default 0 */
     char *audit_archive;     /* default: the database's path + "-audit.jsonl" */
+    /* Operator actions, finished resync requests and resolved push dead
+     * letters older than this are deleted (state/store_history.h); 0: kept. */
+    long history_retention_ms; /* default 90d */
 };
 
 extern const struct config_table daemon_config_table;

@@ -103,6 +103,10 @@ static const struct config_option state_options[] = {
      "Consent audit rows older than this move to the hash-chained archive file; 0: keep."},
     {"audit_archive", CONFIG_PATH, NULL, offsetof(struct state_settings, audit_archive), 0, 0, 0,
      NULL, "The audit archive (JSON lines); unset: the database's path with -audit.jsonl."},
+    {"history_retention", CONFIG_DURATION_MS, "90d",
+     offsetof(struct state_settings, history_retention_ms), 0, 0, 36500L * MS_PER_D, NULL,
+     "Operator actions, finished resync requests and resolved dead letters older than this "
+     "go; 0: keep."},
     {NULL},
 };
 

@@ -274,10 +274,9 @@ static void retention_cb(uv_timer_t *t)
         next = 1000;
     else {
         struct retention_policy policy = {
-            d->cfg->state.change_retention_ms,
-            d->cfg->state.dedup_window_ms,
-            d->cfg->state.audit_retention_ms,
-            d->cfg->state.audit_archive,
+            d->cfg->state.change_retention_ms,  d->cfg->state.dedup_window_ms,
+            d->cfg->state.audit_retention_ms,   d->cfg->state.audit_archive,
+            d->cfg->state.history_retention_ms,
         };
         next = retention_round(d->store, dests, n, &policy, &d->retained);
     }

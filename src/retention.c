@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "store_audit_archive.h"
+#include "store_history.h"
 #include "store_retention.h"
 #include "timefmt.h"
 
@@ -40,6 +41,29 @@ static int audit_step(struct store *st, const struct retention_policy *policy, i
     return more;
 }
 
+/* The operator-facing tables (state/store_history.h): once a minute, or
+ * soon again while a table had a full step. */
+static int history_step(struct store *st, const struct retention_policy *policy, int64_t now,
+                        struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t deleted = 0;
+    int more = 0;
+
+    if (now < totals->history_next_ms)
+        return 0;
+    totals->history_next_ms = now + 60 * 1000;
+    if (store_history_prune_step(st, policy->history_retention_ms, now, &deleted, &more, &err) !=
+        0) {
+        log_warn("retention", NULL, "history retention: %s (tried again later)", err.msg);
+        return 0;
+    }
+    totals->history += deleted;
+    if (more)
+        totals->history_next_ms = now;
+    return more;
+}
+
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
                          const struct retention_policy *policy, struct retention_totals *totals)
 {
@@ -62,6 +86,7 @@ uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
     }
     totals->pruned += deleted;
     more_audit = audit_step(st, policy, now, totals);
+    more_audit |= history_step(st, policy, now, totals);
     if (!store_in_txn(st)) {
         if (store_vacuum_step(st, VACUUM_PAGES, &freed, &err) != 0)
             log_warn("retention", NULL, "incremental vacuum: %s", err.msg);

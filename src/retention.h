@@ -20,6 +20,8 @@ struct retention_totals {
      * soon again while rows are due), and when it last logged a failure. */
     int64_t audit_next_ms;
     int64_t audit_warned_ms;
+    int64_t history; /* operator actions, resync requests, resolved dead letters */
+    int64_t history_next_ms;
 };
 
 /* What the [state] section asks of retention (config.h). */
@@ -28,6 +30,7 @@ struct retention_policy {
     long dedup_window_ms;
     long audit_retention_ms;   /* 0: keep the audit in the database */
     const char *audit_archive; /* NULL: next to the database */
+    long history_retention_ms; /* 0: keep (state/store_history.h) */
 };
 
 /* One round of steps. dests: the connectors with a push side. Returns the
