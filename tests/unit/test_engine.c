@@ -31,6 +31,7 @@ struct fake {
     int batch_lanes[MAX_BATCHES];
     char batch_class[MAX_BATCHES][64];
     char first_field[MAX_BATCHES][64];
+    char first_member[MAX_BATCHES][64];
     char first_value[MAX_BATCHES][256];
     /* programmable answers */
     int reject_member_m2;    /* M2's records are rejected */
@@ -97,6 +98,7 @@ static void fake_push(struct connector *conn, struct push_batch *pb)
         fk.batch_lanes[fk.batches] = pb->lane;
         snprintf(fk.batch_class[fk.batches], 64, "%s", pb->class_key);
         snprintf(fk.first_field[fk.batches], 64, "%s", pb->records[0].field);
+        snprintf(fk.first_member[fk.batches], 64, "%s", pb->records[0].member_key);
         snprintf(fk.first_value[fk.batches], 256, "%s", pb->records[0].value_json);
     }
     fk.batches++;
@@ -699,6 +701,33 @@ static void never_two_writes_of_one_field_in_flight(void **state)
     assert_non_null(strstr(fk.first_value[2], "\"status\":\"denied\""));
 }
 
+/* Two fields of one member must not go in two batches of one class at
+ * once: each job could find no CRM record of the member and create one
+ * (two records, or a DUPLICATE_VALUE). Withdrawals: the urgent lane sends
+ * each batch at once (fails without the rule: batch 2 holds M1 and M2). */
+static void never_two_batches_of_one_class_and_member_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    fk.hold = 1;
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_DENIED);
+    run(f);
+    assert_int_equal(fk.batches, 1); /* M1's sms is out, unanswered */
+    add(f, "shop", "M1", "consent/marketing/email", CONSENT_DENIED);
+    add(f, "shop", "M2", "consent/marketing/email", CONSENT_DENIED);
+    run(f);
+    /* M2's went; M1's email waits for the answer of M1's batch. */
+    assert_int_equal(fk.batches, 2);
+    assert_int_equal(fk.batch_sizes[1], 1);
+    assert_string_equal(fk.first_member[1], "M2");
+    fk.hold = 0;
+    uv_timer_start(&fk.t, answer, 0, 0);
+    run(f);
+    assert_int_equal(fk.batches, 3);
+    assert_int_equal(fk.records_received, 3);
+    assert_string_equal(fk.first_member[2], "M1");
+    assert_string_equal(fk.first_field[2], "consent/marketing/email");
+}
+
 static void nothing_of_an_erased_member_is_sent_after_the_erasure(void **state)
 {
     struct fixture *f = *state;
@@ -945,6 +974,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawal_supersedes_a_waiting_grant_in_another_lane,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(never_two_writes_of_one_field_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(never_two_batches_of_one_class_and_member_in_flight, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(nothing_of_an_erased_member_is_sent_after_the_erasure,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_retry_answered_after_an_erasure_was_loaded_is_dropped,
