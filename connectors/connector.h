@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "apply.h"
 #include "change.h"
 #include "config.h"
 #include "error.h"
-#include "store.h"
 
 struct connector;
 struct ratelimit;

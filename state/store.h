@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apply.h"
 #include "change.h"
 #include "error.h"
 #include "merge.h"
@@ -39,15 +40,7 @@ int store_commit(struct store *st, struct error *err);
 int store_checkpoint_after_erasure(struct store *st, int force, struct error *err);
 void store_rollback(struct store *st);
 
-enum apply_result {
-    APPLY_APPLIED = 0, /* changed current state: fans out */
-    APPLY_UNCHANGED,   /* recorded as seen, current unchanged */
-    APPLY_DUPLICATE,   /* idem_key already in the change-log: nothing done */
-    APPLY_REJECTED,    /* recorded and dead-lettered (reason in err) */
-    APPLY_ERASED,      /* member was erased: not re-created, not recorded */
-};
-
-const char *apply_result_name(enum apply_result r);
+/* enum apply_result, struct dead_letter_in, struct ingest_stats: apply.h. */
 
 /* Applies one change inside the caller's transaction: change-log row (or
  * nothing for a duplicate), current / ledger, audit row for consent, dead
@@ -57,17 +50,6 @@ const char *apply_result_name(enum apply_result r);
 int store_apply(struct store *st, const struct change *c, const struct merge_policy *policy,
                 enum apply_result *res, struct error *err);
 
-/* A record that could not even be turned into a change (bad input line). */
-struct dead_letter_in {
-    const char *destination; /* "ingest" for bad input */
-    const char *origin;      /* connector instance */
-    const char *member_key;  /* NULL if unknown */
-    const char *field;       /* NULL if unknown */
-    const char *payload;     /* the raw record, possibly truncated */
-    const char *source;      /* "file:line" or remote record id */
-    const char *reason;
-    const char *idem_key; /* NULL, or a key that makes a re-read a no-op */
-};
 int store_dead_letter_add(struct store *st, const struct dead_letter_in *dl, struct error *err);
 
 /* Pull watermark per connector (opaque JSON); NULL when never set. The
@@ -78,9 +60,6 @@ int store_set_watermark(struct store *st, const char *connector, const char *jso
                         struct error *err);
 
 /* Ingest bookkeeping for status: one row per file attempt. */
-struct ingest_stats {
-    long lines, applied, unchanged, duplicates, rejected;
-};
 int store_ingest_file_begin(struct store *st, const char *connector, const char *name, int64_t *id,
                             struct error *err);
 int store_ingest_file_finish(struct store *st, int64_t id, const struct ingest_stats *stats,
