@@ -114,6 +114,7 @@ struct ingest_settings {
     long max_connections;
     long per_ip_connections;
     long timeout_ms;
+    long header_timeout_ms;  /* a request's head must arrive within this */
     long request_timeout_ms; /* a request must arrive whole within this */
     long max_pending;
     long max_backlog; /* a destination's backlog above which events get 429 */

@@ -139,6 +139,11 @@ static const struct config_option ingest_options[] = {
      0, 1, 4096, NULL, "Connections at once from one client address."},
     {"timeout", CONFIG_DURATION_MS, "30s", offsetof(struct ingest_settings, timeout_ms), 0, 1000,
      MS_PER_H, NULL, "An idle connection is closed after this long."},
+    {"header_timeout", CONFIG_DURATION_MS, "10s",
+     offsetof(struct ingest_settings, header_timeout_ms), 0, 0, MS_PER_H, NULL,
+     "A request's line and headers must arrive within this long (of the connection's opening, "
+     "or of the next request's line); a slower client is answered 408 and disconnected. 0: no "
+     "bound."},
     {"request_timeout", CONFIG_DURATION_MS, "60s",
      offsetof(struct ingest_settings, request_timeout_ms), 0, 0, MS_PER_H, NULL,
      "A request's body must arrive whole within this long of its headers; a slower client is "

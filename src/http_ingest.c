@@ -19,6 +19,7 @@
 #include "connector.h"
 #include "engine.h"
 #include "http_ingest_body.h"
+#include "http_ingest_head.h"
 #include "http_ingest_internal.h"
 #include "ingest.h"
 #include "listen_socket.h"
@@ -427,12 +428,48 @@ static int past_deadline(struct http_ingest *h, struct MHD_Connection *conn,
     return 0;
 }
 
+/* The connection's entry in the head deadline's watch (NULL: none). */
+static struct head_conn *head_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void connection_notice(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_ingest *h = cls;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci != NULL ? head_watch_open(h->heads, ci->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        head_watch_close(h->heads, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* The request line is in: the head of a later request on a keep-alive
+ * connection is due from now. */
+static void *request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct http_ingest *h = cls;
+
+    (void)uri;
+    head_watch_request_line(h->heads, head_of(conn));
+    return NULL; /* the handler makes the request's state */
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                       enum MHD_RequestTerminationCode toe)
 {
     struct http_ingest *h = cls;
     struct request *rq = *req_cls;
 
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        head_watch_next(h->heads, head_of(conn), h->o.timeout_s * 1000);
     if (rq == NULL)
         return;
     if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
@@ -466,6 +503,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         int is_events = strcmp(url, "/v1/events") == 0;
         int is_member = strncmp(url, "/v1/members/", 12) == 0;
 
+        /* The head came too late: answered 408 already. */
+        if (head_watch_headers_in(h->heads, head_of(conn)) != 0)
+            return MHD_NO;
         rq = calloc(1, sizeof(*rq));
         if (rq == NULL)
             return MHD_NO;
@@ -636,6 +676,7 @@ static void free_ingest(struct http_ingest *h)
 {
     ingest_auth_free(h->auth);
     addr_limit_free(h->bad_tokens);
+    head_watch_free(h->heads); /* libmicrohttpd has stopped: no connection left */
     store_close(h->ro);
     listen_socket_close(&h->ls);
     pthread_mutex_destroy(&h->lock);
@@ -707,6 +748,11 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
             goto out;
         flags |= MHD_USE_TLS;
     }
+    h->heads = head_watch_new(opts->header_timeout_ms, h->tls_cert != NULL);
+    if (h->heads == NULL) {
+        error_set(err, "ingest: cannot start the header deadline's thread");
+        goto out;
+    }
     if (uv_async_init(loop, &h->async, http_ingest_commit_cb) != 0) {
         error_set(err, "ingest: uv_async_init failed");
         goto out;
@@ -718,14 +764,16 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->handles_open++;
     if (opts->max_backlog > 0)
         uv_timer_start(&h->backlog_timer, http_ingest_backlog_cb, 0, BACKLOG_CHECK_MS);
-    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                              NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                              (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                              MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-                              MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
-                              h->tls_key, MHD_OPTION_END);
+    h->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                         (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                         MHD_OPTION_NOTIFY_CONNECTION, connection_notice, h,
+                         MHD_OPTION_URI_LOG_CALLBACK, request_line, h, MHD_OPTION_THREAD_STACK_SIZE,
+                         (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
+                         MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
     if (h->mhd == NULL) {
         error_set(err, "ingest: cannot start the HTTP server on %s", h->ls.address);
         goto out;

@@ -37,6 +37,7 @@ struct http_ingest_options {
     long max_connections; /* threads, too */
     long per_ip_connections;
     long timeout_s;          /* idle connection */
+    long header_timeout_ms;  /* a request's head must arrive within this (408); 0: no bound */
     long request_timeout_ms; /* a request must arrive whole within this; 0: no bound */
     long max_body;
     long max_pending;     /* events queued for the loop before 429 */

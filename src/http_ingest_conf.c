@@ -24,6 +24,7 @@ void http_ingest_options_of(const struct config *cfg, const char *state_path,
     o->max_connections = ds->max_connections;
     o->per_ip_connections = ds->per_ip_connections;
     o->timeout_s = (ds->timeout_ms + 999) / 1000;
+    o->header_timeout_ms = ds->header_timeout_ms;
     o->request_timeout_ms = ds->request_timeout_ms;
     o->max_body = ds->max_body;
     o->max_pending = ds->max_pending;
@@ -145,6 +146,7 @@ int http_ingest_options_equal(const struct http_ingest_options *a,
            str_eq(a->tls_key, b->tls_key) && str_eq(a->origin, b->origin) &&
            a->max_connections == b->max_connections &&
            a->per_ip_connections == b->per_ip_connections && a->timeout_s == b->timeout_s &&
+           a->header_timeout_ms == b->header_timeout_ms &&
            a->request_timeout_ms == b->request_timeout_ms && a->max_body == b->max_body &&
            a->max_pending == b->max_pending && a->max_backlog == b->max_backlog &&
            a->max_group == b->max_group && a->bad_token_limit == b->bad_token_limit &&

@@ -63,6 +63,8 @@ struct http_ingest {
     int64_t backlog;
     char backlog_dest[64];
 
+    struct head_watch *heads; /* the deadline on request heads (http_ingest_head.h) */
+
     pthread_mutex_t store_lock; /* the read-only connection for GET */
     struct store *ro;
 };
