@@ -142,6 +142,9 @@ struct state_settings {
     /* Operator actions, finished resync requests and resolved push dead
      * letters older than this are deleted (state/store_history.h); 0: kept. */
     long history_retention_ms; /* default 90d */
+    /* Points transactions older than this whose contribution is final fold
+     * into a per-member opening balance (state/store_ledger.h); 0: kept. */
+    long ledger_retention_ms; /* default 0 */
 };
 
 extern const struct config_table daemon_config_table;

@@ -107,6 +107,10 @@ static const struct config_option state_options[] = {
      offsetof(struct state_settings, history_retention_ms), 0, 0, 36500L * MS_PER_D, NULL,
      "Operator actions, finished resync requests and resolved dead letters older than this "
      "go; 0: keep."},
+    {"ledger_retention", CONFIG_DURATION_MS, "0",
+     offsetof(struct state_settings, ledger_retention_ms), 0, 0, 36500L * MS_PER_D, NULL,
+     "Points transactions older than this that no longer change the balance fold into an "
+     "opening balance per member; 0: keep."},
     {NULL},
 };
 

@@ -276,7 +276,7 @@ static void retention_cb(uv_timer_t *t)
         struct retention_policy policy = {
             d->cfg->state.change_retention_ms,  d->cfg->state.dedup_window_ms,
             d->cfg->state.audit_retention_ms,   d->cfg->state.audit_archive,
-            d->cfg->state.history_retention_ms,
+            d->cfg->state.history_retention_ms, d->cfg->state.ledger_retention_ms,
         };
         next = retention_round(d->store, dests, n, &policy, &d->retained);
     }

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "store_audit_archive.h"
 #include "store_history.h"
+#include "store_ledger.h"
 #include "store_retention.h"
 #include "timefmt.h"
 
@@ -64,6 +65,28 @@ static int history_step(struct store *st, const struct retention_policy *policy,
     return more;
 }
 
+/* Ledger opening balances (state/store_ledger.h): a pass over the members
+ * every 10 minutes, a step soon after another while the pass goes on. */
+static int ledger_step(struct store *st, const struct retention_policy *policy, int64_t now,
+                       struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t folded = 0;
+    int more = 0;
+
+    if (now < totals->ledger_next_ms)
+        return 0;
+    totals->ledger_next_ms = now + 10 * 60 * 1000;
+    if (store_ledger_fold_step(st, policy->ledger_retention_ms, now, &folded, &more, &err) != 0) {
+        log_warn("retention", NULL, "ledger opening balances: %s (tried again later)", err.msg);
+        return 0;
+    }
+    totals->folded += folded;
+    if (more)
+        totals->ledger_next_ms = now;
+    return more;
+}
+
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
                          const struct retention_policy *policy, struct retention_totals *totals)
 {
@@ -87,6 +110,7 @@ uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
     totals->pruned += deleted;
     more_audit = audit_step(st, policy, now, totals);
     more_audit |= history_step(st, policy, now, totals);
+    more_audit |= ledger_step(st, policy, now, totals);
     if (!store_in_txn(st)) {
         if (store_vacuum_step(st, VACUUM_PAGES, &freed, &err) != 0)
             log_warn("retention", NULL, "incremental vacuum: %s", err.msg);

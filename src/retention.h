@@ -22,6 +22,8 @@ struct retention_totals {
     int64_t audit_warned_ms;
     int64_t history; /* operator actions, resync requests, resolved dead letters */
     int64_t history_next_ms;
+    int64_t folded; /* points transactions folded into opening balances */
+    int64_t ledger_next_ms;
 };
 
 /* What the [state] section asks of retention (config.h). */
@@ -31,6 +33,7 @@ struct retention_policy {
     long audit_retention_ms;   /* 0: keep the audit in the database */
     const char *audit_archive; /* NULL: next to the database */
     long history_retention_ms; /* 0: keep (state/store_history.h) */
+    long ledger_retention_ms;  /* 0: keep (state/store_ledger.h) */
 };
 
 /* One round of steps. dests: the connectors with a push side. Returns the

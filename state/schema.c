@@ -245,6 +245,18 @@ static const char *const migrations[] = {
      * hash, rows, bytes) lives in meta. */
     ("CREATE TABLE IF NOT EXISTS audit_archive_erasures ("
      "  member_hash TEXT PRIMARY KEY) WITHOUT ROWID;"),
+
+    /* 11 -> 12: ledger retention (issue 15, state/store_ledger.h). Old
+     * transactions whose contribution is final fold into one row per
+     * member: balance = the folded live deltas, txns = how many,
+     * through_at = the latest occurred_at folded (an unknown transaction
+     * at or before it could be a folded one replayed, and is refused). */
+    ("CREATE TABLE IF NOT EXISTS points_opening ("
+     "  member_key TEXT PRIMARY KEY,"
+     "  balance INTEGER NOT NULL,"
+     "  txns INTEGER NOT NULL,"
+     "  through_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 
 int schema_latest_version(void)

@@ -60,6 +60,8 @@ static const struct stmt_def stmt_defs[] = {
          1),
     STMT(erase_current, "DELETE FROM current WHERE member_key = ?1", 1),
     STMT(erase_ledger, "DELETE FROM points_ledger WHERE member_key = ?1", 1),
+    STMT(erase_opening, "DELETE FROM points_opening WHERE member_key = ?1", 1),
+    STMT(get_opening, "SELECT through_at FROM points_opening WHERE member_key = ?1", 0),
     STMT(erase_shadow, "DELETE FROM shadow WHERE member_key = ?1", 1),
     /* The erase change itself keeps the key: the engine needs it to reach
      * every CRM. Older rows lose their values now. */
@@ -86,8 +88,10 @@ static const struct stmt_def stmt_defs[] = {
          " duplicates = ?6, rejected = ?7, status = ?8 WHERE id = ?1",
          1),
     STMT(ins_resync, "INSERT INTO resync_requests(connector, requested_at) VALUES (?1, ?2)", 1),
+    /* The opening balance holds what the ledger retention folded. */
     STMT(balance,
-         "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_key = ?1"
+         "SELECT COALESCE(SUM(delta), 0) + COALESCE((SELECT balance FROM points_opening"
+         " WHERE member_key = ?1), 0) FROM points_ledger WHERE member_key = ?1"
          " AND (expires_at = 0 OR expires_at > ?2)",
          0),
     STMT(audit_last, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", 0),

@@ -211,6 +211,30 @@ out:
     return rc;
 }
 
+/* A transaction not in the ledger that occurred at or before the member's
+ * folded transactions (state/store_ledger.h) may be one of them replayed:
+ * its txn_id is gone, so it is refused rather than counted twice. */
+static int before_opening(struct store *st, const struct change *c, char *reason, size_t rsize,
+                          struct error *err, enum merge_decision *d)
+{
+    sqlite3_stmt *q = st->get_opening;
+    int s;
+
+    sqlite3_bind_text(q, 1, c->member_key, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    if (s == SQLITE_ROW && c->points.occurred_at <= sqlite3_column_int64(q, 0)) {
+        *d = MERGE_REJECT;
+        snprintf(reason, rsize,
+                 "points transaction %s occurred before the member's opening balance (older "
+                 "transactions were folded; a replay of one cannot be told apart)",
+                 c->points.txn_id);
+    }
+    sqlite3_reset(q);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return store_sql_error(st, err, "read opening balance");
+    return 0;
+}
+
 static int decide_points(struct store *st, const struct change *c,
                          const struct merge_policy *policy, enum merge_decision *d, char *reason,
                          size_t rsize, struct error *err)
@@ -223,6 +247,8 @@ static int decide_points(struct store *st, const struct change *c,
     s = sqlite3_step(q);
     if (s == SQLITE_DONE) {
         *d = merge_points(NULL, NULL, c, policy, reason, rsize);
+        if (*d == MERGE_APPLY && before_opening(st, c, reason, rsize, err, d) != 0)
+            goto out;
     } else if (s == SQLITE_ROW) {
         struct points_txn cur = {
             .txn_id = c->points.txn_id,
@@ -318,6 +344,7 @@ static int erase_member(struct store *st, const struct change *c, int64_t seq, i
     st->tombstone_count++;
     if (bind_key_step(st, st->erase_current, c->member_key, err, "erase current") != 0 ||
         bind_key_step(st, st->erase_ledger, c->member_key, err, "erase ledger") != 0 ||
+        bind_key_step(st, st->erase_opening, c->member_key, err, "erase opening balance") != 0 ||
         bind_key_step(st, st->erase_shadow, c->member_key, err, "erase shadow") != 0)
         return -1;
     sqlite3_bind_text(st->redact_changes, 1, c->member_key, -1, SQLITE_STATIC);

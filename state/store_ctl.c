@@ -513,6 +513,10 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
          "SELECT x.seq, x.origin, x.kind, x.field, x.value, x.occurred_at, x.received_at,"
          " x.effective, " ACKS " FROM changes x WHERE x.member_key = ?1 ORDER BY x.seq",
          0},
+        {"points_opening",
+         "SELECT balance, txns AS transactions_folded, through_at, updated_at FROM points_opening"
+         " WHERE member_key = ?1",
+         0},
         {"identities",
          "SELECT system, remote_id, updated_at FROM identities WHERE member_key = ?1"
          " ORDER BY system",

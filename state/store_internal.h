@@ -29,6 +29,8 @@ struct store {
     sqlite3_stmt *ins_tomb;
     sqlite3_stmt *erase_current;
     sqlite3_stmt *erase_ledger;
+    sqlite3_stmt *erase_opening; /* points_opening (state/store_ledger.h) */
+    sqlite3_stmt *get_opening;
     sqlite3_stmt *erase_shadow;
     sqlite3_stmt *redact_changes;
     sqlite3_stmt *redact_audit;

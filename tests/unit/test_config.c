@@ -796,7 +796,7 @@ static void shipped_example_loads_and_states_true_defaults(void **state)
     }
     fclose(in);
     fclose(out);
-    assert_int_equal(uncommented, 16);
+    assert_int_equal(uncommented, 17);
     assert_int_equal(load(f), 0);
     assert_int_equal(f->cfg->daemon.log_level, LOG_LVL_INFO);
     assert_int_equal(f->cfg->daemon.allow_core_dumps, 0);
