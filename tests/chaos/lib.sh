@@ -3,6 +3,7 @@
 
 CHAOS_DIR=${CHAOS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 SRC_DIR=${SRC_DIR:-$(cd "$CHAOS_DIR/../.." && pwd)}
+source "$CHAOS_DIR/../support/crmsim.bash"
 CHAOS_BUILD=${CHAOS_BUILD:-$SRC_DIR/build-chaos}
 CRMSYNCD="$CHAOS_BUILD/crmsyncd"
 CRMSYNCCTL="$CHAOS_BUILD/crmsyncctl"

@@ -22,15 +22,15 @@ ACC_SERVICES="marketing/email=newsletter,marketing/sms=smsOffers,profiling/email
 acc_sim_start_chaos() {
   local seed p
   ACC_SECRET="chaos-acc-secret-$RANDOM$RANDOM"
-  "$SIM" --flavor adobe --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
+  if crmsim_launch "$SIM" "$W/sim.out" "$W/sim.log" stamp --flavor adobe --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
     --client-id ACCCHAOS --client-secret "$ACC_SECRET" \
-    --retry-after 1 --stall-ms 4000 --threads 0 "$@" >"$W/sim.out" \
-    2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
-  SIM_PID=$!
-  local i=0
-  while [ ! -s "$W/sim.out" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
-  SIM_URL="http://$(head -1 "$W/sim.out" | cut -d' ' -f2)"
-  [ -s "$W/sim.out" ] || { log "crmsim did not start: $(head -2 "$W/sim.log")"; I=$((I + 1)); }
+    --retry-after 1 --stall-ms 4000 --threads 0 "$@"; then
+    SIM_URL=$CRMSIM_URL
+  else
+    log "crmsim did not start: $(head -2 "$W/sim.log")"
+    I=$((I + 1))
+  fi
+  SIM_PID=$CRMSIM_PID
   CHAOS_PIDS+=("$SIM_PID")
   seed=""
   for p in ${ACC_SERVICES//,/ }; do seed="$seed${seed:+,}{\"properties\":{\"name\":\"${p#*=}\"}}"; done

@@ -11,14 +11,14 @@ SIM="$CHAOS_BUILD/tests/sim/crmsim"
 # sim_start [crmsim options]: sets SIM_URL, SIM_PID; the request log goes to
 # $W/logs/sim.log with a wall-clock time (s.us) before each line.
 sim_start() {
-  "$SIM" --flavor hubspot --listen 127.0.0.1:0 --token "$HS_TOKEN" --log-requests \
-    --seed "$SEED" --retry-after 1 --threads 0 "$@" >"$W/sim.out" \
-    2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
-  SIM_PID=$!
-  local i=0
-  while [ ! -s "$W/sim.out" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
-  SIM_URL="http://$(head -1 "$W/sim.out" | cut -d' ' -f2)"
-  [ -s "$W/sim.out" ] || { log "crmsim did not start: $(head -2 "$W/sim.log")"; I=$((I + 1)); }
+  if crmsim_launch "$SIM" "$W/sim.out" "$W/sim.log" stamp --flavor hubspot --listen 127.0.0.1:0 --token "$HS_TOKEN" --log-requests \
+    --seed "$SEED" --retry-after 1 --threads 0 "$@"; then
+    SIM_URL=$CRMSIM_URL
+  else
+    log "crmsim did not start: $(head -2 "$W/sim.log")"
+    I=$((I + 1))
+  fi
+  SIM_PID=$CRMSIM_PID
   CHAOS_PIDS+=("$SIM_PID")
 }
 sim_stop() { [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; sleep 0.1; cp "$W/sim.log" "$W/logs/" 2>/dev/null; SIM_PID=; }

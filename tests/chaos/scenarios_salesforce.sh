@@ -16,15 +16,15 @@ sf_sim_start() {
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/sf.key" 2>/dev/null
   chmod 600 "$W/sf.key"
   openssl pkey -in "$W/sf.key" -pubout -out "$W/sf.pub" 2>/dev/null
-  "$SIM" --flavor salesforce --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
+  if crmsim_launch "$SIM" "$W/sim.out" "$W/sim.log" stamp --flavor salesforce --listen 127.0.0.1:0 --log-requests --seed "$SEED" \
     --client-id CK1 --sf-username chaos@example.com --sf-jwt-public-key "$W/sf.pub" \
-    --retry-after 1 --stall-ms 4000 --threads 0 "$@" >"$W/sim.out" \
-    2> >(while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done >"$W/sim.log") &
-  SIM_PID=$!
-  local i=0
-  while [ ! -s "$W/sim.out" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
-  SIM_URL="http://$(head -1 "$W/sim.out" | cut -d' ' -f2)"
-  [ -s "$W/sim.out" ] || { log "crmsim did not start: $(head -2 "$W/sim.log")"; I=$((I + 1)); }
+    --retry-after 1 --stall-ms 4000 --threads 0 "$@"; then
+    SIM_URL=$CRMSIM_URL
+  else
+    log "crmsim did not start: $(head -2 "$W/sim.log")"
+    I=$((I + 1))
+  fi
+  SIM_PID=$CRMSIM_PID
   CHAOS_PIDS+=("$SIM_PID")
 }
 

@@ -7,24 +7,7 @@ D=/services/data/$V
 
 # sf_start [crmsim options...]: a Salesforce simulator on a free port with a
 # static session token T1 (so tests not about OAuth skip the token dance).
-sf_start() {
-    # Emptied here, not by the redirection below: that runs in the child, so a
-    # previous run's "listening" line could be read before the child truncates.
-    : >"$T/sim.out"
-    "$SIM_BIN" --flavor salesforce --listen 127.0.0.1:0 --token T1 "$@" \
-        >"$T/sim.out" 2>"$T/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 200); do
-        [ -s "$T/sim.out" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || fail "crmsim exited at start"
-        sleep 0.05
-    done
-    local line
-    line=$(head -n 1 "$T/sim.out")
-    [[ $line =~ ^listening\ 127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: '$line'"
-    SIM_URL="http://${line#listening }"
-    trap sim_cleanup EXIT
-}
+sf_start() { flavor_start salesforce "$@"; }
 
 # q SOQL: GET /query?q=... (URL-encoded by curl).
 q() {

@@ -3,6 +3,7 @@
 set -euo pipefail
 
 SIM_BIN=${BUILD_DIR:?BUILD_DIR must point at the build directory}/tests/sim/crmsim
+source "$(dirname "${BASH_SOURCE[0]}")/../support/crmsim.bash"
 T=$(mktemp -d)
 SIM_PID=
 TOKEN=T1
@@ -29,20 +30,10 @@ sim_start() { flavor_start hubspot "$@"; }
 flavor_start() {
     local flavor=$1
     shift
-    # Emptied here, not by the redirection below: that runs in the child, so a
-    # previous run's "listening" line could be read before the child truncates.
-    : >"$T/sim.out"
-    "$SIM_BIN" --flavor "$flavor" --listen 127.0.0.1:0 --token T1 "$@" >"$T/sim.out" 2>"$T/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 200); do
-        [ -s "$T/sim.out" ] && break
-        kill -0 "$SIM_PID" 2>/dev/null || fail "crmsim exited at start"
-        sleep 0.05
-    done
-    local line
-    line=$(head -n 1 "$T/sim.out")
-    [[ $line =~ ^listening\ 127\.0\.0\.1:[0-9]+$ ]] || fail "first stdout line: '$line'"
-    SIM_URL="http://${line#listening }"
+    crmsim_launch "$SIM_BIN" "$T/sim.out" "$T/sim.err" plain --flavor "$flavor" \
+        --listen 127.0.0.1:0 --token T1 "$@" || fail "crmsim did not start"
+    SIM_PID=$CRMSIM_PID
+    SIM_URL=$CRMSIM_URL
     trap sim_cleanup EXIT
 }
 

@@ -4,21 +4,18 @@
 # sets PULL_DONE (the log text that ends a pull cycle) and adds what is
 # particular to it. Needs curl, jq.
 SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
+source "$(dirname "${BASH_SOURCE[0]}")/../../support/crmsim.bash"
 
 # crm_sim_start FLAVOR [crmsim options...]: crmsim on a free loopback port
 # with the static token T1 and the request log in $T/sim.log; sets SIM_URL.
 crm_sim_start() {
   local flavor=$1
   shift
-  # Emptied here, not by the redirection below: that runs in the child, so a
-  # previous run's "listening" line could be read before the child truncates.
-  : >"$T/sim.out"
-  "$SIM_BIN" --flavor "$flavor" --listen 127.0.0.1:0 --token T1 --log-requests "$@" \
-    >"$T/sim.out" 2>"$T/sim.log" &
-  SIM_PID=$!
+  crmsim_launch "$SIM_BIN" "$T/sim.out" "$T/sim.log" plain --flavor "$flavor" \
+    --listen 127.0.0.1:0 --token T1 --log-requests "$@" || fail "crmsim did not start"
+  SIM_PID=$CRMSIM_PID
   PIDS+=("$SIM_PID")
-  wait_for 10 test -s "$T/sim.out" || fail "crmsim did not start"
-  SIM_URL="http://$(head -n 1 "$T/sim.out" | sed 's/^listening //')"
+  SIM_URL=$CRMSIM_URL
 }
 
 sim_get() { curl -sf --max-time 10 "$SIM_URL/__sim/$1"; }

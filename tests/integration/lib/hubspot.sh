@@ -2,18 +2,15 @@
 # HubSpot simulator and a daemon with a spool connector "shop" and a
 # HubSpot connector "hs". Needs curl and jq.
 SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
+source "$(dirname "${BASH_SOURCE[0]}")/../../support/crmsim.bash"
 
 # hs_sim_start [crmsim options...]: sets SIM_URL.
 hs_sim_start() {
-  # Emptied here, not by the redirection below: that runs in the child, so a
-  # previous run's "listening" line could be read before the child truncates.
-  : >"$T/sim.out"
-  "$SIM_BIN" --flavor hubspot --listen 127.0.0.1:0 --token T1 --log-requests "$@" \
-    >"$T/sim.out" 2>"$T/sim.log" &
-  SIM_PID=$!
+  crmsim_launch "$SIM_BIN" "$T/sim.out" "$T/sim.log" plain --flavor hubspot \
+    --listen 127.0.0.1:0 --token T1 --log-requests "$@" || fail "crmsim did not start"
+  SIM_PID=$CRMSIM_PID
   PIDS+=("$SIM_PID")
-  wait_for 10 test -s "$T/sim.out" || fail "crmsim did not start"
-  SIM_URL="http://$(head -n 1 "$T/sim.out" | sed 's/^listening //')"
+  SIM_URL=$CRMSIM_URL
 }
 
 # hs_config [auth lines] [extra hubspot lines]: spool + hubspot connector.

@@ -3,6 +3,7 @@
 # and a daemon with a spool connector "shop" and a Salesforce connector
 # "sf". Needs curl, jq, openssl.
 SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
+source "$(dirname "${BASH_SOURCE[0]}")/../../support/crmsim.bash"
 SF_V=v66.0
 
 # sf_sim_start [crmsim options...]: sets SIM_URL; RSA key pair in $T.
@@ -10,16 +11,12 @@ sf_sim_start() {
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/sf.key" 2>/dev/null
   chmod 600 "$T/sf.key"
   openssl pkey -in "$T/sf.key" -pubout -out "$T/sf.pub" 2>/dev/null
-  # Emptied here, not by the redirection below: that runs in the child, so a
-  # previous run's "listening" line could be read before the child truncates.
-  : >"$T/sim.out"
-  "$SIM_BIN" --flavor salesforce --listen 127.0.0.1:0 --token T1 --log-requests \
-    --client-id CK1 --sf-username int@example.com --sf-jwt-public-key "$T/sf.pub" "$@" \
-    >"$T/sim.out" 2>"$T/sim.log" &
-  SIM_PID=$!
+  crmsim_launch "$SIM_BIN" "$T/sim.out" "$T/sim.log" plain --flavor salesforce \
+    --listen 127.0.0.1:0 --token T1 --log-requests --client-id CK1 --sf-username int@example.com \
+    --sf-jwt-public-key "$T/sf.pub" "$@" || fail "crmsim did not start"
+  SIM_PID=$CRMSIM_PID
   PIDS+=("$SIM_PID")
-  wait_for 10 test -s "$T/sim.out" || fail "crmsim did not start"
-  SIM_URL="http://$(head -n 1 "$T/sim.out" | sed 's/^listening //')"
+  SIM_URL=$CRMSIM_URL
 }
 
 # sf_config [extra salesforce lines]: spool + salesforce connector (JWT).
