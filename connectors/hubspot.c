@@ -248,21 +248,21 @@ static void setup_retry(struct hubspot *hs);
 
 struct setup_ctx {
     struct hubspot *hs;
-    int pending;
+    json_t *todo; /* property definitions still to create, in order */
+    size_t next;
     int failed; /* a property could not be created: not ready */
 };
 
 /* Ready only when every property exists: pushing before that would have
  * HubSpot refuse the values ("property does not exist") and dead-letter
  * them. A failed creation retries the whole setup later. */
-static void setup_step_done(struct setup_ctx *sc)
+static void setup_done(struct setup_ctx *sc)
 {
     struct hubspot *hs = sc->hs;
     int failed = sc->failed;
 
-    if (--sc->pending > 0)
-        return;
     hs->setup_pending = 0;
+    json_decref(sc->todo);
     free(sc);
     if (hs->closing)
         return;
@@ -277,6 +277,40 @@ static void setup_step_done(struct setup_ctx *sc)
         hs->conn->sink->resume(hs->conn->sink->ctx, hs->conn);
 }
 
+static void prop_created(struct http_result *res, void *arg);
+
+/* Creates the missing properties one at a time: all at once, the requests
+ * queued behind a 429 still went out inside its Retry-After hold (chaos
+ * hubspot-faults counted 4 to 28 such requests per run). A hold stops the
+ * round; the setup starts again when it is over. */
+static void create_next(struct setup_ctx *sc)
+{
+    struct hubspot *hs = sc->hs;
+
+    while (sc->next < json_array_size(sc->todo)) {
+        json_t *def = json_array_get(sc->todo, sc->next++);
+        char *text;
+        int rc;
+
+        if (hs->closing || crm_held_ms(hs->conn) > 0) {
+            sc->failed = 1;
+            break;
+        }
+        text = json_dumps(def, JSON_COMPACT);
+        rc = text == NULL ? -1
+                          : hs_request(hs, HTTP_POST, hs_path(hs, HS_V_PROPERTIES, ""), text,
+                                       prop_created, sc);
+        free(text);
+        if (rc == 0) {
+            log_info("hubspot", hs->conn->name, "creating contact property %s",
+                     json_string_value(json_object_get(def, "name")));
+            return;
+        }
+        sc->failed = 1;
+    }
+    setup_done(sc);
+}
+
 static void prop_created(struct http_result *res, void *arg)
 {
     struct setup_ctx *sc = arg;
@@ -288,7 +322,9 @@ static void prop_created(struct http_result *res, void *arg)
                   res->status, msg[0] ? msg : res->error);
         sc->failed = 1;
     }
-    setup_step_done(sc);
+    if (sc->failed)
+        sc->next = json_array_size(sc->todo); /* the whole setup is tried again */
+    create_next(sc);
 }
 
 static void props_listed(struct http_result *res, void *arg)
@@ -325,14 +361,12 @@ static void props_listed(struct http_result *res, void *arg)
         return;
     }
     wanted = hs_mapped_properties(&hs->map);
-    sc->pending = 1;
+    sc->todo = json_array();
     json_array_foreach(wanted, i, v)
     {
         const char *name = json_string_value(v);
         const char *type = "string", *ftype = "text";
         size_t len = strlen(name);
-        json_t *def;
-        char *text;
 
         if (json_object_get(have, name) != NULL || strcmp(name, "lastmodifieddate") == 0 ||
             crm_pairs_key_of(&hs->map.attrs, name) != NULL || strcmp(name, "email") == 0)
@@ -344,22 +378,14 @@ static void props_listed(struct http_result *res, void *arg)
             type = "datetime";
             ftype = "date";
         }
-        def = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", name, "label", name, "type", type,
-                        "fieldType", ftype, "groupName", "contactinformation", "hasUniqueValue",
-                        strcmp(name, hs->map.id_property) == 0);
-        text = json_dumps(def, JSON_COMPACT);
-        json_decref(def);
-        sc->pending++;
-        if (text == NULL || hs_request(hs, HTTP_POST, hs_path(hs, HS_V_PROPERTIES, ""), text,
-                                       prop_created, sc) != 0)
-            sc->pending--;
-        else
-            log_info("hubspot", hs->conn->name, "creating contact property %s", name);
-        free(text);
+        json_array_append_new(
+            sc->todo, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", name, "label", name,
+                                "type", type, "fieldType", ftype, "groupName", "contactinformation",
+                                "hasUniqueValue", strcmp(name, hs->map.id_property) == 0));
     }
     json_decref(wanted);
     json_decref(have);
-    setup_step_done(sc);
+    create_next(sc);
 }
 
 static void setup_timer_cb(uv_timer_t *t);
