@@ -430,7 +430,7 @@ static void do_reload(struct daemon *d)
     }
     metrics_counter_add(METRIC_RELOADS, (const char *[]){"ok"}, 1);
     reload_admin(d, next);
-    http_ingest_note_reload(d->http, next, d->state_path);
+    http_ingest_apply_reload(d->http, next, d->state_path);
     if (strcmp(next->state.path, d->cfg->state.path) != 0)
         log_warn("daemon", NULL, "state.path changed to %s: takes effect only after a restart",
                  next->state.path);
@@ -537,8 +537,8 @@ static int ensure_dir_of(const char *path, char *dir, size_t size, struct error 
 }
 
 /* [ingest]: the HTTP ingest listener. Started with the daemon; a reload
- * does not change it (src/http_ingest_conf.c logs that a changed [ingest]
- * needs a restart). */
+ * applies its limits, timeouts, scopes and verification, not its address
+ * (src/http_ingest_conf.c). */
 static int start_http_ingest(struct daemon *d, struct error *err)
 {
     struct http_ingest_options o;

@@ -37,9 +37,13 @@ struct request {
     int too_large;
     enum ingest_body_type type;
     struct ingest_token tok;
+    struct ingest_live *live; /* the settings it runs with, a reference */
     char source_ref[INGEST_CLIENT_ID_MAX + 16];
     struct timespec started;
 };
+
+static struct ingest_live *live_take(struct http_ingest *h);
+static void live_drop(struct http_ingest *h, struct ingest_live *L);
 
 /* --- responses ------------------------------------------------------------- */
 
@@ -119,8 +123,9 @@ static const struct sockaddr *client_addr(struct MHD_Connection *conn)
  * 429 for an address that sent too many bad tokens: the library is never
  * asked, so a flood of forged tokens cannot make it fetch the JWKS again
  * and again). */
-static enum ingest_auth_failure authenticate(struct http_ingest *h, struct MHD_Connection *conn,
-                                             struct ingest_token *tok, long *retry_after)
+static enum ingest_auth_failure authenticate(const struct ingest_live *L,
+                                             struct MHD_Connection *conn, struct ingest_token *tok,
+                                             long *retry_after)
 {
     const struct sockaddr *sa = client_addr(conn);
     const char *token = bearer_of(conn);
@@ -128,16 +133,16 @@ static enum ingest_auth_failure authenticate(struct http_ingest *h, struct MHD_C
     struct timespec t0;
 
     *retry_after = 0;
-    if (addr_limit_blocked(h->bad_tokens, sa, retry_after))
+    if (addr_limit_blocked(L->bad_tokens, sa, retry_after))
         f = AUTH_FAIL_RATE_LIMITED;
     else if (token == NULL || token[0] == '\0')
         f = AUTH_FAIL_MISSING;
     else {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        f = ingest_auth_verify(h->auth, token, tok);
+        f = ingest_auth_verify(L->auth, token, tok);
         metrics_observe(METRIC_HTTP_INGEST_VERIFY_DURATION, NULL, elapsed_s(&t0));
         if (f != AUTH_FAIL_NONE)
-            addr_limit_fail(h->bad_tokens, sa);
+            addr_limit_fail(L->bad_tokens, sa);
     }
     if (f != AUTH_FAIL_NONE) {
         metrics_counter_add(METRIC_HTTP_INGEST_AUTH_FAILURES,
@@ -191,10 +196,10 @@ static int scope_kind_of(const struct ingest_item *it)
     }
 }
 
-static int any_write_scope(const struct http_ingest *h, const char *scope)
+static int any_write_scope(const struct ingest_live *L, const char *scope)
 {
     for (int k = 0; k < INGEST_SCOPE_N; k++) {
-        if (k != INGEST_SCOPE_MEMBERS && ingest_scope_has(scope, h->o.scopes[k]))
+        if (k != INGEST_SCOPE_MEMBERS && ingest_scope_has(scope, L->o.scopes[k]))
             return 1;
     }
     return 0;
@@ -258,7 +263,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
     int malformed = 0, conflicts = 0;
     json_t *doc;
 
-    if (!any_write_scope(h, rq->tok.scope))
+    if (!any_write_scope(rq->live, rq->tok.scope))
         return respond_error(conn, MHD_HTTP_FORBIDDEN, "insufficient_scope",
                              "the token has none of the ingest write scopes", 0);
     if (ingest_body_parse(rq->body ? rq->body : "", rq->len, rq->type, &spool_default_vocab,
@@ -275,7 +280,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
         const char *need;
         if (!it->ok)
             continue;
-        need = h->o.scopes[scope_kind_of(it)];
+        need = rq->live->o.scopes[scope_kind_of(it)];
         permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
         if (!permitted[i])
             snprintf(j.res[i].reason, sizeof(j.res[i].reason),
@@ -303,7 +308,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
                             BACKLOG_RETRY_AFTER_S);
         goto out;
     }
-    if (h->pending > 0 && h->pending + (long)j.body.n > h->o.max_pending) {
+    if (h->pending > 0 && h->pending + (long)j.body.n > rq->live->o.max_pending) {
         pthread_mutex_unlock(&h->lock);
         ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog",
                             "too many events waiting to be stored", 1);
@@ -354,9 +359,9 @@ static enum MHD_Result get_member(struct http_ingest *h, struct MHD_Connection *
     json_t *doc = NULL;
     int r;
 
-    if (!ingest_scope_has(rq->tok.scope, h->o.scopes[INGEST_SCOPE_MEMBERS]))
+    if (!ingest_scope_has(rq->tok.scope, rq->live->o.scopes[INGEST_SCOPE_MEMBERS]))
         return respond_error(conn, MHD_HTTP_FORBIDDEN, "insufficient_scope",
-                             h->o.scopes[INGEST_SCOPE_MEMBERS], 0);
+                             rq->live->o.scopes[INGEST_SCOPE_MEMBERS], 0);
     if (key[0] == '\0' || strlen(key) > SPOOL_MAX_KEY || strchr(key, '/') != NULL)
         return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such member", 0);
     pthread_mutex_lock(&h->store_lock);
@@ -411,19 +416,19 @@ static int content_type_of(struct MHD_Connection *conn, enum ingest_body_type *t
  * arrive whole; the connection's idle timeout is cut to what is left, so a
  * client that goes quiet is dropped at the deadline too. Returns 1 when it
  * is past. */
-static int past_deadline(struct http_ingest *h, struct MHD_Connection *conn,
-                         const struct request *rq)
+static int past_deadline(struct MHD_Connection *conn, const struct request *rq)
 {
+    const struct http_ingest_options *o = &rq->live->o;
     double left;
     unsigned secs;
 
-    if (h->o.request_timeout_ms <= 0)
+    if (o->request_timeout_ms <= 0)
         return 0;
-    left = (double)h->o.request_timeout_ms / 1000.0 - elapsed_s(&rq->started);
+    left = (double)o->request_timeout_ms / 1000.0 - elapsed_s(&rq->started);
     if (left <= 0)
         return 1;
     secs = (unsigned)left + 1;
-    if ((long)secs < h->o.timeout_s)
+    if ((long)secs < o->timeout_s)
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
     return 0;
 }
@@ -444,7 +449,16 @@ static void connection_notice(void *cls, struct MHD_Connection *conn, void **soc
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        long idle_s;
+
         *socket_context = ci != NULL ? head_watch_open(h->heads, ci->connect_fd) : NULL;
+        /* libmicrohttpd's idle timeout for new connections is the one it
+         * started with; a reloaded one is set here. */
+        pthread_mutex_lock(&h->lock);
+        idle_s = h->live->o.timeout_s;
+        pthread_mutex_unlock(&h->lock);
+        if (idle_s != h->o.timeout_s)
+            MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)idle_s);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         head_watch_close(h->heads, *socket_context);
         *socket_context = NULL;
@@ -468,21 +482,23 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     struct http_ingest *h = cls;
     struct request *rq = *req_cls;
 
-    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        head_watch_next(h->heads, head_of(conn), h->o.timeout_s * 1000);
     if (rq == NULL)
         return;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        head_watch_next(h->heads, head_of(conn), rq->live->o.timeout_s * 1000);
     if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) {
         metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){"timeout"}, 1);
         log_info("ingest", NULL, "a client sent nothing for too long: connection closed");
-    } else if (h->o.request_timeout_ms > 0) {
+    } else if (rq->live->o.request_timeout_ms > 0 || rq->live->o.timeout_s != h->o.timeout_s) {
         /* The next request on this keep-alive connection starts with the
          * configured idle timeout again. */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)h->o.timeout_s);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)rq->live->o.timeout_s);
     }
     metrics_observe(METRIC_HTTP_INGEST_DURATION,
                     (const char *[]){rq->is_events ? "events" : "members"},
                     elapsed_s(&rq->started));
+    live_drop(h, rq->live);
     free(rq->body);
     free(rq);
     *req_cls = NULL;
@@ -509,6 +525,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rq = calloc(1, sizeof(*rq));
         if (rq == NULL)
             return MHD_NO;
+        rq->live = live_take(h);
         clock_gettime(CLOCK_MONOTONIC, &rq->started);
         rq->is_events = is_events;
         *req_cls = rq;
@@ -519,35 +536,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "POST only", 0);
         if (is_member && strcmp(method, "GET") != 0)
             return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "GET only", 0);
-        f = authenticate(h, conn, &rq->tok, &retry_after);
+        f = authenticate(rq->live, conn, &rq->tok, &retry_after);
         if (f != AUTH_FAIL_NONE)
             return refuse_auth(conn, f, retry_after);
         snprintf(rq->source_ref, sizeof(rq->source_ref), "client:%s",
                  rq->tok.client_id[0] ? rq->tok.client_id : "?");
         if (is_member)
             return get_member(h, conn, rq, url + 12);
-        (void)past_deadline(h, conn, rq); /* arms the cut idle timeout */
+        (void)past_deadline(conn, rq); /* arms the cut idle timeout */
         if (content_type_of(conn, &rq->type) != 0)
             return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                  "use application/json or application/x-ndjson", 0);
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl != NULL && strtoll(cl, NULL, 10) > h->o.max_body)
+        if (cl != NULL && strtoll(cl, NULL, 10) > rq->live->o.max_body)
             return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
                                  "the body is larger than [ingest] max_body", 0);
         return MHD_YES;
     }
-    if (past_deadline(h, conn, rq)) {
+    if (past_deadline(conn, rq)) {
         metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){"timeout"}, 1);
         log_info("ingest", NULL,
                  "a request did not arrive whole within request_timeout (%ld ms): connection "
                  "closed",
-                 h->o.request_timeout_ms);
+                 rq->live->o.request_timeout_ms);
         return MHD_NO;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->too_large || rq->len + n > (size_t)h->o.max_body) {
+        if (rq->too_large || rq->len + n > (size_t)rq->live->o.max_body) {
             rq->too_large = 1;
             return MHD_YES;
         }
@@ -672,10 +689,161 @@ static int options_copy(struct http_ingest_options *o)
     return rc;
 }
 
+/* --- the settings in effect (see struct ingest_live) ----------------------- */
+
+static void live_free(struct ingest_live *L)
+{
+    if (L == NULL)
+        return;
+    ingest_auth_free(L->auth);
+    addr_limit_free(L->bad_tokens);
+    options_free(&L->o);
+    free(L);
+}
+
+/* A set for o (copied), its verifier made next to prev's (NULL at the
+ * start: see ingest_auth_renew). One reference. */
+static struct ingest_live *live_new(const struct http_ingest_options *o,
+                                    const struct ingest_auth *prev, struct error *err)
+{
+    struct ingest_live *L = calloc(1, sizeof(*L));
+
+    if (L == NULL) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    L->refs = 1;
+    L->o = *o;
+    if (options_copy(&L->o) != 0) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    if ((prev != NULL ? ingest_auth_renew(prev, &L->o.auth, &L->auth, err)
+                      : ingest_auth_new(&L->o.auth, &L->auth, err)) != 0)
+        goto fail;
+    /* A new set counts bad tokens afresh (a reload forgets the counts). */
+    L->bad_tokens = addr_limit_new(L->o.bad_token_limit);
+    if (L->o.bad_token_limit > 0 && L->bad_tokens == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    return L;
+fail:
+    live_free(L);
+    return NULL;
+}
+
+/* On a request thread, once its headers are in. */
+static struct ingest_live *live_take(struct http_ingest *h)
+{
+    struct ingest_live *L;
+
+    pthread_mutex_lock(&h->lock);
+    L = h->live;
+    L->refs++;
+    pthread_mutex_unlock(&h->lock);
+    return L;
+}
+
+static void live_drop(struct http_ingest *h, struct ingest_live *L)
+{
+    int last;
+
+    if (L == NULL)
+        return;
+    pthread_mutex_lock(&h->lock);
+    last = --L->refs == 0;
+    pthread_mutex_unlock(&h->lock);
+    if (last)
+        live_free(L);
+}
+
+static int options_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* 1 when what only a restart changes differs between a and b; names
+ * lists them. */
+static int restart_only_changed(const struct http_ingest_options *a,
+                                const struct http_ingest_options *b, char *names, size_t size)
+{
+    struct {
+        const char *name;
+        int differs;
+    } f[] = {
+        {"listen", !options_str_eq(a->listen, b->listen)},
+        {"tls_cert", !options_str_eq(a->tls_cert, b->tls_cert)},
+        {"tls_key", !options_str_eq(a->tls_key, b->tls_key)},
+        {"max_connections", a->max_connections != b->max_connections},
+        {"per_ip_connections", a->per_ip_connections != b->per_ip_connections},
+    };
+    size_t used = 0;
+    int any = 0;
+
+    names[0] = '\0';
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        int n;
+        if (!f[i].differs)
+            continue;
+        n = snprintf(names + used, size - used, "%s%s", any ? ", " : "", f[i].name);
+        if (n > 0 && (size_t)n < size - used)
+            used += (size_t)n;
+        any = 1;
+    }
+    return any;
+}
+
+int http_ingest_reload(struct http_ingest *h, const struct http_ingest_options *next,
+                       struct error *err)
+{
+    struct http_ingest_options o = *next;
+    struct ingest_live *L, *old;
+    char names[128];
+    int had_backlog = h->live->o.max_backlog > 0;
+
+    if (restart_only_changed(&h->o, next, names, sizeof(names)))
+        log_warn("ingest", NULL,
+                 "[ingest] %s changed: the HTTP ingest on %s keeps the old value until crmsyncd "
+                 "restarts (libmicrohttpd holds its socket, TLS credentials and connection "
+                 "limits from its start); the rest of [ingest] is applied",
+                 names, http_ingest_address(h));
+    /* What only a restart changes stays as started, so that the set says
+     * what is in effect. */
+    o.listen = h->o.listen;
+    o.tls_cert = h->o.tls_cert;
+    o.tls_key = h->o.tls_key;
+    o.max_connections = h->o.max_connections;
+    o.per_ip_connections = h->o.per_ip_connections;
+    o.origin = h->o.origin;
+    o.state_path = h->o.state_path;
+    o.busy_timeout_ms = h->o.busy_timeout_ms;
+    L = live_new(&o, h->live->auth, err);
+    if (L == NULL)
+        return -1;
+    pthread_mutex_lock(&h->lock);
+    old = h->live;
+    h->live = L;
+    if (L->o.max_backlog <= 0)
+        h->over_backlog = 0;
+    pthread_mutex_unlock(&h->lock);
+    live_drop(h, old);
+    head_watch_set_timeout(h->heads, L->o.header_timeout_ms);
+    if (L->o.max_backlog > 0 && !had_backlog)
+        uv_timer_start(&h->backlog_timer, http_ingest_backlog_cb, 0, BACKLOG_CHECK_MS);
+    else if (L->o.max_backlog <= 0 && had_backlog)
+        uv_timer_stop(&h->backlog_timer);
+    log_notice("ingest", NULL,
+               "[ingest] reloaded: limits, timeouts, scopes and token verification apply to "
+               "requests whose headers arrive from now on");
+    return 0;
+}
+
 static void free_ingest(struct http_ingest *h)
 {
-    ingest_auth_free(h->auth);
-    addr_limit_free(h->bad_tokens);
+    live_drop(h, h->live);
     head_watch_free(h->heads); /* libmicrohttpd has stopped: no connection left */
     store_close(h->ro);
     listen_socket_close(&h->ls);
@@ -723,13 +891,9 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->conn.name = (char *)opts->origin;
     h->conn.loop = loop;
     h->conn.sink = &ing->sink;
-    if (ingest_auth_new(&opts->auth, &h->auth, err) != 0)
+    h->live = live_new(opts, NULL, err);
+    if (h->live == NULL)
         goto out;
-    h->bad_tokens = addr_limit_new(opts->bad_token_limit);
-    if (opts->bad_token_limit > 0 && h->bad_tokens == NULL) {
-        error_set(err, "out of memory");
-        goto out;
-    }
     if (listen_socket_open(opts->listen, "[ingest] listen", 64, &h->ls, err) != 0)
         goto out;
     if (!h->ls.loopback && (opts->tls_cert == NULL || opts->tls_key == NULL)) {
@@ -826,5 +990,5 @@ const char *http_ingest_address(const struct http_ingest *h)
 
 const struct http_ingest_options *http_ingest_options(const struct http_ingest *h)
 {
-    return &h->o;
+    return &h->live->o;
 }

@@ -58,8 +58,18 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
 /* On the loop thread: answers what is still queued with 503, stops the
  * server (joins its threads) and frees. NULL is fine. */
 void http_ingest_stop(struct http_ingest *h);
+/* On the loop thread, at a reload: next's limits, timeouts, scopes and
+ * token verification apply to the requests whose headers arrive from now
+ * on (one in progress keeps the settings it started with). listen, the
+ * TLS files and the connection limits stay as started (logged when they
+ * differ): libmicrohttpd takes them only at its start. Returns -1 with
+ * err when the new settings cannot be made (a key file that cannot be
+ * read, a key changed too often: see ingest_auth_renew); the listener
+ * then keeps all of its current settings. */
+int http_ingest_reload(struct http_ingest *h, const struct http_ingest_options *next,
+                       struct error *err);
 const char *http_ingest_address(const struct http_ingest *h);
-/* The options it runs with (its own copies). */
+/* The options in effect (its own copies; changed by a reload). */
 const struct http_ingest_options *http_ingest_options(const struct http_ingest *h);
 
 #endif

@@ -18,6 +18,8 @@ struct ingest_auth {
     char *issuer;
     char *audience;
     long leeway_s;
+    char *material; /* what the key is (see ingest_auth_renew) */
+    int cache_gen;  /* its result cache: CACHE_NAME, or CACHE_NAME<n> */
 };
 
 static const char *const failure_names[AUTH_FAIL_COUNT] = {
@@ -98,9 +100,35 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static oauth2_log_t *global_log;
 static oauth2_log_sink_t *global_sink;
 static int users;
-/* Our own result cache (see ingest_auth_new), named in the verify options. */
+/* Our own result caches (see ingest_auth_new), named in the verify
+ * options: one per key material since the start (ingest_auth_renew). */
 #define CACHE_NAME "crmsync_ingest"
-static int cache_ready;
+static int caches_ready[INGEST_AUTH_MAX_CACHES];
+
+/* Under init_lock, after oauth2_init: makes result cache gen (once). */
+static int cache_ready(int gen)
+{
+    char options[128];
+    char *cerr;
+
+    if (caches_ready[gen])
+        return 1;
+    /* The library's default result cache is 1000 slots of 8 KiB in
+     * shared memory, each slot's first page touched at start (4 MB of
+     * RSS), and every lookup walks all the slots under a lock. A
+     * quarter of that holds the tokens of a few hundred clients; a
+     * token pushed out is only verified again. */
+    if (gen == 0)
+        snprintf(options, sizeof(options), "name=%s&max_entries=256", CACHE_NAME);
+    else
+        snprintf(options, sizeof(options), "name=%s%d&max_entries=256", CACHE_NAME, gen);
+    cerr = oauth2_cfg_set_cache(global_log, NULL, "shm", options);
+    caches_ready[gen] = cerr == NULL;
+    /* Not freed: one of the library's error strings is a literal. */
+    if (cerr != NULL)
+        log_warn("ingest", NULL, "liboauth2 cache %d not made, no result cache: %s", gen, cerr);
+    return caches_ready[gen];
+}
 
 /* pem and pubkey: liboauth2 takes the PEM text itself, the configuration
  * names the file. */
@@ -127,15 +155,16 @@ static char *read_key_file(const char *path, struct error *err)
     return buf;
 }
 
-int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth **out,
-                    struct error *err)
+static int make_auth(const struct ingest_auth *prev, const struct ingest_auth_options *opts,
+                     struct ingest_auth **out, struct error *err)
 {
     char *key_text = NULL;
     const char *value;
     struct ingest_auth *a = NULL;
-    char options[2048];
+    char options[2048], cache[64];
     char *rv = NULL;
-    int n;
+    size_t mlen;
+    int n, ready;
     int rc = -1;
 
     *out = NULL;
@@ -150,19 +179,8 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
     if (users++ == 0) {
         oauth2_log_level_t lvl =
             log_get_level() >= LOG_LVL_DEBUG ? OAUTH2_LOG_DEBUG : OAUTH2_LOG_WARN;
-        char *cerr;
         global_sink = oauth2_log_sink_create(lvl, sink_cb, NULL);
         global_log = oauth2_init(lvl, global_sink);
-        /* The library's default result cache is 1000 slots of 8 KiB in
-         * shared memory, each slot's first page touched at start (4 MB of
-         * RSS), and every lookup walks all the slots under a lock. A
-         * quarter of that holds the tokens of a few hundred clients; a
-         * token pushed out is only verified again. */
-        cerr = oauth2_cfg_set_cache(global_log, NULL, "shm", "name=" CACHE_NAME "&max_entries=256");
-        cache_ready = cerr == NULL;
-        /* Not freed: one of the library's error strings is a literal. */
-        if (cerr != NULL)
-            log_warn("ingest", NULL, "liboauth2 cache not sized, its default is used: %s", cerr);
     }
     a->log = global_log;
     pthread_mutex_unlock(&init_lock);
@@ -171,16 +189,6 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
     a->leeway_s = opts->leeway_s;
     if (a->issuer == NULL || a->audience == NULL) {
         error_set(err, "out of memory");
-        goto out;
-    }
-    /* exp is required by the library too; the result cache lives at most
-     * cache_s, and our own exp check bounds it by the token's exp. */
-    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s%s", opts->cache_s,
-                 cache_ready ? "&verify.cache=" CACHE_NAME : "",
-                 opts->verify_options != NULL && opts->verify_options[0] ? "&" : "",
-                 opts->verify_options != NULL ? opts->verify_options : "");
-    if (n < 0 || (size_t)n >= sizeof(options)) {
-        error_set(err, "[ingest] verify_options too long");
         goto out;
     }
     value = opts->verify_value;
@@ -192,6 +200,46 @@ int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth *
         if (key_text == NULL)
             goto out;
         value = key_text;
+    }
+    /* The key material: a reload that changes it gets a cache of its own. */
+    mlen = strlen(opts->verify) + strlen(value) + 3 +
+           (opts->verify_options != NULL ? strlen(opts->verify_options) : 0);
+    a->material = malloc(mlen);
+    if (a->material == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    snprintf(a->material, mlen, "%s\n%s\n%s", opts->verify,
+             opts->verify_options != NULL ? opts->verify_options : "", value);
+    a->cache_gen = 0;
+    if (prev != NULL)
+        a->cache_gen = prev->cache_gen + (strcmp(prev->material, a->material) != 0);
+    if (a->cache_gen >= INGEST_AUTH_MAX_CACHES) {
+        error_set(err,
+                  "[ingest] the token verification key changed %d times since crmsyncd started: "
+                  "restart it to apply (each change needs a token result cache of its own, so "
+                  "that tokens verified with the old key are not taken from the cache)",
+                  a->cache_gen);
+        goto out;
+    }
+    if (a->cache_gen == 0)
+        snprintf(cache, sizeof(cache), "%s", CACHE_NAME);
+    else
+        snprintf(cache, sizeof(cache), "%s%d", CACHE_NAME, a->cache_gen);
+    pthread_mutex_lock(&init_lock);
+    ready = cache_ready(a->cache_gen);
+    pthread_mutex_unlock(&init_lock);
+    /* exp is required by the library too; the result cache lives at most
+     * cache_s, and our own exp check bounds it by the token's exp. Without
+     * a cache of our own: no result cache (a changed key must not find the
+     * old key's results in the library's default one). */
+    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s%s%s",
+                 ready ? opts->cache_s : 0L, ready ? "&verify.cache=" : "", ready ? cache : "",
+                 opts->verify_options != NULL && opts->verify_options[0] ? "&" : "",
+                 opts->verify_options != NULL ? opts->verify_options : "");
+    if (n < 0 || (size_t)n >= sizeof(options)) {
+        error_set(err, "[ingest] verify_options too long");
+        goto out;
     }
     rv = oauth2_cfg_token_verify_add_options(a->log, &a->verify, opts->verify, value, options);
     if (rv != NULL) {
@@ -210,20 +258,34 @@ out:
     return rc;
 }
 
+int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth **out,
+                    struct error *err)
+{
+    return make_auth(NULL, opts, out, err);
+}
+
+int ingest_auth_renew(const struct ingest_auth *prev, const struct ingest_auth_options *opts,
+                      struct ingest_auth **out, struct error *err)
+{
+    return make_auth(prev, opts, out, err);
+}
+
 void ingest_auth_free(struct ingest_auth *a)
 {
     if (a == NULL)
         return;
     if (a->verify != NULL)
         oauth2_cfg_token_verify_free(a->log, a->verify);
+    free(a->material);
     free(a->issuer);
     free(a->audience);
     free(a);
     pthread_mutex_lock(&init_lock);
     if (--users == 0) {
-        oauth2_shutdown(global_log); /* frees the sinks too */
+        oauth2_shutdown(global_log); /* frees the sinks and the caches too */
         global_log = NULL;
         global_sink = NULL;
+        memset(caches_ready, 0, sizeof(caches_ready));
     }
     pthread_mutex_unlock(&init_lock);
 }

@@ -55,6 +55,16 @@ struct ingest_auth;
 /* Configures liboauth2 (once per process: its cache and curl are global). */
 int ingest_auth_new(const struct ingest_auth_options *opts, struct ingest_auth **out,
                     struct error *err);
+/* The same for a reload, next to prev (which stays usable until freed):
+ * when the key material changed (verify, verify_options, verify_value or
+ * the key file's text), the new verifier gets a result cache of its own,
+ * so that a token verified with the old key is not taken from the cache.
+ * A process makes at most INGEST_AUTH_MAX_CACHES such caches (liboauth2
+ * frees them only at its shutdown); past that a changed key is refused
+ * with a message saying to restart. */
+#define INGEST_AUTH_MAX_CACHES 4
+int ingest_auth_renew(const struct ingest_auth *prev, const struct ingest_auth_options *opts,
+                      struct ingest_auth **out, struct error *err);
 void ingest_auth_free(struct ingest_auth *a);
 
 /* Verifies token. Returns AUTH_FAIL_NONE with *tok filled, or the reason. */

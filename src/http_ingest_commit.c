@@ -248,7 +248,8 @@ void http_ingest_commit_cb(uv_async_t *a)
 
     /* Whole requests, up to max_group events (at least one request). */
     pthread_mutex_lock(&h->lock);
-    while (h->head != NULL && (events == 0 || events + (long)h->head->body.n <= h->o.max_group)) {
+    while (h->head != NULL &&
+           (events == 0 || events + (long)h->head->body.n <= h->live->o.max_group)) {
         struct job *j = h->head;
         h->head = j->next;
         if (h->head == NULL)
@@ -293,10 +294,10 @@ void http_ingest_backlog_cb(uv_timer_t *t)
     int64_t n = 0;
     int over, was;
 
-    if (e == NULL || h->o.max_backlog <= 0)
+    if (e == NULL || h->live->o.max_backlog <= 0)
         return;
     n = engine_max_backlog(e, &name);
-    over = name != NULL && n > h->o.max_backlog;
+    over = name != NULL && n > h->live->o.max_backlog;
     pthread_mutex_lock(&h->lock);
     was = h->over_backlog;
     h->over_backlog = over;
@@ -307,7 +308,7 @@ void http_ingest_backlog_cb(uv_timer_t *t)
         log_notice("ingest", NULL,
                    "destination %s has %" PRId64 " changes waiting (over max_backlog %ld): "
                    "events are answered 429 until it drains (withdrawals and erasures pass)",
-                   name, n, h->o.max_backlog);
+                   name, n, h->live->o.max_backlog);
     else if (!over && was)
         log_notice("ingest", NULL, "destination backlog under max_backlog again: events accepted");
 }

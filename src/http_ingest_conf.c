@@ -158,10 +158,11 @@ int http_ingest_options_equal(const struct http_ingest_options *a,
            str_eq(a->state_path, b->state_path) && a->busy_timeout_ms == b->busy_timeout_ms;
 }
 
-void http_ingest_note_reload(const struct http_ingest *h, const struct config *next,
-                             const char *state_path)
+void http_ingest_apply_reload(struct http_ingest *h, const struct config *next,
+                              const char *state_path)
 {
     struct http_ingest_options want;
+    struct error err = {""};
 
     if (h == NULL) {
         if (!empty(next->ingest.listen))
@@ -179,9 +180,14 @@ void http_ingest_note_reload(const struct http_ingest *h, const struct config *n
                  http_ingest_address(h));
         return;
     }
-    if (!http_ingest_options_equal(http_ingest_options(h), &want))
-        log_warn("ingest", NULL,
-                 "[ingest] changed in the configuration: the HTTP ingest on %s keeps the "
-                 "settings it started with until crmsyncd restarts (restart it to apply)",
-                 http_ingest_address(h));
+    if (http_ingest_check_settings(&next->ingest, &err) != 0) {
+        log_error("ingest", NULL,
+                  "[ingest] not applied, the HTTP ingest on %s keeps its settings: %s",
+                  http_ingest_address(h), err.msg);
+        return;
+    }
+    if (http_ingest_reload(h, &want, &err) != 0)
+        log_error("ingest", NULL,
+                  "[ingest] not applied, the HTTP ingest on %s keeps its settings: %s",
+                  http_ingest_address(h), err.msg);
 }

@@ -25,11 +25,14 @@ int http_ingest_check_settings(const struct ingest_settings *s, struct error *er
 int http_ingest_options_equal(const struct http_ingest_options *a,
                               const struct http_ingest_options *b);
 
-/* On SIGHUP, with the new configuration: the listener keeps running with
- * the settings it started with (it owns threads, a socket and liboauth2's
- * global state); a changed [ingest] is logged as needing a restart. h may
- * be NULL (no listener). */
-void http_ingest_note_reload(const struct http_ingest *h, const struct config *next,
-                             const char *state_path);
+/* On SIGHUP (on the loop), with the new configuration: limits, timeouts,
+ * scopes and token verification are applied (http_ingest_reload); what
+ * only a restart changes (listen, the TLS files, the connection limits)
+ * is logged as such, and so is a listener added or removed. New settings
+ * that fail the checks of http_ingest_check_settings, or whose verifier
+ * cannot be made, are logged and the listener keeps all of its current
+ * ones. h may be NULL (no listener). */
+void http_ingest_apply_reload(struct http_ingest *h, const struct config *next,
+                              const char *state_path);
 
 #endif

@@ -40,12 +40,24 @@ struct job {
     int status; /* 0, or 503 when the group could not be committed */
 };
 
-struct http_ingest {
-    struct http_ingest_options o;
-    struct MHD_Daemon *mhd;
-    struct listen_socket ls;
+/* What a reload changes (http_ingest_reload), as one immutable set: a
+ * request takes the current one when its headers are in and keeps it to
+ * its end, so that a reload never changes a request halfway; the last
+ * request to drop an old set frees it. */
+struct ingest_live {
+    int refs;                     /* under http_ingest.lock */
+    struct http_ingest_options o; /* its own strings */
     struct ingest_auth *auth;
     struct addr_limit *bad_tokens;
+};
+
+struct http_ingest {
+    struct http_ingest_options o; /* as started: what only a restart changes */
+    struct MHD_Daemon *mhd;
+    struct listen_socket ls;
+    /* The settings in effect: the loop (which swaps it at a reload) reads
+     * it freely, the request threads under lock (a reference each). */
+    struct ingest_live *live;
     struct ingest *ing;
     struct connector conn; /* how the sink sees us: name = origin */
     uv_async_t async;
