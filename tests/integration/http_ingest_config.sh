@@ -82,7 +82,9 @@ pass "a changed [ingest] is applied (http_ingest_reload tests what)"
 assert_eq "$(post "$TOKEN" "$(pts r2)")" 200 "after the reload: 200"
 assert_eq "$(answer 'a["results"][0]["result"]')" applied "after the reload: applied"
 kill -HUP "$DAEMON_PID"
-wait_for 20 test "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge 2 || fail "no second reload"
+# A function, so that wait_for counts the reloads again on each try.
+reloads_logged() { [ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$1" ]; }
+wait_for 20 reloads_logged 2 || fail "no second reload"
 assert_eq "$(post "$TOKEN" "$(pts r3)")" 200 "after a second reload: 200"
 
 # A client that sends its body a byte every 0.2 s: each gap is far under

@@ -37,9 +37,11 @@ reload_key() {
 hup() {
   RELOADS=$((RELOADS + 1))
   kill -HUP "$DAEMON_PID"
-  wait_for 20 test "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$RELOADS" \
-    || fail "reload $RELOADS not done"
+  wait_for 20 reloads_logged "$RELOADS" || fail "reload $RELOADS not done"
 }
+# reloads_logged N: the daemon has logged N reloads (a function, so that
+# wait_for counts them again on each try, not once before the first).
+reloads_logged() { [ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$1" ]; }
 pts() { printf '{"event_id":"%s","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"%s","delta":1,"reason":"earn"}' "$1" "$1"; }
 big() { # a 30-event array, about 4 KB
   local s="[" i
