@@ -257,6 +257,36 @@ static const char *const migrations[] = {
      "  txns INTEGER NOT NULL,"
      "  through_at INTEGER NOT NULL,"
      "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"),
+
+    /* 12 -> 13: leaner change-log rows (issue 15). An ingested change's key
+     * is checked in idem_keys (v9); the UNIQUE index of changes.idem_key
+     * held every key a second time for nothing the queries read (22 B per
+     * change with 10-character keys, bench/bench_compact.c). SQLite drops a
+     * constraint only by rebuilding the table: once, at open. The rows a
+     * repair or a re-send appends (state/store_push.c) have no idem_keys
+     * entry and are kept unique by a partial index of their own, as small
+     * as they are rare: the same drift seen twice queues one repair. */
+    ("CREATE TABLE changes_v13 ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  origin TEXT NOT NULL,"
+     "  member_key TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  field TEXT NOT NULL,"
+     "  value TEXT NOT NULL,"
+     "  occurred_at INTEGER NOT NULL,"
+     "  received_at INTEGER NOT NULL,"
+     "  idem_key TEXT NOT NULL,"
+     "  effective INTEGER NOT NULL,"
+     "  lane INTEGER NOT NULL);"
+     "INSERT INTO changes_v13(seq, origin, member_key, kind, field, value, occurred_at,"
+     " received_at, idem_key, effective, lane) SELECT seq, origin, member_key, kind, field,"
+     " value, occurred_at, received_at, idem_key, effective, lane FROM changes ORDER BY seq;"
+     "DROP TABLE changes;"
+     "ALTER TABLE changes_v13 RENAME TO changes;"
+     "CREATE INDEX changes_member ON changes(member_key);"
+     "CREATE INDEX changes_push ON changes(lane, seq) WHERE effective = 1;"
+     "CREATE UNIQUE INDEX changes_appended ON changes(idem_key)"
+     " WHERE origin = 'repair' OR origin GLOB 'resend:*';"),
 };
 
 int schema_latest_version(void)

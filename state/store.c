@@ -24,7 +24,7 @@ static const struct stmt_def stmt_defs[] = {
     STMT(ins_change,
          "INSERT INTO changes(origin, member_key, kind, field, value, occurred_at, received_at,"
          " idem_key, effective, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-         " ON CONFLICT(idem_key) DO NOTHING",
+         " ON CONFLICT DO NOTHING",
          1),
     STMT(get_current,
          "SELECT value, occurred_at, origin, seq FROM current WHERE member_key = ?1 AND field = ?2",

@@ -124,7 +124,9 @@ static int check_idem(struct store *st, const struct change *c, int64_t now, int
     return step_done(st, q, err, "insert idempotency key");
 }
 
-/* Inserts the change-log row. *dup = 1 when the idem_key was already there. */
+/* Inserts the change-log row. check_idem() decided it is new; *dup = 1
+ * only when a unique index of the change-log refuses it all the same (an
+ * origin named like the rows of state/store_push.c's repairs). */
 static int insert_change(struct store *st, const struct change *c, int effective,
                          int64_t received_at, int64_t *seq, int *dup, struct error *err)
 {

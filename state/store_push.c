@@ -87,7 +87,8 @@ static const char *const push_sql[PS_COUNT] = {
     [PS_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM changes",
     [PS_REPAIR] = "INSERT INTO changes(origin, member_key, kind, field, value, occurred_at,"
                   " received_at, idem_key, effective, lane) VALUES (?8, ?1, ?2, ?3, ?4,"
-                  " ?5, ?5, ?6, 1, ?7) ON CONFLICT(idem_key) DO NOTHING",
+                  " ?5, ?5, ?6, 1, ?7) ON CONFLICT(idem_key)"
+                  " WHERE origin = 'repair' OR origin GLOB 'resend:*' DO NOTHING",
     [PS_REPAIR_CURRENT] = "UPDATE current SET seq = ?3 WHERE member_key = ?1 AND field = ?2",
     [PS_TOKEN_GET] = "SELECT refresh_token FROM oauth_tokens WHERE connector = ?1",
     [PS_TOKEN_PUT] = "INSERT INTO oauth_tokens(connector, refresh_token, updated_at)"

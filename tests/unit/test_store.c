@@ -232,6 +232,88 @@ static void the_v9_migration_keeps_the_keys_with_their_bodies(void **state)
     free(denial);
 }
 
+/* Issue 15, leaner rows: the change-log keeps no index of the ingest's
+ * keys (idem_keys decides duplicates), only one over the rows a repair or
+ * a re-send appends, which still queue once per key. */
+static void the_change_log_indexes_only_what_its_queries_read(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *json;
+    struct error err = {""};
+    int added = -1;
+
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND tbl_name = 'changes'"),
+                     3);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND tbl_name = 'changes' AND name IN ('changes_member',"
+                                  " 'changes_push', 'changes_appended')"),
+                     3);
+    consent_change(&c, &json, "shop:l1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(apply1(f, &c), APPLY_DUPLICATE);
+    assert_int_equal(store_begin(f->st, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_append_repair(f->st, "M1", CHANGE_CONSENT, c.field, json,
+                                             LANE_URGENT, "repair:hs:M1:x:y", &added, &err),
+                         0);
+        assert_int_equal(added, i == 0);
+        assert_int_equal(store_append_resend(f->st, "hs", "M1", CHANGE_CONSENT, c.field, json,
+                                             LANE_URGENT, "resend:hs:M1:x:k", &added, &err),
+                         0);
+        assert_int_equal(added, i == 0);
+    }
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 3);
+    free(json);
+}
+
+/* A database of schema 12 (changes.idem_key UNIQUE) is rebuilt without that
+ * index, every row kept; its keys still make a re-read a duplicate. */
+static void the_v13_migration_drops_the_second_key_index(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options o = {0};
+    struct change c;
+    char *json;
+    struct error err;
+
+    consent_change(&c, &json, "shop:l2", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(
+        sqlite3_exec(
+            store_db(f->st),
+            "BEGIN; DROP INDEX changes_appended; CREATE TABLE old AS SELECT * FROM changes;"
+            " DROP TABLE changes; CREATE TABLE changes (seq INTEGER PRIMARY KEY,"
+            " origin TEXT NOT NULL, member_key TEXT NOT NULL, kind TEXT NOT NULL,"
+            " field TEXT NOT NULL, value TEXT NOT NULL, occurred_at INTEGER NOT NULL,"
+            " received_at INTEGER NOT NULL, idem_key TEXT NOT NULL UNIQUE,"
+            " effective INTEGER NOT NULL, lane INTEGER NOT NULL);"
+            " INSERT INTO changes SELECT * FROM old; DROP TABLE old;"
+            " CREATE INDEX changes_member ON changes(member_key);"
+            " CREATE INDEX changes_push ON changes(lane, seq) WHERE effective = 1;"
+            " PRAGMA user_version = 12; COMMIT;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+                                  " 'sqlite_autoindex_changes_1'"),
+                     1);
+    store_close(f->st);
+    o.path = f->path;
+    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    assert_int_equal(count(f->st, "PRAGMA user_version"), schema_latest_version());
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+                                  " 'sqlite_autoindex_changes_1'"),
+                     0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE idem_key = 'shop:l2'"
+                                  " AND member_key = 'M1' AND effective = 1"),
+                     1);
+    assert_int_equal(apply1(f, &c), APPLY_DUPLICATE);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 1);
+    free(json);
+}
+
 static int count_row(void *ctx, const struct push_row *row)
 {
     (void)row;
@@ -549,6 +631,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawal_survives_older_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(points_conflict_is_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(an_event_id_reused_with_another_body_is_a_conflict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_change_log_indexes_only_what_its_queries_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_v13_migration_drops_the_second_key_index, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_v9_migration_keeps_the_keys_with_their_bodies, setup,
                                         teardown),
