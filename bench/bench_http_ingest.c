@@ -9,6 +9,11 @@
  *       connections on a fixed schedule; latency is counted from the
  *       scheduled send time (a late send counts against the daemon), so a
  *       stall is not hidden (no coordinated omission).
+ *   bench_http_ingest e2e HOST PORT TOKEN CONNS RATE SECONDS LOG
+ *       As rate, but each request's event is for a member of its own
+ *       (E<run>-<conn>-<seq>), and LOG gets one line per answered request:
+ *       the member and its scheduled send time in wall-clock milliseconds,
+ *       for the script to compare with when the CRM simulator got it.
  *   bench_http_ingest verify PUBKEY_PEM TOKEN ISSUER AUDIENCE N
  *       ingest_auth_verify() on one token N times with liboauth2's cache on,
  *       then N times with it off: microseconds per verification.
@@ -39,6 +44,8 @@ struct worker {
     double *lat;       /* per request, seconds */
     long done;
     long errors;
+    int own_members; /* e2e mode: a member per request */
+    double *sent;    /* e2e mode: per request, its scheduled send time if answered, or 0 */
 };
 
 static double now_s(void)
@@ -69,6 +76,13 @@ static int connect_to(const char *host, int port)
 static size_t make_body(const struct worker *w, long seq, long n, long run, char *buf, size_t size)
 {
     size_t o = 0;
+    if (w->own_members)
+        return (size_t)snprintf(
+            buf, size,
+            "[{\"event_id\":\"e%ld-%d-%ld\",\"type\":\"points\","
+            "\"member\":\"E%ld-%d-%ld\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
+            "\"txn_id\":\"e%ld-%d-%ld\",\"delta\":1,\"reason\":\"earn\"}]",
+            run, w->id, seq, run, w->id, seq, run, w->id, seq);
     o += (size_t)snprintf(buf + o, size - o, "[");
     for (long i = 0; i < n && o < size; i++) {
         o += (size_t)snprintf(buf + o, size - o,
@@ -157,6 +171,8 @@ static void *work(void *arg)
             }
             continue;
         }
+        if (w->sent != NULL)
+            w->sent[r] = t0;
         w->lat[w->done++] = now_s() - t0;
     }
     if (fd >= 0)
@@ -171,6 +187,27 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* e2e mode: "member<TAB>scheduled send time, wall-clock ms" per answer. */
+static int write_sent(const char *path, const struct worker *ws, long conns)
+{
+    struct timespec rt;
+    double offset;
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL)
+        return -1;
+    /* The workers timed with CLOCK_MONOTONIC; the simulator stamps with
+     * the wall clock. */
+    clock_gettime(CLOCK_REALTIME, &rt);
+    offset = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - now_s();
+    for (long i = 0; i < conns; i++)
+        for (long r = 0; r < ws[i].requests; r++)
+            if (ws[i].sent[r] > 0)
+                fprintf(fp, "E%ld-%d-%ld\t%.0f\n", run_id, ws[i].id, r,
+                        (ws[i].sent[r] + offset) * 1e3);
+    return fclose(fp) == 0 ? 0 : -1;
+}
+
 static int run_load(int argc, char **argv, int rate_mode)
 {
     long conns, per_conn, events;
@@ -180,8 +217,12 @@ static int run_load(int argc, char **argv, int rate_mode)
     double t0, t1, *all;
     long n = 0, errors = 0;
 
-    if (argc != 8)
+    const char *log_path = NULL;
+
+    if (argc != (rate_mode == 2 ? 9 : 8))
         return 2;
+    if (rate_mode == 2)
+        log_path = argv[8];
     conns = strtol(argv[5], NULL, 10);
     if (rate_mode) {
         rate = strtod(argv[6], NULL);
@@ -203,7 +244,12 @@ static int run_load(int argc, char **argv, int rate_mode)
         ws[i] = (struct worker){(int)i,  argv[2],  atoi(argv[3]),
                                 argv[4], per_conn, events,
                                 0,       0,        calloc((size_t)per_conn + 1, sizeof(double)),
-                                0,       0};
+                                0,       0,        0,
+                                NULL};
+        if (rate_mode == 2) {
+            ws[i].own_members = 1;
+            ws[i].sent = calloc((size_t)per_conn + 1, sizeof(double));
+        }
         if (rate_mode) {
             ws[i].interval_s = (double)conns / rate;
             /* Connections start staggered, so the sends are evenly spread. */
@@ -219,6 +265,12 @@ static int run_load(int argc, char **argv, int rate_mode)
         free(ws[i].lat);
     }
     t1 = now_s();
+    if (log_path != NULL && write_sent(log_path, ws, conns) != 0) {
+        fprintf(stderr, "cannot write %s\n", log_path);
+        errors++;
+    }
+    for (long i = 0; i < conns; i++)
+        free(ws[i].sent);
     qsort(all, (size_t)n, sizeof(double), cmp_d);
     printf("requests=%ld errors=%ld events=%ld seconds=%.2f events_per_s=%.0f requests_per_s=%.0f "
            "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
@@ -274,6 +326,8 @@ int main(int argc, char **argv)
         rc = run_load(argc, argv, 0);
     else if (argc > 1 && strcmp(argv[1], "rate") == 0)
         rc = run_load(argc, argv, 1);
+    else if (argc > 1 && strcmp(argv[1], "e2e") == 0)
+        rc = run_load(argc, argv, 2);
     else if (argc > 1 && strcmp(argv[1], "verify") == 0)
         rc = run_verify(argc, argv);
     if (rc == 2)
