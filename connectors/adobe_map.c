@@ -115,19 +115,12 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
         snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, b);
         return 0;
     }
-    case CHANGE_SEGMENT: {
-        int in = crm_segment_status(value_json);
-        if (in < 0)
-            return -1;
-        snprintf(out, outsize, "%s", in ? "in" : "out");
-        return 0;
-    }
     case CHANGE_TIER:
     case CHANGE_PROFILE:
         return crm_value_text(value_json, ACC_VALUE_TEXT, out, outsize, NULL);
+    case CHANGE_SEGMENT:
     case CHANGE_ERASE:
-        snprintf(out, outsize, "erased");
-        return 0;
+        return crm_project_shared(kind, value_json, out, outsize);
     }
     return -1;
 }

@@ -540,14 +540,11 @@ static void start_job(struct acc_job *job)
 void acc_op_push(struct connector *conn, struct push_batch *pb)
 {
     struct adobe *acc = conn->priv;
-    struct acc_job *job = calloc(1, sizeof(*job));
+    struct acc_job *job =
+        (struct acc_job *)crm_job_new(&acc->jobs, pb, sizeof(struct acc_job), job_release);
 
-    if (job == NULL || crm_job_init(&job->base, &acc->jobs, pb, job_release) != 0) {
-        /* Nothing to answer with: the batch is answered by a minimal job. */
-        free(job);
-        log_error("adobe_campaign", conn->name, "out of memory");
+    if (job == NULL)
         return;
-    }
     job->acc = acc;
     job->kind = strcmp(pb->class_key, "consent") == 0 ? JOB_CONSENT : JOB_WRITE;
     job->op = strcmp(pb->class_key, "erase") == 0 ? "delete" : "insertOrUpdate";

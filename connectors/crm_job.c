@@ -82,6 +82,20 @@ int crm_job_init(struct crm_job *job, struct crm_jobs *q, struct push_batch *pb,
     return job->set != NULL ? 0 : -1;
 }
 
+struct crm_job *crm_job_new(struct crm_jobs *q, struct push_batch *pb, size_t size,
+                            void (*release)(struct crm_job *job))
+{
+    struct crm_job *job = calloc(1, size);
+
+    if (job == NULL || crm_job_init(job, q, pb, release) != 0) {
+        free(job);
+        log_error(q->subsystem, q->conn_name, "out of memory; batch of %zu retried", pb->n);
+        crm_jobs_orphan(q, pb);
+        return NULL;
+    }
+    return job;
+}
+
 void crm_job_result(struct crm_job *job, size_t i, enum push_outcome o, const char *reason,
                     long retry_after_ms, int not_record_fault, const char *remote_id)
 {

@@ -59,6 +59,12 @@ void crm_jobs_close(struct crm_jobs *q, uv_close_cb cb);
  * containing job when its batch has been answered; may be NULL. 0 or -1. */
 int crm_job_init(struct crm_job *job, struct crm_jobs *q, struct push_batch *pb,
                  void (*release)(struct crm_job *job));
+/* A connector's job of size bytes (its own struct, with struct crm_job
+ * first), zeroed and started for pb. Out of memory: NULL, and the batch is
+ * answered RETRY from the defer timer (crm_jobs_orphan); the caller does
+ * nothing more with pb. */
+struct crm_job *crm_job_new(struct crm_jobs *q, struct push_batch *pb, size_t size,
+                            void (*release)(struct crm_job *job));
 /* Record i's result; the first one given stands. remote_id may be NULL. */
 void crm_job_result(struct crm_job *job, size_t i, enum push_outcome o, const char *reason,
                     long retry_after_ms, int not_record_fault, const char *remote_id);

@@ -46,6 +46,23 @@ int crm_segment_status(const char *value_json)
     return rc;
 }
 
+int crm_project_shared(enum change_kind kind, const char *value_json, char *out, size_t outsize)
+{
+    int in;
+
+    if (kind == CHANGE_ERASE) {
+        snprintf(out, outsize, "erased");
+        return 0;
+    }
+    if (kind != CHANGE_SEGMENT)
+        return -1;
+    in = crm_segment_status(value_json);
+    if (in < 0)
+        return -1;
+    snprintf(out, outsize, "%s", in ? "in" : "out");
+    return 0;
+}
+
 void crm_reject(struct push_result *r, const char *fmt, const char *arg)
 {
     r->outcome = PUSH_REJECT;

@@ -26,6 +26,11 @@ int crm_value_text(const char *value_json, unsigned flags, char *out, size_t out
 /* {"status": "in"|"out"}: 1 in, 0 out, -1 anything else. */
 int crm_segment_status(const char *value_json);
 
+/* What every CRM keeps of a segment membership ("in" / "out") and of an
+ * erasure ("erased"), for connector_ops.project. 0, or -1 (an unreadable
+ * value, or another kind). */
+int crm_project_shared(enum change_kind kind, const char *value_json, char *out, size_t outsize);
+
 /* r becomes a rejection with the reason fmt (one %s: arg). */
 void crm_reject(struct push_result *r, const char *fmt, const char *arg)
     __attribute__((format(printf, 2, 0)));

@@ -26,6 +26,7 @@
 #include "connector.h"
 #include "crm_job.h"
 #include "crm_pairs.h"
+#include "crm_plan.h"
 #include "crm_pull_page.h"
 #include "crm_request.h"
 #include "http.h"
@@ -98,30 +99,16 @@ size_t hs_record_cost(const struct push_record *rec, int member_new);
 int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
                size_t outsize);
 
-/* One input of a contacts batch: every record of one member. */
-struct hs_group {
-    const char *member;
-    const char *remote_id; /* NULL when unknown */
-    json_t *props;         /* property -> string */
-};
-
-struct hs_plan {
-    struct hs_group *g;
-    size_t ng;
-    size_t *rec_group; /* per record: its group, or SIZE_MAX (result set already) */
-};
-
 /* Groups the records of a "contacts" batch by member into upsert inputs with
  * one property set each. A record that cannot be mapped gets PUSH_REJECT in
  * res[i] and no group. with_props 0: groups only (the minimal upsert that
  * learns record ids). 0, or -1 on out of memory. */
 int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, size_t n,
-                     struct push_result *res, int with_props, struct hs_plan *p);
-void hs_plan_free(struct hs_plan *p);
+                     struct push_result *res, int with_props, struct crm_plan *p);
 
 /* {"inputs":[{"idProperty":..,"id":member,"properties":{..}}]} for the
  * groups sel[0..nsel). malloc'd. */
-char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size_t *sel,
+char *hs_upsert_body(const struct hs_map *m, const struct crm_plan *p, const size_t *sel,
                      size_t nsel);
 
 /* One statuses batch write input for consent/<purpose>/email. Returns 0, or

@@ -23,7 +23,7 @@ struct hs_job {
     struct hubspot *hs;
     struct push_batch *pb; /* base.pb */
     enum job_class cls;
-    struct hs_plan plan;
+    struct crm_plan plan;
     size_t *order;
     size_t ranges[MAX_RANGES][2];
     size_t nranges, lo, hi;

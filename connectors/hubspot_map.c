@@ -214,21 +214,13 @@ int hs_project(enum change_kind kind, const char *field, const char *value_json,
         rc = 0;
         break;
     }
-    case CHANGE_SEGMENT: {
-        int in = crm_segment_status(value_json);
-        if (in < 0)
-            break;
-        snprintf(out, outsize, "%s", in ? "in" : "out");
-        rc = 0;
-        break;
-    }
     case CHANGE_TIER:
     case CHANGE_PROFILE:
         rc = value_text(value_json, out, outsize);
         break;
+    case CHANGE_SEGMENT:
     case CHANGE_ERASE:
-        snprintf(out, outsize, "erased");
-        rc = 0;
+        rc = crm_project_shared(kind, value_json, out, outsize);
         break;
     }
     json_decref(root);
@@ -302,60 +294,22 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
     }
 }
 
+static int plan_field(const void *map, const struct push_record *rec, json_t *fields,
+                      struct push_result *res)
+{
+    return record_props(map, rec, fields, res);
+}
+
 int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, size_t n,
-                     struct push_result *res, int with_props, struct hs_plan *p)
+                     struct push_result *res, int with_props, struct crm_plan *p)
 {
-    memset(p, 0, sizeof(*p));
-    p->g = calloc(n ? n : 1, sizeof(*p->g));
-    p->rec_group = calloc(n ? n : 1, sizeof(*p->rec_group));
-    if (p->g == NULL || p->rec_group == NULL)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        size_t g;
-
-        for (g = 0; g < p->ng; g++) {
-            if (strcmp(p->g[g].member, recs[i].member_key) == 0)
-                break;
-        }
-        if (g == p->ng) {
-            p->g[g].member = recs[i].member_key;
-            p->g[g].props = json_object();
-            if (p->g[g].props == NULL)
-                goto oom;
-            p->ng++;
-        }
-        /* A marker of a contact gone from HubSpot ("archived:12") is not
-         * an id to address: the member is written by id property. */
-        if (p->g[g].remote_id == NULL && hs_is_record_id(recs[i].remote_id))
-            p->g[g].remote_id = recs[i].remote_id;
-        p->rec_group[i] = g;
-        if (with_props && record_props(m, &recs[i], p->g[g].props, &res[i]) != 0)
-            p->rec_group[i] = SIZE_MAX;
-    }
-    /* A group left without a record (all rejected) is not sent. */
-    for (size_t g = 0; g < p->ng; g++) {
-        int used = 0;
-        for (size_t i = 0; i < n && !used; i++)
-            used = p->rec_group[i] == g;
-        if (!used)
-            p->g[g].member = NULL;
-    }
-    return 0;
-oom:
-    hs_plan_free(p);
-    return -1;
+    /* A marker of a contact gone from HubSpot ("archived:12") is not an id
+     * to address: the member is written by id property. */
+    return crm_plan_members(recs, n, res, hs_is_record_id, with_props ? plan_field : NULL, m,
+                            CRM_PLAN_DROP_EMPTY, p);
 }
 
-void hs_plan_free(struct hs_plan *p)
-{
-    for (size_t g = 0; g < p->ng; g++)
-        json_decref(p->g[g].props);
-    free(p->g);
-    free(p->rec_group);
-    memset(p, 0, sizeof(*p));
-}
-
-char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size_t *sel,
+char *hs_upsert_body(const struct hs_map *m, const struct crm_plan *p, const size_t *sel,
                      size_t nsel)
 {
     json_t *inputs = json_array();
@@ -363,9 +317,9 @@ char *hs_upsert_body(const struct hs_map *m, const struct hs_plan *p, const size
     char *text;
 
     for (size_t k = 0; k < nsel; k++) {
-        const struct hs_group *g = &p->g[sel[k]];
+        const struct crm_group *g = &p->g[sel[k]];
         json_array_append_new(inputs, json_pack("{s:s, s:s, s:O}", "idProperty", m->id_property,
-                                                "id", g->member, "properties", g->props));
+                                                "id", g->member, "properties", g->fields));
     }
     body = json_pack("{s:o}", "inputs", inputs);
     text = canonical_dumps(body);

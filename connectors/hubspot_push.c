@@ -28,7 +28,7 @@ static void job_release(struct crm_job *base)
 {
     struct hs_job *job = (struct hs_job *)base;
 
-    hs_plan_free(&job->plan);
+    crm_plan_free(&job->plan);
     json_decref(job->inputs);
     free(job->order);
     free(job->in_rec);
@@ -138,7 +138,7 @@ static void contacts_refused(struct hs_job *job, const struct http_result *res)
         goto out;
     }
     for (size_t k = 0; k < n; k++) {
-        props[k] = job->plan.g[job->order[job->lo + k]].props;
+        props[k] = job->plan.g[job->order[job->lo + k]].fields;
         rids[k] = job->plan.g[job->order[job->lo + k]].remote_id;
     }
     blamed = hs_attribute_error(res->body, job->hs->map.id_property, props, rids, n, blame, reason,
@@ -458,15 +458,11 @@ static void start_subs(struct hs_job *job)
 void hs_op_push(struct connector *conn, struct push_batch *pb)
 {
     struct hubspot *hs = conn->priv;
-    struct hs_job *job = calloc(1, sizeof(*job));
+    struct hs_job *job =
+        (struct hs_job *)crm_job_new(&hs->jobs, pb, sizeof(struct hs_job), job_release);
 
-    if (job == NULL || crm_job_init(&job->base, &hs->jobs, pb, job_release) != 0) {
-        /* Cannot even queue: the engine keeps the batch in flight; nothing
-         * better to do. */
-        free(job);
-        log_error("hubspot", conn->name, "out of memory");
+    if (job == NULL)
         return;
-    }
     job->hs = hs;
     job->pb = pb;
     if (!hs->ready || hs->closing) {

@@ -68,7 +68,7 @@ static void resolve_ids(struct hs_job *job)
     int rc;
 
     for (size_t g = 0; g < job->plan.ng; g++) {
-        const struct hs_group *grp = &job->plan.g[g];
+        const struct crm_group *grp = &job->plan.g[g];
         if (grp->member == NULL)
             continue;
         if (grp->remote_id != NULL && job->ids[g][0] == '\0')

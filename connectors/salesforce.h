@@ -26,6 +26,7 @@
 
 #include "connector.h"
 #include "crm_pairs.h"
+#include "crm_plan.h"
 #include "http.h"
 
 #define SF_COLL_MAX 200 /* sObject Collections: records per request */
@@ -75,31 +76,16 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
 /* The Contact field a consent record goes to, or NULL (not representable). */
 const char *sf_consent_flag(const struct sf_map *m, const char *field);
 
-/* One Contact upsert record: every record of one member. */
-struct sf_group {
-    const char *member;
-    const char *remote_id;
-    json_t *fields;  /* field -> JSON value */
-    int placeholder; /* add LastName = placeholder (a create needs one) */
-};
-
-struct sf_plan {
-    struct sf_group *g;
-    size_t ng;
-    size_t *rec_group; /* per record: its group, or SIZE_MAX (result set) */
-};
-
 /* Groups the records of a "Contact" batch by member. A record that cannot
  * be mapped gets PUSH_REJECT in res[i]. 0, or -1 on out of memory. */
 int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, size_t n,
-                     struct push_result *res, struct sf_plan *p);
-void sf_plan_free(struct sf_plan *p);
+                     struct push_result *res, struct crm_plan *p);
 
 /* {"allOrNone":false,"records":[{"attributes":{"type":"Contact"},
  * "<ext_id>":member,...}]} for the groups sel[0..nsel). A group marked
  * placeholder gets LastName = the placeholder unless it sets LastName.
  * malloc'd. */
-char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
+char *sf_upsert_body(const struct sf_map *m, const struct crm_plan *p, const size_t *sel,
                      size_t nsel);
 
 /* Bulk API 2.0 upload CSV for the groups sel[0..nsel): header = the
@@ -108,7 +94,7 @@ char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size
  * quoted per RFC 4180 when needed; LF line ends. A group marked
  * placeholder gets LastName = the placeholder unless it sets LastName.
  * malloc'd, NULL on out of memory. */
-char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel, size_t nsel);
+char *sf_bulk_csv(const struct sf_map *m, const struct crm_plan *p, const size_t *sel, size_t nsel);
 
 /* Loyalty Management (points_mode = loyalty): one ledger transaction, the
  * engine's canonical {"txn_id","delta","reason","occurred_at"[,

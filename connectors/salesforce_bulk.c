@@ -114,7 +114,7 @@ static void on_row(void *arg, const char *key, const struct sf_outcome *o)
 {
     struct sf_job *job = arg;
     struct sf_gkey want = {key, 0}, *hit;
-    struct sf_group *g;
+    struct crm_group *g;
     int nrf = 0;
 
     hit = bsearch(&want, job->order, job->plan.ng, sizeof(*job->order), cmp_gkey);

@@ -91,7 +91,7 @@ static void sb_value(struct sbuf *b, const json_t *v)
     }
 }
 
-char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t *sel, size_t nsel)
+char *sf_bulk_csv(const struct sf_map *m, const struct crm_plan *p, const size_t *sel, size_t nsel)
 {
     struct sbuf b = {0};
     const char **cols = NULL;
@@ -100,7 +100,7 @@ char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t 
 
     /* Columns: the external id, then every field any row sets, sorted. */
     for (size_t k = 0; k < nsel; k++) {
-        const struct sf_group *g = &p->g[sel[k]];
+        const struct crm_group *g = &p->g[sel[k]];
         const char *key;
         json_t *v;
         if (g->placeholder && m->last_name_placeholder[0] != '\0')
@@ -144,7 +144,7 @@ char *sf_bulk_csv(const struct sf_map *m, const struct sf_plan *p, const size_t 
     }
     sb_put(&b, "\n", 1);
     for (size_t k = 0; k < nsel; k++) {
-        const struct sf_group *g = &p->g[sel[k]];
+        const struct crm_group *g = &p->g[sel[k]];
         sb_field(&b, g->member);
         for (size_t c = 0; c < ncols; c++) {
             const json_t *v = json_object_get(g->fields, cols[c]);

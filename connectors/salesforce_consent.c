@@ -359,7 +359,7 @@ static void link_contacts(struct sf_job *job, const unsigned char *linked)
 {
     size_t n = 0;
 
-    sf_plan_free(&job->plan);
+    crm_plan_free(&job->plan);
     memset(&job->plan, 0, sizeof(job->plan));
     job->plan.g = calloc(job->pb->n + 1, sizeof(*job->plan.g));
     job->plan.rec_group = calloc(job->pb->n + 1, sizeof(*job->plan.rec_group));

@@ -58,7 +58,7 @@ struct sf_job {
     struct push_batch *pb; /* base.pb */
     enum job_class cls;
     unsigned char *set; /* base.set: per record, result given */
-    struct sf_plan plan;
+    struct crm_plan plan;
     size_t lo; /* next group to send */
     char segment[64];
     char campaign_id[64];
@@ -170,7 +170,7 @@ struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result 
  * from the defer timer. */
 void sf_job_done(struct sf_job *job);
 enum push_outcome sf_outcome_push(enum sf_state s);
-void sf_fill_last_name(struct sf_job *job, struct sf_group *g);
+void sf_fill_last_name(struct sf_job *job, struct crm_group *g);
 /* Collections upsert of the groups after job->lo (or of job->fix). */
 void sf_contacts_next(struct sf_job *job);
 

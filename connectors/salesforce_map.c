@@ -161,14 +161,10 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
         rc = 0;
         break;
     }
-    case CHANGE_SEGMENT: {
-        int in = crm_segment_status(value_json);
-        if (in < 0)
-            break;
-        snprintf(out, outsize, "%s", in ? "in" : "out");
-        rc = 0;
+    case CHANGE_SEGMENT:
+    case CHANGE_ERASE:
+        rc = crm_project_shared(kind, value_json, out, outsize);
         break;
-    }
     case CHANGE_TIER:
         if (m->tier_field[0] != '\0')
             rc = value_text(value_json, out, outsize, NULL);
@@ -179,10 +175,6 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
             rc = value_text(value_json, out, outsize, NULL);
         break;
     }
-    case CHANGE_ERASE:
-        snprintf(out, outsize, "erased");
-        rc = 0;
-        break;
     }
     json_decref(root);
     return rc;
@@ -248,52 +240,24 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
     }
 }
 
+static int plan_field(const void *map, const struct push_record *rec, json_t *fields,
+                      struct push_result *res)
+{
+    return contact_field(map, rec, fields, res);
+}
+
+static int is_contact(const char *remote_id)
+{
+    return sf_contact_id(remote_id) != NULL;
+}
+
 int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, size_t n,
-                     struct push_result *res, struct sf_plan *p)
+                     struct push_result *res, struct crm_plan *p)
 {
-    memset(p, 0, sizeof(*p));
-    p->g = calloc(n ? n : 1, sizeof(*p->g));
-    p->rec_group = calloc(n ? n : 1, sizeof(*p->rec_group));
-    if (p->g == NULL || p->rec_group == NULL)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        size_t g;
-
-        for (g = 0; g < p->ng; g++) {
-            if (strcmp(p->g[g].member, recs[i].member_key) == 0)
-                break;
-        }
-        if (g == p->ng) {
-            p->g[g].member = recs[i].member_key;
-            p->g[g].fields = json_object();
-            if (p->g[g].fields == NULL)
-                goto oom;
-            p->ng++;
-        }
-        if (sf_contact_id(recs[i].remote_id) != NULL)
-            p->g[g].remote_id = recs[i].remote_id;
-        if (contact_field(m, &recs[i], p->g[g].fields, &res[i]) != 0) {
-            p->rec_group[i] = SIZE_MAX;
-            continue;
-        }
-        p->rec_group[i] = g;
-    }
-    return 0;
-oom:
-    sf_plan_free(p);
-    return -1;
+    return crm_plan_members(recs, n, res, is_contact, plan_field, m, 0, p);
 }
 
-void sf_plan_free(struct sf_plan *p)
-{
-    for (size_t g = 0; g < p->ng; g++)
-        json_decref(p->g[g].fields);
-    free(p->g);
-    free(p->rec_group);
-    memset(p, 0, sizeof(*p));
-}
-
-char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size_t *sel,
+char *sf_upsert_body(const struct sf_map *m, const struct crm_plan *p, const size_t *sel,
                      size_t nsel)
 {
     json_t *root = json_object(), *records = json_array();
@@ -301,7 +265,7 @@ char *sf_upsert_body(const struct sf_map *m, const struct sf_plan *p, const size
 
     json_object_set_new(root, "allOrNone", json_false());
     for (size_t k = 0; k < nsel; k++) {
-        const struct sf_group *g = &p->g[sel[k]];
+        const struct crm_group *g = &p->g[sel[k]];
         json_t *r = json_object();
         json_object_set_new(r, "attributes", json_pack("{s:s}", "type", "Contact"));
         json_object_set_new(r, m->ext_id, json_string(g->member));

@@ -27,7 +27,7 @@ static void job_release(struct crm_job *base)
 {
     struct sf_job *job = (struct sf_job *)base;
 
-    sf_plan_free(&job->plan);
+    crm_plan_free(&job->plan);
     sf_bulk_job_free(job);
     free(job->ids);
     free(job->cm_ids);
@@ -131,7 +131,7 @@ static void contacts_answer(struct http_result *res, void *arg)
     for (size_t g = 0; g < job->plan.ng; g++)
         slot[g] = SIZE_MAX;
     for (size_t k = 0; k < job->nsel; k++) {
-        struct sf_group *g = &job->plan.g[job->sel[k]];
+        struct crm_group *g = &job->plan.g[job->sel[k]];
         /* A new Contact without a LastName: send it again with the
          * placeholder (once). */
         if (out[k].state == SF_REJECT && strcmp(out[k].code, "REQUIRED_FIELD_MISSING") == 0 &&
@@ -178,7 +178,7 @@ static void contacts_answer(struct http_result *res, void *arg)
 /* A Contact whose id we do not know may be new: give it the member's
  * last name from the local state when there is one (writing the value we
  * sync anyway is harmless if it exists). */
-void sf_fill_last_name(struct sf_job *job, struct sf_group *g)
+void sf_fill_last_name(struct sf_job *job, struct crm_group *g)
 {
     struct connector *conn = job->sf->conn;
     const char *f = crm_pairs_get(&job->sf->map.attrs, "last_name");
@@ -317,15 +317,14 @@ void sf_op_push(struct connector *conn, struct push_batch *pb)
 static void push_one(struct connector *conn, struct push_batch *pb)
 {
     struct salesforce *sf = conn->priv;
-    struct sf_job *job = calloc(1, sizeof(*job));
+    struct sf_job *job =
+        (struct sf_job *)crm_job_new(&sf->jobs, pb, sizeof(struct sf_job), job_release);
     size_t n = pb->n ? pb->n : 1, rows = 0;
 
     if (job == NULL)
-        goto oom;
+        return;
     job->sf = sf;
     job->pb = pb;
-    if (crm_job_init(&job->base, &sf->jobs, pb, job_release) != 0)
-        goto oom_free;
     job->set = job->base.set;
     job->ids = calloc(n, sizeof(*job->ids));
     job->cm_ids = calloc(n, sizeof(*job->cm_ids));
@@ -391,12 +390,4 @@ static void push_one(struct connector *conn, struct push_batch *pb)
 oom_job:
     sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
     sf_job_done(job);
-    return;
-oom_free:
-    free(job->ids);
-    free(job->cm_ids);
-    free(job->sent);
-    free(job);
-oom:
-    orphan(sf, pb);
 }

@@ -145,7 +145,7 @@ static void one_input_per_member(void **state)
         {5, "M1", CHANGE_PROFILE, "profile/shoe_size", "{\"value\":\"42\"}", NULL},
     };
     struct push_result res[5] = {0};
-    struct hs_plan p;
+    struct crm_plan p;
     size_t sel[2] = {0, 1};
     char *body;
     json_t *root, *inputs, *m1;
@@ -179,18 +179,18 @@ static void one_input_per_member(void **state)
     assert_string_equal(json_string_value(json_object_get(m1, "firstname")), "Ann");
     json_decref(root);
     free(body);
-    hs_plan_free(&p);
+    crm_plan_free(&p);
 }
 
 static void profile_null_clears_with_empty_string(void **state)
 {
     struct push_record r = {1, "M1", CHANGE_PROFILE, "profile/phone", "{\"value\":null}", NULL};
     struct push_result res = {0};
-    struct hs_plan p;
+    struct crm_plan p;
     (void)state;
     assert_int_equal(hs_plan_contacts(&map, &r, 1, &res, 1, &p), 0);
-    assert_string_equal(json_string_value(json_object_get(p.g[0].props, "phone")), "");
-    hs_plan_free(&p);
+    assert_string_equal(json_string_value(json_object_get(p.g[0].fields, "phone")), "");
+    crm_plan_free(&p);
 }
 
 static void subscription_input_shape(void **state)

@@ -97,18 +97,18 @@ static void upsert_carries_the_tier(void **state)
         {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":-3}", NULL},
     };
     struct push_result res[2];
-    struct hs_plan p;
+    struct crm_plan p;
     (void)state;
     memset(res, 0, sizeof(res));
     assert_int_equal(hs_plan_contacts(&map, recs, 2, res, 1, &p), 0);
     assert_string_equal(
-        json_string_value(json_object_get(p.g[p.rec_group[0]].props, "loyalty_points")), "5000");
+        json_string_value(json_object_get(p.g[p.rec_group[0]].fields, "loyalty_points")), "5000");
     assert_string_equal(
-        json_string_value(json_object_get(p.g[p.rec_group[0]].props, "loyalty_tier")), "gold");
+        json_string_value(json_object_get(p.g[p.rec_group[0]].fields, "loyalty_tier")), "gold");
     /* Below every minimum: the property is cleared ("" in HubSpot). */
     assert_string_equal(
-        json_string_value(json_object_get(p.g[p.rec_group[1]].props, "loyalty_tier")), "");
-    hs_plan_free(&p);
+        json_string_value(json_object_get(p.g[p.rec_group[1]].fields, "loyalty_tier")), "");
+    crm_plan_free(&p);
 }
 
 struct observed {

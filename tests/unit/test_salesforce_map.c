@@ -119,7 +119,7 @@ static void one_record_per_member(void **state)
         {5, "M2", CHANGE_PROFILE, "profile/birthday", "{\"value\":\"1990-01-01\"}", NULL},
     };
     struct push_result res[5] = {0};
-    struct sf_plan p;
+    struct crm_plan p;
     size_t sel[2] = {0, 1};
     char *body;
     json_t *root, *r0, *r1;
@@ -150,7 +150,7 @@ static void one_record_per_member(void **state)
     assert_string_equal(json_string_value(json_object_get(r1, "LastName")), "(loyalty member)");
     json_decref(root);
     free(body);
-    sf_plan_free(&p);
+    crm_plan_free(&p);
 }
 
 static void cursor_soql(void **state)
@@ -182,9 +182,9 @@ static void cursor_soql(void **state)
  * a group marked. */
 static void bulk_csv(void **state)
 {
-    struct sf_group g[3] = {{0}};
+    struct crm_group g[3] = {{0}};
     size_t sel[3] = {0, 1, 2};
-    struct sf_plan p = {g, 3, NULL};
+    struct crm_plan p = {g, 3, NULL};
     char *csv;
     (void)state;
     g[0].member = "M1";
