@@ -625,6 +625,10 @@ static int adobe_open(struct connector *conn, struct error *err)
     struct oauth_hooks hooks = {0};
     size_t len;
 
+    if (crm_host_check(conn, err) != 0) {
+        free(acc);
+        return -1;
+    }
     if (acc == NULL)
         return error_set(err, "out of memory");
     acc->conn = conn;
@@ -745,11 +749,8 @@ static void adobe_close(struct connector *conn, void (*done)(struct connector *c
 {
     struct adobe *acc = conn->priv;
 
-    if (acc == NULL) {
-        if (done != NULL)
-            done(conn);
+    if (crm_close_nothing(conn, done))
         return;
-    }
     acc->closing = 1;
     acc->h.closing = 1;
     sess_drain(acc, 0, "connector closing");

@@ -34,8 +34,8 @@ static void finish(struct adobe *acc, int status)
     acc->pull.active = 0;
     if (status == 0)
         log_debug("adobe_campaign", conn->name, "pull done: %ld page(s)", acc->pull.pages);
-    if (conn->sink != NULL && conn->sink->pull_done != NULL)
-        conn->sink->pull_done(conn->sink->ctx, conn, status);
+    if (conn->host != NULL && conn->host->pull_done != NULL)
+        conn->host->pull_done(conn->host->ctx, conn, status);
 }
 
 static int watermark_text(const struct acc_pull_state *ps, char *out, size_t outsize)
@@ -62,36 +62,40 @@ static void watermark_read(struct adobe *acc, const char *text)
     json_decref(o);
 }
 
-static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
-                      char *out, size_t outsize)
-{
-    return acc_project(ctx, kind, field, value_json, out, outsize);
-}
-
 /* Applies one field through the page helper. */
 static int apply_field(struct crm_page *pg, const char *member, const struct acc_row_field *f,
                        int64_t when, const char *idem, const char *ref)
 {
+    struct consent_value cv;
     struct change c;
     json_t *holder = NULL;
     int rc;
 
     if (f->observe_only)
         return crm_page_field(pg, member, f->kind, f->field, NULL, f->projection);
-    memset(&c, 0, sizeof(c));
-    c.origin = pg->conn->name;
-    c.member_key = member;
-    c.kind = f->kind;
-    c.field = f->field;
-    c.value_json = f->value_json;
-    c.occurred_at = when;
-    c.idem_key = idem;
-    c.source_ref = ref;
-    if (f->kind == CHANGE_CONSENT && consent_value_from_json(f->value_json, &c.consent, &holder))
+    if (f->kind == CHANGE_CONSENT && consent_value_from_json(f->value_json, &cv, &holder))
         return 0; /* ours, so well-formed; skipped if not */
+    c = crm_pulled_change(pg->conn->name, member, f->kind, f->field, f->value_json, when, idem, ref,
+                          f->kind == CHANGE_CONSENT ? &cv : NULL);
     rc = crm_page_field(pg, member, f->kind, f->field, &c, f->projection);
     json_decref(holder);
     return rc;
+}
+
+/* Commits a page with the watermark of what the cycle has read. 0 or -1. */
+static int commit_page(struct adobe *acc, struct crm_page *pg, char *wm, size_t wmsize,
+                       struct error *err)
+{
+    if (watermark_text(&acc->pull, wm, wmsize) != 0) {
+        crm_page_abort(pg);
+        return error_set(err, "watermark does not fit");
+    }
+    if (crm_page_commit(pg, wm) != 0) {
+        *err = pg->err;
+        return -1;
+    }
+    acc->pull.pages++;
+    return 0;
 }
 
 static void send_recipients(struct adobe *acc);
@@ -107,18 +111,17 @@ static int keyset_after(const struct acc_keyset *a, const struct acc_keyset *b)
 static int apply_recipients(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
 {
     struct connector *conn = acc->conn;
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     struct crm_page pg;
     struct acc_row_field *f = calloc(ROW_FIELDS, sizeof(*f));
     char wm[256];
 
-    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    crm_page_init(&pg, conn, "adobe_campaign");
     *nrows = 0;
     if (f == NULL)
         return error_set(err, "out of memory");
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, err) != 0) {
-        conn->busy = 0;
+    if (crm_page_begin(&pg) != 0) {
+        *err = pg.err;
         free(f);
         return -1;
     }
@@ -138,26 +141,20 @@ static int apply_recipients(struct adobe *acc, xmlNodePtr rows, long *nrows, str
                      f[k].field);
             if (apply_field(&pg, member, &f[k], when, idem, ref) != 0) {
                 *err = pg.err;
-                sink->abort(sink->ctx, conn);
-                conn->busy = 0;
+                crm_page_abort(&pg);
                 free(f);
                 return -1;
             }
         }
         snprintf(id_text, sizeof(id_text), "%" PRId64, id);
-        if (sink->learn_identity != NULL)
-            sink->learn_identity(sink->ctx, conn, member, id_text);
+        if (host->learn_identity != NULL)
+            host->learn_identity(host->ctx, conn, member, id_text);
     }
     free(f);
     if (keyset_after(&acc->pull.q, &acc->pull.stored))
         acc->pull.stored = acc->pull.q;
-    if (watermark_text(&acc->pull, wm, sizeof(wm)) != 0 ||
-        sink->commit(sink->ctx, conn, wm, err) != 0) {
-        conn->busy = 0;
+    if (commit_page(acc, &pg, wm, sizeof(wm), err) != 0)
         return -1;
-    }
-    conn->busy = 0;
-    acc->pull.pages++;
     log_debug("adobe_campaign", conn->name, "pulled %ld recipient(s), %ld change(s) applied",
               *nrows, pg.applied);
     return 0;
@@ -245,15 +242,13 @@ static void send_recipients(struct adobe *acc)
 static int apply_histo(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
 {
     struct connector *conn = acc->conn;
-    struct pull_sink *sink = conn->sink;
     struct crm_page pg;
     char wm[256];
 
-    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    crm_page_init(&pg, conn, "adobe_campaign");
     *nrows = 0;
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, err) != 0) {
-        conn->busy = 0;
+    if (crm_page_begin(&pg) != 0) {
+        *err = pg.err;
         return -1;
     }
     for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
@@ -271,19 +266,11 @@ static int apply_histo(struct adobe *acc, xmlNodePtr rows, long *nrows, struct e
         snprintf(idem, sizeof(idem), "%s:histo:%s", conn->name, ref);
         if (apply_field(&pg, member, &f, when, idem, ref) != 0) {
             *err = pg.err;
-            sink->abort(sink->ctx, conn);
-            conn->busy = 0;
+            crm_page_abort(&pg);
             return -1;
         }
     }
-    if (watermark_text(&acc->pull, wm, sizeof(wm)) != 0 ||
-        sink->commit(sink->ctx, conn, wm, err) != 0) {
-        conn->busy = 0;
-        return -1;
-    }
-    conn->busy = 0;
-    acc->pull.pages++;
-    return 0;
+    return commit_page(acc, &pg, wm, sizeof(wm), err);
 }
 
 static void histo_answer(struct http_result *res, void *arg)
@@ -312,15 +299,12 @@ static void histo_answer(struct http_result *res, void *arg)
  * they are not written again. */
 static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
 {
-    struct connector *conn = acc->conn;
-    struct pull_sink *sink = conn->sink;
     struct crm_page pg;
 
-    crm_page_init(&pg, conn, "adobe_campaign", project_cb, &acc->map);
+    crm_page_init(&pg, acc->conn, "adobe_campaign");
     *nrows = 0;
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, err) != 0) {
-        conn->busy = 0;
+    if (crm_page_begin(&pg) != 0) {
+        *err = pg.err;
         return -1;
     }
     for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
@@ -330,13 +314,15 @@ static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct
             continue;
         if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0) {
             *err = pg.err;
-            sink->abort(sink->ctx, conn);
-            conn->busy = 0;
+            crm_page_abort(&pg);
             return -1;
         }
     }
-    conn->busy = 0;
-    return sink->commit(sink->ctx, conn, NULL, err);
+    if (crm_page_commit(&pg, NULL) != 0) {
+        *err = pg.err;
+        return -1;
+    }
+    return 0;
 }
 
 static void members_answer(struct http_result *res, void *arg)
@@ -387,17 +373,17 @@ static void send_histo(struct adobe *acc)
 void acc_op_pull(struct connector *conn)
 {
     struct adobe *acc = conn->priv;
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     char *wm;
     long lb;
 
-    if (acc == NULL || acc->closing || acc->pull.active || sink == NULL)
+    if (acc == NULL || acc->closing || acc->pull.active || conn->sink == NULL || host == NULL)
         return;
     if (acc->stopped) {
         finish(acc, -1);
         return;
     }
-    wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    wm = host->watermark ? host->watermark(host->ctx, conn) : NULL;
     watermark_read(acc, wm);
     free(wm);
     lb = acc->cfg->common.lookback_ms;

@@ -4,7 +4,9 @@
  *
  * A connector never touches SQLite: what it pulls goes through the pull
  * sink, which applies one page in one transaction together with the new
- * watermark, so a crash re-reads at most one page and adds nothing twice. */
+ * watermark, so a crash re-reads at most one page and adds nothing twice.
+ * What else the host offers (identities, current values, holds, resend,
+ * observe, tokens) is a separate, versioned table: struct host_services. */
 #ifndef CRMSYNC_CONNECTOR_H
 #define CRMSYNC_CONNECTOR_H
 
@@ -62,12 +64,14 @@ struct push_batch {
     void *engine; /* the engine's */
 };
 
-/* Where pulled changes go. All calls for one page happen inside one loop
- * callback: begin, then any number of change/reject, then commit or abort. */
+/* Where pulled changes go: a page's transaction. All calls for one page
+ * happen inside one loop callback: begin, then any number of
+ * pulled/change/reject, then commit or abort. */
 struct pull_sink {
     void *ctx;
     int (*begin)(void *ctx, struct connector *conn, struct error *err);
-    /* Applies one change; *res says what became of it. */
+    /* Applies one change of an input (spool, HTTP ingest); *res says what
+     * became of it. A CRM's values go through pulled(). */
     int (*change)(void *ctx, struct connector *conn, const struct change *c, enum apply_result *res,
                   struct error *err);
     /* Files a record that could not be turned into a change. */
@@ -81,6 +85,30 @@ struct pull_sink {
                       struct error *err);
     int (*file_finish)(void *ctx, struct connector *conn, int64_t id,
                        const struct ingest_stats *stats, const char *status, struct error *err);
+    /* A CRM holds `projection` (the connector's project() text; for
+     * points/balance the balance as a decimal) for (member, field), and c is
+     * the change its value makes (NULL: the CRM is not a source for the
+     * field). The echo rule lives here, in the host, for every connector: c
+     * is not applied when it is our own write coming back (the local value
+     * already projects to projection, or projection is what this connector
+     * last confirmed or sent for the field). Then the host observes
+     * projection (host_services.observe). *res: what became of c
+     * (APPLY_UNCHANGED for an echo or no c). 0, or -1 (the page must abort). */
+    int (*pulled)(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
+                  const char *field, const struct change *c, const char *projection,
+                  enum apply_result *res, struct error *err);
+};
+
+/* The version of struct host_services this tree builds; a connector that
+ * calls an entry added in version N checks host->version >= N first. */
+#define HOST_SERVICES_VERSION 1
+
+/* What the host offers a connector besides the page transaction (DESIGN.md
+ * §5): a versioned table like sqlite3_io_methods (iVersion). Entries are
+ * appended, never reordered; `version` says which exist. */
+struct host_services {
+    int version; /* HOST_SERVICES_VERSION of the host that filled it */
+    void *ctx;
     /* The stored pull watermark (malloc'd, NULL when none: pull everything). */
     char *(*watermark)(void *ctx, struct connector *conn);
     /* A pull cycle ended (ok = 0 on success); the engine schedules the next. */
@@ -93,6 +121,7 @@ struct pull_sink {
      * itself ("search"): kept across restarts. save_hold: nothing of family
      * before now + ms; load_hold: ms left of the kept one (0: none). */
     void (*save_hold)(void *ctx, struct connector *conn, const char *family, long ms);
+    long (*load_hold)(void *ctx, struct connector *conn, const char *family);
     /* 1 when projection is what this connector last confirmed or sent for
      * (member, field): what the CRM holds is our own write, not a change
      * made there. */
@@ -104,13 +133,12 @@ struct pull_sink {
      * the cause: the same key offers once. */
     void (*resend)(void *ctx, struct connector *conn, const char *member, const char *field,
                    const char *key);
-    long (*load_hold)(void *ctx, struct connector *conn, const char *family);
     /* Identity map of this CRM: member key <-> remote record id. Also holds
      * other named remote ids a connector must keep across restarts (e.g.
      * "segment:vip" -> "list:42"). A remote id is unique per CRM, so named
-     * ids must be namespaced ("list:42") to never collide with a record id. member_of/remote_id
-     * return 1 when found, 0 when not, -1 on error. learn_identity works inside or outside a page.
-     */
+     * ids must be namespaced ("list:42") to never collide with a record id.
+     * member_of/remote_id return 1 when found, 0 when not, -1 on error.
+     * learn_identity works inside or outside a page. */
     int (*member_of)(void *ctx, struct connector *conn, const char *remote_id, char *out,
                      size_t outsize);
     int (*remote_id)(void *ctx, struct connector *conn, const char *member_key, char *out,
@@ -120,11 +148,11 @@ struct pull_sink {
     /* The local current value of (member, field), malloc'd canonical JSON,
      * or NULL when none (e.g. "profile/email" to address a subscription). */
     char *(*current)(void *ctx, struct connector *conn, const char *member, const char *field);
-    /* Inside a page: this CRM holds `projection` (the connector's project()
-     * text, or for points/balance the balance as a decimal) for (member,
-     * field). Updates the shadow; when the local state projects to
-     * something else (the CRM drifted, or lost a race the local value won),
-     * queues a repair so the engine writes the local value back. */
+    /* Inside a page: this CRM holds `projection` for (member, field) and
+     * is not a source of it (pull_sink.pulled does this after its change).
+     * Updates the shadow; when the local state projects to something else
+     * (the CRM drifted, or lost a race the local value won), queues a
+     * repair so the engine writes the local value back. */
     int (*observe)(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
                    const char *field, const char *projection, struct error *err);
     /* OAuth: a rotated refresh token to keep, and the one kept (malloc'd,
@@ -190,10 +218,11 @@ struct connector {
     const void *settings; /* parsed by ops->config, owned by the config */
     uv_loop_t *loop;
     struct pull_sink *sink;
-    void *priv;            /* the connector's own state */
-    void *owner;           /* the daemon's bookkeeping */
-    int busy;              /* set by the connector while a page is open */
-    long page_max_changes; /* most changes per page ([state] txn_max_changes) */
+    const struct host_services *host; /* the host's services (NULL: none) */
+    void *priv;                       /* the connector's own state */
+    void *owner;                      /* the daemon's bookkeeping */
+    int busy;                         /* set by the connector while a page is open */
+    long page_max_changes;            /* most changes per page ([state] txn_max_changes) */
     /* Set by a pushing connector in open(), from its settings. */
     long max_inflight;           /* push requests in flight at once */
     long pull_interval_ms;       /* 0: the connector pulls by itself */

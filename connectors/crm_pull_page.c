@@ -1,9 +1,12 @@
 /* One pulled field, applied and observed (crm_pull_page.h). */
 #include "crm_pull_page.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "change_json.h"
 #include "log.h"
 
 struct change crm_pulled_change(const char *origin, const char *member, enum change_kind kind,
@@ -26,29 +29,77 @@ struct change crm_pulled_change(const char *origin, const char *member, enum cha
     return c;
 }
 
-void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem,
-                   crm_project_fn project, void *project_ctx)
+int crm_record_field(const struct crm_record *r, enum change_kind kind, const char *field,
+                     const char *value_json, int64_t occurred, const char *version,
+                     const struct consent_value *cv, const char *projection)
+{
+    char idem[512];
+    struct change c;
+
+    if (value_json == NULL)
+        return r->fn(r->arg, r->member, kind, field, NULL, projection);
+    snprintf(idem, sizeof(idem), "%s:%s:%s:%s", r->origin, r->id, field, version);
+    c = crm_pulled_change(r->origin, r->member, kind, field, value_json, occurred, idem, r->id, cv);
+    return r->fn(r->arg, r->member, kind, field, &c, projection);
+}
+
+int crm_record_profile(const struct crm_record *r, const char *attr, const char *text,
+                       int64_t occurred, const char *version)
+{
+    json_t *o = json_pack("{s:s}", "value", text);
+    char *json = o != NULL ? canonical_dumps(o) : NULL;
+    char field[300];
+    int rc;
+
+    json_decref(o);
+    if (json == NULL)
+        return -1;
+    snprintf(field, sizeof(field), "profile/%s", attr);
+    rc = crm_record_field(r, CHANGE_PROFILE, field, json, occurred, version, NULL, text);
+    free(json);
+    return rc;
+}
+
+int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,
+                      const struct change *c, const char *projection)
+{
+    return crm_page_field(pg, member, kind, field, c, projection);
+}
+
+void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem)
 {
     memset(pg, 0, sizeof(*pg));
     pg->conn = conn;
     pg->subsystem = subsystem;
-    pg->project = project;
-    pg->project_ctx = project_ctx;
 }
 
-/* 1 when the local value of (member, field) projects to projection. */
-static int local_same(struct crm_page *pg, const char *member, enum change_kind kind,
-                      const char *field, const char *projection)
+int crm_page_begin(struct crm_page *pg)
 {
-    struct pull_sink *sink = pg->conn->sink;
-    char *cur = sink->current ? sink->current(sink->ctx, pg->conn, member, field) : NULL;
-    char proj[1024];
-    int same = cur != NULL &&
-               pg->project(pg->project_ctx, kind, field, cur, proj, sizeof(proj)) == 0 &&
-               strcmp(proj, projection) == 0;
+    struct connector *conn = pg->conn;
 
-    free(cur);
-    return same;
+    conn->busy = 1;
+    if (conn->sink->begin(conn->sink->ctx, conn, &pg->err) != 0) {
+        conn->busy = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int crm_page_commit(struct crm_page *pg, const char *watermark)
+{
+    struct connector *conn = pg->conn;
+    int rc = conn->sink->commit(conn->sink->ctx, conn, watermark, &pg->err);
+
+    conn->busy = 0;
+    return rc;
+}
+
+void crm_page_abort(struct crm_page *pg)
+{
+    struct connector *conn = pg->conn;
+
+    conn->sink->abort(conn->sink->ctx, conn);
+    conn->busy = 0;
 }
 
 int crm_page_field(struct crm_page *pg, const char *member, enum change_kind kind,
@@ -56,22 +107,19 @@ int crm_page_field(struct crm_page *pg, const char *member, enum change_kind kin
 {
     struct connector *conn = pg->conn;
     struct pull_sink *sink = conn->sink;
+    enum apply_result res = APPLY_UNCHANGED;
+    struct error aerr = {""};
 
-    if (c != NULL && !local_same(pg, member, kind, field, projection)) {
-        enum apply_result res;
-        struct error aerr = {""};
-        if (sink->change(sink->ctx, conn, c, &res, &aerr) != 0) {
-            pg->err = aerr;
-            return -1;
-        }
-        if (res == APPLY_APPLIED)
-            pg->applied++;
-        else if (res == APPLY_REJECTED && pg->log_rejected)
-            log_warn(pg->subsystem, conn->name, "record %s %s: %s",
-                     c->source_ref ? c->source_ref : "?", field, aerr.msg);
-    }
-    if (sink->observe != NULL &&
-        sink->observe(sink->ctx, conn, member, kind, field, projection, &pg->err) != 0)
+    /* The echo rule is the host's (pull_sink.pulled): a connector only says
+     * what the CRM holds and what change that makes. */
+    if (sink->pulled(sink->ctx, conn, member, kind, field, c, projection, &res, &aerr) != 0) {
+        pg->err = aerr;
         return -1;
+    }
+    if (res == APPLY_APPLIED)
+        pg->applied++;
+    else if (res == APPLY_REJECTED && pg->log_rejected && c != NULL)
+        log_warn(pg->subsystem, conn->name, "record %s %s: %s", c->source_ref ? c->source_ref : "?",
+                 field, aerr.msg);
     return 0;
 }

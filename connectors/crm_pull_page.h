@@ -1,8 +1,8 @@
-/* One field of a pulled record, as every CRM connector applies it
- * (issue 13 part 1): the change is applied unless the local value already
- * projects to what the CRM holds (our own write coming back, or nothing
- * new), and the state is told what the CRM holds (the shadow; drift is
- * repaired by the engine). Called inside a page (sink->begin done). */
+/* A pull page of a CRM connector (issue 13 part 1): its transaction, and
+ * per field what the CRM holds and the change that makes, handed to the
+ * host (pull_sink.pulled), which applies the change unless it is an echo
+ * of our own write and tells the state what the CRM holds (the shadow;
+ * drift is repaired by the engine). */
 #ifndef CRMSYNC_CRM_PULL_PAGE_H
 #define CRMSYNC_CRM_PULL_PAGE_H
 
@@ -11,16 +11,9 @@
 
 #include "connector.h"
 
-/* The connector's projection of a canonical value (connector_ops.project
- * without the instance). 0, or -1 when not representable. */
-typedef int (*crm_project_fn)(void *ctx, enum change_kind kind, const char *field,
-                              const char *value_json, char *out, size_t outsize);
-
 struct crm_page {
     struct connector *conn;
     const char *subsystem;
-    crm_project_fn project;
-    void *project_ctx;
     int log_rejected; /* log a change the merge rules dead-lettered */
     long applied;     /* changes that changed the local state */
     struct error err; /* the sink's error when a call returned -1 */
@@ -35,8 +28,47 @@ struct change crm_pulled_change(const char *origin, const char *member, enum cha
                                 const char *idem_key, const char *source_ref,
                                 const struct consent_value *cv);
 
-void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem,
-                   crm_project_fn project, void *project_ctx);
+/* Per field of a pulled record: c is the change the CRM's value makes
+ * (NULL: the CRM is not a source for it, only observe), projection what the
+ * CRM holds. 0 to go on, -1 to stop (a state error). */
+typedef int (*crm_field_fn)(void *arg, const char *member, enum change_kind kind, const char *field,
+                            const struct change *c, const char *projection);
+
+/* One pulled CRM record of a member, as its fields go to fn(arg, ...). */
+struct crm_record {
+    const char *origin; /* the connector */
+    const char *id;     /* the CRM's record id */
+    const char *member;
+    crm_field_fn fn;
+    void *arg;
+};
+
+/* One field of r: value_json NULL observes projection only; otherwise the
+ * change (dated occurred, idempotency key "<origin>:<id>:<field>:<version>",
+ * cv for consent or NULL) goes with it. fn's answer. */
+int crm_record_field(const struct crm_record *r, enum change_kind kind, const char *field,
+                     const char *value_json, int64_t occurred, const char *version,
+                     const struct consent_value *cv, const char *projection);
+
+/* A profile attribute attr of r that the CRM holds as text (not empty):
+ * the change {"value": text} of field profile/<attr>, projection text. */
+int crm_record_profile(const struct crm_record *r, const char *attr, const char *text,
+                       int64_t occurred, const char *version);
+
+/* crm_field_fn over a page: arg is the struct crm_page (crm_page_field). */
+int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,
+                      const struct change *c, const char *projection);
+
+void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subsystem);
+
+/* A page's transaction, as every CRM connector opens and ends it: the
+ * connector is busy from begin until commit or abort, and the sink's error
+ * lands in pg->err. begin: 0, or -1 (not busy, nothing open). commit
+ * stores watermark (NULL: unchanged) with the page: 0, or -1 (the sink
+ * rolled back). abort rolls the page back. */
+int crm_page_begin(struct crm_page *pg);
+int crm_page_commit(struct crm_page *pg, const char *watermark);
+void crm_page_abort(struct crm_page *pg);
 
 /* c: the change the CRM's value makes (NULL: only observe). projection:
  * what the CRM holds, in the connector's projection. 0, or -1 when the

@@ -79,10 +79,20 @@ static void life_http_closed(void *arg)
     crm_life_release(arg);
 }
 
+int crm_host_check(const struct connector *conn, struct error *err)
+{
+    if (conn->host == NULL || conn->host->version >= HOST_SERVICES_VERSION)
+        return 0;
+    return error_set(err, "the host offers services of version %d; this connector needs %d",
+                     conn->host->version, HOST_SERVICES_VERSION);
+}
+
 int crm_http_open(struct crm_http *h, struct connector *conn, const char *subsystem,
                   const struct http_options *hopts, crm_policy_fn policy, void *policy_ctx,
                   struct error *err)
 {
+    if (crm_host_check(conn, err) != 0)
+        return -1;
     h->conn = conn;
     h->subsystem = subsystem;
     h->limits = hopts->limits;

@@ -85,8 +85,13 @@ void crm_life_release(struct crm_life *l);
  * (never opened, or closed already; done has been called), else 0. */
 int crm_close_nothing(struct connector *conn, void (*done)(struct connector *conn));
 
+/* The host's services table (conn->host) is of a version this connector
+ * knows every entry of: 0, or -1 with err (an older host; a NULL table, as
+ * in --check-config, is accepted: the connector checks each entry). */
+int crm_host_check(const struct connector *conn, struct error *err);
+
 /* Fills h for conn (log subsystem, the limits of hopts, the policy hook)
- * and creates its HTTP client with hopts on the connector's loop. The
+ * after crm_host_check(), and creates its HTTP client with hopts on the connector's loop. The
  * token manager (h->oauth) is the caller's to set. 0, or -1 with err. */
 int crm_http_open(struct crm_http *h, struct connector *conn, const char *subsystem,
                   const struct http_options *hopts, crm_policy_fn policy, void *policy_ctx,

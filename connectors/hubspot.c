@@ -273,8 +273,8 @@ static void setup_done(struct setup_ctx *sc)
     }
     hs->ready = 1;
     log_info("hubspot", hs->conn->name, "contact properties ready");
-    if (hs->conn->sink != NULL && hs->conn->sink->resume != NULL)
-        hs->conn->sink->resume(hs->conn->sink->ctx, hs->conn);
+    if (hs->conn->host != NULL && hs->conn->host->resume != NULL)
+        hs->conn->host->resume(hs->conn->host->ctx, hs->conn);
 }
 
 static void prop_created(struct http_result *res, void *arg);
@@ -431,8 +431,8 @@ static void persist_token(void *ctx, const char *token)
 {
     struct connector *conn = ctx;
 
-    if (conn->sink != NULL && conn->sink->persist_token != NULL)
-        conn->sink->persist_token(conn->sink->ctx, conn, token);
+    if (conn->host != NULL && conn->host->persist_token != NULL)
+        conn->host->persist_token(conn->host->ctx, conn, token);
     else
         log_warn("hubspot", conn->name,
                  "a rotated refresh token cannot be kept (no state service); the next start "
@@ -463,8 +463,8 @@ static void search_hold_kept(void *arg, long ms)
     struct hubspot *hs = arg;
     struct connector *conn = hs->conn;
 
-    if (conn->sink != NULL && conn->sink->save_hold != NULL)
-        conn->sink->save_hold(conn->sink->ctx, conn, "search", ms);
+    if (conn->host != NULL && conn->host->save_hold != NULL)
+        conn->host->save_hold(conn->host->ctx, conn, "search", ms);
 }
 
 static int hubspot_open(struct connector *conn, struct error *err)
@@ -530,8 +530,8 @@ static int hubspot_open(struct connector *conn, struct error *err)
         goto fail;
     }
     strbuf_free(&token_url);
-    if (cfg->auth == AUTH_OAUTH && conn->sink != NULL && conn->sink->load_token != NULL) {
-        char *kept = conn->sink->load_token(conn->sink->ctx, conn);
+    if (cfg->auth == AUTH_OAUTH && conn->host != NULL && conn->host->load_token != NULL) {
+        char *kept = conn->host->load_token(conn->host->ctx, conn);
         if (kept != NULL) {
             oauth_set_refresh_token(hs->h.oauth, kept);
             memset(kept, 0, strlen(kept));
@@ -554,8 +554,8 @@ static int hubspot_open(struct connector *conn, struct error *err)
     ratelimit_window_init(&hs->search_rl, HS_SEARCH_PER_SECOND, 1100);
     /* A search hold given to the previous process is waited out, and a new
      * one kept (the engine does the same for the general budget). */
-    if (conn->sink != NULL && conn->sink->load_hold != NULL) {
-        long left = conn->sink->load_hold(conn->sink->ctx, conn, "search");
+    if (conn->host != NULL && conn->host->load_hold != NULL) {
+        long left = conn->host->load_hold(conn->host->ctx, conn, "search");
         if (left > 0)
             ratelimit_window_hold(&hs->search_rl, left, crm_mono_ms());
     }

@@ -208,17 +208,11 @@ int hs_next_after(const char *next, long long prev, long long *out);
  * statuses. New ref or NULL. */
 json_t *hs_parse_statuses(const char *body);
 
-/* Per field of a pulled contact: c is the canonical change to apply (NULL:
- * HubSpot is not a source for it, only observe), projection what HubSpot
- * holds. Returns 0 to go on, -1 to stop (database error). */
-typedef int (*hs_field_fn)(void *arg, const char *member, enum change_kind kind, const char *field,
-                           const struct change *c, const char *projection);
-
 /* Turns one search result (and the statuses of its email, may be NULL)
  * into fields. member: out, the id_property value ("" when the contact is
  * not a member: nothing emitted). Returns 0 or -1 (fn failed). */
 int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
-                      hs_field_fn fn, void *arg, char *member, size_t msize);
+                      crm_field_fn fn, void *arg, char *member, size_t msize);
 
 /* 1 when statuses (hs_parse_statuses) hold UNSUBSCRIBED for (email,
  * sid) recorded after collected_at: a grant that old must not overwrite it. */
@@ -329,11 +323,9 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
 /* Close: a request waiting for its budget ends the cycle (pull_done -1). */
 void hs_pull_cancel(struct hubspot *hs);
 
-/* A pull page's per-field callback (hs_field_fn): the shared page rule
- * (crm_page_field). arg is a struct crm_page set up by hs_page_init. */
+/* A pull page of this connector: the shared page rule (crm_page_field);
+ * crm_page_field_fn is its per-field callback. */
 void hs_page_init(struct crm_page *pg, struct hubspot *hs);
-int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
-                  const struct change *c, const char *projection);
 
 /* --- hubspot_statuses.c --- */
 

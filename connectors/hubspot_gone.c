@@ -42,10 +42,10 @@ static int observe_gone(void *arg, enum change_kind kind, const char *field)
 {
     struct gone_ctx *g = arg;
     struct connector *conn = hs_conn(g->hs);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
 
     if (kind != CHANGE_POINTS) {
-        char *cur = sink->current != NULL ? sink->current(sink->ctx, conn, g->member, field) : NULL;
+        char *cur = host->current != NULL ? host->current(host->ctx, conn, g->member, field) : NULL;
         if (cur == NULL)
             return 0;
         free(cur);
@@ -56,19 +56,19 @@ static int observe_gone(void *arg, enum change_kind kind, const char *field)
          * erased member (no values left) gets no shadow row back. */
         return 0;
     }
-    return sink->observe(sink->ctx, conn, g->member, kind, field, g->projection, g->err);
+    return host->observe(host->ctx, conn, g->member, kind, field, g->projection, g->err);
 }
 
 int hs_contact_gone(struct hubspot *hs, const char *member, const char *marker, struct error *err)
 {
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     char projection[HS_ID_MAX + 32];
     struct gone_ctx g = {hs, member, projection, 0, err};
 
-    if (sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, conn, member, marker);
-    if (sink->observe == NULL)
+    if (host->learn_identity != NULL)
+        host->learn_identity(host->ctx, conn, member, marker);
+    if (host->observe == NULL)
         return 0;
     snprintf(projection, sizeof(projection), "(%s)", marker);
     return hs_contact_field_each(hs_map_of(hs), observe_gone, &g);
@@ -78,13 +78,13 @@ int hs_follow_merges(struct hubspot *hs, json_t *contact, const char *member, co
                      struct error *err)
 {
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     const char *merged = json_string_value(
         json_object_get(json_object_get(contact, "properties"), HS_MERGED_PROPERTY));
     char ids[64][HS_ID_MAX];
     size_t n;
 
-    if (merged == NULL || merged[0] == '\0' || sink->member_of == NULL)
+    if (merged == NULL || merged[0] == '\0' || host->member_of == NULL)
         return 0;
     n = hs_split_ids(merged, ids, 64);
     for (size_t i = 0; i < n; i++) {
@@ -93,7 +93,7 @@ int hs_follow_merges(struct hubspot *hs, json_t *contact, const char *member, co
 
         if (strcmp(ids[i], id) == 0)
             continue;
-        found = sink->member_of(sink->ctx, conn, ids[i], who, sizeof(who));
+        found = host->member_of(host->ctx, conn, ids[i], who, sizeof(who));
         if (found < 0) {
             error_set(err, "cannot read the identity of contact %s", ids[i]);
             return -1;
@@ -127,8 +127,9 @@ static void send_page(struct hubspot *hs);
 static int apply_archived(struct hubspot *hs, json_t *results, struct error *err)
 {
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     const char *idp = hs_map_of(hs)->id_property;
+    struct crm_page pg;
     int open = 0;
     size_t i;
     json_t *c;
@@ -141,9 +142,9 @@ static int apply_archived(struct hubspot *hs, json_t *results, struct error *err
         char known[HS_ID_MAX + 16], masked[64], marker[HS_ID_MAX + 16];
         int found;
 
-        if (id == NULL || member == NULL || member[0] == '\0' || sink->remote_id == NULL)
+        if (id == NULL || member == NULL || member[0] == '\0' || host->remote_id == NULL)
             continue;
-        found = sink->remote_id(sink->ctx, conn, member, known, sizeof(known));
+        found = host->remote_id(host->ctx, conn, member, known, sizeof(known));
         if (found < 0) {
             error_set(err, "cannot read an identity");
             goto fail;
@@ -151,9 +152,9 @@ static int apply_archived(struct hubspot *hs, json_t *results, struct error *err
         if (found == 0 || strcmp(known, id) != 0)
             continue; /* an old duplicate, one replaced already, not ours */
         if (!open) {
-            conn->busy = 1;
-            if (sink->begin(sink->ctx, conn, err) != 0) {
-                conn->busy = 0;
+            hs_page_init(&pg, hs);
+            if (crm_page_begin(&pg) != 0) {
+                *err = pg.err;
                 return -1;
             }
             open = 1;
@@ -167,17 +168,14 @@ static int apply_archived(struct hubspot *hs, json_t *results, struct error *err
             goto fail;
         hs_pull_state(hs)->swept++;
     }
-    if (open) {
-        int rc = sink->commit(sink->ctx, conn, NULL, err);
-        conn->busy = 0;
-        return rc;
+    if (open && crm_page_commit(&pg, NULL) != 0) {
+        *err = pg.err;
+        return -1;
     }
     return 0;
 fail:
-    if (open) {
-        sink->abort(sink->ctx, conn);
-        conn->busy = 0;
-    }
+    if (open)
+        crm_page_abort(&pg);
     return -1;
 }
 

@@ -69,11 +69,11 @@ static int our_list(struct hubspot *hs, const char *segment, const char *id)
     struct connector *conn = hs_conn(hs);
     char key[96], kept[80], want[80];
 
-    if (conn->sink == NULL || conn->sink->remote_id == NULL)
+    if (conn->host == NULL || conn->host->remote_id == NULL)
         return 0;
     snprintf(key, sizeof(key), "segment:%s", segment);
     snprintf(want, sizeof(want), "list:%s", id);
-    return conn->sink->remote_id(conn->sink->ctx, conn, key, kept, sizeof(kept)) == 1 &&
+    return conn->host->remote_id(conn->host->ctx, conn, key, kept, sizeof(kept)) == 1 &&
            strcmp(kept, want) == 0;
 }
 
@@ -140,38 +140,36 @@ static int observe_page(struct hubspot *hs, json_t *results, const char *segment
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
-    struct error err = {""};
+    const struct host_services *host = conn->host;
+    struct crm_page pg;
     char field[200];
     size_t i;
     json_t *r;
 
-    if (sink->observe == NULL || sink->member_of == NULL)
+    if (host->observe == NULL || host->member_of == NULL)
         return 0;
     snprintf(field, sizeof(field), "segment/%s", segment);
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, &err) != 0)
+    hs_page_init(&pg, hs);
+    if (crm_page_begin(&pg) != 0)
         goto fail;
     json_array_foreach(results, i, r)
     {
         const char *id = json_string_value(json_object_get(r, "recordId"));
         char member[256];
 
-        if (id == NULL || sink->member_of(sink->ctx, conn, id, member, sizeof(member)) != 1)
+        if (id == NULL || host->member_of(host->ctx, conn, id, member, sizeof(member)) != 1)
             continue; /* not a member's contact */
-        if (sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, "in", &err) != 0) {
-            sink->abort(sink->ctx, conn);
+        if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0) {
+            crm_page_abort(&pg);
             goto fail;
         }
         ps->list_observed++;
     }
-    if (sink->commit(sink->ctx, conn, NULL, &err) != 0)
+    if (crm_page_commit(&pg, NULL) != 0)
         goto fail;
-    conn->busy = 0;
     return 0;
 fail:
-    conn->busy = 0;
-    log_error("hubspot", conn->name, "list memberships page not applied: %s", err.msg);
+    log_error("hubspot", conn->name, "list memberships page not applied: %s", pg.err.msg);
     return -1;
 }
 

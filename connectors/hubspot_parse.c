@@ -423,25 +423,15 @@ int hs_parse_time(const char *s, int64_t *ms)
 
 struct pull_ctx {
     const struct hs_map *m;
-    const char *conn, *id, *member;
+    struct crm_record rec;
     int64_t modified;
-    hs_field_fn fn;
-    void *arg;
 };
 
 static int emit(struct pull_ctx *pc, enum change_kind kind, const char *field,
                 const char *value_json, int64_t occurred, const char *version,
                 const struct consent_value *cv, const char *projection)
 {
-    char idem[512];
-    struct change c;
-
-    if (value_json == NULL)
-        return pc->fn(pc->arg, pc->member, kind, field, NULL, projection);
-    snprintf(idem, sizeof(idem), "%s:%s:%s:%s", pc->conn, pc->id, field, version);
-    c = crm_pulled_change(pc->conn, pc->member, kind, field, value_json, occurred, idem, pc->id,
-                          cv);
-    return pc->fn(pc->arg, pc->member, kind, field, &c, projection);
+    return crm_record_field(&pc->rec, kind, field, value_json, occurred, version, cv, projection);
 }
 
 static int emit_consent(struct pull_ctx *pc, const char *field, const struct consent_value *cv,
@@ -563,17 +553,17 @@ static void balance_text(const char *v, char *out, size_t size)
 }
 
 int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
-                      hs_field_fn fn, void *arg, char *member, size_t msize)
+                      crm_field_fn fn, void *arg, char *member, size_t msize)
 {
     json_t *props = json_object_get(contact, "properties");
     const char *key = prop_text(props, m->id_property);
     const char *mod = prop_text(props, "lastmodifieddate");
-    struct pull_ctx pc = {m,  conn, json_string_value(json_object_get(contact, "id")), member, 0,
-                          fn, arg};
-    char version[32], text[192], field[300];
+    struct pull_ctx pc = {
+        m, {conn, json_string_value(json_object_get(contact, "id")), member, fn, arg}, 0};
+    char version[32], text[192];
 
     member[0] = '\0';
-    if (key[0] == '\0' || pc.id == NULL)
+    if (key[0] == '\0' || pc.rec.id == NULL)
         return 0;
     snprintf(member, msize, "%s", key);
     if (hs_parse_time(mod, &pc.modified) != 0 &&
@@ -603,25 +593,14 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
         return -1;
     for (size_t i = 0; i < m->attrs.n; i++) {
         json_t *v = json_object_get(props, m->attrs.p[i].val);
-        json_t *o;
-        char *json;
-        int rc;
 
         /* An empty property is not taken as a clearing: a contact we
          * created holds nothing but what we wrote, and its modification
          * date would make "nothing" win over the member's real value. */
         if (!json_is_string(v) || json_string_length(v) == 0)
             continue;
-        o = json_pack("{s:O}", "value", v);
-        json = canonical_dumps(o);
-        json_decref(o);
-        if (json == NULL)
-            return -1;
-        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
-        rc = emit(&pc, CHANGE_PROFILE, field, json, pc.modified, version, NULL,
-                  json_string_value(v));
-        free(json);
-        if (rc != 0)
+        if (crm_record_profile(&pc.rec, m->attrs.p[i].key, json_string_value(v), pc.modified,
+                               version) != 0)
             return -1;
     }
     return 0;

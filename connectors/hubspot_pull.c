@@ -44,39 +44,23 @@ void hs_pull_finish(struct hubspot *hs, int status)
     ps->sweeping = 0;
     if (status == 0)
         log_debug("hubspot", conn->name, "pull done: %ld page(s)", ps->pages);
-    if (conn->sink != NULL && conn->sink->pull_done != NULL)
-        conn->sink->pull_done(conn->sink->ctx, conn, status);
+    if (conn->host != NULL && conn->host->pull_done != NULL)
+        conn->host->pull_done(conn->host->ctx, conn, status);
 }
 
 static void send_search(struct hubspot *hs);
 
-/* Per field: the shared page rule (crm_pull_page.h): apply the change
- * unless the local value already projects to what HubSpot holds (an echo of
- * our own write, or nothing new), then tell the state what HubSpot holds. */
-static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
-                      char *out, size_t outsize)
-{
-    (void)ctx;
-    return hs_project(kind, field, value_json, out, outsize);
-}
-
 void hs_page_init(struct crm_page *pg, struct hubspot *hs)
 {
-    crm_page_init(pg, hs_conn(hs), "hubspot", project_cb, NULL);
+    crm_page_init(pg, hs_conn(hs), "hubspot");
     pg->log_rejected = 1;
-}
-
-int hs_page_field(void *arg, const char *member, enum change_kind kind, const char *field,
-                  const struct change *c, const char *projection)
-{
-    return crm_page_field(arg, member, kind, field, c, projection);
 }
 
 static void apply_page(struct hubspot *hs, json_t *statuses)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     struct crm_page pc;
     char wm[64];
     size_t i;
@@ -86,8 +70,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     int rc;
 
     hs_page_init(&pc, hs);
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, &pc.err) != 0)
+    if (crm_page_begin(&pc) != 0)
         goto fail;
     json_array_foreach(ps->results, i, contact)
     {
@@ -110,8 +93,8 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
             low[k] = '\0';
             st = json_object_get(statuses, low);
         }
-        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, hs_page_field, &pc, member,
-                              sizeof(member)) != 0)
+        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, crm_page_field_fn, &pc,
+                              member, sizeof(member)) != 0)
             goto fail_abort;
         if (member[0] == '\0')
             /* Not one of ours (no member key): HubSpot has many contacts
@@ -123,13 +106,12 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
             goto fail_abort;
         if (member[0] == '\0')
             continue;
-        if (sink->learn_identity != NULL && id != NULL)
-            sink->learn_identity(sink->ctx, conn, member, id);
+        if (host->learn_identity != NULL && id != NULL)
+            host->learn_identity(host->ctx, conn, member, id);
     }
     snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", last);
-    if (sink->commit(sink->ctx, conn, wm, &pc.err) != 0)
+    if (crm_page_commit(&pc, wm) != 0)
         goto fail;
-    conn->busy = 0;
     ps->last_seen = last;
     ps->pages++;
     log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
@@ -164,9 +146,8 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     send_search(hs);
     return;
 fail_abort:
-    sink->abort(sink->ctx, conn);
+    crm_page_abort(&pc);
 fail:
-    conn->busy = 0;
     log_error("hubspot", conn->name, "pull page not applied: %s", pc.err.msg);
     hs_pull_finish(hs, -1);
 }
@@ -346,8 +327,8 @@ void hs_pull(struct connector *conn)
 {
     struct hubspot *hs = conn->priv;
     struct hs_pull_state *ps = hs_pull_state(hs);
-    struct pull_sink *sink = conn->sink;
-    char *wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    const struct host_services *host = conn->host;
+    char *wm = host->watermark ? host->watermark(host->ctx, conn) : NULL;
     json_t *w = wm ? json_loads(wm, 0, NULL) : NULL;
     int64_t t = json_integer_value(json_object_get(w, "t"));
     int64_t now = timefmt_now_ms();

@@ -47,9 +47,9 @@ static void job_release(struct crm_job *base)
 static void email_moved(struct hs_job *job)
 {
     struct connector *conn = job->hs->conn;
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
 
-    if (sink == NULL || sink->resend == NULL)
+    if (host == NULL || host->resend == NULL)
         return;
     for (size_t i = 0; i < job->pb->n; i++) {
         const struct push_record *rec = &job->pb->records[i];
@@ -62,7 +62,7 @@ static void email_moved(struct hs_job *job)
         for (size_t s = 0; s < job->hs->map.subs.n; s++) {
             char field[160];
             snprintf(field, sizeof(field), "consent/%s/email", job->hs->map.subs.p[s].key);
-            sink->resend(sink->ctx, conn, rec->member_key, field, mark);
+            host->resend(host->ctx, conn, rec->member_key, field, mark);
         }
     }
 }
@@ -338,8 +338,8 @@ static int sink_sent_here(struct hs_job *job, size_t i, const char *projection)
     struct connector *conn = job->hs->conn;
     const struct push_record *rec = &job->pb->records[i];
 
-    return conn->sink != NULL && conn->sink->sent_here != NULL &&
-           conn->sink->sent_here(conn->sink->ctx, conn, rec->member_key, rec->field, projection) ==
+    return conn->host != NULL && conn->host->sent_here != NULL &&
+           conn->host->sent_here(conn->host->ctx, conn, rec->member_key, rec->field, projection) ==
                1;
 }
 
@@ -419,7 +419,7 @@ static void subs_check(struct hs_job *job)
 static void start_subs(struct hs_job *job)
 {
     struct connector *conn = job->hs->conn;
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
 
     job->inputs = json_array();
     job->in_rec = calloc(job->pb->n ? job->pb->n : 1, sizeof(*job->in_rec));
@@ -430,8 +430,8 @@ static void start_subs(struct hs_job *job)
     }
     for (size_t i = 0; i < job->pb->n; i++) {
         const struct push_record *rec = &job->pb->records[i];
-        char *cur = sink != NULL && sink->current != NULL
-                        ? sink->current(sink->ctx, conn, rec->member_key, "profile/email")
+        char *cur = host != NULL && host->current != NULL
+                        ? host->current(host->ctx, conn, rec->member_key, "profile/email")
                         : NULL;
         char *email = hs_email_of(cur);
         char reason[256];

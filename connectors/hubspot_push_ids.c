@@ -233,8 +233,8 @@ static void list_known(struct hs_job *job, const char *how)
     /* Stored as "list:<id>": the identity map holds contact record ids of
      * the same system, unique per system, and list 1 is not contact 1. */
     snprintf(kept, sizeof(kept), "list:%s", job->list_id);
-    if (conn->sink != NULL && conn->sink->learn_identity != NULL)
-        conn->sink->learn_identity(conn->sink->ctx, conn, key, kept);
+    if (conn->host != NULL && conn->host->learn_identity != NULL)
+        conn->host->learn_identity(conn->host->ctx, conn, key, kept);
     log_info("hubspot", conn->name, "%s list \"crmsyncd %s\" (id %s)", how, job->segment,
              job->list_id);
     release_waiters(job, 1);
@@ -339,8 +339,8 @@ void hs_start_list(struct hs_job *job)
         return;
     }
     snprintf(key, sizeof(key), "segment:%s", job->segment);
-    if (conn->sink != NULL && conn->sink->remote_id != NULL)
-        found = conn->sink->remote_id(conn->sink->ctx, conn, key, job->list_id,
+    if (conn->host != NULL && conn->host->remote_id != NULL)
+        found = conn->host->remote_id(conn->host->ctx, conn, key, job->list_id,
                                       sizeof(job->list_id)) == 1 &&
                 strncmp(job->list_id, "list:", 5) == 0;
     if (found)

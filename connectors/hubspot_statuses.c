@@ -85,16 +85,12 @@ static int apply_statuses(struct hubspot *hs, json_t *statuses, struct crm_page 
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    struct pull_sink *sink = conn->sink;
     const struct hs_map *m = hs_map_of(hs);
     json_t *c;
     size_t i;
 
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, &pc->err) != 0) {
-        conn->busy = 0;
+    if (crm_page_begin(pc) != 0)
         return -1;
-    }
     json_array_foreach(json_object_get(ps->status_page, "results"), i, c)
     {
         json_t *props = json_object_get(c, "properties");
@@ -118,22 +114,16 @@ static int apply_statuses(struct hubspot *hs, json_t *statuses, struct crm_page 
          * search's to read, with their modification date. */
         only = json_pack("{s:s, s:{s:s}}", "id", id, "properties", m->id_property, key);
         rc = only == NULL ? -1
-                          : hs_contact_fields(m, conn->name, only, st, hs_page_field, pc, member,
-                                              sizeof(member));
+                          : hs_contact_fields(m, conn->name, only, st, crm_page_field_fn, pc,
+                                              member, sizeof(member));
         json_decref(only);
         if (rc != 0) {
-            sink->abort(sink->ctx, conn);
-            conn->busy = 0;
+            crm_page_abort(pc);
             return -1;
         }
     }
     /* NULL: the watermark is the search's, unchanged. */
-    if (sink->commit(sink->ctx, conn, NULL, &pc->err) != 0) {
-        conn->busy = 0;
-        return -1;
-    }
-    conn->busy = 0;
-    return 0;
+    return crm_page_commit(pc, NULL);
 }
 
 static void statuses_read(struct http_result *res, void *arg)

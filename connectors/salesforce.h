@@ -27,6 +27,7 @@
 #include "connector.h"
 #include "crm_pairs.h"
 #include "crm_plan.h"
+#include "crm_pull_page.h"
 #include "http.h"
 
 #define SF_COLL_MAX 200 /* sObject Collections: records per request */
@@ -238,14 +239,9 @@ void sf_format_time(int64_t ms, char *out, size_t outsize);
  * fractional seconds). */
 void sf_soql_time(int64_t ms, char *out, size_t outsize);
 
-/* Per field of a pulled Contact: c is the change to apply (NULL: observe
- * only), projection what Salesforce holds. 0 to go on, -1 to stop. */
-typedef int (*sf_field_fn)(void *arg, const char *member, enum change_kind kind, const char *field,
-                           const struct change *c, const char *projection);
-
 /* Turns one queried Contact into fields. member: out, the external id value
  * ("" when the Contact is not a member). 0 or -1 (fn failed). */
-int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_field_fn fn,
+int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, crm_field_fn fn,
                       void *arg, char *member, size_t msize);
 
 /* getDeleted: the deleted ids (new ref, array of strings) and

@@ -148,14 +148,14 @@ static void sms_retry(struct sf_job *job, const char *why)
 static void channel_type_known(struct sf_job *job, const char *id)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
     char key[300], val[40];
 
     snprintf(sf->sms_ect, sizeof(sf->sms_ect), "%s", id);
     snprintf(key, sizeof(key), "channel-type:%s", sms_type_name(sf));
     snprintf(val, sizeof(val), "ect:%s", id);
-    if (sink != NULL && sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, sf->conn, key, val);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, sf->conn, key, val);
     log_info("salesforce", sf->conn->name, "sms consents name EngagementChannelType %s (%s)", id,
              sms_type_name(sf));
     to_consents(job);
@@ -230,7 +230,7 @@ static void channel_type_found(struct http_result *res, void *arg)
 static void channel_type_next(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
     char key[300], val[40], *soql;
     int wanted = 0;
 
@@ -241,8 +241,8 @@ static void channel_type_next(struct sf_job *job)
         return;
     }
     snprintf(key, sizeof(key), "channel-type:%s", sms_type_name(sf));
-    if (sink != NULL && sink->remote_id != NULL &&
-        sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+    if (host != NULL && host->remote_id != NULL &&
+        host->remote_id(host->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
         strncmp(val, "ect:", 4) == 0 && strlen(val + 4) < sizeof(sf->sms_ect)) {
         snprintf(sf->sms_ect, sizeof(sf->sms_ect), "%s", val + 4);
         to_consents(job);
@@ -276,7 +276,7 @@ static void fill_purpose(struct sf_job *job, const char *purpose, const char *id
 static void purpose_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     json_t *root;
     const char *id;
     char key[200], val[80];
@@ -296,8 +296,8 @@ static void purpose_answer(struct http_result *res, void *arg)
     fill_purpose(job, job->segment, id);
     snprintf(key, sizeof(key), "purpose:%s", job->segment);
     snprintf(val, sizeof(val), "dup:%s", id);
-    if (sink != NULL && sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, job->sf->conn, key, val);
     log_info("salesforce", job->sf->conn->name, "purpose %s is DataUsePurpose %s", job->segment,
              id);
     json_decref(root);
@@ -307,7 +307,7 @@ static void purpose_answer(struct http_result *res, void *arg)
 static void purposes_next(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
 
     for (size_t i = 0; i < job->pb->n; i++) {
         char purpose[128], key[200], val[80], *enc, *body;
@@ -318,8 +318,8 @@ static void purposes_next(struct sf_job *job)
             purpose_of(&job->pb->records[i], purpose, sizeof(purpose)) != 0)
             continue;
         snprintf(key, sizeof(key), "purpose:%s", purpose);
-        if (sink != NULL && sink->remote_id != NULL &&
-            sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+        if (host != NULL && host->remote_id != NULL &&
+            host->remote_id(host->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
             strncmp(val, "dup:", 4) == 0) {
             fill_purpose(job, purpose, val + 4);
             continue;
@@ -398,7 +398,7 @@ static void link_contacts(struct sf_job *job, const unsigned char *linked)
 static void individuals_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     struct sf_outcome *out;
 
     out = sf_job_outcomes(job, res);
@@ -416,8 +416,8 @@ static void individuals_answer(struct http_result *res, void *arg)
             }
             snprintf(key, sizeof(key), "ind/%s", member);
             snprintf(val, sizeof(val), "ind:%s", out[k].id);
-            if (sink != NULL && sink->learn_identity != NULL)
-                sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+            if (host != NULL && host->learn_identity != NULL)
+                host->learn_identity(host->ctx, job->sf->conn, key, val);
             continue;
         }
         for (size_t j = 0; j < job->pb->n; j++) {
@@ -452,8 +452,8 @@ static void individuals_next(struct sf_job *job)
         }
         if (k < job->nsent)
             continue;
-        if (conn->sink != NULL && conn->sink->current != NULL)
-            cur = conn->sink->current(conn->sink->ctx, conn, r->member_key, "profile/last_name");
+        if (conn->host != NULL && conn->host->current != NULL)
+            cur = conn->host->current(conn->host->ctx, conn, r->member_key, "profile/last_name");
         ln = cur ? json_loads(cur, 0, NULL) : NULL;
         free(cur);
         rec = json_pack("{s:{s:s},s:s,s:s}", "attributes", "type", "Individual", "Member_Key__c",
@@ -489,7 +489,7 @@ static void individuals_next(struct sf_job *job)
 void sf_consent_start(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
 
     job->link = calloc(job->pb->n + 1, 1);
     if (job->link == NULL) {
@@ -499,10 +499,10 @@ void sf_consent_start(struct sf_job *job)
     for (size_t i = 0; i < job->pb->n; i++) {
         char key[300], val[80];
         const struct push_record *r = &job->pb->records[i];
-        if (sink == NULL || sink->remote_id == NULL)
+        if (host == NULL || host->remote_id == NULL)
             break;
         snprintf(key, sizeof(key), "ind/%s", r->member_key);
-        if (sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+        if (host->remote_id(host->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
             strncmp(val, "ind:", 4) == 0)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", val + 4);
     }
@@ -514,49 +514,36 @@ void sf_consent_start(struct sf_job *job)
 
 static void consent_query(struct salesforce *sf, const char *next);
 
-/* One row: a consent change unless the local value projects to what the
- * record holds (our own write coming back); then observed (shadow). */
-static int consent_row(struct salesforce *sf, json_t *rec, struct error *err)
+/* One row, by the shared page rule: a consent change (an explicit OptIn or
+ * OptOut) unless it is our own write coming back, and observed (shadow). */
+static int consent_row(struct salesforce *sf, struct crm_page *pg, json_t *rec)
 {
     struct connector *conn = sf->conn;
-    struct pull_sink *sink = conn->sink;
     struct sf_pull_state *ps = sf_pull_state(sf);
-    char member[256], field[200], proj[400], cur_proj[400], idem[512];
+    char member[256], field[200], proj[400], idem[512];
     const char *id = json_string_value(json_object_get(rec, "Id"));
-    char *value = NULL, *cur = NULL;
+    char *value = NULL;
     int64_t mod = 0;
-    int rc = 0;
+    struct consent_value cv;
+    struct change c;
+    json_t *holder = NULL;
+    int explicit, rc;
 
     if (id == NULL || sf_cptc_row(conn->name, rec, member, sizeof(member), field, sizeof(field),
                                   &value, proj, sizeof(proj), &mod) != 0)
         return 0; /* not one of ours */
     if (mod > ps->cptc_max)
         ps->cptc_max = mod;
-    cur = sink->current ? sink->current(sink->ctx, conn, member, field) : NULL;
-    if ((strncmp(proj, "OptIn|", 6) == 0 || strncmp(proj, "OptOut|", 7) == 0) &&
-        (cur == NULL ||
-         sf_project(sf_map_of(sf), CHANGE_CONSENT, field, cur, cur_proj, sizeof(cur_proj)) != 0 ||
-         strcmp(cur_proj, proj) != 0)) {
-        struct change c = {0};
-        json_t *holder = NULL;
-        enum apply_result res;
+    explicit = strncmp(proj, "OptIn|", 6) == 0 || strncmp(proj, "OptOut|", 7) == 0;
+    if (explicit && consent_value_from_json(value, &cv, &holder) == 0) {
         snprintf(idem, sizeof(idem), "%s:%s:%s:%" PRId64, conn->name, id, field, mod);
-        c.origin = conn->name;
-        c.member_key = member;
-        c.kind = CHANGE_CONSENT;
-        c.field = field;
-        c.value_json = value;
-        c.idem_key = idem;
-        c.source_ref = id;
-        if (consent_value_from_json(value, &c.consent, &holder) == 0) {
-            c.occurred_at = c.consent.collected_at;
-            rc = sink->change(sink->ctx, conn, &c, &res, err);
-        }
-        json_decref(holder);
+        c = crm_pulled_change(conn->name, member, CHANGE_CONSENT, field, value, cv.collected_at,
+                              idem, id, &cv);
+        rc = crm_page_field(pg, member, CHANGE_CONSENT, field, &c, proj);
+    } else {
+        rc = crm_page_field(pg, member, CHANGE_CONSENT, field, NULL, proj);
     }
-    if (rc == 0 && sink->observe != NULL)
-        rc = sink->observe(sink->ctx, conn, member, CHANGE_CONSENT, field, proj, err);
-    free(cur);
+    json_decref(holder);
     free(value);
     return rc;
 }
@@ -565,12 +552,10 @@ static void consent_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
     struct connector *conn = sf->conn;
-    struct pull_sink *sink = conn->sink;
     struct sf_pull_state *ps = sf_pull_state(sf);
     json_t *root = NULL, *records = NULL, *r;
     char next[256];
-    struct error err = {""};
-    char wm[256];
+    struct crm_page pg;
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
@@ -581,30 +566,19 @@ static void consent_answer(struct http_result *res, void *arg)
         sf_pull_finish(sf, -1);
         return;
     }
-    if (sink->begin(sink->ctx, conn, &err) != 0)
+    sf_page_init(&pg, sf);
+    if (crm_page_begin(&pg) != 0)
         goto fail;
-    conn->busy = 1;
     json_array_foreach(records, k, r)
     {
-        if (consent_row(sf, r, &err) != 0) {
-            sink->abort(sink->ctx, conn);
-            conn->busy = 0;
+        if (consent_row(sf, &pg, r) != 0) {
+            crm_page_abort(&pg);
             goto fail;
         }
     }
-    /* The newest SystemModstamp read so far is the cursor, kept with this
-     * page: a restart goes on from it, not from the start. */
-    if (sf_pull_watermark(sf, ps->lmc_t, ps->cptc_max, wm, sizeof(wm)) != 0) {
-        sink->abort(sink->ctx, conn);
-        conn->busy = 0;
-        error_set(&err, "watermark does not fit");
+    /* The newest SystemModstamp read so far is the cursor. */
+    if (sf_page_commit_cursors(sf, &pg, ps->lmc_t, ps->cptc_max) != 0)
         goto fail;
-    }
-    if (sink->commit(sink->ctx, conn, wm, &err) != 0) {
-        conn->busy = 0;
-        goto fail;
-    }
-    conn->busy = 0;
     log_debug("salesforce", conn->name,
               "pull: %zu ContactPointTypeConsent row(s), cursor was %" PRId64,
               json_array_size(records), ps->cptc_t);
@@ -619,7 +593,7 @@ static void consent_answer(struct http_result *res, void *arg)
     return;
 fail:
     json_decref(root);
-    log_error("salesforce", conn->name, "consent page not applied: %s", err.msg);
+    log_error("salesforce", conn->name, "consent page not applied: %s", pg.err.msg);
     sf_pull_finish(sf, -1);
 }
 

@@ -6,6 +6,7 @@
 
 #include "crm_job.h"
 #include "crm_options.h"
+#include "crm_pull_page.h"
 #include "crm_request.h"
 #include "salesforce.h"
 #include "strbuf.h"
@@ -202,6 +203,12 @@ void sf_pull_finish(struct salesforce *sf, int status);
  * given LoyaltyMemberCurrency and ContactPointTypeConsent cursors (ms). 0
  * or -1 (does not fit). */
 int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *out, size_t outsize);
+/* A pull page of this connector (the shared page rule, crm_pull_page.h). */
+void sf_page_init(struct crm_page *pg, struct salesforce *sf);
+/* Commits a page of a side query read by SystemModstamp (balances,
+ * consents) with the watermark carrying its cursors, so that a restart goes
+ * on from them. 0, or -1 (rolled back; pg->err says why). */
+int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc);
 
 /* --- salesforce_consent.c --- */
 void sf_consent_start(struct sf_job *job);

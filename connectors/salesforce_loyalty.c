@@ -189,7 +189,7 @@ static void journals_lookup(struct sf_job *job)
 /* Gives every record of member the LoyaltyProgramMember id, and keeps it. */
 static void member_id_for(struct sf_job *job, const char *member, const char *id)
 {
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     char key[300], val[80];
 
     for (size_t i = 0; i < job->pb->n; i++) {
@@ -198,8 +198,8 @@ static void member_id_for(struct sf_job *job, const char *member, const char *id
     }
     snprintf(key, sizeof(key), "lpm/%s", member);
     snprintf(val, sizeof(val), "lpm:%s", id);
-    if (sink != NULL && sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, job->sf->conn, key, val);
 }
 
 static void members_answer(struct http_result *res, void *arg)
@@ -342,14 +342,14 @@ static void members_lookup(struct sf_job *job)
 
 static void start_members(struct sf_job *job)
 {
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
 
     for (size_t i = 0; i < job->pb->n; i++) {
         char key[300], val[80];
-        if (!want(job, i) || sink == NULL || sink->remote_id == NULL)
+        if (!want(job, i) || host == NULL || host->remote_id == NULL)
             continue;
         snprintf(key, sizeof(key), "lpm/%s", job->pb->records[i].member_key);
-        if (sink->remote_id(sink->ctx, job->sf->conn, key, val, sizeof(val)) == 1 &&
+        if (host->remote_id(host->ctx, job->sf->conn, key, val, sizeof(val)) == 1 &&
             strncmp(val, "lpm:", 4) == 0)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", val + 4);
     }
@@ -471,7 +471,7 @@ static void types_lookup(struct sf_job *job)
 static void program_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     json_t *root, *records = sf_job_query_records(job, res, &root);
     const char *id;
     char key[300], val[80];
@@ -492,15 +492,15 @@ static void program_found(struct http_result *res, void *arg)
     json_decref(root);
     snprintf(key, sizeof(key), "program:%s", job->sf->cfg->loyalty_program);
     snprintf(val, sizeof(val), "lp:%s", job->program_id);
-    if (sink != NULL && sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, job->sf->conn, key, val);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, job->sf->conn, key, val);
     types_lookup(job);
 }
 
 void sf_journal_start(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
     char key[300], val[80], *soql;
 
     job->txns = calloc(job->pb->n + 1, sizeof(*job->txns));
@@ -523,8 +523,8 @@ void sf_journal_start(struct sf_job *job)
             sf_job_set(job, i, PUSH_REJECT, "unreadable points transaction", -1, 0, NULL);
     }
     snprintf(key, sizeof(key), "program:%s", sf->cfg->loyalty_program);
-    if (sink != NULL && sink->remote_id != NULL &&
-        sink->remote_id(sink->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
+    if (host != NULL && host->remote_id != NULL &&
+        host->remote_id(host->ctx, sf->conn, key, val, sizeof(val)) == 1 &&
         strncmp(val, "lp:", 3) == 0) {
         snprintf(job->program_id, sizeof(job->program_id), "%s", val + 3);
         types_lookup(job);

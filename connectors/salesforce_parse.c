@@ -161,24 +161,18 @@ void sf_soql_time(int64_t ms, char *out, size_t outsize)
 
 struct pull_ctx {
     const struct sf_map *m;
-    const char *conn, *id, *member;
+    struct crm_record rec;
     int64_t modified;
-    sf_field_fn fn;
-    void *arg;
 };
 
 static int emit(struct pull_ctx *pc, enum change_kind kind, const char *field,
                 const char *value_json, const struct consent_value *cv, const char *projection)
 {
-    char idem[512];
-    struct change c;
+    char version[32];
 
-    if (value_json == NULL)
-        return pc->fn(pc->arg, pc->member, kind, field, NULL, projection);
-    snprintf(idem, sizeof(idem), "%s:%s:%s:%" PRId64, pc->conn, pc->id, field, pc->modified);
-    c = crm_pulled_change(pc->conn, pc->member, kind, field, value_json,
-                          cv != NULL ? cv->collected_at : pc->modified, idem, pc->id, cv);
-    return pc->fn(pc->arg, pc->member, kind, field, &c, projection);
+    snprintf(version, sizeof(version), "%" PRId64, pc->modified);
+    return crm_record_field(&pc->rec, kind, field, value_json,
+                            cv != NULL ? cv->collected_at : pc->modified, version, cv, projection);
 }
 
 /* An opt-out flag: true is a withdrawal made in Salesforce (a change,
@@ -227,17 +221,17 @@ static void number_text(json_t *v, char *out, size_t size)
         out[0] = '\0';
 }
 
-int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_field_fn fn,
+int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, crm_field_fn fn,
                       void *arg, char *member, size_t msize)
 {
     const char *key = json_string_value(json_object_get(rec, m->ext_id));
-    struct pull_ctx pc = {m,  conn, json_string_value(json_object_get(rec, "Id")), member, 0,
-                          fn, arg};
-    char text[128], field[300];
+    struct pull_ctx pc = {
+        m, {conn, json_string_value(json_object_get(rec, "Id")), member, fn, arg}, 0};
+    char text[128], version[32];
     json_t *v;
 
     member[0] = '\0';
-    if (key == NULL || key[0] == '\0' || pc.id == NULL)
+    if (key == NULL || key[0] == '\0' || pc.rec.id == NULL)
         return 0;
     snprintf(member, msize, "%s", key);
     if (sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &pc.modified) != 0)
@@ -260,11 +254,8 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
     v = m->tier_field[0] ? json_object_get(rec, m->tier_field) : NULL;
     if (json_is_string(v) && emit(&pc, CHANGE_TIER, "tier", NULL, NULL, json_string_value(v)) != 0)
         return -1;
+    snprintf(version, sizeof(version), "%" PRId64, pc.modified);
     for (size_t i = 0; i < m->attrs.n; i++) {
-        json_t *o;
-        char *json;
-        int rc;
-
         v = json_object_get(rec, m->attrs.p[i].val);
         /* An empty field is not a clearing: a Contact we created holds
          * nothing but what we wrote. */
@@ -274,15 +265,8 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, sf_
         if (strcmp(m->attrs.p[i].val, "LastName") == 0 &&
             strcmp(json_string_value(v), m->last_name_placeholder) == 0)
             continue;
-        o = json_pack("{s:O}", "value", v);
-        json = canonical_dumps(o);
-        json_decref(o);
-        if (json == NULL)
-            return -1;
-        snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
-        rc = emit(&pc, CHANGE_PROFILE, field, json, NULL, json_string_value(v));
-        free(json);
-        if (rc != 0)
+        if (crm_record_profile(&pc.rec, m->attrs.p[i].key, json_string_value(v), pc.modified,
+                               version) != 0)
             return -1;
     }
     return 0;

@@ -105,24 +105,25 @@ static void finish(struct salesforce *sf, int status)
     ps->active = 0;
     if (status == 0)
         log_debug("salesforce", conn->name, "pull done: %ld page(s)", ps->pages);
-    if (conn->sink != NULL && conn->sink->pull_done != NULL)
-        conn->sink->pull_done(conn->sink->ctx, conn, status);
+    if (conn->host != NULL && conn->host->pull_done != NULL)
+        conn->host->pull_done(conn->host->ctx, conn, status);
 }
 
-/* Per field: the shared page rule (crm_pull_page.h): apply the change
- * unless the local value already projects to what Salesforce holds (an
- * echo of our own write, or nothing new), then tell the state what
- * Salesforce holds (shadow; drift is repaired). */
-static int project_cb(void *ctx, enum change_kind kind, const char *field, const char *value_json,
-                      char *out, size_t outsize)
+void sf_page_init(struct crm_page *pg, struct salesforce *sf)
 {
-    return sf_project(ctx, kind, field, value_json, out, outsize);
+    crm_page_init(pg, sf_conn(sf), "salesforce");
 }
 
-static int on_field(void *arg, const char *member, enum change_kind kind, const char *field,
-                    const struct change *c, const char *projection)
+int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc)
 {
-    return crm_page_field(arg, member, kind, field, c, projection);
+    char wm[256];
+
+    if (sf_pull_watermark(sf, lmc, cptc, wm, sizeof(wm)) != 0) {
+        crm_page_abort(pg);
+        error_set(&pg->err, "watermark does not fit");
+        return -1;
+    }
+    return crm_page_commit(pg, wm);
 }
 
 /* A Contact deleted in Salesforce (queryAll, IsDeleted): when it is the
@@ -137,29 +138,29 @@ static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, i
 {
     const struct sf_map *m = sf_map_of(sf);
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     const char *member = json_string_value(json_object_get(rec, m->ext_id));
     const char *const channels[4] = {"email", "phone", "sms", "post"};
     const char *const flags[4] = {m->email_flag, m->phone_flag, m->sms_flag, m->post_flag};
     char known[128], gone[128], field[300];
 
-    if (member == NULL || member[0] == '\0' || sink->remote_id == NULL ||
-        sink->learn_identity == NULL ||
-        sink->remote_id(sink->ctx, conn, member, known, sizeof(known)) != 1 ||
+    if (member == NULL || member[0] == '\0' || host->remote_id == NULL ||
+        host->learn_identity == NULL ||
+        host->remote_id(host->ctx, conn, member, known, sizeof(known)) != 1 ||
         strcmp(known, id) != 0)
         return 0;
     snprintf(gone, sizeof(gone), "%s%s", SF_DELETED_PREFIX, id);
-    sink->learn_identity(sink->ctx, conn, member, gone);
+    host->learn_identity(host->ctx, conn, member, gone);
     /* When, for the CampaignMembers Salesforce deletes with the Contact
      * (the getDeleted sweep tells them from removals from a segment). */
     snprintf(field, sizeof(field), "gone/%s", member);
     snprintf(gone, sizeof(gone), "gone:%s@%" PRId64, id, mod);
-    sink->learn_identity(sink->ctx, conn, field, gone);
+    host->learn_identity(host->ctx, conn, field, gone);
     log_notice("salesforce", conn->name,
                "Contact %s was deleted in Salesforce: its member's data will be written to a new "
                "Contact (not an erasure)",
                id);
-    if (sink->observe == NULL)
+    if (host->observe == NULL)
         return 0;
     snprintf(gone, sizeof(gone), "(deleted %s)", id);
     if (m->consent_mode == SF_CONSENT_FIELDS) {
@@ -167,19 +168,19 @@ static int contact_deleted(struct salesforce *sf, json_t *rec, const char *id, i
             if (flags[i] == NULL || flags[i][0] == '\0')
                 continue;
             snprintf(field, sizeof(field), "consent/%s/%s", m->flag_purpose, channels[i]);
-            if (sink->observe(sink->ctx, conn, member, CHANGE_CONSENT, field, gone, err) != 0)
+            if (host->observe(host->ctx, conn, member, CHANGE_CONSENT, field, gone, err) != 0)
                 return -1;
         }
     }
     if (m->points_mode == SF_POINTS_FIELDS && m->points_field[0] != '\0' &&
-        sink->observe(sink->ctx, conn, member, CHANGE_POINTS, "points/balance", gone, err) != 0)
+        host->observe(host->ctx, conn, member, CHANGE_POINTS, "points/balance", gone, err) != 0)
         return -1;
     if (m->tier_field[0] != '\0' &&
-        sink->observe(sink->ctx, conn, member, CHANGE_TIER, "tier", gone, err) != 0)
+        host->observe(host->ctx, conn, member, CHANGE_TIER, "tier", gone, err) != 0)
         return -1;
     for (size_t i = 0; i < m->attrs.n; i++) {
         snprintf(field, sizeof(field), "profile/%s", m->attrs.p[i].key);
-        if (sink->observe(sink->ctx, conn, member, CHANGE_PROFILE, field, gone, err) != 0)
+        if (host->observe(host->ctx, conn, member, CHANGE_PROFILE, field, gone, err) != 0)
             return -1;
     }
     return 0;
@@ -193,16 +194,15 @@ static void apply_page(struct salesforce *sf)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     struct crm_page pc;
     char wm[256];
     size_t i;
     json_t *rec;
     struct sf_cursor page_last = sf_pull_state(sf)->cyc.last;
 
-    crm_page_init(&pc, conn, "salesforce", project_cb, (void *)sf_map_of(sf));
-    conn->busy = 1;
-    if (sink->begin(sink->ctx, conn, &pc.err) != 0)
+    sf_page_init(&pc, sf);
+    if (crm_page_begin(&pc) != 0)
         goto fail;
     json_array_foreach(ps->records, i, rec)
     {
@@ -220,7 +220,7 @@ static void apply_page(struct salesforce *sf)
                 goto fail_abort;
             continue;
         }
-        if (sf_contact_fields(sf_map_of(sf), conn->name, rec, on_field, &pc, member,
+        if (sf_contact_fields(sf_map_of(sf), conn->name, rec, crm_page_field_fn, &pc, member,
                               sizeof(member)) != 0)
             goto fail_abort;
         if (member[0] == '\0') {
@@ -229,22 +229,21 @@ static void apply_page(struct salesforce *sf)
                       sf_map_of(sf)->ext_id);
             continue;
         }
-        if (sink->learn_identity != NULL)
-            sink->learn_identity(sink->ctx, conn, member, id);
+        if (host->learn_identity != NULL)
+            host->learn_identity(host->ctx, conn, member, id);
     }
     if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
         if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, ps->del_t, wm,
                               sizeof(wm)) != 0)
             wm[0] = '\0';
-        if (sink->commit(sink->ctx, conn, wm[0] ? wm : NULL, &pc.err) != 0)
+        if (crm_page_commit(&pc, wm[0] ? wm : NULL) != 0)
             goto fail;
         sf_pull_state(sf)->cyc.stored = page_last;
         ps->t = page_last.t;
         snprintf(ps->id, sizeof(ps->id), "%s", page_last.id);
-    } else if (sink->commit(sink->ctx, conn, NULL, &pc.err) != 0) {
+    } else if (crm_page_commit(&pc, NULL) != 0) {
         goto fail;
     }
-    conn->busy = 0;
     sf_pull_state(sf)->cyc.rows_in_query += (long)json_array_size(ps->records);
     sf_pull_state(sf)->cyc.last = page_last;
     ps->pages++;
@@ -270,9 +269,8 @@ static void apply_page(struct salesforce *sf)
     pull_balances(sf, NULL);
     return;
 fail_abort:
-    sink->abort(sink->ctx, conn);
+    crm_page_abort(&pc);
 fail:
-    conn->busy = 0;
     log_error("salesforce", conn->name, "pull page not applied: %s", pc.err.msg);
     finish(sf, -1);
 }
@@ -343,12 +341,11 @@ static void balances_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     struct sf_pull_state *ps = sf_pull_state(sf);
     json_t *root = NULL, *records = NULL, *r;
     char next[256];
-    struct error err = {""};
-    char wm[256];
+    struct crm_page pg;
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
@@ -359,9 +356,9 @@ static void balances_answer(struct http_result *res, void *arg)
         finish(sf, -1);
         return;
     }
-    if (sink->begin(sink->ctx, conn, &err) != 0)
+    sf_page_init(&pg, sf);
+    if (crm_page_begin(&pg) != 0)
         goto fail;
-    conn->busy = 1;
     json_array_foreach(records, k, r)
     {
         const char *lpm = json_string_value(json_object_get(r, "LoyaltyMemberId"));
@@ -375,31 +372,20 @@ static void balances_answer(struct http_result *res, void *arg)
         if (lpm == NULL || !json_is_number(bal))
             continue;
         snprintf(rid, sizeof(rid), "lpm:%s", lpm);
-        if (sink->member_of(sink->ctx, conn, rid, key, sizeof(key)) != 1 ||
+        if (host->member_of(host->ctx, conn, rid, key, sizeof(key)) != 1 ||
             strncmp(key, "lpm/", 4) != 0)
             continue; /* not a member we posted for */
         snprintf(digits, sizeof(digits), "%lld", (long long)json_number_value(bal));
-        if (sink->observe(sink->ctx, conn, key + 4, CHANGE_POINTS, "points/balance", digits,
-                          &err) != 0) {
-            sink->abort(sink->ctx, conn);
-            conn->busy = 0;
+        if (crm_page_field(&pg, key + 4, CHANGE_POINTS, "points/balance", NULL, digits) != 0) {
+            crm_page_abort(&pg);
             goto fail;
         }
     }
     /* The rows come by SystemModstamp: the newest seen so far is the
-     * cursor, kept with this page (a restart re-reads from it, lookback
-     * included; observing a balance twice is harmless). */
-    if (sf_pull_watermark(sf, ps->lmc_max, ps->cptc_t, wm, sizeof(wm)) != 0) {
-        sink->abort(sink->ctx, conn);
-        conn->busy = 0;
-        error_set(&err, "watermark does not fit");
+     * cursor (a restart re-reads from it, lookback included; observing a
+     * balance twice is harmless). */
+    if (sf_page_commit_cursors(sf, &pg, ps->lmc_max, ps->cptc_t) != 0)
         goto fail;
-    }
-    if (sink->commit(sink->ctx, conn, wm, &err) != 0) {
-        conn->busy = 0;
-        goto fail;
-    }
-    conn->busy = 0;
     log_debug("salesforce", conn->name,
               "pull: %zu LoyaltyMemberCurrency row(s), cursor was %" PRId64,
               json_array_size(records), ps->lmc_t);
@@ -414,7 +400,7 @@ static void balances_answer(struct http_result *res, void *arg)
     return;
 fail:
     json_decref(root);
-    log_error("salesforce", conn->name, "balances page not applied: %s", err.msg);
+    log_error("salesforce", conn->name, "balances page not applied: %s", pg.err.msg);
     finish(sf, -1);
 }
 
@@ -427,7 +413,7 @@ static void currency_found(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     json_t *root = NULL, *records = NULL, *r;
     char next[256], key[300], val[80] = "";
     const char *pick = NULL;
@@ -442,7 +428,7 @@ static void currency_found(struct http_result *res, void *arg)
         return;
     }
     snprintf(key, sizeof(key), "program:%s", sf->cfg->loyalty_program);
-    if (sink->remote_id == NULL || sink->remote_id(sink->ctx, conn, key, val, sizeof(val)) != 1 ||
+    if (host->remote_id == NULL || host->remote_id(host->ctx, conn, key, val, sizeof(val)) != 1 ||
         strncmp(val, "lp:", 3) != 0)
         val[0] = '\0';
     json_array_foreach(records, k, r)
@@ -521,15 +507,15 @@ static int cascade_of_contact(struct salesforce *sf, const char *seg, const char
                               const char *cm_id, int64_t deleted_ms, struct error *err, int *rc)
 {
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     char key[400], gone[128];
     const char *at;
     int64_t contact_ms;
 
     *rc = 0;
     snprintf(key, sizeof(key), "gone/%s", member);
-    if (deleted_ms <= 0 || sink->remote_id == NULL || sink->learn_identity == NULL ||
-        sink->remote_id(sink->ctx, conn, key, gone, sizeof(gone)) != 1)
+    if (deleted_ms <= 0 || host->remote_id == NULL || host->learn_identity == NULL ||
+        host->remote_id(host->ctx, conn, key, gone, sizeof(gone)) != 1)
         return 0;
     at = strrchr(gone, '@');
     if (at == NULL)
@@ -539,12 +525,12 @@ static int cascade_of_contact(struct salesforce *sf, const char *seg, const char
         return 0;
     snprintf(key, sizeof(key), "cm/%s/%s", seg, member);
     snprintf(gone, sizeof(gone), "%s%s", SF_DELETED_PREFIX, cm_id);
-    sink->learn_identity(sink->ctx, conn, key, gone);
-    if (sink->observe != NULL) {
+    host->learn_identity(host->ctx, conn, key, gone);
+    if (host->observe != NULL) {
         char field[200];
         snprintf(field, sizeof(field), "segment/%s", seg);
         snprintf(gone, sizeof(gone), "(deleted %s)", cm_id);
-        *rc = sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, gone, err);
+        *rc = host->observe(host->ctx, conn, member, CHANGE_SEGMENT, field, gone, err);
     }
     return 1;
 }
@@ -608,6 +594,7 @@ static void deleted_answer(struct http_result *res, void *arg)
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
     struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     struct error err = {""};
     int64_t latest = 0, now = timefmt_now_ms();
     json_t *ids, *when = NULL;
@@ -653,8 +640,8 @@ static void deleted_answer(struct http_result *res, void *arg)
         struct change c = {0};
         enum apply_result ar;
 
-        if (sink->member_of == NULL ||
-            sink->member_of(sink->ctx, conn, json_string_value(v), key, sizeof(key)) != 1 ||
+        if (host->member_of == NULL ||
+            host->member_of(host->ctx, conn, json_string_value(v), key, sizeof(key)) != 1 ||
             strncmp(key, "cm/", 3) != 0)
             continue; /* not a membership we made or saw */
         seg = key + 3;
@@ -693,9 +680,8 @@ static void deleted_answer(struct http_result *res, void *arg)
             c.occurred_at = at;
             c.idem_key = idem;
             c.source_ref = json_string_value(v);
-            if (json == NULL || sink->change(sink->ctx, conn, &c, &ar, &err) != 0 ||
-                (sink->observe != NULL &&
-                 sink->observe(sink->ctx, conn, member, CHANGE_SEGMENT, field, "out", &err) != 0)) {
+            if (json == NULL || sink->pulled(sink->ctx, conn, member, CHANGE_SEGMENT, field, &c,
+                                             "out", &ar, &err) != 0) {
                 free(json);
                 sink->abort(sink->ctx, conn);
                 json_decref(ids);
@@ -759,7 +745,7 @@ void sf_pull(struct connector *conn)
 {
     struct salesforce *sf = conn->priv;
     struct sf_pull_state *ps = sf_pull_state(sf);
-    struct pull_sink *sink = conn->sink;
+    const struct host_services *host = conn->host;
     char *wm;
     json_t *w;
     const char *id;
@@ -768,7 +754,7 @@ void sf_pull(struct connector *conn)
         log_warn("salesforce", conn->name, "pull requested while one runs; ignored");
         return;
     }
-    wm = sink->watermark ? sink->watermark(sink->ctx, conn) : NULL;
+    wm = host->watermark ? host->watermark(host->ctx, conn) : NULL;
     w = wm ? json_loads(wm, 0, NULL) : NULL;
     ps->t = json_integer_value(json_object_get(w, "t"));
     /* The other cursors (absent in a watermark written before they were

@@ -186,10 +186,10 @@ void sf_fill_last_name(struct sf_job *job, struct crm_group *g)
     json_t *root, *v;
 
     if (g->remote_id != NULL || f == NULL || strcmp(f, "LastName") != 0 ||
-        json_object_get(g->fields, "LastName") != NULL || conn->sink == NULL ||
-        conn->sink->current == NULL)
+        json_object_get(g->fields, "LastName") != NULL || conn->host == NULL ||
+        conn->host->current == NULL)
         return;
-    cur = conn->sink->current(conn->sink->ctx, conn, g->member, "profile/last_name");
+    cur = conn->host->current(conn->host->ctx, conn, g->member, "profile/last_name");
     root = cur ? json_loads(cur, 0, NULL) : NULL;
     v = json_object_get(root, "value");
     if (json_is_string(v) && json_string_length(v) > 0)

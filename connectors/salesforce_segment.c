@@ -60,7 +60,7 @@ static void adopt_done(struct sf_job *job)
 static void adopted_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     struct sf_outcome *out = sf_job_outcomes(job, res);
 
     if (out == NULL)
@@ -69,9 +69,9 @@ static void adopted_answer(struct http_result *res, void *arg)
         size_t i = job->sent[k];
         const struct push_record *rec = &job->pb->records[i];
         char key[300];
-        if (out[k].state == SF_OK && sink != NULL && sink->learn_identity != NULL) {
+        if (out[k].state == SF_OK && host != NULL && host->learn_identity != NULL) {
             snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
-            sink->learn_identity(sink->ctx, job->sf->conn, key, job->cm_ids[i]);
+            host->learn_identity(host->ctx, job->sf->conn, key, job->cm_ids[i]);
         }
         if (out[k].state == SF_OK) {
             char masked[64];
@@ -173,7 +173,7 @@ static void members_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct sf_outcome *out;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     size_t nadopt = 0;
 
     out = sf_job_outcomes(job, res);
@@ -189,9 +189,9 @@ static void members_answer(struct http_result *res, void *arg)
          * already (the item names the record's id). */
         if (st == SF_REJECT && strcmp(out[k].code, "INVALID_FIELD_FOR_INSERT_UPDATE") == 0)
             st = SF_OK;
-        if (st == SF_OK && out[k].id[0] != '\0' && sink != NULL && sink->learn_identity) {
+        if (st == SF_OK && out[k].id[0] != '\0' && host != NULL && host->learn_identity) {
             snprintf(key, sizeof(key), "cm/%s/%s", job->segment, rec->member_key);
-            sink->learn_identity(sink->ctx, job->sf->conn, key, out[k].id);
+            host->learn_identity(host->ctx, job->sf->conn, key, out[k].id);
         }
         if (st == SF_REJECT && strcmp(out[k].code, "DUPLICATE_VALUE") == 0 && job->adopt != NULL) {
             job->adopt[i] = 1;
@@ -485,7 +485,7 @@ static void campaign_answer(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     json_t *root;
     const char *id;
-    struct pull_sink *sink = job->sf->conn->sink;
+    const struct host_services *host = job->sf->conn->host;
     char key[128];
 
     if (res->cls != HTTP_CLASS_OK) {
@@ -504,8 +504,8 @@ static void campaign_answer(struct http_result *res, void *arg)
     snprintf(job->campaign_id, sizeof(job->campaign_id), "%s", id);
     json_decref(root);
     snprintf(key, sizeof(key), "segment:%s", job->segment);
-    if (sink != NULL && sink->learn_identity != NULL)
-        sink->learn_identity(sink->ctx, job->sf->conn, key, job->campaign_id);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, job->sf->conn, key, job->campaign_id);
     log_info("salesforce", job->sf->conn->name, "segment %s is Campaign %s", job->segment,
              job->campaign_id);
     find_memberships(job);
@@ -514,7 +514,7 @@ static void campaign_answer(struct http_result *res, void *arg)
 void sf_start_segment(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct pull_sink *sink = sf->conn->sink;
+    const struct host_services *host = sf->conn->host;
     char key[128], *enc, *body;
     struct strbuf tail, name;
     json_t *b;
@@ -524,14 +524,14 @@ void sf_start_segment(struct sf_job *job)
     for (size_t i = 0; i < job->pb->n; i++) {
         char cm[300];
         snprintf(cm, sizeof(cm), "cm/%s/%s", job->segment, job->pb->records[i].member_key);
-        if (sink != NULL && sink->remote_id != NULL)
-            (void)sink->remote_id(sink->ctx, sf->conn, cm, job->cm_ids[i], sizeof(job->cm_ids[i]));
+        if (host != NULL && host->remote_id != NULL)
+            (void)host->remote_id(host->ctx, sf->conn, cm, job->cm_ids[i], sizeof(job->cm_ids[i]));
         /* Deleted with its Contact (salesforce_pull.c): no membership. */
         if (strncmp(job->cm_ids[i], SF_DELETED_PREFIX, strlen(SF_DELETED_PREFIX)) == 0)
             job->cm_ids[i][0] = '\0';
     }
-    if (sink != NULL && sink->remote_id != NULL &&
-        sink->remote_id(sink->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==
+    if (host != NULL && host->remote_id != NULL &&
+        host->remote_id(host->ctx, sf->conn, key, job->campaign_id, sizeof(job->campaign_id)) ==
             1) {
         strbuf_free(&name);
         find_memberships(job);

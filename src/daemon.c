@@ -147,6 +147,7 @@ static int open_connectors(struct daemon *d)
         c->settings = cc->settings;
         c->loop = &d->loop;
         c->sink = &d->ingest.sink;
+        c->host = &d->ingest.host;
         c->owner = d;
         c->page_max_changes = d->cfg->state.txn_max_changes;
         if (c->ops == NULL || c->ops->open(c, &err) != 0) {

@@ -1,5 +1,6 @@
 #include "ingest.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -63,16 +64,45 @@ static int sink_begin(void *ctx, struct connector *conn, struct error *err)
     return 0;
 }
 
-/* A pulled change that is only our own write read back (the CRM holds what
- * we last confirmed or sent there) is no news: applying it would date our
- * old value "now" and let it override newer local data. */
-static int is_echo(struct ingest *ing, struct connector *conn, const struct change *c, int *echo,
-                   struct error *err)
+/* 1 when the local value of (member, field) projects, as conn writes it,
+ * to projection (what the CRM holds). */
+static int local_same(struct ingest *ing, struct connector *conn, const struct change *c,
+                      const char *projection, struct error *err)
+{
+    char *cur = NULL, proj[1024];
+    int same = 0;
+
+    if (store_current_get(ing->store, c->member_key, c->field, &cur, err) != 0)
+        return -1;
+    if (cur != NULL && conn->ops->project == NULL)
+        same = strcmp(cur, projection) == 0;
+    else if (cur != NULL)
+        same = conn->ops->project(conn, c->kind, c->field, cur, proj, sizeof(proj)) == 0 &&
+               strcmp(proj, projection) == 0;
+    free(cur);
+    return same;
+}
+
+/* The echo rule, in one place for every connector (pull_sink.pulled): what
+ * a CRM holds is only our own write read back, not news, when the local
+ * value already projects to it (projection, when the connector gives one),
+ * or when the pulled value projects to what this connector last confirmed
+ * or sent there (the shadow). Applying it would date our old value "now"
+ * and let it override newer local data. *echo: 1 local, 2 shadow. */
+static int is_echo(struct ingest *ing, struct connector *conn, const struct change *c,
+                   const char *projection, int *echo, struct error *err)
 {
     char proj[1024], hash[65];
     const char *text = c->value_json;
 
     *echo = 0;
+    if (projection != NULL) {
+        int same = local_same(ing, conn, c, projection, err);
+        if (same != 0) {
+            *echo = same > 0;
+            return same < 0 ? -1 : 0;
+        }
+    }
     if (conn->ops->push == NULL || c->kind == CHANGE_POINTS || c->kind == CHANGE_ERASE)
         return 0;
     if (conn->ops->project != NULL) {
@@ -81,28 +111,45 @@ static int is_echo(struct ingest *ing, struct connector *conn, const struct chan
         text = proj;
     }
     sha256_hex(text, strlen(text), hash);
-    return store_shadow_is_ours(ing->store, conn->name, c->member_key, c->field, hash, echo, err);
+    if (store_shadow_is_ours(ing->store, conn->name, c->member_key, c->field, hash, echo, err) != 0)
+        return -1;
+    *echo = *echo ? 2 : 0;
+    return 0;
 }
 
 static int sink_change(void *ctx, struct connector *conn, const struct change *c,
                        enum apply_result *res, struct error *err)
 {
     struct ingest *ing = ctx;
-    int echo = 0;
+    (void)conn;
 
-    if (is_echo(ing, conn, c, &echo, err) != 0)
-        return -1;
-    if (echo) {
-        *res = APPLY_UNCHANGED;
-        ing->results[*res]++;
-        return 0;
-    }
     if (store_apply(ing->store, c, &ing->policy, res, err) != 0)
         return -1;
     ing->results[*res]++;
     if ((unsigned)c->kind <= CHANGE_ERASE && (unsigned)*res <= APPLY_ERASED)
         page_counts.by_kind[c->kind][*res]++;
     return 0;
+}
+
+static int sink_pulled(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
+                       const char *field, const struct change *c, const char *projection,
+                       enum apply_result *res, struct error *err)
+{
+    struct ingest *ing = ctx;
+    int echo = 0;
+
+    *res = APPLY_UNCHANGED;
+    if (c != NULL) {
+        if (is_echo(ing, conn, c, projection, &echo, err) != 0)
+            return -1;
+        if (echo == 2)
+            ing->results[APPLY_UNCHANGED]++;
+        else if (echo == 0 && sink_change(ctx, conn, c, res, err) != 0)
+            return -1;
+    }
+    if (ing->host.observe == NULL)
+        return 0;
+    return ing->host.observe(ing, conn, member, kind, field, projection, err);
 }
 
 static int sink_reject(void *ctx, struct connector *conn, const struct dead_letter_in *dl,
@@ -191,6 +238,7 @@ void ingest_init(struct ingest *ing, struct store *store, const char *const *ori
         .abort = sink_abort,
         .file_begin = sink_file_begin,
         .file_finish = sink_file_finish,
+        .pulled = sink_pulled,
     };
     ingest_host_init(ing);
 }

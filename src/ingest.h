@@ -11,6 +11,7 @@
 
 struct ingest {
     struct pull_sink sink;
+    struct host_services host; /* ingest_host.c */
     struct store *store;
     struct merge_policy policy;
     /* Counters since start, per apply result, plus pages committed. */
@@ -25,7 +26,7 @@ struct ingest {
 
 struct engine;
 
-/* Sets the host services of the sink (src/ingest_host.c). */
+/* Fills the host services (src/ingest_host.c). */
 void ingest_host_init(struct ingest *ing);
 
 /* origin_priority is borrowed and must outlive the ingest. */

@@ -1,5 +1,5 @@
 /* Host services the daemon offers connectors beside the page transaction
- * (connector.h, struct pull_sink): watermark, identities, current values,
+ * (connector.h, struct host_services): watermark, identities, current values,
  * observations of what a CRM holds (shadow and repair), kept tokens, and
  * the end of a pull. They go through the state module; connectors never
  * touch SQLite. */
@@ -288,18 +288,20 @@ static char *host_load_token(void *ctx, struct connector *conn)
 
 void ingest_host_init(struct ingest *ing)
 {
-    ing->sink.watermark = host_watermark;
-    ing->sink.pull_done = host_pull_done;
-    ing->sink.resume = host_resume;
-    ing->sink.save_hold = host_save_hold;
-    ing->sink.load_hold = host_load_hold;
-    ing->sink.sent_here = host_sent_here;
-    ing->sink.resend = host_resend;
-    ing->sink.member_of = host_member_of;
-    ing->sink.remote_id = host_remote_id;
-    ing->sink.learn_identity = host_learn_identity;
-    ing->sink.current = host_current;
-    ing->sink.observe = host_observe;
-    ing->sink.persist_token = host_persist_token;
-    ing->sink.load_token = host_load_token;
+    ing->host.version = HOST_SERVICES_VERSION;
+    ing->host.ctx = ing;
+    ing->host.watermark = host_watermark;
+    ing->host.pull_done = host_pull_done;
+    ing->host.resume = host_resume;
+    ing->host.save_hold = host_save_hold;
+    ing->host.load_hold = host_load_hold;
+    ing->host.sent_here = host_sent_here;
+    ing->host.resend = host_resend;
+    ing->host.member_of = host_member_of;
+    ing->host.remote_id = host_remote_id;
+    ing->host.learn_identity = host_learn_identity;
+    ing->host.current = host_current;
+    ing->host.observe = host_observe;
+    ing->host.persist_token = host_persist_token;
+    ing->host.load_token = host_load_token;
 }

@@ -278,82 +278,90 @@ static void fail_from_keeps_transient_and_rejects_permanent(void **state)
     uv_loop_close(&loop);
 }
 
-/* --- pull page: the echo rule --- */
+/* --- pull page: the echo rule is the host's --- */
 
-static const char *local_value;
-static int applied_calls, observed_calls;
-static char observed[128];
+static int current_calls, pulled_calls, pulled_with_change;
+static char pulled_projection[128];
+static enum apply_result pulled_answer;
 
 static char *fake_current(void *ctx, struct connector *conn, const char *m, const char *f)
 {
     (void)ctx, (void)conn, (void)m, (void)f;
-    return local_value ? strdup(local_value) : NULL;
+    current_calls++;
+    return strdup("{\"status\":\"denied\"}");
 }
 
-static int fake_change(void *ctx, struct connector *conn, const struct change *c,
+static int fake_pulled(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
+                       const char *field, const struct change *c, const char *projection,
                        enum apply_result *res, struct error *err)
 {
-    (void)ctx, (void)conn, (void)c, (void)err;
-    applied_calls++;
-    *res = APPLY_APPLIED;
-    return 0;
-}
-
-static int fake_observe(void *ctx, struct connector *conn, const char *member,
-                        enum change_kind kind, const char *field, const char *projection,
-                        struct error *err)
-{
     (void)ctx, (void)conn, (void)member, (void)kind, (void)field, (void)err;
-    observed_calls++;
-    snprintf(observed, sizeof(observed), "%s", projection);
+    pulled_calls++;
+    pulled_with_change += c != NULL;
+    snprintf(pulled_projection, sizeof(pulled_projection), "%s", projection);
+    *res = c != NULL ? pulled_answer : APPLY_UNCHANGED;
     return 0;
 }
 
-/* Projection: the status only. */
-static int proj_status(void *ctx, enum change_kind kind, const char *field, const char *value,
-                       char *out, size_t outsize)
-{
-    (void)ctx, (void)kind, (void)field;
-    snprintf(out, outsize, "%s", strstr(value, "denied") ? "denied" : "granted");
-    return 0;
-}
-
-static void page_field_skips_echo_and_observes(void **state)
+/* A connector's page says what the CRM holds and which change that makes;
+ * whether it is an echo of our own write is decided by the host (one
+ * place, pull_sink.pulled), never by the connector reading the local value
+ * itself (it used to, through current()). */
+static void page_field_leaves_the_echo_rule_to_the_host(void **state)
 {
     struct pull_sink sink;
+    struct host_services host;
     struct connector conn;
     struct crm_page pg;
     struct change c;
     (void)state;
     memset(&sink, 0, sizeof(sink));
+    memset(&host, 0, sizeof(host));
     memset(&conn, 0, sizeof(conn));
     memset(&c, 0, sizeof(c));
-    sink.current = fake_current;
-    sink.change = fake_change;
-    sink.observe = fake_observe;
+    sink.pulled = fake_pulled;
+    host.version = HOST_SERVICES_VERSION;
+    host.current = fake_current;
     conn.sink = &sink;
+    conn.host = &host;
     conn.name = (char *)"acc";
-    crm_page_init(&pg, &conn, "test", proj_status, NULL);
-    applied_calls = observed_calls = 0;
-    /* Local value already denied: an echo, not applied, but observed. */
-    local_value = "{\"status\":\"denied\",\"source\":\"web\"}";
+    crm_page_init(&pg, &conn, "test");
+    current_calls = pulled_calls = pulled_with_change = 0;
+    /* The host found it an echo: nothing applied. */
+    pulled_answer = APPLY_UNCHANGED;
     assert_int_equal(crm_page_field(&pg, "M1", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
-    assert_int_equal(applied_calls, 0);
-    assert_int_equal(observed_calls, 1);
-    assert_string_equal(observed, "denied");
-    /* Local granted, CRM denied: applied. */
-    local_value = "{\"status\":\"granted\"}";
-    assert_int_equal(crm_page_field(&pg, "M1", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
-    assert_int_equal(applied_calls, 1);
+    assert_int_equal(pg.applied, 0);
+    assert_string_equal(pulled_projection, "denied");
+    /* The host applied it. */
+    pulled_answer = APPLY_APPLIED;
+    assert_int_equal(crm_page_field(&pg, "M1", CHANGE_CONSENT, "consent/m/email", &c, "granted"),
+                     0);
     assert_int_equal(pg.applied, 1);
-    /* Nothing local: applied. */
-    local_value = NULL;
-    assert_int_equal(crm_page_field(&pg, "M2", CHANGE_CONSENT, "consent/m/email", &c, "denied"), 0);
-    assert_int_equal(applied_calls, 2);
-    /* No change: observe only. */
+    /* No change: observed only. */
     assert_int_equal(crm_page_field(&pg, "M2", CHANGE_CONSENT, "consent/m/email", NULL, "x"), 0);
-    assert_int_equal(applied_calls, 2);
-    assert_int_equal(observed_calls, 4);
+    assert_int_equal(pulled_calls, 3);
+    assert_int_equal(pulled_with_change, 2);
+    assert_int_equal(pg.applied, 1);
+    assert_int_equal(current_calls, 0);
+}
+
+/* A connector refuses a host whose services table is older than the one it
+ * was built against (it would call entries the host does not have). */
+static void an_older_host_services_table_is_refused(void **state)
+{
+    struct host_services host;
+    struct connector conn;
+    struct error err = {""};
+    (void)state;
+    memset(&host, 0, sizeof(host));
+    memset(&conn, 0, sizeof(conn));
+    assert_int_equal(crm_host_check(&conn, &err), 0); /* none: --check-config */
+    conn.host = &host;
+    host.version = HOST_SERVICES_VERSION;
+    assert_int_equal(crm_host_check(&conn, &err), 0);
+    host.version = HOST_SERVICES_VERSION - 1;
+    assert_int_equal(crm_host_check(&conn, &err), -1);
+    assert_non_null(strstr(err.msg, "version"));
 }
 
 static void urls_are_joined_to_any_length(void **state)
@@ -378,8 +386,9 @@ int main(void)
         cmocka_unit_test(lists_parse),
         cmocka_unit_test(job_results_first_stands_and_done_is_deferred),
         cmocka_unit_test(fail_from_keeps_transient_and_rejects_permanent),
-        cmocka_unit_test(page_field_skips_echo_and_observes),
+        cmocka_unit_test(page_field_leaves_the_echo_rule_to_the_host),
         cmocka_unit_test(urls_are_joined_to_any_length),
+        cmocka_unit_test(an_older_host_services_table_is_refused),
         cmocka_unit_test(orphan_is_answered_later),
         cmocka_unit_test(value_text_by_flags),
     };
