@@ -73,7 +73,15 @@ sim_start() { # NAME: sets SIM_PID, SIM_URL
   SIM_URL="http://$(head -n 1 "$W/$1.sim.out" | sed 's/^listening //')"
 }
 sim_get() { curl -sf --max-time 60 "$SIM_URL/__sim/$1"; }
-sim_stop() { kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
+sim_stop() { SIM_CPU=$(cpu_s "$SIM_PID"); kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
+# Most Bulk jobs open at once (created, not yet complete) on the
+# simulator's clock: several in flight overlap the per-job delay.
+jobs_overlap() { # STATE_JSON
+  jq -r '[.flavor_state.jobs[]? | select(.state == "JobComplete") |
+      ((.createdDate, .systemModstamp) | (.[0:19] + "Z" | fromdate) * 1000 + (.[20:23] | tonumber)) ] |
+    [range(0; length; 2) as $i | [.[$i], 1], [.[$i + 1], -1]] | sort |
+    reduce .[] as $e ({n: 0, max: 0}; .n += $e[1] | .max = ([.max, .n] | max)) | .max' <<<"$1"
+}
 
 write_config() { # DIR SALESFORCE(0|1)
   local d=$1
@@ -116,7 +124,13 @@ daemon_start() { # DIR
   PIDS+=("$DAEMON_PID")
   wait_for 20 grep -q "running" "$1/daemon.log" || { tail "$1/daemon.log" >&2; exit 1; }
 }
-daemon_stop() { DAEMON_HWM=$(hwm_kb "$DAEMON_PID"); kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; }
+cpu_s() { # PID: user + system CPU seconds so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+daemon_stop() {
+  DAEMON_HWM=$(hwm_kb "$DAEMON_PID"); DAEMON_CPU=$(cpu_s "$DAEMON_PID")
+  kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+}
 backlog() { # DIR
   sqlite3 -bail "file:$1/state/state.db?mode=ro" "PRAGMA busy_timeout=5000;" \
     "SELECT COALESCE(SUM(n),0) FROM (SELECT (SELECT COUNT(*) FROM changes c WHERE c.lane = l.lane
@@ -152,7 +166,9 @@ PUSH_S=$(echo "scale=3; ($t1 - $t0) / 1000" | bc)
 C=$(sim_get counters)
 STATE=$(sim_get state)
 CONTACTS=$(jq '[.collections.Contact[]? | select(.archived | not)] | length' <<<"$STATE")
+OVERLAP=$(jobs_overlap "$STATE")
 sim_stop
+SF_SIM_CPU=$SIM_CPU
 JOBS=$(ep "$C" '^bulk\.create$')
 BULK_REQ=$(ep "$C" '^bulk\.')
 POLLS=$(ep "$C" '^bulk\.get$')
@@ -178,6 +194,7 @@ if [ -z "${SKIP_NODE:-}" ]; then
   out=$(node "$SRC/bench/node-ref/salesforce_bulk.js" "$SIM_URL" T1 "$N" "$INFLIGHT" 66.0)
   NCONTACTS=$(sim_get state | jq '[.collections.Contact[]? | select(.archived | not)] | length')
   sim_stop
+  NODE_SIM_CPU=$SIM_CPU
   NODE_RATE=$(jq -r '.records_per_s | floor' <<<"$out")
   NODE_HWM=$(jq -r '.peak_rss_kb' <<<"$out")
   NODE_REQ=$(jq -r '.requests' <<<"$out")
@@ -187,9 +204,10 @@ fi
 echo "members: $N (2 changes each), push from an empty Salesforce; threshold $BULK_THRESHOLD, inflight $INFLIGHT"
 echo "crmsyncd: $SF_RATE records/s ($PUSH_S s), peak RSS $((SF_HWM / 1024)) MB (VmHWM ${SF_HWM} kB), dead letters $DL, Contacts $CONTACTS"
 ratio() { [ "$2" -gt 0 ] && echo "$(echo "scale=2; $1 / $2" | bc)x" || echo "n/a"; }
+echo "crmsyncd CPU ${DAEMON_CPU} s, simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
 echo "crmsyncd writes: Bulk jobs $JOBS (minimum $EXP_JOBS: $(ratio "$JOBS" "$EXP_JOBS")) + collections upserts $COLL (minimum $EXP_COLL: $(ratio "$COLL" "$EXP_COLL")); all-collections minimum would be ceil(N/200) = $MIN_COLL"
 echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, 3 result reads) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
 if [ -n "$NODE_RATE" ]; then
-  echo "jsforce: $NODE_RATE records/s, peak RSS $((NODE_HWM / 1024)) MB, requests $NODE_REQ (minimum $MIN_COLL: $(echo "scale=2; $NODE_REQ / $MIN_COLL" | bc)x)"
+  echo "jsforce: $NODE_RATE records/s, peak RSS $((NODE_HWM / 1024)) MB, simulator CPU ${NODE_SIM_CPU} s, requests $NODE_REQ (minimum $MIN_COLL: $(echo "scale=2; $NODE_REQ / $MIN_COLL" | bc)x)"
   echo "ratios crmsyncd/jsforce: throughput $(echo "scale=2; $SF_RATE / $NODE_RATE" | bc)x, peak RSS $(echo "scale=2; $SF_HWM / $NODE_HWM" | bc)x"
 fi

@@ -251,18 +251,22 @@ static int fill_row(void *arg, const struct push_row *r)
     return 0;
 }
 
-/* Reads more of a lane into its window while there is room. */
-static void fill(struct dest *d, int lane)
+/* One read of up to 2,000 rows into a lane's window; returns the rows read
+ * (0: the window is full or nothing more is there for now). */
+static int fill_once(struct dest *d, int lane)
 {
     struct window *w = &d->lanes[lane];
     struct fill_ctx fc = {d, w, lane, 0};
     struct error err = {""};
-    long room = d->eng->opt.window_items - (long)w->n;
+    /* Pending items only: a batch in flight does not hold the next one back
+     * (a Salesforce Bulk batch is a whole window: counting it kept one job
+     * out at a time). */
+    long room = d->eng->opt.window_items - (long)window_pending(w);
     int64_t upto = 0;
     int n = 0;
 
     if (d->exhausted[lane] || room <= 0)
-        return;
+        return 0;
     if (room > 2000)
         room = 2000;
     /* Points read no further than the bulk lane has: a member's points and
@@ -271,18 +275,18 @@ static void fill(struct dest *d, int lane)
     if (lane == LANE_POINTS && !d->exhausted[LANE_BULK]) {
         upto = d->lanes[LANE_BULK].read_seq;
         if (upto <= w->read_seq)
-            return;
+            return 0;
     }
     if (store_push_read(d->eng->store, lane, w->read_seq, upto, (int)room, fill_row, &fc, &n,
                         &err) != 0) {
         log_error("engine", d->conn->name, "%s", err.msg);
-        return;
+        return 0;
     }
     if (upto > 0 && n < room) {
         /* Everything up to the bound was seen; the lane is not exhausted. */
         if (upto > w->read_seq)
             w->read_seq = upto;
-        return;
+        return 0;
     }
     if (n < room) {
         int64_t max = 0;
@@ -291,7 +295,19 @@ static void fill(struct dest *d, int lane)
         if (store_max_seq(d->eng->store, &max, &err) == 0 && max > w->read_seq)
             w->read_seq = max;
         d->exhausted[lane] = 1;
+        return 0;
     }
+    return n;
+}
+
+/* Reads more of a lane into its window while there is room, until the
+ * window is full or the lane is read to its end: one read a pass left a
+ * Bulk-sized batch (a whole window) lingering until the next pass. A few
+ * reads at most, so a pass stays short when most rows coalesce. */
+static void fill(struct dest *d, int lane)
+{
+    for (int i = 0; i < 4 && fill_once(d, lane) > 0; i++)
+        ;
 }
 
 /* The value as it will be sent: points become the member's balance now. */
@@ -815,14 +831,6 @@ static size_t record_cost(const struct dest *d, const struct witem *it, int memb
     return member_new ? 1 : 0;
 }
 
-/* How many times linger_ms a partial batch waits while requests are in
- * flight (50 ms -> 1 s by default). */
-#define LINGER_BUSY_FACTOR 20
-
-/* Chooses the next batch of a lane: the class of its oldest due record, and
- * up to max_batch members of that class. Records whose value the CRM holds
- * already are handled on the way. Returns 1 with a plan to send, 0 when
- * nothing is ready (*wake: when to look again). */
 enum consider { CONSIDER_SKIP, CONSIDER_ADDED, CONSIDER_FULL };
 
 /* A resend addressed to this destination goes whatever the shadow says. */
@@ -959,6 +967,13 @@ static void gather_member(struct dest *d, const char *member, int lane, uint64_t
  * flight (50 ms -> 1 s by default). */
 #define LINGER_BUSY_FACTOR 20
 
+/* The lane holds all the pending records it may: lingering adds nothing to
+ * a batch, the next read waits for room. */
+static int window_full(const struct dest *d, int lane)
+{
+    return (long)window_pending(&d->lanes[lane]) >= d->eng->opt.window_items;
+}
+
 /* Chooses the next batch of a lane: the class of its oldest due record, and
  * up to max_batch members of that class, or fewer when the connector says
  * their records cost more inputs (record_cost). Records of the same class and the
@@ -997,7 +1012,7 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
      * window room and pump again, and a partial batch sent meanwhile costs
      * an extra request for members whose records were not read yet. */
     if (p->n_members >= max_members || p->cost >= max_members || d->exhausted[lane] ||
-        lane == LANE_URGENT)
+        lane == LANE_URGENT || window_full(d, lane))
         return 1;
     due = oldest + (uint64_t)d->eng->opt.linger_ms * (d->inflight > 0 ? LINGER_BUSY_FACTOR : 1);
     if (now >= due)

@@ -193,11 +193,17 @@ struct witem *window_add(struct window *w, int64_t seq, const char *member, enum
     return it;
 }
 
+size_t window_pending(const struct window *w)
+{
+    return w->n - w->n_inflight;
+}
+
 void window_take(struct window *w, struct witem *it)
 {
     if (!it->inflight) {
         hash_remove(w, it);
         it->inflight = 1;
+        w->n_inflight++;
         hash_insert(w, it);
     }
 }
@@ -205,6 +211,8 @@ void window_take(struct window *w, struct witem *it)
 int window_requeue(struct window *w, struct witem *it, uint64_t next_at)
 {
     hash_remove(w, it);
+    if (it->inflight)
+        w->n_inflight--;
     it->inflight = 0;
     if (window_find(w, it->member, it->field) != NULL) {
         window_remove(w, it);
@@ -218,6 +226,8 @@ int window_requeue(struct window *w, struct witem *it, uint64_t next_at)
 void window_remove(struct window *w, struct witem *it)
 {
     hash_remove(w, it);
+    if (it->inflight)
+        w->n_inflight--;
     member_unlink(w, it);
     if (it->prev != NULL)
         it->prev->next = it->next;

@@ -40,6 +40,7 @@ struct witem {
 struct window {
     struct witem *head, *tail;
     size_t n;
+    size_t n_inflight; /* of n, the items in a batch now */
     int64_t read_seq;  /* last seq read from the change-log */
     int64_t committed; /* the durable push cursor */
     struct witem *buckets[WINDOW_BUCKETS];
@@ -62,6 +63,10 @@ struct witem *window_find(const struct window *w, const char *member, const char
 struct witem *window_member_first(const struct window *w, const char *member);
 /* An in-flight item for (member, field), or NULL. */
 struct witem *window_find_inflight(const struct window *w, const char *member, const char *field);
+/* Items not in flight: what the engine's window_items bounds. In-flight
+ * items are bounded by the batches out (max_inflight of them), so a batch
+ * as large as the window leaves room to read the next one meanwhile. */
+size_t window_pending(const struct window *w);
 /* Marks an item in flight: later changes of its key make a new item. */
 void window_take(struct window *w, struct witem *it);
 /* Puts an in-flight item back as pending (a retry). If a newer item for the

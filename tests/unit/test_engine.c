@@ -44,6 +44,7 @@ struct fake {
     const char *reject_text; /* reason of M2's rejection; default INVALID_EMAIL */
     long give_up_ms;         /* retry policy (run() sets it when not 0) */
     int max_attempts;        /* -1: 0 (no attempt limit) */
+    long window_items;       /* engine option when not 0 */
     size_t records_received;
 };
 
@@ -269,6 +270,8 @@ static void start_engine(struct fixture *f)
         o.retry.max_elapsed_ms = fk.give_up_ms;
     if (fk.max_attempts != 0)
         o.retry.max_attempts = fk.max_attempts < 0 ? 0 : fk.max_attempts;
+    if (fk.window_items != 0)
+        o.window_items = fk.window_items;
     assert_int_equal(engine_new(&f->loop, f->st, &o, &f->eng, &err), 0);
     assert_int_equal(engine_add(f->eng, &f->conn, &err), 0);
 }
@@ -657,6 +660,36 @@ static void large_batches_for_bulk_apis(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE field = 'points/T1'"), 1);
 }
 
+/* A batch as large as the window (a Salesforce Bulk job) does not hold the
+ * next one back: the window bounds pending records, so the bulk lanes'
+ * slots (max_inflight - 1 = 3) fill while the first is out. Failed before:
+ * one batch at a time, the window full of the one in flight. */
+static void a_whole_window_in_flight_leaves_room_for_the_next(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    f->conn.ops = &big_ops;
+    f->conn.max_inflight = 4;
+    fk.window_items = 100;
+    fk.hold = 1;
+    for (int i = 0; i < 450; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.batches, 3);
+    for (int b = 0; b < 3; b++)
+        assert_int_equal(fk.batch_sizes[b], 100);
+    fk.hold = 0;
+    uv_timer_start(&fk.t, answer, 0, 0);
+    run(f);
+    /* The rest in whole windows, then what is left. */
+    assert_int_equal(fk.records_received, 450);
+    assert_int_equal(fk.batches, 5);
+    assert_int_equal(fk.batch_sizes[3], 100);
+    assert_int_equal(fk.batch_sizes[4], 50);
+}
+
 static void withdrawal_supersedes_a_waiting_grant_in_another_lane(void **state)
 {
     struct fixture *f = *state;
@@ -967,6 +1000,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_whole_window_in_flight_leaves_room_for_the_next, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(resume_ends_a_not_ready_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(a_retried_value_superseded_in_flight_is_dropped, setup,
                                         teardown),

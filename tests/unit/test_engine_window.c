@@ -42,6 +42,32 @@ static void cursor_stops_at_oldest_unhandled(void **state)
     assert_int_equal(window_cursor(&w), 3);
 }
 
+static void pending_counts_only_items_not_in_flight(void **state)
+{
+    struct window w;
+    struct witem *a, *b, *c;
+    (void)state;
+    window_init(&w, 0);
+    a = window_add(&w, 1, "M1", CHANGE_PROFILE, "profile/email", "\"a\"", "shop");
+    b = window_add(&w, 2, "M2", CHANGE_PROFILE, "profile/email", "\"b\"", "shop");
+    c = window_add(&w, 3, "M3", CHANGE_PROFILE, "profile/email", "\"c\"", "shop");
+    window_take(&w, a);
+    window_take(&w, b);
+    window_take(&w, b); /* taking twice counts once */
+    assert_int_equal(window_pending(&w), 1);
+    assert_int_equal(window_requeue(&w, a, 0), 0); /* back to pending */
+    assert_int_equal(window_pending(&w), 2);
+    window_remove(&w, b); /* answered while in flight */
+    assert_int_equal(w.n, 2);
+    assert_int_equal(window_pending(&w), 2);
+    window_take(&w, c);
+    window_add(&w, 4, "M3", CHANGE_PROFILE, "profile/email", "\"d\"", "shop");
+    assert_int_equal(window_requeue(&w, c, 0), 1); /* obsolete: removed */
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.n_inflight, 0);
+    window_reset(&w, 0);
+}
+
 static void inflight_item_is_not_coalesced(void **state)
 {
     struct window w;
@@ -97,6 +123,7 @@ int main(void)
         cmocka_unit_test(coalesces_to_latest_value),
         cmocka_unit_test(cursor_stops_at_oldest_unhandled),
         cmocka_unit_test(inflight_item_is_not_coalesced),
+        cmocka_unit_test(pending_counts_only_items_not_in_flight),
         cmocka_unit_test(requeued_item_is_found_again),
         cmocka_unit_test(many_members_stay_distinct),
     };
