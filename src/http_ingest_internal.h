@@ -87,6 +87,25 @@ struct http_ingest {
 #define BACKLOG_CHECK_MS 500
 #define BACKLOG_RETRY_AFTER_S 5
 
+/* --- the settings in effect (http_ingest_live.c) ------------------------- */
+
+struct ingest_auth;
+struct error;
+
+/* Replaces the options' strings by copies of their own (the configuration
+ * they came from is freed by a reload), or frees those copies. */
+int http_ingest_options_copy(struct http_ingest_options *o);
+void http_ingest_options_free(struct http_ingest_options *o);
+/* A set for o (copied), its verifier made next to prev's (NULL at the
+ * start: see ingest_auth_renew). One reference. */
+struct ingest_live *http_ingest_live_new(const struct http_ingest_options *o,
+                                         const struct ingest_auth *prev, struct error *err);
+/* On a request thread, once its headers are in: a reference to the set in
+ * effect, kept to the request's end. */
+struct ingest_live *http_ingest_live_take(struct http_ingest *h);
+/* Drops a reference (L may be NULL); the last one frees the set. */
+void http_ingest_live_drop(struct http_ingest *h, struct ingest_live *L);
+
 /* --- the group-commit side (on the loop; http_ingest_commit.c) ----------- */
 
 /* h->async's callback: applies the queued jobs, whole requests up to
