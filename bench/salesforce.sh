@@ -90,6 +90,7 @@ write_config() { # DIR SALESFORCE(0|1)
 [daemon]
 log_level = info
 shutdown_grace = 5s
+admin_listen = 127.0.0.1:0
 
 [state]
 path = $d/state/state.db
@@ -127,6 +128,17 @@ daemon_start() { # DIR
 cpu_s() { # PID: user + system CPU seconds so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
+# Where the push's wall time went: the engine's phase sums (seconds; slot_idle
+# in slot-seconds) from /metrics, read just before the daemon stops.
+push_phases() { # DIR
+  local addr
+  addr=$(sed -n 's/.*admin endpoint listening on \([^ ]*\) .*/\1/p' "$1/daemon.log" | tail -n 1)
+  [ -n "$addr" ] || return 0
+  curl -sf --max-time 10 "http://$addr/metrics" |
+    awk -F'[{}," ]+' '/^crmsyncd_push_phase_seconds_sum/ {
+        for (i = 2; i < NF; i++) if ($i == "phase=") p = $(i + 1)
+        printf "%s %.2f s, ", p, $NF } END { print "" }'
+}
 daemon_stop() {
   DAEMON_HWM=$(hwm_kb "$DAEMON_PID"); DAEMON_CPU=$(cpu_s "$DAEMON_PID")
   kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
@@ -161,6 +173,7 @@ t0=$(now_ms)
 daemon_start "$D"
 wait_for 3600 backlog_zero "$D" || { echo "push timed out (backlog $(backlog "$D"))" >&2; exit 1; }
 t1=$(now_ms)
+PHASES=$(push_phases "$D")
 daemon_stop
 PUSH_S=$(echo "scale=3; ($t1 - $t0) / 1000" | bc)
 C=$(sim_get counters)
@@ -204,6 +217,7 @@ fi
 echo "members: $N (2 changes each), push from an empty Salesforce; threshold $BULK_THRESHOLD, inflight $INFLIGHT"
 echo "crmsyncd: $SF_RATE records/s ($PUSH_S s), peak RSS $((SF_HWM / 1024)) MB (VmHWM ${SF_HWM} kB), dead letters $DL, Contacts $CONTACTS"
 ratio() { [ "$2" -gt 0 ] && echo "$(echo "scale=2; $1 / $2" | bc)x" || echo "n/a"; }
+echo "crmsyncd push phases (sums): ${PHASES:-n/a}"
 echo "crmsyncd CPU ${DAEMON_CPU} s, simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
 echo "crmsyncd writes: Bulk jobs $JOBS (minimum $EXP_JOBS: $(ratio "$JOBS" "$EXP_JOBS")) + collections upserts $COLL (minimum $EXP_COLL: $(ratio "$COLL" "$EXP_COLL")); all-collections minimum would be ceil(N/200) = $MIN_COLL"
 echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, 3 result reads) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
