@@ -45,6 +45,7 @@ static const struct config_option adobe_options[] = {
             "recipient extension attribute holding the points balance (\"\": none)"),
     CRM_OPT(S, "tier_attribute", CONFIG_STRING, "loyaltyTier", tier_attribute, 0, 0,
             "recipient extension attribute holding the tier (\"\": none)"),
+    CRM_TIERS_OPTION(S, tiers, "tier_attribute"),
     CRM_OPT(S, "attribute_map", CONFIG_STRING,
             "email=email,phone=mobilePhone,first_name=firstName,last_name=lastName,"
             "birthday=birthDate",
@@ -638,10 +639,16 @@ static int adobe_open(struct connector *conn, struct error *err)
         return error_set(err, "[connector.%s] needs base_url, client_id and client_secret_file",
                          conn->name);
     }
-    mc = (struct acc_map_config){
-        cfg->key,           cfg->points_attribute, cfg->tier_attribute, cfg->attribute_map,
-        cfg->services,      cfg->purposes,         cfg->denylist_flags, cfg->denylist_write,
-        !cfg->create_groups};
+    mc = (struct acc_map_config){cfg->key,
+                                 cfg->points_attribute,
+                                 cfg->tier_attribute,
+                                 cfg->attribute_map,
+                                 cfg->services,
+                                 cfg->purposes,
+                                 cfg->denylist_flags,
+                                 cfg->denylist_write,
+                                 !cfg->create_groups,
+                                 cfg->tiers};
     if (acc_map_init(&acc->map, &mc, err) != 0) {
         free(acc);
         return -1;

@@ -18,6 +18,7 @@
 
 #include "connector.h"
 #include "crm_pairs.h"
+#include "crm_tier.h"
 #include "error.h"
 
 #define ACC_BATCH_MAX 100
@@ -117,6 +118,7 @@ struct acc_map_config {
     const char *denylist_flags; /* "email=blackListEmail,sms=blackListMobile,..." */
     int denylist_write;         /* write the channel flag on a withdrawal */
     int groups_must_exist;      /* create_groups = no: a membership never creates its list */
+    const char *tiers;          /* "bronze:0,silver:1000" (crm_tier.h); NULL or "": none */
 };
 
 struct acc_map {
@@ -129,6 +131,7 @@ struct acc_map {
     struct crm_list purposes;
     int denylist_write;
     int groups_must_exist;
+    struct crm_tiers tiers; /* none: the tier is not derived from the balance */
 };
 
 int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error *err);

@@ -23,7 +23,7 @@ struct adobe_settings {
     char *ims_url, *client_id, *client_secret_file, *scope;
     long token_refresh_ahead_ms;
     char *key;
-    char *points_attribute, *tier_attribute, *attribute_map;
+    char *points_attribute, *tier_attribute, *tiers, *attribute_map;
     char *services, *purposes, *denylist_flags;
     int denylist_write;
     int create_groups;

@@ -42,9 +42,16 @@ int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error
     if (crm_pairs_parse(c->attribute_map, "attribute_map", &m->attrs, err) != 0 ||
         crm_pairs_parse(c->services, "services", &m->services, err) != 0 ||
         crm_pairs_parse(c->denylist_flags, "denylist_flags", &m->flags, err) != 0 ||
-        crm_list_parse(c->purposes, &m->purposes, err) != 0) {
+        crm_list_parse(c->purposes, &m->purposes, err) != 0 ||
+        crm_tiers_parse(c->tiers, &m->tiers, err) != 0) {
         acc_map_free(m);
         return -1;
+    }
+    if (m->tiers.n > 0 && (m->tier_attr[0] == '\0' || m->points_attr[0] == '\0')) {
+        acc_map_free(m);
+        return error_set(err,
+                         "tiers: the tier is derived from the balance and written to "
+                         "tier_attribute: both points_attribute and tier_attribute are needed");
     }
     for (size_t i = 0; i < m->services.n; i++) {
         const char *k = m->services.p[i].key;
@@ -68,6 +75,7 @@ void acc_map_free(struct acc_map *m)
     crm_pairs_free(&m->services);
     crm_pairs_free(&m->flags);
     crm_list_free(&m->purposes);
+    crm_tiers_free(&m->tiers);
     memset(m, 0, sizeof(*m));
 }
 
@@ -96,7 +104,6 @@ static int consent_key(const char *field, char *out, size_t outsize)
 int acc_project(const struct acc_map *m, enum change_kind kind, const char *field,
                 const char *value_json, char *out, size_t outsize)
 {
-    (void)m;
     switch (kind) {
     case CHANGE_CONSENT: {
         struct consent_value cv;
@@ -112,7 +119,8 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
         json_int_t b;
         if (balance_of(value_json, &b) != 0)
             return -1;
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, b);
+        /* "N|<tier>" with tiers: the shadow covers the derived tier too. */
+        crm_balance_projection(&m->tiers, (int64_t)b, out, outsize);
         return 0;
     }
     case CHANGE_TIER:
@@ -248,11 +256,15 @@ int acc_write_recipient(const struct acc_map *m, xmlTextWriterPtr w, const char 
                         struct push_result *res)
 {
     char val[1024];
-    int written = 0;
+    int written = 0, derived = 0;
     int e = 0;
 
     if (n == 0)
         return 0;
+    /* With tiers, the tier is derived from the balance written in the same
+     * recipient (crm_tier.h); a tier record beside it is not written twice. */
+    for (size_t k = 0; k < n && m->tiers.n > 0; k++)
+        derived |= recs[idx[k]].kind == CHANGE_POINTS && res[idx[k]].outcome != PUSH_REJECT;
     e |= xmlTextWriterStartElement(w, X("recipient")) < 0;
     e |= xmlTextWriterWriteAttribute(w, X("xtkschema"), X("nms:recipient")) < 0;
     e |= xmlTextWriterWriteAttribute(w, X("_operation"), X(op)) < 0;
@@ -263,6 +275,10 @@ int acc_write_recipient(const struct acc_map *m, xmlTextWriterPtr w, const char 
         const char *attr;
         if (rec->kind == CHANGE_SEGMENT || res[idx[k]].outcome == PUSH_REJECT)
             continue;
+        if (rec->kind == CHANGE_TIER && derived) {
+            written++;
+            continue;
+        }
         attr = record_attr(m, rec, val, sizeof(val), &res[idx[k]]);
         if (attr == NULL)
             continue;
@@ -271,6 +287,9 @@ int acc_write_recipient(const struct acc_map *m, xmlTextWriterPtr w, const char 
             continue;
         }
         e |= xmlTextWriterWriteAttribute(w, X(attr), X(val)) < 0;
+        if (rec->kind == CHANGE_POINTS && derived)
+            e |= xmlTextWriterWriteAttribute(w, X(m->tier_attr),
+                                             X(crm_tier_of(&m->tiers, strtoll(val, NULL, 10)))) < 0;
         written++;
     }
     if (strcmp(op, "delete") == 0)
@@ -664,11 +683,19 @@ int acc_row_fields(const struct acc_map *m, xmlNodePtr row, struct acc_row_field
     /* Points and tier come from the ledger: what Campaign holds is only
      * observed (a drift is written back), never taken in. */
     if (m->points_attr[0] != '\0' && n < max && attr_copy(row, m->points_attr, v, sizeof(v)) == 0) {
+        char tier[128] = "";
         out[n].kind = CHANGE_POINTS;
         out[n].observe_only = 1;
         snprintf(out[n].field, sizeof(out[n].field), "points/balance");
         out[n].value_json[0] = '\0';
-        snprintf(out[n].projection, sizeof(out[n].projection), "%s", v);
+        /* With tiers, observed as acc_project() projects the balance: a
+         * drifted tier is written back with it. */
+        if (m->tiers.n > 0 && attr_copy(row, m->tier_attr, tier, sizeof(tier)) != 0)
+            tier[0] = '\0';
+        if (m->tiers.n > 0)
+            snprintf(out[n].projection, sizeof(out[n].projection), "%s|%s", v, tier);
+        else
+            snprintf(out[n].projection, sizeof(out[n].projection), "%s", v);
         n++;
     }
     if (m->tier_attr[0] != '\0' && n < max && attr_copy(row, m->tier_attr, v, sizeof(v)) == 0) {

@@ -78,9 +78,7 @@ static const struct config_option hubspot_options[] = {
         "contact property holding the points balance"),
     OPT("tier_property", CONFIG_STRING, "loyalty_tier", tier_property, 0, 0,
         "contact property holding the tier"),
-    OPT("tiers", CONFIG_STRING, "", tiers, 0, 0,
-        "tier:minimum balance, ascending, e.g. bronze:0,silver:1000,gold:5000; the tier is "
-        "derived from the balance and written with it to tier_property; empty: not derived"),
+    CRM_TIERS_OPTION(S, tiers, "tier_property"),
     OPT("attribute_map", CONFIG_STRING,
         "email=email,phone=phone,first_name=firstname,last_name=lastname,birthday=date_of_birth",
         attribute_map, 0, 0, "profile attribute=contact property"),

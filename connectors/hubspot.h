@@ -7,7 +7,6 @@
  *   hubspot_pull.c   the pull cycle (search pages, statuses, one transaction
  *                    per page)
  *   hubspot_ids.c    pure: record ids, merged ids, a member's contact fields
- *   hubspot_tier.c   pure: the tier derived from the balance (option tiers)
  *   hubspot_gone.c   contacts merged away or archived in HubSpot (the pull's
  *                    merge handling and archived sweep)
  *   hubspot_statuses.c  the statuses sweep (an unsubscribe need not modify
@@ -29,6 +28,7 @@
 #include "crm_plan.h"
 #include "crm_pull_page.h"
 #include "crm_request.h"
+#include "crm_tier.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "strbuf.h"
@@ -47,12 +47,6 @@
 #define HS_STATUS_UNSUBSCRIBED "UNSUBSCRIBED"
 #define HS_STATUS_NOT_SPECIFIED "NOT_SPECIFIED"
 
-/* A tier and the balance it starts at (option tiers). */
-struct hs_tier {
-    char *name;
-    int64_t min;
-};
-
 /* The field mapping, from the options (see hubspot.c for defaults). */
 struct hs_map {
     char *id_property;     /* unique contact property holding the member key */
@@ -62,8 +56,7 @@ struct hs_map {
     struct crm_pairs bases;   /* our legal basis -> HubSpot legalBasis */
     struct crm_pairs attrs;   /* profile attribute -> contact property */
     struct crm_list purposes; /* purposes with sms/phone/post properties */
-    struct hs_tier *tiers;    /* ascending minimums; none: the tier is not derived */
-    size_t ntiers;
+    struct crm_tiers tiers;   /* none: the tier is not derived (crm_tier.h) */
 };
 
 /* Consent channels kept in custom contact properties (EMAIL goes through
@@ -221,15 +214,6 @@ int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int6
 /* HubSpot datetime (RFC 3339 or epoch ms) to ms. 0 or -1. */
 int hs_parse_time(const char *s, int64_t *ms);
 
-/* --- hubspot_tier.c (pure) --- */
-
-/* "bronze:0, silver:1000, gold:5000" (minimums strictly ascending). 0, or
- * -1 with the reason in err. */
-int hs_tiers_parse(const char *spec, struct hs_tier **out, size_t *n, struct error *err);
-void hs_tiers_free(struct hs_tier *t, size_t n);
-/* The tier of a balance: the last whose minimum it reaches; "" below the
- * first (or without tiers). */
-const char *hs_tier_of(const struct hs_map *m, int64_t balance);
 /* What HubSpot holds of {"balance":N}: "N", or "N|<tier>" when tiers are
  * configured (the tier is written with the balance, so the shadow covers
  * both). 0 or -1. */

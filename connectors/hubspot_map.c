@@ -41,7 +41,7 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
             return -1;
         }
     }
-    if (hs_tiers_parse(cfg->tiers, &m->tiers, &m->ntiers, err) != 0) {
+    if (crm_tiers_parse(cfg->tiers, &m->tiers, err) != 0) {
         hs_map_free(m);
         return -1;
     }
@@ -57,7 +57,7 @@ void hs_map_free(struct hs_map *m)
     crm_pairs_free(&m->bases);
     crm_pairs_free(&m->attrs);
     crm_list_free(&m->purposes);
-    hs_tiers_free(m->tiers, m->ntiers);
+    crm_tiers_free(&m->tiers);
     memset(m, 0, sizeof(*m));
 }
 
@@ -261,10 +261,10 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
             return -1;
         }
         json_object_set_new(props, m->points_property, json_string(text));
-        if (m->ntiers > 0)
+        if (m->tiers.n > 0)
             /* The tier goes with the balance it is derived from. */
             json_object_set_new(props, m->tier_property,
-                                json_string(hs_tier_of(m, strtoll(text, NULL, 10))));
+                                json_string(crm_tier_of(&m->tiers, strtoll(text, NULL, 10))));
         return 0;
     case CHANGE_TIER:
         if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
@@ -499,5 +499,19 @@ int hs_api_path(struct strbuf *b, int family, const char *version, const char *f
     va_start(ap, fmt);
     rc = hs_api_pathv(b, family, version, fmt, ap);
     va_end(ap);
+    return rc;
+}
+
+int hs_project_balance(const struct hs_map *m, const char *value_json, char *out, size_t outsize)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *b = json_object_get(root, "balance");
+    int rc = -1;
+
+    if (json_is_integer(b)) {
+        crm_balance_projection(&m->tiers, (int64_t)json_integer_value(b), out, outsize);
+        rc = 0;
+    }
+    json_decref(root);
     return rc;
 }

@@ -578,7 +578,7 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
      * observed (drift is repaired by the engine). */
     if (json_is_string(json_object_get(props, m->points_property))) {
         balance_text(prop_text(props, m->points_property), text, sizeof(text));
-        if (m->ntiers > 0) {
+        if (m->tiers.n > 0) {
             /* Observed as hs_project_balance() projects: a drifted tier is
              * repaired with the balance. */
             size_t len = strlen(text);

@@ -24,6 +24,7 @@ static int setup(void **state)
         "email=blackListEmail,sms=blackListMobile",
         0,
         0,
+        NULL,
     };
     struct error err = {""};
     (void)state;
@@ -480,7 +481,7 @@ static void bad_options_are_refused(void **state)
 {
     struct acc_map m;
     struct error err = {""};
-    struct acc_map_config c = {"memberKey", "", "", "", "", "", "", 0, 0};
+    struct acc_map_config c = {"memberKey", "", "", "", "", "", "", 0, 0, NULL};
     (void)state;
     assert_int_equal(acc_map_init(&m, &c, &err), -1);
     assert_non_null(strstr(err.msg, "key"));
@@ -488,6 +489,87 @@ static void bad_options_are_refused(void **state)
     c.services = "marketing=newsletter";
     assert_int_equal(acc_map_init(&m, &c, &err), -1);
     assert_non_null(strstr(err.msg, "purpose/channel"));
+}
+
+/* Tiers in the runtime (crm_tier.h), as HubSpot has them: with `tiers`, a
+ * balance written to Campaign carries the tier derived from it in the same
+ * recipient, an explicit tier record beside it is not written twice, the
+ * projection (shadow) covers both, and the pull observes both, so a tier
+ * changed in Campaign is written back. Without tiers nothing changes. */
+static void tiers_are_derived_from_the_balance(void **state)
+{
+    struct acc_map_config c = {"@memberKey",
+                               "loyaltyPoints",
+                               "loyaltyTier",
+                               "",
+                               "",
+                               "",
+                               "",
+                               0,
+                               0,
+                               "bronze:0,silver:1000,gold:5000"};
+    const char *b =
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+        "<SOAP-ENV:Body><ExecuteQueryResponse xmlns=\"urn:xtk:queryDef\"><pdomOutput>"
+        "<recipient-collection>"
+        "<recipient id=\"7\" lastModified=\"2026-12-07 00:00:00.000Z\" memberKey=\"M1\" "
+        "loyaltyPoints=\"1200\" loyaltyTier=\"gold\"/>"
+        "</recipient-collection></pdomOutput></ExecuteQueryResponse></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>";
+    struct acc_map m;
+    struct error err = {""};
+    struct push_record recs[2];
+    struct push_result res[2];
+    size_t g0[] = {0, 1};
+    size_t *groups[] = {g0};
+    size_t ng[] = {2};
+    struct acc_row_field f[8];
+    char *body, out[64], key[64], why[128];
+    xmlDocPtr doc = NULL;
+    int64_t id, when;
+    int n;
+    (void)state;
+    assert_int_equal(acc_map_init(&m, &c, &err), 0);
+    recs[0] = rec("M1", CHANGE_POINTS, "points/balance", "{\"balance\":1200}");
+    recs[1] = rec("M1", CHANGE_TIER, "tier", "{\"value\":\"gold\"}");
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&m, "", "insertOrUpdate", recs, groups, ng, 1, res);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "loyaltyPoints=\"1200\" loyaltyTier=\"silver\""));
+    assert_null(strstr(body, "gold"));
+    assert_int_not_equal(res[1].outcome, PUSH_REJECT);
+    free(body);
+    /* Below the first minimum: the tier is cleared. */
+    recs[0] = rec("M1", CHANGE_POINTS, "points/balance", "{\"balance\":-5}");
+    ng[0] = 1;
+    memset(res, 0, sizeof(res));
+    body = acc_compose_write(&m, "", "insertOrUpdate", recs, groups, ng, 1, res);
+    assert_non_null(strstr(body, "loyaltyPoints=\"-5\" loyaltyTier=\"\""));
+    free(body);
+    assert_int_equal(
+        acc_project(&m, CHANGE_POINTS, "points/balance", "{\"balance\":1200}", out, sizeof(out)),
+        0);
+    assert_string_equal(out, "1200|silver");
+    assert_int_equal(acc_parse_response(b, strlen(b), 1 << 20, &doc, why, sizeof(why)), 0);
+    n = acc_row_fields(&m, acc_query_rows(doc), f, 8, key, sizeof(key), &id, &when);
+    assert_int_equal(n, 2);
+    assert_int_equal(f[0].kind, CHANGE_POINTS);
+    assert_string_equal(f[0].projection, "1200|gold"); /* differs: written back */
+    xmlFreeDoc(doc);
+    acc_map_free(&m);
+    /* Without tiers: the balance alone, as before. */
+    assert_int_equal(
+        acc_project(&map, CHANGE_POINTS, "points/balance", "{\"balance\":1200}", out, sizeof(out)),
+        0);
+    assert_string_equal(out, "1200");
+    /* Tiers need somewhere to go. */
+    c.tier_attr = "";
+    assert_int_equal(acc_map_init(&m, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "tier_attribute"));
+    c.tier_attr = "loyaltyTier";
+    c.tiers = "gold:5000,silver:1000";
+    assert_int_equal(acc_map_init(&m, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "ascend"));
 }
 
 int main(void)
@@ -506,6 +588,7 @@ int main(void)
         cmocka_unit_test(rows_give_profile_and_denylist_withdrawals),
         cmocka_unit_test(projection_and_classes),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(tiers_are_derived_from_the_balance),
         cmocka_unit_test(membership_rows_name_member_and_segment),
         cmocka_unit_test(option_table_is_valid),
         cmocka_unit_test(grant_guard_query_escapes_keys),

@@ -1,4 +1,4 @@
-/* The tier derived from the points balance (connectors/hubspot_tier.c) and
+/* The tier derived from the points balance (connectors/crm_tier.c) and
  * where it goes: the contacts upsert, the projection (shadow), the pull's
  * observation. */
 #include "cmocka_setup.h"
@@ -32,41 +32,40 @@ static int teardown(void **state)
 
 static void thresholds_are_parsed_and_checked(void **state)
 {
-    struct hs_tier *t = NULL;
-    size_t n = 9;
+    struct crm_tiers t = {NULL, 9};
     struct error err = {""};
     (void)state;
-    assert_int_equal(map.ntiers, 3);
-    assert_string_equal(map.tiers[1].name, "silver");
-    assert_int_equal(map.tiers[1].min, 1000);
-    assert_int_equal(hs_tiers_parse("", &t, &n, &err), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(hs_tiers_parse(NULL, &t, &n, &err), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(hs_tiers_parse("gold:5000,silver:1000", &t, &n, &err), -1);
+    assert_int_equal(map.tiers.n, 3);
+    assert_string_equal(map.tiers.t[1].name, "silver");
+    assert_int_equal(map.tiers.t[1].min, 1000);
+    assert_int_equal(crm_tiers_parse("", &t, &err), 0);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(crm_tiers_parse(NULL, &t, &err), 0);
+    assert_int_equal(t.n, 0);
+    assert_int_equal(crm_tiers_parse("gold:5000,silver:1000", &t, &err), -1);
     assert_non_null(strstr(err.msg, "ascend"));
-    assert_int_equal(hs_tiers_parse("gold", &t, &n, &err), -1);
+    assert_int_equal(crm_tiers_parse("gold", &t, &err), -1);
     assert_non_null(strstr(err.msg, "name:minimum"));
-    assert_int_equal(hs_tiers_parse("gold:lots", &t, &n, &err), -1);
-    assert_int_equal(hs_tiers_parse(":5", &t, &n, &err), -1);
-    assert_int_equal(hs_tiers_parse("a:1,a2:1", &t, &n, &err), -1);
-    assert_int_equal(hs_tiers_parse("base:-100, top:100", &t, &n, &err), 0);
-    assert_int_equal(n, 2);
-    assert_int_equal(t[0].min, -100);
-    hs_tiers_free(t, n);
+    assert_int_equal(crm_tiers_parse("gold:lots", &t, &err), -1);
+    assert_int_equal(crm_tiers_parse(":5", &t, &err), -1);
+    assert_int_equal(crm_tiers_parse("a:1,a2:1", &t, &err), -1);
+    assert_int_equal(crm_tiers_parse("base:-100, top:100", &t, &err), 0);
+    assert_int_equal(t.n, 2);
+    assert_int_equal(t.t[0].min, -100);
+    crm_tiers_free(&t);
 }
 
 /* The last tier whose minimum the balance reaches; none below the first. */
 static void tier_of_a_balance(void **state)
 {
     (void)state;
-    assert_string_equal(hs_tier_of(&map, -1), "");
-    assert_string_equal(hs_tier_of(&map, 0), "bronze");
-    assert_string_equal(hs_tier_of(&map, 999), "bronze");
-    assert_string_equal(hs_tier_of(&map, 1000), "silver");
-    assert_string_equal(hs_tier_of(&map, 4999), "silver");
-    assert_string_equal(hs_tier_of(&map, 5000), "gold");
-    assert_string_equal(hs_tier_of(&map, 1000000), "gold");
+    assert_string_equal(crm_tier_of(&map.tiers, -1), "");
+    assert_string_equal(crm_tier_of(&map.tiers, 0), "bronze");
+    assert_string_equal(crm_tier_of(&map.tiers, 999), "bronze");
+    assert_string_equal(crm_tier_of(&map.tiers, 1000), "silver");
+    assert_string_equal(crm_tier_of(&map.tiers, 4999), "silver");
+    assert_string_equal(crm_tier_of(&map.tiers, 5000), "gold");
+    assert_string_equal(crm_tier_of(&map.tiers, 1000000), "gold");
 }
 
 /* The shadow covers balance and tier: a new threshold makes the same

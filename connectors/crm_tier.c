@@ -1,25 +1,24 @@
-/* Pure: the tier derived from the points balance (docs/hubspot.md "Tier").
- *
- * DESIGN.md §2: the tier is derived from points by configured thresholds.
- * The balance HubSpot gets is already derived at send time from the ledger
- * (points_as_balance); the tier is derived from that same balance in the
- * same write, so the two properties never disagree and a replay writes the
- * same values again. `tiers = bronze:0,silver:1000,gold:5000`: a member's
- * tier is the last one whose minimum the balance reaches; below the first,
- * none (the property is cleared). */
+/* Tiers derived from the points balance (crm_tier.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hubspot.h"
+#include "crm_tier.h"
 
-void hs_tiers_free(struct hs_tier *t, size_t n)
+static void tiers_free(struct crm_tier *t, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(t[i].name);
     free(t);
+}
+
+void crm_tiers_free(struct crm_tiers *t)
+{
+    tiers_free(t->t, t->n);
+    t->t = NULL;
+    t->n = 0;
 }
 
 static void trim(char *s)
@@ -33,23 +32,23 @@ static void trim(char *s)
     memmove(s, s + start, len - start + 1);
 }
 
-int hs_tiers_parse(const char *spec, struct hs_tier **out, size_t *nout, struct error *err)
+int crm_tiers_parse(const char *spec, struct crm_tiers *out, struct error *err)
 {
-    struct hs_tier *t = NULL;
+    struct crm_tier *t = NULL;
     size_t n = 0;
     char *copy = strdup(spec != NULL ? spec : "");
     char *item, *save = NULL;
     int rc = -1;
 
-    *out = NULL;
-    *nout = 0;
+    out->t = NULL;
+    out->n = 0;
     if (copy == NULL) {
         error_set(err, "out of memory");
         goto out;
     }
     for (item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
         char *colon, *end = NULL;
-        struct hs_tier *grown;
+        struct crm_tier *grown;
         long long min;
 
         trim(item);
@@ -89,40 +88,30 @@ int hs_tiers_parse(const char *spec, struct hs_tier **out, size_t *nout, struct 
         }
         n++;
     }
-    *out = t;
-    *nout = n;
+    out->t = t;
+    out->n = n;
     t = NULL;
     n = 0;
     rc = 0;
 out:
-    hs_tiers_free(t, n);
+    tiers_free(t, n);
     free(copy);
     return rc;
 }
 
-const char *hs_tier_of(const struct hs_map *m, int64_t balance)
+const char *crm_tier_of(const struct crm_tiers *t, int64_t balance)
 {
     const char *name = "";
 
-    for (size_t i = 0; i < m->ntiers && balance >= m->tiers[i].min; i++)
-        name = m->tiers[i].name;
+    for (size_t i = 0; i < t->n && balance >= t->t[i].min; i++)
+        name = t->t[i].name;
     return name;
 }
 
-int hs_project_balance(const struct hs_map *m, const char *value_json, char *out, size_t outsize)
+void crm_balance_projection(const struct crm_tiers *t, int64_t balance, char *out, size_t outsize)
 {
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *b = json_object_get(root, "balance");
-    int rc = -1;
-
-    if (json_is_integer(b)) {
-        json_int_t v = json_integer_value(b);
-        if (m->ntiers > 0)
-            snprintf(out, outsize, "%" JSON_INTEGER_FORMAT "|%s", v, hs_tier_of(m, (int64_t)v));
-        else
-            snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, v);
-        rc = 0;
-    }
-    json_decref(root);
-    return rc;
+    if (t->n > 0)
+        snprintf(out, outsize, "%" PRId64 "|%s", balance, crm_tier_of(t, balance));
+    else
+        snprintf(out, outsize, "%" PRId64, balance);
 }
