@@ -270,7 +270,7 @@ struct dead_ctx {
 
 static void write_dead(void *ctx, const char *destination, int64_t count, int64_t retry)
 {
-    static const char *const names[] = {"destination"};
+    static const char *const names[] = {"connector"};
     struct dead_ctx *d = ctx;
     const char *values[] = {destination};
 
@@ -371,7 +371,9 @@ static void write_state_metrics(struct admin *a, FILE *out, const struct health_
         }
     }
     metrics_write_header(out, "crmsyncd_dead_letters_pending",
-                         "Dead letters stored and not dropped, by destination.", METRIC_GAUGE);
+                         "Dead letters stored and not dropped, by connector (the destination; "
+                         "ingest = bad input).",
+                         METRIC_GAUGE);
     if (state_ok && store_metrics_dead_letters(a->queries, write_dead, &d, &err) != 0) {
         log_warn("admin", NULL, "%s", err.msg);
         drop_store(a);

@@ -93,9 +93,10 @@ struct daemon_settings {
     long retry_backoff_max_ms;   /* cap of the exponential backoff */
     long max_retry_after_ms;     /* cap on a vendor's Retry-After (issue 14 item 10) */
     /* Health (issue 19). */
-    long backlog_bound;        /* pulls pause and /healthz fails above it */
-    long urgent_max_age_ms;    /* a withdrawal/erasure pending longer: unhealthy; 0: off */
-    long unreachable_after_ms; /* no successful request for this long: unhealthy */
+    long backlog_bound;            /* pulls pause and /healthz fails above it */
+    long urgent_max_age_ms;        /* a withdrawal/erasure pending longer: unhealthy; 0: off */
+    long unreachable_after_ms;     /* no successful request for this long: unhealthy */
+    long audit_verify_interval_ms; /* consent audit chain walk (audit_check.h); 0: off */
 };
 
 /* [ingest]: the HTTP ingest listener (src/http_ingest.c); NULL listen: off. */

@@ -38,6 +38,7 @@
 #include "store_progress.h"
 #include "store_purge.h"
 #include "retention.h"
+#include "audit_check.h"
 #include "timefmt.h"
 
 /* How often the CRMs' request budgets, as their headers report them, are
@@ -66,6 +67,7 @@ struct daemon {
     uv_timer_t control, watchdog, grace, quota;
     uv_timer_t retention; /* src/retention.h */
     struct retention_totals retained;
+    struct audit_check *audit; /* the audit chain's periodic walk (audit_check.h) */
 
     int64_t purge_from; /* erasures up to this seq are purged (store_purge.h) */
     int want_reload, want_resync, want_stop;
@@ -307,6 +309,8 @@ static void finish_stop(struct daemon *d)
     close_handle((uv_handle_t *)&d->grace);
     close_handle((uv_handle_t *)&d->quota);
     close_handle((uv_handle_t *)&d->retention);
+    audit_check_close(d->audit); /* frees it once closed: not ours any more */
+    d->audit = NULL;
 }
 
 static void after_connectors_closed(struct daemon *d)
@@ -330,6 +334,7 @@ static void after_connectors_closed(struct daemon *d)
         d->cfg = d->pending_cfg;
         d->pending_cfg = NULL;
         apply_log_level(d->cfg);
+        audit_check_set_interval(d->audit, d->cfg->daemon.audit_verify_interval_ms);
         build_origins(d, d->cfg);
         struct engine_options eo;
         engine_options_of(d->cfg, &eo);
@@ -652,6 +657,14 @@ int daemon_run(const char *config_path)
                       "some connectors failed to start (see above); running without them "
                       "(connector_start_failure = unhealthy): /healthz says connector_failed");
         }
+    }
+    /* Created last: nothing above may fail after it (it is freed through
+     * the loop only). */
+    if (!d.stopping) {
+        d.audit = audit_check_new(&d.loop, d.state_path, d.cfg->state.busy_timeout_ms,
+                                  d.cfg->daemon.audit_verify_interval_ms);
+        if (d.audit == NULL)
+            log_error("daemon", NULL, "out of memory: the audit chain is not verified");
     }
     if (!d.stopping) {
         log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)",

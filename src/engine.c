@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store_push.h"
+#include "timefmt.h"
 
 /* What a batch's answers make the store write, one statement each for the
  * whole batch: the shadows of the records taken, their new identities and
@@ -248,6 +249,7 @@ static int fill_row(void *arg, const struct push_row *r)
         return 1;
     }
     it->lane = fc->lane;
+    it->received_at = r->received_at;
     return 0;
 }
 
@@ -497,6 +499,14 @@ static int is_urgent(const struct witem *it)
            (it->rec.kind == CHANGE_CONSENT && it->lane == LANE_URGENT);
 }
 
+static void observe_optout(const struct dest *d, const struct witem *it)
+{
+    int64_t age = timefmt_now_ms() - it->received_at;
+
+    metrics_observe(METRIC_OPTOUT_LATENCY, (const char *[]){d->conn->name},
+                    age > 0 ? (double)age / 1000.0 : 0);
+}
+
 /* Tells /healthz and /metrics how many urgent records of the destination
  * are past the retry policy and kept: counted again after every batch while
  * any is (the items leave the windows by many paths). */
@@ -615,6 +625,9 @@ static void batch_done(struct push_batch *pb)
             }
             if (it->rec.kind == CHANGE_CONSENT)
                 bk->acks[bk->n_acks++] = it->rec.seq;
+            /* Issue 19: the opt-out promise, measured where it is kept. */
+            if (is_urgent(it) && it->received_at > 0)
+                observe_optout(d, it);
             bk->done[bk->n_done++] = it;
             continue;
         }

@@ -25,9 +25,10 @@ struct witem {
     uint64_t plan_gen; /* the engine's plan that took it (no double add) */
     int attempts;      /* sends so far */
     uint64_t first_ms;
-    uint64_t fault_ms; /* first failure that was the record's own fault */
-    int overdue;       /* urgent, past the retry policy, kept pending */
-    uint64_t next_at;  /* not before this (retry), monotonic ms */
+    int64_t received_at; /* of the change it carries now, wall-clock ms */
+    uint64_t fault_ms;   /* first failure that was the record's own fault */
+    int overdue;         /* urgent, past the retry policy, kept pending */
+    uint64_t next_at;    /* not before this (retry), monotonic ms */
     char class_key[64];
     char remote_id[64];
     char hash[65];             /* the value as the CRM will hold it (engine), when hash_ok */

@@ -37,6 +37,10 @@ static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 static const double ingest_buckets[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                         0.05,   0.1,   0.25,  0.5,   1,    5};
 
+/* Opt-out latency: the promise is seconds while all is well, minutes at
+ * worst (a CRM down, a quota spent); an hour and more is an incident. */
+static const double optout_buckets[] = {0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400};
+
 /* Indexed by enum metric_id; the order is the exposition order. */
 static const struct family_def families[METRIC_COUNT] = {
     [METRIC_CHANGES_APPENDED] = {"crmsyncd_changes_appended_total",
@@ -70,11 +74,11 @@ static const struct family_def families[METRIC_COUNT] = {
                              NULL,
                              0},
     [METRIC_DEAD_LETTERS] = {"crmsyncd_dead_letters_total",
-                             "Dead letters filed since start, by destination "
-                             "(ingest = bad input).",
+                             "Dead letters filed since start, by connector: the destination "
+                             "that refused a change (ingest = bad input).",
                              METRIC_COUNTER,
                              1,
-                             {"destination"},
+                             {"connector"},
                              NULL,
                              0},
     [METRIC_REQUEST_DURATION] = {"crmsyncd_request_duration_seconds",
@@ -216,6 +220,38 @@ static const struct family_def families[METRIC_COUNT] = {
                                     {"connector"},
                                     latency_buckets,
                                     sizeof(latency_buckets) / sizeof(latency_buckets[0])},
+    [METRIC_OPTOUT_LATENCY] = {"crmsyncd_optout_latency_seconds",
+                               "Consent withdrawals and erasures, from their arrival at crmsyncd "
+                               "to the CRM's acknowledgement, by connector.",
+                               METRIC_HISTOGRAM,
+                               1,
+                               {"connector"},
+                               optout_buckets,
+                               sizeof(optout_buckets) / sizeof(optout_buckets[0])},
+    [METRIC_AUDIT_CHAIN_BROKEN] = {"crmsyncd_audit_chain_broken",
+                                   "1 when the last verification of the consent audit's hash "
+                                   "chain found a row changed or removed ([daemon] "
+                                   "audit_verify_interval).",
+                                   METRIC_GAUGE,
+                                   0,
+                                   {NULL},
+                                   NULL,
+                                   0},
+    [METRIC_AUDIT_CHAIN_ROWS] = {"crmsyncd_audit_chain_rows",
+                                 "Consent audit rows the last chain verification read.",
+                                 METRIC_GAUGE,
+                                 0,
+                                 {NULL},
+                                 NULL,
+                                 0},
+    [METRIC_AUDIT_CHAIN_VERIFIED] = {"crmsyncd_audit_chain_verified_timestamp_seconds",
+                                     "When the consent audit chain was last verified, seconds "
+                                     "since the epoch (0: not yet).",
+                                     METRIC_GAUGE,
+                                     0,
+                                     {NULL},
+                                     NULL,
+                                     0},
 };
 
 struct series {
@@ -518,6 +554,9 @@ void metrics_declare_connector(const char *name, int destination, int up)
         metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, push_results[i]}, 0);
     metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, 0);
     metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){name}, 0);
+    pthread_mutex_lock(&lock);
+    (void)find_series(METRIC_OPTOUT_LATENCY, (const char *[]){name});
+    pthread_mutex_unlock(&lock);
     for (size_t i = 0; i < sizeof(error_classes) / sizeof(error_classes[0]); i++)
         metrics_counter_add(METRIC_HTTP_ERRORS, (const char *[]){name, error_classes[i]}, 0);
 }

@@ -28,7 +28,7 @@ enum metric_id {
                                 rejected, erased, invalid (a bad input record) */
     METRIC_RECORDS_PUSHED,   /* counter {connector, result}: ok, retry, reject */
     METRIC_PUSH_RETRIES,     /* counter {connector}: records scheduled for another attempt */
-    METRIC_DEAD_LETTERS,     /* counter {destination}: dead letters filed since start */
+    METRIC_DEAD_LETTERS,     /* counter {connector}: dead letters filed since start */
     METRIC_REQUEST_DURATION, /* histogram {connector, code, endpoint}: every CRM request */
     METRIC_TOKEN_REFRESHES,  /* counter {connector, result}: ok, failed */
     METRIC_QUOTA_REMAINING,  /* gauge {connector}: requests left in the vendor's window */
@@ -47,10 +47,15 @@ enum metric_id {
                               seconds (src/engine.c, push_phase) */
     METRIC_ADMIN_REFUSED,  /* counter {reason}: admin connections refused or cut */
     /* Issue 19: */
-    METRIC_HTTP_ERRORS,         /* counter {connector, class}: 429, 5xx, 4xx, transport */
-    METRIC_CONNECTOR_UP,        /* gauge {connector}: started and reachable */
-    METRIC_LAST_SUCCESS,        /* gauge {connector, direction}: pull/push, epoch seconds */
-    METRIC_PUSH_BATCH_DURATION, /* histogram {connector}: a push batch, sent to answered */
+    METRIC_HTTP_ERRORS,          /* counter {connector, class}: 429, 5xx, 4xx, transport */
+    METRIC_CONNECTOR_UP,         /* gauge {connector}: started and reachable */
+    METRIC_LAST_SUCCESS,         /* gauge {connector, direction}: pull/push, epoch seconds */
+    METRIC_PUSH_BATCH_DURATION,  /* histogram {connector}: a push batch, sent to answered */
+    METRIC_OPTOUT_LATENCY,       /* histogram {connector}: withdrawal/erasure received -> the
+                                    CRM took it (src/engine.c) */
+    METRIC_AUDIT_CHAIN_BROKEN,   /* gauge: 1 once a verification found a break (audit_check.h) */
+    METRIC_AUDIT_CHAIN_ROWS,     /* gauge: rows the last verification read */
+    METRIC_AUDIT_CHAIN_VERIFIED, /* gauge: when a verification last finished, epoch seconds */
     METRIC_COUNT
 };
 

@@ -48,7 +48,8 @@ static const char *const push_sql[PS_COUNT] = {
      * balance sent then would re-create the member in the CRM); an erasure
      * always goes. The ledger is probed through its member index: it has no
      * index on seq, and a scan per points change made a push quadratic. */
-    [PS_READ] = "SELECT seq, origin, member_key, kind, field, value, occurred_at FROM changes"
+    [PS_READ] = "SELECT seq, origin, member_key, kind, field, value, occurred_at, received_at"
+                " FROM changes"
                 " WHERE lane = ?1 AND seq > ?2 AND effective = 1 AND (kind = 'erase'"
                 " OR (kind = 'points' AND (origin = 'repair' OR EXISTS (SELECT 1 FROM"
                 " points_ledger l WHERE l.member_key = changes.member_key"
@@ -170,6 +171,7 @@ int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int
             .field = (const char *)sqlite3_column_text(q, 4),
             .value = (const char *)sqlite3_column_text(q, 5),
             .occurred_at = sqlite3_column_int64(q, 6),
+            .received_at = sqlite3_column_int64(q, 7),
         };
         (*n)++;
         if (fn(ctx, &r) != 0)

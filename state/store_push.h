@@ -18,6 +18,7 @@ struct push_row {
     const char *field;
     const char *value;
     int64_t occurred_at;
+    int64_t received_at; /* ms: when crmsyncd took the change (opt-out latency) */
 };
 
 /* Called per row; strings live until the callback returns. Non-zero stops. */

@@ -42,7 +42,7 @@ fi
 grep -qx 'crmsyncd_changes_appended_total{origin="shop",kind="consent"} 1' "$T/metrics.txt" || fail "consent change not counted"
 grep -qx 'crmsyncd_changes_appended_total{origin="shop",kind="points"} 1' "$T/metrics.txt" || fail "points change not counted"
 grep -qx 'crmsyncd_ingest_records_total{connector="shop",result="invalid"} 1' "$T/metrics.txt" || fail "bad line not counted"
-grep -qx 'crmsyncd_dead_letters_pending{destination="ingest"} 1' "$T/metrics.txt" || fail "dead letter gauge"
+grep -qx 'crmsyncd_dead_letters_pending{connector="ingest"} 1' "$T/metrics.txt" || fail "dead letter gauge"
 grep -q '^crmsyncd_build_info{version="[0-9.]*"} 1$' "$T/metrics.txt" || fail "build info"
 grep -qx 'crmsyncd_healthy 1' "$T/metrics.txt" || fail "healthy gauge"
 grep -q '^# TYPE crmsyncd_request_duration_seconds histogram$' "$T/metrics.txt" || fail "latency histogram declared"

@@ -3,7 +3,10 @@
 # (issue 19): the rules pass `promtool check rules`, the dashboard is JSON
 # whose panels all have queries, and every crmsyncd_* / process_* metric
 # either file queries exists in the daemon's /metrics (a renamed metric
-# would leave an empty panel or an alert that never fires).
+# would leave an empty panel or an alert that never fires), and every label
+# a query, a legend or an annotation names is one the metric has (issue 19:
+# one label name across families; a panel grouped by a label the metric
+# lacks shows one unnamed line).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
@@ -43,6 +46,47 @@ for v in dash.get("templating", {}).get("list", []):
         exprs.append(("variable " + v["name"], v["query"]))
 for g in rules["groups"]:
     exprs += [(r["alert"], r["expr"]) for r in g["rules"]]
+
+# The label names of each family's samples (histogram lines included);
+# instance and job come from Prometheus, le is a bucket's.
+labels = {}
+for line in open(sys.argv[3]):
+    m = re.match(r"^([a-z_:][a-z0-9_:]*)\{([^}]*)\}", line)
+    if not m:
+        continue
+    base = re.sub(r"_(bucket|sum|count)$", "", m.group(1)) if m.group(1) not in families else m.group(1)
+    labels.setdefault(base, set()).update(re.findall(r'([a-z_]+)="', m.group(2)))
+    if m.group(1).endswith("_bucket"):
+        labels[base].add("le")
+
+texts = []  # (where, expr, legend or annotation text)
+for p in dash["panels"]:
+    for t in p.get("targets", []):
+        texts.append((p["title"], t["expr"], t.get("legendFormat", "")))
+for g in rules["groups"]:
+    for r in g["rules"]:
+        texts.append((r["alert"], r["expr"], " ".join(r.get("annotations", {}).values())))
+bad_labels = []
+for where, e, text in texts:
+    names = set(re.findall(r"\b((?:crmsyncd|process)_[a-z0-9_]+)", e))
+    bases = {re.sub(r"_(bucket|sum|count)$", "", n) if n not in families else n for n in names}
+    known = [labels[b] for b in bases if b in labels]
+    if not known:
+        continue  # no sample at start (a histogram before its first request): nothing to check
+    have = set().union(*known) | {"instance", "job"}
+    refs = set()
+    for grp in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", e):
+        refs.update(x.strip() for x in grp.split(",") if x.strip())
+    for sel in re.findall(r"\{([^}]*)\}", e):
+        refs.update(re.findall(r"([a-z_]+)\s*(?:=~|!~|!=|=)", sel))
+    refs.update(re.findall(r"\{\{\s*([a-z_]+)\s*\}\}", text))
+    refs.update(re.findall(r"\$labels\.([a-z_]+)", text))
+    for ref in sorted(refs - have):
+        bad_labels.append("%s: label %r not on %s" % (where, ref, ", ".join(sorted(bases))))
+for b in bad_labels:
+    print(b)
+if bad_labels:
+    sys.exit(1)
 
 missing, used = [], set()
 for where, e in exprs:

@@ -9,7 +9,10 @@
 #   endpoint labels (it counted 4 push batches where HubSpot saw ~48
 #   requests): its count equals the requests the simulator served;
 # - crmsyncd_http_errors_total by class, and connector_up 0 while the CRM
-#   is unreachable.
+#   is unreachable;
+# - crmsyncd_optout_latency_seconds: a withdrawal's arrival to HubSpot's
+#   acknowledgement, observed once per withdrawal taken (issue 19: the
+#   dashboard showed only the urgent lane's oldest age, a bound).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
@@ -26,12 +29,13 @@ has() { grep -qx "$1" "$T/metrics.txt" || fail "no line '$1' in /metrics"; }
 metrics
 for r in ok retry reject; do has "crmsyncd_records_pushed_total{connector=\"hs\",result=\"$r\"} 0"; done
 has 'crmsyncd_push_retries_total{connector="hs"} 0'
-has 'crmsyncd_dead_letters_total{destination="hs"} 0'
+has 'crmsyncd_dead_letters_total{connector="hs"} 0'
 for c in 429 5xx 4xx transport; do has "crmsyncd_http_errors_total{connector=\"hs\",class=\"$c\"} 0"; done
 has 'crmsyncd_ingest_records_total{connector="shop",result="applied"} 0'
 has 'crmsyncd_connector_up{connector="hs"} 1'
 has 'crmsyncd_connector_up{connector="shop"} 1'
 has 'crmsyncd_last_success_timestamp_seconds{connector="hs",direction="push"} 0'
+has 'crmsyncd_optout_latency_seconds_count{connector="hs"} 0'
 grep -q '^process_start_time_seconds [0-9]' "$T/metrics.txt" || fail "no process_start_time_seconds"
 promtool check metrics < "$T/metrics.txt" > "$T/promtool.out" 2>&1 || { cat "$T/promtool.out" >&2; fail "promtool check metrics"; }
 pass "every series exists at start, promtool check metrics passes"
@@ -52,6 +56,14 @@ start_ts=$(awk '/^process_start_time_seconds / {print $2}' "$T/metrics.txt")
 python3 -c "import sys; sys.exit(0 if float('$push_ts') >= float('$start_ts') > 0 else 1)" \
   || fail "last push success $push_ts is not after the start $start_ts"
 pass "last success of the push recorded"
+
+ev_consent c1 M1 denied 2026-11-01T09:30:00Z > "$T/c.jsonl.src"
+drop c.jsonl
+wait_for 30 is_eq UNSUBSCRIBED email_status m1@example.com 1001 || fail "the withdrawal did not reach HubSpot"
+optouts() { metrics; grep -qx 'crmsyncd_optout_latency_seconds_count{connector="hs"} 1' "$T/metrics.txt"; }
+wait_for 10 optouts || { grep optout "$T/metrics.txt" >&2; fail "the withdrawal's latency was not observed"; }
+grep -qx 'crmsyncd_optout_latency_seconds_bucket{connector="hs",le="+Inf"} 1' "$T/metrics.txt" || fail "optout +Inf bucket"
+pass "opt-out latency observed for the withdrawal"
 
 # HubSpot answers 503: errors by class, the connector is down.
 sim_post config '{"faults":"503:1.0"}' || fail "crmsim config refused"

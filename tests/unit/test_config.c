@@ -353,7 +353,7 @@ static void unknown_key_names_file_line_and_valid_keys(void **state)
                  "admin_connections_per_minute, connector_start_failure, allow_core_dumps, "
                  "retry_give_up_after, "
                  "retry_max_attempts, retry_backoff_max, max_retry_after, backlog_bound, "
-                 "urgent_max_age, unreachable_after",
+                 "urgent_max_age, unreachable_after, audit_verify_interval",
                  f->main);
 }
 
