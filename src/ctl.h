@@ -23,6 +23,14 @@ enum ctl_exit {
     CTL_BROKEN = 7,      /* audit verify: the chain is broken */
 };
 
+/* status --check (src/ctl_check.c): the monitoring plugin convention. */
+enum ctl_check {
+    CTL_CHECK_OK = 0,
+    CTL_CHECK_WARNING = 1,
+    CTL_CHECK_CRITICAL = 2,
+    CTL_CHECK_UNKNOWN = 3,
+};
+
 struct ctl {
     const char *config_path;
     const char *state_path;
@@ -42,6 +50,11 @@ int ctl_dead_letters(struct ctl *ctl, int argc, char **argv);
 int ctl_member(struct ctl *ctl, int argc, char **argv);
 int ctl_audit(struct ctl *ctl, int argc, char **argv);
 int ctl_holds(struct ctl *ctl, int argc, char **argv);
+
+/* Prints the one-line verdict of a status document and returns its
+ * enum ctl_check; _unknown when there is no document (why). */
+int ctl_status_check(json_t *doc);
+int ctl_status_check_unknown(const char *why);
 
 /* Loads the configuration (unless --state) and resolves the state path. */
 int ctl_load(struct ctl *ctl);

@@ -16,10 +16,11 @@
 #include "store_retention.h"
 #include "textesc.h"
 #include "timefmt.h"
+#include "watermark_text.h"
 
 static void help(FILE *out)
 {
-    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] status [--json]\n\n"
+    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] status [--json | --check]\n\n"
                  "Per connector: state (from the daemon's /healthz when admin_listen is set),\n"
                  "pull watermark, push cursors, backlog per lane (urgent, points, bulk) and\n"
                  "the age of the oldest pending change, last successful and last failed\n"
@@ -28,7 +29,11 @@ static void help(FILE *out)
                  "total changes, rate and ETA. Then erasures and their confirmation per\n"
                  "CRM, pending resync requests and the last ingested files.\n\n"
                  "Exit codes: 0 ok (even when a connector is failing: read the output),\n"
-                 "1 failure, 5 database locked, 6 no usable database.\n");
+                 "1 failure, 5 database locked, 6 no usable database.\n\n"
+                 "--check: one line for monitoring (Nagios/Icinga plugin convention) and\n"
+                 "exit 0 OK, 1 WARNING (dead letters wait, the admin endpoint does not\n"
+                 "answer), 2 CRITICAL (daemon not running, /healthz names a problem),\n"
+                 "3 UNKNOWN (the state cannot be read).\n");
 }
 
 struct buf {
@@ -151,6 +156,31 @@ static json_t *storage_doc(struct ctl *ctl, struct store *st, struct error *err)
     return doc;
 }
 
+/* Issue 19: the pull watermark as people read it ("file:line", times in
+ * RFC 3339) beside the connector's raw JSON, and lanes by name. */
+static void add_readable_positions(json_t *c)
+{
+    json_t *pull = json_object_get(c, "pull");
+    json_t *wm = json_object_get(pull, "watermark");
+    json_t *cur;
+    size_t i;
+
+    if (json_is_string(wm)) {
+        char *text = watermark_text(json_string_value(wm));
+        if (text != NULL)
+            json_object_set_new(pull, "position", json_string(text));
+        free(text);
+    }
+    json_array_foreach(json_object_get(c, "push_cursors"), i, cur)
+    {
+        json_t *lane = json_object_get(cur, "lane");
+        if (json_is_integer(lane) && json_integer_value(lane) >= 0 &&
+            json_integer_value(lane) < STORE_LANES)
+            json_object_set_new(cur, "lane_name",
+                                json_string(store_lane_name((int)json_integer_value(lane))));
+    }
+}
+
 static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *err)
 {
     struct store_metrics *m = NULL;
@@ -206,6 +236,7 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
         json_decref(detail);
         /* The update replaced "name" and freed the string name pointed to. */
         name = json_string_value(json_object_get(c, "name"));
+        add_readable_positions(c);
         {
             json_t *resync = NULL, *quota = NULL;
             if (store_progress_report(st, name, json_is_true(json_object_get(c, "destination")),
@@ -383,10 +414,10 @@ static void print_text(json_t *doc)
         printf("  %s (%s): %s\n", str(v, "name"), str(v, "type"), str(v, "state"));
         json_array_foreach(json_object_get(v, "problems"), j, p)
             printf("    problem: %s: %s\n", str(p, "reason"), str(p, "detail"));
-        printf("    pull: %s (at %s)\n", json_is_object(pull) ? str(pull, "watermark") : "-",
+        printf("    pull: %s (at %s)\n", json_is_object(pull) ? str(pull, "position") : "-",
                json_is_object(pull) ? str(pull, "updated_at") : "-");
         json_array_foreach(json_object_get(v, "push_cursors"), j, p)
-            printf("    push lane %lld at seq %lld (%s)\n", num(p, "lane"), num(p, "seq"),
+            printf("    push %-6s at seq %lld (%s)\n", str(p, "lane_name"), num(p, "seq"),
                    str(p, "updated_at"));
         if (json_is_object(b))
             printf("    backlog: %lld urgent, %lld points, %lld bulk; oldest pending %s\n",
@@ -453,18 +484,48 @@ int ctl_status(struct ctl *ctl, int argc, char **argv)
     json_t *doc = NULL;
     int rc;
 
-    rc = ctl_json_help_options(ctl, argc, argv, help);
-    if (rc >= 0)
-        return rc;
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
+                                             {"check", no_argument, NULL, 'k'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int check = 0;
+
+    for (;;) {
+        int opt = getopt_long(argc, argv, "jkh", longopts, NULL);
+        if (opt == -1)
+            break;
+        if (opt == 'j') {
+            ctl->json = 1;
+        } else if (opt == 'k') {
+            check = 1;
+        } else if (opt == 'h') {
+            help(stdout);
+            return CTL_OK;
+        } else {
+            help(stderr);
+            return CTL_USAGE;
+        }
+    }
     if (optind < argc) {
         ctl_err("status: unexpected argument '%s'", argv[optind]);
         return CTL_USAGE;
     }
+    if (check && ctl->json) {
+        ctl_err("status: --check and --json do not go together");
+        return CTL_USAGE;
+    }
     rc = ctl_open(ctl, 0, &st);
     if (rc != CTL_OK)
-        return rc;
+        return check ? ctl_status_check_unknown("cannot read the state (see above)") : rc;
     if (build(ctl, st, &doc, &err) != 0) {
         rc = ctl_store_error(store_ctl_last_busy(st) ? -2 : -1, "status", err.msg);
+        if (check)
+            rc = ctl_status_check_unknown("cannot read the state (see above)");
+        goto out;
+    }
+    if (check) {
+        text_escape_json(doc);
+        rc = ctl_status_check(doc);
         goto out;
     }
     if (ctl->json) {
