@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "duration.h"
 #include "log.h"
 
 #define MS_PER_S 1000L
@@ -320,23 +321,15 @@ static int scale(long n, long mult, long *out)
     return 0;
 }
 
+/* The one duration syntax, shared with crmsyncctl (src/duration.h). */
 static int parse_duration(const char *value, long *out)
 {
-    static const struct {
-        const char *unit;
-        long ms;
-    } units[] = {{"", MS_PER_S},      {"ms", 1},       {"s", MS_PER_S}, {"m", MS_PER_MIN},
-                 {"min", MS_PER_MIN}, {"h", MS_PER_H}, {"d", MS_PER_D}};
-    const char *suffix = NULL;
-    long n = 0;
+    int64_t ms = 0;
 
-    if (parse_scaled(value, &n, &suffix) < 0)
+    if (duration_parse(value, LONG_MAX, &ms) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(suffix, units[i].unit) == 0)
-            return scale(n, units[i].ms, out);
-    }
-    return -1;
+    *out = (long)ms;
+    return 0;
 }
 
 static int parse_size(const char *value, long *out)
@@ -417,7 +410,7 @@ static void describe_long(const struct config_option *opt, char *buf, size_t len
     const char *what = "an integer";
 
     if (opt->type == CONFIG_DURATION_MS)
-        what = "a duration like 250ms, 30s, 5m, 2h or 1d (a bare number means seconds)";
+        what = DURATION_FORMS;
     else if (opt->type == CONFIG_SIZE)
         what = "a size like 512, 64k, 10M or 1G (powers of 1024)";
     if (!has_bounds(opt)) {

@@ -13,6 +13,7 @@
 
 #include "connector.h"
 #include "ctl.h"
+#include "duration.h"
 #include "store_ctl.h"
 
 void ctl_err(const char *fmt, ...)
@@ -141,25 +142,14 @@ out:
     return rc;
 }
 
+/* The daemon's syntax (src/duration.h), up to 100 years. */
 int64_t ctl_parse_duration(const char *s)
 {
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},     {"min", 60000},
-                 {"h", 3600000}, {"d", 86400000}, {"w", 604800000}, {"", 1000}};
-    char *end = NULL;
-    long long v;
+    int64_t ms = 0;
 
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || v < 0 || v > 100LL * 365 * 86400)
+    if (duration_parse(s, 100LL * 365 * 86400 * 1000, &ms) != 0)
         return -1;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(end, units[i].unit) == 0)
-            return (int64_t)v * units[i].ms;
-    }
-    return -1;
+    return ms;
 }
 
 int ctl_connector_known(const struct ctl *ctl, const char *name)

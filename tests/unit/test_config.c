@@ -196,7 +196,7 @@ static void builtin_tables_and_their_defaults_validate(void **state)
     assert_int_equal(config_table_validate(&bad, &err), -1);
     assert_string_equal(err.msg,
                         "[bad] grace: bad default '10x': expected a duration like 250ms, 30s, "
-                        "5m, 2h or 1d (a bare number means seconds)\n"
+                        "5min, 2h, 1d, 1w or 1h30m (a bare number means seconds)\n"
                         "[bad] type: 'type' is reserved for the connector type");
 }
 
@@ -253,6 +253,14 @@ static void value_parsers_accept_and_bound(void **state)
     assert_int_equal(l, 86400000);
     assert_int_equal(config_value_parse(&free_duration, "7", NULL, &l, why, sizeof(why)), 0);
     assert_int_equal(l, 7000);
+    /* crmsyncctl's syntax too (issue 19: one parser): weeks, long unit
+     * names, parts in a row. */
+    assert_int_equal(config_value_parse(&free_duration, "1w", NULL, &l, why, sizeof(why)), 0);
+    assert_int_equal(l, 604800000L);
+    assert_int_equal(config_value_parse(&free_duration, "30sec", NULL, &l, why, sizeof(why)), 0);
+    assert_int_equal(l, 30000);
+    assert_int_equal(config_value_parse(&free_duration, "1h30m", NULL, &l, why, sizeof(why)), 0);
+    assert_int_equal(l, 5400000L);
     assert_int_equal(config_value_parse(&free_duration, "1.5s", NULL, &l, why, sizeof(why)), -1);
     assert_int_equal(config_value_parse(&free_duration, "-1s", NULL, &l, why, sizeof(why)), -1);
     assert_int_equal(config_value_parse(&free_duration, "5 s", NULL, &l, why, sizeof(why)), -1);
@@ -280,8 +288,8 @@ static void value_parsers_accept_and_bound(void **state)
     assert_int_equal(s.buffer, 65536);
     assert_int_equal(s.color, 1);
     assert_int_equal(parse_opt("interval", "99ms", &s, why), -1);
-    assert_string_equal(why, "expected a duration like 250ms, 30s, 5m, 2h or 1d (a bare number "
-                             "means seconds) between 100ms and 1m");
+    assert_string_equal(why, "expected a duration like 250ms, 30s, 5min, 2h, 1d, 1w or 1h30m (a "
+                             "bare number means seconds) between 100ms and 1m");
     assert_int_equal(parse_opt("interval", "1m", &s, why), 0);
     assert_int_equal(s.interval_ms, 60000);
     assert_int_equal(parse_opt("buffer", "1023", &s, why), -1);
@@ -475,7 +483,7 @@ static void all_errors_of_all_files_are_reported(void **state)
                  "%s:2: [daemon] log_level = 'loud': expected one of: error, warning, notice, "
                  "info, debug\n"
                  "%s:3: [daemon] shutdown_grace = '1h': expected a duration like 250ms, 30s, "
-                 "5m, 2h or 1d (a bare number means seconds) between 0 and 10m\n"
+                 "5min, 2h, 1d, 1w or 1h30m (a bare number means seconds) between 0 and 10m\n"
                  "%s:5: [state] path = 'state.db': expected an absolute path (starting with /)\n"
                  "%s:6: expected 'key = value', '[section]' or a comment\n"
                  "%s/conf.d/a.conf:1: key 'log_level' is outside any section\n"
