@@ -47,6 +47,19 @@ execute_process(COMMAND ${GZIP_EXECUTABLE} -9 -n -c ${CMAKE_BINARY_DIR}/packagin
                 OUTPUT_FILE ${CMAKE_BINARY_DIR}/changelog.gz)
 install(FILES ${CMAKE_BINARY_DIR}/packaging/copyright ${CMAKE_BINARY_DIR}/changelog.gz
         DESTINATION ${CRMSYNC_PKG_DOC})
+# The operator's guide and the module notes it points to, the monitoring
+# files and a credentials drop-in as examples (issue 19), and the drop-in
+# directory the daemon reads (conf.d/*.conf, empty: the package's own
+# configuration is crmsyncd.conf).
+install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CRMSYNC_PKG_DOC})
+file(GLOB CRMSYNC_DOC_PAGES ${CMAKE_SOURCE_DIR}/docs/*.md)
+install(FILES ${CRMSYNC_DOC_PAGES} DESTINATION ${CRMSYNC_PKG_DOC}/docs)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/examples/credentials.conf
+        DESTINATION ${CRMSYNC_PKG_DOC}/examples)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/grafana ${CMAKE_SOURCE_DIR}/contrib/prometheus
+        DESTINATION ${CRMSYNC_PKG_DOC}/examples)
+install(DIRECTORY DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/crmsyncd/conf.d)
+
 foreach(page crmsyncd.8 crmsyncd.conf.5 crmsyncctl.1)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   execute_process(COMMAND ${GZIP_EXECUTABLE} -9 -n -c ${CMAKE_SOURCE_DIR}/man/${page}

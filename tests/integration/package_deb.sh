@@ -3,6 +3,11 @@
 # sanitizers), lintian reports no errors, it installs with dpkg -i, and the
 # installed crmsyncd runs --version and --check-config against the installed
 # /etc/crmsyncd/crmsyncd.conf. The package is removed at the end.
+# Issue 19: built with Debian's hardening flags (BIND_NOW, fortified calls;
+# lintian -I has no hardening-no-bindnow / hardening-no-fortify-functions),
+# ships the README, docs, monitoring examples, a credentials drop-in and an
+# empty /etc/crmsyncd/conf.d, and its postinst restarts a running service on
+# upgrade (not on a first install).
 # Needs root (CI runs as root on a throwaway machine); skipped otherwise.
 source "$(dirname "$0")/lib/common.sh"
 
@@ -35,6 +40,12 @@ grep -q ' ./lib/systemd/system/crmsyncd.service$' "$T/contents" || fail "unit no
 grep -q ' ./usr/share/man/man1/crmsyncctl.1.gz$' "$T/contents" || fail "man page missing"
 dpkg-deb -I "$DEB" conffiles | grep -qx '/etc/crmsyncd/crmsyncd.conf' || fail "config not a conffile"
 pass "paths, conffile and shared-library Depends"
+for f in ' ./etc/crmsyncd/conf.d/$' ' ./usr/share/doc/crmsyncd/README.md$' ' ./usr/share/doc/crmsyncd/docs/config.md$' \
+         ' ./usr/share/doc/crmsyncd/examples/credentials.conf$' ' ./usr/share/doc/crmsyncd/examples/prometheus/crmsyncd-alerts.yml$' \
+         ' ./usr/share/doc/crmsyncd/examples/grafana/crmsyncd.json$'; do
+  grep -q "$f" "$T/contents" || fail "package lacks${f%\$}"
+done
+pass "conf.d, README, docs and examples in the package"
 
 # One contact everywhere, and it is the project's, not a leftover placeholder.
 MAINT=$(dpkg-deb -f "$DEB" Maintainer)
@@ -53,9 +64,40 @@ grep -qxF "License: Apache-2.0" "$T/root/usr/share/doc/crmsyncd/copyright" \
   || fail "the copyright file still says the licence is unspecified"
 pass "copyright names the Apache-2.0 licence"
 
-lintian --tag-display-limit 0 "$DEB" > "$T/lintian.out" 2>/dev/null || true
+# readelf into files: under pipefail, grep -q quitting at the first match
+# would fail the pipeline (SIGPIPE); -W: names are not cut to 21 columns.
+for b in usr/sbin/crmsyncd usr/bin/crmsyncctl; do
+  readelf -W -d "$T/root/$b" > "$T/dynamic" && readelf -W -l "$T/root/$b" > "$T/segments" \
+    && readelf -W --dyn-syms "$T/root/$b" > "$T/dynsyms" || fail "readelf $b"
+  grep -q 'FLAGS.*BIND_NOW\|FLAGS_1.*NOW' "$T/dynamic" || fail "$b is not linked with -z now"
+  grep -q 'GNU_RELRO' "$T/segments" || fail "$b has no RELRO"
+  grep -q '__[a-z_]*_chk' "$T/dynsyms" || fail "$b calls no fortified function"
+done
+pass "crmsyncd and crmsyncctl: RELRO, BIND_NOW, fortified calls"
+
+# postinst: a first install leaves the service alone; an upgrade restarts
+# it when it runs (try-restart). Run in a mount namespace whose /run says
+# systemd runs, with systemctl and the sysusers/tmpfiles tools stubbed.
+mkdir -p "$T/ctrl" "$T/stub"
+dpkg-deb -e "$DEB" "$T/ctrl"
+for tool in systemctl systemd-sysusers systemd-tmpfiles; do
+  printf '#!/bin/sh\necho "%s $*" >> "%s/calls"\n' "$tool" "$T" > "$T/stub/$tool"; chmod +x "$T/stub/$tool"
+done
+postinst() { rm -f "$T/calls"; touch "$T/calls"
+  unshare -m sh -c "mount -t tmpfs none /run && mkdir -p /run/systemd/system && PATH='$T/stub':\$PATH sh '$T/ctrl/postinst' configure $1" \
+    || fail "postinst configure $1 (needs unshare -m)"; }
+postinst ""
+grep -q 'try-restart' "$T/calls" && fail "a first install restarted the service: $(cat "$T/calls")"
+grep -qx 'systemctl --system daemon-reload' "$T/calls" || fail "no daemon-reload: $(cat "$T/calls")"
+postinst 0.0.9
+grep -qx 'systemctl --system try-restart crmsyncd.service' "$T/calls" || fail "an upgrade did not restart the service: $(cat "$T/calls")"
+pass "postinst: no restart on a first install, try-restart on an upgrade"
+
+lintian -I --tag-display-limit 0 "$DEB" > "$T/lintian.out" 2>/dev/null || true
 cat "$T/lintian.out"
 ! grep -q '^E:' "$T/lintian.out" || fail "lintian reports errors"
+! grep -q 'hardening-no-fortify-functions\|hardening-no-bindnow\|hardening-no-relro' "$T/lintian.out" \
+  || fail "lintian: the binaries lack Debian's hardening flags"
 pass "lintian: no errors ($(grep -c '^W:' "$T/lintian.out" || true) warning(s))"
 
 removed=0
