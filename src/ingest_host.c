@@ -124,6 +124,13 @@ static int host_member_of(void *ctx, struct connector *conn, const char *remote_
     return found;
 }
 
+static int erased(struct ingest *ing, struct connector *conn, const char *member);
+
+/* An erased member has no record in the CRM as far as a pull is concerned
+ * (issue 19): the identity stays only until the erasure is purged, for the
+ * push that deletes the record, and a pull that then sees that record
+ * deleted must take it as our own erasure coming back, not as a deletion
+ * made in the CRM ("its member's data will be written to a new Contact"). */
 static int host_remote_id(void *ctx, struct connector *conn, const char *member, char *out,
                           size_t outsize)
 {
@@ -134,6 +141,12 @@ static int host_remote_id(void *ctx, struct connector *conn, const char *member,
     if (store_identity_get(ing->store, member, conn->name, out, outsize, &found, &err) != 0) {
         log_error("ingest", conn->name, "%s", err.msg);
         return -1;
+    }
+    if (found == 1 && erased(ing, conn, member)) {
+        log_debug("ingest", conn->name, "record %s: its member was erased here; not read back",
+                  out);
+        out[0] = '\0';
+        return 0;
     }
     return found;
 }
