@@ -38,6 +38,12 @@ struct dest {
     int64_t outage_since_ms;
     char outage_error[200];
     int unreachable_raised;
+    /* Pulls count too (a CRM nothing is pushed to was never reported): the
+     * first failed pull of the current run of failures, the last push that
+     * went through (wall clock ms), and whether the pulls raised it. */
+    int64_t pull_fail_since_ms;
+    int64_t push_ok_ms;
+    int pull_unreachable_raised;
     struct engine_stats stats;
 };
 
@@ -57,6 +63,8 @@ uint64_t engine_now_ms(void);
  * vendor's or the transport's text) or went through. */
 void engine_note_outage(struct dest *d, const char *why);
 void engine_note_reachable(struct dest *d);
+/* After each pull of a destination: ok 1, failed 0 (engine_health.c). */
+void engine_note_pull(struct dest *d, int ok);
 void engine_pump(struct dest *d);
 void engine_schedule_pull(struct dest *d, uint64_t delay_ms);
 void engine_start_resync(struct dest *d);

@@ -99,6 +99,7 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
     if (d == NULL)
         return;
     d->pulling = 0;
+    engine_note_pull(d, status == 0);
     if (d->resync == 2) {
         if (status == 0) {
             struct error err = {""};
