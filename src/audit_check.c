@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_audit_check.h"
 #include "timefmt.h"
 
 /* The first walk soon after start, so the gauges say something true
@@ -53,7 +54,7 @@ static void walk(uv_work_t *w)
     so.readonly = 1;
     if (store_open(&so, &st, &ac->err) != 0)
         return;
-    if (store_audit_verify(st, &ac->rows, &ac->bad_id, &ac->err) == 0)
+    if (store_audit_verify_snapshot(st, &ac->rows, &ac->bad_id, &ac->err) == 0)
         ac->failed = 0;
     store_close(st);
 }
@@ -74,11 +75,16 @@ static void after_walk(uv_work_t *w, int status)
         metrics_gauge_set(METRIC_AUDIT_CHAIN_BROKEN, NULL, ac->bad_id != 0 ? 1 : 0);
         metrics_gauge_set(METRIC_AUDIT_CHAIN_ROWS, NULL, (double)ac->rows);
         metrics_gauge_set(METRIC_AUDIT_CHAIN_VERIFIED, NULL, (double)(timefmt_now_ms() / 1000));
-        if (ac->bad_id != 0)
+        if (ac->bad_id > 0)
             log_error("audit", NULL,
                       "consent audit chain BROKEN at row %" PRId64 ": %s; the consent history "
                       "was changed outside crmsyncd (`crmsyncctl audit verify` repeats the check)",
                       ac->bad_id, ac->err.msg);
+        else if (ac->bad_id < 0)
+            log_error("audit", NULL,
+                      "consent audit chain BROKEN in its archive file: %s (`crmsyncctl audit "
+                      "verify` repeats the check)",
+                      ac->err.msg);
         else
             log_info("audit", NULL, "consent audit chain holds: %" PRId64 " rows verified",
                      ac->rows);
