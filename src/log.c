@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log_journal.h"
+
 static enum log_level current_level = LOG_LVL_INFO;
 
 void log_set_level(enum log_level level)
@@ -106,8 +108,8 @@ const char *log_mask_emails(const char *in, char *out, size_t outsize)
     return out;
 }
 
-void log_msg(enum log_level level, const char *subsys, const char *conn, const char *func,
-             const char *fmt, ...)
+void log_msg(enum log_level level, const char *subsys, const char *conn,
+             const struct log_where *where, const char *fmt, ...)
 {
     char line[2048], msg[2048];
     size_t off = 0;
@@ -122,10 +124,6 @@ void log_msg(enum log_level level, const char *subsys, const char *conn, const c
     off = n > 0 ? (size_t)n : 0;
     if (conn != NULL && off < sizeof(line)) {
         n = snprintf(line + off, sizeof(line) - off, "[%s]", conn);
-        off += n > 0 ? (size_t)n : 0;
-    }
-    if (func != NULL && off < sizeof(line)) {
-        n = snprintf(line + off, sizeof(line) - off, " %s()", func);
         off += n > 0 ? (size_t)n : 0;
     }
     if (off < sizeof(line)) {
@@ -150,6 +148,15 @@ void log_msg(enum log_level level, const char *subsys, const char *conn, const c
     for (size_t i = 0; i < off; i++) {
         if (line[i] == '\n' || line[i] == '\r')
             line[i] = ' ';
+    }
+    line[off] = '\0';
+    /* Under journald: the text without its "<N>" prefix, and the fields. */
+    if (log_journal_enabled()) {
+        const char *text = strchr(line, '>');
+        if (log_journal_send((int)level, subsys, conn, where ? where->file : NULL,
+                             where ? where->line : 0, where ? where->func : NULL,
+                             text != NULL ? text + 1 : line) == 0)
+            return;
     }
     line[off++] = '\n';
     fwrite(line, 1, off, stderr);

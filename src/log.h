@@ -1,7 +1,11 @@
 /* One logging facade. Every line goes to stderr with a syslog priority prefix
  * ("<3>") so journald keeps the level, then the subsystem and, when there is
  * one, the connector: "<6>spool[shop]: ingested 12 events from a.jsonl".
- * Warnings and errors carry the function name.
+ * When stderr is the journal, the same text goes to journald with
+ * structured fields instead (src/log_journal.h): CODE_FILE, CODE_LINE and
+ * CODE_FUNC say where a line was logged (issue 19: C function names in the
+ * text were noise to operators), CRMSYNC_SUBSYSTEM and CRMSYNC_CONNECTOR
+ * select lines.
  *
  * Never pass a secret or a token. Email addresses and phone numbers must go
  * through log_mask() first. */
@@ -23,14 +27,24 @@ enum log_level log_get_level(void);
 /* Parses "error|warning|notice|info|debug"; returns -1 if unknown. */
 int log_level_parse(const char *name, enum log_level *out);
 
-void log_msg(enum log_level level, const char *subsys, const char *conn, const char *func,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Where: the source file, line and function of the call (journald fields
+ * only; file and func may be NULL). */
+struct log_where {
+    const char *file;
+    int line;
+    const char *func;
+};
 
-#define log_error(subsys, conn, ...) log_msg(LOG_LVL_ERR, subsys, conn, __func__, __VA_ARGS__)
-#define log_warn(subsys, conn, ...) log_msg(LOG_LVL_WARNING, subsys, conn, __func__, __VA_ARGS__)
-#define log_notice(subsys, conn, ...) log_msg(LOG_LVL_NOTICE, subsys, conn, NULL, __VA_ARGS__)
-#define log_info(subsys, conn, ...) log_msg(LOG_LVL_INFO, subsys, conn, NULL, __VA_ARGS__)
-#define log_debug(subsys, conn, ...) log_msg(LOG_LVL_DEBUG, subsys, conn, NULL, __VA_ARGS__)
+void log_msg(enum log_level level, const char *subsys, const char *conn,
+             const struct log_where *where, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#define LOG_WHERE (&(const struct log_where){__FILE__, __LINE__, __func__})
+#define log_error(subsys, conn, ...) log_msg(LOG_LVL_ERR, subsys, conn, LOG_WHERE, __VA_ARGS__)
+#define log_warn(subsys, conn, ...) log_msg(LOG_LVL_WARNING, subsys, conn, LOG_WHERE, __VA_ARGS__)
+#define log_notice(subsys, conn, ...) log_msg(LOG_LVL_NOTICE, subsys, conn, LOG_WHERE, __VA_ARGS__)
+#define log_info(subsys, conn, ...) log_msg(LOG_LVL_INFO, subsys, conn, LOG_WHERE, __VA_ARGS__)
+#define log_debug(subsys, conn, ...) log_msg(LOG_LVL_DEBUG, subsys, conn, LOG_WHERE, __VA_ARGS__)
 
 /* Masks personal data for logs: an email keeps its first character and its
  * domain ("j***@example.com"); anything else that looks like a phone number or

@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "log_journal.h"
 
 static void mask_email_keeps_first_char_and_domain(void **state)
 {
@@ -75,6 +78,69 @@ static void log_lines_mask_emails(void **state)
     assert_non_null(strstr(text, "not v***@example.org"));
 }
 
+/* Issue 19: the text an operator reads names no C function. */
+static void stderr_lines_name_no_function(void **state)
+{
+    char path[] = "/tmp/test_log.XXXXXX";
+    char text[512] = "";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    FILE *f;
+    (void)state;
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    log_error("engine", "hs", "destination unreachable");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fdopen(fd, "r");
+    rewind(f);
+    assert_non_null(fgets(text, sizeof(text), f));
+    fclose(f);
+    unlink(path);
+    assert_string_equal(text, "<3>engine[hs]: destination unreachable\n");
+}
+
+/* Under journald: one datagram per line with the structured fields, the
+ * function among them (journalctl -o verbose), not in MESSAGE. */
+static void journald_gets_structured_fields(void **state)
+{
+    char dir[] = "/tmp/test_log_journal.XXXXXX";
+    char sock_path[200], entry[4096];
+    struct sockaddr_un a;
+    ssize_t n;
+    int s;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock_path, sizeof(sock_path), "%s/socket", dir);
+    s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+
+    log_journal_override(sock_path);
+    log_warn("hubspot", "hs", "pull: search failed (HTTP 503 for %s)", "ann@example.com");
+    log_journal_override(NULL);
+    n = recv(s, entry, sizeof(entry) - 1, MSG_DONTWAIT);
+    close(s);
+    unlink(sock_path);
+    rmdir(dir);
+    assert_true(n > 0);
+    entry[n] = '\0';
+    assert_non_null(strstr(entry, "MESSAGE=hubspot[hs]: pull: search failed (HTTP 503 for "
+                                  "a***@example.com)\n"));
+    assert_non_null(strstr(entry, "\nPRIORITY=4\n"));
+    assert_non_null(strstr(entry, "\nSYSLOG_IDENTIFIER=crmsyncd\n"));
+    assert_non_null(strstr(entry, "\nCODE_FUNC=journald_gets_structured_fields\n"));
+    assert_non_null(strstr(entry, "test_log.c\nCODE_LINE="));
+    assert_non_null(strstr(entry, "\nCRMSYNC_SUBSYSTEM=hubspot\n"));
+    assert_non_null(strstr(entry, "\nCRMSYNC_CONNECTOR=hs\n"));
+    assert_null(strstr(entry, "journald_gets_structured_fields()"));
+}
+
 static void level_names_parse(void **state)
 {
     enum log_level l;
@@ -91,6 +157,8 @@ int main(void)
         cmocka_unit_test(mask_phone_keeps_only_ends),
         cmocka_unit_test(emails_inside_a_text_are_masked),
         cmocka_unit_test(log_lines_mask_emails),
+        cmocka_unit_test(stderr_lines_name_no_function),
+        cmocka_unit_test(journald_gets_structured_fields),
         cmocka_unit_test(level_names_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
