@@ -23,7 +23,8 @@ static const struct ctl_command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] [--json] COMMAND [ARGS]\n\nCommands:\n");
+    fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] [--json] COMMAND [ARGS]\n"
+                 "       crmsyncctl --help | --version\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'crmsyncctl COMMAND --help' describes each command.\n\n"

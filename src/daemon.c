@@ -669,6 +669,10 @@ int daemon_run(const char *config_path)
     if (!d.stopping) {
         log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)",
                    CRMSYNC_VERSION, d.cfg->state.path, d.n_conns);
+        if (d.cfg->n_connectors == 0)
+            log_warn("daemon", NULL,
+                     "the configuration has no [connector.NAME] section: nothing is synced "
+                     "(add connectors, then systemctl reload crmsyncd)");
         notify_ready("running");
     }
 

@@ -16,7 +16,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: crmsyncd [-c FILE] [--check-config [-v]] [--version]\n"
+            "Usage: crmsyncd [-c FILE] [--check-config [-v]] [--help-config] [--version] [-h]\n"
             "Keeps loyalty and consent data in sync between local state and CRMs.\n\n"
             "  -c, --config FILE   main configuration file (default %s);\n"
             "                      drop-ins are read from conf.d/*.conf beside it\n"
@@ -87,6 +87,13 @@ static int check_config(const char *path, int verbose)
     }
     if (verbose)
         config_dump(cfg, stdout);
+    /* Issue 19: valid, but nothing to do: said, not an error (a first
+     * install checks the shipped file before adding connectors). */
+    if (cfg->n_connectors == 0)
+        fprintf(stderr,
+                "crmsyncd: warning: %s has no [connector.NAME] section: the daemon "
+                "would run and sync nothing\n",
+                path);
     printf("crmsyncd: configuration %s is valid (%zu connector(s))\n", path, cfg->n_connectors);
     config_free(cfg);
     return 0;
