@@ -57,4 +57,8 @@ case "$reason" in
 esac
 if grep -q 'valid@example.org' "$T/daemon.log"; then fail "the refused address reached the log"; fi
 pass "the log holds no address"
+# Issue 19: the dead letter's log line names the member.
+grep -q '^<4>engine\[hs\]: member M3 seq [0-9]* .*: dead letter: ' "$T/daemon.log" \
+  || fail "the dead letter's log line does not name member M3: $(grep 'dead letter' "$T/daemon.log")"
+pass "the dead letter's log line names the member"
 stop_daemon
