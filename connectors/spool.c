@@ -50,7 +50,8 @@ static const struct config_option spool_options[] = {
     {"keep_done", CONFIG_DURATION_MS, "3d", offsetof(struct spool_settings, keep_done_ms), 0, 0,
      315360000000L, NULL,
      "how long processed files stay in done/ (they hold the events as written, personal data "
-     "included; an erasure does not rewrite them); 0: removed at the next scan"},
+     "included; an erasure removes the erased member's lines from them); 0: removed at the next "
+     "scan"},
     {"purposes", CONFIG_STRING, "marketing,loyalty_programme,profiling",
      offsetof(struct spool_settings, purposes), 0, 0, 0, NULL, "accepted consent purposes"},
     {"channels", CONFIG_STRING, "email,sms,phone,post", offsetof(struct spool_settings, channels),

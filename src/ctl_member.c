@@ -44,6 +44,13 @@ static void help(FILE *out)
                  "connector's directory; crmsyncctl waits up to 10 s until it is applied);\n"
                  "when it is stopped, crmsyncctl takes its lock and writes the change itself\n"
                  "(origin 'crmsyncctl'). Irreversible: needs --yes.\n\n"
+                 "What remains, and for how long: the member key in the change-log until\n"
+                 "every CRM confirmed the erasure (then a salted hash); the member's lines\n"
+                 "in the spool's done/ files until the daemon rewrites them (seconds after\n"
+                 "the erasure, or at its next start), and in failed/ until you remove them;\n"
+                 "each CRM's copy until it applied the deletion (and its recycle bin);\n"
+                 "backups taken before. state.db and its WAL keep nothing (secure_delete,\n"
+                 "checkpoint). crmsyncctl(1) says more.\n\n"
                  "Exit codes: 0 ok, 1 failure, 2 usage, 3 no such member, 5 database locked,\n"
                  "6 no usable database.\n");
 }

@@ -39,6 +39,8 @@
 #include "store_purge.h"
 #include "retention.h"
 #include "audit_check.h"
+#include "done_scrub.h"
+#include "store_tombstone.h"
 #include "timefmt.h"
 
 /* How often the CRMs' request budgets, as their headers report them, are
@@ -68,6 +70,7 @@ struct daemon {
     uv_timer_t retention; /* src/retention.h */
     struct retention_totals retained;
     struct audit_check *audit; /* the audit chain's periodic walk (audit_check.h) */
+    struct done_scrub *scrub;  /* erased members out of spool done/ (done_scrub.h) */
 
     int64_t purge_from; /* erasures up to this seq are purged (store_purge.h) */
     int want_reload, want_resync, want_stop;
@@ -253,11 +256,14 @@ static void purge_erasures(struct daemon *d)
         log_warn("daemon", NULL, "checkpoint after an erasure: %s (tried again later)", err.msg);
 }
 
-/* Every QUOTA_SAVE_MS: quota figures and the erasure purge. */
+/* Every QUOTA_SAVE_MS: quota figures, the erasure purge, done/ after erasures. */
 static void quota_cb(uv_timer_t *t)
 {
-    save_quotas(t->data);
-    purge_erasures(t->data);
+    struct daemon *d = t->data;
+
+    save_quotas(d);
+    purge_erasures(d);
+    done_scrub_poke(d->scrub, d->cfg, store_tombstone_total(d->store));
 }
 
 /* Compaction, key pruning and vacuum, one short step per firing. */
@@ -311,6 +317,8 @@ static void finish_stop(struct daemon *d)
     close_handle((uv_handle_t *)&d->retention);
     audit_check_close(d->audit); /* frees it once closed: not ours any more */
     d->audit = NULL;
+    done_scrub_close(d->scrub);
+    d->scrub = NULL;
 }
 
 static void after_connectors_closed(struct daemon *d)
@@ -665,6 +673,9 @@ int daemon_run(const char *config_path)
                                   d.cfg->daemon.audit_verify_interval_ms);
         if (d.audit == NULL)
             log_error("daemon", NULL, "out of memory: the audit chain is not verified");
+        d.scrub = done_scrub_new(&d.loop, d.state_path, d.cfg->state.busy_timeout_ms);
+        if (d.scrub == NULL)
+            log_error("daemon", NULL, "out of memory: erased members stay in spool done/ files");
     }
     if (!d.stopping) {
         log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)",

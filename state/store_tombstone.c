@@ -24,3 +24,8 @@ int store_member_erased(struct store *st, const char *member_key, int *erased, s
         return store_sql_error(st, err, "read tombstone");
     return 0;
 }
+
+int64_t store_tombstone_total(const struct store *st)
+{
+    return st->tombstone_count;
+}

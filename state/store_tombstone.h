@@ -10,4 +10,9 @@
 /* *erased = 1 when the member key has a tombstone. Returns 0 or -1. */
 int store_member_erased(struct store *st, const char *member_key, int *erased, struct error *err);
 
+/* How many tombstones this connection knows of (read at open, counted up
+ * by the erasures it applies): a change says an erasure happened (issue
+ * 19: the daemon then rewrites spool done/ files, src/done_scrub.h). */
+int64_t store_tombstone_total(const struct store *st);
+
 #endif
