@@ -394,8 +394,9 @@ static void dead_letter(struct dest *d, struct witem *it, const char *vendor_rea
                                it->field, it->value, reason, it->attempts, &err) != 0)
         log_error("engine", d->conn->name, "%s", err.msg);
     /* Issue 19: "why did member X not sync?" starts from the member key. */
-    log_warn("engine", d->conn->name, "member %s seq %" PRId64 " %s: dead letter: %s", it->member,
-             it->rec.seq, it->field, reason);
+    log_warn_member("engine", d->conn->name, it->member, it->rec.seq,
+                    "member %s seq %" PRId64 " %s: dead letter: %s", it->member, it->rec.seq,
+                    it->field, reason);
 }
 
 /* Writes lane cursors that moved (the caller holds a transaction). */

@@ -108,16 +108,14 @@ const char *log_mask_emails(const char *in, char *out, size_t outsize)
     return out;
 }
 
-void log_msg(enum log_level level, const char *subsys, const char *conn,
-             const struct log_where *where, const char *fmt, ...)
+static void vlog(enum log_level level, const char *subsys, const char *conn,
+                 const struct log_where *where, const char *member, int64_t seq, const char *fmt,
+                 va_list ap)
 {
     char line[2048], msg[2048];
     size_t off = 0;
     int n;
-    va_list ap;
 
-    if (level > current_level)
-        return;
     /* Build the whole line first and write it with one call, so lines from
      * helper threads (the admin endpoint) never interleave. */
     n = snprintf(line, sizeof(line), "<%d>%s", (int)level, subsys ? subsys : "crmsyncd");
@@ -133,9 +131,7 @@ void log_msg(enum log_level level, const char *subsys, const char *conn,
     if (off < sizeof(line)) {
         /* Texts from outside (a vendor's error message) may hold email
          * addresses: no line shows one whole. */
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         if (strchr(msg, '@') != NULL)
             log_mask_emails(msg, line + off, sizeof(line) - off);
         else
@@ -153,13 +149,46 @@ void log_msg(enum log_level level, const char *subsys, const char *conn,
     /* Under journald: the text without its "<N>" prefix, and the fields. */
     if (log_journal_enabled()) {
         const char *text = strchr(line, '>');
-        if (log_journal_send((int)level, subsys, conn, where ? where->file : NULL,
-                             where ? where->line : 0, where ? where->func : NULL,
-                             text != NULL ? text + 1 : line) == 0)
+        struct log_journal_entry e = {
+            .priority = (int)level,
+            .subsys = subsys,
+            .conn = conn,
+            .file = where ? where->file : NULL,
+            .line = where ? where->line : 0,
+            .func = where ? where->func : NULL,
+            .member = member,
+            .seq = seq,
+        };
+        if (log_journal_send(&e, text != NULL ? text + 1 : line) == 0)
             return;
     }
     line[off++] = '\n';
     fwrite(line, 1, off, stderr);
+}
+
+void log_msg(enum log_level level, const char *subsys, const char *conn,
+             const struct log_where *where, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level > current_level)
+        return;
+    va_start(ap, fmt);
+    vlog(level, subsys, conn, where, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void log_msg_member(enum log_level level, const char *subsys, const char *conn,
+                    const struct log_where *where, const char *member, int64_t seq, const char *fmt,
+                    ...)
+{
+    va_list ap;
+
+    if (level > current_level)
+        return;
+    va_start(ap, fmt);
+    vlog(level, subsys, conn, where, member, seq, fmt, ap);
+    va_end(ap);
 }
 
 const char *log_mask(const char *value, char *buf, size_t bufsize)

@@ -13,6 +13,7 @@
 #define CRMSYNC_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
     LOG_LVL_ERR = 3,
@@ -38,6 +39,13 @@ struct log_where {
 void log_msg(enum log_level level, const char *subsys, const char *conn,
              const struct log_where *where, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same, about one member's change: under journald the entry also has
+ * CRMSYNC_MEMBER and CRMSYNC_SEQ (seq <= 0: none), so that `journalctl
+ * CRMSYNC_MEMBER=KEY` finds what happened to a member (issue 19). The text
+ * is the caller's: it should name the member too, for stderr. */
+void log_msg_member(enum log_level level, const char *subsys, const char *conn,
+                    const struct log_where *where, const char *member, int64_t seq, const char *fmt,
+                    ...) __attribute__((format(printf, 7, 8)));
 
 #define LOG_WHERE (&(const struct log_where){__FILE__, __LINE__, __func__})
 #define log_error(subsys, conn, ...) log_msg(LOG_LVL_ERR, subsys, conn, LOG_WHERE, __VA_ARGS__)
@@ -45,6 +53,8 @@ void log_msg(enum log_level level, const char *subsys, const char *conn,
 #define log_notice(subsys, conn, ...) log_msg(LOG_LVL_NOTICE, subsys, conn, LOG_WHERE, __VA_ARGS__)
 #define log_info(subsys, conn, ...) log_msg(LOG_LVL_INFO, subsys, conn, LOG_WHERE, __VA_ARGS__)
 #define log_debug(subsys, conn, ...) log_msg(LOG_LVL_DEBUG, subsys, conn, LOG_WHERE, __VA_ARGS__)
+#define log_warn_member(subsys, conn, member, seq, ...)                                            \
+    log_msg_member(LOG_LVL_WARNING, subsys, conn, LOG_WHERE, member, seq, __VA_ARGS__)
 
 /* Masks personal data for logs: an email keeps its first character and its
  * domain ("j***@example.com"); anything else that looks like a phone number or

@@ -1,6 +1,7 @@
 #include "log_journal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,30 +84,35 @@ static void field(struct strbuf *b, const char *name, const char *value)
     strbuf_add(b, "\n");
 }
 
-int log_journal_send(int priority, const char *subsys, const char *conn, const char *file, int line,
-                     const char *func, const char *message)
+int log_journal_send(const struct log_journal_entry *e, const char *message)
 {
     struct strbuf b;
-    char num[16];
+    char num[24];
     int rc = -1;
 
     if (!log_journal_enabled())
         return -1;
     strbuf_init(&b, ENTRY_MAX);
     field(&b, "MESSAGE", message);
-    snprintf(num, sizeof(num), "%d", priority);
+    snprintf(num, sizeof(num), "%d", e->priority);
     field(&b, "PRIORITY", num);
     field(&b, "SYSLOG_IDENTIFIER", "crmsyncd");
-    if (file != NULL) {
-        field(&b, "CODE_FILE", file);
-        snprintf(num, sizeof(num), "%d", line);
+    if (e->file != NULL) {
+        field(&b, "CODE_FILE", e->file);
+        snprintf(num, sizeof(num), "%d", e->line);
         field(&b, "CODE_LINE", num);
     }
-    if (func != NULL)
-        field(&b, "CODE_FUNC", func);
-    field(&b, "CRMSYNC_SUBSYSTEM", subsys != NULL ? subsys : "crmsyncd");
-    if (conn != NULL)
-        field(&b, "CRMSYNC_CONNECTOR", conn);
+    if (e->func != NULL)
+        field(&b, "CODE_FUNC", e->func);
+    field(&b, "CRMSYNC_SUBSYSTEM", e->subsys != NULL ? e->subsys : "crmsyncd");
+    if (e->conn != NULL)
+        field(&b, "CRMSYNC_CONNECTOR", e->conn);
+    if (e->member != NULL && e->member[0] != '\0')
+        field(&b, "CRMSYNC_MEMBER", e->member);
+    if (e->seq > 0) {
+        snprintf(num, sizeof(num), "%" PRId64, e->seq);
+        field(&b, "CRMSYNC_SEQ", num);
+    }
     if (strbuf_str(&b) != NULL &&
         sendto(fd, b.s, b.len, MSG_NOSIGNAL, (const struct sockaddr *)&addr, sizeof(addr)) ==
             (ssize_t)b.len)

@@ -139,6 +139,42 @@ static void journald_gets_structured_fields(void **state)
     assert_non_null(strstr(entry, "\nCRMSYNC_SUBSYSTEM=hubspot\n"));
     assert_non_null(strstr(entry, "\nCRMSYNC_CONNECTOR=hs\n"));
     assert_null(strstr(entry, "journald_gets_structured_fields()"));
+    assert_null(strstr(entry, "CRMSYNC_MEMBER="));
+}
+
+/* A line about one member's change (a dead letter) carries the member key
+ * and the seq as fields: journalctl CRMSYNC_MEMBER=KEY (issue 19). */
+static void journald_gets_member_and_seq(void **state)
+{
+    char dir[] = "/tmp/test_log_journal.XXXXXX";
+    char sock_path[200], entry[4096];
+    struct sockaddr_un a;
+    ssize_t n;
+    int s;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock_path, sizeof(sock_path), "%s/socket", dir);
+    s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+
+    log_journal_override(sock_path);
+    log_warn_member("engine", "hs", "LOY-0042", 9000000001LL,
+                    "member %s seq %d profile/email: dead letter: %s", "LOY-0042", 5, "refused");
+    log_journal_override(NULL);
+    n = recv(s, entry, sizeof(entry) - 1, MSG_DONTWAIT);
+    close(s);
+    unlink(sock_path);
+    rmdir(dir);
+    assert_true(n > 0);
+    entry[n] = '\0';
+    assert_non_null(strstr(entry, "\nCRMSYNC_MEMBER=LOY-0042\n"));
+    assert_non_null(strstr(entry, "\nCRMSYNC_SEQ=9000000001\n"));
+    assert_non_null(strstr(entry, "\nCRMSYNC_CONNECTOR=hs\n"));
+    assert_non_null(strstr(entry, "\nCODE_FUNC=journald_gets_member_and_seq\n"));
 }
 
 static void level_names_parse(void **state)
@@ -159,6 +195,7 @@ int main(void)
         cmocka_unit_test(log_lines_mask_emails),
         cmocka_unit_test(stderr_lines_name_no_function),
         cmocka_unit_test(journald_gets_structured_fields),
+        cmocka_unit_test(journald_gets_member_and_seq),
         cmocka_unit_test(level_names_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
