@@ -115,7 +115,7 @@ static int print_sizes(struct store *st, long changes)
         fprintf(stderr, "bench_compact: dbstat: %s\n", sqlite3_errmsg(store_db(st)));
         return -1;
     }
-    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+    for (s = sqlite3_step(q); s == SQLITE_ROW; s = sqlite3_step(q)) {
         double pages = (double)sqlite3_column_int64(q, 1);
         double payload = (double)sqlite3_column_int64(q, 2);
         if (pages / (double)changes >= 0.5)

@@ -7,6 +7,7 @@
 #include "crashpoint.h"
 #include "hash.h"
 #include "schema.h"
+#include "store_batch.h"
 #include "timefmt.h"
 
 struct stmt_def {
@@ -324,6 +325,11 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
      * this guards future migrations that add them. */
     if (exec(st, "PRAGMA foreign_keys = ON", err) != 0)
         goto out;
+    /* crmsync_batch: the push bookkeeping's one statement per batch. */
+    if (store_batch_register(st->db) != 0) {
+        store_sql_error(st, err, "register crmsync_batch");
+        goto out;
+    }
     /* Bounded page cache: memory must not grow with the database. */
     if (exec(st, "PRAGMA cache_size = -8192", err) != 0)
         goto out;

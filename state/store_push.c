@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_batch.h"
 #include "store_internal.h"
 #include "timefmt.h"
 
@@ -38,6 +39,11 @@ enum push_stmt {
     PS_SHADOW_BOTH,
     PS_DEAD_AGAIN,
     PS_CURRENT_SEQ,
+    PS_SHADOW_SENT_BATCH,
+    PS_SHADOW_PUT_BATCH,
+    PS_SHADOW_GET_BATCH,
+    PS_ID_PUT_BATCH,
+    PS_ACK_BATCH,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -112,6 +118,34 @@ static const char *const push_sql[PS_COUNT] = {
                       " last_error = ?5 WHERE destination = ?1 AND seq = ?2"
                       " AND retry_requested_at IS NULL",
     [PS_CURRENT_SEQ] = "SELECT seq FROM current WHERE member_key = ?1 AND field = ?2",
+    /* Batch-level bookkeeping (issue 17): one statement per batch over the
+     * engine's arrays (crmsync_batch, state/store_batch.h), each row on the
+     * table's primary key as the per-record statements above. "WHERE true"
+     * tells SQLite's parser the ON CONFLICT is the upsert's. The read
+     * joins the batch first (CROSS JOIN fixes the order): planned freely,
+     * SQLite chose the destination's whole shadow as the outer loop. */
+    [PS_SHADOW_SENT_BATCH] = "INSERT INTO shadow(destination, member_key, field, value_hash,"
+                             " updated_at, sent_hash) SELECT ?1, member, field, '', ?2, hash"
+                             " FROM crmsync_batch(?3) WHERE true"
+                             " ON CONFLICT(destination, member_key, field) DO UPDATE SET"
+                             " sent_prev_hash = CASE WHEN sent_hash = excluded.sent_hash"
+                             " THEN sent_prev_hash ELSE sent_hash END,"
+                             " sent_hash = excluded.sent_hash",
+    [PS_SHADOW_PUT_BATCH] = "INSERT INTO shadow(destination, member_key, field, value_hash,"
+                            " updated_at) SELECT ?1, member, field, hash, ?2"
+                            " FROM crmsync_batch(?3) WHERE true"
+                            " ON CONFLICT(destination, member_key, field) DO UPDATE SET"
+                            " value_hash = excluded.value_hash, updated_at = excluded.updated_at",
+    [PS_SHADOW_GET_BATCH] = "SELECT b.i, s.value_hash FROM crmsync_batch(?2) b CROSS JOIN shadow s"
+                            " WHERE s.destination = ?1 AND s.member_key = b.member"
+                            " AND s.field = b.field",
+    [PS_ID_PUT_BATCH] = "INSERT INTO identities(member_key, system, remote_id, updated_at)"
+                        " SELECT member, ?1, remote_id, ?2 FROM crmsync_batch(?3) WHERE true"
+                        " ON CONFLICT(member_key, system) DO UPDATE SET"
+                        " remote_id = excluded.remote_id, updated_at = excluded.updated_at",
+    [PS_ACK_BATCH] = "INSERT INTO audit_acks(seq, system, acked_at)"
+                     " SELECT seq, ?1, ?2 FROM crmsync_batch(?3) WHERE true"
+                     " ON CONFLICT(seq, system) DO NOTHING",
     [PS_SHADOW_BOTH] = "SELECT value_hash, COALESCE(sent_hash, ''), COALESCE(sent_prev_hash, '')"
                        " FROM shadow"
                        " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
@@ -592,48 +626,90 @@ int store_shadow_is_ours(struct store *st, const char *dest, const char *member,
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(st, err, "read shadow");
 }
 
-/* The batch forms run the per-record statement once per record inside the
- * caller's transaction: in SQLite a prepared statement bound and stepped
- * per row costs less than one statement over a JSON array (json_each), whose
- * building and parsing measured slower on the push benchmark (issue 17).
- * The call is per batch, so a store with a round trip per statement can
- * send each as one. */
+/* The batch forms run one statement for the whole batch (issue 17): the
+ * engine's arrays are its rows through crmsync_batch, bound as a pointer,
+ * so nothing is built or parsed per batch and the statement is prepared
+ * once. n = 0 writes nothing and runs nothing. */
+static int batch_write(struct store *st, enum push_stmt which, const char *first,
+                       const struct store_batch *b, struct error *err, const char *what)
+{
+    sqlite3_stmt *q;
+
+    if (b->n == 0)
+        return 0;
+    q = stmt(st, which, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, first, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, timefmt_now_ms());
+    sqlite3_bind_pointer(q, 3, (void *)b, STORE_BATCH_PTR, NULL);
+    return done(st, q, err, what);
+}
+
 int store_shadow_sent_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
                             struct error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (store_shadow_sent(st, dest, k[i].member, k[i].field, k[i].hash, err) != 0)
-            return -1;
-    }
-    return 0;
+    struct store_batch b = {.n = n, .keys = k};
+    return batch_write(st, PS_SHADOW_SENT_BATCH, dest, &b, err, "write sent shadows");
 }
 
 int store_shadow_put_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
                            struct error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (store_shadow_put(st, dest, k[i].member, k[i].field, k[i].hash, err) != 0)
-            return -1;
-    }
-    return 0;
+    struct store_batch b = {.n = n, .keys = k};
+    return batch_write(st, PS_SHADOW_PUT_BATCH, dest, &b, err, "write shadows");
 }
 
 int store_identity_put_batch(struct store *st, const char *system, const char *const *member,
                              const char *const *remote_id, size_t n, struct error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (store_identity_put(st, member[i], system, remote_id[i], err) != 0)
-            return -1;
-    }
-    return 0;
+    struct store_batch b = {.n = n, .member = member, .remote_id = remote_id};
+    return batch_write(st, PS_ID_PUT_BATCH, system, &b, err, "write identities");
 }
 
 int store_audit_ack_batch(struct store *st, const int64_t *seq, size_t n, const char *system,
                           struct error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (store_audit_ack(st, seq[i], system, err) != 0)
-            return -1;
+    struct store_batch b = {.n = n, .seq = seq};
+    return batch_write(st, PS_ACK_BATCH, system, &b, err, "write audit acks");
+}
+
+/* One statement for the batch's reads: row (i, text) sets out[i]. */
+static int batch_read(struct store *st, enum push_stmt which, const char *first,
+                      const struct store_batch *b, char *out, size_t outsize, int *found,
+                      struct error *err, const char *what)
+{
+    sqlite3_stmt *q;
+    int s;
+
+    for (size_t i = 0; i < b->n; i++) {
+        found[i] = 0;
+        out[i * outsize] = '\0';
     }
-    return 0;
+    if (b->n == 0)
+        return 0;
+    q = stmt(st, which, err);
+    if (q == NULL)
+        return -1;
+    sqlite3_bind_text(q, 1, first, -1, SQLITE_STATIC);
+    sqlite3_bind_pointer(q, 2, (void *)b, STORE_BATCH_PTR, NULL);
+    for (s = sqlite3_step(q); s == SQLITE_ROW; s = sqlite3_step(q)) {
+        int64_t i = sqlite3_column_int64(q, 0);
+        if (i >= 0 && (size_t)i < b->n) {
+            snprintf(out + (size_t)i * outsize, outsize, "%s",
+                     (const char *)sqlite3_column_text(q, 1));
+            found[i] = 1;
+        }
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return s == SQLITE_DONE ? 0 : store_sql_error(st, err, what);
+}
+
+int store_shadow_get_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
+                           char (*hash)[65], int *found, struct error *err)
+{
+    struct store_batch b = {.n = n, .keys = k};
+    return batch_read(st, PS_SHADOW_GET_BATCH, dest, &b, (char *)hash, 65, found, err,
+                      "read shadows");
 }

@@ -69,8 +69,8 @@ int store_push_dead_letter(struct store *st, const char *dest, int64_t seq, cons
 /* Records that system acknowledged change seq (Art. 19 export). */
 int store_audit_ack(struct store *st, int64_t seq, const char *system, struct error *err);
 
-/* Batch-level bookkeeping (issue 17): one call per batch, not one per
- * record (state/store_push.c says how SQLite runs it). The record i is
+/* Batch-level bookkeeping (issue 17): one call and one SQL statement per
+ * batch, not one per record (state/store_batch.h). The record i is
  * (member[i], field[i]) with hash[i] (a shadow or sent hash) and, for
  * identities, remote_id[i]. n may be 0 (nothing is written). */
 struct push_key {
@@ -90,6 +90,10 @@ int store_identity_put_batch(struct store *st, const char *system, const char *c
 /* store_audit_ack() for each seq[i]. */
 int store_audit_ack_batch(struct store *st, const int64_t *seq, size_t n, const char *system,
                           struct error *err);
+/* store_shadow_get() for each record (k[i].hash is not read): found[i] = 1
+ * and hash[i] the confirmed hash when the destination has one. */
+int store_shadow_get_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,
+                           char (*hash)[65], int *found, struct error *err);
 
 /* The current value of (member, field), malloc'd; NULL when none. */
 int store_current_get(struct store *st, const char *member, const char *field, char **value,

@@ -314,6 +314,88 @@ static void the_v13_migration_drops_the_second_key_index(void **state)
     free(json);
 }
 
+static int count_stmt(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type;
+    (void)p;
+    (void)x;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Issue 17: the push bookkeeping of a batch is one SQL statement per kind
+ * (shadow sent, shadow confirmed, identities, audit acks, shadow read),
+ * whatever the batch's size, with the per-record statements' results. */
+static void batch_bookkeeping_runs_one_statement_per_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct error err = {""};
+    struct push_key k[150];
+    char members[150][16], fields[150][16], hashes[150][65], got[150][65];
+    const char *id_members[150], *remote[150];
+    char remotes[150][16];
+    int64_t seqs[150];
+    int found[150], stmts = 0;
+
+    for (int i = 0; i < 150; i++) {
+        snprintf(members[i], sizeof(members[i]), "M%d", i / 3);
+        snprintf(fields[i], sizeof(fields[i]), "f%d", i % 3);
+        snprintf(hashes[i], sizeof(hashes[i]), "h%d", i);
+        snprintf(remotes[i], sizeof(remotes[i]), "r%d", i);
+        k[i] = (struct push_key){members[i], fields[i], hashes[i]};
+        id_members[i] = members[i];
+        remote[i] = remotes[i];
+        seqs[i] = 1000 + i;
+    }
+    assert_int_equal(store_begin(f->st, &err), 0);
+    /* A first sending, then another value sent for the first 10. */
+    assert_int_equal(store_shadow_sent_batch(f->st, "hs", k, 150, &err), 0);
+    for (int i = 0; i < 10; i++)
+        snprintf(hashes[i], sizeof(hashes[i]), "s%d", i);
+    sqlite3_trace_v2(store_db(f->st), SQLITE_TRACE_STMT, count_stmt, &stmts);
+    assert_int_equal(store_shadow_sent_batch(f->st, "hs", k, 10, &err), 0);
+    assert_int_equal(stmts, 1);
+    assert_int_equal(store_shadow_put_batch(f->st, "hs", k + 10, 140, &err), 0);
+    assert_int_equal(stmts, 2);
+    /* Every third record is a member's first: one identity each. */
+    assert_int_equal(store_identity_put_batch(f->st, "hs", id_members, remote, 150, &err), 0);
+    assert_int_equal(stmts, 3);
+    assert_int_equal(store_audit_ack_batch(f->st, seqs, 150, "hs", &err), 0);
+    assert_int_equal(store_audit_ack_batch(f->st, seqs, 150, "hs", &err), 0);
+    assert_int_equal(stmts, 5);
+    assert_int_equal(store_shadow_get_batch(f->st, "hs", k, 150, got, found, &err), 0);
+    assert_int_equal(stmts, 6);
+    assert_int_equal(store_shadow_get_batch(f->st, "other", k, 150, got, found, &err), 0);
+    assert_int_equal(stmts, 7);
+    for (int i = 0; i < 150; i++)
+        assert_int_equal(found[i], 0);
+    assert_int_equal(store_shadow_sent_batch(f->st, "hs", k, 0, &err), 0);
+    assert_int_equal(store_shadow_get_batch(f->st, "hs", k, 0, got, found, &err), 0);
+    assert_int_equal(stmts, 7); /* nothing runs for an empty batch */
+    sqlite3_trace_v2(store_db(f->st), 0, NULL, NULL);
+    assert_int_equal(store_commit(f->st, &err), 0);
+
+    assert_int_equal(store_shadow_get_batch(f->st, "hs", k, 150, got, found, &err), 0);
+    for (int i = 0; i < 150; i++) {
+        assert_int_equal(found[i], 1);
+        assert_string_equal(got[i], i < 10 ? "" : hashes[i]);
+    }
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM shadow WHERE destination = 'hs'"), 150);
+    /* The sent hash and the one before it, as store_shadow_sent() keeps them. */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM shadow WHERE member_key = 'M0'"
+                                  " AND field = 'f0' AND sent_hash = 's0'"
+                                  " AND sent_prev_hash = 'h0' AND value_hash = ''"),
+                     1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM shadow WHERE sent_hash = value_hash"), 140);
+    /* Records of one member in a row: the last remote id stands, as the
+     * per-record upserts left it. */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM identities WHERE system = 'hs'"), 50);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM identities WHERE member_key = 'M0'"
+                                  " AND remote_id = 'r2'"),
+                     1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_acks WHERE system = 'hs'"), 150);
+}
+
 static int count_row(void *ctx, const struct push_row *row)
 {
     (void)row;
@@ -631,6 +713,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(withdrawal_survives_older_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(points_conflict_is_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(an_event_id_reused_with_another_body_is_a_conflict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(batch_bookkeeping_runs_one_statement_per_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_change_log_indexes_only_what_its_queries_read, setup,
                                         teardown),
