@@ -55,21 +55,8 @@ static void set_member(struct sf_job *job, const char *member, const char *ind_i
 
 static void consents_answer(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    struct sf_outcome *out;
-
-    out = sf_job_outcomes(job, res);
-    if (out == NULL)
-        return;
-    for (size_t k = 0; k < job->nsent; k++) {
-        size_t i = job->sent[k];
-        if (out[k].state == SF_REJECT)
-            log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
-                     job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
-        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, NULL);
-    }
-    free(out);
-    consents_next(job);
+    if (sf_job_take_outcomes(arg, res) == 0)
+        consents_next(arg);
 }
 
 static void consents_next(struct sf_job *job)

@@ -79,31 +79,28 @@ static size_t next_values(struct sf_job *job, const char **vals)
     return n;
 }
 
+static int found_row(struct sf_job *job, json_t *r)
+{
+    const char *id = json_string_value(json_object_get(r, "Id"));
+
+    if (id == NULL)
+        return 0;
+    if (job->erase_stage == ST_PROGRAM_MEMBERS)
+        return add_id(&job->lpm, &job->nlpm, &job->caplpm, id);
+    return add_id(&job->rel, &job->nrel, &job->caprel, id);
+}
+
 static void found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
+    int rc = sf_job_query_each(job, res, found_row);
 
-    if (records == NULL)
+    if (rc < 0)
         return;
-    json_array_foreach(records, k, r)
-    {
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        int rc;
-        if (id == NULL)
-            continue;
-        if (job->erase_stage == ST_PROGRAM_MEMBERS)
-            rc = add_id(&job->lpm, &job->nlpm, &job->caplpm, id);
-        else
-            rc = add_id(&job->rel, &job->nrel, &job->caprel, id);
-        if (rc != 0) {
-            json_decref(root);
-            fail(job, "out of memory");
-            return;
-        }
+    if (rc > 0) {
+        fail(job, "out of memory");
+        return;
     }
-    json_decref(root);
     /* More than one page (2000 consent records) is read on the next
      * attempt: the ones deleted now are not found again. */
     step(job);

@@ -152,6 +152,16 @@ int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done);
  * decrefs), or NULL when the request failed or its answer is unreadable:
  * the job has then been failed and is done. */
 json_t *sf_job_query_records(struct sf_job *job, struct http_result *res, json_t **root);
+/* Each record of a query answer through row(job, record): 0 when all went
+ * through, 1 when row stopped it (returned non-zero: the caller answers the
+ * job), -1 when the request failed or its answer is unreadable (the job has
+ * then been failed and is done). */
+int sf_job_query_each(struct sf_job *job, struct http_result *res,
+                      int (*row)(struct sf_job *job, json_t *rec));
+/* A collections answer for the records job->sent[0..nsent): each gets its
+ * outcome (a rejection logged with its reason). 0, or -1 when the request
+ * failed as a whole (the job has then been failed and is done). */
+int sf_job_take_outcomes(struct sf_job *job, struct http_result *res);
 static inline void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
                               long retry_after_ms, int not_record_fault, const char *remote_id)
 {

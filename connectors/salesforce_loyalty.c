@@ -64,21 +64,8 @@ static const char *opt(const char *s)
 
 static void journals_answer(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    struct sf_outcome *out;
-
-    out = sf_job_outcomes(job, res);
-    if (out == NULL)
-        return;
-    for (size_t k = 0; k < job->nsent; k++) {
-        size_t i = job->sent[k];
-        if (out[k].state == SF_REJECT)
-            log_info("salesforce", job->sf->conn->name, "seq %lld %s: %s",
-                     (long long)job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
-        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, NULL);
-    }
-    free(out);
-    journals_create(job);
+    if (sf_job_take_outcomes(arg, res) == 0)
+        journals_create(arg);
 }
 
 static void journals_create(struct sf_job *job)
@@ -126,26 +113,23 @@ static void journals_create(struct sf_job *job)
     free(body);
 }
 
+static int journal_row(struct sf_job *job, json_t *r)
+{
+    const char *num = json_string_value(json_object_get(r, "ExternalTransactionNumber"));
+
+    for (size_t s = 0; num != NULL && s < job->nsent; s++) {
+        size_t i = job->sent[s];
+        if (want(job, i) && strcmp(job->txns[i].number, num) == 0)
+            /* Posted already (a resend after a lost answer). */
+            sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
+    }
+    return 0;
+}
+
 static void journals_found(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
-
-    if (records == NULL)
-        return;
-    json_array_foreach(records, k, r)
-    {
-        const char *num = json_string_value(json_object_get(r, "ExternalTransactionNumber"));
-        for (size_t s = 0; num != NULL && s < job->nsent; s++) {
-            size_t i = job->sent[s];
-            if (want(job, i) && strcmp(job->txns[i].number, num) == 0)
-                /* Posted already (a resend after a lost answer). */
-                sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
-        }
-    }
-    json_decref(root);
-    journals_lookup(job);
+    if (sf_job_query_each(arg, res, journal_row) == 0)
+        journals_lookup(arg);
 }
 
 /* Looks the journals up by ExternalTransactionNumber, SF_LOOKUP_MAX at a
@@ -294,23 +278,20 @@ static void members_create(struct sf_job *job)
     free(body);
 }
 
+static int member_row(struct sf_job *job, json_t *r)
+{
+    const char *num = json_string_value(json_object_get(r, "MembershipNumber"));
+    const char *id = json_string_value(json_object_get(r, "Id"));
+
+    if (num != NULL && id != NULL)
+        member_id_for(job, num, id);
+    return 0;
+}
+
 static void members_found(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
-
-    if (records == NULL)
-        return;
-    json_array_foreach(records, k, r)
-    {
-        const char *num = json_string_value(json_object_get(r, "MembershipNumber"));
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        if (num != NULL && id != NULL)
-            member_id_for(job, num, id);
-    }
-    json_decref(root);
-    members_lookup(job);
+    if (sf_job_query_each(arg, res, member_row) == 0)
+        members_lookup(arg);
 }
 
 /* Looks members without a kept id up by MembershipNumber in the program,
@@ -359,33 +340,52 @@ static void start_members(struct sf_job *job)
 
 /* --- 2. journal types --- */
 
+/* A JournalSubType of the configured names under the JournalTypes found. */
+static int subtype_row(struct sf_job *job, json_t *r)
+{
+    struct salesforce *sf = job->sf;
+    const struct salesforce_settings *cfg = sf->cfg;
+    const char *name = json_string_value(json_object_get(r, "Name"));
+    const char *id = json_string_value(json_object_get(r, "Id"));
+    const char *type = json_string_value(json_object_get(r, "JournalTypeId"));
+
+    if (name == NULL || id == NULL)
+        return 0;
+    if (opt(cfg->journal_subtype)[0] != '\0' && strcasecmp(name, opt(cfg->journal_subtype)) == 0 &&
+        sf_same_id(type, sf->jt_credit))
+        snprintf(sf->jst_credit, sizeof(sf->jst_credit), "%s", id);
+    if (opt(cfg->debit_journal_subtype)[0] != '\0' &&
+        strcasecmp(name, opt(cfg->debit_journal_subtype)) == 0 && sf_same_id(type, sf->jt_debit))
+        snprintf(sf->jst_debit, sizeof(sf->jst_debit), "%s", id);
+    return 0;
+}
+
+/* A JournalType of the configured credit or debit name. */
+static int type_row(struct sf_job *job, json_t *r)
+{
+    struct salesforce *sf = job->sf;
+    const struct salesforce_settings *cfg = sf->cfg;
+    const char *name = json_string_value(json_object_get(r, "Name"));
+    const char *id = json_string_value(json_object_get(r, "Id"));
+
+    if (name == NULL || id == NULL)
+        return 0;
+    if (strcasecmp(name, cfg->journal_type) == 0)
+        snprintf(sf->jt_credit, sizeof(sf->jt_credit), "%s", id);
+    if (strcasecmp(name, cfg->debit_journal_type) == 0)
+        snprintf(sf->jt_debit, sizeof(sf->jt_debit), "%s", id);
+    return 0;
+}
+
 static void subtypes_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
     struct salesforce *sf = job->sf;
     const struct salesforce_settings *cfg = sf->cfg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
     char why[300];
 
-    if (records == NULL)
+    if (sf_job_query_each(job, res, subtype_row) != 0)
         return;
-    json_array_foreach(records, k, r)
-    {
-        const char *name = json_string_value(json_object_get(r, "Name"));
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        const char *type = json_string_value(json_object_get(r, "JournalTypeId"));
-        if (name == NULL || id == NULL)
-            continue;
-        if (opt(cfg->journal_subtype)[0] != '\0' &&
-            strcasecmp(name, opt(cfg->journal_subtype)) == 0 && sf_same_id(type, sf->jt_credit))
-            snprintf(sf->jst_credit, sizeof(sf->jst_credit), "%s", id);
-        if (opt(cfg->debit_journal_subtype)[0] != '\0' &&
-            strcasecmp(name, opt(cfg->debit_journal_subtype)) == 0 &&
-            sf_same_id(type, sf->jt_debit))
-            snprintf(sf->jst_debit, sizeof(sf->jst_debit), "%s", id);
-    }
-    json_decref(root);
     if ((opt(cfg->journal_subtype)[0] != '\0' && sf->jst_credit[0] == '\0') ||
         (opt(cfg->debit_journal_subtype)[0] != '\0' && sf->jst_debit[0] == '\0')) {
         snprintf(why, sizeof(why), "JournalSubType \"%s\" / \"%s\" not found under its JournalType",
@@ -403,25 +403,12 @@ static void types_found(struct http_result *res, void *arg)
     struct sf_job *job = arg;
     struct salesforce *sf = job->sf;
     const struct salesforce_settings *cfg = sf->cfg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
     const char *names[2];
-    size_t k, n = 0;
+    size_t n = 0;
     char why[300], *soql;
 
-    if (records == NULL)
+    if (sf_job_query_each(job, res, type_row) != 0)
         return;
-    json_array_foreach(records, k, r)
-    {
-        const char *name = json_string_value(json_object_get(r, "Name"));
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        if (name == NULL || id == NULL)
-            continue;
-        if (strcasecmp(name, cfg->journal_type) == 0)
-            snprintf(sf->jt_credit, sizeof(sf->jt_credit), "%s", id);
-        if (strcasecmp(name, cfg->debit_journal_type) == 0)
-            snprintf(sf->jt_debit, sizeof(sf->jt_debit), "%s", id);
-    }
-    json_decref(root);
     if (sf->jt_credit[0] == '\0') {
         snprintf(why, sizeof(why), "JournalType named \"%s\" not found in Salesforce",
                  cfg->journal_type);

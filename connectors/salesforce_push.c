@@ -97,6 +97,43 @@ json_t *sf_job_query_records(struct sf_job *job, struct http_result *res, json_t
     return records;
 }
 
+int sf_job_query_each(struct sf_job *job, struct http_result *res,
+                      int (*row)(struct sf_job *job, json_t *rec))
+{
+    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
+    size_t k;
+    int rc = 0;
+
+    if (records == NULL)
+        return -1;
+    json_array_foreach(records, k, r)
+    {
+        if (row(job, r) != 0) {
+            rc = 1;
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+int sf_job_take_outcomes(struct sf_job *job, struct http_result *res)
+{
+    struct sf_outcome *out = sf_job_outcomes(job, res);
+
+    if (out == NULL)
+        return -1;
+    for (size_t k = 0; k < job->nsent; k++) {
+        size_t i = job->sent[k];
+        if (out[k].state == SF_REJECT)
+            log_info("salesforce", job->sf->conn->name, "seq %" PRId64 " %s: %s",
+                     job->pb->records[i].seq, job->pb->records[i].field, out[k].reason);
+        sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, NULL);
+    }
+    free(out);
+    return 0;
+}
+
 enum push_outcome sf_outcome_push(enum sf_state s)
 {
     return s == SF_OK ? PUSH_OK : s == SF_RETRY ? PUSH_RETRY : PUSH_REJECT;

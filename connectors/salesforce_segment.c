@@ -268,32 +268,32 @@ void sf_send_delete(struct sf_job *job)
 
 /* --- erase --- */
 
+static int erase_row(struct sf_job *job, json_t *r)
+{
+    const char *ext = job->sf->map.ext_id;
+    const char *key = json_string_value(json_object_get(r, ext));
+    const char *id = json_string_value(json_object_get(r, "Id"));
+
+    for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
+        if (job->set[i] || strcmp(job->pb->records[i].member_key, key) != 0)
+            continue;
+        if (job->ids[i][0] == '\0')
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
+        else if (strcmp(job->ids[i], id) != 0)
+            log_warn("salesforce", job->sf->conn->name,
+                     "erase_found: seq %" PRId64 ": several Contacts carry the member's %s; %s "
+                     "deleted, %s not",
+                     job->pb->records[i].seq, ext, job->ids[i], id);
+    }
+    return 0;
+}
+
 static void erase_found(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    const char *ext = job->sf->map.ext_id;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
 
-    if (records == NULL)
+    if (sf_job_query_each(job, res, erase_row) != 0)
         return;
-    json_array_foreach(records, k, r)
-    {
-        const char *key = json_string_value(json_object_get(r, ext));
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
-            if (job->set[i] || strcmp(job->pb->records[i].member_key, key) != 0)
-                continue;
-            if (job->ids[i][0] == '\0')
-                snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
-            else if (strcmp(job->ids[i], id) != 0)
-                log_warn("salesforce", job->sf->conn->name,
-                         "%s: seq %" PRId64 ": several Contacts carry the member's %s; %s "
-                         "deleted, %s not",
-                         __func__, job->pb->records[i].seq, ext, job->ids[i], id);
-        }
-    }
-    json_decref(root);
     for (size_t i = 0; i < job->pb->n; i++) {
         if (job->set[i] || job->ids[i][0] != '\0')
             continue;
@@ -426,27 +426,24 @@ static void segment_contacts(struct sf_job *job)
     sf_segment_members(job);
 }
 
+static int membership_row(struct sf_job *job, json_t *r)
+{
+    const char *key = json_string_value(json_object_get(r, "Membership_Key__c"));
+    const char *id = json_string_value(json_object_get(r, "Id"));
+
+    for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
+        char want[300];
+        sf_membership_key(job->pb->records[i].member_key, job->segment, want, sizeof(want));
+        if (strcmp(want, key) == 0)
+            snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
+    }
+    return 0;
+}
+
 static void memberships_found(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    json_t *root, *records = sf_job_query_records(job, res, &root), *r;
-    size_t k;
-
-    if (records == NULL)
-        return;
-    json_array_foreach(records, k, r)
-    {
-        const char *key = json_string_value(json_object_get(r, "Membership_Key__c"));
-        const char *id = json_string_value(json_object_get(r, "Id"));
-        for (size_t i = 0; key != NULL && id != NULL && i < job->pb->n; i++) {
-            char want[300];
-            sf_membership_key(job->pb->records[i].member_key, job->segment, want, sizeof(want));
-            if (strcmp(want, key) == 0)
-                snprintf(job->cm_ids[i], sizeof(job->cm_ids[i]), "%s", id);
-        }
-    }
-    json_decref(root);
-    segment_contacts(job);
+    if (sf_job_query_each(arg, res, membership_row) == 0)
+        segment_contacts(arg);
 }
 
 /* Looks up the memberships of the batch by Membership_Key__c (their ids,
