@@ -463,7 +463,9 @@ enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
         is_fault = acc_fault_parse(res->body, res->body_len, (size_t)acc->cfg->max_response,
                                    acc->cfg->stop_faults, fault) == 1;
     if (!is_fault) {
-        snprintf(fault->text, sizeof(fault->text), "HTTP %ld: %s", res->status, res->error);
+        char st[32];
+        snprintf(fault->text, sizeof(fault->text), "%s %s", http_result_label(res, st, sizeof(st)),
+                 res->error);
         return ACC_TRANSPORT;
     }
     switch (fault->cls) {

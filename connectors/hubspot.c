@@ -314,10 +314,10 @@ static void prop_created(struct http_result *res, void *arg)
     struct setup_ctx *sc = arg;
 
     if (res->cls != HTTP_CLASS_OK && res->status != 409) {
-        char msg[200];
+        char msg[200], st[32];
         hs_error_message(res->body, msg, sizeof(msg));
-        log_error("hubspot", sc->hs->conn->name, "cannot create a contact property: HTTP %ld %s",
-                  res->status, msg[0] ? msg : res->error);
+        log_error("hubspot", sc->hs->conn->name, "cannot create a contact property: %s %s",
+                  http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
         sc->failed = 1;
     }
     if (sc->failed)

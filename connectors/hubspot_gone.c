@@ -190,10 +190,10 @@ static void page_answer(struct http_result *res, void *arg)
     int rc;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200];
+        char msg[200], st[32];
         hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", conn->name, "pull: archived contacts listing failed (HTTP %ld %s)",
-                 res->status, msg[0] ? msg : res->error);
+        log_warn("hubspot", conn->name, "pull: archived contacts listing failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
         hs_pull_finish(hs, -1);
         return;
     }

@@ -158,8 +158,9 @@ static void statuses_answer(struct http_result *res, void *arg)
     json_t *statuses;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        log_warn("hubspot", hs_conn(hs)->name, "pull: statuses read failed (HTTP %ld %s)",
-                 res->status, res->error);
+        char st[32];
+        log_warn("hubspot", hs_conn(hs)->name, "pull: statuses read failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), res->error);
         hs_pull_finish(hs, -1);
         return;
     }
@@ -192,10 +193,10 @@ static void search_answer(struct http_result *res, void *arg)
         }
     }
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200];
+        char msg[200], st[32];
         hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", hs_conn(hs)->name, "pull: search failed (HTTP %ld %s)", res->status,
-                 msg[0] ? msg : res->error);
+        log_warn("hubspot", hs_conn(hs)->name, "pull: search failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
         hs_pull_finish(hs, -1);
         return;
     }

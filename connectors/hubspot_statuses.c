@@ -135,10 +135,10 @@ static void statuses_read(struct http_result *res, void *arg)
     json_t *statuses;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200];
+        char msg[200], st[32];
         hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", conn->name, "pull: statuses sweep read failed (HTTP %ld %s)",
-                 res->status, msg[0] ? msg : res->error);
+        log_warn("hubspot", conn->name, "pull: statuses sweep read failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
         end_sweep(hs, -1);
         return;
     }
@@ -171,12 +171,12 @@ static void contacts_listed(struct http_result *res, void *arg)
     char *text;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200];
+        char msg[200], st[32];
         hs_error_message(res->body, msg, sizeof(msg));
         log_warn("hubspot", conn->name,
                  "pull: contacts listing of the statuses sweep failed "
-                 "(HTTP %ld %s)",
-                 res->status, msg[0] ? msg : res->error);
+                 "(%s %s)",
+                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
         end_sweep(hs, -1);
         return;
     }

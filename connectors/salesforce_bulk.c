@@ -79,7 +79,7 @@ static void fail(struct sf_job *job, const struct http_result *res)
 
 static void fail_text(struct sf_job *job, const char *why)
 {
-    log_warn("salesforce", job->sf->conn->name, "%s: Bulk job %s: %s", __func__,
+    log_warn("salesforce", job->sf->conn->name, "push: Bulk job %s: %s",
              job->bulk_id[0] ? job->bulk_id : "(none)", why);
     sf_job_fail_rest(job, PUSH_RETRY, why, -1, 1);
     sf_job_done(job);
@@ -87,10 +87,11 @@ static void fail_text(struct sf_job *job, const char *why)
 
 static void retry_unknown(struct sf_job *job, const struct http_result *res)
 {
-    char why[200];
+    char why[200], st[32];
 
-    snprintf(why, sizeof(why), "Bulk job %s: outcome unknown (HTTP %ld %s)", job->bulk_id,
-             res->status, http_class_name(res->cls));
+    snprintf(why, sizeof(why), "Bulk job %s: outcome unknown (%s %s)", job->bulk_id,
+             http_result_label(res, st, sizeof(st)),
+             res->status != 0 ? http_class_name(res->cls) : res->error);
     fail_text(job, why);
 }
 
@@ -176,10 +177,10 @@ static void after_failed_job(struct sf_job *job)
             sf_job_set(job, job->grp_recs[k], PUSH_RETRY, job->bulk_why, -1, 0, NULL);
     }
     if (job->bulk_end == SF_BULK_FAILED)
-        log_warn("salesforce", job->sf->conn->name, "%s: %s; %zu Contact(s) resent by collections",
-                 __func__, job->bulk_why, job->nfix);
+        log_warn("salesforce", job->sf->conn->name,
+                 "push: %s; %zu Contact(s) resent by collections", job->bulk_why, job->nfix);
     else
-        log_warn("salesforce", job->sf->conn->name, "%s: %s; its rows will be retried", __func__,
+        log_warn("salesforce", job->sf->conn->name, "push: %s; its rows will be retried",
                  job->bulk_why);
 }
 

@@ -547,8 +547,10 @@ static void consent_answer(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
         sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        log_warn("salesforce", conn->name, "%s: ContactPointTypeConsent query failed (HTTP %ld)",
-                 __func__, res->status);
+        char st[32];
+        log_warn("salesforce", conn->name,
+                 "consent pull: ContactPointTypeConsent query failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), res->error);
         json_decref(root);
         sf_pull_finish(sf, -1);
         return;

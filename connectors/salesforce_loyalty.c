@@ -388,9 +388,11 @@ static void subtypes_found(struct http_result *res, void *arg)
         return;
     if ((opt(cfg->journal_subtype)[0] != '\0' && sf->jst_credit[0] == '\0') ||
         (opt(cfg->debit_journal_subtype)[0] != '\0' && sf->jst_debit[0] == '\0')) {
-        snprintf(why, sizeof(why), "JournalSubType \"%s\" / \"%s\" not found under its JournalType",
+        snprintf(why, sizeof(why),
+                 "JournalSubType \"%s\" / \"%s\" not found under its JournalType (options "
+                 "journal_subtype, debit_journal_subtype)",
                  opt(cfg->journal_subtype), opt(cfg->debit_journal_subtype));
-        log_warn("salesforce", sf->conn->name, "%s: %s", __func__, why);
+        log_warn("salesforce", sf->conn->name, "loyalty: %s", why);
         fail_all(job, PUSH_REJECT, why);
         return;
     }
@@ -410,15 +412,17 @@ static void types_found(struct http_result *res, void *arg)
     if (sf_job_query_each(job, res, type_row) != 0)
         return;
     if (sf->jt_credit[0] == '\0') {
-        snprintf(why, sizeof(why), "JournalType named \"%s\" not found in Salesforce",
+        snprintf(why, sizeof(why),
+                 "JournalType named \"%s\" not found in Salesforce (option journal_type)",
                  cfg->journal_type);
-        log_warn("salesforce", sf->conn->name, "%s: %s", __func__, why);
+        log_warn("salesforce", sf->conn->name, "loyalty: %s", why);
         fail_all(job, PUSH_REJECT, why);
         return;
     }
     if (sf->jt_debit[0] == '\0')
         log_warn("salesforce", sf->conn->name,
-                 "%s: JournalType named \"%s\" not found: debits are refused", __func__,
+                 "loyalty: JournalType named \"%s\" not found: debits are refused (option "
+                 "debit_journal_type)",
                  cfg->debit_journal_type);
     if (opt(cfg->journal_subtype)[0] != '\0')
         names[n++] = opt(cfg->journal_subtype);
@@ -469,9 +473,10 @@ static void program_found(struct http_result *res, void *arg)
     if (id == NULL) {
         char why[256];
         json_decref(root);
-        snprintf(why, sizeof(why), "LoyaltyProgram named \"%s\" not found in Salesforce",
+        snprintf(why, sizeof(why),
+                 "LoyaltyProgram named \"%s\" not found in Salesforce (option loyalty_program)",
                  job->sf->cfg->loyalty_program);
-        log_warn("salesforce", job->sf->conn->name, "%s: %s", __func__, why);
+        log_warn("salesforce", job->sf->conn->name, "loyalty: %s", why);
         fail_all(job, PUSH_REJECT, why);
         return;
     }
@@ -500,9 +505,9 @@ void sf_journal_start(struct sf_job *job)
         if (strcmp(r->field, "points/balance") == 0) {
             char masked[64];
             log_warn("salesforce", sf->conn->name,
-                     "%s: points balance of member %s differs from Salesforce's PointsBalance "
+                     "loyalty: points balance of member %s differs from Salesforce's PointsBalance "
                      "(local %s); not written: balances come from journals",
-                     __func__, log_mask(r->member_key, masked, sizeof(masked)), r->value_json);
+                     log_mask(r->member_key, masked, sizeof(masked)), r->value_json);
             sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
             continue;
         }

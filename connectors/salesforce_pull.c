@@ -281,10 +281,10 @@ static void query_answer(struct http_result *res, void *arg)
     struct sf_pull_state *ps = sf_pull_state(sf);
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
-        char code[64], msg[200];
+        char code[64], msg[200], st[32];
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
-        log_warn("salesforce", sf_conn(sf)->name, "pull: query failed (HTTP %ld %s %s)",
-                 res->status, code, msg[0] ? msg : res->error);
+        log_warn("salesforce", sf_conn(sf)->name, "pull: query failed (%s %s %s)",
+                 http_result_label(res, st, sizeof(st)), code, msg[0] ? msg : res->error);
         finish(sf, -1);
         return;
     }
@@ -350,8 +350,10 @@ static void balances_answer(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
         sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        log_warn("salesforce", conn->name, "%s: LoyaltyMemberCurrency query failed (HTTP %ld)",
-                 __func__, res->status);
+        char st[32];
+        log_warn("salesforce", conn->name,
+                 "loyalty balance: LoyaltyMemberCurrency query failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), res->error);
         json_decref(root);
         finish(sf, -1);
         return;
@@ -421,8 +423,10 @@ static void currency_found(struct http_result *res, void *arg)
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
         sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        log_warn("salesforce", conn->name, "%s: LoyaltyProgramCurrency query failed (HTTP %ld)",
-                 __func__, res->status);
+        char st[32];
+        log_warn("salesforce", conn->name,
+                 "loyalty currency: LoyaltyProgramCurrency query failed (%s %s)",
+                 http_result_label(res, st, sizeof(st)), res->error);
         json_decref(root);
         finish(sf, -1);
         return;
@@ -447,9 +451,9 @@ static void currency_found(struct http_result *res, void *arg)
     json_decref(root);
     if (sf->lpc_id[0] == '\0') {
         log_warn("salesforce", conn->name,
-                 "%s: LoyaltyProgramCurrency \"%s\" of program \"%s\" not found: balances "
-                 "not compared",
-                 __func__, sf->cfg->loyalty_currency, sf->cfg->loyalty_program);
+                 "loyalty currency: LoyaltyProgramCurrency \"%s\" of program \"%s\" not found: "
+                 "balances not compared (options loyalty_currency, loyalty_program)",
+                 sf->cfg->loyalty_currency, sf->cfg->loyalty_program);
         after_balances(sf);
         return;
     }
@@ -604,10 +608,10 @@ static void deleted_answer(struct http_result *res, void *arg)
     char wm[256];
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
-        char code[64], msg[200];
+        char code[64], msg[200], st[32];
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
-        log_warn("salesforce", conn->name, "pull: getDeleted failed (HTTP %ld %s %s)", res->status,
-                 code, msg);
+        log_warn("salesforce", conn->name, "pull: getDeleted failed (%s %s %s)",
+                 http_result_label(res, st, sizeof(st)), code, msg[0] ? msg : res->error);
         if (!sf_closing(sf) && res->status == 400 &&
             strcmp(code, "INVALID_REPLICATION_DATE") == 0 && !ps->del_probe) {
             probe_earliest(sf);

@@ -281,7 +281,7 @@ static int erase_row(struct sf_job *job, json_t *r)
             snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
         else if (strcmp(job->ids[i], id) != 0)
             log_warn("salesforce", job->sf->conn->name,
-                     "erase_found: seq %" PRId64 ": several Contacts carry the member's %s; %s "
+                     "erasure: seq %" PRId64 ": several Contacts carry the member's %s; %s "
                      "deleted, %s not",
                      job->pb->records[i].seq, ext, job->ids[i], id);
     }

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,17 @@ void http_retry_after_cap_set(long ms)
 long http_retry_after_cap(void)
 {
     return retry_after_cap_ms;
+}
+
+const char *http_result_label(const struct http_result *res, char *buf, size_t size)
+{
+    if (res == NULL)
+        snprintf(buf, size, "no request:");
+    else if (res->status == 0)
+        snprintf(buf, size, "transport error:");
+    else
+        snprintf(buf, size, "HTTP %ld", res->status);
+    return buf;
 }
 
 const char *http_class_name(enum http_class cls)

@@ -86,6 +86,11 @@ struct http_result {
  * pointer lives as long as the result. */
 const char *http_result_header(const struct http_result *res, const char *name);
 
+/* For log lines and reasons (issue 19: "HTTP 0" is not a status): "HTTP
+ * 503", "transport error:" when no response came (status 0; res->error
+ * says why), "no request:" when there is no result. Returns buf. */
+const char *http_result_label(const struct http_result *res, char *buf, size_t size);
+
 /* Hands the body over to the caller (free() it); the result keeps none. */
 char *http_result_take_body(struct http_result *res, size_t *len);
 

@@ -829,9 +829,23 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Issue 19: no answer is not "HTTP 0" in a log line. */
+static void result_label_says_transport_error(void **state)
+{
+    struct http_result res;
+    char buf[32];
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    assert_string_equal(http_result_label(&res, buf, sizeof(buf)), "transport error:");
+    res.status = 503;
+    assert_string_equal(http_result_label(&res, buf, sizeof(buf)), "HTTP 503");
+    assert_string_equal(http_result_label(NULL, buf, sizeof(buf)), "no request:");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(result_label_says_transport_error),
         cmocka_unit_test(classify_table),
         cmocka_unit_test(retry_after_both_forms),
         cmocka_unit_test(retry_after_is_capped),
