@@ -387,7 +387,13 @@ int http_client_new(uv_loop_t *loop, const struct http_options *opts, struct htt
         goto out;
     }
     c->timer.data = c;
-    c->open_handles = 1;
+    if (uv_timer_init(loop, &c->hold_timer) < 0) {
+        uv_close((uv_handle_t *)&c->timer, NULL);
+        error_set(err, "cannot create timer");
+        goto out;
+    }
+    c->hold_timer.data = c;
+    c->open_handles = 2;
     *out = c;
     rc = 0;
 out:
@@ -406,28 +412,23 @@ out:
     return rc;
 }
 
-int http_request_start(struct http_request *r, http_done_fn done, void *arg, struct error *err)
+static void on_hold_timer(uv_timer_t *t);
+
+/* Hands r to curl: 0, or -1 with err (r not linked, not freed). */
+static int start_transfer(struct http_client *c, struct http_request *r, struct error *err)
 {
-    struct http_client *c = r->client;
     CURL *easy = NULL;
     CURLMcode mc;
 
-    if (c->closing) {
-        error_set(err, "HTTP client is shutting down");
-        goto fail;
-    }
     easy = c->n_pool > 0 ? c->easy_pool[--c->n_pool] : curl_easy_init();
-    if (easy == NULL) {
-        error_set(err, "cannot create curl handle");
-        goto fail;
-    }
+    if (easy == NULL)
+        return error_set(err, "cannot create curl handle");
     if (http_request_prepare(r, easy, err) < 0) {
         curl_easy_cleanup(easy);
-        goto fail;
+        return -1;
     }
-    r->done = done;
-    r->done_arg = arg;
     r->next = c->inflight;
+    r->prev = NULL;
     if (c->inflight != NULL)
         c->inflight->prev = r;
     c->inflight = r;
@@ -438,8 +439,83 @@ int http_request_start(struct http_request *r, http_done_fn done, void *arg, str
     if (mc != CURLM_OK) {
         error_set(err, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
         unlink_request(c, r);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+static void hold_arm(struct http_client *c)
+{
+    uint64_t first = UINT64_MAX, now = mono_ms();
+
+    for (struct http_request *r = c->delayed; r != NULL; r = r->next) {
+        if (r->not_before_ms < first)
+            first = r->not_before_ms;
+    }
+    if (first == UINT64_MAX)
+        uv_timer_stop(&c->hold_timer);
+    else
+        uv_timer_start(&c->hold_timer, on_hold_timer, first > now ? first - now : 0, 0);
+}
+
+/* Delayed requests whose time has come go to curl, in the order started. */
+static void on_hold_timer(uv_timer_t *t)
+{
+    struct http_client *c = t->data;
+    uint64_t now = mono_ms();
+    struct http_request *due = NULL, **tail = &due, **pp = &c->delayed;
+
+    while (*pp != NULL) {
+        struct http_request *r = *pp;
+        if (r->not_before_ms <= now) {
+            *pp = r->next;
+            r->next = NULL;
+            *tail = r;
+            tail = &r->next;
+        } else {
+            pp = &r->next;
+        }
+    }
+    hold_arm(c);
+    while (due != NULL && !c->closing) {
+        struct http_request *r = due;
+        struct error err = {""};
+        due = r->next;
+        r->next = NULL;
+        if (start_transfer(c, r, &err) != 0)
+            http_request_fail(r, r->done, r->done_arg, HTTP_CLASS_RETRY, HTTP_FAIL_INTERNAL, -1,
+                              err.msg);
+    }
+}
+
+int http_request_start(struct http_request *r, http_done_fn done, void *arg, struct error *err)
+{
+    struct http_client *c = r->client;
+
+    if (c->closing) {
+        error_set(err, "HTTP client is shutting down");
         goto fail;
     }
+    r->done = done;
+    r->done_arg = arg;
+    if (r->not_before_ms > mono_ms()) {
+        /* Kept in start order: appended. */
+        struct http_request **pp = &c->delayed;
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        r->next = NULL;
+        r->prev = NULL;
+        *pp = r;
+        hold_arm(c);
+        return 0;
+    }
+    if (start_transfer(c, r, err) != 0)
+        goto fail;
     return 0;
 fail:
     http_request_free(r);
@@ -492,6 +568,18 @@ void http_client_close(struct http_client *c, void (*on_closed)(void *arg), void
         snprintf(r->result.error, sizeof(r->result.error), "HTTP client shut down");
         complete(c, r);
     }
+    /* Delayed requests never went: cancelled the same way. */
+    uv_timer_stop(&c->hold_timer);
+    while (c->delayed != NULL) {
+        r = c->delayed;
+        c->delayed = r->next;
+        r->next = NULL;
+        r->result.cls = HTTP_CLASS_CANCELLED;
+        r->result.failure = HTTP_FAIL_CANCELLED;
+        r->result.status = 0;
+        snprintf(r->result.error, sizeof(r->result.error), "HTTP client shut down");
+        complete(c, r);
+    }
     for (i = 0; i < c->n_pool; i++)
         curl_easy_cleanup(c->easy_pool[i]);
     c->n_pool = 0;
@@ -507,4 +595,5 @@ void http_client_close(struct http_client *c, void (*on_closed)(void *arg), void
     while (c->socks != NULL)
         sock_close(c->socks);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->hold_timer, on_handle_closed);
 }

@@ -133,6 +133,12 @@ struct http_request *http_request_clone(const struct http_request *r);
 
 typedef void (*http_done_fn)(struct http_result *res, void *arg);
 
+/* The transfer starts no sooner than delay_ms from now (a vendor's
+ * Retry-After that holds every request of a connector, not only those the
+ * engine schedules): started, it waits in the client, and a close completes
+ * it as cancelled like a request in flight. */
+void http_request_set_delay(struct http_request *r, uint64_t delay_ms);
+
 /* Starts the request; the client owns r from here, whatever the return
  * value. On 0 done will be called exactly once, later, from the loop. On -1
  * (client closing, curl refused the handle) r is freed, done is never called,

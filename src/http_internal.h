@@ -11,8 +11,10 @@ struct http_client {
     uv_loop_t *loop;
     CURLM *multi;
     CURLSH *share;
-    uv_timer_t timer;        /* curl's single timeout */
-    struct http_sock *socks; /* sockets being watched (for shutdown only) */
+    uv_timer_t timer;             /* curl's single timeout */
+    uv_timer_t hold_timer;        /* the first delayed request's time */
+    struct http_request *delayed; /* started, waiting for not_before_ms */
+    struct http_sock *socks;      /* sockets being watched (for shutdown only) */
     struct http_options opts;
     char *ca_file; /* owned copies of the option strings */
     char *user_agent;
@@ -40,6 +42,7 @@ struct http_request {
     size_t body_len;
     int sensitive;
     struct http_limits limits;
+    uint64_t not_before_ms; /* uv_hrtime ms; 0: at once */
     char conn[48];
     http_done_fn done;
     void *done_arg;

@@ -207,6 +207,11 @@ void http_request_set_sensitive(struct http_request *r)
     r->sensitive = 1;
 }
 
+void http_request_set_delay(struct http_request *r, uint64_t delay_ms)
+{
+    r->not_before_ms = delay_ms > 0 ? uv_hrtime() / 1000000 + delay_ms : 0;
+}
+
 void http_request_set_limits(struct http_request *r, const struct http_limits *limits)
 {
     r->limits = *limits;

@@ -743,6 +743,76 @@ static void shutdown_with_requests_in_flight(void **state)
     fixture_close(&fx);
 }
 
+/* A delayed request (a Retry-After hold) waits in the client: a request
+ * started after it without delay goes and is answered, the delayed one never
+ * reaches the server, and a close completes it as cancelled. */
+static void a_delayed_request_waits_and_is_cancelled_by_close(void **state)
+{
+    struct fixture fx;
+    struct counted now_c, later_c;
+    struct error err = {{0}};
+    struct http_request *r = NULL;
+    char url[128];
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    memset(&now_c, 0, sizeof(now_c));
+    memset(&later_c, 0, sizeof(later_c));
+    now_c.fx = later_c.fx = &fx;
+    snprintf(url, sizeof(url), "%s/hello", fx.base);
+    r = http_request_new(fx.client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_delay(r, 60000);
+    assert_int_equal(http_request_start(r, on_done_count, &later_c, &err), 0);
+    r = http_request_new(fx.client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    fx.pending = 1; /* the loop stops when the undelayed one is answered */
+    assert_int_equal(http_request_start(r, on_done_count, &now_c, &err), 0);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(now_c.got.done, 1);
+    assert_int_equal(now_c.got.cls, HTTP_CLASS_OK);
+    assert_int_equal(later_c.got.done, 0);
+    assert_int_equal(test_server_connections(fx.server), 1);
+    fx.pending = 2; /* no uv_stop from the cancellation: the close runs on */
+    http_client_close(fx.client, on_closed, &fx);
+    fx.client = NULL;
+    assert_int_equal(later_c.got.done, 1);
+    assert_int_equal(later_c.got.cls, HTTP_CLASS_CANCELLED);
+    assert_int_equal(later_c.got.failure, HTTP_FAIL_CANCELLED);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(fx.closed, 1);
+    free(now_c.got.body);
+    free(later_c.got.body);
+    fixture_close(&fx);
+}
+
+/* A request delayed by a moment goes once the moment has passed. */
+static void a_delayed_request_goes_after_its_delay(void **state)
+{
+    struct fixture fx;
+    struct counted c;
+    struct error err = {{0}};
+    struct http_request *r = NULL;
+    char url[128];
+
+    (void)state;
+    fixture_init(&fx, NULL, 1);
+    memset(&c, 0, sizeof(c));
+    c.fx = &fx;
+    snprintf(url, sizeof(url), "%s/hello", fx.base);
+    r = http_request_new(fx.client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_delay(r, 50);
+    fx.pending = 1;
+    assert_int_equal(http_request_start(r, on_done_count, &c, &err), 0);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.got.done, 1);
+    assert_int_equal(c.got.cls, HTTP_CLASS_OK);
+    assert_string_equal(c.got.body, "hello");
+    free(c.got.body);
+    fixture_close(&fx);
+}
+
 /* nghttpd (nghttp2-server) offers h2 by ALPN: requests multiplex on one
  * connection. */
 static void http2_when_offered(void **state)
@@ -864,6 +934,8 @@ int main(void)
         cmocka_unit_test(connection_refused_is_retryable),
         cmocka_unit_test(thousand_concurrent_requests),
         cmocka_unit_test(shutdown_with_requests_in_flight),
+        cmocka_unit_test(a_delayed_request_waits_and_is_cancelled_by_close),
+        cmocka_unit_test(a_delayed_request_goes_after_its_delay),
         cmocka_unit_test(http2_when_offered),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
