@@ -149,6 +149,12 @@ int crm_request(struct crm_http *h, const struct crm_req *rq, http_done_fn done,
         goto out;
     http_request_set_conn(r, h->conn->name);
     http_request_set_limits(r, &h->limits);
+    /* A 429's Retry-After holds every request of the connector: the engine
+     * plans no batch inside it, and the steps of a job already out (a Bulk
+     * poll, the next collections chunk, a consent object after its
+     * Contact), a pull page or a setup call wait in the client until it
+     * ends (chaos salesforce-faults saw such steps inside the hold). */
+    http_request_set_delay(r, crm_held_ms(h->conn));
     if (http_request_add_header(r, "Accept", rq->accept ? rq->accept : "application/json") != 0)
         goto out;
     for (size_t i = 0; i < rq->nheaders; i++) {

@@ -53,8 +53,8 @@ struct crm_req {
 uint64_t crm_mono_ms(void);
 
 /* Milliseconds the vendor asked the connector to hold off (a 429's
- * Retry-After on the engine's bucket), 0 when it may send. Requests outside
- * the engine's scheduling (setup, pulls) check it themselves. */
+ * Retry-After on the engine's bucket), 0 when it may send. crm_request()
+ * delays every request by it; a caller checks it to not even plan work. */
 uint64_t crm_held_ms(const struct connector *conn);
 
 /* Starts one request; done is called exactly once, later, from the loop.
