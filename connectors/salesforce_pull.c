@@ -597,15 +597,13 @@ static void deleted_answer(struct http_result *res, void *arg)
     struct salesforce *sf = arg;
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
-    struct pull_sink *sink = conn->sink;
     const struct host_services *host = conn->host;
-    struct error err = {""};
+    struct crm_page pg;
     int64_t latest = 0, now = timefmt_now_ms();
     json_t *ids, *when = NULL;
     size_t i;
     json_t *v;
     long outs = 0, cascades = 0;
-    char wm[256];
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf)) {
         char code[64], msg[200], st[32];
@@ -630,7 +628,8 @@ static void deleted_answer(struct http_result *res, void *arg)
         finish(sf, -1);
         return;
     }
-    if (sink->begin(sink->ctx, conn, &err) != 0) {
+    sf_page_init(&pg, sf);
+    if (crm_page_begin(&pg) != 0) {
         json_decref(ids);
         json_decref(when);
         finish(sf, -1);
@@ -641,8 +640,7 @@ static void deleted_answer(struct http_result *res, void *arg)
         char key[400], idem[300];
         const char *seg, *member;
         char *json;
-        struct change c = {0};
-        enum apply_result ar;
+        struct change c;
 
         if (host->member_of == NULL ||
             host->member_of(host->ctx, conn, json_string_value(v), key, sizeof(key)) != 1 ||
@@ -658,15 +656,9 @@ static void deleted_answer(struct http_result *res, void *arg)
             char field[200];
             int64_t at = json_integer_value(json_object_get(when, json_string_value(v)));
             int crc;
-            if (cascade_of_contact(sf, seg, member, json_string_value(v), at, &err, &crc)) {
-                if (crc != 0) {
-                    sink->abort(sink->ctx, conn);
-                    json_decref(ids);
-                    json_decref(when);
-                    log_error("salesforce", conn->name, "pull: deletions not applied: %s", err.msg);
-                    finish(sf, -1);
-                    return;
-                }
+            if (cascade_of_contact(sf, seg, member, json_string_value(v), at, &pg.err, &crc)) {
+                if (crc != 0)
+                    goto fail;
                 cascades++;
                 continue;
             }
@@ -676,23 +668,12 @@ static void deleted_answer(struct http_result *res, void *arg)
             json = segment_value_to_json("out", at);
             snprintf(idem, sizeof(idem), "%s:%s:%s:deleted", conn->name, json_string_value(v),
                      field);
-            c.origin = conn->name;
-            c.member_key = member;
-            c.kind = CHANGE_SEGMENT;
-            c.field = field;
-            c.value_json = json;
-            c.occurred_at = at;
-            c.idem_key = idem;
-            c.source_ref = json_string_value(v);
-            if (json == NULL || sink->pulled(sink->ctx, conn, member, CHANGE_SEGMENT, field, &c,
-                                             "out", &ar, &err) != 0) {
+            c = crm_pulled_change(conn->name, member, CHANGE_SEGMENT, field, json, at, idem,
+                                  json_string_value(v), NULL);
+            if (json == NULL ||
+                crm_page_field(&pg, member, CHANGE_SEGMENT, field, &c, "out") != 0) {
                 free(json);
-                sink->abort(sink->ctx, conn);
-                json_decref(ids);
-                json_decref(when);
-                log_error("salesforce", conn->name, "pull: deletions not applied: %s", err.msg);
-                finish(sf, -1);
-                return;
+                goto fail;
             }
             free(json);
             outs++;
@@ -704,8 +685,8 @@ static void deleted_answer(struct http_result *res, void *arg)
         ps->del_t = latest;
     /* The sweep position goes with the deletions it read (watermark "del"):
      * a restart neither reads them again nor goes back over the horizon. */
-    if (sf_pull_watermark(sf, ps->lmc_t, ps->cptc_t, wm, sizeof(wm)) != 0 ||
-        sink->commit(sink->ctx, conn, wm, &err) != 0) {
+    if (sf_page_commit_cursors(sf, &pg, ps->lmc_t, ps->cptc_t) != 0) {
+        log_error("salesforce", conn->name, "pull: deletions not applied: %s", pg.err.msg);
         finish(sf, -1);
         return;
     }
@@ -718,6 +699,13 @@ static void deleted_answer(struct http_result *res, void *arg)
                  "again",
                  cascades);
     finish(sf, 0);
+    return;
+fail:
+    crm_page_abort(&pg);
+    json_decref(ids);
+    json_decref(when);
+    log_error("salesforce", conn->name, "pull: deletions not applied: %s", pg.err.msg);
+    finish(sf, -1);
 }
 
 static void sweep_deleted(struct salesforce *sf)
