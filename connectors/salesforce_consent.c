@@ -538,40 +538,18 @@ static int consent_row(struct salesforce *sf, struct crm_page *pg, json_t *rec)
 static void consent_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
-    struct connector *conn = sf->conn;
     struct sf_pull_state *ps = sf_pull_state(sf);
-    json_t *root = NULL, *records = NULL, *r;
+    const struct sf_side side = {"ContactPointTypeConsent",
+                                 "consent pull",
+                                 "consent",
+                                 consent_row,
+                                 &ps->lmc_t,
+                                 &ps->cptc_max,
+                                 &ps->cptc_t};
     char next[256];
-    struct crm_page pg;
-    size_t k;
 
-    if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
-        char st[32];
-        log_warn("salesforce", conn->name,
-                 "consent pull: ContactPointTypeConsent query failed (%s %s)",
-                 http_result_label(res, st, sizeof(st)), res->error);
-        json_decref(root);
-        sf_pull_finish(sf, -1);
+    if (sf_side_page(sf, res, &side, next, sizeof(next)) != 0)
         return;
-    }
-    sf_page_init(&pg, sf);
-    if (crm_page_begin(&pg) != 0)
-        goto fail;
-    json_array_foreach(records, k, r)
-    {
-        if (consent_row(sf, &pg, r) != 0) {
-            crm_page_abort(&pg);
-            goto fail;
-        }
-    }
-    /* The newest SystemModstamp read so far is the cursor. */
-    if (sf_page_commit_cursors(sf, &pg, ps->lmc_t, ps->cptc_max) != 0)
-        goto fail;
-    log_debug("salesforce", conn->name,
-              "pull: %zu ContactPointTypeConsent row(s), cursor was %" PRId64,
-              json_array_size(records), ps->cptc_t);
-    json_decref(root);
     if (next[0] != '\0') {
         consent_query(sf, next);
         return;
@@ -579,11 +557,6 @@ static void consent_answer(struct http_result *res, void *arg)
     if (ps->cptc_max > ps->cptc_t)
         ps->cptc_t = ps->cptc_max;
     ps->after_consents(sf);
-    return;
-fail:
-    json_decref(root);
-    log_error("salesforce", conn->name, "consent page not applied: %s", pg.err.msg);
-    sf_pull_finish(sf, -1);
 }
 
 static void consent_query(struct salesforce *sf, const char *next)

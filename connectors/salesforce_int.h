@@ -219,6 +219,20 @@ void sf_page_init(struct crm_page *pg, struct salesforce *sf);
  * consents) with the watermark carrying its cursors, so that a restart goes
  * on from them. 0, or -1 (rolled back; pg->err says why). */
 int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc);
+/* A side query read by SystemModstamp (balances, consents), one answer. */
+struct sf_side {
+    const char *object; /* "LoyaltyMemberCurrency" */
+    const char *what;   /* log prefix of a failed query: "loyalty balance" */
+    const char *page;   /* "balances" page not applied */
+    int (*row)(struct salesforce *sf, struct crm_page *pg, json_t *rec); /* 0 or -1 */
+    const int64_t *lmc, *cptc; /* the cursors kept with the page, read after its rows */
+    const int64_t *was;        /* the query's cursor, for the debug line */
+};
+/* Each record of the answer through side->row in one page, committed with
+ * the watermark of the cursors. 0 with next (the next page's locator, ""
+ * after the last), or -1: logged, and the pull has finished with -1. */
+int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf_side *side,
+                 char *next, size_t nsize);
 
 /* --- salesforce_consent.c --- */
 void sf_consent_start(struct sf_job *job);

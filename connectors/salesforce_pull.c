@@ -337,61 +337,88 @@ static void after_balances(struct salesforce *sf)
  * engine may queue a repair of points/balance on drift; the push side
  * logs it and writes nothing (docs/salesforce.md "Loyalty"). */
 
-static void balances_answer(struct http_result *res, void *arg)
+int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf_side *side,
+                 char *next, size_t nsize)
 {
-    struct salesforce *sf = arg;
     struct connector *conn = sf_conn(sf);
-    const struct host_services *host = conn->host;
-    struct sf_pull_state *ps = sf_pull_state(sf);
     json_t *root = NULL, *records = NULL, *r;
-    char next[256];
     struct crm_page pg;
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
-        sf_parse_query(res->body, &root, &records, next, sizeof(next)) != 0) {
+        sf_parse_query(res->body, &root, &records, next, nsize) != 0) {
         char st[32];
-        log_warn("salesforce", conn->name,
-                 "loyalty balance: LoyaltyMemberCurrency query failed (%s %s)",
+        log_warn("salesforce", conn->name, "%s: %s query failed (%s %s)", side->what, side->object,
                  http_result_label(res, st, sizeof(st)), res->error);
         json_decref(root);
         finish(sf, -1);
-        return;
+        return -1;
     }
     sf_page_init(&pg, sf);
     if (crm_page_begin(&pg) != 0)
         goto fail;
     json_array_foreach(records, k, r)
     {
-        const char *lpm = json_string_value(json_object_get(r, "LoyaltyMemberId"));
-        const char *stamp = json_string_value(json_object_get(r, "SystemModstamp"));
-        json_t *bal = json_object_get(r, "PointsBalance");
-        char rid[80], key[300], digits[32];
-        int64_t t = 0;
-
-        if (stamp != NULL && sf_parse_time(stamp, &t) == 0 && t > ps->lmc_max)
-            ps->lmc_max = t;
-        if (lpm == NULL || !json_is_number(bal))
-            continue;
-        snprintf(rid, sizeof(rid), "lpm:%s", lpm);
-        if (host->member_of(host->ctx, conn, rid, key, sizeof(key)) != 1 ||
-            strncmp(key, "lpm/", 4) != 0)
-            continue; /* not a member we posted for */
-        snprintf(digits, sizeof(digits), "%lld", (long long)json_number_value(bal));
-        if (crm_page_field(&pg, key + 4, CHANGE_POINTS, "points/balance", NULL, digits) != 0) {
+        if (side->row(sf, &pg, r) != 0) {
             crm_page_abort(&pg);
             goto fail;
         }
     }
     /* The rows come by SystemModstamp: the newest seen so far is the
-     * cursor (a restart re-reads from it, lookback included; observing a
-     * balance twice is harmless). */
-    if (sf_page_commit_cursors(sf, &pg, ps->lmc_max, ps->cptc_t) != 0)
+     * cursor (a restart re-reads from it, lookback included). */
+    if (sf_page_commit_cursors(sf, &pg, *side->lmc, *side->cptc) != 0)
         goto fail;
-    log_debug("salesforce", conn->name,
-              "pull: %zu LoyaltyMemberCurrency row(s), cursor was %" PRId64,
-              json_array_size(records), ps->lmc_t);
+    log_debug("salesforce", conn->name, "pull: %zu %s row(s), cursor was %" PRId64,
+              json_array_size(records), side->object, *side->was);
     json_decref(root);
+    return 0;
+fail:
+    json_decref(root);
+    log_error("salesforce", conn->name, "%s page not applied: %s", side->page, pg.err.msg);
+    finish(sf, -1);
+    return -1;
+}
+
+/* One LoyaltyMemberCurrency row: the balance of a member we posted for,
+ * observed (observing a balance twice is harmless). */
+static int balance_row(struct salesforce *sf, struct crm_page *pg, json_t *r)
+{
+    struct connector *conn = sf_conn(sf);
+    const struct host_services *host = conn->host;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    const char *lpm = json_string_value(json_object_get(r, "LoyaltyMemberId"));
+    const char *stamp = json_string_value(json_object_get(r, "SystemModstamp"));
+    json_t *bal = json_object_get(r, "PointsBalance");
+    char rid[80], key[300], digits[32];
+    int64_t t = 0;
+
+    if (stamp != NULL && sf_parse_time(stamp, &t) == 0 && t > ps->lmc_max)
+        ps->lmc_max = t;
+    if (lpm == NULL || !json_is_number(bal))
+        return 0;
+    snprintf(rid, sizeof(rid), "lpm:%s", lpm);
+    if (host->member_of(host->ctx, conn, rid, key, sizeof(key)) != 1 ||
+        strncmp(key, "lpm/", 4) != 0)
+        return 0; /* not a member we posted for */
+    snprintf(digits, sizeof(digits), "%lld", (long long)json_number_value(bal));
+    return crm_page_field(pg, key + 4, CHANGE_POINTS, "points/balance", NULL, digits);
+}
+
+static void balances_answer(struct http_result *res, void *arg)
+{
+    struct salesforce *sf = arg;
+    struct sf_pull_state *ps = sf_pull_state(sf);
+    const struct sf_side side = {"LoyaltyMemberCurrency",
+                                 "loyalty balance",
+                                 "balances",
+                                 balance_row,
+                                 &ps->lmc_max,
+                                 &ps->cptc_t,
+                                 &ps->lmc_t};
+    char next[256];
+
+    if (sf_side_page(sf, res, &side, next, sizeof(next)) != 0)
+        return;
     if (next[0] != '\0') {
         pull_balances(sf, next);
         return;
@@ -399,11 +426,6 @@ static void balances_answer(struct http_result *res, void *arg)
     if (ps->lmc_max > ps->lmc_t)
         ps->lmc_t = ps->lmc_max;
     after_balances(sf);
-    return;
-fail:
-    json_decref(root);
-    log_error("salesforce", conn->name, "balances page not applied: %s", pg.err.msg);
-    finish(sf, -1);
 }
 
 /* The LoyaltyProgramCurrency id of loyalty_currency: a member has one
