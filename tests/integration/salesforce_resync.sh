@@ -51,8 +51,14 @@ after | grep -v ' GET ' | grep -v '/query' >"$T/after-writes" || true
 assert_eq "$(writes)" 0 "a second resync writes no record ($(head -c 600 "$T/after-writes"))"
 assert_eq "$(grep -c -E ' (POST|PATCH) ' "$T/after-writes" || true)" 0 "nor sends a create or an upsert"
 # The documented gap: M3's "out" of gold is an absence; its removal goes
-# again as a DELETE of the kept membership id, answered "already deleted".
-assert_eq "$(grep -c ' DELETE ' "$T/after-writes" || true)" 1 "only the absent membership's removal is sent again"
+# again as a DELETE of the kept membership id, answered "already deleted" --
+# unless the getDeleted sweep (every deleted_sweep) has read that deletion
+# back since the first resync: then nothing is sent. Which one depends on
+# when the sweep ran, so either is right; anything else is not.
+dels=$(grep -c ' DELETE ' "$T/after-writes" || true)
+[ "$dels" -le 1 ] || fail "at most the absent membership's removal is sent again (got $dels DELETEs)"
+assert_eq "$(grep ' DELETE ' "$T/after-writes" | grep -vc '/composite/sobjects .* in=1 ' || true)" 0 \
+  "a DELETE sent again removes one record ($(grep ' DELETE ' "$T/after-writes" | head -c 300))"
 assert_eq "$(campaign_members vip)" "M1:vip M2:vip M3:vip " "vip still holds its three members"
 assert_eq "$(campaign_members gold)" "" "gold still empty"
 assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf'")" 0 "no dead letters"
