@@ -2,7 +2,7 @@
  * ("<3>") so journald keeps the level, then the subsystem and, when there is
  * one, the connector: "<6>spool[shop]: ingested 12 events from a.jsonl".
  * When stderr is the journal, the same text goes to journald with
- * structured fields instead (src/log_journal.h): CODE_FILE, CODE_LINE and
+ * structured fields instead (src/base/log_journal.h): CODE_FILE, CODE_LINE and
  * CODE_FUNC say where a line was logged (issue 19: C function names in the
  * text were noise to operators), CRMSYNC_SUBSYSTEM and CRMSYNC_CONNECTOR
  * select lines.
