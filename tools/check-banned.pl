@@ -4,6 +4,9 @@
 # vsprintf, stpcpy, gets) and an assignment inside the condition of an if or
 # a while ("if ((rc = f()) != 0)"). Comments and string literals are blanked
 # first, so a word in a comment or a "=" in a string does not count.
+# Also a relative include ("../"): it would reach a header that is not on the
+# file's layer's include path and so get round the boundaries the build
+# enforces (docs/architecture.md).
 # Prints file:line: what, and exits 1 when anything is found.
 use strict;
 use warnings;
@@ -11,6 +14,11 @@ my $bad = 0;
 for my $f (@ARGV) {
     open(my $fh, '<', $f) or die "$f: $!";
     local $/; my $src = <$fh>; close $fh;
+    while ($src =~ /^[ \t]*#[ \t]*include[ \t]*"([^"\n]*\.\.\/[^"\n]*)"/mg) {
+        my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);
+        print "$f:$line: relative include \"$1\" (docs/architecture.md: a layer includes through its include path)\n";
+        $bad = 1;
+    }
     # Blank out comments, string and character literals, keeping newlines so
     # that line numbers stay right.
     $src =~ s{(/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')}{

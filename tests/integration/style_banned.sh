@@ -3,7 +3,8 @@
 # refuses sprintf, strcat, strcpy, atoi and an assignment inside the condition
 # of an if or a while, wherever it sits in a condition (first line or a
 # continuation line), and leaves comments, string literals, comparisons and
-# for-loop initialisers alone. The tree's src/ connectors/ state/ pass it.
+# for-loop initialisers alone; and a relative include ("../"). The tree's
+# src/ connectors/ state/ pass it.
 source "$(dirname "$0")/lib/common.sh"
 
 CHECK="$SRC_DIR/tools/check-banned.pl"
@@ -53,9 +54,27 @@ assert_eq "$(wc -l <"$T/bad.out")" 7 "one report per construct"
 perl "$CHECK" "$T/good.c" >"$T/good.out" || fail "false positives: $(cat "$T/good.out")"
 pass "no false positive on comments, strings, comparisons, for loops"
 
+# A relative include gets round a layer's include path (docs/architecture.md).
+cat >"$T/relinc.c" <<'C'
+#include "store.h"
+#include <stdio.h>
+/* #include "../src/engine.h" in a comment is fine */
+#include "../src/engine.h"
+  # include "../../connectors/connector.h"
+C
+rc=0
+perl "$CHECK" "$T/relinc.c" >"$T/relinc.out" || rc=$?
+assert_eq "$rc" 1 "the checker fails on a relative include"
+for line in 4 5; do
+  grep -q "relinc.c:$line: relative include" "$T/relinc.out" \
+    || fail "relative include at line $line not reported: $(cat "$T/relinc.out")"
+done
+assert_eq "$(wc -l <"$T/relinc.out")" 2 "one report per relative include"
+pass "a relative include is refused"
+
 cd "$SRC_DIR"
 mapfile -t files < <(git ls-files 'src/*.[ch]' 'connectors/*.[ch]' 'state/*.[ch]' 2>/dev/null \
-  || ls src/*.[ch] connectors/*.[ch] state/*.[ch])
+  || ls src/*.[ch] src/base/*.[ch] connectors/*.[ch] state/*.[ch])
 perl "$CHECK" "${files[@]}" || fail "src/ connectors/ state/ hold banned constructs"
 pass "src/ connectors/ state/ are clean"
 grep -q 'check-banned.pl' tools/check-style.sh || fail "check-style.sh does not run the check"
