@@ -335,14 +335,16 @@ int main(int argc, char **argv)
 
     /* 100 records, about 14 KB: the shape of a batch upsert. */
     body = malloc(64 * 1024);
-    off += (size_t)sprintf(body + off, "{\"inputs\":[");
+    if (body == NULL)
+        return 1;
+    off += (size_t)snprintf(body + off, 64 * 1024 - off, "{\"inputs\":[");
     for (i = 0; i < 100; i++)
-        off += (size_t)sprintf(body + off,
-                               "%s{\"idProperty\":\"member_key\",\"id\":\"M%08d\",\"properties\":"
-                               "{\"email\":\"member%d@example.com\",\"loyalty_points\":\"%d\","
-                               "\"loyalty_tier\":\"gold\",\"consent_email\":\"granted\"}}",
-                               i ? "," : "", i, i, i * 37);
-    sprintf(body + off, "]}");
+        off += (size_t)snprintf(body + off, 64 * 1024 - off,
+                                "%s{\"idProperty\":\"member_key\",\"id\":\"M%08d\",\"properties\":"
+                                "{\"email\":\"member%d@example.com\",\"loyalty_points\":\"%d\","
+                                "\"loyalty_tier\":\"gold\",\"consent_email\":\"granted\"}}",
+                                i ? "," : "", i, i, i * 37);
+    snprintf(body + off, 64 * 1024 - off, "]}");
     f = fdopen(mkstemp(body_file), "w");
     fputs(body, f);
     fclose(f);

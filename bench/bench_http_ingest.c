@@ -241,7 +241,7 @@ static int run_load(int argc, char **argv, int rate_mode)
         return 1;
     t0 = now_s() + 0.05;
     for (long i = 0; i < conns; i++) {
-        ws[i] = (struct worker){(int)i,  argv[2],  atoi(argv[3]),
+        ws[i] = (struct worker){(int)i,  argv[2],  (int)strtol(argv[3], NULL, 10),
                                 argv[4], per_conn, events,
                                 0,       0,        calloc((size_t)per_conn + 1, sizeof(double)),
                                 0,       0,        0,

@@ -75,7 +75,10 @@ int main(int argc, char **argv)
     FILE *f;
     int opt;
 
-    while ((opt = getopt(argc, argv, "f:n:m:s:o:")) != -1) {
+    for (;;) {
+        opt = getopt(argc, argv, "f:n:m:s:o:");
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'f':
             first = strtoull(optarg, NULL, 10);

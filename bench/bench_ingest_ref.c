@@ -389,7 +389,10 @@ int main(int argc, char **argv)
     double t0, t1;
     int opt;
 
-    while ((opt = getopt(argc, argv, "d:n:m:s:t:S:x:")) != -1) {
+    for (;;) {
+        opt = getopt(argc, argv, "d:n:m:s:t:S:x:");
+        if (opt == -1)
+            break;
         switch (opt) {
         case 'd':
             path = optarg;
