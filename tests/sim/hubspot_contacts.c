@@ -48,12 +48,19 @@ void hs_contacts_create(struct sim *sim, struct sim_request *req, struct sim_res
     norm = hs_normalise_props(sim, json_object_get(body, "properties"), errs);
     if (json_array_size(errs) > 0) {
         hs_validation_failed(resp, errs);
-    } else if ((holder = hs_unique_clash(sim, NULL, norm, NULL, 0, &prop)) != 0) {
+        goto out;
+    }
+    holder = hs_unique_clash(sim, NULL, norm, NULL, 0, &prop);
+    if (holder != 0) {
         hs_conflict(resp, prop, holder);
-    } else if ((rec = hs_contact_create_record(sim, norm, req->now_ms, &memo)) != NULL) {
+        goto out;
+    }
+    rec = hs_contact_create_record(sim, norm, req->now_ms, &memo);
+    if (rec != NULL) {
         resp->written = 1;
         sim_resp_json(resp, 201, hs_contact_json(sim, rec, rec->props, NULL));
     }
+out:
     json_decref(errs);
     json_decref(norm);
     json_decref(body);
@@ -89,12 +96,15 @@ void hs_contacts_update(struct sim *sim, struct sim_request *req, struct sim_res
                       "Invalid input JSON: 'properties' is required");
     } else if (json_array_size(errs) > 0) {
         hs_validation_failed(resp, errs);
-    } else if ((holder = hs_unique_clash(sim, rec, norm, NULL, 0, &prop)) != 0) {
-        hs_conflict(resp, prop, holder);
     } else {
-        hs_contact_update_record(sim, rec, norm, req->now_ms, &memo);
-        resp->written = 1;
-        sim_resp_json(resp, 200, hs_contact_json(sim, rec, rec->props, NULL));
+        holder = hs_unique_clash(sim, rec, norm, NULL, 0, &prop);
+        if (holder != 0) {
+            hs_conflict(resp, prop, holder);
+        } else {
+            hs_contact_update_record(sim, rec, norm, req->now_ms, &memo);
+            resp->written = 1;
+            sim_resp_json(resp, 200, hs_contact_json(sim, rec, rec->props, NULL));
+        }
     }
     json_decref(errs);
     json_decref(norm);

@@ -644,9 +644,10 @@ static char *read_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        (data = malloc((size_t)size + 1)) == NULL ||
-        fread(data, 1, (size_t)size, f) != (size_t)size) {
+    size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0)
+        data = malloc((size_t)size + 1);
+    if (data == NULL || fread(data, 1, (size_t)size, f) != (size_t)size) {
         snprintf(err, errlen, "%s: cannot read", path);
         free(data);
         fclose(f);
