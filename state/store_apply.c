@@ -12,12 +12,6 @@
 #include "change_json.h"
 #include "timefmt.h"
 
-const char *apply_result_name(enum apply_result r)
-{
-    static const char *const names[] = {"applied", "unchanged", "duplicate", "rejected", "erased"};
-    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
-}
-
 static int step_done(struct store *st, sqlite3_stmt *q, struct error *err, const char *what)
 {
     int s = sqlite3_step(q);
