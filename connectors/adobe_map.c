@@ -184,7 +184,7 @@ static void reject(struct push_result *r, const char *fmt, const char *arg)
 {
     r->outcome = PUSH_REJECT;
     r->retry_after_ms = -1;
-    snprintf(r->reason, sizeof(r->reason), fmt, arg);
+    push_result_set_reason(r, fmt, arg);
 }
 
 /* The recipient attribute a record writes (NULL: none) and its text. */

@@ -245,8 +245,10 @@ static void write_next(struct acc_job *job)
         /* Records the mapping refused are rejected now, never sent. */
         for (size_t i = 0; i < pb->n; i++) {
             if (tmp[i].outcome == PUSH_REJECT)
-                crm_job_result(&job->base, i, PUSH_REJECT, tmp[i].reason, -1, 0, NULL);
+                crm_job_result(&job->base, i, PUSH_REJECT, push_result_reason(&tmp[i]), -1, 0,
+                               NULL);
         }
+        push_results_clear(tmp, pb->n);
         free(tmp);
         for (size_t g = job->lo; g < job->hi; g++) {
             for (size_t k = 0; k < job->ngroup[g]; k++)
@@ -406,6 +408,8 @@ static void consent_next(struct acc_job *job)
             body = all ? acc_compose_write(&job->acc->map, "", "update", pb->records, groups, ng, 1,
                                            all)
                        : NULL;
+            if (all != NULL)
+                push_results_clear(all, pb->n);
             free(all);
             rc = body ? job_call(job, "xtk:session#Write", body, consent_answer) : -1;
         } else {

@@ -45,13 +45,26 @@ enum push_outcome {
 struct push_result {
     enum push_outcome outcome;
     long retry_after_ms; /* -1: none given */
-    char reason[256];    /* vendor's message for RETRY/REJECT */
-    char remote_id[64];  /* the CRM's id of the member, when learnt */
+    /* The vendor's message for RETRY/REJECT, malloc'd by
+     * push_result_set_reason(), NULL when none; push_results_clear() frees
+     * it. Not an array: most records are answered OK, and 256 bytes in every
+     * result made each record in flight that much heavier (issue 17). */
+    char *reason;
+    char remote_id[64]; /* the CRM's id of the member, when learnt */
     /* RETRY because the CRM or the way to it failed (outage, 401, quota),
      * not because of this record: the attempt does not count towards the
      * record's retry limit and the whole destination backs off. */
     int not_record_fault;
 };
+
+/* Sets r->reason (replacing any) to the message, cut at 255 bytes like the
+ * array it replaces. Out of memory leaves no reason (read as empty). */
+void push_result_set_reason(struct push_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* r->reason, or "" when none. */
+const char *push_result_reason(const struct push_result *r);
+/* Frees the reasons of res[0..n) (res may be NULL when n is 0). */
+void push_results_clear(struct push_result *res, size_t n);
 
 struct push_batch {
     struct connector *conn;

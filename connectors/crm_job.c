@@ -48,7 +48,7 @@ void crm_jobs_orphan(struct crm_jobs *q, struct push_batch *pb)
         pb->results[i].outcome = PUSH_RETRY;
         pb->results[i].not_record_fault = 1;
         pb->results[i].retry_after_ms = -1;
-        snprintf(pb->results[i].reason, sizeof(pb->results[i].reason), "out of memory");
+        push_result_set_reason(&pb->results[i], "out of memory");
     }
     if (q->norphans < sizeof(q->orphans) / sizeof(q->orphans[0])) {
         q->orphans[q->norphans++] = pb;
@@ -107,7 +107,7 @@ void crm_job_result(struct crm_job *job, size_t i, enum push_outcome o, const ch
     r->outcome = o;
     r->retry_after_ms = retry_after_ms;
     r->not_record_fault = not_record_fault;
-    snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+    push_result_set_reason(r, "%s", reason ? reason : "");
     if (remote_id != NULL && remote_id[0] != '\0')
         snprintf(r->remote_id, sizeof(r->remote_id), "%s", remote_id);
 }

@@ -66,5 +66,5 @@ int crm_project_shared(enum change_kind kind, const char *value_json, char *out,
 void crm_reject(struct push_result *r, const char *fmt, const char *arg)
 {
     r->outcome = PUSH_REJECT;
-    snprintf(r->reason, sizeof(r->reason), fmt, arg);
+    push_result_set_reason(r, fmt, arg);
 }

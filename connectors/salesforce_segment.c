@@ -415,6 +415,7 @@ static void segment_contacts(struct sf_job *job)
         n++;
     }
     free(recs);
+    push_results_clear(dummy, job->pb->n + 1);
     free(dummy);
     job->lo = 0;
     if (n > 0) {

@@ -429,6 +429,8 @@ static void free_batch(struct sent_batch *sb)
     free(sb->items);
     free(sb->records);
     free(sb->hashes);
+    if (sb->pb.results != NULL)
+        push_results_clear(sb->pb.results, sb->pb.n);
     free(sb->pb.results);
     free(sb);
 }
@@ -654,7 +656,7 @@ static void batch_done(struct push_batch *pb)
                  * attempt back and back the destination off. */
                 it->attempts--;
                 if (outage_why == NULL)
-                    outage_why = r->reason;
+                    outage_why = push_result_reason(r);
                 if (r->retry_after_ms > outage_wait)
                     outage_wait = r->retry_after_ms;
                 if (outage_wait < 0)
@@ -689,22 +691,18 @@ static void batch_done(struct push_batch *pb)
                              "seq %" PRId64 " %s: past the retry policy after %d attempts; a "
                              "withdrawal or erasure is kept pending, never dead-lettered: %s",
                              it->rec.seq, it->field, it->attempts,
-                             log_mask_emails(r->reason, masked, sizeof(masked)));
+                             log_mask_emails(push_result_reason(r), masked, sizeof(masked)));
                 }
                 window_requeue(w, it, now + (uint64_t)wait);
                 continue;
             }
-            {
-                char why[320];
-                snprintf(why, sizeof(why), "gave up after %d attempts in %" PRIu64 " s: %s",
-                         it->attempts, (now - it->fault_ms) / 1000,
-                         r->reason[0] ? r->reason : "retryable failure");
-                snprintf(r->reason, sizeof(r->reason), "%s", why);
-            }
+            push_result_set_reason(r, "gave up after %d attempts in %" PRIu64 " s: %s",
+                                   it->attempts, (now - it->fault_ms) / 1000,
+                                   r->reason != NULL ? r->reason : "retryable failure");
         }
         d->stats.records_rejected++;
         if (db_ok)
-            dead_letter(d, it, r->reason[0] ? r->reason : "rejected by the CRM");
+            dead_letter(d, it, r->reason != NULL ? r->reason : "rejected by the CRM");
         window_remove(w, it);
     }
     if (db_ok && bookkeeping_write(d, bk, &err) != 0)

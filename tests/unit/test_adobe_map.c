@@ -83,7 +83,7 @@ static struct push_record rec(const char *member, enum change_kind kind, const c
 static void write_collection_is_built_by_the_writer(void **state)
 {
     struct push_record recs[4];
-    struct push_result res[4];
+    struct push_result res[4] = {0};
     size_t g0[] = {0, 1, 2}, g1[] = {3};
     size_t *groups[] = {g0, g1};
     size_t ng[] = {3, 1};
@@ -95,6 +95,7 @@ static void write_collection_is_built_by_the_writer(void **state)
     recs[1] = rec("M<1>&\"", CHANGE_POINTS, "points/balance", "{\"balance\":120}");
     recs[2] = rec("M<1>&\"", CHANGE_SEGMENT, "segment/vip", "{\"since\":1,\"status\":\"in\"}");
     recs[3] = rec("M2", CHANGE_TIER, "tier", "{\"value\":\"gold\"}");
+    push_results_clear(res, 4);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 2, res);
     assert_non_null(body);
@@ -116,6 +117,7 @@ static void write_collection_is_built_by_the_writer(void **state)
 
     /* One member: a Write, and an unmapped field is rejected, not sent. */
     recs[0] = rec("M1", CHANGE_PROFILE, "profile/shoe_size", "{\"value\":\"44\"}");
+    push_results_clear(res, 4);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 1, res);
     assert_non_null(strstr(body, "<m:Write "));
@@ -126,28 +128,32 @@ static void write_collection_is_built_by_the_writer(void **state)
 
     /* create_groups = no: the list is reconciled, never inserted. */
     recs[0] = rec("M1", CHANGE_SEGMENT, "segment/vip", "{\"since\":1,\"status\":\"in\"}");
+    push_results_clear(res, 4);
     memset(res, 0, sizeof(res));
     map.groups_must_exist = 1;
     body = acc_compose_write(&map, "", "insertOrUpdate", recs, groups, ng, 1, res);
     map.groups_must_exist = 0;
     assert_non_null(strstr(body, "<rcpGroup name=\"vip\" _operation=\"none\"/>"));
     free(body);
+    push_results_clear(res, 4);
 }
 
 static void erase_is_a_delete_by_key(void **state)
 {
     struct push_record recs[1];
-    struct push_result res[1];
+    struct push_result res[1] = {0};
     size_t g0[] = {0};
     size_t *groups[] = {g0};
     size_t ng[] = {1};
     char *body;
     (void)state;
     recs[0] = rec("M9", CHANGE_ERASE, "erase", "{}");
+    push_results_clear(res, 1);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&map, "", "delete", recs, groups, ng, 1, res);
     assert_non_null(strstr(body, "_operation=\"delete\" _key=\"@memberKey\" memberKey=\"M9\"/>"));
     free(body);
+    push_results_clear(res, 1);
 }
 
 static void consent_maps_to_one_service_never_empty(void **state)
@@ -182,7 +188,7 @@ static void consent_maps_to_one_service_never_empty(void **state)
 static void denylist_flags_only_by_choice(void **state)
 {
     struct push_record recs[2];
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     size_t g0[] = {0, 1};
     size_t *groups[] = {g0};
     size_t ng[] = {2};
@@ -192,6 +198,7 @@ static void denylist_flags_only_by_choice(void **state)
                   "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"denied\"}");
     recs[1] = rec("M1", CHANGE_CONSENT, "consent/marketing/sms",
                   "{\"collected_at\":\"2026-12-01T00:00:00Z\",\"status\":\"granted\"}");
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&map, "", "update", recs, groups, ng, 1, res);
     assert_null(strstr(body, "blackList"));
@@ -203,6 +210,7 @@ static void denylist_flags_only_by_choice(void **state)
     /* A grant never clears a flag. */
     assert_null(strstr(body, "blackListMobile"));
     free(body);
+    push_results_clear(res, 2);
 }
 
 static void queries_escape_in_two_layers(void **state)
@@ -519,7 +527,7 @@ static void tiers_are_derived_from_the_balance(void **state)
     struct acc_map m;
     struct error err = {""};
     struct push_record recs[2];
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     size_t g0[] = {0, 1};
     size_t *groups[] = {g0};
     size_t ng[] = {2};
@@ -532,6 +540,7 @@ static void tiers_are_derived_from_the_balance(void **state)
     assert_int_equal(acc_map_init(&m, &c, &err), 0);
     recs[0] = rec("M1", CHANGE_POINTS, "points/balance", "{\"balance\":1200}");
     recs[1] = rec("M1", CHANGE_TIER, "tier", "{\"value\":\"gold\"}");
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&m, "", "insertOrUpdate", recs, groups, ng, 1, res);
     assert_non_null(body);
@@ -542,6 +551,7 @@ static void tiers_are_derived_from_the_balance(void **state)
     /* Below the first minimum: the tier is cleared. */
     recs[0] = rec("M1", CHANGE_POINTS, "points/balance", "{\"balance\":-5}");
     ng[0] = 1;
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     body = acc_compose_write(&m, "", "insertOrUpdate", recs, groups, ng, 1, res);
     assert_non_null(strstr(body, "loyaltyPoints=\"-5\" loyaltyTier=\"\""));
@@ -570,6 +580,7 @@ static void tiers_are_derived_from_the_balance(void **state)
     c.tiers = "gold:5000,silver:1000";
     assert_int_equal(acc_map_init(&m, &c, &err), -1);
     assert_non_null(strstr(err.msg, "ascend"));
+    push_results_clear(res, 2);
 }
 
 int main(void)

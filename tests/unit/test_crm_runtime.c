@@ -121,13 +121,14 @@ static void job_results_first_stands_and_done_is_deferred(void **state)
     uv_loop_t loop;
     struct crm_jobs q;
     struct push_record recs[3];
-    struct push_result res[3];
+    struct push_result res[3] = {0};
     struct push_batch pb;
     struct my_job *mj = calloc(1, sizeof(*mj));
     int released = 0;
     (void)state;
     uv_loop_init(&loop);
     memset(recs, 0, sizeof(recs));
+    push_results_clear(res, 3);
     memset(res, 0, sizeof(res));
     memset(&pb, 0, sizeof(pb));
     pb.n = 3;
@@ -160,6 +161,7 @@ static void job_results_first_stands_and_done_is_deferred(void **state)
     crm_jobs_close(&q, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
+    push_results_clear(res, 3);
 }
 
 /* A batch no job could be made for (out of memory) is answered RETRY, not
@@ -169,11 +171,12 @@ static void orphan_is_answered_later(void **state)
     uv_loop_t loop;
     struct crm_jobs q;
     struct push_record recs[2];
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     struct push_batch pb;
     (void)state;
     uv_loop_init(&loop);
     memset(recs, 0, sizeof(recs));
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     memset(&pb, 0, sizeof(pb));
     pb.n = 2;
@@ -194,6 +197,34 @@ static void orphan_is_answered_later(void **state)
     crm_jobs_close(&q, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
+    push_results_clear(res, 2);
+}
+
+/* Issue 17: a result carries no fixed reason array (most records are
+ * answered OK): a reason is allocated when set, replaced, cut at 255 bytes
+ * like the array was, and freed by push_results_clear(). */
+static void result_reason_is_allocated_only_when_set(void **state)
+{
+    struct push_result r[2] = {0};
+    char long_reason[400];
+    (void)state;
+    assert_true(sizeof(struct push_result) <= 128);
+    assert_null(r[0].reason);
+    assert_string_equal(push_result_reason(&r[0]), "");
+    push_result_set_reason(&r[0], "%s: %d", "INVALID_EMAIL", 7);
+    assert_string_equal(r[0].reason, "INVALID_EMAIL: 7");
+    /* The old reason may be an argument of the new one. */
+    push_result_set_reason(&r[0], "gave up: %s", r[0].reason);
+    assert_string_equal(push_result_reason(&r[0]), "gave up: INVALID_EMAIL: 7");
+    memset(long_reason, 'x', sizeof(long_reason) - 1);
+    long_reason[sizeof(long_reason) - 1] = '\0';
+    push_result_set_reason(&r[1], "%s", long_reason);
+    assert_int_equal(strlen(r[1].reason), 255);
+    push_result_set_reason(&r[1], "%s", "");
+    assert_null(r[1].reason);
+    push_results_clear(r, 2);
+    assert_null(r[0].reason);
+    push_results_clear(NULL, 0);
 }
 
 /* --- values --- */
@@ -240,7 +271,7 @@ static void parse_err(const char *body, char *code, size_t cl, char *msg, size_t
 static void fail_from_keeps_transient_and_rejects_permanent(void **state)
 {
     struct crm_jobs q;
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     struct push_batch pb;
     struct crm_job job;
     struct http_result hr;
@@ -249,6 +280,7 @@ static void fail_from_keeps_transient_and_rejects_permanent(void **state)
     uv_loop_init(&loop);
     crm_jobs_init(&q, &loop, NULL, "test", "t");
     memset(&pb, 0, sizeof(pb));
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     pb.n = 2;
     pb.results = res;
@@ -264,6 +296,7 @@ static void fail_from_keeps_transient_and_rejects_permanent(void **state)
     assert_int_equal(res[1].not_record_fault, 1);
     free(job.set);
 
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     hr.cls = HTTP_CLASS_PERMANENT;
     hr.status = 500;
@@ -276,6 +309,7 @@ static void fail_from_keeps_transient_and_rejects_permanent(void **state)
     crm_jobs_close(&q, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    push_results_clear(res, 2);
 }
 
 /* --- pull page: the echo rule is the host's --- */
@@ -390,6 +424,7 @@ int main(void)
         cmocka_unit_test(urls_are_joined_to_any_length),
         cmocka_unit_test(an_older_host_services_table_is_refused),
         cmocka_unit_test(orphan_is_answered_later),
+        cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

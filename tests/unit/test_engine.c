@@ -66,8 +66,8 @@ static void answer(uv_timer_t *t)
                 r->retry_after_ms = fk.outage_retry_ms ? fk.outage_retry_ms : 1;
             } else if (fk.reject_member_m2 && strcmp(pb->records[i].member_key, "M2") == 0) {
                 r->outcome = PUSH_REJECT;
-                snprintf(r->reason, sizeof(r->reason), "%s",
-                         fk.reject_text ? fk.reject_text : "INVALID_EMAIL: bad address");
+                push_result_set_reason(
+                    r, "%s", fk.reject_text ? fk.reject_text : "INVALID_EMAIL: bad address");
             } else if (fk.stale_member_m3 && strcmp(pb->records[i].member_key, "M3") == 0) {
                 r->outcome = PUSH_STALE;
             } else if (fk.retry_first_n > 0) {

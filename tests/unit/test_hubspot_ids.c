@@ -69,15 +69,17 @@ static void plan_ignores_markers(void **state)
         {1, "M1", CHANGE_PROFILE, "profile/first_name", "\"Ann\"", "archived:77"},
         {2, "M2", CHANGE_PROFILE, "profile/first_name", "\"Bob\"", "78"},
     };
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     struct crm_plan p;
     (void)state;
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     assert_int_equal(hs_plan_contacts(&map, recs, 2, res, 0, &p), 0);
     assert_int_equal(p.ng, 2);
     assert_null(p.g[p.rec_group[0]].remote_id);
     assert_string_equal(p.g[p.rec_group[1]].remote_id, "78");
     crm_plan_free(&p);
+    push_results_clear(res, 2);
 }
 
 struct seen {

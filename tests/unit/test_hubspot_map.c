@@ -180,6 +180,7 @@ static void one_input_per_member(void **state)
     json_decref(root);
     free(body);
     crm_plan_free(&p);
+    push_results_clear(res, 5);
 }
 
 static void profile_null_clears_with_empty_string(void **state)
@@ -191,6 +192,7 @@ static void profile_null_clears_with_empty_string(void **state)
     assert_int_equal(hs_plan_contacts(&map, &r, 1, &res, 1, &p), 0);
     assert_string_equal(json_string_value(json_object_get(p.g[0].fields, "phone")), "");
     crm_plan_free(&p);
+    push_results_clear(&res, 1);
 }
 
 static void subscription_input_shape(void **state)

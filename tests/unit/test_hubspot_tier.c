@@ -95,9 +95,10 @@ static void upsert_carries_the_tier(void **state)
         {1, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":5000}", NULL},
         {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":-3}", NULL},
     };
-    struct push_result res[2];
+    struct push_result res[2] = {0};
     struct crm_plan p;
     (void)state;
+    push_results_clear(res, 2);
     memset(res, 0, sizeof(res));
     assert_int_equal(hs_plan_contacts(&map, recs, 2, res, 1, &p), 0);
     assert_string_equal(
@@ -108,6 +109,7 @@ static void upsert_carries_the_tier(void **state)
     assert_string_equal(
         json_string_value(json_object_get(p.g[p.rec_group[1]].fields, "loyalty_tier")), "");
     crm_plan_free(&p);
+    push_results_clear(res, 2);
 }
 
 struct observed {

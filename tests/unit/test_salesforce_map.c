@@ -151,6 +151,7 @@ static void one_record_per_member(void **state)
     json_decref(root);
     free(body);
     crm_plan_free(&p);
+    push_results_clear(res, 5);
 }
 
 static void cursor_soql(void **state)
