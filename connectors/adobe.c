@@ -788,7 +788,10 @@ static int adobe_project(struct connector *conn, enum change_kind kind, const ch
                          const char *value_json, char *out, size_t outsize)
 {
     const struct adobe *acc = conn->priv;
-    return acc_project(acc ? &acc->map : NULL, kind, field, value_json, out, outsize);
+    if (acc_project(acc ? &acc->map : NULL, kind, field, value_json, out, outsize) == 0)
+        return 0;
+    out[0] = '\0'; /* no reason beyond the value itself (connector.h) */
+    return -1;
 }
 
 const struct connector_ops adobe_campaign_connector_ops = {

@@ -205,7 +205,9 @@ struct connector_ops {
     /* What the CRM stores of a value, as text: the engine hashes it for the
      * shadow, so a value that differs only in what the CRM does not keep
      * (a timestamp, a proof reference) is not pushed again. NULL: the
-     * canonical value itself. Returns 0 or -1 (not representable: reject). */
+     * canonical value itself. Returns 0 or -1 (not representable: reject);
+     * on -1, out holds why for the dead letter, naming the option that
+     * decides it when the configuration is the cause, or "". */
     int (*project)(struct connector *conn, enum change_kind kind, const char *field,
                    const char *value_json, char *out, size_t outsize);
     /* Points go to this CRM as a balance per member (field "points/balance",

@@ -504,7 +504,13 @@ int hs_op_project(struct connector *conn, enum change_kind kind, const char *fie
 {
     const struct hubspot *hs = conn->priv;
 
+    int rc;
+
     if (kind == CHANGE_POINTS && hs != NULL)
-        return hs_project_balance(&hs->map, value_json, out, outsize);
-    return hs_project(kind, field, value_json, out, outsize);
+        rc = hs_project_balance(&hs->map, value_json, out, outsize);
+    else
+        rc = hs_project(kind, field, value_json, out, outsize);
+    if (rc != 0)
+        out[0] = '\0'; /* no reason beyond the value itself (connector.h) */
+    return rc;
 }

@@ -590,7 +590,10 @@ static int sf_op_project(struct connector *conn, enum change_kind kind, const ch
                          const char *value_json, char *out, size_t outsize)
 {
     struct salesforce *sf = conn->priv;
-    return sf_project(&sf->map, kind, field, value_json, out, outsize);
+    if (sf_project(&sf->map, kind, field, value_json, out, outsize) == 0)
+        return 0;
+    sf_unrepresentable_why(&sf->map, kind, field, out, outsize);
+    return -1;
 }
 
 const struct connector_ops salesforce_connector_ops = {

@@ -74,6 +74,11 @@ void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char 
 int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
                const char *value_json, char *out, size_t outsize);
 
+/* After sf_project() returned -1: why, naming the option that decides it,
+ * or "" when the value itself is at fault. */
+void sf_unrepresentable_why(const struct sf_map *m, enum change_kind kind, const char *field,
+                            char *out, size_t outsize);
+
 /* The Contact field a consent record goes to, or NULL (not representable). */
 const char *sf_consent_flag(const struct sf_map *m, const char *field);
 

@@ -180,6 +180,55 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
     return rc;
 }
 
+/* Why sf_project() refused a value, naming the option that decides it: an
+ * operator reads this in the dead letter and knows what to change. "" when
+ * the configuration is not the cause (the value itself is malformed). */
+void sf_unrepresentable_why(const struct sf_map *m, enum change_kind kind, const char *field,
+                            char *out, size_t outsize)
+{
+    out[0] = '\0';
+    switch (kind) {
+    case CHANGE_CONSENT: {
+        const char *slash = strncmp(field, "consent/", 8) == 0 ? strchr(field + 8, '/') : NULL;
+        if (m->consent_mode == SF_CONSENT_OBJECTS || slash == NULL)
+            break;
+        if ((size_t)(slash - (field + 8)) != strlen(m->flag_purpose) ||
+            strncmp(field + 8, m->flag_purpose, strlen(m->flag_purpose)) != 0)
+            snprintf(out, outsize,
+                     "consent_mode = contact_fields keeps only flag_purpose (%s) on Contact flags;"
+                     " set consent_mode = consent_objects to sync other purposes",
+                     m->flag_purpose);
+        else if (strcmp(slash + 1, "email") == 0 || strcmp(slash + 1, "phone") == 0 ||
+                 strcmp(slash + 1, "sms") == 0 || strcmp(slash + 1, "post") == 0)
+            snprintf(out, outsize,
+                     "no Contact flag for the %s channel: set %s_opt_out_field, or consent_mode ="
+                     " consent_objects",
+                     slash + 1, slash + 1);
+        else
+            snprintf(out, outsize, "no Contact flag for a channel \"%s\" (email, phone, sms, post)",
+                     slash + 1);
+        break;
+    }
+    case CHANGE_POINTS:
+        if (m->points_mode != SF_POINTS_LOYALTY && m->points_field[0] == '\0')
+            snprintf(out, outsize, "points_field is \"\": Contact holds no points balance");
+        break;
+    case CHANGE_TIER:
+        if (m->tier_field[0] == '\0')
+            snprintf(out, outsize, "tier_field is \"\": Contact holds no tier");
+        break;
+    case CHANGE_PROFILE: {
+        const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
+        if (crm_pairs_get(&m->attrs, attr) == NULL)
+            snprintf(out, outsize, "profile attribute \"%s\" is not in attribute_map", attr);
+        break;
+    }
+    case CHANGE_SEGMENT:
+    case CHANGE_ERASE:
+        break;
+    }
+}
+
 /* Adds the Contact field(s) of one record to fields. 0, or -1 (rejected). */
 static int contact_field(const struct sf_map *m, const struct push_record *rec, json_t *fields,
                          struct push_result *res)

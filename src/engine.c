@@ -330,15 +330,20 @@ static int finalize_value(struct dest *d, struct witem *it)
     return window_set_value(it, buf);
 }
 
-static int projected_hash(struct dest *d, struct witem *it, char out[65])
+/* 0 with the hash of what the CRM keeps of the value, or -1 with why it
+ * cannot keep it (the connector's reason, "" when it gave none). */
+static int projected_hash(struct dest *d, struct witem *it, char out[65], char *why, size_t whysize)
 {
     char proj[1024];
     const char *text = it->value;
 
     if (d->conn->ops->project != NULL) {
+        proj[0] = '\0';
         if (d->conn->ops->project(d->conn, it->rec.kind, it->field, it->value, proj,
-                                  sizeof(proj)) != 0)
+                                  sizeof(proj)) != 0) {
+            snprintf(why, whysize, "%s", proj);
             return -1;
+        }
         text = proj;
     }
     sha256_hex(text, strlen(text), out);
@@ -864,7 +869,7 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
                               size_t max_members, int new_members, int may_remove, uint64_t *wake)
 {
     struct window *w = &d->lanes[it->lane];
-    char hash[65], cur[65];
+    char hash[65], cur[65], why[400];
     int found = 0, member_new;
     size_t cost;
     struct error err = {""};
@@ -910,13 +915,16 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         return CONSIDER_SKIP;
     /* A record is considered again by every plan that does not send it:
      * its hash is kept until its value changes. */
-    if (!it->hash_ok && projected_hash(d, it, it->hash) == 0)
+    if (!it->hash_ok && projected_hash(d, it, it->hash, why, sizeof(why)) == 0)
         it->hash_ok = 1;
     if (!it->hash_ok) {
+        char reason[512];
         if (!may_remove)
             return CONSIDER_SKIP; /* handled when the scan reaches it */
         it->attempts++;
-        dead_letter(d, it, "value cannot be represented in this CRM");
+        snprintf(reason, sizeof(reason), "value cannot be represented in this CRM%s%s",
+                 why[0] != '\0' ? ": " : "", why);
+        dead_letter(d, it, reason);
         d->stats.records_rejected++;
         window_remove(w, it);
         return CONSIDER_SKIP;

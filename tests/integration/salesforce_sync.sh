@@ -20,6 +20,9 @@ start_daemon
   ev_consent c1 M1 denied 2026-11-01T10:00:00Z
   printf '{"event_id":"c2","type":"consent","member":"M1","occurred_at":"2026-11-01T10:00:00Z","purpose":"marketing","channel":"sms","status":"denied","source":"till"}\n'
   ev_consent c3 M2 granted 2026-11-01T10:00:00Z
+  # consent_mode = contact_fields holds flag_purpose (marketing) only: the
+  # dead letter must name the options that decide it (issue 19).
+  printf '{"event_id":"c5","type":"consent","member":"M2","occurred_at":"2026-11-01T10:00:00Z","purpose":"profiling","channel":"email","status":"denied","source":"web"}\n'
   ev_points t1 M1 T1 100 earn
   ev_points t2 M1 T2 -30 redeem
   ev_points t3 M2 T3 5 earn
@@ -44,6 +47,10 @@ dl_has() { dl_reason | grep -q INVALID_EMAIL_ADDRESS; }
 wait_for 30 dl_has || fail "M3's bad email not dead-lettered with the vendor's errorCode (got '$(dl_reason)')"
 pass "one bad item dead-lettered with errorCode: $(dl_reason)"
 assert_eq "$(contact_field M3 Email)" "" "the bad item wrote nothing"
+unrep() { sql "SELECT reason || ' ' || coalesce(last_error, '') FROM dead_letters WHERE destination = 'sf' AND member_key = 'M2' AND field = 'consent/profiling/email'"; }
+unrep_names_options() { unrep | grep -q 'flag_purpose (marketing).*consent_mode = consent_objects'; }
+wait_for 30 unrep_names_options || fail "unrepresentable consent's dead letter does not name the options (got '$(unrep)')"
+pass "an unrepresentable value's dead letter names the options: $(unrep)"
 wait_for 30 is_eq "M1:vip M2:vip " campaign_members vip || fail "vip memberships (got '$(campaign_members vip)')"
 pass "segment vip is a Campaign with M1 and M2 as CampaignMember"
 quiet

@@ -91,6 +91,20 @@ static void projection(void **state)
                                 "\"denied\"}",
                                 out, sizeof(out)),
                      -1);
+    /* The reason names the option to change (issue 19). */
+    {
+        char why[256];
+        sf_unrepresentable_why(&map, CHANGE_CONSENT, "consent/profiling/email", why, sizeof(why));
+        assert_non_null(strstr(why, "flag_purpose (marketing)"));
+        assert_non_null(strstr(why, "consent_mode = consent_objects"));
+        sf_unrepresentable_why(&map, CHANGE_CONSENT, "consent/marketing/post", why, sizeof(why));
+        assert_non_null(strstr(why, "post_opt_out_field"));
+        sf_unrepresentable_why(&map, CHANGE_PROFILE, "profile/shoe_size", why, sizeof(why));
+        assert_non_null(strstr(why, "\"shoe_size\" is not in attribute_map"));
+        /* A malformed value: the configuration is not the cause. */
+        sf_unrepresentable_why(&map, CHANGE_PROFILE, "profile/email", why, sizeof(why));
+        assert_string_equal(why, "");
+    }
     assert_int_equal(
         sf_project(&map, CHANGE_POINTS, "points/balance", "{\"balance\":70}", out, sizeof(out)), 0);
     assert_string_equal(out, "70");
