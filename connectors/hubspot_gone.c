@@ -102,16 +102,18 @@ int hs_follow_merges(struct hubspot *hs, json_t *contact, const char *member, co
             continue;
         if (member[0] != '\0' && strcmp(who, member) == 0) {
             /* The same member: the caller learns the survivor's id. */
-            log_info("hubspot", conn->name, "member %s: contact %s merged into %s; following",
-                     log_mask(who, m1, sizeof(m1)), ids[i], id);
+            log_info_member("hubspot", conn->name, who, 0,
+                            "member %s: contact %s merged into %s; following",
+                            log_mask(who, m1, sizeof(m1)), ids[i], id);
             continue;
         }
         snprintf(marker, sizeof(marker), "merged:%s", ids[i]);
-        log_warn("hubspot", conn->name,
-                 "member %s: contact %s was merged into contact %s, which is %s%s; the "
-                 "member's contact is created again",
-                 log_mask(who, m1, sizeof(m1)), ids[i], id, member[0] ? "member " : "no member's",
-                 member[0] ? log_mask(member, m2, sizeof(m2)) : "");
+        log_warn_member("hubspot", conn->name, who, 0,
+                        "member %s: contact %s was merged into contact %s, which is %s%s; the "
+                        "member's contact is created again",
+                        log_mask(who, m1, sizeof(m1)), ids[i], id,
+                        member[0] ? "member " : "no member's",
+                        member[0] ? log_mask(member, m2, sizeof(m2)) : "");
         if (hs_contact_gone(hs, who, marker, err) != 0)
             return -1;
     }
@@ -159,10 +161,10 @@ static int apply_archived(struct hubspot *hs, json_t *results, struct error *err
             }
             open = 1;
         }
-        log_warn("hubspot", conn->name,
-                 "member %s: contact %s was archived in HubSpot; the member's contact is "
-                 "created again",
-                 log_mask(member, masked, sizeof(masked)), id);
+        log_warn_member("hubspot", conn->name, member, 0,
+                        "member %s: contact %s was archived in HubSpot; the member's contact is "
+                        "created again",
+                        log_mask(member, masked, sizeof(masked)), id);
         snprintf(marker, sizeof(marker), "archived:%s", id);
         if (hs_contact_gone(hs, member, marker, err) != 0)
             goto fail;

@@ -504,10 +504,11 @@ void sf_journal_start(struct sf_job *job)
         const struct push_record *r = &job->pb->records[i];
         if (strcmp(r->field, "points/balance") == 0) {
             char masked[64];
-            log_warn("salesforce", sf->conn->name,
-                     "loyalty: points balance of member %s differs from Salesforce's PointsBalance "
-                     "(local %s); not written: balances come from journals",
-                     log_mask(r->member_key, masked, sizeof(masked)), r->value_json);
+            log_warn_member(
+                "salesforce", sf->conn->name, r->member_key, r->seq,
+                "loyalty: points balance of member %s differs from Salesforce's PointsBalance "
+                "(local %s); not written: balances come from journals",
+                log_mask(r->member_key, masked, sizeof(masked)), r->value_json);
             sf_job_set(job, i, PUSH_OK, "", -1, 0, NULL);
             continue;
         }

@@ -75,11 +75,11 @@ static void adopted_answer(struct http_result *res, void *arg)
         }
         if (out[k].state == SF_OK) {
             char masked[64];
-            log_info("salesforce", job->sf->conn->name,
-                     "member %s was in Campaign %s already (added in Salesforce): CampaignMember "
-                     "%s adopted",
-                     log_mask(rec->member_key, masked, sizeof(masked)), job->segment,
-                     job->cm_ids[i]);
+            log_info_member(
+                "salesforce", job->sf->conn->name, rec->member_key, rec->seq,
+                "member %s was in Campaign %s already (added in Salesforce): CampaignMember "
+                "%s adopted",
+                log_mask(rec->member_key, masked, sizeof(masked)), job->segment, job->cm_ids[i]);
         }
         sf_job_set(job, i, sf_outcome_push(out[k].state), out[k].reason, -1, 0, job->ids[i]);
     }

@@ -244,9 +244,9 @@ static int host_observe(void *ctx, struct connector *conn, const char *member,
         /* This CRM gets transactions, never a balance: a different balance
          * there is drift to report, not a value to write back. */
         char masked[64];
-        log_warn("ingest", conn->name,
-                 "points balance of member %s differs in the CRM (%s there, %s here): drift",
-                 log_mask(member, masked, sizeof(masked)), projection, local);
+        log_warn_member("ingest", conn->name, member, 0,
+                        "points balance of member %s differs in the CRM (%s there, %s here): drift",
+                        log_mask(member, masked, sizeof(masked)), projection, local);
         ing->drifts++;
         rc = 0;
         goto out;
@@ -269,8 +269,9 @@ static int host_observe(void *ctx, struct connector *conn, const char *member,
     }
     if (added) {
         char masked[64];
-        log_notice("ingest", conn->name, "%s of member %s differs in the CRM; writing it back",
-                   field, log_mask(member, masked, sizeof(masked)));
+        log_notice_member("ingest", conn->name, member, 0,
+                          "%s of member %s differs in the CRM; writing it back", field,
+                          log_mask(member, masked, sizeof(masked)));
         ing->repairs++;
     }
     rc = 0;

@@ -7,6 +7,8 @@
 # Also a relative include ("../"): it would reach a header that is not on the
 # file's layer's include path and so get round the boundaries the build
 # enforces (docs/architecture.md).
+# And a log line naming a member ("member %s") that is not a log_*_member
+# call: journald would not carry the member's key.
 # Prints file:line: what, and exits 1 when anything is found.
 use strict;
 use warnings;
@@ -18,6 +20,16 @@ for my $f (@ARGV) {
         my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);
         print "$f:$line: relative include \"$1\" (docs/architecture.md: a layer includes through its include path)\n";
         $bad = 1;
+    }
+    # A log line about one member goes through log_*_member, so that under
+    # journald it carries CRMSYNC_MEMBER (issue 19; docs/troubleshooting.md).
+    while ($src =~ /\blog_(error|warn|notice|info|debug)\s*\(((?:"(?:\\.|[^"\\])*"|[^()";]++|\((?2)\))*)\)/g) {
+        my ($level, $args) = ($1, $2);
+        if ($args =~ /"[^"\n]*\bmember %s/) {
+            my $line = 1 + (substr($src, 0, pos($src) - length($args)) =~ tr/\n//);
+            print "$f:$line: log_$level() names a member: use log_${level}_member() (journald CRMSYNC_MEMBER)\n";
+            $bad = 1;
+        }
     }
     # Blank out comments, string and character literals, keeping newlines so
     # that line numbers stay right.

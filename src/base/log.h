@@ -55,6 +55,10 @@ void log_msg_member(enum log_level level, const char *subsys, const char *conn,
 #define log_debug(subsys, conn, ...) log_msg(LOG_LVL_DEBUG, subsys, conn, LOG_WHERE, __VA_ARGS__)
 #define log_warn_member(subsys, conn, member, seq, ...)                                            \
     log_msg_member(LOG_LVL_WARNING, subsys, conn, LOG_WHERE, member, seq, __VA_ARGS__)
+#define log_notice_member(subsys, conn, member, seq, ...)                                          \
+    log_msg_member(LOG_LVL_NOTICE, subsys, conn, LOG_WHERE, member, seq, __VA_ARGS__)
+#define log_info_member(subsys, conn, member, seq, ...)                                            \
+    log_msg_member(LOG_LVL_INFO, subsys, conn, LOG_WHERE, member, seq, __VA_ARGS__)
 
 /* Masks personal data for logs: an email keeps its first character and its
  * domain ("j***@example.com"); anything else that looks like a phone number or

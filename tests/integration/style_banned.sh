@@ -3,7 +3,8 @@
 # refuses sprintf, strcat, strcpy, atoi and an assignment inside the condition
 # of an if or a while, wherever it sits in a condition (first line or a
 # continuation line), and leaves comments, string literals, comparisons and
-# for-loop initialisers alone; and a relative include ("../"). The tree's
+# for-loop initialisers alone; a relative include ("../"); a log line naming a
+# member that is not a log_*_member call (no journald field). The tree's
 # src/ connectors/ state/ pass it.
 source "$(dirname "$0")/lib/common.sh"
 
@@ -71,6 +72,27 @@ for line in 4 5; do
 done
 assert_eq "$(wc -l <"$T/relinc.out")" 2 "one report per relative include"
 pass "a relative include is refused"
+
+# A log line naming a member without the journald field (issue 19).
+cat >"$T/member.c" <<'C'
+static void f(const char *m, char *k)
+{
+    log_warn("x", NULL, "member %s: gone (see it; or not)", log_mask(m, k, 64));
+    log_warn_member("x", NULL, m, 0, "member %s: gone", m);
+    log_info("x", NULL, "%d members (%s)", 3, "ok");
+    log_notice("x", NULL,
+               "points of member %s differ", m);
+}
+C
+rc=0
+perl "$CHECK" "$T/member.c" >"$T/member.out" || rc=$?
+assert_eq "$rc" 1 "the checker fails on a member's log line without log_*_member"
+for line in 3 6; do
+  grep -q "member.c:$line: log_.*names a member" "$T/member.out" \
+    || fail "member log line at line $line not reported: $(cat "$T/member.out")"
+done
+assert_eq "$(wc -l <"$T/member.out")" 2 "one report per member log line"
+pass "a log line naming a member must carry CRMSYNC_MEMBER"
 
 cd "$SRC_DIR"
 mapfile -t files < <(git ls-files 'src/*.[ch]' 'connectors/*.[ch]' 'state/*.[ch]' 2>/dev/null \
