@@ -153,8 +153,11 @@ int crm_request(struct crm_http *h, const struct crm_req *rq, http_done_fn done,
      * plans no batch inside it, and the steps of a job already out (a Bulk
      * poll, the next collections chunk, a consent object after its
      * Contact), a pull page or a setup call wait in the client until it
-     * ends (chaos salesforce-faults saw such steps inside the hold). */
-    http_request_set_delay(r, crm_held_ms(h->conn));
+     * ends (chaos salesforce-faults saw such steps inside the hold). The
+     * client reads the hold again when the request is about to be sent: one
+     * made before the 429 arrived, still queued for a connection, waits too. */
+    if (h->conn->ratelimit != NULL)
+        http_request_set_hold(r, &h->conn->ratelimit->hold_until_ms);
     if (http_request_add_header(r, "Accept", rq->accept ? rq->accept : "application/json") != 0)
         goto out;
     for (size_t i = 0; i < rq->nheaders; i++) {

@@ -197,6 +197,8 @@ static void complete(struct http_client *c, struct http_request *r)
 
 /* Collects finished transfers. Called after every curl_multi_socket_action,
  * never from inside a curl callback, so callbacks may start new requests. */
+static void keep_delayed(struct http_client *c, struct http_request *r);
+
 static void check_done(struct http_client *c)
 {
     CURLMsg *msg = NULL;
@@ -214,6 +216,15 @@ static void check_done(struct http_client *c)
             continue;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
         curl_multi_remove_handle(c->multi, easy);
+        if (r->held_back) {
+            /* Not sent: a hold began while it waited for a connection. */
+            r->held_back = 0;
+            r->errbuf[0] = '\0';
+            unlink_request(c, r);
+            release_easy(c, r);
+            keep_delayed(c, r);
+            continue;
+        }
         http_request_finish(r, code);
         unlink_request(c, r);
         release_easy(c, r);
@@ -454,8 +465,9 @@ static void hold_arm(struct http_client *c)
     uint64_t first = UINT64_MAX, now = mono_ms();
 
     for (struct http_request *r = c->delayed; r != NULL; r = r->next) {
-        if (r->not_before_ms < first)
-            first = r->not_before_ms;
+        uint64_t t = http_request_not_before(r);
+        if (t < first)
+            first = t;
     }
     if (first == UINT64_MAX)
         uv_timer_stop(&c->hold_timer);
@@ -472,7 +484,7 @@ static void on_hold_timer(uv_timer_t *t)
 
     while (*pp != NULL) {
         struct http_request *r = *pp;
-        if (r->not_before_ms <= now) {
+        if (http_request_not_before(r) <= now) {
             *pp = r->next;
             r->next = NULL;
             *tail = r;
@@ -493,6 +505,19 @@ static void on_hold_timer(uv_timer_t *t)
     }
 }
 
+/* Kept in start order: appended. */
+static void keep_delayed(struct http_client *c, struct http_request *r)
+{
+    struct http_request **pp = &c->delayed;
+
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    r->next = NULL;
+    r->prev = NULL;
+    *pp = r;
+    hold_arm(c);
+}
+
 int http_request_start(struct http_request *r, http_done_fn done, void *arg, struct error *err)
 {
     struct http_client *c = r->client;
@@ -503,15 +528,8 @@ int http_request_start(struct http_request *r, http_done_fn done, void *arg, str
     }
     r->done = done;
     r->done_arg = arg;
-    if (r->not_before_ms > mono_ms()) {
-        /* Kept in start order: appended. */
-        struct http_request **pp = &c->delayed;
-        while (*pp != NULL)
-            pp = &(*pp)->next;
-        r->next = NULL;
-        r->prev = NULL;
-        *pp = r;
-        hold_arm(c);
+    if (http_request_not_before(r) > mono_ms()) {
+        keep_delayed(c, r);
         return 0;
     }
     if (start_transfer(c, r, err) != 0)

@@ -139,6 +139,14 @@ typedef void (*http_done_fn)(struct http_result *res, void *arg);
  * it as cancelled like a request in flight. */
 void http_request_set_delay(struct http_request *r, uint64_t delay_ms);
 
+/* The transfer is not sent while *hold_until_ms (uv_hrtime() in ms) is in
+ * the future. Unlike a delay, the hold is read when the request is handed
+ * to curl and again when curl is about to send it on a connection: a
+ * request queued behind busy connections or waiting for a token when a 429
+ * arrives waits too (chaos salesforce-faults saw one sent 58 ms into a
+ * hold). The clock must outlive the client's requests; clones share it. */
+void http_request_set_hold(struct http_request *r, const uint64_t *hold_until_ms);
+
 /* Starts the request; the client owns r from here, whatever the return
  * value. On 0 done will be called exactly once, later, from the loop. On -1
  * (client closing, curl refused the handle) r is freed, done is never called,

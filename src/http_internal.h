@@ -43,6 +43,9 @@ struct http_request {
     int sensitive;
     struct http_limits limits;
     uint64_t not_before_ms; /* uv_hrtime ms; 0: at once */
+    const uint64_t *hold;   /* a connector's Retry-After hold (uv_hrtime ms), or NULL */
+    int held_back;          /* curl was about to send it inside the hold */
+    int prepared;           /* headers merged once (a held-back request is prepared again) */
     char conn[48];
     http_done_fn done;
     void *done_arg;
@@ -54,6 +57,8 @@ struct http_request {
 };
 
 /* http_request.c */
+/* When r may go: the later of its delay and its connector's hold. */
+uint64_t http_request_not_before(const struct http_request *r);
 int http_request_prepare(struct http_request *r, CURL *easy, struct error *err);
 void http_request_finish(struct http_request *r, CURLcode code);
 void http_result_release(struct http_result *res, int wipe);

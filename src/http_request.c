@@ -212,6 +212,36 @@ void http_request_set_delay(struct http_request *r, uint64_t delay_ms)
     r->not_before_ms = delay_ms > 0 ? uv_hrtime() / 1000000 + delay_ms : 0;
 }
 
+void http_request_set_hold(struct http_request *r, const uint64_t *hold_until_ms)
+{
+    r->hold = hold_until_ms;
+}
+
+uint64_t http_request_not_before(const struct http_request *r)
+{
+    uint64_t held = r->hold != NULL ? *r->hold : 0;
+    return held > r->not_before_ms ? held : r->not_before_ms;
+}
+
+/* CURLOPT_PREREQFUNCTION: the connection is ready and the request about to
+ * be sent. Inside the hold it is not: the client takes it back and keeps it
+ * until the hold ends (http.c check_done). */
+static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    struct http_request *r = arg;
+
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    if (r->hold != NULL && *r->hold > uv_hrtime() / 1000000) {
+        r->held_back = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
 void http_request_set_limits(struct http_request *r, const struct http_limits *limits)
 {
     r->limits = *limits;
@@ -230,6 +260,7 @@ struct http_request *http_request_clone(const struct http_request *r)
     n->loopback_http = r->loopback_http;
     n->limits = r->limits;
     n->sensitive = r->sensitive;
+    n->hold = r->hold;
     n->result.retry_after_ms = -1;
     memcpy(n->conn, r->conn, sizeof(n->conn));
     n->url = strdup(r->url);
@@ -368,7 +399,7 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
     struct curl_slist *l = NULL;
     int rc = -1;
 
-    if (r->bearer != NULL) {
+    if (r->bearer != NULL && !r->prepared) {
         l = curl_slist_append(r->headers, r->bearer);
         if (l == NULL) {
             error_set(err, "out of memory");
@@ -382,7 +413,7 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
     }
     /* A POST body over 1 KiB makes curl wait for "100 Continue"; our servers
      * answer at once, so the wait is pure latency. */
-    if (r->body != NULL) {
+    if (r->body != NULL && !r->prepared) {
         l = curl_slist_append(r->headers, "Expect:");
         if (l == NULL) {
             error_set(err, "out of memory");
@@ -439,6 +470,11 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
         SETOPT(CURLOPT_POSTFIELDS, r->body != NULL ? r->body : "");
     }
     SETOPT(CURLOPT_HTTPHEADER, r->headers);
+    if (r->hold != NULL) {
+        SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
+        SETOPT(CURLOPT_PREREQDATA, r);
+    }
+    r->prepared = 1;
     r->easy = easy;
     rc = 0;
 out:

@@ -128,6 +128,9 @@ static void handler(void *ctx, const struct ts_request *req, struct ts_response 
     } else if (strcmp(req->path, "/chunked") == 0) {
         resp->action = TS_CHUNKED;
         resp->body_len = 200000;
+    } else if (strcmp(req->path, "/slow") == 0) {
+        resp->delay_ms = 200;
+        ts_response_body(resp, "slow");
     } else if (strcmp(req->path, "/hang") == 0) {
         resp->action = TS_HANG;
     } else if (strcmp(req->path, "/drop") == 0) {
@@ -813,6 +816,81 @@ static void a_delayed_request_goes_after_its_delay(void **state)
     fixture_close(&fx);
 }
 
+struct held {
+    struct fixture *fx;
+    uint64_t *hold;
+    uint64_t done_ms[2];
+    int n;
+};
+
+static uint64_t test_mono_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+static void on_done_held(struct http_result *res, void *arg)
+{
+    struct held *h = arg;
+
+    assert_int_equal(res->cls, HTTP_CLASS_OK);
+    h->done_ms[h->n++] = test_mono_ms();
+    if (--h->fx->pending == 0)
+        uv_stop(&h->fx->loop);
+}
+
+/* The 429 arrives (here: the hold is set) while a second request waits in
+ * curl for the one connection: it is not sent before the hold ends. */
+static void on_hold_begins(uv_timer_t *t)
+{
+    struct held *h = t->data;
+    *h->hold = test_mono_ms() + 400;
+}
+
+static void a_hold_that_begins_while_queued_is_kept(void **state)
+{
+    struct fixture fx;
+    struct http_options o;
+    struct held h;
+    struct error err = {{0}};
+    struct http_request *r = NULL;
+    uv_timer_t begin;
+    uint64_t hold = 0;
+    char url[128];
+
+    (void)state;
+    http_options_defaults(&o);
+    o.max_host_connections = 1;
+    o.allow_loopback_http = 1;
+    o.max_total_connections = 1;
+    fixture_init(&fx, &o, 0);
+    memset(&h, 0, sizeof(h));
+    h.fx = &fx;
+    h.hold = &hold;
+    snprintf(url, sizeof(url), "%s/slow", fx.base);
+    r = http_request_new(fx.client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_hold(r, &hold);
+    assert_int_equal(http_request_start(r, on_done_held, &h, &err), 0);
+    snprintf(url, sizeof(url), "%s/hello", fx.base);
+    r = http_request_new(fx.client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_hold(r, &hold);
+    assert_int_equal(http_request_start(r, on_done_held, &h, &err), 0);
+    fx.pending = 2;
+    uv_timer_init(&fx.loop, &begin);
+    begin.data = &h;
+    uv_timer_start(&begin, on_hold_begins, 50, 0);
+    uv_run(&fx.loop, UV_RUN_DEFAULT);
+    assert_int_equal(h.n, 2);
+    assert_true(hold > 0);
+    /* The slow one was on the wire already; the queued one waited. */
+    assert_true(h.done_ms[0] < hold);
+    assert_true(h.done_ms[1] >= hold);
+    assert_int_equal(test_server_requests(fx.server), 2);
+    uv_close((uv_handle_t *)&begin, NULL);
+    fixture_close(&fx);
+}
+
 /* nghttpd (nghttp2-server) offers h2 by ALPN: requests multiplex on one
  * connection. */
 static void http2_when_offered(void **state)
@@ -936,6 +1014,7 @@ int main(void)
         cmocka_unit_test(shutdown_with_requests_in_flight),
         cmocka_unit_test(a_delayed_request_waits_and_is_cancelled_by_close),
         cmocka_unit_test(a_delayed_request_goes_after_its_delay),
+        cmocka_unit_test(a_hold_that_begins_while_queued_is_kept),
         cmocka_unit_test(http2_when_offered),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
