@@ -1,39 +1,52 @@
 # The layers as libraries (docs/architecture.md). Each folder that is a layer
-# is one library whose include directory is given only to itself and to what
-# links it, so a header of a higher layer is not on a lower layer's include
-# path and including it fails to compile:
+# is one static library whose include directory is given only to itself and
+# to what links it, so a header of a higher (or a sibling) layer is not on a
+# layer's include path and including it fails to compile. Lowest first:
 #   <p>_base        src/base/      leaf utilities (errors, logging, time
 #                                  formats, hashes, crash points, bounded
-#                                  strings); includes nothing of the project
-#                                  outside src/base/.
+#                                  strings, text escaping).
 #   <p>_model       state/model/   the canonical model: changes, their JSON,
 #                                  merge rules, apply results. Pure C, no
-#                                  SQLite; sees src/base/ only.
-#   <p>_state       state/sqlite/  the SQLite store; sees the model and
-#                                  src/base/.
-#   <p>_connectors  connectors/    compiled with the model, src/base/ and
-#                                  (not split yet) src/ on its include path,
-#                                  never state/sqlite/: a connector that
-#                                  includes a store header does not compile.
-#                                  An object library for now, linked into
-#                                  <lib>, since it still calls the HTTP client
-#                                  in src/.
-#   <lib>           src/           the daemon, HTTP/OAuth, config, engine,
-#                                  and the connectors' objects.
-# Sources are globbed per folder so that a module is one new file, not an
-# edit to a shared list.
+#                                  SQLite. Links base.
+#   <p>_state       state/sqlite/  the SQLite store (and the state directory's
+#                                  one-writer lock). Links model, base.
+#   <p>_obs         src/obs/       the process-wide metrics and health
+#                                  registries. Links base.
+#   <p>_config      src/config/    the configuration: sections, option tables,
+#                                  secret files, durations. Links base.
+#   <p>_net         src/net/       the HTTP client (libcurl multi on libuv),
+#                                  OAuth grants, rate limits, retry. Links
+#                                  config, obs, base; never the model, the
+#                                  store, the connectors or the daemon.
+#   <p>_connectors  connectors/    the CRM connectors and their shared runtime.
+#                                  Links model, net, config, obs, base; never
+#                                  the store or the daemon.
+#   <lib>           src/           the daemon: loop, engine, ingest, admin,
+#                                  HTTP ingest, retention. Links everything.
+#   <p>_ctl         src/ctl/       crmsyncctl's subcommands. Links the store,
+#                                  the connectors (their registry), config;
+#                                  not the daemon.
+# Include directories are PUBLIC so that what links a library compiles with
+# exactly what the library's own sources see. Sources are globbed per folder
+# so that a module is one new file, not an edit to a shared list.
 #
 # crmsync_add_libraries(<p> <lib> [compile options...]) defines them. The
 # normal build calls it once (crmsync_base, ..., crmsync); the fuzz build
 # (tests/fuzz/) again with its instrumentation, so that the fuzzers see the
 # same boundaries.
-file(GLOB CRMSYNC_BASE_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/base/*.c)
-file(GLOB CRMSYNC_MODEL_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/state/model/*.c)
-file(GLOB CRMSYNC_STATE_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/state/sqlite/*.c)
-file(GLOB CRMSYNC_CONNECTOR_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/connectors/*.c)
+set(CRMSYNC_LAYERS base:src/base model:state/model state:state/sqlite obs:src/obs
+    config:src/config net:src/net connectors:connectors ctl:src/ctl)
+foreach(layer ${CRMSYNC_LAYERS})
+  string(REPLACE ":" ";" layer ${layer})
+  list(GET layer 0 name)
+  list(GET layer 1 dir)
+  file(GLOB CRMSYNC_${name}_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${dir}/*.c)
+endforeach()
+# crmsyncctl's main is the executable's own source.
+list(FILTER CRMSYNC_ctl_SOURCES EXCLUDE REGEX "/src/ctl/crmsyncctl\\.c$")
 file(GLOB CRMSYNC_LIB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.c)
-# The executables' own sources: crmsyncd's main and crmsyncctl (src/ctl_*.c).
-list(FILTER CRMSYNC_LIB_SOURCES EXCLUDE REGEX "/src/(main|crmsyncctl|ctl_[^/]*)\\.c$")
+# crmsyncd's main is the executable's own source.
+list(FILTER CRMSYNC_LIB_SOURCES EXCLUDE REGEX "/src/main\\.c$")
 # A file left directly in state/ would belong to no library (and a rebase
 # from before the split could put one there): say where it goes.
 file(GLOB CRMSYNC_STRAY_STATE CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/state/*.c
@@ -43,39 +56,39 @@ if(CRMSYNC_STRAY_STATE)
                       "state/model/, the SQLite store to state/sqlite/: ${CRMSYNC_STRAY_STATE}")
 endif()
 
+# One layer: its sources, its include directory, what it links.
+function(crmsync_add_layer target dir sources options)
+  add_library(${target} STATIC ${sources})
+  target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/${dir})
+  target_compile_options(${target} PRIVATE ${options})
+  target_link_libraries(${target} PUBLIC ${ARGN})
+endfunction()
+
 function(crmsync_add_libraries p lib)
-  set(options ${ARGN})
-
-  add_library(${p}_base STATIC ${CRMSYNC_BASE_SOURCES})
-  target_include_directories(${p}_base PUBLIC ${CMAKE_SOURCE_DIR}/src/base)
-  target_compile_options(${p}_base PRIVATE ${options})
+  set(o "${ARGN}")
   # hash.c: OpenSSL's EVP digests; textesc.c: jansson; log/hash: pthreads.
-  target_link_libraries(${p}_base PUBLIC PkgConfig::OPENSSL PkgConfig::JANSSON Threads::Threads)
-
-  add_library(${p}_model STATIC ${CRMSYNC_MODEL_SOURCES})
-  target_include_directories(${p}_model PUBLIC ${CMAKE_SOURCE_DIR}/state/model)
-  target_compile_options(${p}_model PRIVATE ${options})
-  target_link_libraries(${p}_model PUBLIC ${p}_base PkgConfig::JANSSON)
-
-  add_library(${p}_state STATIC ${CRMSYNC_STATE_SOURCES})
-  target_include_directories(${p}_state PUBLIC ${CMAKE_SOURCE_DIR}/state/sqlite)
-  target_compile_options(${p}_state PRIVATE ${options})
-  target_link_libraries(${p}_state PUBLIC ${p}_model ${p}_base PkgConfig::SQLITE
-                        PkgConfig::JANSSON m)
-
-  add_library(${p}_connectors OBJECT ${CRMSYNC_CONNECTOR_SOURCES})
-  target_include_directories(${p}_connectors PRIVATE ${CMAKE_SOURCE_DIR}/connectors
-                             ${CMAKE_SOURCE_DIR}/src)
-  target_compile_options(${p}_connectors PRIVATE ${options})
-  target_link_libraries(${p}_connectors PRIVATE ${p}_model ${p}_base PkgConfig::UV
-                        PkgConfig::CURL PkgConfig::JANSSON PkgConfig::INIH PkgConfig::OPENSSL
-                        PkgConfig::LIBXML2)
-
-  add_library(${lib} STATIC ${CRMSYNC_LIB_SOURCES} $<TARGET_OBJECTS:${p}_connectors>)
-  target_include_directories(${lib} PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/connectors)
-  target_compile_options(${lib} PRIVATE ${options})
-  target_link_libraries(${lib} PUBLIC ${p}_state ${p}_model ${p}_base PkgConfig::UV
-                        PkgConfig::CURL PkgConfig::JANSSON PkgConfig::SQLITE PkgConfig::INIH
-                        PkgConfig::SYSTEMD PkgConfig::OPENSSL PkgConfig::MHD
-                        PkgConfig::LIBXML2 PkgConfig::OAUTH2 m)
+  crmsync_add_layer(${p}_base src/base "${CRMSYNC_base_SOURCES}" "${o}"
+                    PkgConfig::OPENSSL PkgConfig::JANSSON Threads::Threads)
+  crmsync_add_layer(${p}_model state/model "${CRMSYNC_model_SOURCES}" "${o}"
+                    ${p}_base PkgConfig::JANSSON)
+  crmsync_add_layer(${p}_state state/sqlite "${CRMSYNC_state_SOURCES}" "${o}"
+                    ${p}_model ${p}_base PkgConfig::SQLITE PkgConfig::JANSSON m)
+  crmsync_add_layer(${p}_obs src/obs "${CRMSYNC_obs_SOURCES}" "${o}"
+                    ${p}_base PkgConfig::JANSSON Threads::Threads m)
+  crmsync_add_layer(${p}_config src/config "${CRMSYNC_config_SOURCES}" "${o}"
+                    ${p}_base PkgConfig::INIH)
+  crmsync_add_layer(${p}_net src/net "${CRMSYNC_net_SOURCES}" "${o}"
+                    ${p}_config ${p}_obs ${p}_base PkgConfig::UV PkgConfig::CURL
+                    PkgConfig::JANSSON PkgConfig::OPENSSL)
+  crmsync_add_layer(${p}_connectors connectors "${CRMSYNC_connectors_SOURCES}" "${o}"
+                    ${p}_model ${p}_net ${p}_config ${p}_obs ${p}_base PkgConfig::UV
+                    PkgConfig::CURL PkgConfig::JANSSON PkgConfig::LIBXML2 PkgConfig::OPENSSL m)
+  crmsync_add_layer(${lib} src "${CRMSYNC_LIB_SOURCES}" "${o}"
+                    ${p}_connectors ${p}_state ${p}_net ${p}_config ${p}_obs ${p}_model
+                    ${p}_base PkgConfig::UV PkgConfig::CURL PkgConfig::JANSSON
+                    PkgConfig::SQLITE PkgConfig::INIH PkgConfig::SYSTEMD PkgConfig::OPENSSL
+                    PkgConfig::MHD PkgConfig::LIBXML2 PkgConfig::OAUTH2 m)
+  crmsync_add_layer(${p}_ctl src/ctl "${CRMSYNC_ctl_SOURCES}" "${o}"
+                    ${p}_state ${p}_connectors ${p}_config ${p}_model ${p}_base
+                    PkgConfig::JANSSON PkgConfig::SQLITE)
 endfunction()
