@@ -96,8 +96,25 @@ pass "a log line naming a member must carry CRMSYNC_MEMBER"
 
 cd "$SRC_DIR"
 mapfile -t files < <(git ls-files 'src/*.[ch]' 'connectors/*.[ch]' 'state/*.[ch]' 2>/dev/null \
-  || ls src/*.[ch] src/base/*.[ch] connectors/*.[ch] state/*.[ch])
+  || ls src/*.[ch] src/*/*.[ch] connectors/*.[ch] state/*/*.[ch])
 perl "$CHECK" "${files[@]}" || fail "src/ connectors/ state/ hold banned constructs"
 pass "src/ connectors/ state/ are clean"
 grep -q 'check-banned.pl' tools/check-style.sh || fail "check-style.sh does not run the check"
 pass "tools/check-style.sh runs it"
+
+# A header named through a folder is refused too: the daemon sees src/, and
+# "ctl/ctl.h" or "net/http.h" would reach a layer it must not (issue 18).
+cat >"$T/dirinc.c" <<'C'
+#include "http.h"
+#include <sys/types.h>
+#include "ctl/ctl.h"
+#include "../ctl/ctl.h"
+C
+rc=0
+perl "$CHECK" "$T/dirinc.c" >"$T/dirinc.out" || rc=$?
+assert_eq "$rc" 1 "the checker fails on an include through a folder"
+grep -q 'dirinc.c:3: include through a folder "ctl/ctl.h"' "$T/dirinc.out" \
+  || fail "include through a folder not reported: $(cat "$T/dirinc.out")"
+grep -q 'dirinc.c:4: relative include' "$T/dirinc.out" || fail "relative include not reported"
+assert_eq "$(wc -l <"$T/dirinc.out")" 2 "one report per include, <sys/types.h> left alone"
+pass "an include through a folder is refused"
