@@ -354,13 +354,16 @@ static void print_resync(json_t *r)
     printf("\n");
 }
 
-static void print_text(json_t *doc)
+/* The daemon, its health, the change-log, the members and the storage. */
+static void print_overview(json_t *doc)
 {
     json_t *d = json_object_get(doc, "daemon");
     json_t *cl = json_object_get(doc, "changelog");
     json_t *m = json_object_get(doc, "members");
-    json_t *v, *p;
-    size_t i, j;
+    json_t *sg = json_object_get(doc, "storage");
+    const char *k;
+    json_t *p, *n;
+    size_t i;
 
     if (json_is_true(json_object_get(d, "running")))
         printf("daemon: running (pid %lld)\n", num(d, "pid"));
@@ -382,62 +385,64 @@ static void print_text(json_t *doc)
            str(cl, "last_received_at"));
     printf("members: %lld with state, %lld points transactions, %lld erased\n",
            num(m, "with_state"), num(m, "points_transactions"), num(m, "erased"));
-    {
-        json_t *sg = json_object_get(doc, "storage");
-        const char *k;
-        json_t *n;
-        printf("storage: database %.1f MB (%.1f MB free), WAL %.1f MB; oldest retained change: ",
-               (double)num(sg, "db_bytes") / 1e6, (double)num(sg, "free_bytes") / 1e6,
-               (double)num(sg, "wal_bytes") / 1e6);
-        if (json_object_get(sg, "oldest_change_seq"))
-            printf("seq %lld received %s\n", num(sg, "oldest_change_seq"),
-                   str(sg, "oldest_change_received_at"));
-        else
-            printf("none\n");
-        printf("rows:");
-        json_object_foreach(json_object_get(sg, "rows"), k, n)
-            printf(" %s %lld", k, (long long)json_integer_value(n));
-        printf("\n");
-    }
+    printf("storage: database %.1f MB (%.1f MB free), WAL %.1f MB; oldest retained change: ",
+           (double)num(sg, "db_bytes") / 1e6, (double)num(sg, "free_bytes") / 1e6,
+           (double)num(sg, "wal_bytes") / 1e6);
+    if (json_object_get(sg, "oldest_change_seq"))
+        printf("seq %lld received %s\n", num(sg, "oldest_change_seq"),
+               str(sg, "oldest_change_received_at"));
+    else
+        printf("none\n");
+    printf("rows:");
+    json_object_foreach(json_object_get(sg, "rows"), k, n)
+        printf(" %s %lld", k, (long long)json_integer_value(n));
+    printf("\n");
+}
 
-    printf("\nconnectors:\n");
-    if (json_array_size(json_object_get(doc, "connectors")) == 0)
-        printf("  (none)\n");
-    json_array_foreach(json_object_get(doc, "connectors"), i, v)
-    {
-        json_t *pull = json_object_get(v, "pull");
-        json_t *b = json_object_get(v, "backlog");
-        json_t *ok = json_object_get(v, "last_success");
-        json_t *bad = json_object_get(v, "last_error");
-        json_t *dl = json_object_get(v, "dead_letters");
+/* One connector of the "connectors" array. */
+static void print_connector(json_t *v)
+{
+    json_t *pull = json_object_get(v, "pull");
+    json_t *b = json_object_get(v, "backlog");
+    json_t *ok = json_object_get(v, "last_success");
+    json_t *bad = json_object_get(v, "last_error");
+    json_t *dl = json_object_get(v, "dead_letters");
+    json_t *p;
+    size_t j;
 
-        printf("  %s (%s): %s\n", str(v, "name"), str(v, "type"), str(v, "state"));
-        json_array_foreach(json_object_get(v, "problems"), j, p)
-            printf("    problem: %s: %s\n", str(p, "reason"), str(p, "detail"));
-        printf("    pull: %s (at %s)\n", json_is_object(pull) ? str(pull, "position") : "-",
-               json_is_object(pull) ? str(pull, "updated_at") : "-");
-        json_array_foreach(json_object_get(v, "push_cursors"), j, p)
-            printf("    push %-6s at seq %lld (%s)\n", str(p, "lane_name"), num(p, "seq"),
-                   str(p, "updated_at"));
-        if (json_is_object(b))
-            printf("    backlog: %lld urgent, %lld points, %lld bulk; oldest pending %s\n",
-                   num(b, "urgent"), num(b, "points"), num(b, "bulk"), str(b, "oldest_pending_at"));
-        if (json_is_object(ok))
-            printf("    last success: %s %s (%s)\n", str(ok, "finished_at"), str(ok, "name"),
-                   str(ok, "status"));
-        if (json_is_object(bad))
-            printf("    last error: %s %s (%s)\n", str(bad, "finished_at"), str(bad, "name"),
-                   str(bad, "status"));
-        printf("    dead letters: %lld as destination, %lld from it\n", num(dl, "as_destination"),
-               num(dl, "from_origin"));
-        if (json_is_object(json_object_get(v, "quota"))) {
-            json_t *q = json_object_get(v, "quota");
-            printf("    quota: %lld of %lld %s requests left (at %s)\n", num(q, "remaining"),
-                   num(q, "limit"), str(q, "kind"), str(q, "observed_at"));
-        }
-        if (json_is_object(json_object_get(v, "resync")))
-            print_resync(json_object_get(v, "resync"));
+    printf("  %s (%s): %s\n", str(v, "name"), str(v, "type"), str(v, "state"));
+    json_array_foreach(json_object_get(v, "problems"), j, p)
+        printf("    problem: %s: %s\n", str(p, "reason"), str(p, "detail"));
+    printf("    pull: %s (at %s)\n", json_is_object(pull) ? str(pull, "position") : "-",
+           json_is_object(pull) ? str(pull, "updated_at") : "-");
+    json_array_foreach(json_object_get(v, "push_cursors"), j, p)
+        printf("    push %-6s at seq %lld (%s)\n", str(p, "lane_name"), num(p, "seq"),
+               str(p, "updated_at"));
+    if (json_is_object(b))
+        printf("    backlog: %lld urgent, %lld points, %lld bulk; oldest pending %s\n",
+               num(b, "urgent"), num(b, "points"), num(b, "bulk"), str(b, "oldest_pending_at"));
+    if (json_is_object(ok))
+        printf("    last success: %s %s (%s)\n", str(ok, "finished_at"), str(ok, "name"),
+               str(ok, "status"));
+    if (json_is_object(bad))
+        printf("    last error: %s %s (%s)\n", str(bad, "finished_at"), str(bad, "name"),
+               str(bad, "status"));
+    printf("    dead letters: %lld as destination, %lld from it\n", num(dl, "as_destination"),
+           num(dl, "from_origin"));
+    if (json_is_object(json_object_get(v, "quota"))) {
+        json_t *q = json_object_get(v, "quota");
+        printf("    quota: %lld of %lld %s requests left (at %s)\n", num(q, "remaining"),
+               num(q, "limit"), str(q, "kind"), str(q, "observed_at"));
     }
+    if (json_is_object(json_object_get(v, "resync")))
+        print_resync(json_object_get(v, "resync"));
+}
+
+/* Dead letters, erasures, pending resyncs and the last ingested files. */
+static void print_lists(json_t *doc)
+{
+    json_t *v;
+    size_t i;
 
     printf("\ndead letters:\n");
     if (json_array_size(json_object_get(doc, "dead_letters")) == 0)
@@ -475,6 +480,19 @@ static void print_text(json_t *doc)
         "%lld rejected (%s)\n",
         str(v, "connector"), str(v, "name"), str(v, "status"), num(v, "lines"), num(v, "applied"),
         num(v, "unchanged"), num(v, "duplicates"), num(v, "rejected"), str(v, "finished_at"));
+}
+
+static void print_text(json_t *doc)
+{
+    json_t *v;
+    size_t i;
+
+    print_overview(doc);
+    printf("\nconnectors:\n");
+    if (json_array_size(json_object_get(doc, "connectors")) == 0)
+        printf("  (none)\n");
+    json_array_foreach(json_object_get(doc, "connectors"), i, v) print_connector(v);
+    print_lists(doc);
 }
 
 int ctl_status(struct ctl *ctl, int argc, char **argv)
