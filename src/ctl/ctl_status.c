@@ -181,15 +181,109 @@ static void add_readable_positions(json_t *c)
     }
 }
 
+/* The daemon: running or not (with its pid), and when it runs and has an
+ * admin endpoint, what its /healthz says (*health: the caller's to free). */
+static json_t *daemon_doc(struct ctl *ctl, int *running, json_t **health)
+{
+    char why[512] = "";
+    pid_t pid = 0;
+    json_t *daemon;
+
+    *running = ctl_daemon_running(ctl, &pid, why, sizeof(why));
+    daemon = json_pack("{s:b}", "running", *running == 1);
+    if (*running == 1)
+        json_object_set_new(daemon, "pid", json_integer(pid));
+    if (*running < 0)
+        json_object_set_new(daemon, "unknown", json_string(why));
+    if (*running == 1 && ctl->cfg != NULL && ctl->cfg->daemon.admin_listen != NULL) {
+        *health = fetch_health(ctl->cfg->daemon.admin_listen, why, sizeof(why));
+        if (*health != NULL)
+            json_object_set(daemon, "health", *health);
+        else
+            json_object_set_new(daemon, "health_error", json_string(why));
+    }
+    return daemon;
+}
+
+/* A destination's backlog by lane; its name is added to dests. */
+static int backlog_doc(struct store_metrics *m, json_t *c, const char *name, json_t *dests,
+                       struct error *err)
+{
+    struct store_backlog b;
+    char t[40];
+
+    if (store_metrics_backlog(m, name, &b, err) != 0)
+        return -1;
+    json_object_set_new(
+        c, "backlog",
+        json_pack("{s:I,s:I,s:I,s:I,s:o}", "urgent", (json_int_t)b.pending[0], "points",
+                  (json_int_t)b.pending[1], "bulk", (json_int_t)b.pending[2], "total",
+                  (json_int_t)b.total, "oldest_pending_at",
+                  b.oldest_received_at
+                      ? json_string(timefmt_format_rfc3339(b.oldest_received_at, t, sizeof(t)))
+                      : json_null()));
+    json_array_append_new(dests, json_string(name));
+    return 0;
+}
+
+/* Completes one connector's entry c: the store's report, readable positions,
+ * resync progress and quota, a destination's backlog, and its state from the
+ * health problems that name it. Returns 0, or -1 with err set. */
+static int connector_doc(struct store *st, struct store_metrics *m, json_t *c, int running,
+                         json_t *health, json_t *dests, struct error *err)
+{
+    const char *name = json_string_value(json_object_get(c, "name"));
+    json_t *detail = NULL, *problems = json_array(), *p;
+    json_t *resync = NULL, *quota = NULL;
+    const char *state = running == 1 ? "running" : "stopped";
+    size_t j;
+    int rc = -1;
+
+    if (store_report_connector(st, name, &detail, err) != 0)
+        goto out;
+    json_object_update(c, detail);
+    json_decref(detail);
+    /* The update replaced "name" and freed the string name pointed to. */
+    name = json_string_value(json_object_get(c, "name"));
+    add_readable_positions(c);
+    if (store_progress_report(st, name, json_is_true(json_object_get(c, "destination")),
+                              timefmt_now_ms(), &resync, &quota, err) != 0)
+        goto out;
+    /* A stopped daemon makes no progress: no rate, no ETA. */
+    if (running != 1 && json_is_object(resync) && json_object_get(resync, "rate_per_s") != NULL) {
+        json_object_set_new(resync, "rate_per_s", json_null());
+        json_object_set_new(resync, "eta_s", json_null());
+    }
+    json_object_set_new(c, "resync", resync);
+    json_object_set_new(c, "quota", quota);
+    if (json_is_true(json_object_get(c, "destination")) && backlog_doc(m, c, name, dests, err) != 0)
+        goto out;
+    json_array_foreach(json_object_get(health, "reasons"), j, p)
+    {
+        const char *pc = json_string_value(json_object_get(p, "connector"));
+        if (pc != NULL && strcmp(pc, name) == 0)
+            json_array_append(problems, p);
+    }
+    if (json_array_size(problems) > 0)
+        state = "failing";
+    else if (!json_is_true(json_object_get(c, "configured")))
+        state = "not configured";
+    json_object_set_new(c, "state", json_string(state));
+    json_object_set_new(c, "problems", problems);
+    problems = NULL;
+    rc = 0;
+out:
+    json_decref(problems);
+    return rc;
+}
+
 static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *err)
 {
     struct store_metrics *m = NULL;
-    json_t *doc = NULL, *conns = NULL, *daemon, *health = NULL;
+    json_t *doc = NULL, *conns = NULL, *health = NULL;
     json_t *dests = json_array();
     const char **dest_names = NULL;
     json_t *erasures = NULL;
-    char why[512] = "";
-    pid_t pid = 0;
     int running;
     size_t i;
     json_t *c;
@@ -206,82 +300,11 @@ static int build(struct ctl *ctl, struct store *st, json_t **out, struct error *
             goto out;
         json_object_set_new(doc, "storage", storage);
     }
-    running = ctl_daemon_running(ctl, &pid, why, sizeof(why));
-    daemon = json_pack("{s:b}", "running", running == 1);
-    if (running == 1)
-        json_object_set_new(daemon, "pid", json_integer(pid));
-    if (running < 0)
-        json_object_set_new(daemon, "unknown", json_string(why));
-    if (running == 1 && ctl->cfg != NULL && ctl->cfg->daemon.admin_listen != NULL) {
-        health = fetch_health(ctl->cfg->daemon.admin_listen, why, sizeof(why));
-        if (health != NULL)
-            json_object_set(daemon, "health", health);
-        else
-            json_object_set_new(daemon, "health_error", json_string(why));
-    }
-    json_object_set_new(doc, "daemon", daemon);
-
+    json_object_set_new(doc, "daemon", daemon_doc(ctl, &running, &health));
     json_array_foreach(conns, i, c)
     {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        json_t *detail = NULL, *problems = json_array(), *p;
-        size_t j;
-        const char *state = running == 1 ? "running" : "stopped";
-
-        if (store_report_connector(st, name, &detail, err) != 0) {
-            json_decref(problems);
+        if (connector_doc(st, m, c, running, health, dests, err) != 0)
             goto out;
-        }
-        json_object_update(c, detail);
-        json_decref(detail);
-        /* The update replaced "name" and freed the string name pointed to. */
-        name = json_string_value(json_object_get(c, "name"));
-        add_readable_positions(c);
-        {
-            json_t *resync = NULL, *quota = NULL;
-            if (store_progress_report(st, name, json_is_true(json_object_get(c, "destination")),
-                                      timefmt_now_ms(), &resync, &quota, err) != 0) {
-                json_decref(problems);
-                goto out;
-            }
-            /* A stopped daemon makes no progress: no rate, no ETA. */
-            if (running != 1 && json_is_object(resync) &&
-                json_object_get(resync, "rate_per_s") != NULL) {
-                json_object_set_new(resync, "rate_per_s", json_null());
-                json_object_set_new(resync, "eta_s", json_null());
-            }
-            json_object_set_new(c, "resync", resync);
-            json_object_set_new(c, "quota", quota);
-        }
-        if (json_is_true(json_object_get(c, "destination"))) {
-            struct store_backlog b;
-            char t[40];
-            if (store_metrics_backlog(m, name, &b, err) != 0) {
-                json_decref(problems);
-                goto out;
-            }
-            json_object_set_new(
-                c, "backlog",
-                json_pack("{s:I,s:I,s:I,s:I,s:o}", "urgent", (json_int_t)b.pending[0], "points",
-                          (json_int_t)b.pending[1], "bulk", (json_int_t)b.pending[2], "total",
-                          (json_int_t)b.total, "oldest_pending_at",
-                          b.oldest_received_at ? json_string(timefmt_format_rfc3339(
-                                                     b.oldest_received_at, t, sizeof(t)))
-                                               : json_null()));
-            json_array_append_new(dests, json_string(name));
-        }
-        json_array_foreach(json_object_get(health, "reasons"), j, p)
-        {
-            const char *pc = json_string_value(json_object_get(p, "connector"));
-            if (pc != NULL && strcmp(pc, name) == 0)
-                json_array_append(problems, p);
-        }
-        if (json_array_size(problems) > 0)
-            state = "failing";
-        else if (!json_is_true(json_object_get(c, "configured")))
-            state = "not configured";
-        json_object_set_new(c, "state", json_string(state));
-        json_object_set_new(c, "problems", problems);
     }
     json_object_set(doc, "connectors", conns);
 
