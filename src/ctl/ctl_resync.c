@@ -33,21 +33,15 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-int ctl_resync(struct ctl *ctl, int argc, char **argv)
+/* --no-wait, --json, --help. Returns -1 when the command is to go on, else
+ * the exit code (CTL_OK after --help, CTL_USAGE). */
+static int parse_options(struct ctl *ctl, int argc, char **argv, int *no_wait)
 {
     static const struct option longopts[] = {{"no-wait", no_argument, NULL, 'n'},
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *connector = NULL;
-    struct store *st = NULL;
-    struct error err = {""};
-    char why[512] = "", detail[200];
-    int64_t id = 0;
-    pid_t pid = 0;
-    int no_wait = 0, started = 0, running;
     int opt;
-    int rc;
 
     for (;;) {
         opt = getopt_long(argc, argv, "njh", longopts, NULL);
@@ -55,7 +49,7 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
             break;
         switch (opt) {
         case 'n':
-            no_wait = 1;
+            *no_wait = 1;
             break;
         case 'j':
             ctl->json = 1;
@@ -68,6 +62,59 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
             return CTL_USAGE;
         }
     }
+    return -1;
+}
+
+/* Records the request (*id), signals the daemon (pid) and, unless no_wait,
+ * waits (bounded) until the daemon has taken it. Returns the exit code. */
+static int request(struct store *st, const char *connector, pid_t pid, int no_wait, int64_t *id)
+{
+    struct error err = {""};
+    char detail[200];
+    int started = 0;
+    int rc;
+
+    snprintf(detail, sizeof(detail), "resync %s", connector ? connector : "(all)");
+    rc = store_resync_request(st, connector, id, &err);
+    if (rc == 0)
+        rc = store_ctl_log_action(st, "resync", detail, &err);
+    if (rc != 0)
+        return ctl_store_error(rc, "resync: recording the request", err.msg);
+    if (kill(pid, SIGUSR1) != 0) {
+        ctl_err("resync: cannot signal crmsyncd (pid %ld): %s%s; the request stays recorded "
+                "and runs at the next SIGUSR1",
+                (long)pid, strerror(errno),
+                errno == EPERM ? " (run as root or the crmsyncd user)" : "");
+        return CTL_FAIL;
+    }
+    for (long waited = 0; !no_wait && !started && waited < WAIT_MS; waited += 100) {
+        rc = store_resync_started(st, *id, &started, &err);
+        if (rc != 0)
+            return ctl_store_error(rc, "resync: reading the request", err.msg);
+        if (!started)
+            sleep_ms(100);
+    }
+    if (!no_wait && !started) {
+        ctl_err("resync: signal sent to crmsyncd (pid %ld) but it did not take the request "
+                "within %d s",
+                (long)pid, WAIT_MS / 1000);
+        return CTL_FAIL;
+    }
+    return CTL_OK;
+}
+
+int ctl_resync(struct ctl *ctl, int argc, char **argv)
+{
+    const char *connector = NULL;
+    struct store *st = NULL;
+    char why[512] = "";
+    int64_t id = 0;
+    pid_t pid = 0;
+    int no_wait = 0, running;
+    int rc = parse_options(ctl, argc, argv, &no_wait);
+
+    if (rc >= 0)
+        return rc;
     if (argc - optind > 1) {
         ctl_err("resync: at most one connector");
         return CTL_USAGE;
@@ -95,50 +142,17 @@ int ctl_resync(struct ctl *ctl, int argc, char **argv)
     rc = ctl_open(ctl, 1, &st);
     if (rc != CTL_OK)
         return rc;
-    snprintf(detail, sizeof(detail), "resync %s", connector ? connector : "(all)");
-    rc = store_resync_request(st, connector, &id, &err);
-    if (rc == 0)
-        rc = store_ctl_log_action(st, "resync", detail, &err);
-    if (rc != 0) {
-        rc = ctl_store_error(rc, "resync: recording the request", err.msg);
-        goto out;
-    }
-    if (kill(pid, SIGUSR1) != 0) {
-        ctl_err("resync: cannot signal crmsyncd (pid %ld): %s%s; the request stays recorded "
-                "and runs at the next SIGUSR1",
-                (long)pid, strerror(errno),
-                errno == EPERM ? " (run as root or the crmsyncd user)" : "");
-        rc = CTL_FAIL;
-        goto out;
-    }
-    for (long waited = 0; !no_wait && !started && waited < WAIT_MS; waited += 100) {
-        rc = store_resync_started(st, id, &started, &err);
-        if (rc != 0) {
-            rc = ctl_store_error(rc, "resync: reading the request", err.msg);
-            goto out;
-        }
-        if (!started)
-            sleep_ms(100);
-    }
-    if (!no_wait && !started) {
-        ctl_err("resync: signal sent to crmsyncd (pid %ld) but it did not take the request "
-                "within %d s",
-                (long)pid, WAIT_MS / 1000);
-        rc = CTL_FAIL;
-        goto out;
-    }
-    if (ctl->json) {
+    rc = request(st, connector, pid, no_wait, &id);
+    if (rc == CTL_OK && ctl->json) {
         json_t *doc =
             json_pack("{s:s?,s:I,s:I,s:s}", "connector", connector, "request_id", (json_int_t)id,
                       "pid", (json_int_t)pid, "result", no_wait ? "sent" : "accepted");
         ctl_print_json(doc);
         json_decref(doc);
-    } else {
+    } else if (rc == CTL_OK) {
         printf("resync of %s %s by crmsyncd (pid %ld)\n", connector ? connector : "all connectors",
                no_wait ? "requested" : "accepted", (long)pid);
     }
-    rc = CTL_OK;
-out:
     store_close(st);
     return rc;
 }
