@@ -29,7 +29,28 @@ struct push_record {
     const char *field;      /* consent/marketing/email, points/balance, segment/vip, ... */
     const char *value_json; /* canonical value */
     const char *remote_id;  /* this CRM's id of the member; NULL when unknown */
+    /* The member's current local values of the sibling fields the connector
+     * declares (connector_ops.push_siblings), in the order declared:
+     * canonical JSON, NULL where the member has none or the record's field
+     * does not want that sibling. NULL when none are declared. Read with
+     * push_record_sibling(). */
+    const char *const *siblings;
 };
+
+/* A field of the member that a push record needs besides its own to be
+ * written (HubSpot addresses an email subscription by the member's
+ * "profile/email"; Salesforce creates a Contact with its "profile/last_name"). */
+struct push_sibling {
+    const char *field; /* the sibling's canonical field; NULL ends the list */
+    const char *when;  /* attached to records whose field starts with this; NULL: every record */
+};
+
+/* 1 when a record of field wants sibling s. */
+int push_sibling_wanted(const struct push_sibling *s, const char *field);
+/* The current value (canonical JSON) of sibling field that the engine
+ * attached to rec, or NULL (none, or not declared by conn's type). */
+const char *push_record_sibling(const struct connector *conn, const struct push_record *rec,
+                                const char *field);
 
 enum push_outcome {
     PUSH_OK = 0, /* written (or already so): the shadow is updated */
@@ -224,6 +245,16 @@ struct connector_ops {
      * input per record (each subscription of an address), so a batch is cut
      * at max_batch records there, not at max_batch members. */
     size_t (*record_cost)(struct connector *conn, const struct push_record *rec, int member_new);
+
+    /* --- appended (issue 13): the sibling fields a push record carries --- */
+
+    /* The fields of the member whose current local values the connector
+     * needs to write a record, terminated by an entry with field NULL;
+     * NULL: none. The engine reads them when it plans a batch, in the
+     * pass's snapshot, once per member of the batch, and attaches them
+     * (push_record.siblings), so a connector never asks the host for them
+     * record by record (host_services.current). */
+    const struct push_sibling *push_siblings;
 };
 
 /* One configured instance. */

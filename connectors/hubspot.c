@@ -597,6 +597,12 @@ static void hubspot_resync(struct connector *conn)
     hs_pull_resync(conn);
 }
 
+/* An email subscription is written to the member's address. */
+static const struct push_sibling hs_push_siblings[] = {
+    {"profile/email", "consent/"},
+    {NULL, NULL},
+};
+
 const struct connector_ops hubspot_connector_ops = {
     .version = 1,
     .type = "hubspot",
@@ -611,4 +617,5 @@ const struct connector_ops hubspot_connector_ops = {
     .project = hs_op_project,
     .points_as_balance = 1,
     .record_cost = hs_op_record_cost,
+    .push_siblings = hs_push_siblings,
 };

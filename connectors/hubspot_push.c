@@ -7,7 +7,7 @@
  *                  sent again at once), else the batch is halved until the
  *                  culprit is alone (bounded: every resend is smaller)
  *   subscriptions  statuses batch write (EMAIL), subscriber = the member's
- *                  email from the local state
+ *                  email from the local state (a sibling the engine attaches)
  *   list:<seg>, erase  hubspot_push_ids.c
  *
  * Every record gets exactly one result; batch->done runs from the defer
@@ -416,10 +416,11 @@ static void subs_check(struct hs_job *job)
     free(text);
 }
 
+/* Each subscription is addressed to the member's email, which the engine
+ * attached to the record (HS_PUSH_SIBLINGS). */
 static void start_subs(struct hs_job *job)
 {
-    struct connector *conn = job->hs->conn;
-    const struct host_services *host = conn->host;
+    const struct connector *conn = job->hs->conn;
 
     job->inputs = json_array();
     job->in_rec = calloc(job->pb->n ? job->pb->n : 1, sizeof(*job->in_rec));
@@ -430,14 +431,10 @@ static void start_subs(struct hs_job *job)
     }
     for (size_t i = 0; i < job->pb->n; i++) {
         const struct push_record *rec = &job->pb->records[i];
-        char *cur = host != NULL && host->current != NULL
-                        ? host->current(host->ctx, conn, rec->member_key, "profile/email")
-                        : NULL;
-        char *email = hs_email_of(cur);
+        char *email = hs_email_of(push_record_sibling(conn, rec, "profile/email"));
         char reason[256];
         json_t *in = NULL;
 
-        free(cur);
         if (email == NULL) {
             crm_job_result(&job->base, i, PUSH_REJECT, "member has no email address", -1, 0, NULL);
             continue;

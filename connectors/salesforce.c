@@ -596,6 +596,13 @@ static int sf_op_project(struct connector *conn, enum change_kind kind, const ch
     return -1;
 }
 
+/* A Contact or Individual that may be new is created with the member's
+ * last name (LastName is required). */
+static const struct push_sibling sf_push_siblings[] = {
+    {"profile/last_name", NULL},
+    {NULL, NULL},
+};
+
 const struct connector_ops salesforce_connector_ops = {
     .version = 1,
     .type = "salesforce",
@@ -609,4 +616,5 @@ const struct connector_ops salesforce_connector_ops = {
     .batch_class = sf_op_batch_class,
     .project = sf_op_project,
     .points_as_balance = 1,
+    .push_siblings = sf_push_siblings,
 };

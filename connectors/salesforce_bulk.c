@@ -411,7 +411,7 @@ void sf_bulk_start(struct sf_job *job)
             job->grp_recs[job->grp_off[g] + cnt[g]++] = i;
     }
     for (size_t g = 0; g < ng; g++) {
-        sf_fill_last_name(job, &job->plan.g[g]);
+        sf_fill_last_name(job, g);
         sel[g] = g;
         job->order[g].member = job->plan.g[g].member;
         job->order[g].g = g;

@@ -421,7 +421,6 @@ static void individuals_answer(struct http_result *res, void *arg)
 static void individuals_next(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    struct connector *conn = sf->conn;
     json_t *root = json_object(), *records = json_array();
     char *body, tail[128];
 
@@ -429,8 +428,8 @@ static void individuals_next(struct sf_job *job)
     for (; job->lo < job->pb->n && job->nsent < SF_COLL_MAX; job->lo++) {
         size_t i = job->lo, k;
         const struct push_record *r = &job->pb->records[i];
-        char *cur = NULL;
-        json_t *ln = NULL, *rec;
+        char name[SF_LAST_NAME_MAX];
+        json_t *rec;
         if (job->set[i] || job->ids[i][0] != '\0')
             continue;
         for (k = 0; k < job->nsent; k++) {
@@ -439,17 +438,10 @@ static void individuals_next(struct sf_job *job)
         }
         if (k < job->nsent)
             continue;
-        if (conn->host != NULL && conn->host->current != NULL)
-            cur = conn->host->current(conn->host->ctx, conn, r->member_key, "profile/last_name");
-        ln = cur ? json_loads(cur, 0, NULL) : NULL;
-        free(cur);
-        rec = json_pack("{s:{s:s},s:s,s:s}", "attributes", "type", "Individual", "Member_Key__c",
-                        r->member_key, "LastName",
-                        json_is_string(json_object_get(ln, "value")) &&
-                                json_string_length(json_object_get(ln, "value")) > 0
-                            ? json_string_value(json_object_get(ln, "value"))
-                            : sf->map.last_name_placeholder);
-        json_decref(ln);
+        rec = json_pack(
+            "{s:{s:s},s:s,s:s}", "attributes", "type", "Individual", "Member_Key__c", r->member_key,
+            "LastName",
+            sf_last_name_of(job, r, name, sizeof(name)) ? name : sf->map.last_name_placeholder);
         json_array_append_new(records, rec);
         job->sent[job->nsent++] = i;
     }

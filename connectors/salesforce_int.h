@@ -181,7 +181,15 @@ struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result 
  * from the defer timer. */
 void sf_job_done(struct sf_job *job);
 enum push_outcome sf_outcome_push(enum sf_state s);
-void sf_fill_last_name(struct sf_job *job, struct crm_group *g);
+/* Room for a last name (Salesforce keeps 80 characters; a longer one is
+ * sent as it is and refused by Salesforce, as before). */
+#define SF_LAST_NAME_MAX 1024
+/* The member's last name from the local state, attached to rec by the
+ * engine: 1 with it in out (non-empty), else 0. */
+int sf_last_name_of(const struct sf_job *job, const struct push_record *rec, char *out,
+                    size_t outsize);
+/* Plan group g, when its Contact may be new, gets the member's last name. */
+void sf_fill_last_name(struct sf_job *job, size_t g);
 /* Collections upsert of the groups after job->lo (or of job->fix). */
 void sf_contacts_next(struct sf_job *job);
 

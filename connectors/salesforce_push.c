@@ -212,27 +212,41 @@ static void contacts_answer(struct http_result *res, void *arg)
     sf_contacts_next(job);
 }
 
+/* The member's last name in the local state, which the engine attached to
+ * its records (sf_push_siblings): 1 with it in out when it is a non-empty
+ * string, else 0. */
+int sf_last_name_of(const struct sf_job *job, const struct push_record *rec, char *out,
+                    size_t outsize)
+{
+    const char *cur = push_record_sibling(job->sf->conn, rec, "profile/last_name");
+    json_t *root = cur != NULL ? json_loads(cur, 0, NULL) : NULL;
+    json_t *v = json_object_get(root, "value");
+    int found = json_is_string(v) && json_string_length(v) > 0 &&
+                (size_t)snprintf(out, outsize, "%s", json_string_value(v)) < outsize;
+
+    json_decref(root);
+    return found;
+}
+
 /* A Contact whose id we do not know may be new: give it the member's
  * last name from the local state when there is one (writing the value we
  * sync anyway is harmless if it exists). */
-void sf_fill_last_name(struct sf_job *job, struct crm_group *g)
+void sf_fill_last_name(struct sf_job *job, size_t g)
 {
-    struct connector *conn = job->sf->conn;
+    struct crm_group *grp = &job->plan.g[g];
     const char *f = crm_pairs_get(&job->sf->map.attrs, "last_name");
-    char *cur;
-    json_t *root, *v;
+    char name[SF_LAST_NAME_MAX];
 
-    if (g->remote_id != NULL || f == NULL || strcmp(f, "LastName") != 0 ||
-        json_object_get(g->fields, "LastName") != NULL || conn->host == NULL ||
-        conn->host->current == NULL)
+    if (grp->remote_id != NULL || f == NULL || strcmp(f, "LastName") != 0 ||
+        json_object_get(grp->fields, "LastName") != NULL)
         return;
-    cur = conn->host->current(conn->host->ctx, conn, g->member, "profile/last_name");
-    root = cur ? json_loads(cur, 0, NULL) : NULL;
-    v = json_object_get(root, "value");
-    if (json_is_string(v) && json_string_length(v) > 0)
-        json_object_set_new(g->fields, "LastName", json_string(json_string_value(v)));
-    json_decref(root);
-    free(cur);
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (job->plan.rec_group[i] == g) {
+            if (sf_last_name_of(job, &job->pb->records[i], name, sizeof(name)))
+                json_object_set_new(grp->fields, "LastName", json_string(name));
+            return;
+        }
+    }
 }
 
 static void contacts_send(struct sf_job *job)
@@ -283,7 +297,7 @@ void sf_contacts_next(struct sf_job *job)
         return;
     }
     while (job->lo < job->plan.ng && job->nsel < SF_COLL_MAX) {
-        sf_fill_last_name(job, &job->plan.g[job->lo]);
+        sf_fill_last_name(job, job->lo);
         job->sel[job->nsel++] = job->lo++;
     }
     contacts_send(job);

@@ -62,6 +62,12 @@ struct sent_batch {
     struct witem **items;
     struct push_record *records;
     char (*hashes)[65];
+    /* The sibling values the records carry (connector_ops.push_siblings):
+     * nsib per record; owned where a member's value was read, shared by
+     * the member's other records. */
+    size_t nsib, sib_count;
+    const char **sib;
+    char **sib_owned;
     struct bookkeeping bk;
     struct sent_batch *next; /* dest's deferred list */
 };
@@ -437,6 +443,10 @@ static void free_batch(struct sent_batch *sb)
     if (sb->pb.results != NULL)
         push_results_clear(sb->pb.results, sb->pb.n);
     free(sb->pb.results);
+    for (size_t i = 0; sb->sib_owned != NULL && i < sb->sib_count; i++)
+        free(sb->sib_owned[i]);
+    free(sb->sib_owned);
+    free(sb->sib);
     free(sb);
 }
 
@@ -1057,6 +1067,59 @@ static void record_sent(struct dest *d, struct sent_batch *sb)
         log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
 }
 
+/* The current local values of the sibling fields the connector declares
+ * (connector_ops.push_siblings), for each record of the plan that wants
+ * them: read once per member of the batch, inside the pass's snapshot.
+ * 0, or -1 (out of memory, a state error: the batch is not taken). */
+static int attach_siblings(struct dest *d, struct sent_batch *sb, const struct plan *p)
+{
+    const struct push_sibling *s = d->conn->ops->push_siblings;
+    size_t ns = 0;
+    unsigned char *read = NULL;
+    int rc = -1;
+
+    while (s != NULL && s[ns].field != NULL)
+        ns++;
+    if (ns == 0)
+        return 0;
+    sb->sib = calloc(p->n * ns, sizeof(*sb->sib));
+    sb->sib_owned = calloc(p->n * ns, sizeof(*sb->sib_owned));
+    read = calloc(p->n * ns, 1);
+    if (sb->sib == NULL || sb->sib_owned == NULL || read == NULL)
+        goto out;
+    sb->sib_count = p->n * ns;
+    sb->nsib = ns;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct witem *it = p->items[i];
+        for (size_t k = 0; k < ns; k++) {
+            size_t j;
+            struct error err = {""};
+            if (!push_sibling_wanted(&s[k], it->field))
+                continue;
+            for (j = 0; j < i; j++) {
+                if (read[j * ns + k] && strcmp(p->items[j]->member, it->member) == 0)
+                    break;
+            }
+            if (j < i) {
+                sb->sib[i * ns + k] = sb->sib[j * ns + k];
+                continue;
+            }
+            if (store_current_get(d->eng->store, it->member, s[k].field, &sb->sib_owned[i * ns + k],
+                                  &err) != 0) {
+                log_warn("engine", d->conn->name, "cannot read %s of a member: %s", s[k].field,
+                         err.msg);
+                goto out;
+            }
+            sb->sib[i * ns + k] = sb->sib_owned[i * ns + k];
+            read[i * ns + k] = 1;
+        }
+    }
+    rc = 0;
+out:
+    free(read);
+    return rc;
+}
+
 /* Turns a plan into a batch: its items leave the window's pending set and
  * what they carry is recorded. The request goes once the pass commits
  * (send_batch). */
@@ -1073,7 +1136,7 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
     sb->hashes = calloc(p->n, sizeof(*sb->hashes));
     sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));
     if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL ||
-        bookkeeping_init(&sb->bk, p->n) != 0) {
+        bookkeeping_init(&sb->bk, p->n) != 0 || attach_siblings(d, sb, p) != 0) {
         free_batch(sb);
         return NULL;
     }
@@ -1082,6 +1145,7 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
         uint64_t due;
         sb->items[i] = it;
         sb->records[i] = it->rec;
+        sb->records[i].siblings = sb->nsib > 0 ? &sb->sib[i * sb->nsib] : NULL;
         memcpy(sb->hashes[i], p->hashes[i], sizeof(sb->hashes[i]));
         sb->pb.results[i].retry_after_ms = -1;
         it->attempts++;

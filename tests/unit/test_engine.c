@@ -46,6 +46,8 @@ struct fake {
     int max_attempts;        /* -1: 0 (no attempt limit) */
     long window_items;       /* engine option when not 0 */
     size_t records_received;
+    /* "member field=sibling;" per record that carried a profile/email */
+    char siblings_seen[1024];
 };
 
 static struct fake fk;
@@ -93,7 +95,6 @@ static void answer(uv_timer_t *t)
 
 static void fake_push(struct connector *conn, struct push_batch *pb)
 {
-    (void)conn;
     if (fk.batches < MAX_BATCHES) {
         fk.batch_sizes[fk.batches] = pb->n;
         fk.batch_lanes[fk.batches] = pb->lane;
@@ -101,6 +102,12 @@ static void fake_push(struct connector *conn, struct push_batch *pb)
         snprintf(fk.first_field[fk.batches], 64, "%s", pb->records[0].field);
         snprintf(fk.first_member[fk.batches], 64, "%s", pb->records[0].member_key);
         snprintf(fk.first_value[fk.batches], 256, "%s", pb->records[0].value_json);
+    }
+    for (size_t i = 0; i < pb->n; i++) {
+        const char *sib = push_record_sibling(conn, &pb->records[i], "profile/email");
+        size_t len = strlen(fk.siblings_seen);
+        snprintf(fk.siblings_seen + len, sizeof(fk.siblings_seen) - len, "%s %s=%s;",
+                 pb->records[i].member_key, pb->records[i].field, sib ? sib : "(none)");
     }
     fk.batches++;
     fk.pending[fk.n_pending++] = pb;
@@ -594,6 +601,73 @@ static void a_members_points_and_profile_share_one_request(void **state)
                      3);
 }
 
+static void add_profile(struct fixture *f, const char *member, const char *field,
+                        const char *value_json)
+{
+    struct merge_policy pol = {NULL, 0, 300000, timefmt_now_ms()};
+    struct change c;
+    char idem[64];
+    enum apply_result r;
+    struct error err;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(idem, sizeof(idem), "shop:%d", ++f->seq);
+    c.origin = "shop";
+    c.member_key = member;
+    c.kind = CHANGE_PROFILE;
+    c.field = field;
+    c.value_json = value_json;
+    c.idem_key = idem;
+    c.occurred_at = 1790000000000LL + f->seq;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &c, &pol, &r, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+}
+
+static const struct push_sibling fake_siblings[] = {
+    {"profile/email", "consent/"},
+    {NULL, NULL},
+};
+
+static const struct connector_ops sibling_ops = {
+    .version = 1,
+    .type = "fake",
+    .max_batch = 10,
+    .open = fake_open,
+    .pull = fake_pull,
+    .close = fake_close,
+    .push = fake_push,
+    .batch_class = fake_class,
+    .points_as_balance = 1,
+    .push_siblings = fake_siblings,
+};
+
+/* A connector that declares a sibling field (connector_ops.push_siblings,
+ * as HubSpot declares profile/email for its email subscriptions) finds the
+ * member's current value of it on every record whose field wants it, so it
+ * never asks the host record by record: the address changed after the
+ * consent was given is the one carried; a member without an address carries
+ * none; a record the declaration does not cover (a profile field) carries none. */
+static void a_record_carries_the_siblings_its_connector_declares(void **state)
+{
+    struct fixture *f = *state;
+
+    f->conn.ops = &sibling_ops;
+    add_profile(f, "M1", "profile/email", "{\"value\":\"old@example.com\"}");
+    add(f, "shop", "M1", "consent/marketing/email", CONSENT_GRANTED);
+    add(f, "shop", "M1", "consent/marketing/sms", CONSENT_GRANTED);
+    add(f, "shop", "M2", "consent/marketing/email", CONSENT_DENIED);
+    add_profile(f, "M1", "profile/email", "{\"value\":\"ann@example.com\"}");
+    run(f);
+    assert_true(fk.batches >= 1);
+    assert_non_null(
+        strstr(fk.siblings_seen, "M1 consent/marketing/email={\"value\":\"ann@example.com\"};"));
+    assert_non_null(
+        strstr(fk.siblings_seen, "M1 consent/marketing/sms={\"value\":\"ann@example.com\"};"));
+    assert_non_null(strstr(fk.siblings_seen, "M2 consent/marketing/email=(none);"));
+    assert_non_null(strstr(fk.siblings_seen, "M1 profile/email=(none);"));
+}
+
 /* A batch carrying three records of each member answered with the member's
  * remote id writes the identity once per member, not once per record, and
  * the member's record still waiting (another class) takes the id from the
@@ -1023,6 +1097,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(push_phases_are_observed_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(an_identity_is_written_once_per_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_record_carries_the_siblings_its_connector_declares, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

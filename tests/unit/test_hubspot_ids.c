@@ -66,8 +66,8 @@ static void markers_are_not_record_ids(void **state)
 static void plan_ignores_markers(void **state)
 {
     struct push_record recs[2] = {
-        {1, "M1", CHANGE_PROFILE, "profile/first_name", "\"Ann\"", "archived:77"},
-        {2, "M2", CHANGE_PROFILE, "profile/first_name", "\"Bob\"", "78"},
+        {1, "M1", CHANGE_PROFILE, "profile/first_name", "\"Ann\"", "archived:77", NULL},
+        {2, "M2", CHANGE_PROFILE, "profile/first_name", "\"Bob\"", "78", NULL},
     };
     struct push_result res[2] = {0};
     struct crm_plan p;

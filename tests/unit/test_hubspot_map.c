@@ -138,11 +138,11 @@ static void one_input_per_member(void **state)
         {1, "M1", CHANGE_CONSENT, "consent/marketing/sms",
          "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"legal_basis\":\"consent\","
          "\"source\":\"till\",\"status\":\"granted\"}",
-         NULL},
-        {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":50}", "901"},
-        {3, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":120}", NULL},
-        {4, "M1", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Ann\"}", NULL},
-        {5, "M1", CHANGE_PROFILE, "profile/shoe_size", "{\"value\":\"42\"}", NULL},
+         NULL, NULL},
+        {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":50}", "901", NULL},
+        {3, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":120}", NULL, NULL},
+        {4, "M1", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Ann\"}", NULL, NULL},
+        {5, "M1", CHANGE_PROFILE, "profile/shoe_size", "{\"value\":\"42\"}", NULL, NULL},
     };
     struct push_result res[5] = {0};
     struct crm_plan p;
@@ -185,7 +185,8 @@ static void one_input_per_member(void **state)
 
 static void profile_null_clears_with_empty_string(void **state)
 {
-    struct push_record r = {1, "M1", CHANGE_PROFILE, "profile/phone", "{\"value\":null}", NULL};
+    struct push_record r = {1,    "M1", CHANGE_PROFILE, "profile/phone", "{\"value\":null}",
+                            NULL, NULL};
     struct push_result res = {0};
     struct crm_plan p;
     (void)state;
@@ -204,6 +205,7 @@ static void subscription_input_shape(void **state)
                             "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"legal_basis\":"
                             "\"contract\",\"proof\":\"notice-v3\",\"source\":\"web_form\","
                             "\"status\":\"granted\"}",
+                            NULL,
                             NULL};
     char reason[256];
     json_t *in = NULL;
@@ -230,6 +232,7 @@ static void legal_basis_map(void **state)
                             "consent/marketing/email",
                             "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"source\":\"footer\","
                             "\"status\":\"denied\"}",
+                            NULL,
                             NULL};
     char reason[256];
     json_t *in = NULL;
@@ -322,9 +325,10 @@ static void read_by_key_body(void **state)
 /* A statuses batch input per email consent record; one per member else. */
 static void record_cost_by_inputs(void **state)
 {
-    struct push_record email = {1, "M1", CHANGE_CONSENT, "consent/marketing/email", "{}", NULL};
-    struct push_record sms = {2, "M1", CHANGE_CONSENT, "consent/marketing/sms", "{}", NULL};
-    struct push_record seg = {3, "M1", CHANGE_SEGMENT, "segment/vip", "{}", NULL};
+    struct push_record email = {1,    "M1", CHANGE_CONSENT, "consent/marketing/email", "{}",
+                                NULL, NULL};
+    struct push_record sms = {2, "M1", CHANGE_CONSENT, "consent/marketing/sms", "{}", NULL, NULL};
+    struct push_record seg = {3, "M1", CHANGE_SEGMENT, "segment/vip", "{}", NULL, NULL};
     (void)state;
     assert_int_equal(hs_record_cost(&email, 1), 1);
     assert_int_equal(hs_record_cost(&email, 0), 1);

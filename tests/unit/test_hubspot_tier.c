@@ -92,8 +92,8 @@ static void projection_holds_the_tier(void **state)
 static void upsert_carries_the_tier(void **state)
 {
     struct push_record recs[2] = {
-        {1, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":5000}", NULL},
-        {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":-3}", NULL},
+        {1, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":5000}", NULL, NULL},
+        {2, "M2", CHANGE_POINTS, "points/balance", "{\"balance\":-3}", NULL, NULL},
     };
     struct push_result res[2] = {0};
     struct crm_plan p;

@@ -126,11 +126,11 @@ static void one_record_per_member(void **state)
 {
     struct push_record recs[5] = {
         {1, "M1", CHANGE_CONSENT, "consent/marketing/email",
-         "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":\"denied\"}", NULL},
-        {2, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":70}", "003A"},
-        {3, "M2", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Bob\"}", NULL},
-        {4, "M1", CHANGE_PROFILE, "profile/email", "{\"value\":null}", NULL},
-        {5, "M2", CHANGE_PROFILE, "profile/birthday", "{\"value\":\"1990-01-01\"}", NULL},
+         "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":\"denied\"}", NULL, NULL},
+        {2, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":70}", "003A", NULL},
+        {3, "M2", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Bob\"}", NULL, NULL},
+        {4, "M1", CHANGE_PROFILE, "profile/email", "{\"value\":null}", NULL, NULL},
+        {5, "M2", CHANGE_PROFILE, "profile/birthday", "{\"value\":\"1990-01-01\"}", NULL, NULL},
     };
     struct push_result res[5] = {0};
     struct crm_plan p;
