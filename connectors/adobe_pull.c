@@ -32,10 +32,7 @@ static void finish(struct adobe *acc, int status)
     struct connector *conn = acc->conn;
 
     acc->pull.active = 0;
-    if (status == 0)
-        log_debug("adobe_campaign", conn->name, "pull done: %ld page(s)", acc->pull.pages);
-    if (conn->host != NULL && conn->host->pull_done != NULL)
-        conn->host->pull_done(conn->host->ctx, conn, status);
+    crm_pull_done(conn, "adobe_campaign", status, acc->pull.pages);
 }
 
 static int watermark_text(const struct acc_pull_state *ps, char *out, size_t outsize)

@@ -82,6 +82,7 @@ int crm_page_begin(struct crm_page *pg)
         conn->busy = 0;
         return -1;
     }
+    pg->open = 1;
     return 0;
 }
 
@@ -91,6 +92,7 @@ int crm_page_commit(struct crm_page *pg, const char *watermark)
     int rc = conn->sink->commit(conn->sink->ctx, conn, watermark, &pg->err);
 
     conn->busy = 0;
+    pg->open = 0;
     return rc;
 }
 
@@ -100,6 +102,22 @@ void crm_page_abort(struct crm_page *pg)
 
     conn->sink->abort(conn->sink->ctx, conn);
     conn->busy = 0;
+    pg->open = 0;
+}
+
+void crm_page_failed(struct crm_page *pg, const char *what)
+{
+    if (pg->open)
+        crm_page_abort(pg);
+    log_error(pg->subsystem, pg->conn->name, "%s not applied: %s", what, pg->err.msg);
+}
+
+void crm_pull_done(struct connector *conn, const char *subsystem, int status, long pages)
+{
+    if (status == 0)
+        log_debug(subsystem, conn->name, "pull done: %ld page(s)", pages);
+    if (conn->host != NULL && conn->host->pull_done != NULL)
+        conn->host->pull_done(conn->host->ctx, conn, status);
 }
 
 int crm_page_field(struct crm_page *pg, const char *member, enum change_kind kind,

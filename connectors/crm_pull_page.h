@@ -17,6 +17,7 @@ struct crm_page {
     int log_rejected; /* log a change the merge rules dead-lettered */
     long applied;     /* changes that changed the local state */
     struct error err; /* the sink's error when a call returned -1 */
+    int open;         /* begun, not committed or aborted yet */
 };
 
 /* The change a pulled value makes: origin (the connector), member, kind,
@@ -69,6 +70,16 @@ void crm_page_init(struct crm_page *pg, struct connector *conn, const char *subs
 int crm_page_begin(struct crm_page *pg);
 int crm_page_commit(struct crm_page *pg, const char *watermark);
 void crm_page_abort(struct crm_page *pg);
+
+/* The error tail of every page: a page that could not be applied is
+ * rolled back when it is still open, and "<what> not applied: <the sink's
+ * error>" is logged. */
+void crm_page_failed(struct crm_page *pg, const char *what);
+
+/* A pull cycle ended: status 0 (pages: how many it applied) or -1 (the
+ * engine tries again later from the stored watermark). Logged, and told to
+ * the host (host_services.pull_done), which schedules the next cycle. */
+void crm_pull_done(struct connector *conn, const char *subsystem, int status, long pages);
 
 /* c: the change the CRM's value makes (NULL: only observe). projection:
  * what the CRM holds, in the connector's projection. 0, or -1 when the

@@ -159,17 +159,15 @@ static int observe_page(struct hubspot *hs, json_t *results, const char *segment
 
         if (id == NULL || host->member_of(host->ctx, conn, id, member, sizeof(member)) != 1)
             continue; /* not a member's contact */
-        if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0) {
-            crm_page_abort(&pg);
+        if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0)
             goto fail;
-        }
         ps->list_observed++;
     }
     if (crm_page_commit(&pg, NULL) != 0)
         goto fail;
     return 0;
 fail:
-    log_error("hubspot", conn->name, "list memberships page not applied: %s", pg.err.msg);
+    crm_page_failed(&pg, "list memberships page");
     return -1;
 }
 

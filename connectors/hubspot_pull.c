@@ -42,10 +42,7 @@ void hs_pull_finish(struct hubspot *hs, int status)
     ps->results = NULL;
     ps->active = 0;
     ps->sweeping = 0;
-    if (status == 0)
-        log_debug("hubspot", conn->name, "pull done: %ld page(s)", ps->pages);
-    if (conn->host != NULL && conn->host->pull_done != NULL)
-        conn->host->pull_done(conn->host->ctx, conn, status);
+    crm_pull_done(conn, "hubspot", status, ps->pages);
 }
 
 static void send_search(struct hubspot *hs);
@@ -95,7 +92,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
         }
         if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, crm_page_field_fn, &pc,
                               member, sizeof(member)) != 0)
-            goto fail_abort;
+            goto fail;
         if (member[0] == '\0')
             /* Not one of ours (no member key): HubSpot has many contacts
              * that are not loyalty members (merges into one are still
@@ -103,7 +100,7 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
             log_debug("hubspot", conn->name, "contact %s has no %s; skipped", id ? id : "?",
                       hs_map_of(hs)->id_property);
         if (id != NULL && hs_follow_merges(hs, contact, member, id, &pc.err) != 0)
-            goto fail_abort;
+            goto fail;
         if (member[0] == '\0')
             continue;
         if (host->learn_identity != NULL && id != NULL)
@@ -145,10 +142,8 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     ps->root = NULL;
     send_search(hs);
     return;
-fail_abort:
-    crm_page_abort(&pc);
 fail:
-    log_error("hubspot", conn->name, "pull page not applied: %s", pc.err.msg);
+    crm_page_failed(&pc, "pull page");
     hs_pull_finish(hs, -1);
 }
 

@@ -103,10 +103,7 @@ static void finish(struct salesforce *sf, int status)
     ps->root = NULL;
     ps->records = NULL;
     ps->active = 0;
-    if (status == 0)
-        log_debug("salesforce", conn->name, "pull done: %ld page(s)", ps->pages);
-    if (conn->host != NULL && conn->host->pull_done != NULL)
-        conn->host->pull_done(conn->host->ctx, conn, status);
+    crm_pull_done(conn, "salesforce", status, ps->pages);
 }
 
 void sf_page_init(struct crm_page *pg, struct salesforce *sf)
@@ -217,12 +214,12 @@ static void apply_page(struct salesforce *sf)
         snprintf(page_last.id, sizeof(page_last.id), "%s", id);
         if (json_is_true(json_object_get(rec, "IsDeleted"))) {
             if (contact_deleted(sf, rec, id, mod, &pc.err) != 0)
-                goto fail_abort;
+                goto fail;
             continue;
         }
         if (sf_contact_fields(sf_map_of(sf), conn->name, rec, crm_page_field_fn, &pc, member,
                               sizeof(member)) != 0)
-            goto fail_abort;
+            goto fail;
         if (member[0] == '\0') {
             /* Not a loyalty member (no external id): many Contacts are not. */
             log_debug("salesforce", conn->name, "Contact %s has no %s; skipped", id,
@@ -268,10 +265,8 @@ static void apply_page(struct salesforce *sf)
     }
     pull_balances(sf, NULL);
     return;
-fail_abort:
-    crm_page_abort(&pc);
 fail:
-    log_error("salesforce", conn->name, "pull page not applied: %s", pc.err.msg);
+    crm_page_failed(&pc, "pull page");
     finish(sf, -1);
 }
 
@@ -343,6 +338,7 @@ int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf
     struct connector *conn = sf_conn(sf);
     json_t *root = NULL, *records = NULL, *r;
     struct crm_page pg;
+    char what[64];
     size_t k;
 
     if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
@@ -359,10 +355,8 @@ int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf
         goto fail;
     json_array_foreach(records, k, r)
     {
-        if (side->row(sf, &pg, r) != 0) {
-            crm_page_abort(&pg);
+        if (side->row(sf, &pg, r) != 0)
             goto fail;
-        }
     }
     /* The rows come by SystemModstamp: the newest seen so far is the
      * cursor (a restart re-reads from it, lookback included). */
@@ -374,7 +368,8 @@ int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf
     return 0;
 fail:
     json_decref(root);
-    log_error("salesforce", conn->name, "%s page not applied: %s", side->page, pg.err.msg);
+    snprintf(what, sizeof(what), "%s page", side->page);
+    crm_page_failed(&pg, what);
     finish(sf, -1);
     return -1;
 }
@@ -703,15 +698,13 @@ static void deleted_answer(struct http_result *res, void *arg)
     }
     json_decref(ids);
     json_decref(when);
+    ids = when = NULL;
     if (latest > 0)
         ps->del_t = latest;
     /* The sweep position goes with the deletions it read (watermark "del"):
      * a restart neither reads them again nor goes back over the horizon. */
-    if (sf_page_commit_cursors(sf, &pg, ps->lmc_t, ps->cptc_t) != 0) {
-        log_error("salesforce", conn->name, "pull: deletions not applied: %s", pg.err.msg);
-        finish(sf, -1);
-        return;
-    }
+    if (sf_page_commit_cursors(sf, &pg, ps->lmc_t, ps->cptc_t) != 0)
+        goto fail;
     ps->last_sweep_ms = now;
     if (outs > 0)
         log_info("salesforce", conn->name, "%ld CampaignMember deletion(s): segment out", outs);
@@ -723,10 +716,9 @@ static void deleted_answer(struct http_result *res, void *arg)
     finish(sf, 0);
     return;
 fail:
-    crm_page_abort(&pg);
     json_decref(ids);
     json_decref(when);
-    log_error("salesforce", conn->name, "pull: deletions not applied: %s", pg.err.msg);
+    crm_page_failed(&pg, "pull: deletions");
     finish(sf, -1);
 }
 
