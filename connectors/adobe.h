@@ -36,7 +36,7 @@ struct acc_env {
 };
 
 /* ns "xtk:session", method "WriteCollection"; session_token "" in bearer
- * mode. 0 or -1. */
+ * mode. 0, or -1 with nothing left to free (e is empty). */
 int acc_env_begin(struct acc_env *e, const char *ns, const char *method, const char *session_token);
 int acc_env_param_string(struct acc_env *e, const char *name, const char *value);
 int acc_env_param_bool(struct acc_env *e, const char *name, int value);

@@ -334,11 +334,8 @@ char *acc_compose_write(const struct acc_map *m, const char *session_token, cons
     xmlTextWriterPtr w;
     int single = ng == 1;
 
-    if (acc_env_begin(&e, "xtk:session", single ? "Write" : "WriteCollection", session_token) !=
-        0) {
-        acc_env_free(&e);
+    if (acc_env_begin(&e, "xtk:session", single ? "Write" : "WriteCollection", session_token) != 0)
         return NULL;
-    }
     acc_env_param_elem_begin(&e, single ? "domDoc" : "doc");
     w = acc_env_writer(&e);
     if (!single) {
@@ -365,10 +362,8 @@ char *acc_compose_subscription(const struct acc_map *m, const char *session_toke
     if (service == NULL || service[0] == '\0')
         return NULL;
     if (acc_env_begin(&e, "nms:subscription", subscribe ? "Subscribe" : "Unsubscribe",
-                      session_token) != 0) {
-        acc_env_free(&e);
+                      session_token) != 0)
         return NULL;
-    }
     acc_env_param_string(&e, "strServiceName", service);
     acc_env_param_elem_begin(&e, "elemRecipient");
     w = acc_env_writer(&e);
@@ -391,10 +386,8 @@ char *acc_compose_group(const char *session_token, const char *name)
     struct acc_env e;
     xmlTextWriterPtr w;
 
-    if (acc_env_begin(&e, "xtk:session", "Write", session_token) != 0) {
-        acc_env_free(&e);
+    if (acc_env_begin(&e, "xtk:session", "Write", session_token) != 0)
         return NULL;
-    }
     acc_env_param_elem_begin(&e, "domDoc");
     w = acc_env_writer(&e);
     if (xmlTextWriterStartElement(w, X("group")) < 0 ||
@@ -412,10 +405,8 @@ char *acc_compose_schema_probe(void)
 {
     struct acc_env e;
 
-    if (acc_env_begin(&e, "xtk:persist", "GetEntityIfMoreRecent", "") != 0) {
-        acc_env_free(&e);
+    if (acc_env_begin(&e, "xtk:persist", "GetEntityIfMoreRecent", "") != 0)
         return NULL;
-    }
     acc_env_param_string(&e, "pk", "xtk:schema|xtk:session");
     acc_env_param_string(&e, "md5", "");
     acc_env_param_bool(&e, "mustExist", 0);
@@ -426,10 +417,8 @@ char *acc_compose_bearer_logon(const char *token)
 {
     struct acc_env e;
 
-    if (acc_env_begin(&e, "xtk:session", "BearerTokenLogon", "") != 0) {
-        acc_env_free(&e);
+    if (acc_env_begin(&e, "xtk:session", "BearerTokenLogon", "") != 0)
         return NULL;
-    }
     acc_env_param_string(&e, "bearerToken", token);
     return acc_env_finish(&e);
 }
@@ -438,10 +427,8 @@ char *acc_compose_logoff(void)
 {
     struct acc_env e;
 
-    if (acc_env_begin(&e, "xtk:session", "Logoff", "") != 0) {
-        acc_env_free(&e);
+    if (acc_env_begin(&e, "xtk:session", "Logoff", "") != 0)
         return NULL;
-    }
     return acc_env_finish(&e);
 }
 
@@ -495,7 +482,8 @@ static void select_attr(xmlTextWriterPtr w, const char *attr, int *e)
     select_node(w, expr, e);
 }
 
-/* Starts <queryDef> inside the ExecuteQuery's entity parameter. */
+/* Starts <queryDef> inside the ExecuteQuery's entity parameter. NULL
+ * with nothing left to free (as acc_env_begin) when it cannot. */
 static xmlTextWriterPtr query_begin(struct acc_env *e, const char *session_token,
                                     const char *schema, long line_count, long start_line)
 {
@@ -516,9 +504,11 @@ static xmlTextWriterPtr query_begin(struct acc_env *e, const char *session_token
         snprintf(num, sizeof(num), "%ld", start_line);
         err |= xmlTextWriterWriteAttribute(w, X("startLine"), X(num)) < 0;
     }
-    if (err)
-        e->failed = 1;
-    return e->failed ? NULL : w;
+    if (err || e->failed) {
+        acc_env_free(e);
+        return NULL;
+    }
+    return w;
 }
 
 static void where_order(xmlTextWriterPtr w, const char *cond, const char *first, int *e)
@@ -542,10 +532,8 @@ char *acc_compose_recipient_query(const struct acc_map *m, const char *session_t
     char dt[64], cond[256];
     int err = 0;
 
-    if (w == NULL) {
-        acc_env_free(&e);
+    if (w == NULL)
         return NULL;
-    }
     err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "@id", &err);
     select_node(w, "@lastModified", &err);
@@ -580,10 +568,8 @@ char *acc_compose_subhisto_query(const struct acc_map *m, const char *session_to
     char dt[64], cond[128], rcp[200];
     int err = 0;
 
-    if (w == NULL) {
-        acc_env_free(&e);
+    if (w == NULL)
         return NULL;
-    }
     err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "@id", &err);
     select_node(w, "@action", &err);
@@ -837,10 +823,8 @@ char *acc_compose_members_query(const struct acc_map *m, const char *session_tok
     char rcp[200], cond[240];
     int err = 0;
 
-    if (w == NULL) {
-        acc_env_free(&e);
+    if (w == NULL)
         return NULL;
-    }
     snprintf(rcp, sizeof(rcp), "[recipient/%s]", m->key_expr);
     err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "[rcpGroup/@name]", &err);

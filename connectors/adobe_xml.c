@@ -39,7 +39,7 @@ int acc_env_begin(struct acc_env *e, const char *ns, const char *method, const c
         return -1;
     e->w = xmlNewTextWriterMemory(e->buf, 0);
     if (e->w == NULL) {
-        e->failed = 1;
+        acc_env_free(e);
         return -1;
     }
     w = e->w;
@@ -53,7 +53,11 @@ int acc_env_begin(struct acc_env *e, const char *ns, const char *method, const c
     ok(e, xmlTextWriterStartElementNS(w, X("SOAP-ENV"), X("Body"), NULL));
     ok(e, xmlTextWriterStartElementNS(w, X("m"), X(method), X(urn)));
     ok(e, xmlTextWriterWriteAttributeNS(w, X("SOAP-ENV"), X("encodingStyle"), NULL, X(SOAP_ENC)));
-    return acc_env_param_string(e, "sessiontoken", session_token ? session_token : "");
+    if (acc_env_param_string(e, "sessiontoken", session_token ? session_token : "") != 0) {
+        acc_env_free(e);
+        return -1;
+    }
+    return 0;
 }
 
 int acc_env_param_string(struct acc_env *e, const char *name, const char *value)
