@@ -57,3 +57,19 @@ void crm_plan_free(struct crm_plan *p)
     free(p->rec_group);
     memset(p, 0, sizeof(*p));
 }
+
+size_t crm_plan_join(struct crm_plan *p, size_t i, const char *member)
+{
+    size_t g;
+
+    for (g = 0; g < p->ng; g++) {
+        if (strcmp(p->g[g].member, member) == 0)
+            break;
+    }
+    if (g == p->ng) {
+        p->g[g].member = member;
+        p->ng++;
+    }
+    p->rec_group[i] = g;
+    return g;
+}

@@ -44,4 +44,9 @@ int crm_plan_members(const struct push_record *recs, size_t n, struct push_resul
                      struct crm_plan *p);
 void crm_plan_free(struct crm_plan *p);
 
+/* Record i joins its member's group, which is added (member set, no
+ * fields yet) when the member has none: p->g and p->rec_group must have
+ * room for it. The group's index. */
+size_t crm_plan_join(struct crm_plan *p, size_t i, const char *member);
+
 #endif

@@ -268,13 +268,8 @@ static void purpose_answer(struct http_result *res, void *arg)
     const char *id;
     char key[200], val[80];
 
-    if (res->cls != HTTP_CLASS_OK) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (sf_job_upserted(job, res, &root, &id) != 0)
         return;
-    }
-    root = json_loads(res->body ? res->body : "", 0, NULL);
-    id = json_string_value(json_object_get(root, "id"));
     if (id == NULL) {
         json_decref(root);
         fail_all(job, "no id in the DataUsePurpose upsert answer");
@@ -359,17 +354,11 @@ static void link_contacts(struct sf_job *job, const unsigned char *linked)
         job->plan.rec_group[i] = SIZE_MAX;
         if (job->set[i] || !linked[i])
             continue;
-        for (g = 0; g < job->plan.ng; g++) {
-            if (strcmp(job->plan.g[g].member, job->pb->records[i].member_key) == 0)
-                break;
-        }
-        if (g == job->plan.ng) {
-            job->plan.g[g].member = job->pb->records[i].member_key;
+        g = crm_plan_join(&job->plan, i, job->pb->records[i].member_key);
+        if (job->plan.g[g].fields == NULL) {
             job->plan.g[g].remote_id = sf_contact_id(job->pb->records[i].remote_id);
             job->plan.g[g].fields = json_pack("{s:s}", "IndividualId", job->ids[i]);
-            job->plan.ng++;
         }
-        job->plan.rec_group[i] = g;
         n++;
     }
     job->lo = 0;

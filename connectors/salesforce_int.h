@@ -177,6 +177,14 @@ void sf_job_fail_from(struct sf_job *job, const struct http_result *res);
  * records (malloc'd; the caller frees them). NULL when the request failed
  * or its answer is unreadable: the job has then been failed and is done. */
 struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result *res);
+/* The answer of a single sObject upsert (a DataUsePurpose, a Campaign): 0
+ * with its body in *root (the caller decrefs it; NULL when unreadable) and
+ * its "id" in *id (NULL when none), or -1 when the request failed: the job
+ * has then been failed and is done. */
+int sf_job_upserted(struct sf_job *job, const struct http_result *res, json_t **root,
+                    const char **id);
+/* The same for a request of n items (the Contact upsert sends job->nsel). */
+struct sf_outcome *sf_job_outcomes_n(struct sf_job *job, const struct http_result *res, size_t n);
 /* Every record has its result (a missing one: RETRY); batch->done runs
  * from the defer timer. */
 void sf_job_done(struct sf_job *job);

@@ -56,6 +56,11 @@ void sf_job_fail_from(struct sf_job *job, const struct http_result *res)
 
 struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result *res)
 {
+    return sf_job_outcomes_n(job, res, job->nsent);
+}
+
+struct sf_outcome *sf_job_outcomes_n(struct sf_job *job, const struct http_result *res, size_t n)
+{
     struct sf_outcome *out;
 
     if (res->cls != HTTP_CLASS_OK) {
@@ -63,14 +68,29 @@ struct sf_outcome *sf_job_outcomes(struct sf_job *job, const struct http_result 
         sf_job_done(job);
         return NULL;
     }
-    out = calloc(job->nsent ? job->nsent : 1, sizeof(*out));
-    if (out == NULL || sf_parse_collection_results(res->body, job->nsent, out) < 0) {
+    out = calloc(n ? n : 1, sizeof(*out));
+    if (out == NULL || sf_parse_collection_results(res->body, n, out) < 0) {
         free(out);
         sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 1);
         sf_job_done(job);
         return NULL;
     }
     return out;
+}
+
+int sf_job_upserted(struct sf_job *job, const struct http_result *res, json_t **root,
+                    const char **id)
+{
+    *root = NULL;
+    *id = NULL;
+    if (res->cls != HTTP_CLASS_OK) {
+        sf_job_fail_from(job, res);
+        sf_job_done(job);
+        return -1;
+    }
+    *root = json_loads(res->body ? res->body : "", 0, NULL);
+    *id = json_string_value(json_object_get(*root, "id"));
+    return 0;
 }
 
 int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done)
@@ -147,21 +167,15 @@ static void contacts_send(struct sf_job *job);
 static void contacts_answer(struct http_result *res, void *arg)
 {
     struct sf_job *job = arg;
-    struct sf_outcome *out;
-    size_t *slot = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*slot));
-    size_t resend[SF_COLL_MAX], nresend = 0;
+    struct sf_outcome *out = sf_job_outcomes_n(job, res, job->nsel);
+    size_t *slot, resend[SF_COLL_MAX], nresend = 0;
 
-    if (res->cls != HTTP_CLASS_OK) {
-        free(slot);
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (out == NULL)
         return;
-    }
-    out = calloc(job->nsel ? job->nsel : 1, sizeof(*out));
-    if (slot == NULL || out == NULL || sf_parse_collection_results(res->body, job->nsel, out) < 0) {
+    slot = calloc(job->plan.ng ? job->plan.ng : 1, sizeof(*slot));
+    if (slot == NULL) {
         free(out);
-        free(slot);
-        sf_job_fail_rest(job, PUSH_RETRY, "unreadable collections answer", -1, 1);
+        sf_job_fail_rest(job, PUSH_RETRY, "out of memory", -1, 1);
         sf_job_done(job);
         return;
     }

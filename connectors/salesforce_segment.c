@@ -402,16 +402,9 @@ static void segment_contacts(struct sf_job *job)
         job->plan.rec_group[i] = SIZE_MAX;
         if (job->ids[i][0] != '\0' || job->cm_ids[i][0] != '\0' || !is_in(&job->pb->records[i]))
             continue;
-        for (g = 0; g < job->plan.ng; g++) {
-            if (strcmp(job->plan.g[g].member, job->pb->records[i].member_key) == 0)
-                break;
-        }
-        if (g == job->plan.ng) {
-            job->plan.g[g].member = job->pb->records[i].member_key;
+        g = crm_plan_join(&job->plan, i, job->pb->records[i].member_key);
+        if (job->plan.g[g].fields == NULL)
             job->plan.g[g].fields = json_object();
-            job->plan.ng++;
-        }
-        job->plan.rec_group[i] = g;
         n++;
     }
     free(recs);
@@ -486,13 +479,8 @@ static void campaign_answer(struct http_result *res, void *arg)
     const struct host_services *host = job->sf->conn->host;
     char key[128];
 
-    if (res->cls != HTTP_CLASS_OK) {
-        sf_job_fail_from(job, res);
-        sf_job_done(job);
+    if (sf_job_upserted(job, res, &root, &id) != 0)
         return;
-    }
-    root = json_loads(res->body ? res->body : "", 0, NULL);
-    id = json_string_value(json_object_get(root, "id"));
     if (id == NULL) {
         json_decref(root);
         sf_job_fail_rest(job, PUSH_RETRY, "no id in the Campaign upsert answer", -1, 0);
