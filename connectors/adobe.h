@@ -122,9 +122,10 @@ struct acc_map_config {
 };
 
 struct acc_map {
-    char *key_attr; /* "memberKey" */
-    char *key_expr; /* "@memberKey" */
-    char *points_attr, *tier_attr;
+    /* The names are the configuration's (borrowed: it outlives the map). */
+    const char *key_attr; /* "memberKey" */
+    const char *key_expr; /* "@memberKey" */
+    const char *points_attr, *tier_attr;
     struct crm_pairs attrs;    /* profile attribute -> recipient attribute */
     struct crm_pairs services; /* "purpose/channel" -> service name */
     struct crm_pairs flags;    /* channel -> blackList attribute */

@@ -28,17 +28,13 @@ int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error
         return error_set(err, "key: expected a recipient attribute such as @memberKey, got \"%s\"",
                          c->key ? c->key : "");
     }
-    m->key_expr = strdup(c->key);
-    m->key_attr = strdup(c->key + 1);
-    m->points_attr = strdup(c->points_attr ? c->points_attr : "");
-    m->tier_attr = strdup(c->tier_attr ? c->tier_attr : "");
+    /* Borrowed from the configuration, which outlives the connector. */
+    m->key_expr = c->key;
+    m->key_attr = c->key + 1;
+    m->points_attr = c->points_attr ? c->points_attr : "";
+    m->tier_attr = c->tier_attr ? c->tier_attr : "";
     m->denylist_write = c->denylist_write;
     m->groups_must_exist = c->groups_must_exist;
-    if (m->key_expr == NULL || m->key_attr == NULL || m->points_attr == NULL ||
-        m->tier_attr == NULL) {
-        acc_map_free(m);
-        return error_set(err, "out of memory");
-    }
     if (crm_pairs_parse(c->attribute_map, "attribute_map", &m->attrs, err) != 0 ||
         crm_pairs_parse(c->services, "services", &m->services, err) != 0 ||
         crm_pairs_parse(c->denylist_flags, "denylist_flags", &m->flags, err) != 0 ||
@@ -67,10 +63,6 @@ int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error
 
 void acc_map_free(struct acc_map *m)
 {
-    free(m->key_expr);
-    free(m->key_attr);
-    free(m->points_attr);
-    free(m->tier_attr);
     crm_pairs_free(&m->attrs);
     crm_pairs_free(&m->services);
     crm_pairs_free(&m->flags);

@@ -49,9 +49,10 @@
 
 /* The field mapping, from the options (see hubspot.c for defaults). */
 struct hs_map {
-    char *id_property;     /* unique contact property holding the member key */
-    char *points_property; /* balance */
-    char *tier_property;
+    /* The names are the configuration's (borrowed: it outlives the map). */
+    const char *id_property;     /* unique contact property holding the member key */
+    const char *points_property; /* balance */
+    const char *tier_property;
     struct crm_pairs subs;    /* purpose -> subscription type id (EMAIL) */
     struct crm_pairs bases;   /* our legal basis -> HubSpot legalBasis */
     struct crm_pairs attrs;   /* profile attribute -> contact property */

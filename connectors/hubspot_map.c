@@ -18,13 +18,10 @@ const char *const hs_property_channels[] = {"sms", "phone", "post", NULL};
 int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err)
 {
     memset(m, 0, sizeof(*m));
-    m->id_property = strdup(cfg->id_property ? cfg->id_property : "member_key");
-    m->points_property = strdup(cfg->points_property ? cfg->points_property : "loyalty_points");
-    m->tier_property = strdup(cfg->tier_property ? cfg->tier_property : "loyalty_tier");
-    if (m->id_property == NULL || m->points_property == NULL || m->tier_property == NULL) {
-        hs_map_free(m);
-        return error_set(err, "out of memory");
-    }
+    /* Borrowed from the configuration, which outlives the connector. */
+    m->id_property = cfg->id_property ? cfg->id_property : "member_key";
+    m->points_property = cfg->points_property ? cfg->points_property : "loyalty_points";
+    m->tier_property = cfg->tier_property ? cfg->tier_property : "loyalty_tier";
     if (crm_pairs_parse(cfg->subscriptions, "subscriptions", &m->subs, err) != 0 ||
         crm_pairs_parse(cfg->legal_basis_map, "legal_basis_map", &m->bases, err) != 0 ||
         crm_pairs_parse(cfg->attribute_map, "attribute_map", &m->attrs, err) != 0 ||
@@ -50,9 +47,6 @@ int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error 
 
 void hs_map_free(struct hs_map *m)
 {
-    free(m->id_property);
-    free(m->points_property);
-    free(m->tier_property);
     crm_pairs_free(&m->subs);
     crm_pairs_free(&m->bases);
     crm_pairs_free(&m->attrs);

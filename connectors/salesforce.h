@@ -43,13 +43,14 @@ enum sf_consent_mode { SF_CONSENT_FIELDS = 0, SF_CONSENT_OBJECTS = 1 };
 enum sf_points_mode { SF_POINTS_FIELDS = 0, SF_POINTS_LOYALTY = 1 };
 
 /* The field mapping, from the options (defaults in salesforce.c). */
+/* The names are the configuration's (borrowed: it outlives the map). */
 struct sf_map {
-    char *ext_id;       /* Contact external id field holding the member key */
-    char *points_field; /* balance (contact_fields mode) */
-    char *tier_field;
-    char *flag_purpose; /* the purpose the Contact opt-out flags stand for */
-    char *email_flag, *phone_flag, *sms_flag, *post_flag; /* "" = none */
-    char *last_name_placeholder;
+    const char *ext_id;       /* Contact external id field holding the member key */
+    const char *points_field; /* balance (contact_fields mode) */
+    const char *tier_field;
+    const char *flag_purpose; /* the purpose the Contact opt-out flags stand for */
+    const char *email_flag, *phone_flag, *sms_flag, *post_flag; /* "" = none */
+    const char *last_name_placeholder;
     struct crm_pairs attrs; /* profile attribute -> Contact field */
     int consent_mode, points_mode;
 };

@@ -11,47 +11,34 @@
 #include "salesforce.h"
 #include "strbuf.h"
 
-static char *dup_or_empty(const char *s)
+static const char *or_empty(const char *s)
 {
-    return strdup(s ? s : "");
+    return s ? s : "";
 }
 
+/* The names are borrowed from the configuration, which outlives the
+ * connector (as its name does); only the parsed maps are the map's. */
 int sf_map_init(struct sf_map *m, const struct sf_map_config *cfg, struct error *err)
 {
     memset(m, 0, sizeof(*m));
-    m->ext_id = dup_or_empty(cfg->ext_id);
-    m->points_field = dup_or_empty(cfg->points_field);
-    m->tier_field = dup_or_empty(cfg->tier_field);
-    m->flag_purpose = dup_or_empty(cfg->flag_purpose);
-    m->email_flag = dup_or_empty(cfg->email_flag);
-    m->phone_flag = dup_or_empty(cfg->phone_flag);
-    m->sms_flag = dup_or_empty(cfg->sms_flag);
-    m->post_flag = dup_or_empty(cfg->post_flag);
-    m->last_name_placeholder = dup_or_empty(cfg->last_name_placeholder);
+    m->ext_id = or_empty(cfg->ext_id);
+    m->points_field = or_empty(cfg->points_field);
+    m->tier_field = or_empty(cfg->tier_field);
+    m->flag_purpose = or_empty(cfg->flag_purpose);
+    m->email_flag = or_empty(cfg->email_flag);
+    m->phone_flag = or_empty(cfg->phone_flag);
+    m->sms_flag = or_empty(cfg->sms_flag);
+    m->post_flag = or_empty(cfg->post_flag);
+    m->last_name_placeholder = or_empty(cfg->last_name_placeholder);
     m->consent_mode = cfg->consent_mode;
     m->points_mode = cfg->points_mode;
-    if (m->ext_id[0] == '\0') {
-        sf_map_free(m);
+    if (m->ext_id[0] == '\0')
         return error_set(err, "external_id_field must not be empty");
-    }
-    if (crm_pairs_parse(cfg->attribute_map, "attribute_map", &m->attrs, err) != 0) {
-        sf_map_free(m);
-        return -1;
-    }
-    return 0;
+    return crm_pairs_parse(cfg->attribute_map, "attribute_map", &m->attrs, err);
 }
 
 void sf_map_free(struct sf_map *m)
 {
-    free(m->ext_id);
-    free(m->points_field);
-    free(m->tier_field);
-    free(m->flag_purpose);
-    free(m->email_flag);
-    free(m->phone_flag);
-    free(m->sms_flag);
-    free(m->post_flag);
-    free(m->last_name_placeholder);
     crm_pairs_free(&m->attrs);
     memset(m, 0, sizeof(*m));
 }
