@@ -137,14 +137,14 @@ struct state_settings {
     long change_retention_ms; /* default 7d */
     long dedup_window_ms;     /* default 30d */
     /* Consent audit rows older than this move to the archive file
-     * (state/store_audit_archive.h); 0: kept in the database. */
+     * (state/sqlite/store_audit_archive.h); 0: kept in the database. */
     long audit_retention_ms; /* default 0 */
     char *audit_archive;     /* default: the database's path + "-audit.jsonl" */
     /* Operator actions, finished resync requests and resolved push dead
-     * letters older than this are deleted (state/store_history.h); 0: kept. */
+     * letters older than this are deleted (state/sqlite/store_history.h); 0: kept. */
     long history_retention_ms; /* default 90d */
     /* Points transactions older than this whose contribution is final fold
-     * into a per-member opening balance (state/store_ledger.h); 0: kept. */
+     * into a per-member opening balance (state/sqlite/store_ledger.h); 0: kept. */
     long ledger_retention_ms; /* default 0 */
 };
 

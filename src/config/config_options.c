@@ -321,7 +321,7 @@ static int scale(long n, long mult, long *out)
     return 0;
 }
 
-/* The one duration syntax, shared with crmsyncctl (src/duration.h). */
+/* The one duration syntax, shared with crmsyncctl (src/config/duration.h). */
 static int parse_duration(const char *value, long *out)
 {
     int64_t ms = 0;

@@ -23,7 +23,7 @@ enum ctl_exit {
     CTL_BROKEN = 7,      /* audit verify: the chain is broken */
 };
 
-/* status --check (src/ctl_check.c): the monitoring plugin convention. */
+/* status --check (src/ctl/ctl_check.c): the monitoring plugin convention. */
 enum ctl_check {
     CTL_CHECK_OK = 0,
     CTL_CHECK_WARNING = 1,

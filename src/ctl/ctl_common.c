@@ -142,7 +142,7 @@ out:
     return rc;
 }
 
-/* The daemon's syntax (src/duration.h), up to 100 years. */
+/* The daemon's syntax (src/config/duration.h), up to 100 years. */
 int64_t ctl_parse_duration(const char *s)
 {
     int64_t ms = 0;

@@ -1,5 +1,5 @@
 /* crmsyncctl holds list | clear [CONNECTOR [FAMILY]]: the Retry-After holds
- * the daemon keeps across restarts (state/store_holds.h). A vendor's hold is
+ * the daemon keeps across restarts (state/sqlite/store_holds.h). A vendor's hold is
  * capped ([daemon] max_retry_after) but may still stop a destination for a
  * while: an operator who knows better clears it. Clearing deletes the kept
  * rows and sends SIGHUP to the running daemon, whose reload restarts every
