@@ -367,6 +367,9 @@ void store_close(struct store *st)
         sqlite3_finalize(st->lazy[i]);
     for (size_t i = 0; i < sizeof(st->txn) / sizeof(st->txn[0]); i++)
         sqlite3_finalize(st->txn[i]);
+    for (size_t i = 0; i < sizeof(st->retention) / sizeof(st->retention[0]); i++)
+        sqlite3_finalize(st->retention[i]);
+    sqlite3_finalize(st->wal_autocheckpoint_q);
     if (st->in_txn)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(st->db);
@@ -460,6 +463,59 @@ int store_commit(struct store *st, struct error *err)
     st->in_txn = 0;
     store_end_relaxed(st);
     crashpoint("commit.after");
+    return 0;
+}
+
+/* Stands in for SQLite's automatic checkpoint during one commit: notes the
+ * frames in the WAL and copies nothing. */
+static int note_wal_frames(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct store *st = arg;
+
+    (void)db;
+    (void)name;
+    st->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+int store_commit_deferring_checkpoint(struct store *st, struct error *err)
+{
+    int rc, every = 0;
+
+    /* SQLite's automatic checkpoint as it is now (1,000 frames unless set
+     * otherwise; 0: off), to put it back after this commit. */
+    if (st->wal_autocheckpoint_q == NULL &&
+        sqlite3_prepare_v3(st->db, "PRAGMA wal_autocheckpoint", -1, SQLITE_PREPARE_PERSISTENT,
+                           &st->wal_autocheckpoint_q, NULL) != SQLITE_OK) {
+        store_rollback(st);
+        return store_sql_error(st, err, "read wal_autocheckpoint");
+    }
+    if (sqlite3_step(st->wal_autocheckpoint_q) == SQLITE_ROW)
+        every = sqlite3_column_int(st->wal_autocheckpoint_q, 0);
+    sqlite3_reset(st->wal_autocheckpoint_q);
+    sqlite3_wal_hook(st->db, note_wal_frames, st);
+    rc = store_commit(st, err);
+    sqlite3_wal_autocheckpoint(st->db, every);
+    return rc;
+}
+
+int store_wal_checkpoint(struct store *st, int min_frames, int *copied, struct error *err)
+{
+    int log = 0, done = 0;
+
+    *copied = 0;
+    if (st->readonly || st->in_txn || st->wal_frames < min_frames)
+        return 0;
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+        SQLITE_OK) {
+        if (sqlite3_errcode(st->db) == SQLITE_BUSY || sqlite3_errcode(st->db) == SQLITE_LOCKED)
+            return 1;
+        return store_sql_error(st, err, "WAL checkpoint");
+    }
+    /* A reader may keep the last frames in the WAL (PASSIVE does not wait
+     * for it): the next deferring commit notes them again. */
+    st->wal_frames = 0;
+    *copied = done > 0 ? done : 1;
     return 0;
 }
 

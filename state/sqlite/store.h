@@ -39,6 +39,13 @@ int store_commit(struct store *st, struct error *err);
  * nothing to do, 1 busy (try later), -1 error. Outside a transaction. */
 int store_checkpoint_after_erasure(struct store *st, int force, struct error *err);
 void store_rollback(struct store *st);
+/* The retention steps commit without SQLite's automatic checkpoint (it
+ * took most of a step's time); this runs it in a turn of its own: a
+ * PASSIVE checkpoint when those commits left at least min_frames frames in
+ * the WAL. *copied: > 0 when it ran (the WAL's frames now in the database),
+ * 0 when none was due. 0 done or nothing due, 1 busy (tried again later), -1 error.
+ * Outside a transaction. */
+int store_wal_checkpoint(struct store *st, int min_frames, int *copied, struct error *err);
 
 /* enum apply_result, struct dead_letter_in, struct ingest_stats: apply.h. */
 

@@ -797,7 +797,7 @@ int store_audit_archive_step(struct store *st, const char *path, int64_t retenti
         goto fail;
     }
     meta_free(&m);
-    if (store_commit(st, err) != 0) {
+    if (store_commit_deferring_checkpoint(st, err) != 0) {
         store_end_relaxed(st);
         *archived = 0;
         goto out;

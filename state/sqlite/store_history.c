@@ -99,7 +99,7 @@ int store_history_prune_step(struct store *st, int64_t retention_ms, int64_t now
         *more = 0;
         goto out;
     }
-    if (store_commit(st, err) != 0) {
+    if (store_commit_deferring_checkpoint(st, err) != 0) {
         *deleted = 0;
         *more = 0;
         goto out;

@@ -57,7 +57,20 @@ struct store {
     sqlite3_stmt *lazy[48];
     /* Transaction control (state/store.c), prepared on first use. */
     sqlite3_stmt *txn[5];
+    /* Retention's statements (state/store_retention.c), prepared on first
+     * use, finalized by store_close(). */
+    sqlite3_stmt *retention[12];
+    /* store_commit_deferring_checkpoint(): reads SQLite's automatic
+     * checkpoint setting to put it back after the commit, and notes the
+     * frames the WAL held after it. */
+    sqlite3_stmt *wal_autocheckpoint_q;
+    int wal_frames;
 };
+
+/* Commits like store_commit() but without SQLite's automatic checkpoint:
+ * for the retention steps, which must stay a few milliseconds long. The
+ * frames left in the WAL are noted for store_wal_checkpoint(). */
+int store_commit_deferring_checkpoint(struct store *st, struct error *err);
 
 /* Error from the last SQLite call, into err; returns -1. */
 int store_sql_error(struct store *st, struct error *err, const char *what);

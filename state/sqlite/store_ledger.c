@@ -216,7 +216,7 @@ int store_ledger_fold_step(struct store *st, int64_t retention_ms, int64_t now_m
         *more = 0;
         goto out;
     }
-    if (store_commit(st, err) != 0) {
+    if (store_commit_deferring_checkpoint(st, err) != 0) {
         *folded = 0;
         *more = 0;
         goto out;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "store_internal.h"
 
@@ -52,7 +53,7 @@ static const char *const sql[R_COUNT] = {
     [R_FROM_SET] = "INSERT INTO meta(key, value) VALUES ('compact_from', ?1)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [R_IDEM_SCAN] = "SELECT id, seen_at FROM idem_keys ORDER BY id LIMIT ?1",
-    [R_IDEM_DELETE] = "DELETE FROM idem_keys WHERE id <= ?1",
+    [R_IDEM_DELETE] = "DELETE FROM idem_keys WHERE id = ?1",
     [R_FILES_DELETE] = "DELETE FROM ingest_files WHERE id IN (SELECT id FROM ingest_files"
                        " WHERE finished_at IS NOT NULL AND finished_at < ?1 ORDER BY id"
                        " LIMIT ?2)",
@@ -63,23 +64,40 @@ const char *store_retention_statement(size_t i)
     return i < R_COUNT ? sql[i] : NULL;
 }
 
+_Static_assert(R_COUNT <= sizeof(((struct store *)0)->retention) / sizeof(sqlite3_stmt *),
+               "struct store's retention[] holds every retention statement");
+
+/* A step's statements and its time budget. The statements are the store's
+ * (prepared on a step's first use, kept until store_close()): a step runs
+ * every 10 ms while there is work, and parsing its SQL each time cost more
+ * than some of the steps did. */
 struct rq {
     struct store *st;
-    sqlite3_stmt *q[R_COUNT];
+    sqlite3_stmt **q;
+    int64_t deadline_ns; /* CLOCK_MONOTONIC */
 };
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The budget is spent; never before STORE_RETENTION_MIN_ROWS rows, so that
+ * a step always gets somewhere however slow the machine is. */
+static int out_of_time(const struct rq *r, size_t rows)
+{
+    return rows >= STORE_RETENTION_MIN_ROWS && mono_ns() >= r->deadline_ns;
+}
 
 static int prepare(struct rq *r, int which, struct error *err)
 {
     if (r->q[which] == NULL &&
-        sqlite3_prepare_v2(r->st->db, sql[which], -1, &r->q[which], NULL) != SQLITE_OK)
+        sqlite3_prepare_v3(r->st->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &r->q[which],
+                           NULL) != SQLITE_OK)
         return store_sql_error(r->st, err, "prepare retention statement");
     return 0;
-}
-
-static void rq_free(struct rq *r)
-{
-    for (int i = 0; i < R_COUNT; i++)
-        sqlite3_finalize(r->q[i]);
 }
 
 /* The single integer a statement answers; *v = dflt when no row. */
@@ -124,25 +142,20 @@ static int passed_bounds(struct rq *r, const char *const *dests, size_t n, int64
     return 0;
 }
 
-static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cutoff,
-                   int64_t *new_from, int64_t *deleted, int *more, struct error *err)
+/* One scan of at most `limit` changes after *pos: the doomed ones (not
+ * part of the snapshot) into doomed[], *pos to the last change examined,
+ * *blocked when a change is not passed yet or too young. */
+static int scan_batch(struct rq *r, const int64_t bound[N_LANES], int64_t max_seq, int64_t cutoff,
+                      int limit, int64_t *pos, int64_t *doomed, size_t *n_doomed, int *examined,
+                      int *blocked, struct error *err)
 {
-    int64_t bound[N_LANES], max_seq = 0, from = 0, pos;
-    int64_t doomed[STORE_RETENTION_STEP];
-    size_t n_doomed = 0;
-    int examined = 0, blocked = 0, s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = r->q[R_SCAN];
+    int s;
 
-    for (int i = R_CURSOR; i <= R_FROM_SET; i++)
-        if (prepare(r, i, err) != 0)
-            return -1;
-    if (passed_bounds(r, dests, n, bound, err) != 0 || one_int(r, R_MAX_SEQ, 0, &max_seq, err) ||
-        one_int(r, R_FROM_GET, 0, &from, err) != 0)
-        return -1;
-    pos = from;
-    q = r->q[R_SCAN];
-    sqlite3_bind_int64(q, 1, from);
-    sqlite3_bind_int(q, 2, STORE_RETENTION_STEP);
+    *n_doomed = 0;
+    *examined = 0;
+    sqlite3_bind_int64(q, 1, *pos);
+    sqlite3_bind_int(q, 2, limit);
     for (;;) {
         int64_t seq;
         int lane;
@@ -153,40 +166,81 @@ static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cut
         lane = sqlite3_column_int(q, 1);
         if (lane < 0 || lane >= N_LANES || seq >= max_seq || seq > bound[lane] ||
             sqlite3_column_int64(q, 3) > cutoff) {
-            blocked = 1;
+            *blocked = 1;
             break;
         }
-        examined++;
-        pos = seq;
+        (*examined)++;
+        *pos = seq;
         if (!sqlite3_column_int(q, 4))
-            doomed[n_doomed++] = seq;
+            doomed[(*n_doomed)++] = seq;
     }
     sqlite3_reset(q);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return store_sql_error(r->st, err, "compaction scan");
-    for (size_t i = 0; i < n_doomed; i++) {
-        sqlite3_bind_int64(r->q[R_DELETE], 1, doomed[i]);
-        if (done(r, R_DELETE, err) != 0)
+    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(r->st, err, "compaction scan");
+}
+
+/* Scans and deletes in batches of STORE_RETENTION_MIN_ROWS changes until
+ * the step's time is up: a scan reads no further than the deletes that
+ * follow it can go (reading ahead was work the next step did again). Each
+ * delete writes a random page of changes_member. When the time runs out
+ * in the middle of a batch, the next step goes on from the first change
+ * left (everything before it was examined and is kept or deleted). */
+static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cutoff,
+                   int64_t *new_from, int64_t *deleted, int *more, struct error *err)
+{
+    int64_t bound[N_LANES], max_seq = 0, from = 0, pos;
+    int64_t doomed[STORE_RETENTION_MIN_ROWS];
+    size_t n_doomed = 0, n_deleted = 0;
+    int examined = 0, total = 0, blocked = 0, timed_out = 0;
+
+    for (int i = R_CURSOR; i <= R_FROM_SET; i++)
+        if (prepare(r, i, err) != 0)
             return -1;
+    if (passed_bounds(r, dests, n, bound, err) != 0 || one_int(r, R_MAX_SEQ, 0, &max_seq, err) ||
+        one_int(r, R_FROM_GET, 0, &from, err) != 0)
+        return -1;
+    pos = from;
+    while (!blocked && !timed_out && total < STORE_RETENTION_STEP) {
+        int64_t scanned_to = pos;
+        if (scan_batch(r, bound, max_seq, cutoff, STORE_RETENTION_MIN_ROWS, &scanned_to, doomed,
+                       &n_doomed, &examined, &blocked, err) != 0)
+            return -1;
+        total += examined;
+        for (size_t i = 0; i < n_doomed; i++, n_deleted++) {
+            if (out_of_time(r, n_deleted)) {
+                scanned_to = doomed[i] - 1;
+                timed_out = 1;
+                break;
+            }
+            sqlite3_bind_int64(r->q[R_DELETE], 1, doomed[i]);
+            if (done(r, R_DELETE, err) != 0)
+                return -1;
+        }
+        pos = scanned_to;
+        if (examined < STORE_RETENTION_MIN_ROWS)
+            break; /* the end of the log, or blocked */
+        if (out_of_time(r, (size_t)total))
+            timed_out = 1;
     }
     if (pos != from) {
         sqlite3_bind_int64(r->q[R_FROM_SET], 1, pos);
         if (done(r, R_FROM_SET, err) != 0)
             return -1;
     }
-    *deleted = (int64_t)n_doomed;
-    *more = !blocked && examined == STORE_RETENTION_STEP;
+    *deleted = (int64_t)n_deleted;
+    *more = timed_out || (!blocked && total >= STORE_RETENTION_STEP);
     *new_from = pos;
     return 0;
 }
 
 /* Deletions are redone after a power cut if lost: no fsync wait. A step
- * never nests in a transaction the caller has open. */
+ * never nests in a transaction the caller has open. Its commit leaves the
+ * WAL checkpoint to store_wal_checkpoint(): measured in bench_compact, the
+ * automatic checkpoint inside the commit was most of a step's time. */
 static int run_step(struct store *st,
                     int (*fn)(struct rq *, void *, int64_t *, int *, struct error *), void *arg,
                     int64_t *deleted, int *more, struct error *err)
 {
-    struct rq r = {st, {NULL}};
+    struct rq r = {st, st->retention, mono_ns() + STORE_RETENTION_BUDGET_US * 1000};
     int rc = -1;
 
     *deleted = 0;
@@ -196,11 +250,10 @@ static int run_step(struct store *st,
     if (store_begin_relaxed(st, err) != 0)
         return -1;
     rc = fn(&r, arg, deleted, more, err);
-    rq_free(&r);
     if (rc != 0) {
         store_rollback(st);
         store_end_relaxed(st);
-    } else if (store_commit(st, err) != 0) {
+    } else if (store_commit_deferring_checkpoint(st, err) != 0) {
         store_end_relaxed(st);
         rc = -1;
     }
@@ -237,43 +290,58 @@ int store_compact_step(struct store *st, const char *const *dests, size_t n, int
     return 0;
 }
 
+/* Oldest keys first, in batches of STORE_RETENTION_MIN_ROWS until the
+ * step's time is up, one delete per key: each writes a random page of the
+ * keys' index. */
 static int prune_fn(struct rq *r, void *arg, int64_t *deleted, int *more, struct error *err)
 {
     int64_t cutoff = *(const int64_t *)arg;
-    int64_t last = 0;
-    int examined = 0, blocked = 0, s;
+    int64_t ids[STORE_RETENTION_MIN_ROWS];
+    size_t n, n_deleted = 0;
+    int blocked = 0, timed_out = 0, total = 0, s;
     sqlite3_stmt *q;
 
     for (int i = R_IDEM_SCAN; i <= R_FILES_DELETE; i++)
         if (prepare(r, i, err) != 0)
             return -1;
     q = r->q[R_IDEM_SCAN];
-    sqlite3_bind_int(q, 1, STORE_RETENTION_STEP);
-    for (;;) {
-        s = sqlite3_step(q);
-        if (s != SQLITE_ROW)
-            break;
-        if (sqlite3_column_int64(q, 1) >= cutoff) {
-            blocked = 1;
-            break;
+    while (!blocked && !timed_out && total < STORE_RETENTION_STEP) {
+        n = 0;
+        sqlite3_bind_int(q, 1, STORE_RETENTION_MIN_ROWS);
+        for (;;) {
+            s = sqlite3_step(q);
+            if (s != SQLITE_ROW)
+                break;
+            if (sqlite3_column_int64(q, 1) >= cutoff) {
+                blocked = 1;
+                break;
+            }
+            ids[n++] = sqlite3_column_int64(q, 0);
         }
-        last = sqlite3_column_int64(q, 0);
-        examined++;
+        sqlite3_reset(q);
+        if (s != SQLITE_ROW && s != SQLITE_DONE)
+            return store_sql_error(r->st, err, "idempotency key scan");
+        total += (int)n;
+        for (size_t i = 0; i < n; i++, n_deleted++) {
+            if (out_of_time(r, n_deleted)) {
+                timed_out = 1;
+                break;
+            }
+            sqlite3_bind_int64(r->q[R_IDEM_DELETE], 1, ids[i]);
+            if (done(r, R_IDEM_DELETE, err) != 0)
+                return -1;
+        }
+        if (n < STORE_RETENTION_MIN_ROWS)
+            break;
+        if (out_of_time(r, (size_t)total))
+            timed_out = 1;
     }
-    sqlite3_reset(q);
-    if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return store_sql_error(r->st, err, "idempotency key scan");
-    if (last > 0) {
-        sqlite3_bind_int64(r->q[R_IDEM_DELETE], 1, last);
-        if (done(r, R_IDEM_DELETE, err) != 0)
-            return -1;
-        *deleted = sqlite3_changes(r->st->db);
-    }
+    *deleted = (int64_t)n_deleted;
     sqlite3_bind_int64(r->q[R_FILES_DELETE], 1, cutoff);
     sqlite3_bind_int(r->q[R_FILES_DELETE], 2, 100);
     if (done(r, R_FILES_DELETE, err) != 0)
         return -1;
-    *more = !blocked && examined == STORE_RETENTION_STEP;
+    *more = timed_out || (!blocked && total >= STORE_RETENTION_STEP);
     return 0;
 }
 
@@ -302,19 +370,30 @@ static int pragma_int(struct store *st, const char *q_text, int64_t *v, struct e
     return s == SQLITE_DONE ? 0 : store_sql_error(st, err, q_text);
 }
 
+/* In a transaction of its own like the other steps: no fsync wait (the
+ * pages moved are moved again after a power cut) and no checkpoint inside
+ * (store_wal_checkpoint). */
 int store_vacuum_step(struct store *st, int pages, int64_t *freed, struct error *err)
 {
     int64_t before = 0, after = 0, ignored = 0;
     char q[64];
 
     *freed = 0;
+    if (store_in_txn(st))
+        return 0;
     if (pragma_int(st, "PRAGMA freelist_count", &before, err) != 0)
         return -1;
     if (before == 0)
         return 0;
     snprintf(q, sizeof(q), "PRAGMA incremental_vacuum(%d)", pages);
+    if (store_begin_relaxed(st, err) != 0)
+        return -1;
     if (pragma_int(st, q, &ignored, err) != 0 ||
-        pragma_int(st, "PRAGMA freelist_count", &after, err) != 0)
+        pragma_int(st, "PRAGMA freelist_count", &after, err) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    if (store_commit_deferring_checkpoint(st, err) != 0)
         return -1;
     *freed = before - after;
     return 0;

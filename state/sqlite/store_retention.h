@@ -14,6 +14,13 @@
 
 /* Rows examined per step at most. */
 #define STORE_RETENTION_STEP 2000
+/* A step's time budget (scan and deletes, before its commit): the step
+ * stops when it is spent and says *more = 1; the next one goes on from
+ * there. Never fewer than STORE_RETENTION_MIN_ROWS rows examined and
+ * deleted, however slow the machine, so that each step gets somewhere (and
+ * a small table is done in one step whatever the load). */
+#define STORE_RETENTION_BUDGET_US 2000
+#define STORE_RETENTION_MIN_ROWS 32
 
 /* One compaction step. Deletes, in seq order from where the last step
  * stopped (kept in meta 'compact_from'), the changes that
@@ -27,8 +34,9 @@
  *    and for destinations added later).
  * It stops at the first change that is not passed or too young. A full
  * resync sets its destination's cursors to 0, so nothing is compacted while
- * one runs. *deleted: rows deleted; *more = 1 when the step was full and
- * another may find more. */
+ * one runs. *deleted: rows deleted; *more = 1 when the step was full or
+ * its time was up, and another may find more. The step's commit does not
+ * checkpoint the WAL: see store_wal_checkpoint() (state/store.h). */
 int store_compact_step(struct store *st, const char *const *dests, size_t n, int64_t retention_ms,
                        int64_t now_ms, int64_t *deleted, int *more, struct error *err);
 

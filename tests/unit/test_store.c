@@ -527,6 +527,97 @@ static void a_replay_after_the_dedup_window_is_harmless(void **state)
     free(denial);
 }
 
+/* The live statement whose text is sql, and how many there are. */
+static sqlite3_stmt *live_statement(struct store *st, const char *sql, int *n)
+{
+    sqlite3_stmt *s = NULL, *found = NULL;
+
+    *n = 0;
+    while ((s = sqlite3_next_stmt(store_db(st), s)) != NULL) {
+        if (sqlite3_sql(s) != NULL && strcmp(sqlite3_sql(s), sql) == 0) {
+            found = s;
+            (*n)++;
+        }
+    }
+    return found;
+}
+
+/* Issue 15: a retention step runs every 10 ms while there is work; its
+ * statements are prepared once per store (and finalized by store_close),
+ * not parsed again every step. */
+static void retention_statements_are_prepared_once(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *j1, *j2;
+    const char *sql;
+    struct error err = {""};
+    int64_t deleted = 0;
+    int more = 0, n = 0, checked = 0;
+    sqlite3_stmt *q;
+
+    consent_change(&c, &j1, "shop:p1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    consent_change(&c, &j2, "shop:p2", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(compact(f, NULL, 0), i == 0 ? 1 : 0);
+        assert_int_equal(
+            store_idem_prune_step(f->st, 3600 * 1000, timefmt_now_ms(), &deleted, &more, &err), 0);
+    }
+    /* The scans each step runs (one batch here) are there once, and have
+     * run three times. */
+    for (size_t i = 0; (sql = store_retention_statement(i)) != NULL; i++) {
+        if (strncmp(sql, "SELECT seq, lane,", 17) == 0 ||
+            strncmp(sql, "SELECT id, seen_at FROM idem_keys", 33) == 0) {
+            q = live_statement(f->st, sql, &n);
+            assert_int_equal(n, 1);
+            assert_int_equal(sqlite3_stmt_status(q, SQLITE_STMTSTATUS_RUN, 0), 3);
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 2);
+    free(j1);
+    free(j2);
+}
+
+/* Issue 15: a retention step commits without SQLite's automatic
+ * checkpoint (which made a step last 80-300 ms, bench/bench_compact) and
+ * leaves it to store_wal_checkpoint(), due once the steps left enough
+ * frames in the WAL; the automatic checkpoint setting is as it was after
+ * the step, for ingest and push. */
+static void a_retention_step_leaves_the_checkpoint_to_its_own_turn(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *j1, *j2;
+    struct error err = {""};
+    int copied = -1;
+
+    assert_int_equal(
+        sqlite3_exec(store_db(f->st), "PRAGMA wal_autocheckpoint = 7", NULL, NULL, NULL),
+        SQLITE_OK);
+    consent_change(&c, &j1, "shop:w1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    consent_change(&c, &j2, "shop:w2", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    /* No retention step has run: nothing is due. */
+    assert_int_equal(store_wal_checkpoint(f->st, 1, &copied, &err), 0);
+    assert_int_equal(copied, 0);
+    assert_int_equal(compact(f, NULL, 0), 1);
+    assert_int_equal(count(f->st, "PRAGMA wal_autocheckpoint"), 7);
+    /* The step's frames: not due below a threshold they do not reach... */
+    assert_int_equal(store_wal_checkpoint(f->st, 100000, &copied, &err), 0);
+    assert_int_equal(copied, 0);
+    /* ...due above one they do, and done then. */
+    assert_int_equal(store_wal_checkpoint(f->st, 1, &copied, &err), 0);
+    assert_true(copied > 0);
+    assert_int_equal(store_wal_checkpoint(f->st, 1, &copied, &err), 0);
+    assert_int_equal(copied, 0);
+    free(j1);
+    free(j2);
+}
+
 static void rollback_leaves_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -726,6 +817,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_replay_after_the_dedup_window_is_harmless, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(retention_statements_are_prepared_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retention_step_leaves_the_checkpoint_to_its_own_turn,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup, teardown),
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
