@@ -21,6 +21,7 @@
  * leaner row (issue 15) shows in figures.
  *
  *   bench_compact DIR on|off [MEMBERS [CHANGES]]   # 20000 400000
+ *   KIND=consent bench_compact ...   # consent changes: the audit's sizes too
  *
  * DIR must not hold a state.db yet. Run each setting on its own directory
  * and compare; the machine's load changes the wall times, less the CPU
@@ -35,6 +36,7 @@
 
 #include <sqlite3.h>
 
+#include "change_json.h"
 #include "store.h"
 #include "store_push.h"
 #include "store_retention.h"
@@ -128,12 +130,21 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int fill(struct store *st, long members, long changes, struct error *err)
+/* KIND=consent: each change a consent of one of 4 (purpose, channel)
+ * fields, alternately granted and denied, with a source, a legal basis
+ * and the file:line it came from (as the spool gives), so that the audit
+ * (one row per consent change) shows in the sizes. */
+static const char *const consent_fields[] = {"consent/marketing/email", "consent/marketing/sms",
+                                             "consent/loyalty_programme/email",
+                                             "consent/profiling/email"};
+
+static int fill(struct store *st, long members, long changes, int consent, struct error *err)
 {
     static const char *const fields[] = {"profile/first_name", "profile/last_name", "profile/phone",
                                          "profile/birthday"};
     struct merge_policy policy = {NULL, 0, 300000, timefmt_now_ms()};
-    char key[32], idem[48], value[64];
+    char key[32], idem[48], value[64], ref[48];
+    char *json = NULL;
     enum apply_result r;
 
     for (long i = 0; i < changes; i++) {
@@ -153,9 +164,25 @@ static int fill(struct store *st, long members, long changes, struct error *err)
         c.value_json = value;
         c.idem_key = idem;
         c.occurred_at = T0 + i;
-        if (store_apply(st, &c, &policy, &r, err) != 0)
+        if (consent) {
+            snprintf(ref, sizeof(ref), "s%04ld.jsonl:%ld", i / 100000 + 1, i % 100000 + 1);
+            c.kind = CHANGE_CONSENT;
+            c.field = consent_fields[(i / members) % 4];
+            c.source_ref = ref;
+            c.consent.status = (i / members) % 8 < 4 ? CONSENT_GRANTED : CONSENT_DENIED;
+            c.consent.collected_at = c.occurred_at;
+            c.consent.source = "web_form";
+            c.consent.legal_basis = "consent";
+            free(json);
+            json = consent_value_to_json(&c.consent);
+            c.value_json = json;
+        }
+        if (store_apply(st, &c, &policy, &r, err) != 0) {
+            free(json);
             return -1;
+        }
     }
+    free(json);
     return store_commit(st, err);
 }
 
@@ -199,6 +226,7 @@ int main(int argc, char **argv)
     double t0, c0, longest = 0, wall, rest = 0;
     double *step_ms = NULL, *ckpt_ms = NULL, ckpt_total = 0;
     int ckpt_frames = 1000, n_ckpt = 0, copied = 0;
+    const char *kind;
     int64_t part_total[P_PARTS] = {0}, longest_part[P_PARTS] = {0}, longest_rows = 0;
     long long w0;
 
@@ -212,9 +240,11 @@ int main(int argc, char **argv)
     }
     snprintf(wal, sizeof(wal), "%s-wal", path);
     o.path = path;
-    if (store_open(&o, &st, &err) != 0 || fill(st, members, changes, &err) != 0)
+    kind = getenv("KIND") != NULL ? getenv("KIND") : "profile";
+    if (store_open(&o, &st, &err) != 0 ||
+        fill(st, members, changes, strcmp(kind, "consent") == 0, &err) != 0)
         goto fail;
-    printf("before compaction, %ld changes over %ld members:\n", changes, members);
+    printf("before compaction, %ld %s changes over %ld members:\n", changes, kind, members);
     if (print_sizes(st, changes) != 0)
         goto fail;
     if (sqlite3_exec(store_db(st),

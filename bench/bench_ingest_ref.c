@@ -78,8 +78,8 @@ static const char *const sql_texts[Q_COUNT] = {
     [Q_INS_TXN] =
         "INSERT INTO points_ledger(txn_id, member_key, delta, reason, occurred_at, expires_at,"
         " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_INS_AUDIT] = "INSERT INTO audit(seq, member_hash, member_key, field, payload, payload_hash,"
-                    " recorded_at, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_INS_AUDIT] = "INSERT INTO audit(seq, member_hash, field, payload, recorded_at, hash)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_GET_TOMB] = "SELECT 1 FROM tombstones WHERE member_hash = ?1",
     [Q_INS_TOMB] = "INSERT INTO tombstones(member_hash, erased_at) VALUES (?1, ?2)"
                    " ON CONFLICT(member_hash) DO NOTHING",
@@ -88,7 +88,9 @@ static const char *const sql_texts[Q_COUNT] = {
     [Q_ERASE_SHADOW] = "DELETE FROM shadow WHERE member_key = ?1",
     [Q_REDACT_CHANGES] =
         "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2",
-    [Q_REDACT_AUDIT] = "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
+    [Q_REDACT_AUDIT] = "UPDATE audit SET payload_hash = crmsync_sha256(payload), payload = NULL"
+                       " WHERE substr(member_hash, 1, 16) = substr(?1, 1, 16)"
+                       " AND +member_hash = ?1 AND payload IS NOT NULL",
     [Q_SET_WM] = "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"
                  " ON CONFLICT(connector) DO UPDATE SET pull_watermark = excluded.pull_watermark,"
                  " updated_at = excluded.updated_at",
@@ -129,6 +131,21 @@ static void sha256_hex(const void *data, size_t len, char out[65])
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[64] = '\0';
+}
+
+/* crmsync_sha256(text), as the store registers it (schema 14's audit
+ * redaction keeps the blanked payload's hash). */
+static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char hex[65];
+
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sha256_hex(sqlite3_value_text(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), hex);
+    sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
 static void member_hash(const struct ref *r, const char *member, char out[65])
@@ -186,13 +203,10 @@ static void audit(struct ref *r, int64_t seq, const struct one_change *c, const 
     sha256_hex(input, (size_t)n, hash);
     sqlite3_bind_int64(q, 1, seq);
     sqlite3_bind_text(q, 2, mh, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, c->member, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, c->field, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, payload, n, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, ph, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, now);
-    sqlite3_bind_text(q, 8, r->audit_head, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, c->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, payload, n, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, now);
+    sqlite3_bind_text(q, 6, hash, -1, SQLITE_STATIC);
     step_done(r, q, "audit");
     memcpy(r->audit_head, hash, sizeof(hash));
 }
@@ -429,6 +443,9 @@ int main(int argc, char **argv)
         die(&r, "open");
     if (extra != NULL)
         exec(&r, extra);
+    if (sqlite3_create_function(r.db, "crmsync_sha256", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                sql_sha256, NULL, NULL) != SQLITE_OK)
+        die(&r, "register crmsync_sha256");
     exec(&r, "PRAGMA busy_timeout = 5000");
     exec(&r, "PRAGMA journal_mode = WAL");
     snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);

@@ -12,7 +12,8 @@ static void help(FILE *out)
 {
     fprintf(out, "Usage: crmsyncctl [-c FILE | -s DB] audit verify [--json]\n\n"
                  "Recomputes the SHA-256 chain over the consent audit rows and reports the\n"
-                 "first row whose payload, prev_hash or hash does not match. Erased members'\n"
+                 "first row whose payload or hash does not match (in the archive: payload,\n"
+                 "prev_hash or hash). Erased members'\n"
                  "rows keep their hashes, so erasure does not break the chain. Rows moved to\n"
                  "the audit archive ([state] audit_retention) are verified first, from the\n"
                  "archive file the database names; the archive must end at the head, row\n"

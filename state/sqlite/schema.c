@@ -287,6 +287,34 @@ static const char *const migrations[] = {
      "CREATE INDEX changes_push ON changes(lane, seq) WHERE effective = 1;"
      "CREATE UNIQUE INDEX changes_appended ON changes(idem_key)"
      " WHERE origin = 'repair' OR origin GLOB 'resend:*';"),
+
+    /* 13 -> 14: leaner audit rows (issue 15). The chain is unchanged:
+     * hash = SHA-256(prev | seq | member_hash | field | payload_hash |
+     * recorded_at). What a row stored twice goes: prev_hash (the previous
+     * row's hash, or the archive's head for the first live row),
+     * payload_hash while the payload is there (its SHA-256; kept only for a
+     * row whose payload an erasure blanked, which the chain still needs),
+     * and member_key (a row is found by the salted member_hash; the key
+     * was blanked by an erasure anyway). The member index holds the first
+     * 16 hex digits of the hash (64 bits), not all 64: the queries compare
+     * the whole hash after it, written `+member_hash = ?1`: without the
+     * `+`, SQLite propagates the constant into substr(member_hash, ...)
+     * and no longer sees the index (the export read the whole table). */
+    ("CREATE TABLE audit_v14 ("
+     "  id INTEGER PRIMARY KEY,"
+     "  seq INTEGER NOT NULL,"
+     "  member_hash TEXT NOT NULL,"
+     "  field TEXT NOT NULL,"
+     "  payload TEXT,"
+     "  payload_hash TEXT,"
+     "  recorded_at INTEGER NOT NULL,"
+     "  hash TEXT NOT NULL);"
+     "INSERT INTO audit_v14(id, seq, member_hash, field, payload, payload_hash, recorded_at,"
+     " hash) SELECT id, seq, member_hash, field, payload, CASE WHEN payload IS NULL THEN"
+     " payload_hash END, recorded_at, hash FROM audit ORDER BY id;"
+     "DROP TABLE audit;"
+     "ALTER TABLE audit_v14 RENAME TO audit;"
+     "CREATE INDEX audit_member ON audit(substr(member_hash, 1, 16));"),
 };
 
 int schema_latest_version(void)

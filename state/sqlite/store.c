@@ -45,8 +45,8 @@ static const struct stmt_def stmt_defs[] = {
          " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
          1),
     STMT(ins_audit,
-         "INSERT INTO audit(seq, member_hash, member_key, field, payload, payload_hash,"
-         " recorded_at, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         "INSERT INTO audit(seq, member_hash, field, payload, recorded_at, hash)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
          1),
     STMT(ins_dead,
          "INSERT INTO dead_letters(destination, seq, origin, member_key, field, payload, source,"
@@ -68,7 +68,11 @@ static const struct stmt_def stmt_defs[] = {
      * every CRM. Older rows lose their values now. */
     STMT(redact_changes,
          "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2", 1),
-    STMT(redact_audit, "UPDATE audit SET member_key = NULL, payload = NULL WHERE member_hash = ?1",
+    /* The chain needs the payload's hash once the payload is gone. */
+    STMT(redact_audit,
+         "UPDATE audit SET payload_hash = crmsync_sha256(payload), payload = NULL"
+         " WHERE substr(member_hash, 1, 16) = substr(?1, 1, 16) AND +member_hash = ?1"
+         " AND payload IS NOT NULL",
          1),
     STMT(redact_archive,
          "INSERT INTO audit_archive_erasures(member_hash) VALUES (?1)"

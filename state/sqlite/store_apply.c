@@ -79,11 +79,30 @@ static void sql_body_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
                                               sqlite3_value_int64(argv[4])));
 }
 
+/* crmsync_sha256(text): its SHA-256 in hex (NULL for NULL), for the
+ * erasure that blanks an audit payload and keeps its hash for the chain. */
+static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *text = sqlite3_value_text(argv[0]);
+    char hex[65];
+
+    (void)argc;
+    if (text == NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    store_sha256_hex(text, (size_t)sqlite3_value_bytes(argv[0]), hex);
+    sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
 int store_register_functions(sqlite3 *db)
 {
-    return sqlite3_create_function(db, "crmsync_body_hash", 5,
-                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-                                   sql_body_hash, NULL, NULL) == SQLITE_OK
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
+
+    return sqlite3_create_function(db, "crmsync_body_hash", 5, flags, NULL, sql_body_hash, NULL,
+                                   NULL) == SQLITE_OK &&
+                   sqlite3_create_function(db, "crmsync_sha256", 1, flags, NULL, sql_sha256, NULL,
+                                           NULL) == SQLITE_OK
                ? 0
                : -1;
 }

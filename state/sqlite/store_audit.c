@@ -67,15 +67,15 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
                 recorded_at);
     store_sha256_hex(input, strlen(input), hash);
 
+    /* Neither the payload's hash nor the previous row's is stored: the
+     * first is the payload's (until an erasure blanks it, schema 14), the
+     * second the previous row's hash. */
     sqlite3_bind_int64(q, 1, seq);
     sqlite3_bind_text(q, 2, member_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, member_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, field, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, payload, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, payload_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, recorded_at);
-    sqlite3_bind_text(q, 8, st->audit_head, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, recorded_at);
+    sqlite3_bind_text(q, 6, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) {
         store_sql_error(st, err, "append audit");
         goto out;
@@ -85,6 +85,21 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
 out:
     sqlite3_reset(q);
     return rc;
+}
+
+int store_audit_row_payload_hash(sqlite3_stmt *q, int payload_col, int hash_col, char out[65])
+{
+    const char *payload = (const char *)sqlite3_column_text(q, payload_col);
+    const char *stored = (const char *)sqlite3_column_text(q, hash_col);
+
+    if (payload != NULL) {
+        store_sha256_hex(payload, (size_t)sqlite3_column_bytes(q, payload_col), out);
+        return 0;
+    }
+    if (stored == NULL || strlen(stored) != 64)
+        return -1;
+    memcpy(out, stored, 65);
+    return 0;
 }
 
 int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived, int64_t *bad_id,
@@ -107,7 +122,7 @@ int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived,
         return 0;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT id, seq, member_hash, field, payload, payload_hash,"
-                           " recorded_at, prev_hash, hash FROM audit ORDER BY id",
+                           " recorded_at, hash FROM audit ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK) {
         store_sql_error(st, err, "verify audit");
         goto out;
@@ -117,33 +132,27 @@ int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived,
         if (s != SQLITE_ROW)
             break;
         int64_t id = sqlite3_column_int64(q, 0);
-        const char *payload = (const char *)sqlite3_column_text(q, 4);
-        const char *stored_payload_hash = (const char *)sqlite3_column_text(q, 5);
 
         (*rows)++;
-        if (payload != NULL) {
-            store_sha256_hex(payload, strlen(payload), payload_hash);
-            if (strcmp(payload_hash, stored_payload_hash) != 0) {
-                *bad_id = id;
-                error_set(err, "audit row %" PRId64 ": payload does not match its hash", id);
-                rc = 0;
-                goto out;
-            }
-        }
-        if (strcmp(prev, (const char *)sqlite3_column_text(q, 7)) != 0) {
+        /* A changed payload changes its hash, so the row's hash no longer
+         * matches; a row with neither payload nor hash cannot be checked. */
+        if (store_audit_row_payload_hash(q, 4, 5, payload_hash) != 0) {
             *bad_id = id;
-            error_set(err, "audit row %" PRId64 ": prev_hash does not match the previous row", id);
+            error_set(err, "audit row %" PRId64 ": neither payload nor payload hash", id);
             rc = 0;
             goto out;
         }
         chain_input(input, sizeof(input), prev, sqlite3_column_int64(q, 1),
                     (const char *)sqlite3_column_text(q, 2),
-                    (const char *)sqlite3_column_text(q, 3), stored_payload_hash,
+                    (const char *)sqlite3_column_text(q, 3), payload_hash,
                     sqlite3_column_int64(q, 6));
         store_sha256_hex(input, strlen(input), hash);
-        if (strcmp(hash, (const char *)sqlite3_column_text(q, 8)) != 0) {
+        if (strcmp(hash, (const char *)sqlite3_column_text(q, 7)) != 0) {
             *bad_id = id;
-            error_set(err, "audit row %" PRId64 ": hash does not match its contents", id);
+            error_set(err,
+                      "audit row %" PRId64
+                      ": hash does not match its contents and the previous row's hash",
+                      id);
             rc = 0;
             goto out;
         }

@@ -497,8 +497,10 @@ out:
 /* --- archiving ------------------------------------------------------------------ */
 
 /* The row as an archive line (with its acknowledgements), newline ended;
- * malloc'd. */
-static char *row_line(struct store *st, sqlite3_stmt *row, sqlite3_stmt *acks, struct error *err)
+ * malloc'd. The line keeps the whole chain link, payload_hash and
+ * prev_hash included, which the table no longer stores (schema 14). */
+static char *row_line(struct store *st, sqlite3_stmt *row, const char *payload_hash,
+                      const char *prev_hash, sqlite3_stmt *acks, struct error *err)
 {
     json_t *doc = json_object(), *arr = json_array();
     const char *payload = (const char *)sqlite3_column_text(row, 4);
@@ -511,11 +513,10 @@ static char *row_line(struct store *st, sqlite3_stmt *row, sqlite3_stmt *acks, s
     json_object_set_new(doc, "member_hash", json_string((const char *)sqlite3_column_text(row, 2)));
     json_object_set_new(doc, "field", json_string((const char *)sqlite3_column_text(row, 3)));
     json_object_set_new(doc, "payload", payload ? json_string(payload) : json_null());
-    json_object_set_new(doc, "payload_hash",
-                        json_string((const char *)sqlite3_column_text(row, 5)));
+    json_object_set_new(doc, "payload_hash", json_string(payload_hash));
     json_object_set_new(doc, "recorded_at", json_integer(sqlite3_column_int64(row, 6)));
-    json_object_set_new(doc, "prev_hash", json_string((const char *)sqlite3_column_text(row, 7)));
-    json_object_set_new(doc, "hash", json_string((const char *)sqlite3_column_text(row, 8)));
+    json_object_set_new(doc, "prev_hash", json_string(prev_hash));
+    json_object_set_new(doc, "hash", json_string((const char *)sqlite3_column_text(row, 7)));
     sqlite3_bind_int64(acks, 1, sqlite3_column_int64(row, 1));
     for (;;) {
         s = sqlite3_step(acks);
@@ -590,7 +591,7 @@ enum { A_ROWS, A_MAX, A_ACKS, A_DEL, A_DEL_ACKS, A_COUNT };
 
 static const char *const archive_sql[A_COUNT] = {
     [A_ROWS] = ("SELECT id, seq, member_hash, field, payload, payload_hash, recorded_at,"
-                " prev_hash, hash FROM audit ORDER BY id LIMIT ?1"),
+                " hash FROM audit ORDER BY id LIMIT ?1"),
     [A_MAX] = "SELECT COALESCE(MAX(id), 0) FROM audit",
     [A_ACKS] = "SELECT system, acked_at FROM audit_acks WHERE seq = ?1 ORDER BY acked_at, system",
     [A_DEL] = "DELETE FROM audit WHERE id <= ?1",
@@ -650,7 +651,6 @@ static int archive_rows(struct store *st, struct archive_meta *m, const char *pa
     sqlite3_bind_int(q[A_ROWS], 1, STORE_AUDIT_ARCHIVE_STEP);
     for (;;) {
         char ph[65], h[65];
-        const char *payload;
         char *line;
         int64_t id;
 
@@ -663,21 +663,15 @@ static int archive_rows(struct store *st, struct archive_meta *m, const char *pa
             break;
         }
         /* A broken chain stays where verification shows it. */
-        payload = (const char *)sqlite3_column_text(q[A_ROWS], 4);
-        if (payload != NULL) {
-            store_sha256_hex(payload, strlen(payload), ph);
-            if (strcmp(ph, (const char *)sqlite3_column_text(q[A_ROWS], 5)) != 0)
-                goto broken;
-        }
+        if (store_audit_row_payload_hash(q[A_ROWS], 4, 5, ph) != 0)
+            goto broken;
         store_audit_chain_hash(p.head, sqlite3_column_int64(q[A_ROWS], 1),
                                (const char *)sqlite3_column_text(q[A_ROWS], 2),
-                               (const char *)sqlite3_column_text(q[A_ROWS], 3),
-                               (const char *)sqlite3_column_text(q[A_ROWS], 5),
+                               (const char *)sqlite3_column_text(q[A_ROWS], 3), ph,
                                sqlite3_column_int64(q[A_ROWS], 6), h);
-        if (strcmp(p.head, (const char *)sqlite3_column_text(q[A_ROWS], 7)) != 0 ||
-            strcmp(h, (const char *)sqlite3_column_text(q[A_ROWS], 8)) != 0)
+        if (strcmp(h, (const char *)sqlite3_column_text(q[A_ROWS], 7)) != 0)
             goto broken;
-        line = row_line(st, q[A_ROWS], q[A_ACKS], err);
+        line = row_line(st, q[A_ROWS], ph, p.head, q[A_ACKS], err);
         if (line == NULL || pending_add(&p, line, err) != 0) {
             free(line);
             goto out;

@@ -503,7 +503,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
          0},
         {"consent_events",
          "SELECT x.id AS audit_id, x.seq, x.field, x.payload, x.recorded_at, x.hash AS audit_hash,"
-         " " ACKS " FROM audit x WHERE x.member_hash = ?1 ORDER BY x.id",
+         " " ACKS " FROM audit x WHERE substr(x.member_hash, 1, 16) = substr(?1, 1, 16)"
+         " AND +x.member_hash = ?1 ORDER BY x.id",
          1},
         {"points_ledger",
          "SELECT txn_id, delta, reason, occurred_at, expires_at, seq FROM points_ledger"

@@ -82,6 +82,10 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
 void store_audit_chain_hash(const char *prev, int64_t seq, const char *member_hash,
                             const char *field, const char *payload_hash, int64_t recorded_at,
                             char out[65]);
+/* The payload hash of the audit row q is on (schema 14): SHA-256 of the
+ * payload in column payload_col, or the hash in hash_col kept when an
+ * erasure blanked the payload. -1 when there is neither. */
+int store_audit_row_payload_hash(sqlite3_stmt *q, int payload_col, int hash_col, char out[65]);
 /* Reloads the chain head from the database (after open or a rollback). */
 int store_audit_load_head(struct store *st, struct error *err);
 

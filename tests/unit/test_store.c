@@ -2,6 +2,7 @@
  * erasure and the audit chain, on a real SQLite file. */
 #include "cmocka_setup.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "change_json.h"
 #include "schema.h"
 #include "store.h"
+#include "store_ctl.h"
 #include "store_holds.h"
 #include "store_push.h"
 #include "store_retention.h"
@@ -312,6 +314,99 @@ static void the_v13_migration_drops_the_second_key_index(void **state)
     assert_int_equal(apply1(f, &c), APPLY_DUPLICATE);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes"), 1);
     free(json);
+}
+
+/* Issue 15, leaner rows: schema 14 rebuilds audit without what a row
+ * stored twice (prev_hash, member_key, payload_hash while the payload is
+ * there) and with a 16-digit member index; the chain, audit verify and
+ * member export hold over the rows it carried over, an erased member's
+ * row keeps its payload hash, and new rows chain on. */
+static void the_v14_migration_keeps_the_audit_chain_in_leaner_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct store_options o = {0};
+    struct change c, e;
+    char *j1, *j2, *j3, *j4;
+    struct error err = {""};
+    int64_t rows = 0, bad = -1;
+    json_t *doc = NULL;
+
+    consent_change(&c, &j1, "shop:v1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    consent_change(&c, &j2, "shop:v2", CONSENT_GRANTED, T0);
+    c.member_key = "M2";
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    consent_change(&c, &j3, "shop:v3", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    memset(&e, 0, sizeof(e));
+    e.origin = "shop";
+    e.member_key = "M2";
+    e.kind = CHANGE_ERASE;
+    e.field = "erase";
+    e.value_json = "{}";
+    e.idem_key = "shop:v4";
+    e.occurred_at = T0 + 2000;
+    assert_int_equal(apply1(f, &e), APPLY_APPLIED);
+    /* The table as schema 13 had it: every row with its previous row's
+     * hash, its payload's hash and the member key (blanked by erasure). */
+    assert_int_equal(
+        sqlite3_exec(
+            store_db(f->st),
+            "BEGIN; CREATE TABLE old AS SELECT id, seq, member_hash,"
+            " CASE WHEN payload IS NULL THEN NULL ELSE 'M1' END AS member_key, field, payload,"
+            " COALESCE(payload_hash, crmsync_sha256(payload)) AS payload_hash, recorded_at,"
+            " COALESCE(LAG(hash) OVER (ORDER BY id), '') AS prev_hash, hash FROM audit;"
+            " DROP TABLE audit; CREATE TABLE audit (id INTEGER PRIMARY KEY,"
+            " seq INTEGER NOT NULL, member_hash TEXT NOT NULL, member_key TEXT,"
+            " field TEXT NOT NULL, payload TEXT, payload_hash TEXT NOT NULL,"
+            " recorded_at INTEGER NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+            " INSERT INTO audit SELECT * FROM old; DROP TABLE old;"
+            " CREATE INDEX audit_member ON audit(member_hash);"
+            " PRAGMA user_version = 13; COMMIT;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    store_close(f->st);
+    o.path = f->path;
+    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    assert_int_equal(count(f->st, "PRAGMA user_version"), schema_latest_version());
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM pragma_table_info('audit')"
+                                  " WHERE name IN ('prev_hash', 'member_key')"),
+                     0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit"), 3);
+    /* Live payloads without their hash; the erased one with it. */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE payload IS NOT NULL"
+                                  " AND payload_hash IS NULL"),
+                     2);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE payload IS NULL"
+                                  " AND length(payload_hash) = 64"),
+                     1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+                                  " 'audit_member' AND sql LIKE '%substr(member_hash, 1, 16)%'"),
+                     1);
+    assert_int_equal(store_audit_verify(f->st, &rows, &bad, &err), 0);
+    assert_int_equal(rows, 3);
+    assert_int_equal(bad, 0);
+    assert_int_equal(store_ctl_member_export(f->st, "M1", &doc, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "consent_events")), 2);
+    json_decref(doc);
+    /* New rows chain on from the migrated ones. */
+    consent_change(&c, &j4, "shop:v5", CONSENT_GRANTED, T0 + 3000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED);
+    assert_int_equal(store_audit_verify(f->st, &rows, &bad, &err), 0);
+    assert_int_equal(rows, 4);
+    assert_int_equal(bad, 0);
+    /* A changed payload still shows: its hash no longer matches the row's. */
+    assert_int_equal(sqlite3_exec(store_db(f->st),
+                                  "UPDATE audit SET payload = replace(payload, 'granted',"
+                                  " 'denied') WHERE id = (SELECT MAX(id) FROM audit)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_audit_verify(f->st, &rows, &bad, &err), 0);
+    assert_int_equal(bad, count(f->st, "SELECT MAX(id) FROM audit"));
+    free(j1);
+    free(j2);
+    free(j3);
+    free(j4);
 }
 
 static int count_stmt(unsigned type, void *ctx, void *p, void *x)
@@ -663,7 +758,9 @@ static void erasure_tombstones_and_blocks_recreation(void **state)
     assert_int_equal(apply1(f, &e), APPLY_APPLIED);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM current"), 0);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM tombstones"), 1);
-    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE member_key IS NOT NULL"), 0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE payload IS NOT NULL"), 0);
+    /* The blanked payload's hash stays for the chain (schema 14). */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE length(payload_hash) = 64"), 1);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM changes WHERE value LIKE '%web_form%'"), 0);
     /* A later event for the erased member does not re-create it. */
     consent_change(&c, &json2, "shop:e2", CONSENT_GRANTED, T0 + 2);
@@ -813,6 +910,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_v9_migration_keeps_the_keys_with_their_bodies, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(the_v14_migration_keeps_the_audit_chain_in_leaner_rows,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(compaction_keeps_the_snapshot_and_what_is_not_passed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_replay_after_the_dedup_window_is_harmless, setup,
