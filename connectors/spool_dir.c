@@ -212,6 +212,16 @@ static int move_noreplace(int from, const char *name, int to, const char *target
     return renameat(from, name, to, target);
 }
 
+/* The file's mtime becomes the time it entered done/ or failed/: that is
+ * the age keep_done counts, and a rewrite by the erasure scrub (a new inode,
+ * a new ctime) keeps it. Not being able to set it is not a reason to fail
+ * the move (the age then counts from the shop's write). */
+static int entered(int dirfd, const char *name)
+{
+    utimensat(dirfd, name, NULL, AT_SYMLINK_NOFOLLOW);
+    return 0;
+}
+
 int spool_dir_move(const struct spool_dir *sd, const char *name, int to_failed, int64_t now_ms,
                    struct error *err)
 {
@@ -220,11 +230,11 @@ int spool_dir_move(const struct spool_dir *sd, const char *name, int to_failed, 
 
     /* A shop that reuses a name must not overwrite yesterday's file. */
     if (move_noreplace(sd->fd, name, to, name) == 0)
-        return 0;
+        return entered(to, name);
     if (errno == EEXIST) {
         snprintf(other, sizeof(other), "%s.%" PRId64, name, now_ms);
         if (move_noreplace(sd->fd, name, to, other) == 0)
-            return 0;
+            return entered(to, other);
     }
     return error_set(err, "cannot move %s to %s/: %s", text_escape(name, shown, sizeof(shown)),
                      to_failed ? "failed" : "done", strerror(errno));
@@ -238,7 +248,10 @@ void spool_dir_sync(const struct spool_dir *sd)
 }
 
 /* done/ keeps the events as the shop wrote them, personal data included:
- * kept for keep_done, then removed. The rename into done/ set the ctime. */
+ * kept for keep_done, then removed. A file's age counts from the earlier of
+ * its mtime (set when it entered done/, kept by the erasure scrub's
+ * rewrite) and its ctime (the rename into done/; files moved there by an
+ * older version have only that). */
 long spool_dir_prune_done(const struct spool_dir *sd, int64_t keep_ms, int64_t now_ms, long max,
                           struct error *err)
 {
@@ -260,6 +273,8 @@ long spool_dir_prune_done(const struct spool_dir *sd, int64_t keep_ms, int64_t n
             !S_ISREG(st.st_mode))
             continue;
         at = (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
+        if ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < at)
+            at = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (now_ms - at < keep_ms)
             continue;
         if (unlinkat(sd->done_fd, e->d_name, 0) == 0) {

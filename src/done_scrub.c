@@ -53,9 +53,11 @@ static int line_erased(const char *line, size_t len, int (*erased)(void *ctx, co
     return yes;
 }
 
-/* Rewrites done/name without the erased members' lines (removes it when
- * none is left). *dropped: lines removed, 0 when the file had none. */
-static int scrub_file(int done_fd, const char *dir, const char *name,
+/* Rewrites sub/name (sub: "done" or "failed") without the erased members'
+ * lines (removes it when none is left). *dropped: lines removed, 0 when the
+ * file had none. The rewrite keeps the file's times: done/ is pruned by its
+ * age (spool_dir_prune_done), and an erasure must not restart keep_done. */
+static int scrub_file(int done_fd, const char *dir, const char *sub, const char *name,
                       int (*erased)(void *ctx, const char *member), void *ctx, long *dropped,
                       struct error *err)
 {
@@ -75,7 +77,7 @@ static int scrub_file(int done_fd, const char *dir, const char *name,
             close(fd);
         if (errno == ENOENT)
             return 0; /* removed meanwhile (keep_done) */
-        return error_set(err, "cannot read %s/done/%s: %s", dir, name, strerror(errno));
+        return error_set(err, "cannot read %s/%s/%s: %s", dir, sub, name, strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(in);
@@ -102,7 +104,7 @@ static int scrub_file(int done_fd, const char *dir, const char *name,
         if (out == NULL) {
             if (tfd >= 0)
                 close(tfd);
-            error_set(err, "cannot write %s/done/%s: %s", dir, TMP_NAME, strerror(errno));
+            error_set(err, "cannot write %s/%s/%s: %s", dir, sub, TMP_NAME, strerror(errno));
             goto out;
         }
     }
@@ -115,8 +117,10 @@ static int scrub_file(int done_fd, const char *dir, const char *name,
             break;
         kept++;
     }
-    if (ferror(in) || ferror(out) || fflush(out) != 0 || fsync(fileno(out)) != 0) {
-        error_set(err, "cannot rewrite %s/done/%s: %s", dir, name, strerror(errno));
+    if (ferror(in) || ferror(out) || fflush(out) != 0 ||
+        futimens(fileno(out), (const struct timespec[2]){st.st_atim, st.st_mtim}) != 0 ||
+        fsync(fileno(out)) != 0) {
+        error_set(err, "cannot rewrite %s/%s/%s: %s", dir, sub, name, strerror(errno));
         goto out;
     }
     fclose(out);
@@ -124,11 +128,11 @@ static int scrub_file(int done_fd, const char *dir, const char *name,
     if (kept == 0) {
         unlinkat(done_fd, TMP_NAME, 0);
         if (unlinkat(done_fd, name, 0) != 0 && errno != ENOENT) {
-            error_set(err, "cannot remove %s/done/%s: %s", dir, name, strerror(errno));
+            error_set(err, "cannot remove %s/%s/%s: %s", dir, sub, name, strerror(errno));
             goto out;
         }
     } else if (renameat(done_fd, TMP_NAME, done_fd, name) != 0) {
-        error_set(err, "cannot replace %s/done/%s: %s", dir, name, strerror(errno));
+        error_set(err, "cannot replace %s/%s/%s: %s", dir, sub, name, strerror(errno));
         goto out;
     }
     fsync(done_fd);
@@ -143,12 +147,11 @@ out:
     return rc;
 }
 
-int done_scrub_dir(const char *dir, int (*erased)(void *ctx, const char *member), void *ctx,
-                   long *lines, long *files, struct error *err)
+static int scrub_sub(const char *dir, const char *sub, int (*erased)(void *ctx, const char *member),
+                     void *ctx, long *lines, long *files, struct error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int done_fd =
-        fd >= 0 ? openat(fd, "done", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    int done_fd = fd >= 0 ? openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     int list_fd = done_fd >= 0 ? dup(done_fd) : -1;
     DIR *d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
     struct dirent *e;
@@ -164,14 +167,14 @@ int done_scrub_dir(const char *dir, int (*erased)(void *ctx, const char *member)
             close(done_fd);
         if (was == ENOENT)
             return 0; /* no done/ yet */
-        return error_set(err, "cannot list %s/done: %s", dir, strerror(was));
+        return error_set(err, "cannot list %s/%s: %s", dir, sub, strerror(was));
     }
     unlinkat(done_fd, TMP_NAME, 0); /* left by a crash */
     for (e = readdir(d); e != NULL; e = readdir(d)) {
         long dropped = 0;
         if (e->d_name[0] == '.')
             continue;
-        if (scrub_file(done_fd, dir, e->d_name, erased, ctx, &dropped, err) != 0) {
+        if (scrub_file(done_fd, dir, sub, e->d_name, erased, ctx, &dropped, err) != 0) {
             rc = -1;
             break;
         }
@@ -183,6 +186,17 @@ int done_scrub_dir(const char *dir, int (*erased)(void *ctx, const char *member)
     closedir(d);
     close(done_fd);
     return rc;
+}
+
+/* done/ (the events as the shop wrote them) and failed/ (files set aside
+ * for the operator to fix and send again: an erased member's lines must not
+ * come back that way either). */
+int done_scrub_dir(const char *dir, int (*erased)(void *ctx, const char *member), void *ctx,
+                   long *lines, long *files, struct error *err)
+{
+    if (scrub_sub(dir, "done", erased, ctx, lines, files, err) != 0)
+        return -1;
+    return scrub_sub(dir, "failed", erased, ctx, lines, files, err);
 }
 
 static int store_erased(void *ctx, const char *member)
@@ -245,13 +259,15 @@ static void after_scrub(uv_work_t *w, int status)
 
     ds->working = 0;
     if (status == 0 && ds->failed) {
-        log_warn("spool", NULL, "erasure: done/ files not rewritten: %s (tried again in a minute)",
+        log_warn("spool", NULL,
+                 "erasure: done/ and failed/ files not rewritten: %s (tried again in a minute)",
                  ds->err.msg);
         ds->due_ms = timefmt_now_ms() + RETRY_MS;
     } else if (status == 0) {
         if (ds->lines > 0)
             log_info("spool", NULL,
-                     "erasure: %ld line(s) of erased members removed from %ld file(s) in done/",
+                     "erasure: %ld line(s) of erased members removed from %ld file(s) in done/ and "
+                     "failed/",
                      ds->lines, ds->files);
         ds->rounds--;
         ds->due_ms = timefmt_now_ms() + SECOND_ROUND_MS;

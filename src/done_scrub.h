@@ -37,7 +37,8 @@ void done_scrub_poke(struct done_scrub *ds, const struct config *cfg, int64_t to
 void done_scrub_close(struct done_scrub *ds);
 
 /* The work of one round on one spool directory, for tests: lines of erased
- * members removed from DIR/done/ (erased(ctx, member) = 1). Adds to *lines
+ * members removed from DIR/done/ and DIR/failed/ (erased(ctx, member) = 1),
+ * each rewritten file keeping its times. Adds to *lines
  * and *files (rewritten or removed). 0, or -1 with err set. */
 int done_scrub_dir(const char *dir, int (*erased)(void *ctx, const char *member), void *ctx,
                    long *lines, long *files, struct error *err);

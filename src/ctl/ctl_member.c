@@ -47,7 +47,7 @@ static void help(FILE *out)
                  "What remains, and for how long: the member key in the change-log until\n"
                  "every CRM confirmed the erasure (then a salted hash); the member's lines\n"
                  "in the spool's done/ files until the daemon rewrites them (seconds after\n"
-                 "the erasure, or at its next start), and in failed/ until you remove them;\n"
+                 "the erasure, or at its next start; the same for failed/ files);\n"
                  "each CRM's copy until it applied the deletion (and its recycle bin);\n"
                  "backups taken before. state.db and its WAL keep nothing (secure_delete,\n"
                  "checkpoint). crmsyncctl(1) says more.\n\n"
