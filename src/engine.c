@@ -60,8 +60,7 @@ struct sent_batch {
     struct dest *d;
     uint64_t sent_ms;
     struct witem **items;
-    struct push_record *records;
-    char (*hashes)[65];
+    struct push_record *records; /* what is sent: the items' hashes stay theirs */
     /* The sibling values the records carry (connector_ops.push_siblings):
      * nsib per record; owned where a member's value was read, shared by
      * the member's other records. */
@@ -195,8 +194,8 @@ static int member_class_inflight(const struct dest *d, const struct witem *it)
     for (int l = 0; l < N_LANES; l++) {
         for (const struct witem *x = window_member_first(&d->lanes[l], it->member); x != NULL;
              x = x->mnext) {
-            if (x->inflight && strcmp(x->member, it->member) == 0 &&
-                strcmp(x->class_key, it->class_key) == 0)
+            /* Class names are interned per destination (class_of). */
+            if (x->inflight && strcmp(x->member, it->member) == 0 && x->class_key == it->class_key)
                 return 1;
         }
     }
@@ -356,27 +355,56 @@ static int projected_hash(struct dest *d, struct witem *it, char out[65], char *
     return 0;
 }
 
+/* The destination's copy of a class name (a few: contacts, subscriptions,
+ * list:<id>), shared by the items of the class; NULL when out of memory. */
+static const char *class_intern(struct dest *d, const char *name)
+{
+    char **grown, *copy;
+
+    for (size_t i = 0; i < d->n_classes; i++) {
+        if (strcmp(d->classes[i], name) == 0)
+            return d->classes[i];
+    }
+    grown = realloc(d->classes, (d->n_classes + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return NULL;
+    d->classes = grown;
+    copy = strdup(name);
+    if (copy == NULL)
+        return NULL;
+    d->classes[d->n_classes++] = copy;
+    return copy;
+}
+
+/* Sets it->class_key once; it stays NULL (the item is not planned) only
+ * when out of memory. */
 static void class_of(struct dest *d, struct witem *it)
 {
-    if (it->class_key[0] != '\0')
+    char name[64] = "";
+
+    if (it->class_key != NULL)
         return;
     if (d->conn->ops->batch_class != NULL)
-        d->conn->ops->batch_class(d->conn, &it->rec, it->class_key, sizeof(it->class_key));
-    if (it->class_key[0] == '\0')
-        snprintf(it->class_key, sizeof(it->class_key), "default");
+        d->conn->ops->batch_class(d->conn, &it->rec, name, sizeof(name));
+    if (name[0] == '\0')
+        snprintf(name, sizeof(name), "default");
+    it->class_key = class_intern(d, name);
 }
 
 static void load_identity(struct dest *d, struct witem *it)
 {
     int found = 0;
     struct error err;
+    char id[64];
 
-    if (it->remote_id[0] != '\0')
+    if (it->remote_id != NULL)
         return;
-    if (store_identity_get(d->eng->store, it->member, d->conn->name, it->remote_id,
-                           sizeof(it->remote_id), &found, &err) == 0 &&
-        found)
+    if (store_identity_get(d->eng->store, it->member, d->conn->name, id, sizeof(id), &found,
+                           &err) == 0 &&
+        found) {
+        it->remote_id = strdup(id);
         it->rec.remote_id = it->remote_id;
+    }
 }
 
 /* The member's records waiting in the windows (not in flight: a request
@@ -385,11 +413,16 @@ static void learn_identity(struct dest *d, const char *member, const char *remot
 {
     for (int l = 0; l < N_LANES; l++) {
         for (struct witem *x = window_member_first(&d->lanes[l], member); x != NULL; x = x->mnext) {
+            char *id;
             if (x->inflight || strcmp(x->member, member) != 0 ||
-                strcmp(x->remote_id, remote_id) == 0)
+                (x->remote_id != NULL && strcmp(x->remote_id, remote_id) == 0))
                 continue;
-            snprintf(x->remote_id, sizeof(x->remote_id), "%s", remote_id);
-            x->rec.remote_id = x->remote_id;
+            id = strdup(remote_id);
+            if (id == NULL)
+                continue;
+            free(x->remote_id);
+            x->remote_id = id;
+            x->rec.remote_id = id;
         }
     }
 }
@@ -439,7 +472,6 @@ static void free_batch(struct sent_batch *sb)
     bookkeeping_free(&sb->bk);
     free(sb->items);
     free(sb->records);
-    free(sb->hashes);
     if (sb->pb.results != NULL)
         push_results_clear(sb->pb.results, sb->pb.n);
     free(sb->pb.results);
@@ -627,12 +659,13 @@ static void batch_done(struct push_batch *pb)
             /* Written below for the whole batch; the item leaves its
              * window after that (its strings are the keys). */
             d->stats.records_ok++;
-            bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, sb->hashes[i]};
+            bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, it->hash};
             /* The identity is written when it is new or changed (a merge),
              * once per member of the batch (its records are side by side),
              * and the member's waiting records learn it now instead of
              * reading it back one by one. */
-            if (r->remote_id[0] != '\0' && strcmp(r->remote_id, it->remote_id) != 0) {
+            if (r->remote_id[0] != '\0' &&
+                (it->remote_id == NULL || strcmp(r->remote_id, it->remote_id) != 0)) {
                 size_t k = bk->n_ids;
                 if (k == 0 || strcmp(bk->id_members[k - 1], it->member) != 0 ||
                     strcmp(bk->id_remote[k - 1], r->remote_id) != 0) {
@@ -787,7 +820,6 @@ static void batch_done(struct push_batch *pb)
 
 struct plan {
     struct witem **items;
-    char (*hashes)[65]; /* each item's value as the CRM will hold it */
     size_t n, cap;
     char class_key[64];
     /* Members in the plan: an open-addressing set sized for max_batch, so a
@@ -892,7 +924,8 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         return CONSIDER_SKIP;
     }
     class_of(d, it);
-    if (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0)
+    if (it->class_key == NULL ||
+        (p->class_key[0] != '\0' && strcmp(p->class_key, it->class_key) != 0))
         return CONSIDER_SKIP;
     /* An erasure goes only when nothing of the member is in flight: a write
      * answered after it could re-create the record. */
@@ -953,14 +986,9 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         struct witem **items = realloc(p->items, cap * sizeof(*items));
-        char(*hashes)[65];
         if (items == NULL)
             return CONSIDER_FULL;
         p->items = items;
-        hashes = realloc(p->hashes, cap * sizeof(*hashes));
-        if (hashes == NULL)
-            return CONSIDER_FULL;
-        p->hashes = hashes;
         p->cap = cap;
     }
     plan_add_member(p, it->member);
@@ -969,7 +997,6 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
     load_identity(d, it);
     it->plan_gen = p->gen;
-    memcpy(p->hashes[p->n], hash, sizeof(hash));
     p->items[p->n++] = it;
     return CONSIDER_ADDED;
 }
@@ -1062,7 +1089,7 @@ static void record_sent(struct dest *d, struct sent_batch *sb)
     struct push_key *k = sb->bk.shadows; /* unused until the answer */
 
     for (size_t i = 0; i < sb->pb.n; i++)
-        k[i] = (struct push_key){sb->items[i]->member, sb->items[i]->field, sb->hashes[i]};
+        k[i] = (struct push_key){sb->items[i]->member, sb->items[i]->field, sb->items[i]->hash};
     if (store_shadow_sent_batch(d->eng->store, d->conn->name, k, sb->pb.n, &err) != 0)
         log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
 }
@@ -1133,9 +1160,8 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
     sb->d = d;
     sb->items = calloc(p->n, sizeof(*sb->items));
     sb->records = calloc(p->n, sizeof(*sb->records));
-    sb->hashes = calloc(p->n, sizeof(*sb->hashes));
     sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));
-    if (sb->items == NULL || sb->records == NULL || sb->hashes == NULL || sb->pb.results == NULL ||
+    if (sb->items == NULL || sb->records == NULL || sb->pb.results == NULL ||
         bookkeeping_init(&sb->bk, p->n) != 0 || attach_siblings(d, sb, p) != 0) {
         free_batch(sb);
         return NULL;
@@ -1146,7 +1172,6 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
         sb->items[i] = it;
         sb->records[i] = it->rec;
         sb->records[i].siblings = sb->nsib > 0 ? &sb->sib[i * sb->nsib] : NULL;
-        memcpy(sb->hashes[i], p->hashes[i], sizeof(sb->hashes[i]));
         sb->pb.results[i].retry_after_ms = -1;
         it->attempts++;
         if (it->first_ms == 0)
@@ -1321,7 +1346,6 @@ void engine_pump(struct dest *d)
     idle_open(d, now_us());
 out:
     free(p.items);
-    free(p.hashes);
     free(p.members);
     if (wake != UINT64_MAX && !d->eng->stopping)
         uv_timer_start(&d->timer, timer_cb, wake > now ? wake - now : 0, 0);

@@ -45,6 +45,10 @@ struct dest {
     int64_t push_ok_ms;
     int pull_unreachable_raised;
     struct engine_stats stats;
+    /* The connector's request classes, one copy each for every item of the
+     * class (engine.c class_of); freed with the destination. */
+    char **classes;
+    size_t n_classes;
 };
 
 struct engine {

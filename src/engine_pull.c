@@ -428,8 +428,12 @@ void engine_stop(struct engine *e)
 static void dest_closed(uv_handle_t *h)
 {
     struct dest *d = h->data;
-    if (--d->timers_open == 0)
-        free(d);
+    if (--d->timers_open != 0)
+        return;
+    for (size_t i = 0; i < d->n_classes; i++)
+        free(d->classes[i]);
+    free(d->classes);
+    free(d);
 }
 
 void engine_free(struct engine *e)

@@ -45,6 +45,7 @@ static void item_free(struct witem *it)
     free(it->field);
     free(it->value);
     free(it->origin);
+    free(it->remote_id);
     free(it);
 }
 
@@ -119,7 +120,7 @@ static void sync_rec(struct witem *it)
     it->rec.member_key = it->member;
     it->rec.field = it->field;
     it->rec.value_json = it->value;
-    it->rec.remote_id = it->remote_id[0] ? it->remote_id : NULL;
+    it->rec.remote_id = it->remote_id;
 }
 
 int window_set_value(struct witem *it, const char *value)

@@ -29,8 +29,10 @@ struct witem {
     uint64_t fault_ms;   /* first failure that was the record's own fault */
     int overdue;         /* urgent, past the retry policy, kept pending */
     uint64_t next_at;    /* not before this (retry), monotonic ms */
-    char class_key[64];
-    char remote_id[64];
+    /* Set once known, NULL before: not arrays, since up to max_inflight
+     * windows of items are out at once (issue 17). */
+    const char *class_key;     /* the connector's request class, the engine's interned copy */
+    char *remote_id;           /* this CRM's id of the member, malloc'd */
     char hash[65];             /* the value as the CRM will hold it (engine), when hash_ok */
     int hash_ok;               /* cleared whenever the value changes */
     struct witem *hnext;       /* hash chain, pending items only */
