@@ -51,9 +51,19 @@ grep -q 'backlog: 0 urgent, 0 points, 0 bulk' <<<"$sf_status" || fail "Salesforc
 grep -q 'dead letters: 0 as destination, 0 from it' <<<"$sf_status" || fail "Salesforce dead letters: $sf_status"
 pass "Salesforce: nothing pending, no dead letters"
 check 'backlog: 0 urgent, 0 points, 0 bulk'
-# The 13 lines of the shop file, and the SMS withdrawal made in HubSpot.
-# (A 17th row was seen now and then under load: say which one it was.)
-grep -qE 'change-log: 16 changes \(15 effective\)' "$T/demo.log" ||
-  fail "demo output lacks: change-log: 16 changes (15 effective); the change-log holds:
-$(sqlite3 "$T/demo/state/state.db" "SELECT seq, origin, member_key, field, effective, idem_key FROM changes ORDER BY seq" 2>&1)"
-pass "demo shows: change-log: 16 changes (15 effective)"
+# The 13 lines of the shop file, and the SMS withdrawal made in HubSpot: 16
+# changes, 15 effective. Besides those, a pull from Salesforce or Campaign
+# that reads the old grant before the withdrawal has reached it queues the
+# local value again (origin 'repair'; the 17th row seen now and then): those
+# may be counted too, and must restate the withdrawal.
+db="$T/demo/state/state.db"
+rows() { sqlite3 "$db" "SELECT seq, origin, member_key, field, effective, value FROM changes ORDER BY seq" 2>&1; }
+line=$(grep -oE 'change-log: [0-9]+ changes \([0-9]+ effective\)' "$T/demo.log") || fail "demo output lacks the change-log line"
+shown=$(sed -E 's/change-log: ([0-9]+) changes.*/\1/' <<<"$line")
+repairs=$(sqlite3 "$db" "SELECT COUNT(*) FROM changes WHERE origin = 'repair'")
+own=$(sqlite3 "$db" "SELECT COUNT(*), SUM(effective) FROM changes WHERE origin <> 'repair'")
+[ "$own" = "16|15" ] || fail "expected 16 changes, 15 effective, besides repairs; got $own: $(rows)"
+[ "$shown" -ge 16 ] && [ "$((shown - 16))" -le "$repairs" ] || fail "demo shows '$line' with $repairs repair(s): $(rows)"
+stale=$(sqlite3 "$db" "SELECT COUNT(*) FROM changes r WHERE r.origin = 'repair' AND r.field LIKE 'consent/%' AND r.value <> (SELECT value FROM current c WHERE c.member_key = r.member_key AND c.field = r.field)")
+[ "$stale" = 0 ] || fail "$stale consent repair(s) do not restate the current value: $(rows)"
+pass "demo shows: $line ($repairs repair(s) of a value a CRM had not yet received)"
