@@ -216,10 +216,14 @@ static int move_noreplace(int from, const char *name, int to, const char *target
  * the age keep_done counts, and a rewrite by the erasure scrub (a new inode,
  * a new ctime) keeps it. Not being able to set it is not a reason to fail
  * the move (the age then counts from the shop's write). */
-static int entered(int dirfd, const char *name)
+static void stamp_entry(int dirfd, const char *name)
 {
     utimensat(dirfd, name, NULL, AT_SYMLINK_NOFOLLOW);
-    return 0;
+}
+
+static int64_t ms_of(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 int spool_dir_move(const struct spool_dir *sd, const char *name, int to_failed, int64_t now_ms,
@@ -229,12 +233,16 @@ int spool_dir_move(const struct spool_dir *sd, const char *name, int to_failed, 
     char other[512], shown[256];
 
     /* A shop that reuses a name must not overwrite yesterday's file. */
-    if (move_noreplace(sd->fd, name, to, name) == 0)
-        return entered(to, name);
+    if (move_noreplace(sd->fd, name, to, name) == 0) {
+        stamp_entry(to, name);
+        return 0;
+    }
     if (errno == EEXIST) {
         snprintf(other, sizeof(other), "%s.%" PRId64, name, now_ms);
-        if (move_noreplace(sd->fd, name, to, other) == 0)
-            return entered(to, other);
+        if (move_noreplace(sd->fd, name, to, other) == 0) {
+            stamp_entry(to, other);
+            return 0;
+        }
     }
     return error_set(err, "cannot move %s to %s/: %s", text_escape(name, shown, sizeof(shown)),
                      to_failed ? "failed" : "done", strerror(errno));
@@ -272,9 +280,7 @@ long spool_dir_prune_done(const struct spool_dir *sd, int64_t keep_ms, int64_t n
         if (e->d_name[0] == '.' || fstatat(sd->done_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode))
             continue;
-        at = (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000;
-        if ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < at)
-            at = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        at = ms_of(st.st_ctim) < ms_of(st.st_mtim) ? ms_of(st.st_ctim) : ms_of(st.st_mtim);
         if (now_ms - at < keep_ms)
             continue;
         if (unlinkat(sd->done_fd, e->d_name, 0) == 0) {
