@@ -21,7 +21,7 @@
 #   <p>_connectors  connectors/    the CRM connectors and their shared runtime.
 #                                  Links model, net, config, obs, base; never
 #                                  the store or the daemon.
-#   <lib>           src/           the daemon: loop, engine, ingest, admin,
+#   <lib>           src/daemon/    the daemon: loop, engine, ingest, admin,
 #                                  HTTP ingest, retention. Links everything.
 #   <p>_ctl         src/ctl/       crmsyncctl's subcommands. Links the store,
 #                                  the connectors (their registry), config;
@@ -44,9 +44,9 @@ foreach(layer ${CRMSYNC_LAYERS})
 endforeach()
 # crmsyncctl's main is the executable's own source.
 list(FILTER CRMSYNC_ctl_SOURCES EXCLUDE REGEX "/src/ctl/crmsyncctl\\.c$")
-file(GLOB CRMSYNC_LIB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.c)
+file(GLOB CRMSYNC_LIB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/daemon/*.c)
 # crmsyncd's main is the executable's own source.
-list(FILTER CRMSYNC_LIB_SOURCES EXCLUDE REGEX "/src/main\\.c$")
+list(FILTER CRMSYNC_LIB_SOURCES EXCLUDE REGEX "/src/daemon/main\\.c$")
 # A file left directly in state/ would belong to no library (and a rebase
 # from before the split could put one there): say where it goes.
 file(GLOB CRMSYNC_STRAY_STATE CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/state/*.c
@@ -54,6 +54,15 @@ file(GLOB CRMSYNC_STRAY_STATE CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/state/*.c
 if(CRMSYNC_STRAY_STATE)
   message(FATAL_ERROR "state/ holds no sources since issue 18: the canonical model goes to "
                       "state/model/, the SQLite store to state/sqlite/: ${CRMSYNC_STRAY_STATE}")
+endif()
+# The same for src/: every source there belongs to a layer's folder (the
+# daemon's to src/daemon/ since issue 18).
+file(GLOB CRMSYNC_STRAY_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/*.c
+     ${CMAKE_SOURCE_DIR}/src/*.h)
+if(CRMSYNC_STRAY_SRC)
+  message(FATAL_ERROR "src/ holds no sources since issue 18: the daemon's go to src/daemon/, "
+                      "the others to src/base/, src/net/, src/config/, src/obs/ or src/ctl/: "
+                      "${CRMSYNC_STRAY_SRC}")
 endif()
 
 # One layer: its sources, its include directory, what it links.
@@ -83,7 +92,7 @@ function(crmsync_add_libraries p lib)
   crmsync_add_layer(${p}_connectors connectors "${CRMSYNC_connectors_SOURCES}" "${o}"
                     ${p}_model ${p}_net ${p}_config ${p}_obs ${p}_base PkgConfig::UV
                     PkgConfig::CURL PkgConfig::JANSSON PkgConfig::LIBXML2 PkgConfig::OPENSSL m)
-  crmsync_add_layer(${lib} src "${CRMSYNC_LIB_SOURCES}" "${o}"
+  crmsync_add_layer(${lib} src/daemon "${CRMSYNC_LIB_SOURCES}" "${o}"
                     ${p}_connectors ${p}_state ${p}_net ${p}_config ${p}_obs ${p}_model
                     ${p}_base PkgConfig::UV PkgConfig::CURL PkgConfig::JANSSON
                     PkgConfig::SQLITE PkgConfig::INIH PkgConfig::SYSTEMD PkgConfig::OPENSSL

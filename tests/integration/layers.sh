@@ -43,6 +43,9 @@ ctl src/ctl/ engine.h no
 ctl src/ctl/ daemon.h no
 ctl src/ctl/ store_ctl.h yes
 ctl src/ctl/ connector.h yes
+daemon src/daemon/ ctl.h no
+daemon src/daemon/ store_ctl.h yes
+daemon src/daemon/ connector.h yes
 base src/base/ change.h no
 base src/base/ store.h no"
 
