@@ -675,8 +675,10 @@ static void batch_done(struct push_batch *pb)
                 }
                 learn_identity(d, it->member, r->remote_id);
             }
-            if (it->rec.kind == CHANGE_CONSENT)
-                bk->acks[bk->n_acks++] = it->rec.seq;
+            /* Issue 19: which CRM took which change, for every kind (member
+             * export's acknowledged_by; compaction deletes a change's
+             * acknowledgements with it, consent's stay with their audit). */
+            bk->acks[bk->n_acks++] = it->rec.seq;
             /* Issue 19: the opt-out promise, measured where it is kept. */
             if (is_urgent(it) && it->received_at > 0)
                 observe_optout(d, it);

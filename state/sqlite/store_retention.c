@@ -30,6 +30,7 @@ enum {
     R_FROM_GET,
     R_SCAN,
     R_DELETE,
+    R_ACKS_DELETE,
     R_FROM_SET,
     R_IDEM_SCAN,
     R_IDEM_DELETE,
@@ -50,6 +51,9 @@ static const char *const sql[R_COUNT] = {
                " points_ledger l WHERE l.member_key = changes.member_key"
                " AND l.seq = changes.seq)) FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [R_DELETE] = "DELETE FROM changes WHERE seq = ?1",
+    /* A change's acknowledgements go with it (issue 19: every kind is
+     * acknowledged), except consent's: they stay with the audit row. */
+    [R_ACKS_DELETE] = "DELETE FROM audit_acks WHERE seq = ?1",
     [R_FROM_SET] = "INSERT INTO meta(key, value) VALUES ('compact_from', ?1)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [R_IDEM_SCAN] = "SELECT id, seen_at FROM idem_keys ORDER BY id LIMIT ?1",
@@ -143,11 +147,12 @@ static int passed_bounds(struct rq *r, const char *const *dests, size_t n, int64
 }
 
 /* One scan of at most `limit` changes after *pos: the doomed ones (not
- * part of the snapshot) into doomed[], *pos to the last change examined,
- * *blocked when a change is not passed yet or too young. */
+ * part of the snapshot) into doomed[] (acks[i]: 1 when their
+ * acknowledgements go with them, i.e. not consent), *pos to the last change
+ * examined, *blocked when a change is not passed yet or too young. */
 static int scan_batch(struct rq *r, const int64_t bound[N_LANES], int64_t max_seq, int64_t cutoff,
-                      int limit, int64_t *pos, int64_t *doomed, size_t *n_doomed, int *examined,
-                      int *blocked, struct error *err)
+                      int limit, int64_t *pos, int64_t *doomed, int *acks, size_t *n_doomed,
+                      int *examined, int *blocked, struct error *err)
 {
     sqlite3_stmt *q = r->q[R_SCAN];
     int s;
@@ -171,8 +176,11 @@ static int scan_batch(struct rq *r, const int64_t bound[N_LANES], int64_t max_se
         }
         (*examined)++;
         *pos = seq;
-        if (!sqlite3_column_int(q, 4))
+        if (!sqlite3_column_int(q, 4)) {
+            const char *kind = (const char *)sqlite3_column_text(q, 2);
+            acks[*n_doomed] = kind == NULL || strcmp(kind, "consent") != 0;
             doomed[(*n_doomed)++] = seq;
+        }
     }
     sqlite3_reset(q);
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : store_sql_error(r->st, err, "compaction scan");
@@ -189,6 +197,7 @@ static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cut
 {
     int64_t bound[N_LANES], max_seq = 0, from = 0, pos;
     int64_t doomed[STORE_RETENTION_MIN_ROWS];
+    int acks[STORE_RETENTION_MIN_ROWS];
     size_t n_doomed = 0, n_deleted = 0;
     int examined = 0, total = 0, blocked = 0, timed_out = 0;
 
@@ -202,7 +211,7 @@ static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cut
     while (!blocked && !timed_out && total < STORE_RETENTION_STEP) {
         int64_t scanned_to = pos;
         if (scan_batch(r, bound, max_seq, cutoff, STORE_RETENTION_MIN_ROWS, &scanned_to, doomed,
-                       &n_doomed, &examined, &blocked, err) != 0)
+                       acks, &n_doomed, &examined, &blocked, err) != 0)
             return -1;
         total += examined;
         for (size_t i = 0; i < n_doomed; i++, n_deleted++) {
@@ -214,6 +223,11 @@ static int compact(struct rq *r, const char *const *dests, size_t n, int64_t cut
             sqlite3_bind_int64(r->q[R_DELETE], 1, doomed[i]);
             if (done(r, R_DELETE, err) != 0)
                 return -1;
+            if (acks[i]) {
+                sqlite3_bind_int64(r->q[R_ACKS_DELETE], 1, doomed[i]);
+                if (done(r, R_ACKS_DELETE, err) != 0)
+                    return -1;
+            }
         }
         pos = scanned_to;
         if (examined < STORE_RETENTION_MIN_ROWS)

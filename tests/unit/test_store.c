@@ -586,6 +586,50 @@ static void compaction_keeps_the_snapshot_and_what_is_not_passed(void **state)
     free(pj);
 }
 
+/* Issue 19: every kind of change is acknowledged (member export's
+ * acknowledged_by), so compaction deletes a change's acknowledgements with
+ * it; a consent change's stay, with its audit row (which outlives it). */
+static void compaction_deletes_acks_with_their_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct change c;
+    char *j1, *j2;
+    struct error err = {""};
+    const int64_t seqs[] = {1, 2, 3, 4, 5};
+
+    consent_change(&c, &j1, "shop:a1", CONSENT_GRANTED, T0);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 1, superseded by 2 */
+    consent_change(&c, &j2, "shop:a2", CONSENT_DENIED, T0 + 1000);
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 2, current */
+    memset(&c, 0, sizeof(c));
+    c.origin = "shop";
+    c.member_key = "M1";
+    c.kind = CHANGE_PROFILE;
+    c.field = "profile/first_name";
+    c.idem_key = "shop:a3";
+    c.value_json = "{\"value\":\"Ann\"}";
+    c.occurred_at = T0;
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 3, superseded by 4 */
+    c.idem_key = "shop:a4";
+    c.value_json = "{\"value\":\"Anna\"}";
+    c.occurred_at = T0 + 1000;
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 4, current */
+    c.member_key = "M2";
+    c.idem_key = "shop:a5";
+    assert_int_equal(apply1(f, &c), APPLY_APPLIED); /* seq 5, the newest */
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_audit_ack_batch(f->st, seqs, 5, "hs", &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    set_cursors(f, "hs", 5);
+
+    assert_int_equal(compact(f, "hs", 0), 2); /* seq 1 and 3 */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_acks WHERE seq = 3"), 0);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_acks WHERE seq = 1"), 1);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_acks WHERE seq IN (2, 4, 5)"), 3);
+    free(j1);
+    free(j2);
+}
+
 /* Issue 15: an event replayed after its key left the dedup window is
  * harmless: the merge rules make an older value a no-op. */
 static void a_replay_after_the_dedup_window_is_harmless(void **state)
@@ -915,6 +959,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(compaction_keeps_the_snapshot_and_what_is_not_passed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_replay_after_the_dedup_window_is_harmless, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(compaction_deletes_acks_with_their_changes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(retention_statements_are_prepared_once, setup, teardown),
         cmocka_unit_test_setup_teardown(a_retention_step_leaves_the_checkpoint_to_its_own_turn,
