@@ -486,6 +486,9 @@ int store_commit_deferring_checkpoint(struct store *st, struct error *err)
 {
     int rc, every = 0;
 
+    /* A checkpointer copies the WAL on its own thread: no commit does. */
+    if (st->wal_due != NULL)
+        return store_commit(st, err);
     /* SQLite's automatic checkpoint as it is now (1,000 frames unless set
      * otherwise; 0: off), to put it back after this commit. */
     if (st->wal_autocheckpoint_q == NULL &&
@@ -508,7 +511,7 @@ int store_wal_checkpoint(struct store *st, int min_frames, int *copied, struct e
     int log = 0, done = 0;
 
     *copied = 0;
-    if (st->readonly || st->in_txn || st->wal_frames < min_frames)
+    if (st->readonly || st->in_txn || st->wal_due != NULL || st->wal_frames < min_frames)
         return 0;
     if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
         SQLITE_OK) {

@@ -44,7 +44,8 @@ void store_rollback(struct store *st);
  * PASSIVE checkpoint when those commits left at least min_frames frames in
  * the WAL. *copied: > 0 when it ran (the WAL's frames now in the database),
  * 0 when none was due. 0 done or nothing due, 1 busy (tried again later), -1 error.
- * Outside a transaction. */
+ * Outside a transaction. Nothing to do while a checkpointer runs them
+ * (store_checkpointer.h). */
 int store_wal_checkpoint(struct store *st, int min_frames, int *copied, struct error *err);
 
 /* enum apply_result, struct dead_letter_in, struct ingest_stats: apply.h. */

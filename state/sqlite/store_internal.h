@@ -65,6 +65,11 @@ struct store {
      * frames the WAL held after it. */
     sqlite3_stmt *wal_autocheckpoint_q;
     int wal_frames;
+    /* Set while a checkpointer (state/store_checkpointer.h) does the
+     * checkpoints: commits call wal_due once the WAL holds wal_due_frames. */
+    void (*wal_due)(void *arg, int frames);
+    void *wal_due_arg;
+    int wal_due_frames;
 };
 
 /* Commits like store_commit() but without SQLite's automatic checkpoint:

@@ -1,0 +1,133 @@
+#include "store_checkpointer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "store_internal.h"
+
+/* A commit that leaves this many times min_frames in the WAL checkpoints
+ * on its own thread: with the default 1,000 frames, 64 MB of WAL, the
+ * size journal_size_limit keeps after a checkpoint (state/store.c). */
+#define HARD_BOUND_FACTOR 16
+
+struct store_checkpointer {
+    sqlite3 *db;
+    /* The last run (store_checkpointer_result()). */
+    int rc;
+    int wal_frames;
+    int copied;
+    double ms;
+    char msg[160];
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The WAL hook of the store's connection while a checkpointer is open: it
+ * replaces SQLite's automatic checkpoint (sqlite3_wal_autocheckpoint()
+ * installs a hook of its own; a connection has one). */
+static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct store *st = arg;
+    int log = 0, done = 0;
+
+    st->wal_frames = frames;
+    if (frames >= st->wal_due_frames * HARD_BOUND_FACTOR) {
+        /* Busy means the worker is copying right now: it goes on. */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        return SQLITE_OK;
+    }
+    if (frames >= st->wal_due_frames)
+        st->wal_due(st->wal_due_arg, frames);
+    return SQLITE_OK;
+}
+
+int store_checkpointer_open(struct store *st, const char *path, int min_frames,
+                            store_wal_due_fn due, void *arg, struct store_checkpointer **out,
+                            struct error *err)
+{
+    struct store_checkpointer *ck;
+
+    *out = NULL;
+    if (st->readonly || st->in_txn || min_frames <= 0 || due == NULL)
+        return error_set(err, "state: a checkpointer needs a writable store outside a transaction");
+    ck = calloc(1, sizeof(*ck));
+    if (ck == NULL)
+        return error_set(err, "state: out of memory");
+    /* NOMUTEX: the connection is used by one thread at a time, handed over
+     * by the owner's queue (which orders the accesses). */
+    if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        error_set(err, "state: checkpointer: cannot open %s: %s", path,
+                  ck->db ? sqlite3_errmsg(ck->db) : "out of memory");
+        sqlite3_close(ck->db);
+        free(ck);
+        return -1;
+    }
+    /* The checkpoint syncs the database file as the store's commits sync
+     * the WAL: FULL unless the store was configured NORMAL. */
+    if (sqlite3_exec(ck->db,
+                     st->sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        error_set(err, "state: checkpointer: %s", sqlite3_errmsg(ck->db));
+        sqlite3_close(ck->db);
+        free(ck);
+        return -1;
+    }
+    st->wal_due = due;
+    st->wal_due_arg = arg;
+    st->wal_due_frames = min_frames;
+    sqlite3_wal_hook(st->db, on_commit, st);
+    *out = ck;
+    return 0;
+}
+
+void store_checkpointer_run(struct store_checkpointer *ck)
+{
+    double t0 = now_ms();
+    int log = 0, done = 0, rc;
+
+    ck->rc = 0;
+    ck->msg[0] = '\0';
+    rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        log = done = 0;
+    } else if (rc != SQLITE_OK) {
+        ck->rc = -1;
+        snprintf(ck->msg, sizeof(ck->msg), "%s", sqlite3_errmsg(ck->db));
+    }
+    ck->wal_frames = log > 0 ? log : 0;
+    ck->copied = done > 0 ? done : 0;
+    ck->ms = now_ms() - t0;
+}
+
+int store_checkpointer_result(const struct store_checkpointer *ck, int *wal_frames, int *copied,
+                              double *ms, struct error *err)
+{
+    *wal_frames = ck->wal_frames;
+    *copied = ck->copied;
+    *ms = ck->ms;
+    if (ck->rc != 0)
+        return error_set(err, "state: WAL checkpoint: %s", ck->msg);
+    return 0;
+}
+
+void store_checkpointer_close(struct store *st, struct store_checkpointer *ck)
+{
+    if (ck == NULL)
+        return;
+    if (st != NULL && st->wal_due != NULL) {
+        st->wal_due = NULL;
+        st->wal_due_arg = NULL;
+        /* SQLite's default again (its hook replaces ours). */
+        sqlite3_wal_autocheckpoint(st->db, 1000);
+    }
+    sqlite3_close(ck->db);
+    free(ck);
+}
