@@ -38,6 +38,7 @@
 #include "store_progress.h"
 #include "store_purge.h"
 #include "retention.h"
+#include "wal_worker.h"
 #include "audit_check.h"
 #include "done_scrub.h"
 #include "store_tombstone.h"
@@ -71,6 +72,7 @@ struct daemon {
     struct retention_totals retained;
     struct audit_check *audit; /* the audit chain's periodic walk (audit_check.h) */
     struct done_scrub *scrub;  /* erased members out of spool done/ (done_scrub.h) */
+    struct wal_worker *wal;    /* checkpoints off the loop (wal_worker.h); NULL: SQLite's own */
 
     int64_t purge_from; /* erasures up to this seq are purged (store_purge.h) */
     int want_reload, want_resync, want_stop;
@@ -686,6 +688,10 @@ int daemon_run(const char *config_path)
                      "(add connectors, then systemctl reload crmsyncd)");
         notify_ready("running");
     }
+    /* Opened last, when nothing can fail before the loop runs: a run on
+     * the thread pool must be over before the store closes, and only the
+     * loop's final run below waits for it. */
+    d.wal = wal_worker_start(&d.loop, d.store, d.state_path);
 
     uv_run(&d.loop, UV_RUN_DEFAULT);
 
@@ -699,7 +705,9 @@ int daemon_run(const char *config_path)
     engine_free(d.engine); /* only left when the grace period ran out */
     d.engine = NULL;
     uv_walk(&d.loop, close_walked, NULL);
-    uv_run(&d.loop, UV_RUN_DEFAULT);
+    uv_run(&d.loop, UV_RUN_DEFAULT); /* a checkpoint run ends here too */
+    wal_worker_stop(d.wal, d.store);
+    d.wal = NULL;
     uv_loop_close(&d.loop);
     log_notice("daemon", NULL, "stopped");
     rc = d.exit_code;

@@ -14,10 +14,10 @@
 #define BUSY_DELAY_MS 10
 #define IDLE_DELAY_MS 1000
 /* The steps commit without SQLite's automatic checkpoint (it made a step
- * last 80-300 ms, bench/bench_compact); once they have left this many
- * frames in the WAL, a round of its own checkpoints it (PASSIVE), so the
- * loop runs ingest and push between a step and a checkpoint. Ingest and
- * push commits still checkpoint as SQLite does (every 1,000 frames). */
+ * last 80-300 ms, bench/bench_compact). In the daemon the WAL worker
+ * (wal_worker.h) copies the WAL back off the loop and this round has
+ * nothing to do; without it, once the steps have left this many frames in
+ * the WAL, a round of its own checkpoints it (PASSIVE). */
 #define CHECKPOINT_FRAMES 1000
 
 /* The audit archive step (state/store_audit_archive.h): once a second, or

@@ -252,6 +252,14 @@ static const struct family_def families[METRIC_COUNT] = {
                                      {NULL},
                                      NULL,
                                      0},
+    [METRIC_WAL_CHECKPOINT] = {"crmsyncd_wal_checkpoint_seconds",
+                               "State database WAL checkpoints, run on a thread of their own "
+                               "(the event loop does not wait for them).",
+                               METRIC_HISTOGRAM,
+                               0,
+                               {NULL},
+                               latency_buckets,
+                               sizeof(latency_buckets) / sizeof(latency_buckets[0])},
 };
 
 struct series {
