@@ -589,6 +589,7 @@ static void free_adobe(struct adobe *acc)
     memset(acc->security, 0, sizeof(acc->security));
     acc_map_free(&acc->map);
     crm_list_free(&acc->groups);
+    crm_list_free(&acc->pull.lists);
     for (size_t i = 0; i < acc->nbusy; i++)
         free(acc->busy_keys[i]);
     free(acc->busy_keys);

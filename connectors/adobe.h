@@ -245,6 +245,11 @@ int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_fiel
  * the recipient's member key), from start_line. */
 char *acc_compose_members_query(const struct acc_map *m, const char *session_token, long start_line,
                                 long line_count);
+/* ExecuteQuery of the recipients (@id, member key) with a member key that
+ * are not in list group (nms:group @name): a collection link filtered with
+ * setOperator="NOT EXISTS", @id after after_id, ordered by @id. */
+char *acc_compose_absent_query(const struct acc_map *m, const char *session_token,
+                               const char *group, int64_t after_id, long line_count);
 /* One membership row: member and "segment/<group name>". 0 or -1. */
 int acc_member_row(const struct acc_map *m, xmlNodePtr row, char *member, size_t mlen, char *field,
                    size_t flen);

@@ -54,6 +54,13 @@ struct acc_pull_state {
     long pages;
     int reconciling;
     uint64_t last_reconcile_ms; /* monotonic; 0: never */
+    /* A full read (first cycle, resync): the reconciliation also reads
+     * which members with a key are NOT in each list, and observes "out"
+     * for them (Campaign has no row for an absent membership). */
+    int absent;
+    struct crm_list lists; /* lists seen by the sweep and written by us */
+    size_t absent_list;    /* the one being walked */
+    int64_t absent_after;  /* @id of the last recipient read of it */
 };
 
 struct adobe {

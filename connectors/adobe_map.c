@@ -833,6 +833,48 @@ char *acc_compose_members_query(const struct acc_map *m, const char *session_tok
     return acc_env_finish(&e);
 }
 
+char *acc_compose_absent_query(const struct acc_map *m, const char *session_token,
+                               const char *group, int64_t after_id, long line_count)
+{
+    struct acc_env e;
+    xmlTextWriterPtr w;
+    char lit[600], inner[700], cond[256];
+    int err = 0;
+
+    if (acc_xtk_string(group, lit, sizeof(lit)) != 0 ||
+        snprintf(inner, sizeof(inner), "[rcpGroup/@name] = %s", lit) >= (int)sizeof(inner))
+        return NULL;
+    w = query_begin(&e, session_token, "nms:recipient", line_count, 0);
+    if (w == NULL)
+        return NULL;
+    err |= xmlTextWriterStartElement(w, X("select")) < 0;
+    select_node(w, "@id", &err);
+    select_node(w, m->key_expr, &err);
+    err |= xmlTextWriterEndElement(w) < 0;
+    /* "Collection links (1N): the filtering on the fields of a collection
+     * table must be performed via the EXISTS or NOT EXISTS operator" (Data
+     * oriented APIs, Examples on links); paged by @id. */
+    snprintf(cond, sizeof(cond), "@id > %" PRId64 " AND %s IS NOT NULL", after_id, m->key_expr);
+    err |= xmlTextWriterStartElement(w, X("where")) < 0;
+    err |= xmlTextWriterStartElement(w, X("condition")) < 0;
+    err |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    err |= xmlTextWriterStartElement(w, X("condition")) < 0;
+    err |= xmlTextWriterWriteAttribute(w, X("expr"), X("rcpGrpRel")) < 0;
+    err |= xmlTextWriterWriteAttribute(w, X("setOperator"), X("NOT EXISTS")) < 0;
+    err |= xmlTextWriterStartElement(w, X("condition")) < 0;
+    err |= xmlTextWriterWriteAttribute(w, X("expr"), X(inner)) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    err |= xmlTextWriterEndElement(w) < 0;
+    err |= xmlTextWriterStartElement(w, X("orderBy")) < 0;
+    select_node(w, "@id", &err);
+    err |= xmlTextWriterEndElement(w) < 0;
+    if (err)
+        e.failed = 1;
+    return acc_env_finish(&e);
+}
+
 int acc_member_row(const struct acc_map *m, xmlNodePtr row, char *member, size_t mlen, char *field,
                    size_t flen)
 {

@@ -7,7 +7,10 @@
  *      (@blackList: every purpose on every channel);
  *   2. nms:subHisto rows since its own watermark less the lookback:
  *      unsubscriptions (and subscriptions) made in Campaign, one consent
- *      per (purpose, channel) whose service they name.
+ *      per (purpose, channel) whose service they name;
+ *   3. when reconciling, nms:rcpGrpRel memberships (observed), and on a
+ *      full read the members NOT in each list (setOperator="NOT EXISTS"),
+ *      observed "out".
  * Each page is applied in one transaction with the watermark
  * {"m": lastModified ms, "id": recipient id, "h": subHisto date ms}.
  * Idempotency keys make the lookback's overlap free, and the echo rule
@@ -309,6 +312,8 @@ static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct
         (*nrows)++;
         if (acc_member_row(&acc->map, row, member, sizeof(member), field, sizeof(field)) != 0)
             continue;
+        if (acc->pull.absent)
+            (void)crm_list_add(&acc->pull.lists, field + strlen("segment/"));
         if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "in") != 0) {
             *err = pg.err;
             crm_page_abort(&pg);
@@ -320,6 +325,27 @@ static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct
         return -1;
     }
     return 0;
+}
+
+static void send_absent(struct adobe *acc);
+
+/* The end of the reconciliation: the lists walked for absent members,
+ * then the cycle ends. */
+static void reconciled(struct adobe *acc)
+{
+    if (acc->pull.absent) {
+        for (size_t i = 0; i < acc->groups.n; i++)
+            (void)crm_list_add(&acc->pull.lists, acc->groups.v[i]);
+        if (acc->pull.absent_list < acc->pull.lists.n) {
+            send_absent(acc);
+            return;
+        }
+        crm_list_free(&acc->pull.lists);
+        acc->pull.absent = 0;
+    }
+    acc->pull.reconciling = 0;
+    acc->pull.last_reconcile_ms = crm_mono_ms();
+    finish(acc, 0);
 }
 
 static void members_answer(struct http_result *res, void *arg)
@@ -334,9 +360,84 @@ static void members_answer(struct http_result *res, void *arg)
         send_members(acc);
         return;
     }
-    acc->pull.reconciling = 0;
-    acc->pull.last_reconcile_ms = crm_mono_ms();
-    finish(acc, 0);
+    reconciled(acc);
+}
+
+/* --- absent memberships (a full read's reconciliation) --- */
+
+/* Recipients not in the list being walked: "out" is observed for the
+ * members that hold a local value of that segment (the others would only
+ * add shadows nobody reads), so a resync does not write their "out" again,
+ * and a local "in" Campaign lost is written back (host observe). */
+static int apply_absent(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
+{
+    struct connector *conn = acc->conn;
+    const struct host_services *host = conn->host;
+    const char *list = acc->pull.lists.v[acc->pull.absent_list];
+    struct crm_page pg;
+    char field[256];
+
+    *nrows = 0;
+    if (snprintf(field, sizeof(field), "segment/%s", list) >= (int)sizeof(field))
+        return 0; /* no such segment field can exist here */
+    crm_page_init(&pg, conn, "adobe_campaign");
+    if (crm_page_begin(&pg) != 0) {
+        *err = pg.err;
+        return -1;
+    }
+    for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
+        char member[256];
+        char *local, *id = acc_attr(row, "id");
+
+        (*nrows)++;
+        if (id != NULL)
+            acc->pull.absent_after = strtoll(id, NULL, 10);
+        xmlFree(id);
+        if (acc_row_key(&acc->map, row, member, sizeof(member)) != 0)
+            continue;
+        local = host->current ? host->current(host->ctx, conn, member, field) : NULL;
+        if (local == NULL)
+            continue;
+        free(local);
+        if (crm_page_field(&pg, member, CHANGE_SEGMENT, field, NULL, "out") != 0) {
+            *err = pg.err;
+            crm_page_abort(&pg);
+            return -1;
+        }
+    }
+    if (crm_page_commit(&pg, NULL) != 0) {
+        *err = pg.err;
+        return -1;
+    }
+    return 0;
+}
+
+static void absent_answer(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    long nrows;
+
+    if (take_page(acc, res, "absent members", apply_absent, &nrows) != 0)
+        return;
+    if (nrows < PAGE_ROWS) {
+        acc->pull.absent_list++;
+        acc->pull.absent_after = 0;
+    }
+    reconciled(acc);
+}
+
+static void send_absent(struct adobe *acc)
+{
+    char *body = acc_compose_absent_query(&acc->map, "", acc->pull.lists.v[acc->pull.absent_list],
+                                          acc->pull.absent_after, PAGE_ROWS);
+
+    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
+                                        absent_answer, acc) != 0) {
+        free(body);
+        finish(acc, -1);
+        return;
+    }
+    free(body);
 }
 
 static void send_members(struct adobe *acc)
@@ -391,6 +492,12 @@ void acc_op_pull(struct connector *conn)
     acc->pull.reconciling =
         acc->pull.last_reconcile_ms == 0 || acc->pull.stored.modified_ms == 0 ||
         crm_mono_ms() - acc->pull.last_reconcile_ms >= (uint64_t)acc->cfg->reconcile_interval_ms;
+    /* Absent memberships cost one walk of the recipients per list: only
+     * on a full read (first cycle, after a resync). */
+    crm_list_free(&acc->pull.lists);
+    acc->pull.absent = acc->pull.reconciling && acc->pull.stored.modified_ms == 0;
+    acc->pull.absent_list = 0;
+    acc->pull.absent_after = 0;
     acc->pull.pages = 0;
     acc->pull.start_line = 0;
     if (lb == 0) {

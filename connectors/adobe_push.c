@@ -282,14 +282,8 @@ static void group_written(struct http_result *res, void *arg)
     const char *name = job->to_create.v[job->next_create];
 
     if (r == ACC_OK) {
-        /* Known from now on: the list option parser keeps the names. */
-        char **grown = realloc(job->acc->groups.v, (job->acc->groups.n + 1) * sizeof(char *));
-        if (grown != NULL) {
-            job->acc->groups.v = grown;
-            grown[job->acc->groups.n] = strdup(name);
-            if (grown[job->acc->groups.n] != NULL)
-                job->acc->groups.n++;
-        }
+        /* Known from now on (out of memory: written again next time). */
+        (void)crm_list_add(&job->acc->groups, name);
         log_info("adobe_campaign", job->acc->conn->name, "list (nms:group) %s ready", name);
     } else if (r == ACC_DATA) {
         /* The list cannot be written: its memberships cannot either. */
@@ -329,18 +323,11 @@ static void start_write(struct acc_job *job)
     if (strcmp(pb->class_key, "segments") == 0 && job->acc->cfg->create_groups) {
         for (size_t i = 0; i < pb->n; i++) {
             const char *seg = pb->records[i].field + strlen("segment/");
-            struct crm_list *tc = &job->to_create;
-            char **grown;
             if (strncmp(pb->records[i].field, "segment/", 8) != 0 || seg[0] == '\0' ||
-                crm_list_has(&job->acc->groups, seg) || crm_list_has(tc, seg))
+                crm_list_has(&job->acc->groups, seg))
                 continue;
-            grown = realloc(tc->v, (tc->n + 1) * sizeof(char *));
-            if (grown == NULL)
+            if (crm_list_add(&job->to_create, seg) != 0)
                 break;
-            tc->v = grown;
-            tc->v[tc->n] = strdup(seg);
-            if (tc->v[tc->n] != NULL)
-                tc->n++;
         }
     }
     create_next(job);

@@ -160,3 +160,21 @@ int crm_list_has(const struct crm_list *l, const char *item)
     }
     return 0;
 }
+
+int crm_list_add(struct crm_list *l, const char *item)
+{
+    char **grown;
+    char *copy;
+
+    if (crm_list_has(l, item))
+        return 0;
+    copy = strdup(item);
+    grown = copy ? realloc(l->v, (l->n + 1) * sizeof(*l->v)) : NULL;
+    if (grown == NULL) {
+        free(copy);
+        return -1;
+    }
+    l->v = grown;
+    l->v[l->n++] = copy;
+    return 0;
+}

@@ -39,5 +39,8 @@ int crm_list_parse(const char *text, struct crm_list *out, struct error *err);
 void crm_list_free(struct crm_list *l);
 /* 1 when item is in the list. */
 int crm_list_has(const struct crm_list *l, const char *item);
+/* Appends a copy of item unless the list has it. 0, or -1 (out of memory:
+ * the list is unchanged). */
+int crm_list_add(struct crm_list *l, const char *item);
 
 #endif

@@ -2,8 +2,9 @@
 # Adobe Campaign full resync (DESIGN.md §4): after a resync of the
 # connector (watermarks and shadows cleared, everything pulled and offered
 # again) Campaign holds the same state, and a second resync right after the
-# first writes nothing but the one known gap (an absent membership). Also: a
-# segment left is removed from the nms:group list.
+# first writes nothing, an absent membership included (read with
+# setOperator="NOT EXISTS"). Also: a segment left is removed from the
+# nms:group list.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/adobe.sh"
 
@@ -41,8 +42,8 @@ ctl resync acc >/dev/null || fail "second resync acc"
 resyncs() { grep -c 'daemon\[acc\]: full resync requested' "$T/daemon.log"; }
 wait_for 30 is_eq 2 resyncs || fail "no second resync"
 quiet
-# Known gap (docs/adobe_campaign.md "Not done"): a membership that is out
-# has no nms:rcpGrpRel row the sweep could observe, so M2's "out" of vip is
-# written again (a delete of nothing). Everything else writes nothing.
-assert_eq "$(writes)" 1 "a second resync right after the first writes only M2's absent membership again"
+# A membership that is out has no nms:rcpGrpRel row: the full read's
+# sweep reads the recipients NOT in vip (setOperator="NOT EXISTS") and
+# observes M2's "out", so it is not written again (a delete of nothing).
+assert_eq "$(writes)" 0 "a second resync right after the first writes nothing, not even M2's absent membership"
 stop_daemon

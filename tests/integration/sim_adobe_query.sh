@@ -2,7 +2,8 @@
 # crmsim Adobe Campaign: xtk:queryDef#ExecuteQuery: select/get/getIfExists/
 # count, lineCount/startLine paging, orderBy (sortDesc, NULLs last), the
 # where subset a connector needs (=, >, >=, <, and/or, IS NOT NULL,
-# #datetime#, quoted strings with escapes, [link/@field]), the
+# #datetime#, quoted strings with escapes, [link/@field], setOperator
+# EXISTS / NOT EXISTS on collection links), the
 # -collection output, aliases, link children and the default line cap.
 source "${SRC_DIR:?}/tests/sim/adobe_testlib.bash"
 ad_start --adobe-line-cap 25
@@ -82,6 +83,33 @@ query "<queryDef schema='nms:rcpGrpRel' operation='select'><select><node expr='[
 expect_eq "$(xp 'string(//*[local-name()="rcpGrpRel"]/@list)')" "vip" "rcpGrpRel list name"
 expect_eq "$(xp 'string(//*[local-name()="rcpGrpRel"]/@recipient-id)')" "7" "foreign key"
 ok "links: [link/@field] in select and where"
+
+# Collection links filtered with setOperator EXISTS / NOT EXISTS ("Data
+# oriented APIs", Examples on links: "the filtering on the fields of a
+# collection table must be performed via the EXISTS or NOT EXISTS
+# operator"); the inner conditions read the linked schema.
+setq() { # setq LINK SETOP INNER [OUTER]
+    query "<queryDef schema='nms:recipient' operation='select' lineCount='100'><select><node expr='@id'/></select><where><condition expr='$1' setOperator='$2'>$3</condition>${4-}</where><orderBy><node expr='@id'/></orderBy></queryDef>"
+}
+setq rcpGrpRel EXISTS "<condition expr=\"[rcpGroup/@name] = 'vip'\"/>"
+expect_status 200 "EXISTS rcpGrpRel"
+expect_eq "$(ids)" "7" "the recipients in list vip"
+setq rcpGrpRel "NOT EXISTS" "<condition expr=\"[rcpGroup/@name] = 'vip'\"/>" "<condition expr='@id &lt; 10'/>"
+expect_status 200 "NOT EXISTS rcpGrpRel"
+expect_eq "$(ids)" "1 2 3 4 5 6 8 9" "the recipients not in list vip (and @id < 10)"
+setq rcpGrpRel "NOT EXISTS" "<condition expr=\"[rcpGroup/@name] = 'gold'\"/>"
+expect_eq "$(ids | wc -w)" "30" "nobody is in a list that does not exist"
+setq subscription EXISTS "<condition expr=\"[service/@name] = 'news'\"/>"
+expect_eq "$(ids)" "3" "EXISTS subscription to news"
+setq subscription EXISTS ""
+expect_eq "$(ids)" "3 4" "EXISTS without an inner condition: any subscription"
+setq rcpGrpRel "NOT IN" ""
+expect_fault XTK-170040 "a setOperator other than EXISTS / NOT EXISTS"
+setq folder EXISTS ""
+expect_fault XTK-170027 "EXISTS on something that is not a collection link"
+setq rcpGrpRel EXISTS "<condition expr=\"@email = 'x'\"/>"
+expect_fault XTK-170027 "inner conditions read the linked schema"
+ok "setOperator EXISTS / NOT EXISTS on collection links"
 
 query "<queryDef schema='nms:recipient' operation='select'><select><node expr='Lower(@email)'/></select></queryDef>"
 expect_fault XTK-170014 "functions in select"

@@ -9,7 +9,11 @@
  *   </queryDef>
  *
  * Conditions combine left to right with each one's bool-operator (AND by
- * default); a <condition> holding conditions is a parenthesised group.
+ * default); a <condition> holding conditions is a parenthesised group, or,
+ * with setOperator="EXISTS" / "NOT EXISTS" and expr naming a collection
+ * link (rcpGrpRel, subscription, subHisto of a recipient), a filter on the
+ * linked rows: <condition expr="rcpGrpRel" setOperator="NOT EXISTS">
+ * <condition expr="[rcpGroup/@name] = 'vip'"/></condition>.
  * select answers <recipient-collection><recipient .../></recipient-collection>,
  * get one element (fault when absent), getIfExists one element or an empty
  * one, count <recipient count="N"/>. Without lineCount a select returns at
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "adobe.h"
 #include "adobe_where.h"
@@ -98,6 +103,86 @@ static struct aw_node *join(enum aw_op op, struct aw_node *l, struct aw_node *r)
     return n;
 }
 
+/* The schema a collection link of s leads to: the one whose element is
+ * named link and that links back to s ("rcpGrpRel" from nms:recipient:
+ * nms:rcpGrpRel by its recipient link), and the foreign key it holds. */
+static struct ad_schema *collection_of(struct ad_state *ad, const struct ad_schema *s,
+                                       const char *link, const char **fk)
+{
+    for (size_t i = 0; i < AD_NSCHEMAS; i++) {
+        struct ad_schema *t = &ad->schemas[i];
+
+        if (strcmp(t->elem, link) != 0)
+            continue;
+        for (const struct ad_link *l = t->links; l->name != NULL; l++) {
+            if (strcmp(l->target, s->id) == 0) {
+                *fk = l->fk;
+                return t;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int build_where(struct ad_state *ad, struct ad_schema *s, xmlNodePtr parent,
+                       struct aw_node **out, char *err, size_t errlen);
+
+/* <condition expr="rcpGrpRel" setOperator="NOT EXISTS"><condition
+ * expr="[rcpGroup/@name] = 'vip'"/></condition>: "Collection links (1N):
+ * the filtering on the fields of a collection table must be performed via
+ * the EXISTS or NOT EXISTS operator" (Data oriented APIs, Examples on
+ * links). The inner conditions read the linked schema. 0 or -1. */
+static int build_set(struct ad_state *ad, struct ad_schema *s, xmlNodePtr c, const char *setop,
+                     struct aw_node **out, char *err, size_t errlen)
+{
+    char link[96];
+    const char *fk = NULL;
+    struct ad_schema *t;
+    struct aw_node *inner = NULL, *n;
+    int negate = strcasecmp(setop, "NOT EXISTS") == 0;
+
+    *out = NULL;
+    if (!negate && strcasecmp(setop, "EXISTS") != 0) {
+        snprintf(err, errlen,
+                 "XTK-170040 setOperator '%s' is not supported by the simulator (EXISTS and NOT "
+                 "EXISTS on a collection link only).",
+                 setop);
+        return -1;
+    }
+    if (ad_attr(c, "expr", link, sizeof(link)) == NULL)
+        link[0] = '\0';
+    t = collection_of(ad, s, link, &fk);
+    if (t == NULL) {
+        snprintf(err, errlen,
+                 "XTK-170027 '%s' is not a collection link of schema '%s' (setOperator '%s').",
+                 link, s->id, setop);
+        return -1;
+    }
+    if (build_where(ad, t, c, &inner, err, errlen) != 0)
+        return -1;
+    n = calloc(1, sizeof(*n));
+    if (n != NULL) {
+        n->op = AW_EXISTS;
+        n->a.kind = AW_STRING;
+        n->a.text = strdup(link);
+        n->l = inner;
+        inner = NULL;
+        if (n->a.text == NULL) {
+            aw_free(n);
+            n = NULL;
+        }
+    }
+    if (n != NULL && negate)
+        n = join(AW_NOT, n, NULL);
+    aw_free(inner);
+    if (n == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 /* The conditions under parent, combined left to right. *out NULL = none. */
 static int build_where(struct ad_state *ad, struct ad_schema *s, xmlNodePtr parent,
                        struct aw_node **out, char *err, size_t errlen)
@@ -113,14 +198,11 @@ static int build_where(struct ad_state *ad, struct ad_schema *s, xmlNodePtr pare
         if (strcmp((const char *)c->name, "condition") != 0)
             continue;
         if (ad_attr(c, "setOperator", setop, sizeof(setop)) != NULL) {
-            snprintf(err, errlen,
-                     "XTK-170040 setOperator '%s' (sub-queries on collections) is not supported "
-                     "by the simulator.",
-                     setop);
-            aw_free(acc);
-            return -1;
-        }
-        if (ad_attr(c, "expr", expr, sizeof(expr)) != NULL && expr[0] != '\0') {
+            if (build_set(ad, s, c, setop, &n, err, errlen) != 0) {
+                aw_free(acc);
+                return -1;
+            }
+        } else if (ad_attr(c, "expr", expr, sizeof(expr)) != NULL && expr[0] != '\0') {
             char perr[256];
             struct check_ctx cc = {s, ad, ""};
 
@@ -157,6 +239,27 @@ static int build_where(struct ad_state *ad, struct ad_schema *s, xmlNodePtr pare
     }
     *out = acc;
     return 0;
+}
+
+/* AW_EXISTS: a row of the collection link that belongs to the row in ctx
+ * (its foreign key is the row's @id) and satisfies inner. */
+static bool row_exists(void *ctx, const char *link, const struct aw_node *inner)
+{
+    const struct ad_row *row = ctx;
+    const char *fk = NULL;
+    struct ad_schema *t = collection_of(row->ad, row->schema, link, &fk);
+
+    for (size_t i = 0; t != NULL && i < t->coll->n; i++) {
+        struct sim_record *r = t->coll->recs[i];
+        const char *v = json_string_value(json_object_get(r->props, fk));
+        struct ad_row sub = {row->ad, t, r, {{0}}, 0};
+
+        if (v == NULL || strtoull(v, NULL, 10) != row->rec->id)
+            continue;
+        if (inner == NULL || aw_eval_sets(inner, ad_row_get, row_exists, &sub))
+            return true;
+    }
+    return false;
 }
 
 static int read_nodes(struct ad_state *ad, struct ad_schema *s, xmlNodePtr parent, struct sel *out,
@@ -388,7 +491,7 @@ void ad_execute_query(struct sim *sim, struct sim_request *req, struct ad_call *
     for (size_t i = 0; i < q->schema->coll->n; i++) {
         struct ad_row row = {ad, q->schema, q->schema->coll->recs[i], {{0}}, 0};
 
-        if (q->where == NULL || aw_eval(q->where, ad_row_get, &row))
+        if (q->where == NULL || aw_eval_sets(q->where, ad_row_get, row_exists, &row))
             items[nitems++].rec = q->schema->coll->recs[i];
     }
     if (q->norder > 0) {

@@ -477,15 +477,22 @@ static int compare(struct value a, struct value b)
 
 bool aw_eval(const struct aw_node *n, aw_get_fn get, void *ctx)
 {
+    return aw_eval_sets(n, get, NULL, ctx);
+}
+
+bool aw_eval_sets(const struct aw_node *n, aw_get_fn get, aw_exists_fn exists, void *ctx)
+{
     int c;
 
     switch (n->op) {
     case AW_AND:
-        return aw_eval(n->l, get, ctx) && aw_eval(n->r, get, ctx);
+        return aw_eval_sets(n->l, get, exists, ctx) && aw_eval_sets(n->r, get, exists, ctx);
     case AW_OR:
-        return aw_eval(n->l, get, ctx) || aw_eval(n->r, get, ctx);
+        return aw_eval_sets(n->l, get, exists, ctx) || aw_eval_sets(n->r, get, exists, ctx);
     case AW_NOT:
-        return !aw_eval(n->l, get, ctx);
+        return !aw_eval_sets(n->l, get, exists, ctx);
+    case AW_EXISTS:
+        return exists != NULL && exists(ctx, n->a.text, n->l);
     case AW_ISNULL:
         return resolve(&n->a, get, ctx).kind == AW_NULL;
     case AW_NOTNULL:
@@ -516,7 +523,7 @@ int aw_fields(const struct aw_node *n, int (*fn)(void *ctx, const char *path), v
 {
     int rc = 0;
 
-    if (n == NULL)
+    if (n == NULL || n->op == AW_EXISTS)
         return 0;
     if (n->a.kind == AW_FIELD && n->a.text != NULL)
         rc = fn(ctx, n->a.text);

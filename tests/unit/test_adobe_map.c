@@ -485,6 +485,26 @@ static void membership_rows_name_member_and_segment(void **state)
     xmlFreeDoc(doc);
 }
 
+/* The recipients not in a list: the collection link filtered with
+ * setOperator="NOT EXISTS" (Data oriented APIs, Examples on links), the
+ * list name an escaped XTK literal inside the inner condition. */
+static void absent_query_filters_the_collection_link(void **state)
+{
+    char *q;
+    (void)state;
+    q = acc_compose_absent_query(&map, "", "O'Hara club", 42, 200);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "schema=\"nms:recipient\""));
+    assert_non_null(strstr(q, "lineCount=\"200\""));
+    assert_non_null(strstr(q, "expr=\"@id &gt; 42 AND @memberKey IS NOT NULL\""));
+    assert_non_null(strstr(q, "<condition expr=\"rcpGrpRel\" setOperator=\"NOT EXISTS\">"
+                              "<condition expr=\"[rcpGroup/@name] = 'O\\'Hara club'\"/>"
+                              "</condition>"));
+    assert_non_null(strstr(q, "<orderBy><node expr=\"@id\"/></orderBy>"));
+    free(q);
+    assert_null(acc_compose_absent_query(&map, "", "bad\001name", 0, 200));
+}
+
 static void bad_options_are_refused(void **state)
 {
     struct acc_map m;
@@ -601,6 +621,7 @@ int main(void)
         cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(tiers_are_derived_from_the_balance),
         cmocka_unit_test(membership_rows_name_member_and_segment),
+        cmocka_unit_test(absent_query_filters_the_collection_link),
         cmocka_unit_test(option_table_is_valid),
         cmocka_unit_test(grant_guard_query_escapes_keys),
         cmocka_unit_test(subhisto_rows_are_consents_of_mapped_services),
