@@ -66,7 +66,8 @@ static const struct config_option adobe_options[] = {
                  "create the nms:group list of a segment when it does not exist (no: the list "
                  "must exist in Campaign; a membership of a missing one is dead-lettered)"),
     CRM_OPT(S, "batch_size", CONFIG_INT, "100", batch_size, 1, ACC_BATCH_MAX,
-            "recipients per WriteCollection"),
+            "recipients per WriteCollection, and per batch of a write class (profile, points, "
+            "tier; segments; erasure)"),
     CRM_OPT(S, "max_response", CONFIG_SIZE, "8M", max_response, 65536, 268435456,
             "largest SOAP response read"),
     CRM_OPT(S, "stop_faults", CONFIG_STRING, "XSV-350013,SOP-330006", stop_faults, 0, 0,
@@ -785,6 +786,14 @@ static void adobe_batch_class(struct connector *conn, const struct push_record *
     acc_batch_class(rec, out, outsize);
 }
 
+static size_t adobe_record_cost(struct connector *conn, const struct push_record *rec,
+                                int member_new)
+{
+    const struct adobe_settings *cfg = conn->settings;
+
+    return acc_record_cost(rec, member_new, cfg ? cfg->batch_size : 100);
+}
+
 static int adobe_project(struct connector *conn, enum change_kind kind, const char *field,
                          const char *value_json, char *out, size_t outsize)
 {
@@ -808,4 +817,5 @@ const struct connector_ops adobe_campaign_connector_ops = {
     .batch_class = adobe_batch_class,
     .project = adobe_project,
     .points_as_balance = 1,
+    .record_cost = adobe_record_cost,
 };

@@ -21,7 +21,14 @@
 #include "crm_tier.h"
 #include "error.h"
 
-#define ACC_BATCH_MAX 100
+/* Most members in one batch of the engine (connector_ops.max_batch), and
+ * so the largest batch_size: our bound, not Adobe's (no Campaign page
+ * found documents a WriteCollection record limit; Adobe's client writes
+ * 1,000 recipients in one call in integration/sim_adobe_sdk). */
+#define ACC_BATCH_MAX 1000
+/* Members in a consent batch: one call per record there, so a larger
+ * batch only makes one job longer. */
+#define ACC_CONSENT_BATCH 100
 #define ACC_SOAP_PATH "/nl/jsp/soaprouter.jsp"
 
 /* --- adobe_xml.c: envelopes --- */
@@ -147,6 +154,12 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
 /* Batch classes: "recipients" (profile, points, tier), "consent",
  * "segments", "erase". */
 void acc_batch_class(const struct push_record *rec, char *out, size_t outsize);
+/* connector_ops.record_cost: a batch of the write classes holds at most
+ * batch_size members (one WriteCollection; exactly batch_size when it
+ * divides ACC_BATCH_MAX), a consent batch ACC_CONSENT_BATCH. A member's
+ * first record costs ACC_BATCH_MAX / that many, rounded up; its others
+ * nothing. */
+size_t acc_record_cost(const struct push_record *rec, int member_new, long batch_size);
 
 /* Writes one <recipient> element for the records recs[idx[0..n)] of one
  * member (all with the same member key) into w: _key, the key attribute,
