@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 15: the state database's WAL is copied back on a thread of its own
-# (src/wal_worker.h), never inside an ingest or push commit on the event
+# (src/daemon/wal_worker.h), never inside an ingest or push commit on the event
 # loop. An intake that writes well past SQLite's 1,000-frame threshold must
 # be checkpointed by that thread (crmsyncd_wal_checkpoint_seconds counts
 # the runs; without the worker it stays at 0, SQLite's own checkpoints
