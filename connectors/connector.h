@@ -255,6 +255,19 @@ struct connector_ops {
      * (push_record.siblings), so a connector never asks the host for them
      * record by record (host_services.current). */
     const struct push_sibling *push_siblings;
+
+    /* --- appended (issue 17): a batch no larger than what goes at once --- */
+
+    /* The most request inputs (counted as for max_batch) a batch of class
+     * should carry when `waiting` inputs of that class are ready: what one
+     * request takes, unless a batch that large goes as one job anyway
+     * (Salesforce: Bulk API 2.0 at or above bulk_threshold Contact rows,
+     * else collections of 200). The engine asks with an upper bound of
+     * what waits before it plans, then with the plan's size, and cuts the
+     * plan to the second answer: a batch the connector would send as
+     * several requests one after another only held its records in flight
+     * longer (and their memory). NULL or 0: max_batch. */
+    size_t (*batch_max)(struct connector *conn, const char *class_key, size_t waiting);
 };
 
 /* One configured instance. */

@@ -586,6 +586,12 @@ static void sf_op_batch_class(struct connector *conn, const struct push_record *
     sf_batch_class(&sf->map, rec, out, outsize);
 }
 
+static size_t sf_op_batch_max(struct connector *conn, const char *class_key, size_t waiting)
+{
+    struct salesforce *sf = conn->priv;
+    return sf_batch_max(class_key, waiting, sf->cfg->bulk_threshold);
+}
+
 static int sf_op_project(struct connector *conn, enum change_kind kind, const char *field,
                          const char *value_json, char *out, size_t outsize)
 {
@@ -617,4 +623,5 @@ const struct connector_ops salesforce_connector_ops = {
     .project = sf_op_project,
     .points_as_balance = 1,
     .push_siblings = sf_push_siblings,
+    .batch_max = sf_op_batch_max,
 };

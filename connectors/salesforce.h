@@ -71,6 +71,11 @@ void sf_map_free(struct sf_map *m);
 void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char *out,
                     size_t outsize);
 
+/* connector_ops.batch_max: a Contact batch of at least bulk_threshold
+ * rows (one per member) goes as one Bulk job, so up to SF_MAX_BATCH;
+ * any other batch is one collections request of SF_COLL_MAX. */
+size_t sf_batch_max(const char *class_key, size_t waiting, long bulk_threshold);
+
 /* What Salesforce stores of a value (connector_ops.project). */
 int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
                const char *value_json, char *out, size_t outsize);

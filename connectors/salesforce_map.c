@@ -84,6 +84,14 @@ void sf_batch_class(const struct sf_map *m, const struct push_record *rec, char 
         snprintf(out, outsize, "Contact");
 }
 
+size_t sf_batch_max(const char *class_key, size_t waiting, long bulk_threshold)
+{
+    if (strcmp(class_key, "Contact") == 0 && bulk_threshold > 0 &&
+        waiting >= (size_t)bulk_threshold)
+        return SF_MAX_BATCH;
+    return SF_COLL_MAX;
+}
+
 /* {"value": X} -> text ("" for null); -1 when not that shape. Contact
  * fields take text and numbers: no booleans, no reals. */
 static int value_text(const char *value_json, char *out, size_t outsize, int *is_null)

@@ -1034,6 +1034,55 @@ static int window_full(const struct dest *d, int lane)
     return (long)window_pending(&d->lanes[lane]) >= d->eng->opt.window_items;
 }
 
+/* Records of every lane not in flight: an upper bound of the request
+ * inputs of any one class that could go now. */
+static size_t pending_records(const struct dest *d)
+{
+    size_t n = 0;
+
+    for (int l = 0; l < N_LANES; l++)
+        n += window_pending(&d->lanes[l]);
+    return n;
+}
+
+/* The most inputs a batch of class should carry when `waiting` are ready
+ * (connector_ops.batch_max), never above max. */
+static size_t batch_max_of(const struct dest *d, const char *class_key, size_t waiting, size_t max)
+{
+    size_t cap;
+
+    if (d->conn->ops->batch_max == NULL)
+        return max;
+    cap = d->conn->ops->batch_max(d->conn, class_key, waiting);
+    return cap > 0 && cap < max ? cap : max;
+}
+
+/* Cuts a plan to its first max request inputs, in the order its records
+ * joined (a member's records together): the ones left out stay pending
+ * for the next plan. The first record always stays, so that a plan is
+ * never emptied. */
+static void plan_trim(const struct dest *d, struct plan *p, size_t max)
+{
+    size_t kept = 0;
+
+    memset(p->members, 0, p->members_cap * sizeof(*p->members));
+    p->n_members = 0;
+    p->cost = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        struct witem *it = p->items[i];
+        int member_new = !plan_has_member(p, it->member);
+        size_t cost = record_cost(d, it, member_new);
+        if (kept > 0 && ((member_new && p->n_members == max) || p->cost + cost > max)) {
+            it->plan_gen = 0;
+            continue;
+        }
+        plan_add_member(p, it->member);
+        p->cost += cost;
+        p->items[kept++] = it;
+    }
+    p->n = kept;
+}
+
 /* Chooses the next batch of a lane: the class of its oldest due record, and
  * up to max_batch members of that class, or fewer when the connector says
  * their records cost more inputs (record_cost). Records of the same class and the
@@ -1045,6 +1094,7 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
 {
     static uint64_t generation;
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
+    size_t cap;
     uint64_t oldest = 0, due;
     struct witem *it, *next;
 
@@ -1059,13 +1109,26 @@ static int plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
         next = it->next;
         if (consider(d, it, now, p, max_members, 1, 1, wake) != CONSIDER_ADDED)
             continue;
-        if (p->n == 1)
+        if (p->n == 1) {
             oldest = it->first_ms;
+            /* No larger than what the connector sends at once (issue 17):
+             * a Salesforce batch under the Bulk threshold is one collections
+             * request of 200, not a window cut into requests in series. */
+            max_members = batch_max_of(d, p->class_key, pending_records(d), max_members);
+        }
         if (p->n_members > had)
             gather_member(d, it->member, lane, now, p, max_members, wake);
     }
     if (p->n == 0)
         return 0;
+    /* Fewer were found than the bound promised (in flight, equal to the
+     * shadow, other classes): a batch that will not go as one job is cut
+     * to one request. */
+    cap = batch_max_of(d, p->class_key, p->cost, max_members);
+    if (cap < p->cost) {
+        plan_trim(d, p, cap);
+        max_members = cap;
+    }
     /* Send a full batch at once; a partial one when the lane has nothing
      * more to read, when it is urgent, or after lingering a little. While
      * requests are in flight, linger longer (bounded): their answers free

@@ -765,6 +765,77 @@ static void a_whole_window_in_flight_leaves_room_for_the_next(void **state)
     assert_int_equal(fk.batch_sizes[4], 50);
 }
 
+/* A connector whose requests take 50 inputs, and whose batches of at
+ * least 300 go as one job (as Salesforce's collections and Bulk). */
+static size_t capped_batch_max(struct connector *conn, const char *class_key, size_t waiting)
+{
+    (void)conn;
+    (void)class_key;
+    return waiting >= 300 ? 1000 : 50;
+}
+
+static const struct connector_ops capped_ops = {
+    .version = 1,
+    .type = "fake-capped",
+    .max_batch = 1000,
+    .open = fake_open,
+    .pull = fake_pull,
+    .close = fake_close,
+    .push = fake_push,
+    .batch_class = fake_class,
+    .batch_max = capped_batch_max,
+};
+
+/* A batch is no larger than what the connector sends at once (issue 17):
+ * under its job threshold one request of 50; at or above it one large
+ * batch; and a plan that the bound let grow but that found fewer records
+ * of its class than the threshold is cut to one request. Failed before:
+ * batches of 250, then 200 and 200, that a connector sends as requests in
+ * series, all their records in flight (and in memory) the while. */
+static void a_batch_is_no_larger_than_one_request_under_the_job_threshold(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    int i;
+
+    f->conn.ops = &capped_ops;
+    for (i = 0; i < 250; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.records_received, 250);
+    assert_int_equal(fk.batches, 5);
+    for (int b = 0; b < 5; b++)
+        assert_int_equal(fk.batch_sizes[b], 50);
+    /* 450 waiting: one job. */
+    for (; i < 700; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.records_received, 700);
+    assert_int_equal(fk.batches, 6);
+    assert_int_equal(fk.batch_sizes[5], 450);
+    /* 400 waiting but 200 of each class: requests of 50, lists first. */
+    for (; i < 900; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "segment/vip", CONSENT_GRANTED);
+    }
+    for (; i < 1100; i++) {
+        snprintf(m, sizeof(m), "M%04d", i);
+        add(f, "shop", m, "consent/marketing/email", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.records_received, 1100);
+    assert_int_equal(fk.batches, 14);
+    for (int b = 6; b < 14; b++) {
+        assert_int_equal(fk.batch_sizes[b], 50);
+        assert_string_equal(fk.batch_class[b], b < 10 ? "lists" : "contacts");
+    }
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
 static void withdrawal_supersedes_a_waiting_grant_in_another_lane(void **state)
 {
     struct fixture *f = *state;
@@ -1117,6 +1188,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_members_points_and_profile_share_one_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(large_batches_for_bulk_apis, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_batch_is_no_larger_than_one_request_under_the_job_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(a_whole_window_in_flight_leaves_room_for_the_next, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(resume_ends_a_not_ready_pause, setup, teardown),

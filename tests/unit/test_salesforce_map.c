@@ -45,6 +45,22 @@ static void options_table_is_valid(void **state)
     assert_int_equal(salesforce_connector_ops.max_batch, SF_MAX_BATCH);
 }
 
+/* A batch is as large as a Bulk job only for Contact rows at or above the
+ * threshold; otherwise one collections request (issue 17: a batch of a
+ * whole window went as requests in series, 51 MB peak RSS). */
+static void a_batch_is_one_request_unless_it_goes_to_bulk(void **state)
+{
+    (void)state;
+    assert_non_null(salesforce_connector_ops.batch_max);
+    assert_int_equal(sf_batch_max("Contact", 1999, 2000), SF_COLL_MAX);
+    assert_int_equal(sf_batch_max("Contact", 2000, 2000), SF_MAX_BATCH);
+    assert_int_equal(sf_batch_max("Contact", 30000, 1000000), SF_COLL_MAX);
+    assert_int_equal(sf_batch_max("CampaignMember:vip", 5000, 2000), SF_COLL_MAX);
+    assert_int_equal(sf_batch_max("erase", 5000, 2000), SF_COLL_MAX);
+    assert_int_equal(sf_batch_max("TransactionJournal", 5000, 2000), SF_COLL_MAX);
+    assert_int_equal(sf_batch_max("ContactPointTypeConsent", 5000, 2000), SF_COLL_MAX);
+}
+
 static void batch_classes(void **state)
 {
     struct push_record r = {0};
@@ -199,7 +215,7 @@ static void bulk_csv(void **state)
 {
     struct crm_group g[3] = {{0}};
     size_t sel[3] = {0, 1, 2};
-    struct crm_plan p = {g, 3, NULL};
+    struct crm_plan p = {.g = g, .ng = 3};
     char *csv;
     (void)state;
     g[0].member = "M1";
@@ -529,6 +545,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(options_table_is_valid),
         cmocka_unit_test(batch_classes),
+        cmocka_unit_test(a_batch_is_one_request_unless_it_goes_to_bulk),
         cmocka_unit_test(projection),
         cmocka_unit_test(one_record_per_member),
         cmocka_unit_test(cursor_soql),
