@@ -22,6 +22,12 @@ struct crm_plan {
     struct crm_group *g;
     size_t ng;
     size_t *rec_group; /* per record: its group, or SIZE_MAX (result set already) */
+    /* Member -> group (open addressing, group index + 1, 0 empty; at most
+     * half full): a Bulk batch of 10,000 records found its member's group
+     * by scanning every group before it (issue 17). NULL until first use,
+     * freed by crm_plan_free(). */
+    size_t *slots;
+    size_t nslots;
 };
 
 /* Writes rec into its member's fields: 0, or -1 when rec cannot be mapped

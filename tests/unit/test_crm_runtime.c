@@ -2,6 +2,7 @@
  * pair maps and lists, push jobs, the pull page's echo rule, URL joins. */
 #include "cmocka_setup.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -10,6 +11,7 @@
 #include "crm_job.h"
 #include "crm_options.h"
 #include "crm_pairs.h"
+#include "crm_plan.h"
 #include "crm_pull_page.h"
 #include "crm_request.h"
 #include "crm_value.h"
@@ -412,6 +414,116 @@ static void urls_are_joined_to_any_length(void **state)
     free(u);
 }
 
+/* --- member groups (crm_plan.c) --- */
+
+#define PLAN_N 12000
+#define PLAN_MEMBERS 5000
+
+static int plan_is_id(const char *remote_id)
+{
+    return remote_id != NULL && strncmp(remote_id, "id", 2) == 0;
+}
+
+/* Maps every record but those of members whose number ends in 7. */
+static int plan_field(const void *map, const struct push_record *rec, json_t *fields,
+                      struct push_result *res)
+{
+    size_t len = strlen(rec->member_key);
+    (void)map;
+    if (rec->member_key[len - 1] == '7') {
+        res->outcome = PUSH_REJECT;
+        return -1;
+    }
+    return json_object_set_new(fields, rec->field, json_string(rec->value_json));
+}
+
+/* Issue 17: a Bulk-sized batch (12,000 records of 5,000 members here)
+ * is grouped through a member index instead of a scan of the groups per
+ * record; the groups, their order, each record's group, the first remote
+ * id and the members dropped for want of a record are what the scan made
+ * (the reference below is the scan). */
+static void a_large_batch_is_grouped_as_the_scan_grouped_it(void **state)
+{
+    static struct push_record recs[PLAN_N];
+    static struct push_result res[PLAN_N];
+    static char keys[PLAN_MEMBERS][16], ids[PLAN_N][16];
+    static const char *ref_member[PLAN_MEMBERS];
+    static const char *ref_id[PLAN_MEMBERS];
+    static size_t ref_group[PLAN_N];
+    size_t ref_ng = 0;
+    struct crm_plan p;
+    (void)state;
+
+    for (size_t m = 0; m < PLAN_MEMBERS; m++)
+        snprintf(keys[m], sizeof(keys[m]), "M%05zu", m);
+    for (size_t i = 0; i < PLAN_N; i++) {
+        size_t m = (i * 7919) % PLAN_MEMBERS;
+        memset(&recs[i], 0, sizeof(recs[i]));
+        recs[i].member_key = keys[m];
+        recs[i].field = i % 2 ? "email" : "last_name";
+        recs[i].value_json = "v";
+        snprintf(ids[i], sizeof(ids[i]), "%s%zu", i % 3 ? "id" : "x", i);
+        recs[i].remote_id = i % 5 ? ids[i] : NULL;
+    }
+    /* The reference: a scan of the groups for every record. */
+    for (size_t i = 0; i < PLAN_N; i++) {
+        size_t g;
+        for (g = 0; g < ref_ng; g++) {
+            if (strcmp(ref_member[g], recs[i].member_key) == 0)
+                break;
+        }
+        if (g == ref_ng) {
+            ref_member[g] = recs[i].member_key;
+            ref_id[g] = NULL;
+            ref_ng++;
+        }
+        if (ref_id[g] == NULL && plan_is_id(recs[i].remote_id))
+            ref_id[g] = recs[i].remote_id;
+        ref_group[i] = g;
+    }
+    assert_int_equal(
+        crm_plan_members(recs, PLAN_N, res, plan_is_id, plan_field, NULL, CRM_PLAN_DROP_EMPTY, &p),
+        0);
+    assert_int_equal(p.ng, ref_ng);
+    for (size_t g = 0; g < ref_ng; g++) {
+        size_t len = strlen(ref_member[g]);
+        /* Members ending in 7 have no record left: dropped. */
+        if (ref_member[g][len - 1] == '7')
+            assert_null(p.g[g].member);
+        else
+            assert_ptr_equal(p.g[g].member, ref_member[g]);
+        assert_ptr_equal(p.g[g].remote_id, ref_id[g]);
+    }
+    for (size_t i = 0; i < PLAN_N; i++) {
+        size_t len = strlen(recs[i].member_key);
+        if (recs[i].member_key[len - 1] == '7') {
+            assert_int_equal(p.rec_group[i], SIZE_MAX);
+            assert_int_equal(res[i].outcome, PUSH_REJECT);
+        } else {
+            assert_int_equal(p.rec_group[i], ref_group[i]);
+            assert_non_null(json_object_get(p.g[ref_group[i]].fields, recs[i].field));
+        }
+    }
+    /* Grouped through the index, at most half full. */
+    assert_non_null(p.slots);
+    assert_true(p.nslots >= 2 * p.ng);
+    crm_plan_free(&p);
+    assert_null(p.slots);
+
+    /* crm_plan_join (segment and consent batches build their plan record
+     * by record) finds the same groups. */
+    memset(&p, 0, sizeof(p));
+    p.g = calloc(PLAN_N, sizeof(*p.g));
+    p.rec_group = calloc(PLAN_N, sizeof(*p.rec_group));
+    assert_non_null(p.g);
+    assert_non_null(p.rec_group);
+    for (size_t i = 0; i < PLAN_N; i++)
+        assert_int_equal(crm_plan_join(&p, i, recs[i].member_key), ref_group[i]);
+    assert_int_equal(p.ng, ref_ng);
+    assert_true(p.nslots >= 2 * p.ng);
+    crm_plan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +538,7 @@ int main(void)
         cmocka_unit_test(orphan_is_answered_later),
         cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
+        cmocka_unit_test(a_large_batch_is_grouped_as_the_scan_grouped_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
