@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # New Contacts without a last name, more than one collections request of
-# them in one batch (docs/salesforce.md "Push", LastName): each request's
-# refused items (REQUIRED_FIELD_MISSING) are resent once with the
-# placeholder, that request's alone. (Every marked member was resent after
-# the second request: more than 200 overran the request buffer.)
+# them (docs/salesforce.md "Push", LastName): each request's refused items
+# (REQUIRED_FIELD_MISSING) are resent once with the placeholder, that
+# request's alone. (Every marked member was resent after the second
+# request: more than 200 overran the request buffer.) Under the Bulk
+# threshold the engine hands the connector one request's worth at a time
+# (connector_ops.batch_max, issue 17): batches of 200 and 50.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/salesforce.sh"
 
@@ -14,8 +16,12 @@ for i in $(seq 1 250); do
   ev_consent "c$i" "N$i" denied 2026-11-01T10:00:00Z
 done >"$T/a.jsonl.src"
 drop a.jsonl
-one_batch() { grep -q 'sending 250 record(s) of Contact' "$T/daemon.log"; }
-wait_for 60 one_batch || fail "the 250 records did not go as one batch"
+two_batches() {
+  grep -q 'sending 200 record(s) of Contact' "$T/daemon.log" &&
+    grep -q 'sending 50 record(s) of Contact' "$T/daemon.log"
+}
+wait_for 60 two_batches || fail "the 250 records did not go as batches of one request (200, 50)"
+! grep -q 'sending 250 record(s) of Contact' "$T/daemon.log" || fail "250 records in one batch"
 n_placeholder() {
   sim_get state | jq '[.collections.Contact[] | select((.properties.Member_Key__c // "" | startswith("N")) and .properties.LastName == "(loyalty member)" and (.properties.HasOptedOutOfEmail | tostring) == "true")] | length'
 }
