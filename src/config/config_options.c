@@ -80,7 +80,7 @@ static const struct config_option daemon_options[] = {
     {"unreachable_after", CONFIG_DURATION_MS, "1m",
      offsetof(struct daemon_settings, unreachable_after_ms), 0, 0, MS_PER_D, NULL,
      "A destination with no successful request for this long fails /healthz "
-     "(destination_unreachable)."},
+     "(destination_unreachable; destination_rejecting when it answers 4xx)."},
     {"audit_verify_interval", CONFIG_DURATION_MS, "1d",
      offsetof(struct daemon_settings, audit_verify_interval_ms), 0, 0, 30 * MS_PER_D, NULL,
      "How often the consent audit's hash chain is verified (metric crmsyncd_audit_chain_broken); "

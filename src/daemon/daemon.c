@@ -134,6 +134,7 @@ static int open_connectors(struct daemon *d)
     d->n_conns = n;
     health_clear_reason(HEALTH_CONNECTOR_FAILED);
     health_clear_reason(HEALTH_DESTINATION_UNREACHABLE); /* the new engine tells again */
+    health_clear_reason(HEALTH_DESTINATION_REJECTING);
     /* Declared before they open: engine_add sets each destination's backlog
      * bound in this list (declared after, a fresh start lost every bound
      * and /healthz never said backlog_over_bound). */

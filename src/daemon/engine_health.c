@@ -5,20 +5,60 @@
  * went through; once no request has succeeded for unreachable_after, the
  * health registry says destination_unreachable with "retrying since T,
  * last error: ...", which /healthz, crmsyncd_healthy and crmsyncctl status
- * show. */
+ * show. When the connector's latest failed request was refused (401 after
+ * a new token, 403, 404, another 4xx but 408 and 429) the CRM answers but
+ * will not take the request as configured: the reason is then
+ * destination_rejecting, naming the status and the options to check
+ * (src/obs/http_verdict.h), since waiting does not cure it. */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine_internal.h"
 #include "health.h"
+#include "http_verdict.h"
 #include "log.h"
 #include "metrics.h"
 #include "timefmt.h"
 
+/* Which of the two reasons a destination failing since since_ms is down
+ * for; for a rejection, what it was and what to check into why. */
+static enum health_reason down_reason(const struct dest *d, int64_t since_ms, char *why,
+                                      size_t whysize)
+{
+    char endpoint[HTTP_VERDICT_ENDPOINT_MAX];
+    long status = 0;
+
+    why[0] = '\0';
+    if (!http_verdict_rejecting(d->conn->name, since_ms, &status, endpoint, sizeof(endpoint)))
+        return HEALTH_DESTINATION_UNREACHABLE;
+    snprintf(why, whysize, "HTTP %ld%s%s; check %s", status, endpoint[0] != '\0' ? " on " : "",
+             endpoint, http_verdict_config_hint(d->conn->ops->type, status));
+    return HEALTH_DESTINATION_REJECTING;
+}
+
+/* Raises r for the destination, the other of the two cleared (a CRM may go
+ * from refusing to not answering and back). */
+static void raise_down(const struct dest *d, enum health_reason r, const char *detail)
+{
+    health_clear(r == HEALTH_DESTINATION_REJECTING ? HEALTH_DESTINATION_UNREACHABLE
+                                                   : HEALTH_DESTINATION_REJECTING,
+                 d->conn->name);
+    health_raise(r, d->conn->name, "%s", detail);
+    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 0);
+}
+
+static void clear_down(const struct dest *d)
+{
+    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 1);
+    health_clear(HEALTH_DESTINATION_UNREACHABLE, d->conn->name);
+    health_clear(HEALTH_DESTINATION_REJECTING, d->conn->name);
+}
+
 void engine_note_outage(struct dest *d, const char *why)
 {
     int64_t now = timefmt_now_ms();
-    char since[40], masked[200];
+    char since[40], masked[200], hint[200], detail[512];
+    enum health_reason r;
 
     if (d->outage_since_ms == 0)
         d->outage_since_ms = now;
@@ -28,12 +68,18 @@ void engine_note_outage(struct dest *d, const char *why)
     if (now - d->outage_since_ms < d->eng->opt.unreachable_after_ms)
         return;
     timefmt_format_rfc3339(d->outage_since_ms, since, sizeof(since));
-    health_raise(HEALTH_DESTINATION_UNREACHABLE, d->conn->name, "retrying since %s, last error: %s",
-                 since, d->outage_error);
-    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 0);
-    if (!d->unreachable_raised)
-        log_warn("engine", d->conn->name, "destination unreachable since %s: %s", since,
+    r = down_reason(d, d->outage_since_ms, hint, sizeof(hint));
+    if (r == HEALTH_DESTINATION_REJECTING)
+        snprintf(detail, sizeof(detail), "refusing our requests since %s: %s; last error: %s",
+                 since, hint, d->outage_error);
+    else
+        snprintf(detail, sizeof(detail), "retrying since %s, last error: %s", since,
                  d->outage_error);
+    raise_down(d, r, detail);
+    if (!d->unreachable_raised)
+        log_warn("engine", d->conn->name, "destination %s since %s: %s",
+                 r == HEALTH_DESTINATION_REJECTING ? "rejecting" : "unreachable", since,
+                 r == HEALTH_DESTINATION_REJECTING ? hint : d->outage_error);
     d->unreachable_raised = 1;
 }
 
@@ -46,8 +92,7 @@ static void pull_side_clear(struct dest *d, const char *why)
     d->pull_unreachable_raised = 0;
     if (d->unreachable_raised)
         return; /* the pushes' outage holds the reason now */
-    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 1);
-    health_clear(HEALTH_DESTINATION_UNREACHABLE, d->conn->name);
+    clear_down(d);
     log_notice("engine", d->conn->name, "destination reachable again (%s)", why);
 }
 
@@ -60,7 +105,8 @@ static void pull_side_clear(struct dest *d, const char *why)
 void engine_note_pull(struct dest *d, int ok)
 {
     int64_t now = timefmt_now_ms();
-    char since[40];
+    char since[40], why[200], detail[512];
+    enum health_reason r;
 
     if (d->conn->ops->push == NULL)
         return; /* a local input (spool), not a CRM */
@@ -74,11 +120,20 @@ void engine_note_pull(struct dest *d, int ok)
         now - d->pull_fail_since_ms < d->eng->opt.unreachable_after_ms)
         return;
     timefmt_format_rfc3339(d->pull_fail_since_ms, since, sizeof(since));
-    health_raise(HEALTH_DESTINATION_UNREACHABLE, d->conn->name,
-                 "pulls failing since %s (the log says why)", since);
-    metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 0);
-    if (!d->pull_unreachable_raised)
-        log_warn("engine", d->conn->name, "destination unreachable: pulls failing since %s", since);
+    r = down_reason(d, d->pull_fail_since_ms, why, sizeof(why));
+    if (r == HEALTH_DESTINATION_REJECTING)
+        snprintf(detail, sizeof(detail), "pulls refused since %s: %s", since, why);
+    else
+        snprintf(detail, sizeof(detail), "pulls failing since %s (the log says why)", since);
+    raise_down(d, r, detail);
+    if (!d->pull_unreachable_raised) {
+        if (r == HEALTH_DESTINATION_REJECTING)
+            log_warn("engine", d->conn->name, "destination rejecting: pulls refused since %s: %s",
+                     since, why);
+        else
+            log_warn("engine", d->conn->name, "destination unreachable: pulls failing since %s",
+                     since);
+    }
     d->pull_unreachable_raised = 1;
 }
 
@@ -91,8 +146,7 @@ void engine_note_reachable(struct dest *d)
     if (d->outage_since_ms == 0)
         return;
     if (d->unreachable_raised) {
-        metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){d->conn->name}, 1);
-        health_clear(HEALTH_DESTINATION_UNREACHABLE, d->conn->name);
+        clear_down(d);
         log_notice("engine", d->conn->name, "destination reachable again");
     }
     d->outage_since_ms = 0;

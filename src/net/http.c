@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_verdict.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -176,8 +177,12 @@ static void count_request(const struct http_request *r)
         cls = "5xx";
     else if (res->status >= 400)
         cls = "4xx";
-    if (cls != NULL)
+    if (cls != NULL) {
         metrics_counter_add(METRIC_HTTP_ERRORS, (const char *[]){conn, cls}, 1);
+        /* Unreachable or rejecting: the engine asks when it fails. */
+        if (r->conn[0] != '\0')
+            http_verdict_note(r->conn, res->status, endpoint);
+    }
 }
 
 /* Completes r: its callback runs, then it is freed. */

@@ -34,6 +34,7 @@ static const char *const reason_names[HEALTH_REASON_COUNT] = {
     [HEALTH_URGENT_OVERDUE] = "urgent_overdue",
     [HEALTH_DESTINATION_UNREACHABLE] = "destination_unreachable",
     [HEALTH_URGENT_OLD] = "urgent_change_old",
+    [HEALTH_DESTINATION_REJECTING] = "destination_rejecting",
 };
 
 const char *health_reason_name(enum health_reason r)

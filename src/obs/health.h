@@ -28,6 +28,9 @@ enum health_reason {
     /* Issue 19: */
     HEALTH_DESTINATION_UNREACHABLE, /* connector: no request has succeeded for a while */
     HEALTH_URGENT_OLD, /* connector: a withdrawal/erasure pending longer than urgent_max_age */
+    /* connector: reachable, but it has refused our requests (401 after a
+     * new token, 403, 404, another 4xx) for a while: the configuration */
+    HEALTH_DESTINATION_REJECTING,
     HEALTH_REASON_COUNT
 };
 

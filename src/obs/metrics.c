@@ -198,7 +198,8 @@ static const struct family_def families[METRIC_COUNT] = {
                             0},
     [METRIC_CONNECTOR_UP] = {"crmsyncd_connector_up",
                              "1 when the connector started and its CRM is reachable; 0 when it "
-                             "could not start or its requests fail (destination_unreachable).",
+                             "could not start or its requests fail (destination_unreachable, "
+                             "destination_rejecting).",
                              METRIC_GAUGE,
                              1,
                              {"connector"},

@@ -21,6 +21,8 @@ static const char *const fault_names[SIM_FAULT_KIND_COUNT] = {
     [SIM_FAULT_APPLY_STALL] = "apply-stall",
     [SIM_FAULT_PROXY_PAGE] = "proxy-page",
     [SIM_FAULT_REDIRECT] = "redirect",
+    [SIM_FAULT_403] = "403",
+    [SIM_FAULT_404] = "404",
 };
 
 const char *sim_fault_name(enum sim_fault_kind kind)

@@ -33,6 +33,8 @@ enum sim_fault_kind {
     SIM_FAULT_APPLY_STALL,  /* applied, then no answer for stall_ms, then dropped */
     SIM_FAULT_PROXY_PAGE,   /* 200 with an HTML page (a proxy's), nothing applied */
     SIM_FAULT_REDIRECT,     /* 302 to another host, nothing applied */
+    SIM_FAULT_403,          /* 403 as the vendor answers a token without the scope */
+    SIM_FAULT_404,          /* 404 as for an object or URL that does not exist */
     SIM_FAULT_KIND_COUNT
 };
 

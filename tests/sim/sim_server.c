@@ -322,6 +322,13 @@ static void fault_response(struct sim *sim, enum sim_fault_kind fault, int64_t n
     case SIM_FAULT_TOKEN_EXPIRY:
         sim->flavor->expired(sim, resp);
         break;
+    case SIM_FAULT_403:
+        sim_resp_error(sim, resp, 403, "MISSING_SCOPES",
+                       "This app hasn't been granted all required scopes (injected)");
+        break;
+    case SIM_FAULT_404:
+        sim_resp_error(sim, resp, 404, "OBJECT_NOT_FOUND", "Resource not found (injected)");
+        break;
     case SIM_FAULT_PROXY_PAGE:
         /* What a captive portal or a misconfigured proxy answers. */
         resp->status = 200;
@@ -513,7 +520,7 @@ static enum MHD_Result handle(struct sim *sim, struct MHD_Connection *conn, cons
     } else if (fault == SIM_FAULT_500 || fault == SIM_FAULT_502 || fault == SIM_FAULT_503 ||
                fault == SIM_FAULT_429 || fault == SIM_FAULT_429_DATE ||
                fault == SIM_FAULT_TOKEN_EXPIRY || fault == SIM_FAULT_PROXY_PAGE ||
-               fault == SIM_FAULT_REDIRECT) {
+               fault == SIM_FAULT_REDIRECT || fault == SIM_FAULT_403 || fault == SIM_FAULT_404) {
         pthread_mutex_lock(&sim->lock);
         fault_response(sim, fault, req.now_ms, retry_after, &resp, &hold_ms);
         pthread_mutex_unlock(&sim->lock);
