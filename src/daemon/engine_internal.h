@@ -1,10 +1,17 @@
-/* Private to src/engine*.c. */
+/* Private to src/daemon/engine*.c. The files call downwards only (issue 18;
+ * tests/integration/file_circles.sh):
+ *   engine.c (lifecycle, entry points)
+ *     -> engine_pump.c (pump, batch answers, resync start)
+ *       -> engine_plan.c -> engine_ack.c
+ *       -> engine_pull.c (pull timers, backpressure)
+ *   and all of them -> engine_window.c, engine_health.c. */
 #ifndef CRMSYNC_ENGINE_INTERNAL_H
 #define CRMSYNC_ENGINE_INTERNAL_H
 
 #include "engine.h"
 #include "engine_window.h"
 #include "ratelimit.h"
+#include "store_push.h"
 
 #define N_LANES 3
 
@@ -61,7 +68,70 @@ struct engine {
     uv_timer_t *maint; /* dead-letter retries; own allocation, freed on close */
 };
 
-uint64_t engine_now_ms(void);
+/* The engine's clock (ms, monotonic): window items' due times and the
+ * batches' send times. */
+static inline uint64_t engine_now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+/* What a batch's answers make the store write, one statement each for the
+ * whole batch: the shadows of the records taken, their new identities and
+ * the consent changes' audit acknowledgements. */
+struct bookkeeping {
+    struct push_key *shadows;
+    const char **id_members, **id_remote;
+    int64_t *acks;
+    struct witem **done; /* items answered ok: leave the window after */
+    size_t n_shadows, n_ids, n_acks, n_done;
+};
+
+struct sent_batch {
+    struct push_batch pb;
+    struct dest *d;
+    uint64_t sent_ms;
+    struct witem **items;
+    struct push_record *records; /* what is sent: the items' hashes stay theirs */
+    /* The sibling values the records carry (connector_ops.push_siblings):
+     * nsib per record; owned where a member's value was read, shared by
+     * the member's other records. */
+    size_t nsib, sib_count;
+    const char **sib;
+    char **sib_owned;
+    struct bookkeeping bk;
+    struct sent_batch *next; /* dest's deferred list */
+};
+
+struct plan {
+    struct witem **items;
+    size_t n, cap;
+    char class_key[64];
+    /* Members in the plan: an open-addressing set sized for max_batch, so a
+     * large batch (Salesforce Bulk) is not quadratic. */
+    const char **members;
+    size_t members_cap; /* power of two, >= 2 * max members */
+    size_t n_members;
+    size_t cost;  /* request inputs the plan makes (connector_ops.record_cost) */
+    uint64_t gen; /* stamps the items taken by this plan */
+};
+
+/* engine_ack.c: what a batch's answers write and report. */
+int engine_bookkeeping_init(struct bookkeeping *bk, size_t n);
+void engine_learn_identity(struct dest *d, const char *member, const char *remote_id);
+void engine_dead_letter(struct dest *d, struct witem *it, const char *vendor_reason);
+int engine_write_cursors(struct dest *d, struct error *err);
+void engine_cursors_committed(struct dest *d);
+void engine_free_batch(struct sent_batch *sb);
+void engine_publish_metrics(struct dest *d, const struct sent_batch *sb, uint64_t now);
+int engine_superseded(struct dest *d, const struct witem *it);
+int engine_is_urgent(const struct witem *it);
+void engine_observe_optout(const struct dest *d, const struct witem *it);
+void engine_report_overdue(struct dest *d, int changed);
+int engine_bookkeeping_write(struct dest *d, const struct bookkeeping *bk, struct error *err);
+
+/* engine_plan.c: reading the lanes and choosing the next batch. */
+void engine_fill(struct dest *d, int lane);
+int engine_plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, uint64_t *wake);
 
 /* engine_health.c: a batch failed as a destination fault (why: the
  * vendor's or the transport's text) or went through. */
@@ -72,7 +142,7 @@ void engine_note_pull(struct dest *d, int ok);
 void engine_pump(struct dest *d);
 void engine_schedule_pull(struct dest *d, uint64_t delay_ms);
 void engine_start_resync(struct dest *d);
-/* Re-offers the dead letters an operator asked to retry (src/engine_pull.c). */
+/* Re-offers the dead letters an operator asked to retry (engine.c). */
 void engine_sweep_retries(struct engine *e);
 
 #endif
