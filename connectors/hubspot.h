@@ -1,11 +1,21 @@
 /* The HubSpot connector's internals, shared by connectors/hubspot*.c
  * (docs/hubspot.md has the mapping and the vendor pages it follows):
  *
- *   hubspot.c        ops table, options, open/close, auth, HTTP plumbing, push
+ *   hubspot.c        ops table, options, open/close, auth
+ *   hubspot_http.c   accessors, API paths, requests and the 429 policy
+ *   hubspot_setup.c  the custom contact properties (list, create, ready)
+ *   hubspot_push.c, hubspot_push_ids.c, hubspot_job.c  push jobs
  *   hubspot_map.c    pure: mapping tables, projection, request composition
- *   hubspot_parse.c  pure: responses -> per-record results, canonical changes
+ *   hubspot_parse.c  pure: error answers, 429 policy names
+ *   hubspot_parse_push.c  pure: push answers -> per-record results
+ *   hubspot_parse_pull.c  pure: search pages, statuses, contacts -> changes
  *   hubspot_pull.c   the pull cycle (search pages, statuses, one transaction
- *                    per page)
+ *                    per page); hubspot_pull_send.c its requests' budgets
+ *                    and the cycle's end, shared with the sweeps
+ *
+ * No two of these files call each other both ways (issue 18): hubspot.c
+ * calls the others, the job, pull-send, http and pure files call none of
+ * the files that call them.
  *   hubspot_ids.c    pure: record ids, merged ids, a member's contact fields
  *   hubspot_gone.c   contacts merged away or archived in HubSpot (the pull's
  *                    merge handling and archived sweep)
@@ -24,6 +34,7 @@
 
 #include "connector.h"
 #include "crm_job.h"
+#include "crm_options.h"
 #include "crm_pairs.h"
 #include "crm_plan.h"
 #include "crm_pull_page.h"
@@ -148,7 +159,11 @@ int hs_api_pathv(struct strbuf *b, int family, const char *version, const char *
 int hs_api_path(struct strbuf *b, int family, const char *version, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* --- hubspot_parse.c (pure) --- */
+/* --- hubspot_parse*.c (pure) --- */
+
+/* The text of property name in a properties object, "" when absent or
+ * not a string (hubspot_parse.c). */
+const char *hs_prop_text(json_t *props, const char *name);
 
 enum hs_state { HS_NONE = 0, HS_OK, HS_REJECT };
 
@@ -354,6 +369,20 @@ void hs_archived_sweep(struct hubspot *hs);
 /* The connector instance (conn->priv). */
 struct hubspot_settings;
 struct oauth;
+/* The parsed [connector.NAME] options (hubspot.c declares them). */
+struct hubspot_settings {
+    char *base_url;
+    int auth;
+    char *token_file, *client_id, *client_secret_file, *refresh_token_file, *token_url;
+    char *version_objects, *version_properties, *version_lists, *version_prefs;
+    char *id_property;
+    int create_properties;
+    char *subscriptions, *legal_basis_map, *points_property, *tier_property, *attribute_map;
+    char *purposes, *tiers;
+    long search_lag_ms, archived_sweep_ms, status_sweep_ms;
+    struct crm_common_settings common;
+};
+
 struct hubspot {
     struct connector *conn;
     const struct hubspot_settings *cfg;
@@ -372,6 +401,9 @@ struct hubspot {
     struct hs_pull_state pull;
 };
 
+/* HubSpot's 429 policy for the request wrapper (crm_http_open's policy
+ * hook; ctx is the struct hubspot). hubspot_http.c. */
+int hs_http_policy(void *ctx, int tag, struct http_result *res);
 /* The path of an API family plus tail (hs_api_path with the configured
  * version), valid until the next call; NULL when too long (HS_PATH_MAX) or
  * out of memory: a request given NULL is refused, never cut. */

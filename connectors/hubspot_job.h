@@ -45,6 +45,9 @@ struct hs_job {
 /* Results go through the shared job (crm_job_result, crm_job_fail_rest on
  * &job->base). The job is over: its batch is answered from the defer
  * timer (after the email-moved resends of a contacts job). */
+/* hubspot_job.c */
+/* crm_job_new's release: frees the job. */
+void hs_job_release(struct crm_job *base);
 void hs_job_done(struct hs_job *job);
 /* A failed request: transient failures keep the records, a permanent one
  * rejects them with the vendor's message (crm_job_fail_from). */
