@@ -786,12 +786,12 @@ static void adobe_batch_class(struct connector *conn, const struct push_record *
     acc_batch_class(rec, out, outsize);
 }
 
-static size_t adobe_record_cost(struct connector *conn, const struct push_record *rec,
-                                int member_new)
+static size_t adobe_batch_max(struct connector *conn, const char *class_key, size_t waiting)
 {
     const struct adobe_settings *cfg = conn->settings;
 
-    return acc_record_cost(rec, member_new, cfg ? cfg->batch_size : 100);
+    (void)waiting;
+    return acc_batch_max(class_key, cfg ? cfg->batch_size : 100);
 }
 
 static int adobe_project(struct connector *conn, enum change_kind kind, const char *field,
@@ -817,5 +817,5 @@ const struct connector_ops adobe_campaign_connector_ops = {
     .batch_class = adobe_batch_class,
     .project = adobe_project,
     .points_as_balance = 1,
-    .record_cost = adobe_record_cost,
+    .batch_max = adobe_batch_max,
 };

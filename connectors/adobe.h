@@ -154,12 +154,10 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
 /* Batch classes: "recipients" (profile, points, tier), "consent",
  * "segments", "erase". */
 void acc_batch_class(const struct push_record *rec, char *out, size_t outsize);
-/* connector_ops.record_cost: a batch of the write classes holds at most
- * batch_size members (one WriteCollection; exactly batch_size when it
- * divides ACC_BATCH_MAX), a consent batch ACC_CONSENT_BATCH. A member's
- * first record costs ACC_BATCH_MAX / that many, rounded up; its others
- * nothing. */
-size_t acc_record_cost(const struct push_record *rec, int member_new, long batch_size);
+/* connector_ops.batch_max: a batch of a write class ("recipients",
+ * "segments", "erase") holds at most batch_size members, one
+ * WriteCollection; a "consent" batch ACC_CONSENT_BATCH. */
+size_t acc_batch_max(const char *class_key, long batch_size);
 
 /* Writes one <recipient> element for the records recs[idx[0..n)] of one
  * member (all with the same member key) into w: _key, the key attribute,

@@ -138,15 +138,11 @@ void acc_batch_class(const struct push_record *rec, char *out, size_t outsize)
     snprintf(out, outsize, "%s", cls);
 }
 
-size_t acc_record_cost(const struct push_record *rec, int member_new, long batch_size)
+size_t acc_batch_max(const char *class_key, long batch_size)
 {
-    size_t per = batch_size > 0 && batch_size <= ACC_BATCH_MAX ? (size_t)batch_size : 100;
-
-    if (!member_new)
-        return 0;
-    if (rec->kind == CHANGE_CONSENT)
-        per = ACC_CONSENT_BATCH;
-    return (ACC_BATCH_MAX + per - 1) / per;
+    if (strcmp(class_key, "consent") == 0)
+        return ACC_CONSENT_BATCH;
+    return batch_size > 0 && batch_size <= ACC_BATCH_MAX ? (size_t)batch_size : 100;
 }
 
 int acc_consent_target(const struct acc_map *m, const struct push_record *rec, const char **service,

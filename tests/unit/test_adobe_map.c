@@ -405,7 +405,7 @@ static void option_table_is_valid(void **state)
     (void)state;
     assert_non_null(ops);
     assert_int_equal(ops->max_batch, ACC_BATCH_MAX);
-    assert_non_null(ops->record_cost);
+    assert_non_null(ops->batch_max);
     assert_int_equal(config_table_validate(ops->config, &err), 0);
     assert_non_null(config_option_find(ops->config, "lookback"));
     assert_non_null(config_option_find(ops->config, "request_timeout"));
@@ -506,25 +506,18 @@ static void absent_query_filters_the_collection_link(void **state)
     assert_null(acc_compose_absent_query(&map, "", "bad\001name", 0, 200));
 }
 
-/* A batch of a write class is one WriteCollection of at most batch_size
- * members (issue 13: "up to the configured batch"); consent batches stay
+/* A batch of a write class is one WriteCollection of batch_size members
+ * at most (issue 13: "up to the configured batch"); consent batches stay
  * at ACC_CONSENT_BATCH members. */
-static void record_cost_cuts_batches_at_batch_size(void **state)
+static void batch_max_is_batch_size(void **state)
 {
-    struct push_record r = {0};
     (void)state;
-    r.kind = CHANGE_PROFILE;
-    assert_int_equal(acc_record_cost(&r, 1, 100), 10);
-    assert_int_equal(acc_record_cost(&r, 0, 100), 0);
-    assert_int_equal(acc_record_cost(&r, 1, 250), 4);
-    assert_int_equal(acc_record_cost(&r, 1, 1000), 1);
-    assert_int_equal(acc_record_cost(&r, 1, 1), 1000);
-    /* 300 does not divide 1000: 4 each, 250 members, never above 300. */
-    assert_int_equal(acc_record_cost(&r, 1, 300), 4);
-    r.kind = CHANGE_SEGMENT;
-    assert_int_equal(acc_record_cost(&r, 1, 500), 2);
-    r.kind = CHANGE_CONSENT;
-    assert_int_equal(acc_record_cost(&r, 1, 500), ACC_BATCH_MAX / ACC_CONSENT_BATCH);
+    assert_int_equal(acc_batch_max("recipients", 100), 100);
+    assert_int_equal(acc_batch_max("recipients", 250), 250);
+    assert_int_equal(acc_batch_max("segments", 300), 300);
+    assert_int_equal(acc_batch_max("erase", 1000), 1000);
+    assert_int_equal(acc_batch_max("recipients", 1), 1);
+    assert_int_equal(acc_batch_max("consent", 500), ACC_CONSENT_BATCH);
 }
 
 static void bad_options_are_refused(void **state)
@@ -644,7 +637,7 @@ int main(void)
         cmocka_unit_test(tiers_are_derived_from_the_balance),
         cmocka_unit_test(membership_rows_name_member_and_segment),
         cmocka_unit_test(absent_query_filters_the_collection_link),
-        cmocka_unit_test(record_cost_cuts_batches_at_batch_size),
+        cmocka_unit_test(batch_max_is_batch_size),
         cmocka_unit_test(option_table_is_valid),
         cmocka_unit_test(grant_guard_query_escapes_keys),
         cmocka_unit_test(subhisto_rows_are_consents_of_mapped_services),
