@@ -79,9 +79,16 @@ static const char *const push_sql[PS_COUNT] = {
                   " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_key, system) DO UPDATE SET"
                   " remote_id = excluded.remote_id, updated_at = excluded.updated_at",
     [PS_ID_FIND] = "SELECT member_key FROM identities WHERE system = ?1 AND remote_id = ?2",
-    [PS_DEAD] = "INSERT INTO dead_letters(destination, seq, origin, member_key, field, payload,"
+    /* Issue 19, ids stable across retries: the change an operator's retry
+     * queued (a repair keyed "dlretry:<id>:<asked at>") failing again gets
+     * the id of the dead letter retried when it is free, so that `show ID`
+     * keeps answering; NULL (a new id) otherwise. */
+    [PS_DEAD] = "INSERT INTO dead_letters(id, destination, seq, origin, member_key, field, payload,"
                 " source, reason, attempts, first_failed_at, last_failed_at, last_error)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?8)",
+                " VALUES ((SELECT r.id FROM (SELECT CAST(substr(idem_key, 9) AS INTEGER) AS id"
+                " FROM changes WHERE seq = ?2 AND origin = 'repair'"
+                " AND idem_key GLOB 'dlretry:*') r WHERE NOT EXISTS (SELECT 1 FROM dead_letters d"
+                " WHERE d.id = r.id)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?8)",
     [PS_ACK] = "INSERT INTO audit_acks(seq, system, acked_at) VALUES (?1, ?2, ?3)"
                " ON CONFLICT(seq, system) DO NOTHING",
     [PS_CURRENT] = "SELECT value FROM current WHERE member_key = ?1 AND field = ?2",

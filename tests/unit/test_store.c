@@ -921,6 +921,52 @@ static void a_change_failing_again_keeps_one_dead_letter(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs'"), 2);
 }
 
+/* Issue 19: dead-letter ids stay stable across retries: the change an
+ * operator's retry queued (engine_sweep_retries: a repair keyed
+ * "dlretry:<id>:<asked at>", the dead letter deleted) failing again is
+ * filed under the same id, so `dead-letters show ID` keeps answering; when
+ * that id was taken meanwhile, a new one. */
+static void a_retried_dead_letter_failing_again_keeps_its_id(void **state)
+{
+    struct fixture *f = *state;
+    struct error err;
+    int64_t id, seq = 0;
+    int added = 0;
+    char idem[64], sql[160];
+
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 7, "shop", "M1", "profile/email", "{}",
+                                            "invalid email", 1, &err),
+                     0);
+    assert_int_equal(store_push_dead_letter(f->st, "hs", 8, "shop", "M2", "profile/email", "{}",
+                                            "invalid email", 1, &err),
+                     0);
+    id = count(f->st, "SELECT id FROM dead_letters WHERE seq = 7");
+    /* The retry: a repair of the current value, the dead letter deleted. */
+    snprintf(idem, sizeof(idem), "dlretry:%lld:1234", (long long)id);
+    assert_int_equal(store_append_repair(f->st, "M1", CHANGE_PROFILE, "profile/email",
+                                         "{\"value\":\"x\"}", 2, idem, &added, &err),
+                     0);
+    assert_int_equal(added, 1);
+    assert_int_equal(store_max_seq(f->st, &seq, &err), 0);
+    assert_int_equal(store_dead_letter_delete(f->st, id, &err), 0);
+    assert_int_equal(store_push_dead_letter(f->st, "hs", seq, "repair", "M1", "profile/email", "{}",
+                                            "invalid email", 1, &err),
+                     0);
+    snprintf(sql, sizeof(sql), "SELECT id FROM dead_letters WHERE seq = %lld", (long long)seq);
+    assert_int_equal(count(f->st, sql), id);
+    /* Another destination failing with the same repair: the id is taken. */
+    assert_int_equal(store_push_dead_letter(f->st, "sf", seq, "repair", "M1", "profile/email", "{}",
+                                            "invalid email", 1, &err),
+                     0);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM dead_letters WHERE seq = %lld AND destination = 'sf'"
+             " AND id <> %lld",
+             (long long)seq, (long long)id);
+    assert_int_equal(count(f->st, sql), 1);
+    assert_int_equal(store_commit(f->st, &err), 0);
+}
+
 /* A Retry-After hold kept across a restart: only ever later, per connector
  * and family, what is left of it at a given time, capped at 25 hours. */
 static void holds_are_kept_per_connector_and_family(void **state)
@@ -981,6 +1027,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(tampered_audit_is_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(watermark_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retried_dead_letter_failing_again_keeps_its_id, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_change_failing_again_keeps_one_dead_letter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(holds_are_kept_per_connector_and_family, setup, teardown),
