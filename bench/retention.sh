@@ -103,10 +103,12 @@ pushed() {
   [ "$(q "SELECT 3 - COUNT(*) FROM push_cursors WHERE connector = 'hs'
            AND seq >= (SELECT COALESCE(MAX(seq), 0) FROM changes)")" = 0 ]
 }
-# Compaction has walked up to the newest change but one.
+# Compaction has walked up to the newest change but one. meta.value is
+# TEXT: compared uncast, any integer is less than it and this was always
+# true (the slices' rows were read before compaction had caught up).
 compacted() {
   [ "$(q "SELECT (SELECT COALESCE(MAX(seq), 0) FROM changes) - 1 <=
-           COALESCE((SELECT value FROM meta WHERE key = 'compact_from'), 0)")" = 1 ]
+           COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'compact_from'), 0)")" = 1 ]
 }
 
 printf '%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s\n' slice events changes ingest_s "chg/s" \
