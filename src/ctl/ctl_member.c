@@ -8,9 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connector.h"
 #include "ctl.h"
 #include "lockfile.h"
 #include "store_ctl.h"
+#include "store_ctl_delivery.h"
 #include "timefmt.h"
 
 #define FUTURE_TOLERANCE_MS (5 * 60 * 1000)
@@ -225,6 +227,24 @@ static int erase(struct ctl *ctl, struct store *st, const char *key)
     return running ? erase_via_spool(ctl, st, key) : erase_direct(ctl, st, key);
 }
 
+/* Issue 19: where each change stands with each CRM the configuration
+ * pushes to (with --state, those the daemon keeps push cursors for). */
+static int add_delivery(struct ctl *ctl, struct store *st, json_t *doc, struct error *err)
+{
+    const char *dests[64];
+    size_t n = 0;
+
+    for (size_t k = 0; ctl->cfg != NULL && k < ctl->cfg->n_connectors; k++) {
+        const struct connector_config *cc = &ctl->cfg->connectors[k];
+        const struct connector_ops *ops = connector_find_type(cc->type);
+        if (ops != NULL && ops->max_batch > 0 && n < sizeof(dests) / sizeof(dests[0]))
+            dests[n++] = cc->name;
+    }
+    if (ctl->cfg != NULL && n == 0)
+        return 0; /* nothing is pushed anywhere */
+    return store_ctl_member_delivery(st, dests, n, json_object_get(doc, "changes"), err);
+}
+
 int ctl_member(struct ctl *ctl, int argc, char **argv)
 {
     static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'},
@@ -283,6 +303,8 @@ int ctl_member(struct ctl *ctl, int argc, char **argv)
         rc = erase(ctl, st, key);
     } else {
         rc = store_ctl_member_export(st, key, &doc, &err);
+        if (rc == 0)
+            rc = add_delivery(ctl, st, doc, &err);
         if (rc != 0) {
             rc = ctl_store_error(rc, "member export", err.msg);
         } else {

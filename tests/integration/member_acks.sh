@@ -48,6 +48,30 @@ if [ "$tier" -gt 0 ]; then
   assert_eq "$(jq -r '[.changes[] | select(.kind == "tier") | .acknowledged_by[0].system] | unique | join(",")' "$T/m1.json")" hs "the tier change is acknowledged"
 fi
 
+# Where each change stands with each CRM ("delivery"): acknowledged above;
+# a value HubSpot refuses is a dead letter; one waiting while HubSpot is
+# down is pending, and acknowledged once it is back.
+printf '{"event_id":"p3","type":"profile","member":"M3","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"not valid@example.org"}}\n' >"$T/c.jsonl.src"
+drop c.jsonl
+dead() { [ "$(sql "SELECT COUNT(*) FROM dead_letters WHERE destination = 'hs' AND member_key = 'M3'")" -ge 1 ]; }
+wait_for 30 dead || fail "the invalid email was not dead-lettered"
+ctl member export M3 >"$T/m3.json" || fail "export M3"
+assert_eq "$(jq -r '[.changes[] | select(.field == "profile/email") | .delivery.hs] | join(",")' "$T/m3.json")" dead_letter "a refused change: delivery dead_letter"
+ctl member export M1 >"$T/m1.json" || fail "export M1"
+assert_eq "$(jq -r '[.changes[] | select(.effective == 1) | .delivery.hs] | unique | join(",")' "$T/m1.json")" acknowledged "M1's changes: delivery acknowledged"
+sim_post config '{"faults":"503:1.0"}' || fail "crmsim config refused"
+printf '{"event_id":"p4","type":"profile","member":"M1","occurred_at":"2026-11-02T09:00:00Z","attributes":{"first_name":"Anne"}}\n' >"$T/d.jsonl.src"
+drop d.jsonl
+wait_for 10 test -f "$T/spool/done/d.jsonl" || fail "not ingested"
+ctl member export M1 >"$T/m1.json" || fail "export M1"
+assert_eq "$(jq -r '.changes[] | select(.value.value == "Anne") | .delivery.hs' "$T/m1.json")" pending "a change waiting for a CRM that is down: pending"
+sim_post config '{"faults":""}' || fail "crmsim config refused"
+anne_acked() {
+  ctl member export M1 | jq -e '.changes[] | select(.value.value == "Anne") | select(.delivery.hs == "acknowledged")' >/dev/null
+}
+wait_for 60 anne_acked || fail "not acknowledged once HubSpot is back: $(ctl member export M1 | jq -c '.changes[-1]')"
+pass "and acknowledged once HubSpot answers again"
+
 # An erasure is acknowledged too (before the purge replaces the key).
 ctl member erase M2 --yes >/dev/null || fail "erase failed"
 erase_acked() {
