@@ -353,6 +353,21 @@ static void pending_free(struct acc_pending *p)
     free(p);
 }
 
+/* Answers a waiting call that will not be sent (the way the HTTP client
+ * answers a request it could not make). */
+static void pending_answer(struct acc_pending *p, enum http_class cls, enum http_failure failure,
+                           const char *why)
+{
+    struct http_result res;
+
+    memset(&res, 0, sizeof(res));
+    res.cls = cls;
+    res.failure = failure;
+    res.retry_after_ms = -1;
+    snprintf(res.error, sizeof(res.error), "%s", why);
+    p->done(&res, p->arg);
+}
+
 static void budget_timer_cb(uv_timer_t *t);
 
 /* Sends what the budget allows, priority lane first; the rest waits for
@@ -375,15 +390,8 @@ static void drain(struct adobe *acc)
                 return;
             }
             acc->pending[lane] = p->next;
-            if (send_now(acc, p->action, p->body, p->done, p->arg) != 0) {
-                struct http_result res;
-                memset(&res, 0, sizeof(res));
-                res.cls = HTTP_CLASS_RETRY;
-                res.failure = HTTP_FAIL_INTERNAL;
-                res.retry_after_ms = -1;
-                snprintf(res.error, sizeof(res.error), "request not sent");
-                p->done(&res, p->arg);
-            }
+            if (send_now(acc, p->action, p->body, p->done, p->arg) != 0)
+                pending_answer(p, HTTP_CLASS_RETRY, HTTP_FAIL_INTERNAL, "request not sent");
             pending_free(p);
         }
     }
@@ -439,14 +447,8 @@ static void cancel_pending(struct adobe *acc)
     for (int lane = RATELIMIT_PRIORITY; lane <= RATELIMIT_BULK; lane++) {
         while (acc->pending[lane] != NULL) {
             struct acc_pending *p = acc->pending[lane];
-            struct http_result res;
             acc->pending[lane] = p->next;
-            memset(&res, 0, sizeof(res));
-            res.cls = HTTP_CLASS_CANCELLED;
-            res.failure = HTTP_FAIL_CANCELLED;
-            res.retry_after_ms = -1;
-            snprintf(res.error, sizeof(res.error), "connector closing");
-            p->done(&res, p->arg);
+            pending_answer(p, HTTP_CLASS_CANCELLED, HTTP_FAIL_CANCELLED, "connector closing");
             pending_free(p);
         }
     }

@@ -503,6 +503,8 @@ static xmlTextWriterPtr query_begin(struct acc_env *e, const char *session_token
         snprintf(num, sizeof(num), "%ld", start_line);
         err |= xmlTextWriterWriteAttribute(w, X("startLine"), X(num)) < 0;
     }
+    /* Every query names its columns first. */
+    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     if (err || e->failed) {
         acc_env_free(e);
         return NULL;
@@ -533,7 +535,6 @@ char *acc_compose_recipient_query(const struct acc_map *m, const char *session_t
 
     if (w == NULL)
         return NULL;
-    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "@id", &err);
     select_node(w, "@lastModified", &err);
     select_node(w, m->key_expr, &err);
@@ -569,7 +570,6 @@ char *acc_compose_subhisto_query(const struct acc_map *m, const char *session_to
 
     if (w == NULL)
         return NULL;
-    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "@id", &err);
     select_node(w, "@action", &err);
     select_node(w, "@date", &err);
@@ -714,7 +714,6 @@ char *acc_compose_flags_query(const struct acc_map *m, const char *session_token
         acc_env_free(&e);
         return NULL;
     }
-    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, m->key_expr, &err);
     select_node(w, "@lastModified", &err);
     select_node(w, "@blackList", &err);
@@ -825,7 +824,6 @@ char *acc_compose_members_query(const struct acc_map *m, const char *session_tok
     if (w == NULL)
         return NULL;
     snprintf(rcp, sizeof(rcp), "[recipient/%s]", m->key_expr);
-    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "[rcpGroup/@name]", &err);
     select_node(w, rcp, &err);
     err |= xmlTextWriterEndElement(w) < 0;
@@ -854,7 +852,6 @@ char *acc_compose_absent_query(const struct acc_map *m, const char *session_toke
     w = query_begin(&e, session_token, "nms:recipient", line_count, 0);
     if (w == NULL)
         return NULL;
-    err |= xmlTextWriterStartElement(w, X("select")) < 0;
     select_node(w, "@id", &err);
     select_node(w, m->key_expr, &err);
     err |= xmlTextWriterEndElement(w) < 0;

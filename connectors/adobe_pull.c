@@ -98,6 +98,16 @@ static int commit_page(struct adobe *acc, struct crm_page *pg, char *wm, size_t 
     return 0;
 }
 
+/* Sends one query of the cycle (body taken, NULL: could not be composed)
+ * on a token of the bulk lane; a query that cannot go ends the cycle. */
+static void send_query(struct adobe *acc, char *body, http_done_fn done)
+{
+    if (body == NULL ||
+        acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body, done, acc) != 0)
+        finish(acc, -1);
+    free(body);
+}
+
 static void send_recipients(struct adobe *acc);
 static void send_histo(struct adobe *acc);
 static void send_members(struct adobe *acc);
@@ -228,13 +238,7 @@ static void send_recipients(struct adobe *acc)
 {
     char *body = acc_compose_recipient_query(&acc->map, "", &acc->pull.q, PAGE_ROWS);
 
-    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
-                                        recipients_answer, acc) != 0) {
-        free(body);
-        finish(acc, -1);
-        return;
-    }
-    free(body);
+    send_query(acc, body, recipients_answer);
 }
 
 /* --- subscription history --- */
@@ -431,26 +435,14 @@ static void send_absent(struct adobe *acc)
     char *body = acc_compose_absent_query(&acc->map, "", acc->pull.lists.v[acc->pull.absent_list],
                                           acc->pull.absent_after, PAGE_ROWS);
 
-    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
-                                        absent_answer, acc) != 0) {
-        free(body);
-        finish(acc, -1);
-        return;
-    }
-    free(body);
+    send_query(acc, body, absent_answer);
 }
 
 static void send_members(struct adobe *acc)
 {
     char *body = acc_compose_members_query(&acc->map, "", acc->pull.start_line, PAGE_ROWS);
 
-    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
-                                        members_answer, acc) != 0) {
-        free(body);
-        finish(acc, -1);
-        return;
-    }
-    free(body);
+    send_query(acc, body, members_answer);
 }
 
 static void send_histo(struct adobe *acc)
@@ -459,13 +451,7 @@ static void send_histo(struct adobe *acc)
                                             acc->pull.start_line, PAGE_ROWS);
 
     acc->pull.phase = 1;
-    if (body == NULL || acc_call_budget(acc, RATELIMIT_BULK, "xtk:queryDef#ExecuteQuery", body,
-                                        histo_answer, acc) != 0) {
-        free(body);
-        finish(acc, -1);
-        return;
-    }
-    free(body);
+    send_query(acc, body, histo_answer);
 }
 
 void acc_op_pull(struct connector *conn)

@@ -120,6 +120,14 @@ void crm_pull_done(struct connector *conn, const char *subsystem, int status, lo
         conn->host->pull_done(conn->host->ctx, conn, status);
 }
 
+void crm_pull_end(struct connector *conn, const char *subsystem, int status, long pages,
+                  json_t **root)
+{
+    json_decref(*root);
+    *root = NULL;
+    crm_pull_done(conn, subsystem, status, pages);
+}
+
 int crm_page_field(struct crm_page *pg, const char *member, enum change_kind kind,
                    const char *field, const struct change *c, const char *projection)
 {

@@ -6,6 +6,7 @@
 #ifndef CRMSYNC_CRM_PULL_PAGE_H
 #define CRMSYNC_CRM_PULL_PAGE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,10 @@ void crm_page_failed(struct crm_page *pg, const char *what);
  * engine tries again later from the stored watermark). Logged, and told to
  * the host (host_services.pull_done), which schedules the next cycle. */
 void crm_pull_done(struct connector *conn, const char *subsystem, int status, long pages);
+/* The same for a connector that keeps the JSON document of its last page
+ * (HubSpot, Salesforce): *root is released (NULL after) first. */
+void crm_pull_end(struct connector *conn, const char *subsystem, int status, long pages,
+                  json_t **root);
 
 /* c: the change the CRM's value makes (NULL: only observe). projection:
  * what the CRM holds, in the connector's projection. 0, or -1 when the

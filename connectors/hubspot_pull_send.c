@@ -14,12 +14,10 @@ void hs_pull_finish(struct hubspot *hs, int status)
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
 
-    json_decref(ps->root);
-    ps->root = NULL;
     ps->results = NULL;
     ps->active = 0;
     ps->sweeping = 0;
-    crm_pull_done(conn, "hubspot", status, ps->pages);
+    crm_pull_end(conn, "hubspot", status, ps->pages, &ps->root);
 }
 
 void hs_page_init(struct crm_page *pg, struct hubspot *hs)

@@ -99,11 +99,9 @@ static void finish(struct salesforce *sf, int status)
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
 
-    json_decref(ps->root);
-    ps->root = NULL;
     ps->records = NULL;
     ps->active = 0;
-    crm_pull_done(conn, "salesforce", status, ps->pages);
+    crm_pull_end(conn, "salesforce", status, ps->pages, &ps->root);
 }
 
 void sf_page_init(struct crm_page *pg, struct salesforce *sf)
