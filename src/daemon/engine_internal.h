@@ -132,6 +132,9 @@ int engine_bookkeeping_write(struct dest *d, const struct bookkeeping *bk, struc
 /* engine_plan.c: reading the lanes and choosing the next batch. */
 void engine_fill(struct dest *d, int lane);
 int engine_plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, uint64_t *wake);
+/* Reads the remote ids of the plan's members not known yet, in one
+ * statement, before the plan is taken. */
+void engine_plan_identities(struct dest *d, struct plan *p);
 
 /* engine_health.c: a batch failed as a destination fault (why: the
  * vendor's or the transport's text) or went through. */

@@ -263,20 +263,44 @@ static void class_of(struct dest *d, struct witem *it)
     it->class_key = class_intern(d, name);
 }
 
-static void load_identity(struct dest *d, struct witem *it)
+/* The remote ids of the plan's members not known yet, read in one
+ * statement for the batch (issue 17: one read per record was a statement
+ * per record). Out of memory or a read error leaves them unknown, as a miss
+ * does: the connector addresses the member by its key. */
+void engine_plan_identities(struct dest *d, struct plan *p)
 {
-    int found = 0;
-    struct error err;
-    char id[64];
+    const char **members = calloc(p->n ? p->n : 1, sizeof(*members));
+    struct witem **items = calloc(p->n ? p->n : 1, sizeof(*items));
+    char(*ids)[64] = calloc(p->n ? p->n : 1, sizeof(*ids));
+    int *found = calloc(p->n ? p->n : 1, sizeof(*found));
+    size_t n = 0;
+    struct error err = {""};
 
-    if (it->remote_id != NULL)
-        return;
-    if (store_identity_get(d->eng->store, it->member, d->conn->name, id, sizeof(id), &found,
-                           &err) == 0 &&
-        found) {
-        it->remote_id = strdup(id);
-        it->rec.remote_id = it->remote_id;
+    if (members == NULL || items == NULL || ids == NULL || found == NULL)
+        goto out;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->items[i]->remote_id != NULL)
+            continue;
+        items[n] = p->items[i];
+        members[n++] = p->items[i]->member;
     }
+    if (n == 0)
+        goto out;
+    if (store_identity_get_batch(d->eng->store, d->conn->name, members, n, ids, found, &err) != 0) {
+        log_warn("engine", d->conn->name, "cannot read identities: %s", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!found[i] || items[i]->remote_id != NULL)
+            continue;
+        items[i]->remote_id = strdup(ids[i]);
+        items[i]->rec.remote_id = items[i]->remote_id;
+    }
+out:
+    free(members);
+    free(items);
+    free(ids);
+    free(found);
 }
 
 static size_t member_slot(const struct plan *p, const char *m)
@@ -443,7 +467,6 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
     p->cost += cost;
     if (p->class_key[0] == '\0')
         snprintf(p->class_key, sizeof(p->class_key), "%s", it->class_key);
-    load_identity(d, it);
     it->plan_gen = p->gen;
     p->items[p->n++] = it;
     return CONSIDER_ADDED;

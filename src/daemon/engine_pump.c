@@ -378,6 +378,7 @@ static struct sent_batch *take_batch(struct dest *d, int lane, struct plan *p)
     if (sb == NULL)
         return NULL;
     sb->d = d;
+    engine_plan_identities(d, p);
     sb->items = calloc(p->n, sizeof(*sb->items));
     sb->records = calloc(p->n, sizeof(*sb->records));
     sb->pb.results = calloc(p->n, sizeof(*sb->pb.results));

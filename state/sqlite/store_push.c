@@ -44,6 +44,7 @@ enum push_stmt {
     PS_SHADOW_GET_BATCH,
     PS_ID_PUT_BATCH,
     PS_ACK_BATCH,
+    PS_ID_GET_BATCH,
     PS_COUNT /* must stay within struct store's lazy[] */
 };
 
@@ -153,6 +154,8 @@ static const char *const push_sql[PS_COUNT] = {
     [PS_ACK_BATCH] = "INSERT INTO audit_acks(seq, system, acked_at)"
                      " SELECT seq, ?1, ?2 FROM crmsync_batch(?3) WHERE true"
                      " ON CONFLICT(seq, system) DO NOTHING",
+    [PS_ID_GET_BATCH] = "SELECT b.i, id.remote_id FROM crmsync_batch(?2) b CROSS JOIN identities id"
+                        " WHERE id.member_key = b.member AND id.system = ?1",
     [PS_SHADOW_BOTH] = "SELECT value_hash, COALESCE(sent_hash, ''), COALESCE(sent_prev_hash, '')"
                        " FROM shadow"
                        " WHERE destination = ?1 AND member_key = ?2 AND field = ?3",
@@ -711,6 +714,14 @@ static int batch_read(struct store *st, enum push_stmt which, const char *first,
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     return s == SQLITE_DONE ? 0 : store_sql_error(st, err, what);
+}
+
+int store_identity_get_batch(struct store *st, const char *system, const char *const *member,
+                             size_t n, char (*remote_id)[64], int *found, struct error *err)
+{
+    struct store_batch b = {.n = n, .member = member};
+    return batch_read(st, PS_ID_GET_BATCH, system, &b, (char *)remote_id, 64, found, err,
+                      "read identities");
 }
 
 int store_shadow_get_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,

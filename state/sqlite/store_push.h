@@ -90,6 +90,10 @@ int store_identity_put_batch(struct store *st, const char *system, const char *c
 /* store_audit_ack() for each seq[i]. */
 int store_audit_ack_batch(struct store *st, const int64_t *seq, size_t n, const char *system,
                           struct error *err);
+/* store_identity_get() for each member[i], in one statement (issue 17):
+ * found[i] = 1 and remote_id[i] the id when known. */
+int store_identity_get_batch(struct store *st, const char *system, const char *const *member,
+                             size_t n, char (*remote_id)[64], int *found, struct error *err);
 /* store_shadow_get() for each record (k[i].hash is not read): found[i] = 1
  * and hash[i] the confirmed hash when the destination has one. */
 int store_shadow_get_batch(struct store *st, const char *dest, const struct push_key *k, size_t n,

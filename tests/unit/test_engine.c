@@ -47,6 +47,7 @@ struct fake {
     int max_attempts;        /* -1: 0 (no attempt limit) */
     long window_items;       /* engine option when not 0 */
     size_t records_received;
+    size_t with_remote_id; /* records sent with a remote id */
     /* "member field=sibling;" per record that carried a profile/email */
     char siblings_seen[1024];
 };
@@ -106,6 +107,8 @@ static void fake_push(struct connector *conn, struct push_batch *pb)
     }
     for (size_t i = 0; i < pb->n; i++) {
         const char *sib = push_record_sibling(conn, &pb->records[i], "profile/email");
+        if (pb->records[i].remote_id != NULL)
+            fk.with_remote_id++;
         size_t len = strlen(fk.siblings_seen);
         snprintf(fk.siblings_seen + len, sizeof(fk.siblings_seen) - len, "%s %s=%s;",
                  pb->records[i].member_key, pb->records[i].field, sib ? sib : "(none)");
@@ -702,6 +705,63 @@ static void an_identity_is_written_once_per_member(void **state)
     assert_int_equal(count(f, "SELECT COUNT(*) FROM shadow WHERE value_hash <> ''"), 20);
 }
 
+/* The live statement whose text is sql (NULL: not prepared). */
+static sqlite3_stmt *live_statement(struct fixture *f, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+
+    while ((s = sqlite3_next_stmt(store_db(f->st), s)) != NULL) {
+        if (sqlite3_sql(s) != NULL && strcmp(sqlite3_sql(s), sql) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* The push statement whose text starts with prefix. */
+static const char *push_statement(const char *prefix)
+{
+    const char *sql;
+
+    for (size_t i = 0; (sql = store_push_statement(i)) != NULL; i++) {
+        if (strncmp(sql, prefix, strlen(prefix)) == 0)
+            return sql;
+    }
+    fail_msg("no push statement starts with %s", prefix);
+    return NULL;
+}
+
+/* Issue 17: the remote ids of a batch's members are read in one statement
+ * for the batch, not one per record; the records known carry their id.
+ * Failed before: the per-record read ran once per record (8 here). */
+static void identities_are_read_once_per_batch(void **state)
+{
+    struct fixture *f = *state;
+    char m[16];
+    sqlite3_stmt *one, *batch;
+
+    assert_int_equal(
+        sqlite3_exec(store_db(f->st),
+                     "INSERT INTO identities(member_key, system, remote_id, updated_at)"
+                     " VALUES ('M00', 'crm', 'r0', 0), ('M02', 'crm', 'r2', 0),"
+                     " ('M02', 'other', 'x2', 0)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    for (int i = 0; i < 4; i++) {
+        snprintf(m, sizeof(m), "M%02d", i);
+        add(f, "shop", m, "consent/marketing/sms", CONSENT_GRANTED);
+        add(f, "shop", m, "consent/marketing/email", CONSENT_GRANTED);
+    }
+    run(f);
+    assert_int_equal(fk.batches, 1);
+    assert_int_equal(fk.records_received, 8);
+    assert_int_equal(fk.with_remote_id, 4); /* M00's and M02's two records */
+    one = live_statement(f, push_statement("SELECT remote_id FROM identities WHERE member_key"));
+    assert_true(one == NULL || sqlite3_stmt_status(one, SQLITE_STMTSTATUS_RUN, 0) == 0);
+    batch = live_statement(f, push_statement("SELECT b.i, id.remote_id FROM crmsync_batch"));
+    assert_non_null(batch);
+    assert_int_equal(sqlite3_stmt_status(batch, SQLITE_STMTSTATUS_RUN, 0), 1);
+}
+
 static const struct connector_ops big_ops = {
     .version = 1,
     .type = "fake-bulk",
@@ -1215,6 +1275,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_shadow_read_before_an_answer_is_not_kept, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(an_identity_is_written_once_per_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(identities_are_read_once_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(a_record_carries_the_siblings_its_connector_declares, setup,
                                         teardown),
     };
