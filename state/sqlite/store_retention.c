@@ -390,6 +390,7 @@ static int pragma_int(struct store *st, const char *q_text, int64_t *v, struct e
 int store_vacuum_step(struct store *st, int pages, int64_t *freed, struct error *err)
 {
     int64_t before = 0, after = 0, ignored = 0;
+    int64_t deadline = mono_ns() + STORE_RETENTION_BUDGET_US * 1000;
     char q[64];
 
     *freed = 0;
@@ -399,14 +400,18 @@ int store_vacuum_step(struct store *st, int pages, int64_t *freed, struct error 
         return -1;
     if (before == 0)
         return 0;
-    snprintf(q, sizeof(q), "PRAGMA incremental_vacuum(%d)", pages);
+    snprintf(q, sizeof(q), "PRAGMA incremental_vacuum(%d)",
+             pages < STORE_VACUUM_CHUNK ? pages : STORE_VACUUM_CHUNK);
     if (store_begin_relaxed(st, err) != 0)
         return -1;
-    if (pragma_int(st, q, &ignored, err) != 0 ||
-        pragma_int(st, "PRAGMA freelist_count", &after, err) != 0) {
-        store_rollback(st);
-        return -1;
-    }
+    after = before;
+    do {
+        if (pragma_int(st, q, &ignored, err) != 0 ||
+            pragma_int(st, "PRAGMA freelist_count", &after, err) != 0) {
+            store_rollback(st);
+            return -1;
+        }
+    } while (after > 0 && before - after < pages && mono_ns() < deadline);
     if (store_commit_deferring_checkpoint(st, err) != 0)
         return -1;
     *freed = before - after;
