@@ -45,7 +45,7 @@ static int audit_step(struct store *st, const struct retention_policy *policy, i
     totals->archived += archived;
     if (more)
         totals->audit_next_ms = now;
-    return more;
+    return archived > 0 || more;
 }
 
 /* The operator-facing tables (state/store_history.h): once a minute, or
@@ -68,7 +68,7 @@ static int history_step(struct store *st, const struct retention_policy *policy,
     totals->history += deleted;
     if (more)
         totals->history_next_ms = now;
-    return more;
+    return deleted > 0 || more;
 }
 
 /* Ledger opening balances (state/store_ledger.h): a pass over the members
@@ -90,43 +90,102 @@ static int ledger_step(struct store *st, const struct retention_policy *policy, 
     totals->folded += folded;
     if (more)
         totals->ledger_next_ms = now;
-    return more;
+    return folded > 0 || more;
 }
+
+/* The change-log compaction step; 1 when it deleted or has more to do. */
+static int changes_step(struct store *st, const char *const *dests, size_t n,
+                        const struct retention_policy *policy, int64_t now,
+                        struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t deleted = 0;
+    int more = 0;
+
+    if (store_compact_step(st, dests, n, policy->change_retention_ms, now, &deleted, &more, &err) !=
+        0) {
+        log_warn("retention", NULL, "change-log compaction: %s (tried again later)", err.msg);
+        return 0;
+    }
+    totals->compacted += deleted;
+    return deleted > 0 || more;
+}
+
+static int keys_step(struct store *st, const struct retention_policy *policy, int64_t now,
+                     struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t deleted = 0;
+    int more = 0;
+
+    if (store_idem_prune_step(st, policy->dedup_window_ms, now, &deleted, &more, &err) != 0) {
+        log_warn("retention", NULL, "idempotency key pruning: %s (tried again later)", err.msg);
+        return 0;
+    }
+    totals->pruned += deleted;
+    return deleted > 0 || more;
+}
+
+static int vacuum_step(struct store *st, struct retention_totals *totals)
+{
+    struct error err = {""};
+    int64_t freed = 0;
+
+    if (store_in_txn(st))
+        return 0;
+    if (store_vacuum_step(st, VACUUM_PAGES, &freed, &err) != 0) {
+        log_warn("retention", NULL, "incremental vacuum: %s", err.msg);
+        return 0;
+    }
+    totals->vacuumed += freed;
+    return freed > 0;
+}
+
+enum { TURN_CHANGES, TURN_KEYS, TURN_AUDIT, TURN_HISTORY, TURN_LEDGER, TURN_VACUUM, TURNS };
 
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
                          const struct retention_policy *policy, struct retention_totals *totals)
 {
     struct error err = {""};
     int64_t now = timefmt_now_ms();
-    int64_t deleted = 0, freed = 0;
-    int more_changes = 0, more_keys = 0, more_audit;
-    long change_retention_ms = policy->change_retention_ms;
-    long dedup_window_ms = policy->dedup_window_ms;
     int copied = 0;
 
     if (store_wal_checkpoint(st, CHECKPOINT_FRAMES, &copied, &err) < 0)
         log_warn("retention", NULL, "WAL checkpoint: %s (tried again later)", err.msg);
     if (copied > 0)
         return BUSY_DELAY_MS;
-    if (store_compact_step(st, dests, n, change_retention_ms, now, &deleted, &more_changes, &err) !=
-        0) {
-        log_warn("retention", NULL, "change-log compaction: %s (tried again later)", err.msg);
-        return IDLE_DELAY_MS;
+    /* One step that finds work per round, the kinds taking turns: each step
+     * is a few ms, and steps run back to back would add up to a pause of
+     * ingest and push as long as all of them. A round after a step that
+     * worked comes soon (BUSY_DELAY_MS); one that found nothing to do in
+     * any kind waits IDLE_DELAY_MS. */
+    for (int k = 0; k < TURNS; k++) {
+        int turn = (totals->turn + k) % TURNS, worked = 0;
+
+        switch (turn) {
+        case TURN_CHANGES:
+            worked = changes_step(st, dests, n, policy, now, totals);
+            break;
+        case TURN_KEYS:
+            worked = keys_step(st, policy, now, totals);
+            break;
+        case TURN_AUDIT:
+            worked = audit_step(st, policy, now, totals);
+            break;
+        case TURN_HISTORY:
+            worked = history_step(st, policy, now, totals);
+            break;
+        case TURN_LEDGER:
+            worked = ledger_step(st, policy, now, totals);
+            break;
+        default:
+            worked = vacuum_step(st, totals);
+            break;
+        }
+        if (worked) {
+            totals->turn = (turn + 1) % TURNS;
+            return BUSY_DELAY_MS;
+        }
     }
-    totals->compacted += deleted;
-    if (store_idem_prune_step(st, dedup_window_ms, now, &deleted, &more_keys, &err) != 0) {
-        log_warn("retention", NULL, "idempotency key pruning: %s (tried again later)", err.msg);
-        return IDLE_DELAY_MS;
-    }
-    totals->pruned += deleted;
-    more_audit = audit_step(st, policy, now, totals);
-    more_audit |= history_step(st, policy, now, totals);
-    more_audit |= ledger_step(st, policy, now, totals);
-    if (!store_in_txn(st)) {
-        if (store_vacuum_step(st, VACUUM_PAGES, &freed, &err) != 0)
-            log_warn("retention", NULL, "incremental vacuum: %s", err.msg);
-        totals->vacuumed += freed;
-    }
-    return more_changes || more_keys || more_audit || freed >= VACUUM_PAGES ? BUSY_DELAY_MS
-                                                                            : IDLE_DELAY_MS;
+    return IDLE_DELAY_MS;
 }

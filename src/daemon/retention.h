@@ -24,6 +24,7 @@ struct retention_totals {
     int64_t history_next_ms;
     int64_t folded; /* points transactions folded into opening balances */
     int64_t ledger_next_ms;
+    int turn; /* the kind of step the next round tries first */
 };
 
 /* What the [state] section asks of retention (config.h). */
@@ -36,8 +37,9 @@ struct retention_policy {
     long ledger_retention_ms;  /* 0: keep (state/store_ledger.h) */
 };
 
-/* One round of steps. dests: the connectors with a push side. Returns the
- * delay in ms before the next round (short when work is left). */
+/* One round: the first kind of step, taking turns, that finds work runs
+ * (one step, a few ms). dests: the connectors with a push side. Returns
+ * the delay in ms before the next round (short when a step worked). */
 uint64_t retention_round(struct store *st, const char *const *dests, size_t n,
                          const struct retention_policy *policy, struct retention_totals *totals);
 
