@@ -27,10 +27,12 @@ struct store_checkpointer;
 typedef void (*store_wal_due_fn)(void *arg, int frames);
 
 /* Opens the second connection and switches st's commits from SQLite's
- * automatic checkpoint to due(). A safety bound stays on the committing
- * thread: a commit that leaves 16 x min_frames in the WAL (the worker has
- * fallen that far behind) checkpoints there, PASSIVE, as SQLite would
- * have. Outside a transaction; not for a read-only store. */
+ * automatic checkpoint to due(), called once min_frames frames have been
+ * committed since what the last run copied. A bound stays on the
+ * committing thread: a commit that leaves 8 x min_frames in the WAL
+ * checkpoints there, PASSIVE, as SQLite would have (it copies the tail the
+ * runs left, so that the WAL starts again from its beginning).
+ * Outside a transaction; not for a read-only store. */
 int store_checkpointer_open(struct store *st, const char *path, int min_frames,
                             store_wal_due_fn due, void *arg, struct store_checkpointer **out,
                             struct error *err);
@@ -39,8 +41,9 @@ int store_checkpointer_open(struct store *st, const char *path, int min_frames,
  * one run at a time; the store's thread keeps committing meanwhile. */
 void store_checkpointer_run(struct store_checkpointer *ck);
 
-/* The last run's result, read after it ended: frames in the WAL and frames
- * copied into the database; 0, or -1 with the reason in err. Busy (another
+/* The last run's result, read after it ended, on the store's thread (it
+ * notes what the run copied, for the next due()): frames in the WAL and
+ * frames copied into the database; 0, or -1 with the reason in err. Busy (another
  * checkpoint or a TRUNCATE after an erasure ran at the same time) is not
  * an error: copied is 0 and the next due() tries again. */
 int store_checkpointer_result(const struct store_checkpointer *ck, int *wal_frames, int *copied,

@@ -70,6 +70,7 @@ struct store {
     void (*wal_due)(void *arg, int frames);
     void *wal_due_arg;
     int wal_due_frames;
+    int wal_base; /* frames of the WAL already copied back (by the last run) */
 };
 
 /* Commits like store_commit() but without SQLite's automatic checkpoint:
