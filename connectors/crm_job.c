@@ -137,7 +137,11 @@ void crm_job_fail_from(struct crm_job *job, const struct http_result *res, crm_e
                  msg[0] ? msg : res->error);
     else
         snprintf(reason, sizeof(reason), "%s", res->error);
-    if (res->cls == HTTP_CLASS_PERMANENT) {
+    /* A 403 answers the whole request: the credentials lack a permission
+     * or a scope (HubSpot's MISSING_SCOPES), never the records' fault
+     * (issue 19): the destination backs off and /healthz says
+     * destination_rejecting, where every record became a dead letter. */
+    if (res->cls == HTTP_CLASS_PERMANENT && res->status != 403) {
         log_warn(sub, name, "%s rejected: %s", job->pb->class_key, reason);
         crm_job_fail_rest(job, PUSH_REJECT, reason, -1, 0);
     } else {

@@ -33,6 +33,15 @@ assert_eq "$(code)" 503 "healthz 503"
 up_is 0 || fail "connector_up not 0"
 pass "connector_up 0"
 grep -q 'destination rejecting: pulls refused since .*HTTP 403' "$T/daemon.log" || fail "not logged"
+# A push answered 403 is the destination's fault too, not the records': no
+# dead letter, the change waits, and the reason says the pushes are refused.
+printf '{"event_id":"p1","type":"profile","member":"M1","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"ann@example.com"}}\n' >"$T/a.jsonl.src"
+drop a.jsonl
+push_refused() {
+  health | jq -e '.reasons[]? | select(.reason == "destination_rejecting" and (.detail | startswith("refusing our requests since")) and (.detail | contains("HTTP 403")))' >/dev/null
+}
+wait_for 60 push_refused || fail "a push answered 403: $(health)"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters")" 0 "a push answered 403 files no dead letter"
 
 # A 503 afterwards: unreachable again, the rejection cleared.
 sim_post config '{"faults":"503:1.0"}' || fail "crmsim config refused"
@@ -45,6 +54,8 @@ healthy() { [ "$(code)" = 200 ]; }
 wait_for 60 healthy || fail "still unhealthy after the pulls went through again: $(health)"
 up_is 1 || fail "connector_up not 1 again"
 pass "healthy again once a pull goes through"
+wait_for 30 is_eq ann@example.com contact_prop M1 email || fail "the change refused with 403 did not go once HubSpot took it"
+pass "the change refused with 403 went once HubSpot took it"
 
 # A 404 (an object or URL that does not exist) is a rejection too.
 sim_post config '{"faults":"404:1.0"}' || fail "crmsim config refused"
