@@ -111,40 +111,6 @@ static const struct stmt_def stmt_defs[] = {
          "INSERT INTO idem_keys(key, body_hash, seen_at, answer) VALUES (?1, ?2, ?3, ?4)", 1),
 };
 
-int store_sql_error(struct store *st, struct error *err, const char *what)
-{
-    return error_set(err, "state: %s: %s", what, st->db ? sqlite3_errmsg(st->db) : "no database");
-}
-
-void store_sha256_hex(const void *data, size_t len, char out[65])
-{
-    sha256_hex(data, len, out);
-}
-
-void store_member_hash(const struct store *st, const char *member_key, char out[65])
-{
-    char buf[512];
-    size_t klen = strlen(member_key);
-
-    if (klen + 65 <= sizeof(buf)) {
-        memcpy(buf, st->salt, 64);
-        buf[64] = '|';
-        memcpy(buf + 65, member_key, klen);
-        store_sha256_hex(buf, 65 + klen, out);
-    } else {
-        char *big = malloc(65 + klen);
-        if (big == NULL) {
-            out[0] = '\0';
-            return;
-        }
-        memcpy(big, st->salt, 64);
-        big[64] = '|';
-        memcpy(big + 65, member_key, klen);
-        store_sha256_hex(big, 65 + klen, out);
-        free(big);
-    }
-}
-
 static int exec(struct store *st, const char *sql, struct error *err)
 {
     char *msg = NULL;

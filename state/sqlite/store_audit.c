@@ -5,6 +5,10 @@
 #include "store_internal.h"
 
 #include "store_audit_archive.h"
+#include "store_audit_meta.h"
+#include "store_push.h"
+#include "store_push_sql.h"
+#include "timefmt.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,9 +39,9 @@ out:
 }
 
 /* The text the chain hashes for one row; shared with verification. */
-static void chain_input(char *buf, size_t size, const char *prev, int64_t seq,
-                        const char *member_hash, const char *field, const char *payload_hash,
-                        int64_t recorded_at)
+void store_audit_chain_input(char *buf, size_t size, const char *prev, int64_t seq,
+                             const char *member_hash, const char *field, const char *payload_hash,
+                             int64_t recorded_at)
 {
     snprintf(buf, size, "%s|%" PRId64 "|%s|%s|%s|%" PRId64, prev, seq, member_hash, field,
              payload_hash, recorded_at);
@@ -49,7 +53,8 @@ void store_audit_chain_hash(const char *prev, int64_t seq, const char *member_ha
 {
     char input[1024];
 
-    chain_input(input, sizeof(input), prev, seq, member_hash, field, payload_hash, recorded_at);
+    store_audit_chain_input(input, sizeof(input), prev, seq, member_hash, field, payload_hash,
+                            recorded_at);
     store_sha256_hex(input, strlen(input), out);
 }
 
@@ -63,8 +68,8 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
 
     store_member_hash(st, member_key, member_hash);
     store_sha256_hex(payload, strlen(payload), payload_hash);
-    chain_input(input, sizeof(input), st->audit_head, seq, member_hash, field, payload_hash,
-                recorded_at);
+    store_audit_chain_input(input, sizeof(input), st->audit_head, seq, member_hash, field,
+                            payload_hash, recorded_at);
     store_sha256_hex(input, strlen(input), hash);
 
     /* Neither the payload's hash nor the previous row's is stored: the
@@ -102,77 +107,21 @@ int store_audit_row_payload_hash(sqlite3_stmt *q, int payload_col, int hash_col,
     return 0;
 }
 
-int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived, int64_t *bad_id,
-                             struct error *err)
+int store_audit_ack(struct store *st, int64_t seq, const char *system, struct error *err)
 {
-    sqlite3_stmt *q = NULL;
-    char prev[65] = "";
-    char input[1024], hash[65], payload_hash[65];
-    int s;
-    int rc = -1;
+    sqlite3_stmt *q = store_push_stmt(st, PS_ACK, err);
 
-    *rows = 0;
-    *archived = 0;
-    *bad_id = 0;
-    /* The archived part of the chain first; the live rows go on from its
-     * head (docs/state.md "Audit archive"). */
-    if (store_audit_archive_verify(st, prev, archived, bad_id, err) != 0)
+    if (q == NULL)
         return -1;
-    if (*bad_id != 0)
-        return 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT id, seq, member_hash, field, payload, payload_hash,"
-                           " recorded_at, hash FROM audit ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK) {
-        store_sql_error(st, err, "verify audit");
-        goto out;
-    }
-    for (;;) {
-        s = sqlite3_step(q);
-        if (s != SQLITE_ROW)
-            break;
-        int64_t id = sqlite3_column_int64(q, 0);
-
-        (*rows)++;
-        /* A changed payload changes its hash, so the row's hash no longer
-         * matches; a row with neither payload nor hash cannot be checked. */
-        if (store_audit_row_payload_hash(q, 4, 5, payload_hash) != 0) {
-            *bad_id = id;
-            error_set(err, "audit row %" PRId64 ": neither payload nor payload hash", id);
-            rc = 0;
-            goto out;
-        }
-        chain_input(input, sizeof(input), prev, sqlite3_column_int64(q, 1),
-                    (const char *)sqlite3_column_text(q, 2),
-                    (const char *)sqlite3_column_text(q, 3), payload_hash,
-                    sqlite3_column_int64(q, 6));
-        store_sha256_hex(input, strlen(input), hash);
-        if (strcmp(hash, (const char *)sqlite3_column_text(q, 7)) != 0) {
-            *bad_id = id;
-            error_set(err,
-                      "audit row %" PRId64
-                      ": hash does not match its contents and the previous row's hash",
-                      id);
-            rc = 0;
-            goto out;
-        }
-        memcpy(prev, hash, sizeof(prev));
-    }
-    if (s != SQLITE_DONE) {
-        store_sql_error(st, err, "verify audit");
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(q);
-    return rc;
+    sqlite3_bind_int64(q, 1, seq);
+    sqlite3_bind_text(q, 2, system, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, timefmt_now_ms());
+    return store_push_done(st, q, err, "write audit ack");
 }
 
-int store_audit_verify(struct store *st, int64_t *rows, int64_t *bad_id, struct error *err)
+int store_audit_ack_batch(struct store *st, const int64_t *seq, size_t n, const char *system,
+                          struct error *err)
 {
-    int64_t live = 0, archived = 0;
-    int rc = store_audit_verify_parts(st, &live, &archived, bad_id, err);
-
-    *rows = live + archived;
-    return rc;
+    struct store_batch b = {.n = n, .seq = seq};
+    return store_push_batch_write(st, PS_ACK_BATCH, system, &b, err, "write audit acks");
 }

@@ -16,60 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store_audit_meta.h"
 #include "store_internal.h"
 #include "timefmt.h"
 
 /* Erasures applied to the archive per step at most (one pass over it). */
 #define ERASURES_PER_PASS 256
-
-struct archive_meta {
-    char *path; /* NULL: no archive yet */
-    char head[65];
-    int64_t rows;
-    int64_t bytes;
-};
-
-static void meta_free(struct archive_meta *m)
-{
-    free(m->path);
-    m->path = NULL;
-}
-
-static int meta_read(struct store *st, struct archive_meta *m, struct error *err)
-{
-    sqlite3_stmt *q = NULL;
-    int s;
-
-    memset(m, 0, sizeof(*m));
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT key, value FROM meta WHERE key IN ('audit_archive_path',"
-                           " 'audit_archive_head', 'audit_archive_rows', 'audit_archive_bytes')",
-                           -1, &q, NULL) != SQLITE_OK)
-        return store_sql_error(st, err, "read audit archive checkpoint");
-    for (;;) {
-        s = sqlite3_step(q);
-        if (s != SQLITE_ROW)
-            break;
-        const char *k = (const char *)sqlite3_column_text(q, 0);
-        const char *v = (const char *)sqlite3_column_text(q, 1);
-        if (strcmp(k, "audit_archive_path") == 0) {
-            free(m->path);
-            m->path = strdup(v);
-        } else if (strcmp(k, "audit_archive_head") == 0) {
-            snprintf(m->head, sizeof(m->head), "%s", v);
-        } else if (strcmp(k, "audit_archive_rows") == 0) {
-            m->rows = strtoll(v, NULL, 10);
-        } else {
-            m->bytes = strtoll(v, NULL, 10);
-        }
-    }
-    sqlite3_finalize(q);
-    if (s != SQLITE_DONE) {
-        meta_free(m);
-        return store_sql_error(st, err, "read audit archive checkpoint");
-    }
-    return 0;
-}
 
 static int meta_put(struct store *st, const char *key, const char *value, struct error *err)
 {
@@ -96,25 +48,12 @@ static int meta_put_int(struct store *st, const char *key, int64_t v, struct err
     return meta_put(st, key, buf, err);
 }
 
-int store_audit_archive_head(struct store *st, char head[65], struct error *err)
-{
-    struct archive_meta m;
-
-    head[0] = '\0';
-    if (meta_read(st, &m, err) != 0)
-        return -1;
-    if (m.path != NULL)
-        memcpy(head, m.head, 65);
-    meta_free(&m);
-    return 0;
-}
-
 int store_audit_archive_path(struct store *st, char **path, struct error *err)
 {
     struct archive_meta m;
 
     *path = NULL;
-    if (meta_read(st, &m, err) != 0)
+    if (store_audit_meta_read(st, &m, err) != 0)
         return -1;
     *path = m.path;
     return 0;
@@ -246,7 +185,7 @@ int store_audit_archive_verify(struct store *st, char head[65], int64_t *rows, i
     head[0] = '\0';
     *rows = 0;
     *bad_id = 0;
-    if (meta_read(st, &m, err) != 0)
+    if (store_audit_meta_read(st, &m, err) != 0)
         return -1;
     if (m.path == NULL)
         return 0;
@@ -282,7 +221,7 @@ out:
     *rows = v.rows;
     if (f != NULL)
         fclose(f);
-    meta_free(&m);
+    store_audit_meta_free(&m);
     return 0;
 }
 
@@ -344,7 +283,7 @@ int store_audit_archive_member(struct store *st, const char *member_hash, json_t
     FILE *f = NULL;
     int rc = -1;
 
-    if (meta_read(st, &m, err) != 0)
+    if (store_audit_meta_read(st, &m, err) != 0)
         return -1;
     if (m.path == NULL) {
         rc = 0;
@@ -360,7 +299,7 @@ int store_audit_archive_member(struct store *st, const char *member_hash, json_t
 out:
     if (f != NULL)
         fclose(f);
-    meta_free(&m);
+    store_audit_meta_free(&m);
     return rc;
 }
 
@@ -782,15 +721,15 @@ int store_audit_archive_step(struct store *st, const char *path, int64_t retenti
         free(dflt);
         return -1;
     }
-    if (meta_read(st, &m, err) != 0)
+    if (store_audit_meta_read(st, &m, err) != 0)
         goto fail;
     if (apply_erasures(st, &m, err) != 0 ||
         (retention_ms > 0 &&
          archive_rows(st, &m, path, now_ms - retention_ms, archived, more, err) != 0)) {
-        meta_free(&m);
+        store_audit_meta_free(&m);
         goto fail;
     }
-    meta_free(&m);
+    store_audit_meta_free(&m);
     if (store_commit_deferring_checkpoint(st, err) != 0) {
         store_end_relaxed(st);
         *archived = 0;

@@ -84,6 +84,11 @@ int store_sql_error(struct store *st, struct error *err, const char *what);
 /* Appends a consent event to the hash-chained audit. */
 int store_audit_append(struct store *st, int64_t seq, const char *member_key, const char *field,
                        const char *payload, int64_t recorded_at, struct error *err);
+/* The text an audit row's hash is taken over, into buf:
+ * prev|seq|member_hash|field|payload_hash|recorded_at. */
+void store_audit_chain_input(char *buf, size_t size, const char *prev, int64_t seq,
+                             const char *member_hash, const char *field, const char *payload_hash,
+                             int64_t recorded_at);
 /* hash = SHA-256(prev|seq|member_hash|field|payload_hash|recorded_at). */
 void store_audit_chain_hash(const char *prev, int64_t seq, const char *member_hash,
                             const char *field, const char *payload_hash, int64_t recorded_at,
