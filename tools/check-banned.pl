@@ -9,6 +9,9 @@
 # enforces (docs/architecture.md).
 # And a log line naming a member ("member %s") that is not a log_*_member
 # call: journald would not carry the member's key.
+# And a connector's file (connectors/hubspot*, salesforce*, adobe*, spool*)
+# including another connector's header: connectors share code only through
+# the runtime (crm_*.h) and connector.h (DESIGN.md §1, issue 18).
 # Prints file:line: what, and exits 1 when anything is found.
 use strict;
 use warnings;
@@ -24,6 +27,15 @@ for my $f (@ARGV) {
         my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);
         print "$f:$line: include through a folder \"$1\" (docs/architecture.md: headers by bare name)\n";
         $bad = 1;
+    }
+    if ($f =~ m{(?:^|/)connectors/(hubspot|salesforce|adobe|spool)[^/]*\.[ch]$}) {
+        my $mine = $1;
+        while ($src =~ /^[ \t]*#[ \t]*include[ \t]*"(hubspot|salesforce|adobe|spool)[^"\n]*"/mg) {
+            next if $1 eq $mine;
+            my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);
+            print "$f:$line: a $mine file includes a $1 header (connectors share code through crm_*.h only)\n";
+            $bad = 1;
+        }
     }
     while ($src =~ /^[ \t]*#[ \t]*include[ \t]*"([^"\n]*\.\.\/[^"\n]*)"/mg) {
         my $line = 1 + (substr($src, 0, pos($src)) =~ tr/\n//);

@@ -118,3 +118,23 @@ grep -q 'dirinc.c:3: include through a folder "ctl/ctl.h"' "$T/dirinc.out" \
 grep -q 'dirinc.c:4: relative include' "$T/dirinc.out" || fail "relative include not reported"
 assert_eq "$(wc -l <"$T/dirinc.out")" 2 "one report per include, <sys/types.h> left alone"
 pass "an include through a folder is refused"
+
+# A connector does not include another connector's header: they share code
+# through the runtime (crm_*.h) only (issue 18).
+mkdir -p "$T/connectors"
+cat >"$T/connectors/hubspot_x.c" <<'C'
+#include "hubspot.h"
+#include "crm_job.h"
+#include "salesforce_int.h"
+/* #include "adobe.h" in a comment is fine */
+#include "adobe.h"
+C
+rc=0
+perl "$SRC_DIR/tools/check-banned.pl" "$T/connectors/hubspot_x.c" >"$T/xinc.out" || rc=$?
+assert_eq "$rc" 1 "the checker fails on a connector including another's header"
+for line in 3 5; do
+  grep -q "hubspot_x.c:$line: a hubspot file includes a" "$T/xinc.out" \
+    || fail "cross-connector include at line $line not reported: $(cat "$T/xinc.out")"
+done
+assert_eq "$(wc -l <"$T/xinc.out")" 2 "one report per cross-connector include"
+pass "a connector including another connector's header is refused"
