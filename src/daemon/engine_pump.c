@@ -314,6 +314,25 @@ static void record_sent(struct dest *d, struct sent_batch *sb)
         log_warn("engine", d->conn->name, "cannot record what is sent: %s", err.msg);
 }
 
+/* The index of the plan's first record of member m, found through first[]
+ * (open addressing over cap slots, record index + 1, 0 empty); i is added
+ * as the member's first when it has none. */
+static size_t first_of_member(const struct plan *p, size_t *first, size_t cap, const char *m,
+                              size_t i)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t slot;
+
+    for (const char *c = m; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    for (slot = (size_t)h & (cap - 1); first[slot] != 0; slot = (slot + 1) & (cap - 1)) {
+        if (strcmp(p->items[first[slot] - 1]->member, m) == 0)
+            return first[slot] - 1;
+    }
+    first[slot] = i + 1;
+    return i;
+}
+
 /* The current local values of the sibling fields the connector declares
  * (connector_ops.push_siblings), for each record of the plan that wants
  * them: read once per member of the batch, inside the pass's snapshot.
@@ -321,34 +340,37 @@ static void record_sent(struct dest *d, struct sent_batch *sb)
 static int attach_siblings(struct dest *d, struct sent_batch *sb, const struct plan *p)
 {
     const struct push_sibling *s = d->conn->ops->push_siblings;
-    size_t ns = 0;
-    unsigned char *read = NULL;
+    size_t ns = 0, cap = 16;
+    /* owner[m * ns + k]: the record (index + 1) that read sibling k of the
+     * member whose first record is m; first[]: each member's first record.
+     * A scan of the records before each one was quadratic in a Bulk batch
+     * (issue 17). */
+    size_t *owner = NULL, *first = NULL;
     int rc = -1;
 
     while (s != NULL && s[ns].field != NULL)
         ns++;
     if (ns == 0)
         return 0;
+    while (cap < 2 * p->n)
+        cap *= 2;
     sb->sib = calloc(p->n * ns, sizeof(*sb->sib));
     sb->sib_owned = calloc(p->n * ns, sizeof(*sb->sib_owned));
-    read = calloc(p->n * ns, 1);
-    if (sb->sib == NULL || sb->sib_owned == NULL || read == NULL)
+    owner = calloc(p->n * ns, sizeof(*owner));
+    first = calloc(cap, sizeof(*first));
+    if (sb->sib == NULL || sb->sib_owned == NULL || owner == NULL || first == NULL)
         goto out;
     sb->sib_count = p->n * ns;
     sb->nsib = ns;
     for (size_t i = 0; i < p->n; i++) {
         const struct witem *it = p->items[i];
+        size_t m = first_of_member(p, first, cap, it->member, i);
         for (size_t k = 0; k < ns; k++) {
-            size_t j;
             struct error err = {""};
             if (!push_sibling_wanted(&s[k], it->field))
                 continue;
-            for (j = 0; j < i; j++) {
-                if (read[j * ns + k] && strcmp(p->items[j]->member, it->member) == 0)
-                    break;
-            }
-            if (j < i) {
-                sb->sib[i * ns + k] = sb->sib[j * ns + k];
+            if (owner[m * ns + k] != 0) {
+                sb->sib[i * ns + k] = sb->sib[(owner[m * ns + k] - 1) * ns + k];
                 continue;
             }
             if (store_current_get(d->eng->store, it->member, s[k].field, &sb->sib_owned[i * ns + k],
@@ -358,12 +380,13 @@ static int attach_siblings(struct dest *d, struct sent_batch *sb, const struct p
                 goto out;
             }
             sb->sib[i * ns + k] = sb->sib_owned[i * ns + k];
-            read[i * ns + k] = 1;
+            owner[m * ns + k] = i + 1;
         }
     }
     rc = 0;
 out:
-    free(read);
+    free(owner);
+    free(first);
     return rc;
 }
 
