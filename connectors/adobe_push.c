@@ -528,17 +528,28 @@ static void start_job(struct acc_job *job)
         start_write(job);
 }
 
-void acc_op_push(struct connector *conn, struct push_batch *pb)
+/* A job for batch pb, of the kind its class says; NULL when out of memory
+ * (crm_job_new has answered the batch then). */
+static struct acc_job *job_new(struct adobe *acc, struct push_batch *pb)
 {
-    struct adobe *acc = conn->priv;
     struct acc_job *job =
         (struct acc_job *)crm_job_new(&acc->jobs, pb, sizeof(struct acc_job), job_release);
 
+    if (job != NULL) {
+        job->acc = acc;
+        job->kind = strcmp(pb->class_key, "consent") == 0 ? JOB_CONSENT : JOB_WRITE;
+        job->op = strcmp(pb->class_key, "erase") == 0 ? "delete" : "insertOrUpdate";
+    }
+    return job;
+}
+
+void acc_op_push(struct connector *conn, struct push_batch *pb)
+{
+    struct adobe *acc = conn->priv;
+    struct acc_job *job = job_new(acc, pb);
+
     if (job == NULL)
         return;
-    job->acc = acc;
-    job->kind = strcmp(pb->class_key, "consent") == 0 ? JOB_CONSENT : JOB_WRITE;
-    job->op = strcmp(pb->class_key, "erase") == 0 ? "delete" : "insertOrUpdate";
     if (acc->stopped) {
         crm_job_fail_rest(&job->base, PUSH_RETRY, acc->stop_reason, STOPPED_RETRY_MS, 1);
         finish(job);
