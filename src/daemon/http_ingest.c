@@ -773,13 +773,3 @@ void http_ingest_stop(struct http_ingest *h)
     uv_close((uv_handle_t *)&h->async, handle_closed);
     uv_close((uv_handle_t *)&h->backlog_timer, handle_closed);
 }
-
-const char *http_ingest_address(const struct http_ingest *h)
-{
-    return h->ls.address;
-}
-
-const struct http_ingest_options *http_ingest_options(const struct http_ingest *h)
-{
-    return &h->live->o;
-}

@@ -219,3 +219,13 @@ int http_ingest_reload(struct http_ingest *h, const struct http_ingest_options *
                "requests whose headers arrive from now on");
     return 0;
 }
+
+const char *http_ingest_address(const struct http_ingest *h)
+{
+    return h->ls.address;
+}
+
+const struct http_ingest_options *http_ingest_options(const struct http_ingest *h)
+{
+    return &h->live->o;
+}
