@@ -221,10 +221,12 @@ int hs_project(enum change_kind kind, const char *field, const char *value_json,
     return rc;
 }
 
-/* Adds the properties of one record to props. 0, or -1 with res rejected. */
-static int record_props(const struct hs_map *m, const struct push_record *rec, json_t *props,
+/* Adds the properties of one record to props (a crm_plan field function:
+ * map is the struct hs_map). 0, or -1 with res rejected. */
+static int record_props(const void *map, const struct push_record *rec, json_t *props,
                         struct push_result *res)
 {
+    const struct hs_map *m = map;
     char text[1024];
 
     switch (rec->kind) {
@@ -288,18 +290,12 @@ static int record_props(const struct hs_map *m, const struct push_record *rec, j
     }
 }
 
-static int plan_field(const void *map, const struct push_record *rec, json_t *fields,
-                      struct push_result *res)
-{
-    return record_props(map, rec, fields, res);
-}
-
 int hs_plan_contacts(const struct hs_map *m, const struct push_record *recs, size_t n,
                      struct push_result *res, int with_props, struct crm_plan *p)
 {
     /* A marker of a contact gone from HubSpot ("archived:12") is not an id
      * to address: the member is written by id property. */
-    return crm_plan_members(recs, n, res, hs_is_record_id, with_props ? plan_field : NULL, m,
+    return crm_plan_members(recs, n, res, hs_is_record_id, with_props ? record_props : NULL, m,
                             CRM_PLAN_DROP_EMPTY, p);
 }
 
