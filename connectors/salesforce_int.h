@@ -258,6 +258,14 @@ void sf_consent_after_contacts(struct sf_job *job);
  * next(sf). */
 void sf_consent_pull(struct salesforce *sf, void (*next)(struct salesforce *sf));
 
+/* --- salesforce_http.c --- */
+/* The request wrapper's policy hook (crm_http_open; ctx is the struct
+ * salesforce): quota and auth bookkeeping from every response. */
+int sf_http_policy(void *ctx, int tag, struct http_result *res);
+/* Answers every request held for the instance URL with cls (closing:
+ * HTTP_CLASS_CANCELLED). */
+void sf_http_release_held(struct salesforce *sf, enum http_class cls);
+
 /* --- salesforce_bulk.c --- */
 /* Sends a Contact job's groups as one Bulk API 2.0 upsert job. */
 void sf_bulk_start(struct sf_job *job);
