@@ -226,3 +226,126 @@ int engine_bookkeeping_write(struct dest *d, const struct bookkeeping *bk, struc
         return -1;
     return 0;
 }
+
+/* A RETRY answer: 1 when the record stays (queued again, or superseded
+ * and dropped), 0 when it is past the retry policy and goes to the dead
+ * letters with the reason set here. */
+static int ack_retry(struct dest *d, struct witem *it, struct push_result *r, struct window *w,
+                     uint64_t now, struct ack_tally *t)
+{
+    long delay;
+    d->stats.records_retry++;
+    if (engine_superseded(d, it)) {
+        /* A newer value of the field came meanwhile: it goes
+         * instead; this one must never go after (or with) it. */
+        d->stats.skipped_superseded++;
+        window_remove(w, it);
+        return 1;
+    }
+    if (r->not_record_fault) {
+        /* The destination failed, not the record: give the
+         * attempt back and back the destination off. */
+        it->attempts--;
+        if (t->outage_why == NULL)
+            t->outage_why = push_result_reason(r);
+        if (r->retry_after_ms > t->outage_wait)
+            t->outage_wait = r->retry_after_ms;
+        if (t->outage_wait < 0)
+            t->outage_wait = 0;
+        window_requeue(w, it, now);
+        return 1;
+    }
+    {
+        /* The record's own clock starts at its first own fault:
+         * an outage before it does not use up its time. */
+        struct retry_state rs = {it->attempts, it->fault_ms ? it->fault_ms : now};
+        if (it->fault_ms == 0)
+            it->fault_ms = now;
+        delay = retry_next_delay(&d->eng->opt.retry, &rs, r->retry_after_ms, now);
+    }
+    if (delay >= 0) {
+        window_requeue(w, it, now + (uint64_t)delay);
+        return 1;
+    }
+    if (engine_is_urgent(it)) {
+        /* A withdrawal or an erasure is never dead-lettered by a
+         * retry policy: it stays pending, tried again at the
+         * backoff cap, and goes when the CRM takes it. */
+        long wait = d->eng->opt.retry.cap_ms;
+        if (r->retry_after_ms > wait)
+            wait = r->retry_after_ms;
+        if (!it->overdue) {
+            char masked[512];
+            it->overdue = 1;
+            t->overdue_changed = 1;
+            log_warn("engine", d->conn->name,
+                     "seq %" PRId64 " %s: past the retry policy after %d attempts; a "
+                     "withdrawal or erasure is kept pending, never dead-lettered: %s",
+                     it->rec.seq, it->field, it->attempts,
+                     log_mask_emails(push_result_reason(r), masked, sizeof(masked)));
+        }
+        window_requeue(w, it, now + (uint64_t)wait);
+        return 1;
+    }
+    push_result_set_reason(r, "gave up after %d attempts in %" PRIu64 " s: %s", it->attempts,
+                           (now - it->fault_ms) / 1000,
+                           r->reason != NULL ? r->reason : "retryable failure");
+    return 0;
+}
+
+/* One record's answer in a batch's transaction (db_ok: it is open): an ok
+ * goes to the bookkeeping written for the whole batch, a stale answer asks
+ * for a pull, a retry is queued again (or the destination backed off when
+ * it was not the record's fault), a rejection or a retry past the policy
+ * is dead-lettered, except a withdrawal or an erasure, kept pending. */
+void engine_ack_record(struct dest *d, struct sent_batch *sb, size_t i, uint64_t now, int db_ok,
+                       struct ack_tally *t)
+{
+    struct witem *it = sb->items[i];
+    struct push_result *r = &sb->pb.results[i];
+    struct bookkeeping *bk = &sb->bk;
+    struct window *w = &d->lanes[it->lane]; /* riders come from other lanes */
+
+    if (r->outcome == PUSH_OK) {
+        /* Written below for the whole batch; the item leaves its
+         * window after that (its strings are the keys). */
+        d->stats.records_ok++;
+        bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, it->hash};
+        /* The identity is written when it is new or changed (a merge),
+         * once per member of the batch (its records are side by side),
+         * and the member's waiting records learn it now instead of
+         * reading it back one by one. */
+        if (r->remote_id[0] != '\0' &&
+            (it->remote_id == NULL || strcmp(r->remote_id, it->remote_id) != 0)) {
+            size_t k = bk->n_ids;
+            if (k == 0 || strcmp(bk->id_members[k - 1], it->member) != 0 ||
+                strcmp(bk->id_remote[k - 1], r->remote_id) != 0) {
+                bk->id_members[k] = it->member;
+                bk->id_remote[k] = r->remote_id;
+                bk->n_ids++;
+            }
+            engine_learn_identity(d, it->member, r->remote_id);
+        }
+        /* Issue 19: which CRM took which change, for every kind (member
+         * export's acknowledged_by; compaction deletes a change's
+         * acknowledgements with it, consent's stay with their audit). */
+        bk->acks[bk->n_acks++] = it->rec.seq;
+        /* Issue 19: the opt-out promise, measured where it is kept. */
+        if (engine_is_urgent(it) && it->received_at > 0)
+            engine_observe_optout(d, it);
+        bk->done[bk->n_done++] = it;
+        return;
+    }
+    if (r->outcome == PUSH_STALE) {
+        d->stats.records_stale++;
+        t->pull_now = 1;
+        window_remove(w, it);
+        return;
+    }
+    if (r->outcome == PUSH_RETRY && ack_retry(d, it, r, w, now, t))
+        return;
+    d->stats.records_rejected++;
+    if (db_ok)
+        engine_dead_letter(d, it, r->reason != NULL ? r->reason : "rejected by the CRM");
+    window_remove(w, it);
+}

@@ -116,6 +116,15 @@ struct plan {
 };
 
 /* engine_ack.c: what a batch's answers write and report. */
+/* What a batch's answers add up to, for the pump once they are applied. */
+struct ack_tally {
+    long outage_wait;       /* >= 0: back the destination off (0: no hint) */
+    const char *outage_why; /* the first such answer's reason */
+    int pull_now;           /* an answer said the CRM holds something newer */
+    int overdue_changed;    /* an urgent record went past the retry policy */
+};
+void engine_ack_record(struct dest *d, struct sent_batch *sb, size_t i, uint64_t now, int db_ok,
+                       struct ack_tally *t);
 int engine_bookkeeping_init(struct bookkeeping *bk, size_t n);
 void engine_learn_identity(struct dest *d, const char *member, const char *remote_id);
 void engine_dead_letter(struct dest *d, struct witem *it, const char *vendor_reason);

@@ -378,7 +378,11 @@ static int resend_here(const struct dest *d, const struct witem *it)
  * holds its value already (or it cannot be represented), adds it when it is
  * of the plan's class (the first item sets the class), its member is in
  * the plan or there is room for one more (new_members), and the request
- * inputs it costs still fit in max_batch (max_members). */
+ * inputs it costs still fit in max_batch (max_members). Long: the checks
+ * are in the order each must come (a cheap skip before a state read, the
+ * shadow read last), and each is a few lines with the reason beside it;
+ * cut apart they would need the same six arguments and an out-parameter
+ * each. */
 static enum consider consider(struct dest *d, struct witem *it, uint64_t now, struct plan *p,
                               size_t max_members, int new_members, int may_remove, uint64_t *wake)
 {

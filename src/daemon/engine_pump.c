@@ -109,7 +109,10 @@ static void drop_deferred(struct dest *d)
     }
 }
 
-/* Applies the per-record results of one batch in one transaction. */
+/* Applies the per-record results of one batch in one transaction. Long:
+ * the transaction's steps (records, bookkeeping, outage, the next plans,
+ * cursors, commit or rollback) share its state and their order is the
+ * point (issue 18: the records' answers are engine_ack_record). */
 static void batch_done(struct push_batch *pb)
 {
     struct sent_batch *sb = pb->engine;
@@ -117,11 +120,10 @@ static void batch_done(struct push_batch *pb)
     struct store *st = d->eng->store;
     struct error err = {""};
     uint64_t now = engine_now_ms();
-    long outage_wait = -1;
-    int pull_now = 0, overdue_changed = 0, planned = 0;
+    struct ack_tally t = {.outage_wait = -1};
+    int planned = 0;
     uint64_t answered_us = now_us();
     struct bookkeeping *bk = &sb->bk;
-    const char *outage_why = NULL;
     crashpoint("push.response"); /* answered, ack not yet committed */
     int db_ok = store_begin_relaxed(st, &err) == 0;
 
@@ -130,117 +132,14 @@ static void batch_done(struct push_batch *pb)
     d->inflight_items -= pb->n;
     idle_open(d, answered_us);
     d->stats.batches++;
-    for (size_t i = 0; i < pb->n; i++) {
-        struct witem *it = sb->items[i];
-        struct push_result *r = &pb->results[i];
-        struct window *w = &d->lanes[it->lane]; /* riders come from other lanes */
-
-        if (r->outcome == PUSH_OK) {
-            /* Written below for the whole batch; the item leaves its
-             * window after that (its strings are the keys). */
-            d->stats.records_ok++;
-            bk->shadows[bk->n_shadows++] = (struct push_key){it->member, it->field, it->hash};
-            /* The identity is written when it is new or changed (a merge),
-             * once per member of the batch (its records are side by side),
-             * and the member's waiting records learn it now instead of
-             * reading it back one by one. */
-            if (r->remote_id[0] != '\0' &&
-                (it->remote_id == NULL || strcmp(r->remote_id, it->remote_id) != 0)) {
-                size_t k = bk->n_ids;
-                if (k == 0 || strcmp(bk->id_members[k - 1], it->member) != 0 ||
-                    strcmp(bk->id_remote[k - 1], r->remote_id) != 0) {
-                    bk->id_members[k] = it->member;
-                    bk->id_remote[k] = r->remote_id;
-                    bk->n_ids++;
-                }
-                engine_learn_identity(d, it->member, r->remote_id);
-            }
-            /* Issue 19: which CRM took which change, for every kind (member
-             * export's acknowledged_by; compaction deletes a change's
-             * acknowledgements with it, consent's stay with their audit). */
-            bk->acks[bk->n_acks++] = it->rec.seq;
-            /* Issue 19: the opt-out promise, measured where it is kept. */
-            if (engine_is_urgent(it) && it->received_at > 0)
-                engine_observe_optout(d, it);
-            bk->done[bk->n_done++] = it;
-            continue;
-        }
-        if (r->outcome == PUSH_STALE) {
-            d->stats.records_stale++;
-            pull_now = 1;
-            window_remove(w, it);
-            continue;
-        }
-        if (r->outcome == PUSH_RETRY) {
-            long delay;
-            d->stats.records_retry++;
-            if (engine_superseded(d, it)) {
-                /* A newer value of the field came meanwhile: it goes
-                 * instead; this one must never go after (or with) it. */
-                d->stats.skipped_superseded++;
-                window_remove(w, it);
-                continue;
-            }
-            if (r->not_record_fault) {
-                /* The destination failed, not the record: give the
-                 * attempt back and back the destination off. */
-                it->attempts--;
-                if (outage_why == NULL)
-                    outage_why = push_result_reason(r);
-                if (r->retry_after_ms > outage_wait)
-                    outage_wait = r->retry_after_ms;
-                if (outage_wait < 0)
-                    outage_wait = 0;
-                window_requeue(w, it, now);
-                continue;
-            }
-            {
-                /* The record's own clock starts at its first own fault:
-                 * an outage before it does not use up its time. */
-                struct retry_state rs = {it->attempts, it->fault_ms ? it->fault_ms : now};
-                if (it->fault_ms == 0)
-                    it->fault_ms = now;
-                delay = retry_next_delay(&d->eng->opt.retry, &rs, r->retry_after_ms, now);
-            }
-            if (delay >= 0) {
-                window_requeue(w, it, now + (uint64_t)delay);
-                continue;
-            }
-            if (engine_is_urgent(it)) {
-                /* A withdrawal or an erasure is never dead-lettered by a
-                 * retry policy: it stays pending, tried again at the
-                 * backoff cap, and goes when the CRM takes it. */
-                long wait = d->eng->opt.retry.cap_ms;
-                if (r->retry_after_ms > wait)
-                    wait = r->retry_after_ms;
-                if (!it->overdue) {
-                    char masked[512];
-                    it->overdue = 1;
-                    overdue_changed = 1;
-                    log_warn("engine", d->conn->name,
-                             "seq %" PRId64 " %s: past the retry policy after %d attempts; a "
-                             "withdrawal or erasure is kept pending, never dead-lettered: %s",
-                             it->rec.seq, it->field, it->attempts,
-                             log_mask_emails(push_result_reason(r), masked, sizeof(masked)));
-                }
-                window_requeue(w, it, now + (uint64_t)wait);
-                continue;
-            }
-            push_result_set_reason(r, "gave up after %d attempts in %" PRIu64 " s: %s",
-                                   it->attempts, (now - it->fault_ms) / 1000,
-                                   r->reason != NULL ? r->reason : "retryable failure");
-        }
-        d->stats.records_rejected++;
-        if (db_ok)
-            engine_dead_letter(d, it, r->reason != NULL ? r->reason : "rejected by the CRM");
-        window_remove(w, it);
-    }
+    for (size_t i = 0; i < pb->n; i++)
+        engine_ack_record(d, sb, i, now, db_ok, &t);
     if (db_ok && engine_bookkeeping_write(d, bk, &err) != 0)
         db_ok = 0;
     for (size_t i = 0; i < bk->n_done; i++)
         window_remove(&d->lanes[bk->done[i]->lane], bk->done[i]);
-    if (outage_wait >= 0) {
-        long wait = outage_wait;
+    if (t.outage_wait >= 0) {
+        long wait = t.outage_wait;
         if (wait == 0) {
             /* No hint from the vendor: exponential, capped at 5 minutes. */
             int s = d->outage_streak < 9 ? d->outage_streak : 9;
@@ -252,7 +151,7 @@ static void batch_done(struct push_batch *pb)
         d->stats.requests_failed++;
         d->paused_until = now + (uint64_t)wait;
         log_warn("engine", d->conn->name, "destination unavailable; pausing %ld ms", wait);
-        engine_note_outage(d, outage_why);
+        engine_note_outage(d, t.outage_why);
     } else {
         d->outage_streak = 0;
         engine_note_reachable(d);
@@ -285,12 +184,12 @@ static void batch_done(struct push_batch *pb)
     }
     push_phase(d, "request", (now - sb->sent_ms) * 1000);
     push_phase(d, "ack", now_us() - answered_us);
-    engine_report_overdue(d, overdue_changed);
+    engine_report_overdue(d, t.overdue_changed);
     engine_publish_metrics(d, sb, now);
     engine_free_batch(sb);
     if (d->eng->stopping)
         return;
-    if (pull_now && !d->pulling && d->resync == 0)
+    if (t.pull_now && !d->pulling && d->resync == 0)
         engine_schedule_pull(d, 0);
     if (d->resync == 1 && d->inflight == 0) {
         engine_start_resync(d);
@@ -508,6 +407,10 @@ static void timer_cb(uv_timer_t *t)
     engine_pump(t->data);
 }
 
+/* Plans and sends batches while request slots are free, one transaction
+ * (pass) per batch. Long: the loop's exits (slots, rate limit, a failed
+ * pass, deferral inside an answer's transaction) each set when to look
+ * again (wake), which the end of the function arms once. */
 void engine_pump(struct dest *d)
 {
     uint64_t now = engine_now_ms();
