@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_push.h"
+#include "tmp_store.h"
 
 #define T0 1790000000000LL /* 2026-09-21, safely in the past */
 
@@ -50,16 +51,10 @@ static const struct connector_ops crm_ops = {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct store_options o = {0};
-    struct error err;
 
     assert_non_null(f);
     assert_int_equal(metrics_init(), 0);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-echo-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    o.path = f->path;
-    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    tmp_store_open(f->dir, f->path, "echo", &f->st);
     ingest_init(&f->ing, f->st, NULL, 0);
     f->conn.ops = &crm_ops;
     f->conn.name = (char *)"crm";
@@ -72,11 +67,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tmp_store_remove(f->dir, f->st);
     metrics_shutdown();
     free(f);
     return 0;

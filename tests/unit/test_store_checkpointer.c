@@ -13,6 +13,7 @@
 
 #include "store.h"
 #include "store_checkpointer.h"
+#include "tmp_store.h"
 
 struct fixture {
     char dir[64];
@@ -26,14 +27,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct store_options o = {0};
-    struct error err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-ckpt-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    o.path = f->path;
-    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    tmp_store_open(f->dir, f->path, "ckpt", &f->st);
     assert_int_equal(sqlite3_exec(store_db(f->st),
                                   "CREATE TABLE filler(id INTEGER PRIMARY KEY, pad BLOB)", NULL,
                                   NULL, NULL),
@@ -50,11 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tmp_store_remove(f->dir, f->st);
     free(f);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "store_ctl.h"
 #include "store_ledger.h"
 #include "timefmt.h"
+#include "tmp_store.h"
 
 #define T0 1790000000000LL /* 2026-09-21, safely in the past */
 #define HOUR (3600LL * 1000)
@@ -32,14 +33,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct store_options o = {0};
-    struct error err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-ledger-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    o.path = f->path;
-    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    tmp_store_open(f->dir, f->path, "ledger", &f->st);
     f->policy.now_ms = timefmt_now_ms();
     f->policy.future_tolerance_ms = 300000;
     *state = f;
@@ -49,10 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tmp_store_remove(f->dir, f->st);
     free(f);
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "store.h"
 #include "store_retention.h"
+#include "tmp_store.h"
 
 struct fixture {
     char dir[64];
@@ -21,14 +22,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct store_options o = {0};
-    struct error err;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/crmsync-vacuum-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    o.path = f->path;
-    assert_int_equal(store_open(&o, &f->st, &err), 0);
+    tmp_store_open(f->dir, f->path, "vacuum", &f->st);
     *state = f;
     return 0;
 }
@@ -36,11 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tmp_store_remove(f->dir, f->st);
     free(f);
     return 0;
 }
