@@ -13,8 +13,6 @@
 #include "hubspot.h"
 #include "timefmt.h"
 
-const char *const hs_property_channels[] = {"sms", "phone", "post", NULL};
-
 int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err)
 {
     memset(m, 0, sizeof(*m));
