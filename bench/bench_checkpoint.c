@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_proc.h"
 #include "store.h"
 #include "store_checkpointer.h"
 #include "timefmt.h"
@@ -99,39 +100,10 @@ static void collect(struct worker *w)
         w->run_ms_max = ms;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-static long long written_bytes(void)
-{
-    FILE *f = fopen("/proc/self/io", "r");
-    char line[128];
-    long long v = -1;
-
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "write_bytes:", 12) == 0)
-            v = strtoll(line + 12, NULL, 10);
-    }
-    fclose(f);
-    return v;
-}
-
-static long file_size(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
 }
 
 static int apply_txn(struct store *st, long t, long rows, struct error *err)
@@ -178,9 +150,8 @@ int main(int argc, char **argv)
     long rows = argc > 4 ? strtol(argv[4], NULL, 10) : 25;
     int worker;
     double *lat, t0, wall;
-    long wal_max = 0;
+    long long wal_max = 0;
     long long w0;
-    struct rusage ru;
 
     if (argc < 3 || (strcmp(argv[2], "auto") != 0 && strcmp(argv[2], "worker") != 0) || txns <= 0 ||
         rows <= 0) {
@@ -208,11 +179,11 @@ int main(int argc, char **argv)
     lat = calloc((size_t)txns, sizeof(*lat));
     if (lat == NULL)
         return 1;
-    w0 = written_bytes();
-    t0 = now_ms();
+    w0 = bench_written();
+    t0 = (bench_now_s() * 1000.0);
     for (long t = 0; t < txns; t++) {
-        double s = now_ms();
-        long size;
+        double s = (bench_now_s() * 1000.0);
+        long long size;
 
         if (worker)
             collect(&w);
@@ -220,12 +191,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        lat[t] = now_ms() - s;
-        size = file_size(wal);
+        lat[t] = (bench_now_s() * 1000.0) - s;
+        size = bench_file_size(wal);
         if (size > wal_max)
             wal_max = size;
     }
-    wall = now_ms() - t0;
+    wall = (bench_now_s() * 1000.0) - t0;
     if (worker) {
         pthread_mutex_lock(&w.mu);
         w.stop = 1;
@@ -235,15 +206,12 @@ int main(int argc, char **argv)
         collect(&w);
         store_checkpointer_close(st, w.ck);
     }
-    getrusage(RUSAGE_SELF, &ru);
     qsort(lat, (size_t)txns, sizeof(*lat), cmp_double);
     printf("mode=%s txns=%ld rows=%ld wall_s=%.2f txn_ms_p50=%.2f p99=%.2f max=%.2f "
            "cpu_s=%.2f written_mb=%.1f wal_max_mb=%.1f runs_off_thread=%ld run_ms_max=%.1f\n",
            argv[2], txns, rows, wall / 1000.0, lat[txns / 2], lat[txns * 99 / 100], lat[txns - 1],
-           (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
-           (double)(written_bytes() - w0) / 1048576.0, (double)wal_max / 1048576.0, w.runs,
-           w.run_ms_max);
+           bench_cpu_s(), (double)(bench_written() - w0) / 1048576.0, (double)wal_max / 1048576.0,
+           w.runs, w.run_ms_max);
     free(lat);
     store_close(st);
     return 0;

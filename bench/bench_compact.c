@@ -36,6 +36,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_proc.h"
 #include "change_json.h"
 #include "store.h"
 #include "store_push.h"
@@ -50,44 +51,6 @@ static int64_t step_part[P_PARTS];
 static int checkpoints;
 
 #define T0 1767225600000LL /* 2026-01-01 */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* write_bytes of /proc/self/io: what this process made the kernel write. */
-static long long written(void)
-{
-    FILE *f = fopen("/proc/self/io", "r");
-    char line[128];
-    long long v = -1;
-
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "write_bytes: ", 13) == 0)
-            v = strtoll(line + 13, NULL, 10);
-    }
-    fclose(f);
-    return v;
-}
-
-static long long file_size(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
-}
 
 /* SQLITE_TRACE_PROFILE: each statement's run time, by what it is. */
 static int split_profile(unsigned type, void *ctx, void *p, void *x)
@@ -117,9 +80,9 @@ static int timed_checkpoint(void *ctx, sqlite3 *db, const char *name, int frames
     (void)ctx;
     if (frames < 1000)
         return SQLITE_OK;
-    t0 = now_s();
+    t0 = bench_now_s();
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    step_part[P_CKPT] += (int64_t)((now_s() - t0) * 1e9);
+    step_part[P_CKPT] += (int64_t)((bench_now_s() - t0) * 1e9);
     checkpoints++;
     return SQLITE_OK;
 }
@@ -268,15 +231,15 @@ int main(int argc, char **argv)
         goto fail;
     if (getenv("CKPT_FRAMES") != NULL)
         ckpt_frames = (int)strtol(getenv("CKPT_FRAMES"), NULL, 10);
-    t0 = now_s();
-    c0 = cpu_s();
-    w0 = written();
+    t0 = bench_now_s();
+    c0 = bench_cpu_s();
+    w0 = bench_written();
     while (more) {
-        double s0 = now_s(), d;
+        double s0 = bench_now_s(), d;
         memset(step_part, 0, sizeof(step_part));
         if (store_compact_step(st, dests, 1, 0, timefmt_now_ms(), &deleted, &more, &err) != 0)
             goto fail;
-        d = now_s() - s0;
+        d = bench_now_s() - s0;
         for (int p = 0; p < P_PARTS; p++)
             part_total[p] += step_part[p];
         if (d > longest) {
@@ -290,21 +253,21 @@ int main(int argc, char **argv)
         steps++;
         /* The daemon's retention round (src/retention.c): a checkpoint in a
          * turn of its own once the steps left ckpt_frames in the WAL. */
-        s0 = now_s();
+        s0 = bench_now_s();
         if (store_wal_checkpoint(st, ckpt_frames, &copied, &err) < 0)
             goto fail;
         if (copied > 0 && n_ckpt <= changes)
-            ckpt_ms[n_ckpt++] = (now_s() - s0) * 1000;
+            ckpt_ms[n_ckpt++] = (bench_now_s() - s0) * 1000;
     }
-    wall = now_s() - t0;
+    wall = bench_now_s() - t0;
     /* The WAL's pages reach the database file too: part of the cost. */
     if (store_checkpoint_after_erasure(st, 1, &err) < 0)
         goto fail;
     printf("secure_delete=%s members=%ld changes=%ld deleted=%" PRId64 " steps=%d wall_s=%.2f "
            "cpu_s=%.2f written_MB=%.1f longest_step_ms=%.1f db_MB=%.1f wal_MB=%.1f\n",
-           argv[2], members, changes, total, steps, now_s() - t0, cpu_s() - c0,
-           (double)(written() - w0) / 1e6, longest * 1000, (double)file_size(path) / 1e6,
-           (double)file_size(wal) / 1e6);
+           argv[2], members, changes, total, steps, bench_now_s() - t0, bench_cpu_s() - c0,
+           (double)(bench_written() - w0) / 1e6, longest * 1000,
+           (double)bench_file_size(path) / 1e6, (double)bench_file_size(wal) / 1e6);
     qsort(step_ms, (size_t)steps, sizeof(*step_ms), cmp_double);
     printf("steps: rows/step %.0f, step ms p50 %.2f p99 %.2f max %.2f; checkpoints in steps %d\n",
            steps > 0 ? (double)total / steps : 0.0, step_ms[steps / 2],
@@ -330,17 +293,17 @@ int main(int argc, char **argv)
            ckpt_total / 1000);
     /* Then the pages freed go back to the file system as the daemon does,
      * 256 a round (VACUUM_PAGES in src/retention.c). */
-    t0 = now_s();
-    c0 = cpu_s();
-    w0 = written();
+    t0 = bench_now_s();
+    c0 = bench_cpu_s();
+    w0 = bench_written();
     steps = 0;
     longest = 0;
     for (;;) {
         int64_t freed = 0;
-        double s0 = now_s(), d;
+        double s0 = bench_now_s(), d;
         if (store_vacuum_step(st, 256, &freed, &err) != 0)
             goto fail;
-        d = now_s() - s0;
+        d = bench_now_s() - s0;
         if (freed == 0)
             break;
         if (d > longest)
@@ -354,10 +317,11 @@ int main(int argc, char **argv)
     if (store_checkpoint_after_erasure(st, 1, &err) < 0)
         goto fail;
     qsort(step_ms, (size_t)steps, sizeof(*step_ms), cmp_double);
-    printf("vacuum: %d steps of 256 pages, step ms p50 %.2f max %.2f, wall_s=%.2f cpu_s=%.2f "
+    printf("vacuum: %d steps of up to 256 pages, step ms p50 %.2f max %.2f, wall_s=%.2f cpu_s=%.2f "
            "written_MB=%.1f db_MB=%.1f\n",
-           steps, steps > 0 ? step_ms[steps / 2] : 0.0, longest * 1000, now_s() - t0, cpu_s() - c0,
-           (double)(written() - w0) / 1e6, (double)file_size(path) / 1e6);
+           steps, steps > 0 ? step_ms[steps / 2] : 0.0, longest * 1000, bench_now_s() - t0,
+           bench_cpu_s() - c0, (double)(bench_written() - w0) / 1e6,
+           (double)bench_file_size(path) / 1e6);
     free(step_ms);
     free(ckpt_ms);
     store_close(st);

@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "store_internal.h"
 
@@ -28,14 +27,6 @@ struct store_checkpointer {
     double ms;
     char msg[160];
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* The WAL hook of the store's connection while a checkpointer is open: it
  * replaces SQLite's automatic checkpoint (sqlite3_wal_autocheckpoint()
@@ -106,7 +97,7 @@ int store_checkpointer_open(struct store *st, const char *path, int min_frames,
 
 void store_checkpointer_run(struct store_checkpointer *ck)
 {
-    double t0 = now_ms();
+    int64_t t0 = store_mono_ns();
     int log = 0, done = 0, rc;
 
     ck->rc = 0;
@@ -120,7 +111,7 @@ void store_checkpointer_run(struct store_checkpointer *ck)
     }
     ck->wal_frames = log > 0 ? log : 0;
     ck->copied = done > 0 ? done : 0;
-    ck->ms = now_ms() - t0;
+    ck->ms = (double)(store_mono_ns() - t0) / 1e6;
 }
 
 int store_checkpointer_result(const struct store_checkpointer *ck, int *wal_frames, int *copied,

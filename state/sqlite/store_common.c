@@ -1,12 +1,22 @@
 /* Helpers every file of the store uses (issue 18: split out of store.c, so
  * that the audit and apply files need not call back into it): the SQL
- * error text, SHA-256 in hex, the salted member hash. */
+ * error text, SHA-256 in hex, the salted member hash, the monotonic clock
+ * that time budgets are measured with. */
 #include "store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hash.h"
+
+int64_t store_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 int store_sql_error(struct store *st, struct error *err, const char *what)
 {

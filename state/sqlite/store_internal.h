@@ -80,6 +80,8 @@ int store_commit_deferring_checkpoint(struct store *st, struct error *err);
 
 /* Error from the last SQLite call, into err; returns -1. */
 int store_sql_error(struct store *st, struct error *err, const char *what);
+/* CLOCK_MONOTONIC in ns: retention's time budgets, the checkpointer's run. */
+int64_t store_mono_ns(void);
 
 /* Appends a consent event to the hash-chained audit. */
 int store_audit_append(struct store *st, int64_t seq, const char *member_key, const char *field,

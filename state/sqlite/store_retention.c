@@ -81,18 +81,11 @@ struct rq {
     int64_t deadline_ns; /* CLOCK_MONOTONIC */
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The budget is spent; never before STORE_RETENTION_MIN_ROWS rows, so that
  * a step always gets somewhere however slow the machine is. */
 static int out_of_time(const struct rq *r, size_t rows)
 {
-    return rows >= STORE_RETENTION_MIN_ROWS && mono_ns() >= r->deadline_ns;
+    return rows >= STORE_RETENTION_MIN_ROWS && store_mono_ns() >= r->deadline_ns;
 }
 
 static int prepare(struct rq *r, int which, struct error *err)
@@ -254,7 +247,7 @@ static int run_step(struct store *st,
                     int (*fn)(struct rq *, void *, int64_t *, int *, struct error *), void *arg,
                     int64_t *deleted, int *more, struct error *err)
 {
-    struct rq r = {st, st->retention, mono_ns() + STORE_RETENTION_BUDGET_US * 1000};
+    struct rq r = {st, st->retention, store_mono_ns() + STORE_RETENTION_BUDGET_US * 1000};
     int rc = -1;
 
     *deleted = 0;
@@ -390,7 +383,7 @@ static int pragma_int(struct store *st, const char *q_text, int64_t *v, struct e
 int store_vacuum_step(struct store *st, int pages, int64_t *freed, struct error *err)
 {
     int64_t before = 0, after = 0, ignored = 0;
-    int64_t deadline = mono_ns() + STORE_RETENTION_BUDGET_US * 1000;
+    int64_t deadline = store_mono_ns() + STORE_RETENTION_BUDGET_US * 1000;
     char q[64];
 
     *freed = 0;
@@ -411,7 +404,7 @@ int store_vacuum_step(struct store *st, int pages, int64_t *freed, struct error 
             store_rollback(st);
             return -1;
         }
-    } while (after > 0 && before - after < pages && mono_ns() < deadline);
+    } while (after > 0 && before - after < pages && store_mono_ns() < deadline);
     if (store_commit_deferring_checkpoint(st, err) != 0)
         return -1;
     *freed = before - after;
