@@ -18,6 +18,10 @@
  *       ingest_auth_verify() on one token N times with liboauth2's cache on,
  *       then N times with it off: microseconds per verification.
  *
+ * LAT_LOG=FILE (load, rate, e2e): one line per answer, its send time in
+ * seconds from the start and its latency in ms, to see when slow answers
+ * came (a stall shows as a run of them).
+ *
  * Every answer must be 200 with no "rejected" result, or the run fails. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -46,6 +50,7 @@ struct worker {
     long errors;
     int own_members; /* e2e mode: a member per request */
     double *sent;    /* e2e mode: per request, its scheduled send time if answered, or 0 */
+    double *due;     /* per answer, its send time (LAT_LOG) */
 };
 
 static double now_s(void)
@@ -173,6 +178,8 @@ static void *work(void *arg)
         }
         if (w->sent != NULL)
             w->sent[r] = t0;
+        if (w->due != NULL)
+            w->due[w->done] = t0;
         w->lat[w->done++] = now_s() - t0;
     }
     if (fd >= 0)
@@ -218,6 +225,10 @@ static int run_load(int argc, char **argv, int rate_mode)
     long n = 0, errors = 0;
 
     const char *log_path = NULL;
+    /* LAT_LOG=FILE: "send time since start, s<TAB>latency, ms" per answer,
+     * to see when the slow answers came. */
+    const char *lat_log = getenv("LAT_LOG");
+    FILE *lat_fp = NULL;
 
     if (argc != (rate_mode == 2 ? 9 : 8))
         return 2;
@@ -239,13 +250,17 @@ static int run_load(int argc, char **argv, int rate_mode)
     all = calloc((size_t)(conns * per_conn) + 1, sizeof(*all));
     if (ws == NULL || th == NULL || all == NULL)
         return 1;
+    if (lat_log != NULL)
+        lat_fp = fopen(lat_log, "w");
     t0 = now_s() + 0.05;
     for (long i = 0; i < conns; i++) {
-        ws[i] = (struct worker){(int)i,  argv[2],  (int)strtol(argv[3], NULL, 10),
-                                argv[4], per_conn, events,
-                                0,       0,        calloc((size_t)per_conn + 1, sizeof(double)),
-                                0,       0,        0,
-                                NULL};
+        ws[i] = (struct worker){.id = (int)i,
+                                .host = argv[2],
+                                .port = (int)strtol(argv[3], NULL, 10),
+                                .token = argv[4],
+                                .requests = per_conn,
+                                .events = events,
+                                .lat = calloc((size_t)per_conn + 1, sizeof(double))};
         if (rate_mode == 2) {
             ws[i].own_members = 1;
             ws[i].sent = calloc((size_t)per_conn + 1, sizeof(double));
@@ -255,16 +270,23 @@ static int run_load(int argc, char **argv, int rate_mode)
             /* Connections start staggered, so the sends are evenly spread. */
             ws[i].start = t0 + (double)i / rate;
         }
+        if (lat_log != NULL)
+            ws[i].due = calloc((size_t)per_conn + 1, sizeof(double));
         pthread_create(&th[i], NULL, work, &ws[i]);
     }
     for (long i = 0; i < conns; i++) {
         pthread_join(th[i], NULL);
+        for (long k = 0; lat_fp != NULL && k < ws[i].done; k++)
+            fprintf(lat_fp, "%.4f\t%.3f\n", ws[i].due[k] - t0, ws[i].lat[k] * 1e3);
+        free(ws[i].due);
         memcpy(all + n, ws[i].lat, (size_t)ws[i].done * sizeof(double));
         n += ws[i].done;
         errors += ws[i].errors;
         free(ws[i].lat);
     }
     t1 = now_s();
+    if (lat_fp != NULL)
+        fclose(lat_fp);
     if (log_path != NULL && write_sent(log_path, ws, conns) != 0) {
         fprintf(stderr, "cannot write %s\n", log_path);
         errors++;
