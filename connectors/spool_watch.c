@@ -88,24 +88,27 @@ static struct seen *find_or_add(struct spool_watch *w, const char *name)
     return e;
 }
 
-void spool_watch_closed(struct spool_watch *w, const char *name)
+/* An inotify event for name: watched from now on, its size and time read
+ * again; closed: it was closed after writing or moved in (1), or written
+ * and not closed since (0). */
+static void mark(struct spool_watch *w, const char *name, int closed)
 {
     struct seen *e = spool_name_wanted(name) ? find_or_add(w, name) : NULL;
     if (e != NULL) {
-        e->closed = 1;
+        e->closed = closed;
         e->watched = 1;
         e->known = 0;
     }
 }
 
+void spool_watch_closed(struct spool_watch *w, const char *name)
+{
+    mark(w, name, 1);
+}
+
 void spool_watch_changed(struct spool_watch *w, const char *name)
 {
-    struct seen *e = spool_name_wanted(name) ? find_or_add(w, name) : NULL;
-    if (e != NULL) {
-        e->closed = 0;
-        e->watched = 1;
-        e->known = 0;
-    }
+    mark(w, name, 0);
 }
 
 static void forget_one(const void *nodep, VISIT which, void *closure)
