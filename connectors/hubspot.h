@@ -140,6 +140,10 @@ char *hs_email_of(const char *profile_email_json);
  * "propertiesWithHistory": [], "inputs"}. New ref. */
 json_t *hs_read_by_key_body(const struct hs_map *m, json_t *inputs);
 
+/* {"inputs": inputs} (stolen; NULL gives NULL), the body of every batch
+ * request: compact JSON text, malloc'd, or NULL. */
+char *hs_inputs_body(json_t *inputs);
+
 char *hs_list_create_body(const char *segment);
 char *hs_memberships_body(const char *const *add, size_t nadd, const char *const *remove,
                           size_t nremove);
@@ -320,6 +324,15 @@ void hs_pull_finish(struct hubspot *hs, int status);
  * not called). */
 int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const char *path,
                  const char *body, http_done_fn done);
+/* After a page of a listing by `after` cursor (the archived sweep's, the
+ * statuses sweep's): cursor is the next page's, prev the page's just read
+ * ("": the first page). hs_next_after's answer: 1 the last page was read,
+ * 0 go on, -1 the cursor does not advance (logged: the pull stops rather
+ * than read the same pages for ever). */
+int hs_listing_next(struct hubspot *hs, const char *listing, const char *prev, const char *cursor);
+/* Reads the EMAIL subscription statuses of emails (stolen: a batch read's
+ * inputs) with hs_pull_send; its 0 or -1. */
+int hs_pull_read_statuses(struct hubspot *hs, json_t *emails, http_done_fn done);
 /* Close: a request waiting for its budget ends the cycle (pull_done -1). */
 void hs_pull_cancel(struct hubspot *hs);
 

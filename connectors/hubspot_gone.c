@@ -188,7 +188,7 @@ static void page_answer(struct http_result *res, void *arg)
     struct connector *conn = hs_conn(hs);
     struct error err = {""};
     json_t *root = NULL, *results = NULL;
-    long long prev, next = 0;
+    char prev[sizeof(ps->sweep_after)];
     int rc;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
@@ -199,9 +199,7 @@ static void page_answer(struct http_result *res, void *arg)
         hs_pull_finish(hs, -1);
         return;
     }
-    prev = -1;
-    if (ps->sweep_after[0] != '\0' && hs_next_after(ps->sweep_after, -1, &prev) != 0)
-        prev = -1;
+    snprintf(prev, sizeof(prev), "%s", ps->sweep_after);
     if (hs_parse_search(res->body, &root, &results, ps->sweep_after, sizeof(ps->sweep_after)) !=
         0) {
         log_warn("hubspot", conn->name, "pull: unreadable archived contacts listing");
@@ -215,7 +213,7 @@ static void page_answer(struct http_result *res, void *arg)
         return;
     }
     json_decref(root);
-    rc = hs_next_after(ps->sweep_after, prev, &next);
+    rc = hs_listing_next(hs, "archived listing", prev, ps->sweep_after);
     if (rc == 0) {
         send_page(hs);
         return;
@@ -223,10 +221,6 @@ static void page_answer(struct http_result *res, void *arg)
     if (rc < 0) {
         /* Followed, it would list the same page for ever (and it goes into
          * the query string as it is: digits only). */
-        log_error("hubspot", conn->name,
-                  "pull stopped: the archived listing's paging cursor \"%.40s\" does not "
-                  "advance (not a number, or not past the previous one)",
-                  ps->sweep_after);
         ps->sweep_after[0] = '\0';
         hs_pull_finish(hs, -1);
         return;

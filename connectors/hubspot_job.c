@@ -80,6 +80,16 @@ void hs_job_fail_from(struct hs_job *job, const struct http_result *res)
     crm_job_fail_from(&job->base, res, error_parse);
 }
 
+int hs_job_send(struct hs_job *job, enum http_method method, const char *path, const char *body,
+                http_done_fn done)
+{
+    if (body != NULL && hs_request(job->hs, method, path, body, done, job) == 0)
+        return 0;
+    crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
+    hs_job_done(job);
+    return -1;
+}
+
 int hs_job_plan(struct hs_job *job, int with_props)
 {
     size_t norder = 0;

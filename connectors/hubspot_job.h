@@ -52,6 +52,12 @@ void hs_job_done(struct hs_job *job);
 /* A failed request: transient failures keep the records, a permanent one
  * rejects them with the vendor's message (crm_job_fail_from). */
 void hs_job_fail_from(struct hs_job *job, const struct http_result *res);
+/* Sends the job's request with body (JSON text; NULL: it could not be
+ * made, and nothing is sent) to path (hs_path), its answer to done with
+ * the job. 0, or -1: not sent, every record without a result yet is
+ * retried (not its fault) and the job is over (hs_job_done). */
+int hs_job_send(struct hs_job *job, enum http_method method, const char *path, const char *body,
+                http_done_fn done);
 /* Groups the batch by member (with_props: each member's properties);
  * returns the number of groups or -1. */
 int hs_job_plan(struct hs_job *job, int with_props);

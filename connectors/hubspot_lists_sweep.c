@@ -63,6 +63,30 @@ static void fail(struct hubspot *hs, const char *what, const struct http_result 
     end(hs, -1);
 }
 
+/* The answer to the sweep's request what, read: its root (the caller's),
+ * with *arr its array under key. NULL: the request or its answer failed,
+ * the sweep is over (logged). */
+static json_t *read_answer(struct hubspot *hs, const struct http_result *res, const char *what,
+                           const char *key, json_t **arr)
+{
+    char unreadable[96];
+    json_t *root;
+
+    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
+        fail(hs, what, res);
+        return NULL;
+    }
+    root = json_loads(res->body ? res->body : "", 0, NULL);
+    *arr = json_object_get(root, key);
+    if (!json_is_array(*arr)) {
+        json_decref(root);
+        snprintf(unreadable, sizeof(unreadable), "%s (unreadable answer)", what);
+        fail(hs, unreadable, NULL);
+        return NULL;
+    }
+    return root;
+}
+
 /* 1 when the identity map holds list id for segment: the list is ours. */
 static int our_list(struct hubspot *hs, const char *segment, const char *id)
 {
@@ -81,21 +105,13 @@ static void lists_found(struct http_result *res, void *arg)
 {
     struct hubspot *hs = arg;
     struct hs_pull_state *ps = hs_pull_state(hs);
-    json_t *root, *lists, *l;
+    json_t *root, *lists = NULL, *l;
     size_t i;
     int more;
 
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        fail(hs, "lists search", res);
+    root = read_answer(hs, res, "lists search", "lists", &lists);
+    if (root == NULL)
         return;
-    }
-    root = json_loads(res->body ? res->body : "", 0, NULL);
-    lists = json_object_get(root, "lists");
-    if (!json_is_array(lists)) {
-        json_decref(root);
-        fail(hs, "lists search (unreadable answer)", NULL);
-        return;
-    }
     json_array_foreach(lists, i, l)
     {
         const char *id = json_string_value(json_object_get(l, "listId"));
@@ -176,20 +192,12 @@ static void members_read(struct http_result *res, void *arg)
     struct hubspot *hs = arg;
     struct hs_pull_state *ps = hs_pull_state(hs);
     json_t *item = json_array_get(ps->sweep_lists, ps->list_idx);
-    json_t *root, *results;
+    json_t *root, *results = NULL;
     const char *next;
 
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        fail(hs, "list memberships read", res);
+    root = read_answer(hs, res, "list memberships read", "results", &results);
+    if (root == NULL)
         return;
-    }
-    root = json_loads(res->body ? res->body : "", 0, NULL);
-    results = json_object_get(root, "results");
-    if (!json_is_array(results)) {
-        json_decref(root);
-        fail(hs, "list memberships read (unreadable answer)", NULL);
-        return;
-    }
     if (observe_page(hs, results, json_string_value(json_array_get(item, 1))) != 0) {
         json_decref(root);
         end(hs, -1);

@@ -26,6 +26,15 @@ void hs_policy_name(const char *body, char *out, size_t outsize)
     json_decref(root);
 }
 
+char *hs_inputs_body(json_t *inputs)
+{
+    json_t *body = inputs != NULL ? json_pack("{s:o}", "inputs", inputs) : NULL;
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    json_decref(body);
+    return text;
+}
+
 const char *hs_prop_text(json_t *props, const char *name)
 {
     const char *v = json_string_value(json_object_get(props, name));

@@ -151,8 +151,6 @@ static void search_answer(struct http_result *res, void *arg)
     struct hs_pull_state *ps = hs_pull_state(hs);
     const struct hs_map *m = hs_map_of(hs);
     json_t *emails;
-    json_t *c;
-    char *body;
 
     if (res->status == 429 && !hs_closing(hs) && ps->search_429s < SEARCH_429_MAX) {
         char policy[64];
@@ -194,14 +192,8 @@ static void search_answer(struct http_result *res, void *arg)
         apply_page(hs, NULL);
         return;
     }
-    c = json_pack("{s:o}", "inputs", emails);
-    body = json_dumps(c, JSON_COMPACT);
-    json_decref(c);
-    if (body == NULL || hs_pull_send(hs, 0, HTTP_POST,
-                                     hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"),
-                                     body, statuses_answer) != 0)
+    if (hs_pull_read_statuses(hs, emails, statuses_answer) != 0)
         hs_pull_finish(hs, -1);
-    free(body);
 }
 
 static void send_search(struct hubspot *hs)

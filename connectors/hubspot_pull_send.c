@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hubspot.h"
+#include "log.h"
 
 void hs_pull_finish(struct hubspot *hs, int status)
 {
@@ -94,6 +95,35 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
     ps->wait_done = done;
     uv_timer_start(&hs->pull_timer, pull_timer_cb, (uint64_t)wait, 0);
     return 0;
+}
+
+int hs_listing_next(struct hubspot *hs, const char *listing, const char *prev, const char *cursor)
+{
+    long long p = -1, next = 0;
+    int rc;
+
+    if (prev[0] != '\0' && hs_next_after(prev, -1, &p) != 0)
+        p = -1;
+    rc = hs_next_after(cursor, p, &next);
+    if (rc < 0)
+        log_error("hubspot", hs_conn(hs)->name,
+                  "pull stopped: the %s's paging cursor \"%.40s\" does not advance (not a "
+                  "number, or not past the previous one)",
+                  listing, cursor);
+    return rc;
+}
+
+int hs_pull_read_statuses(struct hubspot *hs, json_t *emails, http_done_fn done)
+{
+    char *body = hs_inputs_body(emails);
+    int rc = -1;
+
+    if (body != NULL)
+        rc =
+            hs_pull_send(hs, 0, HTTP_POST,
+                         hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"), body, done);
+    free(body);
+    return rc;
 }
 
 void hs_pull_cancel(struct hubspot *hs)

@@ -163,12 +163,8 @@ static void contacts_next(struct hs_job *job)
     job->hi = job->ranges[job->nranges][1];
     body = hs_upsert_body(&job->hs->map, &job->plan, job->order + job->lo, job->hi - job->lo);
     job->requests++;
-    if (body == NULL ||
-        hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/upsert"), body,
-                   contacts_answer, job) != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
+    hs_job_send(job, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/upsert"), body,
+                contacts_answer);
     free(body);
 }
 
@@ -214,22 +210,15 @@ static void subs_answer(struct http_result *res, void *arg)
 
 static void subs_write(struct hs_job *job)
 {
-    json_t *body;
     char *text;
 
     if (json_array_size(job->inputs) == 0) {
         hs_job_done(job);
         return;
     }
-    body = json_pack("{s:O}", "inputs", job->inputs);
-    text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL ||
-        hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/write"), text,
-                   subs_answer, job) != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
+    text = hs_inputs_body(json_incref(job->inputs));
+    hs_job_send(job, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/write"), text,
+                subs_answer);
     free(text);
 }
 
@@ -298,7 +287,7 @@ static void subs_checked(struct http_result *res, void *arg)
 
 static void subs_check(struct hs_job *job)
 {
-    json_t *emails, *body;
+    json_t *emails;
     char *text;
 
     /* One input per address: a member granting two purposes is read once
@@ -310,16 +299,9 @@ static void subs_check(struct hs_job *job)
         subs_write(job);
         return;
     }
-    body = json_pack("{s:o}", "inputs", emails);
-    text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL ||
-        hs_request(job->hs, HTTP_POST,
-                   hs_path(job->hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"), text,
-                   subs_checked, job) != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
+    text = hs_inputs_body(emails);
+    hs_job_send(job, HTTP_POST, hs_path(job->hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"),
+                text, subs_checked);
     free(text);
 }
 

@@ -65,7 +65,6 @@ static void resolve_ids(struct hs_job *job)
 {
     json_t *inputs = json_array(), *body;
     char *text;
-    int rc;
 
     for (size_t g = 0; g < job->plan.ng; g++) {
         const struct crm_group *grp = &job->plan.g[g];
@@ -91,18 +90,12 @@ static void resolve_ids(struct hs_job *job)
         body = json_pack("{s:o}", "inputs", inputs);
     else
         body = hs_read_by_key_body(&job->hs->map, inputs);
-    text = json_dumps(body, JSON_COMPACT);
+    text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    rc = text == NULL ? -1
-                      : hs_request(job->hs, HTTP_POST,
-                                   hs_path(job->hs, HS_V_OBJECTS,
-                                           job->reading ? "/batch/read" : "/batch/upsert"),
-                                   text, ids_answer, job);
+    hs_job_send(job, HTTP_POST,
+                hs_path(job->hs, HS_V_OBJECTS, job->reading ? "/batch/read" : "/batch/upsert"),
+                text, ids_answer);
     free(text);
-    if (rc != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
 }
 
 /* --- lists --- */
@@ -186,11 +179,7 @@ static void send_memberships(struct hs_job *job)
         return;
     }
     snprintf(tail, sizeof(tail), "/%s/memberships/add-and-remove", job->list_id);
-    if (body == NULL || hs_request(job->hs, HTTP_PUT, hs_path(job->hs, HS_V_LISTS, tail), body,
-                                   members_answer, job) != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
+    hs_job_send(job, HTTP_PUT, hs_path(job->hs, HS_V_LISTS, tail), body, members_answer);
     free(body);
 }
 
@@ -251,15 +240,23 @@ static void list_failed(struct hs_job *job, struct http_result *res, const char 
     hs_job_done(job);
 }
 
+/* An answer that carries the list's id (a create's, a fetch by name's):
+ * the list is known (how: "created", "found"), 1; else 0. */
+static int list_answered(struct hs_job *job, const struct http_result *res, const char *how)
+{
+    if (res->cls != HTTP_CLASS_OK ||
+        hs_parse_list_id(res->body, job->list_id, sizeof(job->list_id)) != 0)
+        return 0;
+    list_known(job, how);
+    return 1;
+}
+
 static void list_found(struct http_result *res, void *arg)
 {
     struct hs_job *job = arg;
 
-    if (res->cls == HTTP_CLASS_OK &&
-        hs_parse_list_id(res->body, job->list_id, sizeof(job->list_id)) == 0) {
-        list_known(job, "found");
+    if (list_answered(job, res, "found"))
         return;
-    }
     if (res->status == 404) {
         /* Gone since (deleted in HubSpot): the retry creates it again. */
         release_waiters(job, 0);
@@ -314,11 +311,8 @@ static void list_created(struct http_result *res, void *arg)
 {
     struct hs_job *job = arg;
 
-    if (res->cls == HTTP_CLASS_OK &&
-        hs_parse_list_id(res->body, job->list_id, sizeof(job->list_id)) == 0) {
-        list_known(job, "created");
+    if (list_answered(job, res, "created"))
         return;
-    }
     if (res->status == 400 && res->body != NULL && strstr(res->body, "already exists") != NULL) {
         find_list(job);
         return;
@@ -390,7 +384,7 @@ static void archived(struct http_result *res, void *arg)
 
 static void send_archive(struct hs_job *job)
 {
-    json_t *inputs = json_array(), *body;
+    json_t *inputs = json_array();
     char *text;
 
     for (size_t g = 0; g < job->plan.ng; g++) {
@@ -405,15 +399,8 @@ static void send_archive(struct hs_job *job)
         hs_job_done(job);
         return;
     }
-    body = json_pack("{s:o}", "inputs", inputs);
-    text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (text == NULL ||
-        hs_request(job->hs, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/archive"), text,
-                   archived, job) != 0) {
-        crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send the request", -1, 1);
-        hs_job_done(job);
-    }
+    text = hs_inputs_body(inputs);
+    hs_job_send(job, HTTP_POST, hs_path(job->hs, HS_V_OBJECTS, "/batch/archive"), text, archived);
     free(text);
 }
 

@@ -58,23 +58,10 @@ static void end_sweep(struct hubspot *hs, int status)
 static void next_page(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    struct connector *conn = hs_conn(hs);
-    long long prev = -1, next = 0;
-    int rc;
+    int rc = hs_listing_next(hs, "contacts listing", ps->status_prev, ps->status_after);
 
-    if (ps->status_prev[0] != '\0' && hs_next_after(ps->status_prev, -1, &prev) != 0)
-        prev = -1;
-    rc = hs_next_after(ps->status_after, prev, &next);
-    if (rc == 1) {
-        end_sweep(hs, 0);
-        return;
-    }
-    if (rc < 0) {
-        log_error("hubspot", conn->name,
-                  "pull stopped: the contacts listing's paging cursor \"%.40s\" does not advance "
-                  "(not a number, or not past the previous one)",
-                  ps->status_after);
-        end_sweep(hs, -1);
+    if (rc != 0) {
+        end_sweep(hs, rc == 1 ? 0 : -1);
         return;
     }
     send_contacts_page(hs);
@@ -167,8 +154,7 @@ static void contacts_listed(struct http_result *res, void *arg)
     struct hubspot *hs = arg;
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    json_t *root = NULL, *results = NULL, *emails, *body;
-    char *text;
+    json_t *root = NULL, *results = NULL, *emails;
 
     if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
         char msg[200], st[32];
@@ -195,14 +181,8 @@ static void contacts_listed(struct http_result *res, void *arg)
     }
     json_decref(ps->status_page);
     ps->status_page = root;
-    body = json_pack("{s:o}", "inputs", emails);
-    text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (text == NULL || hs_pull_send(hs, 0, HTTP_POST,
-                                     hs_path(hs, HS_V_PREFS, "/statuses/batch/read?channel=EMAIL"),
-                                     text, statuses_read) != 0)
+    if (hs_pull_read_statuses(hs, emails, statuses_read) != 0)
         end_sweep(hs, -1);
-    free(text);
 }
 
 static void send_contacts_page(struct hubspot *hs)
