@@ -324,6 +324,15 @@ void hs_pull_finish(struct hubspot *hs, int status);
  * not called). */
 int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const char *path,
                  const char *body, http_done_fn done);
+/* 0 when res is a pull request's answer to read; else 1 (closing, or the
+ * request failed: "pull: <what> failed (<status> <HubSpot's message>)" is
+ * logged; res NULL: an answer that could not be read). */
+int hs_pull_failed(struct hubspot *hs, const struct http_result *res, const char *what);
+/* A sweep done last at last_ms (loop time; 0: never) is due again once
+ * interval_ms have passed: 1 or 0. hs_sweep_stamp is the time to keep when
+ * one ends (never 0). */
+int hs_sweep_due(const struct hubspot *hs, uint64_t last_ms, long interval_ms);
+uint64_t hs_sweep_stamp(const struct hubspot *hs);
 /* After a page of a listing by `after` cursor (the archived sweep's, the
  * statuses sweep's): cursor is the next page's, prev the page's just read
  * ("": the first page). hs_next_after's answer: 1 the last page was read,

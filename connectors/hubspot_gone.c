@@ -191,11 +191,7 @@ static void page_answer(struct http_result *res, void *arg)
     char prev[sizeof(ps->sweep_after)];
     int rc;
 
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200], st[32];
-        hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", conn->name, "pull: archived contacts listing failed (%s %s)",
-                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
+    if (hs_pull_failed(hs, res, "archived contacts listing")) {
         hs_pull_finish(hs, -1);
         return;
     }
@@ -225,9 +221,7 @@ static void page_answer(struct http_result *res, void *arg)
         hs_pull_finish(hs, -1);
         return;
     }
-    ps->last_sweep_ms = uv_now(conn->loop);
-    if (ps->last_sweep_ms == 0)
-        ps->last_sweep_ms = 1;
+    ps->last_sweep_ms = hs_sweep_stamp(hs);
     log_debug("hubspot", conn->name, "archived sweep done: %ld member contact(s) gone", ps->swept);
     hs_status_sweep(hs);
 }
@@ -246,10 +240,8 @@ static void send_page(struct hubspot *hs)
 void hs_archived_sweep(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    struct connector *conn = hs_conn(hs);
-    uint64_t now = uv_now(conn->loop);
 
-    if (ps->last_sweep_ms != 0 && now < ps->last_sweep_ms + (uint64_t)hs_archived_sweep_ms(hs)) {
+    if (!hs_sweep_due(hs, ps->last_sweep_ms, hs_archived_sweep_ms(hs))) {
         hs_status_sweep(hs);
         return;
     }

@@ -51,15 +51,7 @@ static void end(struct hubspot *hs, int status)
 
 static void fail(struct hubspot *hs, const char *what, const struct http_result *res)
 {
-    char msg[200] = "", st[32];
-
-    if (res != NULL)
-        hs_error_message(res->body, msg, sizeof(msg));
-    log_warn("hubspot", hs_conn(hs)->name, "pull: %s failed (%s %s)", what,
-             http_result_label(res, st, sizeof(st)),
-             msg[0]        ? msg
-             : res != NULL ? res->error
-                           : "");
+    hs_pull_failed(hs, res, what);
     end(hs, -1);
 }
 

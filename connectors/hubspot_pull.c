@@ -166,11 +166,7 @@ static void search_answer(struct http_result *res, void *arg)
             return;
         }
     }
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200], st[32];
-        hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", hs_conn(hs)->name, "pull: search failed (%s %s)",
-                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
+    if (hs_pull_failed(hs, res, "search")) {
         hs_pull_finish(hs, -1);
         return;
     }

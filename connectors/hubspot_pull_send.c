@@ -97,6 +97,33 @@ int hs_pull_send(struct hubspot *hs, int search, enum http_method method, const 
     return 0;
 }
 
+int hs_pull_failed(struct hubspot *hs, const struct http_result *res, const char *what)
+{
+    char msg[200] = "", st[32];
+
+    if (res != NULL && res->cls == HTTP_CLASS_OK && !hs_closing(hs))
+        return 0;
+    if (res != NULL)
+        hs_error_message(res->body, msg, sizeof(msg));
+    log_warn("hubspot", hs_conn(hs)->name, "pull: %s failed (%s %s)", what,
+             http_result_label(res, st, sizeof(st)),
+             msg[0]        ? msg
+             : res != NULL ? res->error
+                           : "");
+    return 1;
+}
+
+int hs_sweep_due(const struct hubspot *hs, uint64_t last_ms, long interval_ms)
+{
+    return last_ms == 0 || uv_now(hs_conn(hs)->loop) >= last_ms + (uint64_t)interval_ms;
+}
+
+uint64_t hs_sweep_stamp(const struct hubspot *hs)
+{
+    uint64_t now = uv_now(hs_conn(hs)->loop);
+    return now != 0 ? now : 1;
+}
+
 int hs_listing_next(struct hubspot *hs, const char *listing, const char *prev, const char *cursor)
 {
     long long p = -1, next = 0;

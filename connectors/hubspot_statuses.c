@@ -42,9 +42,7 @@ static void end_sweep(struct hubspot *hs, int status)
     ps->status_after[0] = '\0';
     ps->status_prev[0] = '\0';
     if (status == 0) {
-        ps->last_status_sweep_ms = uv_now(conn->loop);
-        if (ps->last_status_sweep_ms == 0)
-            ps->last_status_sweep_ms = 1;
+        ps->last_status_sweep_ms = hs_sweep_stamp(hs);
         log_debug("hubspot", conn->name, "statuses sweep done: %ld change(s) applied",
                   ps->status_applied);
         hs_list_sweep(hs);
@@ -121,11 +119,7 @@ static void statuses_read(struct http_result *res, void *arg)
     struct crm_page pc;
     json_t *statuses;
 
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200], st[32];
-        hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", conn->name, "pull: statuses sweep read failed (%s %s)",
-                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
+    if (hs_pull_failed(hs, res, "statuses sweep read")) {
         end_sweep(hs, -1);
         return;
     }
@@ -156,13 +150,7 @@ static void contacts_listed(struct http_result *res, void *arg)
     struct connector *conn = hs_conn(hs);
     json_t *root = NULL, *results = NULL, *emails;
 
-    if (res->cls != HTTP_CLASS_OK || hs_closing(hs)) {
-        char msg[200], st[32];
-        hs_error_message(res->body, msg, sizeof(msg));
-        log_warn("hubspot", conn->name,
-                 "pull: contacts listing of the statuses sweep failed "
-                 "(%s %s)",
-                 http_result_label(res, st, sizeof(st)), msg[0] ? msg : res->error);
+    if (hs_pull_failed(hs, res, "contacts listing of the statuses sweep")) {
         end_sweep(hs, -1);
         return;
     }
@@ -202,12 +190,9 @@ static void send_contacts_page(struct hubspot *hs)
 void hs_status_sweep(struct hubspot *hs)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    struct connector *conn = hs_conn(hs);
-    uint64_t now = uv_now(conn->loop);
 
     if (hs_map_of(hs)->subs.n == 0 ||
-        (ps->last_status_sweep_ms != 0 &&
-         now < ps->last_status_sweep_ms + (uint64_t)hs_status_sweep_ms(hs))) {
+        !hs_sweep_due(hs, ps->last_status_sweep_ms, hs_status_sweep_ms(hs))) {
         hs_list_sweep(hs);
         return;
     }
