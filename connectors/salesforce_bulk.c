@@ -50,27 +50,6 @@ static const char *job_path(struct salesforce *sf, const char *id, const char *t
     return sf_data_path(sf, t);
 }
 
-void sf_bulk_job_free(struct sf_job *job)
-{
-    free(job->grp_off);
-    free(job->grp_recs);
-    free(job->order);
-    free(job->fix);
-    free(job->csv);
-    free(job->txns);
-    job->txns = NULL;
-    free(job->link);
-    job->link = NULL;
-    free(job->adopt);
-    job->adopt = NULL;
-    free(job->in_fix);
-    job->in_fix = NULL;
-    sf_erase_job_free(job);
-    job->grp_off = job->grp_recs = job->fix = NULL;
-    job->order = NULL;
-    job->csv = NULL;
-}
-
 static void fail(struct sf_job *job, const struct http_result *res)
 {
     sf_job_fail_from(job, res);

@@ -516,56 +516,21 @@ static int consent_row(struct salesforce *sf, struct crm_page *pg, json_t *rec)
     return rc;
 }
 
-static void consent_answer(struct http_result *res, void *arg)
+static void consents_done(struct salesforce *sf)
 {
-    struct salesforce *sf = arg;
-    struct sf_pull_state *ps = sf_pull_state(sf);
-    const struct sf_side side = {"ContactPointTypeConsent",
-                                 "consent pull",
-                                 "consent",
-                                 consent_row,
-                                 &ps->lmc_t,
-                                 &ps->cptc_max,
-                                 &ps->cptc_t};
-    char next[256];
-
-    if (sf_side_page(sf, res, &side, next, sizeof(next)) != 0)
-        return;
-    if (next[0] != '\0') {
-        consent_query(sf, next);
-        return;
-    }
-    if (ps->cptc_max > ps->cptc_t)
-        ps->cptc_t = ps->cptc_max;
-    ps->after_consents(sf);
+    sf_pull_state(sf)->after_consents(sf);
 }
 
+static void consent_answer(struct http_result *res, void *arg)
+{
+    sf_side_answer(arg, res, SF_SIDE_CONSENTS, consent_row, consent_query, consents_done);
+}
 static void consent_query(struct salesforce *sf, const char *next)
 {
-    struct sf_pull_state *ps = sf_pull_state(sf);
-    struct strbuf soql;
-    char ts[40];
-    int rc;
-
-    if (next != NULL) {
-        rc = sf_request(sf, HTTP_GET, next, NULL, NULL, consent_answer, sf);
-    } else {
-        ps->cptc_max = ps->cptc_t;
-        strbuf_init(&soql, SF_PATH_MAX);
-        strbuf_add(&soql, "SELECT Id, SystemModstamp, Consent_Key__c, PrivacyConsentStatus, "
-                          "CaptureDate, CaptureSource FROM ContactPointTypeConsent ");
-        if (ps->cptc_t > 0) {
-            /* The lookback re-reads late commits; idempotency keys make
-             * the overlap free. */
-            sf_soql_time(ps->cptc_t - sf_lookback_ms(sf), ts, sizeof(ts));
-            strbuf_addf(&soql, "WHERE SystemModstamp >= %s ", ts);
-        }
-        strbuf_add(&soql, "ORDER BY SystemModstamp, Id");
-        rc = sf_query(sf, "query", strbuf_str(&soql), consent_answer, sf);
-        strbuf_free(&soql);
-    }
-    if (rc != 0)
-        sf_pull_finish(sf, -1);
+    sf_side_query(sf, SF_SIDE_CONSENTS, next,
+                  "SELECT Id, SystemModstamp, Consent_Key__c, PrivacyConsentStatus, CaptureDate, "
+                  "CaptureSource FROM ContactPointTypeConsent ",
+                  "WHERE", "ORDER BY SystemModstamp, Id", consent_answer);
 }
 
 void sf_consent_pull(struct salesforce *sf, void (*next)(struct salesforce *sf))

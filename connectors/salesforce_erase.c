@@ -27,14 +27,6 @@ enum { ST_INDIVIDUALS, ST_CONSENTS, ST_PROGRAM_MEMBERS, ST_ANONYMISE, ST_DELETE,
 
 static void step(struct sf_job *job);
 
-void sf_erase_job_free(struct sf_job *job)
-{
-    free(job->rel);
-    free(job->lpm);
-    job->rel = job->lpm = NULL;
-    job->nrel = job->caprel = job->nlpm = job->caplpm = job->ninds = 0;
-}
-
 static void fail(struct sf_job *job, const char *why)
 {
     log_warn("salesforce", job->sf->conn->name, "erase: %s", why);

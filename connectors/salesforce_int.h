@@ -1,5 +1,7 @@
 /* The Salesforce connector instance, shared by the I/O halves
- * (salesforce.c, salesforce_push.c, salesforce_pull.c). The pure halves
+ * (salesforce.c and salesforce_http.c; the push files: salesforce_push.c,
+ * salesforce_job.c, salesforce_contacts.c, ...; the pull files:
+ * salesforce_pull.c, salesforce_pull_page.c, ...). The pure halves
  * only see salesforce.h. */
 #ifndef CRMSYNC_SALESFORCE_INT_H
 #define CRMSYNC_SALESFORCE_INT_H
@@ -104,6 +106,10 @@ struct sf_job {
     char (*lpm)[24];
     size_t nlpm, caplpm, lpmpos;
     int erase_stage;
+    /* Once the Contacts of the job are written (sf_contacts_next): its
+     * next step (a segment's memberships, a consent's purposes); NULL: the
+     * job is done. */
+    void (*after_contacts)(struct sf_job *job);
 };
 
 struct salesforce {
@@ -144,8 +150,10 @@ struct salesforce {
 int sf_inside_reserve(const struct salesforce *sf);
 void sf_op_push(struct connector *conn, struct push_batch *pb);
 
-/* --- salesforce_push.c: job results (the shared crm_job), shared with the
- * other push files --- */
+/* --- salesforce_job.c: job results (the shared crm_job), shared by the
+ * push files --- */
+/* crm_job_new's release: frees the job and what its steps allocated. */
+void sf_job_release(struct crm_job *base);
 /* GET /query?q=<soql> for a job; 0 or -1 (nothing sent). */
 int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done);
 /* The records of a query answer (borrowed from *root, which the caller
@@ -189,6 +197,8 @@ struct sf_outcome *sf_job_outcomes_n(struct sf_job *job, const struct http_resul
  * from the defer timer. */
 void sf_job_done(struct sf_job *job);
 enum push_outcome sf_outcome_push(enum sf_state s);
+
+/* --- salesforce_contacts.c --- */
 /* Room for a last name (Salesforce keeps 80 characters; a longer one is
  * sent as it is and refused by Salesforce, as before). */
 #define SF_LAST_NAME_MAX 1024
@@ -217,13 +227,12 @@ void sf_start_erase(struct sf_job *job);
  * LoyaltyProgramMember records (loyalty) anonymised; then
  * sf_start_erase(job) deletes the Contacts. */
 void sf_erase_related(struct sf_job *job);
-void sf_erase_job_free(struct sf_job *job);
 
 /* --- salesforce_loyalty.c --- */
 /* Posts a TransactionJournal batch (points_mode = loyalty). */
 void sf_journal_start(struct sf_job *job);
 
-/* salesforce_pull.c: ends the pull cycle (status 0 ok). */
+/* salesforce_pull_page.c: ends the pull cycle (status 0 ok). */
 void sf_pull_finish(struct salesforce *sf, int status);
 /* The watermark to commit with a page: the stored Contact cursor and the
  * given LoyaltyMemberCurrency and ContactPointTypeConsent cursors (ms). 0
@@ -235,20 +244,26 @@ void sf_page_init(struct crm_page *pg, struct salesforce *sf);
  * consents) with the watermark carrying its cursors, so that a restart goes
  * on from them. 0, or -1 (rolled back; pg->err says why). */
 int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc);
-/* A side query read by SystemModstamp (balances, consents), one answer. */
-struct sf_side {
-    const char *object; /* "LoyaltyMemberCurrency" */
-    const char *what;   /* log prefix of a failed query: "loyalty balance" */
-    const char *page;   /* "balances" page not applied */
-    int (*row)(struct salesforce *sf, struct crm_page *pg, json_t *rec); /* 0 or -1 */
-    const int64_t *lmc, *cptc; /* the cursors kept with the page, read after its rows */
-    const int64_t *was;        /* the query's cursor, for the debug line */
-};
-/* Each record of the answer through side->row in one page, committed with
- * the watermark of the cursors. 0 with next (the next page's locator, ""
- * after the last), or -1: logged, and the pull has finished with -1. */
-int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf_side *side,
-                 char *next, size_t nsize);
+/* The side queries read by SystemModstamp, each on its own cursor of the
+ * watermark: loyalty balances ("lmc"), consent objects ("cptc"). */
+enum sf_side { SF_SIDE_BALANCES, SF_SIDE_CONSENTS };
+/* One row of a side query into the page: 0 or -1. */
+typedef int (*sf_side_row_fn)(struct salesforce *sf, struct crm_page *pg, json_t *rec);
+/* One answer of a side query (salesforce_pull_page.c): its rows through
+ * row in one page, committed with the watermark (the side's newest stamp
+ * read so far, the other side's stored cursor); then more(next) for the
+ * next page, or, after the last, the side's cursor moves to its newest
+ * stamp and after() goes on. A failure is logged and ends the pull (-1). */
+/* A side query's page to done: next (a nextRecordsUrl), or NULL for the
+ * first of the cycle: head (SELECT ... FROM ... [WHERE ...] ), then, once
+ * the side has a cursor, "<conj> SystemModstamp >= <cursor - lookback> "
+ * (the lookback re-reads late commits; idempotency keys make the overlap
+ * free), then order. A request that cannot go ends the pull (-1). */
+void sf_side_query(struct salesforce *sf, enum sf_side side, const char *next, const char *head,
+                   const char *conj, const char *order, http_done_fn done);
+void sf_side_answer(struct salesforce *sf, struct http_result *res, enum sf_side side,
+                    sf_side_row_fn row, void (*more)(struct salesforce *sf, const char *next),
+                    void (*after)(struct salesforce *sf));
 
 /* --- salesforce_consent.c --- */
 void sf_consent_start(struct sf_job *job);
@@ -271,6 +286,5 @@ void sf_http_release_held(struct salesforce *sf, enum http_class cls);
 void sf_bulk_start(struct sf_job *job);
 /* Closing: every job waiting for a poll is answered RETRY. */
 void sf_bulk_cancel(struct salesforce *sf);
-void sf_bulk_job_free(struct sf_job *job);
 
 #endif

@@ -55,70 +55,9 @@ static struct sf_cursor stored_of(struct salesforce *sf)
     return c;
 }
 
-/* The watermark: the Contact cursor (t, id) and the other cursors
- * (lmc, cptc, del; 0 = none, omitted). */
-int sf_watermark_text(int64_t t, const char *id, int64_t lmc, int64_t cptc, int64_t del, char *out,
-                      size_t outsize)
-{
-    json_t *w = json_pack("{s:I, s:s}", "t", (json_int_t)t, "id", id);
-    char *text;
-    int rc = -1;
-
-    if (w != NULL && lmc > 0)
-        json_object_set_new(w, "lmc", json_integer(lmc));
-    if (w != NULL && cptc > 0)
-        json_object_set_new(w, "cptc", json_integer(cptc));
-    if (w != NULL && del > 0)
-        json_object_set_new(w, "del", json_integer(del));
-    text = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (text != NULL && strlen(text) < outsize) {
-        snprintf(out, outsize, "%s", text);
-        rc = 0;
-    }
-    free(text);
-    json_decref(w);
-    return rc;
-}
-
-int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *out, size_t outsize)
-{
-    struct sf_pull_state *ps = sf_pull_state(sf);
-
-    return sf_watermark_text(ps->t, ps->id, lmc, cptc, ps->del_t, out, outsize);
-}
-
 static int cursor_after(int64_t t, const char *id, const struct sf_cursor *c)
 {
     return t > c->t || (t == c->t && strcmp(id, c->id) > 0);
-}
-
-void sf_pull_finish(struct salesforce *sf, int status);
-
-static void finish(struct salesforce *sf, int status)
-{
-    struct sf_pull_state *ps = sf_pull_state(sf);
-    struct connector *conn = sf_conn(sf);
-
-    ps->records = NULL;
-    ps->active = 0;
-    crm_pull_end(conn, "salesforce", status, ps->pages, &ps->root);
-}
-
-void sf_page_init(struct crm_page *pg, struct salesforce *sf)
-{
-    crm_page_init(pg, sf_conn(sf), "salesforce");
-}
-
-int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc)
-{
-    char wm[256];
-
-    if (sf_pull_watermark(sf, lmc, cptc, wm, sizeof(wm)) != 0) {
-        crm_page_abort(pg);
-        error_set(&pg->err, "watermark does not fit");
-        return -1;
-    }
-    return crm_page_commit(pg, wm);
 }
 
 /* A Contact deleted in Salesforce (queryAll, IsDeleted): when it is the
@@ -265,7 +204,7 @@ static void apply_page(struct salesforce *sf)
     return;
 fail:
     crm_page_failed(&pc, "pull page");
-    finish(sf, -1);
+    sf_pull_finish(sf, -1);
 }
 
 static void query_answer(struct http_result *res, void *arg)
@@ -278,12 +217,12 @@ static void query_answer(struct http_result *res, void *arg)
         sf_error_of(res->body, code, sizeof(code), msg, sizeof(msg));
         log_warn("salesforce", sf_conn(sf)->name, "pull: query failed (%s %s %s)",
                  http_result_label(res, st, sizeof(st)), code, msg[0] ? msg : res->error);
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     if (sf_parse_query(res->body, &ps->root, &ps->records, ps->next, sizeof(ps->next)) != 0) {
         log_warn("salesforce", sf_conn(sf)->name, "pull: unreadable query answer");
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     apply_page(sf);
@@ -303,13 +242,8 @@ static void send_query(struct salesforce *sf, const char *next)
         rc = sf_query(sf, "queryAll", soql, query_answer, sf);
     }
     if (rc != 0)
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
     free(soql);
-}
-
-void sf_pull_finish(struct salesforce *sf, int status)
-{
-    finish(sf, status);
 }
 
 /* After the balances: the consent objects, then the deletion sweep. */
@@ -329,48 +263,6 @@ static void after_balances(struct salesforce *sf)
  * identity map ("lpm:<LoyaltyProgramMember id>" -> "lpm/<member>"). The
  * engine may queue a repair of points/balance on drift; the push side
  * logs it and writes nothing (docs/salesforce.md "Loyalty"). */
-
-int sf_side_page(struct salesforce *sf, struct http_result *res, const struct sf_side *side,
-                 char *next, size_t nsize)
-{
-    struct connector *conn = sf_conn(sf);
-    json_t *root = NULL, *records = NULL, *r;
-    struct crm_page pg;
-    char what[64];
-    size_t k;
-
-    if (res->cls != HTTP_CLASS_OK || sf_closing(sf) ||
-        sf_parse_query(res->body, &root, &records, next, nsize) != 0) {
-        char st[32];
-        log_warn("salesforce", conn->name, "%s: %s query failed (%s %s)", side->what, side->object,
-                 http_result_label(res, st, sizeof(st)), res->error);
-        json_decref(root);
-        finish(sf, -1);
-        return -1;
-    }
-    sf_page_init(&pg, sf);
-    if (crm_page_begin(&pg) != 0)
-        goto fail;
-    json_array_foreach(records, k, r)
-    {
-        if (side->row(sf, &pg, r) != 0)
-            goto fail;
-    }
-    /* The rows come by SystemModstamp: the newest seen so far is the
-     * cursor (a restart re-reads from it, lookback included). */
-    if (sf_page_commit_cursors(sf, &pg, *side->lmc, *side->cptc) != 0)
-        goto fail;
-    log_debug("salesforce", conn->name, "pull: %zu %s row(s), cursor was %" PRId64,
-              json_array_size(records), side->object, *side->was);
-    json_decref(root);
-    return 0;
-fail:
-    json_decref(root);
-    snprintf(what, sizeof(what), "%s page", side->page);
-    crm_page_failed(&pg, what);
-    finish(sf, -1);
-    return -1;
-}
 
 /* One LoyaltyMemberCurrency row: the balance of a member we posted for,
  * observed (observing a balance twice is harmless). */
@@ -399,28 +291,8 @@ static int balance_row(struct salesforce *sf, struct crm_page *pg, json_t *r)
 
 static void balances_answer(struct http_result *res, void *arg)
 {
-    struct salesforce *sf = arg;
-    struct sf_pull_state *ps = sf_pull_state(sf);
-    const struct sf_side side = {"LoyaltyMemberCurrency",
-                                 "loyalty balance",
-                                 "balances",
-                                 balance_row,
-                                 &ps->lmc_max,
-                                 &ps->cptc_t,
-                                 &ps->lmc_t};
-    char next[256];
-
-    if (sf_side_page(sf, res, &side, next, sizeof(next)) != 0)
-        return;
-    if (next[0] != '\0') {
-        pull_balances(sf, next);
-        return;
-    }
-    if (ps->lmc_max > ps->lmc_t)
-        ps->lmc_t = ps->lmc_max;
-    after_balances(sf);
+    sf_side_answer(arg, res, SF_SIDE_BALANCES, balance_row, pull_balances, after_balances);
 }
-
 /* The LoyaltyProgramCurrency id of loyalty_currency: a member has one
  * LoyaltyMemberCurrency per currency of the program (qualifying tier points
  * and non-qualifying points at least), and only the configured one is the
@@ -443,7 +315,7 @@ static void currency_found(struct http_result *res, void *arg)
                  "loyalty currency: LoyaltyProgramCurrency query failed (%s %s)",
                  http_result_label(res, st, sizeof(st)), res->error);
         json_decref(root);
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     snprintf(key, sizeof(key), "program:%s", sf->cfg->loyalty_program);
@@ -477,39 +349,29 @@ static void currency_found(struct http_result *res, void *arg)
 
 static void pull_balances(struct salesforce *sf, const char *next)
 {
-    struct sf_pull_state *ps = sf_pull_state(sf);
-    struct strbuf soql;
-    char ts[40], *q = NULL;
-    int rc;
+    struct strbuf head;
+    char *q = NULL;
 
     if (sf_map_of(sf)->points_mode != SF_POINTS_LOYALTY) {
         after_balances(sf);
         return;
     }
-    if (next != NULL) {
-        rc = sf_request(sf, HTTP_GET, next, NULL, NULL, balances_answer, sf);
-    } else if (sf->lpc_id[0] == '\0') {
-        q = sf_soql_eq("SELECT Id, LoyaltyProgramId FROM LoyaltyProgramCurrency WHERE ", "Name",
-                       sf->cfg->loyalty_currency);
-        rc = sf_query(sf, "query", q, currency_found, sf);
-        free(q);
-    } else {
-        ps->lmc_max = ps->lmc_t;
-        strbuf_init(&soql, SF_PATH_MAX);
-        strbuf_addf(&soql,
+    if (next != NULL || sf->lpc_id[0] != '\0') {
+        strbuf_init(&head, SF_PATH_MAX);
+        strbuf_addf(&head,
                     "SELECT Id, LoyaltyMemberId, PointsBalance, SystemModstamp FROM "
                     "LoyaltyMemberCurrency WHERE LoyaltyProgramCurrencyId = '%s' ",
                     sf->lpc_id);
-        if (ps->lmc_t > 0) {
-            sf_soql_time(ps->lmc_t - sf_lookback_ms(sf), ts, sizeof(ts));
-            strbuf_addf(&soql, "AND SystemModstamp >= %s ", ts);
-        }
-        strbuf_add(&soql, "ORDER BY SystemModstamp");
-        rc = sf_query(sf, "query", strbuf_str(&soql), balances_answer, sf);
-        strbuf_free(&soql);
+        sf_side_query(sf, SF_SIDE_BALANCES, next, strbuf_str(&head), "AND",
+                      "ORDER BY SystemModstamp", balances_answer);
+        strbuf_free(&head);
+        return;
     }
-    if (rc != 0)
-        finish(sf, -1);
+    q = sf_soql_eq("SELECT Id, LoyaltyProgramId FROM LoyaltyProgramCurrency WHERE ", "Name",
+                   sf->cfg->loyalty_currency);
+    if (sf_query(sf, "query", q, currency_found, sf) != 0)
+        sf_pull_finish(sf, -1);
+    free(q);
 }
 
 /* --- CampaignMember hard deletes (getDeleted) --- */
@@ -576,7 +438,7 @@ static void probe_earliest(struct salesforce *sf)
     snprintf(tail, sizeof(tail), "/sobjects/CampaignMember/deleted/?start=%s&end=%s", t1, t2);
     if (sf_request(sf, HTTP_GET, sf_data_path(sf, tail), NULL, NULL, deleted_answer, sf) != 0) {
         ps->del_probe = 0;
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
     }
 }
 
@@ -592,7 +454,7 @@ static void earliest_found(struct salesforce *sf, struct http_result *res)
         log_warn("salesforce", conn->name,
                  "pull: getDeleted refused the sweep window and named no later "
                  "earliestDateAvailable; sweep retried next cycle");
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     sf_format_time(ps->del_t, from, sizeof(from));
@@ -631,7 +493,7 @@ static void deleted_answer(struct http_result *res, void *arg)
             return;
         }
         ps->del_probe = 0;
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     if (ps->del_probe) {
@@ -640,14 +502,14 @@ static void deleted_answer(struct http_result *res, void *arg)
     }
     ids = sf_parse_deleted(res->body, &latest, &when);
     if (ids == NULL) {
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     sf_page_init(&pg, sf);
     if (crm_page_begin(&pg) != 0) {
         json_decref(ids);
         json_decref(when);
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
         return;
     }
     json_array_foreach(ids, i, v)
@@ -711,13 +573,13 @@ static void deleted_answer(struct http_result *res, void *arg)
                  "%ld CampaignMember(s) deleted with their Contact: memberships kept, written "
                  "again",
                  cascades);
-    finish(sf, 0);
+    sf_pull_finish(sf, 0);
     return;
 fail:
     json_decref(ids);
     json_decref(when);
     crm_page_failed(&pg, "pull: deletions");
-    finish(sf, -1);
+    sf_pull_finish(sf, -1);
 }
 
 static void sweep_deleted(struct salesforce *sf)
@@ -728,7 +590,7 @@ static void sweep_deleted(struct salesforce *sf)
     char t1[40], t2[40], tail[256];
 
     if (ps->last_sweep_ms != 0 && now - ps->last_sweep_ms < cfg->deleted_sweep_ms) {
-        finish(sf, 0);
+        sf_pull_finish(sf, 0);
         return;
     }
     if (start < now - DELETE_HORIZON_MS)
@@ -742,7 +604,7 @@ static void sweep_deleted(struct salesforce *sf)
     sf_format_time(now + 60000, t2, sizeof(t2));
     snprintf(tail, sizeof(tail), "/sobjects/CampaignMember/deleted/?start=%s&end=%s", t1, t2);
     if (sf_request(sf, HTTP_GET, sf_data_path(sf, tail), NULL, NULL, deleted_answer, sf) != 0)
-        finish(sf, -1);
+        sf_pull_finish(sf, -1);
 }
 
 void sf_pull(struct connector *conn)
