@@ -499,12 +499,20 @@ static void on_hold_timer(uv_timer_t *t)
         }
     }
     hold_arm(c);
-    while (due != NULL && !c->closing) {
+    while (due != NULL) {
         struct http_request *r = due;
         struct error err = {""};
         due = r->next;
         r->next = NULL;
-        if (start_transfer(c, r, &err) != 0)
+        /* A callback below may have closed the client: the rest are
+         * cancelled as the delayed list was (they are off it). */
+        if (c->closing)
+            http_request_fail(r, r->done, r->done_arg, HTTP_CLASS_CANCELLED, HTTP_FAIL_CANCELLED,
+                              -1, "HTTP client closed");
+        else if (r->before_send != NULL && r->before_send(r, r->before_send_arg) != 0)
+            http_request_fail(r, r->done, r->done_arg, HTTP_CLASS_UNAUTHORIZED, HTTP_FAIL_AUTH, -1,
+                              "its token expired while it waited; not sent");
+        else if (start_transfer(c, r, &err) != 0)
             http_request_fail(r, r->done, r->done_arg, HTTP_CLASS_RETRY, HTTP_FAIL_INTERNAL, -1,
                               err.msg);
     }

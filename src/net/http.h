@@ -112,8 +112,9 @@ void http_request_set_conn(struct http_request *r, const char *conn);
  * http_request_set_bearer(), which is wiped and never logged. 0 or -1. */
 int http_request_add_header(struct http_request *r, const char *name, const char *value);
 
-/* Sets "Authorization: Bearer <token>", replacing a previous one. The copy is
- * wiped when the request is freed. 0 or -1. */
+/* Sets "Authorization: Bearer <token>", replacing a previous one (also in a
+ * request the client took back from curl, see http_request_set_hold). The
+ * copy is wiped when the request is freed. 0 or -1. */
 int http_request_set_bearer(struct http_request *r, const char *token);
 
 /* Sets the body (copied) and its Content-Type (may be NULL). 0 or -1. */
@@ -146,6 +147,17 @@ void http_request_set_delay(struct http_request *r, uint64_t delay_ms);
  * arrives waits too (chaos salesforce-faults saw one sent 58 ms into a
  * hold). The clock must outlive the client's requests; clones share it. */
 void http_request_set_hold(struct http_request *r, const uint64_t *hold_until_ms);
+
+/* Called on the loop when a request that waited in the client (its delay,
+ * or its connector's hold, above) is about to be handed to curl, and only
+ * then: whoever gave it its bearer token may replace it with
+ * http_request_set_bearer(), since the token it was built with may have
+ * expired while it waited (chaos clock-jump: a 4-second token outlived by a
+ * Retry-After hold went out and got a 401). Returning nonzero keeps it
+ * unsent: it completes with HTTP_CLASS_UNAUTHORIZED, failure HTTP_FAIL_AUTH,
+ * status 0. Not copied by http_request_clone(). */
+typedef int (*http_before_send_fn)(struct http_request *r, void *arg);
+void http_request_set_before_send(struct http_request *r, http_before_send_fn fn, void *arg);
 
 /* Starts the request; the client owns r from here, whatever the return
  * value. On 0 done will be called exactly once, later, from the loop. On -1

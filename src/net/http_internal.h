@@ -42,10 +42,12 @@ struct http_request {
     size_t body_len;
     int sensitive;
     struct http_limits limits;
-    uint64_t not_before_ms; /* uv_hrtime ms; 0: at once */
-    const uint64_t *hold;   /* a connector's Retry-After hold (uv_hrtime ms), or NULL */
-    int held_back;          /* curl was about to send it inside the hold */
-    int prepared;           /* headers merged once (a held-back request is prepared again) */
+    uint64_t not_before_ms;          /* uv_hrtime ms; 0: at once */
+    const uint64_t *hold;            /* a connector's Retry-After hold (uv_hrtime ms), or NULL */
+    int held_back;                   /* curl was about to send it inside the hold */
+    http_before_send_fn before_send; /* after a wait, before curl (may be NULL) */
+    void *before_send_arg;
+    int prepared; /* headers merged once (a held-back request is prepared again) */
     char conn[48];
     http_done_fn done;
     void *done_arg;

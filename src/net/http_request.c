@@ -163,6 +163,35 @@ static void wipe_free(char *s, size_t len)
     free(s);
 }
 
+static void wipe_auth_header(struct http_request *r);
+
+/* A request prepared once (then taken back from curl inside a hold) has its
+ * Authorization line in the header list already: the list is built again
+ * without it, plus line, and the old one is wiped. */
+static int replace_auth_line(struct http_request *r, const char *line)
+{
+    struct curl_slist *l = NULL, *n = NULL;
+
+    for (const struct curl_slist *h = r->headers; h != NULL; h = h->next) {
+        if (strncasecmp(h->data, "Authorization:", 14) == 0)
+            continue;
+        n = curl_slist_append(l, h->data);
+        if (n == NULL)
+            goto fail;
+        l = n;
+    }
+    n = curl_slist_append(l, line);
+    if (n == NULL)
+        goto fail;
+    wipe_auth_header(r);
+    curl_slist_free_all(r->headers);
+    r->headers = n;
+    return 0;
+fail:
+    curl_slist_free_all(l);
+    return -1;
+}
+
 int http_request_set_bearer(struct http_request *r, const char *token)
 {
     static const char prefix[] = "Authorization: Bearer ";
@@ -175,6 +204,11 @@ int http_request_set_bearer(struct http_request *r, const char *token)
     if (line == NULL)
         return -1;
     snprintf(line, len, "%s%s", prefix, token);
+    if (r->prepared) {
+        int rc = replace_auth_line(r, line);
+        wipe_free(line, strlen(line));
+        return rc;
+    }
     if (r->bearer != NULL)
         wipe_free(r->bearer, strlen(r->bearer));
     r->bearer = line;
@@ -210,6 +244,12 @@ void http_request_set_sensitive(struct http_request *r)
 void http_request_set_delay(struct http_request *r, uint64_t delay_ms)
 {
     r->not_before_ms = delay_ms > 0 ? uv_hrtime() / 1000000 + delay_ms : 0;
+}
+
+void http_request_set_before_send(struct http_request *r, http_before_send_fn fn, void *arg)
+{
+    r->before_send = fn;
+    r->before_send_arg = arg;
 }
 
 void http_request_set_hold(struct http_request *r, const uint64_t *hold_until_ms)

@@ -207,12 +207,47 @@ static int static_reload(struct oauth *o)
     return 1;
 }
 
+/* A request the HTTP client held (a vendor's Retry-After) goes with the
+ * token valid now, not the one it was built with, which may have expired
+ * while it waited (chaos clock-jump: 4-second tokens, a 401 0.28 s after
+ * expiry). Without a valid token it stays unsent and waits for one. */
+static int before_held_send(struct http_request *r, void *arg)
+{
+    struct oauth_call *call = arg;
+    struct oauth *o = call->o;
+    uint64_t now = now_ms(o);
+
+    if (o->closing || o->access_token == NULL)
+        return -1;
+    if (o->opts.grant != OAUTH_STATIC) {
+        if (!token_valid(o, now))
+            return -1;
+        if (now >= o->refresh_at_ms)
+            start_refresh(o); /* in the background; this one goes now */
+    }
+    if (call->gen != o->gen) {
+        if (http_request_set_bearer(r, o->access_token) < 0)
+            return -1;
+        call->gen = o->gen;
+    }
+    return 0;
+}
+
 static void on_call_done(struct http_result *res, void *arg)
 {
     struct oauth_call *call = arg;
     struct oauth *o = call->o;
     int refused = res->status == 401 ||
                   (o->hooks.token_refused != NULL && o->hooks.token_refused(o->hooks.ctx, res));
+
+    if (res->failure == HTTP_FAIL_AUTH && !o->closing) {
+        /* Not sent (before_held_send): it waits for the next token like
+         * any other call; not the one resend a 401 allows. */
+        o->refs--;
+        wait_for_token(o, call);
+        start_refresh(o);
+        return;
+    }
 
     if (res->status == 401 && !call->resent && !o->closing && o->opts.grant == OAUTH_STATIC) {
         call->resent = 1;
@@ -270,6 +305,7 @@ static void send_call(struct oauth_call *call)
         return;
     }
     call->gen = o->gen;
+    http_request_set_before_send(r, before_held_send, call);
     o->refs++;
     if (http_request_start(r, on_call_done, call, &err) < 0) {
         o->refs--;

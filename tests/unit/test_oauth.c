@@ -353,6 +353,125 @@ static void expiry_counts_from_the_request(void **state)
     fx_close(&f);
 }
 
+/* A request held by the HTTP client (a vendor's Retry-After) goes out with
+ * the token that is valid when the hold ends, not the one it was built
+ * with. Sent with the expired one, the vendor answered 401 and the request
+ * went again after a refresh (chaos clock-jump counted that 401). */
+static void a_held_request_goes_with_the_current_token(void **state)
+{
+    struct oauth_options o;
+    struct fx f;
+    struct reply r[2];
+    struct error err = {{0}};
+    char url[128];
+    uint64_t hold_until = 0;
+
+    (void)state;
+    oauth_options_defaults(&o);
+    o.refresh_ahead_ms = 10000;
+    fx_init(&f, &o);
+    pthread_mutex_lock(&v.mu);
+    v.expires_in = 100;
+    pthread_mutex_unlock(&v.mu);
+    send_n(&f, r, 1);
+    assert_string_equal(r[0].body, "ok tok-1");
+    snprintf(url, sizeof(url), "%s/api", f.base);
+    hold_until = uv_hrtime() / 1000000 + 150;
+    for (int i = 0; i < 2; i++) {
+        struct http_request *req = http_request_new(f.http, HTTP_GET, url, &err);
+        assert_non_null(req);
+        http_request_set_hold(req, &hold_until);
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].fx = &f;
+        f.pending++;
+        oauth_send(f.tm, req, on_reply, &r[i]);
+    }
+    /* Both wait in the client with tok-1; it expires meanwhile and the
+     * vendor stops taking it. */
+    fake_ms += 150000;
+    vset(&v.valid_from, 2);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r[i].done, 1);
+        assert_int_equal(r[i].cls, HTTP_CLASS_OK);
+        assert_string_equal(r[i].body, "ok tok-2");
+    }
+    assert_int_equal(vget(&v.api_401s), 0);
+    assert_int_equal(vget(&v.token_requests), 2);
+    assert_int_equal(vget(&v.api_requests), 3);
+    fx_close(&f);
+}
+
+static void on_nudge(struct http_result *res, void *arg)
+{
+    (void)res;
+    *(int *)arg = 1;
+}
+
+/* A held request whose token is still valid but was replaced meanwhile
+ * goes with the newer one (the older may be revoked by the refresh). The
+ * hold lasts until the refresh is done, whatever the machine's speed. */
+static void a_held_request_takes_a_newer_token(void **state)
+{
+    struct oauth_options o;
+    struct fx f;
+    struct reply r[2];
+    struct error err = {{0}};
+    char url[128];
+    uint64_t hold_until = 0;
+    struct http_request *req = NULL;
+    int nudged = 0;
+
+    (void)state;
+    oauth_options_defaults(&o);
+    o.refresh_ahead_ms = 10000;
+    fx_init(&f, &o);
+    pthread_mutex_lock(&v.mu);
+    v.expires_in = 100;
+    pthread_mutex_unlock(&v.mu);
+    send_n(&f, r, 1);
+    snprintf(url, sizeof(url), "%s/api", f.base);
+    hold_until = uv_hrtime() / 1000000 + 600000;
+    req = http_request_new(f.http, HTTP_GET, url, &err);
+    assert_non_null(req);
+    http_request_set_hold(req, &hold_until);
+    memset(&r[1], 0, sizeof(r[1]));
+    r[1].fx = &f;
+    oauth_send(f.tm, req, on_reply, &r[1]); /* counted in pending below */
+    /* Inside the refresh-ahead window: an unheld request goes with tok-1
+     * and a refresh brings tok-2 while the first one is still held. */
+    fake_ms += 95000;
+    req = http_request_new(f.http, HTTP_GET, url, &err);
+    assert_non_null(req);
+    memset(&r[0], 0, sizeof(r[0]));
+    r[0].fx = &f;
+    f.pending++;
+    oauth_send(f.tm, req, on_reply, &r[0]);
+    uv_run(&f.loop, UV_RUN_DEFAULT); /* stops when r[0] is answered */
+    /* Not UV_RUN_ONCE: it would block on the held request's timer after a
+     * completion that ran in the timer phase. */
+    while (oauth_refresh_pending(f.tm))
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    assert_string_equal(r[0].body, "ok tok-1");
+    assert_int_equal(r[1].done, 0);
+    vset(&v.valid_from, 2);
+    f.pending++; /* r[1] */
+    /* The hold ends; the client looks at its delayed list again when
+     * another request joins it. */
+    hold_until = uv_hrtime() / 1000000;
+    snprintf(url, sizeof(url), "%s/nudge", f.base);
+    req = http_request_new(f.http, HTTP_GET, url, &err);
+    assert_non_null(req);
+    http_request_set_delay(req, 1);
+    assert_int_equal(http_request_start(req, on_nudge, &nudged, &err), 0);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(r[1].done, 1);
+    assert_string_equal(r[1].body, "ok tok-2");
+    assert_int_equal(vget(&v.api_401s), 0);
+    assert_int_equal(vget(&v.token_requests), 2);
+    fx_close(&f);
+}
+
 static void on_401_one_refresh_one_resend(void **state)
 {
     struct oauth_options o;
@@ -719,6 +838,8 @@ int main(void)
         cmocka_unit_test(single_flight_with_100_waiting),
         cmocka_unit_test(expiry_and_refresh_ahead),
         cmocka_unit_test(expiry_counts_from_the_request),
+        cmocka_unit_test(a_held_request_goes_with_the_current_token),
+        cmocka_unit_test(a_held_request_takes_a_newer_token),
         cmocka_unit_test(on_401_one_refresh_one_resend),
         cmocka_unit_test(bad_credentials_back_off),
         cmocka_unit_test(refresh_token_rotation_is_persisted),
