@@ -59,12 +59,18 @@ CONF
 }
 
 # start_daemon [LOGNAME]: starts crmsyncd in the background; sets DAEMON_PID.
+# The log is appended to: a restart must wait for its own "running" line,
+# not find the previous run's (ctl_resync asked a daemon that did not hold
+# its lock yet and got exit 4).
 start_daemon() {
   local log="$T/${1:-daemon}.log"
+  local before=0
+  [ -f "$log" ] && before=$(grep -c 'crmsyncd .* running: state' "$log")
   "$CRMSYNCD" -c "$T/crmsyncd.conf" >>"$log" 2>&1 &
   DAEMON_PID=$!
   PIDS+=("$DAEMON_PID")
-  wait_for 10 grep -q "running" "$log" || fail "daemon did not start (see $log)"
+  started() { [ "$(grep -c 'crmsyncd .* running: state' "$log")" -gt "$before" ]; }
+  wait_for 10 started || fail "daemon did not start (see $log)"
 }
 
 stop_daemon() {
