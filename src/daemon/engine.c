@@ -61,8 +61,13 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
     }
     if (e->stopping)
         return;
-    engine_schedule_pull(d, status == 0 ? (uint64_t)conn->pull_interval_ms
-                                        : (uint64_t)conn->pull_interval_ms / 2 + 1000);
+    if (d->resync == 1 && d->inflight == 0)
+        /* A resync waited for this pull (it read from the old watermark):
+         * it starts now, with a pull of its own. */
+        engine_start_resync(d);
+    else
+        engine_schedule_pull(d, status == 0 ? (uint64_t)conn->pull_interval_ms
+                                            : (uint64_t)conn->pull_interval_ms / 2 + 1000);
     /* Pulled changes may be due elsewhere: wake every destination. */
     engine_kick(e);
 }
@@ -121,8 +126,10 @@ int engine_resync(struct engine *e, const char *name)
             continue; /* one at a time; a second request coalesces */
         d->resync = 1;
         uv_timer_stop(&d->timer);
-        if (d->inflight == 0)
+        if (d->inflight == 0 && !d->pulling)
             engine_start_resync(d);
+        else if (d->pulling)
+            log_notice("engine", d->conn->name, "resync: waiting for the running pull to end");
         else
             log_notice("engine", d->conn->name, "resync: waiting for %d batch(es) in flight",
                        d->inflight);

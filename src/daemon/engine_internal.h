@@ -52,6 +52,10 @@ struct dest {
     int64_t push_ok_ms;
     int pull_unreachable_raised;
     struct engine_stats stats;
+    /* The log's end when the last resync cleared the shadow: a resend up to
+     * it is judged by the shadow the resync's pull rebuilt (engine_plan.c
+     * resend_here). */
+    int64_t resync_seq;
     /* The connector's request classes, one copy each for every item of the
      * class (engine.c class_of); freed with the destination. */
     char **classes;

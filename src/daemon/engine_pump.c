@@ -191,7 +191,7 @@ static void batch_done(struct push_batch *pb)
         return;
     if (t.pull_now && !d->pulling && d->resync == 0)
         engine_schedule_pull(d, 0);
-    if (d->resync == 1 && d->inflight == 0) {
+    if (d->resync == 1 && d->inflight == 0 && !d->pulling) {
         engine_start_resync(d);
         return;
     }
@@ -498,10 +498,14 @@ out:
         uv_timer_start(&d->timer, timer_cb, wake > now ? wake - now : 0, 0);
 }
 
-/* Runs once nothing is in flight: forget what the CRM is believed to hold,
- * re-read it all, then offer the whole current state again. Shadows are
- * rebuilt by the pull, so only real differences are written, and a second
- * resync right after the first writes nothing. */
+/* Runs once nothing is in flight and no pull runs: forget what the CRM is
+ * believed to hold, re-read it all, then offer the whole current state
+ * again. Shadows are rebuilt by the pull, so only real differences are
+ * written, and a second resync right after the first writes nothing. A
+ * pull that was running when the resync was asked for read from the old
+ * watermark: taken as the resync's pull, it rebuilt the shadow of the few
+ * records it read, and every other record was written again (issue 15:
+ * 4,127 and 20,017 contacts in two soaks, 366 with no pull running). */
 void engine_start_resync(struct dest *d)
 {
     struct store *st = d->eng->store;
@@ -510,7 +514,7 @@ void engine_start_resync(struct dest *d)
     if (store_begin_relaxed(st, &err) != 0 || store_resync_reset(st, d->conn->name, &err) != 0 ||
         store_resync_progress_start(st, d->conn->name, timefmt_now_ms(),
                                     d->conn->pull_interval_ms > 0, &err) != 0 ||
-        store_commit(st, &err) != 0) {
+        store_max_seq(st, &d->resync_seq, &err) != 0 || store_commit(st, &err) != 0) {
         store_rollback(st);
         log_error("engine", d->conn->name, "resync failed: %s", err.msg);
         d->resync = 0;
