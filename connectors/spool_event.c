@@ -247,15 +247,25 @@ int spool_event_parse(const char *line, size_t len, const struct spool_vocab *vo
                       struct error *err)
 {
     json_error_t jerr;
+    json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (root == NULL) {
+        memset(ev, 0, sizeof(*ev));
+        return error_set(err, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+    }
+    return spool_event_from_json(root, vocab, origin, source_ref, ev, err);
+}
+
+int spool_event_from_json(json_t *root, const struct spool_vocab *vocab, const char *origin,
+                          const char *source_ref, struct spool_event *ev, struct error *err)
+{
     const char *event_id, *type, *member;
     int64_t occurred_at;
     struct change *c;
     size_t i;
 
     memset(ev, 0, sizeof(*ev));
-    ev->root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (ev->root == NULL)
-        return error_set(err, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+    ev->root = root;
     if (!json_is_object(ev->root))
         return error_set(err, "an event must be a JSON object");
     if (get_ident(ev->root, "event_id", &event_id, err) != 0 ||

@@ -36,6 +36,12 @@ struct spool_event {
 int spool_event_parse(const char *line, size_t len, const struct spool_vocab *vocab,
                       const char *origin, const char *source_ref, struct spool_event *ev,
                       struct error *err);
+/* The same for a value already parsed (an element of an HTTP ingest
+ * body: parsed once with the body, not printed and parsed again). Takes
+ * root's reference, which ev holds until spool_event_release, also on
+ * error. */
+int spool_event_from_json(json_t *root, const struct spool_vocab *vocab, const char *origin,
+                          const char *source_ref, struct spool_event *ev, struct error *err);
 void spool_event_release(struct spool_event *ev);
 
 /* The default vocabulary (DESIGN.md §2). */

@@ -137,6 +137,59 @@ static void bad_input_is_named(void **state)
                  "\"member\"");
 }
 
+/* An HTTP ingest body's element, already parsed, gives the same changes
+ * as its text (http_ingest_body.c no longer prints and re-parses it), and
+ * ev keeps the value's reference until it is released, also on error. */
+static void parsed_value_same_as_text(void **state)
+{
+    static const char *const lines[] = {
+        "{\"event_id\":\"e2\",\"type\":\"points\",\"member\":\"M1\","
+        "\"occurred_at\":\"2026-11-24T10:00:00Z\",\"txn_id\":\"T9\",\"delta\":120,"
+        "\"reason\":\"earn\"}",
+        "{\"event_id\":\"e3\",\"type\":\"profile\",\"member\":\"M1\","
+        "\"occurred_at\":\"2026-11-24T10:00:00Z\",\"attributes\":{\"email\":\"a@b.c\","
+        "\"first_name\":\"Ann\"}}",
+    };
+    (void)state;
+    for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+        struct spool_event a, b;
+        struct error err;
+        json_t *v = json_loads(lines[k], 0, NULL);
+
+        assert_non_null(v);
+        assert_int_equal(parse(lines[k], &a, &err), 0);
+        assert_int_equal(spool_event_from_json(json_incref(v), &spool_default_vocab, "shop",
+                                               "f.jsonl:1", &b, &err),
+                         0);
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n; i++) {
+            assert_string_equal(a.changes[i].field, b.changes[i].field);
+            assert_string_equal(a.changes[i].idem_key, b.changes[i].idem_key);
+            assert_string_equal(a.changes[i].value_json, b.changes[i].value_json);
+            assert_int_equal(a.changes[i].occurred_at, b.changes[i].occurred_at);
+        }
+        assert_ptr_equal(b.root, v);
+        spool_event_release(&a);
+        spool_event_release(&b);
+        assert_int_equal(v->refcount, 1);
+        json_decref(v);
+    }
+    {
+        struct spool_event ev;
+        struct error err;
+        json_t *v = json_pack("[i]", 1);
+
+        assert_int_equal(
+            spool_event_from_json(json_incref(v), &spool_default_vocab, "shop", "x", &ev, &err),
+            -1);
+        assert_non_null(strstr(err.msg, "JSON object"));
+        assert_ptr_equal(ev.root, v);
+        spool_event_release(&ev);
+        assert_int_equal(v->refcount, 1);
+        json_decref(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +198,7 @@ int main(void)
         cmocka_unit_test(profile_event_yields_one_change_per_attribute),
         cmocka_unit_test(segment_and_erasure),
         cmocka_unit_test(bad_input_is_named),
+        cmocka_unit_test(parsed_value_same_as_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
