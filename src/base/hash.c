@@ -15,14 +15,19 @@ static void fetch_sha256(void)
     md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+const struct evp_md_st *sha256_md(void)
+{
+    pthread_once(&md_once, fetch_sha256);
+    return md_sha256 != NULL ? md_sha256 : EVP_sha256();
+}
+
 void sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     static const char hex[] = "0123456789abcdef";
 
-    pthread_once(&md_once, fetch_sha256);
-    EVP_Digest(data, len, md, &mdlen, md_sha256 != NULL ? md_sha256 : EVP_sha256(), NULL);
+    EVP_Digest(data, len, md, &mdlen, sha256_md(), NULL);
     for (unsigned int i = 0; i < 32 && i < mdlen; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

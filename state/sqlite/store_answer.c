@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "hash.h"
 #include "timefmt.h"
 
 int64_t store_event_hash(const struct change *changes, size_t n)
@@ -15,7 +16,7 @@ int64_t store_event_hash(const struct change *changes, size_t n)
     uint64_t h = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256_md(), NULL) != 1)
         goto out;
     /* The hashes of the changes, in order: the same event sent again gives
      * the same changes (the spool parser is deterministic), whatever the

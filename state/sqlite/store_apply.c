@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "change_json.h"
+#include "hash.h"
 #include "timefmt.h"
 
 static int step_done(struct store *st, sqlite3_stmt *q, struct error *err, const char *what)
@@ -50,7 +51,7 @@ int64_t store_body_hash(const char *member_key, const char *kind, const char *fi
     uint64_t h = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256_md(), NULL) != 1)
         goto out;
     /* Each part with its NUL, so that ("ab", "c") and ("a", "bc") differ. */
     for (size_t i = 0; i < 4; i++) {
