@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_answer.h"
 #include "store_ctl.h"
 
 static const struct connector_ops http_ops = {.version = 1, .type = "http"};
@@ -273,10 +274,11 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
         goto out;
     }
     for (size_t i = 0; i < j.body.n; i++) {
-        const struct ingest_item *it = &j.body.items[i];
+        struct ingest_item *it = &j.body.items[i];
         const char *need;
         if (!it->ok)
             continue;
+        it->hash = store_event_hash(it->ev.changes, it->ev.n);
         need = rq->live->o.scopes[scope_kind_of(it)];
         permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
         if (!permitted[i])
@@ -311,6 +313,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
                             "too many events waiting to be stored", 1);
         goto out;
     }
+    pthread_cond_init(&j.done_cond, NULL);
     if (h->tail != NULL)
         h->tail->next = &j;
     else
@@ -319,8 +322,9 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
     h->pending += (long)j.body.n;
     uv_async_send(&h->async);
     while (!j.done)
-        pthread_cond_wait(&h->done_cond, &h->lock);
+        pthread_cond_wait(&j.done_cond, &h->lock);
     pthread_mutex_unlock(&h->lock);
+    pthread_cond_destroy(&j.done_cond);
 
     if (j.status != 0) {
         ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not_stored",
@@ -640,7 +644,6 @@ static void free_ingest(struct http_ingest *h)
     listen_socket_close(&h->ls);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->store_lock);
-    pthread_cond_destroy(&h->done_cond);
     if (h->tls_key != NULL)
         config_secret_free(h->tls_key);
     free(h->tls_cert);
@@ -672,7 +675,6 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->ing = ing;
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->store_lock, NULL);
-    pthread_cond_init(&h->done_cond, NULL);
     if (http_ingest_options_copy(&h->o) != 0) {
         error_set(err, "out of memory");
         goto out;

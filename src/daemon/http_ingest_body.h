@@ -8,6 +8,7 @@
 #define CRMSYNC_HTTP_INGEST_BODY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "spool_event.h"
@@ -24,6 +25,9 @@ struct ingest_item {
     char field[32]; /* malformed: the offending field, "" when it is the whole event */
     char *text;     /* malformed: the event's text (for the dead letter), malloc'd */
     char reason[256];
+    /* ok: store_event_hash() of its changes, for the kept answer; taken
+     * on the request thread (src/http_ingest.c), not on the loop. */
+    int64_t hash;
 };
 
 struct ingest_body {

@@ -146,7 +146,7 @@ static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item 
 
     if (id == NULL || ingest_answer_key(h->o.origin, id, key, sizeof(key)) != 0)
         return apply_changes(h, it, r, err);
-    hash = store_event_hash(it->ev.changes, it->ev.n);
+    hash = it->hash;
     if (store_answer_get(h->ing->store, key, hash, &state, &answer, err) != 0)
         goto out;
     if (state == STORE_ANSWER_CONFLICT) {
@@ -231,9 +231,11 @@ void http_ingest_finish_jobs(struct http_ingest *h, struct job *group, int statu
         j->status = status;
         j->next = NULL;
         j->done = 1;
+        /* Under the lock: the thread cannot see done, return and destroy
+         * j (on its stack) before the lock is let go. */
+        pthread_cond_signal(&j->done_cond);
         j = next;
     }
-    pthread_cond_broadcast(&h->done_cond);
     pthread_mutex_unlock(&h->lock);
 }
 

@@ -38,6 +38,11 @@ struct job {
     struct item_result *res;
     int done;
     int status; /* 0, or 503 when the group could not be committed */
+    /* Signalled, under http_ingest.lock, when done is set: each waiting
+     * request thread has its own, so that a commit wakes only the threads
+     * of its group (one condition for all woke every waiting thread at
+     * every commit). */
+    pthread_cond_t done_cond;
 };
 
 /* What a reload changes (http_ingest_reload), as one immutable set: a
@@ -65,8 +70,7 @@ struct http_ingest {
     int handles_open; /* async and timer: freed when both are closed */
     char *tls_cert, *tls_key;
 
-    pthread_mutex_t lock; /* the queue, pending, stopping */
-    pthread_cond_t done_cond;
+    pthread_mutex_t lock; /* the queue, pending, stopping, jobs' done */
     struct job *head, *tail;
     long pending; /* events queued, not yet taken by the loop */
     int stopping;
