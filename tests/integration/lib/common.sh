@@ -65,7 +65,7 @@ CONF
 start_daemon() {
   local log="$T/${1:-daemon}.log"
   local before=0
-  [ -f "$log" ] && before=$(grep -c 'crmsyncd .* running: state' "$log")
+  [ -f "$log" ] && before=$(grep -c 'crmsyncd .* running: state' "$log" || true)
   "$CRMSYNCD" -c "$T/crmsyncd.conf" >>"$log" 2>&1 &
   DAEMON_PID=$!
   PIDS+=("$DAEMON_PID")
