@@ -245,6 +245,7 @@ if [ -z "${SKIP_NODE:-}" ]; then
   NODE_HWM=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/node.time")
   NODE_C=$(counters_json)
   sim_stop
+  NODE_SIM_CPU=$SIM_CPU
 fi
 
 # ===== 5. latency: withdrawals under a saturated rate limit =====
@@ -328,7 +329,7 @@ row "push phases (sum/observations; slot_idle in slot-s)" "$PUSH_PHASES"
 row "CPU, push only: crmsyncd, crmsim" "$PUSH_CPU s ($(echo "scale=1; $PUSH_CPU * 1000000 / $REC" | bc) us/record), $PUSH_SIM_CPU s"
 if [ -z "${SKIP_NODE:-}" ]; then
   NODE_S=$(jq -r .seconds <<<"$NODE_JSON")
-  row "node $(jq -r .client <<<"$NODE_JSON")" "$NODE_S s = $(jq -r .records_per_s <<<"$NODE_JSON") records/s, requests $(jq -r .requests_total <<<"$NODE_C"), cpu $(jq -r .cpu_s <<<"$NODE_JSON") s ($(echo "scale=1; $(jq -r .cpu_s <<<"$NODE_JSON") * 1000000 / $REC" | bc) us/record), peak RSS $(mb "$NODE_HWM") MB"
+  row "node $(jq -r .client <<<"$NODE_JSON")" "$NODE_S s = $(jq -r .records_per_s <<<"$NODE_JSON") records/s, requests $(jq -r .requests_total <<<"$NODE_C"), cpu $(jq -r .cpu_s <<<"$NODE_JSON") s ($(echo "scale=1; $(jq -r .cpu_s <<<"$NODE_JSON") * 1000000 / $REC" | bc) us/record), peak RSS $(mb "$NODE_HWM") MB; crmsim CPU $NODE_SIM_CPU s"
   row "crmsyncd/node throughput (push only; end to end)" "$(x "$NODE_S" "$PUSH_S")x; $(x "$NODE_S" "$E2E_S")x   (target >= 1.2x)"
   row "crmsyncd/node peak RSS (push only; end to end)" "$(x "$PUSH_HWM" "$NODE_HWM"); $(x "$E2E_HWM" "$NODE_HWM")   (target <= 0.25)"
 fi

@@ -200,7 +200,7 @@ SF_HWM=$DAEMON_HWM
 SF_RATE=$(echo "scale=1; $N / $PUSH_S" | bc)
 [ "$CONTACTS" = "$N" ] || say "WARNING: $CONTACTS Contacts in the simulator, expected $N"
 
-NODE_RATE="" NODE_HWM="" NODE_REQ=""
+NODE_RATE="" NODE_HWM="" NODE_REQ="" NODE_CPU=""
 if [ -z "${SKIP_NODE:-}" ]; then
   say "3/3 jsforce reference (collections upsert, 200 per request, $INFLIGHT in flight)"
   sim_start node
@@ -211,17 +211,19 @@ if [ -z "${SKIP_NODE:-}" ]; then
   NODE_RATE=$(jq -r '.records_per_s | floor' <<<"$out")
   NODE_HWM=$(jq -r '.peak_rss_kb' <<<"$out")
   NODE_REQ=$(jq -r '.requests' <<<"$out")
+  NODE_CPU=$(jq -r '.cpu_s' <<<"$out")
   [ "$NCONTACTS" = "$N" ] || say "WARNING: jsforce left $NCONTACTS Contacts, expected $N"
 fi
 
 echo "members: $N (2 changes each), push from an empty Salesforce; threshold $BULK_THRESHOLD, inflight $INFLIGHT"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "crmsyncd: $SF_RATE records/s ($PUSH_S s), peak RSS $((SF_HWM / 1024)) MB (VmHWM ${SF_HWM} kB), dead letters $DL, Contacts $CONTACTS"
 ratio() { [ "$2" -gt 0 ] && echo "$(echo "scale=2; $1 / $2" | bc)x" || echo "n/a"; }
 echo "crmsyncd push phases (sums): ${PHASES:-n/a}"
-echo "crmsyncd CPU ${DAEMON_CPU} s, simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
+echo "crmsyncd CPU ${DAEMON_CPU} s ($(echo "scale=1; $DAEMON_CPU * 1000000 / $N" | bc) us/record), simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
 echo "crmsyncd writes: Bulk jobs $JOBS (minimum $EXP_JOBS: $(ratio "$JOBS" "$EXP_JOBS")) + collections upserts $COLL (minimum $EXP_COLL: $(ratio "$COLL" "$EXP_COLL")); all-collections minimum would be ceil(N/200) = $MIN_COLL"
 echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, 3 result reads) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
 if [ -n "$NODE_RATE" ]; then
-  echo "jsforce: $NODE_RATE records/s, peak RSS $((NODE_HWM / 1024)) MB, simulator CPU ${NODE_SIM_CPU} s, requests $NODE_REQ (minimum $MIN_COLL: $(echo "scale=2; $NODE_REQ / $MIN_COLL" | bc)x)"
+  echo "jsforce: $NODE_RATE records/s, CPU ${NODE_CPU} s ($(echo "scale=1; $NODE_CPU * 1000000 / $N" | bc) us/record), peak RSS $((NODE_HWM / 1024)) MB, simulator CPU ${NODE_SIM_CPU} s, requests $NODE_REQ (minimum $MIN_COLL: $(echo "scale=2; $NODE_REQ / $MIN_COLL" | bc)x)"
   echo "ratios crmsyncd/jsforce: throughput $(echo "scale=2; $SF_RATE / $NODE_RATE" | bc)x, peak RSS $(echo "scale=2; $SF_HWM / $NODE_HWM" | bc)x"
 fi

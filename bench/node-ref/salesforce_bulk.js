@@ -35,6 +35,7 @@ async function pushChunk(start) {
 
 async function main() {
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   let next = 0;
   const timer = setInterval(sampleRss, 50);
   async function worker() {
@@ -48,7 +49,8 @@ async function main() {
   clearInterval(timer);
   sampleRss();
   const secs = (Date.now() - t0) / 1000;
-  console.log(JSON.stringify({ members, seconds: secs, records_per_s: members / secs, requests, failed, peak_rss_kb: Math.round(peakRss / 1024) }));
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ members, seconds: secs, records_per_s: members / secs, requests, failed, peak_rss_kb: Math.round(peakRss / 1024), cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(3) }));
 }
 
 main().catch((e) => {
