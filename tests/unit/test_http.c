@@ -933,10 +933,13 @@ static void on_slow_done(struct http_result *res, void *arg)
         uv_stop(&fx->loop);
 }
 
+/* The hold outlasts the slow request by far: if /slow were answered after
+ * the hold (CI under load once took over 200 ms more), the queued request
+ * would go without being held and the hook would not be called. */
 static void on_rebearer_hold_begins(uv_timer_t *t)
 {
     struct rebearer *b = t->data;
-    *b->hold = test_mono_ms() + 200;
+    *b->hold = test_mono_ms() + 1500;
 }
 
 /* A request taken back from curl inside a hold (it had been prepared, its
