@@ -256,6 +256,10 @@ int acc_histo_field(const struct acc_map *m, xmlNodePtr row, struct acc_row_fiel
  * the recipient's member key), from start_line. */
 char *acc_compose_members_query(const struct acc_map *m, const char *session_token, long start_line,
                                 long line_count);
+/* ExecuteQuery of the lists (nms:group: @id, @name) after @id after_id,
+ * by @id: a full read walks every list for absent members, one with no
+ * member at all included. */
+char *acc_compose_groups_query(const char *session_token, int64_t after_id, long line_count);
 /* ExecuteQuery of the recipients (@id, member key) with a member key that
  * are not in list group (nms:group @name): a collection link filtered with
  * setOperator="NOT EXISTS", @id after after_id, ordered by @id. */

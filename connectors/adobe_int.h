@@ -58,7 +58,11 @@ struct acc_pull_state {
      * which members with a key are NOT in each list, and observes "out"
      * for them (Campaign has no row for an absent membership). */
     int absent;
-    struct crm_list lists; /* lists seen by the sweep and written by us */
+    /* The lists Campaign has (nms:group), read once per full read: a list
+     * with no member has no nms:rcpGrpRel row to be seen by. */
+    int groups_read;
+    int64_t groups_after;  /* @id of the last list read */
+    struct crm_list lists; /* lists seen by the sweep, in Campaign, written by us */
     size_t absent_list;    /* the one being walked */
     int64_t absent_after;  /* @id of the last recipient read of it */
 };

@@ -512,13 +512,19 @@ static xmlTextWriterPtr query_begin(struct acc_env *e, const char *session_token
     return w;
 }
 
-static void where_order(xmlTextWriterPtr w, const char *cond, const char *first, int *e)
+/* <where><condition expr="cond"/></where> */
+static void where_cond(xmlTextWriterPtr w, const char *cond, int *e)
 {
     *e |= xmlTextWriterStartElement(w, X("where")) < 0;
     *e |= xmlTextWriterStartElement(w, X("condition")) < 0;
     *e |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
     *e |= xmlTextWriterEndElement(w) < 0;
     *e |= xmlTextWriterEndElement(w) < 0;
+}
+
+static void where_order(xmlTextWriterPtr w, const char *cond, const char *first, int *e)
+{
+    where_cond(w, cond, e);
     *e |= xmlTextWriterStartElement(w, X("orderBy")) < 0;
     select_node(w, first, e);
     select_node(w, "@id", e);
@@ -747,13 +753,8 @@ char *acc_compose_flags_query(const struct acc_map *m, const char *session_token
     }
     if (cond == NULL)
         err = 1;
-    if (!err) {
-        err |= xmlTextWriterStartElement(w, X("where")) < 0;
-        err |= xmlTextWriterStartElement(w, X("condition")) < 0;
-        err |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
-        err |= xmlTextWriterEndElement(w) < 0;
-        err |= xmlTextWriterEndElement(w) < 0;
-    }
+    if (!err)
+        where_cond(w, cond, &err);
     free(cond);
     if (err)
         e.failed = 1;
@@ -828,14 +829,22 @@ char *acc_compose_members_query(const struct acc_map *m, const char *session_tok
     select_node(w, rcp, &err);
     err |= xmlTextWriterEndElement(w) < 0;
     snprintf(cond, sizeof(cond), "%s IS NOT NULL", rcp);
-    err |= xmlTextWriterStartElement(w, X("where")) < 0;
-    err |= xmlTextWriterStartElement(w, X("condition")) < 0;
-    err |= xmlTextWriterWriteAttribute(w, X("expr"), X(cond)) < 0;
-    err |= xmlTextWriterEndElement(w) < 0;
-    err |= xmlTextWriterEndElement(w) < 0;
+    where_cond(w, cond, &err);
     if (err)
         e.failed = 1;
     return acc_env_finish(&e);
+}
+
+/* The end of a query paged by @id: <orderBy><node expr="@id"/></orderBy>,
+ * the envelope closed (NULL when anything failed). */
+static char *by_id_finish(struct acc_env *e, xmlTextWriterPtr w, int err)
+{
+    err |= xmlTextWriterStartElement(w, X("orderBy")) < 0;
+    select_node(w, "@id", &err);
+    err |= xmlTextWriterEndElement(w) < 0;
+    if (err)
+        e->failed = 1;
+    return acc_env_finish(e);
 }
 
 char *acc_compose_absent_query(const struct acc_map *m, const char *session_token,
@@ -871,12 +880,24 @@ char *acc_compose_absent_query(const struct acc_map *m, const char *session_toke
     err |= xmlTextWriterEndElement(w) < 0;
     err |= xmlTextWriterEndElement(w) < 0;
     err |= xmlTextWriterEndElement(w) < 0;
-    err |= xmlTextWriterStartElement(w, X("orderBy")) < 0;
+    return by_id_finish(&e, w, err);
+}
+
+char *acc_compose_groups_query(const char *session_token, int64_t after_id, long line_count)
+{
+    struct acc_env e;
+    xmlTextWriterPtr w = query_begin(&e, session_token, "nms:group", line_count, 0);
+    char cond[64];
+    int err = 0;
+
+    if (w == NULL)
+        return NULL;
     select_node(w, "@id", &err);
+    select_node(w, "@name", &err);
     err |= xmlTextWriterEndElement(w) < 0;
-    if (err)
-        e.failed = 1;
-    return acc_env_finish(&e);
+    snprintf(cond, sizeof(cond), "@id > %" PRId64, after_id);
+    where_cond(w, cond, &err);
+    return by_id_finish(&e, w, err);
 }
 
 int acc_member_row(const struct acc_map *m, xmlNodePtr row, char *member, size_t mlen, char *field,

@@ -332,12 +332,18 @@ static int apply_members(struct adobe *acc, xmlNodePtr rows, long *nrows, struct
 }
 
 static void send_absent(struct adobe *acc);
+static void send_groups(struct adobe *acc);
 
-/* The end of the reconciliation: the lists walked for absent members,
- * then the cycle ends. */
+/* The end of the reconciliation: on a full read, the lists Campaign has
+ * are read, and each list is walked for absent members; then the cycle
+ * ends. */
 static void reconciled(struct adobe *acc)
 {
     if (acc->pull.absent) {
+        if (!acc->pull.groups_read) {
+            send_groups(acc);
+            return;
+        }
         for (size_t i = 0; i < acc->groups.n; i++)
             (void)crm_list_add(&acc->pull.lists, acc->groups.v[i]);
         if (acc->pull.absent_list < acc->pull.lists.n) {
@@ -368,6 +374,44 @@ static void members_answer(struct http_result *res, void *arg)
 }
 
 /* --- absent memberships (a full read's reconciliation) --- */
+
+/* A page of the lists Campaign has: each is walked for absent members,
+ * those with no member at all too (nothing else names them: a daemon that
+ * did not write such a list would write its members' "out" again at every
+ * resync, a delete of nothing). */
+static int apply_groups(struct adobe *acc, xmlNodePtr rows, long *nrows, struct error *err)
+{
+    (void)err;
+    *nrows = 0;
+    for (xmlNodePtr row = rows; row != NULL; row = acc_next(row, NULL)) {
+        char *id = acc_attr(row, "id"), *name = acc_attr(row, "name");
+
+        (*nrows)++;
+        if (id != NULL)
+            acc->pull.groups_after = strtoll(id, NULL, 10);
+        if (name != NULL && name[0] != '\0')
+            (void)crm_list_add(&acc->pull.lists, name);
+        xmlFree(id);
+        xmlFree(name);
+    }
+    return 0;
+}
+
+static void groups_answer(struct http_result *res, void *arg)
+{
+    struct adobe *acc = arg;
+    long nrows;
+
+    if (take_page(acc, res, "nms:group", apply_groups, &nrows) != 0)
+        return;
+    acc->pull.groups_read = nrows < PAGE_ROWS;
+    reconciled(acc);
+}
+
+static void send_groups(struct adobe *acc)
+{
+    send_query(acc, acc_compose_groups_query("", acc->pull.groups_after, PAGE_ROWS), groups_answer);
+}
 
 /* Recipients not in the list being walked: "out" is observed for the
  * members that hold a local value of that segment (the others would only
@@ -484,6 +528,8 @@ void acc_op_pull(struct connector *conn)
     acc->pull.absent = acc->pull.reconciling && acc->pull.stored.modified_ms == 0;
     acc->pull.absent_list = 0;
     acc->pull.absent_after = 0;
+    acc->pull.groups_read = 0;
+    acc->pull.groups_after = 0;
     acc->pull.pages = 0;
     acc->pull.start_line = 0;
     if (lb == 0) {

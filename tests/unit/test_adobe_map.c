@@ -506,6 +506,21 @@ static void absent_query_filters_the_collection_link(void **state)
     assert_null(acc_compose_absent_query(&map, "", "bad\001name", 0, 200));
 }
 
+/* The lists Campaign has, by @id: a full read walks each (issue 13: a
+ * list with no member has no nms:rcpGrpRel row to be found by). */
+static void groups_query_pages_the_lists_by_id(void **state)
+{
+    char *q;
+    (void)state;
+    q = acc_compose_groups_query("", 17, 200);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "schema=\"nms:group\" operation=\"select\" lineCount=\"200\""));
+    assert_non_null(strstr(q, "<select><node expr=\"@id\"/><node expr=\"@name\"/></select>"));
+    assert_non_null(strstr(q, "<where><condition expr=\"@id &gt; 17\"/></where>"));
+    assert_non_null(strstr(q, "<orderBy><node expr=\"@id\"/></orderBy>"));
+    free(q);
+}
+
 /* A batch of a write class is one WriteCollection of batch_size members
  * at most (issue 13: "up to the configured batch"); consent batches stay
  * at ACC_CONSENT_BATCH members. */
@@ -637,6 +652,7 @@ int main(void)
         cmocka_unit_test(tiers_are_derived_from_the_balance),
         cmocka_unit_test(membership_rows_name_member_and_segment),
         cmocka_unit_test(absent_query_filters_the_collection_link),
+        cmocka_unit_test(groups_query_pages_the_lists_by_id),
         cmocka_unit_test(batch_max_is_batch_size),
         cmocka_unit_test(option_table_is_valid),
         cmocka_unit_test(grant_guard_query_escapes_keys),
