@@ -98,14 +98,30 @@ struct adobe {
     struct crm_http hs;
     /* Calls waiting for the request budget, per ratelimit lane. */
     struct acc_pending *pending[2];
-    /* Jobs waiting for member keys other jobs hold (struct acc_job). */
+    /* Jobs waiting for member keys other jobs hold (struct acc_job), woken
+     * by wake_waiting (adobe_push.c's acc_wake_waiting, set at open) when a
+     * key settles (adobe_keys.c). */
     struct acc_job *waiting;
+    void (*wake_waiting)(struct adobe *acc);
     /* nms:group names written (or found) already. */
     struct crm_list groups;
     struct acc_pull_state pull;
 };
 
-/* adobe.c */
+/* adobe_call.c */
+/* The request wrapper's policy hook: a 429 without Retry-After holds 1 s. */
+int acc_http_policy(void *ctx, int tag, struct http_result *res);
+/* The token manager's hook (ctx: the connector): a fault that says the
+ * token or session is no longer good. */
+int acc_token_refused(void *ctx, const struct http_result *res);
+/* Session mode: sends the calls waiting for a logon (ok) or fails them
+ * with why (closing: CANCELLED). */
+void acc_sess_drain(struct adobe *acc, int ok, const char *why);
+/* Session mode: xtk:session#Logoff of the open session, its answer to
+ * done with acc. 0, or -1 (no session, or not sent: done not called). */
+int acc_sess_logoff(struct adobe *acc, http_done_fn done);
+/* Closing: every call waiting for the budget completes as CANCELLED. */
+void acc_cancel_pending(struct adobe *acc);
 /* Sends one SOAP call ("xtk:session#WriteCollection") on a token the
  * engine took already; body is copied. While a 429's Retry-After holds the
  * destination it waits in lane (enum ratelimit_lane) until the hold ends:
@@ -123,6 +139,9 @@ int acc_call_budget(struct adobe *acc, int lane, const char *action, const char 
  * stops the destination and raises a health reason. */
 enum acc_result acc_result_of(struct adobe *acc, const struct http_result *res,
                               struct acc_fault *fault);
+/* adobe_keys.c: a member key with a write in flight, or settling after
+ * one (busy); taken for a write (0 or -1); released (settles for
+ * key_settle, then acc->wake_waiting). */
 int acc_key_busy(const struct adobe *acc, const char *key);
 int acc_key_take(struct adobe *acc, const char *key);
 void acc_key_release(struct adobe *acc, const char *key);
