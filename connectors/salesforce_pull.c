@@ -124,11 +124,66 @@ static void send_query(struct salesforce *sf, const char *next);
 static void sweep_deleted(struct salesforce *sf);
 static void pull_balances(struct salesforce *sf, const char *next);
 
+/* One Contact row of a page (page_last moves to it): a Contact deleted in
+ * Salesforce, or its fields by the shared page rule and its identity
+ * learnt. 0, or -1 on a state error (pc->err). */
+static int contact_row(struct salesforce *sf, struct crm_page *pc, json_t *rec,
+                       struct sf_cursor *page_last)
+{
+    struct connector *conn = sf_conn(sf);
+    const struct host_services *host = conn->host;
+    const char *id = json_string_value(json_object_get(rec, "Id"));
+    char member[256];
+    int64_t mod = 0;
+
+    if (id == NULL ||
+        sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &mod) != 0)
+        return 0;
+    page_last->t = mod;
+    snprintf(page_last->id, sizeof(page_last->id), "%s", id);
+    if (json_is_true(json_object_get(rec, "IsDeleted")))
+        return contact_deleted(sf, rec, id, mod, &pc->err) != 0 ? -1 : 0;
+    if (sf_contact_fields(sf_map_of(sf), conn->name, rec, crm_page_field_fn, pc, member,
+                          sizeof(member)) != 0)
+        return -1;
+    if (member[0] == '\0') {
+        /* Not a loyalty member (no external id): many Contacts are not. */
+        log_debug("salesforce", conn->name, "Contact %s has no %s; skipped", id,
+                  sf_map_of(sf)->ext_id);
+        return 0;
+    }
+    if (host->learn_identity != NULL)
+        host->learn_identity(host->ctx, conn, member, id);
+    return 0;
+}
+
+/* After a page of Contacts: the next page, a query again from the last row
+ * when the LIMIT was reached, or the loyalty balances. */
+static void contacts_next_page(struct salesforce *sf)
+{
+    struct sf_pull_state *ps = sf_pull_state(sf);
+
+    if (ps->next[0] != '\0') {
+        char next[256];
+        snprintf(next, sizeof(next), "%s", ps->next);
+        send_query(sf, next);
+        return;
+    }
+    if (ps->cyc.rows_in_query >= QUERY_LIMIT) {
+        /* The LIMIT was reached: go on strictly after the last row. */
+        ps->cyc.q = ps->cyc.last;
+        ps->cyc.strict = 1;
+        ps->cyc.rows_in_query = 0;
+        send_query(sf, NULL);
+        return;
+    }
+    pull_balances(sf, NULL);
+}
+
 static void apply_page(struct salesforce *sf)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
-    const struct host_services *host = conn->host;
     struct crm_page pc;
     char wm[256];
     size_t i;
@@ -140,31 +195,8 @@ static void apply_page(struct salesforce *sf)
         goto fail;
     json_array_foreach(ps->records, i, rec)
     {
-        const char *id = json_string_value(json_object_get(rec, "Id"));
-        char member[256];
-        int64_t mod = 0;
-
-        if (id == NULL ||
-            sf_parse_time(json_string_value(json_object_get(rec, "SystemModstamp")), &mod) != 0)
-            continue;
-        page_last.t = mod;
-        snprintf(page_last.id, sizeof(page_last.id), "%s", id);
-        if (json_is_true(json_object_get(rec, "IsDeleted"))) {
-            if (contact_deleted(sf, rec, id, mod, &pc.err) != 0)
-                goto fail;
-            continue;
-        }
-        if (sf_contact_fields(sf_map_of(sf), conn->name, rec, crm_page_field_fn, &pc, member,
-                              sizeof(member)) != 0)
+        if (contact_row(sf, &pc, rec, &page_last) != 0)
             goto fail;
-        if (member[0] == '\0') {
-            /* Not a loyalty member (no external id): many Contacts are not. */
-            log_debug("salesforce", conn->name, "Contact %s has no %s; skipped", id,
-                      sf_map_of(sf)->ext_id);
-            continue;
-        }
-        if (host->learn_identity != NULL)
-            host->learn_identity(host->ctx, conn, member, id);
     }
     if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
         if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, ps->del_t, wm,
@@ -186,21 +218,7 @@ static void apply_page(struct salesforce *sf)
     json_decref(ps->root);
     ps->root = NULL;
     ps->records = NULL;
-    if (ps->next[0] != '\0') {
-        char next[256];
-        snprintf(next, sizeof(next), "%s", ps->next);
-        send_query(sf, next);
-        return;
-    }
-    if (sf_pull_state(sf)->cyc.rows_in_query >= QUERY_LIMIT) {
-        /* The LIMIT was reached: go on strictly after the last row. */
-        sf_pull_state(sf)->cyc.q = sf_pull_state(sf)->cyc.last;
-        sf_pull_state(sf)->cyc.strict = 1;
-        sf_pull_state(sf)->cyc.rows_in_query = 0;
-        send_query(sf, NULL);
-        return;
-    }
-    pull_balances(sf, NULL);
+    contacts_next_page(sf);
     return;
 fail:
     crm_page_failed(&pc, "pull page");
@@ -469,12 +487,53 @@ static void earliest_found(struct salesforce *sf, struct http_result *res)
     sweep_deleted(sf);
 }
 
+/* One CampaignMember deleted (id, deleted at `at`, 0 when unknown; dated
+ * `dated` in the change): a membership we made or saw becomes segment
+ * out (outs), unless it went with its member's Contact (cascades). 0, or
+ * -1 on a state error (pg->err). */
+static int deleted_row(struct salesforce *sf, struct crm_page *pg, const char *id, int64_t dated,
+                       int64_t at, long *outs, long *cascades)
+{
+    struct connector *conn = sf_conn(sf);
+    const struct host_services *host = conn->host;
+    char key[400], idem[300], field[200];
+    const char *seg, *member;
+    char *json;
+    struct change c;
+    int crc;
+
+    if (host->member_of == NULL || host->member_of(host->ctx, conn, id, key, sizeof(key)) != 1 ||
+        strncmp(key, "cm/", 3) != 0)
+        return 0; /* not a membership we made or saw */
+    seg = key + 3;
+    member = strchr(seg, '/');
+    if (member == NULL)
+        return 0;
+    *(char *)member = '\0';
+    member++;
+    if (cascade_of_contact(sf, seg, member, id, at, &pg->err, &crc)) {
+        if (crc == 0)
+            (*cascades)++;
+        return crc != 0 ? -1 : 0;
+    }
+    snprintf(field, sizeof(field), "segment/%s", seg);
+    json = segment_value_to_json("out", dated);
+    snprintf(idem, sizeof(idem), "%s:%s:%s:deleted", conn->name, id, field);
+    c = crm_pulled_change(conn->name, member, CHANGE_SEGMENT, field, json, dated, idem, id, NULL);
+    if (json == NULL || crm_page_field(pg, member, CHANGE_SEGMENT, field, &c, "out") != 0) {
+        free(json);
+        return -1;
+    }
+    free(json);
+    (*outs)++;
+    return 0;
+}
+
 static void deleted_answer(struct http_result *res, void *arg)
 {
     struct salesforce *sf = arg;
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
-    const struct host_services *host = conn->host;
     struct crm_page pg;
     int64_t latest = 0, now = timefmt_now_ms();
     json_t *ids, *when = NULL;
@@ -514,47 +573,14 @@ static void deleted_answer(struct http_result *res, void *arg)
     }
     json_array_foreach(ids, i, v)
     {
-        char key[400], idem[300];
-        const char *seg, *member;
-        char *json;
-        struct change c;
+        int64_t at = json_integer_value(json_object_get(when, json_string_value(v)));
 
-        if (host->member_of == NULL ||
-            host->member_of(host->ctx, conn, json_string_value(v), key, sizeof(key)) != 1 ||
-            strncmp(key, "cm/", 3) != 0)
-            continue; /* not a membership we made or saw */
-        seg = key + 3;
-        member = strchr(seg, '/');
-        if (member == NULL)
-            continue;
-        *(char *)member = '\0';
-        member++;
-        {
-            char field[200];
-            int64_t at = json_integer_value(json_object_get(when, json_string_value(v)));
-            int crc;
-            if (cascade_of_contact(sf, seg, member, json_string_value(v), at, &pg.err, &crc)) {
-                if (crc != 0)
-                    goto fail;
-                cascades++;
-                continue;
-            }
-            if (at <= 0)
-                at = latest ? latest : now;
-            snprintf(field, sizeof(field), "segment/%s", seg);
-            json = segment_value_to_json("out", at);
-            snprintf(idem, sizeof(idem), "%s:%s:%s:deleted", conn->name, json_string_value(v),
-                     field);
-            c = crm_pulled_change(conn->name, member, CHANGE_SEGMENT, field, json, at, idem,
-                                  json_string_value(v), NULL);
-            if (json == NULL ||
-                crm_page_field(&pg, member, CHANGE_SEGMENT, field, &c, "out") != 0) {
-                free(json);
-                goto fail;
-            }
-            free(json);
-            outs++;
-        }
+        if (deleted_row(sf, &pg, json_string_value(v),
+                        at > 0   ? at
+                        : latest ? latest
+                                 : now,
+                        at, &outs, &cascades) != 0)
+            goto fail;
     }
     json_decref(ids);
     json_decref(when);
