@@ -279,6 +279,7 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
         if (!it->ok)
             continue;
         it->hash = store_event_hash(it->ev.changes, it->ev.n);
+        it->change_hash = store_change_hash(&it->ev.changes[0]);
         need = rq->live->o.scopes[scope_kind_of(it)];
         permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
         if (!permitted[i])

@@ -25,9 +25,10 @@ struct ingest_item {
     char field[32]; /* malformed: the offending field, "" when it is the whole event */
     char *text;     /* malformed: the event's text (for the dead letter), malloc'd */
     char reason[256];
-    /* ok: store_event_hash() of its changes, for the kept answer; taken
-     * on the request thread (src/http_ingest.c), not on the loop. */
-    int64_t hash;
+    /* ok: store_event_hash() of its changes and store_change_hash() of
+     * the first, for the kept answer; taken on the request thread
+     * (src/http_ingest.c), not on the loop. */
+    int64_t hash, change_hash;
 };
 
 struct ingest_body {

@@ -130,10 +130,81 @@ out:
     return rc;
 }
 
-/* One parsed, permitted event. Its answer is kept under the event's own key
- * with the hash of its body (state/store_answer.h): sent again with the
- * same body it gets that answer and changes nothing; with another body it
- * is a conflict. Returns -1 on a store error. */
+/* Where an event's answer is kept. An event of one change whose key is
+ * the event's own ("<origin>:<event id>": every type but profile) keeps it
+ * on that key's row, which applying the change records in the same
+ * transaction (store_answer_keep): no row of its own, one entry fewer in
+ * idem_keys and its key index per event. A profile event (its changes'
+ * keys carry "#<attribute>") keeps it under its answer key with the
+ * event's hash, as every event did before. */
+static int on_change_key(struct http_ingest *h, const struct ingest_item *it, const char *id)
+{
+    const char *k = it->ev.changes[0].idem_key;
+    size_t n = strlen(h->o.origin);
+
+    return it->ev.n == 1 && strncmp(k, h->o.origin, n) == 0 && k[n] == ':' &&
+           strcmp(k + n + 1, id) == 0;
+}
+
+/* The answer the event's first sending got, or the conflict. Both places
+ * are looked at: the one this event would use first, the other when that
+ * knows nothing (an event answered before answers were kept on change
+ * keys, a profile event and one of another type with the same id). */
+static int kept_answer(struct http_ingest *h, const struct ingest_item *it, const char *id,
+                       const char *key, enum store_answer_state *state, char **answer,
+                       struct error *err)
+{
+    struct store *st = h->ing->store;
+    const char *plain = it->ev.changes[0].idem_key;
+
+    if (on_change_key(h, it, id)) {
+        if (store_answer_get(st, plain, it->change_hash, state, answer, err) != 0)
+            return -1;
+        if (*state == STORE_ANSWER_CONFLICT || *answer != NULL)
+            return 0;
+        /* Known without an answer (kept under the answer key before), or
+         * not known: the answer key decides; not there either, the event
+         * is applied (and store_apply finds a known change a duplicate). */
+        return store_answer_get(st, key, it->hash, state, answer, err);
+    }
+    if (store_answer_get(st, key, it->hash, state, answer, err) != 0)
+        return -1;
+    if (*state != STORE_ANSWER_NONE)
+        return 0;
+    {
+        /* A profile event whose id an event of another type used: that
+         * one's key is the plain "<origin>:<id>" (any hash differs). */
+        char plain_key[SPOOL_MAX_KEY + 192];
+        enum store_answer_state other;
+        char *unused = NULL;
+
+        snprintf(plain_key, sizeof(plain_key), "%s:%s", h->o.origin, id);
+        if (store_answer_get(st, plain_key, it->hash, &other, &unused, err) != 0)
+            return -1;
+        free(unused);
+        if (other != STORE_ANSWER_NONE)
+            *state = STORE_ANSWER_CONFLICT;
+    }
+    return 0;
+}
+
+/* Keeps the answer of an event just applied. On the change key: a
+ * one-change event that recorded no key (a tombstoned member's) keeps
+ * nothing, and sent again is answered the same way again. */
+static int keep_answer(struct http_ingest *h, const struct ingest_item *it, const char *id,
+                       const char *key, const char *text, struct error *err)
+{
+    int kept = 0;
+
+    if (on_change_key(h, it, id))
+        return store_answer_keep(h->ing->store, it->ev.changes[0].idem_key, text, &kept, err);
+    return store_answer_put(h->ing->store, key, it->hash, text, err);
+}
+
+/* One parsed, permitted event. Its answer is kept with its key and the
+ * hash of its body (state/store_answer.h): sent again with the same body it
+ * gets that answer and changes nothing; with another body it is a
+ * conflict. Returns -1 on a store error. */
 static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item *it,
                        struct item_result *r, struct error *err)
 {
@@ -141,16 +212,14 @@ static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item 
     char key[SPOOL_MAX_KEY + 192];
     enum store_answer_state state;
     char *answer = NULL, *text = NULL;
-    int64_t hash;
     int rc = -1;
 
     if (id == NULL || ingest_answer_key(h->o.origin, id, key, sizeof(key)) != 0)
         return apply_changes(h, it, r, err);
-    hash = it->hash;
-    if (store_answer_get(h->ing->store, key, hash, &state, &answer, err) != 0)
+    if (kept_answer(h, it, id, key, &state, &answer, err) != 0)
         goto out;
     if (state == STORE_ANSWER_CONFLICT) {
-        rc = conflict_event(h, j, it, r, id, key, hash, err);
+        rc = conflict_event(h, j, it, r, id, key, it->hash, err);
         goto out;
     }
     if (state == STORE_ANSWER_SAME) {
@@ -176,7 +245,7 @@ static int apply_event(struct http_ingest *h, struct job *j, struct ingest_item 
         error_set(err, "out of memory");
         goto out;
     }
-    if (store_answer_put(h->ing->store, key, hash, text, err) != 0)
+    if (keep_answer(h, it, id, key, text, err) != 0)
         goto out;
     rc = 0;
 out:

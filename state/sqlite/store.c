@@ -109,6 +109,7 @@ static const struct stmt_def stmt_defs[] = {
     STMT(get_answer, "SELECT body_hash, answer FROM idem_keys WHERE key = ?1", 0),
     STMT(put_answer,
          "INSERT INTO idem_keys(key, body_hash, seen_at, answer) VALUES (?1, ?2, ?3, ?4)", 1),
+    STMT(set_answer, "UPDATE idem_keys SET answer = ?2 WHERE key = ?1", 1),
 };
 
 static int exec(struct store *st, const char *sql, struct error *err)

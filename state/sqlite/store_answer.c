@@ -40,6 +40,12 @@ out:
     return (int64_t)h;
 }
 
+int64_t store_change_hash(const struct change *c)
+{
+    return store_body_hash(c->member_key, change_kind_name(c->kind), c->field, c->value_json,
+                           c->occurred_at);
+}
+
 int store_answer_get(struct store *st, const char *key, int64_t body_hash,
                      enum store_answer_state *state, char **answer, struct error *err)
 {
@@ -89,5 +95,22 @@ int store_answer_put(struct store *st, const char *key, int64_t body_hash, const
     sqlite3_reset(q);
     if (s != SQLITE_DONE)
         return store_sql_error(st, err, "record answer");
+    return 0;
+}
+
+int store_answer_keep(struct store *st, const char *key, const char *answer, int *kept,
+                      struct error *err)
+{
+    sqlite3_stmt *q = st->set_answer;
+    int s;
+
+    *kept = 0;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, answer, -1, SQLITE_STATIC);
+    s = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (s != SQLITE_DONE)
+        return store_sql_error(st, err, "keep answer");
+    *kept = sqlite3_changes(st->db) > 0;
     return 0;
 }

@@ -48,6 +48,7 @@ struct store {
     sqlite3_stmt *del_member_changes;
     sqlite3_stmt *get_answer; /* state/store_answer.c */
     sqlite3_stmt *put_answer;
+    sqlite3_stmt *set_answer;
     /* Compaction has examined the change-log up to here (meta
      * 'compact_from', state/store_retention.c): a change at or before it
      * that stops being the latest value is deleted when it is superseded. */

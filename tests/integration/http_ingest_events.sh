@@ -26,6 +26,9 @@ assert_eq "$(answer 'a["results"][3]["field"]')" "type" "an unknown type names t
 assert_eq "$(sql "SELECT COUNT(*) FROM changes WHERE member_key = 'M1'")" 3 "the good events are stored"
 assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters")" 2 "the malformed events are dead letters"
 assert_eq "$(sql "SELECT DISTINCT source FROM dead_letters")" "client:till-7" "a dead letter names the client"
+# An event of one change keeps its answer on the key its change recorded:
+# one idempotency key per stored event, not a second row for the answer.
+assert_eq "$(sql "SELECT COUNT(*), COUNT(answer) FROM idem_keys")" "3|3" "one idempotency key per stored event, its answer on it"
 sql "SELECT payload FROM audit" | grep -q 'client:till-7' || fail "the consent audit records the token's client id"
 pass "the consent audit records the token's client id as origin detail"
 
@@ -44,6 +47,21 @@ assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")
 # spaces) is the same event.
 assert_eq "$(post "$TOKEN" '{ "delta": 250, "reason": "earn", "txn_id": "T2", "type": "points", "member": "M1", "occurred_at": "2026-11-01T10:00:00Z", "event_id": "e3" }')" 200 "replay in another spelling: 200"
 assert_eq "$(answer 'a["results"][0]["result"], a["results"][0].get("replayed")')" "applied True" "replay in another spelling: the first answer"
+
+# An answer kept under the event's answer key (as every answer was before
+# they went on the change's key) is still found: e5's moved there, marked.
+E5=$(sql "SELECT key FROM idem_keys WHERE key LIKE '%:e5'")
+LEGACY=$(python3 -c 'import hashlib,struct,sys; h=int(sys.argv[1]) % 2**64; d=hashlib.sha256(struct.pack(">Q", h)).digest(); print(struct.unpack(">q", d[:8])[0])' "$(sql "SELECT body_hash FROM idem_keys WHERE key = '$E5'")")
+sql "UPDATE idem_keys SET answer = NULL WHERE key = '$E5'; INSERT INTO idem_keys(key, body_hash, seen_at, answer) VALUES ('answer:$E5', $LEGACY, 0, '{\"result\":\"unchanged\",\"reason\":\"kept before\"}')"
+assert_eq "$(post "$TOKEN" '{"event_id":"e5","type":"segment","member":"M1","occurred_at":"2026-11-01T10:00:00Z","segment":"vip","status":"in"}')" 200 "an answer kept under the answer key: 200"
+assert_eq "$(answer 'a["results"][0]["result"], a["results"][0].get("reason"), a["results"][0].get("replayed")')" "unchanged kept before True" "an answer kept under the answer key is the one given again"
+# A profile event (its answer under the answer key) with the id of an event
+# of another type (its answer on the change key) is a conflict, and the
+# other way round.
+assert_eq "$(post "$TOKEN" '{"event_id":"e3","type":"profile","member":"M1","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Eve"}}')" 409 "a profile event with a points event's id: 409"
+assert_eq "$(post "$TOKEN" '{"event_id":"p0","type":"profile","member":"M1","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Eve"}}')" 200 "profile p0: 200"
+assert_eq "$(post "$TOKEN" '{"event_id":"p0","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"P0","delta":1,"reason":"earn"}')" 409 "a points event with a profile event's id: 409"
+assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")" 250 "neither conflict applied points"
 
 # A merge rejection is kept too: an event rejected the first time is
 # rejected again with the same reason, and no second dead letter.
@@ -66,10 +84,10 @@ assert_eq "$(post "$TOKEN" "$CONFLICT")" 409 "an event id reused with another bo
 assert_eq "$(answer '[(r["result"], r.get("error")) for r in a["results"]]')" "[('rejected', 'conflict'), ('applied', None)]" "the reused id is a conflict, the other event applied"
 answer 'a["results"][0]["reason"]' | grep -q 'conflict' || fail "the conflict's reason says so: $(cat "$T/answer")"
 assert_eq "$(sql "SELECT SUM(delta) FROM points_ledger WHERE member_key = 'M1'")" 255 "the conflicting body changed nothing"
-assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 1 "the conflict is a dead letter"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 3 "the conflict is a dead letter (with the two above)"
 assert_eq "$(post "$TOKEN" "$CONFLICT")" 409 "the conflicting request again: 409 again"
 assert_eq "$(answer '[(r["result"], r.get("error")) for r in a["results"]]')" "[('rejected', 'conflict'), ('applied', None)]" "the conflicting request again: the same answers"
-assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 1 "the same conflict twice: one dead letter"
+assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE reason LIKE 'conflict%'")" 3 "the same conflict twice: one dead letter"
 # A profile event whose id comes back with one attribute more: a conflict
 # (the change-level keys alone would have applied the new attribute).
 assert_eq "$(post "$TOKEN" '{"event_id":"p1","type":"profile","member":"M4","occurred_at":"2026-11-01T10:00:00Z","attributes":{"first_name":"Bo"}}')" 200 "profile p1: 200"

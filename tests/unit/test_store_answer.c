@@ -103,6 +103,43 @@ static void answer_is_kept_and_conflicts_are_told(void **state)
     store_rollback(f->st);
 }
 
+/* An event of one change keeps its answer on the key applying the change
+ * recorded (store_answer_keep), found with the change's hash; a key with no
+ * row keeps nothing. */
+static void answer_is_kept_on_the_change_key(void **state)
+{
+    struct fixture *f = *state;
+    struct change c = points("M1", "{\"delta\":5,\"reason\":\"earn\"}");
+    struct merge_policy policy = {0};
+    enum apply_result res;
+    enum store_answer_state st;
+    char *answer = NULL;
+    struct error err = {""};
+    int kept = -1;
+
+    c.points.txn_id = "T1";
+    c.points.delta = 5;
+    c.points.reason = "earn";
+    c.points.occurred_at = c.occurred_at;
+    policy.now_ms = c.occurred_at + 1000;
+    assert_int_equal(store_begin(f->st, &err), 0);
+    assert_int_equal(store_apply(f->st, &c, &policy, &res, &err), 0);
+    assert_int_equal(res, APPLY_APPLIED);
+    assert_int_equal(store_answer_keep(f->st, "http:e1", "{\"result\":\"applied\"}", &kept, &err),
+                     0);
+    assert_int_equal(kept, 1);
+    assert_int_equal(store_answer_keep(f->st, "http:none", "{}", &kept, &err), 0);
+    assert_int_equal(kept, 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(store_answer_get(f->st, "http:e1", store_change_hash(&c), &st, &answer, &err),
+                     0);
+    assert_int_equal(st, STORE_ANSWER_SAME);
+    assert_string_equal(answer, "{\"result\":\"applied\"}");
+    free(answer);
+    assert_int_equal(store_answer_get(f->st, "http:none", 1, &st, &answer, &err), 0);
+    assert_int_equal(st, STORE_ANSWER_NONE);
+}
+
 static void answer_text_round_trips(void **state)
 {
     char result[16], reason[256], key[32];
@@ -136,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(event_hash_follows_the_body),
         cmocka_unit_test_setup_teardown(answer_is_kept_and_conflicts_are_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(answer_is_kept_on_the_change_key, setup, teardown),
         cmocka_unit_test(answer_text_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
