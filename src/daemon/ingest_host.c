@@ -34,6 +34,8 @@ static void host_pull_done(void *ctx, struct connector *conn, int status)
 {
     struct ingest *ing = ctx;
 
+    metrics_counter_add(METRIC_PULLS, (const char *[]){conn->name, status == 0 ? "ok" : "failed"},
+                        1);
     if (status == 0)
         metrics_gauge_set(METRIC_LAST_SUCCESS, (const char *[]){conn->name, "pull"},
                           (double)timefmt_now_ms() / 1000.0);

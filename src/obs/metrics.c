@@ -261,6 +261,13 @@ static const struct family_def families[METRIC_COUNT] = {
                                {NULL},
                                latency_buckets,
                                sizeof(latency_buckets) / sizeof(latency_buckets[0])},
+    [METRIC_PULLS] = {"crmsyncd_pulls_total",
+                      "Pull cycles a connector ended, by connector and result (ok, failed).",
+                      METRIC_COUNTER,
+                      2,
+                      {"connector", "result"},
+                      NULL,
+                      0},
 };
 
 struct series {
@@ -548,6 +555,8 @@ void metrics_declare_connector(const char *name, int destination, int up)
 
     for (size_t i = 0; i < sizeof(ingest_results) / sizeof(ingest_results[0]); i++)
         metrics_counter_add(METRIC_INGEST_RECORDS, (const char *[]){name, ingest_results[i]}, 0);
+    metrics_counter_add(METRIC_PULLS, (const char *[]){name, "ok"}, 0);
+    metrics_counter_add(METRIC_PULLS, (const char *[]){name, "failed"}, 0);
     metrics_gauge_set(METRIC_CONNECTOR_UP, (const char *[]){name}, up ? 1 : 0);
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < 2; i++) {

@@ -48,8 +48,7 @@ grep -qx 'crmsyncd_healthy 1' "$T/metrics.txt" || fail "healthy gauge"
 grep -q '^# TYPE crmsyncd_request_duration_seconds histogram$' "$T/metrics.txt" || fail "latency histogram declared"
 pass "metrics count ingested changes, bad lines and dead letters"
 
-kill -HUP "$DAEMON_PID"
-wait_for 10 grep -q 'configuration reloaded' "$T/daemon.log" || fail "reload"
+reload_wait
 code /metrics >/dev/null
 grep -qx 'crmsyncd_reloads_total{result="ok"} 1' "$T/body" || fail "reload not counted"
 pass "reload counted"

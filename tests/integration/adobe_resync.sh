@@ -32,14 +32,14 @@ state_of() { sim_get state | jq -S '[.collections["nms:recipient"][]?.properties
 before=$(state_of)
 
 ctl resync acc >/dev/null || fail "resync acc"
-wait_for 30 grep -q 'daemon\[acc\]: full resync requested' "$T/daemon.log" || fail "no resync"
+resyncs() { metric 'crmsyncd_resyncs_total{connector="acc"}'; }
+wait_for 30 is_eq 1 resyncs || fail "no resync"
 quiet
 assert_eq "$(state_of)" "$before" "after a resync Campaign holds the same recipients"
 assert_eq "$(group_members vip)" "M1 M3" "and the same list"
 assert_eq "$(recipient_count M1)" 1 "no twin"
 sim_post counters/reset '{}'
 ctl resync acc >/dev/null || fail "second resync acc"
-resyncs() { grep -c 'daemon\[acc\]: full resync requested' "$T/daemon.log"; }
 wait_for 30 is_eq 2 resyncs || fail "no second resync"
 quiet
 # A membership that is out has no nms:rcpGrpRel row: the full read's

@@ -74,17 +74,13 @@ TOKEN=$(mint client=till-cfg)
 pts() { printf '{"event_id":"%s","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"%s","delta":1,"reason":"earn"}' "$1" "$1"; }
 assert_eq "$(post "$TOKEN" "$(pts r1)")" 200 "before the reload: 200"
 sed -i 's/^request_timeout = 2s$/request_timeout = 2s\nmax_body = 64k/' "$T/crmsyncd.conf"
-kill -HUP "$DAEMON_PID"
-wait_for 20 grep -q 'configuration reloaded' "$T/daemon.log" || fail "no reload"
+reload_wait
 grep -q '\[ingest\] reloaded' "$T/daemon.log" || fail "a changed [ingest] is not applied"
 pass "a changed [ingest] is applied (http_ingest_reload tests what)"
 # Scopes and the rest live on after the configuration they came from.
 assert_eq "$(post "$TOKEN" "$(pts r2)")" 200 "after the reload: 200"
 assert_eq "$(answer 'a["results"][0]["result"]')" applied "after the reload: applied"
-kill -HUP "$DAEMON_PID"
-# A function, so that wait_for counts the reloads again on each try.
-reloads_logged() { [ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$1" ]; }
-wait_for 20 reloads_logged 2 || fail "no second reload"
+reload_wait
 assert_eq "$(post "$TOKEN" "$(pts r3)")" 200 "after a second reload: 200"
 
 # A client that sends its body a byte every 0.2 s: each gap is far under

@@ -21,7 +21,6 @@ json.dump({"kty": "RSA", "kid": "k1", "alg": "RS256", "n": b64(n), "e": "AQAB"},
 PY
 ingest_config ""
 start_ingest_daemon
-RELOADS=0
 # reload [ingest] lines: the configuration rewritten with them, SIGHUP, and
 # the reload waited for.
 reload() {
@@ -34,14 +33,7 @@ reload_key() {
   sed -i "s|^verify = .*|verify = $1|; s|^verify_value = .*|verify_value = $2|" "$T/crmsyncd.conf"
   hup
 }
-hup() {
-  RELOADS=$((RELOADS + 1))
-  kill -HUP "$DAEMON_PID"
-  wait_for 20 reloads_logged "$RELOADS" || fail "reload $RELOADS not done"
-}
-# reloads_logged N: the daemon has logged N reloads (a function, so that
-# wait_for counts them again on each try, not once before the first).
-reloads_logged() { [ "$(grep -c 'configuration reloaded' "$T/daemon.log")" -ge "$1" ]; }
+hup() { reload_wait; }
 pts() { printf '{"event_id":"%s","type":"points","member":"M1","occurred_at":"2026-11-01T10:00:00Z","txn_id":"%s","delta":1,"reason":"earn"}' "$1" "$1"; }
 big() { # a 30-event array, about 4 KB
   local s="[" i

@@ -19,7 +19,7 @@ wait_pulls 1
 sim_post config '{"daily-max": 1}' || fail "crmsim config refused"
 printf '{"event_id":"p1","type":"profile","member":"M1","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"m1@example.com","first_name":"Ann"}}\n' >"$T/a.jsonl.src"
 drop a.jsonl
-wait_for 30 grep -q 'daily API budget spent' "$T/daemon.log" || fail "no DAILY 429 seen"
+wait_for 30 metric_above 'crmsyncd_http_errors_total{connector="hs",class="429"}' 0 || fail "no DAILY 429 seen"
 has_hold() { [ "$(ctl --json holds list | jq '[.holds[] | select(.connector == "hs")] | length')" -ge 1 ]; }
 wait_for 30 has_hold || fail "no hold kept after a DAILY 429 (holds: $(ctl --json holds list))"
 ctl --json holds list > "$T/holds.json"

@@ -33,17 +33,11 @@ not_in_list() { ! list_has "$@"; }
 wait_for 30 not_in_list gold "$M3ID" || fail "M3 not removed from gold"
 quiet
 
-resyncs() { grep -c 'resync: pull complete' "$T/daemon.log" || true; }
-resyncs_more_than() { [ "$(resyncs)" -gt "$1" ]; }
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 30 resyncs_more_than "$n" || fail "first resync did not complete"
+resync_wait hs
 quiet
 
 mark=$(wc -l <"$T/sim.log")
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 30 resyncs_more_than "$n" || fail "second resync did not complete"
+resync_wait hs
 quiet
 after() { tail -n +"$((mark + 1))" "$T/sim.log"; }
 VIP=$(sim_get state | jq -r '.flavor_state.lists[] | select(.name == "crmsyncd vip") | .listId')

@@ -84,14 +84,10 @@ pass "a grant after our own withdrawal is written"
 quiet
 
 # Resync twice: the second writes nothing.
-kill -USR1 "$DAEMON_PID"
-wait_for 30 grep -q 'resync: pull complete' "$T/daemon.log" || fail "first resync did not complete"
+resync_wait hs
 quiet
 sim_post counters/reset '{}'
-resyncs_more_than() { [ "$(grep -c 'resync: pull complete' "$T/daemon.log")" -gt "$1" ]; }
-n=$(grep -c 'resync: pull complete' "$T/daemon.log")
-kill -USR1 "$DAEMON_PID"
-wait_for 30 resyncs_more_than "$n" || fail "second resync did not complete"
+resync_wait hs
 quiet
 assert_eq "$(writes)" 0 "a second resync writes nothing"
 assert_eq "$(contact_prop M1 loyalty_points)" 70 "state unchanged after resyncs"

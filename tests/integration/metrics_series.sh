@@ -36,6 +36,7 @@ has 'crmsyncd_connector_up{connector="hs"} 1'
 has 'crmsyncd_connector_up{connector="shop"} 1'
 has 'crmsyncd_last_success_timestamp_seconds{connector="hs",direction="push"} 0'
 has 'crmsyncd_optout_latency_seconds_count{connector="hs"} 0'
+has 'crmsyncd_pulls_total{connector="hs",result="failed"} 0'
 grep -q '^process_start_time_seconds [0-9]' "$T/metrics.txt" || fail "no process_start_time_seconds"
 promtool check metrics < "$T/metrics.txt" > "$T/promtool.out" 2>&1 || { cat "$T/promtool.out" >&2; fail "promtool check metrics"; }
 pass "every series exists at start, promtool check metrics passes"

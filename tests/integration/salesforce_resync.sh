@@ -33,18 +33,12 @@ drop b.jsonl
 wait_for 30 is_eq "" campaign_members gold || fail "M3 not removed from gold"
 quiet
 
-resyncs() { grep -c 'resync: pull complete' "$T/daemon.log" || true; }
-resyncs_more_than() { [ "$(resyncs)" -gt "$1" ]; }
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 60 resyncs_more_than "$n" || fail "first resync did not complete"
+resync_wait sf 60
 quiet
 
 sim_post counters/reset '{}'
 mark=$(wc -l <"$T/sim.log")
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 60 resyncs_more_than "$n" || fail "second resync did not complete"
+resync_wait sf 60
 quiet
 after() { tail -n +"$((mark + 1))" "$T/sim.log"; }
 after | grep -v ' GET ' | grep -v '/query' >"$T/after-writes" || true

@@ -36,18 +36,12 @@ wait_for 30 is_eq "M1:marketing:email=OptIn M1:marketing:sms=OptOut M2:marketing
   || fail "consents (got '$(cptc)')"
 quiet
 
-resyncs() { grep -c 'resync: pull complete' "$T/daemon.log" || true; }
-resyncs_more_than() { [ "$(resyncs)" -gt "$1" ]; }
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 60 resyncs_more_than "$n" || fail "first resync did not complete"
+resync_wait sf 60
 quiet
 
 sim_post counters/reset '{}'
 mark=$(wc -l <"$T/sim.log")
-n=$(resyncs)
-kill -USR1 "$DAEMON_PID"
-wait_for 60 resyncs_more_than "$n" || fail "second resync did not complete"
+resync_wait sf 60
 quiet
 after() { tail -n +"$((mark + 1))" "$T/sim.log"; }
 after | grep -v ' GET ' >"$T/after-writes" || true

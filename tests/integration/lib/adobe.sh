@@ -3,7 +3,7 @@
 # information services, and a daemon with a spool connector "shop" and an
 # Adobe Campaign connector "acc". Needs curl, jq.
 source "$(dirname "${BASH_SOURCE[0]}")/crm.sh"
-PULL_DONE='adobe_campaign\[acc\]: pull done'
+PULL_CONNECTOR=acc
 
 # acc_sim_start [crmsim options...]: sets SIM_URL; services seeded.
 acc_sim_start() {

@@ -58,19 +58,84 @@ CONF
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >> "$T/crmsyncd.conf"; fi
 }
 
-# start_daemon [LOGNAME]: starts crmsyncd in the background; sets DAEMON_PID.
+# admin_default: a config without admin_listen gets one on a unix socket,
+# $T/admin.sock (no port to choose), in its first [daemon] section.
+admin_default() {
+  grep -q '^admin_listen = ' "$T/crmsyncd.conf" ||
+    sed -i "0,/^\[daemon\]\$/s||[daemon]\nadmin_listen = $T/admin.sock|" "$T/crmsyncd.conf"
+}
+
+# start_daemon [LOGNAME]: starts crmsyncd in the background; sets DAEMON_PID
+# and DAEMON_LOG. A config without admin_listen gets one (admin_default), so
+# that every test can read /metrics (metric, below).
 # The log is appended to: a restart must wait for its own "running" line,
 # not find the previous run's (ctl_resync asked a daemon that did not hold
 # its lock yet and got exit 4).
 start_daemon() {
   local log="$T/${1:-daemon}.log"
   local before=0
+  DAEMON_LOG=$log
+  admin_default
   [ -f "$log" ] && before=$(grep -c 'crmsyncd .* running: state' "$log" || true)
   "$CRMSYNCD" -c "$T/crmsyncd.conf" >>"$log" 2>&1 &
   DAEMON_PID=$!
   PIDS+=("$DAEMON_PID")
   started() { [ "$(grep -c 'crmsyncd .* running: state' "$log")" -gt "$before" ]; }
   wait_for 10 started || fail "daemon did not start (see $log)"
+}
+
+# admin_get PATH: GET on the daemon's admin endpoint, whatever the status
+# (/healthz answers 503 when unhealthy): on the unix socket of its config
+# (admin_default's when it has none), or on the host:port it listens on,
+# read back from its log (the kernel picks the port of "127.0.0.1:0").
+admin_get() {
+  local a
+  a=$(sed -n 's/^admin_listen = //p' "$T/crmsyncd.conf" | tail -n 1)
+  # A config written again since the start has lost admin_default's line.
+  [ -n "$a" ] || a=$T/admin.sock
+  case "$a" in
+    /*) curl -s --max-time 10 --unix-socket "$a" "http://localhost$1" ;;
+    *)
+      a=$(grep -o 'admin endpoint listening on [^ ]*' "${DAEMON_LOG:-$T/daemon.log}" | tail -n 1 | awk '{print $5}')
+      [ -n "$a" ] && curl -s --max-time 10 "http://$a$1"
+      ;;
+  esac
+}
+# metric SERIES: the value of one series on /metrics, e.g.
+# metric 'crmsyncd_reloads_total{result="ok"}'; 0 when absent, fails when
+# /metrics does not answer.
+metric() {
+  local m
+  m=$(admin_get /metrics) || return 1
+  awk -v s="$1" '$1 == s {v = $2} END {print v == "" ? 0 : v}' <<<"$m"
+}
+# metric_above SERIES N: the series is above N.
+metric_above() { local v; v=$(metric "$1") && [ "$v" -gt "$2" ]; }
+# pulls_ok CONNECTOR: pull cycles the connector ended well (since start).
+pulls_ok() { metric "crmsyncd_pulls_total{connector=\"$1\",result=\"ok\"}"; }
+# reloads_ok: configuration reloads applied (SIGHUP) since start.
+reloads_ok() { metric 'crmsyncd_reloads_total{result="ok"}'; }
+# reload_wait: SIGHUP, then waits until the reload is applied (a config
+# written again keeps the admin endpoint: admin_default).
+reload_wait() {
+  local n
+  n=$(reloads_ok) || fail "no /metrics before the reload"
+  admin_default
+  kill -HUP "$DAEMON_PID"
+  wait_for 20 metric_above 'crmsyncd_reloads_total{result="ok"}' "$n" || fail "reload not applied"
+}
+
+# resync_pulled CONNECTOR: when the connector's last full resync ended its
+# re-pull (resync_progress.pull_done_at, ms; empty before the first).
+resync_pulled() { sql "SELECT COALESCE(MAX(pull_done_at), '') FROM resync_progress WHERE connector = '$1'"; }
+resync_pulled_since() { local t; t=$(resync_pulled "$1") && [ -n "$t" ] && [ "$t" != "$2" ]; }
+# resync_wait CONNECTOR [TIMEOUT_S]: SIGUSR1 (a resync of every connector),
+# then waits until CONNECTOR's re-pull is done and its re-push begins.
+resync_wait() {
+  local before
+  before=$(resync_pulled "$1")
+  kill -USR1 "$DAEMON_PID"
+  wait_for "${2:-30}" resync_pulled_since "$1" "$before" || fail "the resync of $1 did not complete its pull"
 }
 
 stop_daemon() {

@@ -1,7 +1,7 @@
 # Helpers every CRM's integration tests need (sourced after common.sh): the
 # simulator started on a free port, its test endpoints, waiting for pull
 # cycles and for the daemon to settle. A CRM's own lib (lib/adobe.sh, ...)
-# sets PULL_DONE (the log text that ends a pull cycle) and adds what is
+# sets PULL_CONNECTOR (whose pull cycles crmsyncd_pulls_total counts) and adds what is
 # particular to it. Needs curl, jq.
 SIM_BIN=${SIM_BIN:-$BUILD_DIR/tests/sim/crmsim}
 source "$(dirname "${BASH_SOURCE[0]}")/../../support/crmsim.bash"
@@ -22,10 +22,12 @@ sim_get() { curl -sf --max-time 10 "$SIM_URL/__sim/$1"; }
 sim_post() { curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' --data-binary "$2" "$SIM_URL/__sim/$1" >/dev/null; }
 writes() { sim_get counters | jq -r '.records_written_total'; }
 
-pulls_done() { grep -c "$PULL_DONE" "$T/daemon.log" || true; }
-pulls_at_least() { [ "$(pulls_done)" -ge "$1" ]; }
+pulls_done() { pulls_ok "$PULL_CONNECTOR"; }
+pulls_at_least() { local n; n=$(pulls_done) && [ "$n" -ge "$1" ]; }
 wait_pulls() {
-  local target=$(($(pulls_done) + $1))
+  local now
+  now=$(pulls_done) || fail "/metrics does not answer"
+  local target=$((now + $1))
   wait_for 60 pulls_at_least "$target" || fail "no pull cycle ended"
 }
 current_status() { # MEMBER FIELD

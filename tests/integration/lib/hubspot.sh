@@ -54,11 +54,13 @@ writes() { sim_get counters | jq -r '.records_written_total'; }
 write_requests() {
   sim_get counters | jq -r '[.endpoints | to_entries[] | select(.key | test("search|read|definitions|list$|get|token") | not) | .value.requests] | add // 0'
 }
-pulls_done() { grep -c 'hubspot\[hs\]: pull done' "$T/daemon.log" || true; }
-pulls_at_least() { [ "$(pulls_done)" -ge "$1" ]; }
+pulls_done() { pulls_ok hs; }
+pulls_at_least() { local n; n=$(pulls_done) && [ "$n" -ge "$1" ]; }
 # wait_pulls N: waits until N more pull cycles have ended.
 wait_pulls() {
-  local target=$(($(pulls_done) + $1))
+  local now
+  now=$(pulls_done) || fail "/metrics does not answer"
+  local target=$((now + $1))
   wait_for 30 pulls_at_least "$target" || fail "no pull cycle ended"
 }
 # check CMD...: wait_for with the command re-evaluated (use functions).

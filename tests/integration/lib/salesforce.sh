@@ -53,10 +53,12 @@ campaign_members() { # SEGMENT: Membership_Key__c values
   sim_get state | jq -r --arg s "$1" '.collections.CampaignMember[]? | .properties.Membership_Key__c | select(endswith(":" + $s))' | sort | tr '\n' ' '
 }
 writes() { sim_get counters | jq -r '.records_written_total'; }
-pulls_done() { grep -c 'salesforce\[sf\]: pull done' "$T/daemon.log" || true; }
-pulls_at_least() { [ "$(pulls_done)" -ge "$1" ]; }
+pulls_done() { pulls_ok sf; }
+pulls_at_least() { local n; n=$(pulls_done) && [ "$n" -ge "$1" ]; }
 wait_pulls() {
-  local target=$(($(pulls_done) + $1))
+  local now
+  now=$(pulls_done) || fail "/metrics does not answer"
+  local target=$((now + $1))
   wait_for 60 pulls_at_least "$target" || fail "no pull cycle ended"
 }
 current_status() { # MEMBER FIELD
