@@ -693,17 +693,13 @@ static void limits_of(const struct admin_options *opts, struct admin_limits *lim
         lim->connections_per_minute = 0;
 }
 
-/* admin_start; *bind_errno = errno when bind() was what failed, else 0. */
-static int start(const struct admin_options *opts, struct admin **out, int *bind_errno,
-                 struct error *err)
+/* A new endpoint's struct with its locks and limits, not listening yet;
+ * NULL when out of memory (what was made is freed by admin_stop). */
+static struct admin *admin_new(const struct admin_options *opts, struct error *err)
 {
     struct admin *a = calloc(1, sizeof(*a));
     char tmp[PATH_MAX];
-    unsigned idle_s;
-    int rc = -1;
 
-    *out = NULL;
-    *bind_errno = 0;
     if (a != NULL) {
         a->ls.fd = -1;
         a->state_path = strdup(opts->state_path);
@@ -724,11 +720,52 @@ static int start(const struct admin_options *opts, struct admin **out, int *bind
     if (a == NULL || a->state_path == NULL || a->listen == NULL ||
         (a->lim.connections_per_minute > 0 && a->rate == NULL)) {
         error_set(err, "admin: out of memory");
-        goto out;
+        admin_stop(a);
+        return NULL;
     }
     a->busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 1000;
     snprintf(tmp, sizeof(tmp), "%s", opts->state_path);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", dirname(tmp));
+    return a;
+}
+
+/* libmicrohttpd on the open listening socket, its idle timeout within the
+ * request deadline, and the deadline thread. */
+static int serve(struct admin *a, struct error *err)
+{
+    unsigned idle_s = (unsigned)(a->lim.request_timeout_ms / 1000);
+
+    if (idle_s < 1)
+        idle_s = 1;
+    if (idle_s > 10)
+        idle_s = 10;
+    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, accept_policy,
+                              a, handle, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
+                              MHD_OPTION_LISTEN_SOCKET, a->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)a->lim.max_connections + 1, MHD_OPTION_CONNECTION_TIMEOUT,
+                              idle_s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
+                              MHD_OPTION_NOTIFY_COMPLETED, request_completed, a, MHD_OPTION_END);
+    if (a->mhd == NULL)
+        return error_set(err, "admin: cannot start the HTTP server on %s", a->ls.address);
+    a->ls.fd = -1; /* MHD_stop_daemon() closes the listening socket */
+    if (pthread_create(&a->watchdog, NULL, watchdog_main, a) != 0)
+        return error_set(err, "admin: cannot start the request deadline thread");
+    a->watchdog_started = 1;
+    return 0;
+}
+
+/* admin_start; *bind_errno = errno when bind() was what failed, else 0. */
+static int start(const struct admin_options *opts, struct admin **out, int *bind_errno,
+                 struct error *err)
+{
+    struct admin *a = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    *bind_errno = 0;
+    a = admin_new(opts, err);
+    if (a == NULL)
+        goto out;
     if (listen_socket_open(opts->listen, "admin_listen", 16, &a->ls, err) != 0) {
         *bind_errno = a->ls.bind_errno;
         goto out;
@@ -747,28 +784,8 @@ static int start(const struct admin_options *opts, struct admin **out, int *bind
                  "admin endpoint on %s is not a loopback address (admin_allow_remote): /metrics "
                  "and /healthz are unauthenticated",
                  a->ls.address);
-    /* MHD's idle timeout, within the deadline. */
-    idle_s = (unsigned)(a->lim.request_timeout_ms / 1000);
-    if (idle_s < 1)
-        idle_s = 1;
-    if (idle_s > 10)
-        idle_s = 10;
-    a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, accept_policy,
-                              a, handle, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
-                              MHD_OPTION_LISTEN_SOCKET, a->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)a->lim.max_connections + 1, MHD_OPTION_CONNECTION_TIMEOUT,
-                              idle_s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, a,
-                              MHD_OPTION_NOTIFY_COMPLETED, request_completed, a, MHD_OPTION_END);
-    if (a->mhd == NULL) {
-        error_set(err, "admin: cannot start the HTTP server on %s", a->ls.address);
+    if (serve(a, err) != 0)
         goto out;
-    }
-    a->ls.fd = -1; /* MHD_stop_daemon() closes the listening socket */
-    if (pthread_create(&a->watchdog, NULL, watchdog_main, a) != 0) {
-        error_set(err, "admin: cannot start the request deadline thread");
-        goto out;
-    }
-    a->watchdog_started = 1;
     log_notice("admin", NULL, "admin endpoint listening on %s (/healthz, /metrics)", a->ls.address);
     *out = a;
     a = NULL;

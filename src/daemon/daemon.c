@@ -573,96 +573,111 @@ static void start_signal(struct daemon *d, uv_signal_t *h, int signum)
     uv_signal_start(h, signal_cb, signum);
 }
 
-int daemon_run(const char *config_path)
+/* Before anything is read or created: no file of ours open to others, no
+ * core file with tokens in it (issue 14 items 8 and 12); then the
+ * configuration. Logs its own failure. */
+static int load_config(struct daemon *d, const char *config_path)
 {
-    struct daemon d;
     struct error err = {""};
-    struct store_options so = {0};
-    char state_dir[PATH_MAX];
-    struct engine_options eopts;
-    uint64_t wd_ms;
-    int rc = 1;
 
-    memset(&d, 0, sizeof(d));
-    d.config_path = config_path;
-    d.lock_fd = -1;
-    /* Before anything is read or created: no file of ours open to others,
-     * no core file with tokens in it (issue 14 items 8 and 12). */
     hardening_umask();
     if (hardening_core_dumps_early(&err) != 0) {
         log_error("daemon", NULL, "%s", err.msg);
-        goto out;
+        return -1;
     }
     if (metrics_init() != 0) {
         log_error("daemon", NULL, "out of memory");
-        goto out;
+        return -1;
     }
-    if (config_load(config_path, connector_config_lookup, &d.cfg, &err) != 0) {
+    if (config_load(config_path, connector_config_lookup, &d->cfg, &err) != 0) {
         log_error("daemon", NULL, "invalid configuration:\n%s", err.msg);
-        goto out;
+        return -1;
     }
-    apply_log_level(d.cfg);
-    if (hardening_core_dumps(d.cfg->daemon.allow_core_dumps, &err) != 0)
-        goto fail;
-    if (ensure_dir_of(d.cfg->state.path, state_dir, sizeof(state_dir), &err) != 0)
-        goto fail;
-    if (hardening_check_state_dir(state_dir, &err) != 0)
-        goto fail;
-    d.lock_fd = lockfile_acquire(state_dir, &err);
-    if (d.lock_fd < 0)
-        goto fail;
-    if (hardening_state_files(d.cfg->state.path, &err) != 0)
-        goto fail;
-    so.path = d.cfg->state.path;
-    so.synchronous_normal = d.cfg->state.synchronous == STATE_SYNC_NORMAL;
-    so.busy_timeout_ms = d.cfg->state.busy_timeout_ms;
-    if (store_open(&so, &d.store, &err) != 0)
-        goto fail;
-    snprintf(d.state_path, sizeof(d.state_path), "%s", d.cfg->state.path);
-    if (d.cfg->daemon.admin_listen != NULL) {
-        struct admin_options ao = admin_options_of(d.cfg, d.state_path);
-        if (admin_start(&ao, &d.admin, &err) != 0)
-            goto fail;
-    }
-    ingest_init(&d.ingest, d.store, NULL, 0);
-    if (build_origins(&d, d.cfg) != 0) {
-        error_set(&err, "out of memory");
-        goto fail;
-    }
+    apply_log_level(d->cfg);
+    return 0;
+}
 
-    uv_loop_init(&d.loop);
-    uv_timer_init(&d.loop, &d.control);
-    uv_timer_init(&d.loop, &d.watchdog);
-    uv_timer_init(&d.loop, &d.grace);
-    uv_timer_init(&d.loop, &d.quota);
-    uv_timer_init(&d.loop, &d.retention);
-    d.control.data = d.watchdog.data = d.grace.data = d.quota.data = d.retention.data = &d;
-    uv_timer_start(&d.quota, quota_cb, QUOTA_SAVE_MS, QUOTA_SAVE_MS);
-    uv_timer_start(&d.retention, retention_cb, 1000, 0);
-    start_signal(&d, &d.sig_hup, SIGHUP);
-    start_signal(&d, &d.sig_usr1, SIGUSR1);
-    start_signal(&d, &d.sig_term, SIGTERM);
-    start_signal(&d, &d.sig_int, SIGINT);
-    wd_ms =
-        d.cfg->daemon.watchdog_ms > 0 ? (uint64_t)d.cfg->daemon.watchdog_ms : notify_watchdog_ms();
+/* The state directory checked and locked, the store opened, the admin
+ * endpoint started (it answers /healthz before the connectors run). */
+static int open_state(struct daemon *d, struct error *err)
+{
+    struct store_options so = {0};
+    char state_dir[PATH_MAX];
+
+    if (hardening_core_dumps(d->cfg->daemon.allow_core_dumps, err) != 0)
+        return -1;
+    if (ensure_dir_of(d->cfg->state.path, state_dir, sizeof(state_dir), err) != 0)
+        return -1;
+    if (hardening_check_state_dir(state_dir, err) != 0)
+        return -1;
+    d->lock_fd = lockfile_acquire(state_dir, err);
+    if (d->lock_fd < 0)
+        return -1;
+    if (hardening_state_files(d->cfg->state.path, err) != 0)
+        return -1;
+    so.path = d->cfg->state.path;
+    so.synchronous_normal = d->cfg->state.synchronous == STATE_SYNC_NORMAL;
+    so.busy_timeout_ms = d->cfg->state.busy_timeout_ms;
+    if (store_open(&so, &d->store, err) != 0)
+        return -1;
+    snprintf(d->state_path, sizeof(d->state_path), "%s", d->cfg->state.path);
+    if (d->cfg->daemon.admin_listen != NULL) {
+        struct admin_options ao = admin_options_of(d->cfg, d->state_path);
+        if (admin_start(&ao, &d->admin, err) != 0)
+            return -1;
+    }
+    ingest_init(&d->ingest, d->store, NULL, 0);
+    if (build_origins(d, d->cfg) != 0)
+        return error_set(err, "out of memory");
+    return 0;
+}
+
+/* The loop, its timers and the signals; nothing here fails. */
+static void start_loop(struct daemon *d)
+{
+    uint64_t wd_ms;
+
+    uv_loop_init(&d->loop);
+    uv_timer_init(&d->loop, &d->control);
+    uv_timer_init(&d->loop, &d->watchdog);
+    uv_timer_init(&d->loop, &d->grace);
+    uv_timer_init(&d->loop, &d->quota);
+    uv_timer_init(&d->loop, &d->retention);
+    d->control.data = d->watchdog.data = d->grace.data = d->quota.data = d->retention.data = d;
+    uv_timer_start(&d->quota, quota_cb, QUOTA_SAVE_MS, QUOTA_SAVE_MS);
+    uv_timer_start(&d->retention, retention_cb, 1000, 0);
+    start_signal(d, &d->sig_hup, SIGHUP);
+    start_signal(d, &d->sig_usr1, SIGUSR1);
+    start_signal(d, &d->sig_term, SIGTERM);
+    start_signal(d, &d->sig_int, SIGINT);
+    wd_ms = d->cfg->daemon.watchdog_ms > 0 ? (uint64_t)d->cfg->daemon.watchdog_ms
+                                           : notify_watchdog_ms();
     if (wd_ms > 0)
-        uv_timer_start(&d.watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
+        uv_timer_start(&d->watchdog, watchdog_cb, wd_ms / 2, wd_ms / 2);
+}
 
-    engine_options_of(d.cfg, &eopts);
-    if (engine_new(&d.loop, d.store, &eopts, &d.engine, &err) != 0)
-        goto fail;
-    d.ingest.engine = d.engine;
-    if (d.cfg->ingest.listen != NULL && start_http_ingest(&d, &err) != 0)
-        goto fail;
-    if (open_connectors(&d) != 0) {
-        if (d.cfg->daemon.connector_start_failure == CONNECTOR_START_FATAL) {
+/* The engine, the HTTP ingest and the connectors; then, unless a connector
+ * that could not start stops the daemon, the audit check, the done/ scrub
+ * and "running". Fails only before the connectors open. */
+static int start_work(struct daemon *d, struct error *err)
+{
+    struct engine_options eopts;
+
+    engine_options_of(d->cfg, &eopts);
+    if (engine_new(&d->loop, d->store, &eopts, &d->engine, err) != 0)
+        return -1;
+    d->ingest.engine = d->engine;
+    if (d->cfg->ingest.listen != NULL && start_http_ingest(d, err) != 0)
+        return -1;
+    if (open_connectors(d) != 0) {
+        if (d->cfg->daemon.connector_start_failure == CONNECTOR_START_FATAL) {
             /* Issue 19: it used to run on as if healthy. The connectors that
              * did open are drained and closed as at SIGTERM. */
             log_error("daemon", NULL,
                       "a connector cannot start (see above): exiting; with [daemon] "
                       "connector_start_failure = unhealthy it would run without it");
-            d.exit_code = 1;
-            do_stop(&d);
+            d->exit_code = 1;
+            do_stop(d);
         } else {
             log_error("daemon", NULL,
                       "some connectors failed to start (see above); running without them "
@@ -671,19 +686,19 @@ int daemon_run(const char *config_path)
     }
     /* Created last: nothing above may fail after it (it is freed through
      * the loop only). */
-    if (!d.stopping) {
-        d.audit = audit_check_new(&d.loop, d.state_path, d.cfg->state.busy_timeout_ms,
-                                  d.cfg->daemon.audit_verify_interval_ms);
-        if (d.audit == NULL)
+    if (!d->stopping) {
+        d->audit = audit_check_new(&d->loop, d->state_path, d->cfg->state.busy_timeout_ms,
+                                   d->cfg->daemon.audit_verify_interval_ms);
+        if (d->audit == NULL)
             log_error("daemon", NULL, "out of memory: the audit chain is not verified");
-        d.scrub = done_scrub_new(&d.loop, d.state_path, d.cfg->state.busy_timeout_ms);
-        if (d.scrub == NULL)
+        d->scrub = done_scrub_new(&d->loop, d->state_path, d->cfg->state.busy_timeout_ms);
+        if (d->scrub == NULL)
             log_error("daemon", NULL, "out of memory: erased members stay in spool done/ files");
     }
-    if (!d.stopping) {
+    if (!d->stopping) {
         log_notice("daemon", NULL, "crmsyncd %s running: state %s, %zu connector(s)",
-                   CRMSYNC_VERSION, d.cfg->state.path, d.n_conns);
-        if (d.cfg->n_connectors == 0)
+                   CRMSYNC_VERSION, d->cfg->state.path, d->n_conns);
+        if (d->cfg->n_connectors == 0)
             log_warn("daemon", NULL,
                      "the configuration has no [connector.NAME] section: nothing is synced "
                      "(add connectors, then systemctl reload crmsyncd)");
@@ -692,25 +707,48 @@ int daemon_run(const char *config_path)
     /* Opened last, when nothing can fail before the loop runs: a run on
      * the thread pool must be over before the store closes, and only the
      * loop's final run below waits for it. */
-    d.wal = wal_worker_start(&d.loop, d.store, d.state_path);
+    d->wal = wal_worker_start(&d->loop, d->store, d->state_path);
+    return 0;
+}
 
-    uv_run(&d.loop, UV_RUN_DEFAULT);
-
-    /* Either every handle closed (clean drain) or the grace timer stopped the
-     * loop: close what is left so the loop can be closed. */
-    if (d.n_conns > 0 || d.n_closing > 0)
-        log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d.n_closing);
-    http_ingest_stop(d.http); /* only left when the loop ended without a stop */
-    d.http = NULL;
-    finish_stop(&d);
-    engine_free(d.engine); /* only left when the grace period ran out */
-    d.engine = NULL;
-    uv_walk(&d.loop, close_walked, NULL);
-    uv_run(&d.loop, UV_RUN_DEFAULT); /* a checkpoint run ends here too */
-    wal_worker_stop(d.wal, d.store);
-    d.wal = NULL;
-    uv_loop_close(&d.loop);
+/* After the loop ran: either every handle closed (clean drain) or the
+ * grace timer stopped the loop: close what is left so the loop can be
+ * closed. */
+static void close_loop(struct daemon *d)
+{
+    if (d->n_conns > 0 || d->n_closing > 0)
+        log_warn("daemon", NULL, "exiting with %zu connector(s) not fully closed", d->n_closing);
+    http_ingest_stop(d->http); /* only left when the loop ended without a stop */
+    d->http = NULL;
+    finish_stop(d);
+    engine_free(d->engine); /* only left when the grace period ran out */
+    d->engine = NULL;
+    uv_walk(&d->loop, close_walked, NULL);
+    uv_run(&d->loop, UV_RUN_DEFAULT); /* a checkpoint run ends here too */
+    wal_worker_stop(d->wal, d->store);
+    d->wal = NULL;
+    uv_loop_close(&d->loop);
     log_notice("daemon", NULL, "stopped");
+}
+
+int daemon_run(const char *config_path)
+{
+    struct daemon d;
+    struct error err = {""};
+    int rc = 1;
+
+    memset(&d, 0, sizeof(d));
+    d.config_path = config_path;
+    d.lock_fd = -1;
+    if (load_config(&d, config_path) != 0)
+        goto out;
+    if (open_state(&d, &err) != 0)
+        goto fail;
+    start_loop(&d);
+    if (start_work(&d, &err) != 0)
+        goto fail;
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    close_loop(&d);
     rc = d.exit_code;
     goto out;
 fail:

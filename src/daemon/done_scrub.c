@@ -53,6 +53,40 @@ static int line_erased(const char *line, size_t len, int (*erased)(void *ctx, co
     return yes;
 }
 
+/* First pass: is there anything to remove? Most files hold no erased
+ * member and are only read. */
+static int any_erased(FILE *in, char **line, size_t *cap,
+                      int (*erased)(void *ctx, const char *member), void *ctx)
+{
+    ssize_t len;
+
+    for (len = getline(line, cap, in); len > 0; len = getline(line, cap, in)) {
+        if (line_erased(*line, (size_t)len, erased, ctx))
+            return 1;
+    }
+    return 0;
+}
+
+/* Second pass: the lines kept, copied to out; returns how many, and
+ * *dropped how many were left out. */
+static long copy_kept(FILE *in, FILE *out, char **line, size_t *cap,
+                      int (*erased)(void *ctx, const char *member), void *ctx, long *dropped)
+{
+    ssize_t len;
+    long kept = 0;
+
+    for (len = getline(line, cap, in); len > 0; len = getline(line, cap, in)) {
+        if (line_erased(*line, (size_t)len, erased, ctx)) {
+            (*dropped)++;
+            continue;
+        }
+        if (fwrite(*line, 1, (size_t)len, out) != (size_t)len)
+            break;
+        kept++;
+    }
+    return kept;
+}
+
 /* Rewrites sub/name (sub: "done" or "failed") without the erased members'
  * lines (removes it when none is left). *dropped: lines removed, 0 when the
  * file had none. The rewrite keeps the file's times: done/ is pruned by its
@@ -67,7 +101,6 @@ static int scrub_file(int done_fd, const char *dir, const char *sub, const char 
     struct stat st;
     char *line = NULL;
     size_t cap = 0;
-    ssize_t len;
     long kept = 0;
     int rc = -1;
 
@@ -83,19 +116,10 @@ static int scrub_file(int done_fd, const char *dir, const char *sub, const char 
         fclose(in);
         return 0;
     }
-    /* First pass: is there anything to remove? Most files hold no erased
-     * member and are only read. */
-    for (len = getline(&line, &cap, in); len > 0; len = getline(&line, &cap, in)) {
-        if (line_erased(line, (size_t)len, erased, ctx)) {
-            (*dropped)++;
-            break;
-        }
-    }
-    if (*dropped == 0) {
+    if (!any_erased(in, &line, &cap, erased, ctx)) {
         rc = 0;
         goto out;
     }
-    *dropped = 0;
     rewind(in);
     {
         int tfd = openat(done_fd, TMP_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
@@ -108,15 +132,7 @@ static int scrub_file(int done_fd, const char *dir, const char *sub, const char 
             goto out;
         }
     }
-    for (len = getline(&line, &cap, in); len > 0; len = getline(&line, &cap, in)) {
-        if (line_erased(line, (size_t)len, erased, ctx)) {
-            (*dropped)++;
-            continue;
-        }
-        if (fwrite(line, 1, (size_t)len, out) != (size_t)len)
-            break;
-        kept++;
-    }
+    kept = copy_kept(in, out, &line, &cap, erased, ctx, dropped);
     if (ferror(in) || ferror(out) || fflush(out) != 0 ||
         futimens(fileno(out), (const struct timespec[2]){st.st_atim, st.st_mtim}) != 0 ||
         fsync(fileno(out)) != 0) {

@@ -225,6 +225,66 @@ static int load_compact_from(struct store *st, struct error *err)
                : store_sql_error(st, err, "read compaction position");
 }
 
+/* The writer's settings, then the schema brought up to date. */
+static int setup_writer(struct store *st, const struct store_options *opts, struct error *err)
+{
+    if (exec(st, "PRAGMA journal_mode = WAL", err) != 0)
+        return -1;
+    /* The WAL is truncated back to this after a checkpoint that emptied
+     * it: a burst does not leave a large file behind for good. */
+    if (exec(st, "PRAGMA journal_size_limit = 67108864", err) != 0)
+        return -1;
+    st->sync_full = !opts->synchronous_normal;
+    if (exec(st,
+             opts->synchronous_normal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+             err) != 0)
+        return -1;
+    if (set_auto_vacuum(st, err) != 0)
+        return -1;
+    /* Deleted content is overwritten, not left in free pages: an
+     * erased member's data must not be readable from the file. */
+    if (exec(st, "PRAGMA secure_delete = ON", err) != 0)
+        return -1;
+    if (store_register_functions(st->db) != 0)
+        return store_sql_error(st, err, "register functions");
+    return schema_migrate(st->db, err);
+}
+
+/* A reader (crmsyncctl) migrates nothing: the schema must be one this
+ * build knows. */
+static int check_reader_schema(struct store *st, const char *path, struct error *err)
+{
+    int v = 0;
+    sqlite3_stmt *q = NULL;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (v > schema_latest_version())
+        return error_set(err, "state: %s has schema version %d, newer than this build (%d)", path,
+                         v, schema_latest_version());
+    if (v == 0)
+        return error_set(err, "state: %s is not a crmsyncd database (schema version 0)", path);
+    return 0;
+}
+
+/* Every statement of stmt_defs prepared once (a reader's without those
+ * that write). */
+static int prepare_statements(struct store *st, int readonly, struct error *err)
+{
+    for (size_t i = 0; i < sizeof(stmt_defs) / sizeof(stmt_defs[0]); i++) {
+        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + stmt_defs[i].offset);
+        if (readonly && stmt_defs[i].writes)
+            continue;
+        if (sqlite3_prepare_v3(st->db, stmt_defs[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+                               NULL) != SQLITE_OK)
+            return error_set(err, "state: prepare failed: %s: %s", sqlite3_errmsg(st->db),
+                             stmt_defs[i].sql);
+    }
+    return 0;
+}
+
 int store_open(const struct store_options *opts, struct store **out, struct error *err)
 {
     struct store *st = NULL;
@@ -250,48 +310,9 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
              opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000);
     if (exec(st, pragma, err) != 0)
         goto out;
-    if (!opts->readonly) {
-        if (exec(st, "PRAGMA journal_mode = WAL", err) != 0)
-            goto out;
-        /* The WAL is truncated back to this after a checkpoint that emptied
-         * it: a burst does not leave a large file behind for good. */
-        if (exec(st, "PRAGMA journal_size_limit = 67108864", err) != 0)
-            goto out;
-        st->sync_full = !opts->synchronous_normal;
-        if (exec(st,
-                 opts->synchronous_normal ? "PRAGMA synchronous = NORMAL"
-                                          : "PRAGMA synchronous = FULL",
-                 err) != 0)
-            goto out;
-        if (set_auto_vacuum(st, err) != 0)
-            goto out;
-        /* Deleted content is overwritten, not left in free pages: an
-         * erased member's data must not be readable from the file. */
-        if (exec(st, "PRAGMA secure_delete = ON", err) != 0)
-            goto out;
-        if (store_register_functions(st->db) != 0) {
-            store_sql_error(st, err, "register functions");
-            goto out;
-        }
-        if (schema_migrate(st->db, err) != 0)
-            goto out;
-    } else {
-        int v = 0;
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
-        if (v > schema_latest_version()) {
-            error_set(err, "state: %s has schema version %d, newer than this build (%d)",
-                      opts->path, v, schema_latest_version());
-            goto out;
-        }
-        if (v == 0) {
-            error_set(err, "state: %s is not a crmsyncd database (schema version 0)", opts->path);
-            goto out;
-        }
-    }
+    if (opts->readonly ? check_reader_schema(st, opts->path, err) != 0
+                       : setup_writer(st, opts, err) != 0)
+        goto out;
     /* Foreign keys on, as the design asks; the schema declares none yet, so
      * this guards future migrations that add them. */
     if (exec(st, "PRAGMA foreign_keys = ON", err) != 0)
@@ -308,17 +329,8 @@ int store_open(const struct store_options *opts, struct store **out, struct erro
      * measurable in those runs. */
     if (exec(st, "PRAGMA cache_size = -2048", err) != 0)
         goto out;
-    for (size_t i = 0; i < sizeof(stmt_defs) / sizeof(stmt_defs[0]); i++) {
-        sqlite3_stmt **slot = (sqlite3_stmt **)((char *)st + stmt_defs[i].offset);
-        if (opts->readonly && stmt_defs[i].writes)
-            continue;
-        if (sqlite3_prepare_v3(st->db, stmt_defs[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
-                               NULL) != SQLITE_OK) {
-            error_set(err, "state: prepare failed: %s: %s", sqlite3_errmsg(st->db),
-                      stmt_defs[i].sql);
-            goto out;
-        }
-    }
+    if (prepare_statements(st, opts->readonly, err) != 0)
+        goto out;
     if (load_or_make_salt(st, err) != 0 || count_tombstones(st, err) != 0 ||
         load_compact_from(st, err) != 0 || store_audit_load_head(st, err) != 0)
         goto out;

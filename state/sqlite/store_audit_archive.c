@@ -565,26 +565,15 @@ static int pending_add(struct pending *p, const char *line, struct error *err)
     return 0;
 }
 
-/* Inside the step's transaction: reads the rows due, checks them against
- * the chain, writes and syncs them, deletes them and moves the checkpoint. */
-static int archive_rows(struct store *st, struct archive_meta *m, const char *path, int64_t cutoff,
-                        int64_t *archived, int *more, struct error *err)
+/* Reads the rows due (older than cutoff, never the newest: it is the
+ * chain's head) into p, checking each against the chain. *blocked: a row
+ * not due ended the read. */
+static int collect_rows(struct store *st, sqlite3_stmt **q, int64_t cutoff, struct pending *p,
+                        int *blocked, struct error *err)
 {
-    sqlite3_stmt *q[A_COUNT] = {NULL};
-    struct pending p;
-    int64_t max_id = 0, size;
-    int s, fd = -1, created = 0, rc = -1, blocked = 0;
-    struct stat sb;
-    const char *file = m->path != NULL ? m->path : path;
+    int64_t max_id = 0;
+    int s;
 
-    memset(&p, 0, sizeof(p));
-    memcpy(p.head, m->head, sizeof(p.head));
-    for (int i = 0; i < A_COUNT; i++) {
-        if (sqlite3_prepare_v2(st->db, archive_sql[i], -1, &q[i], NULL) != SQLITE_OK) {
-            store_sql_error(st, err, "prepare audit archive statement");
-            goto out;
-        }
-    }
     if (sqlite3_step(q[A_MAX]) == SQLITE_ROW)
         max_id = sqlite3_column_int64(q[A_MAX], 0);
     sqlite3_bind_int(q[A_ROWS], 1, STORE_AUDIT_ARCHIVE_STEP);
@@ -598,50 +587,54 @@ static int archive_rows(struct store *st, struct archive_meta *m, const char *pa
             break;
         id = sqlite3_column_int64(q[A_ROWS], 0);
         if (id >= max_id || sqlite3_column_int64(q[A_ROWS], 6) >= cutoff) {
-            blocked = 1;
+            *blocked = 1;
             break;
         }
         /* A broken chain stays where verification shows it. */
         if (store_audit_row_payload_hash(q[A_ROWS], 4, 5, ph) != 0)
             goto broken;
-        store_audit_chain_hash(p.head, sqlite3_column_int64(q[A_ROWS], 1),
+        store_audit_chain_hash(p->head, sqlite3_column_int64(q[A_ROWS], 1),
                                (const char *)sqlite3_column_text(q[A_ROWS], 2),
                                (const char *)sqlite3_column_text(q[A_ROWS], 3), ph,
                                sqlite3_column_int64(q[A_ROWS], 6), h);
         if (strcmp(h, (const char *)sqlite3_column_text(q[A_ROWS], 7)) != 0)
             goto broken;
-        line = row_line(st, q[A_ROWS], ph, p.head, q[A_ACKS], err);
-        if (line == NULL || pending_add(&p, line, err) != 0) {
+        line = row_line(st, q[A_ROWS], ph, p->head, q[A_ACKS], err);
+        if (line == NULL || pending_add(p, line, err) != 0) {
             free(line);
-            goto out;
+            return -1;
         }
         free(line);
-        memcpy(p.head, h, sizeof(h));
-        p.seqs[p.n++] = sqlite3_column_int64(q[A_ROWS], 1);
-        p.last_id = id;
+        memcpy(p->head, h, sizeof(h));
+        p->seqs[p->n++] = sqlite3_column_int64(q[A_ROWS], 1);
+        p->last_id = id;
         continue;
     broken:
-        error_set(err,
-                  "audit row %" PRId64 " breaks the hash chain: not archived "
-                  "(crmsyncctl audit verify)",
-                  id);
-        goto out;
+        return error_set(err,
+                         "audit row %" PRId64 " breaks the hash chain: not archived "
+                         "(crmsyncctl audit verify)",
+                         id);
     }
-    if (s != SQLITE_ROW && s != SQLITE_DONE) {
-        store_sql_error(st, err, "read audit rows");
-        goto out;
-    }
-    if (p.n == 0) {
-        rc = 0;
-        goto out;
-    }
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return store_sql_error(st, err, "read audit rows");
+    return 0;
+}
+
+/* Appends p's lines to the archive file at the length the database
+ * recorded, and syncs them (the rows leave the table only after). */
+static int append_to_file(const struct archive_meta *m, const char *file, const struct pending *p,
+                          struct error *err)
+{
+    int fd = -1, created = m->path == NULL, rc = -1;
+    int64_t size;
+    struct stat sb;
+
     fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || fstat(fd, &sb) != 0) {
         error_set(err, "audit archive %s: %s", file, strerror(errno));
         goto out;
     }
     size = (int64_t)sb.st_size;
-    created = m->path == NULL;
     if (size < m->bytes) {
         error_set(err,
                   "audit archive %s is shorter than the database recorded (%" PRId64 " < %" PRId64
@@ -656,31 +649,70 @@ static int archive_rows(struct store *st, struct archive_meta *m, const char *pa
     /* Lines past the recorded length: a step whose transaction did not
      * commit wrote them; its rows are still in the table. */
     if ((size > m->bytes && ftruncate(fd, (off_t)m->bytes) != 0) ||
-        lseek(fd, (off_t)m->bytes, SEEK_SET) < 0 || write_all(fd, p.buf, p.len) != 0 ||
+        lseek(fd, (off_t)m->bytes, SEEK_SET) < 0 || write_all(fd, p->buf, p->len) != 0 ||
         fsync(fd) != 0) {
         error_set(err, "audit archive %s: %s", file, strerror(errno));
         goto out;
     }
     if (created)
         sync_dir_of(file);
-    sqlite3_bind_int64(q[A_DEL], 1, p.last_id);
-    if (sqlite3_step(q[A_DEL]) != SQLITE_DONE) {
-        store_sql_error(st, err, "delete archived audit rows");
-        goto out;
-    }
-    for (size_t i = 0; i < p.n; i++) {
-        sqlite3_bind_int64(q[A_DEL_ACKS], 1, p.seqs[i]);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* The archived rows and their acknowledgements leave the tables; the
+ * checkpoint (file, head, rows, bytes) moves. */
+static int forget_rows(struct store *st, sqlite3_stmt **q, const struct archive_meta *m,
+                       const char *file, const struct pending *p, struct error *err)
+{
+    int s;
+
+    sqlite3_bind_int64(q[A_DEL], 1, p->last_id);
+    if (sqlite3_step(q[A_DEL]) != SQLITE_DONE)
+        return store_sql_error(st, err, "delete archived audit rows");
+    for (size_t i = 0; i < p->n; i++) {
+        sqlite3_bind_int64(q[A_DEL_ACKS], 1, p->seqs[i]);
         s = sqlite3_step(q[A_DEL_ACKS]);
         sqlite3_reset(q[A_DEL_ACKS]);
-        if (s != SQLITE_DONE) {
-            store_sql_error(st, err, "delete archived acknowledgements");
+        if (s != SQLITE_DONE)
+            return store_sql_error(st, err, "delete archived acknowledgements");
+    }
+    if (meta_put(st, "audit_archive_path", file, err) != 0 ||
+        meta_put(st, "audit_archive_head", p->head, err) != 0 ||
+        meta_put_int(st, "audit_archive_rows", m->rows + (int64_t)p->n, err) != 0 ||
+        meta_put_int(st, "audit_archive_bytes", m->bytes + (int64_t)p->len, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Inside the step's transaction: reads the rows due, checks them against
+ * the chain, writes and syncs them, deletes them and moves the checkpoint. */
+static int archive_rows(struct store *st, struct archive_meta *m, const char *path, int64_t cutoff,
+                        int64_t *archived, int *more, struct error *err)
+{
+    sqlite3_stmt *q[A_COUNT] = {NULL};
+    struct pending p;
+    int rc = -1, blocked = 0;
+    const char *file = m->path != NULL ? m->path : path;
+
+    memset(&p, 0, sizeof(p));
+    memcpy(p.head, m->head, sizeof(p.head));
+    for (int i = 0; i < A_COUNT; i++) {
+        if (sqlite3_prepare_v2(st->db, archive_sql[i], -1, &q[i], NULL) != SQLITE_OK) {
+            store_sql_error(st, err, "prepare audit archive statement");
             goto out;
         }
     }
-    if (meta_put(st, "audit_archive_path", file, err) != 0 ||
-        meta_put(st, "audit_archive_head", p.head, err) != 0 ||
-        meta_put_int(st, "audit_archive_rows", m->rows + (int64_t)p.n, err) != 0 ||
-        meta_put_int(st, "audit_archive_bytes", m->bytes + (int64_t)p.len, err) != 0)
+    if (collect_rows(st, q, cutoff, &p, &blocked, err) != 0)
+        goto out;
+    if (p.n == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (append_to_file(m, file, &p, err) != 0 || forget_rows(st, q, m, file, &p, err) != 0)
         goto out;
     *archived = (int64_t)p.n;
     *more = !blocked && p.n == STORE_AUDIT_ARCHIVE_STEP;
@@ -688,8 +720,6 @@ static int archive_rows(struct store *st, struct archive_meta *m, const char *pa
 out:
     for (int i = 0; i < A_COUNT; i++)
         sqlite3_finalize(q[i]);
-    if (fd >= 0)
-        close(fd);
     free(p.buf);
     return rc;
 }

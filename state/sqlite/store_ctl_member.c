@@ -55,56 +55,112 @@ static int rows_for(struct store *st, const char *sql, const char *text, json_t 
     return store_ctl_collect(st, q, out, err);
 }
 
-int store_ctl_member_export(struct store *st, const char *member_key, json_t **out,
-                            struct error *err)
-{
-    /* Which systems acknowledged a change, and when (Art. 19). */
+/* Which systems acknowledged a change, and when (Art. 19). */
 #define ACKS                                                                                       \
     "(SELECT json_group_array(json_object('system', system, 'acked_at',"                           \
     " strftime('%Y-%m-%dT%H:%M:%fZ', acked_at / 1000.0, 'unixepoch')))"                            \
     " FROM audit_acks k WHERE k.seq = x.seq) AS acknowledged_by"
-    static const struct {
-        const char *key;
-        const char *sql;
-        int by_hash;
-    } parts[] = {
-        {"current",
-         "SELECT field, value, occurred_at, origin, seq FROM current WHERE member_key = ?1"
-         " ORDER BY field",
-         0},
-        {"consent_events",
-         "SELECT x.id AS audit_id, x.seq, x.field, x.payload, x.recorded_at, x.hash AS audit_hash,"
-         " " ACKS " FROM audit x WHERE substr(x.member_hash, 1, 16) = substr(?1, 1, 16)"
-         " AND +x.member_hash = ?1 ORDER BY x.id",
-         1},
-        {"points_ledger",
-         "SELECT txn_id, delta, reason, occurred_at, expires_at, seq FROM points_ledger"
-         " WHERE member_key = ?1 ORDER BY occurred_at, txn_id",
-         0},
-        {"changes",
-         "SELECT x.seq, x.origin, x.kind, x.field, x.value, x.occurred_at, x.received_at,"
-         " x.effective, " ACKS " FROM changes x WHERE x.member_key = ?1 ORDER BY x.seq",
-         0},
-        {"points_opening",
-         "SELECT balance, txns AS transactions_folded, through_at, updated_at FROM points_opening"
-         " WHERE member_key = ?1",
-         0},
-        {"identities",
-         "SELECT system, remote_id, updated_at FROM identities WHERE member_key = ?1"
-         " ORDER BY system",
-         0},
-        {"confirmed_by_crm",
-         "SELECT destination, field, value_hash, updated_at AS confirmed_at FROM shadow"
-         " WHERE member_key = ?1 AND value_hash <> '' ORDER BY destination, field",
-         0},
-        {"dead_letters",
-         "SELECT id, destination, field, reason, first_failed_at, last_failed_at"
-         " FROM dead_letters WHERE member_key = ?1 ORDER BY id",
-         0},
-    };
+
+/* The parts of a member export, each one query: ?1 is the member key, or
+ * its hash where by_hash. */
+static const struct {
+    const char *key;
+    const char *sql;
+    int by_hash;
+} export_parts[] = {
+    {"current",
+     "SELECT field, value, occurred_at, origin, seq FROM current WHERE member_key = ?1"
+     " ORDER BY field",
+     0},
+    {"consent_events",
+     "SELECT x.id AS audit_id, x.seq, x.field, x.payload, x.recorded_at, x.hash AS audit_hash,"
+     " " ACKS " FROM audit x WHERE substr(x.member_hash, 1, 16) = substr(?1, 1, 16)"
+     " AND +x.member_hash = ?1 ORDER BY x.id",
+     1},
+    {"points_ledger",
+     "SELECT txn_id, delta, reason, occurred_at, expires_at, seq FROM points_ledger"
+     " WHERE member_key = ?1 ORDER BY occurred_at, txn_id",
+     0},
+    {"changes",
+     "SELECT x.seq, x.origin, x.kind, x.field, x.value, x.occurred_at, x.received_at,"
+     " x.effective, " ACKS " FROM changes x WHERE x.member_key = ?1 ORDER BY x.seq",
+     0},
+    {"points_opening",
+     "SELECT balance, txns AS transactions_folded, through_at, updated_at FROM points_opening"
+     " WHERE member_key = ?1",
+     0},
+    {"identities",
+     "SELECT system, remote_id, updated_at FROM identities WHERE member_key = ?1"
+     " ORDER BY system",
+     0},
+    {"confirmed_by_crm",
+     "SELECT destination, field, value_hash, updated_at AS confirmed_at FROM shadow"
+     " WHERE member_key = ?1 AND value_hash <> '' ORDER BY destination, field",
+     0},
+    {"dead_letters",
+     "SELECT id, destination, field, reason, first_failed_at, last_failed_at"
+     " FROM dead_letters WHERE member_key = ?1 ORDER BY id",
+     0},
+};
 #undef ACKS
+
+/* acknowledged_by arrives as JSON text from json_group_array. */
+static void parse_acks(json_t *doc)
+{
+    const char *keys[] = {"consent_events", "changes"};
+
+    for (size_t k = 0; k < 2; k++) {
+        size_t i;
+        json_t *row;
+        json_array_foreach(json_object_get(doc, keys[k]), i, row)
+        {
+            json_t *t = json_object_get(row, "acknowledged_by");
+            json_t *v = json_is_string(t) ? json_loads(json_string_value(t), 0, NULL) : NULL;
+            json_object_set_new(row, "acknowledged_by", v ? v : json_array());
+        }
+    }
+}
+
+/* Consent events moved to the audit archive come first (oldest). */
+static int prepend_archived_consent(struct store *st, const char *hash, json_t *doc,
+                                    struct error *err)
+{
+    json_t *all = json_array();
+    int rc = store_audit_archive_member(st, hash, all, err);
+
+    if (rc != 0) {
+        json_decref(all);
+        return rc;
+    }
+    json_array_extend(all, json_object_get(doc, "consent_events"));
+    json_object_set_new(doc, "consent_events", all);
+    return 0;
+}
+
+/* The change-log split by kind: tier, segment and profile history. */
+static json_t *history_by_kind(json_t *doc)
+{
+    json_t *by_kind = json_object();
+    size_t i;
+    json_t *row;
+
+    json_array_foreach(json_object_get(doc, "changes"), i, row)
+    {
+        const char *kind = json_string_value(json_object_get(row, "kind"));
+        json_t *arr = json_object_get(by_kind, kind ? kind : "other");
+        if (arr == NULL) {
+            arr = json_array();
+            json_object_set_new(by_kind, kind ? kind : "other", arr);
+        }
+        json_array_append(arr, row);
+    }
+    return by_kind;
+}
+
+int store_ctl_member_export(struct store *st, const char *member_key, json_t **out,
+                            struct error *err)
+{
     json_t *doc = NULL;
-    json_t *by_kind = NULL;
     char hash[65], buf[40];
     int known = 0, erased = 0;
     int64_t balance = 0;
@@ -123,55 +179,19 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     json_object_set_new(doc, "exported_at",
                         json_string(timefmt_format_rfc3339(timefmt_now_ms(), buf, sizeof(buf))));
     json_object_set_new(doc, "erased", json_boolean(erased));
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    for (size_t i = 0; i < sizeof(export_parts) / sizeof(export_parts[0]); i++) {
         json_t *part = NULL;
-        rc = rows_for(st, parts[i].sql, parts[i].by_hash ? hash : member_key, &part, err);
+        rc = rows_for(st, export_parts[i].sql, export_parts[i].by_hash ? hash : member_key, &part,
+                      err);
         if (rc != 0)
             goto out;
-        json_object_set_new(doc, parts[i].key, part);
+        json_object_set_new(doc, export_parts[i].key, part);
     }
-    /* acknowledged_by arrives as JSON text from json_group_array. */
-    {
-        const char *keys[] = {"consent_events", "changes"};
-        for (size_t k = 0; k < 2; k++) {
-            size_t i;
-            json_t *row;
-            json_array_foreach(json_object_get(doc, keys[k]), i, row)
-            {
-                json_t *t = json_object_get(row, "acknowledged_by");
-                json_t *v = json_is_string(t) ? json_loads(json_string_value(t), 0, NULL) : NULL;
-                json_object_set_new(row, "acknowledged_by", v ? v : json_array());
-            }
-        }
-    }
-    /* Consent events moved to the audit archive come first (oldest). */
-    {
-        json_t *all = json_array();
-        rc = store_audit_archive_member(st, hash, all, err);
-        if (rc != 0) {
-            json_decref(all);
-            goto out;
-        }
-        json_array_extend(all, json_object_get(doc, "consent_events"));
-        json_object_set_new(doc, "consent_events", all);
-    }
-    /* The change-log split by kind: tier, segment and profile history. */
-    by_kind = json_object();
-    {
-        size_t i;
-        json_t *row;
-        json_array_foreach(json_object_get(doc, "changes"), i, row)
-        {
-            const char *kind = json_string_value(json_object_get(row, "kind"));
-            json_t *arr = json_object_get(by_kind, kind ? kind : "other");
-            if (arr == NULL) {
-                arr = json_array();
-                json_object_set_new(by_kind, kind ? kind : "other", arr);
-            }
-            json_array_append(arr, row);
-        }
-    }
-    json_object_set_new(doc, "history_by_kind", by_kind);
+    parse_acks(doc);
+    rc = prepend_archived_consent(st, hash, doc, err);
+    if (rc != 0)
+        goto out;
+    json_object_set_new(doc, "history_by_kind", history_by_kind(doc));
     rc = store_points_balance(st, member_key, timefmt_now_ms(), &balance, err);
     if (rc != 0)
         goto out;

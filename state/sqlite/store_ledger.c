@@ -37,17 +37,49 @@ struct fold {
     int64_t cutoff, now;
 };
 
-/* Folds one member's due transactions; *n: how many. */
-static int fold_member(struct fold *f, const char *member, int64_t *n, struct error *err)
+/* A member's transactions due for the fold, and what they add up to. */
+struct due {
+    char **txn;
+    int64_t *seqs;
+    size_t k, cap;
+    int64_t balance, through, count;
+};
+
+static int due_add(struct due *d, const char *txn_id, int64_t seq, struct error *err)
+{
+    if (d->k == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 16;
+        char **t = realloc(d->txn, nc * sizeof(*t));
+        int64_t *q = t ? realloc(d->seqs, nc * sizeof(*q)) : NULL;
+        if (t != NULL)
+            d->txn = t;
+        if (q == NULL)
+            return error_set(err, "ledger fold: out of memory");
+        d->seqs = q;
+        d->cap = nc;
+    }
+    d->txn[d->k] = strdup(txn_id);
+    if (d->txn[d->k] == NULL)
+        return error_set(err, "ledger fold: out of memory");
+    d->seqs[d->k++] = seq;
+    return 0;
+}
+
+static void due_free(struct due *d)
+{
+    for (size_t i = 0; i < d->k; i++)
+        free(d->txn[i]);
+    free(d->txn);
+    free(d->seqs);
+}
+
+/* Reads the member's transactions, newest first: all but the newest whose
+ * contribution is final (older than the cutoff, not expiring later). */
+static int collect_due(struct fold *f, const char *member, struct due *d, struct error *err)
 {
     sqlite3_stmt *rows = f->q[L_ROWS];
-    int64_t balance = 0, through = 0, count = 0;
-    char **txn = NULL;
-    int64_t *seqs = NULL;
-    size_t cap = 0, k = 0;
     int s, first = 1, rc = -1;
 
-    *n = 0;
     sqlite3_bind_text(rows, 1, member, -1, SQLITE_STATIC);
     for (;;) {
         int64_t delta, at, exp;
@@ -63,44 +95,42 @@ static int fold_member(struct fold *f, const char *member, int64_t *n, struct er
         exp = sqlite3_column_int64(rows, 3);
         if (at >= f->cutoff || (exp != 0 && exp > f->now))
             continue;
-        if (k == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            char **t = realloc(txn, nc * sizeof(*t));
-            int64_t *q = t ? realloc(seqs, nc * sizeof(*q)) : NULL;
-            if (t != NULL)
-                txn = t;
-            if (q == NULL) {
-                error_set(err, "ledger fold: out of memory");
-                goto out;
-            }
-            seqs = q;
-            cap = nc;
-        }
-        txn[k] = strdup((const char *)sqlite3_column_text(rows, 0));
-        if (txn[k] == NULL) {
-            error_set(err, "ledger fold: out of memory");
+        if (due_add(d, (const char *)sqlite3_column_text(rows, 0), sqlite3_column_int64(rows, 4),
+                    err) != 0)
             goto out;
-        }
-        seqs[k++] = sqlite3_column_int64(rows, 4);
         if (exp == 0)
-            balance += delta;
-        if (at > through)
-            through = at;
-        count++;
+            d->balance += delta;
+        if (at > d->through)
+            d->through = at;
+        d->count++;
     }
-    sqlite3_reset(rows);
     if (s != SQLITE_DONE) {
         store_sql_error(f->st, err, "ledger fold: read");
         goto out;
     }
-    if (k == 0) {
+    rc = 0;
+out:
+    sqlite3_reset(rows);
+    return rc;
+}
+
+/* Folds one member's due transactions; *n: how many. */
+static int fold_member(struct fold *f, const char *member, int64_t *n, struct error *err)
+{
+    struct due d = {0};
+    int s, rc = -1;
+
+    *n = 0;
+    if (collect_due(f, member, &d, err) != 0)
+        goto out;
+    if (d.k == 0) {
         rc = 0;
         goto out;
     }
     sqlite3_bind_text(f->q[L_OPENING_PUT], 1, member, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(f->q[L_OPENING_PUT], 2, balance);
-    sqlite3_bind_int64(f->q[L_OPENING_PUT], 3, count);
-    sqlite3_bind_int64(f->q[L_OPENING_PUT], 4, through);
+    sqlite3_bind_int64(f->q[L_OPENING_PUT], 2, d.balance);
+    sqlite3_bind_int64(f->q[L_OPENING_PUT], 3, d.count);
+    sqlite3_bind_int64(f->q[L_OPENING_PUT], 4, d.through);
     sqlite3_bind_int64(f->q[L_OPENING_PUT], 5, f->now);
     s = sqlite3_step(f->q[L_OPENING_PUT]);
     sqlite3_reset(f->q[L_OPENING_PUT]);
@@ -108,25 +138,21 @@ static int fold_member(struct fold *f, const char *member, int64_t *n, struct er
         store_sql_error(f->st, err, "ledger fold: opening balance");
         goto out;
     }
-    for (size_t i = 0; i < k; i++) {
-        sqlite3_bind_text(f->q[L_DELETE], 1, txn[i], -1, SQLITE_STATIC);
+    for (size_t i = 0; i < d.k; i++) {
+        sqlite3_bind_text(f->q[L_DELETE], 1, d.txn[i], -1, SQLITE_STATIC);
         s = sqlite3_step(f->q[L_DELETE]);
         sqlite3_reset(f->q[L_DELETE]);
         /* Its change stops being part of the snapshot. */
-        if (s != SQLITE_DONE || store_change_superseded(f->st, seqs[i], err) != 0) {
+        if (s != SQLITE_DONE || store_change_superseded(f->st, d.seqs[i], err) != 0) {
             if (s != SQLITE_DONE)
                 store_sql_error(f->st, err, "ledger fold: delete");
             goto out;
         }
     }
-    *n = (int64_t)k;
+    *n = (int64_t)d.k;
     rc = 0;
 out:
-    sqlite3_reset(rows);
-    for (size_t i = 0; i < k; i++)
-        free(txn[i]);
-    free(txn);
-    free(seqs);
+    due_free(&d);
     return rc;
 }
 

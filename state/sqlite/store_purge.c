@@ -138,12 +138,65 @@ static int purge_member(struct purge *p, const char *key, struct error *err)
     return store_commit(p->st, err);
 }
 
+/* The erasures of (from, upto] in seq order, 64 at a time: each one every
+ * destination confirmed is purged; *from_seq moves past those purged (or
+ * already purged) until one is not confirmed yet. */
+static int purge_between(struct purge *p, const char *const *dests, size_t n, int64_t from,
+                         int64_t upto, int64_t *from_seq, int64_t *purged, struct error *err)
+{
+    struct {
+        int64_t seq;
+        char key[256];
+    } todo[64];
+    size_t nt = 0;
+    int more = 0, blocked = 0, s;
+
+    sqlite3_bind_int64(p->q[Q_ERASES], 1, from);
+    sqlite3_bind_int64(p->q[Q_ERASES], 2, upto);
+    /* Collect first: the purge writes the rows this query reads. */
+    for (;;) {
+        s = sqlite3_step(p->q[Q_ERASES]);
+        if (s != SQLITE_ROW)
+            break;
+        const char *key = (const char *)sqlite3_column_text(p->q[Q_ERASES], 1);
+        if (nt == sizeof(todo) / sizeof(todo[0])) {
+            more = 1;
+            break;
+        }
+        todo[nt].seq = sqlite3_column_int64(p->q[Q_ERASES], 0);
+        snprintf(todo[nt].key, sizeof(todo[nt].key), "%s", key ? key : "");
+        nt++;
+    }
+    sqlite3_reset(p->q[Q_ERASES]);
+    if (s != SQLITE_ROW && s != SQLITE_DONE)
+        return store_sql_error(p->st, err, "erasure purge");
+    for (size_t k = 0; k < nt; k++) {
+        int ok = 1;
+        if (strncmp(todo[k].key, "erased:", 7) != 0) {
+            ok = confirmed(p, dests, n, todo[k].seq, todo[k].key, err);
+            if (ok < 0)
+                return -1;
+            if (ok == 1) {
+                if (purge_member(p, todo[k].key, err) != 0)
+                    return -1;
+                (*purged)++;
+            }
+        }
+        if (ok == 0)
+            blocked = 1;
+        if (!blocked)
+            *from_seq = todo[k].seq;
+    }
+    if (!blocked && !more)
+        *from_seq = upto;
+    return 0;
+}
+
 int store_erasure_purge(struct store *st, const char *const *dests, size_t n, int64_t *from_seq,
                         int64_t *purged, struct error *err)
 {
     struct purge p = {st, {NULL}};
     int64_t upto = INT64_MAX, from = *from_seq;
-    int blocked = 0, s;
     int rc = -1;
 
     *purged = 0;
@@ -163,59 +216,8 @@ int store_erasure_purge(struct store *st, const char *const *dests, size_t n, in
         if (cur < upto)
             upto = cur;
     }
-    if (upto <= from) {
-        rc = 0;
+    if (upto > from && purge_between(&p, dests, n, from, upto, from_seq, purged, err) != 0)
         goto out;
-    }
-    sqlite3_bind_int64(p.q[Q_ERASES], 1, from);
-    sqlite3_bind_int64(p.q[Q_ERASES], 2, upto);
-    /* Collect first: the purge writes the rows this query reads. */
-    {
-        struct {
-            int64_t seq;
-            char key[256];
-        } todo[64];
-        size_t nt = 0;
-        int more = 0;
-
-        for (;;) {
-            s = sqlite3_step(p.q[Q_ERASES]);
-            if (s != SQLITE_ROW)
-                break;
-            const char *key = (const char *)sqlite3_column_text(p.q[Q_ERASES], 1);
-            if (nt == sizeof(todo) / sizeof(todo[0])) {
-                more = 1;
-                break;
-            }
-            todo[nt].seq = sqlite3_column_int64(p.q[Q_ERASES], 0);
-            snprintf(todo[nt].key, sizeof(todo[nt].key), "%s", key ? key : "");
-            nt++;
-        }
-        sqlite3_reset(p.q[Q_ERASES]);
-        if (s != SQLITE_ROW && s != SQLITE_DONE) {
-            store_sql_error(st, err, "erasure purge");
-            goto out;
-        }
-        for (size_t k = 0; k < nt; k++) {
-            int ok = 1;
-            if (strncmp(todo[k].key, "erased:", 7) != 0) {
-                ok = confirmed(&p, dests, n, todo[k].seq, todo[k].key, err);
-                if (ok < 0)
-                    goto out;
-                if (ok == 1) {
-                    if (purge_member(&p, todo[k].key, err) != 0)
-                        goto out;
-                    (*purged)++;
-                }
-            }
-            if (ok == 0)
-                blocked = 1;
-            if (!blocked)
-                *from_seq = todo[k].seq;
-        }
-        if (!blocked && !more)
-            *from_seq = upto;
-    }
     rc = 0;
 out:
     for (int i = 0; i < Q_COUNT; i++)
