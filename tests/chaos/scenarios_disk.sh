@@ -10,14 +10,14 @@ disk_mount() { # SIZE: mounts a tmpfs on $W/state
 }
 disk_umount() { mountpoint -q "$W/state" || return 0; umount "$W/state" 2>/dev/null || umount -l "$W/state" 2>/dev/null || true; }
 
-healthz() { curl -s "http://$ADMIN/healthz"; }
+healthz() { curl -s --unix-socket "$ADMIN" http://localhost/healthz; }
 
 # disk_case NAME BLOCK UNBLOCK: runs with the state blocked by BLOCK, checks
 # nothing moved, then UNBLOCK and convergence.
 disk_case() {
   local name=$1 block=$2 unblock=$3 mnt=${4:-tmpfs} done_before wm_before h cur_before st
-  ADMIN="127.0.0.1:$((20000 + RANDOM % 20000))"
   new_world "$name"
+  ADMIN=$W/admin.sock # a unix socket: no port to guess
   sed -i "s|^\[daemon\]|[daemon]\nadmin_listen = $ADMIN|" "$W/crmsyncd.conf"
   if [ "$mnt" = tmpfs ] && ! disk_mount 16m; then
     log "$name: SKIPPED: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)"

@@ -10,11 +10,12 @@
 source "$(dirname "$0")/lib/common.sh"
 
 printf 'T1' >"$T/token"; chmod 600 "$T/token"
+refused_port # the CRMs' address: nothing listens there
 hs() { # extra lines of [connector.hs]
   write_config "
 [connector.hs]
 type = hubspot
-base_url = http://127.0.0.1:9
+base_url = http://127.0.0.1:$REFUSED_PORT
 allow_loopback_http = yes
 $1"
 }
@@ -47,7 +48,7 @@ refused "an unknown attribute_map key" "attribute_map: 'shoe_size' is not a prof
 write_config "
 [connector.sf]
 type = salesforce
-login_url = http://127.0.0.1:9
+login_url = http://127.0.0.1:$REFUSED_PORT
 allow_loopback_http = yes"
 refused "Salesforce without credentials" "cannot start: .*client_id"
 

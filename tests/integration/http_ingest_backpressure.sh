@@ -9,15 +9,16 @@ source "$(dirname "$0")/lib/ingest.sh"
 
 ingest_keys
 start_jwks
-# A HubSpot destination nobody answers (port 1): nothing it is given is
-# ever pushed, so its backlog only grows.
+# A HubSpot destination nobody answers (a port held, never listened on):
+# nothing it is given is ever pushed, so its backlog only grows.
+refused_port
 printf 'T1' > "$T/token"; chmod 600 "$T/token"
 ingest_config "max_backlog = 5"
 cat >> "$T/crmsyncd.conf" <<CONF
 
 [connector.hs]
 type = hubspot
-base_url = http://127.0.0.1:1
+base_url = http://127.0.0.1:$REFUSED_PORT
 allow_loopback_http = yes
 token_file = $T/token
 subscriptions = marketing=1001

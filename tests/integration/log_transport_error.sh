@@ -5,7 +5,8 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
-SIM_URL=http://127.0.0.1:9 # nothing listens: every request is refused
+refused_port
+SIM_URL=http://127.0.0.1:$REFUSED_PORT # nothing listens: every request is refused
 hs_config
 start_daemon
 said() { grep -q 'transport error: ' "$T/daemon.log"; }

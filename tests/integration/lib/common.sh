@@ -58,6 +58,18 @@ CONF
   if [ $# -gt 0 ]; then printf '%s\n' "$1" >> "$T/crmsyncd.conf"; fi
 }
 
+# refused_port: sets REFUSED_PORT to a loopback port the kernel chose, held
+# bound and never listened on while the test runs, so that every connection
+# to it is refused (a fixed "nothing listens there" number is a guess).
+refused_port() {
+  python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(3600)' >"$T/refused.port" &
+  PIDS+=($!)
+  wait_for 10 test -s "$T/refused.port" || fail "no port held for refused connections"
+  REFUSED_PORT=$(cat "$T/refused.port")
+}
+
 # admin_default: a config without admin_listen gets one on a unix socket,
 # $T/admin.sock (no port to choose), in its first [daemon] section.
 admin_default() {
