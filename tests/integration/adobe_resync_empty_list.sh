@@ -34,7 +34,7 @@ stop_daemon
 start_daemon
 sim_post counters/reset '{}'
 wait_for 20 ctl resync acc >/dev/null || fail "resync acc"
-wait_for 30 grep -q 'daemon\[acc\]: full resync requested' "$T/daemon.log" || fail "no resync"
+wait_for 30 metric_above 'crmsyncd_resyncs_total{connector="acc"}' 0 || fail "no resync"
 quiet
 assert_eq "$(writes)" 0 "a resync writes nothing, not even the members' out of the empty list"
 assert_eq "$(group_members gold)" "" "gold still empty"

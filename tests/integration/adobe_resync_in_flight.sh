@@ -27,8 +27,9 @@ sim_post counters/reset '{}'
 # the resync comes while it is in flight.
 sim_post config '{"slow-ms":3000,"fault-script":"slow"}'
 sleep 1.5
+before=$(resync_pulled acc)
 wait_for 20 ctl resync acc >/dev/null || fail "resync acc"
-wait_for 30 grep -q 'engine\[acc\]: resync: pull complete' "$T/daemon.log" || fail "no resync pull"
+wait_for 30 resync_pulled_since acc "$before" || fail "no resync pull"
 quiet
 assert_eq "$(writes)" 0 "a resync asked during a pull writes nothing to a Campaign that holds it all"
 stop_daemon

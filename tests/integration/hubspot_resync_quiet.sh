@@ -58,13 +58,12 @@ sim_post config '{"faults":"slow:1","fault-match":"/contacts/search","slow-ms":4
 wait_pulls 1
 sleep 1.5 # the next cycle (pull_interval 1s) waits on its search
 sim_post counters/reset '{}'
-n=$(grep -c 'resync: pull complete' "$T/daemon.log" || true)
+before=$(resync_pulled hs)
 kill -USR1 "$DAEMON_PID"
 wait_for 10 grep -q 'resync: waiting for the running pull to end' "$T/daemon.log" ||
   fail "the resync did not wait for the running pull"
 sim_post config '{"faults":"","fault-match":""}'
-resyncs_more_than() { [ "$(grep -c 'resync: pull complete' "$T/daemon.log")" -gt "$1" ]; }
-wait_for 60 resyncs_more_than "$n" || fail "the resync did not complete"
+wait_for 60 resync_pulled_since hs "$before" || fail "the resync did not complete"
 quiet
 requests_of() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
 assert_eq "$(requests_of contacts.batch.upsert)" 0 "a resync asked for during a pull writes no contact HubSpot holds"
