@@ -71,18 +71,6 @@ void acc_map_free(struct acc_map *m)
     memset(m, 0, sizeof(*m));
 }
 
-static int balance_of(const char *value_json, json_int_t *out)
-{
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *b = json_object_get(root, "balance");
-    int rc = json_is_integer(b) ? 0 : -1;
-
-    if (rc == 0)
-        *out = json_integer_value(b);
-    json_decref(root);
-    return rc;
-}
-
 /* "consent/<purpose>/<channel>" -> "purpose/channel". */
 static int consent_key(const char *field, char *out, size_t outsize)
 {
@@ -108,11 +96,11 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
         return rc == 0 ? 0 : -1;
     }
     case CHANGE_POINTS: {
-        json_int_t b;
-        if (balance_of(value_json, &b) != 0)
+        int64_t b;
+        if (crm_balance_of(value_json, &b) != 0)
             return -1;
         /* "N|<tier>" with tiers: the shadow covers the derived tier too. */
-        crm_balance_projection(&m->tiers, (int64_t)b, out, outsize);
+        crm_balance_projection(&m->tiers, b, out, outsize);
         return 0;
     }
     case CHANGE_TIER:
@@ -204,16 +192,16 @@ static const char *record_attr(const struct acc_map *m, const struct push_record
         return attr;
     }
     case CHANGE_POINTS: {
-        json_int_t b;
+        int64_t b;
         if (m->points_attr[0] == '\0') {
             reject(res, "%s", "points are not mapped (option points_attribute is empty)");
             return NULL;
         }
-        if (balance_of(rec->value_json, &b) != 0) {
+        if (crm_balance_of(rec->value_json, &b) != 0) {
             reject(res, "%s", "points value without a balance");
             return NULL;
         }
-        snprintf(val, vlen, "%" JSON_INTEGER_FORMAT, b);
+        snprintf(val, vlen, "%" PRId64, b);
         return m->points_attr;
     }
     case CHANGE_TIER:

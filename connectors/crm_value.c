@@ -1,6 +1,7 @@
 /* Canonical values as the CRM connectors write them (crm_value.h). */
 #include "crm_value.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,28 @@ int crm_value_text(const char *value_json, unsigned flags, char *out, size_t out
     return rc;
 }
 
+int crm_balance_of(const char *value_json, int64_t *out)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *b = json_object_get(root, "balance");
+    int rc = json_is_integer(b) ? 0 : -1;
+
+    if (rc == 0)
+        *out = (int64_t)json_integer_value(b);
+    json_decref(root);
+    return rc;
+}
+
+int crm_project_balance(const char *value_json, char *out, size_t outsize)
+{
+    int64_t b;
+
+    if (crm_balance_of(value_json, &b) != 0)
+        return -1;
+    snprintf(out, outsize, "%" PRId64, b);
+    return 0;
+}
+
 int crm_segment_status(const char *value_json)
 {
     json_t *root = json_loads(value_json, 0, NULL);
@@ -67,4 +90,15 @@ void crm_reject(struct push_result *r, const char *fmt, const char *arg)
 {
     r->outcome = PUSH_REJECT;
     push_result_set_reason(r, fmt, arg);
+}
+
+const char *crm_profile_target(const struct crm_pairs *attrs, const char *field,
+                               struct push_result *r)
+{
+    const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
+    const char *target = crm_pairs_get(attrs, attr);
+
+    if (target == NULL)
+        crm_reject(r, "profile attribute \"%s\" is not in attribute_map", attr);
+    return target;
 }

@@ -7,8 +7,10 @@
 #define CRMSYNC_CRM_VALUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "connector.h"
+#include "crm_pairs.h"
 
 /* What crm_value_text accepts besides strings, integers and null. */
 enum {
@@ -23,6 +25,14 @@ enum {
  * value or its type is not accepted (an object, an array). */
 int crm_value_text(const char *value_json, unsigned flags, char *out, size_t outsize, int *is_null);
 
+/* The balance of a points value ({"balance": N, ...}): 0 with *out, or -1
+ * when it has no integer balance. */
+int crm_balance_of(const char *value_json, int64_t *out);
+
+/* The balance of a points value as the CRMs hold it, in decimal: 0, or
+ * -1 (no integer balance). */
+int crm_project_balance(const char *value_json, char *out, size_t outsize);
+
 /* {"status": "in"|"out"}: 1 in, 0 out, -1 anything else. */
 int crm_segment_status(const char *value_json);
 
@@ -30,6 +40,12 @@ int crm_segment_status(const char *value_json);
  * erasure ("erased"), for connector_ops.project. 0, or -1 (an unreadable
  * value, or another kind). */
 int crm_project_shared(enum change_kind kind, const char *value_json, char *out, size_t outsize);
+
+/* The CRM field or property that attribute_map (attrs) names for a
+ * profile/<attr> record, or NULL: r rejects the record ("profile
+ * attribute "<attr>" is not in attribute_map"). */
+const char *crm_profile_target(const struct crm_pairs *attrs, const char *field,
+                               struct push_result *r);
 
 /* r becomes a rejection with the reason fmt (one %s: arg). */
 void crm_reject(struct push_result *r, const char *fmt, const char *arg)

@@ -196,16 +196,9 @@ int hs_project(enum change_kind kind, const char *field, const char *value_json,
         rc = 0;
         break;
     }
-    case CHANGE_POINTS: {
-        json_t *b;
-        root = json_loads(value_json, 0, NULL);
-        b = json_object_get(root, "balance");
-        if (!json_is_integer(b))
-            break;
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
-        rc = 0;
+    case CHANGE_POINTS:
+        rc = crm_project_balance(value_json, out, outsize);
         break;
-    }
     case CHANGE_TIER:
     case CHANGE_PROFILE:
         rc = value_text(value_json, out, outsize);
@@ -268,12 +261,9 @@ static int record_props(const void *map, const struct push_record *rec, json_t *
         json_object_set_new(props, m->tier_property, json_string(text));
         return 0;
     case CHANGE_PROFILE: {
-        const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
-        const char *prop = crm_pairs_get(&m->attrs, attr);
-        if (prop == NULL) {
-            crm_reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+        const char *prop = crm_profile_target(&m->attrs, rec->field, res);
+        if (prop == NULL)
             return -1;
-        }
         if (hs_project(rec->kind, rec->field, rec->value_json, text, sizeof(text)) != 0) {
             crm_reject(res, "unreadable profile value for %s", rec->field);
             return -1;
@@ -492,14 +482,10 @@ int hs_api_path(struct strbuf *b, int family, const char *version, const char *f
 
 int hs_project_balance(const struct hs_map *m, const char *value_json, char *out, size_t outsize)
 {
-    json_t *root = json_loads(value_json, 0, NULL);
-    json_t *b = json_object_get(root, "balance");
-    int rc = -1;
+    int64_t b;
 
-    if (json_is_integer(b)) {
-        crm_balance_projection(&m->tiers, (int64_t)json_integer_value(b), out, outsize);
-        rc = 0;
-    }
-    json_decref(root);
-    return rc;
+    if (crm_balance_of(value_json, &b) != 0)
+        return -1;
+    crm_balance_projection(&m->tiers, b, out, outsize);
+    return 0;
 }

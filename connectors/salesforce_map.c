@@ -132,8 +132,6 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
         break;
     }
     case CHANGE_POINTS: {
-        json_t *b;
-        root = json_loads(value_json, 0, NULL);
         if (m->points_mode == SF_POINTS_LOYALTY && strcmp(field, "points/balance") != 0) {
             /* A journal holds its transaction: number and points. */
             struct sf_txn t;
@@ -143,17 +141,9 @@ int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
             rc = 0;
             break;
         }
-        b = json_object_get(root, "balance");
-        if (m->points_mode == SF_POINTS_LOYALTY && json_is_integer(b)) {
-            /* PointsBalance as observed (drift detection only). */
-            snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
-            rc = 0;
-            break;
-        }
-        if (!json_is_integer(b) || m->points_field[0] == '\0')
-            break;
-        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(b));
-        rc = 0;
+        /* loyalty: PointsBalance as observed (drift detection only). */
+        if (m->points_mode == SF_POINTS_LOYALTY || m->points_field[0] != '\0')
+            rc = crm_project_balance(value_json, out, outsize);
         break;
     }
     case CHANGE_SEGMENT:
@@ -243,15 +233,12 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
         return 0;
     }
     case CHANGE_POINTS: {
-        json_t *root = json_loads(rec->value_json, 0, NULL);
-        json_t *b = json_object_get(root, "balance");
-        if (!json_is_integer(b) || m->points_field[0] == '\0') {
-            json_decref(root);
+        int64_t b;
+        if (crm_balance_of(rec->value_json, &b) != 0 || m->points_field[0] == '\0') {
             crm_reject(res, "Salesforce takes a points balance, not %s", rec->field);
             return -1;
         }
-        json_object_set_new(fields, m->points_field, json_integer(json_integer_value(b)));
-        json_decref(root);
+        json_object_set_new(fields, m->points_field, json_integer((json_int_t)b));
         return 0;
     }
     case CHANGE_TIER:
@@ -263,12 +250,9 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
         json_object_set_new(fields, m->tier_field, is_null ? json_null() : json_string(text));
         return 0;
     case CHANGE_PROFILE: {
-        const char *attr = strncmp(rec->field, "profile/", 8) == 0 ? rec->field + 8 : "";
-        const char *f = crm_pairs_get(&m->attrs, attr);
-        if (f == NULL) {
-            crm_reject(res, "profile attribute \"%s\" is not in attribute_map", attr);
+        const char *f = crm_profile_target(&m->attrs, rec->field, res);
+        if (f == NULL)
             return -1;
-        }
         if (value_text(rec->value_json, text, sizeof(text), &is_null) != 0) {
             crm_reject(res, "unreadable profile value for %s", rec->field);
             return -1;
@@ -411,25 +395,14 @@ const char *sf_contact_id(const char *remote_id)
 
 char *sf_contacts_by_key_soql(const struct sf_map *m, const char *const *members, size_t n)
 {
-    size_t cap = strlen(m->ext_id) * 2 + 64, len = 0;
-    char *q;
+    size_t cap = strlen(m->ext_id) + 40;
+    char *head = malloc(cap), *q;
 
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(members[i]) * 2 + 3;
-    q = malloc(cap);
-    if (q == NULL)
+    if (head == NULL)
         return NULL;
-    len =
-        (size_t)snprintf(q, cap, "SELECT Id, %s FROM Contact WHERE %s IN (", m->ext_id, m->ext_id);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            q[len++] = ',';
-        q[len++] = '\'';
-        soql_escape(members[i], q + len, cap - len);
-        len += strlen(q + len);
-        q[len++] = '\'';
-    }
-    snprintf(q + len, cap - len, ")");
+    snprintf(head, cap, "SELECT Id, %s FROM Contact WHERE ", m->ext_id);
+    q = sf_soql_in(head, m->ext_id, members, n);
+    free(head);
     return q;
 }
 
