@@ -97,6 +97,9 @@ int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, siz
  * "<ext_id>":member,...}]} for the groups sel[0..nsel). A group marked
  * placeholder gets LastName = the placeholder unless it sets LastName.
  * malloc'd. */
+/* {"allOrNone":false,"records":records} (records stolen): the body of an
+ * sObject Collections request. malloc'd, or NULL. */
+char *sf_collection_body(json_t *records);
 char *sf_upsert_body(const struct sf_map *m, const struct crm_plan *p, const size_t *sel,
                      size_t nsel);
 

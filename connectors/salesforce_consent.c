@@ -62,8 +62,9 @@ static void consents_answer(struct http_result *res, void *arg)
 static void consents_next(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    json_t *root = json_object(), *records = json_array();
-    char *body = NULL, tail[128];
+    json_t *records = json_array();
+    char *body = NULL;
+    int rc;
 
     job->nsent = 0;
     for (; job->lo < job->pb->n && job->nsent < SF_COLL_MAX; job->lo++) {
@@ -87,23 +88,16 @@ static void consents_next(struct sf_job *job)
         job->sent[job->nsent++] = i;
     }
     if (job->nsent == 0) {
-        json_decref(root);
         json_decref(records);
         sf_job_done(job);
         return;
     }
-    json_object_set_new(root, "allOrNone", json_false());
-    json_object_set_new(root, "records", records);
-    body = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    snprintf(tail, sizeof(tail), "/composite/sobjects/ContactPointTypeConsent/Consent_Key__c");
-    if (body == NULL ||
-        sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body, consents_answer, job) != 0) {
-        free(body);
-        fail_all(job, "cannot send the consents");
-        return;
-    }
+    body = sf_collection_body(records);
+    rc = sf_job_patch(job, "/composite/sobjects/ContactPointTypeConsent/Consent_Key__c", body,
+                      consents_answer);
     free(body);
+    if (rc != 0)
+        fail_all(job, "cannot send the consents");
 }
 
 /* --- 4. the SMS EngagementChannelType --- */
@@ -314,17 +308,11 @@ static void purposes_next(struct sf_job *job)
         b = json_pack("{s:s}", "Name", purpose);
         body = b ? json_dumps(b, JSON_COMPACT) : NULL;
         json_decref(b);
-        rc = body == NULL || strbuf_str(&tail) == NULL
-                 ? -1
-                 : sf_request(sf, HTTP_PATCH, sf_data_path(sf, strbuf_str(&tail)), NULL, body,
-                              purpose_answer, job);
+        rc = sf_job_patch(job, strbuf_str(&tail), body, purpose_answer);
         strbuf_free(&tail);
-        if (rc != 0) {
-            free(body);
-            fail_all(job, "cannot send the DataUsePurpose upsert");
-            return;
-        }
         free(body);
+        if (rc != 0)
+            fail_all(job, "cannot send the DataUsePurpose upsert");
         return;
     }
     channel_type_next(job);
@@ -410,8 +398,9 @@ static void individuals_answer(struct http_result *res, void *arg)
 static void individuals_next(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
-    json_t *root = json_object(), *records = json_array();
-    char *body, tail[128];
+    json_t *records = json_array();
+    char *body;
+    int rc;
 
     job->nsent = 0;
     for (; job->lo < job->pb->n && job->nsent < SF_COLL_MAX; job->lo++) {
@@ -435,23 +424,16 @@ static void individuals_next(struct sf_job *job)
         job->sent[job->nsent++] = i;
     }
     if (job->nsent == 0) {
-        json_decref(root);
         json_decref(records);
         link_contacts(job, job->link);
         return;
     }
-    json_object_set_new(root, "allOrNone", json_false());
-    json_object_set_new(root, "records", records);
-    body = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    snprintf(tail, sizeof(tail), "/composite/sobjects/Individual/Member_Key__c");
-    if (body == NULL || sf_request(sf, HTTP_PATCH, sf_data_path(sf, tail), NULL, body,
-                                   individuals_answer, job) != 0) {
-        free(body);
-        fail_all(job, "cannot send the Individuals");
-        return;
-    }
+    body = sf_collection_body(records);
+    rc =
+        sf_job_patch(job, "/composite/sobjects/Individual/Member_Key__c", body, individuals_answer);
     free(body);
+    if (rc != 0)
+        fail_all(job, "cannot send the Individuals");
 }
 
 void sf_consent_start(struct sf_job *job)

@@ -125,18 +125,13 @@ static void contacts_send(struct sf_job *job)
     body = sf_upsert_body(&sf->map, &job->plan, job->sel, job->nsel);
     strbuf_init(&tail, SF_PATH_MAX);
     strbuf_addf(&tail, "/composite/sobjects/Contact/%s", sf->map.ext_id);
-    rc = body == NULL || strbuf_str(&tail) == NULL
-             ? -1
-             : sf_request(sf, HTTP_PATCH, sf_data_path(sf, strbuf_str(&tail)), NULL, body,
-                          contacts_answer, job);
+    rc = sf_job_patch(job, strbuf_str(&tail), body, contacts_answer);
     strbuf_free(&tail);
+    free(body);
     if (rc != 0) {
-        free(body);
         sf_job_fail_rest(job, PUSH_RETRY, "cannot send the upsert", -1, 1);
         sf_job_done(job);
-        return;
     }
-    free(body);
 }
 
 void sf_contacts_next(struct sf_job *job)

@@ -154,6 +154,10 @@ void sf_op_push(struct connector *conn, struct push_batch *pb);
  * push files --- */
 /* crm_job_new's release: frees the job and what its steps allocated. */
 void sf_job_release(struct crm_job *base);
+/* PATCH of body (JSON text) to the data path's tail for a job, its
+ * answer to done: an sObject or sObject Collections upsert. tail or body
+ * NULL (could not be made): -1, nothing sent; else sf_request's 0 or -1. */
+int sf_job_patch(struct sf_job *job, const char *tail, const char *body, http_done_fn done);
 /* GET /query?q=<soql> for a job; 0 or -1 (nothing sent). */
 int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done);
 /* The records of a query answer (borrowed from *root, which the caller

@@ -96,6 +96,13 @@ int sf_job_upserted(struct sf_job *job, const struct http_result *res, json_t **
     return 0;
 }
 
+int sf_job_patch(struct sf_job *job, const char *tail, const char *body, http_done_fn done)
+{
+    if (tail == NULL || body == NULL)
+        return -1;
+    return sf_request(job->sf, HTTP_PATCH, sf_data_path(job->sf, tail), NULL, body, done, job);
+}
+
 int sf_job_query(struct sf_job *job, const char *soql, http_done_fn done)
 {
     return sf_query(job->sf, "query", soql, done, job);

@@ -393,6 +393,16 @@ const char *sf_contact_id(const char *remote_id)
     return remote_id;
 }
 
+char *sf_collection_body(json_t *records)
+{
+    json_t *root =
+        records != NULL ? json_pack("{s:b, s:o}", "allOrNone", 0, "records", records) : NULL;
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT) : NULL;
+
+    json_decref(root);
+    return text;
+}
+
 char *sf_contacts_by_key_soql(const struct sf_map *m, const char *const *members, size_t n)
 {
     size_t cap = strlen(m->ext_id) + 40;
