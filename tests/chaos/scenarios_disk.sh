@@ -6,7 +6,7 @@
 # to the model. Clock: the daemon under faketime (offset and jumps).
 
 disk_mount() { # SIZE: mounts a tmpfs on $W/state
-  mount -t tmpfs -o "size=$1,mode=0755" tmpfs "$W/state" 2>/dev/null
+  mount -t tmpfs -o "size=$1,mode=0700" tmpfs "$W/state" 2>/dev/null
 }
 disk_umount() { mountpoint -q "$W/state" || return 0; umount "$W/state" 2>/dev/null || umount -l "$W/state" 2>/dev/null || true; }
 
