@@ -34,67 +34,59 @@
 
 static void send_search(struct hubspot *hs);
 
-static void apply_page(struct hubspot *hs, json_t *statuses)
+/* One contact of a search page (*last: the newest lastmodifieddate read):
+ * its fields by the shared page rule, with the EMAIL statuses of its
+ * address, merges followed, its identity learnt. 0, or -1 on a state
+ * error (pc->err). */
+static int contact_row(struct hubspot *hs, struct crm_page *pc, json_t *contact, json_t *statuses,
+                       int64_t *last)
+{
+    struct connector *conn = hs_conn(hs);
+    const struct host_services *host = conn->host;
+    json_t *props = json_object_get(contact, "properties");
+    const char *email = json_string_value(json_object_get(props, "email"));
+    const char *id = json_string_value(json_object_get(contact, "id"));
+    json_t *st = NULL;
+    char member[256];
+    int64_t mod;
+
+    if (hs_parse_time(json_string_value(json_object_get(props, "lastmodifieddate")), &mod) == 0 &&
+        mod > *last)
+        *last = mod;
+    if (email != NULL && statuses != NULL) {
+        char low[512];
+        size_t k;
+        for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
+            low[k] = (char)((email[k] >= 'A' && email[k] <= 'Z') ? email[k] + 32 : email[k]);
+        low[k] = '\0';
+        st = json_object_get(statuses, low);
+    }
+    if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, crm_page_field_fn, pc, member,
+                          sizeof(member)) != 0)
+        return -1;
+    if (member[0] == '\0')
+        /* Not one of ours (no member key): HubSpot has many contacts
+         * that are not loyalty members (merges into one are still
+         * followed). */
+        log_debug("hubspot", conn->name, "contact %s has no %s; skipped", id ? id : "?",
+                  hs_map_of(hs)->id_property);
+    if (id != NULL && hs_follow_merges(hs, contact, member, id, &pc->err) != 0)
+        return -1;
+    if (member[0] != '\0' && host->learn_identity != NULL && id != NULL)
+        host->learn_identity(host->ctx, conn, member, id);
+    return 0;
+}
+
+/* After a search page (last: its newest lastmodifieddate): the next page
+ * of the window, the window restarted at the 10,000 cap, or the sweeps
+ * after the last page. A cursor that does not advance ends the cycle. */
+static void search_next_page(struct hubspot *hs, int64_t last)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
     struct connector *conn = hs_conn(hs);
-    const struct host_services *host = conn->host;
-    struct crm_page pc;
-    char wm[64];
-    size_t i;
-    json_t *contact;
-    int64_t last = ps->last_seen;
     long long next = 0;
-    int rc;
+    int rc = hs_next_after(ps->next_after, ps->after, &next);
 
-    hs_page_init(&pc, hs);
-    if (crm_page_begin(&pc) != 0)
-        goto fail;
-    json_array_foreach(ps->results, i, contact)
-    {
-        json_t *props = json_object_get(contact, "properties");
-        const char *email = json_string_value(json_object_get(props, "email"));
-        const char *id = json_string_value(json_object_get(contact, "id"));
-        json_t *st = NULL;
-        char member[256];
-        int64_t mod;
-
-        if (hs_parse_time(json_string_value(json_object_get(props, "lastmodifieddate")), &mod) ==
-                0 &&
-            mod > last)
-            last = mod;
-        if (email != NULL && statuses != NULL) {
-            char low[512];
-            size_t k;
-            for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
-                low[k] = (char)((email[k] >= 'A' && email[k] <= 'Z') ? email[k] + 32 : email[k]);
-            low[k] = '\0';
-            st = json_object_get(statuses, low);
-        }
-        if (hs_contact_fields(hs_map_of(hs), conn->name, contact, st, crm_page_field_fn, &pc,
-                              member, sizeof(member)) != 0)
-            goto fail;
-        if (member[0] == '\0')
-            /* Not one of ours (no member key): HubSpot has many contacts
-             * that are not loyalty members (merges into one are still
-             * followed). */
-            log_debug("hubspot", conn->name, "contact %s has no %s; skipped", id ? id : "?",
-                      hs_map_of(hs)->id_property);
-        if (id != NULL && hs_follow_merges(hs, contact, member, id, &pc.err) != 0)
-            goto fail;
-        if (member[0] == '\0')
-            continue;
-        if (host->learn_identity != NULL && id != NULL)
-            host->learn_identity(host->ctx, conn, member, id);
-    }
-    snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", last);
-    if (crm_page_commit(&pc, wm) != 0)
-        goto fail;
-    ps->last_seen = last;
-    ps->pages++;
-    log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
-              json_array_size(ps->results), pc.applied);
-    rc = hs_next_after(ps->next_after, ps->after, &next);
     if (rc == 1) {
         hs_archived_sweep(hs);
         return;
@@ -122,6 +114,34 @@ static void apply_page(struct hubspot *hs, json_t *statuses)
     json_decref(ps->root);
     ps->root = NULL;
     send_search(hs);
+}
+
+static void apply_page(struct hubspot *hs, json_t *statuses)
+{
+    struct hs_pull_state *ps = hs_pull_state(hs);
+    struct connector *conn = hs_conn(hs);
+    struct crm_page pc;
+    char wm[64];
+    size_t i;
+    json_t *contact;
+    int64_t last = ps->last_seen;
+
+    hs_page_init(&pc, hs);
+    if (crm_page_begin(&pc) != 0)
+        goto fail;
+    json_array_foreach(ps->results, i, contact)
+    {
+        if (contact_row(hs, &pc, contact, statuses, &last) != 0)
+            goto fail;
+    }
+    snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", last);
+    if (crm_page_commit(&pc, wm) != 0)
+        goto fail;
+    ps->last_seen = last;
+    ps->pages++;
+    log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
+              json_array_size(ps->results), pc.applied);
+    search_next_page(hs, last);
     return;
 fail:
     crm_page_failed(&pc, "pull page");
