@@ -127,6 +127,11 @@ static void http_closed(void *arg)
     handle_closed((uv_handle_t *)&acc->retry_timer); /* counts as one handle */
 }
 
+/* Opens the connector: its settings checked, the mapping, the HTTP client
+ * and the token manager, then the timers and handles it counts. Long: the
+ * steps run in the order they depend on each other, each failure undoing
+ * what came before it; split into helpers, that undoing would be spread
+ * over them (the same holds for the other CRM connectors' open). */
 static int adobe_open(struct connector *conn, struct error *err)
 {
     const struct adobe_settings *cfg = conn->settings;

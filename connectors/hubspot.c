@@ -132,6 +132,11 @@ static void search_hold_kept(void *arg, long ms)
         conn->host->save_hold(conn->host->ctx, conn, "search", ms);
 }
 
+/* Opens the connector: its settings checked, the mapping, the HTTP client
+ * and the token manager, then the timers and handles it counts. Long: the
+ * steps run in the order they depend on each other, each failure undoing
+ * what came before it; split into helpers, that undoing would be spread
+ * over them (the same holds for the other CRM connectors' open). */
 static int hubspot_open(struct connector *conn, struct error *err)
 {
     const struct hubspot_settings *cfg = conn->settings;
