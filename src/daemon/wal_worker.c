@@ -11,6 +11,7 @@ struct wal_worker {
     uv_work_t work;
     struct store_checkpointer *ck;
     int running;
+    int failing; /* the last run failed: said once, until one succeeds */
     /* For the log line at stop: how many runs, how long the longest. */
     long runs;
     double longest_ms;
@@ -34,11 +35,19 @@ static void ran(uv_work_t *req, int status)
     if (status != 0)
         return;
     if (store_checkpointer_result(w->ck, &frames, &copied, &ms, &err) != 0) {
-        /* The next commit past the threshold tries again; the store's
-         * safety bound keeps the WAL from growing without end meanwhile. */
-        log_warn("state", NULL, "%s (tried again at the next commit)", err.msg);
+        /* The next commit past the threshold tries again, and so does a
+         * commit that fails for want of space (store_commit); the store's
+         * safety bound keeps the WAL from growing without end meanwhile.
+         * A full disk fails every run until space returns: said once. */
+        if (!w->failing)
+            log_warn("state", NULL, "%s (tried again at the next commit)", err.msg);
+        w->failing = 1;
         return;
     }
+    if (w->failing)
+        log_info("state", NULL, "WAL checkpoint off the loop works again (%d of %d frames)", copied,
+                 frames);
+    w->failing = 0;
     metrics_observe(METRIC_WAL_CHECKPOINT, NULL, ms / 1000.0);
     w->runs++;
     if (ms > w->longest_ms)

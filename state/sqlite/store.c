@@ -444,6 +444,16 @@ int store_commit(struct store *st, struct error *err)
 {
     crashpoint("commit.before");
     if (txn_exec(st, TX_COMMIT, err) != 0) {
+        /* A full disk: only a checkpoint gives the WAL's space back (a
+         * TRUNCATE run copies it all and cuts the file to nothing), and
+         * a checkpointer is otherwise asked only by commits that succeed.
+         * Chaos disk-full: the WAL filled a 16 MiB disk, every commit failed,
+         * no run was asked for again, and the daemon never recovered after
+         * the space came back. */
+        if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_FULL && st->wal_due != NULL) {
+            atomic_store(&st->wal_truncate, 1);
+            st->wal_due(st->wal_due_arg, st->wal_frames);
+        }
         store_rollback(st);
         return -1;
     }

@@ -39,7 +39,11 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     st->wal_frames = frames;
     if (frames < st->wal_base)
         st->wal_base = 0; /* the WAL started again from its beginning */
-    if (frames >= st->wal_due_frames * HARD_BOUND_FACTOR) {
+    /* While the worker's runs fail (a full disk: the database cannot grow
+     * by the copy), the WAL must not run on to the hard bound: on a small
+     * disk it takes the space the copy needs (chaos disk-full, a 16 MiB
+     * tmpfs). The writer copies at the due threshold until a run works. */
+    if (frames >= st->wal_due_frames * (st->wal_fallback ? 1 : HARD_BOUND_FACTOR)) {
         /* Busy means the worker is copying right now: the next commit
          * tries again. */
         if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
@@ -102,7 +106,17 @@ void store_checkpointer_run(struct store_checkpointer *ck)
 
     ck->rc = 0;
     ck->msg[0] = '\0';
-    rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    /* After a commit failed on a full disk, the whole WAL is copied and
+     * the file cut to nothing: a WAL restarted from its beginning keeps its
+     * size, and with the database grown by the copy it no longer fits (chaos
+     * disk-full filled its 16 MiB again). Tried again until it succeeds. */
+    int truncate = atomic_exchange(&ck->st->wal_truncate, 0);
+
+    rc = sqlite3_wal_checkpoint_v2(
+        ck->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &log,
+        &done);
+    if (truncate && rc != SQLITE_OK)
+        atomic_store(&ck->st->wal_truncate, 1);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
         log = done = 0;
     } else if (rc != SQLITE_OK) {
@@ -123,6 +137,7 @@ int store_checkpointer_result(const struct store_checkpointer *ck, int *wal_fram
     /* The next run is due once min_frames more have been committed. */
     if (ck->rc == 0 && ck->copied > ck->st->wal_base)
         ck->st->wal_base = ck->copied;
+    ck->st->wal_fallback = ck->rc != 0;
     if (ck->rc != 0)
         return error_set(err, "state: WAL checkpoint: %s", ck->msg);
     return 0;

@@ -3,6 +3,7 @@
 #define CRMSYNC_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "store.h"
 
@@ -72,6 +73,13 @@ struct store {
     void *wal_due_arg;
     int wal_due_frames;
     int wal_base; /* frames of the WAL already copied back (by the last run) */
+    /* Set by a commit that failed on a full disk (loop thread), taken by
+     * the checkpointer's next run (its thread): that run truncates the WAL
+     * to give its space back. */
+    atomic_int wal_truncate;
+    /* The checkpointer's last run failed (loop thread): commits copy the
+     * WAL themselves at wal_due_frames, as SQLite's own checkpoint would. */
+    int wal_fallback;
 };
 
 /* Commits like store_commit() but without SQLite's automatic checkpoint:
