@@ -61,8 +61,8 @@ case $MODE in
     QUICK_SAMPLE=${QUICK_SAMPLE:-5}
     for s in spool-mixed spool-flipflop spool-erasure spool-sighup spool-sigusr1 \
              random-kills hubspot-faults hubspot-crash hubspot-restart-hold hubspot-list-lost \
-             salesforce-faults salesforce-crash adobe-faults adobe-crash clock-jump ${QUICK_EXTRA:-} \
-             fuzz-replay; do
+             salesforce-faults salesforce-crash adobe-faults adobe-crash clock-jump \
+             disk-full disk-readonly ${QUICK_EXTRA:-} fuzz-replay; do
       run_scenario "$s"
     done ;;
   soak)
