@@ -97,7 +97,6 @@ static void a_delayed_request_goes_after_its_delay(void **state)
 
 struct held {
     struct fixture *fx;
-    uint64_t *hold;
     uint64_t done_ms[2];
     int n;
 };
@@ -117,48 +116,62 @@ static void on_done_held(struct http_result *res, void *arg)
         uv_stop(&h->fx->loop);
 }
 
-/* The 429 arrives (here: the hold is set) while a second request waits in
- * curl for the one connection: it is not sent before the hold ends. */
+/* The 429 arrives (here: the hold is set) while the second request waits in
+ * curl for the one connection. The hold outlasts the slow request by far:
+ * /slow answered after the hold (CI under load once took over 200 ms more)
+ * would let the queued request go unheld. */
 static void on_hold_begins(uv_timer_t *t)
 {
-    struct held *h = t->data;
-    *h->hold = test_mono_ms() + 400;
+    *(uint64_t *)t->data = test_mono_ms() + 1500;
+}
+
+/* One connection to the server: a /slow request on it and a request to
+ * PATH queued behind it, both under HOLD, which a timer begins 50 ms in.
+ * Returns the queued request, not started yet: the caller sets it up. */
+static struct http_request *queue_behind_slow(struct fixture *fx, uv_timer_t *begin, uint64_t *hold,
+                                              http_done_fn slow_done, void *slow_arg,
+                                              const char *path)
+{
+    struct http_options o;
+    struct error err = {{0}};
+    struct http_request *r = NULL;
+    char url[128];
+
+    http_options_defaults(&o);
+    o.max_host_connections = 1;
+    o.allow_loopback_http = 1;
+    o.max_total_connections = 1;
+    fixture_init(fx, &o, 0);
+    snprintf(url, sizeof(url), "%s/slow", fx->base);
+    r = http_request_new(fx->client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_hold(r, hold);
+    assert_int_equal(http_request_start(r, slow_done, slow_arg, &err), 0);
+    snprintf(url, sizeof(url), "%s%s", fx->base, path);
+    r = http_request_new(fx->client, HTTP_GET, url, &err);
+    assert_non_null(r);
+    http_request_set_hold(r, hold);
+    fx->pending = 2;
+    uv_timer_init(&fx->loop, begin);
+    begin->data = hold;
+    uv_timer_start(begin, on_hold_begins, 50, 0);
+    return r;
 }
 
 static void a_hold_that_begins_while_queued_is_kept(void **state)
 {
     struct fixture fx;
-    struct http_options o;
     struct held h;
     struct error err = {{0}};
     struct http_request *r = NULL;
     uv_timer_t begin;
     uint64_t hold = 0;
-    char url[128];
 
     (void)state;
-    http_options_defaults(&o);
-    o.max_host_connections = 1;
-    o.allow_loopback_http = 1;
-    o.max_total_connections = 1;
-    fixture_init(&fx, &o, 0);
     memset(&h, 0, sizeof(h));
     h.fx = &fx;
-    h.hold = &hold;
-    snprintf(url, sizeof(url), "%s/slow", fx.base);
-    r = http_request_new(fx.client, HTTP_GET, url, &err);
-    assert_non_null(r);
-    http_request_set_hold(r, &hold);
+    r = queue_behind_slow(&fx, &begin, &hold, on_done_held, &h, "/hello");
     assert_int_equal(http_request_start(r, on_done_held, &h, &err), 0);
-    snprintf(url, sizeof(url), "%s/hello", fx.base);
-    r = http_request_new(fx.client, HTTP_GET, url, &err);
-    assert_non_null(r);
-    http_request_set_hold(r, &hold);
-    assert_int_equal(http_request_start(r, on_done_held, &h, &err), 0);
-    fx.pending = 2;
-    uv_timer_init(&fx.loop, &begin);
-    begin.data = &h;
-    uv_timer_start(&begin, on_hold_begins, 50, 0);
     uv_run(&fx.loop, UV_RUN_DEFAULT);
     assert_int_equal(h.n, 2);
     assert_true(hold > 0);
@@ -172,7 +185,6 @@ static void a_hold_that_begins_while_queued_is_kept(void **state)
 
 struct rebearer {
     struct fixture *fx;
-    uint64_t *hold;
     int refuse; /* the hook keeps the request unsent */
     int hook_calls;
     int done;
@@ -212,15 +224,6 @@ static void on_slow_done(struct http_result *res, void *arg)
         uv_stop(&fx->loop);
 }
 
-/* The hold outlasts the slow request by far: if /slow were answered after
- * the hold (CI under load once took over 200 ms more), the queued request
- * would go without being held and the hook would not be called. */
-static void on_rebearer_hold_begins(uv_timer_t *t)
-{
-    struct rebearer *b = t->data;
-    *b->hold = test_mono_ms() + 1500;
-}
-
 /* A request taken back from curl inside a hold (it had been prepared, its
  * Authorization line merged into its headers) gets the bearer its owner
  * gives when the hold ends, once: the server sees only the new one. A hook
@@ -228,39 +231,19 @@ static void on_rebearer_hold_begins(uv_timer_t *t)
 static void held_request_bearer(int refuse)
 {
     struct fixture fx;
-    struct http_options o;
     struct rebearer b;
     struct error err = {{0}};
     struct http_request *r = NULL;
     uv_timer_t begin;
     uint64_t hold = 0;
-    char url[128];
 
-    http_options_defaults(&o);
-    o.max_host_connections = 1;
-    o.allow_loopback_http = 1;
-    o.max_total_connections = 1;
-    fixture_init(&fx, &o, 0);
     memset(&b, 0, sizeof(b));
     b.fx = &fx;
-    b.hold = &hold;
     b.refuse = refuse;
-    snprintf(url, sizeof(url), "%s/slow", fx.base);
-    r = http_request_new(fx.client, HTTP_GET, url, &err);
-    assert_non_null(r);
-    http_request_set_hold(r, &hold);
-    assert_int_equal(http_request_start(r, on_slow_done, &fx, &err), 0);
-    snprintf(url, sizeof(url), "%s/auth", fx.base);
-    r = http_request_new(fx.client, HTTP_GET, url, &err);
-    assert_non_null(r);
-    http_request_set_hold(r, &hold);
+    r = queue_behind_slow(&fx, &begin, &hold, on_slow_done, &fx, "/auth");
     assert_int_equal(http_request_set_bearer(r, "old-token"), 0);
     http_request_set_before_send(r, on_before_send, &b);
     assert_int_equal(http_request_start(r, on_done_rebearer, &b, &err), 0);
-    fx.pending = 2;
-    uv_timer_init(&fx.loop, &begin);
-    begin.data = &b;
-    uv_timer_start(&begin, on_rebearer_hold_begins, 50, 0);
     uv_run(&fx.loop, UV_RUN_DEFAULT);
     assert_int_equal(b.done, 1);
     assert_int_equal(b.hook_calls, 1);

@@ -378,38 +378,56 @@ static void hold_end(struct fx *f, uint64_t *hold_until)
     assert_int_equal(http_request_start(req, on_nudge, &nudged, &err), 0);
 }
 
+/* The daemon's token manager with tok-1 (valid 100 s, refreshed 10 s
+ * ahead) used once: the set-up of the held-request tests. */
+static void fx_with_first_token(struct fx *f, struct reply *first)
+{
+    struct oauth_options o;
+
+    oauth_options_defaults(&o);
+    o.refresh_ahead_ms = 10000;
+    fx_init(f, &o);
+    pthread_mutex_lock(&v.mu);
+    v.expires_in = 100;
+    pthread_mutex_unlock(&v.mu);
+    send_n(f, first, 1);
+    assert_string_equal(first->body, "ok tok-1");
+}
+
+/* Sends a request to /api through the token manager, held by the HTTP
+ * client until *HOLD_UNTIL unless that is NULL (not counted in
+ * f->pending). */
+static void send_api(struct fx *f, uint64_t *hold_until, struct reply *r)
+{
+    struct error err = {{0}};
+    char url[128];
+    struct http_request *req = NULL;
+
+    snprintf(url, sizeof(url), "%s/api", f->base);
+    req = http_request_new(f->http, HTTP_GET, url, &err);
+    assert_non_null(req);
+    if (hold_until != NULL)
+        http_request_set_hold(req, hold_until);
+    memset(r, 0, sizeof(*r));
+    r->fx = f;
+    oauth_send(f->tm, req, on_reply, r);
+}
+
 /* A request held by the HTTP client (a vendor's Retry-After) goes out with
  * the token that is valid when the hold ends, not the one it was built
  * with. Sent with the expired one, the vendor answered 401 and the request
  * went again after a refresh (chaos clock-jump counted that 401). */
 static void a_held_request_goes_with_the_current_token(void **state)
 {
-    struct oauth_options o;
     struct fx f;
     struct reply r[2];
-    struct error err = {{0}};
-    char url[128];
-    uint64_t hold_until = 0;
+    uint64_t hold_until = uv_hrtime() / 1000000 + 600000;
 
     (void)state;
-    oauth_options_defaults(&o);
-    o.refresh_ahead_ms = 10000;
-    fx_init(&f, &o);
-    pthread_mutex_lock(&v.mu);
-    v.expires_in = 100;
-    pthread_mutex_unlock(&v.mu);
-    send_n(&f, r, 1);
-    assert_string_equal(r[0].body, "ok tok-1");
-    snprintf(url, sizeof(url), "%s/api", f.base);
-    hold_until = uv_hrtime() / 1000000 + 600000;
+    fx_with_first_token(&f, &r[0]);
     for (int i = 0; i < 2; i++) {
-        struct http_request *req = http_request_new(f.http, HTTP_GET, url, &err);
-        assert_non_null(req);
-        http_request_set_hold(req, &hold_until);
-        memset(&r[i], 0, sizeof(r[i]));
-        r[i].fx = &f;
         f.pending++;
-        oauth_send(f.tm, req, on_reply, &r[i]);
+        send_api(&f, &hold_until, &r[i]);
     }
     /* Both wait in the client with tok-1; it expires meanwhile and the
      * vendor stops taking it. */
@@ -433,39 +451,18 @@ static void a_held_request_goes_with_the_current_token(void **state)
  * hold lasts until the refresh is done, whatever the machine's speed. */
 static void a_held_request_takes_a_newer_token(void **state)
 {
-    struct oauth_options o;
     struct fx f;
     struct reply r[2];
-    struct error err = {{0}};
-    char url[128];
-    uint64_t hold_until = 0;
-    struct http_request *req = NULL;
+    uint64_t hold_until = uv_hrtime() / 1000000 + 600000;
 
     (void)state;
-    oauth_options_defaults(&o);
-    o.refresh_ahead_ms = 10000;
-    fx_init(&f, &o);
-    pthread_mutex_lock(&v.mu);
-    v.expires_in = 100;
-    pthread_mutex_unlock(&v.mu);
-    send_n(&f, r, 1);
-    snprintf(url, sizeof(url), "%s/api", f.base);
-    hold_until = uv_hrtime() / 1000000 + 600000;
-    req = http_request_new(f.http, HTTP_GET, url, &err);
-    assert_non_null(req);
-    http_request_set_hold(req, &hold_until);
-    memset(&r[1], 0, sizeof(r[1]));
-    r[1].fx = &f;
-    oauth_send(f.tm, req, on_reply, &r[1]); /* counted in pending below */
+    fx_with_first_token(&f, &r[0]);
+    send_api(&f, &hold_until, &r[1]); /* counted in pending below */
     /* Inside the refresh-ahead window: an unheld request goes with tok-1
      * and a refresh brings tok-2 while the first one is still held. */
     fake_ms += 95000;
-    req = http_request_new(f.http, HTTP_GET, url, &err);
-    assert_non_null(req);
-    memset(&r[0], 0, sizeof(r[0]));
-    r[0].fx = &f;
     f.pending++;
-    oauth_send(f.tm, req, on_reply, &r[0]);
+    send_api(&f, NULL, &r[0]);
     uv_run(&f.loop, UV_RUN_DEFAULT); /* stops when r[0] is answered */
     /* Not UV_RUN_ONCE: it would block on the held request's timer after a
      * completion that ran in the timer phase. */
