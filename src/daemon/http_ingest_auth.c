@@ -155,16 +155,93 @@ static char *read_key_file(const char *path, struct error *err)
     return buf;
 }
 
+/* Takes a share of the library's log (and its caches): the first user
+ * makes them, the last one's ingest_auth_free shuts them down. */
+static oauth2_log_t *log_acquire(void)
+{
+    oauth2_log_t *log;
+
+    pthread_mutex_lock(&init_lock);
+    if (users++ == 0) {
+        oauth2_log_level_t lvl =
+            log_get_level() >= LOG_LVL_DEBUG ? OAUTH2_LOG_DEBUG : OAUTH2_LOG_WARN;
+        global_sink = oauth2_log_sink_create(lvl, sink_cb, NULL);
+        global_log = oauth2_init(lvl, global_sink);
+    }
+    log = global_log;
+    pthread_mutex_unlock(&init_lock);
+    return log;
+}
+
+/* The key material: a reload that changes it gets a cache of its own. */
+static int set_material(struct ingest_auth *a, const struct ingest_auth *prev,
+                        const struct ingest_auth_options *opts, const char *value,
+                        struct error *err)
+{
+    size_t mlen = strlen(opts->verify) + strlen(value) + 3 +
+                  (opts->verify_options != NULL ? strlen(opts->verify_options) : 0);
+
+    a->material = malloc(mlen);
+    if (a->material == NULL)
+        return error_set(err, "out of memory");
+    snprintf(a->material, mlen, "%s\n%s\n%s", opts->verify,
+             opts->verify_options != NULL ? opts->verify_options : "", value);
+    a->cache_gen = 0;
+    if (prev != NULL)
+        a->cache_gen = prev->cache_gen + (strcmp(prev->material, a->material) != 0);
+    if (a->cache_gen >= INGEST_AUTH_MAX_CACHES)
+        return error_set(err,
+                         "[ingest] the token verification key changed %d times since crmsyncd "
+                         "started: restart it to apply (each change needs a token result cache "
+                         "of its own, so that tokens verified with the old key are not taken "
+                         "from the cache)",
+                         a->cache_gen);
+    return 0;
+}
+
+/* Hands the key and the verify options to the library, naming the result
+ * cache of a's key material. */
+static int add_verify(struct ingest_auth *a, const struct ingest_auth_options *opts,
+                      const char *value, struct error *err)
+{
+    char options[2048], cache[64];
+    char *rv;
+    int n, ready;
+
+    if (a->cache_gen == 0)
+        snprintf(cache, sizeof(cache), "%s", CACHE_NAME);
+    else
+        snprintf(cache, sizeof(cache), "%s%d", CACHE_NAME, a->cache_gen);
+    pthread_mutex_lock(&init_lock);
+    ready = cache_ready(a->cache_gen);
+    pthread_mutex_unlock(&init_lock);
+    /* exp is required by the library too; the result cache lives at most
+     * cache_s, and our own exp check bounds it by the token's exp. Without
+     * a cache of our own: no result cache (a changed key must not find the
+     * old key's results in the library's default one). */
+    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s%s%s",
+                 ready ? opts->cache_s : 0L, ready ? "&verify.cache=" : "", ready ? cache : "",
+                 opts->verify_options != NULL && opts->verify_options[0] ? "&" : "",
+                 opts->verify_options != NULL ? opts->verify_options : "");
+    if (n < 0 || (size_t)n >= sizeof(options))
+        return error_set(err, "[ingest] verify_options too long");
+    rv = oauth2_cfg_token_verify_add_options(a->log, &a->verify, opts->verify, value, options);
+    if (rv != NULL) {
+        char clean[512];
+        ingest_auth_redact(rv, NULL, clean, sizeof(clean));
+        error_set(err, "[ingest] liboauth2 does not take verify = %s: %s", opts->verify, clean);
+        oauth2_mem_free(rv);
+        return -1;
+    }
+    return 0;
+}
+
 static int make_auth(const struct ingest_auth *prev, const struct ingest_auth_options *opts,
                      struct ingest_auth **out, struct error *err)
 {
     char *key_text = NULL;
     const char *value;
     struct ingest_auth *a = NULL;
-    char options[2048], cache[64];
-    char *rv = NULL;
-    size_t mlen;
-    int n, ready;
     int rc = -1;
 
     *out = NULL;
@@ -175,15 +252,7 @@ static int make_auth(const struct ingest_auth *prev, const struct ingest_auth_op
     a = calloc(1, sizeof(*a));
     if (a == NULL)
         return error_set(err, "out of memory");
-    pthread_mutex_lock(&init_lock);
-    if (users++ == 0) {
-        oauth2_log_level_t lvl =
-            log_get_level() >= LOG_LVL_DEBUG ? OAUTH2_LOG_DEBUG : OAUTH2_LOG_WARN;
-        global_sink = oauth2_log_sink_create(lvl, sink_cb, NULL);
-        global_log = oauth2_init(lvl, global_sink);
-    }
-    a->log = global_log;
-    pthread_mutex_unlock(&init_lock);
+    a->log = log_acquire();
     a->issuer = strdup(opts->issuer);
     a->audience = strdup(opts->audience);
     a->leeway_s = opts->leeway_s;
@@ -201,54 +270,8 @@ static int make_auth(const struct ingest_auth *prev, const struct ingest_auth_op
             goto out;
         value = key_text;
     }
-    /* The key material: a reload that changes it gets a cache of its own. */
-    mlen = strlen(opts->verify) + strlen(value) + 3 +
-           (opts->verify_options != NULL ? strlen(opts->verify_options) : 0);
-    a->material = malloc(mlen);
-    if (a->material == NULL) {
-        error_set(err, "out of memory");
+    if (set_material(a, prev, opts, value, err) != 0 || add_verify(a, opts, value, err) != 0)
         goto out;
-    }
-    snprintf(a->material, mlen, "%s\n%s\n%s", opts->verify,
-             opts->verify_options != NULL ? opts->verify_options : "", value);
-    a->cache_gen = 0;
-    if (prev != NULL)
-        a->cache_gen = prev->cache_gen + (strcmp(prev->material, a->material) != 0);
-    if (a->cache_gen >= INGEST_AUTH_MAX_CACHES) {
-        error_set(err,
-                  "[ingest] the token verification key changed %d times since crmsyncd started: "
-                  "restart it to apply (each change needs a token result cache of its own, so "
-                  "that tokens verified with the old key are not taken from the cache)",
-                  a->cache_gen);
-        goto out;
-    }
-    if (a->cache_gen == 0)
-        snprintf(cache, sizeof(cache), "%s", CACHE_NAME);
-    else
-        snprintf(cache, sizeof(cache), "%s%d", CACHE_NAME, a->cache_gen);
-    pthread_mutex_lock(&init_lock);
-    ready = cache_ready(a->cache_gen);
-    pthread_mutex_unlock(&init_lock);
-    /* exp is required by the library too; the result cache lives at most
-     * cache_s, and our own exp check bounds it by the token's exp. Without
-     * a cache of our own: no result cache (a changed key must not find the
-     * old key's results in the library's default one). */
-    n = snprintf(options, sizeof(options), "verify.exp=required&expiry=%ld%s%s%s%s",
-                 ready ? opts->cache_s : 0L, ready ? "&verify.cache=" : "", ready ? cache : "",
-                 opts->verify_options != NULL && opts->verify_options[0] ? "&" : "",
-                 opts->verify_options != NULL ? opts->verify_options : "");
-    if (n < 0 || (size_t)n >= sizeof(options)) {
-        error_set(err, "[ingest] verify_options too long");
-        goto out;
-    }
-    rv = oauth2_cfg_token_verify_add_options(a->log, &a->verify, opts->verify, value, options);
-    if (rv != NULL) {
-        char clean[512];
-        ingest_auth_redact(rv, NULL, clean, sizeof(clean));
-        error_set(err, "[ingest] liboauth2 does not take verify = %s: %s", opts->verify, clean);
-        oauth2_mem_free(rv);
-        goto out;
-    }
     *out = a;
     a = NULL;
     rc = 0;
