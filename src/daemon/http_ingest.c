@@ -251,6 +251,71 @@ static json_t *results_json(const struct job *j, int *malformed, int *conflicts)
     return doc;
 }
 
+/* Hashes each well-formed event and marks whether the token's scopes let
+ * it be written; an event refused gets the scope it needs as its reason. */
+static void permit_items(struct job *j, unsigned char *permitted, const struct request *rq)
+{
+    for (size_t i = 0; i < j->body.n; i++) {
+        struct ingest_item *it = &j->body.items[i];
+        const char *need;
+        if (!it->ok)
+            continue;
+        it->hash = store_event_hash(it->ev.changes, it->ev.n);
+        it->change_hash = store_change_hash(&it->ev.changes[0]);
+        need = rq->live->o.scopes[scope_kind_of(it)];
+        permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
+        if (!permitted[i])
+            snprintf(j->res[i].reason, sizeof(j->res[i].reason),
+                     "insufficient_scope: a %s event needs scope %s", it->type, need);
+    }
+}
+
+/* Hands j to the loop thread, which stores it, and waits until it has
+ * (0; j->status says how it went). Refuses it while crmsyncd stops or
+ * while the backlog is over its bounds: -1, *ret the answer sent. */
+static int store_job(struct http_ingest *h, struct MHD_Connection *conn, const struct request *rq,
+                     struct job *j, enum MHD_Result *ret)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->lock);
+        *ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping", "crmsyncd is stopping",
+                             5);
+        return -1;
+    }
+    if (h->over_backlog && !urgent_only(&j->body)) {
+        char detail[192];
+        snprintf(detail, sizeof(detail),
+                 "destination %s has %" PRId64
+                 " changes waiting to be pushed, over [ingest] max_backlog; nothing of this "
+                 "request was stored",
+                 h->backlog_dest, h->backlog);
+        pthread_mutex_unlock(&h->lock);
+        *ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog", detail,
+                             BACKLOG_RETRY_AFTER_S);
+        return -1;
+    }
+    if (h->pending > 0 && h->pending + (long)j->body.n > rq->live->o.max_pending) {
+        pthread_mutex_unlock(&h->lock);
+        *ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog",
+                             "too many events waiting to be stored", 1);
+        return -1;
+    }
+    pthread_cond_init(&j->done_cond, NULL);
+    if (h->tail != NULL)
+        h->tail->next = j;
+    else
+        h->head = j;
+    h->tail = j;
+    h->pending += (long)j->body.n;
+    uv_async_send(&h->async);
+    while (!j->done)
+        pthread_cond_wait(&j->done_cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    pthread_cond_destroy(&j->done_cond);
+    return 0;
+}
+
 static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection *conn,
                                    struct request *rq)
 {
@@ -273,60 +338,11 @@ static enum MHD_Result post_events(struct http_ingest *h, struct MHD_Connection 
         ret = respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory", 0);
         goto out;
     }
-    for (size_t i = 0; i < j.body.n; i++) {
-        struct ingest_item *it = &j.body.items[i];
-        const char *need;
-        if (!it->ok)
-            continue;
-        it->hash = store_event_hash(it->ev.changes, it->ev.n);
-        it->change_hash = store_change_hash(&it->ev.changes[0]);
-        need = rq->live->o.scopes[scope_kind_of(it)];
-        permitted[i] = (unsigned char)ingest_scope_has(rq->tok.scope, need);
-        if (!permitted[i])
-            snprintf(j.res[i].reason, sizeof(j.res[i].reason),
-                     "insufficient_scope: a %s event needs scope %s", it->type, need);
-    }
+    permit_items(&j, permitted, rq);
     j.permitted = permitted;
     j.source_ref = rq->source_ref;
-
-    pthread_mutex_lock(&h->lock);
-    if (h->stopping) {
-        pthread_mutex_unlock(&h->lock);
-        ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping", "crmsyncd is stopping",
-                            5);
+    if (store_job(h, conn, rq, &j, &ret) != 0)
         goto out;
-    }
-    if (h->over_backlog && !urgent_only(&j.body)) {
-        char detail[192];
-        snprintf(detail, sizeof(detail),
-                 "destination %s has %" PRId64
-                 " changes waiting to be pushed, over [ingest] max_backlog; nothing of this "
-                 "request was stored",
-                 h->backlog_dest, h->backlog);
-        pthread_mutex_unlock(&h->lock);
-        ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog", detail,
-                            BACKLOG_RETRY_AFTER_S);
-        goto out;
-    }
-    if (h->pending > 0 && h->pending + (long)j.body.n > rq->live->o.max_pending) {
-        pthread_mutex_unlock(&h->lock);
-        ret = respond_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "backlog",
-                            "too many events waiting to be stored", 1);
-        goto out;
-    }
-    pthread_cond_init(&j.done_cond, NULL);
-    if (h->tail != NULL)
-        h->tail->next = &j;
-    else
-        h->head = &j;
-    h->tail = &j;
-    h->pending += (long)j.body.n;
-    uv_async_send(&h->async);
-    while (!j.done)
-        pthread_cond_wait(&j.done_cond, &h->lock);
-    pthread_mutex_unlock(&h->lock);
-    pthread_cond_destroy(&j.done_cond);
-
     if (j.status != 0) {
         ret = respond_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not_stored",
                             "the state store cannot be written; nothing of this request was "
@@ -506,55 +522,92 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* The head of a request has come: routes it, authenticates it and, for
+ * POST /v1/events, checks what can be checked before the body. */
+static enum MHD_Result begin_request(struct http_ingest *h, struct MHD_Connection *conn,
+                                     const char *url, const char *method, void **req_cls)
+{
+    struct request *rq;
+    enum ingest_auth_failure f;
+    long retry_after = 0;
+    const char *cl;
+    int is_events = strcmp(url, "/v1/events") == 0;
+    int is_member = strncmp(url, "/v1/members/", 12) == 0;
+
+    /* The head came too late: answered 408 already. */
+    if (head_watch_headers_in(h->heads, head_of(conn)) != 0)
+        return MHD_NO;
+    rq = calloc(1, sizeof(*rq));
+    if (rq == NULL)
+        return MHD_NO;
+    rq->live = http_ingest_live_take(h);
+    clock_gettime(CLOCK_MONOTONIC, &rq->started);
+    rq->is_events = is_events;
+    *req_cls = rq;
+    if (!is_events && !is_member)
+        return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
+                             "try POST /v1/events or GET /v1/members/{key}", 0);
+    if (is_events && strcmp(method, "POST") != 0)
+        return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "POST only", 0);
+    if (is_member && strcmp(method, "GET") != 0)
+        return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "GET only", 0);
+    f = authenticate(rq->live, conn, &rq->tok, &retry_after);
+    if (f != AUTH_FAIL_NONE)
+        return refuse_auth(conn, f, retry_after);
+    snprintf(rq->source_ref, sizeof(rq->source_ref), "client:%s",
+             rq->tok.client_id[0] ? rq->tok.client_id : "?");
+    if (is_member)
+        return get_member(h, conn, rq, url + 12);
+    (void)past_deadline(conn, rq); /* arms the cut idle timeout */
+    if (content_type_of(conn, &rq->type) != 0)
+        return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                             "use application/json or application/x-ndjson", 0);
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl != NULL && strtoll(cl, NULL, 10) > rq->live->o.max_body)
+        return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                             "the body is larger than [ingest] max_body", 0);
+    return MHD_YES;
+}
+
+/* A piece of the body: kept, unless the body has grown past max_body (then
+ * the rest is read and dropped, and the request answered 413 at its end). */
+static enum MHD_Result take_upload(struct request *rq, const char *upload_data,
+                                   size_t *upload_data_size)
+{
+    size_t n = *upload_data_size;
+
+    *upload_data_size = 0;
+    if (rq->too_large || rq->len + n > (size_t)rq->live->o.max_body) {
+        rq->too_large = 1;
+        return MHD_YES;
+    }
+    if (rq->len + n + 1 > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : 4096;
+        char *grown;
+        while (cap < rq->len + n + 1)
+            cap *= 2;
+        grown = realloc(rq->body, cap);
+        if (grown == NULL)
+            return MHD_NO;
+        rq->body = grown;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, upload_data, n);
+    rq->len += n;
+    rq->body[rq->len] = '\0';
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **req_cls)
 {
     struct http_ingest *h = cls;
     struct request *rq = *req_cls;
-    enum ingest_auth_failure f;
-    long retry_after = 0;
 
     (void)version;
-    if (rq == NULL) {
-        const char *cl;
-        int is_events = strcmp(url, "/v1/events") == 0;
-        int is_member = strncmp(url, "/v1/members/", 12) == 0;
-
-        /* The head came too late: answered 408 already. */
-        if (head_watch_headers_in(h->heads, head_of(conn)) != 0)
-            return MHD_NO;
-        rq = calloc(1, sizeof(*rq));
-        if (rq == NULL)
-            return MHD_NO;
-        rq->live = http_ingest_live_take(h);
-        clock_gettime(CLOCK_MONOTONIC, &rq->started);
-        rq->is_events = is_events;
-        *req_cls = rq;
-        if (!is_events && !is_member)
-            return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
-                                 "try POST /v1/events or GET /v1/members/{key}", 0);
-        if (is_events && strcmp(method, "POST") != 0)
-            return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "POST only", 0);
-        if (is_member && strcmp(method, "GET") != 0)
-            return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "GET only", 0);
-        f = authenticate(rq->live, conn, &rq->tok, &retry_after);
-        if (f != AUTH_FAIL_NONE)
-            return refuse_auth(conn, f, retry_after);
-        snprintf(rq->source_ref, sizeof(rq->source_ref), "client:%s",
-                 rq->tok.client_id[0] ? rq->tok.client_id : "?");
-        if (is_member)
-            return get_member(h, conn, rq, url + 12);
-        (void)past_deadline(conn, rq); /* arms the cut idle timeout */
-        if (content_type_of(conn, &rq->type) != 0)
-            return respond_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                                 "use application/json or application/x-ndjson", 0);
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl != NULL && strtoll(cl, NULL, 10) > rq->live->o.max_body)
-            return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                                 "the body is larger than [ingest] max_body", 0);
-        return MHD_YES;
-    }
+    if (rq == NULL)
+        return begin_request(h, conn, url, method, req_cls);
     if (past_deadline(conn, rq)) {
         metrics_counter_add(METRIC_HTTP_INGEST_REQUESTS, (const char *[]){"timeout"}, 1);
         log_info("ingest", NULL,
@@ -563,29 +616,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                  rq->live->o.request_timeout_ms);
         return MHD_NO;
     }
-    if (*upload_data_size > 0) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (rq->too_large || rq->len + n > (size_t)rq->live->o.max_body) {
-            rq->too_large = 1;
-            return MHD_YES;
-        }
-        if (rq->len + n + 1 > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
-            char *grown;
-            while (cap < rq->len + n + 1)
-                cap *= 2;
-            grown = realloc(rq->body, cap);
-            if (grown == NULL)
-                return MHD_NO;
-            rq->body = grown;
-            rq->cap = cap;
-        }
-        memcpy(rq->body + rq->len, upload_data, n);
-        rq->len += n;
-        rq->body[rq->len] = '\0';
-        return MHD_YES;
-    }
+    if (*upload_data_size > 0)
+        return take_upload(rq, upload_data, upload_data_size);
     if (rq->too_large)
         return respond_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
                              "the body is larger than [ingest] max_body", 0);
@@ -660,6 +692,46 @@ static void handle_closed(uv_handle_t *hd)
         free_ingest(h);
 }
 
+/* A listener off loopback needs TLS: bearer tokens must not cross the
+ * network in clear. Reads the certificate and the key when set. */
+static int load_tls(struct http_ingest *h, struct error *err)
+{
+    const struct http_ingest_options *opts = &h->o;
+
+    if (!h->ls.loopback && (opts->tls_cert == NULL || opts->tls_key == NULL))
+        return error_set(err,
+                         "[ingest] listen %s is not a loopback address: set tls_cert and "
+                         "tls_key (bearer tokens must not cross the network in clear)",
+                         h->ls.address);
+    if (opts->tls_cert == NULL || opts->tls_key == NULL)
+        return 0;
+    h->tls_cert = read_file(opts->tls_cert, err);
+    if (h->tls_cert == NULL)
+        return -1;
+    h->tls_key = config_secret_read(opts->tls_key, err);
+    if (h->tls_key == NULL)
+        return -1;
+    return 0;
+}
+
+/* libmicrohttpd on the socket already bound, a thread per connection,
+ * with the limits and timeouts of [ingest]. */
+static struct MHD_Daemon *start_mhd(struct http_ingest *h, unsigned flags)
+{
+    const struct http_ingest_options *opts = &h->o;
+
+    return MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                            NULL, MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, connection_notice, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, request_line, h,
+                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+                            MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+                            h->tls_key, MHD_OPTION_END);
+}
+
 int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ingest_options *opts,
                       struct http_ingest **out, struct error *err)
 {
@@ -690,22 +762,10 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
         goto out;
     if (listen_socket_open(opts->listen, "[ingest] listen", 64, &h->ls, err) != 0)
         goto out;
-    if (!h->ls.loopback && (opts->tls_cert == NULL || opts->tls_key == NULL)) {
-        error_set(err,
-                  "[ingest] listen %s is not a loopback address: set tls_cert and "
-                  "tls_key (bearer tokens must not cross the network in clear)",
-                  h->ls.address);
+    if (load_tls(h, err) != 0)
         goto out;
-    }
-    if (opts->tls_cert != NULL && opts->tls_key != NULL) {
-        h->tls_cert = read_file(opts->tls_cert, err);
-        if (h->tls_cert == NULL)
-            goto out;
-        h->tls_key = config_secret_read(opts->tls_key, err);
-        if (h->tls_key == NULL)
-            goto out;
+    if (h->tls_cert != NULL)
         flags |= MHD_USE_TLS;
-    }
     h->heads = head_watch_new(opts->header_timeout_ms, h->tls_cert != NULL);
     if (h->heads == NULL) {
         error_set(err, "ingest: cannot start the header deadline's thread");
@@ -722,16 +782,7 @@ int http_ingest_start(uv_loop_t *loop, struct ingest *ing, const struct http_ing
     h->handles_open++;
     if (opts->max_backlog > 0)
         uv_timer_start(&h->backlog_timer, http_ingest_backlog_cb, 0, BACKLOG_CHECK_MS);
-    h->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_LISTEN_SOCKET, h->ls.fd, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                         (unsigned)opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                         MHD_OPTION_NOTIFY_CONNECTION, connection_notice, h,
-                         MHD_OPTION_URI_LOG_CALLBACK, request_line, h, MHD_OPTION_THREAD_STACK_SIZE,
-                         (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
-                         MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
+    h->mhd = start_mhd(h, flags);
     if (h->mhd == NULL) {
         error_set(err, "ingest: cannot start the HTTP server on %s", h->ls.address);
         goto out;
