@@ -222,33 +222,64 @@ static int push(char ***list, size_t *n, size_t *cap, const char *name)
     return 0;
 }
 
-int spool_watch_scan(struct spool_watch *w, int dirfd, int64_t now_ms, long settle_ms,
-                     char ***ready, size_t *n, long *wait_ms, struct error *err)
+/* A listing of the spool. fdopendir() owns what it is given: a fresh
+ * descriptor of the spool, so that closedir() leaves dirfd open. */
+static DIR *open_listing(int dirfd, struct error *err)
 {
     DIR *d = NULL;
-    struct dirent *de;
-    size_t cap = 0;
-    int fd = -1;
-    int rc = -1;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-    *ready = NULL;
-    *n = 0;
-    *wait_ms = -1;
-    w->gen = w->gen + 1 ? w->gen + 1 : 1;
-    /* fdopendir() owns what it is given: a fresh descriptor of the spool. */
-    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0)
         d = fdopendir(fd);
     if (d == NULL) {
         error_set(err, "cannot list the spool: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
-        goto out;
     }
+    return d;
+}
+
+/* Takes in what stat says of a regular file: a size, mtime or inode other
+ * than last time starts its settle time again. */
+static void observe(struct seen *e, const struct stat *st, int64_t now_ms)
+{
+    int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+
+    if (e->known && e->size == (int64_t)st->st_size && e->mtime_ns == mtime_ns &&
+        e->ino == (int64_t)st->st_ino)
+        return;
+    /* Changed since we last looked, and no close seen since: wait. (An
+     * event clears known, so a close after the change keeps closed set.) */
+    if (e->known)
+        e->closed = 0;
+    e->known = 1;
+    e->size = (int64_t)st->st_size;
+    e->mtime_ns = mtime_ns;
+    e->ino = (int64_t)st->st_ino;
+    /* Unchanged since its mtime: a file found at start that nobody touched
+     * for settle_time is ready at once (a clock set back or a future mtime
+     * counts from now). */
+    e->stable_since_ms = mtime_ns / 1000000 < now_ms ? mtime_ns / 1000000 : now_ms;
+}
+
+int spool_watch_scan(struct spool_watch *w, int dirfd, int64_t now_ms, long settle_ms,
+                     char ***ready, size_t *n, long *wait_ms, struct error *err)
+{
+    DIR *d = NULL;
+    struct dirent *de;
+    size_t cap = 0;
+    int rc = -1;
+
+    *ready = NULL;
+    *n = 0;
+    *wait_ms = -1;
+    w->gen = w->gen + 1 ? w->gen + 1 : 1;
+    d = open_listing(dirfd, err);
+    if (d == NULL)
+        goto out;
     for (;;) {
         struct stat st;
         struct seen *e;
-        int64_t mtime_ns;
 
         de = readdir(d);
         if (de == NULL)
@@ -270,23 +301,7 @@ int spool_watch_scan(struct spool_watch *w, int dirfd, int64_t now_ms, long sett
             }
             continue;
         }
-        mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        if (!e->known || e->size != (int64_t)st.st_size || e->mtime_ns != mtime_ns ||
-            e->ino != (int64_t)st.st_ino) {
-            /* Changed since we last looked, and no close seen since: wait.
-             * (An event clears known, so a close after the change keeps
-             * closed set.) */
-            if (e->known)
-                e->closed = 0;
-            e->known = 1;
-            e->size = (int64_t)st.st_size;
-            e->mtime_ns = mtime_ns;
-            e->ino = (int64_t)st.st_ino;
-            /* Unchanged since its mtime: a file found at start that nobody
-             * touched for settle_time is ready at once (a clock set back
-             * or a future mtime counts from now). */
-            e->stable_since_ms = mtime_ns / 1000000 < now_ms ? mtime_ns / 1000000 : now_ms;
-        }
+        observe(e, &st, now_ms);
         /* Closed and complete: now. Open for writing (an event said it
          * changed, no close since): not before its close, however long the
          * writer pauses. Otherwise (never heard of, or closed mid-line):
