@@ -45,53 +45,73 @@ static char *json_b64(json_t *obj)
     return b64;
 }
 
-char *oauth_jwt_rs256(const char *key_pem, size_t key_len, const char *iss, const char *sub,
-                      const char *aud, time_t now, long lifetime_s, struct error *err)
+/* The signing input: base64url(header) "." base64url(claims). */
+static char *signing_input(const char *iss, const char *sub, const char *aud, time_t now,
+                           long lifetime_s, struct error *err)
 {
-    json_t *header = NULL;
-    json_t *claims = NULL;
+    json_t *header = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", iss, "sub", sub, "aud", aud,
+                               "exp", (json_int_t)(now + lifetime_s), "iat", (json_int_t)now);
     char *h64 = NULL;
     char *c64 = NULL;
-    char *s64 = NULL;
     char *input = NULL;
-    char *jwt = NULL;
-    unsigned char *sig = NULL;
-    size_t siglen = 0;
-    size_t inlen = 0;
-    BIO *bio = NULL;
-    EVP_PKEY *pkey = NULL;
-    EVP_MD_CTX *md = NULL;
+    size_t inlen;
 
-    header = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
-    claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", iss, "sub", sub, "aud", aud, "exp",
-                       (json_int_t)(now + lifetime_s), "iat", (json_int_t)now);
     if (header == NULL || claims == NULL) {
         error_set(err, "cannot build JWT claims");
         goto out;
     }
     h64 = json_b64(header);
     c64 = json_b64(claims);
-    if (h64 == NULL || c64 == NULL)
-        goto oom;
-    inlen = strlen(h64) + 1 + strlen(c64);
-    input = malloc(inlen + 1);
-    if (input == NULL)
-        goto oom;
+    if (h64 != NULL && c64 != NULL) {
+        inlen = strlen(h64) + 1 + strlen(c64);
+        input = malloc(inlen + 1);
+    }
+    if (input == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
     snprintf(input, inlen + 1, "%s.%s", h64, c64);
+out:
+    json_decref(header);
+    json_decref(claims);
+    free(h64);
+    free(c64);
+    return input;
+}
 
-    bio = BIO_new_mem_buf(key_pem, (int)key_len);
-    if (bio == NULL)
-        goto oom;
+/* The RSA private key in key_pem, or NULL. */
+static EVP_PKEY *read_rsa_key(const char *key_pem, size_t key_len, struct error *err)
+{
+    BIO *bio = BIO_new_mem_buf(key_pem, (int)key_len);
+    EVP_PKEY *pkey = NULL;
+
+    if (bio == NULL) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
     pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
     if (pkey == NULL) {
         error_set(err, "private key is not a readable PEM key");
-        goto out;
-    }
-    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+    } else if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
         error_set(err, "private key is not an RSA key (RS256 needs one)");
-        goto out;
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
     }
-    md = EVP_MD_CTX_new();
+    return pkey;
+}
+
+/* base64url of the RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature of
+ * input, or NULL. */
+static char *sign_rs256(EVP_PKEY *pkey, const char *input, struct error *err)
+{
+    size_t inlen = strlen(input);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char *sig = NULL;
+    size_t siglen = 0;
+    char *s64 = NULL;
+
     if (md == NULL)
         goto oom;
     if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
@@ -109,27 +129,43 @@ char *oauth_jwt_rs256(const char *key_pem, size_t key_len, const char *iss, cons
     s64 = oauth_base64url(sig, siglen);
     if (s64 == NULL)
         goto oom;
-    {
-        size_t cap = inlen + 1 + strlen(s64) + 1;
-
-        jwt = malloc(cap);
-        if (jwt == NULL)
-            goto oom;
-        snprintf(jwt, cap, "%s.%s", input, s64);
-    }
     goto out;
 oom:
     error_set(err, "out of memory");
 out:
-    json_decref(header);
-    json_decref(claims);
-    free(h64);
-    free(c64);
-    free(s64);
-    free(input);
     free(sig);
     EVP_MD_CTX_free(md);
+    return s64;
+}
+
+char *oauth_jwt_rs256(const char *key_pem, size_t key_len, const char *iss, const char *sub,
+                      const char *aud, time_t now, long lifetime_s, struct error *err)
+{
+    char *input = NULL;
+    char *s64 = NULL;
+    char *jwt = NULL;
+    EVP_PKEY *pkey = NULL;
+    size_t cap;
+
+    input = signing_input(iss, sub, aud, now, lifetime_s, err);
+    if (input == NULL)
+        goto out;
+    pkey = read_rsa_key(key_pem, key_len, err);
+    if (pkey == NULL)
+        goto out;
+    s64 = sign_rs256(pkey, input, err);
+    if (s64 == NULL)
+        goto out;
+    cap = strlen(input) + 1 + strlen(s64) + 1;
+    jwt = malloc(cap);
+    if (jwt == NULL) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    snprintf(jwt, cap, "%s.%s", input, s64);
+out:
+    free(input);
+    free(s64);
     EVP_PKEY_free(pkey); /* frees (and clears) the key material */
-    BIO_free(bio);
     return jwt;
 }
