@@ -432,19 +432,16 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
         }                                                                                          \
     } while (0)
 
-/* Configures easy for r. Called by http.c with a fresh or reset handle. */
-int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
+/* The headers only the first preparation adds: the bearer (moved out of
+ * r->bearer, which is wiped) and, for a body, an empty Expect. */
+static int add_headers(struct http_request *r, struct error *err)
 {
-    const struct http_client *c = r->client;
-    struct curl_slist *l = NULL;
-    int rc = -1;
+    struct curl_slist *l;
 
-    if (r->bearer != NULL && !r->prepared) {
+    if (r->bearer != NULL) {
         l = curl_slist_append(r->headers, r->bearer);
-        if (l == NULL) {
-            error_set(err, "out of memory");
-            goto out;
-        }
+        if (l == NULL)
+            return error_set(err, "out of memory");
         r->headers = l;
         /* The slist now holds its own copy; wipe ours, the slist copy is
          * wiped in http_request_finish(). */
@@ -453,23 +450,22 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
     }
     /* A POST body over 1 KiB makes curl wait for "100 Continue"; our servers
      * answer at once, so the wait is pure latency. */
-    if (r->body != NULL && !r->prepared) {
+    if (r->body != NULL) {
         l = curl_slist_append(r->headers, "Expect:");
-        if (l == NULL) {
-            error_set(err, "out of memory");
-            goto out;
-        }
+        if (l == NULL)
+            return error_set(err, "out of memory");
         r->headers = l;
     }
-    SETOPT(CURLOPT_URL, r->url);
-    SETOPT(CURLOPT_PRIVATE, r);
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_write);
-    SETOPT(CURLOPT_WRITEDATA, r);
-    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(CURLOPT_HEADERDATA, r);
-    SETOPT(CURLOPT_SHARE, c->share);
+    return 0;
+}
+
+/* How the request travels: protocols, TLS, time and size limits, HTTP
+ * version and connection reuse. */
+static int set_transport(const struct http_request *r, CURL *easy, struct error *err)
+{
+    const struct http_client *c = r->client;
+    int rc = -1;
+
     SETOPT(CURLOPT_PROTOCOLS_STR, r->loopback_http ? "http" : "https");
     SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
     SETOPT(CURLOPT_FOLLOWLOCATION, c->opts.follow_redirects ? 1L : 0L);
@@ -492,6 +488,16 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(CURLOPT_USERAGENT, c->user_agent);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* What is asked: the method, the body, the headers, and the hold's hook. */
+static int set_method(struct http_request *r, CURL *easy, struct error *err)
+{
+    int rc = -1;
+
     switch (r->method) {
     case HTTP_GET:
         SETOPT(CURLOPT_HTTPGET, 1L);
@@ -514,6 +520,30 @@ int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
         SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
         SETOPT(CURLOPT_PREREQDATA, r);
     }
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Configures easy for r. Called by http.c with a fresh or reset handle. */
+int http_request_prepare(struct http_request *r, CURL *easy, struct error *err)
+{
+    const struct http_client *c = r->client;
+    int rc = -1;
+
+    if (!r->prepared && add_headers(r, err) != 0)
+        goto out;
+    SETOPT(CURLOPT_URL, r->url);
+    SETOPT(CURLOPT_PRIVATE, r);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(CURLOPT_WRITEDATA, r);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(CURLOPT_HEADERDATA, r);
+    SETOPT(CURLOPT_SHARE, c->share);
+    if (set_transport(r, easy, err) != 0 || set_method(r, easy, err) != 0)
+        goto out;
     r->prepared = 1;
     r->easy = easy;
     rc = 0;
