@@ -126,7 +126,9 @@ struct pull_sink {
      * is not applied when it is our own write coming back (the local value
      * already projects to projection, or projection is what this connector
      * last confirmed or sent for the field). Then the host observes
-     * projection (host_services.observe). *res: what became of c
+     * projection (host_services.observe); a profile attribute held empty
+     * with no c is only recorded as the shadow (crm_record_profile_empty).
+     * *res: what became of c
      * (APPLY_UNCHANGED for an echo or no c). 0, or -1 (the page must abort). */
     int (*pulled)(void *ctx, struct connector *conn, const char *member, enum change_kind kind,
                   const char *field, const struct change *c, const char *projection,

@@ -60,6 +60,14 @@ int crm_record_profile(const struct crm_record *r, const char *attr, const char 
     return rc;
 }
 
+int crm_record_profile_empty(const struct crm_record *r, const char *attr)
+{
+    char field[300];
+
+    snprintf(field, sizeof(field), "profile/%s", attr);
+    return crm_record_field(r, CHANGE_PROFILE, field, NULL, 0, NULL, NULL, "");
+}
+
 int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,
                       const struct change *c, const char *projection)
 {

@@ -57,6 +57,11 @@ int crm_record_field(const struct crm_record *r, enum change_kind kind, const ch
 int crm_record_profile(const struct crm_record *r, const char *attr, const char *text,
                        int64_t occurred, const char *version);
 
+/* A profile attribute attr of r that the CRM holds empty: no change (an
+ * empty field is not taken as a clearing), projection "" observed; the
+ * host records it as what the CRM holds and nothing else. */
+int crm_record_profile_empty(const struct crm_record *r, const char *attr);
+
 /* crm_field_fn over a page: arg is the struct crm_page (crm_page_field). */
 int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,
                       const struct change *c, const char *projection);

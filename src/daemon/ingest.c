@@ -139,6 +139,13 @@ static int sink_pulled(void *ctx, struct connector *conn, const char *member, en
     int echo = 0;
 
     *res = APPLY_UNCHANGED;
+    /* A profile attribute the CRM holds empty is not a clearing (the
+     * connector gives no change for it: a record we created holds only
+     * what we wrote) and not a drift to write back, but it is what the CRM
+     * holds: a local value cleared here projects to it, and without the
+     * shadow a resync would write that member again. */
+    if (c == NULL && kind == CHANGE_PROFILE && projection[0] == '\0')
+        return ingest_host_hold(ing, conn, member, field, projection, err);
     if (c != NULL) {
         if (is_echo(ing, conn, c, projection, &echo, err) != 0)
             return -1;

@@ -29,6 +29,12 @@ struct engine;
 /* Fills the host services (src/ingest_host.c). */
 void ingest_host_init(struct ingest *ing);
 
+/* The CRM holds projection for (member, field): recorded as the shadow
+ * only, neither applied nor compared with the local value (no repair).
+ * Nothing for an erased member. 0, or -1 (the page must abort). */
+int ingest_host_hold(struct ingest *ing, struct connector *conn, const char *member,
+                     const char *field, const char *projection, struct error *err);
+
 /* origin_priority is borrowed and must outlive the ingest. */
 void ingest_init(struct ingest *ing, struct store *store, const char *const *origin_priority,
                  size_t n_origin_priority);

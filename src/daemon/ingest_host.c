@@ -220,6 +220,17 @@ static int local_projection(struct ingest *ing, struct connector *conn, enum cha
     return 1;
 }
 
+int ingest_host_hold(struct ingest *ing, struct connector *conn, const char *member,
+                     const char *field, const char *projection, struct error *err)
+{
+    char hash[65];
+
+    if (erased(ing, conn, member))
+        return 0; /* no shadow under an erased key */
+    sha256_hex(projection, strlen(projection), hash);
+    return store_shadow_put(ing->store, conn->name, member, field, hash, err);
+}
+
 static int host_observe(void *ctx, struct connector *conn, const char *member,
                         enum change_kind kind, const char *field, const char *projection,
                         struct error *err)
