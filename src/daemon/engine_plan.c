@@ -156,8 +156,8 @@ static int fill_once(struct dest *d, int lane)
         if (upto <= w->read_seq)
             return 0;
     }
-    if (store_push_read(d->eng->store, lane, w->read_seq, upto, (int)room, fill_row, &fc, &n,
-                        &err) != 0) {
+    if (store_push_read(d->eng->store, d->conn->name, lane, w->read_seq, upto, (int)room, fill_row,
+                        &fc, &n, &err) != 0) {
         log_error("engine", d->conn->name, "%s", err.msg);
         return 0;
     }

@@ -15,8 +15,8 @@
 #include "store_push_sql.h"
 #include "timefmt.h"
 
-int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int limit,
-                    push_row_fn fn, void *ctx, int *n, struct error *err)
+int store_push_read(struct store *st, const char *dest, int lane, int64_t after, int64_t upto,
+                    int limit, push_row_fn fn, void *ctx, int *n, struct error *err)
 {
     sqlite3_stmt *q = store_push_stmt(st, PS_READ, err);
     int s;
@@ -29,6 +29,7 @@ int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int(q, 3, limit);
     sqlite3_bind_int64(q, 4, upto > 0 ? upto : INT64_MAX);
+    sqlite3_bind_text(q, 5, dest, -1, SQLITE_STATIC);
     for (;;) {
         s = sqlite3_step(q);
         if (s != SQLITE_ROW)

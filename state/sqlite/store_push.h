@@ -25,13 +25,15 @@ struct push_row {
 typedef int (*push_row_fn)(void *ctx, const struct push_row *row);
 
 /* Reads effective changes of lane with after < seq <= upto (upto 0: no
- * bound), ascending, at most limit. *n receives the number of rows read. */
+ * bound), ascending, at most limit, for destination dest: a change with a
+ * dead letter of dest (not asked to be retried) is left out. *n receives
+ * the number of rows read. */
 /* The text of the i-th statement of this module (NULL past the last), for
  * the test that checks their query plans. */
 const char *store_push_statement(size_t i);
 
-int store_push_read(struct store *st, int lane, int64_t after, int64_t upto, int limit,
-                    push_row_fn fn, void *ctx, int *n, struct error *err);
+int store_push_read(struct store *st, const char *dest, int lane, int64_t after, int64_t upto,
+                    int limit, push_row_fn fn, void *ctx, int *n, struct error *err);
 
 int store_push_cursor_get(struct store *st, const char *dest, int lane, int64_t *seq,
                           struct error *err);

@@ -7,7 +7,10 @@
 #include "timefmt.h"
 
 static const char *const push_sql[PS_COUNT] = {
-    /* A value that a later change replaced is never pushed: only the change
+    /* A change dead-lettered for this destination is not offered again (a
+     * resync, a restart before its cursor passed it): the same value would
+     * only be dead-lettered again. An operator's retry queues it anew.
+     * A value that a later change replaced is never pushed: only the change
      * that set `current`. Points have no `current` row: a transaction is
      * offered while its ledger row exists (an erasure deletes it, and a
      * balance sent then would re-create the member in the CRM); an erasure
@@ -21,7 +24,9 @@ static const char *const push_sql[PS_COUNT] = {
                 " AND l.seq = changes.seq)))"
                 " OR EXISTS (SELECT 1 FROM current c WHERE c.member_key = changes.member_key"
                 " AND c.field = changes.field AND c.seq = changes.seq))"
-                " AND seq <= ?4 ORDER BY seq LIMIT ?3",
+                " AND seq <= ?4 AND NOT EXISTS (SELECT 1 FROM dead_letters d"
+                " WHERE d.destination = ?5 AND d.seq = changes.seq"
+                " AND d.retry_requested_at IS NULL) ORDER BY seq LIMIT ?3",
     [PS_CURSOR_GET] = "SELECT seq FROM push_cursors WHERE connector = ?1 AND lane = ?2",
     [PS_CURSOR_SET] = "INSERT INTO push_cursors(connector, lane, seq, updated_at)"
                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(connector, lane) DO UPDATE SET"

@@ -97,7 +97,8 @@ static void compaction_keeps_the_snapshot_and_what_is_not_passed(void **state)
     assert_int_equal(store_resync_reset(f->st, "hs", &err), 0);
     assert_int_equal(store_commit(f->st, &err), 0);
     for (int lane = 0; lane < 3; lane++) {
-        assert_int_equal(store_push_read(f->st, lane, 0, 0, 100, count_row, &rows, &n, &err), 0);
+        assert_int_equal(store_push_read(f->st, "hs", lane, 0, 0, 100, count_row, &rows, &n, &err),
+                         0);
     }
     assert_int_equal(rows, 3);
     assert_int_equal(compact(f, "hs", 0), 0);
