@@ -100,8 +100,10 @@ static const struct config_option state_options[] = {
     {"change_retention", CONFIG_DURATION_MS, "7d",
      offsetof(struct state_settings, change_retention_ms), 0, 0, 3650L * MS_PER_D, NULL,
      "How long a change every destination has passed stays in the change-log; 0: none."},
+    /* No floor of its own: the longest lookback is the floor
+     * (check_dedup_window in config.c), so a soak can run with minutes. */
     {"dedup_window", CONFIG_DURATION_MS, "30d", offsetof(struct state_settings, dedup_window_ms), 0,
-     MS_PER_H, 3650L * MS_PER_D, NULL,
+     MS_PER_S, 3650L * MS_PER_D, NULL,
      "How long idempotency keys are kept; longer than every connector's lookback."},
     {"audit_retention", CONFIG_DURATION_MS, "0",
      offsetof(struct state_settings, audit_retention_ms), 0, 0, 36500L * MS_PER_D, NULL,

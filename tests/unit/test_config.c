@@ -844,6 +844,16 @@ static void dedup_window_must_outlast_every_lookback(void **state)
     write_file(f, "crmsyncd.conf", 0644,
                "[state]\ndedup_window = 1h\n\n[connector.crm]\ntype = pull\nlookback = 30m\n");
     assert_int_equal(load(f), 0);
+    /* The longest lookback is the only floor (a soak runs with minutes):
+     * 10 minutes past a 5-minute lookback loads, not past a 15-minute one. */
+    write_file(f, "crmsyncd.conf", 0644,
+               "[state]\ndedup_window = 10m\n\n[connector.crm]\ntype = pull\nlookback = 5m\n");
+    assert_int_equal(load(f), 0);
+    assert_int_equal(f->cfg->state.dedup_window_ms, 600000);
+    write_file(f, "crmsyncd.conf", 0644,
+               "[state]\ndedup_window = 10m\n\n[connector.crm]\ntype = pull\nlookback = 15m\n");
+    assert_int_equal(load(f), -1);
+    assert_non_null(strstr(f->err.msg, "dedup_window"));
 }
 
 int main(void)
