@@ -320,6 +320,30 @@ static const char *const migrations[] = {
      * `dead-letters list --member`: they read the whole table
      * (test_query_plans' export check found it). */
     ("CREATE INDEX IF NOT EXISTS dead_letters_member ON dead_letters(member_key);"),
+
+    /* 15 -> 16: audit hashes as bytes (issue 15, leaner rows). member_hash
+     * and hash were 64 hex digits each: stored as their 32 bytes
+     * (crmsync_hash_blob(), registered by store_open(); a value that is
+     * not a SHA-256 in hex stays as it was, for verification to report),
+     * read back with lower(hex(...)), so the chain, `audit verify`, the
+     * archive's lines and member export are the same text as before. The
+     * member index holds the first 8 bytes (64 bits, as the 16 hex digits
+     * did). payload_hash stays text: it is there only for erased rows. */
+    ("CREATE TABLE audit_v16 ("
+     "  id INTEGER PRIMARY KEY,"
+     "  seq INTEGER NOT NULL,"
+     "  member_hash BLOB NOT NULL,"
+     "  field TEXT NOT NULL,"
+     "  payload TEXT,"
+     "  payload_hash TEXT,"
+     "  recorded_at INTEGER NOT NULL,"
+     "  hash BLOB NOT NULL);"
+     "INSERT INTO audit_v16(id, seq, member_hash, field, payload, payload_hash, recorded_at,"
+     " hash) SELECT id, seq, crmsync_hash_blob(member_hash), field, payload, payload_hash,"
+     " recorded_at, crmsync_hash_blob(hash) FROM audit ORDER BY id;"
+     "DROP TABLE audit;"
+     "ALTER TABLE audit_v16 RENAME TO audit;"
+     "CREATE INDEX audit_member ON audit(substr(member_hash, 1, 8));"),
 };
 
 int schema_latest_version(void)

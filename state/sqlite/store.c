@@ -71,7 +71,7 @@ static const struct stmt_def stmt_defs[] = {
     /* The chain needs the payload's hash once the payload is gone. */
     STMT(redact_audit,
          "UPDATE audit SET payload_hash = crmsync_sha256(payload), payload = NULL"
-         " WHERE substr(member_hash, 1, 16) = substr(?1, 1, 16) AND +member_hash = ?1"
+         " WHERE substr(member_hash, 1, 8) = substr(?1, 1, 8) AND +member_hash = ?1"
          " AND payload IS NOT NULL",
          1),
     STMT(redact_archive,
@@ -99,7 +99,7 @@ static const struct stmt_def stmt_defs[] = {
          " WHERE member_key = ?1), 0) FROM points_ledger WHERE member_key = ?1"
          " AND (expires_at = 0 OR expires_at > ?2)",
          0),
-    STMT(audit_last, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", 0),
+    STMT(audit_last, "SELECT lower(hex(hash)) FROM audit ORDER BY id DESC LIMIT 1", 0),
     STMT(get_idem, "SELECT body_hash, seen_at FROM idem_keys WHERE key = ?1", 0),
     STMT(ins_idem, "INSERT INTO idem_keys(key, body_hash, seen_at) VALUES (?1, ?2, ?3)", 1),
     STMT(del_change, "DELETE FROM changes WHERE seq = ?1", 1),

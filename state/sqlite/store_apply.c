@@ -96,6 +96,21 @@ static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
+/* crmsync_hash_blob(text): a SHA-256 in hex as its 32 bytes, for the v16
+ * migration (SQLite 3.40 has no unhex()); anything else is returned as it
+ * is, so that a damaged hash stays for verification to report. */
+static void sql_hash_blob(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    unsigned char b[32];
+
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_TEXT && store_hash_bytes(text, b) == 0)
+        sqlite3_result_blob(ctx, b, sizeof(b), SQLITE_TRANSIENT);
+    else
+        sqlite3_result_value(ctx, argv[0]);
+}
+
 int store_register_functions(sqlite3 *db)
 {
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
@@ -103,7 +118,9 @@ int store_register_functions(sqlite3 *db)
     return sqlite3_create_function(db, "crmsync_body_hash", 5, flags, NULL, sql_body_hash, NULL,
                                    NULL) == SQLITE_OK &&
                    sqlite3_create_function(db, "crmsync_sha256", 1, flags, NULL, sql_sha256, NULL,
-                                           NULL) == SQLITE_OK
+                                           NULL) == SQLITE_OK &&
+                   sqlite3_create_function(db, "crmsync_hash_blob", 1, flags, NULL, sql_hash_blob,
+                                           NULL, NULL) == SQLITE_OK
                ? 0
                : -1;
 }
@@ -372,7 +389,7 @@ static int erase_member(struct store *st, const struct change *c, int64_t seq, i
     sqlite3_bind_int64(st->del_member_changes, 2, st->compact_from);
     if (step_done(st, st->del_member_changes, err, "delete erased changes") != 0)
         return -1;
-    sqlite3_bind_text(st->redact_audit, 1, h, -1, SQLITE_TRANSIENT);
+    store_bind_hash(st->redact_audit, 1, h);
     if (step_done(st, st->redact_audit, err, "redact audit") != 0)
         return -1;
     /* Rows already archived are blanked by the next retention step. */

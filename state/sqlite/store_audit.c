@@ -74,13 +74,14 @@ int store_audit_append(struct store *st, int64_t seq, const char *member_key, co
 
     /* Neither the payload's hash nor the previous row's is stored: the
      * first is the payload's (until an erasure blanks it, schema 14), the
-     * second the previous row's hash. */
+     * second the previous row's hash. The member hash and the row's hash
+     * are stored as their 32 bytes (schema 16). */
     sqlite3_bind_int64(q, 1, seq);
-    sqlite3_bind_text(q, 2, member_hash, -1, SQLITE_STATIC);
+    store_bind_hash(q, 2, member_hash);
     sqlite3_bind_text(q, 3, field, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, payload, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, recorded_at);
-    sqlite3_bind_text(q, 6, hash, -1, SQLITE_STATIC);
+    store_bind_hash(q, 6, hash);
     if (sqlite3_step(q) != SQLITE_DONE) {
         store_sql_error(st, err, "append audit");
         goto out;

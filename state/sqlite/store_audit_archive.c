@@ -529,8 +529,8 @@ static void sync_dir_of(const char *path)
 enum { A_ROWS, A_MAX, A_ACKS, A_DEL, A_DEL_ACKS, A_COUNT };
 
 static const char *const archive_sql[A_COUNT] = {
-    [A_ROWS] = ("SELECT id, seq, member_hash, field, payload, payload_hash, recorded_at,"
-                " hash FROM audit ORDER BY id LIMIT ?1"),
+    [A_ROWS] = ("SELECT id, seq, lower(hex(member_hash)), field, payload, payload_hash,"
+                " recorded_at, lower(hex(hash)) FROM audit ORDER BY id LIMIT ?1"),
     [A_MAX] = "SELECT COALESCE(MAX(id), 0) FROM audit",
     [A_ACKS] = "SELECT system, acked_at FROM audit_acks WHERE seq = ?1 ORDER BY acked_at, system",
     [A_DEL] = "DELETE FROM audit WHERE id <= ?1",

@@ -29,8 +29,8 @@ int store_audit_verify_parts(struct store *st, int64_t *rows, int64_t *archived,
     if (*bad_id != 0)
         return 0;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT id, seq, member_hash, field, payload, payload_hash,"
-                           " recorded_at, hash FROM audit ORDER BY id",
+                           "SELECT id, seq, lower(hex(member_hash)), field, payload,"
+                           " payload_hash, recorded_at, lower(hex(hash)) FROM audit ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK) {
         store_sql_error(st, err, "verify audit");
         goto out;

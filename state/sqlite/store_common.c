@@ -28,6 +28,40 @@ void store_sha256_hex(const void *data, size_t len, char out[65])
     sha256_hex(data, len, out);
 }
 
+/* 0..15 for a lowercase or uppercase hex digit, -1 otherwise. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int store_hash_bytes(const char *hex, unsigned char out[32])
+{
+    if (hex == NULL || strlen(hex) != 64)
+        return -1;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int store_bind_hash(sqlite3_stmt *q, int i, const char *hex)
+{
+    unsigned char b[32];
+
+    if (store_hash_bytes(hex, b) != 0)
+        return sqlite3_bind_text(q, i, hex, -1, SQLITE_TRANSIENT);
+    return sqlite3_bind_blob(q, i, b, sizeof(b), SQLITE_TRANSIENT);
+}
+
 void store_member_hash(const struct store *st, const char *member_key, char out[65])
 {
     char buf[512];

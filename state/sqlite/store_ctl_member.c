@@ -41,8 +41,9 @@ int store_ctl_member_state(struct store *st, const char *member_key, int *known,
     return rc;
 }
 
-/* Runs sql with ?1 = text and returns the rows. */
-static int rows_for(struct store *st, const char *sql, const char *text, json_t **out,
+/* Runs sql with ?1 = text (a hash: its 32 bytes, as the audit stores it)
+ * and returns the rows. */
+static int rows_for(struct store *st, const char *sql, const char *text, int is_hash, json_t **out,
                     struct error *err)
 {
     sqlite3_stmt *q = NULL;
@@ -51,7 +52,10 @@ static int rows_for(struct store *st, const char *sql, const char *text, json_t 
     rc = store_ctl_prepare(st, sql, &q, err);
     if (rc != 0)
         return rc;
-    sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+    if (is_hash)
+        store_bind_hash(q, 1, text);
+    else
+        sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
     return store_ctl_collect(st, q, out, err);
 }
 
@@ -73,8 +77,9 @@ static const struct {
      " ORDER BY field",
      0},
     {"consent_events",
-     "SELECT x.id AS audit_id, x.seq, x.field, x.payload, x.recorded_at, x.hash AS audit_hash,"
-     " " ACKS " FROM audit x WHERE substr(x.member_hash, 1, 16) = substr(?1, 1, 16)"
+     "SELECT x.id AS audit_id, x.seq, x.field, x.payload, x.recorded_at,"
+     " lower(hex(x.hash)) AS audit_hash, " ACKS " FROM audit x"
+     " WHERE substr(x.member_hash, 1, 8) = substr(?1, 1, 8)"
      " AND +x.member_hash = ?1 ORDER BY x.id",
      1},
     {"points_ledger",
@@ -181,8 +186,8 @@ int store_ctl_member_export(struct store *st, const char *member_key, json_t **o
     json_object_set_new(doc, "erased", json_boolean(erased));
     for (size_t i = 0; i < sizeof(export_parts) / sizeof(export_parts[0]); i++) {
         json_t *part = NULL;
-        rc = rows_for(st, export_parts[i].sql, export_parts[i].by_hash ? hash : member_key, &part,
-                      err);
+        rc = rows_for(st, export_parts[i].sql, export_parts[i].by_hash ? hash : member_key,
+                      export_parts[i].by_hash, &part, err);
         if (rc != 0)
             goto out;
         json_object_set_new(doc, export_parts[i].key, part);

@@ -112,6 +112,13 @@ int store_audit_row_payload_hash(sqlite3_stmt *q, int payload_col, int hash_col,
 int store_audit_load_head(struct store *st, struct error *err);
 
 void store_sha256_hex(const void *data, size_t len, char out[65]);
+/* A SHA-256 in hex (64 digits) as its 32 bytes: 0, or -1 when hex is not
+ * one. The audit stores member_hash and hash so (schema 16); they are read
+ * back with lower(hex(...)). */
+int store_hash_bytes(const char *hex, unsigned char out[32]);
+/* Binds hex as its 32-byte blob, or as text when it is not a SHA-256 in
+ * hex (never silently something else). The sqlite3_bind_* result. */
+int store_bind_hash(sqlite3_stmt *q, int i, const char *hex);
 
 /* The hash an idempotency key keeps of its change's body: the first 8 bytes
  * of SHA-256 over member, kind, field, value and occurred_at (not the

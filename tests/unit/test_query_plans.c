@@ -27,7 +27,7 @@ static const char *const big_tables[] = {"changes",    "current",  "points_ledge
 static const char *const allowed_scans[] = {
     /* the audit chain's head, read once at open: walks the rowid backwards
      * and stops at the first row */
-    "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+    "SELECT lower(hex(hash)) FROM audit ORDER BY id DESC LIMIT 1",
     /* retention: the oldest idempotency keys, by rowid from the low end,
      * at most one step's worth */
     "SELECT id, seen_at FROM idem_keys ORDER BY id LIMIT ?1",

@@ -247,10 +247,10 @@ static void the_live_table_must_go_on_from_the_archive(void **state)
      * no row came before it (the table keeps no prev_hash, schema 14). */
     id = count(f->st, "SELECT MIN(id) FROM audit");
     assert_int_equal(sqlite3_exec(store_db(f->st),
-                                  "UPDATE audit SET hash = crmsync_sha256('|' || seq || '|' ||"
-                                  " member_hash || '|' || field || '|' ||"
-                                  " crmsync_sha256(payload) || '|' || recorded_at)"
-                                  " WHERE id = (SELECT MIN(id) FROM audit)",
+                                  "UPDATE audit SET hash = crmsync_hash_blob(crmsync_sha256("
+                                  "'|' || seq || '|' || lower(hex(member_hash)) || '|' ||"
+                                  " field || '|' || crmsync_sha256(payload) || '|' ||"
+                                  " recorded_at)) WHERE id = (SELECT MIN(id) FROM audit)",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     verify(f, &live, &archived, &bad);

@@ -176,10 +176,11 @@ static void the_v14_migration_keeps_the_audit_chain_in_leaner_rows(void **state)
     assert_int_equal(
         sqlite3_exec(
             store_db(f->st),
-            "BEGIN; CREATE TABLE old AS SELECT id, seq, member_hash,"
+            "BEGIN; CREATE TABLE old AS SELECT id, seq, lower(hex(member_hash)) AS member_hash,"
             " CASE WHEN payload IS NULL THEN NULL ELSE 'M1' END AS member_key, field, payload,"
             " COALESCE(payload_hash, crmsync_sha256(payload)) AS payload_hash, recorded_at,"
-            " COALESCE(LAG(hash) OVER (ORDER BY id), '') AS prev_hash, hash FROM audit;"
+            " COALESCE(LAG(lower(hex(hash))) OVER (ORDER BY id), '') AS prev_hash,"
+            " lower(hex(hash)) AS hash FROM audit;"
             " DROP TABLE audit; CREATE TABLE audit (id INTEGER PRIMARY KEY,"
             " seq INTEGER NOT NULL, member_hash TEXT NOT NULL, member_key TEXT,"
             " field TEXT NOT NULL, payload TEXT, payload_hash TEXT NOT NULL,"
@@ -205,13 +206,28 @@ static void the_v14_migration_keeps_the_audit_chain_in_leaner_rows(void **state)
                                   " AND length(payload_hash) = 64"),
                      1);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
-                                  " 'audit_member' AND sql LIKE '%substr(member_hash, 1, 16)%'"),
+                                  " 'audit_member' AND sql LIKE '%substr(member_hash, 1, 8)%'"),
                      1);
+    /* Schema 16: both hashes as their 32 bytes. */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE typeof(hash) = 'blob'"
+                                  " AND length(hash) = 32 AND typeof(member_hash) = 'blob'"
+                                  " AND length(member_hash) = 32"),
+                     3);
     assert_int_equal(store_audit_verify(f->st, &rows, &bad, &err), 0);
     assert_int_equal(rows, 3);
     assert_int_equal(bad, 0);
     assert_int_equal(store_ctl_member_export(f->st, "M1", &doc, &err), 0);
     assert_int_equal(json_array_size(json_object_get(doc, "consent_events")), 2);
+    {
+        /* The export prints the hash as the text it was. */
+        json_t *ev = json_array_get(json_object_get(doc, "consent_events"), 0);
+        const char *h = json_string_value(json_object_get(ev, "audit_hash"));
+        assert_non_null(h);
+        assert_int_equal(strlen(h), 64);
+        assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit WHERE id = 1 AND"
+                                      " hash = (SELECT hash FROM audit WHERE id = 1)"),
+                         1);
+    }
     json_decref(doc);
     /* New rows chain on from the migrated ones. */
     consent_change(&c, &j4, "shop:v5", CONSENT_GRANTED, T0 + 3000);
