@@ -646,8 +646,19 @@ int acc_row_fields(const struct acc_map *m, xmlNodePtr row, struct acc_row_field
         acc_parse_datetime(v, occurred_ms);
     for (size_t i = 0; i < m->attrs.n && n < max; i++) {
         char *json;
-        if (attr_copy(row, m->attrs.p[i].val, v, sizeof(v)) != 0)
+        if (attr_copy(row, m->attrs.p[i].val, v, sizeof(v)) != 0) {
+            /* Asked for (acc_compose_recipient_query) and not returned:
+             * Campaign holds it empty (a value we cleared is written as
+             * ""). Not a clearing, but what Campaign holds: observed, so
+             * that a resync does not write it again. */
+            out[n].kind = CHANGE_PROFILE;
+            out[n].observe_only = 1;
+            snprintf(out[n].field, sizeof(out[n].field), "profile/%s", m->attrs.p[i].key);
+            out[n].value_json[0] = '\0';
+            out[n].projection[0] = '\0';
+            n++;
             continue;
+        }
         json = profile_value_to_json(v, strlen(v));
         if (json == NULL)
             continue;

@@ -257,9 +257,16 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, crm
     snprintf(version, sizeof(version), "%" PRId64, pc.modified);
     for (size_t i = 0; i < m->attrs.n; i++) {
         v = json_object_get(rec, m->attrs.p[i].val);
-        /* An empty field is not a clearing: a Contact we created holds
-         * nothing but what we wrote. */
-        if (!json_is_string(v) || json_string_length(v) == 0)
+        /* An empty field (null) is not a clearing: a Contact we created
+         * holds nothing but what we wrote. It is what Salesforce holds,
+         * though: observed, so that a value cleared here (written as null)
+         * is not written again at a resync. */
+        if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+            if (crm_record_profile_empty(&pc.rec, m->attrs.p[i].key) != 0)
+                return -1;
+            continue;
+        }
+        if (!json_is_string(v))
             continue;
         /* The placeholder we wrote to create the Contact is not a name. */
         if (strcmp(m->attrs.p[i].val, "LastName") == 0 &&

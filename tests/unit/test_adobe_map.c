@@ -357,19 +357,25 @@ static void rows_give_profile_and_denylist_withdrawals(void **state)
     assert_string_equal(key, "M1");
     assert_int_equal(id, 7);
     assert_int_equal(when, 1796601600000LL);
-    assert_int_equal(n, 4); /* email, points (observed), 2 email withdrawals */
+    /* email, first name (asked for, not returned: held empty, observed
+     * only), points (observed), 2 email withdrawals */
+    assert_int_equal(n, 5);
     assert_string_equal(f[0].field, "profile/email");
     assert_string_equal(f[0].projection, "a@x.org");
-    assert_int_equal(f[1].kind, CHANGE_POINTS);
+    assert_false(f[0].observe_only);
+    assert_string_equal(f[1].field, "profile/first_name");
     assert_true(f[1].observe_only);
-    assert_string_equal(f[2].field, "consent/marketing/email");
-    assert_string_equal(f[3].field, "consent/loyalty_programme/email");
-    assert_non_null(strstr(f[3].value_json, "\"denied\""));
+    assert_string_equal(f[1].projection, "");
+    assert_int_equal(f[2].kind, CHANGE_POINTS);
+    assert_true(f[2].observe_only);
+    assert_string_equal(f[3].field, "consent/marketing/email");
+    assert_string_equal(f[4].field, "consent/loyalty_programme/email");
+    assert_non_null(strstr(f[4].value_json, "\"denied\""));
     /* @blackList: every purpose on every channel. */
     row = acc_next(row, NULL);
     n = acc_row_fields(&map, row, f, 16, key, sizeof(key), &id, &when);
-    assert_int_equal(n, 4);
-    assert_string_equal(f[2].field, "consent/marketing/sms");
+    assert_int_equal(n, 6);
+    assert_string_equal(f[4].field, "consent/marketing/sms");
     /* No member key: not ours. */
     row = acc_next(row, NULL);
     assert_int_equal(acc_row_fields(&map, row, f, 16, key, sizeof(key), &id, &when), -1);
