@@ -17,7 +17,12 @@
 # tests/sim/crmsim, bench/bench_ingest_gen); this script builds nothing.
 # Env: SLICE (1000000), SYNC (state synchronous, default full as shipped),
 # SEED (42), BENCH_DIR (work directory parent, default /var/tmp; not tmpfs),
-# KEEP=1, SKIP_RESYNC=1.
+# KEEP=1, SKIP_RESYNC=1; [state] options: DEDUP_WINDOW (default 30d; down to
+# just over the HubSpot lookback, 60s, so that a run shorter than 30 days
+# prunes idempotency keys), AUDIT_RETENTION and LEDGER_RETENTION (default 0:
+# keep; e.g. 5m and 30d: the audit moves to its archive, the ledger folds
+# into opening balances while the soak runs). Each slice line ends with the
+# load average (1, 5, 15 min) when it was printed.
 # The event stream dates event i at 2026-01-01 + i seconds (bench_events.h):
 # up to about 29M events lie in the past of December 2026.
 set -euo pipefail
@@ -77,6 +82,9 @@ shutdown_grace = 5s
 path = $D/state/state.db
 synchronous = $SYNC
 change_retention = 0
+${DEDUP_WINDOW:+dedup_window = $DEDUP_WINDOW}
+${AUDIT_RETENTION:+audit_retention = $AUDIT_RETENTION}
+${LEDGER_RETENTION:+ledger_retention = $LEDGER_RETENTION}
 
 [connector.shop]
 type = spool
@@ -112,7 +120,7 @@ compacted() {
 }
 
 printf '%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s\n' slice events changes ingest_s "chg/s" \
-  total_s db_MB wal_MB rss_MB "rows (changes current ledger idem_keys audit shadow)"
+  total_s db_MB wal_MB rss_MB "rows (changes current ledger idem_keys audit shadow opening) | load"
 done_events=0
 slice=0
 while [ "$done_events" -lt "$EVENTS" ]; do
@@ -135,17 +143,19 @@ while [ "$done_events" -lt "$EVENTS" ]; do
   t2=$(now)
   rss=$(rss_kb "$DAEMON_PID")
   st=$("$CTL" -s "$DB" status --json)
+  opening=$(q "SELECT COUNT(*) FROM points_opening")
   done_events=$((done_events + n))
   echo "$st" | jq -r --arg s "$slice" --arg e "$done_events" --arg c "$changes" \
-    --arg t0 "$t0" --arg t1 "$t1" --arg t2 "$t2" --arg rss "$rss" '
+    --arg t0 "$t0" --arg t1 "$t1" --arg t2 "$t2" --arg rss "$rss" --arg opening "$opening" '
     .storage as $g | (($t1 | tonumber) - ($t0 | tonumber)) as $ing |
     [$s, $e, $c, ($ing * 1000 | round / 1000), (($c | tonumber) / $ing | round),
      ((($t2 | tonumber) - ($t0 | tonumber)) * 10 | round / 10),
      ($g.db_bytes / 1e5 | round / 10), ($g.wal_bytes / 1e5 | round / 10),
      (($rss | tonumber) / 102.4 | round / 10),
      ([$g.rows.changes, $g.rows.current, $g.rows.points_ledger, $g.rows.idem_keys,
-       $g.rows.audit, $g.rows.shadow] | map(tostring) | join(" "))] | @tsv' |
-    awk -F'\t' '{ printf "%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+       $g.rows.audit, $g.rows.shadow, $opening] | map(tostring) | join(" "))] | @tsv' |
+    awk -F'\t' -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+      '{ printf "%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s | %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, load }'
 done
 rejected=$(q "SELECT COALESCE(SUM(rejected), 0) FROM ingest_files")
 echo "rejected lines: $rejected; daemon peak RSS (VmHWM): $(( $(hwm_kb "$DAEMON_PID") / 1024 )) MB"
