@@ -14,41 +14,15 @@
 #include "change_json.h"
 #include "crm_pull_page.h"
 #include "hubspot.h"
+#include "jscan.h"
 #include "timefmt.h"
 
-static const char *result_key(json_t *result, const char *id_property)
+/* 207: each error names the inputs it is about in context.ids. */
+static void batch_errors(json_t *errors, const char *const *keys, size_t n, struct hs_outcome *out)
 {
-    return json_string_value(json_object_get(json_object_get(result, "properties"), id_property));
-}
-
-int hs_parse_batch_result(const char *body, const char *id_property, const char *const *keys,
-                          size_t n, struct hs_outcome *out)
-{
-    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
-    json_t *results = json_object_get(root, "results");
-    json_t *errors = json_object_get(root, "errors");
     size_t i, k;
-    json_t *r, *e;
+    json_t *e;
 
-    if (!json_is_array(results)) {
-        json_decref(root);
-        return -1;
-    }
-    json_array_foreach(results, i, r)
-    {
-        const char *key = result_key(r, id_property);
-        const char *id = json_string_value(json_object_get(r, "id"));
-
-        if (key == NULL || id == NULL)
-            continue;
-        for (k = 0; k < n; k++) {
-            if (keys[k] != NULL && strcmp(keys[k], key) == 0) {
-                out[k].state = HS_OK;
-                snprintf(out[k].id, sizeof(out[k].id), "%s", id);
-            }
-        }
-    }
-    /* 207: each error names the inputs it is about in context.ids. */
     json_array_foreach(errors, i, e)
     {
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -68,7 +42,136 @@ int hs_parse_batch_result(const char *body, const char *id_property, const char 
             }
         }
     }
-    json_decref(root);
+}
+
+/* 1 when the value is an array with at least one element (then read to
+ * its end), 0 when it is anything else, -1 malformed. */
+static int nonempty_array(struct jscan *s)
+{
+    int r = jscan_array(s), any = 0;
+
+    if (r != 1)
+        return r == 2 ? 0 : -1;
+    for (r = jscan_element(s); r == 1; r = jscan_element(s)) {
+        any = 1;
+        if (jscan_skip(s) != 1)
+            return -1;
+    }
+    return r == 0 ? any : -1;
+}
+
+/* A result's properties: *key set to the id property's value when it is a
+ * string (the last one, as jansson keeps the last of a repeated name). */
+static int result_properties(struct jscan *s, const char *id_property, char *key, size_t keysize,
+                             int *has_key)
+{
+    char name[256];
+    int r = jscan_object(s);
+
+    *has_key = 0;
+    if (r != 1)
+        return r == 2 ? 1 : -1;
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        if (strcmp(name, id_property) == 0) {
+            r = jscan_string(s, key, keysize);
+            *has_key = r == 1; /* a key cut short matches none of ours */
+        } else {
+            r = jscan_skip(s);
+        }
+        if (r < 0)
+            return -1;
+    }
+    return r == 0 ? 1 : -1;
+}
+
+/* One element of results: out[k] is ok with the record id for every key
+ * equal to the result's id property. */
+static int batch_result(struct jscan *s, const char *id_property, const char *const *keys, size_t n,
+                        struct hs_outcome *out)
+{
+    char name[256], key[512], id[sizeof(out->id)];
+    int has_key = 0, has_id = 0, r = jscan_object(s);
+
+    if (r != 1)
+        return r == 2 ? 1 : -1;
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        if (strcmp(name, "id") == 0) {
+            r = jscan_string(s, id, sizeof(id));
+            has_id = r == 1 || r == 3; /* cut as snprintf into out[].id did */
+        } else if (strcmp(name, "properties") == 0) {
+            r = result_properties(s, id_property, key, sizeof(key), &has_key);
+        } else {
+            r = jscan_skip(s);
+        }
+        if (r < 0)
+            return -1;
+    }
+    if (r != 0)
+        return -1;
+    for (size_t k = 0; has_key && has_id && k < n; k++) {
+        if (keys[k] != NULL && strcmp(keys[k], key) == 0) {
+            out[k].state = HS_OK;
+            snprintf(out[k].id, sizeof(out[k].id), "%s", id);
+        }
+    }
+    return 1;
+}
+
+/* results: 1 read, 2 not an array, -1 malformed. */
+static int batch_results(struct jscan *s, const char *id_property, const char *const *keys,
+                         size_t n, struct hs_outcome *out)
+{
+    int r = jscan_array(s);
+
+    if (r != 1)
+        return r;
+    for (r = jscan_element(s); r == 1; r = jscan_element(s)) {
+        if (batch_result(s, id_property, keys, n, out) != 1)
+            return -1;
+    }
+    return r == 0 ? 1 : -1;
+}
+
+/* Read with jscan (issue 17): json_loads() built a value of every property
+ * of every result to read two strings of each, the largest part of a bulk
+ * push's CPU. The rare answer with errors is read again with jansson for
+ * them (batch_errors, unchanged). A body that is not valid JSON, or whose
+ * results are not an array, is unreadable (-1) as before. */
+int hs_parse_batch_result(const char *body, const char *id_property, const char *const *keys,
+                          size_t n, struct hs_outcome *out)
+{
+    struct jscan s;
+    char name[256];
+    int r, results = 0, errors = 0;
+
+    if (body == NULL)
+        return -1;
+    jscan_init(&s, body, -1);
+    if (jscan_object(&s) != 1)
+        return -1;
+    for (r = jscan_member(&s, name, sizeof(name)); r == 1;
+         r = jscan_member(&s, name, sizeof(name))) {
+        if (strcmp(name, "results") == 0) {
+            r = batch_results(&s, id_property, keys, n, out);
+            results = r == 1;
+        } else if (strcmp(name, "errors") == 0) {
+            r = nonempty_array(&s);
+            errors = r == 1;
+        } else {
+            r = jscan_skip(&s);
+        }
+        if (r < 0)
+            break;
+    }
+    if (r != 0 || jscan_end(&s) != 1 || !results) {
+        memset(out, 0, n * sizeof(*out));
+        return -1;
+    }
+    if (errors) {
+        json_t *root = json_loads(body, 0, NULL);
+        batch_errors(json_object_get(root, "errors"), keys, n, out);
+        json_decref(root);
+    }
     return 0;
 }
 
@@ -228,33 +331,63 @@ size_t hs_attribute_error(const char *body, const char *id_property, json_t *con
     return blamed;
 }
 
-int hs_parse_status_write(const char *body, json_t *inputs, struct hs_outcome *out)
+/* One element of a statuses write's results: out[k] is ok for every input
+ * of the same subscriber (any case) and subscription. A subscriptionId that
+ * is not an integer counts as 0, as json_integer_value() made it. */
+static int status_result(struct jscan *s, const char *const *emails, const long long *sids,
+                         size_t n, struct hs_outcome *out)
 {
-    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
-    json_t *results = json_object_get(root, "results");
-    size_t i, k;
-    json_t *r, *e, *in;
+    char name[256], email[512];
+    long long sid = 0;
+    int has_email = 0, r = jscan_object(s);
 
-    if (!json_is_array(results)) {
-        json_decref(root);
-        return -1;
-    }
-    json_array_foreach(results, i, r)
-    {
-        const char *email = json_string_value(json_object_get(r, "subscriberIdString"));
-        json_int_t sid = json_integer_value(json_object_get(r, "subscriptionId"));
-
-        json_array_foreach(inputs, k, in)
-        {
-            if (email != NULL &&
-                strcasecmp(email, json_string_value(json_object_get(in, "subscriberIdString"))) ==
-                    0 &&
-                sid == json_integer_value(json_object_get(in, "subscriptionId")))
-                out[k].state = HS_OK;
+    if (r != 1)
+        return r == 2 ? 1 : -1;
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        if (strcmp(name, "subscriberIdString") == 0) {
+            r = jscan_string(s, email, sizeof(email));
+            has_email = r == 1;
+        } else if (strcmp(name, "subscriptionId") == 0) {
+            r = jscan_int(s, &sid);
+            if (r == 2)
+                sid = 0;
+        } else {
+            r = jscan_skip(s);
         }
+        if (r < 0)
+            return -1;
     }
-    /* Errors name a subscriber or a subscription in their context. */
-    json_array_foreach(json_object_get(root, "errors"), i, e)
+    if (r != 0)
+        return -1;
+    for (size_t k = 0; has_email && k < n; k++) {
+        if (emails[k] != NULL && sids[k] == sid && strcasecmp(email, emails[k]) == 0)
+            out[k].state = HS_OK;
+    }
+    return 1;
+}
+
+/* results: 1 read, 2 not an array, -1 malformed. */
+static int status_results(struct jscan *s, const char *const *emails, const long long *sids,
+                          size_t n, struct hs_outcome *out)
+{
+    int r = jscan_array(s);
+
+    if (r != 1)
+        return r;
+    for (r = jscan_element(s); r == 1; r = jscan_element(s)) {
+        if (status_result(s, emails, sids, n, out) != 1)
+            return -1;
+    }
+    return r == 0 ? 1 : -1;
+}
+
+/* Errors name a subscriber or a subscription in their context. */
+static void status_errors(json_t *errors, json_t *inputs, struct hs_outcome *out)
+{
+    size_t i, k;
+    json_t *e, *in;
+
+    json_array_foreach(errors, i, e)
     {
         const char *msg = json_string_value(json_object_get(e, "message"));
         json_t *ctx = json_object_get(e, "context");
@@ -289,8 +422,59 @@ int hs_parse_status_write(const char *body, json_t *inputs, struct hs_outcome *o
             }
         }
     }
-    json_decref(root);
-    return 0;
+}
+
+/* Read with jscan, as hs_parse_batch_result (issue 17); the inputs' keys
+ * are taken once, not looked up again for every result. */
+int hs_parse_status_write(const char *body, json_t *inputs, struct hs_outcome *out)
+{
+    size_t n = json_array_size(inputs);
+    const char **emails = calloc(n ? n : 1, sizeof(*emails));
+    long long *sids = calloc(n ? n : 1, sizeof(*sids));
+    struct jscan s;
+    char name[256];
+    int r = -1, results = 0, errors = 0, rc = -1;
+    size_t k;
+    json_t *in;
+
+    if (body == NULL || emails == NULL || sids == NULL)
+        goto out;
+    json_array_foreach(inputs, k, in)
+    {
+        emails[k] = json_string_value(json_object_get(in, "subscriberIdString"));
+        sids[k] = json_integer_value(json_object_get(in, "subscriptionId"));
+    }
+    jscan_init(&s, body, -1);
+    if (jscan_object(&s) != 1)
+        goto out;
+    for (r = jscan_member(&s, name, sizeof(name)); r == 1;
+         r = jscan_member(&s, name, sizeof(name))) {
+        if (strcmp(name, "results") == 0) {
+            r = status_results(&s, emails, sids, n, out);
+            results = r == 1;
+        } else if (strcmp(name, "errors") == 0) {
+            r = nonempty_array(&s);
+            errors = r == 1;
+        } else {
+            r = jscan_skip(&s);
+        }
+        if (r < 0)
+            break;
+    }
+    if (r != 0 || jscan_end(&s) != 1 || !results) {
+        memset(out, 0, n * sizeof(*out));
+        goto out;
+    }
+    if (errors) {
+        json_t *root = json_loads(body, 0, NULL);
+        status_errors(json_object_get(root, "errors"), inputs, out);
+        json_decref(root);
+    }
+    rc = 0;
+out:
+    free(emails);
+    free(sids);
+    return rc;
 }
 
 int hs_parse_list_id(const char *body, char *out, size_t outsize)

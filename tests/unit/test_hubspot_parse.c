@@ -66,6 +66,49 @@ static void multi_status_207(void **state)
     assert_non_null(strstr(out[1].reason, "Could not get"));
 }
 
+/* An answer that is not a whole, valid JSON document is unreadable (-1,
+ * nothing matched), wherever the fault is: the results are read without
+ * building the document (issue 17), and a fault after them or in a
+ * property nobody reads still counts. A result without the id property
+ * (the simulator's upsert answer) matches nothing. */
+static void unreadable_batch_answers(void **state)
+{
+    static const char *const bad[] = {
+        "{\"results\":[{\"id\":\"501\",\"properties\":{\"member_key\":\"M1\"}}]",
+        "{\"results\":[{\"id\":\"501\",\"properties\":{\"member_key\":\"M1\"}}]} x",
+        "{\"results\":[{\"id\":\"501\",\"properties\":{\"member_key\":\"M1\","
+        "\"email\":\"a\xff@b\"}}]}",
+        "{\"results\":[{\"id\":\"501\",\"properties\":{\"member_key\":\"M1\"}},]}",
+        "{\"results\":{\"id\":\"501\"}}",
+        "[{\"id\":\"501\",\"properties\":{\"member_key\":\"M1\"}}]",
+        "<html>proxy</html>"};
+    const char *keys[] = {"M1", "M2"};
+    struct hs_outcome out[2];
+    json_t *inputs =
+        json_loads("[{\"subscriberIdString\":\"a@b.example\",\"subscriptionId\":1}]", 0, NULL);
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(out, 0, sizeof(out));
+        if (hs_parse_batch_result(bad[i], "member_key", keys, 2, out) != -1)
+            fail_msg("read as an answer: %s", bad[i]);
+        assert_int_equal(out[0].state, HS_NONE);
+    }
+    assert_int_equal(hs_parse_status_write("{\"results\":[{\"subscriberIdString\":"
+                                           "\"a@b.example\",\"subscriptionId\":1}],\"x\":[1,]}",
+                                           inputs, out),
+                     -1);
+    assert_int_equal(out[0].state, HS_NONE);
+    memset(out, 0, sizeof(out));
+    assert_int_equal(hs_parse_batch_result("{\"status\":\"COMPLETE\",\"results\":[{\"id\":"
+                                           "\"501\",\"properties\":{\"createdate\":\"x\","
+                                           "\"hs_object_id\":\"501\"}}],\"errors\":[]}",
+                                           "member_key", keys, 2, out),
+                     0);
+    assert_int_equal(out[0].state, HS_NONE);
+    assert_int_equal(out[1].state, HS_NONE);
+    json_decref(inputs);
+}
+
 static json_t *props(const char *json)
 {
     return json_loads(json, 0, NULL);
@@ -362,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(upsert_results_matched_by_key),
         cmocka_unit_test(multi_status_207),
+        cmocka_unit_test(unreadable_batch_answers),
         cmocka_unit_test(invalid_value_attributed),
         cmocka_unit_test(missing_property_attributed),
         cmocka_unit_test(conflict_attributed),
