@@ -34,7 +34,12 @@ static const char *const sql[Q_COUNT] = {
     [Q_ERASES] = "SELECT seq, member_key FROM changes WHERE lane = 0 AND effective = 1"
                  " AND seq > ?1 AND seq <= ?2 AND kind = 'erase' ORDER BY seq",
     [Q_DEAD] = "SELECT EXISTS(SELECT 1 FROM dead_letters WHERE destination = ?1 AND seq = ?2)",
-    [Q_AHEAD] = "SELECT EXISTS(SELECT 1 FROM changes WHERE member_key = ?1 AND lane = ?2"
+    /* By the member (changes_member: member_key, then seq as the rowid),
+     * never by the lane: `+lane` keeps SQLite from choosing changes_push
+     * (lane, seq), which walked every change of the lane after a cursor,
+     * per erasure and lane, on the event loop (issue 15 soak: a bulk lane
+     * 1M changes behind took the loop for seconds every 5 s). */
+    [Q_AHEAD] = "SELECT EXISTS(SELECT 1 FROM changes WHERE member_key = ?1 AND +lane = ?2"
                 " AND seq > ?3 AND effective = 1)",
     [Q_CHANGES] = "UPDATE changes SET member_key = ?2, idem_key = CASE WHEN instr(idem_key, ?1)"
                   " > 0 THEN 'erased:' || seq ELSE idem_key END WHERE member_key = ?1",
@@ -223,4 +228,9 @@ out:
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(p.q[i]);
     return rc;
+}
+
+const char *store_purge_statement(size_t i)
+{
+    return i < Q_COUNT ? sql[i] : NULL;
 }

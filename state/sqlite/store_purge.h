@@ -24,4 +24,8 @@
 int store_erasure_purge(struct store *st, const char *const *dests, size_t n, int64_t *from_seq,
                         int64_t *purged, struct error *err);
 
+/* The text of the i-th statement of the purge (NULL past the last), for
+ * the test that checks their query plans. */
+const char *store_purge_statement(size_t i);
+
 #endif
