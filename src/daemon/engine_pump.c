@@ -151,6 +151,7 @@ static void batch_done(struct push_batch *pb)
         d->stats.requests_failed++;
         d->paused_until = now + (uint64_t)wait;
         log_warn("engine", d->conn->name, "destination unavailable; pausing %ld ms", wait);
+        metrics_counter_add(METRIC_DEST_PAUSES, (const char *[]){d->conn->name}, 1);
         engine_note_outage(d, t.outage_why);
     } else {
         d->outage_streak = 0;

@@ -268,6 +268,14 @@ static const struct family_def families[METRIC_COUNT] = {
                       {"connector", "result"},
                       NULL,
                       0},
+    [METRIC_DEST_PAUSES] = {"crmsyncd_destination_pauses_total",
+                            "Times the engine stopped pushing to a destination for a while "
+                            "after an outage answer (429, 5xx, transport error), by connector.",
+                            METRIC_COUNTER,
+                            1,
+                            {"connector"},
+                            NULL,
+                            0},
 };
 
 struct series {
@@ -572,6 +580,7 @@ void metrics_declare_connector(const char *name, int destination, int up)
         metrics_counter_add(METRIC_RECORDS_PUSHED, (const char *[]){name, push_results[i]}, 0);
     metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, 0);
     metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){name}, 0);
+    metrics_counter_add(METRIC_DEST_PAUSES, (const char *[]){name}, 0);
     pthread_mutex_lock(&lock);
     (void)find_series(METRIC_OPTOUT_LATENCY, (const char *[]){name});
     pthread_mutex_unlock(&lock);

@@ -58,6 +58,7 @@ enum metric_id {
     METRIC_AUDIT_CHAIN_VERIFIED, /* gauge: when a verification last finished, epoch seconds */
     METRIC_WAL_CHECKPOINT,       /* histogram: one WAL checkpoint off the loop (wal_worker.h) */
     METRIC_PULLS,                /* counter {connector, result}: pull cycles ended, ok/failed */
+    METRIC_DEST_PAUSES,          /* counter {connector}: the engine's back-offs after an outage */
     METRIC_COUNT
 };
 

@@ -30,6 +30,7 @@ metrics
 for r in ok retry reject; do has "crmsyncd_records_pushed_total{connector=\"hs\",result=\"$r\"} 0"; done
 has 'crmsyncd_push_retries_total{connector="hs"} 0'
 has 'crmsyncd_dead_letters_total{connector="hs"} 0'
+has 'crmsyncd_destination_pauses_total{connector="hs"} 0'
 for c in 429 5xx 4xx transport; do has "crmsyncd_http_errors_total{connector=\"hs\",class=\"$c\"} 0"; done
 has 'crmsyncd_ingest_records_total{connector="shop",result="applied"} 0'
 has 'crmsyncd_connector_up{connector="hs"} 1'

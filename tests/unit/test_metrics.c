@@ -122,6 +122,7 @@ static void test_declared_connector_series_start_at_zero(void **state)
     has_line(text, "crmsyncd_records_pushed_total{connector=\"hs\",result=\"reject\"} 0");
     has_line(text, "crmsyncd_push_retries_total{connector=\"hs\"} 0");
     has_line(text, "crmsyncd_dead_letters_total{connector=\"hs\"} 0");
+    has_line(text, "crmsyncd_destination_pauses_total{connector=\"hs\"} 0");
     has_line(text, "crmsyncd_http_errors_total{connector=\"hs\",class=\"transport\"} 0");
     has_line(text, "crmsyncd_ingest_records_total{connector=\"shop\",result=\"invalid\"} 0");
     has_line(text, "crmsyncd_connector_up{connector=\"hs\"} 1");
