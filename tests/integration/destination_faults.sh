@@ -41,7 +41,7 @@ drop b.jsonl
 wait_for 90 is_eq Bo contact_prop M2 firstname || fail "M2 never reached HubSpot after the redirects"
 pass "after three redirects the contact reaches HubSpot"
 assert_eq "$(faults redirect)" 3 "the three redirects were answered"
-grep -q 'destination unavailable; pausing' "$T/daemon.log" || fail "the destination was not backed off"
+metric_above 'crmsyncd_destination_pauses_total{connector="hs"}' 0 || fail "the destination was not backed off"
 pass "a redirect backs the destination off"
 assert_eq "$(dead)" 0 "a redirect files no dead letter"
 
