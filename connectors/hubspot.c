@@ -18,6 +18,7 @@
 #include "crm_options.h"
 #include "hubspot.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "ratelimit.h"
 #include "strbuf.h"
@@ -231,6 +232,8 @@ static int hubspot_open(struct connector *conn, struct error *err)
     }
     hs->search_rl.on_hold = search_hold_kept;
     hs->search_rl.hold_arg = hs;
+    metrics_gauge_set(METRIC_HUBSPOT_READY, (const char *[]){conn->name},
+                      cfg->create_properties ? 0 : 1);
     if (cfg->create_properties)
         hs_setup_start(hs);
     else

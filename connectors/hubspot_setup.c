@@ -7,6 +7,7 @@
 
 #include "hubspot.h"
 #include "log.h"
+#include "metrics.h"
 
 struct prop_spec {
     char name[160];
@@ -42,6 +43,7 @@ static void setup_done(struct setup_ctx *sc)
         return;
     }
     hs->ready = 1;
+    metrics_gauge_set(METRIC_HUBSPOT_READY, (const char *[]){hs->conn->name}, 1);
     log_info("hubspot", hs->conn->name, "contact properties ready");
     if (hs->conn->host != NULL && hs->conn->host->resume != NULL)
         hs->conn->host->resume(hs->conn->host->ctx, hs->conn);

@@ -276,6 +276,14 @@ static const struct family_def families[METRIC_COUNT] = {
                             {"connector"},
                             NULL,
                             0},
+    [METRIC_HUBSPOT_READY] = {"crmsyncd_hubspot_properties_ready",
+                              "1 once a HubSpot connector's contact properties exist and it "
+                              "takes pushes, 0 while it sets them up.",
+                              METRIC_GAUGE,
+                              1,
+                              {"connector"},
+                              NULL,
+                              0},
 };
 
 struct series {

@@ -59,6 +59,7 @@ enum metric_id {
     METRIC_WAL_CHECKPOINT,       /* histogram: one WAL checkpoint off the loop (wal_worker.h) */
     METRIC_PULLS,                /* counter {connector, result}: pull cycles ended, ok/failed */
     METRIC_DEST_PAUSES,          /* counter {connector}: the engine's back-offs after an outage */
+    METRIC_HUBSPOT_READY,        /* gauge {connector}: 1 once HubSpot's contact properties exist */
     METRIC_COUNT
 };
 
