@@ -59,9 +59,12 @@ api PATCH /composite/sobjects '{"allOrNone":true,"records":[{"attributes":{"type
 start_daemon daemon2
 wait_for 60 is_eq denied current_status M2 consent/marketing/email || fail "the withdrawal made while down was missed"
 pass "a change made while the daemon was down is pulled"
+# The first pull cycle of the restarted daemon has ended (its counters
+# start at 0): its line per object says what it read from which cursor.
+wait_for 30 metric_above 'crmsyncd_pulls_total{connector="sf",result="ok"}' 0 || fail "no pull after the restart"
 first() { grep -m1 "pull: [0-9]* $1 row(s), cursor was" "$T/daemon2.log"; }
-wait_for 30 first ContactPointTypeConsent || fail "no consent pull logged"
-wait_for 30 first LoyaltyMemberCurrency || fail "no balance pull logged"
+first ContactPointTypeConsent >/dev/null || fail "no consent pull logged"
+first LoyaltyMemberCurrency >/dev/null || fail "no balance pull logged"
 assert_eq "$(first ContactPointTypeConsent | sed 's/.*pull: \([0-9]*\) .*cursor was \([0-9]*\).*/\1 \2/')" \
   "2 $(stamp_of ContactPointTypeConsent Consent_Key__c M6:marketing:email)" \
   "after the restart, consents are read from the stored cursor: M6's row (the cursor's own) and M2's change, not all 6"

@@ -16,12 +16,12 @@ for i in $(seq 1 250); do
   ev_consent "c$i" "N$i" denied 2026-11-01T10:00:00Z
 done >"$T/a.jsonl.src"
 drop a.jsonl
-two_batches() {
-  grep -q 'sending 200 record(s) of Contact' "$T/daemon.log" &&
-    grep -q 'sending 50 record(s) of Contact' "$T/daemon.log"
-}
-wait_for 60 two_batches || fail "the 250 records did not go as batches of one request (200, 50)"
-! grep -q 'sending 250 record(s) of Contact' "$T/daemon.log" || fail "250 records in one batch"
+pushed() { metric 'crmsyncd_records_pushed_total{connector="sf",result="ok"}'; }
+batches() { metric 'crmsyncd_push_batch_duration_seconds_count{connector="sf"}'; }
+wait_for 60 is_eq 250 pushed || fail "the 250 records were not acknowledged (got $(pushed))"
+# One batch of 250 would be one batch; two batches and (below) two
+# requests each resent once: each batch was one request's worth.
+assert_eq "$(batches)" 2 "the 250 records went as two batches"
 n_placeholder() {
   sim_get state | jq '[.collections.Contact[] | select((.properties.Member_Key__c // "" | startswith("N")) and .properties.LastName == "(loyalty member)" and (.properties.HasOptedOutOfEmail | tostring) == "true")] | length'
 }
