@@ -75,7 +75,8 @@ pts() { printf '{"event_id":"%s","type":"points","member":"M1","occurred_at":"20
 assert_eq "$(post "$TOKEN" "$(pts r1)")" 200 "before the reload: 200"
 sed -i 's/^request_timeout = 2s$/request_timeout = 2s\nmax_body = 64k/' "$T/crmsyncd.conf"
 reload_wait
-grep -q '\[ingest\] reloaded' "$T/daemon.log" || fail "a changed [ingest] is not applied"
+# Past the reloaded max_body (a point event and 70 KB of JSON whitespace).
+assert_eq "$(post "$TOKEN" "$(pts r1b)$(printf '%71680s' '')")" 413 "a changed [ingest] is applied: max_body = 64k"
 pass "a changed [ingest] is applied (http_ingest_reload tests what)"
 # Scopes and the rest live on after the configuration they came from.
 assert_eq "$(post "$TOKEN" "$(pts r2)")" 200 "after the reload: 200"
