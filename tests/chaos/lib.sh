@@ -57,6 +57,20 @@ CONF
   : > "$W/secrets"
 }
 
+# admin_socket: the world's daemon serves /healthz and /metrics on
+# $W/admin.sock (a unix socket: no port to guess).
+admin_socket() { sed -i "s|^\[daemon\]|[daemon]\nadmin_listen = $W/admin.sock|" "$W/crmsyncd.conf"; }
+# wait_metric SECONDS SERIES VALUE: until /metrics (admin_socket) shows the
+# series at that value; returns 1 when it did not in time.
+wait_metric() {
+  local n=0
+  until curl -s --max-time 5 --unix-socket "$W/admin.sock" http://localhost/metrics 2>/dev/null |
+    grep -qxF "$2 $3"; do
+    [ $n -lt $(($1 * 10)) ] || return 1
+    sleep 0.1; n=$((n + 1))
+  done
+}
+
 # gen SEED FILES LINES MEMBERS PREFIX MODE: seeded input files into $W/inputs.
 gen() {
   awk -v seed="$1" -v files="$2" -v lines="$3" -v members="$4" -v prefix="$5" \

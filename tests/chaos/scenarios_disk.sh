@@ -172,6 +172,7 @@ scenario_clock-jump() {
   [ -f "$lib" ] || { echo "scenario clock-jump: SKIPPED (faketime not installed)"; return; }
   L=0 D=0 I=0 V=0
   HS_AUTH=oauth hs_world clock-jump
+  admin_socket
   echo "+0" > "$W/clock"
   gen $((SEED + 61)) 4 30 12 clock-jump mixed
   mapfile -t f < <(ls "$W"/inputs/*.jsonl)
@@ -180,7 +181,7 @@ scenario_clock-jump() {
   # Faults once the contact properties exist: a fault during that setup
   # holds every push for its retry (10 s), and the pushes are what the
   # jumps must not disturb.
-  n=0; while ! grep -q "contact properties ready" "$W/logs/run.log" && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  wait_metric 10 'crmsyncd_hubspot_properties_ready{connector="hubspot"}' 1 || true
   sim_faults "{\"faults\":\"$CLOCK_FAULTS\"}"
   clock_phase "${f[0]}"
   clock_set +6h

@@ -340,11 +340,12 @@ scenario_hubspot-outage() {
   local runs=1 rss0 rss1 rss min max i samples=""
   L=0 D=0 I=0 V=0
   hs_world hubspot-outage
+  admin_socket
   gen $((SEED + 40)) 4 50 40 hubspot-outage mixed
   [ "${OUTAGE_AFTER_READY:-0}" = 1 ] || sim_faults '{"faults":"503:1"}'
   start_daemon run
   if [ "${OUTAGE_AFTER_READY:-0}" = 1 ]; then
-    i=0; while ! grep -q "contact properties ready" "$W/logs/run.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    wait_metric 10 'crmsyncd_hubspot_properties_ready{connector="hubspot"}' 1 || true
     sim_faults '{"faults":"503:1"}'
   fi
   feed "$W"/inputs/*.jsonl
