@@ -105,10 +105,9 @@ int acc_project(const struct acc_map *m, enum change_kind kind, const char *fiel
     }
     case CHANGE_TIER:
     case CHANGE_PROFILE:
-        return crm_value_text(value_json, ACC_VALUE_TEXT, out, outsize, NULL);
     case CHANGE_SEGMENT:
     case CHANGE_ERASE:
-        return crm_project_shared(kind, value_json, out, outsize);
+        return crm_project_shared(kind, value_json, ACC_VALUE_TEXT, out, outsize);
     }
     return -1;
 }

@@ -69,10 +69,13 @@ int crm_segment_status(const char *value_json)
     return rc;
 }
 
-int crm_project_shared(enum change_kind kind, const char *value_json, char *out, size_t outsize)
+int crm_project_shared(enum change_kind kind, const char *value_json, unsigned text_flags,
+                       char *out, size_t outsize)
 {
     int in;
 
+    if (kind == CHANGE_TIER || kind == CHANGE_PROFILE)
+        return crm_value_text(value_json, text_flags, out, outsize, NULL);
     if (kind == CHANGE_ERASE) {
         snprintf(out, outsize, "erased");
         return 0;

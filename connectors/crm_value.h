@@ -36,10 +36,13 @@ int crm_project_balance(const char *value_json, char *out, size_t outsize);
 /* {"status": "in"|"out"}: 1 in, 0 out, -1 anything else. */
 int crm_segment_status(const char *value_json);
 
-/* What every CRM keeps of a segment membership ("in" / "out") and of an
- * erasure ("erased"), for connector_ops.project. 0, or -1 (an unreadable
- * value, or another kind). */
-int crm_project_shared(enum change_kind kind, const char *value_json, char *out, size_t outsize);
+/* What every CRM keeps of a tier or profile value (its text, as
+ * text_flags allow: crm_value_text), of a segment membership ("in" /
+ * "out") and of an erasure ("erased"), for connector_ops.project: only
+ * consent and points are projected each CRM its own way. 0, or -1 (an
+ * unreadable value, or consent or points). */
+int crm_project_shared(enum change_kind kind, const char *value_json, unsigned text_flags,
+                       char *out, size_t outsize);
 
 /* The CRM field or property that attribute_map (attrs) names for a
  * profile/<attr> record, or NULL: r rejects the record ("profile

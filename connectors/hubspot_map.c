@@ -165,51 +165,48 @@ static const char *status_state(enum consent_status s)
                                  : HS_STATUS_NOT_SPECIFIED;
 }
 
-/* {"value": X} -> text of X ("" for null); -1 when not that shape.
- * HubSpot property values are text: booleans as words, reals as they are. */
+/* How HubSpot property values are text: booleans as words, reals as they
+ * are (crm_value_text). */
+#define HS_VALUE_TEXT (CRM_VT_BOOL_WORDS | CRM_VT_REAL)
+
+/* {"value": X} -> text of X ("" for null); -1 when not that shape. */
 static int value_text(const char *value_json, char *out, size_t outsize)
 {
-    return crm_value_text(value_json, CRM_VT_BOOL_WORDS | CRM_VT_REAL, out, outsize, NULL);
+    return crm_value_text(value_json, HS_VALUE_TEXT, out, outsize, NULL);
 }
 
-/* What HubSpot keeps of each value, as text: email consent is a
- * subscription status, other consent a status property (date and source
- * are written along but a timestamp-only change must not cause a push),
- * points the balance digits, a segment in/out, profile and tier the value. */
-int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
-               size_t outsize)
+/* An email consent is a subscription status, other consent a status
+ * property (date and source are written along but a timestamp-only change
+ * must not cause a push). */
+static int project_consent(const char *field, const char *value_json, char *out, size_t outsize)
 {
+    struct consent_value cv;
     json_t *root = NULL;
+    char purpose[128], channel[64];
     int rc = -1;
 
-    switch (kind) {
-    case CHANGE_CONSENT: {
-        struct consent_value cv;
-        char purpose[128], channel[64];
-        if (hs_split_consent_field(field, purpose, sizeof(purpose), channel, sizeof(channel)) !=
-                0 ||
-            consent_value_from_json(value_json, &cv, &root) != 0)
-            break;
+    if (hs_split_consent_field(field, purpose, sizeof(purpose), channel, sizeof(channel)) == 0 &&
+        consent_value_from_json(value_json, &cv, &root) == 0) {
         snprintf(out, outsize, "%s",
                  strcmp(channel, "email") == 0 ? status_state(cv.status)
                                                : consent_status_name(cv.status));
         rc = 0;
-        break;
-    }
-    case CHANGE_POINTS:
-        rc = crm_project_balance(value_json, out, outsize);
-        break;
-    case CHANGE_TIER:
-    case CHANGE_PROFILE:
-        rc = value_text(value_json, out, outsize);
-        break;
-    case CHANGE_SEGMENT:
-    case CHANGE_ERASE:
-        rc = crm_project_shared(kind, value_json, out, outsize);
-        break;
     }
     json_decref(root);
     return rc;
+}
+
+/* What HubSpot keeps of each value, as text: consent its status, points
+ * the balance digits, the other kinds as every CRM does (a segment in/out,
+ * profile and tier the value). */
+int hs_project(enum change_kind kind, const char *field, const char *value_json, char *out,
+               size_t outsize)
+{
+    if (kind == CHANGE_CONSENT)
+        return project_consent(field, value_json, out, outsize);
+    if (kind == CHANGE_POINTS)
+        return crm_project_balance(value_json, out, outsize);
+    return crm_project_shared(kind, value_json, HS_VALUE_TEXT, out, outsize);
 }
 
 /* Adds the properties of one record to props (a crm_plan field function:

@@ -99,70 +99,80 @@ static int value_text(const char *value_json, char *out, size_t outsize, int *is
     return crm_value_text(value_json, 0, out, outsize, is_null);
 }
 
-/* What Salesforce keeps of each value, as text (the engine hashes it for
- * the shadow): a Contact opt-out flag keeps only opted_out / opted_in (no
- * date, no source, no legal basis), a balance its digits, a membership in
- * or out, a profile field its text. */
-int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
-               const char *value_json, char *out, size_t outsize)
+/* A consent object keeps its status (sf_consent_projection); a Contact
+ * opt-out flag only opted_out / opted_in (no date, no source, no legal
+ * basis). */
+static int project_consent(const struct sf_map *m, const char *field, const char *value_json,
+                           char *out, size_t outsize)
 {
+    char purpose[128], channel[32];
+    const char *cpt;
+    struct consent_value cv;
     json_t *root = NULL;
     int rc = -1;
 
-    switch (kind) {
-    case CHANGE_CONSENT: {
-        struct consent_value cv;
-        if (m->consent_mode == SF_CONSENT_OBJECTS) {
-            char purpose[128], channel[32];
-            const char *cpt;
-            if (sf_consent_target(field, purpose, sizeof(purpose), channel, sizeof(channel),
-                                  &cpt) != 0 ||
-                consent_value_from_json(value_json, &cv, &root) != 0)
-                break;
+    if (m->consent_mode == SF_CONSENT_OBJECTS) {
+        if (sf_consent_target(field, purpose, sizeof(purpose), channel, sizeof(channel), &cpt) ==
+                0 &&
+            consent_value_from_json(value_json, &cv, &root) == 0)
             rc = sf_consent_projection(&cv, out, outsize);
-            break;
-        }
-        if (sf_consent_flag(m, field) == NULL ||
-            consent_value_from_json(value_json, &cv, &root) != 0)
-            break;
+    } else if (sf_consent_flag(m, field) != NULL &&
+               consent_value_from_json(value_json, &cv, &root) == 0) {
         /* A flag has two states: "no opt-out recorded" holds both a grant
          * and an unknown. */
         snprintf(out, outsize, "%s", cv.status == CONSENT_DENIED ? "opted_out" : "opted_in");
         rc = 0;
-        break;
     }
-    case CHANGE_POINTS: {
-        if (m->points_mode == SF_POINTS_LOYALTY && strcmp(field, "points/balance") != 0) {
-            /* A journal holds its transaction: number and points. */
-            struct sf_txn t;
-            if (sf_parse_txn(value_json, &t) != 0)
-                break;
-            snprintf(out, outsize, "%s:%lld", t.txn_id, t.delta);
-            rc = 0;
-            break;
-        }
-        /* loyalty: PointsBalance as observed (drift detection only). */
-        if (m->points_mode == SF_POINTS_LOYALTY || m->points_field[0] != '\0')
-            rc = crm_project_balance(value_json, out, outsize);
+    json_decref(root);
+    return rc;
+}
+
+/* A journal keeps its transaction (number and points); Contact or
+ * Loyalty Management the balance. */
+static int project_points(const struct sf_map *m, const char *field, const char *value_json,
+                          char *out, size_t outsize)
+{
+    struct sf_txn t;
+
+    if (m->points_mode == SF_POINTS_LOYALTY && strcmp(field, "points/balance") != 0) {
+        if (sf_parse_txn(value_json, &t) != 0)
+            return -1;
+        snprintf(out, outsize, "%s:%lld", t.txn_id, t.delta);
+        return 0;
+    }
+    /* loyalty: PointsBalance as observed (drift detection only). */
+    if (m->points_mode == SF_POINTS_LOYALTY || m->points_field[0] != '\0')
+        return crm_project_balance(value_json, out, outsize);
+    return -1;
+}
+
+/* What Salesforce keeps of each value, as text (the engine hashes it for
+ * the shadow): consent and points as above; a membership in or out, a
+ * tier or profile field its text (numbers, no booleans, no reals), when a
+ * Contact field holds it. */
+int sf_project(const struct sf_map *m, enum change_kind kind, const char *field,
+               const char *value_json, char *out, size_t outsize)
+{
+    switch (kind) {
+    case CHANGE_CONSENT:
+        return project_consent(m, field, value_json, out, outsize);
+    case CHANGE_POINTS:
+        return project_points(m, field, value_json, out, outsize);
+    case CHANGE_TIER:
+        if (m->tier_field[0] == '\0')
+            return -1;
+        break;
+    case CHANGE_PROFILE: {
+        const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
+        if (crm_pairs_get(&m->attrs, attr) == NULL)
+            return -1;
         break;
     }
     case CHANGE_SEGMENT:
     case CHANGE_ERASE:
-        rc = crm_project_shared(kind, value_json, out, outsize);
-        break;
-    case CHANGE_TIER:
-        if (m->tier_field[0] != '\0')
-            rc = value_text(value_json, out, outsize, NULL);
-        break;
-    case CHANGE_PROFILE: {
-        const char *attr = strncmp(field, "profile/", 8) == 0 ? field + 8 : "";
-        if (crm_pairs_get(&m->attrs, attr) != NULL)
-            rc = value_text(value_json, out, outsize, NULL);
         break;
     }
-    }
-    json_decref(root);
-    return rc;
+    return crm_project_shared(kind, value_json, 0, out, outsize);
 }
 
 /* Why sf_project() refused a value, naming the option that decides it: an

@@ -264,6 +264,33 @@ static void value_text_by_flags(void **state)
     assert_int_equal(crm_segment_status("nonsense"), -1);
 }
 
+/* The kinds every CRM projects alike; consent and points are each CRM's
+ * own (hs_project, sf_project, acc_project). */
+static void project_shared_kinds(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(crm_project_shared(CHANGE_TIER, "{\"value\":\"gold\"}", 0, out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "gold");
+    /* A profile value as the CRM's text flags allow. */
+    assert_int_equal(crm_project_shared(CHANGE_PROFILE, "{\"value\":true}", CRM_VT_BOOL_DIGITS, out,
+                                        sizeof(out)),
+                     0);
+    assert_string_equal(out, "1");
+    assert_int_equal(crm_project_shared(CHANGE_PROFILE, "{\"value\":true}", 0, out, sizeof(out)),
+                     -1);
+    assert_int_equal(
+        crm_project_shared(CHANGE_SEGMENT, "{\"status\":\"out\"}", 0, out, sizeof(out)), 0);
+    assert_string_equal(out, "out");
+    assert_int_equal(crm_project_shared(CHANGE_ERASE, "{}", 0, out, sizeof(out)), 0);
+    assert_string_equal(out, "erased");
+    assert_int_equal(
+        crm_project_shared(CHANGE_CONSENT, "{\"status\":\"granted\"}", ~0u, out, sizeof(out)), -1);
+    assert_int_equal(crm_project_shared(CHANGE_POINTS, "{\"balance\":5}", ~0u, out, sizeof(out)),
+                     -1);
+}
+
 static void parse_err(const char *body, char *code, size_t cl, char *msg, size_t ml)
 {
     snprintf(code, cl, "%s", body ? "XSV-350013" : "");
@@ -538,6 +565,7 @@ int main(void)
         cmocka_unit_test(orphan_is_answered_later),
         cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
+        cmocka_unit_test(project_shared_kinds),
         cmocka_unit_test(a_large_batch_is_grouped_as_the_scan_grouped_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
