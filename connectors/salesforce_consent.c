@@ -43,14 +43,6 @@ static void fail_all(struct sf_job *job, const char *why)
     sf_job_done(job);
 }
 
-static void set_member(struct sf_job *job, const char *member, const char *ind_id)
-{
-    for (size_t i = 0; i < job->pb->n; i++) {
-        if (strcmp(job->pb->records[i].member_key, member) == 0)
-            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", ind_id);
-    }
-}
-
 /* --- 5. ContactPointTypeConsent --- */
 
 static void consents_answer(struct http_result *res, void *arg)
@@ -359,40 +351,21 @@ static void link_contacts(struct sf_job *job, const unsigned char *linked)
 
 /* --- 1. Individual --- */
 
+/* An Individual created: the member's records hold its id, and their
+ * Contacts get IndividualId. */
+static void individual_made(struct sf_job *job, const char *member, const char *id)
+{
+    sf_job_member_id(job, "ind", member, id);
+    for (size_t j = 0; j < job->pb->n; j++) {
+        if (strcmp(job->pb->records[j].member_key, member) == 0)
+            job->link[j] = 1;
+    }
+}
+
 static void individuals_answer(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    const struct host_services *host = job->sf->conn->host;
-    struct sf_outcome *out;
-
-    out = sf_job_outcomes(job, res);
-    if (out == NULL)
-        return;
-    for (size_t k = 0; k < job->nsent; k++) {
-        size_t i = job->sent[k];
-        const char *member = job->pb->records[i].member_key;
-        if (out[k].state == SF_OK && out[k].id[0] != '\0') {
-            char key[300], val[80];
-            set_member(job, member, out[k].id);
-            for (size_t j = 0; j < job->pb->n; j++) {
-                if (strcmp(job->pb->records[j].member_key, member) == 0)
-                    job->link[j] = 1; /* its Contact gets IndividualId */
-            }
-            snprintf(key, sizeof(key), "ind/%s", member);
-            snprintf(val, sizeof(val), "ind:%s", out[k].id);
-            if (host != NULL && host->learn_identity != NULL)
-                host->learn_identity(host->ctx, job->sf->conn, key, val);
-            continue;
-        }
-        for (size_t j = 0; j < job->pb->n; j++) {
-            if (strcmp(job->pb->records[j].member_key, member) == 0)
-                sf_job_set(job, j,
-                           out[k].state == SF_OK ? PUSH_RETRY : sf_outcome_push(out[k].state),
-                           out[k].reason, -1, 0, NULL);
-        }
-    }
-    free(out);
-    individuals_next(job);
+    if (sf_job_members_created(arg, res, NULL, individual_made) == 0)
+        individuals_next(arg);
 }
 
 static void individuals_next(struct sf_job *job)

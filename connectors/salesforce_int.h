@@ -174,6 +174,20 @@ int sf_job_query_each(struct sf_job *job, struct http_result *res,
  * outcome (a rejection logged with its reason). 0, or -1 when the request
  * failed as a whole (the job has then been failed and is done). */
 int sf_job_take_outcomes(struct sf_job *job, struct http_result *res);
+/* Gives every record of member the id of a record it is tied to (ids[]:
+ * an Individual, a LoyaltyProgramMember) and keeps it in the identity map
+ * as "<prefix>/<member>" -> "<prefix>:<id>" ("ind", "lpm"). */
+void sf_job_member_id(struct sf_job *job, const char *prefix, const char *member, const char *id);
+/* A collections create of one record per member for job->sent[0..nsent)
+ * (one record of each member): made(job, member, id) for each record
+ * created; a member whose create failed has all its records answered with
+ * that failure, RETRY when the item says OK without an id or fails with
+ * retry_code (NULL: none; someone else created the record meanwhile, which
+ * the retry finds). 0, or -1 when the request failed as a whole (the job
+ * has then been failed and is done). */
+int sf_job_members_created(struct sf_job *job, const struct http_result *res,
+                           const char *retry_code,
+                           void (*made)(struct sf_job *job, const char *member, const char *id));
 static inline void sf_job_set(struct sf_job *job, size_t i, enum push_outcome o, const char *reason,
                               long retry_after_ms, int not_record_fault, const char *remote_id)
 {

@@ -164,6 +164,50 @@ int sf_job_take_outcomes(struct sf_job *job, struct http_result *res)
     return 0;
 }
 
+void sf_job_member_id(struct sf_job *job, const char *prefix, const char *member, const char *id)
+{
+    const struct host_services *host = job->sf->conn->host;
+    char key[300], val[80];
+
+    for (size_t i = 0; i < job->pb->n; i++) {
+        if (strcmp(job->pb->records[i].member_key, member) == 0)
+            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
+    }
+    snprintf(key, sizeof(key), "%s/%s", prefix, member);
+    snprintf(val, sizeof(val), "%s:%s", prefix, id);
+    if (host != NULL && host->learn_identity != NULL)
+        host->learn_identity(host->ctx, job->sf->conn, key, val);
+}
+
+int sf_job_members_created(struct sf_job *job, const struct http_result *res,
+                           const char *retry_code,
+                           void (*made)(struct sf_job *job, const char *member, const char *id))
+{
+    struct sf_outcome *out = sf_job_outcomes(job, res);
+
+    if (out == NULL)
+        return -1;
+    for (size_t k = 0; k < job->nsent; k++) {
+        const struct sf_outcome *o = &out[k];
+        const char *member = job->pb->records[job->sent[k]].member_key;
+        int retry = o->state == SF_OK || (retry_code != NULL && o->state == SF_REJECT &&
+                                          strcmp(o->code, retry_code) == 0);
+
+        if (o->state == SF_OK && o->id[0] != '\0') {
+            made(job, member, o->id);
+            continue;
+        }
+        /* The member's records share its failure. */
+        for (size_t j = 0; j < job->pb->n; j++) {
+            if (strcmp(job->pb->records[j].member_key, member) == 0)
+                sf_job_set(job, j, retry ? PUSH_RETRY : sf_outcome_push(o->state), o->reason, -1, 0,
+                           NULL);
+        }
+    }
+    free(out);
+    return 0;
+}
+
 enum push_outcome sf_outcome_push(enum sf_state s)
 {
     return s == SF_OK ? PUSH_OK : s == SF_RETRY ? PUSH_RETRY : PUSH_REJECT;

@@ -173,51 +173,17 @@ static void journals_lookup(struct sf_job *job)
 /* Gives every record of member the LoyaltyProgramMember id, and keeps it. */
 static void member_id_for(struct sf_job *job, const char *member, const char *id)
 {
-    const struct host_services *host = job->sf->conn->host;
-    char key[300], val[80];
-
-    for (size_t i = 0; i < job->pb->n; i++) {
-        if (strcmp(job->pb->records[i].member_key, member) == 0)
-            snprintf(job->ids[i], sizeof(job->ids[i]), "%s", id);
-    }
-    snprintf(key, sizeof(key), "lpm/%s", member);
-    snprintf(val, sizeof(val), "lpm:%s", id);
-    if (host != NULL && host->learn_identity != NULL)
-        host->learn_identity(host->ctx, job->sf->conn, key, val);
+    sf_job_member_id(job, "lpm", member, id);
 }
 
+/* DUPLICATE_VALUE on MembershipNumber: the member exists now (created by
+ * another batch of the member in flight at the same time, or before a
+ * crash after our lookup): not the records' fault; the retry finds it by
+ * its identity or the lookup. */
 static void members_answer(struct http_result *res, void *arg)
 {
-    struct sf_job *job = arg;
-    struct sf_outcome *out;
-
-    out = sf_job_outcomes(job, res);
-    if (out == NULL)
-        return;
-    for (size_t k = 0; k < job->nsent; k++) {
-        size_t i = job->sent[k];
-        const char *member = job->pb->records[i].member_key;
-        int dup;
-        if (out[k].state == SF_OK && out[k].id[0] != '\0') {
-            member_id_for(job, member, out[k].id);
-            continue;
-        }
-        /* DUPLICATE_VALUE on MembershipNumber: the member exists now (created
-         * by another batch of the member in flight at the same time, or
-         * before a crash after our lookup): not the records' fault; the
-         * retry finds it by its identity or the lookup. */
-        dup = out[k].state == SF_REJECT && strcmp(out[k].code, "DUPLICATE_VALUE") == 0;
-        /* The member's records share its failure. */
-        for (size_t j = 0; j < job->pb->n; j++) {
-            if (strcmp(job->pb->records[j].member_key, member) == 0)
-                sf_job_set(job, j,
-                           out[k].state == SF_OK || dup ? PUSH_RETRY
-                                                        : sf_outcome_push(out[k].state),
-                           out[k].reason, -1, 0, NULL);
-        }
-    }
-    free(out);
-    members_create(job);
+    if (sf_job_members_created(arg, res, "DUPLICATE_VALUE", member_id_for) == 0)
+        members_create(arg);
 }
 
 /* Distinct members of the records from job->lo without an id, at most max
