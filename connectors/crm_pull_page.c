@@ -68,6 +68,16 @@ int crm_record_profile_empty(const struct crm_record *r, const char *attr)
     return crm_record_field(r, CHANGE_PROFILE, field, NULL, 0, NULL, NULL, "");
 }
 
+int crm_record_profile_json(const struct crm_record *r, const char *attr, const json_t *v,
+                            const char *skip, int64_t occurred, const char *version)
+{
+    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return crm_record_profile_empty(r, attr);
+    if (!json_is_string(v) || (skip != NULL && strcmp(json_string_value(v), skip) == 0))
+        return 0;
+    return crm_record_profile(r, attr, json_string_value(v), occurred, version);
+}
+
 int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,
                       const struct change *c, const char *projection)
 {

@@ -262,23 +262,15 @@ int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact,
         emit(&pc, CHANGE_TIER, "tier", NULL, 0, NULL, NULL,
              hs_prop_text(props, m->tier_property)) != 0)
         return -1;
+    /* An empty property (read back as null) is not taken as a clearing: a
+     * contact we created holds nothing but what we wrote, and its
+     * modification date would make "nothing" win over the member's real
+     * value. It is what HubSpot holds, though: observed, so that a value
+     * cleared here is not written again at a resync. */
     for (size_t i = 0; i < m->attrs.n; i++) {
-        json_t *v = json_object_get(props, m->attrs.p[i].val);
-
-        /* An empty property (read back as null) is not taken as a
-         * clearing: a contact we created holds nothing but what we wrote,
-         * and its modification date would make "nothing" win over the
-         * member's real value. It is what HubSpot holds, though: observed,
-         * so that a value cleared here is not written again at a resync. */
-        if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
-            if (crm_record_profile_empty(&pc.rec, m->attrs.p[i].key) != 0)
-                return -1;
-            continue;
-        }
-        if (!json_is_string(v))
-            continue;
-        if (crm_record_profile(&pc.rec, m->attrs.p[i].key, json_string_value(v), pc.modified,
-                               version) != 0)
+        if (crm_record_profile_json(&pc.rec, m->attrs.p[i].key,
+                                    json_object_get(props, m->attrs.p[i].val), NULL, pc.modified,
+                                    version) != 0)
             return -1;
     }
     return 0;

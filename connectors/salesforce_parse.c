@@ -255,25 +255,17 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, crm
     if (json_is_string(v) && emit(&pc, CHANGE_TIER, "tier", NULL, NULL, json_string_value(v)) != 0)
         return -1;
     snprintf(version, sizeof(version), "%" PRId64, pc.modified);
+    /* An empty field (null) is not a clearing: a Contact we created holds
+     * nothing but what we wrote. It is what Salesforce holds, though:
+     * observed, so that a value cleared here (written as null) is not
+     * written again at a resync. The placeholder we wrote to create the
+     * Contact is not a name. */
     for (size_t i = 0; i < m->attrs.n; i++) {
-        v = json_object_get(rec, m->attrs.p[i].val);
-        /* An empty field (null) is not a clearing: a Contact we created
-         * holds nothing but what we wrote. It is what Salesforce holds,
-         * though: observed, so that a value cleared here (written as null)
-         * is not written again at a resync. */
-        if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
-            if (crm_record_profile_empty(&pc.rec, m->attrs.p[i].key) != 0)
-                return -1;
-            continue;
-        }
-        if (!json_is_string(v))
-            continue;
-        /* The placeholder we wrote to create the Contact is not a name. */
-        if (strcmp(m->attrs.p[i].val, "LastName") == 0 &&
-            strcmp(json_string_value(v), m->last_name_placeholder) == 0)
-            continue;
-        if (crm_record_profile(&pc.rec, m->attrs.p[i].key, json_string_value(v), pc.modified,
-                               version) != 0)
+        const char *field = m->attrs.p[i].val;
+        const char *skip = strcmp(field, "LastName") == 0 ? m->last_name_placeholder : NULL;
+
+        if (crm_record_profile_json(&pc.rec, m->attrs.p[i].key, json_object_get(rec, field), skip,
+                                    pc.modified, version) != 0)
             return -1;
     }
     return 0;

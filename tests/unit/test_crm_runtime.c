@@ -291,6 +291,63 @@ static void project_shared_kinds(void **state)
                      -1);
 }
 
+/* What a pulled record's fields became: the last field's change value
+ * (or "-" for none) and projection, and how many came. */
+struct seen_fields {
+    char value[128];
+    char projection[128];
+    int n;
+};
+
+static int seen_field(void *arg, const char *member, enum change_kind kind, const char *field,
+                      const struct change *c, const char *projection)
+{
+    struct seen_fields *s = arg;
+    (void)member;
+    (void)kind;
+    (void)field;
+    snprintf(s->value, sizeof(s->value), "%s", c != NULL ? c->value_json : "-");
+    snprintf(s->projection, sizeof(s->projection), "%s", projection);
+    s->n++;
+    return 0;
+}
+
+/* A profile attribute as the CRM returned it: text is a change, empty is
+ * observed only, another type or the placeholder is passed over. */
+static void profile_json_by_what_the_crm_holds(void **state)
+{
+    struct seen_fields s = {"", "", 0};
+    struct crm_record r = {"sf", "003A", "M1", seen_field, &s};
+    json_t *ann = json_string("Ann"), *empty = json_string(""), *null = json_null();
+    json_t *num = json_integer(7), *ph = json_string("(loyalty member)");
+    (void)state;
+    assert_int_equal(crm_record_profile_json(&r, "first_name", ann, NULL, 1000, "1000"), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.value, "{\"value\":\"Ann\"}");
+    assert_string_equal(s.projection, "Ann");
+    assert_int_equal(crm_record_profile_json(&r, "first_name", null, NULL, 1000, "1000"), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.value, "-");
+    assert_string_equal(s.projection, "");
+    assert_int_equal(crm_record_profile_json(&r, "first_name", empty, NULL, 1000, "1000"), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.value, "-");
+    /* Not text, absent, or the placeholder: nothing. */
+    assert_int_equal(crm_record_profile_json(&r, "first_name", num, NULL, 1000, "1000"), 0);
+    assert_int_equal(crm_record_profile_json(&r, "first_name", NULL, NULL, 1000, "1000"), 0);
+    assert_int_equal(crm_record_profile_json(&r, "last_name", ph, "(loyalty member)", 1000, "1000"),
+                     0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(
+        crm_record_profile_json(&r, "last_name", ann, "(loyalty member)", 1000, "1000"), 0);
+    assert_int_equal(s.n, 4);
+    json_decref(ann);
+    json_decref(empty);
+    json_decref(null);
+    json_decref(num);
+    json_decref(ph);
+}
+
 static void parse_err(const char *body, char *code, size_t cl, char *msg, size_t ml)
 {
     snprintf(code, cl, "%s", body ? "XSV-350013" : "");
@@ -566,6 +623,7 @@ int main(void)
         cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
         cmocka_unit_test(project_shared_kinds),
+        cmocka_unit_test(profile_json_by_what_the_crm_holds),
         cmocka_unit_test(a_large_batch_is_grouped_as_the_scan_grouped_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
