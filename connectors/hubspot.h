@@ -227,7 +227,15 @@ json_t *hs_parse_statuses(const char *body);
 int hs_contact_fields(const struct hs_map *m, const char *conn, json_t *contact, json_t *statuses,
                       crm_field_fn fn, void *arg, char *member, size_t msize);
 
-/* 1 when statuses (hs_parse_statuses) hold UNSUBSCRIBED for (email,
+/* A statuses batch read answer as hs_parse_statuses, keeping only the
+ * UNSUBSCRIBED statuses (subscriptionId, status, timestamp) and only the
+ * subscribers that have one: what the grant guard (hs_newer_withdrawal)
+ * reads. Read with jscan (issue 17). An unreadable body gives an empty
+ * object, as hs_parse_statuses does. New ref or NULL. */
+json_t *hs_parse_withdrawals(const char *body);
+
+/* 1 when statuses (hs_parse_statuses or hs_parse_withdrawals) hold
+ * UNSUBSCRIBED for (email,
  * sid) recorded after collected_at: a grant that old must not overwrite it. */
 int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int64_t collected_at);
 

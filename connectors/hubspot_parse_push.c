@@ -504,6 +504,127 @@ json_t *hs_parse_missing(const char *body)
     return out;
 }
 
+/* One status of a subscriber: appended to kept when it is UNSUBSCRIBED,
+ * with what hs_newer_withdrawal reads of it (a subscriptionId that is not
+ * an integer as 0, as json_integer_value() makes it; a timestamp only when
+ * it is a string). */
+static int withdrawal_status(struct jscan *s, json_t *kept)
+{
+    char name[256], status[32] = "", at[128] = "";
+    long long sid = 0;
+    int has_status = 0, has_at = 0, r = jscan_object(s);
+    json_t *o;
+
+    if (r != 1)
+        return r == 2 ? 1 : -1;
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        if (strcmp(name, "status") == 0) {
+            r = jscan_string(s, status, sizeof(status));
+            has_status = r == 1;
+        } else if (strcmp(name, "timestamp") == 0) {
+            r = jscan_string(s, at, sizeof(at));
+            has_at = r == 1;
+        } else if (strcmp(name, "subscriptionId") == 0) {
+            r = jscan_int(s, &sid);
+            if (r == 2)
+                sid = 0;
+        } else {
+            r = jscan_skip(s);
+        }
+        if (r < 0)
+            return -1;
+    }
+    if (r != 0)
+        return -1;
+    if (!has_status || strcmp(status, HS_STATUS_UNSUBSCRIBED) != 0)
+        return 1;
+    o = json_pack("{s:I, s:s}", "subscriptionId", (json_int_t)sid, "status", status);
+    if (o == NULL || (has_at && json_object_set_new(o, "timestamp", json_string(at)) != 0) ||
+        json_array_append_new(kept, o) != 0)
+        return -1;
+    return 1;
+}
+
+/* One result: its subscriber's withdrawals replace what an earlier result
+ * for the same address left (json_object_set in hs_parse_statuses). */
+static int withdrawal_result(struct jscan *s, json_t *out)
+{
+    char name[256], email[512], low[512];
+    int has_email = 0, has_statuses = 0, r = jscan_object(s);
+    json_t *kept = json_array();
+    size_t k;
+
+    if (kept == NULL)
+        return -1;
+    if (r != 1) {
+        json_decref(kept);
+        return r == 2 ? 1 : -1;
+    }
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        if (strcmp(name, "subscriberIdString") == 0) {
+            r = jscan_string(s, email, sizeof(email));
+            has_email = r == 1 || r == 3; /* cut to 511 as the lower-casing did */
+        } else if (strcmp(name, "statuses") == 0) {
+            json_array_clear(kept);
+            r = jscan_array(s);
+            has_statuses = r == 1;
+            if (r == 1) {
+                for (r = jscan_element(s); r == 1; r = jscan_element(s)) {
+                    if (withdrawal_status(s, kept) != 1)
+                        break;
+                }
+                r = r == 0 ? 1 : -1;
+            }
+        } else {
+            r = jscan_skip(s);
+        }
+        if (r < 0)
+            break;
+    }
+    if (r == 0 && has_email && has_statuses) {
+        for (k = 0; email[k] != '\0' && k + 1 < sizeof(low); k++)
+            low[k] = (char)tolower((unsigned char)email[k]);
+        low[k] = '\0';
+        if (json_array_size(kept) > 0)
+            r = json_object_set(out, low, kept) == 0 ? 0 : -1;
+        else
+            json_object_del(out, low);
+    }
+    json_decref(kept);
+    return r == 0 ? 1 : -1;
+}
+
+json_t *hs_parse_withdrawals(const char *body)
+{
+    json_t *out = json_object();
+    struct jscan s;
+    char name[256];
+    int r = -1;
+
+    if (out == NULL || body == NULL)
+        return out;
+    jscan_init(&s, body, -1);
+    if (jscan_object(&s) == 1) {
+        for (r = jscan_member(&s, name, sizeof(name)); r == 1;
+             r = jscan_member(&s, name, sizeof(name))) {
+            if (strcmp(name, "results") == 0 && jscan_array(&s) == 1) {
+                for (r = jscan_element(&s); r == 1; r = jscan_element(&s)) {
+                    if (withdrawal_result(&s, out) != 1)
+                        break;
+                }
+                r = r == 0 ? 1 : -1;
+            } else if (strcmp(name, "results") != 0) {
+                r = jscan_skip(&s);
+            }
+            if (r < 0)
+                break;
+        }
+    }
+    if (r != 0 || jscan_end(&s) != 1)
+        json_object_clear(out); /* unreadable: nothing known, as json_loads failing */
+    return out;
+}
+
 int hs_newer_withdrawal(json_t *statuses, const char *email, long long sid, int64_t collected_at)
 {
     char low[512];

@@ -378,6 +378,67 @@ static void newer_withdrawal_blocks_older_grant(void **state)
     json_decref(st);
 }
 
+/* The grant guard's reading keeps only withdrawals (issue 17) and gives
+ * the same verdicts as the whole answer read by hs_parse_statuses: the
+ * latest result of an address counts, an upper-case address is found, a
+ * subscriptionId that is not an integer or a timestamp that is not a
+ * string blocks nothing. An unreadable answer knows nothing. */
+static void withdrawals_as_the_whole_answer(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"status\":\"COMPLETE\",\"results\":[{\"subscriberIdString\":\"Ann@Example.com\","
+        "\"statuses\":[{\"subscriptionId\":1001,\"name\":\"m\",\"status\":\"UNSUBSCRIBED\","
+        "\"timestamp\":\"2026-11-19T09:00:00.000Z\",\"legalBasis\":null},{\"subscriptionId\":"
+        "1002,\"status\":\"SUBSCRIBED\",\"timestamp\":\"2026-11-19T09:00:00.000Z\"}]},"
+        "{\"statuses\":[],\"subscriberIdString\":\"bob@example.com\"},"
+        "{\"subscriberIdString\":\"cy@example.com\",\"statuses\":[{\"subscriptionId\":\"1001\","
+        "\"status\":\"UNSUBSCRIBED\",\"timestamp\":\"2026-11-19T09:00:00.000Z\"},"
+        "{\"subscriptionId\":1002,\"status\":\"UNSUBSCRIBED\",\"timestamp\":1795050000000}]}]}",
+        /* a later result for ann without the withdrawal replaces it */
+        "{\"results\":[{\"subscriberIdString\":\"ann@example.com\",\"statuses\":[{"
+        "\"subscriptionId\":1001,\"status\":\"UNSUBSCRIBED\",\"timestamp\":"
+        "\"2026-11-19T09:00:00.000Z\"}]},{\"subscriberIdString\":\"ANN@example.com\","
+        "\"statuses\":[{\"subscriptionId\":1001,\"status\":\"SUBSCRIBED\"}]}]}",
+        "{\"results\":[{\"subscriberIdString\":\"ann@example.com\",\"statuses\":[{"
+        "\"subscriptionId\":1001,\"status\":\"UNSUBSCRIBED\",\"timestamp\":"
+        "\"2026-11-19T09:00:00.000Z\"}]}],\"errors\":[1,]}",
+        "{\"results\":{\"subscriberIdString\":\"ann@example.com\"}}"};
+    static const char *const emails[] = {"ann@example.com", "bob@example.com", "cy@example.com"};
+    static const long long sids[] = {1001, 1002, 0};
+    static const int64_t at[] = {1795000000000, 1795100000000};
+    (void)state;
+    for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+        json_t *all = hs_parse_statuses(bodies[b]), *w = hs_parse_withdrawals(bodies[b]);
+        assert_non_null(w);
+        for (size_t e = 0; e < 3; e++) {
+            for (size_t i = 0; i < 3; i++) {
+                for (size_t t = 0; t < 2; t++) {
+                    if (hs_newer_withdrawal(all, emails[e], sids[i], at[t]) !=
+                        hs_newer_withdrawal(w, emails[e], sids[i], at[t]))
+                        fail_msg("body %zu, %s, %lld, %lld: verdicts differ", b, emails[e], sids[i],
+                                 (long long)at[t]);
+                }
+            }
+        }
+        json_decref(all);
+        json_decref(w);
+    }
+    {
+        json_t *w = hs_parse_withdrawals(bodies[0]);
+        /* ann and cy have withdrawals, bob none: not kept; cy's block
+         * nothing (a string subscriptionId, a numeric timestamp) */
+        assert_int_equal(json_object_size(w), 2);
+        assert_int_equal(hs_newer_withdrawal(w, "ANN@example.com", 1001, at[0]), 1);
+        assert_int_equal(hs_newer_withdrawal(w, "ann@example.com", 1001, at[1]), 0);
+        assert_int_equal(hs_newer_withdrawal(w, "cy@example.com", 1002, at[0]), 0);
+        assert_int_equal(hs_newer_withdrawal(w, "cy@example.com", 1001, at[0]), 0);
+        json_decref(w);
+        w = hs_parse_withdrawals(bodies[1]);
+        assert_int_equal(json_object_size(w), 0);
+        json_decref(w);
+    }
+}
+
 /* A paging cursor is followed only when it is a number past the page read:
  * strtol made "abc" 0 and the pull read page 1 2,240 times. */
 static void paging_cursor_must_advance(void **state)
@@ -414,6 +475,7 @@ int main(void)
         cmocka_unit_test(small_answers),
         cmocka_unit_test(search_page_to_changes),
         cmocka_unit_test(newer_withdrawal_blocks_older_grant),
+        cmocka_unit_test(withdrawals_as_the_whole_answer),
         cmocka_unit_test(paging_cursor_must_advance),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
