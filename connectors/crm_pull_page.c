@@ -123,6 +123,21 @@ void crm_page_abort(struct crm_page *pg)
     pg->open = 0;
 }
 
+int crm_page_rows(struct crm_page *pg, json_t *rows, crm_row_fn row, void *arg)
+{
+    size_t i;
+    json_t *r;
+
+    if (crm_page_begin(pg) != 0)
+        return -1;
+    json_array_foreach(rows, i, r)
+    {
+        if (row(arg, pg, r) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 void crm_page_failed(struct crm_page *pg, const char *what)
 {
     if (pg->open)

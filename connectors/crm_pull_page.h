@@ -84,6 +84,15 @@ int crm_page_begin(struct crm_page *pg);
 int crm_page_commit(struct crm_page *pg, const char *watermark);
 void crm_page_abort(struct crm_page *pg);
 
+/* One element of a page's rows (a JSON array the CRM answered) applied
+ * through pg: 0, or -1 (pg->err says why; the page must not be committed). */
+typedef int (*crm_row_fn)(void *arg, struct crm_page *pg, json_t *row);
+
+/* Begins pg and applies each element of rows in order with row(arg, pg,
+ * element): 0 with the page open for the caller to commit, or -1 when it
+ * could not begin or a row failed (crm_page_failed ends it). */
+int crm_page_rows(struct crm_page *pg, json_t *rows, crm_row_fn row, void *arg);
+
 /* The error tail of every page: a page that could not be applied is
  * rolled back when it is still open, and "<what> not applied: <the sink's
  * error>" is logged. */

@@ -34,13 +34,24 @@
 
 static void send_search(struct hubspot *hs);
 
-/* One contact of a search page (*last: the newest lastmodifieddate read):
+/* A search page being applied: the EMAIL statuses of its addresses (NULL:
+ * none read), and the newest lastmodifieddate read so far. */
+struct search_page {
+    struct hubspot *hs;
+    json_t *statuses;
+    int64_t last;
+};
+
+/* One contact of a search page (a crm_row_fn over a struct search_page):
  * its fields by the shared page rule, with the EMAIL statuses of its
  * address, merges followed, its identity learnt. 0, or -1 on a state
  * error (pc->err). */
-static int contact_row(struct hubspot *hs, struct crm_page *pc, json_t *contact, json_t *statuses,
-                       int64_t *last)
+static int contact_row(void *arg, struct crm_page *pc, json_t *contact)
 {
+    struct search_page *sp = arg;
+    struct hubspot *hs = sp->hs;
+    json_t *statuses = sp->statuses;
+    int64_t *last = &sp->last;
     struct connector *conn = hs_conn(hs);
     const struct host_services *host = conn->host;
     json_t *props = json_object_get(contact, "properties");
@@ -119,29 +130,21 @@ static void search_next_page(struct hubspot *hs, int64_t last)
 static void apply_page(struct hubspot *hs, json_t *statuses)
 {
     struct hs_pull_state *ps = hs_pull_state(hs);
-    struct connector *conn = hs_conn(hs);
+    struct search_page sp = {hs, statuses, ps->last_seen};
     struct crm_page pc;
     char wm[64];
-    size_t i;
-    json_t *contact;
-    int64_t last = ps->last_seen;
 
     hs_page_init(&pc, hs);
-    if (crm_page_begin(&pc) != 0)
+    if (crm_page_rows(&pc, ps->results, contact_row, &sp) != 0)
         goto fail;
-    json_array_foreach(ps->results, i, contact)
-    {
-        if (contact_row(hs, &pc, contact, statuses, &last) != 0)
-            goto fail;
-    }
-    snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", last);
+    snprintf(wm, sizeof(wm), "{\"t\":%" PRId64 "}", sp.last);
     if (crm_page_commit(&pc, wm) != 0)
         goto fail;
-    ps->last_seen = last;
+    ps->last_seen = sp.last;
     ps->pages++;
-    log_debug("hubspot", conn->name, "pulled page of %zu contact(s), %ld change(s) applied",
+    log_debug("hubspot", hs_conn(hs)->name, "pulled page of %zu contact(s), %ld change(s) applied",
               json_array_size(ps->results), pc.applied);
-    search_next_page(hs, last);
+    search_next_page(hs, sp.last);
     return;
 fail:
     crm_page_failed(&pc, "pull page");

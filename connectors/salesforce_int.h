@@ -258,6 +258,9 @@ void sf_pull_finish(struct salesforce *sf, int status);
 int sf_pull_watermark(struct salesforce *sf, int64_t lmc, int64_t cptc, char *out, size_t outsize);
 /* A pull page of this connector (the shared page rule, crm_pull_page.h). */
 void sf_page_init(struct crm_page *pg, struct salesforce *sf);
+/* A page that could not be applied: rolled back, "<what> not applied: ..."
+ * logged (crm_page_failed), and the pull cycle ends (-1). */
+void sf_page_failed(struct salesforce *sf, struct crm_page *pg, const char *what);
 /* Commits a page of a side query read by SystemModstamp (balances,
  * consents) with the watermark carrying its cursors, so that a restart goes
  * on from them. 0, or -1 (rolled back; pg->err says why). */

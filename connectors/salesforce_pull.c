@@ -124,12 +124,21 @@ static void send_query(struct salesforce *sf, const char *next);
 static void sweep_deleted(struct salesforce *sf);
 static void pull_balances(struct salesforce *sf, const char *next);
 
-/* One Contact row of a page (page_last moves to it): a Contact deleted in
- * Salesforce, or its fields by the shared page rule and its identity
- * learnt. 0, or -1 on a state error (pc->err). */
-static int contact_row(struct salesforce *sf, struct crm_page *pc, json_t *rec,
-                       struct sf_cursor *page_last)
+/* A page of Contacts being applied: the cursor of its last row read. */
+struct contacts_page {
+    struct salesforce *sf;
+    struct sf_cursor last;
+};
+
+/* One Contact row of a page (a crm_row_fn over a struct contacts_page,
+ * whose cursor moves to it): a Contact deleted in Salesforce, or its
+ * fields by the shared page rule and its identity learnt. 0, or -1 on a
+ * state error (pc->err). */
+static int contact_row(void *arg, struct crm_page *pc, json_t *rec)
 {
+    struct contacts_page *cp = arg;
+    struct salesforce *sf = cp->sf;
+    struct sf_cursor *page_last = &cp->last;
     struct connector *conn = sf_conn(sf);
     const struct host_services *host = conn->host;
     const char *id = json_string_value(json_object_get(rec, "Id"));
@@ -184,34 +193,27 @@ static void apply_page(struct salesforce *sf)
 {
     struct sf_pull_state *ps = sf_pull_state(sf);
     struct connector *conn = sf_conn(sf);
+    struct contacts_page cp = {sf, sf_pull_state(sf)->cyc.last};
     struct crm_page pc;
     char wm[256];
-    size_t i;
-    json_t *rec;
-    struct sf_cursor page_last = sf_pull_state(sf)->cyc.last;
 
     sf_page_init(&pc, sf);
-    if (crm_page_begin(&pc) != 0)
+    if (crm_page_rows(&pc, ps->records, contact_row, &cp) != 0)
         goto fail;
-    json_array_foreach(ps->records, i, rec)
-    {
-        if (contact_row(sf, &pc, rec, &page_last) != 0)
-            goto fail;
-    }
-    if (cursor_after(page_last.t, page_last.id, &sf_pull_state(sf)->cyc.stored)) {
-        if (sf_watermark_text(page_last.t, page_last.id, ps->lmc_t, ps->cptc_t, ps->del_t, wm,
+    if (cursor_after(cp.last.t, cp.last.id, &sf_pull_state(sf)->cyc.stored)) {
+        if (sf_watermark_text(cp.last.t, cp.last.id, ps->lmc_t, ps->cptc_t, ps->del_t, wm,
                               sizeof(wm)) != 0)
             wm[0] = '\0';
         if (crm_page_commit(&pc, wm[0] ? wm : NULL) != 0)
             goto fail;
-        sf_pull_state(sf)->cyc.stored = page_last;
-        ps->t = page_last.t;
-        snprintf(ps->id, sizeof(ps->id), "%s", page_last.id);
+        sf_pull_state(sf)->cyc.stored = cp.last;
+        ps->t = cp.last.t;
+        snprintf(ps->id, sizeof(ps->id), "%s", cp.last.id);
     } else if (crm_page_commit(&pc, NULL) != 0) {
         goto fail;
     }
     sf_pull_state(sf)->cyc.rows_in_query += (long)json_array_size(ps->records);
-    sf_pull_state(sf)->cyc.last = page_last;
+    sf_pull_state(sf)->cyc.last = cp.last;
     ps->pages++;
     log_debug("salesforce", conn->name, "pulled page of %zu Contact(s), %ld change(s) applied",
               json_array_size(ps->records), pc.applied);
@@ -221,8 +223,7 @@ static void apply_page(struct salesforce *sf)
     contacts_next_page(sf);
     return;
 fail:
-    crm_page_failed(&pc, "pull page");
-    sf_pull_finish(sf, -1);
+    sf_page_failed(sf, &pc, "pull page");
 }
 
 static void query_answer(struct http_result *res, void *arg)
@@ -604,8 +605,7 @@ static void deleted_answer(struct http_result *res, void *arg)
 fail:
     json_decref(ids);
     json_decref(when);
-    crm_page_failed(&pg, "pull: deletions");
-    sf_pull_finish(sf, -1);
+    sf_page_failed(sf, &pg, "pull: deletions");
 }
 
 static void sweep_deleted(struct salesforce *sf)

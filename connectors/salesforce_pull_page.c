@@ -61,6 +61,12 @@ void sf_page_init(struct crm_page *pg, struct salesforce *sf)
     crm_page_init(pg, sf_conn(sf), "salesforce");
 }
 
+void sf_page_failed(struct salesforce *sf, struct crm_page *pg, const char *what)
+{
+    crm_page_failed(pg, what);
+    sf_pull_finish(sf, -1);
+}
+
 int sf_page_commit_cursors(struct salesforce *sf, struct crm_page *pg, int64_t lmc, int64_t cptc)
 {
     char wm[256];
@@ -126,8 +132,7 @@ static int side_page(struct salesforce *sf, struct http_result *res, enum sf_sid
 fail:
     json_decref(root);
     snprintf(what, sizeof(what), "%s page", sides[side].page);
-    crm_page_failed(&pg, what);
-    sf_pull_finish(sf, -1);
+    sf_page_failed(sf, &pg, what);
     return -1;
 }
 

@@ -465,6 +465,60 @@ static void page_field_leaves_the_echo_rule_to_the_host(void **state)
     assert_int_equal(current_calls, 0);
 }
 
+static int begun;
+
+static int fake_begin(void *ctx, struct connector *conn, struct error *err)
+{
+    (void)ctx;
+    (void)conn;
+    (void)err;
+    begun++;
+    return 0;
+}
+
+/* Counts the rows it is given; refuses the row {"bad": true}. */
+static int count_row(void *arg, struct crm_page *pg, json_t *row)
+{
+    (void)pg;
+    if (json_is_true(json_object_get(row, "bad")))
+        return -1;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A page's rows go in order after the page begins; the first row that
+ * fails stops them, and the page is left open for crm_page_failed. */
+static void page_rows_stop_at_a_failed_row(void **state)
+{
+    struct pull_sink sink;
+    struct connector conn;
+    struct crm_page pg;
+    json_t *rows = json_loads("[{}, {}, {\"bad\": true}, {}]", 0, NULL);
+    json_t *two = json_loads("[{}, {}]", 0, NULL);
+    int n = 0;
+    (void)state;
+    memset(&sink, 0, sizeof(sink));
+    memset(&conn, 0, sizeof(conn));
+    sink.begin = fake_begin;
+    conn.sink = &sink;
+    conn.name = (char *)"hs";
+    begun = 0;
+    crm_page_init(&pg, &conn, "test");
+    assert_int_equal(crm_page_rows(&pg, two, count_row, &n), 0);
+    assert_int_equal(begun, 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(pg.open, 1);
+    assert_int_equal(conn.busy, 1);
+    crm_page_init(&pg, &conn, "test");
+    n = 0;
+    assert_int_equal(crm_page_rows(&pg, rows, count_row, &n), -1);
+    assert_int_equal(begun, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pg.open, 1);
+    json_decref(rows);
+    json_decref(two);
+}
+
 /* A connector refuses a host whose services table is older than the one it
  * was built against (it would call entries the host does not have). */
 static void an_older_host_services_table_is_refused(void **state)
@@ -617,6 +671,7 @@ int main(void)
         cmocka_unit_test(job_results_first_stands_and_done_is_deferred),
         cmocka_unit_test(fail_from_keeps_transient_and_rejects_permanent),
         cmocka_unit_test(page_field_leaves_the_echo_rule_to_the_host),
+        cmocka_unit_test(page_rows_stop_at_a_failed_row),
         cmocka_unit_test(urls_are_joined_to_any_length),
         cmocka_unit_test(an_older_host_services_table_is_refused),
         cmocka_unit_test(orphan_is_answered_later),
