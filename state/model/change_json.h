@@ -24,7 +24,8 @@ char *audit_payload_to_json(const char *origin, int effective, const char *sourc
                             const char *value_json);
 
 /* Decodes a canonical consent value. Strings in *out point into *holder,
- * which the caller releases with json_decref(). Returns 0 or -1. */
+ * which the caller releases with json_decref(). Returns 0, or -1 with *out
+ * zeroed and *holder NULL. */
 int consent_value_from_json(const char *text, struct consent_value *out, json_t **holder);
 
 /* json_dumps with the canonical flags; NULL on failure. */
