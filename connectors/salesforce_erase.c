@@ -34,6 +34,16 @@ static void fail(struct sf_job *job, const char *why)
     sf_job_done(job);
 }
 
+/* The end of a stage's request (rc: what sending it returned): 1 when it
+ * went, else -1 with the job failed for what could not be sent. */
+static int stage_sent(struct sf_job *job, int rc, const char *what)
+{
+    if (rc == 0)
+        return 1;
+    fail(job, what);
+    return -1;
+}
+
 static int add_id(char (**list)[24], size_t *n, size_t *cap, const char *id)
 {
     for (size_t k = 0; k < *n; k++) {
@@ -105,6 +115,7 @@ static int lookup(struct sf_job *job)
     const char *vals[ERASE_LOOKUP_MAX];
     size_t n = next_values(job, vals);
     char *soql = NULL;
+    int rc;
 
     if (n == 0)
         return 0;
@@ -116,13 +127,9 @@ static int lookup(struct sf_job *job)
     else
         soql =
             sf_soql_in("SELECT Id FROM LoyaltyProgramMember WHERE ", "MembershipNumber", vals, n);
-    if (sf_job_query(job, soql, found) != 0) {
-        free(soql);
-        fail(job, "cannot send the lookup");
-        return -1;
-    }
+    rc = sf_job_query(job, soql, found);
     free(soql);
-    return 1;
+    return stage_sent(job, rc, "cannot send the lookup");
 }
 
 static void written(struct http_result *res, void *arg)
@@ -181,11 +188,7 @@ static int anonymise(struct sf_job *job)
                           body, written, job)
              : -1;
     free(body);
-    if (rc != 0) {
-        fail(job, "cannot send the LoyaltyProgramMember update");
-        return -1;
-    }
-    return 1;
+    return stage_sent(job, rc, "cannot send the LoyaltyProgramMember update");
 }
 
 /* Deletes up to SF_COLL_MAX of the related records from job->relpos. */
@@ -216,11 +219,7 @@ static int delete_related(struct sf_job *job)
     }
     rc = sf_request(job->sf, HTTP_DELETE, sf_data_path(job->sf, tail), NULL, NULL, written, job);
     free(tail);
-    if (rc != 0) {
-        fail(job, "cannot send the delete");
-        return -1;
-    }
-    return 1;
+    return stage_sent(job, rc, "cannot send the delete");
 }
 
 /* Goes on with the current stage, or moves to the next one. The records
