@@ -14,7 +14,7 @@ start_daemon
 printf '{"event_id":"p5","type":"profile","member":"M5","occurred_at":"2026-11-01T09:00:00Z","attributes":{"email":"m5@example.com","first_name":"Eve"}}\n' >"$T/a.jsonl.src"
 drop a.jsonl
 wait_for 30 is_eq Eve contact_prop M5 firstname || fail "M5 not in HubSpot"
-wait_for 30 test -n "$(sql "SELECT remote_id FROM identities WHERE member_key = 'M5'")" || fail "M5's id not learnt"
+wait_for 30 nonempty sql "SELECT remote_id FROM identities WHERE member_key = 'M5'" || fail "M5's id not learnt"
 
 printf '{"event_id":"e5","type":"erasure","member":"M5","occurred_at":"2026-11-03T10:00:00Z"}\n' >"$T/b.jsonl.src"
 drop b.jsonl

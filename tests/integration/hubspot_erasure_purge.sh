@@ -20,7 +20,7 @@ start_daemon
 drop a.jsonl
 wait_for 30 is_eq 50 contact_prop M5 loyalty_points || fail "M5 not in HubSpot"
 wait_for 30 is_eq 60 contact_prop M6 loyalty_points || fail "M6 not in HubSpot"
-wait_for 30 test -n "$(sql "SELECT remote_id FROM identities WHERE member_key = 'M5'")" || fail "M5's id not learnt"
+wait_for 30 nonempty sql "SELECT remote_id FROM identities WHERE member_key = 'M5'" || fail "M5's id not learnt"
 quiet
 
 # HubSpot refuses the archive: the erasure is not confirmed, the key stays.

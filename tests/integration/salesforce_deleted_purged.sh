@@ -19,8 +19,8 @@ start_daemon
 } >"$T/a.jsonl.src"
 drop a.jsonl
 cm_id() { soql "SELECT Id FROM CampaignMember WHERE Membership_Key__c = '$1:vip'" | jq -r '.[0].Id // empty'; }
-wait_for 60 test -n "$(cm_id M2)" || fail "M2's CampaignMember not written"
-wait_for 30 test -n "$(cm_id M1)" || fail "M1's CampaignMember not written"
+wait_for 60 nonempty cm_id M2 || fail "M2's CampaignMember not written"
+wait_for 30 nonempty cm_id M1 || fail "M1's CampaignMember not written"
 quiet
 wm() { sql "SELECT pull_watermark FROM cursors WHERE connector = 'sf'"; }
 wait_for 30 is_eq true eval "wm | jq 'has(\"del\")'" || fail "the sweep position is not in the watermark: $(wm)"

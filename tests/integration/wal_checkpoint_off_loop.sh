@@ -22,7 +22,7 @@ for i in $(seq 1 "$N"); do
 done > "$T/w.jsonl.src"
 drop w.jsonl
 wait_for 120 test -f "$T/spool/done/w.jsonl" || fail "file not ingested"
-wait_for 20 test "$(count_of)" -ge 1 2>/dev/null ||
+wait_for 20 eval '[ "$(count_of)" -ge 1 ]' ||
   fail "no WAL checkpoint ran off the loop (count '$(count_of)')"
 runs=$(count_of)
 pass "$runs WAL checkpoint(s) off the loop for $N events"

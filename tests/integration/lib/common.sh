@@ -37,6 +37,12 @@ wait_for() {
   done
 }
 
+# nonempty CMD...: true when CMD prints something. For wait_for, which runs
+# it at each try: `wait_for 30 test -n "$(cmd)"` runs cmd once, before the
+# wait, and then waits on that one answer (salesforce_deleted_purged failed
+# so under load, its CampaignMember read before the push had gone).
+nonempty() { [ -n "$("$@" 2>/dev/null)" ]; }
+
 # write_config [extra INI text]: a config with one spool connector "shop".
 write_config() {
   mkdir -p "$T/spool" && mkdir -p -m 0700 "$T/state" # the daemon refuses a state dir open to others
