@@ -24,6 +24,8 @@ backlog() {
   sql "SELECT COUNT(*) FROM changes c WHERE c.effective = 1 AND c.origin <> 'acc' AND c.seq >
          IFNULL((SELECT seq FROM push_cursors p WHERE p.connector = 'acc' AND p.lane = c.lane), 0)"
 }
+# The backlog is 0 before the file is read too (failed so once under load).
+wait_for 60 test -f "$T/spool/done/a.jsonl" || fail "a.jsonl not ingested"
 wait_for 60 is_eq 0 backlog || fail "not everything was pushed (backlog $(backlog))"
 assert_eq "$(recipient_count E1)" 1 "one recipient for the new key, no twin"
 assert_eq "$(recipient_field E1 email)" e1@example.com "it holds the profile"
