@@ -206,6 +206,58 @@ static void batch_bookkeeping_runs_one_statement_per_batch(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_acks WHERE system = 'hs'"), 150);
 }
 
+/* The default VFS, counting the statement journals it opens as files. */
+static sqlite3_vfs counting_vfs;
+static sqlite3_vfs *real_vfs;
+static int subjournal_files;
+
+static int counting_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+    (void)v;
+    if (flags & SQLITE_OPEN_SUBJOURNAL)
+        subjournal_files++;
+    return real_vfs->xOpen(real_vfs, name, f, flags, out);
+}
+
+/* Issue 17: a batch's shadow writes rewrite rows already on disk, and the
+ * statement keeps those pages in its statement journal. SQLite moves a
+ * journal past 64 KiB to a temp file it creates, writes and unlinks in
+ * every transaction (a quarter of those writes' samples in a HubSpot push,
+ * perf); the store keeps it in memory up to 1 MiB. 2,000 confirmations
+ * journal more than 64 KiB (with SQLite's default, this test opens a
+ * file). */
+static void a_batch_write_keeps_its_statement_journal_in_memory(void **state)
+{
+    struct error err = {""};
+    char dir[64], path[128];
+    struct store *st = NULL;
+    static struct push_key k[2000];
+    static char members[2000][16], hashes[2000][65];
+
+    (void)state; /* the fixture's store_open() configured the library */
+    real_vfs = sqlite3_vfs_find(NULL);
+    counting_vfs = *real_vfs;
+    counting_vfs.zName = "counting";
+    counting_vfs.xOpen = counting_open;
+    assert_int_equal(sqlite3_vfs_register(&counting_vfs, 1), SQLITE_OK);
+    tmp_store_open(dir, path, "subjournal", &st);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(members[i], sizeof(members[i]), "M%06d", i);
+        snprintf(hashes[i], sizeof(hashes[i]), "%064d", i);
+        k[i] = (struct push_key){members[i], "consent:marketing:email", hashes[i]};
+    }
+    assert_int_equal(store_begin(st, &err), 0);
+    assert_int_equal(store_shadow_sent_batch(st, "hs", k, 2000, &err), 0);
+    assert_int_equal(store_commit(st, &err), 0);
+    assert_int_equal(store_begin(st, &err), 0);
+    assert_int_equal(store_shadow_put_batch(st, "hs", k, 2000, &err), 0);
+    assert_int_equal(store_commit(st, &err), 0);
+    assert_int_equal(count(st, "SELECT COUNT(*) FROM shadow WHERE value_hash = sent_hash"), 2000);
+    tmp_store_remove(dir, st);
+    assert_int_equal(sqlite3_vfs_unregister(&counting_vfs), SQLITE_OK);
+    assert_int_equal(subjournal_files, 0);
+}
+
 static void rollback_leaves_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -428,6 +480,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_event_id_reused_with_another_body_is_a_conflict, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(batch_bookkeeping_runs_one_statement_per_batch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_batch_write_keeps_its_statement_journal_in_memory, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_tombstones_and_blocks_recreation, setup, teardown),
