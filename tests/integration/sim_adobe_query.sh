@@ -74,6 +74,16 @@ expect_status 200 "getIfExists without a row"
 expect_eq "$(xp 'count(//*[local-name()="recipient"]/@*)')" "0" "an empty element"
 ok "count, get, getIfExists, alias"
 
+# A key list of 100 members OR'd in one expression (the Adobe connector's
+# batch reads; ~2.6 kB): read whole, not cut at a buffer of ours.
+long="@memberKey = 'k1000'"
+for i in $(seq 1001 1099); do long="$long OR @memberKey = 'k$i'"; done
+long="$long OR @memberKey = 'm9'"
+query "<queryDef schema='nms:recipient' operation='count'><where><condition expr=\"$long\"/></where></queryDef>"
+expect_status 200 "an expression of ${#long} bytes"
+expect_eq "$(xp 'string(//*[local-name()="recipient"]/@count)')" "1" "its last term counts too"
+ok "a long expression"
+
 query "<queryDef schema='nms:subscription' operation='select'><select><node expr='@id'/><node expr='[recipient/@memberKey]'/><node expr='[service/@name]'/><node expr='[service/@label]'/><node expr='@created'/></select><where><condition expr=\"[service/@name] = 'sms'\"/></where></queryDef>"
 expect_status 200 "subscriptions by [service/@name]"
 expect_eq "$(xp 'string(//*[local-name()="subscription"]/*[local-name()="recipient"]/@memberKey)')" "m4" "link child recipient"
