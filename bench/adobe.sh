@@ -20,6 +20,17 @@
 # records/s (members written), CPU per record (user + system of the
 # process), peak RSS, requests against the minimum ceil(N/BATCH)
 # WriteCollection calls, and the simulator's own CPU for the run.
+# (4) opt-out latency under a saturated TPS limit (issue 13: p99 <= 250 ms):
+# the members and a marketing/email grant each pushed to a simulator that
+# throttles SOAP calls at ADOBE_TPS (default 100) a second with the
+# connector's rate set to the same; once the bulk push has been at the
+# limit for 5 s, WITHDRAWALS (default 100) denials are dropped in LAT_FILES
+# (default 10) files 0.5 s apart, for members subscribed by then, and each
+# one's latency is the time from its file's drop to the nms:subHisto row
+# (action 0) its Unsubscribe made.
+# Unsubscribe is one SOAP call per recipient and service (Campaign has no
+# batch form), so withdrawals faster than the priority share of the TPS
+# queue up. SKIP_LATENCY=1 leaves it out.
 set -euo pipefail
 
 BUILD=${1:?usage: bench/adobe.sh BUILD_DIR [MEMBERS]}
@@ -70,8 +81,8 @@ gen_members() { # N FILE
     } }' >"$2"
 }
 
-sim_start() { # NAME: sets SIM_PID, SIM_URL
-  "$SIM" --flavor adobe --listen 127.0.0.1:0 --client-id BENCH --client-secret bench-secret \
+sim_start() { # NAME [crmsim options...]: sets SIM_PID, SIM_URL
+  "$SIM" --flavor adobe --listen 127.0.0.1:0 --client-id BENCH --client-secret bench-secret "${@:2}" \
     >"$W/$1.sim.out" 2>"$W/$1.sim.log" &
   SIM_PID=$!
   PIDS+=("$SIM_PID")
@@ -81,7 +92,7 @@ sim_start() { # NAME: sets SIM_PID, SIM_URL
 sim_get() { curl -sf --max-time 120 "$SIM_URL/__sim/$1"; }
 sim_stop() { SIM_CPU=$(cpu_ms "$SIM_PID"); kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
 
-write_config() { # DIR CAMPAIGN(0|1)
+write_config() { # DIR CAMPAIGN(0|1) [connector lines]
   local d=$1
   mkdir -p "$d/spool" && mkdir -p -m 0700 "$d/state"
   printf 'bench-secret' >"$W/acc.secret" && chmod 600 "$W/acc.secret"
@@ -115,6 +126,7 @@ burst = 1000
 pull_interval = 1d
 reconcile_interval = 7d
 request_timeout = 60s
+${3:-}
 CONF
   fi
 }
@@ -194,6 +206,77 @@ if [ -z "${SKIP_NODE:-}" ]; then
   [ -n "$NODE_OUT" ] || say "no SDK figures: its run failed"
 fi
 
+LAT=""
+if [ -z "${SKIP_LATENCY:-}" ]; then
+  TPS=${ADOBE_TPS:-100}
+  WITHDRAWALS=${WITHDRAWALS:-100}
+  LAT_FILES=${LAT_FILES:-10}
+  say "4/4 opt-out latency: $WITHDRAWALS withdrawals while the push is at $TPS SOAP calls/s"
+  awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
+    printf "{\"event_id\":\"g%d\",\"type\":\"consent\",\"member\":\"M%06d\",\"occurred_at\":\"2026-11-01T10:00:00Z\",\"purpose\":\"marketing\",\"channel\":\"email\",\"status\":\"granted\",\"legal_basis\":\"consent\",\"source\":\"signup\"}\n", i, i }' \
+    >"$W/grants.jsonl"
+  sim_start lat --rate-limits true --adobe-tps "$TPS"
+  curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"collections":{"nms:service":[{"properties":{"name":"newsletter"}}]}}' \
+    "$SIM_URL/__sim/seed" >/dev/null || { echo "cannot seed the newsletter service" >&2; exit 1; }
+  L=$W/lat
+  write_config "$L" 1 "services = marketing/email=newsletter
+purposes = marketing
+rate = $TPS
+burst = $TPS"
+  # The connector's own rate and burst replace the bench's 1000 above.
+  awk '/^rate = 1000$/ || /^burst = 1000$/ {next} {print}' "$L/crmsyncd.conf" >"$L/c" && mv "$L/c" "$L/crmsyncd.conf"
+  daemon_start "$L"
+  cat "$W/members.jsonl" "$W/grants.jsonl" >"$L/spool/.m.tmp" && mv "$L/spool/.m.tmp" "$L/spool/members.jsonl"
+  wait_for 1800 eval 'ingested "$L" members.jsonl || test -f "$L/spool/failed/members.jsonl"'
+  ingested "$L" members.jsonl || { echo "latency run: members.jsonl not ingested ($L/daemon.log)" >&2; exit 1; }
+  sleep 5 # the bulk push has been at the limit for 5 s
+  LAT0=$(sim_get counters 2>/dev/null || echo '{}')
+  # Withdrawals of members subscribed already: Unsubscribe of a recipient
+  # not subscribed does nothing in Campaign (no nms:subHisto row to time),
+  # and a withdrawal newer than a grant not sent yet replaces it.
+  sim_get state | jq -r '(.collections["nms:recipient"] // [] | map({key: .id, value: .properties.memberKey}) | from_entries) as $m
+    | [.collections["nms:subscription"][]? | $m[.properties["recipient-id"]]] | unique | .[]' >"$W/subscribed.txt"
+  [ "$(wc -l <"$W/subscribed.txt")" -ge "$WITHDRAWALS" ] ||
+    { echo "only $(wc -l <"$W/subscribed.txt") members subscribed after 5 s: raise MEMBERS or lower WITHDRAWALS" >&2; exit 1; }
+  per=$((WITHDRAWALS / LAT_FILES))
+  stride=$(($(wc -l <"$W/subscribed.txt") / WITHDRAWALS))
+  awk -v s="$stride" '(NR - 1) % s == 0' "$W/subscribed.txt" | head -n "$WITHDRAWALS" >"$W/chosen.txt"
+  : >"$W/drops.tsv"
+  for f in $(seq 0 $((LAT_FILES - 1))); do
+    sed -n "$((f * per + 1)),$(((f + 1) * per))p" "$W/chosen.txt" >"$W/w$f.keys"
+    awk -v f="$f" '{ printf "{\"event_id\":\"w%d_%d\",\"type\":\"consent\",\"member\":\"%s\",\"occurred_at\":\"2026-11-20T10:00:00Z\",\"purpose\":\"marketing\",\"channel\":\"email\",\"status\":\"denied\",\"source\":\"email_footer\"}\n", f, NR, $1 }' \
+      "$W/w$f.keys" >"$W/w$f.jsonl"
+    name=$(printf 'w%02d.jsonl' "$f")
+    cp "$W/w$f.jsonl" "$L/spool/.$name.tmp" && mv "$L/spool/.$name.tmp" "$L/spool/$name"
+    t=$(now_ms)
+    awk -v t="$t" '{ printf "%s\t%s\n", $1, t }' "$W/w$f.keys" >>"$W/drops.tsv"
+    sleep 0.5
+  done
+  # member key -> time of its Unsubscribe (nms:subHisto action 0), ms.
+  unsubs() {
+    sim_get state | jq -r '(.collections["nms:recipient"] // [] | map({key: .id, value: .properties.memberKey}) | from_entries) as $m
+      | .collections["nms:subHisto"][]? | select(.properties.action == "0")
+      | "\($m[.properties["recipient-id"]])\t\((.createdAt | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000
+          + (.createdAt | capture("\\.(?<ms>[0-9]{3})Z$").ms | tonumber))"' >"$W/unsub.tsv"
+  }
+  all_in() { unsubs; [ "$(cut -f1 "$W/unsub.tsv" | sort -u | join - <(cut -f1 "$W/drops.tsv" | sort -u) | wc -l)" -ge "$WITHDRAWALS" ]; }
+  wait_for 120 all_in || say "not every withdrawal arrived within 120 s"
+  unsubs
+  LAT_STATE=$(sim_get state)
+  LAT_429=$(grep -c "HTTP 429" "$L/daemon.log" || true)
+  daemon_stop
+  LAT_HWM=$DAEMON_HWM
+  sim_stop
+  # latency = subHisto createdAt (simulator clock = wall clock) - drop time
+  LAT=$(awk -F'\t' 'FILENAME == ARGV[1] { at[$1] = $2; next } ($1 in at) { print at[$1] - $2 }' \
+          "$W/unsub.tsv" "$W/drops.tsv" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR == 0) exit; p50 = v[int((NR * 50 + 99) / 100)]; p99 = v[int((NR * 99 + 99) / 100)];
+              print NR, p50, p99, v[NR] }')
+  LAT_SUBS=$(calls "$LAT_STATE" 'subscription#Subscribe$')
+  LAT_UNSUBS=$(calls "$LAT_STATE" 'subscription#Unsubscribe$')
+fi
+
 echo "members: $N (2 changes each), push to an empty Campaign; WriteCollection of $BATCH, inflight $INFLIGHT; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "crmsyncd: $D_RATE records/s ($PUSH_S s), CPU $DAEMON_CPU ms = $(div "$DAEMON_CPU" "$N") ms/record, peak RSS $((DAEMON_HWM / 1024)) MB (VmHWM ${DAEMON_HWM} kB), dead letters $DL, recipients $RCPS"
 echo "crmsyncd requests: WriteCollection $WC + single Write $W1 (minimum $MIN: $(ratio "$((WC + W1))" "$MIN")); all SOAP calls $ALL (pulls and schema included)"
@@ -207,4 +290,11 @@ if [ -n "$NODE_OUT" ]; then
   echo "acc-js-sdk requests: WriteCollection $NWC (minimum $MIN: $(ratio "$NWC" "$MIN")); all SOAP calls $NALL (schema loads included)"
   echo "simulator CPU (SDK run): $N_SIM_CPU ms = $(div "$N_SIM_CPU" "$N") ms/record"
   echo "ratios crmsyncd/acc-js-sdk: throughput $(ratio "$D_RATE" "$N_RATE"), CPU per record $(ratio "$DAEMON_CPU" "$N_CPU"), peak RSS $(ratio "$DAEMON_HWM" "$N_HWM")"
+fi
+if [ -n "$LAT" ]; then
+  read -r ln p50 p99 pmax <<<"$LAT"
+  echo "opt-out latency, $ln/$WITHDRAWALS withdrawals in $LAT_FILES files 0.5 s apart, TPS limit $TPS/s (connector rate $TPS): p50 $p50 ms, p99 $p99 ms, max $pmax ms (target p99 <= 250 ms)"
+  echo "  during the latency run: Subscribe $LAT_SUBS, Unsubscribe $LAT_UNSUBS, 429s logged by crmsyncd $LAT_429; peak RSS $((LAT_HWM / 1024)) MB"
+elif [ -z "${SKIP_LATENCY:-}" ]; then
+  echo "opt-out latency: no withdrawal arrived"
 fi
