@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib/hubspot.sh"
 
 hs_sim_start
 hs_config
-sed -i 's/^shutdown_grace = 5s$/shutdown_grace = 5s\nadmin_listen = 127.0.0.1:0\nunreachable_after = 2s/' "$T/crmsyncd.conf"
+sed -i 's/^shutdown_grace = 5s$/shutdown_grace = 5s\nadmin_listen = 127.0.0.1:0\nunreachable_after = 2s\nadmin_connections_per_minute = 0/' "$T/crmsyncd.conf"
 start_daemon
 ADDR=$(grep -o 'admin endpoint listening on [0-9.:]*' "$T/daemon.log" | awk '{print $5}')
 health() { curl -s "http://$ADDR/healthz"; }
