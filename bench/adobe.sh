@@ -24,7 +24,8 @@
 # the members and a marketing/email grant each pushed to a simulator that
 # throttles SOAP calls at ADOBE_TPS (default 100) a second with the
 # connector's rate set to the same; once the bulk push has been at the
-# limit for 5 s, WITHDRAWALS (default 100) denials are dropped in LAT_FILES
+# limit and twice WITHDRAWALS members hold their subscription, WITHDRAWALS
+# (default 100) denials are dropped in LAT_FILES
 # (default 10) files 0.5 s apart, for members subscribed by then, and each
 # one's latency is the time from its file's drop to the nms:subHisto row
 # (action 0) its Unsubscribe made.
@@ -230,15 +231,21 @@ burst = $TPS"
   cat "$W/members.jsonl" "$W/grants.jsonl" >"$L/spool/.m.tmp" && mv "$L/spool/.m.tmp" "$L/spool/members.jsonl"
   wait_for 1800 eval 'ingested "$L" members.jsonl || test -f "$L/spool/failed/members.jsonl"'
   ingested "$L" members.jsonl || { echo "latency run: members.jsonl not ingested ($L/daemon.log)" >&2; exit 1; }
-  sleep 5 # the bulk push has been at the limit for 5 s
+  # The grants are under way (recipients are written first) and twice the
+  # withdrawals' members hold their subscription: the push is at the limit.
+  subscribed_members() {
+    sim_get state | jq -r '(.collections["nms:recipient"] // [] | map({key: .id, value: .properties.memberKey}) | from_entries) as $m
+      | [.collections["nms:subscription"][]? | $m[.properties["recipient-id"]]] | unique | .[]' >"$W/subscribed.txt"
+  }
+  enough_subscribed() { subscribed_members; [ "$(wc -l <"$W/subscribed.txt")" -ge $((2 * WITHDRAWALS)) ]; }
+  wait_for 300 enough_subscribed || say "only $(wc -l <"$W/subscribed.txt") members subscribed after 300 s"
   LAT0=$(sim_get counters 2>/dev/null || echo '{}')
   # Withdrawals of members subscribed already: Unsubscribe of a recipient
   # not subscribed does nothing in Campaign (no nms:subHisto row to time),
   # and a withdrawal newer than a grant not sent yet replaces it.
-  sim_get state | jq -r '(.collections["nms:recipient"] // [] | map({key: .id, value: .properties.memberKey}) | from_entries) as $m
-    | [.collections["nms:subscription"][]? | $m[.properties["recipient-id"]]] | unique | .[]' >"$W/subscribed.txt"
+  subscribed_members
   [ "$(wc -l <"$W/subscribed.txt")" -ge "$WITHDRAWALS" ] ||
-    { echo "only $(wc -l <"$W/subscribed.txt") members subscribed after 5 s: raise MEMBERS or lower WITHDRAWALS" >&2; exit 1; }
+    { echo "only $(wc -l <"$W/subscribed.txt") members subscribed: raise MEMBERS or lower WITHDRAWALS" >&2; exit 1; }
   per=$((WITHDRAWALS / LAT_FILES))
   stride=$(($(wc -l <"$W/subscribed.txt") / WITHDRAWALS))
   awk -v s="$stride" '(NR - 1) % s == 0' "$W/subscribed.txt" | head -n "$WITHDRAWALS" >"$W/chosen.txt"
