@@ -133,21 +133,6 @@ static void sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
-/* crmsync_sha256(text), as the store registers it (schema 14's audit
- * redaction keeps the blanked payload's hash). */
-static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    char hex[65];
-
-    (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    sha256_hex(sqlite3_value_text(argv[0]), (size_t)sqlite3_value_bytes(argv[0]), hex);
-    sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
-}
-
 static void member_hash(const struct ref *r, const char *member, char out[65])
 {
     char buf[256];
@@ -443,9 +428,11 @@ int main(int argc, char **argv)
         die(&r, "open");
     if (extra != NULL)
         exec(&r, extra);
-    if (sqlite3_create_function(r.db, "crmsync_sha256", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                sql_sha256, NULL, NULL) != SQLITE_OK)
-        die(&r, "register crmsync_sha256");
+    /* The store's own SQL functions: the migrations call them (the
+     * reference loop registered crmsync_sha256 alone, and migration 9
+     * failed with "no such function: crmsync_body_hash"). */
+    if (store_register_functions(r.db) != 0)
+        die(&r, "register the store's SQL functions");
     exec(&r, "PRAGMA busy_timeout = 5000");
     exec(&r, "PRAGMA journal_mode = WAL");
     snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);

@@ -1,6 +1,7 @@
 /* Applying one canonical change: the merge decision (pure, state/merge.c)
  * between reading what is stored and writing the outcome. The caller owns the
  * transaction, so a page of changes and its watermark commit together. */
+#include "schema.h"
 #include "store_internal.h"
 
 #include <inttypes.h>

@@ -130,7 +130,5 @@ int64_t store_body_hash(const char *member_key, const char *kind, const char *fi
  * seq new): deleted when compaction has passed it already (it would never
  * be examined again). */
 int store_change_superseded(struct store *st, int64_t old_seq, struct error *err);
-/* Registers crmsync_body_hash() for SQL (the v9 migration uses it). */
-int store_register_functions(sqlite3 *db);
 
 #endif
