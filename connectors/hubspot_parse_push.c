@@ -65,23 +65,12 @@ static int nonempty_array(struct jscan *s)
 static int result_properties(struct jscan *s, const char *id_property, char *key, size_t keysize,
                              int *has_key)
 {
-    char name[256];
-    int r = jscan_object(s);
+    /* a key cut short matches none of ours */
+    struct jscan_field f[] = {{id_property, key, keysize, NULL, 0, 0}};
+    int r = jscan_fields(s, f, 1);
 
-    *has_key = 0;
-    if (r != 1)
-        return r == 2 ? 1 : -1;
-    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
-        if (strcmp(name, id_property) == 0) {
-            r = jscan_string(s, key, keysize);
-            *has_key = r == 1; /* a key cut short matches none of ours */
-        } else {
-            r = jscan_skip(s);
-        }
-        if (r < 0)
-            return -1;
-    }
-    return r == 0 ? 1 : -1;
+    *has_key = f[0].found;
+    return r == 2 ? 1 : r;
 }
 
 /* One element of results: out[k] is ok with the record id for every key
@@ -337,28 +326,14 @@ size_t hs_attribute_error(const char *body, const char *id_property, json_t *con
 static int status_result(struct jscan *s, const char *const *emails, const long long *sids,
                          size_t n, struct hs_outcome *out)
 {
-    char name[256], email[512];
+    char email[512];
     long long sid = 0;
-    int has_email = 0, r = jscan_object(s);
+    struct jscan_field f[] = {{"subscriberIdString", email, sizeof(email), NULL, 0, 0},
+                              {"subscriptionId", NULL, 0, &sid, 0, 0}};
+    int r = jscan_fields(s, f, 2), has_email = f[0].found;
 
     if (r != 1)
         return r == 2 ? 1 : -1;
-    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
-        if (strcmp(name, "subscriberIdString") == 0) {
-            r = jscan_string(s, email, sizeof(email));
-            has_email = r == 1;
-        } else if (strcmp(name, "subscriptionId") == 0) {
-            r = jscan_int(s, &sid);
-            if (r == 2)
-                sid = 0;
-        } else {
-            r = jscan_skip(s);
-        }
-        if (r < 0)
-            return -1;
-    }
-    if (r != 0)
-        return -1;
     for (size_t k = 0; has_email && k < n; k++) {
         if (emails[k] != NULL && sids[k] == sid && strcasecmp(email, emails[k]) == 0)
             out[k].state = HS_OK;
@@ -510,32 +485,16 @@ json_t *hs_parse_missing(const char *body)
  * it is a string). */
 static int withdrawal_status(struct jscan *s, json_t *kept)
 {
-    char name[256], status[32] = "", at[128] = "";
+    char status[32] = "", at[128] = "";
     long long sid = 0;
-    int has_status = 0, has_at = 0, r = jscan_object(s);
+    struct jscan_field f[] = {{"status", status, sizeof(status), NULL, 0, 0},
+                              {"timestamp", at, sizeof(at), NULL, 0, 0},
+                              {"subscriptionId", NULL, 0, &sid, 0, 0}};
+    int r = jscan_fields(s, f, 3), has_status = f[0].found, has_at = f[1].found;
     json_t *o;
 
     if (r != 1)
         return r == 2 ? 1 : -1;
-    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
-        if (strcmp(name, "status") == 0) {
-            r = jscan_string(s, status, sizeof(status));
-            has_status = r == 1;
-        } else if (strcmp(name, "timestamp") == 0) {
-            r = jscan_string(s, at, sizeof(at));
-            has_at = r == 1;
-        } else if (strcmp(name, "subscriptionId") == 0) {
-            r = jscan_int(s, &sid);
-            if (r == 2)
-                sid = 0;
-        } else {
-            r = jscan_skip(s);
-        }
-        if (r < 0)
-            return -1;
-    }
-    if (r != 0)
-        return -1;
     if (!has_status || strcmp(status, HS_STATUS_UNSUBSCRIBED) != 0)
         return 1;
     o = json_pack("{s:I, s:s}", "subscriptionId", (json_int_t)sid, "status", status);

@@ -404,3 +404,31 @@ int jscan_end(struct jscan *s)
     ws(s);
     return s->p == s->end ? 1 : fail(s);
 }
+
+int jscan_fields(struct jscan *s, struct jscan_field *f, size_t n)
+{
+    char name[256];
+    int r = jscan_object(s);
+
+    if (r != 1)
+        return r;
+    for (r = jscan_member(s, name, sizeof(name)); r == 1; r = jscan_member(s, name, sizeof(name))) {
+        size_t i = 0;
+
+        while (i < n && strcmp(name, f[i].name) != 0)
+            i++;
+        if (i == n) {
+            r = jscan_skip(s);
+        } else if (f[i].num != NULL) {
+            r = jscan_int(s, f[i].num);
+            if (r == 2)
+                *f[i].num = 0;
+        } else {
+            r = jscan_string(s, f[i].str, f[i].size);
+            f[i].found = r == 1 || (r == 3 && f[i].cut_ok);
+        }
+        if (r < 0)
+            return -1;
+    }
+    return r == 0 ? 1 : -1;
+}

@@ -51,4 +51,22 @@ int jscan_skip(struct jscan *s);
 /* 1 when nothing but white space is left, else -1. */
 int jscan_end(struct jscan *s);
 
+/* One member jscan_fields() reads: an integer into *num when num is set
+ * (another type counts as 0), else a string into str (size bytes); found
+ * says whether the string was read (a cut one only with cut_ok). A name
+ * repeated in the object: its last value is kept, as jansson keeps it. */
+struct jscan_field {
+    const char *name;
+    char *str;
+    size_t size;
+    long long *num;
+    int cut_ok;
+    int found;
+};
+
+/* Reads the next value as an object of flat members: those named in f
+ * (n of them) are read as above, the rest skipped. 1 read, 2 not an object
+ * (skipped), -1 malformed. */
+int jscan_fields(struct jscan *s, struct jscan_field *f, size_t n);
+
 #endif

@@ -136,6 +136,36 @@ static void integers_within_long_long(void **state)
     assert_int_equal(jscan_end(&s), -1);
 }
 
+/* jscan_fields: the named members read, the rest skipped; a non-integer
+ * counts as 0; a cut string is found only with cut_ok; the last of a
+ * repeated name wins; a value that is not an object is skipped (2). */
+static void fields_of_a_flat_object(void **state)
+{
+    char a[4], b[4];
+    long long n = 7;
+    struct jscan_field f[] = {
+        {"a", a, sizeof(a), NULL, 0, 0}, {"b", b, sizeof(b), NULL, 1, 0}, {"n", NULL, 0, &n, 0, 0}};
+    struct jscan s;
+    (void)state;
+    jscan_init(&s, "{\"x\":[1,{}],\"a\":\"long\",\"b\":\"long\",\"n\":1.5}", -1);
+    assert_int_equal(jscan_fields(&s, f, 3), 1);
+    assert_int_equal(jscan_end(&s), 1);
+    assert_int_equal(f[0].found, 0);
+    assert_int_equal(f[1].found, 1);
+    assert_string_equal(b, "lon");
+    assert_true(n == 0);
+    jscan_init(&s, "{\"a\":\"x\",\"n\":3,\"a\":\"yz\"}", -1);
+    assert_int_equal(jscan_fields(&s, f, 3), 1);
+    assert_int_equal(f[0].found, 1);
+    assert_string_equal(a, "yz");
+    assert_true(n == 3);
+    jscan_init(&s, "[1]", -1);
+    assert_int_equal(jscan_fields(&s, f, 3), 2);
+    assert_int_equal(jscan_end(&s), 1);
+    jscan_init(&s, "{\"a\":}", -1);
+    assert_int_equal(jscan_fields(&s, f, 3), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +173,7 @@ int main(void)
         cmocka_unit_test(nesting_is_bounded_as_in_jansson),
         cmocka_unit_test(reads_members_and_elements),
         cmocka_unit_test(integers_within_long_long),
+        cmocka_unit_test(fields_of_a_flat_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
