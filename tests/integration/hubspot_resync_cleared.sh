@@ -9,10 +9,7 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
-hs_sim_start
-hs_config "" "lookback = 1s"
-start_daemon
-wait_for 20 is_eq 1 metric 'crmsyncd_hubspot_properties_ready{connector="hs"}' || fail "hubspot not ready"
+hs_start_ready
 
 profile() { # id member first_name-json at
   printf '{"event_id":"%s","type":"profile","member":"%s","occurred_at":"%s","attributes":{"first_name":%s}}\n' "$1" "$2" "$4" "$3"

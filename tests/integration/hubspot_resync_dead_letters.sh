@@ -9,10 +9,7 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
-hs_sim_start
-hs_config "" "lookback = 1s"
-start_daemon
-wait_for 20 is_eq 1 metric 'crmsyncd_hubspot_properties_ready{connector="hs"}' || fail "hubspot not ready"
+hs_start_ready
 
 consent() { # id member purpose status
   printf '{"event_id":"%s","type":"consent","member":"%s","occurred_at":"2026-11-01T10:00:00Z","purpose":"%s","channel":"email","status":"%s","legal_basis":"consent","source":"web_form"}\n' "$1" "$2" "$3" "$4"

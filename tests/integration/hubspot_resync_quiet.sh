@@ -13,10 +13,7 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/hubspot.sh"
 
-hs_sim_start
-hs_config "" "lookback = 1s"
-start_daemon
-wait_for 20 is_eq 1 metric 'crmsyncd_hubspot_properties_ready{connector="hs"}' || fail "hubspot not ready"
+hs_start_ready
 
 # Contacts first (points), then their addresses: the statuses go as resends.
 {

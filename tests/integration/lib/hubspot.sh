@@ -79,3 +79,12 @@ quiet() {
   fail "the daemon did not settle"
 }
 contact_id_known() { [ -n "$(contact_id "$1")" ]; }
+# hs_start_ready [extra hubspot lines]: simulator, config (1 s lookback
+# unless given), daemon, and the wait until the connector has read
+# HubSpot's properties (it pushes nothing before).
+hs_start_ready() {
+  hs_sim_start
+  hs_config "" "${1:-lookback = 1s}"
+  start_daemon
+  wait_for 20 is_eq 1 metric 'crmsyncd_hubspot_properties_ready{connector="hs"}' || fail "hubspot not ready"
+}
