@@ -230,7 +230,14 @@ void engine_sweep_retries(struct engine *e)
 
 static void maint_cb(uv_timer_t *t)
 {
-    engine_sweep_retries(t->data);
+    struct engine *e = t->data;
+    long held;
+
+    engine_sweep_retries(e);
+    for (size_t i = 0; i < e->n_dests; i++) {
+        if (log_throttle_flush(&e->dests[i]->dead_log, &held))
+            engine_dead_held(e->dests[i], held);
+    }
 }
 
 static void maint_closed(uv_handle_t *h)
@@ -281,6 +288,7 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
     e->dests[e->n_dests++] = d;
     d->eng = e;
     d->conn = conn;
+    log_throttle_init_burst(&d->dead_log, DEAD_LOG_INTERVAL_MS, DEAD_LOG_BURST);
     for (int lane = 0; lane < N_LANES; lane++) {
         int64_t c = 0;
         if (store_push_cursor_get(e->store, conn->name, lane, &c, err) != 0)
@@ -331,9 +339,13 @@ void engine_kick(struct engine *e)
 
 void engine_stop(struct engine *e)
 {
+    long held;
+
     e->stopping = 1;
     uv_timer_stop(e->maint);
     for (size_t i = 0; i < e->n_dests; i++) {
+        if (log_throttle_drain(&e->dests[i]->dead_log, &held))
+            engine_dead_held(e->dests[i], held);
         uv_timer_stop(&e->dests[i]->timer);
         uv_timer_stop(&e->dests[i]->pull_timer);
     }
@@ -347,6 +359,7 @@ static void dest_closed(uv_handle_t *h)
     for (size_t i = 0; i < d->n_classes; i++)
         free(d->classes[i]);
     free(d->classes);
+    log_throttle_destroy(&d->dead_log);
     free(d);
 }
 

@@ -57,17 +57,31 @@ void engine_learn_identity(struct dest *d, const char *member, const char *remot
     }
 }
 
+void engine_dead_held(struct dest *d, long held)
+{
+    log_warn("engine", d->conn->name,
+             "%ld more dead letter(s) not logged one by one; `crmsyncctl dead-letters list` shows "
+             "them",
+             held);
+}
+
 void engine_dead_letter(struct dest *d, struct witem *it, const char *vendor_reason)
 {
     struct error err = {""};
     char reason[512];
+    long held;
 
     /* The CRM's message may quote the value it refused (an address). */
     log_mask_emails(vendor_reason, reason, sizeof(reason));
     if (store_push_dead_letter(d->eng->store, d->conn->name, it->rec.seq, it->origin, it->member,
                                it->field, it->value, reason, it->attempts, &err) != 0)
         log_error("engine", d->conn->name, "%s", err.msg);
-    /* Issue 19: "why did member X not sync?" starts from the member key. */
+    /* Issue 19: "why did member X not sync?" starts from the member key;
+     * past the burst, crmsyncctl member/dead-letters answer it. */
+    if (!log_throttle_allow(&d->dead_log, &held))
+        return;
+    if (held > 0)
+        engine_dead_held(d, held);
     log_warn_member("engine", d->conn->name, it->member, it->rec.seq,
                     "member %s seq %" PRId64 " %s: dead letter: %s", it->member, it->rec.seq,
                     it->field, reason);

@@ -10,10 +10,14 @@
 
 #include "engine.h"
 #include "engine_window.h"
+#include "log_throttle.h"
 #include "ratelimit.h"
 #include "store_push.h"
 
 #define N_LANES 3
+/* Dead letters logged one by one per destination, per interval. */
+#define DEAD_LOG_BURST 10
+#define DEAD_LOG_INTERVAL_MS 60000
 
 struct sent_batch;
 
@@ -60,6 +64,10 @@ struct dest {
      * class (engine.c class_of); freed with the destination. */
     char **classes;
     size_t n_classes;
+    /* Dead-letter log lines: a few whole ones a minute, then a count (a
+     * bulk of members without an address made one line each, tens of
+     * thousands a run; the dead_letters table keeps every one). */
+    struct log_throttle dead_log;
 };
 
 struct engine {
@@ -131,6 +139,8 @@ void engine_ack_record(struct dest *d, struct sent_batch *sb, size_t i, uint64_t
                        struct ack_tally *t);
 int engine_bookkeeping_init(struct bookkeeping *bk, size_t n);
 void engine_learn_identity(struct dest *d, const char *member, const char *remote_id);
+/* The count of dead letters not logged one by one (the throttle's summary). */
+void engine_dead_held(struct dest *d, long held);
 void engine_dead_letter(struct dest *d, struct witem *it, const char *vendor_reason);
 int engine_write_cursors(struct dest *d, struct error *err);
 void engine_cursors_committed(struct dest *d);

@@ -45,11 +45,42 @@ static void flush_tells_the_count_once_the_interval_is_over(void **state)
     log_throttle_destroy(&t);
 }
 
+/* Dead letters: a few whole lines (each names its member) before the
+ * count takes over; the summary line opens the next interval. */
+static void a_burst_of_lines_then_the_count(void **state)
+{
+    struct log_throttle t;
+    long held = -1;
+    (void)state;
+
+    log_throttle_init_burst(&t, 60000, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(log_throttle_allow_at(&t, 100 + i, &held), 1);
+        assert_int_equal(held, 0);
+    }
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(log_throttle_allow_at(&t, 200 + i, &held), 0);
+    assert_int_equal(log_throttle_flush_at(&t, 60099, &held), 0);
+    assert_int_equal(log_throttle_flush_at(&t, 60100, &held), 1);
+    assert_int_equal(held, 7);
+    /* The summary was the first of three lines in the new interval. */
+    assert_int_equal(log_throttle_allow_at(&t, 60101, &held), 1);
+    assert_int_equal(log_throttle_allow_at(&t, 60102, &held), 1);
+    assert_int_equal(log_throttle_allow_at(&t, 60103, &held), 0);
+    /* A stop tells what is held back before the interval is over. */
+    assert_int_equal(log_throttle_drain(&t, &held), 1);
+    assert_int_equal(held, 1);
+    assert_int_equal(log_throttle_drain(&t, &held), 0);
+    assert_int_equal(held, 0);
+    log_throttle_destroy(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_line_per_interval_with_the_count_held_back),
         cmocka_unit_test(flush_tells_the_count_once_the_interval_is_over),
+        cmocka_unit_test(a_burst_of_lines_then_the_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
