@@ -13,6 +13,7 @@
 #include "health.h"
 #include "http_result.h"
 #include "log.h"
+#include "metrics.h"
 #include "store_holds.h"
 #include "store_progress.h"
 #include "store_push.h"
@@ -40,6 +41,12 @@ static struct dest *find_dest(struct engine *e, struct connector *conn)
     return NULL;
 }
 
+void engine_set_resync(struct dest *d, int phase)
+{
+    d->resync = phase;
+    metrics_gauge_set(METRIC_RESYNC_PHASE, (const char *[]){d->conn->name}, phase);
+}
+
 void engine_pull_done(struct engine *e, struct connector *conn, int status)
 {
     struct dest *d = find_dest(e, conn);
@@ -51,7 +58,7 @@ void engine_pull_done(struct engine *e, struct connector *conn, int status)
     if (d->resync == 2) {
         if (status == 0) {
             struct error err = {""};
-            d->resync = 0;
+            engine_set_resync(d, 0);
             log_notice("engine", conn->name, "resync: pull complete, pushing current state");
             if (store_resync_progress_pushing(e->store, conn->name, timefmt_now_ms(), &err) != 0)
                 log_warn("engine", conn->name, "cannot record resync progress: %s", err.msg);
@@ -124,7 +131,7 @@ int engine_resync(struct engine *e, const char *name)
         found = 1;
         if (d->resync)
             continue; /* one at a time; a second request coalesces */
-        d->resync = 1;
+        engine_set_resync(d, 1);
         uv_timer_stop(&d->timer);
         if (d->inflight == 0 && !d->pulling)
             engine_start_resync(d);

@@ -139,6 +139,8 @@ void engine_ack_record(struct dest *d, struct sent_batch *sb, size_t i, uint64_t
                        struct ack_tally *t);
 int engine_bookkeeping_init(struct bookkeeping *bk, size_t n);
 void engine_learn_identity(struct dest *d, const char *member, const char *remote_id);
+/* d->resync changes only here: the gauge crmsyncd_resync_phase follows it. */
+void engine_set_resync(struct dest *d, int phase);
 /* The count of dead letters not logged one by one (the throttle's summary). */
 void engine_dead_held(struct dest *d, long held);
 void engine_dead_letter(struct dest *d, struct witem *it, const char *vendor_reason);

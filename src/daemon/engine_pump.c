@@ -518,7 +518,7 @@ void engine_start_resync(struct dest *d)
         store_max_seq(st, &d->resync_seq, &err) != 0 || store_commit(st, &err) != 0) {
         store_rollback(st);
         log_error("engine", d->conn->name, "resync failed: %s", err.msg);
-        d->resync = 0;
+        engine_set_resync(d, 0);
         engine_pump(d);
         return;
     }
@@ -531,14 +531,14 @@ void engine_start_resync(struct dest *d)
     if (d->conn->ops->resync != NULL)
         d->conn->ops->resync(d->conn);
     if (d->conn->pull_interval_ms > 0) {
-        d->resync = 2;
+        engine_set_resync(d, 2);
         uv_timer_stop(&d->pull_timer);
         if (!d->pulling) {
             d->pulling = 1;
             d->conn->ops->pull(d->conn);
         }
     } else {
-        d->resync = 0;
+        engine_set_resync(d, 0);
     }
     log_notice("engine", d->conn->name, "resync started");
     engine_pump(d);

@@ -284,6 +284,15 @@ static const struct family_def families[METRIC_COUNT] = {
                               {"connector"},
                               NULL,
                               0},
+    [METRIC_RESYNC_PHASE] = {"crmsyncd_resync_phase",
+                             "A full resync's phase, by connector: 0 none running (or re-pushing, "
+                             "which resync_progress and crmsyncctl status tell), 1 asked for and "
+                             "waiting for a running pull or batches in flight, 2 re-pulling.",
+                             METRIC_GAUGE,
+                             1,
+                             {"connector"},
+                             NULL,
+                             0},
 };
 
 struct series {
@@ -589,6 +598,7 @@ void metrics_declare_connector(const char *name, int destination, int up)
     metrics_counter_add(METRIC_PUSH_RETRIES, (const char *[]){name}, 0);
     metrics_counter_add(METRIC_DEAD_LETTERS, (const char *[]){name}, 0);
     metrics_counter_add(METRIC_DEST_PAUSES, (const char *[]){name}, 0);
+    metrics_gauge_set(METRIC_RESYNC_PHASE, (const char *[]){name}, 0);
     pthread_mutex_lock(&lock);
     (void)find_series(METRIC_OPTOUT_LATENCY, (const char *[]){name});
     pthread_mutex_unlock(&lock);

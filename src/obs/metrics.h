@@ -60,6 +60,7 @@ enum metric_id {
     METRIC_PULLS,                /* counter {connector, result}: pull cycles ended, ok/failed */
     METRIC_DEST_PAUSES,          /* counter {connector}: the engine's back-offs after an outage */
     METRIC_HUBSPOT_READY,        /* gauge {connector}: 1 once HubSpot's contact properties exist */
+    METRIC_RESYNC_PHASE,         /* gauge {connector}: 0 none, 1 waiting, 2 re-pulling */
     METRIC_COUNT
 };
 

@@ -57,10 +57,11 @@ sleep 1.5 # the next cycle (pull_interval 1s) waits on its search
 sim_post counters/reset '{}'
 before=$(resync_pulled hs)
 kill -USR1 "$DAEMON_PID"
-wait_for 10 grep -q 'resync: waiting for the running pull to end' "$T/daemon.log" ||
+wait_for 10 is_eq 1 metric 'crmsyncd_resync_phase{connector="hs"}' ||
   fail "the resync did not wait for the running pull"
 sim_post config '{"faults":"","fault-match":""}'
 wait_for 60 resync_pulled_since hs "$before" || fail "the resync did not complete"
+assert_eq "$(metric 'crmsyncd_resync_phase{connector="hs"}')" 0 "the resync phase gauge is back to 0 after the re-pull"
 quiet
 requests_of() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
 assert_eq "$(requests_of contacts.batch.upsert)" 0 "a resync asked for during a pull writes no contact HubSpot holds"
