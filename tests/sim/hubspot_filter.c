@@ -275,55 +275,148 @@ static bool contains_token(const char *value, const char *token)
     return !lead && !trail && strcasecmp(value, t) == 0;
 }
 
-static bool filter_match(json_t *f, json_t *props, hs_type_fn type_of, void *ctx)
-{
-    const char *prop = json_string_value(json_object_get(f, "propertyName"));
-    const char *op = json_string_value(json_object_get(f, "operator"));
-    const char *have = json_string_value(json_object_get(props, prop));
-    enum hs_type type = type_of ? type_of(prop, ctx) : HS_T_STRING;
-    char val[512], high[512];
-    bool has = have != NULL && have[0] != '\0';
+enum hs_op {
+    OP_EQ,
+    OP_NEQ,
+    OP_LT,
+    OP_LTE,
+    OP_GT,
+    OP_GTE,
+    OP_BETWEEN,
+    OP_IN,
+    OP_NOT_IN,
+    OP_HAS,
+    OP_NOT_HAS,
+    OP_CONTAINS,
+    OP_NOT_CONTAINS
+};
 
-    if (strcmp(op, "HAS_PROPERTY") == 0)
+static void key_parse(enum hs_type type, const char *text, struct hs_key *k)
+{
+    char *end;
+
+    k->text = text;
+    k->parsed = false;
+    if (type == HS_T_DATETIME) {
+        k->parsed = sim_time_parse(text, &k->ms) == 0;
+    } else if (type == HS_T_NUMBER) {
+        k->num = strtod(text, &end);
+        k->parsed = *text != '\0' && *end == '\0';
+    }
+}
+
+/* hs_value_cmp(type, have, k->text) with k parsed once. */
+static int key_cmp(enum hs_type type, const char *have, const struct hs_key *k)
+{
+    if (type == HS_T_DATETIME && k->parsed) {
+        int64_t x;
+
+        if (sim_time_parse(have, &x) == 0)
+            return x < k->ms ? -1 : x > k->ms;
+    } else if (type == HS_T_NUMBER && k->parsed) {
+        char *end;
+        double x = strtod(have, &end);
+
+        if (*have != '\0' && *end == '\0')
+            return x < k->num ? -1 : x > k->num;
+    }
+    return strcasecmp(have, k->text);
+}
+
+static void prepare_filter(json_t *f, hs_type_fn type_of, void *ctx, struct hs_prepared_filter *pf)
+{
+    const char *op = json_string_value(json_object_get(f, "operator"));
+
+    pf->f = f;
+    pf->prop = json_string_value(json_object_get(f, "propertyName"));
+    pf->type = type_of ? type_of(pf->prop, ctx) : HS_T_STRING;
+    pf->op = 0;
+    for (const char *const *o = operators; *o != NULL; o++) {
+        if (strcmp(*o, op) == 0)
+            break;
+        pf->op++;
+    }
+    pf->val[0] = pf->high[0] = '\0';
+    scalar_text(json_object_get(f, "value"), pf->val, sizeof(pf->val));
+    scalar_text(json_object_get(f, "highValue"), pf->high, sizeof(pf->high));
+    key_parse(pf->type, pf->val, &pf->kv);
+    key_parse(pf->type, pf->high, &pf->kh);
+}
+
+void hs_search_prepare(const struct hs_search *q, hs_type_fn type_of, void *ctx,
+                       struct hs_prepared *p)
+{
+    size_t i, k, n = 0;
+    json_t *g, *f;
+
+    p->ngroups = 0;
+    json_array_foreach(q->groups, i, g)
+    {
+        if (i >= HS_MAX_GROUPS)
+            break;
+        p->first[i] = n;
+        json_array_foreach(json_object_get(g, "filters"), k, f)
+        {
+            if (n >= HS_MAX_FILTERS_TOTAL)
+                break;
+            prepare_filter(f, type_of, ctx, &p->f[n++]);
+        }
+        p->ngroups = i + 1;
+    }
+    p->first[p->ngroups] = n;
+}
+
+static bool filter_match(const struct hs_prepared_filter *pf, json_t *props)
+{
+    const char *have = json_string_value(json_object_get(props, pf->prop));
+    bool has = have != NULL && have[0] != '\0';
+    char val[512];
+
+    switch (pf->op) {
+    case OP_HAS:
         return has;
-    if (strcmp(op, "NOT_HAS_PROPERTY") == 0)
+    case OP_NOT_HAS:
         return !has;
-    if (strcmp(op, "IN") == 0 || strcmp(op, "NOT_IN") == 0) {
+    case OP_IN:
+    case OP_NOT_IN: {
         bool in = false;
         size_t i;
         json_t *v;
 
-        json_array_foreach(json_object_get(f, "values"), i, v)
+        json_array_foreach(json_object_get(pf->f, "values"), i, v)
         {
-            if (has && scalar_text(v, val, sizeof(val)) && hs_value_cmp(type, have, val) == 0)
+            if (has && scalar_text(v, val, sizeof(val)) && hs_value_cmp(pf->type, have, val) == 0)
                 in = true;
         }
-        return strcmp(op, "IN") == 0 ? in : !in;
+        return pf->op == OP_IN ? in : !in;
     }
-    scalar_text(json_object_get(f, "value"), val, sizeof(val));
-    if (strcmp(op, "NEQ") == 0)
-        return !has || hs_value_cmp(type, have, val) != 0;
-    if (strcmp(op, "NOT_CONTAINS_TOKEN") == 0)
-        return !has || !contains_token(have, val);
+    case OP_NEQ:
+        return !has || key_cmp(pf->type, have, &pf->kv) != 0;
+    case OP_NOT_CONTAINS:
+        return !has || !contains_token(have, pf->val);
+    default:
+        break;
+    }
     if (!has)
         return false;
-    if (strcmp(op, "EQ") == 0)
-        return hs_value_cmp(type, have, val) == 0;
-    if (strcmp(op, "LT") == 0)
-        return hs_value_cmp(type, have, val) < 0;
-    if (strcmp(op, "LTE") == 0)
-        return hs_value_cmp(type, have, val) <= 0;
-    if (strcmp(op, "GT") == 0)
-        return hs_value_cmp(type, have, val) > 0;
-    if (strcmp(op, "GTE") == 0)
-        return hs_value_cmp(type, have, val) >= 0;
-    if (strcmp(op, "BETWEEN") == 0) {
-        scalar_text(json_object_get(f, "highValue"), high, sizeof(high));
-        return hs_value_cmp(type, have, val) >= 0 && hs_value_cmp(type, have, high) <= 0;
+    switch (pf->op) {
+    case OP_EQ:
+        return key_cmp(pf->type, have, &pf->kv) == 0;
+    case OP_LT:
+        return key_cmp(pf->type, have, &pf->kv) < 0;
+    case OP_LTE:
+        return key_cmp(pf->type, have, &pf->kv) <= 0;
+    case OP_GT:
+        return key_cmp(pf->type, have, &pf->kv) > 0;
+    case OP_GTE:
+        return key_cmp(pf->type, have, &pf->kv) >= 0;
+    case OP_BETWEEN:
+        return key_cmp(pf->type, have, &pf->kv) >= 0 && key_cmp(pf->type, have, &pf->kh) <= 0;
+    case OP_CONTAINS:
+        return contains_token(have, pf->val);
+    default:
+        return false;
     }
-    if (strcmp(op, "CONTAINS_TOKEN") == 0)
-        return contains_token(have, val);
-    return false;
 }
 
 static bool query_match(const char *query, json_t *props)
@@ -340,25 +433,17 @@ static bool query_match(const char *query, json_t *props)
     return false;
 }
 
-bool hs_search_match(const struct hs_search *q, json_t *props, hs_type_fn type_of, void *ctx)
+bool hs_prepared_match(const struct hs_search *q, const struct hs_prepared *p, json_t *props)
 {
-    size_t i;
-    json_t *g;
-
     if (q->query != NULL && q->query[0] != '\0' && !query_match(q->query, props))
         return false;
-    if (json_array_size(q->groups) == 0)
+    if (p->ngroups == 0)
         return true;
-    json_array_foreach(q->groups, i, g)
-    {
-        json_t *filters = json_object_get(g, "filters");
+    for (size_t g = 0; g < p->ngroups; g++) {
         bool all = true;
-        size_t k;
-        json_t *f;
 
-        json_array_foreach(filters, k, f)
-        {
-            if (!filter_match(f, props, type_of, ctx)) {
+        for (size_t k = p->first[g]; k < p->first[g + 1]; k++) {
+            if (!filter_match(&p->f[k], props)) {
                 all = false;
                 break;
             }
@@ -367,4 +452,12 @@ bool hs_search_match(const struct hs_search *q, json_t *props, hs_type_fn type_o
             return true;
     }
     return false;
+}
+
+bool hs_search_match(const struct hs_search *q, json_t *props, hs_type_fn type_of, void *ctx)
+{
+    struct hs_prepared p;
+
+    hs_search_prepare(q, type_of, ctx, &p);
+    return hs_prepared_match(q, &p, props);
 }

@@ -7,20 +7,10 @@
 
 #include "hubspot.h"
 #include "hubspot_filter.h"
+#include "hubspot_order.h"
 
 static const char *const search_default_view[] = {
     "createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname", NULL};
-
-struct hit {
-    const struct sim_record *rec;
-    json_t *view;
-};
-
-struct sort_ctx {
-    const char *prop;
-    enum hs_type type;
-    bool desc;
-};
 
 static enum hs_type type_of(const char *prop, void *ctx)
 {
@@ -31,27 +21,6 @@ static enum hs_type type_of(const char *prop, void *ctx)
     if (strcmp(t, "number") == 0)
         return HS_T_NUMBER;
     return HS_T_STRING;
-}
-
-static int cmp_hits(const void *a, const void *b, void *arg)
-{
-    const struct hit *x = a, *y = b;
-    const struct sort_ctx *sc = arg;
-    int c = 0;
-
-    if (sc->prop != NULL) {
-        const char *vx = json_string_value(json_object_get(x->view, sc->prop));
-        const char *vy = json_string_value(json_object_get(y->view, sc->prop));
-
-        /* Records without the property sort last either way. */
-        if (vx == NULL || vy == NULL)
-            c = (vx == NULL) - (vy == NULL);
-        else
-            c = sc->desc ? -hs_value_cmp(sc->type, vx, vy) : hs_value_cmp(sc->type, vx, vy);
-    }
-    if (c == 0)
-        c = x->rec->id < y->rec->id ? -1 : x->rec->id > y->rec->id;
-    return c;
 }
 
 static json_t *wanted_props(const struct hs_search *q)
@@ -71,9 +40,10 @@ void hs_contacts_search(struct sim *sim, struct sim_request *req, struct sim_res
     struct sim_coll *coll = hs_contacts(sim);
     json_t *body = sim_req_json(sim, req, resp);
     struct hs_search q;
-    struct hit *hits = NULL;
+    struct hs_hit *hits = NULL;
     size_t nhits = 0;
-    struct sort_ctx sc;
+    struct hs_order order;
+    struct hs_prepared *prep = NULL;
     json_t *results, *wanted, *out;
     char err[512];
 
@@ -84,23 +54,30 @@ void hs_contacts_search(struct sim *sim, struct sim_request *req, struct sim_res
         goto out;
     }
     hits = malloc((coll->n ? coll->n : 1) * sizeof(*hits));
-    if (hits == NULL) {
+    prep = malloc(sizeof(*prep));
+    if (hits == NULL || prep == NULL) {
         hs_error_body(resp, 500, "INTERNAL_ERROR", "out of memory");
         goto out;
     }
+    order.by_value = q.sort_prop != NULL;
+    order.type = q.sort_prop ? type_of(q.sort_prop, sim) : HS_T_STRING;
+    order.desc = q.sort_desc;
+    hs_search_prepare(&q, type_of, sim, prep);
     for (size_t i = 0; i < coll->n; i++) {
         json_t *view = sim_record_searchable(coll->recs[i], req->now_ms);
 
-        if (view != NULL && hs_search_match(&q, view, type_of, sim)) {
+        if (view != NULL && hs_prepared_match(&q, prep, view)) {
             hits[nhits].rec = coll->recs[i];
             hits[nhits].view = view;
+            hits[nhits].id = coll->recs[i]->id;
+            hs_hit_key(&order, &hits[nhits],
+                       q.sort_prop ? json_string_value(json_object_get(view, q.sort_prop)) : NULL);
             nhits++;
         }
     }
-    sc.prop = q.sort_prop;
-    sc.type = q.sort_prop ? type_of(q.sort_prop, sim) : HS_T_STRING;
-    sc.desc = q.sort_desc;
-    qsort_r(hits, nhits, sizeof(*hits), cmp_hits, &sc);
+    /* Only the pages up to this one need their order (after + limit is at
+     * most 10,000, the hits can be every contact). */
+    hs_hits_order(hits, nhits, q.after + q.limit, &order);
 
     results = json_array();
     wanted = wanted_props(&q);
@@ -121,6 +98,7 @@ void hs_contacts_search(struct sim *sim, struct sim_request *req, struct sim_res
     }
     sim_resp_json(resp, 200, out);
 out:
+    free(prep);
     free(hits);
     json_decref(body);
 }
