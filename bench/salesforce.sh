@@ -9,7 +9,9 @@
 # BUILD_DIR is a Release build without sanitizers holding crmsyncd and
 # tests/sim/crmsim (this script builds nothing). Env: BENCH_DIR (work
 # directory parent, default /var/tmp), INFLIGHT (default 4, both clients),
-# BULK_THRESHOLD (default 2000, the connector's default), SKIP_NODE=1.
+# BULK_THRESHOLD (default 2000, the connector's default), SKIP_NODE=1,
+# SIM_ARGS (more simulator options, e.g. "--log-requests true": the
+# request log is then in the kept work directory with KEEP=1).
 #
 # Phases: (1) ingest only (no Salesforce connector), (2) push only: the
 # Salesforce connector added, timed from start until nothing is left to push.
@@ -65,7 +67,7 @@ openssl pkey -in "$W/sf.key" -pubout -out "$W/sf.pub" 2>/dev/null
 
 sim_start() { # NAME: sets SIM_PID, SIM_URL
   "$SIM" --flavor salesforce --listen 127.0.0.1:0 --token T1 --client-id CK1 \
-    --sf-username int@example.com --sf-jwt-public-key "$W/sf.pub" \
+    --sf-username int@example.com --sf-jwt-public-key "$W/sf.pub" ${SIM_ARGS:-} \
     >"$W/$1.sim.out" 2>"$W/$1.sim.log" &
   SIM_PID=$!
   PIDS+=("$SIM_PID")
@@ -75,12 +77,25 @@ sim_start() { # NAME: sets SIM_PID, SIM_URL
 sim_get() { curl -sf --max-time 60 "$SIM_URL/__sim/$1"; }
 sim_stop() { SIM_CPU=$(cpu_s "$SIM_PID"); kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null || true; }
 # Most Bulk jobs open at once (created, not yet complete) on the
-# simulator's clock: several in flight overlap the per-job delay.
+# simulator's clock, in ms (its "__sim" timeline): several in flight
+# overlap the per-job delay.
 jobs_overlap() { # STATE_JSON
-  jq -r '[.flavor_state.jobs[]? | select(.state == "JobComplete") |
-      ((.createdDate, .systemModstamp) | (.[0:19] + "Z" | fromdate) * 1000 + (.[20:23] | tonumber)) ] |
-    [range(0; length; 2) as $i | [.[$i], 1], [.[$i + 1], -1]] | sort |
-    reduce .[] as $e ({n: 0, max: 0}; .n += $e[1] | .max = ([.max, .n] | max)) | .max' <<<"$1"
+  jq -r '[.flavor_state.jobs[]?.__sim | select(.ended_ms > 0) | [.created_ms, 1], [.ended_ms, -1]] |
+    sort | reduce .[] as $e ({n: 0, max: 0}; .n += $e[1] | .max = ([.max, .n] | max)) | .max' <<<"$1"
+}
+# The jobs' timeline (ms, simulator clock): medians of create -> upload,
+# upload -> UploadComplete, UploadComplete -> processed (the job delay
+# plus the wait for the poll that sees it), processed -> first result read;
+# the delays' sum against the time at least one job was waiting (their
+# union): a sum above the union is the delay overlapped.
+jobs_timeline() { # STATE_JSON
+  jq -r '[.flavor_state.jobs[]?.__sim | select(.ended_ms > 0)] as $j | if ($j | length) == 0 then "n/a" else
+    def med(f): [$j[] | f] | sort | .[(length / 2 | floor)];
+    ([$j[] | [.closed_ms, .ended_ms]] | sort | reduce .[] as $i ({u: 0, end: 0};
+      if $i[0] >= .end then .u += ($i[1] - $i[0]) | .end = $i[1]
+      elif $i[1] > .end then .u += ($i[1] - .end) | .end = $i[1] else . end)) as $un |
+    "\($j | length) jobs over \(([$j[].results_ms] | max) - ([$j[].created_ms] | min)) ms; medians: create->uploaded \(med(.uploaded_ms - .created_ms)) ms, ->closed \(med(.closed_ms - .uploaded_ms)) ms, ->processed \(med(.ended_ms - .closed_ms)) ms, ->results read \(med(.results_ms - .ended_ms)) ms; closed->processed summed \([$j[] | .ended_ms - .closed_ms] | add) ms over a union of \($un.u) ms"
+    end' <<<"$1"
 }
 
 write_config() { # DIR SALESFORCE(0|1)
@@ -180,6 +195,7 @@ C=$(sim_get counters)
 STATE=$(sim_get state)
 CONTACTS=$(jq '[.collections.Contact[]? | select(.archived | not)] | length' <<<"$STATE")
 OVERLAP=$(jobs_overlap "$STATE")
+TIMELINE=$(jobs_timeline "$STATE")
 sim_stop
 SF_SIM_CPU=$SIM_CPU
 JOBS=$(ep "$C" '^bulk\.create$')
@@ -221,6 +237,7 @@ echo "crmsyncd: $SF_RATE records/s ($PUSH_S s), peak RSS $((SF_HWM / 1024)) MB (
 ratio() { [ "$2" -gt 0 ] && echo "$(echo "scale=2; $1 / $2" | bc)x" || echo "n/a"; }
 echo "crmsyncd push phases (sums): ${PHASES:-n/a}"
 echo "crmsyncd CPU ${DAEMON_CPU} s ($(echo "scale=1; $DAEMON_CPU * 1000000 / $N" | bc) us/record), simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
+echo "crmsyncd Bulk jobs' timeline: $TIMELINE"
 echo "crmsyncd writes: Bulk jobs $JOBS (minimum $EXP_JOBS: $(ratio "$JOBS" "$EXP_JOBS")) + collections upserts $COLL (minimum $EXP_COLL: $(ratio "$COLL" "$EXP_COLL")); all-collections minimum would be ceil(N/200) = $MIN_COLL"
 echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, 3 result reads) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
 if [ -n "$NODE_RATE" ]; then

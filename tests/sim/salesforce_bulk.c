@@ -26,6 +26,9 @@ struct sf_job {
     char state[20];
     char version[12];
     int64_t created_ms, modstamp_ms, upload_complete_ms;
+    /* For the bench's timeline only (GET /__sim/state, never a vendor
+     * answer): data uploaded, processing ended, first result list read. */
+    int64_t made_ms, uploaded_ms, ended_ms, results_ms;
     char *data;
     size_t data_len;
     struct csv_buf ok, bad, unprocessed;
@@ -94,12 +97,27 @@ static json_t *job_json(const struct sf_job *j)
     return o;
 }
 
+/* The jobs as Salesforce shows them, each with a "__sim" member holding
+ * its timeline in ms on the simulator's clock (0: not reached; createdDate
+ * and systemModstamp have whole seconds, as Salesforce's do): created,
+ * data uploaded, UploadComplete, processing ended, first result list read.
+ * bench/salesforce.sh prints it. */
 json_t *sf_bulk_dump(const struct sf_state *sf)
 {
     json_t *arr = json_array();
 
-    for (size_t i = 0; i < sf->njobs; i++)
-        json_array_append_new(arr, job_json(sf->jobs[i]));
+    for (size_t i = 0; i < sf->njobs; i++) {
+        const struct sf_job *j = sf->jobs[i];
+        json_t *o = job_json(j);
+
+        json_object_set_new(
+            o, "__sim",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "created_ms", (json_int_t)j->made_ms,
+                      "uploaded_ms", (json_int_t)j->uploaded_ms, "closed_ms",
+                      (json_int_t)j->upload_complete_ms, "ended_ms", (json_int_t)j->ended_ms,
+                      "results_ms", (json_int_t)j->results_ms));
+        json_array_append_new(arr, o);
+    }
     return arr;
 }
 
@@ -177,6 +195,7 @@ void sf_bulk_create(struct sim *sim, struct sim_request *req, struct sim_respons
     snprintf(j->state, sizeof(j->state), "Open");
     snprintf(j->version, sizeof(j->version), "%s", req->caps[0]);
     j->created_ms = j->modstamp_ms = sf_stamp(req->now_ms);
+    j->made_ms = req->now_ms; /* createdDate has whole seconds */
     sf->jobs[sf->njobs++] = j;
     sim_resp_json(resp, 200, job_json(j));
     j = NULL;
@@ -214,6 +233,7 @@ void sf_bulk_upload(struct sim *sim, struct sim_request *req, struct sim_respons
     j->data[req->body_len] = '\0';
     j->data_len = req->body_len;
     j->modstamp_ms = sf_stamp(req->now_ms);
+    j->uploaded_ms = req->now_ms;
     sim_resp_empty(resp, 201);
 }
 
@@ -399,9 +419,10 @@ static void advance(struct sim *sim, struct sf_job *j, int64_t now)
 
     if (strcmp(j->state, "UploadComplete") != 0 && strcmp(j->state, "InProgress") != 0)
         return;
-    if (now >= j->upload_complete_ms + delay)
+    if (now >= j->upload_complete_ms + delay) {
         process(sim, j, now);
-    else if (now >= j->upload_complete_ms + delay / 2)
+        j->ended_ms = now;
+    } else if (now >= j->upload_complete_ms + delay / 2)
         snprintf(j->state, sizeof(j->state), "InProgress");
 }
 
@@ -504,6 +525,8 @@ void sf_bulk_results(struct sim *sim, struct sim_request *req, struct sim_respon
         return;
     }
     advance(sim, j, req->now_ms);
+    if (j->results_ms == 0)
+        j->results_ms = req->now_ms;
     /* The path may end in '/', as the documentation writes it. */
     if (which != NULL && which[1] == '\0') {
         const char *p = which;
