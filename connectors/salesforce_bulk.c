@@ -8,7 +8,8 @@
  *   GET   jobs/ingest/<id>                   polled on one shared timer,
  *                                            250 ms doubling to 5 s, until
  *                                            JobComplete, Failed or Aborted
- *   GET   successfulResults/, failedResults/, unprocessedrecords/
+ *   GET   successfulResults/, failedResults/, unprocessedrecords/: only
+ *         the lists the job info says hold rows (bulk_lists)
  *
  * Result rows carry the original columns, so each is mapped back to its
  * group (member) by the external id column: successful -> OK with sf__Id,
@@ -138,6 +139,43 @@ static void on_row(void *arg, const char *key, const struct sf_outcome *o)
 
 static void fetch_results(struct sf_job *job);
 
+/* The next result list to read (from job->bulk_stage), or 3 when none is
+ * left. */
+static int next_list(const struct sf_job *job)
+{
+    int st = job->bulk_stage;
+
+    while (st < 3 && !(job->bulk_lists & (1u << st)))
+        st++;
+    return st;
+}
+
+/* Which result lists can hold rows, from the job info's counts (Get Job
+ * Info: numberRecordsProcessed includes the failed ones): no successful
+ * list when every processed row failed, no failed list when none failed,
+ * no unprocessed list for a JobComplete job that processed every row
+ * uploaded (Salesforce documents that list for Failed and Aborted jobs).
+ * A count missing from the answer reads the list. Two requests a job
+ * saved in the common case (issue 17); a row no list named is still
+ * retried by sf_job_done, as before. */
+static unsigned lists_to_read(const struct sf_job *job, json_t *info)
+{
+    json_t *p = json_object_get(info, "numberRecordsProcessed");
+    json_t *f = json_object_get(info, "numberRecordsFailed");
+    unsigned lists = 7;
+
+    if (json_is_integer(p) && json_is_integer(f)) {
+        if (json_integer_value(p) <= json_integer_value(f))
+            lists &= ~1u;
+        if (json_integer_value(f) == 0)
+            lists &= ~2u;
+    }
+    if (job->bulk_end == SF_BULK_COMPLETE && json_is_integer(p) &&
+        json_integer_value(p) >= (json_int_t)job->plan.ng)
+        lists &= ~4u;
+    return lists;
+}
+
 /* A Failed or Aborted job's rows that no result list named: a Failed
  * job's go by collections, an Aborted job's are retried as an attempt. */
 static void after_failed_job(struct sf_job *job)
@@ -178,7 +216,7 @@ static void results_read(struct http_result *res, void *arg)
         return;
     }
     job->bulk_stage++;
-    if (job->bulk_stage < 3) {
+    if (next_list(job) < 3) {
         fetch_results(job);
         return;
     }
@@ -199,6 +237,7 @@ static void fetch_results(struct sf_job *job)
 {
     struct salesforce *sf = job->sf;
 
+    job->bulk_stage = next_list(job);
     if (sf_request(sf, HTTP_GET, job_path(sf, job->bulk_id, result_tails[job->bulk_stage]), NULL,
                    NULL, results_read, job) != 0)
         fail_text(job, "cannot ask for the Bulk job results");
@@ -291,8 +330,15 @@ static void poll_answer(struct http_result *res, void *arg)
             snprintf(job->bulk_why, sizeof(job->bulk_why), "Bulk job %s %s%s%s", job->bulk_id,
                      state, why ? ": " : "", why ? why : "");
         }
+        job->bulk_lists = lists_to_read(job, root);
         json_decref(root);
         job->bulk_stage = 0;
+        if (next_list(job) == 3) {
+            /* Nothing was processed and nothing is unprocessed: only an
+             * empty job (not sent) or counts that do not add up; every
+             * row is then left to sf_job_done (RETRY). */
+            job->bulk_lists = 7;
+        }
         fetch_results(job);
         return;
     }

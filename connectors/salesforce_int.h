@@ -75,7 +75,8 @@ struct sf_job {
     /* Bulk API 2.0 (salesforce_bulk.c), Contact batches of at least
      * bulk_threshold rows. */
     char bulk_id[40];           /* the ingest job, "" before it exists */
-    int bulk_stage;             /* results read so far (0..3) */
+    int bulk_stage;             /* the result list read next (0..3) */
+    unsigned bulk_lists;        /* which of the 3 lists to read (bit per stage) */
     long poll_ms;               /* next poll delay (backoff) */
     uint64_t poll_at;           /* when to poll (loop ms) */
     int poll_failures;          /* consecutive failed polls */

@@ -6,7 +6,8 @@
 # quotes and newlines survive the CSV; a new Contact without a last name is
 # resent by collections with the placeholder; the session expires while the
 # job runs (the poll gets a 401, a new session is minted, the same job goes
-# on); a batch under the threshold goes by collections.
+# on); only the result lists the job info counts rows for are read; a
+# batch under the threshold goes by collections.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/salesforce.sh"
 
@@ -55,9 +56,27 @@ pass "session expired mid-job and re-minted ($tokens_before -> $tokens_after tok
 c() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
 assert_eq "$(c bulk.create)/$(c bulk.upload)/$(c bulk.state)" 1/1/1 "one job: created, uploaded, closed once"
 [ "$(c bulk.get)" -ge 1 ] || fail "the job was never polled"
-assert_eq "$(c bulk.results)" 3 "successful, failed and unprocessed results read once each"
+# The job info counts 12 processed, 1 failed, state JobComplete: the
+# successful and failed lists are read, the unprocessed one (documented
+# for Failed and Aborted jobs) is not.
+assert_eq "$(c bulk.results)" 2 "successful and failed results read once each, no unprocessed list"
 assert_eq "$(c collections.upsert)" 1 "one collections request: the placeholder resend"
 quiet
+
+# A job whose rows all succeed: only the successful list is read (issue 17:
+# create, upload, close, poll, one result read).
+sim_post counters/reset '{}'
+for i in $(seq 21 28); do
+  printf '{"event_id":"r%d","type":"profile","member":"B%d","occurred_at":"2026-11-02T08:00:00Z","attributes":{"email":"b%d@example.com","last_name":"Lee %d"}}\n' "$i" "$i" "$i" "$i"
+done >"$T/r.jsonl.src"
+drop r.jsonl
+wait_for 60 is_eq b28@example.com contact_field B28 Email || fail "B28 not written by the second job"
+B21ID=$(contact_id B21)
+wait_for 30 is_eq "$B21ID" sql "SELECT remote_id FROM identities WHERE member_key = 'B21' AND system = 'sf'" \
+  || fail "B21's Contact id (sf__Id) not learnt from the successful list"
+quiet
+assert_eq "$(c bulk.create)/$(c bulk.results)/$(c collections.upsert)" 1/1/0 \
+  "a job without failures: one result list read (successful)"
 
 # Under the threshold: collections, no job.
 sim_post counters/reset '{}'
