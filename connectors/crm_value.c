@@ -6,14 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-int crm_value_text(const char *value_json, unsigned flags, char *out, size_t outsize, int *is_null)
+#include "jscan.h"
+
+/* The jansson reading: every value type, the reference for the one below. */
+static int value_text_jansson(const char *value_json, unsigned flags, char *out, size_t outsize,
+                              int *is_null)
 {
     json_t *root = json_loads(value_json, 0, NULL);
     json_t *v = json_object_get(root, "value");
     int rc = 0;
 
-    if (is_null != NULL)
-        *is_null = 0;
     if (v == NULL) {
         rc = -1;
     } else if (json_is_null(v)) {
@@ -35,6 +37,77 @@ int crm_value_text(const char *value_json, unsigned flags, char *out, size_t out
     }
     json_decref(root);
     return rc;
+}
+
+/* One "value" member read with jscan: 1 string or integer (in out), 3
+ * null, 0 another type (left to jansson), -1 malformed. */
+static int scan_value(struct jscan *s, char *out, size_t outsize)
+{
+    struct jscan at = *s;
+    long long n;
+    int r;
+
+    r = jscan_string(s, out, outsize);
+    if (r == 1 || r == 3)
+        return 1;
+    if (r < 0)
+        return -1;
+    *s = at;
+    r = jscan_int(s, &n);
+    if (r == 1) {
+        snprintf(out, outsize, "%lld", n);
+        return 1;
+    }
+    if (r < 0)
+        return -1;
+    *s = at;
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+    if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0)
+        return jscan_skip(s) == 1 ? 3 : -1;
+    return jscan_skip(s) == 1 ? 0 : -1;
+}
+
+/* Read with jscan (issue 17: json_loads() was a tenth of a Salesforce
+ * push's CPU, once to project each record and once to map it). A value
+ * that is a string, an integer or null is read here; a boolean or a real
+ * (and any text jscan reads differently, e.g. a number out of a double's
+ * range in another member, which jansson refuses) goes to jansson, so the
+ * answers stay jansson's. A repeated "value": the last one counts, as in
+ * jansson. */
+int crm_value_text(const char *value_json, unsigned flags, char *out, size_t outsize, int *is_null)
+{
+    struct jscan s;
+    char key[8];
+    int r, got = 0; /* 0 none, 1 text, 3 null */
+
+    if (is_null != NULL)
+        *is_null = 0;
+    if (value_json == NULL)
+        return -1;
+    jscan_init(&s, value_json, -1);
+    if (jscan_object(&s) != 1)
+        return value_text_jansson(value_json, flags, out, outsize, is_null);
+    for (r = jscan_member(&s, key, sizeof(key)); r == 1; r = jscan_member(&s, key, sizeof(key))) {
+        if (strcmp(key, "value") != 0) {
+            r = jscan_skip(&s);
+        } else {
+            r = got = scan_value(&s, out, outsize);
+            if (got == 0)
+                break; /* a boolean, a real, an object, an array */
+        }
+        if (r < 0)
+            break;
+    }
+    if (r != 0 || got == 0 || jscan_end(&s) != 1)
+        return value_text_jansson(value_json, flags, out, outsize, is_null);
+    if (got == 3) {
+        if (outsize > 0)
+            out[0] = '\0';
+        if (is_null != NULL)
+            *is_null = 1;
+    }
+    return 0;
 }
 
 int crm_balance_of(const char *value_json, int64_t *out)

@@ -2,6 +2,7 @@
  * pair maps and lists, push jobs, the pull page's echo rule, URL joins. */
 #include "cmocka_setup.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,102 @@ static void value_text_by_flags(void **state)
     assert_int_equal(crm_segment_status("{\"status\":\"out\"}"), 0);
     assert_int_equal(crm_segment_status("{\"status\":\"maybe\"}"), -1);
     assert_int_equal(crm_segment_status("nonsense"), -1);
+}
+
+/* crm_value_text as it was (json_loads): the reference for the jscan
+ * reading (issue 17). */
+static int value_text_ref(const char *value_json, unsigned flags, char *out, size_t outsize,
+                          int *is_null)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *v = json_object_get(root, "value");
+    int rc = 0;
+
+    if (is_null != NULL)
+        *is_null = 0;
+    if (v == NULL)
+        rc = -1;
+    else if (json_is_null(v)) {
+        snprintf(out, outsize, "%s", "");
+        if (is_null != NULL)
+            *is_null = 1;
+    } else if (json_is_string(v))
+        snprintf(out, outsize, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, outsize, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_boolean(v) && (flags & CRM_VT_BOOL_WORDS))
+        snprintf(out, outsize, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_boolean(v) && (flags & CRM_VT_BOOL_DIGITS))
+        snprintf(out, outsize, "%s", json_is_true(v) ? "1" : "0");
+    else if (json_is_real(v) && (flags & CRM_VT_REAL))
+        snprintf(out, outsize, "%.17g", json_real_value(v));
+    else
+        rc = -1;
+    json_decref(root);
+    return rc;
+}
+
+static void value_text_reads_as_jansson_reads(void **state)
+{
+    static const char *const texts[] = {
+        "{\"value\":\"Ann\"}",
+        " { \"value\" : \"Ann\" } \n",
+        "{\"value\":\"\"}",
+        "{\"value\":null}",
+        "{\"value\": null }",
+        "{\"value\":nul}",
+        "{\"value\":42}",
+        "{\"value\":-0}",
+        "{\"value\":-9223372036854775808}",
+        "{\"value\":9223372036854775808}",
+        "{\"value\":1.5}",
+        "{\"value\":1e3}",
+        "{\"value\":true}",
+        "{\"value\":false}",
+        "{\"value\":{}}",
+        "{\"value\":[1]}",
+        "{}",
+        "[]",
+        "\"value\"",
+        "",
+        "{\"value\":\"a\"} x",
+        "{\"value\":\"a\",}",
+        "{\"value\":\"a\"",
+        "{\"value\":\"a\",\"value\":\"b\"}",
+        "{\"value\":\"a\",\"value\":null}",
+        "{\"value\":null,\"value\":7}",
+        "{\"value\":\"a\",\"value\":true}",
+        "{\"value\":true,\"value\":\"a\"}",
+        "{\"x\":{\"value\":\"in\"},\"value\":\"out\"}",
+        "{\"other\":[1,{\"a\":null}],\"value\":\"M\\u00fcller\",\"z\":1}",
+        "{\"value\":\"a\\\"b\\\\c\\nd\\u00e9\\ud83d\\ude00\"}",
+        "{\"value\":\"a\\u0000b\"}",
+        "{\"value\":\"\\ud800\"}",
+        "{\"value\":\"\xc3\x28\"}",
+        "{\"value\":\"\x01\"}",
+        "{\"valu\":\"a\"}",
+        "{\"values\":\"a\"}",
+        "{\"value\":\"a long value that is cut by a small buffer\"}",
+        "{\"value\":12345678901234567890123}",
+    };
+    static const unsigned flag_sets[] = {0, CRM_VT_BOOL_WORDS, CRM_VT_BOOL_DIGITS, CRM_VT_REAL,
+                                         ~0u};
+    static const size_t sizes[] = {64, 8};
+    (void)state;
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        for (size_t f = 0; f < sizeof(flag_sets) / sizeof(flag_sets[0]); f++) {
+            for (size_t z = 0; z < 2; z++) {
+                char a[64] = "", b[64] = "";
+                int na = 5, nb = 5;
+                int ra = crm_value_text(texts[t], flag_sets[f], a, sizes[z], &na);
+                int rb = value_text_ref(texts[t], flag_sets[f], b, sizes[z], &nb);
+
+                if (ra != rb || (ra == 0 && (strcmp(a, b) != 0 || na != nb)))
+                    fail_msg("%s (flags %u, size %zu): %d '%s' null %d, jansson %d '%s' null %d",
+                             texts[t], flag_sets[f], sizes[z], ra, a, na, rb, b, nb);
+            }
+        }
+    }
 }
 
 /* The kinds every CRM projects alike; consent and points are each CRM's
@@ -677,6 +774,7 @@ int main(void)
         cmocka_unit_test(orphan_is_answered_later),
         cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
+        cmocka_unit_test(value_text_reads_as_jansson_reads),
         cmocka_unit_test(project_shared_kinds),
         cmocka_unit_test(profile_json_by_what_the_crm_holds),
         cmocka_unit_test(a_large_batch_is_grouped_as_the_scan_grouped_it),
