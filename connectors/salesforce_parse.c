@@ -19,6 +19,7 @@
 
 #include "change_json.h"
 #include "crm_pull_page.h"
+#include "jscan.h"
 #include "salesforce.h"
 #include "timefmt.h"
 
@@ -61,7 +62,9 @@ void sf_error_of(const char *body, char *code, size_t csize, char *msg, size_t m
     json_decref(root);
 }
 
-int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *out)
+/* The jansson reading, the reference (and the answer for a text jscan
+ * refuses, so that the verdict on a malformed body stays jansson's). */
+static int collection_results_jansson(const char *body, size_t n, struct sf_outcome *out)
 {
     json_t *root = body ? json_loads(body, 0, NULL) : NULL;
     size_t i, got = 0;
@@ -98,6 +101,104 @@ int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *o
     }
     json_decref(root);
     return (int)got;
+}
+
+/* A literal true: 1 (skipped), 0 another value (skipped), -1 malformed. */
+static int scan_true(struct jscan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+    if (s->end - s->p >= 4 && memcmp(s->p, "true", 4) == 0)
+        return jscan_skip(s) == 1 ? 1 : -1;
+    return jscan_skip(s) == 1 ? 0 : -1;
+}
+
+/* "errors": the first element's statusCode and message (found flags say
+ * which were strings); 1, or -1 malformed. */
+static int scan_first_error(struct jscan *s, struct jscan_field *f)
+{
+    int r = jscan_array(s), first = 1;
+
+    f[0].found = f[1].found = 0;
+    if (r != 1)
+        return r < 0 ? -1 : 1; /* not an array: no error item */
+    for (r = jscan_element(s); r == 1; r = jscan_element(s)) {
+        r = first ? jscan_fields(s, f, 2) : jscan_skip(s);
+        first = 0;
+        if (r < 0)
+            return -1;
+    }
+    return r == 0 ? 1 : -1;
+}
+
+/* One item: {"id","success","errors":[{"statusCode","message"}],...}; a
+ * repeated member counts by its last occurrence, as in jansson. */
+static int scan_item(struct jscan *s, struct sf_outcome *o)
+{
+    char key[16], code[128] = "", msg[sizeof(o->reason)] = "";
+    struct jscan_field f[2] = {{"statusCode", code, sizeof(code), NULL, 1, 0},
+                               {"message", msg, sizeof(msg), NULL, 1, 0}};
+    int r = jscan_object(s), ok = 0;
+
+    if (r < 0)
+        return -1;
+    /* Not an object (r == 2, skipped): no id, no success, no error. */
+    for (r = r == 1 ? jscan_member(s, key, sizeof(key)) : 0; r == 1;
+         r = jscan_member(s, key, sizeof(key))) {
+        if (strcmp(key, "id") == 0) {
+            r = jscan_string(s, o->id, sizeof(o->id));
+            if (r == 2)
+                o->id[0] = '\0';
+        } else if (strcmp(key, "success") == 0) {
+            r = ok = scan_true(s);
+        } else if (strcmp(key, "errors") == 0) {
+            r = scan_first_error(s, f);
+        } else {
+            r = jscan_skip(s);
+        }
+        if (r < 0)
+            return -1;
+    }
+    if (r < 0)
+        return -1;
+    if (ok) {
+        o->state = SF_OK;
+        return 1;
+    }
+    snprintf(o->code, sizeof(o->code), "%s", f[0].found ? code : "UNKNOWN");
+    snprintf(o->reason, sizeof(o->reason), "%s: %s", o->code, f[1].found ? msg : "no message");
+    o->state = sf_code_retryable(f[0].found ? code : NULL) ? SF_RETRY : SF_REJECT;
+    return 1;
+}
+
+/* Read with jscan (issue 17): json_loads() made a value of every member of
+ * 200 items to read four strings of each, 7 % of a collections push's
+ * CPU. Items past n are checked and skipped. */
+int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *out)
+{
+    struct jscan s;
+    size_t got = 0;
+    int r;
+
+    for (size_t i = 0; i < n; i++)
+        memset(&out[i], 0, sizeof(out[i]));
+    if (body == NULL)
+        return -1;
+    jscan_init(&s, body, -1);
+    r = jscan_array(&s);
+    if (r == 1) {
+        for (r = jscan_element(&s); r == 1; r = jscan_element(&s)) {
+            if (got < n)
+                r = scan_item(&s, &out[got++]);
+            else
+                r = jscan_skip(&s);
+            if (r < 0)
+                break;
+        }
+    }
+    if (r == 0 && jscan_end(&s) == 1)
+        return (int)got;
+    return collection_results_jansson(body, n, out);
 }
 
 int sf_parse_query(const char *body, json_t **root, json_t **records, char *next, size_t nsize)
