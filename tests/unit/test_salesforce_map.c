@@ -4,6 +4,7 @@
 #include "cmocka_setup.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,78 @@ static void one_record_per_member(void **state)
     free(body);
     crm_plan_free(&p);
     push_results_clear(res, 5);
+}
+
+/* sf_upsert_body as it was (a jansson tree, json_dumps): the reference
+ * for the body written straight into a buffer (issue 17). */
+static char *upsert_body_ref(const struct sf_map *m, const struct crm_plan *p, const size_t *sel,
+                             size_t nsel)
+{
+    json_t *root = json_object(), *records = json_array();
+    char *text;
+
+    json_object_set_new(root, "allOrNone", json_false());
+    for (size_t k = 0; k < nsel; k++) {
+        const struct crm_group *g = &p->g[sel[k]];
+        json_t *r = json_object();
+        json_object_set_new(r, "attributes", json_pack("{s:s}", "type", "Contact"));
+        json_object_set_new(r, m->ext_id, json_string(g->member));
+        json_object_update(r, g->fields);
+        if (g->placeholder && json_object_get(r, "LastName") == NULL &&
+            m->last_name_placeholder[0] != '\0')
+            json_object_set_new(r, "LastName", json_string(m->last_name_placeholder));
+        json_array_append_new(records, r);
+    }
+    json_object_set_new(root, "records", records);
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+static void upsert_body_is_what_jansson_wrote(void **state)
+{
+    struct crm_group g[7] = {{0}};
+    struct crm_plan p = {0};
+    size_t sel[7] = {0, 1, 2, 3, 4, 5, 6};
+    char ctl[40];
+    char *a, *b;
+    (void)state;
+    for (int c = 1; c < 32; c++)
+        ctl[c - 1] = (char)c;
+    snprintf(ctl + 31, sizeof(ctl) - 31, "\x7f/\"\\");
+    g[0].member = "M1";
+    g[0].fields =
+        json_pack("{s:s, s:b, s:I, s:n, s:f}", "Email", "m1@example.com", "HasOptedOutOfEmail", 1,
+                  "Loyalty_Points__c", (json_int_t)-70, "Phone", "Score__c", 1.25);
+    g[1].member = "M\"2\\";
+    g[1].fields = json_pack("{s:s}", "FirstName", "B\xc3\xa9la \xf0\x9f\x98\x80 \xe2\x80\xa8");
+    g[1].placeholder = 1;
+    g[2].member = "M3";
+    g[2].fields = json_pack("{s:s, s:s}", "LastName", "Lee", "FirstName", ctl);
+    g[2].placeholder = 1;
+    g[3].member = "M4";
+    g[3].fields = json_object(); /* nothing but the key */
+    g[4].member = "M5";
+    g[4].fields =
+        json_pack("{s:s, s:s, s:b}", "Email", "e", "Member_Key__c", "OTHER", "DoNotCall", 0);
+    g[5].member = "M6";
+    g[5].fields = json_pack("{s:s, s:{s:s}}", "Email", "f", "attributes", "type", "Lead");
+    g[6].member = "";
+    g[6].fields = json_pack("{s:s}", "Email", "");
+    g[6].placeholder = 1;
+    p.g = g;
+    p.ng = 7;
+    for (size_t n = 0; n <= 7; n++) {
+        a = sf_upsert_body(&map, &p, sel, n);
+        b = upsert_body_ref(&map, &p, sel, n);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    for (size_t i = 0; i < 7; i++)
+        json_decref(g[i].fields);
 }
 
 static void cursor_soql(void **state)
@@ -548,6 +621,7 @@ int main(void)
         cmocka_unit_test(a_batch_is_one_request_unless_it_goes_to_bulk),
         cmocka_unit_test(projection),
         cmocka_unit_test(one_record_per_member),
+        cmocka_unit_test(upsert_body_is_what_jansson_wrote),
         cmocka_unit_test(cursor_soql),
         cmocka_unit_test(bulk_csv),
         cmocka_unit_test(bulk_failed_row_by_key),
