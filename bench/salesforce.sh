@@ -18,7 +18,7 @@
 # What counts: one Contact row per member. crmsyncd's engine forms batches
 # of at most window_items (4,000) changes = 2,000 members here, so at the
 # default threshold every full batch is ONE Bulk job: the minimum is
-# ceil(N/2000) jobs (each job is create + upload + close + polls + 3 result
+# ceil(N/2000) jobs (each job is create + upload + close + polls + 1 to 3 result
 # reads); with collections the minimum is ceil(N/200) requests.
 set -euo pipefail
 
@@ -239,7 +239,7 @@ echo "crmsyncd push phases (sums): ${PHASES:-n/a}"
 echo "crmsyncd CPU ${DAEMON_CPU} s ($(echo "scale=1; $DAEMON_CPU * 1000000 / $N" | bc) us/record), simulator CPU ${SF_SIM_CPU} s; Bulk jobs open at once: at most $OVERLAP (bulk lanes' slots: INFLIGHT - 1 = $((INFLIGHT - 1)))"
 echo "crmsyncd Bulk jobs' timeline: $TIMELINE"
 echo "crmsyncd writes: Bulk jobs $JOBS (minimum $EXP_JOBS: $(ratio "$JOBS" "$EXP_JOBS")) + collections upserts $COLL (minimum $EXP_COLL: $(ratio "$COLL" "$EXP_COLL")); all-collections minimum would be ceil(N/200) = $MIN_COLL"
-echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, 3 result reads) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
+echo "crmsyncd HTTP requests: $ALL API calls (Bulk $BULK_REQ, of which polls $POLLS; per job: create, upload, close, polls, the result lists that hold rows) = $(ratio "$ALL" "$MIN_COLL") of ceil(N/200)"
 if [ -n "$NODE_RATE" ]; then
   echo "jsforce: $NODE_RATE records/s, CPU ${NODE_CPU} s ($(echo "scale=1; $NODE_CPU * 1000000 / $N" | bc) us/record), peak RSS $((NODE_HWM / 1024)) MB, simulator CPU ${NODE_SIM_CPU} s, requests $NODE_REQ (minimum $MIN_COLL: $(echo "scale=2; $NODE_REQ / $MIN_COLL" | bc)x)"
   echo "ratios crmsyncd/jsforce: throughput $(echo "scale=2; $SF_RATE / $NODE_RATE" | bc)x, peak RSS $(echo "scale=2; $SF_HWM / $NODE_HWM" | bc)x"
