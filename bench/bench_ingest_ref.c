@@ -9,7 +9,8 @@
  *   - once tombstones exist: member hash (SHA-256) + tombstone lookup; an
  *     erased member's later changes write nothing;
  *   - SELECT current (member, field), or the ledger row for a points txn;
- *   - INSERT INTO changes ... ON CONFLICT(idem_key) DO NOTHING;
+ *   - the idempotency key: SELECT idem_keys, INSERT INTO idem_keys (schema 9);
+ *   - INSERT INTO changes ... ON CONFLICT DO NOTHING;
  *   - consent: the hash-chained audit row (three SHA-256s, as the store);
  *   - upsert current / insert ledger row / for an erasure the tombstone,
  *     deletes and redactions;
@@ -37,11 +38,14 @@
 #include "bench_events.h"
 #include "error.h"
 #include "schema.h"
+#include "store_internal.h"
 #include "timefmt.h"
 
 #include <openssl/evp.h>
 
 enum {
+    Q_GET_IDEM,
+    Q_INS_IDEM,
     Q_INS_CHANGE,
     Q_GET_CURRENT,
     Q_PUT_CURRENT,
@@ -62,10 +66,12 @@ enum {
 };
 
 static const char *const sql_texts[Q_COUNT] = {
+    [Q_GET_IDEM] = "SELECT body_hash, seen_at FROM idem_keys WHERE key = ?1",
+    [Q_INS_IDEM] = "INSERT INTO idem_keys(key, body_hash, seen_at) VALUES (?1, ?2, ?3)",
     [Q_INS_CHANGE] =
         "INSERT INTO changes(origin, member_key, kind, field, value, occurred_at, received_at,"
         " idem_key, effective, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        " ON CONFLICT(idem_key) DO NOTHING",
+        " ON CONFLICT DO NOTHING",
     [Q_GET_CURRENT] =
         "SELECT value, occurred_at, origin FROM current WHERE member_key = ?1 AND field = ?2",
     [Q_PUT_CURRENT] =
@@ -89,7 +95,7 @@ static const char *const sql_texts[Q_COUNT] = {
     [Q_REDACT_CHANGES] =
         "UPDATE changes SET value = '{\"erased\":true}' WHERE member_key = ?1 AND seq < ?2",
     [Q_REDACT_AUDIT] = "UPDATE audit SET payload_hash = crmsync_sha256(payload), payload = NULL"
-                       " WHERE substr(member_hash, 1, 16) = substr(?1, 1, 16)"
+                       " WHERE substr(member_hash, 1, 8) = substr(?1, 1, 8)"
                        " AND +member_hash = ?1 AND payload IS NOT NULL",
     [Q_SET_WM] = "INSERT INTO cursors(connector, pull_watermark, updated_at) VALUES (?1, ?2, ?3)"
                  " ON CONFLICT(connector) DO UPDATE SET pull_watermark = excluded.pull_watermark,"
@@ -187,11 +193,11 @@ static void audit(struct ref *r, int64_t seq, const struct one_change *c, const 
                  c->field, ph, now);
     sha256_hex(input, (size_t)n, hash);
     sqlite3_bind_int64(q, 1, seq);
-    sqlite3_bind_text(q, 2, mh, -1, SQLITE_STATIC);
+    store_bind_hash(q, 2, mh);
     sqlite3_bind_text(q, 3, c->field, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, payload, n, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, now);
-    sqlite3_bind_text(q, 6, hash, -1, SQLITE_STATIC);
+    store_bind_hash(q, 6, hash);
     step_done(r, q, "audit");
     memcpy(r->audit_head, hash, sizeof(hash));
 }
@@ -213,7 +219,7 @@ static void erase(struct ref *r, const char *member, int64_t seq, int64_t now)
     sqlite3_bind_text(r->q[Q_REDACT_CHANGES], 1, member, -1, SQLITE_STATIC);
     sqlite3_bind_int64(r->q[Q_REDACT_CHANGES], 2, seq);
     step_done(r, r->q[Q_REDACT_CHANGES], "redact changes");
-    sqlite3_bind_text(r->q[Q_REDACT_AUDIT], 1, h, -1, SQLITE_TRANSIENT);
+    store_bind_hash(r->q[Q_REDACT_AUDIT], 1, h);
     step_done(r, r->q[Q_REDACT_AUDIT], "redact audit");
 }
 
@@ -223,7 +229,7 @@ static void apply(struct ref *r, const struct bench_event *e, const struct one_c
 {
     int64_t now = timefmt_now_ms();
     char txn[32];
-    int64_t seq;
+    int64_t seq, body;
     sqlite3_stmt *q;
 
     r->changes++;
@@ -247,6 +253,21 @@ static void apply(struct ref *r, const struct bench_event *e, const struct one_c
         sqlite3_bind_text(q, 2, c->field, -1, SQLITE_STATIC);
         lookup(r, q, "get current");
     }
+    /* The idempotency key (check_idem): a new key is recorded with the
+     * body's hash; one seen before writes nothing more. */
+    body = store_body_hash(c->member, c->kind, c->field, c->value, e->at_ms);
+    q = r->q[Q_GET_IDEM];
+    sqlite3_bind_text(q, 1, c->idem, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        sqlite3_reset(q);
+        return;
+    }
+    sqlite3_reset(q);
+    q = r->q[Q_INS_IDEM];
+    sqlite3_bind_text(q, 1, c->idem, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, body);
+    sqlite3_bind_int64(q, 3, now);
+    step_done(r, q, "insert idempotency key");
     q = r->q[Q_INS_CHANGE];
     sqlite3_bind_text(q, 1, origin, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, c->member, -1, SQLITE_STATIC);
