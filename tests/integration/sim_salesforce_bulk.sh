@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crmsim Salesforce: a Bulk API 2.0 upsert job with failed rows through to
 # successfulResults/failedResults, a job failing on an unknown column, an
-# aborted job's unprocessed records, and getDeleted for a hard-deleted
+# aborted job's unprocessed records, a job created with its data in one
+# multipart request, and getDeleted for a hard-deleted
 # CampaignMember within (and outside) the 15-day horizon.
 source "${SRC_DIR:?}/tests/sim/salesforce_testlib.bash"
 sf_start --sf-bulk-delay-ms 5000
@@ -80,6 +81,43 @@ expect_eq "$(tr '\n' ' ' <"$T/body")" '"LastName" "A" "B" ' "aborted rows are un
 req POST "$J" '{"object": "Contact", "operation": "upsert"}'
 expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALIDJOB" "upsert needs an external id field"
 ok "failed and aborted jobs"
+
+# A job created with its data in one multipart request (Bulk API 2.0:
+# data under 100,000 characters) is closed at once.
+mp_post() { # mp_post FILE BOUNDARY
+    local rc=0
+    STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+        -H "Content-Type: multipart/form-data; boundary=$2" --data-binary @"$1" "$SIM_URL$J") || rc=$?
+    [ $rc = 0 ] || STATUS="curl:$rc"
+}
+mp_body() { # mp_body BOUNDARY CSV_FILE > FILE (CRLF between parts)
+    printf -- '--%s\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name="job"\r\n\r\n' "$1"
+    printf '{"object":"Contact","externalIdFieldName":"Member_Key__c","contentType":"CSV","operation":"upsert","lineEnding":"LF"}\r\n'
+    printf -- '--%s\r\nContent-Type: text/csv\r\nContent-Disposition: form-data; name="content"; filename="content"\r\n\r\n' "$1"
+    cat "$2"
+    printf '\r\n--%s--\r\n' "$1"
+}
+printf 'Member_Key__c,LastName\nmp1,Mult\nmp2,"Part, Two"\n' >"$T/mp.csv"
+mp_body BOUNDARY "$T/mp.csv" >"$T/mp.body"
+mp_post "$T/mp.body" BOUNDARY
+expect_eq "$STATUS/$(body .state)/$(body .operation)" "200/UploadComplete/upsert" "multipart create: closed at once"
+JOB4=$(body .id)
+csv_put "$J/$JOB4/batches" "$T/mp.csv"
+expect_status 409 "no upload to a multipart job"
+ctl POST clock '{"advance_ms": 5000}' >/dev/null
+req GET "$J/$JOB4"
+expect_eq "$(body .state)/$(body .numberRecordsProcessed)/$(body .numberRecordsFailed)" \
+    "JobComplete/2/0" "multipart job complete"
+q query "SELECT LastName FROM Contact WHERE Member_Key__c = 'mp2'"
+expect_eq "$(body '.records[0].LastName')" "Part, Two" "multipart rows written"
+awk 'BEGIN { print "Member_Key__c,LastName"; for (i = 0; i < 5000; i++) printf "big%05d,Name %014d\n", i, i }' >"$T/big.csv"
+mp_body B2 "$T/big.csv" >"$T/big.body"
+mp_post "$T/big.body" B2
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALIDJOB" "multipart data over 100,000 characters is refused"
+printf -- '--B3\r\nContent-Disposition: form-data; name="job"\r\n\r\n{"object":"Contact","operation":"insert"}\r\n--B3--\r\n' >"$T/nocontent.body"
+mp_post "$T/nocontent.body" B3
+expect_eq "$STATUS/$(body '.[0].errorCode')" "400/INVALIDJOB" "multipart without a content part is refused"
+ok "Bulk API 2.0 job created with its data in one multipart request"
 
 # getDeleted: CampaignMember deletes are hard deletes.
 req POST "$D/sobjects/Campaign" '{"Name": "Winter"}'

@@ -121,16 +121,16 @@ json_t *sf_bulk_dump(const struct sf_state *sf)
     return arr;
 }
 
-void sf_bulk_create(struct sim *sim, struct sim_request *req, struct sim_response *resp)
+/* A new Open job from the job's JSON (body), added to the list; NULL with
+ * the error in resp. */
+static struct sf_job *job_make(struct sim *sim, struct sim_request *req, struct sim_response *resp,
+                               json_t *body)
 {
     struct sf_state *sf = sf_state(sim);
-    json_t *body = sim_req_json(sim, req, resp);
     const char *oname, *op, *ext, *ctype, *le, *dl;
-    struct sf_job *j = NULL, **grown;
+    struct sf_job *j = NULL, **grown, *made = NULL;
     struct sf_object fake;
 
-    if (body == NULL)
-        return;
     oname = json_string_value(json_object_get(body, "object"));
     op = json_string_value(json_object_get(body, "operation"));
     ext = json_string_value(json_object_get(body, "externalIdFieldName"));
@@ -197,11 +197,215 @@ void sf_bulk_create(struct sim *sim, struct sim_request *req, struct sim_respons
     j->created_ms = j->modstamp_ms = sf_stamp(req->now_ms);
     j->made_ms = req->now_ms; /* createdDate has whole seconds */
     sf->jobs[sf->njobs++] = j;
-    sim_resp_json(resp, 200, job_json(j));
+    made = j;
     j = NULL;
 out:
     if (j != NULL)
         job_free(j);
+    return made;
+}
+
+static void fail_job(struct sf_job *j, const char *msg);
+static void advance(struct sim *sim, struct sf_job *j, int64_t now);
+
+/* The job's CSV (one upload per job): 0, or -1 out of memory. */
+static int job_data(struct sf_job *j, const char *data, size_t len, int64_t now_ms)
+{
+    j->data = malloc(len + 1);
+    if (j->data == NULL)
+        return -1;
+    memcpy(j->data, data, len);
+    j->data[len] = '\0';
+    j->data_len = len;
+    j->modstamp_ms = sf_stamp(now_ms);
+    j->uploaded_ms = now_ms;
+    return 0;
+}
+
+/* --- create: JSON, or multipart with the data --- */
+
+/* Bulk API 2.0 "Create a job" with its data in one multipart/form-data
+ * request (Bulk API 2.0 Developer Guide, "Bulk Insert with a Multipart
+ * Request" and "Process for Creating Bulk API 2.0 Requests"): a part named
+ * "job" (the job's JSON) and one named "content" (the CSV, under 100,000
+ * characters); the job is closed automatically, its state UploadComplete.
+ * Parts are split on "--boundary" lines (RFC 2046: the CRLF before a
+ * delimiter belongs to it; a bare LF is taken too). How Salesforce refuses
+ * a malformed multipart body or larger data is not documented: here 400
+ * INVALIDJOB. */
+struct part {
+    const char *name; /* points into the headers: up to the closing quote */
+    size_t name_len;
+    const char *data;
+    size_t len;
+};
+
+static const char *find_mem(const char *h, size_t hlen, const char *n, size_t nlen)
+{
+    for (size_t i = 0; nlen <= hlen && i <= hlen - nlen; i++) {
+        if (memcmp(h + i, n, nlen) == 0)
+            return h + i;
+    }
+    return NULL;
+}
+
+/* The parts of body (at most max); -1 when it is not multipart as above. */
+static int multipart_parts(const char *body, size_t len, const char *boundary, struct part *parts,
+                           int max)
+{
+    char delim[96];
+    size_t dlen;
+    const char *p, *end = body + len;
+    int n = 0;
+
+    if (snprintf(delim, sizeof(delim), "--%s", boundary) >= (int)sizeof(delim) ||
+        boundary[0] == '\0')
+        return -1;
+    dlen = strlen(delim);
+    p = find_mem(body, len, delim, dlen);
+    if (p == NULL)
+        return -1;
+    for (;;) {
+        const char *hdr, *hend, *data, *next, *cd;
+        size_t hlen;
+
+        p += dlen;
+        if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+            return n; /* the closing delimiter */
+        if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+            p += 2;
+        else if (p < end && p[0] == '\n')
+            p++;
+        else
+            return -1;
+        hdr = p;
+        hend = find_mem(hdr, (size_t)(end - hdr), "\r\n\r\n", 4);
+        data = hend ? hend + 4 : NULL;
+        if (hend == NULL) {
+            hend = find_mem(hdr, (size_t)(end - hdr), "\n\n", 2);
+            data = hend ? hend + 2 : NULL;
+        }
+        if (hend == NULL || n == max)
+            return -1;
+        next = find_mem(data, (size_t)(end - data), delim, dlen);
+        if (next == NULL)
+            return -1;
+        parts[n].data = data;
+        parts[n].len = (size_t)(next - data);
+        if (parts[n].len >= 2 && next[-2] == '\r' && next[-1] == '\n')
+            parts[n].len -= 2;
+        else if (parts[n].len >= 1 && next[-1] == '\n')
+            parts[n].len -= 1;
+        hlen = (size_t)(hend - hdr);
+        cd = find_mem(hdr, hlen, "name=\"", 6);
+        if (cd == NULL)
+            return -1;
+        parts[n].name = cd + 6;
+        parts[n].name_len = 0;
+        while (parts[n].name + parts[n].name_len < hend && parts[n].name[parts[n].name_len] != '"')
+            parts[n].name_len++;
+        n++;
+        p = next;
+    }
+}
+
+static const struct part *part_named(const struct part *parts, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (parts[i].name_len == strlen(name) &&
+            memcmp(parts[i].name, name, parts[i].name_len) == 0)
+            return &parts[i];
+    }
+    return NULL;
+}
+
+/* UTF-8 characters (bytes that do not continue a sequence). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+#define MULTIPART_MAX_CHARS 100000
+
+static void create_multipart(struct sim *sim, struct sim_request *req, struct sim_response *resp,
+                             const char *ctype)
+{
+    const char *b = strstr(ctype, "boundary=");
+    char boundary[80];
+    struct part parts[4];
+    const struct part *jp, *cp;
+    struct sf_job *j;
+    json_t *body;
+    size_t bl;
+    int n;
+
+    if (b == NULL) {
+        sf_error(resp, 400, "INVALIDJOB", "InvalidJob : multipart request without a boundary");
+        return;
+    }
+    b += 9;
+    if (*b == '"')
+        b++;
+    bl = strcspn(b, "\";");
+    if (bl == 0 || bl >= sizeof(boundary)) {
+        sf_error(resp, 400, "INVALIDJOB", "InvalidJob : bad multipart boundary");
+        return;
+    }
+    memcpy(boundary, b, bl);
+    boundary[bl] = '\0';
+    n = multipart_parts(req->body, req->body_len, boundary, parts, 4);
+    jp = n > 0 ? part_named(parts, n, "job") : NULL;
+    cp = n > 0 ? part_named(parts, n, "content") : NULL;
+    if (jp == NULL || cp == NULL) {
+        sf_error(resp, 400, "INVALIDJOB",
+                 "InvalidJob : a multipart job needs a \"job\" part and a \"content\" part");
+        return;
+    }
+    if (utf8_chars(cp->data, cp->len) > MULTIPART_MAX_CHARS) {
+        sf_error(resp, 400, "INVALIDJOB",
+                 "InvalidJob : multipart job data exceeds %d characters; upload it separately",
+                 MULTIPART_MAX_CHARS);
+        return;
+    }
+    body = json_loadb(jp->data, jp->len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        sf_error(resp, 400, "INVALIDJOB", "InvalidJob : the \"job\" part is not a JSON object");
+        return;
+    }
+    j = job_make(sim, req, resp, body);
+    json_decref(body);
+    if (j == NULL)
+        return;
+    if (job_data(j, cp->data, cp->len, req->now_ms) != 0) {
+        fail_job(j, "InternalServerError : out of memory");
+    } else {
+        /* Closed automatically. */
+        snprintf(j->state, sizeof(j->state), "UploadComplete");
+        j->upload_complete_ms = req->now_ms;
+        advance(sim, j, req->now_ms); /* a zero delay completes at once */
+    }
+    sim_resp_json(resp, 200, job_json(j));
+}
+
+void sf_bulk_create(struct sim *sim, struct sim_request *req, struct sim_response *resp)
+{
+    const char *ctype = sim_req_header(req, "Content-Type");
+    json_t *body;
+
+    if (ctype != NULL && strncasecmp(ctype, "multipart/form-data", 19) == 0) {
+        create_multipart(sim, req, resp, ctype);
+        return;
+    }
+    body = sim_req_json(sim, req, resp);
+    if (body == NULL)
+        return;
+    if (job_make(sim, req, resp, body) != NULL)
+        sim_resp_json(resp, 200, job_json(sf_state(sim)->jobs[sf_state(sim)->njobs - 1]));
     json_decref(body);
 }
 
@@ -224,16 +428,10 @@ void sf_bulk_upload(struct sim *sim, struct sim_request *req, struct sim_respons
         sf_error(resp, 400, "INVALIDJOB", "InvalidJob : Content-Type must be text/csv");
         return;
     }
-    j->data = malloc(req->body_len + 1);
-    if (j->data == NULL) {
+    if (job_data(j, req->body, req->body_len, req->now_ms) != 0) {
         sf_error(resp, 500, "UNKNOWN_EXCEPTION", "out of memory");
         return;
     }
-    memcpy(j->data, req->body, req->body_len);
-    j->data[req->body_len] = '\0';
-    j->data_len = req->body_len;
-    j->modstamp_ms = sf_stamp(req->now_ms);
-    j->uploaded_ms = req->now_ms;
     sim_resp_empty(resp, 201);
 }
 
