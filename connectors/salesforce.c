@@ -97,6 +97,9 @@ static const struct config_option salesforce_options[] = {
     OPT("bulk_threshold", CONFIG_INT, "2000", bulk_threshold, 1, 100000000,
         "Contact rows in one batch at or above which one Bulk API 2.0 job is used instead of "
         "collections (docs/salesforce.md)"),
+    OPT("bulk_multipart_max", CONFIG_INT, "100000", bulk_multipart_max, 0, 100000,
+        "a Bulk job's CSV shorter than this many bytes is sent with the job's creation, one "
+        "multipart request instead of three (Salesforce's limit: 100,000 characters; 0: never)"),
     OPT("deleted_sweep", CONFIG_DURATION_MS, "15m", deleted_sweep_ms, 0, 86400000,
         "time between getDeleted sweeps of CampaignMember (0: every pull)"),
     OPT("daily_reserve", CONFIG_INT, "10", daily_reserve, 0, 90,

@@ -27,7 +27,7 @@ struct salesforce_settings {
     char *email_flag, *phone_flag, *sms_flag, *post_flag;
     char *attribute_map, *last_name_placeholder;
     char *loyalty_program;
-    long bulk_threshold;
+    long bulk_threshold, bulk_multipart_max;
     long deleted_sweep_ms, daily_reserve;
     long quota_retry_ms;
     struct crm_common_settings common;
@@ -77,6 +77,7 @@ struct sf_job {
     char bulk_id[40];           /* the ingest job, "" before it exists */
     int bulk_stage;             /* the result list read next (0..3) */
     unsigned bulk_lists;        /* which of the 3 lists to read (bit per stage) */
+    int bulk_multipart;         /* created with its data in one request */
     long poll_ms;               /* next poll delay (backoff) */
     uint64_t poll_at;           /* when to poll (loop ms) */
     int poll_failures;          /* consecutive failed polls */

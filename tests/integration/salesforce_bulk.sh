@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Salesforce Bulk API 2.0 push (docs/salesforce.md "Bulk"): a batch of at
-# least bulk_threshold Contact rows goes as ONE upsert job (create, CSV
-# upload, UploadComplete, poll, results); a failed row is dead-lettered with
+# least bulk_threshold Contact rows goes as ONE upsert job (created with its
+# CSV in one multipart request, then poll, results; the three-step create,
+# upload, UploadComplete is salesforce_bulk_failed.sh's); a failed row is dead-lettered with
 # its sf__Error code while the other rows are applied; fields with commas,
 # quotes and newlines survive the CSV; a new Contact without a last name is
 # resent by collections with the placeholder; the session expires while the
@@ -54,7 +55,9 @@ tokens_after=$(sim_get counters | jq -r '.endpoints["oauth.token"].requests // 0
 [ "$tokens_after" -gt "$tokens_before" ] || fail "no new session minted mid-job"
 pass "session expired mid-job and re-minted ($tokens_before -> $tokens_after token requests)"
 c() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
-assert_eq "$(c bulk.create)/$(c bulk.upload)/$(c bulk.state)" 1/1/1 "one job: created, uploaded, closed once"
+# The CSV is under bulk_multipart_max: the job is created with it, closed
+# at once (no upload, no close request).
+assert_eq "$(c bulk.create)/$(c bulk.upload)/$(c bulk.state)" 1/0/0 "one job: created with its data in one request"
 [ "$(c bulk.get)" -ge 1 ] || fail "the job was never polled"
 # The job info counts 12 processed, 1 failed, state JobComplete: the
 # successful and failed lists are read, the unprocessed one (documented

@@ -15,7 +15,10 @@ source "$(dirname "$0")/lib/salesforce.sh"
 
 # Jobs wait 10 minutes (simulated clock) before they run.
 sf_sim_start --sf-bulk-delay-ms 600000
+# bulk_multipart_max = 0: the three-step create, upload, UploadComplete
+# (salesforce_bulk.sh sends the data with the creation).
 sf_config "bulk_threshold = 5
+bulk_multipart_max = 0
 attribute_map = email=Email,last_name=LastName,birthday=Birth_Date__c"
 start_daemon
 c() { sim_get counters | jq -r --arg e "$1" '.endpoints[$e].requests // 0'; }
@@ -67,5 +70,5 @@ assert_eq "$(sql "SELECT COUNT(*) FROM dead_letters WHERE destination = 'sf' AND
   "each dead letter names the field Salesforce does not know"
 assert_eq "$(sql "SELECT COUNT(*) FROM changes c WHERE c.member_key LIKE 'F%' AND c.kind = 'profile' AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.destination = 'sf' AND d.seq = c.seq)")" 0 \
   "no record of the failed job lost"
-assert_eq "$(c bulk.create)" 1 "no new job for them (not retried forever)"
+assert_eq "$(c bulk.create)/$(c bulk.upload)/$(c bulk.state)" 1/1/1 "no new job for them (not retried forever): created, uploaded, closed"
 stop_daemon
