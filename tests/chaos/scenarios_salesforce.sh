@@ -9,6 +9,8 @@
 # Loyalty_Points__c = the ledger sum; no live Contact for an erased member;
 # no request inside a Retry-After window; no session token in a daemon log.
 # Inputs carry the phone channel too (GEN_PHONE=1) so DoNotCall is covered.
+# SF_EXTRA: more lines for the connector's section, e.g. SF_EXTRA=
+# "bulk_threshold = 3" sends the Contact batches as Bulk API 2.0 jobs.
 
 # sf_sim_start [crmsim options]: sets SIM_URL, SIM_PID; RSA key pair in $W;
 # request log in $W/sim.log with a wall-clock time before each line.
@@ -63,6 +65,7 @@ rate = 100
 burst = 100
 request_timeout = 3s
 $modes
+${SF_EXTRA:-}
 CONF
   DESTS=salesforce
 }
