@@ -25,6 +25,10 @@
 
 #include "http_result.h"
 
+/* The most requests a sliding window of struct ratelimit counts (the
+ * connectors' rate option goes up to 1000 a second). */
+#define RATELIMIT_SPAN_MAX 1000
+
 enum ratelimit_lane {
     RATELIMIT_PRIORITY = 0,
     RATELIMIT_BULK = 1,
@@ -54,12 +58,29 @@ struct ratelimit {
      * set it keeps the hold across a restart. NULL: nobody. */
     void (*on_hold)(void *arg, long ms);
     void *hold_arg;
+    /* ratelimit_set_window(): the last span_max send times, a ring (span_max
+     * 0: no window). */
+    int span_max;
+    long span_ms;
+    int span_n, span_next;
+    uint64_t span_sent[RATELIMIT_SPAN_MAX];
 };
 
 /* rate: requests/s; burst: bucket size (>= 1); priority_share: fraction of
  * the bucket reserved for the priority lane (e.g. 0.2). */
 void ratelimit_init(struct ratelimit *rl, double rate, double burst, double priority_share,
                     uint64_t now_ms);
+
+/* A vendor that counts requests in a sliding window instead of refilling a
+ * bucket (Adobe Campaign's TPS limit: calls per second, HTTP 429 past it)
+ * is overrun by a bucket, which passes burst + rate requests in a second.
+ * With a window set, the bucket also passes at most max requests in any
+ * window_ms (the bulk lane at most max less the priority share of it), so
+ * a saturating backfill provokes no 429 (whose hold would stop the
+ * priority lane too) and an opt-out finds room in the vendor's window at
+ * once. max is cut to 1..RATELIMIT_SPAN_MAX; max <= 0 or window_ms <= 0:
+ * no window. */
+void ratelimit_set_window(struct ratelimit *rl, int max, long window_ms);
 
 /* Takes one token for lane. Returns 0 if the request may go now, else the
  * milliseconds to wait before asking again (no token taken). */

@@ -211,6 +211,43 @@ static void window_never_exceeds_its_max(void **state)
     }
 }
 
+/* A bucket with a window (Adobe's TPS: rate 100, burst 100, at most 100
+ * calls in any 1000 ms): a bulk lane asking every millisecond for 5 s never
+ * has more than 80 in a window (the priority share, 20, is left), spread
+ * over it, and an opt-out then still finds room at once, up to the
+ * window's 100. Without the window the bucket passed 180 in the first
+ * second. */
+static void bucket_window_caps_bulk_and_keeps_the_reserve(void **state)
+{
+    static uint64_t sent[1000];
+    struct ratelimit rl;
+    size_t n = 0, prio = 0;
+    uint64_t now = 0;
+
+    (void)state;
+    ratelimit_init(&rl, 100.0, 100.0, 0.2, 0);
+    ratelimit_set_window(&rl, 100, 1000);
+    for (now = 0; now < 5000; now++) {
+        while (ratelimit_acquire(&rl, RATELIMIT_BULK, now) == 0) {
+            assert_true(n < 1000);
+            sent[n++] = now;
+        }
+    }
+    assert_in_range(n, 390, 400);
+    for (size_t i = 0; i + 80 < n; i++)
+        assert_true(sent[i + 80] - sent[i] >= 1000);
+    /* Spread over the window, not all at its start: at most 2 in 25 ms. */
+    for (size_t i = 0; i + 2 < n; i++)
+        assert_true(sent[i + 2] - sent[i] >= 25);
+    /* The last window (its 80 bulk calls went at 4000) still counts at 4999. */
+    while (ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 4999) == 0)
+        prio++;
+    assert_int_equal(prio, 20);
+    /* The wait answered is until the oldest call of the window leaves it. */
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 4999), 1);
+    assert_int_equal(ratelimit_acquire(&rl, RATELIMIT_PRIORITY, 5000), 0);
+}
+
 static void window_hold_after_429(void **state)
 {
     struct ratelimit_window w;
@@ -311,6 +348,7 @@ int main(void)
         cmocka_unit_test(daily_quota_is_recorded),
         cmocka_unit_test(window_never_exceeds_its_max),
         cmocka_unit_test(window_hold_after_429),
+        cmocka_unit_test(bucket_window_caps_bulk_and_keeps_the_reserve),
         cmocka_unit_test(holds_are_told_and_restored),
         cmocka_unit_test(holds_are_capped_when_set),
     };
