@@ -290,6 +290,11 @@ struct connector {
     double rate, burst;          /* request budget (token bucket) */
     struct ratelimit *ratelimit; /* the engine's bucket; connectors feed it
                                     the vendor's headers */
+    /* The vendor counts `rate` requests per window of this length rather
+     * than refilling a bucket (Adobe Campaign's TPS: 1 s): the budget then
+     * passes at most `rate` in any such window (ratelimit_set_window). 0:
+     * a bucket only. Set in open(), like rate. */
+    long rate_window_ms;
     /* How points go to this instance, when it depends on its settings
      * (Salesforce: contact fields or Loyalty Management journals);
      * CONNECTOR_POINTS_DEFAULT follows ops->points_as_balance. */

@@ -312,6 +312,8 @@ int engine_add(struct engine *e, struct connector *conn, struct error *err)
     }
     ratelimit_init(&d->rl, conn->rate > 0 ? conn->rate : 10, conn->burst > 0 ? conn->burst : 10,
                    0.2, now);
+    if (conn->rate_window_ms > 0)
+        ratelimit_set_window(&d->rl, (int)d->rl.config_rate, conn->rate_window_ms);
     keep_holds(d, now);
     conn->ratelimit = &d->rl;
     if (conn->ops->push != NULL)
