@@ -201,6 +201,7 @@ static int adobe_open(struct connector *conn, struct error *err)
     acc->hs.oauth = NULL;
     conn->priv = acc;
     crm_common_apply(conn, &cfg->common);
+    conn->rate_window_ms = ACC_TPS_WINDOW_MS;
     crm_jobs_init(&acc->jobs, conn->loop, acc, "adobe_campaign", conn->name);
     uv_timer_init(conn->loop, &acc->retry_timer);
     acc->retry_timer.data = acc;

@@ -27,9 +27,25 @@
  * 1,000 recipients in one call in integration/sim_adobe_sdk). */
 #define ACC_BATCH_MAX 1000
 /* Members in a consent batch: one call per record there, so a larger
- * batch only makes one job longer. */
-#define ACC_CONSENT_BATCH 100
+ * batch only makes one job longer, and the engine holds every member of a
+ * batch (one write of a field in flight) until its last call is answered:
+ * a withdrawal of a member granted in a job of 100 waited for the whole
+ * job, 3-4 s at a saturated 100 calls/s (bench/adobe.sh). 10 is about
+ * 0.4 s there, for one grant-guard query per 10 grants. */
+#define ACC_CONSENT_BATCH 10
+/* Calls a withdrawal job (the priority lane) has in flight at once, one
+ * per member; a grant job makes one at a time. Three bulk jobs, a pull
+ * and these stay within the HTTP client's 8 connections to Campaign. */
+#define ACC_URGENT_PARALLEL 4
 #define ACC_SOAP_PATH "/nl/jsp/soaprouter.jsp"
+/* Campaign v8 limits the throughput of its API layer in transactions per
+ * second, HTTP 429 past it ("Get started with Campaign APIs",
+ * experienceleague.adobe.com/en/docs/campaign/campaign-v8/developer/api;
+ * the figure is per contract: `rate`). The budget passes at most `rate`
+ * calls in any window of this length: a second, and 100 ms of margin, as
+ * Campaign counts arrivals and a call delayed on the way arrives closer to
+ * the next one than it left (HubSpot's search window has the same). */
+#define ACC_TPS_WINDOW_MS 1100
 
 /* --- adobe_xml.c: envelopes --- */
 

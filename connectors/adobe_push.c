@@ -16,7 +16,8 @@
  *                         answered STALE (the pull brings the withdrawal
  *                         in first), never written over the flag.
  *
- * Calls of one job go one after another. A member key is in at most one
+ * Calls of one job go one after another, but for a withdrawal job's: up to
+ * ACC_URGENT_PARALLEL at once, one per member. A member key is in at most one
  * job at a time: Campaign Enterprise (FFDA) does not enforce key
  * uniqueness, and two concurrent insertOrUpdate of a new key make twins. A
  * job with a member another job holds waits (acc->waiting) until that job
@@ -55,9 +56,12 @@ struct acc_job {
     /* Groups to create before the memberships. */
     struct crm_list to_create;
     size_t next_create;
-    /* Consent: records in order, step per record. */
-    size_t next_rec;
-    int step; /* 0: the subscription call, 1: the denylist flag write */
+    /* Consent: the records with a call in flight, how many, and whether
+     * a failure answered the rest (nothing more is sent). */
+    unsigned char *in_flight;
+    size_t busy;
+    int failed;
+    int over; /* finished: answered once, whatever calls back later */
     struct acc_job *next_waiting;
     int calls; /* made so far: the engine's token covers the first */
 };
@@ -74,6 +78,7 @@ static void job_release(struct crm_job *base)
         free(job->groups[g]);
     free(job->groups);
     free(job->ngroup);
+    free(job->in_flight);
     for (size_t k = 0; k < job->nkeys; k++) {
         acc_key_release(job->acc, job->keys[k]);
         free(job->keys[k]);
@@ -90,15 +95,22 @@ static void finish(struct acc_job *job)
     crm_job_done(&job->base, "no result from Campaign for this record");
 }
 
-/* Sends one call of the job: the first on the engine's token for the
- * batch, the others on a token of their own, in the batch's lane. */
-static int job_call(struct acc_job *job, const char *action, const char *body, http_done_fn done)
+/* Sends one call of the job, answered to done with arg: the first on the
+ * engine's token for the batch, the others on a token of their own, in the
+ * batch's lane. */
+static int job_call_arg(struct acc_job *job, const char *action, const char *body,
+                        http_done_fn done, void *arg)
 {
     int lane = job->base.pb->lane == 0 ? RATELIMIT_PRIORITY : RATELIMIT_BULK;
 
     if (job->calls++ == 0)
-        return acc_call(job->acc, lane, action, body, done, job);
-    return acc_call_budget(job->acc, lane, action, body, done, job);
+        return acc_call(job->acc, lane, action, body, done, arg);
+    return acc_call_budget(job->acc, lane, action, body, done, arg);
+}
+
+static int job_call(struct acc_job *job, const char *action, const char *body, http_done_fn done)
+{
+    return job_call_arg(job, action, body, done, job);
 }
 
 /* The records of group g. */
@@ -138,10 +150,11 @@ static int plan(struct acc_job *job)
 {
     const struct push_batch *pb = job->base.pb;
 
+    job->in_flight = calloc(pb->n ? pb->n : 1, sizeof(*job->in_flight));
     job->groups = calloc(pb->n ? pb->n : 1, sizeof(*job->groups));
     job->ngroup = calloc(pb->n ? pb->n : 1, sizeof(*job->ngroup));
     job->keys = calloc(pb->n ? pb->n : 1, sizeof(*job->keys));
-    if (job->groups == NULL || job->ngroup == NULL || job->keys == NULL)
+    if (job->groups == NULL || job->ngroup == NULL || job->keys == NULL || job->in_flight == NULL)
         return -1;
     for (size_t i = 0; i < pb->n; i++) {
         const char *key = pb->records[i].member_key;
@@ -335,86 +348,167 @@ static void start_write(struct acc_job *job)
 
 /* --- consent --- */
 
+/* One Subscribe, Unsubscribe or denylist flag write in flight: the record
+ * it is for and its step (0: the subscription call, 1: the channel's
+ * denylist flag after a withdrawal, with denylist_write). */
+struct consent_call {
+    struct acc_job *job;
+    size_t i;
+    int step;
+};
+
+/* Calls a consent job may have in flight: withdrawals (the priority lane)
+ * go at once, one per member; grants one after another, so that the bulk
+ * jobs (max_inflight less the priority slot) and a withdrawal job stay
+ * within the HTTP client's connections to Campaign (8). */
+static size_t consent_parallel(const struct acc_job *job)
+{
+    return job->base.pb->lane == 0 ? ACC_URGENT_PARALLEL : 1;
+}
+
+/* 1 when record i's member has a call in flight, or an earlier record
+ * still to send (a member's records go in batch order, one at a time:
+ * one write in flight per member key). */
+static int member_waits(const struct acc_job *job, size_t i)
+{
+    const struct push_record *recs = job->base.pb->records;
+
+    for (size_t k = 0; k < i; k++) {
+        if (strcmp(recs[k].member_key, recs[i].member_key) == 0 &&
+            (job->in_flight[k] || !crm_job_has_result(&job->base, k)))
+            return 1;
+    }
+    return 0;
+}
+
+static void consent_answer(struct http_result *res, void *arg);
+
+/* Starts the call of step for record i. 0, or -1 (not sent). */
+static int consent_send(struct acc_job *job, size_t i, int step, const char *svc, int grant)
+{
+    const struct push_batch *pb = job->base.pb;
+    const struct push_record *rec = &pb->records[i];
+    struct consent_call *c = calloc(1, sizeof(*c));
+    const char *action;
+    char *body = NULL;
+    int rc = -1;
+
+    if (c == NULL)
+        return -1;
+    c->job = job;
+    c->i = i;
+    c->step = step;
+    if (step == 1) {
+        size_t idx[1] = {i};
+        size_t *groups[1] = {idx};
+        size_t ng[1] = {1};
+        struct push_result *all = calloc(pb->n, sizeof(*all));
+        body =
+            all ? acc_compose_write(&job->acc->map, "", "update", pb->records, groups, ng, 1, all)
+                : NULL;
+        if (all != NULL)
+            push_results_clear(all, pb->n);
+        free(all);
+        action = "xtk:session#Write";
+    } else {
+        body = acc_compose_subscription(&job->acc->map, "", grant, svc, rec->member_key);
+        action = grant ? "nms:subscription#Subscribe" : "nms:subscription#Unsubscribe";
+    }
+    /* Counted before the call: session mode may answer it from inside. */
+    job->in_flight[i] = 1;
+    job->busy++;
+    if (body != NULL)
+        rc = job_call_arg(job, action, body, consent_answer, c);
+    free(body);
+    if (rc != 0) {
+        job->in_flight[i] = 0;
+        job->busy--;
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* The job is over once nothing is in flight and nothing is left to send
+ * (or a failure answered the rest). */
+static void consent_maybe_finish(struct acc_job *job)
+{
+    if (job->busy == 0 && !job->over) {
+        job->over = 1;
+        finish(job);
+    }
+}
+
 static void consent_answer(struct http_result *res, void *arg)
 {
-    struct acc_job *job = arg;
+    struct consent_call *c = arg;
+    struct acc_job *job = c->job;
+    size_t i = c->i;
+    int step = c->step;
     struct acc_fault f;
     enum acc_result r = acc_result_of(job->acc, res, &f);
-    size_t i = job->next_rec;
     const char *svc = NULL;
     int grant = 0;
     char why[200];
 
+    free(c);
+    job->in_flight[i] = 0;
+    job->busy--;
     if (r != ACC_OK && r != ACC_DATA) {
-        fail_rest(job, r, res, &f);
+        /* Not the records' fault: every record without a result is kept
+         * (one still in flight gets its own answer ignored: the first
+         * result stands, and a call made twice is idempotent). No new
+         * call goes; the job ends with the last one in flight. */
+        if (!job->failed) {
+            log_info("adobe_campaign", job->acc->conn->name, "%s: %s; will retry",
+                     job->base.pb->class_key, f.text[0] ? f.text : "call failed");
+            crm_job_fail_rest(&job->base, PUSH_RETRY, f.text[0] ? f.text : "call failed",
+                              r == ACC_STOP ? STOPPED_RETRY_MS : res->retry_after_ms, 1);
+            job->failed = 1;
+        }
+        consent_maybe_finish(job);
         return;
     }
     if (r == ACC_DATA) {
         crm_job_result(&job->base, i, PUSH_REJECT, f.text, -1, 0, NULL);
-    } else if (job->step == 0 && job->acc->map.denylist_write &&
+    } else if (step == 0 && !job->failed && job->acc->map.denylist_write &&
                acc_consent_target(&job->acc->map, &job->base.pb->records[i], &svc, &grant, why,
                                   sizeof(why)) == 0 &&
                !grant) {
-        job->step = 1; /* then the channel's flag */
-        consent_next(job);
-        return;
+        /* Then the channel's flag, the member still held. */
+        if (consent_send(job, i, 1, svc, grant) == 0)
+            return;
+        crm_job_result(&job->base, i, PUSH_RETRY, "cannot send to Campaign", -1, 1, NULL);
     } else {
         crm_job_result(&job->base, i, PUSH_OK, NULL, -1, 0, NULL);
     }
-    job->step = 0;
-    job->next_rec++;
     consent_next(job);
 }
 
+/* Sends what may go now: records in batch order, one call per member, up
+ * to consent_parallel() at once. */
 static void consent_next(struct acc_job *job)
 {
     const struct push_batch *pb = job->base.pb;
 
-    while (job->next_rec < pb->n) {
-        size_t i = job->next_rec;
+    for (size_t i = 0; i < pb->n && !job->failed && job->busy < consent_parallel(job); i++) {
         const struct push_record *rec = &pb->records[i];
         const char *svc = NULL;
-        int grant = 0, rc;
+        int grant = 0;
         char why[200];
-        char *body;
 
-        if (crm_job_has_result(&job->base, i)) {
-            job->next_rec++;
+        if (crm_job_has_result(&job->base, i) || job->in_flight[i] || member_waits(job, i))
             continue;
-        }
         if (acc_consent_target(&job->acc->map, rec, &svc, &grant, why, sizeof(why)) != 0) {
             crm_job_result(&job->base, i, PUSH_REJECT, why, -1, 0, NULL);
-            job->next_rec++;
             continue;
         }
-        if (job->step == 1) {
-            size_t idx[1] = {i};
-            size_t *groups[1] = {idx};
-            size_t ng[1] = {1};
-            struct push_result *all = calloc(pb->n, sizeof(*all));
-            body = all ? acc_compose_write(&job->acc->map, "", "update", pb->records, groups, ng, 1,
-                                           all)
-                       : NULL;
-            if (all != NULL)
-                push_results_clear(all, pb->n);
-            free(all);
-            rc = body ? job_call(job, "xtk:session#Write", body, consent_answer) : -1;
-        } else {
-            body = acc_compose_subscription(&job->acc->map, "", grant, svc, rec->member_key);
-            rc = body ? job_call(job,
-                                 grant ? "nms:subscription#Subscribe"
-                                       : "nms:subscription#Unsubscribe",
-                                 body, consent_answer)
-                      : -1;
-        }
-        free(body);
-        if (rc != 0)
+        if (consent_send(job, i, 0, svc, grant) != 0) {
             crm_job_fail_rest(&job->base, PUSH_RETRY, "cannot send to Campaign", -1, 1);
-        else
-            return;
-        break;
+            job->failed = 1;
+        }
     }
-    finish(job);
+    consent_maybe_finish(job);
 }
 
 /* When the customer gave the consent (collected_at), 0 when unknown. */
