@@ -361,6 +361,86 @@ static void value_text_reads_as_jansson_reads(void **state)
     }
 }
 
+/* The jansson readings crm_balance_of() and crm_segment_status() had
+ * before jscan (issue 17), kept as the reference. */
+static int jansson_balance_of(const char *value_json, int64_t *out)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *b = json_object_get(root, "balance");
+    int rc = json_is_integer(b) ? 0 : -1;
+
+    if (rc == 0)
+        *out = (int64_t)json_integer_value(b);
+    json_decref(root);
+    return rc;
+}
+
+static int jansson_segment_status(const char *value_json)
+{
+    json_t *root = json_loads(value_json, 0, NULL);
+    const char *s = json_string_value(json_object_get(root, "status"));
+    int rc = s == NULL ? -1 : strcmp(s, "in") == 0 ? 1 : strcmp(s, "out") == 0 ? 0 : -1;
+
+    json_decref(root);
+    return rc;
+}
+
+/* A points balance and a segment status read as jansson reads them, on
+ * valid, malformed, repeated, escaped and odd texts. */
+static void balance_and_status_read_as_jansson_reads_them(void **state)
+{
+    static const char *const texts[] = {
+        "{\"balance\":120,\"txn_id\":\"T1\"}",
+        "{\"balance\":-5}",
+        "{\"balance\":0,\"reason\":\"earn\",\"x\":[1,{\"a\":null}]}",
+        "{\"balance\":1.0}",
+        "{\"balance\":1e2}",
+        "{\"balance\":\"120\"}",
+        "{\"balance\":null}",
+        "{\"balance\":1,\"balance\":2}",
+        "{\"balance\":1,\"balance\":\"2\"}",
+        "{\"balance\":-9223372036854775808}",
+        "{\"balance\":9223372036854775807}",
+        "{\"balance\":99999999999999999999}",
+        "{\"balance\":01}",
+        "{\"balance\":1",
+        "{\"balance\":1} x",
+        " {\"balance\" : 7 } \n",
+        "{\"BALANCE\":1}",
+        "{\"balances\":1}",
+        "{\"status\":\"in\",\"since\":\"2026-11-01T10:00:00.000Z\"}",
+        "{\"status\":\"out\"}",
+        "{\"status\":\"in \"}",
+        "{\"status\":\"inx\"}",
+        "{\"status\":\"outs\"}",
+        "{\"status\":\"i\\u006e\"}",
+        "{\"status\":\"in\",\"status\":\"out\"}",
+        "{\"status\":\"out\",\"status\":\"in\"}",
+        "{\"status\":null}",
+        "{\"status\":\"in\",\"status\":1}",
+        "{\"status\":\"in\"",
+        "{\"status\":\"\xff\"}",
+        "{\"status\":\"a\\u0000b\"}",
+        "[\"status\",\"in\"]",
+        "\"in\"",
+        "",
+        "nonsense",
+    };
+    (void)state;
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        int64_t want = 11, got = 11;
+        int w = jansson_balance_of(texts[t], &want);
+        int g = crm_balance_of(texts[t], &got);
+        if (w != g || (w == 0 && want != got))
+            fail_msg("text %zu balance: jansson %d %lld, read %d %lld", t, w, (long long)want, g,
+                     (long long)got);
+        if (jansson_segment_status(texts[t]) != crm_segment_status(texts[t]))
+            fail_msg("text %zu status: jansson %d, read %d", t, jansson_segment_status(texts[t]),
+                     crm_segment_status(texts[t]));
+    }
+    assert_int_equal(crm_segment_status(NULL), -1);
+}
+
 /* The kinds every CRM projects alike; consent and points are each CRM's
  * own (hs_project, sf_project, acc_project). */
 static void project_shared_kinds(void **state)
@@ -775,6 +855,7 @@ int main(void)
         cmocka_unit_test(result_reason_is_allocated_only_when_set),
         cmocka_unit_test(value_text_by_flags),
         cmocka_unit_test(value_text_reads_as_jansson_reads),
+        cmocka_unit_test(balance_and_status_read_as_jansson_reads_them),
         cmocka_unit_test(project_shared_kinds),
         cmocka_unit_test(profile_json_by_what_the_crm_holds),
         cmocka_unit_test(a_large_batch_is_grouped_as_the_scan_grouped_it),
