@@ -69,6 +69,48 @@ static void nesting_is_bounded_as_in_jansson(void **state)
     free(deep);
 }
 
+/* A string read into a buffer of any size is the decoded string (as
+ * jansson decodes it) cut to size - 1 bytes, byte for byte, and says it
+ * was cut exactly when it was: plain runs, escapes and UTF-8 at every
+ * boundary. */
+static void strings_are_cut_where_the_buffer_ends(void **state)
+{
+    static const char *const texts[] = {
+        "\"\"",
+        "\"plain ascii text of some length\"",
+        "\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"",
+        "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 end\"",
+        "\"\\u00e9\\u20ac\\ud83d\\ude00x\"",
+        "\"~\x7f \"",
+        "\"ab\\u0041cd\"",
+    };
+    (void)state;
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        json_t *j = json_loads(texts[t], JSON_DECODE_ANY, NULL);
+        const char *want;
+        size_t len;
+
+        assert_non_null(j);
+        want = json_string_value(j);
+        len = strlen(want);
+        for (size_t size = 1; size <= len + 2; size++) {
+            char out[128];
+            struct jscan s;
+            size_t keep = len < size - 1 ? len : size - 1;
+            int r;
+
+            memset(out, 'Z', sizeof(out));
+            jscan_init(&s, texts[t], -1);
+            r = jscan_string(&s, out, size);
+            if (r != (len > size - 1 ? 3 : 1) || strlen(out) != keep ||
+                memcmp(out, want, keep) != 0 || out[size] != 'Z')
+                fail_msg("text %zu size %zu: r %d, read \"%s\"", t, size, r, out);
+            assert_int_equal(jscan_end(&s), 1);
+        }
+        json_decref(j);
+    }
+}
+
 /* The walk: members by name, the strings and integers read, the rest
  * skipped; escapes decoded; a string longer than the buffer is cut and
  * says so. */
@@ -171,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepts_what_jansson_accepts),
         cmocka_unit_test(nesting_is_bounded_as_in_jansson),
+        cmocka_unit_test(strings_are_cut_where_the_buffer_ends),
         cmocka_unit_test(reads_members_and_elements),
         cmocka_unit_test(integers_within_long_long),
         cmocka_unit_test(fields_of_a_flat_object),
