@@ -11,6 +11,7 @@
 #include "change_json.h"
 #include "crm_value.h"
 #include "hubspot.h"
+#include "jdump.h"
 #include "timefmt.h"
 
 int hs_map_init(struct hs_map *m, const struct hs_map_config *cfg, struct error *err)
@@ -297,7 +298,11 @@ char *hs_upsert_body(const struct hs_map *m, const struct crm_plan *p, const siz
                                                 "id", g->member, "properties", g->fields));
     }
     body = json_pack("{s:o}", "inputs", inputs);
-    text = canonical_dumps(body);
+    /* Compact, in the order built (issue 17: sorted and ASCII-only, as
+     * canonical_dumps() writes, this body cost 3.9 % of a push's
+     * instructions; HubSpot reads JSON in UTF-8, as the statuses bodies
+     * always were). */
+    text = jdump_compact(body);
     json_decref(body);
     return text;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "hubspot.h"
+#include "jdump.h"
 
 void hs_error_message(const char *body, char *out, size_t outsize)
 {
@@ -29,7 +30,7 @@ void hs_policy_name(const char *body, char *out, size_t outsize)
 char *hs_inputs_body(json_t *inputs)
 {
     json_t *body = inputs != NULL ? json_pack("{s:o}", "inputs", inputs) : NULL;
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body != NULL ? jdump_compact(body) : NULL;
 
     json_decref(body);
     return text;
