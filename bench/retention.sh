@@ -22,7 +22,11 @@
 # just over the HubSpot lookback, 60s, so that a run shorter than 30 days
 # prunes idempotency keys), AUDIT_RETENTION and LEDGER_RETENTION (default 0:
 # keep; e.g. 5m and 30d: the audit moves to its archive, the ledger folds
-# into opening balances while the soak runs). Each slice line ends with the
+# into opening balances while the soak runs), HISTORY_RETENTION (default
+# 90d; e.g. 5m: push dead letters a later value resolved are deleted while
+# the soak runs: the bench's email consents of members without an email
+# and its "profiling" consents, which HubSpot has no subscription for, are
+# dead letters by design, docs/hubspot.md "Rejected at push"). Each slice line ends with the
 # load average (1, 5, 15 min) when it was printed.
 # The event stream dates event i at 2026-01-01 + i seconds (bench_events.h):
 # up to about 29M events lie in the past of December 2026.
@@ -90,6 +94,7 @@ change_retention = 0
 ${DEDUP_WINDOW:+dedup_window = $DEDUP_WINDOW}
 ${AUDIT_RETENTION:+audit_retention = $AUDIT_RETENTION}
 ${LEDGER_RETENTION:+ledger_retention = $LEDGER_RETENTION}
+${HISTORY_RETENTION:+history_retention = $HISTORY_RETENTION}
 
 [connector.shop]
 type = spool
@@ -127,7 +132,7 @@ compacted() {
 }
 
 printf '%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s\n' slice events changes ingest_s "chg/s" \
-  total_s db_MB wal_MB rss_MB "rows (changes current ledger idem_keys audit shadow opening) | load"
+  total_s db_MB wal_MB rss_MB "rows (changes current ledger idem_keys audit shadow opening dead_letters) | load"
 done_events=0
 slice=0
 while [ "$done_events" -lt "$EVENTS" ]; do
@@ -160,7 +165,7 @@ while [ "$done_events" -lt "$EVENTS" ]; do
      ($g.db_bytes / 1e5 | round / 10), ($g.wal_bytes / 1e5 | round / 10),
      (($rss | tonumber) / 102.4 | round / 10),
      ([$g.rows.changes, $g.rows.current, $g.rows.points_ledger, $g.rows.idem_keys,
-       $g.rows.audit, $g.rows.shadow, $opening] | map(tostring) | join(" "))] | @tsv' |
+       $g.rows.audit, $g.rows.shadow, $opening, $g.rows.dead_letters] | map(tostring) | join(" "))] | @tsv' |
     awk -F'\t' -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
       '{ printf "%-6s %10s %10s %9s %9s %9s %8s %8s %8s  %s | %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, load }'
 done
