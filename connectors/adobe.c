@@ -1,8 +1,8 @@
 /* The Adobe Campaign v8 connector: options, open/close and the ops table
  * (docs/adobe_campaign.md). The SOAP calls are adobe_call.c's, the member
  * keys in flight adobe_keys.c's; requests are composed and parsed by the
- * pure functions of adobe_map.c and adobe_xml.c; adobe_push.c pushes,
- * adobe_pull.c pulls.
+ * pure functions of adobe_map.c and its siblings (adobe.h) and adobe_xml.c;
+ * adobe_push.c pushes, adobe_pull.c pulls.
  *
  * Auth: Adobe IMS server-to-server (client_credentials, tokens of about
  * 24 h, no refresh token) through the token manager, with

@@ -1,13 +1,18 @@
 /* The Adobe Campaign v8 connector (type adobe_campaign, docs/adobe_campaign.md):
  * SOAP at /nl/jsp/soaprouter.jsp, on the shared CRM runtime (crm_*.h).
  *
- * adobe_xml.c   envelopes (libxml2 writer), XTK literals, safe response
- *               parsing, faults and their classes            (pure)
- * adobe_map.c   the field mapping, projection, request bodies for push and
- *               pull, query rows -> canonical values          (pure)
- * adobe.c       options, open/close, auth, the request wrapper
- * adobe_push.c  push jobs
- * adobe_pull.c  pull cycles */
+ * adobe_xml.c      envelopes (libxml2 writer), XTK literals, safe
+ *                  response parsing, faults and their classes  (pure)
+ * adobe_map.c      the field mapping, projection, batch classes (pure)
+ * adobe_compose.c  push request bodies                          (pure)
+ * adobe_logon.c    session calls' bodies, the logon's answer    (pure)
+ * adobe_query.c    pull queries (ExecuteQuery bodies)           (pure)
+ * adobe_rows.c     query rows -> canonical values               (pure)
+ * adobe.c          options, open/close, the ops table
+ * adobe_call.c     the SOAP calls: auth modes, budget, fault classes
+ * adobe_keys.c     member keys in flight
+ * adobe_push.c     push jobs
+ * adobe_pull.c     pull cycles */
 #ifndef CRMSYNC_ADOBE_H
 #define CRMSYNC_ADOBE_H
 
@@ -161,6 +166,12 @@ struct acc_map {
 int acc_map_init(struct acc_map *m, const struct acc_map_config *c, struct error *err);
 void acc_map_free(struct acc_map *m);
 
+/* Campaign values as text (crm_value.h): booleans as 1/0, reals as they
+ * are. */
+#define ACC_VALUE_TEXT (CRM_VT_BOOL_DIGITS | CRM_VT_REAL)
+/* "consent/<purpose>/<channel>" -> "purpose/channel". 0 or -1. */
+int acc_consent_key(const char *field, char *out, size_t outsize);
+
 /* What Campaign keeps of a value (connector_ops.project): consent
  * "granted"/"denied", points the balance, tier and profile the text,
  * segment "in"/"out", erase "erased". 0 or -1. */
@@ -174,6 +185,14 @@ void acc_batch_class(const struct push_record *rec, char *out, size_t outsize);
  * "segments", "erase") holds at most batch_size members, one
  * WriteCollection; a "consent" batch ACC_CONSENT_BATCH. */
 size_t acc_batch_max(const char *class_key, long batch_size);
+
+/* The consent record's service ("marketing/email" -> "newsletter") and
+ * grant (1) or withdrawal (0). -1: unmapped purpose/channel or unreadable
+ * value (the reason in why). */
+int acc_consent_target(const struct acc_map *m, const struct push_record *rec, const char **service,
+                       int *grant, char *why, size_t whylen);
+
+/* --- adobe_compose.c: push request bodies --- */
 
 /* Writes one <recipient> element for the records recs[idx[0..n)] of one
  * member (all with the same member key) into w: _key, the key attribute,
@@ -196,14 +215,10 @@ char *acc_compose_write(const struct acc_map *m, const char *session_token, cons
 char *acc_compose_subscription(const struct acc_map *m, const char *session_token, int subscribe,
                                const char *service, const char *member_key);
 
-/* The consent record's service ("marketing/email" -> "newsletter") and
- * grant (1) or withdrawal (0). -1: unmapped purpose/channel or unreadable
- * value (the reason in why). */
-int acc_consent_target(const struct acc_map *m, const struct push_record *rec, const char **service,
-                       int *grant, char *why, size_t whylen);
-
 /* An nms:group Write (insertOrUpdate by @name). */
 char *acc_compose_group(const char *session_token, const char *name);
+
+/* --- adobe_logon.c: the session calls --- */
 
 /* xtk:persist#GetEntityIfMoreRecent of the xtk:session schema: the call
  * Adobe's own client makes first; here it makes the token manager fetch an
@@ -217,7 +232,7 @@ char *acc_compose_logoff(void);
 int acc_parse_logon(const char *body, size_t len, size_t cap, char *session, size_t slen,
                     char *security, size_t seclen);
 
-/* --- pull queries --- */
+/* --- adobe_query.c: pull queries; adobe_rows.c: their rows --- */
 
 struct acc_keyset {
     int64_t modified_ms; /* @lastModified of the last row read; 0: none */

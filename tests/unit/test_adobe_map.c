@@ -1,5 +1,6 @@
 /* Adobe Campaign: envelopes, XTK literals, safe parsing, faults, the
- * mapping and query rows (connectors/adobe_xml.c, adobe_map.c). */
+ * mapping and query rows (connectors/adobe_xml.c, adobe_map.c, adobe_compose.c,
+ * adobe_logon.c, adobe_query.c, adobe_rows.c). */
 #include "cmocka_setup.h"
 
 #include <libxml/parser.h>
