@@ -69,11 +69,12 @@ int crm_record_profile_empty(const struct crm_record *r, const char *attr)
 }
 
 int crm_record_profile_json(const struct crm_record *r, const char *attr, const json_t *v,
-                            const char *skip, int64_t occurred, const char *version)
+                            const char *none, int64_t occurred, const char *version)
 {
-    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0) ||
+        (none != NULL && json_is_string(v) && strcmp(json_string_value(v), none) == 0))
         return crm_record_profile_empty(r, attr);
-    if (!json_is_string(v) || (skip != NULL && strcmp(json_string_value(v), skip) == 0))
+    if (!json_is_string(v))
         return 0;
     return crm_record_profile(r, attr, json_string_value(v), occurred, version);
 }

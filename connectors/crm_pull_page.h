@@ -63,11 +63,11 @@ int crm_record_profile(const struct crm_record *r, const char *attr, const char 
 int crm_record_profile_empty(const struct crm_record *r, const char *attr);
 
 /* A profile attribute attr of r as the CRM returned it (v; NULL when
- * absent): text goes as crm_record_profile, empty (null or "") as
- * crm_record_profile_empty; another type, or the text skip (NULL: none;
- * a placeholder we wrote), is passed over (0). */
+ * absent): text goes as crm_record_profile, empty (null or "") and the
+ * text none (NULL: no such text; a placeholder we wrote for "no value")
+ * as crm_record_profile_empty; another type is passed over (0). */
 int crm_record_profile_json(const struct crm_record *r, const char *attr, const json_t *v,
-                            const char *skip, int64_t occurred, const char *version);
+                            const char *none, int64_t occurred, const char *version);
 
 /* crm_field_fn over a page: arg is the struct crm_page (crm_page_field). */
 int crm_page_field_fn(void *pg, const char *member, enum change_kind kind, const char *field,

@@ -267,9 +267,17 @@ static int contact_field(const struct sf_map *m, const struct push_record *rec, 
             crm_reject(res, "unreadable profile value for %s", rec->field);
             return -1;
         }
-        /* Salesforce clears a field with null. */
-        json_object_set_new(fields, f,
-                            is_null || text[0] == '\0' ? json_null() : json_string(text));
+        /* Salesforce clears a field with null, but refuses a null LastName
+         * (required): a last name cleared here is written as the
+         * placeholder a Contact is created with, so that Salesforce does
+         * not keep the old name (none configured: null, a dead letter). */
+        if (is_null || text[0] == '\0')
+            json_object_set_new(fields, f,
+                                strcmp(f, "LastName") == 0 && m->last_name_placeholder[0] != '\0'
+                                    ? json_string(m->last_name_placeholder)
+                                    : json_null());
+        else
+            json_object_set_new(fields, f, json_string(text));
         return 0;
     }
     default:

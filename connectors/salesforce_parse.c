@@ -359,13 +359,16 @@ int sf_contact_fields(const struct sf_map *m, const char *conn, json_t *rec, crm
     /* An empty field (null) is not a clearing: a Contact we created holds
      * nothing but what we wrote. It is what Salesforce holds, though:
      * observed, so that a value cleared here (written as null) is not
-     * written again at a resync. The placeholder we wrote to create the
-     * Contact is not a name. */
+     * written again at a resync. The placeholder we wrote (to create the
+     * Contact, or for a last name cleared here: LastName is required) is
+     * not a name: the same as empty. */
     for (size_t i = 0; i < m->attrs.n; i++) {
         const char *field = m->attrs.p[i].val;
-        const char *skip = strcmp(field, "LastName") == 0 ? m->last_name_placeholder : NULL;
+        const char *none = strcmp(field, "LastName") == 0 && m->last_name_placeholder[0] != '\0'
+                               ? m->last_name_placeholder
+                               : NULL;
 
-        if (crm_record_profile_json(&pc.rec, m->attrs.p[i].key, json_object_get(rec, field), skip,
+        if (crm_record_profile_json(&pc.rec, m->attrs.p[i].key, json_object_get(rec, field), none,
                                     pc.modified, version) != 0)
             return -1;
     }

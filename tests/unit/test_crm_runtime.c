@@ -489,8 +489,8 @@ static int seen_field(void *arg, const char *member, enum change_kind kind, cons
     return 0;
 }
 
-/* A profile attribute as the CRM returned it: text is a change, empty is
- * observed only, another type or the placeholder is passed over. */
+/* A profile attribute as the CRM returned it: text is a change, empty and
+ * the placeholder are observed only (as ""), another type is passed over. */
 static void profile_json_by_what_the_crm_holds(void **state)
 {
     struct seen_fields s = {"", "", 0};
@@ -509,15 +509,20 @@ static void profile_json_by_what_the_crm_holds(void **state)
     assert_int_equal(crm_record_profile_json(&r, "first_name", empty, NULL, 1000, "1000"), 0);
     assert_int_equal(s.n, 3);
     assert_string_equal(s.value, "-");
-    /* Not text, absent, or the placeholder: nothing. */
+    /* Not text, or absent: nothing. */
     assert_int_equal(crm_record_profile_json(&r, "first_name", num, NULL, 1000, "1000"), 0);
     assert_int_equal(crm_record_profile_json(&r, "first_name", NULL, NULL, 1000, "1000"), 0);
+    assert_int_equal(s.n, 3);
+    /* The placeholder we wrote for "no last name": the same as empty. */
     assert_int_equal(crm_record_profile_json(&r, "last_name", ph, "(loyalty member)", 1000, "1000"),
                      0);
-    assert_int_equal(s.n, 3);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.value, "-");
+    assert_string_equal(s.projection, "");
     assert_int_equal(
         crm_record_profile_json(&r, "last_name", ann, "(loyalty member)", 1000, "1000"), 0);
-    assert_int_equal(s.n, 4);
+    assert_int_equal(s.n, 5);
+    assert_string_equal(s.projection, "Ann");
     json_decref(ann);
     json_decref(empty);
     json_decref(null);

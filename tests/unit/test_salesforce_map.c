@@ -141,23 +141,24 @@ static void projection(void **state)
 
 static void one_record_per_member(void **state)
 {
-    struct push_record recs[5] = {
+    struct push_record recs[6] = {
         {1, "M1", CHANGE_CONSENT, "consent/marketing/email",
          "{\"collected_at\":\"2026-11-01T10:00:00.000Z\",\"status\":\"denied\"}", NULL, NULL},
         {2, "M1", CHANGE_POINTS, "points/balance", "{\"balance\":70}", "003A", NULL},
         {3, "M2", CHANGE_PROFILE, "profile/first_name", "{\"value\":\"Bob\"}", NULL, NULL},
         {4, "M1", CHANGE_PROFILE, "profile/email", "{\"value\":null}", NULL, NULL},
         {5, "M2", CHANGE_PROFILE, "profile/birthday", "{\"value\":\"1990-01-01\"}", NULL, NULL},
+        {6, "M3", CHANGE_PROFILE, "profile/last_name", "{\"value\":null}", "003C", NULL},
     };
-    struct push_result res[5] = {0};
+    struct push_result res[6] = {0};
     struct crm_plan p;
-    size_t sel[2] = {0, 1};
+    size_t sel[3] = {0, 1, 2};
     char *body;
-    json_t *root, *r0, *r1;
+    json_t *root, *r0, *r1, *r2;
     (void)state;
 
-    assert_int_equal(sf_plan_contacts(&map, recs, 5, res, &p), 0);
-    assert_int_equal(p.ng, 2);
+    assert_int_equal(sf_plan_contacts(&map, recs, 6, res, &p), 0);
+    assert_int_equal(p.ng, 3);
     assert_int_equal(p.rec_group[0], 0);
     assert_int_equal(p.rec_group[1], 0);
     assert_int_equal(p.rec_group[2], 1);
@@ -165,11 +166,12 @@ static void one_record_per_member(void **state)
     assert_int_equal(res[4].outcome, PUSH_REJECT);
     assert_non_null(strstr(res[4].reason, "attribute_map"));
     p.g[1].placeholder = 1;
-    body = sf_upsert_body(&map, &p, sel, 2);
+    body = sf_upsert_body(&map, &p, sel, 3);
     root = json_loads(body, 0, NULL);
     assert_true(json_is_false(json_object_get(root, "allOrNone")));
     r0 = json_array_get(json_object_get(root, "records"), 0);
     r1 = json_array_get(json_object_get(root, "records"), 1);
+    r2 = json_array_get(json_object_get(root, "records"), 2);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(r0, "attributes"), "type")), "Contact");
     assert_string_equal(json_string_value(json_object_get(r0, "Member_Key__c")), "M1");
@@ -179,10 +181,12 @@ static void one_record_per_member(void **state)
     assert_null(json_object_get(r0, "LastName")); /* existing: keeps its name */
     assert_string_equal(json_string_value(json_object_get(r1, "FirstName")), "Bob");
     assert_string_equal(json_string_value(json_object_get(r1, "LastName")), "(loyalty member)");
+    /* A last name cleared here: Salesforce refuses a null LastName. */
+    assert_string_equal(json_string_value(json_object_get(r2, "LastName")), "(loyalty member)");
     json_decref(root);
     free(body);
     crm_plan_free(&p);
-    push_results_clear(res, 5);
+    push_results_clear(res, 6);
 }
 
 /* sf_upsert_body as it was (a jansson tree, json_dumps): the reference
