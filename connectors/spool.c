@@ -199,8 +199,14 @@ static void work_cb(uv_timer_t *t)
     free(wm);
     s->conn->busy = 0;
     spool_file_move_finished(s);
+    /* The next page after 1 ms, not 0: libuv before 1.48 (Debian 12 has
+     * 1.44) runs a timer started with timeout 0 from its own callback again
+     * in the same pass over the timers, without polling for I/O (libuv
+     * issue 4245), so a whole file was read in one loop iteration and the
+     * HubSpot requests in flight timed out behind a 1M-line file (the 10M
+     * soak: 120-141 s). With 1 the loop polls between pages. */
     if (s->have_cur || s->qpos < s->nqueue || s->rescan)
-        schedule_work(s, 0);
+        schedule_work(s, 1);
     return;
 fail_abort:
     sink->abort(sink->ctx, s->conn);
