@@ -659,6 +659,16 @@ static void start_loop(struct daemon *d)
 /* The engine, the HTTP ingest and the connectors; then, unless a connector
  * that could not start stops the daemon, the audit check, the done/ scrub
  * and "running". Fails only before the connectors open. */
+/* audit_check's busy: some destination has changes not pushed yet (the
+ * audit walk waits for them; audit_check.h). */
+static int pushes_busy(void *arg)
+{
+    struct daemon *d = arg;
+    const char *name;
+
+    return d->engine != NULL && engine_max_backlog(d->engine, &name) > 0;
+}
+
 static int start_work(struct daemon *d, struct error *err)
 {
     struct engine_options eopts;
@@ -691,6 +701,7 @@ static int start_work(struct daemon *d, struct error *err)
                                    d->cfg->daemon.audit_verify_interval_ms);
         if (d->audit == NULL)
             log_error("daemon", NULL, "out of memory: the audit chain is not verified");
+        audit_check_set_busy(d->audit, pushes_busy, d);
         d->scrub = done_scrub_new(&d->loop, d->state_path, d->cfg->state.busy_timeout_ms);
         if (d->scrub == NULL)
             log_error("daemon", NULL, "out of memory: erased members stay in spool done/ files");
