@@ -11,7 +11,9 @@
  * adobe.c          options, open/close, the ops table
  * adobe_call.c     the SOAP calls: auth modes, budget, fault classes
  * adobe_keys.c     member keys in flight
- * adobe_push.c     push jobs
+ * adobe_push.c     push jobs, the write classes
+ * adobe_consent.c  consent jobs
+ * adobe_job.c      the calls of a job (adobe_job.h)
  * adobe_pull.c     pull cycles */
 #ifndef CRMSYNC_ADOBE_H
 #define CRMSYNC_ADOBE_H
