@@ -13,7 +13,6 @@
 #include "health.h"
 #include "http_result.h"
 #include "log.h"
-#include "metrics.h"
 #include "store_holds.h"
 #include "store_progress.h"
 #include "store_push.h"
@@ -39,12 +38,6 @@ static struct dest *find_dest(struct engine *e, struct connector *conn)
             return e->dests[i];
     }
     return NULL;
-}
-
-void engine_set_resync(struct dest *d, int phase)
-{
-    d->resync = phase;
-    metrics_gauge_set(METRIC_RESYNC_PHASE, (const char *[]){d->conn->name}, phase);
 }
 
 void engine_pull_done(struct engine *e, struct connector *conn, int status)

@@ -507,6 +507,12 @@ out:
  * watermark: taken as the resync's pull, it rebuilt the shadow of the few
  * records it read, and every other record was written again (issue 15:
  * 4,127 and 20,017 contacts in two soaks, 366 with no pull running). */
+void engine_set_resync(struct dest *d, int phase)
+{
+    d->resync = phase;
+    metrics_gauge_set(METRIC_RESYNC_PHASE, (const char *[]){d->conn->name}, phase);
+}
+
 void engine_start_resync(struct dest *d)
 {
     struct store *st = d->eng->store;
