@@ -8,6 +8,7 @@
 
 #include "change_json.h"
 #include "crm_value.h"
+#include "jdump.h"
 #include "salesforce.h"
 #include "strbuf.h"
 
@@ -303,76 +304,6 @@ int sf_plan_contacts(const struct sf_map *m, const struct push_record *recs, siz
     return crm_plan_members(recs, n, res, is_contact, plan_field, m, 0, p);
 }
 
-/* A JSON string as jansson writes it (json_dumps, no flags): '"' and '\'
- * escaped, \b \f \n \r \t by name, the other control characters as
- * \u00XX, everything else as it is (the text is UTF-8 already: it came
- * out of a jansson string). */
-static void add_json_string(struct strbuf *b, const char *s, size_t len)
-{
-    size_t from = 0;
-
-    strbuf_addn(b, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        strbuf_addn(b, s + from, i - from);
-        from = i + 1;
-        switch (c) {
-        case '"':
-            strbuf_addn(b, "\\\"", 2);
-            break;
-        case '\\':
-            strbuf_addn(b, "\\\\", 2);
-            break;
-        case '\b':
-            strbuf_addn(b, "\\b", 2);
-            break;
-        case '\f':
-            strbuf_addn(b, "\\f", 2);
-            break;
-        case '\n':
-            strbuf_addn(b, "\\n", 2);
-            break;
-        case '\r':
-            strbuf_addn(b, "\\r", 2);
-            break;
-        case '\t':
-            strbuf_addn(b, "\\t", 2);
-            break;
-        default:
-            snprintf(esc, sizeof(esc), "\\u%04X", c);
-            strbuf_addn(b, esc, 6);
-        }
-    }
-    strbuf_addn(b, s + from, len - from);
-    strbuf_addn(b, "\"", 1);
-}
-
-/* A field's value: strings written here, anything else by jansson. */
-static void add_json_value(struct strbuf *b, const json_t *v)
-{
-    char *text;
-
-    if (json_is_string(v)) {
-        add_json_string(b, json_string_value(v), json_string_length(v));
-        return;
-    }
-    if (json_is_null(v)) {
-        strbuf_add(b, "null");
-        return;
-    }
-    text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL) {
-        b->failed = 1; /* the body is not sent */
-        return;
-    }
-    strbuf_add(b, text);
-    free(text);
-}
-
 /* The body as json_dumps(JSON_COMPACT) wrote it from a tree (the same
  * bytes: tests/unit/test_salesforce_map.c compares them), written
  * straight into one buffer (issue 17: building, dumping and freeing the
@@ -397,24 +328,24 @@ char *sf_upsert_body(const struct sf_map *m, const struct crm_plan *p, const siz
 
         strbuf_add(&b, k == 0 ? "{\"attributes\":" : ",{\"attributes\":");
         if (attrs != NULL)
-            add_json_value(&b, attrs);
+            jdump_append(&b, attrs);
         else
             strbuf_add(&b, "{\"type\":\"Contact\"}");
         strbuf_addn(&b, ",", 1);
-        add_json_string(&b, m->ext_id, ext_len);
+        jdump_append_string(&b, m->ext_id, ext_len);
         strbuf_addn(&b, ":", 1);
         if (ext != NULL)
-            add_json_value(&b, ext);
+            jdump_append(&b, ext);
         else
-            add_json_string(&b, g->member, strlen(g->member));
+            jdump_append_string(&b, g->member, strlen(g->member));
         json_object_foreach((json_t *)g->fields, key, v)
         {
             if (strcmp(key, "attributes") == 0 || strcmp(key, m->ext_id) == 0)
                 continue;
             strbuf_addn(&b, ",", 1);
-            add_json_string(&b, key, strlen(key));
+            jdump_append_string(&b, key, strlen(key));
             strbuf_addn(&b, ":", 1);
-            add_json_value(&b, v);
+            jdump_append(&b, v);
         }
         /* Only for a Contact known to be new (Salesforce said LastName is
          * missing): an upsert cannot set a field on insert only, and an
@@ -422,7 +353,7 @@ char *sf_upsert_body(const struct sf_map *m, const struct crm_plan *p, const siz
         if (g->placeholder && json_object_get(g->fields, "LastName") == NULL &&
             strcmp(m->ext_id, "LastName") != 0 && m->last_name_placeholder[0] != '\0') {
             strbuf_add(&b, ",\"LastName\":");
-            add_json_string(&b, m->last_name_placeholder, strlen(m->last_name_placeholder));
+            jdump_append_string(&b, m->last_name_placeholder, strlen(m->last_name_placeholder));
         }
         strbuf_addn(&b, "}", 1);
     }

@@ -168,6 +168,33 @@ static int put_value(struct strbuf *b, const json_t *v, int depth)
     }
 }
 
+void jdump_append_string(struct strbuf *b, const char *s, size_t len)
+{
+    if (put_string(b, s, len) != 0)
+        b->failed = 1;
+}
+
+void jdump_append(struct strbuf *b, const json_t *value)
+{
+    size_t mark = b->len;
+    char *text;
+
+    if (b->failed || put_value(b, value, 0) == 0)
+        return;
+    /* Left to jansson (a real): what was written of it goes. */
+    if (!b->failed) {
+        b->len = mark;
+        b->s[mark] = '\0';
+    }
+    text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        b->failed = 1;
+        return;
+    }
+    strbuf_add(b, text);
+    free(text);
+}
+
 char *jdump_compact(const json_t *value)
 {
     struct strbuf b;

@@ -11,9 +11,20 @@
 #define CRMSYNC_JDUMP_H
 
 #include <jansson.h>
+#include <stddef.h>
+
+struct strbuf;
 
 /* The compact JSON text of value (free() it), or NULL where json_dumps()
  * gives NULL. */
 char *jdump_compact(const json_t *value);
+
+/* For a body written piece by piece (sf_upsert_body): appends any value
+ * (a string, a number, an object...) as json_dumps(JSON_COMPACT |
+ * JSON_ENCODE_ANY) writes it, and s (len bytes) as a JSON string. Where
+ * json_dumps() would give NULL (a string that is not UTF-8), b is failed:
+ * the body is not sent. */
+void jdump_append(struct strbuf *b, const json_t *value);
+void jdump_append_string(struct strbuf *b, const char *s, size_t len);
 
 #endif
