@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "strbuf.h"
+#include "utf8.h"
 
 /* The longest body written (strbuf's bound): far above any request. */
 #define JDUMP_MAX ((size_t)256 << 20)
@@ -16,39 +17,6 @@
 static int plain(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/* The length of the valid UTF-8 sequence of 2 to 4 bytes at p (RFC 3629,
- * as jansson's utf8_check_full: no overlong forms, no surrogates, nothing
- * past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return n;
 }
 
 /* A string as jansson's dump_string() writes it without flags: the quote,
@@ -66,7 +34,7 @@ static int put_string(struct strbuf *b, const char *s, size_t len)
         while (p < end && plain(*p))
             p++;
         while (p < end && *p >= 0x80) {
-            size_t n = utf8_len(p, end);
+            size_t n = utf8_seq_len(p, end);
             if (n == 0)
                 return -1;
             p += n;

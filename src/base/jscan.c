@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define JSCAN_MAX_DEPTH 2048
 
 void jscan_init(struct jscan *s, const char *text, long len)
@@ -129,37 +131,15 @@ static int escape(struct jscan *s, struct sink *k)
     return 0;
 }
 
-/* One UTF-8 sequence of 2 to 4 bytes (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF). */
+/* One UTF-8 sequence of 2 to 4 bytes (utf8.h). */
 static int utf8(struct jscan *s, struct sink *k)
 {
     const unsigned char *p = (const unsigned char *)s->p;
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    int n;
+    size_t n = utf8_seq_len(p, (const unsigned char *)s->end);
 
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
+    if (n == 0)
         return -1;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (s->end - s->p < n || p[1] < lo || p[1] > hi)
-        return -1;
-    for (int i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return -1;
-    }
-    for (int i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         put(k, p[i]);
     s->p += n;
     return 0;
