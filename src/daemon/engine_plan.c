@@ -189,6 +189,12 @@ void engine_fill(struct dest *d, int lane)
         ;
 }
 
+/* Points become the member's balance when the plan goes (finalize_value). */
+static int sent_as_balance(const struct dest *d, const struct witem *it)
+{
+    return it->rec.kind == CHANGE_POINTS && points_as_balance(d->conn);
+}
+
 /* The value as it will be sent: points become the member's balance now. */
 static int finalize_value(struct dest *d, struct witem *it)
 {
@@ -196,7 +202,7 @@ static int finalize_value(struct dest *d, struct witem *it)
     int64_t balance = 0;
     struct error err = {""};
 
-    if (it->rec.kind != CHANGE_POINTS || !points_as_balance(d->conn))
+    if (!sent_as_balance(d, it))
         return 0;
     if (store_points_balance(d->eng->store, it->member, (int64_t)time(NULL) * 1000, &balance,
                              &err) != 0) {
@@ -433,13 +439,14 @@ static enum consider consider(struct dest *d, struct witem *it, uint64_t now, st
         return CONSIDER_FULL;
     if (it->first_ms == 0)
         it->first_ms = now;
-    if (finalize_value(d, it) != 0)
-        return CONSIDER_SKIP;
     /* A record is considered again by every plan that does not send it:
-     * its hash is kept until its value changes. */
-    if (!it->hash_ok && projected_hash(d, it, it->hash, why, sizeof(why)) == 0)
+     * its hash is kept until its value changes. A balance is read, and
+     * hashed, only once the plan goes (plan_settle): a plan that lingers
+     * read each one again (22,395 reads for 10,000 points records). */
+    if (!sent_as_balance(d, it) && !it->hash_ok &&
+        projected_hash(d, it, it->hash, why, sizeof(why)) == 0)
         it->hash_ok = 1;
-    if (!it->hash_ok) {
+    if (!sent_as_balance(d, it) && !it->hash_ok) {
         char reason[512];
         if (!may_remove)
             return CONSIDER_SKIP; /* handled when the scan reaches it */
@@ -561,6 +568,47 @@ static void plan_recount(const struct dest *d, struct plan *p)
     }
 }
 
+/* The balances of the plan's points records, read when the plan goes (one
+ * read each in the pass that sends them: the ledger's value at plan time),
+ * and their hashes. A balance that cannot be read leaves the plan (it
+ * stays pending); one the CRM cannot represent is dead-lettered, as
+ * consider() does with other values. Returns how many left the plan. */
+static size_t plan_settle(struct dest *d, struct plan *p)
+{
+    size_t kept = 0, removed = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        struct witem *it = p->items[i];
+        char why[400];
+        if (!sent_as_balance(d, it)) {
+            p->items[kept++] = it;
+            continue;
+        }
+        if (finalize_value(d, it) != 0) {
+            removed++;
+            continue;
+        }
+        if (!it->hash_ok && projected_hash(d, it, it->hash, why, sizeof(why)) == 0)
+            it->hash_ok = 1;
+        if (!it->hash_ok) {
+            char reason[512];
+            it->attempts++;
+            snprintf(reason, sizeof(reason), "value cannot be represented in this CRM%s%s",
+                     why[0] != '\0' ? ": " : "", why);
+            engine_dead_letter(d, it, reason);
+            d->stats.records_rejected++;
+            window_remove(&d->lanes[it->lane], it);
+            removed++;
+            continue;
+        }
+        p->items[kept++] = it;
+    }
+    p->n = kept;
+    if (removed > 0)
+        plan_recount(d, p);
+    return removed;
+}
+
 /* The plan's records whose value the CRM holds already (the shadow's hash
  * equals theirs) are handled: removed from the window, never sent. One
  * statement for the plan (issue 17: a shadow read per record was 12.9 %
@@ -608,6 +656,29 @@ out:
     return dropped;
 }
 
+/* 1 when the plan goes now: full, its lane read to the end or urgent, the
+ * lane's window full, or lingered long enough; else 0 with *wake. Send a
+ * full batch at once; a partial one when the lane has nothing more to
+ * read, when it is urgent, or after lingering a little. While requests
+ * are in flight, linger longer (bounded): their answers free window room
+ * and pump again, and a partial batch sent meanwhile costs an extra
+ * request for members whose records were not read yet. */
+static int plan_goes(const struct dest *d, int lane, const struct plan *p, size_t max_members,
+                     uint64_t oldest, uint64_t now, uint64_t *wake)
+{
+    uint64_t due;
+
+    if (p->n_members >= max_members || p->cost >= max_members || d->exhausted[lane] ||
+        lane == LANE_URGENT || window_full(d, lane))
+        return 1;
+    due = oldest + (uint64_t)d->eng->opt.linger_ms * (d->inflight > 0 ? LINGER_BUSY_FACTOR : 1);
+    if (now >= due)
+        return 1;
+    if (due < *wake)
+        *wake = due;
+    return 0;
+}
+
 /* One scan of a lane for the plan (see engine_plan_batch); *oldest is set
  * by the plan's first record. */
 static void plan_scan(struct dest *d, int lane, uint64_t now, struct plan *p, size_t *max_members,
@@ -645,7 +716,7 @@ int engine_plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     static uint64_t generation;
     size_t max_members = d->conn->ops->max_batch ? d->conn->ops->max_batch : 100;
     size_t cap;
-    uint64_t oldest = 0, due;
+    uint64_t oldest = 0;
 
     p->n = 0;
     p->gen = ++generation;
@@ -658,7 +729,16 @@ int engine_plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
     for (;;) {
         size_t before = p->n;
         plan_scan(d, lane, now, p, &max_members, &oldest, wake);
-        if (p->n == before || plan_drop_equal(d, p) == 0)
+        if (p->n == before)
+            break;
+        /* A partial plan that lingers is planned again when it is due:
+         * its balances and the shadows are read then, once (records only
+         * leave a plan below, so it would linger all the same; the ones
+         * the CRM holds already leave it when it goes). */
+        if (before == 0 && batch_max_of(d, p->class_key, p->cost, max_members) >= p->cost &&
+            !plan_goes(d, lane, p, max_members, oldest, now, wake))
+            return 0;
+        if (plan_settle(d, p) + plan_drop_equal(d, p) == 0)
             break;
         if (p->n == 0) {
             /* Every record held already: the next one found may be of
@@ -679,18 +759,5 @@ int engine_plan_batch(struct dest *d, int lane, uint64_t now, struct plan *p, ui
         plan_trim(d, p, cap);
         max_members = cap;
     }
-    /* Send a full batch at once; a partial one when the lane has nothing
-     * more to read, when it is urgent, or after lingering a little. While
-     * requests are in flight, linger longer (bounded): their answers free
-     * window room and pump again, and a partial batch sent meanwhile costs
-     * an extra request for members whose records were not read yet. */
-    if (p->n_members >= max_members || p->cost >= max_members || d->exhausted[lane] ||
-        lane == LANE_URGENT || window_full(d, lane))
-        return 1;
-    due = oldest + (uint64_t)d->eng->opt.linger_ms * (d->inflight > 0 ? LINGER_BUSY_FACTOR : 1);
-    if (now >= due)
-        return 1;
-    if (due < *wake)
-        *wake = due;
-    return 0;
+    return plan_goes(d, lane, p, max_members, oldest, now, wake);
 }

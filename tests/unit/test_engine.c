@@ -319,6 +319,61 @@ static void identities_are_read_once_per_batch(void **state)
     assert_int_equal(sqlite3_stmt_status(batch, SQLITE_STMTSTATUS_RUN, 0), 1);
 }
 
+/* The live statement whose text starts with prefix, NULL before it ran. */
+static sqlite3_stmt *live_statement_prefix(struct fixture *f, const char *prefix)
+{
+    sqlite3_stmt *s = NULL;
+
+    while ((s = sqlite3_next_stmt(store_db(f->st), s)) != NULL) {
+        if (sqlite3_sql(s) != NULL && strncmp(sqlite3_sql(s), prefix, strlen(prefix)) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static int balance_reads(struct fixture *f)
+{
+    sqlite3_stmt *q = live_statement_prefix(f, "SELECT COALESCE(SUM(delta), 0)");
+
+    return q == NULL ? 0 : sqlite3_stmt_status(q, SQLITE_STMTSTATUS_RUN, 0);
+}
+
+/* Issue 17: a partial plan that lingers reads no balance; the plan that
+ * goes reads each once, and sends the ledger's balance at that plan (a
+ * transaction booked in between, whose change is not read yet, counts).
+ * Failed before: the lingering plan read the balance too (2 reads; the
+ * bench: 22,335 reads for 10,000 points records). */
+static void a_balance_is_read_once_by_the_plan_that_sends_it(void **state)
+{
+    struct fixture *f = *state;
+    struct plan p = {0};
+    struct dest *d;
+    uint64_t wake = UINT64_MAX, now;
+
+    start_engine(f);
+    add_points(f, "M1", "T1", 10);
+    d = f->eng->dests[0];
+    f->eng->opt.linger_ms = 1000;
+    d->exhausted[LANE_BULK] = d->exhausted[LANE_POINTS] = 0; /* engine_add read them */
+    engine_fill(d, LANE_BULK);
+    engine_fill(d, LANE_POINTS);
+    assert_non_null(d->lanes[LANE_POINTS].head);
+    d->exhausted[LANE_POINTS] = 0; /* more to read: a partial plan lingers */
+    now = engine_now_ms();
+    assert_int_equal(engine_plan_batch(d, LANE_POINTS, now, &p, &wake), 0);
+    assert_true(wake <= now + 1000);
+    assert_int_equal(balance_reads(f), 0);
+    add_points(f, "M1", "T2", 20); /* booked, its change not read yet */
+    wake = UINT64_MAX;
+    assert_int_equal(engine_plan_batch(d, LANE_POINTS, now + 1000, &p, &wake), 1);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0]->value, "{\"balance\":30}");
+    assert_true(p.items[0]->hash_ok);
+    assert_int_equal(balance_reads(f), 1);
+    free(p.items);
+    free(p.members);
+}
+
 static const struct connector_ops big_ops = {
     .version = 1,
     .type = "fake-bulk",
@@ -531,6 +586,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(push_phases_are_observed_per_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(an_identity_is_written_once_per_member, setup, teardown),
         cmocka_unit_test_setup_teardown(identities_are_read_once_per_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_balance_is_read_once_by_the_plan_that_sends_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_record_carries_the_siblings_its_connector_declares, setup,
                                         teardown),
     };
