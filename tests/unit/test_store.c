@@ -384,17 +384,28 @@ static void tampered_audit_is_detected(void **state)
     free(j2);
 }
 
+/* A relaxed transaction runs at NORMAL (1), every time, and FULL (2) is
+ * back after it. SQLite applies PRAGMA synchronous when the statement is
+ * compiled, and marks every PRAGMA statement to be compiled again before
+ * its next step (sqlite3Pragma: sqlite3VdbeRunOnlyOnce): kept prepared, it
+ * is parsed again at each toggle all the same (issue 17: that parse is
+ * what the profile showed), and one prepared ahead of its first use does
+ * nothing at its first step (SQLite 3.40.1: the first toggle left FULL). */
 static void relaxed_transaction_restores_full_durability(void **state)
 {
     struct fixture *f = *state;
     struct error err;
     /* The fixture's store is configured FULL (2). */
     assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_begin_relaxed(f->st, &err), 0);
+        assert_int_equal(count(f->st, "PRAGMA synchronous"), 1);
+        assert_int_equal(store_set_watermark(f->st, "crm", "{}", &err), 0);
+        assert_int_equal(store_commit(f->st, &err), 0);
+        assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
+    }
     assert_int_equal(store_begin_relaxed(f->st, &err), 0);
-    assert_int_equal(store_set_watermark(f->st, "crm", "{}", &err), 0);
-    assert_int_equal(store_commit(f->st, &err), 0);
-    assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
-    assert_int_equal(store_begin_relaxed(f->st, &err), 0);
+    assert_int_equal(count(f->st, "PRAGMA synchronous"), 1);
     store_rollback(f->st);
     assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM cursors"), 1);
