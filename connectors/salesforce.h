@@ -239,6 +239,9 @@ void sf_error_of(const char *body, char *code, size_t csize, char *msg, size_t m
 /* A collections answer (an array in input order): out[i] for i < n.
  * Returns the number of items read, or -1 when the body is not an array. */
 int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *out);
+/* The same read with jansson: the answer for a text jscan refuses, and the
+ * reference test_salesforce_parse compares the jscan reading with. */
+int sf_parse_collection_results_jansson(const char *body, size_t n, struct sf_outcome *out);
 
 /* A query page: records (borrowed from *root), done, nextRecordsUrl ("" when
  * none). *root is the parsed body (caller decrefs). 0 or -1. */

@@ -64,7 +64,7 @@ void sf_error_of(const char *body, char *code, size_t csize, char *msg, size_t m
 
 /* The jansson reading, the reference (and the answer for a text jscan
  * refuses, so that the verdict on a malformed body stays jansson's). */
-static int collection_results_jansson(const char *body, size_t n, struct sf_outcome *out)
+int sf_parse_collection_results_jansson(const char *body, size_t n, struct sf_outcome *out)
 {
     json_t *root = body ? json_loads(body, 0, NULL) : NULL;
     size_t i, got = 0;
@@ -198,7 +198,7 @@ int sf_parse_collection_results(const char *body, size_t n, struct sf_outcome *o
     }
     if (r == 0 && jscan_end(&s) == 1)
         return (int)got;
-    return collection_results_jansson(body, n, out);
+    return sf_parse_collection_results_jansson(body, n, out);
 }
 
 int sf_parse_query(const char *body, json_t **root, json_t **records, char *next, size_t nsize)

@@ -35,46 +35,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* sf_parse_collection_results as it was (json_loads): the reference for
- * the jscan reading (issue 17). */
-static int collection_results_ref(const char *body, size_t n, struct sf_outcome *out)
-{
-    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
-    size_t i, got = 0;
-    json_t *item;
-
-    for (i = 0; i < n; i++)
-        memset(&out[i], 0, sizeof(out[i]));
-    if (!json_is_array(root)) {
-        json_decref(root);
-        return -1;
-    }
-    json_array_foreach(root, i, item)
-    {
-        const char *id = json_string_value(json_object_get(item, "id"));
-        json_t *err0 = json_array_get(json_object_get(item, "errors"), 0);
-        const char *code, *msg;
-
-        if (i >= n)
-            break;
-        got++;
-        if (id != NULL)
-            snprintf(out[i].id, sizeof(out[i].id), "%s", id);
-        if (json_is_true(json_object_get(item, "success"))) {
-            out[i].state = SF_OK;
-            continue;
-        }
-        code = json_string_value(json_object_get(err0, "statusCode"));
-        msg = json_string_value(json_object_get(err0, "message"));
-        snprintf(out[i].code, sizeof(out[i].code), "%s", code ? code : "UNKNOWN");
-        snprintf(out[i].reason, sizeof(out[i].reason), "%s: %s", out[i].code,
-                 msg ? msg : "no message");
-        out[i].state = sf_code_retryable(code) ? SF_RETRY : SF_REJECT;
-    }
-    json_decref(root);
-    return (int)got;
-}
-
 static void collection_results_read_as_jansson_reads(void **state)
 {
     static const char *const bodies[] = {
@@ -123,7 +83,7 @@ static void collection_results_read_as_jansson_reads(void **state)
     for (size_t t = 0; t < sizeof(bodies) / sizeof(bodies[0]); t++) {
         for (size_t n = 1; n <= 4; n += 3) {
             int ra = sf_parse_collection_results(bodies[t], n, a);
-            int rb = collection_results_ref(bodies[t], n, b);
+            int rb = sf_parse_collection_results_jansson(bodies[t], n, b);
 
             if (ra != rb)
                 fail_msg("%s (n %zu): %d items, jansson %d", bodies[t], n, ra, rb);
